@@ -1,0 +1,132 @@
+"""Every rejection the server can give, in one place.
+
+A code is stable: clients switch on it, so it is never renamed. The message is
+for people, Chinese first, English second. `docs/protocol.md` lists the same
+table for client writers; `tests/unit/test_codes.py` keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Code(str, Enum):
+    # Bids (RULES 4, 5)
+    SESSION_NOT_OPEN = "SESSION_NOT_OPEN"
+    SESSION_SUSPENDED = "SESSION_SUSPENDED"
+    SESSION_CLOSED = "SESSION_CLOSED"
+    DEADLINE_PASSED = "DEADLINE_PASSED"
+    NOT_QUALIFIED = "NOT_QUALIFIED"
+    DUPLICATE_BID = "DUPLICATE_BID"
+    BELOW_MINIMUM = "BELOW_MINIMUM"
+    NOT_INCREMENT_MULTIPLE = "NOT_INCREMENT_MULTIPLE"
+    ALREADY_HIGHEST = "ALREADY_HIGHEST"
+    INVALID_AMOUNT = "INVALID_AMOUNT"
+    AMOUNT_TOO_LARGE = "AMOUNT_TOO_LARGE"
+    INVALID_BID_ID = "INVALID_BID_ID"
+    # Protocol (docs/protocol.md)
+    MALFORMED_JSON = "MALFORMED_JSON"
+    UNKNOWN_TYPE = "UNKNOWN_TYPE"
+    INVALID_FIELD = "INVALID_FIELD"
+    NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
+    ALREADY_AUTHENTICATED = "ALREADY_AUTHENTICATED"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    WRONG_SESSION = "WRONG_SESSION"
+    UNKNOWN_SESSION = "UNKNOWN_SESSION"
+    WATCHER_CANNOT_BID = "WATCHER_CANNOT_BID"
+    RESUME_GAP_TOO_LARGE = "RESUME_GAP_TOO_LARGE"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    CONFLICT = "CONFLICT"
+    # Operator commands
+    INVALID_TERMS = "INVALID_TERMS"
+    Q31_DEPOSIT_BELOW_20_PERCENT = "Q31_DEPOSIT_BELOW_20_PERCENT"
+    N18_LISTING_PERIOD_TOO_SHORT = "N18_LISTING_PERIOD_TOO_SHORT"
+    Q28_RESERVE_REQUIRED = "Q28_RESERVE_REQUIRED"
+    START_IN_PAST = "START_IN_PAST"
+    SESSION_EXISTS = "SESSION_EXISTS"
+    REGISTRATION_CLOSED = "REGISTRATION_CLOSED"
+    ALREADY_QUALIFIED = "ALREADY_QUALIFIED"
+    REASON_REQUIRED = "REASON_REQUIRED"
+    NOT_SUSPENDED = "NOT_SUSPENDED"
+    ALREADY_SUSPENDED = "ALREADY_SUSPENDED"
+    RESUME_NOTICE_REQUIRED = "RESUME_NOTICE_REQUIRED"
+    CLOSE_NOT_DUE = "CLOSE_NOT_DUE"
+    INVALID_INCREMENT = "INVALID_INCREMENT"
+    UNAUTHORIZED = "UNAUTHORIZED"
+    NOT_FOUND = "NOT_FOUND"
+
+
+MESSAGES: dict[Code, str] = {
+    Code.SESSION_NOT_OPEN: "竞价尚未开始 / Bidding has not started yet",
+    Code.SESSION_SUSPENDED: "交易已中止，暂停接受报价 / The session is suspended; no bids are taken",
+    Code.SESSION_CLOSED: "交易已结束 / The session has ended",
+    Code.DEADLINE_PASSED: "报价截止时间已过 / The bidding deadline has passed",
+    Code.NOT_QUALIFIED: "您不具备本宗地的竞买资格 / You are not a qualified bidder for this parcel",
+    Code.DUPLICATE_BID: "该报价编号已用于另一笔报价 / This bid_id was already used for a different bid",
+    Code.BELOW_MINIMUM: "报价低于最低可接受价 / The bid is below the minimum acceptable amount",
+    Code.NOT_INCREMENT_MULTIPLE: "报价须按加价幅度的整数倍递增 / The bid must rise by whole multiples of the increment",
+    Code.ALREADY_HIGHEST: "您已是当前最高报价者 / You already hold the highest bid",
+    Code.INVALID_AMOUNT: "报价金额须为正整数（单位：分） / The amount must be a positive whole number of fen",
+    Code.AMOUNT_TOO_LARGE: "报价金额超出系统上限 / The amount exceeds the system limit",
+    Code.INVALID_BID_ID: "报价编号须为1至64位字母、数字、- 或 _ / bid_id must be 1-64 letters, digits, - or _",
+    Code.MALFORMED_JSON: "消息不是有效的JSON对象 / The message is not a valid JSON object",
+    Code.UNKNOWN_TYPE: "未知的消息类型 / Unknown message type",
+    Code.INVALID_FIELD: "字段缺失或类型错误 / A field is missing or has the wrong type",
+    Code.NOT_AUTHENTICATED: "请先发送 hello 消息 / Send a hello message first",
+    Code.ALREADY_AUTHENTICATED: "连接已完成握手 / This connection already said hello",
+    Code.INVALID_TOKEN: "竞买凭证无效或已过期 / The bidder token is invalid or expired",
+    Code.WRONG_SESSION: "该凭证不属于此交易场次 / This token belongs to another session",
+    Code.UNKNOWN_SESSION: "交易场次不存在 / No such session",
+    Code.WATCHER_CANNOT_BID: "旁观连接不能报价 / A watcher connection cannot bid",
+    Code.RESUME_GAP_TOO_LARGE: "last_seq 超出当前序号 / last_seq is ahead of the session's log",
+    Code.SERVICE_UNAVAILABLE: "服务暂时不可用，报价未被接受，请重试 / Service unavailable; the bid was NOT accepted, retry",
+    Code.CONFLICT: "并发冲突，请重试 / Concurrent update; retry",
+    Code.INVALID_TERMS: "交易条件不合法 / The session terms are invalid",
+    Code.Q31_DEPOSIT_BELOW_20_PERCENT: "竞买保证金不得低于起始价的20%（第三十一条）/ Deposit below 20% of the starting price (Q31)",
+    Code.N18_LISTING_PERIOD_TOO_SHORT: "挂牌时间不得少于10日（39号令第十八条）/ Listing period shorter than 10 days (N Art.18)",
+    Code.Q28_RESERVE_REQUIRED: "挂牌出让必须设定底价（第二十八条）/ A listing must have a reserve price (Q28)",
+    Code.START_IN_PAST: "开始时间已过 / The start time is in the past",
+    Code.SESSION_EXISTS: "交易场次编号已存在 / A session with this id exists",
+    Code.REGISTRATION_CLOSED: "竞买登记已截止 / Registration for this session has closed",
+    Code.ALREADY_QUALIFIED: "该竞买号已取得资格 / This bidder number is already qualified",
+    Code.REASON_REQUIRED: "须说明理由 / A reason is required",
+    Code.NOT_SUSPENDED: "交易未处于中止状态 / The session is not suspended",
+    Code.ALREADY_SUSPENDED: "交易已中止 / The session is already suspended",
+    Code.RESUME_NOTICE_REQUIRED: "中止超过1小时，须提前公告恢复时间 / Suspended over 1 hour: announce the resumption in advance",
+    Code.CLOSE_NOT_DUE: "尚未到结束时间 / The session is not due to close",
+    Code.INVALID_INCREMENT: "加价幅度须为正整数（分） / The increment must be a positive whole number of fen",
+    Code.UNAUTHORIZED: "未授权 / Not authorised",
+    Code.NOT_FOUND: "未找到 / Not found",
+}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A refusal: stable code, human message, machine-readable details."""
+
+    code: Code
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code.value, "message": self.message, "details": self.details}
+
+
+class Rejected(Exception):
+    """Raised by the engine (and the shell's input checks) for a refused command.
+
+    A rejected command changes nothing: no event is produced.
+    """
+
+    def __init__(self, code: Code, detail: str = "", **details: Any) -> None:
+        message = MESSAGES[code]
+        if detail:
+            message = f"{message}: {detail}"
+        self.rejection = Rejection(code, message, details)
+        super().__init__(f"{code.value}: {message}")
+
+    @property
+    def code(self) -> Code:
+        return self.rejection.code

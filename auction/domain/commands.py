@@ -1,0 +1,84 @@
+"""Commands: what someone asks the session engine to do. Plain frozen data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auction.domain.terms import SessionTerms
+
+
+@dataclass(frozen=True)
+class CreateSession:
+    terms: SessionTerms
+
+
+@dataclass(frozen=True)
+class QualifyBidder:
+    """Stand-in for qualification by deposit (issue 4): an operator qualifies a bidder number."""
+
+    bidder_no: int
+
+
+@dataclass(frozen=True)
+class PlaceBid:
+    bidder_no: int
+    bid_id: str
+    amount: int  # fen
+
+
+@dataclass(frozen=True)
+class Advance:
+    """Apply every transition that is due by `now` (open, timed bidding, scheduled resume)."""
+
+
+@dataclass(frozen=True)
+class RevealedReserve:
+    amount: int  # fen
+    salt: str  # hex
+
+
+@dataclass(frozen=True)
+class Close:
+    """The close procedure, once the final deadline has passed.
+
+    The shell unseals the reserve and passes it in; the engine checks it against
+    the commitment published at creation (RULES 2.4) before deciding.
+    """
+
+    reserve: RevealedReserve | None
+
+
+@dataclass(frozen=True)
+class Suspend:
+    reason: str
+    recovery: bool = False  # RULES 7.5: set by the start-up check, not by a person
+
+
+@dataclass(frozen=True)
+class Resume:
+    reason: str
+    resume_at: int | None = None  # µs; None = now (only within the direct-resume window)
+
+
+@dataclass(frozen=True)
+class Terminate:
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChangeIncrement:
+    increment: int  # fen
+    reason: str
+
+
+Command = (
+    CreateSession
+    | QualifyBidder
+    | PlaceBid
+    | Advance
+    | Close
+    | Suspend
+    | Resume
+    | Terminate
+    | ChangeIncrement
+)

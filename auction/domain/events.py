@@ -1,0 +1,166 @@
+"""Events: what happened, append-only. Every event carries `at`, server time in µs UTC.
+
+`at` is the time the event takes effect in the trade. For transitions the
+engine derives from the schedule (open, timed bidding, close) it is the
+scheduled instant, not the moment a timer happened to fire, so a late timer
+never changes an outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from auction.domain.terms import SessionTerms
+
+
+@dataclass(frozen=True)
+class SessionCreated:
+    at: int
+    terms: SessionTerms
+
+
+@dataclass(frozen=True)
+class BidderQualified:
+    at: int
+    bidder_no: int
+
+
+@dataclass(frozen=True)
+class SessionOpened:
+    at: int
+    phase: str  # LISTING or AUCTION
+    deadline: int
+
+
+@dataclass(frozen=True)
+class BidAccepted:
+    at: int
+    bid_id: str
+    bidder_no: int
+    amount: int
+    deadline: int  # the deadline after this bid (restarted in timed bidding and auctions)
+
+
+@dataclass(frozen=True)
+class TimedBiddingStarted:
+    at: int
+    deadline: int
+
+
+@dataclass(frozen=True)
+class IncrementChanged:
+    at: int
+    increment: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class SessionSuspended:
+    at: int
+    reason: str
+    recovery: bool
+
+
+@dataclass(frozen=True)
+class ResumptionScheduled:
+    at: int
+    resume_at: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ResumptionCancelled:
+    at: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class SessionResumed:
+    at: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class SessionClosed:
+    at: int
+    outcome: str  # SOLD or UNSOLD
+    reason: str  # SOLD, NO_BIDS, BELOW_RESERVE
+    winner_bidder_no: int | None
+    price: int | None
+    winning_seq: int | None
+    reserve: int | None  # revealed only now; None when there was no reserve
+    reserve_salt: str | None
+    reserve_basis: str  # SEALED or START_PRICE (Q28: no reserve, the start price stands)
+
+
+@dataclass(frozen=True)
+class CloseHeld:
+    """The close could not be decided safely (e.g. reserve fails its commitment): held for operators."""
+
+    at: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class SessionTerminated:
+    at: int
+    reason: str
+
+
+Event = (
+    SessionCreated
+    | BidderQualified
+    | SessionOpened
+    | BidAccepted
+    | TimedBiddingStarted
+    | IncrementChanged
+    | SessionSuspended
+    | ResumptionScheduled
+    | ResumptionCancelled
+    | SessionResumed
+    | SessionClosed
+    | CloseHeld
+    | SessionTerminated
+)
+
+EVENT_TYPES: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (
+        SessionCreated,
+        BidderQualified,
+        SessionOpened,
+        BidAccepted,
+        TimedBiddingStarted,
+        IncrementChanged,
+        SessionSuspended,
+        ResumptionScheduled,
+        ResumptionCancelled,
+        SessionResumed,
+        SessionClosed,
+        CloseHeld,
+        SessionTerminated,
+    )
+}
+
+
+def event_type(event: Event) -> str:
+    return type(event).__name__
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """Plain JSON-ready fields (without the type name)."""
+    if isinstance(event, SessionCreated):
+        return {"at": event.at, "terms": event.terms.to_dict()}
+    return asdict(event)
+
+
+def event_from_dict(type_name: str, data: dict[str, Any]) -> Event:
+    cls = EVENT_TYPES.get(type_name)
+    if cls is None:
+        raise ValueError(f"unknown event type {type_name!r}")
+    if cls is SessionCreated:
+        return SessionCreated(at=data["at"], terms=SessionTerms.from_dict(data["terms"]))
+    names = {f.name for f in fields(cls)}
+    event: Event = cls(**{k: v for k, v in data.items() if k in names})
+    return event

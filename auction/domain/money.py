@@ -1,0 +1,42 @@
+"""Money is an integer number of fen (分). 1 万元 = 10,000 元 = 1,000,000 fen.
+
+Nothing here uses floats: a float cannot hold every fen of a land price.
+"""
+
+from __future__ import annotations
+
+FEN_PER_YUAN = 100
+FEN_PER_WAN = 1_000_000
+
+# 10^15 fen = 10 trillion yuan: far above any land price, far below bigint.
+MAX_AMOUNT_FEN = 10**15
+
+
+def is_valid_amount(value: object) -> bool:
+    """A positive whole number of fen within the system limit (bool is not a number here)."""
+    return type(value) is int and 0 < value <= MAX_AMOUNT_FEN
+
+
+def format_wan(fen: int) -> str:
+    """Exact amount in 万元, e.g. 123456789 fen -> '123.456789 万元'.
+
+    Six decimals of 万元 are exactly the fen, so nothing is rounded away.
+    """
+    sign = "-" if fen < 0 else ""
+    whole, rest = divmod(abs(fen), FEN_PER_WAN)
+    if rest == 0:
+        return f"{sign}{whole} 万元"
+    decimals = f"{rest:06d}".rstrip("0")
+    return f"{sign}{whole}.{decimals} 万元"
+
+
+def format_yuan(fen: int) -> str:
+    """Exact amount in 元 with thousands separators, e.g. '1,234,567.89 元'."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), FEN_PER_YUAN)
+    return f"{sign}{whole:,}.{cents:02d} 元"
+
+
+def percent_ceil(fen: int, percent: int) -> int:
+    """The smallest whole fen that is at least `percent`% of `fen` (for Q31's 20% floor)."""
+    return -((-fen * percent) // 100)

@@ -1,0 +1,512 @@
+"""The session engine: `decide(state, command, now) -> events`, `evolve(state, event) -> state`.
+
+Pure: no clock, no I/O. `now` (µs UTC) is an argument; the shell passes the
+time its transaction runs. Listing sessions follow RULES 4, auctions RULES 5,
+suspension and termination RULES 7.
+
+Lifecycle:
+
+    NEW -> SCHEDULED -> LISTING --(>=2 listing bidders)--> TIMED_BIDDING -> CLOSED
+                     \\-> AUCTION --------------------------------------------/
+    any open phase <-> SUSPENDED;  any non-final phase -> TERMINATED;  close -> HELD on a bad reserve
+
+The deadline of an open phase is an absolute time. A bid counts only if `now`
+is before it. Passing the final deadline does not by itself write anything:
+the shell's close procedure issues `Close`, and the engine stamps the close at
+the deadline, so a late timer never changes the outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+from auction.domain.codes import Code, Rejected
+from auction.domain.commands import (
+    Advance,
+    ChangeIncrement,
+    Close,
+    Command,
+    CreateSession,
+    PlaceBid,
+    QualifyBidder,
+    Resume,
+    RevealedReserve,
+    Suspend,
+    Terminate,
+)
+from auction.domain.events import (
+    BidAccepted,
+    BidderQualified,
+    CloseHeld,
+    Event,
+    IncrementChanged,
+    ResumptionCancelled,
+    ResumptionScheduled,
+    SessionClosed,
+    SessionCreated,
+    SessionOpened,
+    SessionResumed,
+    SessionSuspended,
+    SessionTerminated,
+    TimedBiddingStarted,
+)
+from auction.domain.money import MAX_AMOUNT_FEN, is_valid_amount, percent_ceil
+from auction.domain.terms import Method, SessionTerms
+
+
+class Phase(str, Enum):
+    NEW = "NEW"
+    SCHEDULED = "SCHEDULED"
+    LISTING = "LISTING"  # 挂牌期
+    TIMED_BIDDING = "TIMED_BIDDING"  # 限时竞价
+    AUCTION = "AUCTION"  # 拍卖
+    SUSPENDED = "SUSPENDED"  # 中止
+    CLOSED = "CLOSED"
+    HELD = "HELD"  # close refused to decide (reserve failed its check)
+    TERMINATED = "TERMINATED"  # 终止
+
+
+OPEN_PHASES = frozenset({Phase.LISTING, Phase.TIMED_BIDDING, Phase.AUCTION})
+FINAL_PHASES = frozenset({Phase.CLOSED, Phase.TERMINATED})
+
+BID_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True)
+class Bid:
+    seq: int
+    at: int
+    bid_id: str
+    bidder_no: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class SessionState:
+    seq: int = 0
+    phase: Phase = Phase.NEW
+    terms: SessionTerms | None = None
+    increment: int = 0
+    opens_at: int | None = None  # pushed back by a suspension before the open
+    listing_end_at: int | None = None  # pushed back by frozen time (RULES 7.2)
+    deadline: int | None = None  # end of the current open phase
+    highest: Bid | None = None
+    qualified: frozenset[int] = frozenset()
+    listing_bidders: frozenset[int] = frozenset()
+    # (bidder_no, bid_id) -> the accepted bid, so a retried bid gets the same answer.
+    accepted: dict[tuple[int, str], Bid] = field(default_factory=dict)
+    bid_count: int = 0
+    suspended_from: Phase | None = None
+    suspended_at: int | None = None
+    resume_at: int | None = None
+    last_at: int = 0
+    closed: SessionClosed | None = None
+    end_reason: str | None = None
+
+    @property
+    def min_next_bid(self) -> int | None:
+        """The smallest amount a bid may have now (RULES 4.2, 5.2)."""
+        if self.terms is None:
+            return None
+        if self.highest is None:
+            return self.terms.start_price
+        return self.highest.amount + self.increment
+
+    @property
+    def final(self) -> bool:
+        return self.phase in FINAL_PHASES
+
+    def is_due_to_close(self, now: int) -> bool:
+        return self.phase in OPEN_PHASES and self.deadline is not None and now >= self.deadline
+
+    def next_wakeup(self) -> int | None:
+        """The next instant at which time alone changes something (the shell sets a timer)."""
+        if self.phase is Phase.SCHEDULED:
+            return self.opens_at
+        if self.phase in OPEN_PHASES:
+            return self.deadline
+        if self.phase is Phase.SUSPENDED:
+            return self.resume_at
+        return None
+
+
+def reserve_commitment(amount: int, salt: str) -> str:
+    """SHA-256 over the reserve and its salt (RULES 2.4); anyone can recompute it after the close."""
+    return hashlib.sha256(f"{amount}:{salt}".encode("ascii")).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# decide
+
+
+def decide(state: SessionState, command: Command, now: int) -> list[Event]:
+    """The events `command` produces at time `now`, or `Rejected` (which changes nothing).
+
+    Transitions that are due by `now` (the open, the start of timed bidding, a
+    scheduled resumption) come first, stamped at their scheduled instants.
+    """
+    if isinstance(command, CreateSession):
+        return _create(state, command, now)
+    if state.terms is None:
+        raise Rejected(Code.UNKNOWN_SESSION)
+    due = _due_transitions(state, now)
+    current = _apply(state, due)
+    return due + _decide_on(current, command, now)
+
+
+def _decide_on(state: SessionState, command: Command, now: int) -> list[Event]:
+    if isinstance(command, PlaceBid):
+        return _bid(state, command, now)
+    if isinstance(command, Advance):
+        return []
+    if isinstance(command, QualifyBidder):
+        return _qualify(state, command, now)
+    if isinstance(command, Close):
+        return _close(state, command, now)
+    if isinstance(command, Suspend):
+        return _suspend(state, command, now)
+    if isinstance(command, Resume):
+        return _resume(state, command, now)
+    if isinstance(command, Terminate):
+        return _terminate(state, command, now)
+    if isinstance(command, ChangeIncrement):
+        return _change_increment(state, command, now)
+    raise TypeError(f"not a command: {command!r}")
+
+
+def _create(state: SessionState, command: CreateSession, now: int) -> list[Event]:
+    if state.phase is not Phase.NEW:
+        raise Rejected(Code.SESSION_EXISTS)
+    t = command.terms
+    if not t.session_id or not t.parcel_ref:
+        raise Rejected(Code.INVALID_TERMS, "session_id and parcel_ref are required")
+    for name in ("start_price", "increment", "deposit"):
+        if not is_valid_amount(getattr(t, name)):
+            raise Rejected(Code.INVALID_TERMS, f"{name} must be a positive whole number of fen", field=name)
+    minimum_deposit = percent_ceil(t.start_price, t.rules.min_deposit_percent)
+    if t.deposit < minimum_deposit:
+        raise Rejected(Code.Q31_DEPOSIT_BELOW_20_PERCENT, minimum_deposit=minimum_deposit)
+    if t.countdown <= 0:
+        raise Rejected(Code.INVALID_TERMS, "countdown must be positive", field="countdown")
+    if t.start_at < now:
+        raise Rejected(Code.START_IN_PAST)
+    if t.registration_closes_at > (t.listing_end_at if t.listing_end_at is not None else t.start_at):
+        raise Rejected(Code.INVALID_TERMS, "registration must close before bidding ends", field="registration_closes_at")
+    if t.method is Method.LISTING:
+        if t.listing_end_at is None or t.listing_end_at <= t.start_at:
+            raise Rejected(Code.INVALID_TERMS, "a listing needs listing_end_at after start_at", field="listing_end_at")
+        if t.listing_end_at - t.start_at < t.rules.min_listing_period:
+            raise Rejected(Code.N18_LISTING_PERIOD_TOO_SHORT, min_listing_period_us=t.rules.min_listing_period)
+        if not t.has_reserve:  # Q28: only an auction may go without a reserve
+            raise Rejected(Code.Q28_RESERVE_REQUIRED)
+    elif t.listing_end_at is not None:
+        raise Rejected(Code.INVALID_TERMS, "an auction has no listing_end_at", field="listing_end_at")
+    if t.has_reserve != (t.reserve_commitment is not None):
+        raise Rejected(Code.INVALID_TERMS, "a reserve needs its commitment", field="reserve_commitment")
+    return [SessionCreated(at=now, terms=t)]
+
+
+def _qualify(state: SessionState, command: QualifyBidder, now: int) -> list[Event]:
+    assert state.terms is not None
+    if state.final:
+        raise Rejected(Code.SESSION_CLOSED)
+    if now >= state.terms.registration_closes_at:
+        raise Rejected(Code.REGISTRATION_CLOSED)
+    if command.bidder_no <= 0:
+        raise Rejected(Code.INVALID_FIELD, "bidder_no must be positive")
+    if command.bidder_no in state.qualified:
+        raise Rejected(Code.ALREADY_QUALIFIED, bidder_no=command.bidder_no)
+    return [BidderQualified(at=now, bidder_no=command.bidder_no)]
+
+
+def _bid(state: SessionState, command: PlaceBid, now: int) -> list[Event]:
+    assert state.terms is not None
+    if not BID_ID.fullmatch(command.bid_id):
+        raise Rejected(Code.INVALID_BID_ID)
+    previous = state.accepted.get((command.bidder_no, command.bid_id))
+    if previous is not None:
+        # A retry: same answer, nothing new. The shell answers with `previous`.
+        if previous.amount != command.amount:
+            raise Rejected(Code.DUPLICATE_BID, bid_id=command.bid_id, accepted_amount=previous.amount)
+        return []
+    if command.bidder_no not in state.qualified:
+        raise Rejected(Code.NOT_QUALIFIED)
+    if state.phase in (Phase.NEW, Phase.SCHEDULED):
+        raise Rejected(Code.SESSION_NOT_OPEN, opens_at=state.opens_at)
+    if state.phase is Phase.SUSPENDED:
+        raise Rejected(Code.SESSION_SUSPENDED, resume_at=state.resume_at)
+    if state.phase not in OPEN_PHASES:
+        raise Rejected(Code.SESSION_CLOSED)
+    assert state.deadline is not None
+    if now >= state.deadline:
+        raise Rejected(Code.DEADLINE_PASSED, deadline=state.deadline)
+    amount = command.amount
+    if type(amount) is not int or amount <= 0:
+        raise Rejected(Code.INVALID_AMOUNT)
+    if amount > MAX_AMOUNT_FEN:
+        raise Rejected(Code.AMOUNT_TOO_LARGE, maximum=MAX_AMOUNT_FEN)
+    minimum = state.min_next_bid
+    assert minimum is not None
+    if amount < minimum:
+        raise Rejected(Code.BELOW_MINIMUM, minimum=minimum)
+    if state.terms.rules.whole_increments:
+        base = state.highest.amount if state.highest is not None else state.terms.start_price
+        if (amount - base) % state.increment != 0:
+            raise Rejected(Code.NOT_INCREMENT_MULTIPLE, increment=state.increment, base=base)
+    if (
+        state.highest is not None
+        and state.highest.bidder_no == command.bidder_no
+        and not state.terms.rules.allow_self_outbid
+    ):
+        raise Rejected(Code.ALREADY_HIGHEST)
+    if state.phase is Phase.LISTING:
+        deadline = state.deadline
+    else:  # each accepted bid restarts the countdown (RULES 4.5, 5.2)
+        deadline = now + state.terms.countdown
+    return [
+        BidAccepted(
+            at=now, bid_id=command.bid_id, bidder_no=command.bidder_no, amount=amount, deadline=deadline
+        )
+    ]
+
+
+def _close(state: SessionState, command: Close, now: int) -> list[Event]:
+    assert state.terms is not None
+    if state.phase in FINAL_PHASES or state.phase is Phase.HELD:
+        raise Rejected(Code.SESSION_CLOSED)
+    if not state.is_due_to_close(now):
+        raise Rejected(Code.CLOSE_NOT_DUE, deadline=state.deadline)
+    assert state.deadline is not None
+    at = state.deadline
+    terms = state.terms
+    reserve: int | None = None
+    salt: str | None = None
+    if terms.has_reserve:
+        revealed = command.reserve
+        if revealed is None:
+            return [CloseHeld(at=at, reason="RESERVE_UNAVAILABLE")]
+        if reserve_commitment(revealed.amount, revealed.salt) != terms.reserve_commitment:
+            return [CloseHeld(at=at, reason="RESERVE_COMMITMENT_MISMATCH")]
+        reserve, salt = revealed.amount, revealed.salt
+        floor, basis = revealed.amount, "SEALED"
+    else:  # Q28: an auction without a reserve: the starting price is the reserve
+        floor, basis = terms.start_price, "START_PRICE"
+    highest = state.highest
+    if highest is None:  # RULES 4.4, 5.3
+        outcome, reason = "UNSOLD", "NO_BIDS"
+    elif highest.amount < floor:
+        outcome, reason = "UNSOLD", "BELOW_RESERVE"
+    else:
+        outcome, reason = "SOLD", "SOLD"
+    sold = outcome == "SOLD"
+    assert highest is not None or not sold
+    return [
+        SessionClosed(
+            at=at,
+            outcome=outcome,
+            reason=reason,
+            winner_bidder_no=highest.bidder_no if sold and highest else None,
+            price=highest.amount if sold and highest else None,
+            winning_seq=highest.seq if sold and highest else None,
+            reserve=reserve,
+            reserve_salt=salt,
+            reserve_basis=basis,
+        )
+    ]
+
+
+def _suspend(state: SessionState, command: Suspend, now: int) -> list[Event]:
+    if not command.reason.strip():
+        raise Rejected(Code.REASON_REQUIRED)
+    if state.phase is Phase.SUSPENDED:
+        if state.resume_at is not None:  # a new fault before an announced resumption
+            return [ResumptionCancelled(at=now, reason=command.reason)]
+        raise Rejected(Code.ALREADY_SUSPENDED)
+    if state.phase is Phase.SCHEDULED or state.phase in OPEN_PHASES:
+        if state.is_due_to_close(now):
+            raise Rejected(Code.DEADLINE_PASSED, deadline=state.deadline)
+        return [SessionSuspended(at=now, reason=command.reason, recovery=command.recovery)]
+    raise Rejected(Code.SESSION_CLOSED)
+
+
+def _resume(state: SessionState, command: Resume, now: int) -> list[Event]:
+    assert state.terms is not None
+    if not command.reason.strip():
+        raise Rejected(Code.REASON_REQUIRED)
+    if state.phase is not Phase.SUSPENDED:
+        raise Rejected(Code.NOT_SUSPENDED)
+    assert state.suspended_at is not None
+    rules = state.terms.rules
+    resume_at = now if command.resume_at is None else command.resume_at
+    if resume_at < now:
+        raise Rejected(Code.INVALID_FIELD, "resume_at is in the past")
+    # RULES 7.3: within the direct window, resume at once; otherwise announce ahead.
+    direct = resume_at - state.suspended_at <= rules.direct_resume_window
+    if not direct and resume_at < now + rules.resume_notice:
+        raise Rejected(Code.RESUME_NOTICE_REQUIRED, earliest_resume_at=now + rules.resume_notice)
+    if resume_at == now:
+        return [SessionResumed(at=now, reason=command.reason)]
+    return [ResumptionScheduled(at=now, resume_at=resume_at, reason=command.reason)]
+
+
+def _terminate(state: SessionState, command: Terminate, now: int) -> list[Event]:
+    if not command.reason.strip():
+        raise Rejected(Code.REASON_REQUIRED)
+    if state.final:
+        raise Rejected(Code.SESSION_CLOSED)
+    return [SessionTerminated(at=now, reason=command.reason)]
+
+
+def _change_increment(state: SessionState, command: ChangeIncrement, now: int) -> list[Event]:
+    if not command.reason.strip():
+        raise Rejected(Code.REASON_REQUIRED)
+    if state.final or state.phase is Phase.HELD:
+        raise Rejected(Code.SESSION_CLOSED)
+    if not is_valid_amount(command.increment):
+        raise Rejected(Code.INVALID_INCREMENT)
+    return [IncrementChanged(at=now, increment=command.increment, reason=command.reason)]
+
+
+def _due_transitions(state: SessionState, now: int) -> list[Event]:
+    """Transitions the schedule has made due by `now`, each stamped at its own instant."""
+    assert state.terms is not None
+    terms = state.terms
+    events: list[Event] = []
+    while True:
+        event: Event | None = None
+        if state.phase is Phase.SCHEDULED and state.opens_at is not None and now >= state.opens_at:
+            at = state.opens_at
+            if terms.method is Method.AUCTION:
+                if len(state.qualified) < terms.rules.auction_min_bidders:  # RULES 5.4
+                    event = SessionTerminated(at=at, reason="TOO_FEW_QUALIFIED_BIDDERS")
+                else:
+                    event = SessionOpened(at=at, phase=Phase.AUCTION.value, deadline=at + terms.countdown)
+            else:
+                assert state.listing_end_at is not None
+                event = SessionOpened(at=at, phase=Phase.LISTING.value, deadline=state.listing_end_at)
+        elif (
+            state.phase is Phase.LISTING
+            and state.deadline is not None
+            and now >= state.deadline
+            and len(state.listing_bidders) >= terms.rules.timed_bidding_min_bidders
+        ):  # RULES 4.4: two or more bidders go on to timed bidding
+            event = TimedBiddingStarted(at=state.deadline, deadline=state.deadline + terms.countdown)
+        elif state.phase is Phase.SUSPENDED and state.resume_at is not None and now >= state.resume_at:
+            event = SessionResumed(at=state.resume_at, reason="SCHEDULED_RESUMPTION")
+        if event is None:
+            return events
+        events.append(event)
+        state = evolve(state, event)
+
+
+def _apply(state: SessionState, events: list[Event]) -> SessionState:
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+# ---------------------------------------------------------------------------
+# evolve
+
+
+def evolve(state: SessionState, event: Event) -> SessionState:
+    """The state after `event`. Total for every event `decide` can produce."""
+    seq = state.seq + 1
+    s = replace(state, seq=seq, last_at=max(state.last_at, event.at))
+    if isinstance(event, SessionCreated):
+        t = event.terms
+        return replace(
+            s,
+            phase=Phase.SCHEDULED,
+            terms=t,
+            increment=t.increment,
+            opens_at=t.start_at,
+            listing_end_at=t.listing_end_at,
+        )
+    if isinstance(event, BidderQualified):
+        return replace(s, qualified=s.qualified | {event.bidder_no})
+    if isinstance(event, SessionOpened):
+        return replace(s, phase=Phase(event.phase), deadline=event.deadline)
+    if isinstance(event, BidAccepted):
+        bid = Bid(seq=seq, at=event.at, bid_id=event.bid_id, bidder_no=event.bidder_no, amount=event.amount)
+        accepted = dict(s.accepted)
+        accepted[(bid.bidder_no, bid.bid_id)] = bid
+        listing_bidders = s.listing_bidders
+        if s.phase is Phase.LISTING and bid.bidder_no not in listing_bidders:
+            listing_bidders = listing_bidders | {bid.bidder_no}
+        return replace(
+            s,
+            highest=bid,
+            accepted=accepted,
+            bid_count=s.bid_count + 1,
+            listing_bidders=listing_bidders,
+            deadline=event.deadline,
+        )
+    if isinstance(event, TimedBiddingStarted):
+        return replace(s, phase=Phase.TIMED_BIDDING, deadline=event.deadline)
+    if isinstance(event, IncrementChanged):
+        return replace(s, increment=event.increment)
+    if isinstance(event, SessionSuspended):
+        return replace(s, phase=Phase.SUSPENDED, suspended_from=state.phase, suspended_at=event.at, resume_at=None)
+    if isinstance(event, ResumptionScheduled):
+        return replace(s, resume_at=event.resume_at)
+    if isinstance(event, ResumptionCancelled):
+        return replace(s, resume_at=None)
+    if isinstance(event, SessionResumed):
+        return _resumed(s, event.at)
+    if isinstance(event, SessionClosed):
+        return replace(s, phase=Phase.CLOSED, closed=event, end_reason=event.reason)
+    if isinstance(event, CloseHeld):
+        return replace(s, phase=Phase.HELD, end_reason=event.reason)
+    if isinstance(event, SessionTerminated):
+        return replace(s, phase=Phase.TERMINATED, end_reason=event.reason)
+    raise TypeError(f"not an event: {event!r}")
+
+
+def _resumed(s: SessionState, at: int) -> SessionState:
+    """RULES 7.2: the clock stops while suspended. A listing (or a session not yet
+    open) is pushed back by the frozen time; timed bidding and auctions restart
+    the full countdown."""
+    assert s.terms is not None and s.suspended_at is not None and s.suspended_from is not None
+    frozen = at - s.suspended_at
+    back = s.suspended_from
+    common = {"phase": back, "suspended_from": None, "suspended_at": None, "resume_at": None}
+    if back is Phase.SCHEDULED:
+        assert s.opens_at is not None
+        listing_end = s.listing_end_at + frozen if s.listing_end_at is not None else None
+        return replace(s, opens_at=s.opens_at + frozen, listing_end_at=listing_end, **common)
+    if back is Phase.LISTING:
+        assert s.deadline is not None and s.listing_end_at is not None
+        return replace(s, deadline=s.deadline + frozen, listing_end_at=s.listing_end_at + frozen, **common)
+    return replace(s, deadline=at + s.terms.countdown, **common)
+
+
+def replay(events: list[Event]) -> SessionState:
+    """The state a log of events gives (the audit verifier and every cold start use this)."""
+    state = SessionState()
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def recovery_suspension(state: SessionState, last_alive: int, now: int) -> tuple[Suspend, int] | None:
+    """RULES 7.5: was the server down past a deadline?
+
+    `last_alive` is the last moment the server is known to have been running.
+    If something on the schedule fell due in (last_alive, now], bidders could
+    not act while it was down: the session is suspended, effective from
+    `last_alive`, never closed. Returns the command and the time to decide it at.
+    """
+    if state.terms is None or state.final or state.phase is Phase.HELD:
+        return None
+    at = max(last_alive, state.last_at)
+    probe = _apply(state, _due_transitions(state, at))
+    wake = probe.next_wakeup()
+    if wake is None or not (at < wake <= now):
+        return None
+    reason = "SERVER_DOWN_PAST_DEADLINE"
+    return Suspend(reason=reason, recovery=True), at
+

@@ -1,0 +1,79 @@
+"""What a session is: its method, prices, schedule and the rule settings in force.
+
+The rule settings are copied into the session when it is created, so replaying
+its events later gives the same result even if the trading center has changed
+its settings since.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+SECOND = 1_000_000  # time is integer microseconds since the Unix epoch, UTC
+MINUTE = 60 * SECOND
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+
+class Method(str, Enum):
+    LISTING = "LISTING"  # 挂牌
+    AUCTION = "AUCTION"  # 拍卖
+
+
+@dataclass(frozen=True)
+class SessionRules:
+    """Per-trading-center numbers, each with the rule it comes from (RULES.md)."""
+
+    # RULES 4.1, N Art.18: the listing period is at least 10 days.
+    min_listing_period: int = 10 * DAY
+    # RULES 4.4: timed bidding follows only if at least this many bidders bid during listing.
+    timed_bidding_min_bidders: int = 2
+    # RULES 5.4: minimum qualified bidders for an auction to open (default 1).
+    auction_min_bidders: int = 1
+    # RULES 4.2 (P: Suzhou): bids must rise by whole multiples of the increment.
+    whole_increments: bool = False
+    # Common practice (P): the holder of the highest bid may not outbid themselves.
+    allow_self_outbid: bool = False
+    # RULES 7.3: a fault fixed within 1 hour may resume directly ...
+    direct_resume_window: int = HOUR
+    # ... otherwise the resumption is announced this far ahead (P: Fujian 24 h).
+    resume_notice: int = 24 * HOUR
+    # RULES 3.1, Q31: deposit at least 20% of the starting price.
+    min_deposit_percent: int = 20
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionRules:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class SessionTerms:
+    session_id: str
+    parcel_ref: str
+    method: Method
+    start_price: int  # fen
+    increment: int  # fen
+    deposit: int  # fen
+    start_at: int  # µs UTC
+    listing_end_at: int | None  # µs UTC; listing only
+    countdown: int  # µs: timed bidding (listing) or the auction's "three calls"
+    registration_closes_at: int  # µs UTC
+    # The reserve itself is never here: only whether there is one and its
+    # commitment (SHA-256 over value and salt), published from the start (RULES 2.4).
+    has_reserve: bool
+    reserve_commitment: str | None
+    rules: SessionRules = field(default_factory=SessionRules)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["method"] = self.method.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionTerms:
+        values = dict(data)
+        values["method"] = Method(values["method"])
+        values["rules"] = SessionRules.from_dict(values.get("rules", {}))
+        return cls(**values)
