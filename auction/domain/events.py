@@ -88,7 +88,6 @@ class SessionClosed:
     reason: str  # SOLD, NO_BIDS, BELOW_RESERVE
     winner_bidder_no: int | None
     price: int | None
-    winning_seq: int | None
     reserve: int | None  # revealed only now; None when there was no reserve
     reserve_salt: str | None
     reserve_basis: str  # SEALED or START_PRICE (Q28: no reserve, the start price stands)
@@ -142,6 +141,16 @@ EVENT_TYPES: dict[str, type[Any]] = {
         SessionTerminated,
     )
 }
+
+
+# Events bidders and watchers never see: how many bidders registered is kept
+# secret before the close, like who they are (RULES 3.5). Public events get
+# their own gap-free numbering (`pub_seq`) so the private ones leave no trace.
+PRIVATE_EVENTS: frozenset[type[Any]] = frozenset({BidderQualified})
+
+
+def is_public(event: Event) -> bool:
+    return type(event) not in PRIVATE_EVENTS
 
 
 def event_type(event: Event) -> str:

@@ -52,6 +52,7 @@ from auction.domain.events import (
     SessionSuspended,
     SessionTerminated,
     TimedBiddingStarted,
+    is_public,
 )
 from auction.domain.money import MAX_AMOUNT_FEN, is_valid_amount, percent_ceil
 from auction.domain.terms import Method, SessionTerms
@@ -78,6 +79,7 @@ BID_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 @dataclass(frozen=True)
 class Bid:
     seq: int
+    pub_seq: int
     at: int
     bid_id: str
     bidder_no: int
@@ -86,7 +88,8 @@ class Bid:
 
 @dataclass(frozen=True)
 class SessionState:
-    seq: int = 0
+    seq: int = 0  # position in the session's log (every event)
+    pub_seq: int = 0  # position among public events (what bidders and watchers number)
     phase: Phase = Phase.NEW
     terms: SessionTerms | None = None
     increment: int = 0
@@ -310,7 +313,6 @@ def _close(state: SessionState, command: Close, now: int) -> list[Event]:
             reason=reason,
             winner_bidder_no=highest.bidder_no if sold and highest else None,
             price=highest.amount if sold and highest else None,
-            winning_seq=highest.seq if sold and highest else None,
             reserve=reserve,
             reserve_salt=salt,
             reserve_basis=basis,
@@ -415,7 +417,8 @@ def _apply(state: SessionState, events: list[Event]) -> SessionState:
 def evolve(state: SessionState, event: Event) -> SessionState:
     """The state after `event`. Total for every event `decide` can produce."""
     seq = state.seq + 1
-    s = replace(state, seq=seq, last_at=max(state.last_at, event.at))
+    pub_seq = state.pub_seq + 1 if is_public(event) else state.pub_seq
+    s = replace(state, seq=seq, pub_seq=pub_seq, last_at=max(state.last_at, event.at))
     if isinstance(event, SessionCreated):
         t = event.terms
         return replace(
@@ -431,7 +434,7 @@ def evolve(state: SessionState, event: Event) -> SessionState:
     if isinstance(event, SessionOpened):
         return replace(s, phase=Phase(event.phase), deadline=event.deadline)
     if isinstance(event, BidAccepted):
-        bid = Bid(seq=seq, at=event.at, bid_id=event.bid_id, bidder_no=event.bidder_no, amount=event.amount)
+        bid = Bid(seq=seq, pub_seq=pub_seq, at=event.at, bid_id=event.bid_id, bidder_no=event.bidder_no, amount=event.amount)
         accepted = dict(s.accepted)
         accepted[(bid.bidder_no, bid.bid_id)] = bid
         listing_bidders = s.listing_bidders

@@ -1,0 +1,201 @@
+"""`auction serve | migrate | demo | keys init | verify`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import sys
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import asyncpg
+
+from auction.settings import Settings
+from auction.store import embedded
+
+log = logging.getLogger("auction")
+
+
+def _database(settings: Settings) -> tuple[str, embedded.EmbeddedPostgres | None]:
+    if settings.database_url:
+        return settings.database_url, None
+    pg = embedded.start(settings.data_dir)
+    return pg.dsn, pg
+
+
+def _operator_key(settings: Settings) -> Settings:
+    if settings.operator_key:
+        return settings
+    path = settings.data_dir / "keys" / "operator.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(24) + "\n")
+    return replace(settings, operator_key=path.read_text().strip())
+
+
+@asynccontextmanager
+async def _service(settings: Settings, dsn: str) -> AsyncIterator[object]:
+    from auction.fanout.broker import InProcessBroker
+    from auction.sealing.reserve import ReserveSealer
+    from auction.service import SessionService
+    from auction.store.events import EventStore
+    from auction.store.migrate import migrate
+
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+    assert pool is not None
+    try:
+        async with pool.acquire() as con:
+            await migrate(con)
+        sealer = ReserveSealer.from_file(settings.reserve_key_file, create=settings.demo)
+        yield SessionService(EventStore(pool), InProcessBroker(), sealer)
+    finally:
+        await pool.close()
+
+
+async def _load_demo(settings: Settings, dsn: str) -> None:
+    from auction import demo
+
+    async with _service(settings, dsn) as service:
+        rows = await demo.load(service, settings, settings.data_dir / "demo-tokens.json")  # type: ignore[arg-type]
+    url = f"ws://{settings.host}:{settings.port}/ws"
+    print("\n=== 演示数据 / Demo data (DEMO: time compressed, listing 10 min instead of 10 days) ===")
+    print(f"WebSocket: {url}    operator API key: {settings.operator_key}")
+    current = None
+    for r in rows:
+        if r["session_id"] != current:
+            current = r["session_id"]
+            print(f"\n{r['method']} session {current}")
+            print(f"  watch:  .venv/bin/auction-bidder --url {url} watch {current}")
+        print(f"  bidder {r['bidder_no']}  {r['legal_name']}\n    .venv/bin/auction-bidder --url {url} "
+              f"bid {current} --token {r['token']}")
+    print(f"\nTokens saved in {settings.data_dir / 'demo-tokens.json'} (mode 600).\n")
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from auction.web.app import create_app
+
+    settings = _operator_key(settings)
+    dsn, pg = _database(settings)
+    try:
+        if settings.demo:
+            asyncio.run(_load_demo(settings, dsn))
+        app = create_app(settings, dsn)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            ws="websockets-sansio",
+            ws_max_size=settings.ws_max_message_bytes,
+            ws_ping_interval=20,
+            ws_ping_timeout=20,
+            lifespan="on",
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
+    finally:
+        if pg is not None and os.environ.get("AUCTION_KEEP_DB") != "1":
+            pg.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="auction", description="Land-use-rights online trading server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="run the server (embedded PostgreSQL unless DATABASE_URL is set)")
+    p_serve.add_argument("--demo", action="store_true", help="load demo sessions and bidders, print their tokens")
+    p_serve.add_argument("--host")
+    p_serve.add_argument("--port", type=int)
+    sub.add_parser("migrate", help="apply SQL migrations")
+    sub.add_parser("demo", help="load demo data (without serving)")
+    p_keys = sub.add_parser("keys", help="key management")
+    p_keys.add_argument("action", choices=["init"])
+    p_verify = sub.add_parser("verify", help="replay a session's log and check it")
+    p_verify.add_argument("session_id")
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if args.command == "serve":
+        if args.demo:
+            settings = replace(settings, demo=True)
+        if args.host:
+            settings = replace(settings, host=args.host)
+        if args.port:
+            settings = replace(settings, port=args.port)
+        serve(settings)
+        return 0
+    if args.command == "keys":
+        from auction.sealing.reserve import ReserveSealer
+
+        if settings.reserve_key_file.exists():
+            print(f"{settings.reserve_key_file} exists; not overwritten", file=sys.stderr)
+            return 1
+        sealer = ReserveSealer.from_file(settings.reserve_key_file, create=True)
+        print(f"reserve key {sealer.key_id} written to {settings.reserve_key_file} (mode 600)")
+        return 0
+    dsn, pg = _database(settings)
+    try:
+        if args.command == "migrate":
+            return asyncio.run(_migrate(dsn))
+        if args.command == "demo":
+            settings = _operator_key(replace(settings, demo=True))
+            asyncio.run(_load_demo(settings, dsn))
+            return 0
+        if args.command == "verify":
+            return asyncio.run(_verify(dsn, args.session_id))
+    finally:
+        if pg is not None:
+            pg.stop()
+    return 2
+
+
+async def _migrate(dsn: str) -> int:
+    from auction.store.migrate import migrate
+
+    con = await asyncpg.connect(dsn)
+    try:
+        applied = await migrate(con)
+    finally:
+        await con.close()
+    print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    return 0
+
+
+async def _verify(dsn: str, session_id: str) -> int:
+    """Replay the log through the engine: gap-free seq, and a revealed reserve matching its commitment."""
+    from auction.domain.session import replay, reserve_commitment
+    from auction.store.events import EventStore
+
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    assert pool is not None
+    try:
+        recorded = await EventStore(pool).load(session_id)
+    finally:
+        await pool.close()
+    if not recorded:
+        print(f"no session {session_id}", file=sys.stderr)
+        return 1
+    ok = [r.seq for r in recorded] == list(range(1, len(recorded) + 1))
+    state = replay([r.event for r in recorded])
+    print(f"{len(recorded)} events, seq gap-free: {ok}, phase {state.phase.value}")
+    if state.closed is not None:
+        c = state.closed
+        print(f"outcome {c.outcome} ({c.reason}), winner {c.winner_bidder_no}, price {c.price} fen")
+        if c.reserve is not None and c.reserve_salt is not None and state.terms is not None:
+            match = reserve_commitment(c.reserve, c.reserve_salt) == state.terms.reserve_commitment
+            print(f"reserve {c.reserve} fen matches its commitment: {match}")
+            ok = ok and match
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

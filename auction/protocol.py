@@ -1,0 +1,123 @@
+"""The bidder WebSocket protocol's messages (docs/protocol.md is the reference).
+
+Amounts are integer fen (`*_fen`), times integer microseconds since the Unix
+epoch in UTC (`*_us`). Each public event is encoded once and the same text is
+sent to every subscriber.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from auction.domain.events import (
+    BidAccepted,
+    CloseHeld,
+    Event,
+    IncrementChanged,
+    ResumptionCancelled,
+    ResumptionScheduled,
+    SessionClosed,
+    SessionCreated,
+    SessionOpened,
+    SessionResumed,
+    SessionSuspended,
+    SessionTerminated,
+    TimedBiddingStarted,
+    event_type,
+)
+from auction.domain.session import SessionState
+
+PROTOCOL_VERSION = 1
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+def terms_view(state: SessionState) -> dict[str, Any]:
+    t = state.terms
+    assert t is not None
+    return {
+        "session_id": t.session_id,
+        "parcel_ref": t.parcel_ref,
+        "method": t.method.value,
+        "start_price_fen": t.start_price,
+        "deposit_fen": t.deposit,
+        "start_at_us": t.start_at,
+        "listing_end_at_us": t.listing_end_at,
+        "countdown_us": t.countdown,
+        "has_reserve": t.has_reserve,
+        "reserve_commitment": t.reserve_commitment,
+        "whole_increments": t.rules.whole_increments,
+    }
+
+
+def state_view(state: SessionState) -> dict[str, Any]:
+    """What every subscriber may know of the state (no identities, no bidder count)."""
+    highest = state.highest
+    view: dict[str, Any] = {
+        "phase": state.phase.value,
+        "highest_fen": highest.amount if highest else None,
+        "highest_bidder_no": highest.bidder_no if highest else None,
+        "min_next_fen": state.min_next_bid if state.phase.value not in ("CLOSED", "TERMINATED", "HELD") else None,
+        "increment_fen": state.increment,
+        "opens_at_us": state.opens_at,
+        "deadline_us": state.deadline,
+        "resume_at_us": state.resume_at,
+        "bid_count": state.bid_count,
+    }
+    if state.closed is not None:
+        view["outcome"] = _closed_data(state.closed)
+    elif state.end_reason is not None:
+        view["end_reason"] = state.end_reason
+    return view
+
+
+def _closed_data(e: SessionClosed) -> dict[str, Any]:
+    return {
+        "outcome": e.outcome,
+        "reason": e.reason,
+        "winner_bidder_no": e.winner_bidder_no,
+        "price_fen": e.price,
+        "reserve_fen": e.reserve,
+        "reserve_salt": e.reserve_salt,
+        "reserve_basis": e.reserve_basis,
+    }
+
+
+def event_data(event: Event) -> dict[str, Any]:
+    """The public fields of an event (bid_id and anything private left out)."""
+    if isinstance(event, BidAccepted):
+        return {"bidder_no": event.bidder_no, "amount_fen": event.amount, "deadline_us": event.deadline}
+    if isinstance(event, SessionOpened):
+        return {"phase": event.phase, "deadline_us": event.deadline}
+    if isinstance(event, TimedBiddingStarted):
+        return {"deadline_us": event.deadline}
+    if isinstance(event, IncrementChanged):
+        return {"increment_fen": event.increment, "reason": event.reason}
+    if isinstance(event, SessionSuspended):
+        return {"reason": event.reason, "recovery": event.recovery}
+    if isinstance(event, ResumptionScheduled):
+        return {"resume_at_us": event.resume_at, "reason": event.reason}
+    if isinstance(event, (ResumptionCancelled, SessionResumed, SessionTerminated, CloseHeld)):
+        return {"reason": event.reason}
+    if isinstance(event, SessionClosed):
+        return _closed_data(event)
+    if isinstance(event, SessionCreated):
+        return {}
+    raise TypeError(f"not a public event: {event!r}")
+
+
+def event_message(session_id: str, pub_seq: int, event: Event, state_after: SessionState) -> str:
+    return dumps(
+        {
+            "type": "event",
+            "session_id": session_id,
+            "seq": pub_seq,
+            "event": event_type(event),
+            "at_us": event.at,
+            "data": event_data(event),
+            "state": state_view(state_after),
+        }
+    )

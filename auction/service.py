@@ -1,0 +1,208 @@
+"""The command path: load state, let the engine decide, append, then publish.
+
+    command -> (per-session lock) -> decide(state, command, now) -> append (one
+    statement, committed) -> cache the new state -> fan out -> reset the timer
+
+Nothing is acknowledged or published before the append has committed. The
+in-memory state is a cache of the log: on a conflict (another node appended
+first) it is caught up from the log and the command decided again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+import asyncpg
+
+from auction.domain.codes import Code, Rejected
+from auction.domain.commands import Advance, Close, Command, CreateSession, PlaceBid, RevealedReserve
+from auction.domain.events import Event, is_public
+from auction.domain.session import SessionState, decide, evolve, recovery_suspension
+from auction.fanout.broker import Broker, Message
+from auction.protocol import event_message
+from auction.sealing.reserve import ReserveSealer
+from auction.store.events import Conflict, EventStore, Recorded, number
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass(frozen=True)
+class Result:
+    recorded: list[Recorded]
+    state: SessionState
+
+
+class SessionService:
+    def __init__(
+        self,
+        store: EventStore,
+        broker: Broker,
+        sealer: ReserveSealer,
+        clock: Callable[[], int] = now_us,
+    ) -> None:
+        self.store = store
+        self.broker = broker
+        self.sealer = sealer
+        self.clock = clock
+        self._states: dict[str, SessionState] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        # Called with (session_id, next wake-up in µs or None) after every change.
+        self.on_change: Callable[[str, int | None], None] = lambda _sid, _when: None
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        return lock
+
+    async def state(self, session_id: str) -> SessionState:
+        cached = self._states.get(session_id)
+        if cached is not None:
+            return cached
+        state = await self._catch_up(SessionState(), session_id)
+        if state.terms is None:
+            raise Rejected(Code.UNKNOWN_SESSION, session_id=session_id)
+        self._states[session_id] = state
+        return state
+
+    def forget(self, session_id: str) -> None:
+        self._states.pop(session_id, None)
+
+    async def _catch_up(self, state: SessionState, session_id: str) -> SessionState:
+        for r in await self.store.load(session_id, after_seq=state.seq):
+            state = evolve(state, r.event)
+            assert state.seq == r.seq, "log and state out of step"
+        return state
+
+    async def create(self, command: CreateSession, reserve_fen: int | None) -> Result:
+        """Create a session. The reserve is sealed here; only its commitment enters the log."""
+        terms = command.terms
+        sealed = self.sealer.seal(terms.session_id, reserve_fen) if reserve_fen is not None else None
+        if sealed is not None:
+            command = CreateSession(replace(terms, has_reserve=True, reserve_commitment=sealed.commitment))
+        events = decide(SessionState(), command, self.clock())
+        state = _apply(SessionState(), events)
+        recorded = number(terms.session_id, SessionState(), events)
+        blob = (sealed.key_id, sealed.nonce, sealed.ciphertext) if sealed else None
+        async with self._lock(terms.session_id):
+            await self.store.create(recorded, state, blob)
+            self._states[terms.session_id] = state
+        await self._published(recorded, SessionState())
+        self.on_change(terms.session_id, state.next_wakeup())
+        return Result(recorded, state)
+
+    async def execute(
+        self,
+        session_id: str,
+        command: Command,
+        *,
+        at: int | None = None,
+        also: Callable[[asyncpg.Connection, SessionState], Awaitable[None]] | None = None,
+    ) -> Result:
+        """Decide and record `command`. Raises `Rejected` (nothing written) or a database error
+        (outcome unknown to the caller: the cache is dropped and a retry is safe).
+
+        `also` writes rows that belong to the same decision in the same transaction.
+        """
+        async with self._lock(session_id):
+            state = await self.state(session_id)
+            for _ in range(MAX_ATTEMPTS):
+                now = self.clock() if at is None else at
+                events = decide(state, command, now)
+                if not events:
+                    return Result([], state)
+                after = _apply(state, events)
+                guard = None
+                if isinstance(command, PlaceBid):
+                    # The bid counts only if the transaction runs before the deadline in force.
+                    guard = _apply(state, events[:-1]).deadline
+                recorded = number(session_id, state, events)
+                try:
+                    if also is None:
+                        await self.store.append(recorded, state.seq, after, before=guard)
+                    else:
+                        async with self.store.pool.acquire() as con, con.transaction():
+                            await also(con, after)
+                            await self.store.append(recorded, state.seq, after, before=guard, con=con)
+                except Conflict:
+                    caught = await self._catch_up(state, session_id)
+                    self._states[session_id] = caught
+                    if caught.seq == state.seq:
+                        if guard is not None:
+                            raise Rejected(Code.DEADLINE_PASSED, deadline=guard) from None
+                        raise Rejected(Code.CONFLICT) from None
+                    state = caught
+                    continue
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    self.forget(session_id)  # did it commit? the log will tell next time
+                    raise
+                self._states[session_id] = after
+                await self._published(recorded, state)
+                self.on_change(session_id, after.next_wakeup())
+                return Result(recorded, after)
+            raise Rejected(Code.CONFLICT)
+
+    async def _published(self, recorded: list[Recorded], before: SessionState) -> None:
+        messages = []
+        state = before
+        for r in recorded:
+            state = evolve(state, r.event)
+            if r.pub_seq is not None:
+                messages.append(Message(r.session_id, r.pub_seq, event_message(r.session_id, r.pub_seq, r.event, state)))
+        if messages:
+            await self.broker.publish(messages)
+
+    async def tick(self, session_id: str) -> SessionState:
+        """What the timer runs: apply due transitions, and close if the final deadline passed."""
+        result = await self.execute(session_id, Advance())
+        state = result.state
+        if state.is_due_to_close(self.clock()):
+            reserve = None
+            if state.terms is not None and state.terms.has_reserve:
+                reserve = await self._unseal(session_id)
+            try:
+                state = (await self.execute(session_id, Close(reserve))).state
+            except Rejected as r:
+                if r.code not in (Code.CLOSE_NOT_DUE, Code.SESSION_CLOSED):
+                    raise
+                state = await self.state(session_id)
+        return state
+
+    async def _unseal(self, session_id: str) -> RevealedReserve | None:
+        row = await self.store.pool.fetchrow(
+            "SELECT key_id, nonce, ciphertext FROM sealed_reserves WHERE session_id = $1", session_id
+        )
+        if row is None:
+            return None
+        return self.sealer.unseal(session_id, row["key_id"], row["nonce"], row["ciphertext"])
+
+    async def recover(self, session_id: str, last_alive: int | None) -> SessionState:
+        """Start-up check (RULES 7.5): suspend a session whose deadline passed while the server was down."""
+        state = await self.state(session_id)
+        if last_alive is not None:
+            found = recovery_suspension(state, last_alive, self.clock())
+            if found is not None:
+                command, at = found
+                log.warning("session %s: deadline passed while the server was down; suspending", session_id)
+                state = (await self.execute(session_id, command, at=at)).state
+        self.on_change(session_id, state.next_wakeup())
+        return state
+
+    def public_events(self, recorded: list[Recorded]) -> list[Recorded]:
+        return [r for r in recorded if is_public(r.event)]
+
+
+def _apply(state: SessionState, events: list[Event]) -> SessionState:
+    for event in events:
+        state = evolve(state, event)
+    return state

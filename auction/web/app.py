@@ -1,0 +1,112 @@
+"""`create_app(settings, dsn)`: the one wiring point. Resources are built in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from auction.fanout.broker import InProcessBroker
+from auction.jobs.timers import SessionTimers
+from auction.sealing.reserve import ReserveSealer
+from auction.service import SessionService, now_us
+from auction.settings import Settings
+from auction.store.events import EventStore, to_datetime, to_micros
+from auction.store.migrate import migrate
+from auction.web.bidder_ws import BidderEndpoint
+from auction.web.operator_api import OperatorApi, unknown_route_message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    pool: asyncpg.Pool
+    service: SessionService
+    timers: SessionTimers
+    beat: asyncio.Task[None]
+
+
+async def _beat(pool: asyncpg.Pool, node_id: str, every: float) -> None:
+    while True:
+        try:
+            await pool.execute("UPDATE node_heartbeats SET beat_at = now() WHERE node_id = $1", node_id)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            log.warning("heartbeat write failed")
+        await asyncio.sleep(every)
+
+
+def create_app(settings: Settings, dsn: str) -> Starlette:
+    sealer = ReserveSealer.from_file(settings.reserve_key_file, create=settings.demo)
+    broker = InProcessBroker()
+    holder: dict[str, Runtime] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
+        pool = await asyncpg.create_pool(dsn, min_size=2, max_size=settings.pool_size)
+        assert pool is not None
+        async with pool.acquire() as con:
+            await migrate(con)
+        store = EventStore(pool)
+        service = SessionService(store, broker, sealer)
+        timers = SessionTimers(service)
+        # RULES 7.5: until when was the service known alive? (before this node says it is)
+        last_beat = await pool.fetchval("SELECT max(beat_at) FROM node_heartbeats")
+        last_alive = to_micros(last_beat) if last_beat is not None else None
+        await pool.execute(
+            """INSERT INTO node_heartbeats (node_id, started_at, beat_at) VALUES ($1, now(), now())
+               ON CONFLICT (node_id) DO UPDATE SET started_at = now(), beat_at = now()""",
+            settings.node_id,
+        )
+        beat = asyncio.create_task(_beat(pool, settings.node_id, settings.node_beat_seconds))
+        for session_id in await store.open_sessions():
+            try:
+                await service.recover(session_id, last_alive)
+            except Exception:
+                log.exception("recovery of session %s failed", session_id)
+        timers.start()
+        holder["rt"] = Runtime(pool, service, timers, beat)
+        log.info("ready: node %s, last alive %s", settings.node_id,
+                 to_datetime(last_alive).isoformat() if last_alive else "never")
+        try:
+            yield {"service": service}
+        finally:
+            timers.shutdown()
+            beat.cancel()
+            with contextlib.suppress(BaseException):
+                await beat
+            with contextlib.suppress(Exception):
+                await pool.execute("UPDATE node_heartbeats SET beat_at = now() WHERE node_id = $1", settings.node_id)
+            await pool.close()
+
+    api = OperatorApi(settings)
+    endpoint = BidderEndpoint(settings)
+
+    async def healthz(request: Request) -> Response:
+        rt = holder.get("rt")
+        if rt is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            await rt.pool.fetchval("SELECT 1")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok", "node": settings.node_id, "server_time_us": now_us(),
+                             "connections": endpoint.connections})
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return JSONResponse(unknown_route_message(), status_code=404)
+
+    app = Starlette(
+        routes=[Route("/healthz", healthz), WebSocketRoute("/ws", endpoint.serve), *api.routes()],
+        lifespan=lifespan,
+        exception_handlers={404: not_found},
+    )
+    return app

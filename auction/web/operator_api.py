@@ -1,0 +1,299 @@
+"""Minimal operator HTTP API (JSON), guarded by the operator key.
+
+Stand-ins, clearly marked: sessions are created here directly (issue 3 brings
+plans, approval and announcements) and bidders are qualified by an operator
+(issue 4 brings deposits). The bidding path does not change when they land.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from auction.domain.codes import MESSAGES, Code, Rejected
+from auction.domain.commands import ChangeIncrement, CreateSession, Resume, Suspend, Terminate
+from auction.domain.events import event_to_dict, event_type
+from auction.domain.session import SessionState, replay, reserve_commitment
+from auction.domain.terms import SECOND, Method, SessionTerms
+from auction.protocol import state_view, terms_view
+from auction.registration import qualify
+from auction.settings import Settings
+from auction.store.events import to_datetime, to_micros
+
+MAX_BODY = 64 * 1024
+CST = "Asia/Shanghai"
+
+STATUS = {
+    Code.UNAUTHORIZED: 401,
+    Code.NOT_FOUND: 404,
+    Code.UNKNOWN_SESSION: 404,
+    Code.SESSION_EXISTS: 409,
+    Code.CONFLICT: 409,
+    Code.SERVICE_UNAVAILABLE: 503,
+}
+
+
+def problem(r: Rejected) -> JSONResponse:
+    return JSONResponse({"error": r.rejection.to_dict()}, status_code=STATUS.get(r.code, 422))
+
+
+def _time(body: dict[str, Any], name: str, required: bool = True) -> int | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise Rejected(Code.INVALID_FIELD, f"{name} is required (ISO 8601 with offset)", field=name)
+        return None
+    if not isinstance(value, str):
+        raise Rejected(Code.INVALID_FIELD, f"{name} must be an ISO 8601 string", field=name)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise Rejected(Code.INVALID_FIELD, f"{name} is not ISO 8601", field=name) from None
+    if parsed.tzinfo is None:
+        raise Rejected(Code.INVALID_FIELD, f"{name} needs a UTC offset, e.g. +08:00", field=name)
+    return to_micros(parsed)
+
+
+def _fen(body: dict[str, Any], name: str, required: bool = True) -> int | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if type(value) is not int or value <= 0:
+        raise Rejected(Code.INVALID_FIELD, f"{name} must be a positive whole number of fen", field=name)
+    return value
+
+
+def _text(body: dict[str, Any], name: str, max_len: int = 200) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
+        raise Rejected(Code.INVALID_FIELD, f"{name} must be a non-empty string of at most {max_len}", field=name)
+    return value.strip()
+
+
+def iso_cst(micros: int | None) -> str | None:
+    if micros is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    return to_datetime(micros).astimezone(ZoneInfo(CST)).isoformat()
+
+
+class OperatorApi:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/sessions", self.guard(self.create_session), methods=["POST"]),
+            Route("/api/sessions", self.guard(self.list_sessions), methods=["GET"]),
+            Route("/api/sessions/{session_id}", self.guard(self.get_session), methods=["GET"]),
+            Route("/api/sessions/{session_id}/bidders", self.guard(self.qualify_bidder), methods=["POST"]),
+            Route("/api/sessions/{session_id}/bidders", self.guard(self.list_bidders), methods=["GET"]),
+            Route("/api/sessions/{session_id}/suspend", self.guard(self.suspend), methods=["POST"]),
+            Route("/api/sessions/{session_id}/resume", self.guard(self.resume), methods=["POST"]),
+            Route("/api/sessions/{session_id}/terminate", self.guard(self.terminate), methods=["POST"]),
+            Route("/api/sessions/{session_id}/increment", self.guard(self.change_increment), methods=["POST"]),
+            Route("/api/sessions/{session_id}/events", self.guard(self.events), methods=["GET"]),
+            Route("/api/sessions/{session_id}/verify", self.guard(self.verify), methods=["GET"]),
+        ]
+
+    def guard(self, handler: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            try:
+                supplied = request.headers.get("authorization", "")
+                expected = f"Bearer {self.settings.operator_key}"
+                if not self.settings.operator_key or not hmac.compare_digest(supplied.encode(), expected.encode()):
+                    raise Rejected(Code.UNAUTHORIZED)
+                response: Response = await handler(request)
+                return response
+            except Rejected as r:
+                return problem(r)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                return problem(Rejected(Code.SERVICE_UNAVAILABLE))
+
+        return endpoint
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            raise Rejected(Code.INVALID_FIELD, "request body too large")
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            raise Rejected(Code.MALFORMED_JSON) from None
+        if not isinstance(body, dict):
+            raise Rejected(Code.MALFORMED_JSON, "expected a JSON object")
+        return body
+
+    async def create_session(self, request: Request) -> Response:
+        """Stand-in creation path (issue 3 replaces it with announced plans)."""
+        body = await self._body(request)
+        try:
+            method = Method(body.get("method"))
+        except ValueError:
+            raise Rejected(Code.INVALID_FIELD, "method must be LISTING or AUCTION", field="method") from None
+        start_at = _time(body, "start_at")
+        listing_end_at = _time(body, "listing_end_at", required=method is Method.LISTING)
+        assert start_at is not None
+        countdown_seconds = body.get("countdown_seconds", 300)  # RULES 4.5/5.2 default 5 min
+        if type(countdown_seconds) is not int or not 1 <= countdown_seconds <= 3600:
+            raise Rejected(Code.INVALID_FIELD, "countdown_seconds must be 1..3600", field="countdown_seconds")
+        default_close = start_at if method is Method.AUCTION else max(
+            start_at, (listing_end_at or start_at) - 2 * 86_400 * SECOND  # RULES 3.4: 2 days before the end
+        )
+        registration_closes_at = _time(body, "registration_closes_at", required=False) or default_close
+        session_id = body.get("session_id") or f"S-{uuid.uuid4().hex[:12].upper()}"
+        if not isinstance(session_id, str) or not 1 <= len(session_id) <= 64:
+            raise Rejected(Code.INVALID_FIELD, "session_id must be 1-64 characters", field="session_id")
+        reserve = _fen(body, "reserve_fen", required=False)
+        terms = SessionTerms(
+            session_id=session_id,
+            parcel_ref=_text(body, "parcel_ref"),
+            method=method,
+            start_price=_fen(body, "start_price_fen") or 0,
+            increment=_fen(body, "increment_fen") or 0,
+            deposit=_fen(body, "deposit_fen") or 0,
+            start_at=start_at,
+            listing_end_at=listing_end_at,
+            countdown=countdown_seconds * SECOND,
+            registration_closes_at=registration_closes_at,
+            has_reserve=False,
+            reserve_commitment=None,
+            rules=self.settings.rules,
+        )
+        result = await request.state.service.create(CreateSession(terms), reserve)
+        return JSONResponse(self._view(result.state), status_code=201)
+
+    @staticmethod
+    def _view(state: SessionState) -> dict[str, Any]:
+        view = {"terms": terms_view(state), "state": state_view(state), "seq": state.pub_seq}
+        view["qualified_bidders"] = len(state.qualified)
+        view["times_cst"] = {
+            "start_at": iso_cst(state.terms.start_at if state.terms else None),
+            "opens_at": iso_cst(state.opens_at),
+            "deadline": iso_cst(state.deadline),
+            "registration_closes_at": iso_cst(state.terms.registration_closes_at if state.terms else None),
+        }
+        return view
+
+    async def list_sessions(self, request: Request) -> Response:
+        rows = await request.state.service.store.pool.fetch(
+            """SELECT session_id, method, parcel_ref, phase, last_pub_seq, next_wakeup, highest_fen,
+                      highest_bidder_no, bid_count FROM sessions ORDER BY created_at DESC LIMIT 500"""
+        )
+        return JSONResponse(
+            [
+                {
+                    "session_id": r["session_id"],
+                    "method": r["method"],
+                    "parcel_ref": r["parcel_ref"],
+                    "phase": r["phase"],
+                    "seq": r["last_pub_seq"],
+                    "next_wakeup_us": to_micros(r["next_wakeup"]) if r["next_wakeup"] else None,
+                    "highest_fen": r["highest_fen"],
+                    "highest_bidder_no": r["highest_bidder_no"],
+                    "bid_count": r["bid_count"],
+                }
+                for r in rows
+            ]
+        )
+
+    async def get_session(self, request: Request) -> Response:
+        state = await request.state.service.state(request.path_params["session_id"])
+        return JSONResponse(self._view(state))
+
+    async def qualify_bidder(self, request: Request) -> Response:
+        """Stand-in for qualification by deposit (issue 4). Returns the bidder's token once."""
+        session_id = request.path_params["session_id"]
+        body = await self._body(request)
+        ttl = timedelta(days=self.settings.token_ttl_days)
+        q = await qualify(request.state.service, session_id, _text(body, "legal_name"), ttl)
+        return JSONResponse({"session_id": session_id, "bidder_no": q.bidder_no, "token": q.token,
+                             "expires_at": iso_cst(to_micros(q.expires_at))}, status_code=201)
+
+    async def list_bidders(self, request: Request) -> Response:
+        """Bidder numbers; legal names only once the session has ended (RULES 3.5, 8.1)."""
+        session_id = request.path_params["session_id"]
+        state = await request.state.service.state(session_id)
+        rows = await request.state.service.store.pool.fetch(
+            "SELECT bidder_no, legal_name FROM bidders WHERE session_id = $1 ORDER BY bidder_no", session_id
+        )
+        reveal = state.final
+        return JSONResponse(
+            [{"bidder_no": r["bidder_no"], "legal_name": r["legal_name"] if reveal else None} for r in rows]
+        )
+
+    async def suspend(self, request: Request) -> Response:
+        body = await self._body(request)
+        sid = request.path_params["session_id"]
+        result = await request.state.service.execute(sid, Suspend(reason=_text(body, "reason", 500)))
+        return JSONResponse(self._view(result.state))
+
+    async def resume(self, request: Request) -> Response:
+        body = await self._body(request)
+        sid = request.path_params["session_id"]
+        command = Resume(reason=_text(body, "reason", 500), resume_at=_time(body, "resume_at", required=False))
+        result = await request.state.service.execute(sid, command)
+        return JSONResponse(self._view(result.state))
+
+    async def terminate(self, request: Request) -> Response:
+        body = await self._body(request)
+        sid = request.path_params["session_id"]
+        result = await request.state.service.execute(sid, Terminate(reason=_text(body, "reason", 500)))
+        return JSONResponse(self._view(result.state))
+
+    async def change_increment(self, request: Request) -> Response:
+        body = await self._body(request)
+        sid = request.path_params["session_id"]
+        command = ChangeIncrement(increment=_fen(body, "increment_fen") or 0, reason=_text(body, "reason", 500))
+        result = await request.state.service.execute(sid, command)
+        return JSONResponse(self._view(result.state))
+
+    async def events(self, request: Request) -> Response:
+        """The whole log of a session, private events included (operators and auditors)."""
+        sid = request.path_params["session_id"]
+        await request.state.service.state(sid)
+        recorded = await request.state.service.store.load(sid)
+        return JSONResponse(
+            [
+                {"seq": r.seq, "pub_seq": r.pub_seq, "type": event_type(r.event), "data": event_to_dict(r.event)}
+                for r in recorded
+            ]
+        )
+
+    async def verify(self, request: Request) -> Response:
+        """Replay the log and compare with the projection; check a revealed reserve."""
+        sid = request.path_params["session_id"]
+        recorded = await request.state.service.store.load(sid)
+        if not recorded:
+            raise Rejected(Code.UNKNOWN_SESSION)
+        state = replay([r.event for r in recorded])
+        row = await request.state.service.store.pool.fetchrow(
+            "SELECT phase, last_seq, last_pub_seq, highest_fen FROM sessions WHERE session_id = $1", sid
+        )
+        checks = {
+            "seq_gap_free": [r.seq for r in recorded] == list(range(1, len(recorded) + 1)),
+            "projection_matches": row is not None
+            and (row["phase"], row["last_seq"], row["last_pub_seq"], row["highest_fen"])
+            == (state.phase.value, state.seq, state.pub_seq, state.highest.amount if state.highest else None),
+        }
+        closed = state.closed
+        if closed is not None and closed.reserve is not None and closed.reserve_salt is not None:
+            assert state.terms is not None
+            checks["reserve_matches_commitment"] = (
+                reserve_commitment(closed.reserve, closed.reserve_salt) == state.terms.reserve_commitment
+            )
+        return JSONResponse({"session_id": sid, "ok": all(checks.values()), "checks": checks,
+                             "state": state_view(state)})
+
+
+def unknown_route_message() -> dict[str, Any]:
+    return {"error": {"code": Code.NOT_FOUND.value, "message": MESSAGES[Code.NOT_FOUND], "details": {}}}

@@ -1,0 +1,156 @@
+"""A small bidder client over `websockets` (docs/protocol.md).
+
+- says hello with the token, keeps the last public `seq` it has seen;
+- reconnects with jittered back-off and resumes from that `seq` (no gap, no duplicate);
+- `bid()` waits for the ack after commit; on a lost connection it re-sends the
+  *same* `bid_id` after reconnecting, so a bid is never placed twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+
+class ProtocolError(Exception):
+    def __init__(self, message: dict[str, Any]) -> None:
+        self.message = message
+        super().__init__(f"{message.get('code')}: {message.get('message')}")
+
+
+class BidderClient:
+    def __init__(self, url: str, session_id: str, token: str | None = None, *, last_seq: int | None = None,
+                 max_backoff: float = 5.0) -> None:
+        self.url = url
+        self.session_id = session_id
+        self.token = token
+        self.seq = last_seq
+        self.welcome: dict[str, Any] = {}
+        self.state: dict[str, Any] = {}
+        self.offset_us = 0  # server time - local time, from the last welcome/pong/heartbeat
+        self.max_backoff = max_backoff
+        self._ws: Any = None
+        self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._pending: dict[str, tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._closed = False
+
+    async def connect(self) -> dict[str, Any]:
+        await self._open()
+        self._reader = asyncio.create_task(self._run())
+        return self.welcome
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(BaseException):
+                await self._reader
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def __aenter__(self) -> BidderClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _open(self) -> None:
+        ws = await websockets.connect(self.url, max_size=2**20)
+        hello: dict[str, Any] = {"type": "hello", "session_id": self.session_id}
+        if self.token:
+            hello["token"] = self.token
+        if self.seq is not None:
+            hello["last_seq"] = self.seq
+        await ws.send(json.dumps(hello))
+        welcome = json.loads(await ws.recv())
+        if welcome.get("type") != "welcome":
+            await ws.close()
+            raise ProtocolError(welcome)
+        self.welcome = welcome
+        self.state = welcome["state"]
+        self.offset_us = welcome["server_time_us"] - _local_us()
+        if self.seq is None:
+            self.seq = welcome["seq"]
+        self._ws = ws
+        self._connected.set()
+        for message, _ in self._pending.values():  # same bid_id again: idempotent
+            await ws.send(json.dumps(message))
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while not self._closed:
+            try:
+                async for raw in self._ws:
+                    self._dispatch(json.loads(raw))
+                    delay = 0.2
+            except ConnectionClosed:
+                pass
+            self._connected.clear()
+            if self._closed:
+                return
+            while not self._closed:  # reconnect with jittered back-off, resume from self.seq
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, self.max_backoff)
+                try:
+                    await self._open()
+                    break
+                except (OSError, ConnectionClosed, ProtocolError, TimeoutError):
+                    continue
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "event":
+            if self.seq is not None and message["seq"] <= self.seq:
+                return
+            self.seq = message["seq"]
+            self.state = message["state"]
+            self._events.put_nowait(message)
+        elif kind in ("ack", "reject"):
+            entry = self._pending.pop(message.get("bid_id") or "", None)
+            if entry is not None and not entry[1].done():
+                entry[1].set_result(message)
+        elif kind in ("heartbeat", "pong"):
+            self.offset_us = message["server_time_us"] - _local_us()
+        elif kind == "error":
+            self._events.put_nowait(message)
+
+    async def bid(self, amount_fen: int, bid_id: str | None = None, timeout: float = 30.0) -> dict[str, Any]:
+        """Place a bid; returns the `ack` or `reject` message."""
+        bid_id = bid_id or uuid.uuid4().hex
+        message = {"type": "bid", "bid_id": bid_id, "amount_fen": amount_fen}
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[bid_id] = (message, future)
+        if self._connected.is_set():
+            with contextlib.suppress(ConnectionClosed):
+                await self._ws.send(json.dumps(message))
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._pending.pop(bid_id, None)
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        while True:
+            yield await self._events.get()
+
+    async def next_event(self, timeout: float | None = None) -> dict[str, Any]:
+        return await asyncio.wait_for(self._events.get(), timeout)
+
+    def server_now_us(self) -> int:
+        return _local_us() + self.offset_us
+
+
+def _local_us() -> int:
+    import time
+
+    return time.time_ns() // 1000

