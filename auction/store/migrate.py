@@ -13,7 +13,12 @@ from pathlib import Path
 
 import asyncpg
 
-MIGRATIONS_DIR = Path(os.environ.get("AUCTION_MIGRATIONS_DIR", Path(__file__).resolve().parents[2] / "migrations"))
+
+
+def migrations_dir() -> Path:
+    """`migrations/` at the top of the checkout, or AUCTION_MIGRATIONS_DIR (installed packages, images)."""
+    return Path(os.environ.get("AUCTION_MIGRATIONS_DIR") or Path(__file__).resolve().parents[2] / "migrations")
+
 NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 LOCK_KEY = 7_042_026  # arbitrary, fixed: pg_advisory_lock key for migrations
 
@@ -22,7 +27,8 @@ class MigrationError(RuntimeError):
     pass
 
 
-def available(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str, str]]:
+def available(directory: Path | None = None) -> list[tuple[int, str, str]]:
+    directory = directory or migrations_dir()
     found = []
     for path in sorted(directory.glob("*.sql")):
         match = NAME.match(path.name)
@@ -35,7 +41,7 @@ def available(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str, str]]:
     return found
 
 
-async def migrate(con: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+async def migrate(con: asyncpg.Connection, directory: Path | None = None) -> list[str]:
     """Apply every migration not yet applied; return the names applied now."""
     applied_now: list[str] = []
     await con.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
