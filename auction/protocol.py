@@ -31,6 +31,18 @@ from auction.domain.session import SessionState
 PROTOCOL_VERSION = 1
 
 
+def storable_text(value: object) -> bool:
+    """A string PostgreSQL can hold. JSON can carry NUL and lone surrogates ("\\u0000",
+    "\\ud800"); a text column cannot, so they are refused as input, not failed on in the database."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def dumps(message: dict[str, Any]) -> str:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 

@@ -141,8 +141,10 @@ class SessionService:
                         await self.store.append(recorded, state.seq, after, before=guard)
                     else:
                         async with self.store.pool.acquire() as con, con.transaction():
-                            await also(con, after)
+                            # The guarded append first: a lost race surfaces as Conflict
+                            # (decided again) before `also` can hit a unique key.
                             await self.store.append(recorded, state.seq, after, before=guard, con=con)
+                            await also(con, after)
                 except Conflict:
                     caught = await self._catch_up(state, session_id)
                     self._states[session_id] = caught
@@ -205,7 +207,14 @@ class SessionService:
             if found is not None:
                 command, at = found
                 log.warning("session %s: deadline passed while the server was down; suspending", session_id)
-                state = (await self.execute(session_id, command, at=at)).state
+                try:
+                    state = (await self.execute(session_id, command, at=at)).state
+                except Rejected:
+                    # Another node starting up at the same time suspended it first:
+                    # done, as long as the log no longer calls for a suspension.
+                    state = await self.state(session_id)
+                    if recovery_suspension(state, last_alive, self.clock()) is not None:
+                        raise
         self.on_change(session_id, state.next_wakeup())
         return state
 

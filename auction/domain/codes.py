@@ -56,6 +56,29 @@ class Code(str, Enum):
     INVALID_INCREMENT = "INVALID_INCREMENT"
     UNAUTHORIZED = "UNAUTHORIZED"
     NOT_FOUND = "NOT_FOUND"
+    # Supply plans (RULES 1-3; auction/domain/plans.py)
+    PLAN_EXISTS = "PLAN_EXISTS"
+    PLAN_WRONG_STATUS = "PLAN_WRONG_STATUS"
+    INVALID_PARCEL = "INVALID_PARCEL"
+    Q22_TALLY_MISMATCH = "Q22_TALLY_MISMATCH"
+    Q22_CHAIR_NOT_LAST = "Q22_CHAIR_NOT_LAST"
+    Q22_NOT_APPROVED = "Q22_NOT_APPROVED"
+    Q23_MORE_THAN_ONE_PARCEL = "Q23_MORE_THAN_ONE_PARCEL"
+    Q23_PARCEL_NOT_READY = "Q23_PARCEL_NOT_READY"
+    Q24_CONDITIONS_NOT_ALLOWED = "Q24_CONDITIONS_NOT_ALLOWED"
+    Q25_APPRAISAL_INCOMPLETE = "Q25_APPRAISAL_INCOMPLETE"
+    Q25_NO_APPRAISAL = "Q25_NO_APPRAISAL"
+    Q26_OUTSIDE_RESERVE_WINDOW = "Q26_OUTSIDE_RESERVE_WINDOW"
+    Q26_TOO_FEW_MEMBERS = "Q26_TOO_FEW_MEMBERS"
+    Q26_BAD_SIGNATURE = "Q26_BAD_SIGNATURE"
+    Q26_RESERVE_NOT_SEALED = "Q26_RESERVE_NOT_SEALED"
+    Q27_APPRAISAL_EXPIRED = "Q27_APPRAISAL_EXPIRED"
+    Q27_APPRAISAL_AFTER_DECISION = "Q27_APPRAISAL_AFTER_DECISION"
+    Q27_BELOW_BENCHMARK = "Q27_BELOW_BENCHMARK"
+    Q27_PROCEDURE_INVERTED = "Q27_PROCEDURE_INVERTED"
+    Q29_ANNOUNCEMENT_TOO_SHORT = "Q29_ANNOUNCEMENT_TOO_SHORT"
+    Q29_CHANNELS_MISSING = "Q29_CHANNELS_MISSING"
+    TENDER_NOT_SUPPORTED = "TENDER_NOT_SUPPORTED"
 
 
 MESSAGES: dict[Code, str] = {
@@ -99,6 +122,28 @@ MESSAGES: dict[Code, str] = {
     Code.INVALID_INCREMENT: "加价幅度须为正整数（分） / The increment must be a positive whole number of fen",
     Code.UNAUTHORIZED: "未授权 / Not authorised",
     Code.NOT_FOUND: "未找到 / Not found",
+    Code.PLAN_EXISTS: "供地方案编号已存在 / A plan with this id exists",
+    Code.PLAN_WRONG_STATUS: "供地方案当前状态不允许此操作 / The plan's status does not allow this step",
+    Code.INVALID_PARCEL: "宗地信息不完整或不一致 / The parcel data are missing or inconsistent",
+    Code.Q22_TALLY_MISMATCH: "表决票数与到会成员人数不符（第二十二条） / The tally does not add up to the members present (Q22)",
+    Code.Q22_CHAIR_NOT_LAST: "主要领导须末位表态（第二十二条） / The chair must state a view last (Q22)",
+    Code.Q22_NOT_APPROVED: "供地方案须经委员会到会成员2/3以上赞成通过并经政府批准（第二十二条） / The plan needs a 2/3 committee vote and government approval first (Q22)",
+    Code.Q23_MORE_THAN_ONE_PARCEL: "一个供地方案只能包含一宗地块，不得捆绑出让（第二十三条） / A plan offers exactly one parcel; bundling is refused (Q23)",
+    Code.Q23_PARCEL_NOT_READY: "拟供地块不具备供应条件（第二十三条） / The parcel is not ready to be offered (Q23)",
+    Code.Q24_CONDITIONS_NOT_ALLOWED: "该用途不得设定竞买条件（第二十四条） / Bidder conditions are not allowed for this land use (Q24)",
+    Code.Q25_APPRAISAL_INCOMPLETE: "估价报告须载明估价机构、资质证书和电子备案号（第二十五条） / The appraisal needs its agency, qualification and electronic filing number (Q25)",
+    Code.Q25_NO_APPRAISAL: "未经评估不得确定出让底价（第二十五条、第二十七条） / No appraisal report: the reserve cannot be decided (Q25, Q27)",
+    Code.Q26_OUTSIDE_RESERVE_WINDOW: "底价须在活动开始前1小时内确定（第二十六条） / The reserve is decided within the hour before the start (Q26)",
+    Code.Q26_TOO_FEW_MEMBERS: "底价须由委员会成员集体确定（第二十六条） / The reserve must be decided collectively (Q26)",
+    Code.Q26_BAD_SIGNATURE: "底价集体决策记录的成员签名无效（第二十六条） / A member's signature on the reserve decision is invalid (Q26)",
+    Code.Q26_RESERVE_NOT_SEALED: "底价尚未集体确定并密封，交易不能开始（第二十六条） / No reserve decision is sealed: the session cannot start (Q26)",
+    Code.Q27_APPRAISAL_EXPIRED: "不得依据失效的估价报告确定底价（第二十七条） / The appraisal report has expired (Q27)",
+    Code.Q27_APPRAISAL_AFTER_DECISION: "不得先议定价格再评估（第二十七条） / The appraisal is dated after the decision (Q27)",
+    Code.Q27_BELOW_BENCHMARK: "底价不得低于基准地价（第二十七条） / The reserve is below the benchmark land price (Q27)",
+    Code.Q27_PROCEDURE_INVERTED: "不得倒置出让决策程序（第二十七条） / The decision steps are out of order (Q27)",
+    Code.Q29_ANNOUNCEMENT_TOO_SHORT: "出让公告须于活动开始20日前发布（第二十九条） / The announcement must be published at least 20 days before bidding starts (Q29)",
+    Code.Q29_CHANNELS_MISSING: "出让公告须在规定的全部渠道公开（第二十九条） / The announcement must be published on every required channel (Q29)",
+    Code.TENDER_NOT_SUPPORTED: "网上交易系统暂不支持招标出让 / Tender sessions are not supported yet",
 }
 
 

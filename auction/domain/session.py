@@ -227,12 +227,12 @@ def _qualify(state: SessionState, command: QualifyBidder, now: int) -> list[Even
 
 def _bid(state: SessionState, command: PlaceBid, now: int) -> list[Event]:
     assert state.terms is not None
-    if not BID_ID.fullmatch(command.bid_id):
+    if not isinstance(command.bid_id, str) or not BID_ID.fullmatch(command.bid_id):
         raise Rejected(Code.INVALID_BID_ID)
     previous = state.accepted.get((command.bidder_no, command.bid_id))
     if previous is not None:
         # A retry: same answer, nothing new. The shell answers with `previous`.
-        if previous.amount != command.amount:
+        if type(command.amount) is not int or previous.amount != command.amount:
             raise Rejected(Code.DUPLICATE_BID, bid_id=command.bid_id, accepted_amount=previous.amount)
         return []
     if command.bidder_no not in state.qualified:
@@ -359,6 +359,8 @@ def _terminate(state: SessionState, command: Terminate, now: int) -> list[Event]
         raise Rejected(Code.REASON_REQUIRED)
     if state.final:
         raise Rejected(Code.SESSION_CLOSED)
+    if state.is_due_to_close(now):  # the deadline has decided; only the close procedure may end it now
+        raise Rejected(Code.DEADLINE_PASSED, deadline=state.deadline)
     return [SessionTerminated(at=now, reason=command.reason)]
 
 
@@ -367,6 +369,8 @@ def _change_increment(state: SessionState, command: ChangeIncrement, now: int) -
         raise Rejected(Code.REASON_REQUIRED)
     if state.final or state.phase is Phase.HELD:
         raise Rejected(Code.SESSION_CLOSED)
+    if state.is_due_to_close(now):  # RULES 4.2: the host changes it *during* the session
+        raise Rejected(Code.DEADLINE_PASSED, deadline=state.deadline)
     if not is_valid_amount(command.increment):
         raise Rejected(Code.INVALID_INCREMENT)
     return [IncrementChanged(at=now, increment=command.increment, reason=command.reason)]

@@ -23,7 +23,7 @@ from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import PlaceBid
 from auction.domain.session import SessionState, evolve
 from auction.fanout.broker import Message, Subscription
-from auction.protocol import PROTOCOL_VERSION, dumps, event_message, state_view, terms_view
+from auction.protocol import PROTOCOL_VERSION, dumps, event_message, state_view, storable_text, terms_view
 from auction.service import SessionService, now_us
 from auction.settings import Settings
 from auction.store.events import to_micros
@@ -146,7 +146,7 @@ class BidderConnection:
 
     async def _authenticate(self, hello: dict[str, Any]) -> Peer:
         session_id = hello.get("session_id")
-        if not isinstance(session_id, str) or not session_id:
+        if not isinstance(session_id, str) or not session_id or not storable_text(session_id):
             raise Rejected(Code.INVALID_FIELD, "session_id must be a string", field="session_id")
         last_seq = hello.get("last_seq")
         if last_seq is not None and (type(last_seq) is not int or last_seq < 0):
@@ -156,7 +156,7 @@ class BidderConnection:
             raise Rejected(Code.UNKNOWN_SESSION, session_id=session_id)
         if token is None:
             return Peer(session_id, None, 0)
-        if not isinstance(token, str) or not 16 <= len(token) <= 200:
+        if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
             raise Rejected(Code.INVALID_TOKEN)
         row = await self.service.store.pool.fetchrow(
             "SELECT session_id, bidder_no, expires_at FROM bidders WHERE token_hash = $1",

@@ -21,9 +21,10 @@ from starlette.routing import Route
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import ChangeIncrement, CreateSession, Resume, Suspend, Terminate
 from auction.domain.events import event_to_dict, event_type
+from auction.domain.money import is_valid_amount
 from auction.domain.session import SessionState, replay, reserve_commitment
 from auction.domain.terms import SECOND, Method, SessionTerms
-from auction.protocol import state_view, terms_view
+from auction.protocol import state_view, storable_text, terms_view
 from auction.registration import qualify
 from auction.settings import Settings
 from auction.store.events import to_datetime, to_micros
@@ -59,7 +60,12 @@ def _time(body: dict[str, Any], name: str, required: bool = True) -> int | None:
         raise Rejected(Code.INVALID_FIELD, f"{name} is not ISO 8601", field=name) from None
     if parsed.tzinfo is None:
         raise Rejected(Code.INVALID_FIELD, f"{name} needs a UTC offset, e.g. +08:00", field=name)
-    return to_micros(parsed)
+    micros = to_micros(parsed)
+    try:
+        to_datetime(micros)  # e.g. 9999-12-31T23:00-05:00 is past year 9999 in UTC
+    except (ValueError, OverflowError):
+        raise Rejected(Code.INVALID_FIELD, f"{name} is out of range", field=name) from None
+    return micros
 
 
 def _fen(body: dict[str, Any], name: str, required: bool = True) -> int | None:
@@ -73,7 +79,7 @@ def _fen(body: dict[str, Any], name: str, required: bool = True) -> int | None:
 
 def _text(body: dict[str, Any], name: str, max_len: int = 200) -> str:
     value = body.get(name)
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
+    if not isinstance(value, str) or not value.strip() or len(value) > max_len or not storable_text(value):
         raise Rejected(Code.INVALID_FIELD, f"{name} must be a non-empty string of at most {max_len}", field=name)
     return value.strip()
 
@@ -151,9 +157,11 @@ class OperatorApi:
         )
         registration_closes_at = _time(body, "registration_closes_at", required=False) or default_close
         session_id = body.get("session_id") or f"S-{uuid.uuid4().hex[:12].upper()}"
-        if not isinstance(session_id, str) or not 1 <= len(session_id) <= 64:
+        if not isinstance(session_id, str) or not 1 <= len(session_id) <= 64 or not storable_text(session_id):
             raise Rejected(Code.INVALID_FIELD, "session_id must be 1-64 characters", field="session_id")
         reserve = _fen(body, "reserve_fen", required=False)
+        if reserve is not None and not is_valid_amount(reserve):  # the engine never sees it: it is sealed here
+            raise Rejected(Code.INVALID_FIELD, "reserve_fen exceeds the system limit", field="reserve_fen")
         terms = SessionTerms(
             session_id=session_id,
             parcel_ref=_text(body, "parcel_ref"),

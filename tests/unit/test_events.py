@@ -7,7 +7,7 @@ import json
 import pytest
 
 from auction.domain.commands import ChangeIncrement, Close, Resume, Suspend, Terminate
-from auction.domain.events import EVENT_TYPES, Event, event_from_dict, event_to_dict, event_type
+from auction.domain.events import EVENT_TYPES, Event, event_from_dict, event_to_dict, event_type, is_public
 from auction.domain.session import replay
 from auction.domain.terms import SessionRules
 
@@ -98,3 +98,13 @@ def test_extra_fields_are_ignored() -> None:
     event = ALL_EVENTS[1]
     data = event_to_dict(event) | {"added_later": 1}
     assert event_from_dict(event_type(event), data) == event
+
+
+def test_public_numbering_skips_private_events() -> None:
+    # RULES 3.5: qualifications stay private; public events are numbered without gaps.
+    for log in LOGS:
+        state = replay(log)
+        assert state.seq == len(log)
+        assert state.pub_seq == sum(1 for e in log if is_public(e))
+        assert state.pub_seq < state.seq  # each scenario qualified bidders
+    assert not is_public(next(e for e in ALL_EVENTS if event_type(e) == "BidderQualified"))

@@ -1,0 +1,305 @@
+"""A parcel (宗地): what a supply plan offers, with the facts Q23 and Q24 judge.
+
+Exact numbers only, no floats:
+
+- area: integer **hundredths of a square metre** (0.01 m²), the precision land
+  surveys are published in. 1 公顷 = 10,000 m² = 1,000,000 hundredths, so the
+  area in 公顷 is an exact decimal with at most six places (`to_hectares`).
+- plot ratio (容积率) limits: integer hundredths (2.5 -> 250).
+- building density and green ratio: basis points, hundredths of a percent
+  (30% -> 3000).
+- height limit: centimetres.
+- benchmark land price (基准地价): fen per square metre of land area.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
+from typing import Any
+
+from auction.domain.codes import Code, Rejected
+from auction.domain.money import is_valid_amount
+
+HUNDREDTHS_PER_HECTARE = 1_000_000  # 1 公顷 = 10,000 m², in 0.01 m²
+
+
+@dataclass(frozen=True)
+class LandUse:
+    code: str  # GB/T 21010-2017 secondary class
+    name: str
+    # Longest term of use for this purpose (城镇国有土地使用权出让和转让暂行条例 第十二条:
+    # 居住70年, 工业50年, 商业旅游娱乐40年).
+    max_term_years: int
+
+
+# A small table of the uses this center offers (GB/T 21010-2017). Extend as needed.
+LAND_USES: dict[str, LandUse] = {
+    use.code: use
+    for use in (
+        LandUse("0501", "零售商业用地", 40),
+        LandUse("0502", "批发市场用地", 40),
+        LandUse("0503", "餐饮用地", 40),
+        LandUse("0504", "旅馆用地", 40),
+        LandUse("0505", "商务金融用地", 40),
+        LandUse("0506", "娱乐用地", 40),
+        LandUse("0507", "其他商服用地", 40),
+        LandUse("0601", "工业用地", 50),
+        LandUse("0602", "采矿用地", 50),
+        LandUse("0604", "仓储用地", 50),
+        LandUse("0701", "城镇住宅用地", 70),
+    )
+}
+
+COMMERCIAL_USES = frozenset(code for code in LAND_USES if code.startswith("05"))  # 商服用地
+
+
+class ConditionsCategory(str, Enum):
+    """Q24: the only kinds of project for which bidder conditions (出让条件) may be set.
+
+    The operator chooses the category; it must fit the land use code
+    (`CATEGORY_USES`). `NONE` (every other project) allows no conditions.
+    """
+
+    NONE = "NONE"
+    INDUSTRIAL = "INDUSTRIAL"  # 工业
+    COMMERCIAL_COMPLEX = "COMMERCIAL_COMPLEX"  # 商业综合体
+    HIGH_END_HOTEL = "HIGH_END_HOTEL"  # 高档酒店
+    HIGH_END_OFFICE = "HIGH_END_OFFICE"  # 高端商务办公
+
+
+# Which use codes each Q24 category may be declared on. An operator cannot mark
+# residential land "industrial" to slip conditions in.
+CATEGORY_USES: dict[ConditionsCategory, frozenset[str]] = {
+    ConditionsCategory.NONE: frozenset(LAND_USES),
+    ConditionsCategory.INDUSTRIAL: frozenset({"0601"}),
+    ConditionsCategory.COMMERCIAL_COMPLEX: COMMERCIAL_USES,
+    ConditionsCategory.HIGH_END_HOTEL: frozenset({"0504"}),
+    ConditionsCategory.HIGH_END_OFFICE: frozenset({"0505"}),
+}
+
+
+@dataclass(frozen=True)
+class PlanningConditions:
+    """规划条件. `None` means the planning permit sets no such limit."""
+
+    building_density_max_bp: int | None = None  # 建筑密度上限, basis points (3000 = 30.00%)
+    green_ratio_min_bp: int | None = None  # 绿地率（绿化率）下限, basis points
+    height_limit_cm: int | None = None  # 建筑限高, centimetres
+    notes: str = ""  # other conditions, free text
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlanningConditions:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+
+# Q23's six facts, in the order of the article, with their Chinese names.
+READINESS_LABELS: dict[str, str] = {
+    "compensation_settled": "征收（拆迁）补偿安置到位",
+    "no_legal_dispute": "无法律经济纠纷",
+    "title_clear": "土地权属清晰",
+    "old_certificate_cancelled": "原土地使用证已依法注销",
+    "planning_conditions_set": "规划条件明确",
+    "development_ready": "具备动工开发基本条件",
+}
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Q23: a parcel may be offered only when all six are recorded true."""
+
+    compensation_settled: bool = False
+    no_legal_dispute: bool = False
+    title_clear: bool = False
+    old_certificate_cancelled: bool = False
+    planning_conditions_set: bool = False
+    development_ready: bool = False
+
+    def missing(self) -> tuple[str, ...]:
+        """The facts not recorded true, by field name, in the article's order."""
+        return tuple(name for name in READINESS_LABELS if getattr(self, name) is not True)
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Readiness:
+        return cls(**{name: data[name] for name in READINESS_LABELS if name in data})
+
+    @classmethod
+    def all_true(cls) -> Readiness:
+        return cls(**{name: True for name in READINESS_LABELS})
+
+
+@dataclass(frozen=True)
+class Parcel:
+    parcel_no: str  # 宗地编号
+    location: str  # 坐落
+    area_m2_hundredths: int  # 面积, 0.01 m²
+    land_use: str  # GB/T 21010 code, a key of LAND_USES
+    term_years: int  # 出让年限
+    plot_ratio_min: int | None  # 容积率下限 (inclusive), hundredths; None: no lower limit
+    plot_ratio_max: int | None  # 容积率上限 (inclusive), hundredths; None: no upper limit
+    benchmark_fen_per_m2: int  # 基准地价, fen per m² of land
+    readiness: Readiness
+    planning: PlanningConditions = field(default_factory=PlanningConditions)
+    conditions_category: ConditionsCategory = ConditionsCategory.NONE  # Q24, chosen by the operator
+    boundaries: str = ""  # 四至
+    current_state: str = ""  # 现状 (e.g. 净地)
+
+    @property
+    def land_use_name(self) -> str:
+        use = LAND_USES.get(self.land_use)
+        return use.name if use is not None else ""
+
+    @property
+    def area_m2(self) -> str:
+        return to_square_metres(self.area_m2_hundredths)
+
+    @property
+    def area_hectares(self) -> str:
+        return to_hectares(self.area_m2_hundredths)
+
+    @property
+    def conditions_allowed(self) -> bool:
+        """Q24: may a plan for this parcel set bidder conditions?"""
+        return self.conditions_category is not ConditionsCategory.NONE and self.land_use in CATEGORY_USES.get(
+            self.conditions_category, frozenset()
+        )
+
+    def benchmark_total_fen(self) -> int:
+        """The benchmark price of the whole parcel, rounded up to a whole fen.
+
+        A total of exactly this many fen or more is not below the benchmark
+        (Q27(三)); `is_below_benchmark` is the exact test.
+        """
+        return -((-self.benchmark_fen_per_m2 * self.area_m2_hundredths) // 100)
+
+    def is_below_benchmark(self, total_fen: int) -> bool:
+        """Q27(三), exactly: total < benchmark per m² x area, i.e. total x 100 < benchmark x area in 0.01 m²."""
+        return total_fen * 100 < self.benchmark_fen_per_m2 * self.area_m2_hundredths
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["conditions_category"] = self.conditions_category.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Parcel:
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values["readiness"] = Readiness.from_dict(data["readiness"])
+        values["planning"] = PlanningConditions.from_dict(data.get("planning", {}))
+        values["conditions_category"] = ConditionsCategory(data.get("conditions_category", "NONE"))
+        return cls(**values)
+
+
+def _whole(value: object) -> bool:
+    return type(value) is int and value >= 0
+
+
+def check_parcel(parcel: Parcel) -> None:
+    """Refuse a parcel whose data are inconsistent (`INVALID_PARCEL`, `details.field`).
+
+    Readiness is not judged here: that is Q23's own refusal, made by the plan.
+    """
+
+    def bad(name: str, detail: str) -> Rejected:
+        return Rejected(Code.INVALID_PARCEL, f"{name}: {detail}", field=name)
+
+    if not isinstance(parcel, Parcel):
+        raise Rejected(Code.INVALID_PARCEL, "not a parcel", field="parcels")
+    for name in ("parcel_no", "location"):
+        value = getattr(parcel, name)
+        if not isinstance(value, str) or not value.strip():
+            raise bad(name, "required")
+    if not _whole(parcel.area_m2_hundredths) or parcel.area_m2_hundredths == 0:
+        raise bad("area_m2_hundredths", "a positive whole number of 0.01 m²")
+    use = LAND_USES.get(parcel.land_use)
+    if use is None:
+        raise bad("land_use", f"unknown GB/T 21010 code {parcel.land_use!r}")
+    if type(parcel.term_years) is not int or not 1 <= parcel.term_years <= use.max_term_years:
+        raise bad("term_years", f"1 to {use.max_term_years} years for {use.name}")
+    low, high = parcel.plot_ratio_min, parcel.plot_ratio_max
+    if low is None and high is None:
+        raise bad("plot_ratio_max", "a plot ratio limit is required (规划条件)")
+    for name, value in (("plot_ratio_min", low), ("plot_ratio_max", high)):
+        if value is not None and not _whole(value):
+            raise bad(name, "whole hundredths, not negative")
+    if low is not None and high is not None and low > high:
+        raise bad("plot_ratio_min", "above the upper limit")
+    if not is_valid_amount(parcel.benchmark_fen_per_m2):
+        raise bad("benchmark_fen_per_m2", "a positive whole number of fen per m²")
+    if not isinstance(parcel.readiness, Readiness) or not all(
+        type(getattr(parcel.readiness, name)) is bool for name in READINESS_LABELS
+    ):
+        raise bad("readiness", "six true/false facts")
+    planning = parcel.planning
+    for name in ("building_density_max_bp", "green_ratio_min_bp"):
+        value = getattr(planning, name)
+        if value is not None and (not _whole(value) or value > 10_000):
+            raise bad(name, "basis points from 0 to 10000")
+    if planning.height_limit_cm is not None and (not _whole(planning.height_limit_cm) or planning.height_limit_cm == 0):
+        raise bad("height_limit_cm", "a positive whole number of centimetres")
+    if not isinstance(parcel.conditions_category, ConditionsCategory):
+        raise bad("conditions_category", "unknown category")
+    if parcel.land_use not in CATEGORY_USES[parcel.conditions_category]:
+        raise bad("conditions_category", f"{parcel.conditions_category.value} does not fit use {parcel.land_use}")
+
+
+# ---------------------------------------------------------------------------
+# exact decimal text
+
+
+def _decimal(value: int, places: int, *, strip: bool) -> str:
+    sign = "-" if value < 0 else ""
+    whole, rest = divmod(abs(value), 10**places)
+    decimals = f"{rest:0{places}d}"
+    if strip:
+        decimals = decimals.rstrip("0")
+    return f"{sign}{whole}.{decimals}" if decimals else f"{sign}{whole}"
+
+
+def to_hectares(area_m2_hundredths: int) -> str:
+    """Exact area in 公顷: 1234567 (12345.67 m²) -> '1.234567'; 500000 -> '0.5'."""
+    return _decimal(area_m2_hundredths, 6, strip=True)
+
+
+def to_square_metres(area_m2_hundredths: int) -> str:
+    """Exact area in m² with two decimals: 1234567 -> '12345.67'."""
+    return _decimal(area_m2_hundredths, 2, strip=False)
+
+
+def format_hundredths(value: int) -> str:
+    """Plot ratios and the like: 250 -> '2.50'."""
+    return _decimal(value, 2, strip=False)
+
+
+def format_basis_points(value: int) -> str:
+    """3050 -> '30.50%'."""
+    return _decimal(value, 2, strip=False) + "%"
+
+
+_DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]{1,2}))?")  # ASCII digits only
+
+
+def parse_hundredths(text: str) -> int:
+    """'12345.67' -> 1234567, '2.5' -> 250, '3' -> 300; anything else (more places, signs,
+    exponents) raises ValueError. For the shell reading decimals typed by people."""
+    match = _DECIMAL.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not a decimal with at most two places: {text!r}")
+    whole, decimals = match.group(1), (match.group(2) or "").ljust(2, "0")
+    return int(whole) * 100 + int(decimals)
+
+
+def plot_ratio_text(parcel: Parcel) -> str:
+    """How an announcement states the range: '1.00-2.50', '≤2.50' or '≥1.00'."""
+    low, high = parcel.plot_ratio_min, parcel.plot_ratio_max
+    if low is not None and high is not None:
+        return f"{format_hundredths(low)}-{format_hundredths(high)}"
+    if high is not None:
+        return f"≤{format_hundredths(high)}"
+    assert low is not None
+    return f"≥{format_hundredths(low)}"

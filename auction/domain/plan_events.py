@@ -1,0 +1,177 @@
+"""Supply plan events: what happened, append-only.
+
+Every event carries `at` (µs UTC, when the server recorded it) and `by` (the
+operator or member id the shell authenticated). No event ever holds how a
+member voted (Q22) or the reserve amount (Q26): see `ReserveDecided`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from auction.domain.parcels import Parcel
+from auction.domain.plan_terms import Announcement, Appraisal, PlanMethod, PlanRules, Schedule
+
+
+@dataclass(frozen=True)
+class PlanDrafted:
+    at: int
+    by: str
+    plan_id: str
+    parcel: Parcel
+    method: PlanMethod
+    start_price: int  # fen
+    increment: int  # fen
+    deposit: int  # fen
+    bidder_conditions: str
+    rules: PlanRules
+
+
+@dataclass(frozen=True)
+class CommitteeMeetingRecorded:
+    at: int
+    by: str
+    held_at: int
+    chair: str
+    members_present: tuple[str, ...]
+    yes: int
+    no: int
+    abstain: int
+    chair_spoke_last: bool
+    passed: bool  # yes x denominator >= present x numerator (Q22: 2/3以上, the bound included)
+
+
+@dataclass(frozen=True)
+class GovernmentApprovalRecorded:
+    at: int
+    by: str
+    approver: str
+    document_no: str
+    approved_at: int
+
+
+@dataclass(frozen=True)
+class PlanAnnounced:
+    at: int
+    by: str
+    announcement: Announcement
+    effective_published_at: int  # max(published_at, at): the 20 days count from here (Q29)
+
+
+@dataclass(frozen=True)
+class AnnouncementChanged:
+    at: int
+    by: str
+    published_at: int
+    effective_published_at: int  # max(published_at, at)
+    reason: str
+    content: str
+    requested: Schedule  # the schedule the change asked for (or the one in force)
+    schedule: Schedule  # the schedule in force after it
+    pushed_back_by: int  # µs the start was moved back to keep 20 days (RULES 3.1); 0 if none
+
+
+@dataclass(frozen=True)
+class AppraisalRecorded:
+    at: int
+    by: str
+    appraisal: Appraisal
+
+
+@dataclass(frozen=True)
+class ReserveDecided:
+    """Q26: the collective decision, archived. The amount is NOT here: only whether
+    there is a reserve and the commitment the shell computed over the sealed value."""
+
+    at: int
+    by: str
+    decided_at: int
+    members: tuple[str, ...]
+    has_reserve: bool  # False: an auction without a reserve (Q28)
+    commitment: str | None  # SHA-256 hex over amount and salt; None without a reserve
+    appraisal_id: str
+    floor_price_fen_per_m2: int
+
+
+@dataclass(frozen=True)
+class PlanWithdrawn:
+    at: int
+    by: str
+    reason: str
+
+
+PlanEvent = (
+    PlanDrafted
+    | CommitteeMeetingRecorded
+    | GovernmentApprovalRecorded
+    | PlanAnnounced
+    | AnnouncementChanged
+    | AppraisalRecorded
+    | ReserveDecided
+    | PlanWithdrawn
+)
+
+PLAN_EVENT_TYPES: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (
+        PlanDrafted,
+        CommitteeMeetingRecorded,
+        GovernmentApprovalRecorded,
+        PlanAnnounced,
+        AnnouncementChanged,
+        AppraisalRecorded,
+        ReserveDecided,
+        PlanWithdrawn,
+    )
+}
+
+
+def plan_event_type(event: PlanEvent) -> str:
+    return type(event).__name__
+
+
+def event_to_dict(event: PlanEvent) -> dict[str, Any]:
+    """Plain JSON-ready fields (without the type name)."""
+    if isinstance(event, PlanDrafted):
+        data = asdict(event)
+        data["parcel"] = event.parcel.to_dict()
+        data["method"] = event.method.value
+        data["rules"] = event.rules.to_dict()
+        return data
+    if isinstance(event, CommitteeMeetingRecorded):
+        return asdict(event) | {"members_present": list(event.members_present)}
+    if isinstance(event, PlanAnnounced):
+        return asdict(event) | {"announcement": event.announcement.to_dict()}
+    if isinstance(event, AnnouncementChanged):
+        return asdict(event) | {"requested": event.requested.to_dict(), "schedule": event.schedule.to_dict()}
+    if isinstance(event, AppraisalRecorded):
+        return asdict(event) | {"appraisal": event.appraisal.to_dict()}
+    if isinstance(event, ReserveDecided):
+        return asdict(event) | {"members": list(event.members)}
+    return asdict(event)
+
+
+def event_from_dict(type_name: str, data: dict[str, Any]) -> PlanEvent:
+    """The inverse of `event_to_dict`. Unknown fields are ignored (a field added later)."""
+    cls = PLAN_EVENT_TYPES.get(type_name)
+    if cls is None:
+        raise ValueError(f"unknown plan event type {type_name!r}")
+    values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+    if cls is PlanDrafted:
+        values["parcel"] = Parcel.from_dict(data["parcel"])
+        values["method"] = PlanMethod(data["method"])
+        values["rules"] = PlanRules.from_dict(data["rules"])
+    elif cls is CommitteeMeetingRecorded:
+        values["members_present"] = tuple(data["members_present"])
+    elif cls is PlanAnnounced:
+        values["announcement"] = Announcement.from_dict(data["announcement"])
+    elif cls is AnnouncementChanged:
+        values["requested"] = Schedule.from_dict(data["requested"])
+        values["schedule"] = Schedule.from_dict(data["schedule"])
+    elif cls is AppraisalRecorded:
+        values["appraisal"] = Appraisal.from_dict(data["appraisal"])
+    elif cls is ReserveDecided:
+        values["members"] = tuple(data["members"])
+    event: PlanEvent = cls(**values)
+    return event

@@ -1,0 +1,86 @@
+"""Storage-layer fixtures: a migrated fresh database per test, a hand-moved clock,
+and "nodes": SessionService instances that each own a connection pool, the way
+several server processes share one database. The in-process lock of one node
+does not serialise another node's commands; only PostgreSQL orders them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import pytest
+
+from auction.fanout.broker import InProcessBroker
+from auction.sealing.reserve import ReserveSealer
+from auction.service import SessionService
+from auction.store.events import EventStore
+from auction.store.embedded import EmbeddedPostgres
+from auction.store.migrate import migrate
+from tests.storage.helpers import Clock
+from tests.storage.proxy import TcpProxy
+
+NodeFactory = Callable[..., Awaitable[SessionService]]
+
+
+@pytest.fixture
+async def dsn(database: str) -> str:
+    """A fresh database with every migration applied."""
+    con = await asyncpg.connect(database)
+    try:
+        await migrate(con)
+    finally:
+        await con.close()
+    return database
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def reserve_key() -> bytes:
+    # One escrow key for every node of a test, as a deployment shares it.
+    return os.urandom(32)
+
+
+@pytest.fixture
+async def db(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection for looking at what the database holds."""
+    con = await asyncpg.connect(dsn)
+    try:
+        yield con
+    finally:
+        await con.close()
+
+
+@pytest.fixture
+async def node(dsn: str, clock: Clock, reserve_key: bytes) -> AsyncIterator[NodeFactory]:
+    pools: list[asyncpg.Pool] = []
+
+    async def make(*, via: str | None = None, max_size: int = 3) -> SessionService:
+        pool = await asyncpg.create_pool(via or dsn, min_size=1, max_size=max_size)
+        assert pool is not None
+        pools.append(pool)
+        return SessionService(EventStore(pool), InProcessBroker(), ReserveSealer(reserve_key), clock=clock)
+
+    yield make
+    for pool in pools:
+        try:
+            await asyncio.wait_for(pool.close(), 10)
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            pool.terminate()
+
+
+@pytest.fixture
+async def proxy(pg: EmbeddedPostgres) -> AsyncIterator[TcpProxy]:
+    """A TCP proxy in front of the test cluster (point a node at `proxy.dsn(dsn)`)."""
+    p = TcpProxy(pg.port)
+    await p.start()
+    try:
+        yield p
+    finally:
+        await p.cut()
