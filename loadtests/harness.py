@@ -1,0 +1,322 @@
+"""What the benchmark and the Locust smoke test share: a server subprocess, the
+session pool (sessions and bidder tokens made through the operator API), a
+headless Locust run as a subprocess, and reading what it measured.
+
+Nothing here imports Locust or gevent (the Locust run is always a separate
+process, so gevent's monkey-patching never reaches pytest or asyncio code).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+
+# Names of the entries the Locust file reports (request_type "WS").
+BID = "bid"  # an accepted bid: time from sending it to its ack
+LOST_RACE = "bid lost race"  # BELOW_MINIMUM / ALREADY_HIGHEST: another bid got there first
+BROADCAST = "broadcast"  # at a watcher: receive time minus the event's server at_us
+CONNECT = "connect"  # connect + hello + welcome
+
+# Environment the Locust file reads.
+ENV_POOL = "LOADTEST_POOL"
+ENV_SAMPLES = "LOADTEST_SAMPLES"
+ENV_BIDDERS = "LOADTEST_BIDDERS"
+ENV_WATCHERS = "LOADTEST_WATCHERS"
+ENV_MAX_SECONDS = "LOADTEST_MAX_SECONDS"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServerProcess:
+    """`python -m auction.cli serve` in a subprocess on 127.0.0.1 (same pattern as
+    tests/conftest.py's ServerProcess, kept separate so the benchmark does not
+    depend on the test suite)."""
+
+    dsn: str
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    operator_key: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    env_extra: dict[str, str] = field(default_factory=dict)
+    command: list[str] = field(default_factory=lambda: ["-m", "auction.cli", "serve"])  # after the interpreter
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "server.log"
+
+    def start(self, timeout: float = 30.0) -> None:
+        env = dict(os.environ)
+        env.update(
+            {
+                "DATABASE_URL": self.dsn,
+                "AUCTION_DATA_DIR": str(self.data_dir),
+                "AUCTION_HOST": "127.0.0.1",
+                "AUCTION_PORT": str(self.port),
+                "AUCTION_OPERATOR_KEY": self.operator_key,
+                "AUCTION_MIN_LISTING_SECONDS": "0",
+                "AUCTION_LOG_LEVEL": "INFO",
+            }
+        )
+        env.update(self.env_extra)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not (self.data_dir / "keys" / "reserve.key").exists():
+            subprocess.run([sys.executable, "-m", "auction.cli", "keys", "init"], env=env, check=True,
+                           capture_output=True, cwd=ROOT)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, *self.command], env=env, stdout=log,
+                                         stderr=subprocess.STDOUT, cwd=ROOT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.http}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server not ready: {self.log_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.http, headers={"Authorization": f"Bearer {self.operator_key}"}, timeout=10)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+# ---------------------------------------------------------------------------
+# the session pool
+
+
+def _check_loopback(url: str) -> None:
+    host = httpx.URL(url).host
+    if host != "127.0.0.1":
+        raise ValueError(f"load tests talk to 127.0.0.1 only, not {host!r}")
+
+
+def prepare_sessions(
+    api: httpx.Client,
+    ws_url: str,
+    sessions: int,
+    bidders: int,
+    *,
+    countdown_seconds: int = 3600,
+    start_price_fen: int = 100_000_000,
+    increment_fen: int = 100,
+    open_timeout: float = 30.0,
+) -> dict[str, Any]:
+    """Create `sessions` AUCTION sessions with `bidders` qualified bidders each, wait
+    until all are open, and return the pool (what the Locust file reads).
+
+    Bidders must be qualified before `start_at` (registration closes then), so
+    `start_at` is set far enough ahead for all the qualifications to commit.
+    """
+    _check_loopback(ws_url)
+    _check_loopback(str(api.base_url))
+    lead = 2.0 + 0.1 * sessions * (bidders + 1)  # generous: a loaded machine commits slowly
+    start_at = datetime.now(UTC) + timedelta(seconds=lead)
+    pool: dict[str, Any] = {"ws_url": ws_url, "sessions": []}
+    for i in range(sessions):
+        r = api.post("/api/sessions", json={
+            "method": "AUCTION",
+            "parcel_ref": f"LOADTEST-{i + 1:03d}",
+            "start_price_fen": start_price_fen,
+            "increment_fen": increment_fen,
+            "deposit_fen": start_price_fen // 5,
+            "start_at": start_at.isoformat(),
+            "countdown_seconds": countdown_seconds,
+        })
+        r.raise_for_status()
+        session_id = r.json()["terms"]["session_id"]
+        entry: dict[str, Any] = {"session_id": session_id, "bidders": []}
+        for j in range(bidders):
+            q = api.post(f"/api/sessions/{session_id}/bidders", json={"legal_name": f"Load test bidder {i}-{j}"})
+            q.raise_for_status()
+            entry["bidders"].append({"bidder_no": q.json()["bidder_no"], "token": q.json()["token"]})
+        pool["sessions"].append(entry)
+    if datetime.now(UTC) >= start_at:
+        raise RuntimeError("qualification took longer than the lead before start_at; increase the lead")
+    wait_open(api, [s["session_id"] for s in pool["sessions"]], timeout=lead + open_timeout)
+    return pool
+
+
+def wait_open(api: httpx.Client, session_ids: Sequence[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    waiting = list(session_ids)
+    while waiting:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"sessions not open in time: {waiting}")
+        phase = api.get(f"/api/sessions/{waiting[0]}").json()["state"]["phase"]
+        if phase == "AUCTION":
+            waiting.pop(0)
+        elif phase in ("SCHEDULED", "NEW"):
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"session {waiting[0]} is {phase}, not open for bidding")
+
+
+def write_pool(path: Path, pool: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds bidder tokens
+    with os.fdopen(fd, "w") as f:
+        json.dump(pool, f)
+    return path
+
+
+# ---------------------------------------------------------------------------
+# the Locust run
+
+
+@dataclass
+class LocustResult:
+    returncode: int
+    elapsed: float  # wall seconds of the locust process
+    stats: dict[str, dict[str, str]]  # name -> row of <prefix>_stats.csv ("Aggregated" included)
+    failures: list[dict[str, str]]
+    exceptions: list[dict[str, str]]
+    samples: dict[str, Any]  # the Locust file's own raw measurements (exact, not bucketed)
+    output: str
+
+    def count(self, name: str) -> int:
+        row = self.stats.get(name)
+        return int(row["Request Count"]) if row else 0
+
+    def failure_count(self, name: str | None = None) -> int:
+        if name is None:
+            return sum(int(f["Occurrences"]) for f in self.failures)
+        return sum(int(f["Occurrences"]) for f in self.failures if f["Name"] == name)
+
+
+@dataclass
+class LocustRun:
+    proc: subprocess.Popen[bytes]
+    out_dir: Path
+    started: float
+    seconds: float
+
+    @property
+    def csv_prefix(self) -> Path:
+        return self.out_dir / "locust"
+
+    def wait(self, grace: float = 60.0) -> LocustResult:
+        try:
+            self.proc.wait(self.seconds + grace)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise RuntimeError(f"locust did not stop in time:\n{_tail(self.out_dir / 'locust.out')}") from None
+        elapsed = time.monotonic() - self.started
+        stats = {row["Name"]: row for row in _csv(Path(f"{self.csv_prefix}_stats.csv"))}
+        samples_path = self.out_dir / "samples.json"
+        samples = json.loads(samples_path.read_text()) if samples_path.exists() else {}
+        return LocustResult(
+            returncode=self.proc.returncode,
+            elapsed=elapsed,
+            stats=stats,
+            failures=_csv(Path(f"{self.csv_prefix}_failures.csv")),
+            exceptions=_csv(Path(f"{self.csv_prefix}_exceptions.csv")),
+            samples=samples,
+            output=(self.out_dir / "locust.out").read_text(errors="replace"),
+        )
+
+
+def start_locust(pool_path: Path, out_dir: Path, *, seconds: float, bidders: int, watchers: int) -> LocustRun:
+    """Start `locust --headless` for `seconds` with exactly `bidders` BidderUsers and
+    `watchers` WatcherUsers, all spawned at once. CSV files go to out_dir/locust_*.csv."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    users = bidders + watchers
+    env = dict(os.environ)
+    env.update({
+        ENV_POOL: str(pool_path),
+        ENV_SAMPLES: str(out_dir / "samples.json"),
+        ENV_BIDDERS: str(bidders),
+        ENV_WATCHERS: str(watchers),
+        ENV_MAX_SECONDS: str(int(seconds) + 30),  # a second fuse inside the Locust file
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+    })
+    cmd = [
+        sys.executable, "-m", "locust",
+        "-f", str(LOCUSTFILE),
+        "--headless",
+        "--users", str(users),
+        "--spawn-rate", str(users),
+        "--run-time", f"{max(1, round(seconds))}s",
+        "--stop-timeout", "1",
+        "--csv", str(out_dir / "locust"),
+        "--only-summary",
+        "--loglevel", "WARNING",
+        "--exit-code-on-error", "0",
+    ]
+    with open(out_dir / "locust.out", "wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    return LocustRun(proc, out_dir, time.monotonic(), seconds)
+
+
+def locust_command_line(run: LocustRun) -> str:
+    return " ".join(str(a) for a in run.proc.args)  # type: ignore[union-attr]
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _tail(path: Path, n: int = 3000) -> str:
+    return path.read_text(errors="replace")[-n:] if path.exists() else ""
+
+
+# ---------------------------------------------------------------------------
+# figures
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of exact values; NaN when there are none."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
