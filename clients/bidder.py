@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import websockets
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, WebSocketException
 
 
 class ProtocolError(Exception):
@@ -105,8 +105,8 @@ class BidderClient:
                 try:
                     await self._open()
                     break
-                except (OSError, ConnectionClosed, ProtocolError, TimeoutError):
-                    continue
+                except (OSError, WebSocketException, ProtocolError, TimeoutError):
+                    continue  # refused, or an HTTP error (e.g. 503 from a proxy) during the handshake
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type")

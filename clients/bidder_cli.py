@@ -105,6 +105,13 @@ def _reply(reply: dict[str, Any]) -> str:
 
 async def run(args: argparse.Namespace) -> int:
     token = getattr(args, "token", None)
+    amount: int | None = None
+    if args.command == "bid" and (args.amount_fen is not None or args.amount_wan is not None):
+        try:
+            amount = args.amount_fen if args.amount_fen is not None else parse_wan(args.amount_wan)
+        except ValueError as e:
+            print(f"invalid amount: {e}", file=sys.stderr)
+            return 2
     client = BidderClient(args.url, args.session, token)
     try:
         welcome = await client.connect()
@@ -117,8 +124,7 @@ async def run(args: argparse.Namespace) -> int:
     try:
         if args.command == "watch":
             await watch(client)
-        elif args.amount_fen is not None or args.amount_wan is not None:
-            amount = args.amount_fen if args.amount_fen is not None else parse_wan(args.amount_wan)
+        elif amount is not None:
             reply = await client.bid(amount)
             print(_reply(reply))
             return 0 if reply["type"] == "ack" else 3

@@ -1,0 +1,292 @@
+"""Bad input over the WebSocket and the operator API: each gets its own stable
+code, the connection stays usable where the protocol says so, nothing is
+written to the log, and nothing anybody receives contains a Python traceback."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import asyncpg
+
+from tests.conftest import ServerProcess
+from tests.e2e.helpers import WAN, Api, WsClient, assert_no_traceback, close_all, iso_in
+
+
+def _is_error(reply: dict[str, Any], code: str) -> bool:
+    return reply["type"] == "error" and reply["code"] == code and isinstance(reply["message"], str)
+
+
+async def _refused_hello(server: ServerProcess, hello: dict[str, Any] | str | bytes, code: str,
+                         close_code: int = 4001) -> dict[str, Any]:
+    """Connect, send `hello`; expect one error with `code`, then the close `close_code`."""
+    conn = await WsClient.open(server.ws)
+    try:
+        reply = await conn.request(hello)
+        assert _is_error(reply, code), (hello, reply)
+        got, _ = await conn.wait_closed()
+        assert got == close_code, (hello, got)
+        assert [m["type"] for m in conn.messages] == ["error"]
+        return reply
+    finally:
+        await conn.close()
+
+
+async def test_websocket_bad_input_gets_specific_codes_and_writes_nothing(server: ServerProcess) -> None:
+    # Opened first, says nothing: the server gives up on it after the hello timeout (10 s).
+    silent = await WsClient.open(server.ws)
+    async with Api(server) as api:
+        s = await api.auction(bidders=3, start_in=1.5, countdown=60)
+        other = await api.auction(bidders=1, start_in=1.5, countdown=60)
+        short = await api.auction(bidders=1, start_in=1.5, countdown=1)
+        a, b, expiring = s.bidders
+        con = await asyncpg.connect(server.dsn)
+        try:
+            status = await con.execute(
+                "UPDATE bidders SET expires_at = now() - interval '1 minute' WHERE session_id = $1 AND bidder_no = $2",
+                s.id, expiring.bidder_no,
+            )
+            assert status == "UPDATE 1"
+        finally:
+            await con.close()
+
+        ca = await WsClient.join(server.ws, s.id, a.token)
+        cb = await WsClient.join(server.ws, s.id, b.token)
+        watcher = await WsClient.join(server.ws, s.id)
+        cshort = await WsClient.join(server.ws, short.id, short.bidders[0].token)
+        clients = [ca, cb, watcher, cshort, silent]
+        try:
+            await ca.wait_event("SessionOpened", timeout=4)
+            await cshort.wait_event("SessionOpened", timeout=4)
+            first = await cb.bid(100 * WAN, bid_id="valid-1")
+            assert first["type"] == "ack"
+            await ca.wait_seq(first["seq"])
+            log_before = await api.events(s.id)
+            other_before = await api.events(other.id)
+
+            # --- frames that are not JSON objects: error, connection stays usable
+            for raw in ("{not json", "", "[1, 2]", "42", '"bid"', "null", "{\"type\": \"bid\"", "\x00"):
+                reply = await ca.request(raw)
+                assert _is_error(reply, "MALFORMED_JSON"), (raw, reply)
+            reply = await ca.request(b'{"type": "ping"}')  # a binary frame
+            assert _is_error(reply, "MALFORMED_JSON") and "text frames" in reply["message"]
+            await ca.ping()
+
+            # --- unknown or mistyped message types
+            reply = await ca.request({"type": "buy", "amount_fen": 1})
+            assert _is_error(reply, "UNKNOWN_TYPE") and reply["details"] == {"type": "buy"}
+            reply = await ca.request({"type": "x" * 100})
+            assert _is_error(reply, "UNKNOWN_TYPE") and reply["details"] == {"type": "x" * 40}
+            for message in ({}, {"type": 5}, {"type": None}, {"type": ["bid"]}, {"amount_fen": 1}):
+                reply = await ca.request(message)
+                assert _is_error(reply, "INVALID_FIELD") and reply["details"] == {"field": "type"}, (message, reply)
+            reply = await ca.request({"type": "hello", "session_id": s.id, "token": a.token})
+            assert _is_error(reply, "ALREADY_AUTHENTICATED")
+            await ca.ping()
+
+            # --- bids with missing or mistyped fields: `reject`, nothing written
+            reply = await ca.request({"type": "bid", "amount_fen": 200 * WAN})
+            assert reply["type"] == "reject" and reply["code"] == "INVALID_BID_ID" and reply["bid_id"] is None
+            for bid_id in (7, None, "", "has space", "x" * 65, "ünï", ["a"]):
+                reply = await ca.request({"type": "bid", "bid_id": bid_id, "amount_fen": 200 * WAN})
+                assert reply["type"] == "reject" and reply["code"] == "INVALID_BID_ID", (bid_id, reply)
+            reply = await ca.request({"type": "bid", "bid_id": "no-amount"})
+            assert reply["type"] == "reject" and reply["code"] == "INVALID_FIELD"
+            assert reply["details"] == {"field": "amount_fen"} and reply["bid_id"] == "no-amount"
+
+            # --- amounts: whole positive fen only (RULES 1.6)
+            cases: list[tuple[str, str]] = [
+                ("-100", "INVALID_AMOUNT"), ("0", "INVALID_AMOUNT"), ("-0", "INVALID_AMOUNT"),
+                ("1.5", "INVALID_AMOUNT"), ("100.0", "INVALID_AMOUNT"), ("1e10", "INVALID_AMOUNT"),
+                ('"100"', "INVALID_AMOUNT"), ("true", "INVALID_AMOUNT"), ("false", "INVALID_AMOUNT"),
+                ("null", "INVALID_AMOUNT"), ("[100]", "INVALID_AMOUNT"), ('{"fen": 100}', "INVALID_AMOUNT"),
+                (str(10**16), "AMOUNT_TOO_LARGE"), (str(10**15 + 1), "AMOUNT_TOO_LARGE"),
+                ("1" + "0" * 300, "AMOUNT_TOO_LARGE"),
+            ]
+            for i, (amount, code) in enumerate(cases):
+                raw = f'{{"type": "bid", "bid_id": "amt-{i}", "amount_fen": {amount}}}'
+                reply = await ca.request(raw)
+                assert reply["type"] == "reject" and reply["code"] == code, (amount, reply)
+                assert reply["bid_id"] == f"amt-{i}"
+                if code == "AMOUNT_TOO_LARGE":
+                    assert reply["details"] == {"maximum": 10**15}
+            below = await ca.bid(100 * WAN)  # not above the highest
+            assert below["code"] == "BELOW_MINIMUM" and below["details"] == {"minimum": 101 * WAN}
+
+            # --- a bid for another session, a reused bid_id, a watcher's bid
+            reply = await ca.bid(200 * WAN, session_id=other.id)
+            assert reply["type"] == "reject" and reply["code"] == "WRONG_SESSION"
+            reply = await ca.bid(200 * WAN, session_id=5)
+            assert reply["type"] == "reject" and reply["code"] == "WRONG_SESSION"
+            reply = await cb.bid(150 * WAN, bid_id="valid-1")
+            assert reply["code"] == "DUPLICATE_BID" and reply["details"]["accepted_amount"] == 100 * WAN
+            assert await cb.bid(100 * WAN, bid_id="valid-1") == first  # the same bid again: the same ack
+            reply = await watcher.bid(200 * WAN)
+            assert reply["type"] == "reject" and reply["code"] == "WATCHER_CANNOT_BID"
+            await watcher.ping()
+            await ca.ping()
+            await cb.ping()
+
+            # --- hellos that are refused: one error, then the documented close code
+            await _refused_hello(server, {"type": "bid", "bid_id": "x", "amount_fen": 200 * WAN}, "NOT_AUTHENTICATED")
+            await _refused_hello(server, {"type": "ping"}, "NOT_AUTHENTICATED")
+            await _refused_hello(server, "{oops", "MALFORMED_JSON")
+            await _refused_hello(server, b"\x00\x01", "MALFORMED_JSON")
+            await _refused_hello(server, {"session_id": s.id}, "INVALID_FIELD")
+            for session_id in (None, 5, "", "bad\u0000id", "\ud800"):
+                reply = await _refused_hello(server, json.dumps({"type": "hello", "session_id": session_id}),
+                                             "INVALID_FIELD")
+                assert reply["details"] == {"field": "session_id"}
+            forged = secrets.token_urlsafe(32)
+            for token in (forged, "short", 12345, "", "\ud800" * 20, "a\u0000" * 10, "t" * 201):
+                await _refused_hello(server, json.dumps({"type": "hello", "session_id": s.id, "token": token}),
+                                     "INVALID_TOKEN")
+            await _refused_hello(server, {"type": "hello", "session_id": s.id, "token": expiring.token}, "INVALID_TOKEN")
+            await _refused_hello(server, {"type": "hello", "session_id": s.id, "token": other.bidders[0].token},
+                                 "WRONG_SESSION")
+            reply = await _refused_hello(server, {"type": "hello", "session_id": "S-NOSUCH", "token": a.token},
+                                         "UNKNOWN_SESSION", close_code=4004)
+            assert reply["details"] == {"session_id": "S-NOSUCH"}
+            await _refused_hello(server, {"type": "hello", "session_id": "S-NOSUCH"}, "UNKNOWN_SESSION", 4004)
+
+            # --- frames over 8 KiB close the connection with 1009, before or after hello
+            big = await WsClient.open(server.ws)
+            clients.append(big)
+            await big.send({"type": "hello", "session_id": s.id, "padding": "x" * 9000})
+            assert (await big.wait_closed())[0] == 1009
+            fat = await WsClient.join(server.ws, s.id, a.token)
+            clients.append(fat)
+            await fat.send({"type": "bid", "bid_id": "fat", "amount_fen": 200 * WAN, "note": "x" * 9000})
+            assert (await fat.wait_closed())[0] == 1009
+            under = await WsClient.join(server.ws, s.id)
+            clients.append(under)
+            reply = await under.request({"type": "ping", "nonce": "y" * 7000})  # under the limit: fine
+            assert reply["type"] == "pong"
+
+            # --- a bid after the close
+            await cshort.wait_event("SessionClosed", timeout=4)
+            reply = await cshort.bid(500 * WAN)
+            assert reply["type"] == "reject" and reply["code"] == "SESSION_CLOSED"
+            short_log = await api.events(short.id)
+            assert [e["type"] for e in short_log][-1] == "SessionClosed"
+
+            # --- the silent connection: an error, then 4010
+            code, _ = await silent.wait_closed(timeout=12)
+            assert code == 4010
+            assert len(silent.messages) == 1 and _is_error(silent.messages[0], "NOT_AUTHENTICATED")
+
+            # The bidders are still connected and can still bid; nothing else was written.
+            assert await api.events(s.id) == log_before
+            assert await api.events(other.id) == other_before
+            assert not any(e["data"].get("bid_id") == "fat" for e in log_before)
+            ok = await ca.bid(101 * WAN)
+            assert ok["type"] == "ack"
+            assert len(await api.events(s.id)) == len(log_before) + 1
+            assert (await api.verify(s.id))["ok"] is True
+        finally:
+            await close_all(*clients)
+            await api.post(f"/api/sessions/{s.id}/terminate", {"reason": "测试结束"})
+            await api.post(f"/api/sessions/{other.id}/terminate", {"reason": "测试结束"})
+
+        for client in clients:
+            for raw in client.raw:
+                assert_no_traceback(raw if isinstance(raw, str) else raw.decode("utf-8", "replace"))
+    assert "Traceback" not in server.log_text()
+
+
+def _error(r: Any, status: int, code: str) -> dict[str, Any]:
+    assert r.status_code == status, (r.status_code, r.text)
+    body: dict[str, Any] = r.json()
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str)
+    return body["error"]
+
+
+async def test_operator_api_bad_input(server: ServerProcess) -> None:
+    good: dict[str, Any] = {
+        "method": "AUCTION", "parcel_ref": "曲靖-坏输入", "start_price_fen": 1_000_000, "increment_fen": 10_000,
+        "deposit_fen": 200_000, "start_at": iso_in(30), "countdown_seconds": 60,
+    }
+    async with Api(server, key="") as anonymous, Api(server, key="wrong-key") as wrong, Api(server) as api:
+        # Authentication: missing key, wrong key, key without "Bearer".
+        _error(await anonymous.post("/api/sessions", good), 401, "UNAUTHORIZED")
+        _error(await anonymous.get("/api/sessions"), 401, "UNAUTHORIZED")
+        _error(await wrong.post("/api/sessions", good), 401, "UNAUTHORIZED")
+        _error(await wrong.get("/api/sessions/S-ANY/events"), 401, "UNAUTHORIZED")
+        r = await api.http.get("/api/sessions", headers={"Authorization": server.operator_key})
+        _error(r, 401, "UNAUTHORIZED")
+
+        # Bodies that are not JSON objects.
+        for content in (b"{not json", b"[1, 2]", b'"text"', b"null", b"\xff\xfe"):
+            r = await api.post("/api/sessions", content=content, headers={"content-type": "application/json"})
+            _error(r, 422, "MALFORMED_JSON")
+
+        r = await api.post("/api/sessions", content=b"")  # an empty body is an empty object
+        assert _error(r, 422, "INVALID_FIELD")["details"] == {"field": "method"}
+
+        async def refused(code: str, status: int = 422, **change: Any) -> dict[str, Any]:
+            body = {k: v for k, v in {**good, **change}.items() if v is not None}
+            return _error(await api.post("/api/sessions", body), status, code)
+
+        # Q31: deposit at least 20% of the starting price, rounded up to the fen.
+        error = await refused("Q31_DEPOSIT_BELOW_20_PERCENT", deposit_fen=199_999)
+        assert error["details"] == {"minimum_deposit": 200_000}
+        error = await refused("Q31_DEPOSIT_BELOW_20_PERCENT", start_price_fen=1_000_001, deposit_fen=200_000)
+        assert error["details"] == {"minimum_deposit": 200_001}
+        # Times must carry an offset and be real instants in the future.
+        for name in ("start_at",):
+            error = await refused("INVALID_FIELD", **{name: "2031-01-01T10:00:00"})
+            assert error["details"] == {"field": name} and "offset" in error["message"]
+            assert (await refused("INVALID_FIELD", **{name: "tomorrow"}))["details"] == {"field": name}
+            assert (await refused("INVALID_FIELD", **{name: 1893456000}))["details"] == {"field": name}
+            assert (await refused("INVALID_FIELD", **{name: "9999-12-31T23:00:00-05:00"}))["details"] == {
+                "field": name}
+        await refused("START_IN_PAST", start_at="2020-01-01T00:00:00+08:00")
+        # Q28: a listing must have a reserve.
+        await refused("Q28_RESERVE_REQUIRED", method="LISTING", listing_end_at=iso_in(90))
+        await refused("INVALID_TERMS", method="LISTING", listing_end_at=iso_in(10), reserve_fen=1_000_000)
+        # Amounts: positive whole fen within the system limit.
+        for name in ("start_price_fen", "increment_fen", "deposit_fen", "reserve_fen"):
+            for value in (0, -1, 1.5, 100.0, "100", True, 10**16):
+                error = await refused("INVALID_FIELD" if (name == "reserve_fen" or value != 10**16) else "INVALID_TERMS",
+                                      **{name: value})
+                assert error["details"]["field"] in (name, name.removesuffix("_fen")), (name, value, error)
+        # Other fields.
+        assert (await refused("INVALID_FIELD", method="TENDER"))["details"] == {"field": "method"}
+        assert (await refused("INVALID_FIELD", countdown_seconds=0))["details"] == {"field": "countdown_seconds"}
+        assert (await refused("INVALID_FIELD", countdown_seconds="60"))["details"] == {"field": "countdown_seconds"}
+        assert (await refused("INVALID_FIELD", parcel_ref="   "))["details"] == {"field": "parcel_ref"}
+        assert (await refused("INVALID_FIELD", parcel_ref="P\u0000"))["details"] == {"field": "parcel_ref"}
+        assert (await refused("INVALID_FIELD", parcel_ref="\ud800"))["details"] == {"field": "parcel_ref"}
+        assert (await refused("INVALID_FIELD", session_id="S\u0000"))["details"] == {"field": "session_id"}
+        assert (await refused("INVALID_FIELD", session_id="S" * 65))["details"] == {"field": "session_id"}
+
+        # Nothing refused was created.
+        r = await api.get("/api/sessions")
+        assert r.status_code == 200 and r.json() == []
+
+        # Commands on a real session with bad input.
+        created = await api.create(**good)
+        sid = created["terms"]["session_id"]
+        _error(await api.post("/api/sessions", {**good, "session_id": sid}), 409, "SESSION_EXISTS")
+        _error(await api.post(f"/api/sessions/{sid}/bidders", {}), 422, "INVALID_FIELD")
+        _error(await api.post(f"/api/sessions/{sid}/bidders", {"legal_name": "公司\u0000"}), 422, "INVALID_FIELD")
+        _error(await api.post(f"/api/sessions/{sid}/suspend", {}), 422, "INVALID_FIELD")
+        _error(await api.post(f"/api/sessions/{sid}/suspend", {"reason": "\ud800"}), 422, "INVALID_FIELD")
+        _error(await api.post(f"/api/sessions/{sid}/resume", {"reason": "无故"}), 422, "NOT_SUSPENDED")
+        _error(await api.post(f"/api/sessions/{sid}/increment", {"increment_fen": 0, "reason": "x"}), 422,
+               "INVALID_FIELD")
+        _error(await api.post(f"/api/sessions/{sid}/increment", {"increment_fen": 10**16, "reason": "x"}), 422,
+               "INVALID_INCREMENT")
+        r = await api.post(f"/api/sessions/{sid}/resume", content=b"{", headers={"content-type": "application/json"})
+        _error(r, 422, "MALFORMED_JSON")
+        _error(await api.get("/api/sessions/S-NOSUCH"), 404, "UNKNOWN_SESSION")
+        _error(await api.get("/api/sessions/S-NOSUCH/events"), 404, "UNKNOWN_SESSION")
+        _error(await api.get("/api/sessions/S-NOSUCH/verify"), 404, "UNKNOWN_SESSION")
+        _error(await api.post("/api/sessions/S-NOSUCH/bidders", {"legal_name": "某公司"}), 404, "UNKNOWN_SESSION")
+        _error(await api.get("/api/nothing-here"), 404, "NOT_FOUND")
+        log = await api.events(sid)
+        assert [e["type"] for e in log] == ["SessionCreated"]
+        assert (await api.verify(sid))["ok"] is True
+    assert "Traceback" not in server.log_text()

@@ -1,0 +1,85 @@
+"""The `auction-bidder` command line client against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from tests.conftest import ServerProcess
+from tests.e2e.helpers import WAN, Api, WsClient, accepted_bids, assert_no_traceback
+
+CLI = str(Path(sys.executable).parent / "auction-bidder")
+
+
+async def _run(*args: str, timeout: float = 20) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    text_out, text_err = out.decode(), err.decode()
+    assert_no_traceback(text_out + text_err)
+    return proc.returncode, text_out, text_err
+
+
+async def test_cli_bids_and_reports_rejections(server: ServerProcess) -> None:
+    async with Api(server) as api:
+        s = await api.auction(bidders=2, start_in=1.0, countdown=60)
+        a, b = s.bidders
+        watcher = await WsClient.join(server.ws, s.id)
+        await watcher.wait_event("SessionOpened", timeout=4)
+        watch = await asyncio.create_subprocess_exec(
+            CLI, "--url", server.ws, "watch", s.id, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        try:
+            assert watch.stdout is not None
+            line = await asyncio.wait_for(watch.stdout.readline(), 10)
+            assert s.id in line.decode() and "watcher" in line.decode()
+
+            code, out, err = await _run("--url", server.ws, "bid", s.id, "--token", a.token,
+                                        "--amount-fen", str(100 * WAN))
+            assert code == 0, (out, err)
+            assert "accepted" in out and "100 万元" in out
+
+            code, out, err = await _run("--url", server.ws, "bid", s.id, "--token", b.token,
+                                        "--amount-fen", str(100 * WAN))
+            assert code == 3, (out, err)
+            assert "BELOW_MINIMUM" in out and str(101 * WAN) in out  # the code and the minimum
+
+            # 万元 with decimals is converted to fen exactly.
+            code, out, err = await _run("--url", server.ws, "bid", s.id, "--token", b.token, "--amount-wan",
+                                        "101.000001")
+            assert code == 0, (out, err)
+            assert "101.000001 万元" in out
+
+            code, out, err = await _run("--url", server.ws, "bid", s.id, "--token", b.token,
+                                        "--amount-fen", str(200 * WAN))
+            assert code == 3 and "ALREADY_HIGHEST" in out, (out, err)
+
+            # Amounts that are not whole fen, or not numbers: refused locally, no traceback.
+            for bad in ("1.0000001", "abc"):
+                code, out, err = await _run("--url", server.ws, "bid", s.id, "--token", a.token, "--amount-wan", bad)
+                assert code == 2, (bad, code, out, err)
+                assert "amount" in err.lower()
+
+            # A bad token or an unknown session: cannot connect, exit 1, the server's code shown.
+            code, out, err = await _run("--url", server.ws, "bid", s.id, "--token", "x" * 43, "--amount-fen", "1")
+            assert code == 1 and "INVALID_TOKEN" in err, (out, err)
+            code, out, err = await _run("--url", server.ws, "watch", "S-NOSUCH")
+            assert code == 1 and "UNKNOWN_SESSION" in err, (out, err)
+
+            # The watcher printed both accepted bids as they happened.
+            seen = b""
+            while seen.count(b"BidAccepted") < 2:
+                seen += await asyncio.wait_for(watch.stdout.readline(), 10)
+            seen += await asyncio.wait_for(watch.stdout.readline(), 10)  # the state after it
+            assert "当前最高价 101.000001 万元".encode() in seen
+        finally:
+            watch.terminate()
+            await watch.wait()
+            await watcher.close()
+
+        bids = accepted_bids(await api.events(s.id))
+        assert [(x["bidder_no"], x["amount"]) for x in bids] == [(a.bidder_no, 100 * WAN),
+                                                                   (b.bidder_no, 101 * WAN + 1)]
