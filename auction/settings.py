@@ -63,6 +63,7 @@ class Settings:
             rules=rules,
             ws_send_queue=_int(e, "AUCTION_WS_SEND_QUEUE", 256),
             heartbeat_seconds=float(e.get("AUCTION_HEARTBEAT_SECONDS", "15")),
+            hello_timeout_seconds=float(e.get("AUCTION_HELLO_TIMEOUT_SECONDS", "10")),
             pool_size=_int(e, "AUCTION_DB_POOL_SIZE", 20),
             log_level=e.get("AUCTION_LOG_LEVEL", "INFO"),
         )
