@@ -43,7 +43,7 @@ def _operator_key(settings: Settings) -> Settings:
 @asynccontextmanager
 async def _service(settings: Settings, dsn: str) -> AsyncIterator[object]:
     from auction.fanout.broker import InProcessBroker
-    from auction.sealing.reserve import ReserveSealer
+    from auction.keys import open_sealer
     from auction.service import SessionService
     from auction.store.events import EventStore
     from auction.store.migrate import migrate
@@ -53,8 +53,7 @@ async def _service(settings: Settings, dsn: str) -> AsyncIterator[object]:
     try:
         async with pool.acquire() as con:
             await migrate(con)
-        sealer = ReserveSealer.from_file(settings.reserve_key_file, create=settings.demo)
-        yield SessionService(EventStore(pool), InProcessBroker(), sealer)
+        yield SessionService(EventStore(pool), InProcessBroker(), open_sealer(settings))
     finally:
         await pool.close()
 
@@ -83,7 +82,15 @@ def serve(settings: Settings) -> None:
 
     from auction.web.app import create_app
 
+    from auction.keys import KeySetupError, demo_keys, open_sealer
+
     settings = _operator_key(settings)
+    if settings.demo:
+        settings = demo_keys(settings)
+    try:
+        open_sealer(settings)  # fail fast on a missing key or a wrong passphrase
+    except (KeySetupError, OSError, RuntimeError) as e:
+        raise SystemExit(f"auction: {e}") from None
     dsn, pg = _database(settings)
     try:
         if settings.demo:
@@ -115,8 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--port", type=int)
     sub.add_parser("migrate", help="apply SQL migrations")
     sub.add_parser("demo", help="load demo data (without serving)")
-    p_keys = sub.add_parser("keys", help="key management")
+    p_keys = sub.add_parser("keys", help="escrow key ceremony: create the escrow key pair")
     p_keys.add_argument("action", choices=["init"])
+    p_vr = sub.add_parser("verify-reserve", help="recompute a revealed reserve's commitment (anyone can)")
+    p_vr.add_argument("--amount-fen", type=int, required=True)
+    p_vr.add_argument("--salt", required=True)
+    p_vr.add_argument("--commitment", required=True)
     p_verify = sub.add_parser("verify", help="replay a session's log and check it")
     p_verify.add_argument("session_id")
     args = parser.parse_args(argv)
@@ -134,20 +145,21 @@ def main(argv: list[str] | None = None) -> int:
         serve(settings)
         return 0
     if args.command == "keys":
-        from auction.sealing.reserve import ReserveSealer
+        return _keys_init(settings)
+    if args.command == "verify-reserve":
+        from auction.domain.session import reserve_commitment
 
-        if settings.reserve_key_file.exists():
-            print(f"{settings.reserve_key_file} exists; not overwritten", file=sys.stderr)
-            return 1
-        sealer = ReserveSealer.from_file(settings.reserve_key_file, create=True)
-        print(f"reserve key {sealer.key_id} written to {settings.reserve_key_file} (mode 600)")
-        return 0
+        ok = reserve_commitment(args.amount_fen, args.salt) == args.commitment.strip().lower()
+        print("match: the revealed reserve is the one committed to" if ok else "MISMATCH")
+        return 0 if ok else 1
     dsn, pg = _database(settings)
     try:
         if args.command == "migrate":
             return asyncio.run(_migrate(dsn))
         if args.command == "demo":
-            settings = _operator_key(replace(settings, demo=True))
+            from auction.keys import demo_keys
+
+            settings = demo_keys(_operator_key(replace(settings, demo=True)))
             asyncio.run(_load_demo(settings, dsn))
             return 0
         if args.command == "verify":
@@ -156,6 +168,27 @@ def main(argv: list[str] | None = None) -> int:
         if pg is not None:
             pg.stop()
     return 2
+
+
+def _keys_init(settings: Settings) -> int:
+    import getpass
+
+    from auction.sealing.escrow import EscrowKeyError, init_keys
+
+    passphrase = settings.escrow_passphrase
+    if not passphrase:
+        passphrase = getpass.getpass("escrow key passphrase (>= 12 characters): ")
+        if passphrase != getpass.getpass("again: "):
+            print("the two passphrases differ", file=sys.stderr)
+            return 1
+    try:
+        key_id = init_keys(settings.escrow_private_key_file, settings.escrow_public_key_file, passphrase.encode())
+    except EscrowKeyError as e:
+        print(f"auction keys init: {e}", file=sys.stderr)
+        return 1
+    print(f"escrow key {key_id}: private key (encrypted) {settings.escrow_private_key_file}, "
+          f"public key {settings.escrow_public_key_file}")
+    return 0
 
 
 async def _migrate(dsn: str) -> int:
@@ -190,8 +223,8 @@ async def _verify(dsn: str, session_id: str) -> int:
     if state.closed is not None:
         c = state.closed
         print(f"outcome {c.outcome} ({c.reason}), winner {c.winner_bidder_no}, price {c.price} fen")
-        if c.reserve is not None and c.reserve_salt is not None and state.terms is not None:
-            match = reserve_commitment(c.reserve, c.reserve_salt) == state.terms.reserve_commitment
+        if c.reserve is not None and c.reserve_salt is not None:
+            match = reserve_commitment(c.reserve, c.reserve_salt) == state.reserve_commitment
             print(f"reserve {c.reserve} fen matches its commitment: {match}")
             ok = ok and match
     return 0 if ok else 1

@@ -15,6 +15,8 @@ from auction.domain.events import (
     CloseHeld,
     Event,
     IncrementChanged,
+    OpenRefused,
+    ReserveSealed,
     ResumptionCancelled,
     ResumptionScheduled,
     SessionClosed,
@@ -59,8 +61,9 @@ def terms_view(state: SessionState) -> dict[str, Any]:
         "start_at_us": t.start_at,
         "listing_end_at_us": t.listing_end_at,
         "countdown_us": t.countdown,
-        "has_reserve": t.has_reserve,
-        "reserve_commitment": t.reserve_commitment,
+        # None until the committee's decision is sealed (sessions created from a plan)
+        "has_reserve": state.has_reserve,
+        "reserve_commitment": state.reserve_commitment,
         "whole_increments": t.rules.whole_increments,
     }
 
@@ -103,7 +106,10 @@ def event_data(event: Event) -> dict[str, Any]:
     if isinstance(event, BidAccepted):
         return {"bidder_no": event.bidder_no, "amount_fen": event.amount, "deadline_us": event.deadline}
     if isinstance(event, SessionOpened):
-        return {"phase": event.phase, "deadline_us": event.deadline}
+        return {"phase": event.phase, "deadline_us": event.deadline, "has_reserve": event.has_reserve,
+                "reserve_commitment": event.reserve_commitment}
+    if isinstance(event, ReserveSealed):
+        return {"has_reserve": event.has_reserve, "reserve_commitment": event.commitment}
     if isinstance(event, TimedBiddingStarted):
         return {"deadline_us": event.deadline}
     if isinstance(event, IncrementChanged):
@@ -112,7 +118,7 @@ def event_data(event: Event) -> dict[str, Any]:
         return {"reason": event.reason, "recovery": event.recovery}
     if isinstance(event, ResumptionScheduled):
         return {"resume_at_us": event.resume_at, "reason": event.reason}
-    if isinstance(event, (ResumptionCancelled, SessionResumed, SessionTerminated, CloseHeld)):
+    if isinstance(event, (ResumptionCancelled, SessionResumed, SessionTerminated, CloseHeld, OpenRefused)):
         return {"reason": event.reason}
     if isinstance(event, SessionClosed):
         return _closed_data(event)

@@ -24,7 +24,7 @@ from auction.domain.events import Event, is_public
 from auction.domain.session import SessionState, decide, evolve, recovery_suspension
 from auction.fanout.broker import Broker, Message
 from auction.protocol import event_message
-from auction.sealing.reserve import ReserveSealer
+from auction.sealing.escrow import ReserveSealer
 from auction.store.events import Conflict, EventStore, Recorded, number
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ class SessionService:
         state = result.state
         if state.is_due_to_close(self.clock()):
             reserve = None
-            if state.terms is not None and state.terms.has_reserve:
+            if state.has_reserve:
                 reserve = await self._unseal(session_id)
             try:
                 state = (await self.execute(session_id, Close(reserve))).state

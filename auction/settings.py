@@ -29,7 +29,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     operator_key: str = ""  # bearer key for the operator API
-    reserve_key_file: Path = Path("var/keys/reserve.key")
+    escrow_public_key_file: Path = Path("var/keys/escrow.pub")
+    escrow_private_key_file: Path = Path("var/keys/escrow.key")
+    escrow_passphrase: str = ""  # unlocks the escrow key at start-up; else POST /api/escrow/unlock
     node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     rules: SessionRules = field(default_factory=SessionRules)
     ws_max_message_bytes: int = 8 * 1024
@@ -59,7 +61,9 @@ class Settings:
             host=e.get("AUCTION_HOST", "127.0.0.1"),
             port=_int(e, "AUCTION_PORT", 8000),
             operator_key=e.get("AUCTION_OPERATOR_KEY", ""),
-            reserve_key_file=Path(e.get("AUCTION_RESERVE_KEY_FILE", str(data_dir / "keys" / "reserve.key"))),
+            escrow_public_key_file=Path(e.get("AUCTION_ESCROW_PUBLIC_KEY", str(data_dir / "keys" / "escrow.pub"))),
+            escrow_private_key_file=Path(e.get("AUCTION_ESCROW_KEY", str(data_dir / "keys" / "escrow.key"))),
+            escrow_passphrase=e.get("AUCTION_ESCROW_PASSPHRASE", ""),
             rules=rules,
             ws_send_queue=_int(e, "AUCTION_WS_SEND_QUEUE", 256),
             heartbeat_seconds=float(e.get("AUCTION_HEARTBEAT_SECONDS", "15")),

@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+# Test and benchmark servers only: a throwaway escrow key for throwaway data.
+TEST_ESCROW_PASSPHRASE = "test-escrow-passphrase-not-for-production"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 
 # Names of the entries the Locust file reports (request_type "WS").
@@ -52,9 +54,8 @@ def free_port() -> int:
 
 @dataclass
 class ServerProcess:
-    """`python -m auction.cli serve` in a subprocess on 127.0.0.1 (same pattern as
-    tests/conftest.py's ServerProcess, kept separate so the benchmark does not
-    depend on the test suite)."""
+    """`python -m auction.cli serve` in a subprocess on 127.0.0.1, its output in a
+    log file. The test suite uses it too (tests/conftest.py)."""
 
     dsn: str
     data_dir: Path
@@ -85,13 +86,14 @@ class ServerProcess:
                 "AUCTION_HOST": "127.0.0.1",
                 "AUCTION_PORT": str(self.port),
                 "AUCTION_OPERATOR_KEY": self.operator_key,
-                "AUCTION_MIN_LISTING_SECONDS": "0",
+                "AUCTION_MIN_LISTING_SECONDS": "0",  # compressed time; the rule itself is unit-tested
                 "AUCTION_LOG_LEVEL": "INFO",
+                "AUCTION_ESCROW_PASSPHRASE": TEST_ESCROW_PASSPHRASE,
             }
         )
         env.update(self.env_extra)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if not (self.data_dir / "keys" / "reserve.key").exists():
+        if not (self.data_dir / "keys" / "escrow.key").exists():
             subprocess.run([sys.executable, "-m", "auction.cli", "keys", "init"], env=env, check=True,
                            capture_output=True, cwd=ROOT)
         with open(self.log_path, "ab") as log:
@@ -109,6 +111,12 @@ class ServerProcess:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"server not ready: {self.log_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers, no goodbye."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -13,6 +13,14 @@ class CreateSession:
 
 
 @dataclass(frozen=True)
+class SealReserve:
+    """The reserve decided by the committee (Q26) is sealed: only its commitment
+    enters the session (None: an auction without a reserve, Q28)."""
+
+    commitment: str | None
+
+
+@dataclass(frozen=True)
 class QualifyBidder:
     """Stand-in for qualification by deposit (issue 4): an operator qualifies a bidder number."""
 
@@ -73,6 +81,7 @@ class ChangeIncrement:
 
 Command = (
     CreateSession
+    | SealReserve
     | QualifyBidder
     | PlaceBid
     | Advance

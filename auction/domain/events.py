@@ -27,10 +27,29 @@ class BidderQualified:
 
 
 @dataclass(frozen=True)
+class ReserveSealed:
+    at: int
+    has_reserve: bool
+    commitment: str | None
+
+
+@dataclass(frozen=True)
 class SessionOpened:
     at: int
     phase: str  # LISTING or AUCTION
     deadline: int
+    # The reserve's commitment, published in the open event (RULES 2.4, N Art.15:
+    # the host states whether there is a reserve).
+    has_reserve: bool = False
+    reserve_commitment: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenRefused:
+    """The start time came but the session may not open (e.g. no reserve sealed, Q26)."""
+
+    at: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -109,8 +128,10 @@ class SessionTerminated:
 
 Event = (
     SessionCreated
+    | ReserveSealed
     | BidderQualified
     | SessionOpened
+    | OpenRefused
     | BidAccepted
     | TimedBiddingStarted
     | IncrementChanged
@@ -127,8 +148,10 @@ EVENT_TYPES: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
         SessionCreated,
+        ReserveSealed,
         BidderQualified,
         SessionOpened,
+        OpenRefused,
         BidAccepted,
         TimedBiddingStarted,
         IncrementChanged,

@@ -33,7 +33,7 @@ from auction.domain.commands import (
     PlaceBid,
     QualifyBidder,
     Resume,
-    RevealedReserve,
+    SealReserve,
     Suspend,
     Terminate,
 )
@@ -43,6 +43,8 @@ from auction.domain.events import (
     CloseHeld,
     Event,
     IncrementChanged,
+    OpenRefused,
+    ReserveSealed,
     ResumptionCancelled,
     ResumptionScheduled,
     SessionClosed,
@@ -66,14 +68,16 @@ class Phase(str, Enum):
     AUCTION = "AUCTION"  # 拍卖
     SUSPENDED = "SUSPENDED"  # 中止
     CLOSED = "CLOSED"
-    HELD = "HELD"  # close refused to decide (reserve failed its check)
+    HELD = "HELD"  # withheld for operators: reserve failed its check or was unavailable, or no reserve sealed
     TERMINATED = "TERMINATED"  # 终止
 
 
+RESERVE_UNAVAILABLE = "RESERVE_UNAVAILABLE"  # the escrow key was locked or missing at the close
 OPEN_PHASES = frozenset({Phase.LISTING, Phase.TIMED_BIDDING, Phase.AUCTION})
 FINAL_PHASES = frozenset({Phase.CLOSED, Phase.TERMINATED})
 
 BID_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+COMMITMENT = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,10 @@ class SessionState:
     last_at: int = 0
     closed: SessionClosed | None = None
     end_reason: str | None = None
+    # None until the reserve is sealed (at creation on the stand-in path, by
+    # `SealReserve` for a session created from a plan).
+    has_reserve: bool | None = None
+    reserve_commitment: str | None = None
 
     @property
     def min_next_bid(self) -> int | None:
@@ -123,6 +131,8 @@ class SessionState:
         return self.phase in FINAL_PHASES
 
     def is_due_to_close(self, now: int) -> bool:
+        if self.phase is Phase.HELD:  # the close could not read the reserve: it may be tried again
+            return self.end_reason == RESERVE_UNAVAILABLE
         return self.phase in OPEN_PHASES and self.deadline is not None and now >= self.deadline
 
     def next_wakeup(self) -> int | None:
@@ -167,6 +177,8 @@ def _decide_on(state: SessionState, command: Command, now: int) -> list[Event]:
         return []
     if isinstance(command, QualifyBidder):
         return _qualify(state, command, now)
+    if isinstance(command, SealReserve):
+        return _seal(state, command, now)
     if isinstance(command, Close):
         return _close(state, command, now)
     if isinstance(command, Suspend):
@@ -203,13 +215,31 @@ def _create(state: SessionState, command: CreateSession, now: int) -> list[Event
             raise Rejected(Code.INVALID_TERMS, "a listing needs listing_end_at after start_at", field="listing_end_at")
         if t.listing_end_at - t.start_at < t.rules.min_listing_period:
             raise Rejected(Code.N18_LISTING_PERIOD_TOO_SHORT, min_listing_period_us=t.rules.min_listing_period)
-        if not t.has_reserve:  # Q28: only an auction may go without a reserve
+        if not t.has_reserve and not t.reserve_by_decision:  # Q28: only an auction may go without a reserve
             raise Rejected(Code.Q28_RESERVE_REQUIRED)
     elif t.listing_end_at is not None:
         raise Rejected(Code.INVALID_TERMS, "an auction has no listing_end_at", field="listing_end_at")
     if t.has_reserve != (t.reserve_commitment is not None):
         raise Rejected(Code.INVALID_TERMS, "a reserve needs its commitment", field="reserve_commitment")
+    if t.reserve_by_decision and t.has_reserve:
+        raise Rejected(Code.INVALID_TERMS, "the reserve is sealed later by decision", field="reserve_by_decision")
     return [SessionCreated(at=now, terms=t)]
+
+
+def _seal(state: SessionState, command: SealReserve, now: int) -> list[Event]:
+    assert state.terms is not None
+    if not state.terms.reserve_by_decision:
+        raise Rejected(Code.INVALID_TERMS, "this session's reserve was sealed at creation")
+    if state.phase is not Phase.SCHEDULED:
+        raise Rejected(Code.SESSION_CLOSED if state.phase is not Phase.SUSPENDED else Code.SESSION_SUSPENDED)
+    if state.has_reserve is not None:
+        raise Rejected(Code.RESERVE_ALREADY_SEALED)
+    if command.commitment is None:
+        if state.terms.method is not Method.AUCTION:  # Q28: only an auction may go without one
+            raise Rejected(Code.Q28_RESERVE_REQUIRED)
+    elif not COMMITMENT.fullmatch(command.commitment):
+        raise Rejected(Code.INVALID_FIELD, "commitment must be 64 lowercase hex digits", field="commitment")
+    return [ReserveSealed(at=now, has_reserve=command.commitment is not None, commitment=command.commitment)]
 
 
 def _qualify(state: SessionState, command: QualifyBidder, now: int) -> list[Event]:
@@ -278,8 +308,10 @@ def _bid(state: SessionState, command: PlaceBid, now: int) -> list[Event]:
 
 def _close(state: SessionState, command: Close, now: int) -> list[Event]:
     assert state.terms is not None
-    if state.phase in FINAL_PHASES or state.phase is Phase.HELD:
+    if state.phase in FINAL_PHASES:
         raise Rejected(Code.SESSION_CLOSED)
+    if state.phase is Phase.HELD and not state.is_due_to_close(now):
+        raise Rejected(Code.SESSION_CLOSED, state.end_reason or "")
     if not state.is_due_to_close(now):
         raise Rejected(Code.CLOSE_NOT_DUE, deadline=state.deadline)
     assert state.deadline is not None
@@ -287,11 +319,13 @@ def _close(state: SessionState, command: Close, now: int) -> list[Event]:
     terms = state.terms
     reserve: int | None = None
     salt: str | None = None
-    if terms.has_reserve:
+    if state.has_reserve:
         revealed = command.reserve
         if revealed is None:
-            return [CloseHeld(at=at, reason="RESERVE_UNAVAILABLE")]
-        if reserve_commitment(revealed.amount, revealed.salt) != terms.reserve_commitment:
+            if state.phase is Phase.HELD:
+                raise Rejected(Code.ESCROW_KEY_UNAVAILABLE)  # still no reserve: nothing new to record
+            return [CloseHeld(at=at, reason=RESERVE_UNAVAILABLE)]
+        if reserve_commitment(revealed.amount, revealed.salt) != state.reserve_commitment:
             return [CloseHeld(at=at, reason="RESERVE_COMMITMENT_MISMATCH")]
         reserve, salt = revealed.amount, revealed.salt
         floor, basis = revealed.amount, "SEALED"
@@ -359,7 +393,8 @@ def _terminate(state: SessionState, command: Terminate, now: int) -> list[Event]
         raise Rejected(Code.REASON_REQUIRED)
     if state.final:
         raise Rejected(Code.SESSION_CLOSED)
-    if state.is_due_to_close(now):  # the deadline has decided; only the close procedure may end it now
+    if state.phase in OPEN_PHASES and state.is_due_to_close(now):
+        # the deadline has decided; only the close procedure may end it now
         raise Rejected(Code.DEADLINE_PASSED, deadline=state.deadline)
     return [SessionTerminated(at=now, reason=command.reason)]
 
@@ -385,14 +420,17 @@ def _due_transitions(state: SessionState, now: int) -> list[Event]:
         event: Event | None = None
         if state.phase is Phase.SCHEDULED and state.opens_at is not None and now >= state.opens_at:
             at = state.opens_at
-            if terms.method is Method.AUCTION:
+            sealed = {"has_reserve": bool(state.has_reserve), "reserve_commitment": state.reserve_commitment}
+            if state.has_reserve is None:  # Q26: no reserve decided and sealed by the start
+                event = OpenRefused(at=at, reason=Code.Q26_RESERVE_NOT_SEALED.value)
+            elif terms.method is Method.AUCTION:
                 if len(state.qualified) < terms.rules.auction_min_bidders:  # RULES 5.4
                     event = SessionTerminated(at=at, reason="TOO_FEW_QUALIFIED_BIDDERS")
                 else:
-                    event = SessionOpened(at=at, phase=Phase.AUCTION.value, deadline=at + terms.countdown)
+                    event = SessionOpened(at=at, phase=Phase.AUCTION.value, deadline=at + terms.countdown, **sealed)
             else:
                 assert state.listing_end_at is not None
-                event = SessionOpened(at=at, phase=Phase.LISTING.value, deadline=state.listing_end_at)
+                event = SessionOpened(at=at, phase=Phase.LISTING.value, deadline=state.listing_end_at, **sealed)
         elif (
             state.phase is Phase.LISTING
             and state.deadline is not None
@@ -432,7 +470,13 @@ def evolve(state: SessionState, event: Event) -> SessionState:
             increment=t.increment,
             opens_at=t.start_at,
             listing_end_at=t.listing_end_at,
+            has_reserve=None if t.reserve_by_decision else t.has_reserve,
+            reserve_commitment=t.reserve_commitment,
         )
+    if isinstance(event, ReserveSealed):
+        return replace(s, has_reserve=event.has_reserve, reserve_commitment=event.commitment)
+    if isinstance(event, OpenRefused):
+        return replace(s, phase=Phase.HELD, end_reason=event.reason)
     if isinstance(event, BidderQualified):
         return replace(s, qualified=s.qualified | {event.bidder_no})
     if isinstance(event, SessionOpened):

@@ -65,6 +65,11 @@ class SessionTerms:
     has_reserve: bool
     reserve_commitment: str | None
     rules: SessionRules = field(default_factory=SessionRules)
+    # True for a session created from an announced plan (Q26): the reserve is
+    # decided and sealed within the hour before the start (`SealReserve`), so
+    # has_reserve/reserve_commitment above stay empty and the session cannot
+    # open without that decision. False: the stand-in path, sealed at creation.
+    reserve_by_decision: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -16,7 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from auction.fanout.broker import InProcessBroker
 from auction.jobs.timers import SessionTimers
-from auction.sealing.reserve import ReserveSealer
+from auction.keys import open_sealer
 from auction.service import SessionService, now_us
 from auction.settings import Settings
 from auction.store.events import EventStore, to_datetime, to_micros
@@ -45,7 +45,7 @@ async def _beat(pool: asyncpg.Pool, node_id: str, every: float) -> None:
 
 
 def create_app(settings: Settings, dsn: str) -> Starlette:
-    sealer = ReserveSealer.from_file(settings.reserve_key_file, create=settings.demo)
+    sealer = open_sealer(settings)
     broker = InProcessBroker()
     holder: dict[str, Runtime] = {}
 

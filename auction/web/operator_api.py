@@ -109,6 +109,8 @@ class OperatorApi:
             Route("/api/sessions/{session_id}/increment", self.guard(self.change_increment), methods=["POST"]),
             Route("/api/sessions/{session_id}/events", self.guard(self.events), methods=["GET"]),
             Route("/api/sessions/{session_id}/verify", self.guard(self.verify), methods=["GET"]),
+            Route("/api/sessions/{session_id}/close", self.guard(self.close), methods=["POST"]),
+            Route("/api/escrow/unlock", self.guard(self.unlock), methods=["POST"]),
         ]
 
     def guard(self, handler: Any) -> Any:
@@ -265,6 +267,22 @@ class OperatorApi:
         result = await request.state.service.execute(sid, command)
         return JSONResponse(self._view(result.state))
 
+    async def close(self, request: Request) -> Response:
+        """Run the close procedure now (it also runs by timer): e.g. again for a session held
+        because the escrow key was locked at its deadline."""
+        state = await request.state.service.tick(request.path_params["session_id"])
+        return JSONResponse(self._view(state))
+
+    async def unlock(self, request: Request) -> Response:
+        """Give the escrow key its passphrase (the close ceremony). Never logged, never stored."""
+        body = await self._body(request)
+        passphrase = body.get("passphrase")
+        if not isinstance(passphrase, str) or not passphrase:
+            raise Rejected(Code.INVALID_FIELD, "passphrase is required", field="passphrase")
+        sealer = request.state.service.sealer
+        sealer.unlock(passphrase.encode())
+        return JSONResponse({"unlocked": True, "key_id": sealer.key_id})
+
     async def events(self, request: Request) -> Response:
         """The whole log of a session, private events included (operators and auditors)."""
         sid = request.path_params["session_id"]
@@ -295,9 +313,8 @@ class OperatorApi:
         }
         closed = state.closed
         if closed is not None and closed.reserve is not None and closed.reserve_salt is not None:
-            assert state.terms is not None
             checks["reserve_matches_commitment"] = (
-                reserve_commitment(closed.reserve, closed.reserve_salt) == state.terms.reserve_commitment
+                reserve_commitment(closed.reserve, closed.reserve_salt) == state.reserve_commitment
             )
         return JSONResponse({"session_id": sid, "ok": all(checks.values()), "checks": checks,
                              "state": state_view(state)})

@@ -26,7 +26,8 @@ async def test_auction_countdown_restarts_with_each_bid_and_sells_at_close(serve
 
             opened = await watcher.wait_event("SessionOpened", timeout=4)
             assert opened["at_us"] == start
-            assert opened["data"] == {"phase": "AUCTION", "deadline_us": start + countdown}
+            assert opened["data"] == {"phase": "AUCTION", "deadline_us": start + countdown,
+                                      "has_reserve": False, "reserve_commitment": None}
             assert opened["state"]["min_next_fen"] == 100 * WAN
 
             acks = []

@@ -40,7 +40,8 @@ async def test_listing_goes_to_timed_bidding_and_sells_to_the_last_bidder(server
                 assert not any("reserve" in key for key in w["state"])
 
             opened = await watcher.wait_event("SessionOpened", timeout=5)
-            assert opened["data"] == {"phase": "LISTING", "deadline_us": listing_end}
+            assert opened["data"] == {"phase": "LISTING", "deadline_us": listing_end, "has_reserve": True,
+                                      "reserve_commitment": s.terms["reserve_commitment"]}  # N Art.15
 
             # Listing bids: the deadline does not move (RULES 4: the listing ends at its set time).
             acks = [await ca.bid(100 * WAN), await cb.bid(101 * WAN)]

@@ -7,14 +7,13 @@ does not serialise another node's commands; only PostgreSQL orders them.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 import pytest
 
 from auction.fanout.broker import InProcessBroker
-from auction.sealing.reserve import ReserveSealer
+from auction.sealing.escrow import ReserveSealer
 from auction.service import SessionService
 from auction.store.events import EventStore
 from auction.store.embedded import EmbeddedPostgres
@@ -42,9 +41,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def reserve_key() -> bytes:
+def sealer() -> ReserveSealer:
     # One escrow key for every node of a test, as a deployment shares it.
-    return os.urandom(32)
+    return ReserveSealer.generate()
 
 
 @pytest.fixture
@@ -58,14 +57,14 @@ async def db(dsn: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-async def node(dsn: str, clock: Clock, reserve_key: bytes) -> AsyncIterator[NodeFactory]:
+async def node(dsn: str, clock: Clock, sealer: ReserveSealer) -> AsyncIterator[NodeFactory]:
     pools: list[asyncpg.Pool] = []
 
     async def make(*, via: str | None = None, max_size: int = 3) -> SessionService:
         pool = await asyncpg.create_pool(via or dsn, min_size=1, max_size=max_size)
         assert pool is not None
         pools.append(pool)
-        return SessionService(EventStore(pool), InProcessBroker(), ReserveSealer(reserve_key), clock=clock)
+        return SessionService(EventStore(pool), InProcessBroker(), sealer, clock=clock)
 
     yield make
     for pool in pools:

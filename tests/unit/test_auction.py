@@ -207,5 +207,5 @@ class TestQ28Reserve:
         terms = auction_terms(reserve=RESERVE)
         assert terms.reserve_commitment == reserve_commitment(RESERVE, SALT)
         data = terms.to_dict()
-        assert {k for k in data if "reserve" in k} == {"has_reserve", "reserve_commitment"}
+        assert {k for k in data if "reserve" in k} == {"has_reserve", "reserve_commitment", "reserve_by_decision"}
         assert RESERVE not in data.values()

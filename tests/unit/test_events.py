@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
-from auction.domain.commands import ChangeIncrement, Close, Resume, Suspend, Terminate
+from auction.domain.commands import ChangeIncrement, Close, Resume, SealReserve, Suspend, Terminate
 from auction.domain.events import EVENT_TYPES, Event, event_from_dict, event_to_dict, event_type, is_public
-from auction.domain.session import replay
+from auction.domain.session import replay, reserve_commitment
 from auction.domain.terms import SessionRules
 
 from .helpers import (
@@ -55,6 +56,13 @@ def scenario_logs() -> list[list[Event]]:
     held.do(Terminate(reason="底价无法核验"), LISTING_END + HOUR)
     logs.append(held.log)
 
+    decided = Recorder(replace(listing_terms(), has_reserve=False, reserve_commitment=None, reserve_by_decision=True))
+    decided.do(SealReserve(reserve_commitment(RESERVE, "ab")), START_AT - MINUTE)
+    logs.append(decided.log)
+    unsealed = Recorder(replace(listing_terms(), has_reserve=False, reserve_commitment=None, reserve_by_decision=True))
+    unsealed.advance(START_AT)
+    logs.append(unsealed.log)
+
     no_reserve = Recorder(auction_terms())
     no_reserve.open()
     no_reserve.bid(3, START_PRICE, START_AT + MINUTE)
@@ -80,7 +88,7 @@ def test_round_trip_through_json(event: Event) -> None:
     assert type(restored) is type(event)
 
 
-@pytest.mark.parametrize("log", LOGS, ids=["listing-sold", "listing-held", "auction-no-reserve"])
+@pytest.mark.parametrize("log", LOGS, ids=["listing-sold", "listing-held", "reserve-decided", "open-refused", "auction-no-reserve"])
 def test_replay_from_json_equals_the_live_state(log: list[Event]) -> None:
     restored = [
         event_from_dict(event_type(e), json.loads(json.dumps(event_to_dict(e)))) for e in log

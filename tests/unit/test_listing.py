@@ -18,7 +18,7 @@ from auction.domain.events import (
     TimedBiddingStarted,
 )
 from auction.domain.money import percent_ceil
-from auction.domain.session import Phase, SessionState
+from auction.domain.session import Phase, SessionState, reserve_commitment
 from auction.domain.terms import SessionRules, SessionTerms
 
 from .helpers import (
@@ -40,6 +40,8 @@ from .helpers import (
     reveal,
     run,
 )
+
+COMMITMENT = reserve_commitment(RESERVE, SALT)
 
 T = START_AT + HOUR
 
@@ -153,7 +155,9 @@ class TestN18ListingPeriod:
         r = Recorder(listing_terms())
         assert r.advance(START_AT - 1) == []
         [event] = r.advance(START_AT + 3 * HOUR)  # a late timer: stamped at the start time
-        assert event == SessionOpened(at=START_AT, phase="LISTING", deadline=LISTING_END)
+        assert event == SessionOpened(
+            at=START_AT, phase="LISTING", deadline=LISTING_END, has_reserve=True, reserve_commitment=COMMITMENT
+        )
         assert r.state.phase is Phase.LISTING
         assert r.state.next_wakeup() == LISTING_END
 
@@ -276,9 +280,19 @@ class TestRule4_4_EndOfListing:
 
     def test_a_held_session_takes_no_bids_and_no_second_close(self) -> None:
         r = open_listing()
-        r.do(Close(reserve=None), LISTING_END)
+        r.do(reveal(amount=RESERVE - 1), LISTING_END)  # fails its commitment: tampering, held for good
         assert r.reject_bid(1, START_PRICE, LISTING_END + 1).code is Code.SESSION_CLOSED
         assert r.reject(reveal(), LISTING_END + 1).code is Code.SESSION_CLOSED
+
+    def test_a_close_without_the_reserve_is_held_and_tried_again_once_it_is_there(self) -> None:
+        r = open_listing()
+        r.bid(1, RESERVE, T)
+        [held] = r.do(Close(reserve=None), LISTING_END)
+        assert r.state.phase is Phase.HELD and held.reason == "RESERVE_UNAVAILABLE"  # type: ignore[union-attr]
+        assert r.reject_bid(2, RESERVE + INCREMENT, LISTING_END + 1).code is Code.SESSION_CLOSED
+        assert r.reject(Close(reserve=None), LISTING_END + HOUR).code is Code.ESCROW_KEY_UNAVAILABLE
+        [closed] = r.do(reveal(), LISTING_END + 2 * HOUR)  # the escrow key was unlocked
+        assert isinstance(closed, SessionClosed) and closed.at == LISTING_END and closed.outcome == "SOLD"
 
     def test_one_bidder_several_bids_no_timed_bidding(self) -> None:
         r = open_listing(rules=SessionRules(allow_self_outbid=True))

@@ -17,7 +17,7 @@ from auction.domain.events import (
     SessionTerminated,
     TimedBiddingStarted,
 )
-from auction.domain.session import Phase, SessionState, decide, recovery_suspension
+from auction.domain.session import Phase, SessionState, decide, recovery_suspension, reserve_commitment
 from auction.domain.terms import SessionRules
 
 from .helpers import (
@@ -28,6 +28,7 @@ from .helpers import (
     LISTING_END,
     MINUTE,
     RESERVE,
+    SALT,
     SECOND,
     START_AT,
     START_PRICE,
@@ -36,6 +37,8 @@ from .helpers import (
     listing_terms,
     reveal,
 )
+
+COMMITMENT = reserve_commitment(RESERVE, SALT)
 
 T = START_AT + HOUR  # inside the listing
 FAULT = Suspend(reason="数据库故障")
@@ -139,7 +142,9 @@ class TestRule7_2_Suspension:
         assert r.state.listing_end_at == LISTING_END + 30 * MINUTE
         assert r.reject_bid(1, START_PRICE, START_AT).code is Code.SESSION_NOT_OPEN
         [event] = r.advance(START_AT + 30 * MINUTE)
-        assert event == SessionOpened(at=START_AT + 30 * MINUTE, phase="LISTING", deadline=LISTING_END + 30 * MINUTE)
+        assert event == SessionOpened(
+            at=START_AT + 30 * MINUTE, phase="LISTING", deadline=LISTING_END + 30 * MINUTE, has_reserve=True, reserve_commitment=COMMITMENT
+        )
 
     def test_auction_open_pushed_back(self) -> None:
         r = Recorder(auction_terms())
@@ -224,7 +229,9 @@ class TestRule7_3_Resumption:
         events = r.advance(resume_at + HOUR)
         assert events == [
             SessionResumed(at=resume_at, reason="SCHEDULED_RESUMPTION"),
-            SessionOpened(at=START_AT + frozen, phase="LISTING", deadline=LISTING_END + frozen),
+            SessionOpened(
+            at=START_AT + frozen, phase="LISTING", deadline=LISTING_END + frozen, has_reserve=True, reserve_commitment=COMMITMENT
+        ),
         ]
 
     def test_direct_window_may_be_used_for_a_short_schedule(self) -> None:
