@@ -178,13 +178,15 @@ class SessionService:
         result = await self.execute(session_id, Advance())
         state = result.state
         if state.is_due_to_close(self.clock()):
-            reserve = None
+            reserve, missing = None, "RESERVE_UNAVAILABLE"
             if state.has_reserve:
                 reserve = await self._unseal(session_id)
+                if reserve is None and self.sealer.unlocked:
+                    missing = "RESERVE_CIPHERTEXT_INVALID"  # the key is there: the envelope is not right
             try:
-                state = (await self.execute(session_id, Close(reserve))).state
+                state = (await self.execute(session_id, Close(reserve, missing))).state
             except Rejected as r:
-                if r.code not in (Code.CLOSE_NOT_DUE, Code.SESSION_CLOSED):
+                if r.code not in (Code.CLOSE_NOT_DUE, Code.SESSION_CLOSED, Code.ESCROW_KEY_UNAVAILABLE):
                     raise
                 state = await self.state(session_id)
         # Always re-arm: a timer that fired a hair early changed nothing and must fire again.

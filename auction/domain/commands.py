@@ -54,6 +54,9 @@ class Close:
     """
 
     reserve: RevealedReserve | None
+    # Why there is no reserve, when there is none: RESERVE_UNAVAILABLE (key locked
+    # or missing: the close may run again) or RESERVE_CIPHERTEXT_INVALID (tampered).
+    missing_reason: str = "RESERVE_UNAVAILABLE"
 
 
 @dataclass(frozen=True)

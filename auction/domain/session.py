@@ -324,7 +324,7 @@ def _close(state: SessionState, command: Close, now: int) -> list[Event]:
         if revealed is None:
             if state.phase is Phase.HELD:
                 raise Rejected(Code.ESCROW_KEY_UNAVAILABLE)  # still no reserve: nothing new to record
-            return [CloseHeld(at=at, reason=RESERVE_UNAVAILABLE)]
+            return [CloseHeld(at=at, reason=command.missing_reason)]
         if reserve_commitment(revealed.amount, revealed.salt) != state.reserve_commitment:
             return [CloseHeld(at=at, reason="RESERVE_COMMITMENT_MISMATCH")]
         reserve, salt = revealed.amount, revealed.salt
