@@ -20,7 +20,7 @@ import asyncpg
 
 from auction.domain.codes import Code, Rejected
 from auction.domain.commands import Advance, Close, Command, CreateSession, PlaceBid, RevealedReserve
-from auction.domain.events import Event, is_public
+from auction.domain.events import Event
 from auction.domain.session import SessionState, decide, evolve, recovery_suspension
 from auction.fanout.broker import Broker, Message
 from auction.protocol import event_message
@@ -220,8 +220,6 @@ class SessionService:
         self.on_change(session_id, state.next_wakeup())
         return state
 
-    def public_events(self, recorded: list[Recorded]) -> list[Recorded]:
-        return [r for r in recorded if is_public(r.event)]
 
 
 def _apply(state: SessionState, events: list[Event]) -> SessionState:

@@ -82,6 +82,31 @@ class Code(str, Enum):
     Q29_ANNOUNCEMENT_TOO_SHORT = "Q29_ANNOUNCEMENT_TOO_SHORT"
     Q29_CHANNELS_MISSING = "Q29_CHANNELS_MISSING"
     TENDER_NOT_SUPPORTED = "TENDER_NOT_SUPPORTED"
+    # Working-day calendar (RULES 9; auction/domain/workdays.py)
+    CALENDAR_FILE_INVALID = "CALENDAR_FILE_INVALID"
+    CALENDAR_DATE_OUTSIDE_YEAR = "CALENDAR_DATE_OUTSIDE_YEAR"
+    CALENDAR_DATE_OVERLAP = "CALENDAR_DATE_OVERLAP"
+    CALENDAR_WORKDAY_NOT_WEEKEND = "CALENDAR_WORKDAY_NOT_WEEKEND"
+    CALENDAR_YEAR_MISSING = "CALENDAR_YEAR_MISSING"
+    # Deposits (RULES 3.4, Q31; auction/domain/deposits.py, ledger.py)
+    Q31_DEPOSIT_LATE = "Q31_DEPOSIT_LATE"
+    Q31_DEPOSIT_NOT_IN_FULL = "Q31_DEPOSIT_NOT_IN_FULL"
+    DEPOSIT_PAYER_NAME_MISMATCH = "DEPOSIT_PAYER_NAME_MISMATCH"
+    DEPOSIT_UNKNOWN_SUBACCOUNT = "DEPOSIT_UNKNOWN_SUBACCOUNT"
+    DEPOSIT_DUPLICATE_TXN = "DEPOSIT_DUPLICATE_TXN"
+    DEPOSIT_TXN_CONFLICT = "DEPOSIT_TXN_CONFLICT"
+    DEPOSIT_ALREADY_QUALIFIED = "DEPOSIT_ALREADY_QUALIFIED"
+    LEDGER_UNBALANCED = "LEDGER_UNBALANCED"
+    LEDGER_ENTRY_CONFLICT = "LEDGER_ENTRY_CONFLICT"
+    LEDGER_INSUFFICIENT_FUNDS = "LEDGER_INSUFFICIENT_FUNDS"
+    # Deadlines after the close (RULES 8; auction/domain/deadlines.py)
+    DEADLINE_ALREADY_DONE = "DEADLINE_ALREADY_DONE"
+    DEADLINE_WRONG_KIND = "DEADLINE_WRONG_KIND"
+    Q42_CONTRACT_NOT_OVERDUE = "Q42_CONTRACT_NOT_OVERDUE"
+    # Settlement (Q40-Q41; auction/domain/settlement.py)
+    Q40_DEDUCTIONS_EXCEED_PRICE = "Q40_DEDUCTIONS_EXCEED_PRICE"
+    Q41_NOT_COMMERCIAL_OR_RESIDENTIAL = "Q41_NOT_COMMERCIAL_OR_RESIDENTIAL"
+    SETTLEMENT_INVALID_ITEM = "SETTLEMENT_INVALID_ITEM"
 
 
 MESSAGES: dict[Code, str] = {
@@ -150,6 +175,27 @@ MESSAGES: dict[Code, str] = {
     Code.Q29_ANNOUNCEMENT_TOO_SHORT: "出让公告须于活动开始20日前发布（第二十九条） / The announcement must be published at least 20 days before bidding starts (Q29)",
     Code.Q29_CHANNELS_MISSING: "出让公告须在规定的全部渠道公开（第二十九条） / The announcement must be published on every required channel (Q29)",
     Code.TENDER_NOT_SUPPORTED: "网上交易系统暂不支持招标出让 / Tender sessions are not supported yet",
+    Code.CALENDAR_FILE_INVALID: "工作日历文件格式不正确 / The working-day calendar file is malformed",
+    Code.CALENDAR_DATE_OUTSIDE_YEAR: "日历日期不属于该年度 / A calendar date lies outside the file's year",
+    Code.CALENDAR_DATE_OVERLAP: "同一日期不能既是放假日又是调休上班日 / A date cannot be both a holiday and a make-up working day",
+    Code.CALENDAR_WORKDAY_NOT_WEEKEND: "调休上班日须为周六或周日 / A make-up working day must fall on a Saturday or Sunday",
+    Code.CALENDAR_YEAR_MISSING: "该年度工作日历尚未导入，期限无法计算 / The working-day calendar for that year is not loaded; the deadline cannot be computed",
+    Code.Q31_DEPOSIT_LATE: "保证金在截止时间后到账，不计入，予以退还（第三十一条） / Deposit received after the deadline: not counted, held for refund (Q31)",
+    Code.Q31_DEPOSIT_NOT_IN_FULL: "保证金未在截止时间前足额到账（第三十一条） / The full deposit did not arrive before the deadline (Q31)",
+    Code.DEPOSIT_PAYER_NAME_MISMATCH: "付款账户名称与竞买申请人不一致，予以退还 / The paying account is not in the applicant's name: held for refund",
+    Code.DEPOSIT_UNKNOWN_SUBACCOUNT: "保证金子账号不存在，款项待退 / Unknown deposit sub-account: the money is held for refund",
+    Code.DEPOSIT_DUPLICATE_TXN: "该银行流水已处理 / This bank transaction was already recorded",
+    Code.DEPOSIT_TXN_CONFLICT: "同一银行流水号内容不一致 / The same bank transaction id arrived with different contents",
+    Code.DEPOSIT_ALREADY_QUALIFIED: "已取得竞买资格，本笔款项予以退还 / The bidder is already qualified: this payment is held for refund",
+    Code.LEDGER_UNBALANCED: "分录借贷不平衡 / The ledger entry does not balance",
+    Code.LEDGER_ENTRY_CONFLICT: "同一分录编号内容不一致 / The same entry id was posted with different contents",
+    Code.LEDGER_INSUFFICIENT_FUNDS: "账户余额不足 / The account does not hold that much",
+    Code.DEADLINE_ALREADY_DONE: "该期限事项已办结 / This deadline is already done",
+    Code.DEADLINE_WRONG_KIND: "该操作不适用于此类期限 / This step does not apply to this kind of deadline",
+    Code.Q42_CONTRACT_NOT_OVERDUE: "签订出让合同期限尚未届满或已签订（第四十二条） / The contract deadline has not passed or the contract is signed (Q42)",
+    Code.Q40_DEDUCTIONS_EXCEED_PRICE: "计提专项资金和扣除成本超过成交总价款（第四十条） / Special funds and costs exceed the total price (Q40)",
+    Code.Q41_NOT_COMMERCIAL_OR_RESIDENTIAL: "15%调节专项收入仅适用于已完成征收储备的商业和住宅用地（第四十一条） / The 15% regulation revenue applies only to commercial and residential land stored before the reform (Q41)",
+    Code.SETTLEMENT_INVALID_ITEM: "专项资金或成本项目不合法 / A special fund or cost item is invalid",
 }
 
 
