@@ -420,17 +420,21 @@ def _due_transitions(state: SessionState, now: int) -> list[Event]:
         event: Event | None = None
         if state.phase is Phase.SCHEDULED and state.opens_at is not None and now >= state.opens_at:
             at = state.opens_at
-            sealed = {"has_reserve": bool(state.has_reserve), "reserve_commitment": state.reserve_commitment}
             if state.has_reserve is None:  # Q26: no reserve decided and sealed by the start
                 event = OpenRefused(at=at, reason=Code.Q26_RESERVE_NOT_SEALED.value)
-            elif terms.method is Method.AUCTION:
-                if len(state.qualified) < terms.rules.auction_min_bidders:  # RULES 5.4
-                    event = SessionTerminated(at=at, reason="TOO_FEW_QUALIFIED_BIDDERS")
-                else:
-                    event = SessionOpened(at=at, phase=Phase.AUCTION.value, deadline=at + terms.countdown, **sealed)
+            elif terms.method is Method.AUCTION and len(state.qualified) < terms.rules.auction_min_bidders:
+                event = SessionTerminated(at=at, reason="TOO_FEW_QUALIFIED_BIDDERS")  # RULES 5.4
             else:
-                assert state.listing_end_at is not None
-                event = SessionOpened(at=at, phase=Phase.LISTING.value, deadline=state.listing_end_at, **sealed)
+                auction = terms.method is Method.AUCTION
+                deadline = at + terms.countdown if auction else state.listing_end_at
+                assert deadline is not None
+                event = SessionOpened(
+                    at=at,
+                    phase=(Phase.AUCTION if auction else Phase.LISTING).value,
+                    deadline=deadline,
+                    has_reserve=state.has_reserve,
+                    reserve_commitment=state.reserve_commitment,
+                )
         elif (
             state.phase is Phase.LISTING
             and state.deadline is not None
@@ -524,15 +528,16 @@ def _resumed(s: SessionState, at: int) -> SessionState:
     assert s.terms is not None and s.suspended_at is not None and s.suspended_from is not None
     frozen = at - s.suspended_at
     back = s.suspended_from
-    common = {"phase": back, "suspended_from": None, "suspended_at": None, "resume_at": None}
+    countdown = s.terms.countdown
+    s = replace(s, phase=back, suspended_from=None, suspended_at=None, resume_at=None)
     if back is Phase.SCHEDULED:
         assert s.opens_at is not None
         listing_end = s.listing_end_at + frozen if s.listing_end_at is not None else None
-        return replace(s, opens_at=s.opens_at + frozen, listing_end_at=listing_end, **common)
+        return replace(s, opens_at=s.opens_at + frozen, listing_end_at=listing_end)
     if back is Phase.LISTING:
         assert s.deadline is not None and s.listing_end_at is not None
-        return replace(s, deadline=s.deadline + frozen, listing_end_at=s.listing_end_at + frozen, **common)
-    return replace(s, deadline=at + s.terms.countdown, **common)
+        return replace(s, deadline=s.deadline + frozen, listing_end_at=s.listing_end_at + frozen)
+    return replace(s, deadline=at + countdown)
 
 
 def replay(events: list[Event]) -> SessionState:

@@ -50,7 +50,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.plan_terms import china_date
 from auction.domain.terms import DAY, HOUR
 
 MIN_YEAR = 2000
@@ -167,21 +166,6 @@ def end_of_day(day: date) -> int:
     return start_of_day(day) + DAY - 1
 
 
-__all__ = [
-    "CalendarYear",
-    "CalendarYearMissing",
-    "WorkCalendar",
-    "add_working_days",
-    "build_calendar",
-    "calendar_year",
-    "china_date",
-    "end_of_day",
-    "parse_year_file",
-    "start_of_day",
-    "working_days_between",
-]
-
-
 # ---------------------------------------------------------------------------
 # building and loading
 
@@ -249,7 +233,7 @@ def parse_year_file(text: str | bytes) -> CalendarYear:
 
 
 def _as_date(value: object, key: str) -> date:
-    if isinstance(value, date):
+    if type(value) is date:  # not a datetime
         return value
     if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
         raise Rejected(Code.CALENDAR_FILE_INVALID, f"{key}: {value!r} is not YYYY-MM-DD", field=key)
