@@ -78,6 +78,25 @@ class SessionService:
     def forget(self, session_id: str) -> None:
         self._states.pop(session_id, None)
 
+    def remote_event(self, session_id: str, pub_seq: int) -> None:
+        """Another node appended to this session: the cached state is behind the log."""
+        cached = self._states.get(session_id)
+        if cached is not None and cached.pub_seq < pub_seq:
+            self.forget(session_id)
+
+    async def latest_message(self, session_id: str) -> Message | None:
+        """The session's latest public event as a fan-out message, read from the log.
+
+        Offered again to local followers after fan-out may have lost messages: a
+        follower that missed anything sees the gap and fills it from the log."""
+        self.forget(session_id)
+        state = await self.state(session_id)
+        if state.pub_seq == 0:
+            return None
+        [last] = await self.store.load_public(session_id, state.pub_seq - 1, limit=1)
+        assert last.pub_seq is not None
+        return Message(session_id, last.pub_seq, event_message(session_id, last.pub_seq, last.event, state))
+
     async def _catch_up(self, state: SessionState, session_id: str) -> SessionState:
         for r in await self.store.load(session_id, after_seq=state.seq):
             state = evolve(state, r.event)

@@ -7,7 +7,8 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from auction.domain.terms import DAY, SessionRules
+from auction.domain.plan_terms import PlanRules
+from auction.domain.terms import DAY, HOUR, SECOND, SessionRules
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
@@ -25,6 +26,7 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None  # None: embedded PostgreSQL in data_dir
+    redis_url: str | None = None  # set: fan-out across nodes over Redis; None: in-process (one node)
     data_dir: Path = Path("var")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -34,6 +36,7 @@ class Settings:
     escrow_passphrase: str = ""  # unlocks the escrow key at start-up; else POST /api/escrow/unlock
     node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     rules: SessionRules = field(default_factory=SessionRules)
+    plan_rules: PlanRules = field(default_factory=PlanRules)  # copied into each plan when drafted
     ws_max_message_bytes: int = 8 * 1024
     ws_send_queue: int = 256  # messages a slow connection may lag before it is closed (4008)
     heartbeat_seconds: float = 15.0
@@ -55,8 +58,20 @@ class Settings:
             whole_increments=_bool(e, "AUCTION_WHOLE_INCREMENTS", False),
             allow_self_outbid=_bool(e, "AUCTION_ALLOW_SELF_OUTBID", False),
         )
+        plan_rules = PlanRules(
+            # Q29: at least 20 days from the announcement to the start.
+            min_announcement_period=_int(e, "AUCTION_ANNOUNCEMENT_MIN_SECONDS", 20 * DAY // SECOND) * SECOND,
+            min_listing_period=rules.min_listing_period,  # N Art.18, the same setting as sessions
+            # RULES 3.4: a listing's registration closes at least this long before its end.
+            registration_lead=_int(e, "AUCTION_REGISTRATION_LEAD_SECONDS", 2 * DAY // SECOND) * SECOND,
+            # Q26: the reserve is decided within the hour before the start ...
+            reserve_window=_int(e, "AUCTION_RESERVE_WINDOW_SECONDS", HOUR // SECOND) * SECOND,
+            # ... collectively, by at least this many members.
+            reserve_min_members=_int(e, "AUCTION_RESERVE_MIN_MEMBERS", 2),
+        )
         return cls(
             database_url=e.get("DATABASE_URL") or None,
+            redis_url=e.get("REDIS_URL") or None,
             data_dir=data_dir,
             host=e.get("AUCTION_HOST", "127.0.0.1"),
             port=_int(e, "AUCTION_PORT", 8000),
@@ -65,6 +80,7 @@ class Settings:
             escrow_private_key_file=Path(e.get("AUCTION_ESCROW_KEY", str(data_dir / "keys" / "escrow.key"))),
             escrow_passphrase=e.get("AUCTION_ESCROW_PASSPHRASE", ""),
             rules=rules,
+            plan_rules=plan_rules,
             ws_send_queue=_int(e, "AUCTION_WS_SEND_QUEUE", 256),
             heartbeat_seconds=float(e.get("AUCTION_HEARTBEAT_SECONDS", "15")),
             hello_timeout_seconds=float(e.get("AUCTION_HELLO_TIMEOUT_SECONDS", "10")),

@@ -27,9 +27,15 @@ class ProtocolError(Exception):
 
 
 class BidderClient:
-    def __init__(self, url: str, session_id: str, token: str | None = None, *, last_seq: int | None = None,
+    def __init__(self, url: str | list[str], session_id: str, token: str | None = None, *,
+                 last_seq: int | None = None,
                  max_backoff: float = 5.0) -> None:
-        self.url = url
+        # One address (e.g. a load balancer) or several server nodes: a lost
+        # connection moves on to the next address, resuming from `seq`.
+        self.urls = [url] if isinstance(url, str) else list(url)
+        if not self.urls:
+            raise ValueError("at least one server address")
+        self._node = 0
         self.session_id = session_id
         self.token = token
         self.seq = last_seq
@@ -44,8 +50,19 @@ class BidderClient:
         self._connected = asyncio.Event()
         self._closed = False
 
+    @property
+    def url(self) -> str:
+        return self.urls[self._node]
+
     async def connect(self) -> dict[str, Any]:
-        await self._open()
+        for attempt in range(len(self.urls)):
+            try:
+                await self._open()
+                break
+            except (OSError, WebSocketException, TimeoutError):
+                if attempt == len(self.urls) - 1:
+                    raise
+                self._node = (self._node + 1) % len(self.urls)
         self._reader = asyncio.create_task(self._run())
         return self.welcome
 
@@ -66,7 +83,7 @@ class BidderClient:
         await self.close()
 
     async def _open(self) -> None:
-        ws = await websockets.connect(self.url, max_size=2**20)
+        ws = await websockets.connect(self.url, max_size=2**20, open_timeout=10)
         hello: dict[str, Any] = {"type": "hello", "session_id": self.session_id}
         if self.token:
             hello["token"] = self.token
@@ -106,7 +123,9 @@ class BidderClient:
                     await self._open()
                     break
                 except (OSError, WebSocketException, ProtocolError, TimeoutError):
-                    continue  # refused, or an HTTP error (e.g. 503 from a proxy) during the handshake
+                    # refused, or an HTTP error (e.g. 503 from a proxy) during the handshake
+                    self._node = (self._node + 1) % len(self.urls)
+                    continue
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type")

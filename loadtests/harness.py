@@ -93,7 +93,7 @@ class ServerProcess:
         )
         env.update(self.env_extra)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if not (self.data_dir / "keys" / "escrow.key").exists():
+        if not Path(env.get("AUCTION_ESCROW_KEY") or self.data_dir / "keys" / "escrow.key").exists():
             subprocess.run([sys.executable, "-m", "auction.cli", "keys", "init"], env=env, check=True,
                            capture_output=True, cwd=ROOT)
         with open(self.log_path, "ab") as log:

@@ -8,16 +8,20 @@ crash tests kill the *server*, not the machine, so commit semantics are intact.
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from auction.store import embedded
-from loadtests.harness import ServerProcess
+from loadtests.harness import ServerProcess, free_port
 
 
 @pytest.fixture(scope="session")
@@ -44,11 +48,15 @@ async def database(pg: embedded.EmbeddedPostgres) -> str:
 
 
 @pytest.fixture
-def server_factory(database: str, tmp_path: Path) -> Iterator[type[ServerProcess] | object]:
+def server_factory(database: str, tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Servers on one database. Several of them are the nodes of one deployment:
+    they share the escrow key, as a deployment does."""
     started: list[ServerProcess] = []
+    keys = tmp_path / "shared-keys"
+    shared = {"AUCTION_ESCROW_KEY": str(keys / "escrow.key"), "AUCTION_ESCROW_PUBLIC_KEY": str(keys / "escrow.pub")}
 
     def make(**env: str) -> ServerProcess:
-        s = ServerProcess(dsn=database, data_dir=tmp_path / f"node{len(started)}", env_extra=env)
+        s = ServerProcess(dsn=database, data_dir=tmp_path / f"node{len(started)}", env_extra={**shared, **env})
         started.append(s)
         return s
 
@@ -57,8 +65,51 @@ def server_factory(database: str, tmp_path: Path) -> Iterator[type[ServerProcess
         s.stop()
 
 
+@dataclass
+class RedisServer:
+    """A real redis-server (Debian package) on a free loopback port, restartable on that port."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed (.ci/run installs the Debian package redis-server)")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.data_dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
 @pytest.fixture
-def server(server_factory: object) -> ServerProcess:
-    s: ServerProcess = server_factory()  # type: ignore[operator]
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    r = RedisServer(tmp_path)
+    r.start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
+    s = server_factory()
     s.start()
     return s

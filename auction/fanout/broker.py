@@ -80,6 +80,9 @@ class InProcessBroker:
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self._subs.values())
 
+    def followed_sessions(self) -> list[str]:
+        return list(self._subs)
+
     async def start(self) -> None:
         return None
 

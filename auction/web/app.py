@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from auction.fanout.broker import InProcessBroker
+from auction.fanout.broker import Broker, InProcessBroker
+from auction.fanout.redis_broker import RedisBroker
 from auction.jobs.timers import SessionTimers
 from auction.keys import open_sealer
 from auction.service import SessionService, now_us
@@ -46,7 +47,7 @@ async def _beat(pool: asyncpg.Pool, node_id: str, every: float) -> None:
 
 def create_app(settings: Settings, dsn: str) -> Starlette:
     sealer = open_sealer(settings)
-    broker = InProcessBroker()
+    broker: Broker = InProcessBroker() if not settings.redis_url else RedisBroker(settings.redis_url, settings.node_id)
     holder: dict[str, Runtime] = {}
 
     @contextlib.asynccontextmanager
@@ -57,6 +58,17 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
             await migrate(con)
         store = EventStore(pool)
         service = SessionService(store, broker, sealer)
+        if isinstance(broker, RedisBroker):
+            local = broker.local
+
+            async def resync(session_id: str) -> None:
+                message = await service.latest_message(session_id)
+                if message is not None:
+                    await local.publish([message])
+
+            broker.on_resync = resync
+            broker.on_remote = service.remote_event
+        await broker.start()
         timers = SessionTimers(service)
         # RULES 7.5: until when was the service known alive? (before this node says it is)
         last_beat = await pool.fetchval("SELECT max(beat_at) FROM node_heartbeats")
@@ -85,6 +97,7 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
                 await beat
             with contextlib.suppress(Exception):
                 await pool.execute("UPDATE node_heartbeats SET beat_at = now() WHERE node_id = $1", settings.node_id)
+            await broker.stop()
             await pool.close()
 
     api = OperatorApi(settings)
