@@ -103,6 +103,7 @@ class Code(str, Enum):
     DEADLINE_ALREADY_DONE = "DEADLINE_ALREADY_DONE"
     DEADLINE_WRONG_KIND = "DEADLINE_WRONG_KIND"
     Q42_CONTRACT_NOT_OVERDUE = "Q42_CONTRACT_NOT_OVERDUE"
+    Q42_CONTRACT_NOT_SIGNED_IN_TIME = "Q42_CONTRACT_NOT_SIGNED_IN_TIME"
     # Settlement (Q40-Q41; auction/domain/settlement.py)
     Q40_DEDUCTIONS_EXCEED_PRICE = "Q40_DEDUCTIONS_EXCEED_PRICE"
     Q41_NOT_COMMERCIAL_OR_RESIDENTIAL = "Q41_NOT_COMMERCIAL_OR_RESIDENTIAL"
@@ -193,6 +194,7 @@ MESSAGES: dict[Code, str] = {
     Code.DEADLINE_ALREADY_DONE: "该期限事项已办结 / This deadline is already done",
     Code.DEADLINE_WRONG_KIND: "该操作不适用于此类期限 / This step does not apply to this kind of deadline",
     Code.Q42_CONTRACT_NOT_OVERDUE: "签订出让合同期限尚未届满或已签订（第四十二条） / The contract deadline has not passed or the contract is signed (Q42)",
+    Code.Q42_CONTRACT_NOT_SIGNED_IN_TIME: "竞得人未在规定期限内签订出让合同，取消资格，保证金不予退还（第四十二条） / The contract was not signed in time: the win is cancelled and the deposit is not returned (Q42)",
     Code.Q40_DEDUCTIONS_EXCEED_PRICE: "计提专项资金和扣除成本超过成交总价款（第四十条） / Special funds and costs exceed the total price (Q40)",
     Code.Q41_NOT_COMMERCIAL_OR_RESIDENTIAL: "15%调节专项收入仅适用于已完成征收储备的商业和住宅用地（第四十一条） / The 15% regulation revenue applies only to commercial and residential land stored before the reform (Q41)",
     Code.SETTLEMENT_INVALID_ITEM: "专项资金或成本项目不合法 / A special fund or cost item is invalid",

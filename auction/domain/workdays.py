@@ -74,7 +74,7 @@ class CalendarYear:
     year: int
     holidays: frozenset[date]
     workdays: frozenset[date]
-    source: str = ""  # the notice, e.g. 国办发明电〔2025〕7号
+    source: str = ""  # the notice, e.g. 国办发明电〔YYYY〕N号
 
     def to_dict(self) -> dict[str, Any]:
         """The year file form (`parse_year_file` reads it back)."""

@@ -1,0 +1,337 @@
+"""The legal clock after the close (RULES 8): Q29, Q31, Q32, Q42 on the real 2026 calendar.
+
+The story: a listing closes at 15:00 Beijing time on Wednesday 2026-09-30, the
+day before the National Day holiday (10-01 Thu to 10-07 Wed; Saturday 10-10 is a
+make-up working day). Counting from the close day (which does not count):
+
+    10-08 Thu (1)  10-09 Fri (2)  10-10 Sat make-up (3)  10-12 Mon (4)  10-13 (5)
+    10-14 (6)  10-15 (7)  10-16 Fri (8)  10-19 Mon (9)  10-20 Tue (10)
+
+so the Q31 refunds are due by the end of 10-10, the Q29 publication and the Q42
+contract by the end of 10-20, with the publication warning from 00:00 on 10-16
+(2 working days before the due day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from auction.domain.codes import Code, Rejected
+from auction.domain.deadlines import (
+    ClockRules,
+    CloseOutcome,
+    ContractDefault,
+    Deadline,
+    DeadlineKind,
+    DeadlineState,
+    DepositForfeited,
+    ReofferRequested,
+    WinCancelled,
+    contract_default,
+    deadlines_at_close,
+    mark_overdue,
+    recompute,
+    record_contract_signed,
+    record_done,
+    working_days_left,
+)
+from auction.domain.deposits import Application, Payment, close_deposits, receive_payment
+from auction.domain.ledger import AccountKind, DepositLedger
+from auction.domain.workdays import CalendarYearMissing, WorkCalendar, parse_year_file
+
+from .test_workdays import TEST_2027_FILE, official_calendar
+
+CAL = official_calendar(2025, 2026)
+RULES = ClockRules()
+WAN = 1_000_000
+
+
+def cst(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0, micro: int = 0) -> int:
+    """µs UTC of a Beijing wall-clock time."""
+    wall = datetime(y, m, d, h, mi, s, micro, tzinfo=UTC) - timedelta(hours=8)
+    return (wall - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+CLOSE = cst(2026, 9, 30, 15, 0)
+OUTCOME = CloseOutcome("S1", "PLAN-7", CLOSE, winner="app-a", refunds=("1000000000009", "2000000000008"))
+
+
+def rows(outcome: CloseOutcome = OUTCOME, calendar: WorkCalendar = CAL, rules: ClockRules = RULES) -> dict[str, Deadline]:
+    return {d.deadline_id: d for d in deadlines_at_close(outcome, calendar, rules)}
+
+
+def publication() -> Deadline:
+    return rows()["S1:RESULT_PUBLICATION"]
+
+
+def contract() -> Deadline:
+    return rows()["S1:CONTRACT_SIGNING:app-a"]
+
+
+def refused(code: Code, op: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+    with pytest.raises(Rejected) as caught:
+        op(*args, **kwargs)
+    assert caught.value.code is code
+
+
+class TestQ31Refunds:
+    def test_every_non_winning_deposit_is_due_back_in_3_working_days(self) -> None:
+        found = rows()
+        refunds = [d for d in found.values() if d.kind is DeadlineKind.DEPOSIT_REFUND]
+        assert [d.subject for d in refunds] == ["1000000000009", "2000000000008"]
+        for d in refunds:
+            # 10-08 (1), 10-09 (2), 10-10 Sat make-up working day (3)
+            assert d.due_date == date(2026, 10, 10)
+            assert d.due_at == cst(2026, 10, 10, 23, 59, 59, 999_999)
+            assert d.state is DeadlineState.PENDING and d.warn_at is None
+            assert d.counted_from == date(2026, 9, 30) and d.working_days == 3
+
+    def test_a_center_on_the_national_rule_allows_5(self) -> None:
+        d = rows(rules=ClockRules(refund_working_days=5))["S1:DEPOSIT_REFUND:1000000000009"]
+        # ... 10-10 (3), 10-11 Sun no, 10-12 Mon (4), 10-13 Tue (5)
+        assert d.due_date == date(2026, 10, 13)
+
+    @pytest.mark.parametrize("bad", [0, 6, -1, 3.0])
+    def test_the_setting_stays_within_the_national_rule(self, bad: object) -> None:
+        with pytest.raises(ValueError):
+            ClockRules(refund_working_days=bad)  # type: ignore[arg-type]
+
+    def test_the_bank_confirmation_closes_the_row(self) -> None:
+        d = rows()["S1:DEPOSIT_REFUND:2000000000008"]
+        done = record_done(d, by="bank:R1", done_at=cst(2026, 10, 9, 11), now=cst(2026, 10, 9, 11, 1))
+        assert (done.state, done.done_by, done.done_late) == (DeadlineState.DONE, "bank:R1", False)
+        assert not done.is_open
+        refused(Code.DEADLINE_ALREADY_DONE, record_done, done, by="x", done_at=cst(2026, 10, 9, 12), now=cst(2026, 10, 9, 12))
+
+    def test_a_refund_past_the_limit_is_overdue_then_done_late(self) -> None:
+        d = rows()["S1:DEPOSIT_REFUND:2000000000008"]
+        overdue = mark_overdue(d, cst(2026, 10, 11))
+        assert overdue.state is DeadlineState.OVERDUE
+        done = record_done(overdue, by="bank:R2", done_at=cst(2026, 10, 12, 9), now=cst(2026, 10, 12, 9))
+        assert (done.state, done.done_late) == (DeadlineState.DONE, True)
+
+    def test_an_unsold_session_refunds_everybody_and_signs_nothing(self) -> None:
+        found = rows(replace(OUTCOME, winner=None, refunds=("1000000000009",)))
+        assert sorted(d.kind.value for d in found.values()) == ["DEPOSIT_REFUND", "RESULT_PUBLICATION"]
+
+
+class TestQ29ResultPublication:
+    def test_due_in_10_working_days_with_a_warning_2_before(self) -> None:
+        d = publication()
+        assert d.due_date == date(2026, 10, 20)
+        assert d.due_at == cst(2026, 10, 20, 23, 59, 59, 999_999)
+        # 8th working day: Fri 10-16; the warning shows from its first instant.
+        assert d.warn_at == cst(2026, 10, 16, 0, 0)
+        assert not d.is_warning(cst(2026, 10, 15, 23, 59))
+        assert d.is_warning(cst(2026, 10, 16, 0, 0))
+        assert d.due_at is not None and d.is_warning(d.due_at)
+
+    def test_the_whole_last_day_is_in_time(self) -> None:
+        d = publication()
+        assert d.overdue_from == cst(2026, 10, 21, 0, 0)
+        assert mark_overdue(d, cst(2026, 10, 20, 23, 59, 59, 999_999)) == d
+        assert mark_overdue(d, cst(2026, 10, 21, 0, 0)).state is DeadlineState.OVERDUE
+        assert not mark_overdue(d, cst(2026, 10, 21)).is_warning(cst(2026, 10, 21))
+
+    def test_working_days_left(self) -> None:
+        d = publication()
+        assert working_days_left(d, CAL, CLOSE) == 10
+        assert working_days_left(d, CAL, cst(2026, 10, 3, 12)) == 10  # holiday: nothing used up
+        assert working_days_left(d, CAL, cst(2026, 10, 16, 9)) == 2  # 10-19, 10-20
+        assert working_days_left(d, CAL, cst(2026, 10, 20, 9)) == 0  # due today
+        assert working_days_left(d, CAL, cst(2026, 10, 21, 9)) == -1
+
+    def test_published_in_time(self) -> None:
+        done = record_done(publication(), by="op:li", done_at=cst(2026, 10, 19, 10), now=cst(2026, 10, 19, 10))
+        assert (done.state, done.done_late, done.done_at) == (DeadlineState.DONE, False, cst(2026, 10, 19, 10))
+        assert mark_overdue(done, cst(2026, 12, 1)) == done
+
+    def test_done_needs_who_and_a_time_not_in_the_future(self) -> None:
+        refused(Code.INVALID_FIELD, record_done, publication(), by="", done_at=CLOSE, now=CLOSE)
+        refused(Code.INVALID_FIELD, record_done, publication(), by="op", done_at=CLOSE + 1, now=CLOSE)
+
+    def test_the_rows_survive_storage(self) -> None:
+        for d in rows().values():
+            assert Deadline.from_dict(d.to_dict()) == d
+        assert publication().to_dict()["due_date"] == "2026-10-20"
+        assert ClockRules.from_dict(RULES.to_dict()) == RULES
+
+
+class TestQ42ContractDefault:
+    def ledger(self) -> DepositLedger:
+        app = Application("app-a", "1000000000009", "曲靖市甲房地产开发有限公司")
+        payment = Payment("T1", app.sub_account, 2_000 * WAN, app.applicant_name, cst(2026, 9, 10))
+        ledger = receive_payment(DepositLedger(), payment, app, deadline=cst(2026, 9, 20, 17), required_amount=2_000 * WAN).ledger
+        return close_deposits(ledger, session_id="S1", sub_accounts=[app.sub_account], winner=app.sub_account, at=CLOSE)[0]
+
+    def test_due_in_10_working_days(self) -> None:
+        d = contract()
+        assert (d.due_date, d.subject, d.warn_at) == (date(2026, 10, 20), "app-a", None)
+
+    def test_signing_starts_the_q32_notice(self) -> None:
+        done, notice = record_contract_signed(
+            contract(), by="op:li", signed_at=cst(2026, 10, 16, 10), now=cst(2026, 10, 16, 10, 5), calendar=CAL, rules=RULES
+        )
+        assert (done.state, done.done_late) == (DeadlineState.DONE, False)
+        assert notice.kind is DeadlineKind.Q32_NOTICE and notice.deadline_id == "S1:Q32_NOTICE"
+        # Signed Fri 10-16: 10-17/18 weekend, 10-19 Mon (1), 10-20 (2), 10-21 Wed (3).
+        assert notice.due_date == date(2026, 10, 21)
+
+    def test_a_signing_recorded_late_but_dated_in_time_counts(self) -> None:
+        late_record = cst(2026, 10, 21, 9)
+        d = mark_overdue(contract(), late_record)
+        assert d.state is DeadlineState.OVERDUE
+        done, _ = record_contract_signed(
+            d, by="op", signed_at=cst(2026, 10, 20, 16), now=late_record, calendar=CAL, rules=RULES
+        )
+        assert (done.state, done.done_late) == (DeadlineState.DONE, False)
+
+    def test_a_signing_after_the_limit_is_refused(self) -> None:
+        refused(
+            Code.Q42_CONTRACT_NOT_SIGNED_IN_TIME,
+            record_contract_signed,
+            contract(),
+            by="op",
+            signed_at=cst(2026, 10, 21, 0, 0),
+            now=cst(2026, 10, 21, 1),
+            calendar=CAL,
+            rules=RULES,
+        )
+
+    def test_the_default_path(self) -> None:
+        ledger = self.ledger()
+        at = cst(2026, 10, 21, 0, 0)  # the first instant past the limit
+        result = contract_default(contract(), ledger=ledger, winner_sub_account="1000000000009", plan_id="PLAN-7", now=at)
+        assert isinstance(result, ContractDefault)
+        assert result.deadline.state is DeadlineState.DEFAULTED
+        assert result.events == (
+            WinCancelled("S1", "app-a", at),
+            DepositForfeited("S1", "1000000000009", 2_000 * WAN, at),
+            ReofferRequested("S1", "PLAN-7", at),
+        )
+        assert isinstance(result.events[0], WinCancelled)
+        assert result.events[0].code is Code.Q42_CONTRACT_NOT_SIGNED_IN_TIME
+        assert result.ledger.held(AccountKind.FORFEITED, "1000000000009") == 2_000 * WAN
+        assert result.ledger.held(AccountKind.APPLIED_TO_PRICE, "1000000000009") == 0
+        assert result.ledger.is_balanced()
+        # Once defaulted, neither a signing nor a second default is possible.
+        refused(
+            Code.Q42_CONTRACT_NOT_SIGNED_IN_TIME,
+            record_contract_signed,
+            result.deadline,
+            by="op",
+            signed_at=cst(2026, 10, 20, 9),
+            now=at,
+            calendar=CAL,
+            rules=RULES,
+        )
+        refused(
+            Code.Q42_CONTRACT_NOT_OVERDUE,
+            contract_default,
+            result.deadline,
+            ledger=result.ledger,
+            winner_sub_account="1000000000009",
+            plan_id="PLAN-7",
+            now=at,
+        )
+
+    def test_no_default_before_the_limit_or_after_signing(self) -> None:
+        ledger = self.ledger()
+        kwargs = {"ledger": ledger, "winner_sub_account": "1000000000009", "plan_id": "PLAN-7"}
+        last_instant = cst(2026, 10, 20, 23, 59, 59, 999_999)
+        refused(Code.Q42_CONTRACT_NOT_OVERDUE, contract_default, contract(), now=last_instant, **kwargs)
+        signed = cst(2026, 10, 9)
+        done, _ = record_contract_signed(contract(), by="op", signed_at=signed, now=signed, calendar=CAL, rules=RULES)
+        refused(Code.Q42_CONTRACT_NOT_OVERDUE, contract_default, done, now=cst(2026, 11, 1), **kwargs)
+        refused(Code.DEADLINE_WRONG_KIND, contract_default, publication(), now=cst(2026, 11, 1), **kwargs)
+
+    def test_signing_steps_only_apply_to_contracts(self) -> None:
+        refused(
+            Code.DEADLINE_WRONG_KIND,
+            record_contract_signed,
+            publication(),
+            by="op",
+            signed_at=CLOSE,
+            now=CLOSE,
+            calendar=CAL,
+            rules=RULES,
+        )
+        refused(Code.DEADLINE_WRONG_KIND, record_done, contract(), by="op", done_at=CLOSE, now=CLOSE)
+
+
+class TestQ32Notice:
+    def test_across_the_new_year(self) -> None:
+        closed = CloseOutcome("S0", "PLAN-6", cst(2025, 12, 19, 15), "app-y")
+        signing = rows(closed)["S0:CONTRACT_SIGNING:app-y"]
+        _, notice = record_contract_signed(
+            signing, by="op", signed_at=cst(2025, 12, 30, 10), now=cst(2025, 12, 30, 10), calendar=CAL, rules=RULES
+        )
+        # Signed Tue 2025-12-30: 12-31 (1), 2026-01-01..03 holiday, 01-04 Sun make-up (2), 01-05 Mon (3).
+        assert notice.due_date == date(2026, 1, 5)
+        assert notice.due_at == cst(2026, 1, 5, 23, 59, 59, 999_999)
+
+    def test_the_notice_is_done_when_sent(self) -> None:
+        _, notice = record_contract_signed(
+            contract(), by="op", signed_at=cst(2026, 10, 16, 10), now=cst(2026, 10, 16, 10), calendar=CAL, rules=RULES
+        )
+        sent = record_done(notice, by="op:wang", done_at=cst(2026, 10, 21, 17), now=cst(2026, 10, 21, 17))
+        assert (sent.state, sent.done_late) == (DeadlineState.DONE, False)
+
+
+class TestRule9CalendarMissing:
+    LATE_CLOSE = cst(2026, 12, 28, 15)  # Mon; the 2027 calendar is not loaded
+
+    def late_rows(self) -> dict[str, Deadline]:
+        return rows(CloseOutcome("S2", "PLAN-8", self.LATE_CLOSE, "app-z", ("3000000000007",)))
+
+    def test_a_limit_in_a_missing_year_is_an_explicit_state(self) -> None:
+        found = self.late_rows()
+        # 12-29 (1), 12-30 (2), 12-31 (3): the refunds stay inside 2026.
+        assert found["S2:DEPOSIT_REFUND:3000000000007"].due_date == date(2026, 12, 31)
+        for key in ("S2:RESULT_PUBLICATION", "S2:CONTRACT_SIGNING:app-z"):
+            d = found[key]
+            assert (d.state, d.missing_year, d.due_at, d.warn_at) == (DeadlineState.CALENDAR_MISSING, 2027, None, None)
+            assert working_days_left(d, CAL, self.LATE_CLOSE) == CalendarYearMissing(2027)
+            assert mark_overdue(d, cst(2030, 1, 1)) == d  # never overdue on a guess
+
+    def test_recomputed_once_the_year_is_loaded(self) -> None:
+        loaded = CAL.with_year(parse_year_file(TEST_2027_FILE))
+        d = recompute(self.late_rows()["S2:RESULT_PUBLICATION"], loaded, self.LATE_CLOSE)
+        # 12-29 (1), 12-30 (2), 12-31 (3), 2027-01-01..03 off (test file), 01-04 (4), 01-05 (5),
+        # 01-06 (6), 01-07 (7), 01-08 Fri (8), 01-11 Mon (9), 01-12 Tue (10).
+        assert (d.state, d.due_date, d.missing_year) == (DeadlineState.PENDING, date(2027, 1, 12), None)
+        assert d.warn_at == cst(2027, 1, 8)
+        assert working_days_left(d, loaded, self.LATE_CLOSE) == 10
+        late = recompute(self.late_rows()["S2:RESULT_PUBLICATION"], loaded, cst(2027, 1, 13, 9))
+        assert late.state is DeadlineState.OVERDUE
+
+    def test_done_while_missing_is_judged_when_the_year_arrives(self) -> None:
+        d = self.late_rows()["S2:RESULT_PUBLICATION"]
+        done = record_done(d, by="op", done_at=cst(2027, 1, 13, 9), now=cst(2027, 1, 13, 9))
+        assert (done.state, done.done_late) == (DeadlineState.DONE, None)
+        assert recompute(done, CAL, cst(2027, 1, 14)) == done
+        judged = recompute(done, CAL.with_year(parse_year_file(TEST_2027_FILE)), cst(2027, 1, 14))
+        assert (judged.state, judged.due_date, judged.done_late) == (DeadlineState.DONE, date(2027, 1, 12), True)
+
+    def test_no_default_while_the_year_is_missing(self) -> None:
+        d = self.late_rows()["S2:CONTRACT_SIGNING:app-z"]
+        refused(Code.Q42_CONTRACT_NOT_OVERDUE, contract_default, d, ledger=DepositLedger(), winner_sub_account="x",
+                plan_id=None, now=cst(2027, 6, 1))
+
+    def test_a_signing_in_a_missing_year_leaves_the_q32_notice_missing(self) -> None:
+        d = self.late_rows()["S2:CONTRACT_SIGNING:app-z"]
+        done, notice = record_contract_signed(
+            d, by="op", signed_at=cst(2026, 12, 30, 10), now=cst(2026, 12, 30, 10), calendar=CAL, rules=RULES
+        )
+        assert (done.state, done.done_late) == (DeadlineState.DONE, None)
+        # 12-31 (1), then 2027.
+        assert (notice.state, notice.missing_year) == (DeadlineState.CALENDAR_MISSING, 2027)
+        loaded = CAL.with_year(parse_year_file(TEST_2027_FILE))
+        # 12-31 (1), 2027-01-04 Mon (2), 01-05 Tue (3)
+        assert recompute(notice, loaded, cst(2027, 1, 4)).due_date == date(2027, 1, 5)
+        assert recompute(done, loaded, cst(2027, 1, 4)).done_late is False
