@@ -49,11 +49,17 @@ class SessionService:
         broker: Broker,
         sealer: ReserveSealer,
         clock: Callable[[], int] = now_us,
+        *,
+        sole_writer: bool = False,
     ) -> None:
         self.store = store
         self.broker = broker
         self.sealer = sealer
         self.clock = clock
+        # True only for a single node (no REDIS_URL): every append to every session
+        # goes through this process's locks, so the cache is never behind the log
+        # and a refusal needs no second look at the database.
+        self.sole_writer = sole_writer
         self._states: dict[str, SessionState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         # Called with (session_id, next wake-up in µs or None) after every change.
@@ -140,6 +146,8 @@ class SessionService:
                 try:
                     events = decide(state, command, now)
                 except Rejected:
+                    if self.sole_writer:
+                        raise
                     # The cache may be behind the log (another node wrote): a refusal
                     # must hold for the log, not for this node's memory.
                     caught = await self._catch_up(state, session_id)
