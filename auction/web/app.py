@@ -24,6 +24,7 @@ from auction.store.events import EventStore, to_datetime, to_micros
 from auction.store.migrate import migrate
 from auction.web.bidder_ws import BidderEndpoint
 from auction.web.operator_api import OperatorApi, unknown_route_message
+from auction.web.plans_api import PlansApi, plan_service
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,16 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
         async with pool.acquire() as con:
             await migrate(con)
         store = EventStore(pool)
-        service = SessionService(store, broker, sealer)
+        service = SessionService(store, broker, sealer, sole_writer=settings.redis_url is None)
+        if settings.redis_url is None:
+            others = await pool.fetchval(
+                "SELECT count(*) FROM node_heartbeats WHERE node_id <> $1 AND beat_at > now() - interval '10 seconds'",
+                settings.node_id,
+            )
+            if others:
+                log.warning("another node beat on this database in the last 10 s and REDIS_URL is unset: if it "
+                            "is still running, set REDIS_URL on every node, or bidders on one node will not see the "
+                            "other's events")
         if isinstance(broker, RedisBroker):
             local = broker.local
 
@@ -89,7 +99,7 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
         log.info("ready: node %s, last alive %s", settings.node_id,
                  to_datetime(last_alive).isoformat() if last_alive else "never")
         try:
-            yield {"service": service}
+            yield {"service": service, "plans": plan_service(pool, service, settings)}
         finally:
             timers.shutdown()
             beat.cancel()
@@ -118,7 +128,7 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
         return JSONResponse(unknown_route_message(), status_code=404)
 
     app = Starlette(
-        routes=[Route("/healthz", healthz), WebSocketRoute("/ws", endpoint.serve), *api.routes()],
+        routes=[Route("/healthz", healthz), WebSocketRoute("/ws", endpoint.serve), *api.routes(), *PlansApi(settings).routes()],
         lifespan=lifespan,
         exception_handlers={404: not_found},
     )

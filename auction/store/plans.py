@@ -1,0 +1,203 @@
+"""The supply plan event log in PostgreSQL (migrations/0002_plans.sql).
+
+Same shape as `store/events.py`: an append is one statement that moves the
+plan row's `last_seq` from the value the engine decided on to the new one and
+inserts the events. If another writer got there first the guard matches no row,
+nothing is written, and `PlanConflict` tells the caller to catch up and decide
+again. Every write takes an optional connection so it can join a transaction
+that also writes to a session (the reserve decision, a withdrawal).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from auction.domain.codes import Code, Rejected
+from auction.domain.plan_events import PlanEvent, event_from_dict, event_to_dict, plan_event_type
+from auction.domain.plans import PlanState
+from auction.store.events import to_datetime
+
+
+class PlanConflict(Exception):
+    """Another writer appended to this plan first.
+
+    Deliberately not `store.events.Conflict`: raised inside a session's
+    transaction (`SessionService.execute(also=...)`), it must roll that
+    transaction back and reach the plan service, not be taken for a session race.
+    """
+
+
+@dataclass(frozen=True)
+class RecordedPlanEvent:
+    plan_id: str
+    seq: int
+    event: PlanEvent
+    recorded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: str
+    name: str
+    public_key: bytes
+    registered_at: datetime
+
+
+def number(plan_id: str, state_before: PlanState, events: list[PlanEvent]) -> list[RecordedPlanEvent]:
+    return [RecordedPlanEvent(plan_id, state_before.version + i, e) for i, e in enumerate(events, start=1)]
+
+
+def _rows(recorded: list[RecordedPlanEvent]) -> tuple[list[Any], ...]:
+    return (
+        [r.seq for r in recorded],
+        [plan_event_type(r.event) for r in recorded],
+        [to_datetime(r.event.at) for r in recorded],
+        [r.event.by for r in recorded],
+        [json.dumps(event_to_dict(r.event), ensure_ascii=False, separators=(",", ":")) for r in recorded],
+    )
+
+
+_APPEND = """
+WITH guard AS (
+    UPDATE plans SET status = $8, last_seq = $9, updated_at = now()
+     WHERE plan_id = $1 AND last_seq = $2
+ RETURNING plan_id
+)
+INSERT INTO plan_events (plan_id, seq, type, at, "by", payload)
+SELECT guard.plan_id, e.seq, e.type, e.at, e.by, e.payload
+  FROM guard,
+       unnest($3::int[], $4::text[], $5::timestamptz[], $6::text[], $7::jsonb[]) AS e(seq, type, at, by, payload)
+"""
+
+
+class PlanStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def create(self, recorded: list[RecordedPlanEvent], state_after: PlanState) -> None:
+        """The plan row and its first event (PlanDrafted), in one transaction."""
+        assert state_after.draft is not None and state_after.method is not None
+        plan_id = recorded[0].plan_id
+        async with self.pool.acquire() as con, con.transaction():
+            try:
+                await con.execute(
+                    "INSERT INTO plans (plan_id, status, parcel_no, method, last_seq) VALUES ($1, 'NEW', $2, $3, 0)",
+                    plan_id, state_after.draft.parcel.parcel_no, state_after.method.value,
+                )
+            except asyncpg.UniqueViolationError:
+                raise Rejected(Code.PLAN_EXISTS, plan_id=plan_id) from None
+            await self.append(recorded, 0, state_after, con=con)
+
+    async def append(
+        self,
+        recorded: list[RecordedPlanEvent],
+        expected_seq: int,
+        state_after: PlanState,
+        *,
+        con: asyncpg.Connection | None = None,
+    ) -> None:
+        """Append `recorded` if the plan's log is still at `expected_seq`, else `PlanConflict`."""
+        plan_id = recorded[0].plan_id
+        args = (plan_id, expected_seq, *_rows(recorded), state_after.status.value, state_after.version)
+        status = await (con or self.pool).execute(_APPEND, *args)
+        if status != f"INSERT 0 {len(recorded)}":
+            raise PlanConflict(plan_id)
+
+    async def load(self, plan_id: str, after_seq: int = 0) -> list[RecordedPlanEvent]:
+        rows = await self.pool.fetch(
+            """SELECT seq, type, payload, recorded_at FROM plan_events
+                WHERE plan_id = $1 AND seq > $2 ORDER BY seq""",
+            plan_id, after_seq,
+        )
+        return [
+            RecordedPlanEvent(plan_id, r["seq"], event_from_dict(r["type"], json.loads(r["payload"])), r["recorded_at"])
+            for r in rows
+        ]
+
+    async def row(self, plan_id: str) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await self.pool.fetchrow(
+            "SELECT plan_id, status, parcel_no, method, last_seq, session_id, created_at, updated_at "
+            "FROM plans WHERE plan_id = $1",
+            plan_id,
+        )
+        return row
+
+    async def rows(self, limit: int = 500) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await self.pool.fetch(
+            "SELECT plan_id, status, parcel_no, method, last_seq, session_id, created_at, updated_at "
+            "FROM plans ORDER BY created_at DESC, plan_id LIMIT $1",
+            limit,
+        )
+        return rows
+
+    async def session_of(self, plan_id: str) -> str | None:
+        value: str | None = await self.pool.fetchval("SELECT session_id FROM plans WHERE plan_id = $1", plan_id)
+        return value
+
+    async def link_session(self, plan_id: str, session_id: str) -> str:
+        """Record the plan's session once; returns the session the plan is linked to."""
+        linked: str | None = await self.pool.fetchval(
+            """UPDATE plans SET session_id = COALESCE(session_id, $2), updated_at = now()
+                WHERE plan_id = $1 RETURNING session_id""",
+            plan_id, session_id,
+        )
+        if linked is None:
+            raise Rejected(Code.NOT_FOUND, plan_id=plan_id)
+        return linked
+
+    # committee members
+
+    async def register_member(self, member_id: str, name: str, public_key: bytes) -> Member:
+        """Register a member's key. The same registration again is accepted (a retry);
+        a different key or name for a registered id, or a key already registered, is refused."""
+        row = await self.pool.fetchrow(
+            """INSERT INTO committee_members (member_id, name, public_key) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING RETURNING member_id, name, public_key, registered_at""",
+            member_id, name, public_key,
+        )
+        if row is None:
+            row = await self.pool.fetchrow(
+                "SELECT member_id, name, public_key, registered_at FROM committee_members WHERE member_id = $1",
+                member_id,
+            )
+            if row is None or bytes(row["public_key"]) != public_key or row["name"] != name:
+                raise Rejected(
+                    Code.CONFLICT,
+                    "this member id or public key is already registered differently; a key never changes",
+                    field="member_id" if row is not None else "public_key_hex",
+                )
+        return Member(row["member_id"], row["name"], bytes(row["public_key"]), row["registered_at"])
+
+    async def members(self, member_ids: list[str] | None = None) -> list[Member]:
+        if member_ids is None:
+            rows = await self.pool.fetch(
+                "SELECT member_id, name, public_key, registered_at FROM committee_members ORDER BY member_id"
+            )
+        else:
+            rows = await self.pool.fetch(
+                """SELECT member_id, name, public_key, registered_at FROM committee_members
+                    WHERE member_id = ANY($1::text[]) ORDER BY member_id""",
+                member_ids,
+            )
+        return [Member(r["member_id"], r["name"], bytes(r["public_key"]), r["registered_at"]) for r in rows]
+
+    async def signatures(self, plan_id: str) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await self.pool.fetch(
+            "SELECT member_id, signature, record FROM reserve_signatures WHERE plan_id = $1 ORDER BY member_id",
+            plan_id,
+        )
+        return rows
+
+    @staticmethod
+    async def archive_signatures(
+        con: asyncpg.Connection, plan_id: str, record: bytes, signatures: dict[str, bytes]
+    ) -> None:
+        await con.executemany(
+            "INSERT INTO reserve_signatures (plan_id, member_id, signature, record) VALUES ($1, $2, $3, $4)",
+            [(plan_id, member_id, signature, record) for member_id, signature in sorted(signatures.items())],
+        )
