@@ -1,14 +1,22 @@
-"""Qualifying a bidder for a session: a random anonymous bidder number and a bearer token.
+"""Qualifying a bidder for a session: a random anonymous bidder number (竞买号) and a bearer token.
 
-Stand-in for qualification by deposit (issue 4), used by the operator API and
-the demo. The qualification event and the bidder row (legal name, hashed
-token) are written in one transaction.
+One path for both ways a bidder qualifies:
+
+- by deposit (RULES 3.4): `deposit_service` qualifies the applicant when the
+  bank's payment completes the deposit, with the ledger entry and the
+  application's row written by `also` in the same transaction;
+- the operator stand-in `POST /api/sessions/{id}/bidders` (tests, demo): no
+  deposit, the token is returned at once.
+
+The qualification event, the bidder row (legal name, hashed token) and
+whatever `also` writes commit together or not at all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +29,9 @@ from auction.service import SessionService
 from auction.store.events import to_datetime
 
 BIDDER_NUMBERS = range(1001, 10000)
+
+# Extra rows for the same transaction: called with the connection and the bidder number drawn.
+Also = Callable[[asyncpg.Connection, int], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,15 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def qualify(service: SessionService, session_id: str, legal_name: str, ttl: timedelta) -> Qualified:
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+async def qualify(
+    service: SessionService, session_id: str, legal_name: str, ttl: timedelta, *, also: Also | None = None
+) -> Qualified:
+    """Qualify a new bidder number for `session_id`. Raises `Rejected` (nothing written)
+    when the engine refuses (e.g. `REGISTRATION_CLOSED`), or whatever `also` raises."""
     for _ in range(3):
         state = await service.state(session_id)
         # Random, not sequential: a bidder number must not tell how many registered.
@@ -43,7 +62,7 @@ async def qualify(service: SessionService, session_id: str, legal_name: str, ttl
         if not free:
             raise Rejected(Code.REGISTRATION_CLOSED, "no bidder numbers left")
         bidder_no = secrets.choice(free)
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         expires = to_datetime(service.clock()) + ttl
 
         async def record(con: asyncpg.Connection, _state: SessionState) -> None:
@@ -52,6 +71,8 @@ async def qualify(service: SessionService, session_id: str, legal_name: str, ttl
                    VALUES ($1, $2, $3, $4, $5)""",
                 session_id, bidder_no, legal_name, token_hash(token), expires,
             )
+            if also is not None:
+                await also(con, bidder_no)
 
         try:
             await service.execute(session_id, QualifyBidder(bidder_no), also=record)

@@ -1,0 +1,399 @@
+"""The legal clock after the close (RULES 8, 9): the shell around `domain/deadlines.py`.
+
+At the close of a session (`process_close`, called by `SessionService.on_final`
+once a `SessionClosed` or `SessionTerminated` has committed, and again by the
+catch-up sweep for any final session without a `session_closings` row), one
+transaction books:
+
+- the deposits' fate (`close_deposits`): the winner's deposit applied to the
+  price, every other deposit held for refund (ledger entries);
+- the deadline rows (`deadlines_at_close`): a Q31 refund per sub-account with
+  money to refund, the Q29 publication, and the Q42 contract when there is a winner;
+- the `session_closings` row that says this was done.
+
+Each row has a timer (`jobs/deadlines.py`) at its warning and at the first
+instant it is overdue; the timer runs `fire`, which judges by the row's instants
+and `now`, never by when it runs. An overdue Q42 contract row is defaulted
+(`apply_default`): the win is cancelled, the deposit forfeited (ledger), and a
+re-offer is requested: with a plan service, a new draft plan for the same
+parcel, linked to the old one in `reoffers`; without one, the instruction is
+recorded there for operators.
+
+A row whose count needs a calendar year that is not loaded stays
+CALENDAR_MISSING until the year is loaded (`recompute_open`, run after every
+load and by the sweep).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from auction.domain.codes import Code, Rejected
+from auction.domain.deadlines import (
+    ClockRules,
+    CloseOutcome,
+    Deadline,
+    DeadlineKind,
+    DeadlineState,
+    contract_default,
+    deadlines_at_close,
+    mark_overdue,
+    recompute,
+    record_contract_signed,
+    record_done,
+    working_days_left,
+)
+from auction.domain.deposits import close_deposits, confirm_refund
+from auction.domain.ledger import AccountKind, DepositLedger
+from auction.domain.plan_commands import DraftPlan
+from auction.domain.session import Phase
+from auction.domain.workdays import CalendarYearMissing, WorkCalendar
+from auction.calendar_store import CalendarStore
+from auction.publish.cst import iso_cst
+from auction.service import SessionService, now_us
+from auction.store import deadlines as rows_store
+from auction.store import deposits as ledger_store
+
+if TYPE_CHECKING:
+    from auction.plan_service import PlanService
+
+log = logging.getLogger(__name__)
+
+RULE = {
+    DeadlineKind.DEPOSIT_REFUND: "Q31",
+    DeadlineKind.RESULT_PUBLICATION: "Q29",
+    DeadlineKind.CONTRACT_SIGNING: "Q42",
+    DeadlineKind.Q32_NOTICE: "Q32",
+}
+TITLE = {
+    DeadlineKind.DEPOSIT_REFUND: "退还竞买保证金 / refund the deposit",
+    DeadlineKind.RESULT_PUBLICATION: "公布出让结果 / publish the result",
+    DeadlineKind.CONTRACT_SIGNING: "签订出让合同 / sign the transfer contract",
+    DeadlineKind.Q32_NOTICE: "印送开竣工时间及开发利用条件 / send the Q32 notice",
+}
+REOFFER_SUFFIX = re.compile(r"^(.*)-R(\d+)$")
+SYSTEM = "system:clock"
+
+
+async def recompute_rows(pool: asyncpg.Pool, calendar: WorkCalendar, now: int) -> list[Deadline]:
+    """Every row a calendar change may move, recomputed under its row lock (RULES 9);
+    returns those that changed. Also what `auction calendar load` runs."""
+    changed: list[Deadline] = []
+    for deadline_id in await rows_store.ids_to_recompute(pool):
+        async with pool.acquire() as con, con.transaction():
+            record = await rows_store.get(con, deadline_id, for_update=True)
+            if record is None:
+                continue
+            new = recompute(record.deadline, calendar, now)
+            if new != record.deadline:
+                await rows_store.update(con, new)
+                changed.append(new)
+    return changed
+
+
+def next_plan_id(old_plan_id: str) -> str:
+    """P-7 -> P-7-R1, P-7-R1 -> P-7-R2: the re-offer's plan id, linked by name as well."""
+    match = REOFFER_SUFFIX.match(old_plan_id)
+    if match:
+        return f"{match.group(1)}-R{int(match.group(2)) + 1}"
+    return f"{old_plan_id}-R1"
+
+
+class DeadlineService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        sessions: SessionService,
+        calendar: CalendarStore,
+        rules: ClockRules,
+        *,
+        plans: PlanService | None = None,
+        clock: Callable[[], int] = now_us,
+    ) -> None:
+        self.pool = pool
+        self.sessions = sessions
+        self.calendar = calendar
+        self.rules = rules
+        self.plans = plans
+        self.clock = clock
+        # Set by the timers: called with every row written, and asked when a row's timer fires.
+        self.on_change: Callable[[Deadline, int | None], None] = lambda _row, _warned: None
+        self.timer_of: Callable[[str], int | None] = lambda _id: None
+
+    # ------------------------------------------------------------------
+    # the close
+
+    async def process_close(self, session_id: str) -> bool:
+        """Book the close's deposits and deadlines once (False: nothing to do)."""
+        state = await self.sessions.state(session_id)
+        if not state.final:
+            return False
+        if await rows_store.closing(self.pool, session_id) is not None:
+            return False
+        closed = state.closed
+        if closed is not None:
+            closed_at, outcome, winner_no, price = closed.at, closed.outcome, closed.winner_bidder_no, closed.price
+        else:
+            closed_at, outcome, winner_no, price = state.last_at, "TERMINATED", None, None
+        plan_id = await self.plan_of(session_id)
+        calendar = await self.calendar.calendar()
+        now = self.clock()
+        async with self.pool.acquire() as con, con.transaction():
+            await con.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"closing:{session_id}")
+            if await rows_store.closing(con, session_id) is not None:
+                return False
+            apps = await ledger_store.applications(con, session_id)
+            winner = next((a for a in apps if winner_no is not None and a.bidder_no == winner_no), None)
+            subs = [a.sub_account for a in apps]
+            before = await ledger_store.ledger_for(con, subs)
+            after, refunds = close_deposits(
+                before, session_id=session_id, sub_accounts=subs,
+                winner=winner.sub_account if winner else None, at=closed_at,
+            )
+            await ledger_store.insert_entries(con, ledger_store.new_entries(before, after), session_id)
+            # The contract row names the winner's application; a stand-in bidder has none.
+            subject = winner.application_id if winner else (f"bidder-{winner_no}" if winner_no is not None else None)
+            outcome_ = CloseOutcome(session_id, plan_id, closed_at, subject, tuple(r.ref for r in refunds))
+            created = await rows_store.insert(con, deadlines_at_close(outcome_, calendar, self.rules, now=now))
+            await rows_store.add_closing(con, rows_store.Closing(
+                session_id, closed_at, outcome, winner_no, winner.application_id if winner else None, price, plan_id,
+            ))
+        log.info("session %s %s: %d deadlines, %d refunds", session_id, outcome, len(created), len(refunds))
+        for row in created:
+            self.on_change(row, None)
+        return True
+
+    async def plan_of(self, session_id: str) -> str | None:
+        """The supply plan the session was created from (issue 3), if any."""
+        exists = await self.pool.fetchval("SELECT to_regclass('plans') IS NOT NULL")
+        if not exists:
+            return None
+        plan_id: str | None = await self.pool.fetchval("SELECT plan_id FROM plans WHERE session_id = $1", session_id)
+        return plan_id
+
+    # ------------------------------------------------------------------
+    # timers and catching up
+
+    async def fire(self, deadline_id: str) -> Deadline | None:
+        """A row's timer: warn, mark overdue, and default an overdue contract (Q42)."""
+        now = self.clock()
+        calendar = await self.calendar.calendar()
+        async with self.pool.acquire() as con, con.transaction():
+            record = await rows_store.get(con, deadline_id, for_update=True)
+            if record is None:
+                return None
+            row = record.deadline
+            new = mark_overdue(recompute(row, calendar, now), now)
+            warned = record.warned_at
+            if warned is None and new.is_warning(now):
+                warned = now
+                log.warning("deadline %s (%s) is due by %s", new.deadline_id, RULE[new.kind], iso_cst(new.due_at))
+            if new != row or warned != record.warned_at:
+                await rows_store.update(con, new, warned)
+        if new.state is DeadlineState.OVERDUE and row.state is not DeadlineState.OVERDUE:
+            log.warning("deadline %s (%s) is OVERDUE", new.deadline_id, RULE[new.kind])
+        if new.kind is DeadlineKind.CONTRACT_SIGNING and new.state is DeadlineState.OVERDUE:
+            return await self.apply_default(deadline_id)
+        self.on_change(new, warned)
+        return new
+
+    async def apply_default(self, deadline_id: str) -> Deadline:
+        """Q42: the contract was not signed in time (see the module docstring)."""
+        now = self.clock()
+        async with self.pool.acquire() as con, con.transaction():
+            record = await rows_store.get(con, deadline_id, for_update=True)
+            if record is None:
+                raise Rejected(Code.NOT_FOUND, deadline_id=deadline_id)
+            row = record.deadline
+            if row.state is DeadlineState.DEFAULTED:
+                return row
+            closing = await rows_store.closing(con, row.session_id)
+            app = None
+            if closing is not None and closing.winner_application_id is not None:
+                app = await ledger_store.application(con, closing.winner_application_id)
+            sub = app.sub_account if app is not None else ""
+            before = await ledger_store.ledger_for(con, [sub]) if sub else DepositLedger()
+            plan_id = closing.plan_id if closing is not None else None
+            result = contract_default(row, ledger=before, winner_sub_account=sub, plan_id=plan_id, now=now)
+            await ledger_store.insert_entries(con, ledger_store.new_entries(before, result.ledger), row.session_id)
+            await rows_store.update(con, result.deadline)
+            await rows_store.add_clock_events(con, result.events)
+            await con.execute(
+                """INSERT INTO reoffers (session_id, old_plan_id, requested_at) VALUES ($1, $2, now())
+                   ON CONFLICT (session_id) DO NOTHING""",
+                row.session_id, plan_id,
+            )
+        log.warning("session %s: contract not signed by %s: win cancelled, deposit forfeited, re-offer requested",
+                    row.session_id, iso_cst(row.due_at))
+        self.on_change(result.deadline, record.warned_at)
+        await self.reoffer(row.session_id)
+        return result.deadline
+
+    async def reoffer(self, session_id: str) -> str | None:
+        """Draft the re-offer plan (Q42) if there is a plan service and an old plan; returns its id."""
+        row = await rows_store.reoffer(self.pool, session_id)
+        if row is None or row["new_plan_id"] is not None:
+            return row["new_plan_id"] if row is not None else None
+        old_plan_id = row["old_plan_id"]
+        if self.plans is None or old_plan_id is None:
+            if not row["note"]:
+                note = ("re-offer instruction recorded: the session has no supply plan; draft one for parcel "
+                        "by hand" if old_plan_id is None else "re-offer instruction recorded: no plan service")
+                await self.pool.execute("UPDATE reoffers SET note = $2 WHERE session_id = $1", session_id, note)
+            return None
+        try:
+            old = await self.plans.state(old_plan_id)
+            draft = old.draft
+            assert draft is not None
+            new_plan_id = next_plan_id(old_plan_id)
+            await self.plans.draft(DraftPlan(
+                by=SYSTEM,
+                plan_id=new_plan_id,
+                parcels=(draft.parcel,),
+                method=draft.method,
+                start_price=draft.start_price,
+                increment=draft.increment,
+                deposit=draft.deposit,
+                bidder_conditions=draft.bidder_conditions,
+            ))
+        except Rejected as r:
+            if r.code is not Code.PLAN_EXISTS:
+                await self.pool.execute("UPDATE reoffers SET note = $2 WHERE session_id = $1", session_id,
+                                        f"re-offer draft refused: {r.code.value}")
+                log.warning("session %s: re-offer draft refused: %s", session_id, r)
+                return None
+        await self.pool.execute(
+            """UPDATE reoffers SET new_plan_id = $2, drafted_at = now(), note = $3
+                WHERE session_id = $1 AND new_plan_id IS NULL""",
+            session_id, new_plan_id, f"drafted from {old_plan_id} after the Q42 default",
+        )
+        log.info("session %s: re-offer drafted as plan %s (from %s)", session_id, new_plan_id, old_plan_id)
+        return new_plan_id
+
+    async def recompute_open(self) -> list[Deadline]:
+        """After a calendar change: fill in due dates that were missing (RULES 9), move pending
+        rows, mark overdue ones. Returns the rows that changed."""
+        changed = await recompute_rows(self.pool, await self.calendar.calendar(), self.clock())
+        for row in changed:
+            self.on_change(row, None)
+        return changed
+
+    async def catch_up(self) -> None:
+        """What the sweep and the start-up run: closings not yet booked, rows a calendar
+        load may have moved, contracts overdue and not defaulted, re-offers not drafted."""
+        for session_id in await rows_store.unprocessed_final_sessions(self.pool):
+            self.sessions.forget(session_id)  # another node may have closed it
+            await self.process_close(session_id)
+        await self.recompute_open()
+        for record in await rows_store.open_records(self.pool):
+            row = record.deadline
+            if self.timer_of(row.deadline_id) is None:
+                self.on_change(row, record.warned_at)  # e.g. a row the CLI recomputed
+            if row.state is DeadlineState.PENDING and row.overdue_from is not None and self.clock() >= row.overdue_from:
+                await self.fire(row.deadline_id)
+            elif row.kind is DeadlineKind.CONTRACT_SIGNING and row.state is DeadlineState.OVERDUE:
+                await self.apply_default(row.deadline_id)
+        for session_id in await rows_store.pending_reoffers(self.pool):
+            await self.reoffer(session_id)
+
+    # ------------------------------------------------------------------
+    # operators
+
+    async def done(self, deadline_id: str, *, by: str, done_at: int, bank_txn_id: str | None = None) -> list[Deadline]:
+        """Record the thing done: the result published, the Q32 notice sent, a refund the bank
+        confirmed (`bank_txn_id` required: the ledger moves the money to REFUNDED), or the
+        contract signed (then the Q32 row is created). Returns the rows written."""
+        record = await rows_store.get(self.pool, deadline_id)
+        if record is None:
+            raise Rejected(Code.NOT_FOUND, "no such deadline", deadline_id=deadline_id)
+        if record.deadline.kind is DeadlineKind.CONTRACT_SIGNING:
+            return list(await self.contract_signed(record.deadline.session_id, by=by, signed_at=done_at))
+        now = self.clock()
+        async with self.pool.acquire() as con, con.transaction():
+            locked = await rows_store.get(con, deadline_id, for_update=True)
+            assert locked is not None
+            row = locked.deadline
+            if row.kind is DeadlineKind.DEPOSIT_REFUND:
+                if not bank_txn_id or not isinstance(bank_txn_id, str):
+                    raise Rejected(Code.INVALID_FIELD, "a refund is done when the bank confirms it: bank_txn_id",
+                                   field="bank_txn_id")
+                before = await ledger_store.ledger_for(con, [row.subject], [f"refund:{bank_txn_id}"])
+                held = before.held(AccountKind.HELD_FOR_REFUND, row.subject)
+                if held > 0 and before.entry(f"refund:{bank_txn_id}") is None:
+                    after = confirm_refund(before, ref=row.subject, amount=held, bank_txn_id=bank_txn_id, at=done_at)
+                    await ledger_store.insert_entries(con, ledger_store.new_entries(before, after), row.session_id)
+            new = record_done(row, by=by, done_at=done_at, now=now)
+            await rows_store.update(con, new)
+        self.on_change(new, locked.warned_at)
+        return [new]
+
+    async def contract_signed(self, session_id: str, *, by: str, signed_at: int) -> tuple[Deadline, Deadline]:
+        """Q42 signing recorded; the Q32 notice row starts (3 working days)."""
+        state = await self.sessions.state(session_id)
+        if state.phase is not Phase.CLOSED or state.closed is None or state.closed.outcome != "SOLD":
+            raise Rejected(Code.SESSION_NOT_SOLD, phase=state.phase.value)
+        calendar = await self.calendar.calendar()
+        now = self.clock()
+        async with self.pool.acquire() as con, con.transaction():
+            found = await rows_store.of_session(con, session_id, DeadlineKind.CONTRACT_SIGNING, for_update=True)
+            if not found:
+                raise Rejected(Code.NOT_FOUND, "no contract deadline for this session (yet)", session_id=session_id)
+            done, notice = record_contract_signed(
+                found[0].deadline, by=by, signed_at=signed_at, now=now, calendar=calendar, rules=self.rules
+            )
+            await rows_store.update(con, done)
+            await rows_store.insert(con, [notice])
+        log.info("session %s: contract signed by %s at %s", session_id, by, iso_cst(signed_at))
+        self.on_change(done, found[0].warned_at)
+        self.on_change(notice, None)
+        return done, notice
+
+    async def load_year(self, text: str | bytes, by: str) -> tuple[Any, list[Deadline]]:
+        """An operator's year file (RULES 9): stored, then every open row recomputed."""
+        year = await self.calendar.load(text, by)
+        return year, await self.recompute_open()
+
+    # ------------------------------------------------------------------
+    # views
+
+    async def view(self, records: list[rows_store.Record]) -> list[dict[str, Any]]:
+        calendar = await self.calendar.calendar()
+        now = self.clock()
+        return [self._view(r, calendar, now) for r in records]
+
+    def _view(self, record: rows_store.Record, calendar: WorkCalendar, now: int) -> dict[str, Any]:
+        row = record.deadline
+        shown = mark_overdue(row, now)  # a timer that has not fired yet does not hide an overdue row
+        left = working_days_left(row, calendar, now) if row.is_open else None
+        missing = row.missing_year
+        if isinstance(left, CalendarYearMissing):
+            missing, left = left.year, None
+        return {
+            "deadline_id": row.deadline_id,
+            "session_id": row.session_id,
+            "kind": row.kind.value,
+            "rule": RULE[row.kind],
+            "title": TITLE[row.kind],
+            "subject": row.subject,
+            "state": shown.state.value,
+            "warning": shown.is_warning(now),
+            "code": Code.CALENDAR_YEAR_MISSING.value if row.state is DeadlineState.CALENDAR_MISSING else None,
+            "missing_year": missing,
+            "working_days": row.working_days,
+            "started_at": iso_cst(row.started_at),
+            "counted_from": row.counted_from.isoformat(),
+            "due_date": row.due_date.isoformat() if row.due_date else None,
+            "due_at": iso_cst(row.due_at),
+            "warn_at": iso_cst(row.warn_at),
+            "warned_at": iso_cst(record.warned_at),
+            "working_days_left": left,
+            "done_at": iso_cst(row.done_at),
+            "done_by": row.done_by,
+            "done_late": row.done_late,
+            "timer_at": iso_cst(self.timer_of(row.deadline_id)),
+        }

@@ -1,0 +1,176 @@
+"""Deadline rows, clock events, re-offers and closings in PostgreSQL.
+
+A row is `Deadline.to_dict()` in `details`, with due/warn times and state
+projected into columns for queries and indexes. Rows are created once
+(`ON CONFLICT DO NOTHING`: the close and the signing are idempotent) and then
+updated only under a row lock (`get(..., for_update=True)`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import asyncpg
+
+from auction.domain.deadlines import ClockEvent, Deadline, DeadlineKind, DeadlineState
+from auction.store.events import to_datetime, to_micros
+
+Executor: TypeAlias = Any  # an asyncpg Pool or Connection (asyncpg is untyped)
+
+OPEN_STATES = [DeadlineState.PENDING.value, DeadlineState.OVERDUE.value, DeadlineState.CALENDAR_MISSING.value]
+
+
+@dataclass(frozen=True)
+class Record:
+    deadline: Deadline
+    warned_at: int | None  # µs UTC: operators were warned (the publication's warning)
+
+
+def _ts(micros: int | None) -> Any:
+    return to_datetime(micros) if micros is not None else None
+
+
+def _record(r: asyncpg.Record) -> Record:
+    return Record(Deadline.from_dict(json.loads(r["details"])), to_micros(r["warned_at"]) if r["warned_at"] else None)
+
+
+async def insert(con: Executor, rows: Iterable[Deadline]) -> list[Deadline]:
+    """Create rows that do not exist yet; returns those created."""
+    created = []
+    for row in rows:
+        status = await con.execute(
+            """INSERT INTO deadlines (deadline_id, session_id, kind, subject, due_at, warn_at, state, details)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (deadline_id) DO NOTHING""",
+            row.deadline_id, row.session_id, row.kind.value, row.subject, _ts(row.due_at), _ts(row.warn_at),
+            row.state.value, json.dumps(row.to_dict(), ensure_ascii=False),
+        )
+        if status == "INSERT 0 1":
+            created.append(row)
+    return created
+
+
+async def update(con: Executor, row: Deadline, warned_at: int | None = None) -> None:
+    await con.execute(
+        """UPDATE deadlines SET due_at = $2, warn_at = $3, state = $4, details = $5,
+                  warned_at = COALESCE(warned_at, $6), updated_at = now()
+            WHERE deadline_id = $1""",
+        row.deadline_id, _ts(row.due_at), _ts(row.warn_at), row.state.value,
+        json.dumps(row.to_dict(), ensure_ascii=False), _ts(warned_at),
+    )
+
+
+async def get(con: Executor, deadline_id: str, *, for_update: bool = False) -> Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    r = await con.fetchrow(f"SELECT details, warned_at FROM deadlines WHERE deadline_id = $1{lock}", deadline_id)
+    return _record(r) if r is not None else None
+
+
+async def of_session(
+    con: Executor, session_id: str, kind: DeadlineKind | None = None, *, for_update: bool = False
+) -> list[Record]:
+    lock = " FOR UPDATE" if for_update else ""
+    rows = await con.fetch(
+        f"""SELECT details, warned_at FROM deadlines
+             WHERE session_id = $1 AND ($2::text IS NULL OR kind = $2) ORDER BY created_at, deadline_id{lock}""",
+        session_id, kind.value if kind else None,
+    )
+    return [_record(r) for r in rows]
+
+
+async def open_records(con: Executor) -> list[Record]:
+    rows = await con.fetch(
+        """SELECT details, warned_at FROM deadlines WHERE state = ANY($1::text[])
+            ORDER BY due_at NULLS LAST, deadline_id""",
+        OPEN_STATES,
+    )
+    return [_record(r) for r in rows]
+
+
+async def all_records(con: Executor, limit: int = 2000) -> list[Record]:
+    rows = await con.fetch(
+        "SELECT details, warned_at FROM deadlines ORDER BY created_at DESC, deadline_id LIMIT $1", limit
+    )
+    return [_record(r) for r in rows]
+
+
+async def ids_to_recompute(con: Executor) -> list[str]:
+    """Rows a calendar change may move: unknown due dates, and pending rows."""
+    rows = await con.fetch(
+        """SELECT deadline_id FROM deadlines
+            WHERE state IN ('CALENDAR_MISSING', 'PENDING') OR (state = 'DONE' AND due_at IS NULL)
+            ORDER BY deadline_id"""
+    )
+    return [r["deadline_id"] for r in rows]
+
+
+async def add_clock_events(con: Executor, events: Iterable[ClockEvent]) -> None:
+    for event in events:
+        payload = {k: (v.value if hasattr(v, "value") else v) for k, v in event.__dict__.items()}
+        await con.execute(
+            """INSERT INTO clock_events (session_id, type, at, payload) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (session_id, type) DO NOTHING""",
+            event.session_id, type(event).__name__, to_datetime(event.at), json.dumps(payload, ensure_ascii=False),
+        )
+
+
+async def clock_events(con: Executor, session_id: str) -> list[dict[str, Any]]:
+    rows = await con.fetch("SELECT type, payload FROM clock_events WHERE session_id = $1 ORDER BY id", session_id)
+    return [{"type": r["type"], "data": json.loads(r["payload"])} for r in rows]
+
+
+@dataclass(frozen=True)
+class Closing:
+    session_id: str
+    closed_at: int
+    outcome: str  # SOLD, UNSOLD, TERMINATED
+    winner_bidder_no: int | None
+    winner_application_id: str | None
+    price_fen: int | None
+    plan_id: str | None
+
+
+async def add_closing(con: Executor, c: Closing) -> None:
+    await con.execute(
+        """INSERT INTO session_closings (session_id, closed_at, outcome, winner_bidder_no, winner_application_id,
+                                         price_fen, plan_id) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        c.session_id, to_datetime(c.closed_at), c.outcome, c.winner_bidder_no, c.winner_application_id,
+        c.price_fen, c.plan_id,
+    )
+
+
+async def closing(con: Executor, session_id: str) -> Closing | None:
+    r = await con.fetchrow(
+        """SELECT session_id, closed_at, outcome, winner_bidder_no, winner_application_id, price_fen, plan_id
+             FROM session_closings WHERE session_id = $1""",
+        session_id,
+    )
+    if r is None:
+        return None
+    return Closing(r["session_id"], to_micros(r["closed_at"]), r["outcome"], r["winner_bidder_no"],
+                   r["winner_application_id"], r["price_fen"], r["plan_id"])
+
+
+async def unprocessed_final_sessions(con: Executor) -> list[str]:
+    rows = await con.fetch(
+        """SELECT s.session_id FROM sessions s
+            WHERE s.phase IN ('CLOSED', 'TERMINATED')
+              AND NOT EXISTS (SELECT 1 FROM session_closings c WHERE c.session_id = s.session_id)
+            ORDER BY s.session_id"""
+    )
+    return [r["session_id"] for r in rows]
+
+
+async def reoffer(con: Executor, session_id: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await con.fetchrow(
+        "SELECT session_id, old_plan_id, new_plan_id, requested_at, drafted_at, note FROM reoffers WHERE session_id = $1",
+        session_id,
+    )
+    return row
+
+
+async def pending_reoffers(con: Executor) -> list[str]:
+    rows = await con.fetch("SELECT session_id FROM reoffers WHERE new_plan_id IS NULL ORDER BY session_id")
+    return [r["session_id"] for r in rows]

@@ -1,0 +1,51 @@
+"""The transaction confirmation (成交确认书, N Art.20): what it says, as HTML and as PDF."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from auction.publish.confirmation import Confirmation, render_html, render_pdf
+from tests.unit.test_deadlines import cst
+
+CONFIRMATION = Confirmation(
+    number="CJQR-S-1",
+    session_id="S-1",
+    seller="曲靖市自然资源和规划局",
+    trading_center="曲靖市公共资源交易中心",
+    winner_name="曲靖市甲房地产开发有限公司<script>",
+    winner_registration_no="91530300MA6K00001A",
+    bidder_no=4821,
+    parcel_ref="QJ2026-031",
+    parcel_facts=(("坐落", "曲靖市麒麟区"),),
+    method="LISTING",
+    closed_at=cst(2026, 9, 30, 15),
+    price_fen=5_601_234_500,
+    deposit_applied_fen=1_000_000_000,
+    sign_place="曲靖市自然资源和规划局",
+    sign_due_date=date(2026, 10, 20),
+    sign_missing_year=None,
+    contract_working_days=10,
+    issued_at=cst(2026, 9, 30, 15),
+)
+
+
+def test_the_html_has_every_item_n_art_20_asks_for() -> None:
+    page = render_html(CONFIRMATION)
+    for text in ("成交确认书", "出让人", "曲靖市自然资源和规划局", "竞得人", "91530300MA6K00001A", "QJ2026-031",
+                 "曲靖市麒麟区", "挂牌出让", "2026年9月30日 15:00:00", "曲靖市公共资源交易中心",
+                 "5601.2345 万元", "56,012,345.00 元", "5601234500 分", "人民币伍仟陆佰零壹万贰仟叁佰肆拾伍元整",
+                 "10,000,000.00 元，抵作土地出让价款", "于2026年10月20日（含当日）前", "第四十二条"):
+        assert text in page, text
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_while_the_year_is_missing_the_date_is_not_guessed() -> None:
+    text = replace(CONFIRMATION, sign_due_date=None, sign_missing_year=2027).signing_text()
+    assert "10个工作日内" in text and "2027年工作日历尚未导入" in text and "（含当日）前" not in text
+
+
+def test_the_pdf_embeds_nothing_but_the_builtin_chinese_font() -> None:
+    pdf = render_pdf(CONFIRMATION)
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert b"/STSong-Light" in pdf and b"FontFile" not in pdf
