@@ -46,6 +46,7 @@ from auction.store.plans import PlanConflict, PlanStore, RecordedPlanEvent, numb
 log = logging.getLogger(__name__)
 
 Write = Callable[[asyncpg.Connection], Awaitable[None]]
+OnAppend = Callable[[asyncpg.Connection, list[RecordedPlanEvent], PlanState], Awaitable[None]]
 
 
 def session_id_for(plan_id: str) -> str:
@@ -93,6 +94,9 @@ class PlanService:
         self.clock = clock
         self._states: dict[str, PlanState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # Called in the transaction of every plain append (the outbox of issue 6 writes the
+        # announcement there, so it exists if and only if PlanAnnounced does).
+        self.on_append: OnAppend | None = None
 
     def _lock(self, plan_id: str) -> asyncio.Lock:
         lock = self._locks.get(plan_id)
@@ -178,7 +182,11 @@ class PlanService:
                 after = _apply(state, events)
                 recorded = number(plan_id, state, events)
                 try:
-                    if commit is None:
+                    if commit is None and self.on_append is not None:
+                        async with self.store.pool.acquire() as con, con.transaction():
+                            await self.store.append(recorded, state.version, after, con=con)
+                            await self.on_append(con, recorded, after)
+                    elif commit is None:
                         await self.store.append(recorded, state.version, after)
                     else:
                         await commit(recorded, state, after)

@@ -1,0 +1,339 @@
+"""The two documents Q29 publishes, generated from the records (never typed twice):
+the transfer announcement (出让公告) and the supply result (结果公示 / 供地结果).
+
+Pure functions, no I/O: a plan's state (and, for the result, the close and what
+the operator enters from paper: the 电子监管号, the contract's dates) in, a JSON-
+ready document out. `to_xml` is the same document as XML. The schema is
+docs/publication.md.
+
+Units are those of the China Land Market website, exact: 面积 in 公顷 as a decimal
+of up to six places (0.01 m² exactly) beside the square metres; prices in 万元 as a
+decimal of up to six places (the fen exactly) beside the fen. Times are ISO 8601
+in China time (+08:00).
+
+Confidentiality (RULES 3.5, Q26): the announcement is built from the draft and the
+announcement only; it never reads bidders or the reserve. The result names the
+winner (土地使用权人) and the price, and is only built from a close.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from auction.domain.codes import Code, Rejected
+from auction.domain.money import FEN_PER_WAN, is_valid_amount
+from auction.domain.parcels import format_basis_points, format_hundredths, to_hectares, to_square_metres
+from auction.domain.plan_terms import CHINA, PlanMethod
+from auction.domain.plans import PlanState
+
+SCHEMA = "qj-land-publication/1"
+ANNOUNCEMENT = "ANNOUNCEMENT"
+RESULT = "RESULT"
+
+SUPPLY_METHODS = {  # 供地方式, as the China Land Market website names them
+    PlanMethod.TENDER: "招标出让",
+    PlanMethod.AUCTION: "拍卖出让",
+    PlanMethod.LISTING: "挂牌出让",
+}
+LAND_SOURCES = ("新增建设用地", "现有建设用地", "新增建设用地(来自存量库)")  # 土地来源
+REGION_CODE = re.compile(r"[1-9][0-9]{5}")  # 行政区划代码 (GB/T 2260)
+# 电子监管号: 16 characters from the national monitoring system (region code, year, kind, serial).
+SUPERVISION_NO = re.compile(r"[0-9]{10}[0-9A-Z][0-9]{5}")
+
+# Field labels, in the order the site shows them. Keys are the JSON/XML names.
+ANNOUNCEMENT_LABELS: dict[str, str] = {
+    "announcement_no": "公告编号",
+    "seller": "出让人",
+    "supply_method": "出让方式",
+    "parcel_no": "宗地编号",
+    "location": "宗地坐落",
+    "boundaries": "四至",
+    "current_state": "土地现状",
+    "area_hectares": "宗地总面积(公顷)",
+    "area_m2": "宗地总面积(平方米)",
+    "land_use_code": "主要用途代码",
+    "land_use_name": "主要用途",
+    "term_years": "出让年限(年)",
+    "plot_ratio_min": "容积率下限",
+    "plot_ratio_max": "容积率上限",
+    "building_density_max": "建筑密度(上限)",
+    "green_ratio_min": "绿化率(下限)",
+    "height_limit_m": "建筑限高(米)",
+    "start_price_wan": "起始价(万元)",
+    "start_price_fen": "起始价(分)",
+    "increment_wan": "加价幅度(万元)",
+    "increment_fen": "加价幅度(分)",
+    "deposit_wan": "保证金(万元)",
+    "deposit_fen": "保证金(分)",
+    "appraisal_filing_no": "估价报告备案号",
+    "listing_start_at": "挂牌开始时间",
+    "listing_end_at": "挂牌截止时间",
+    "auction_start_at": "拍卖开始时间",
+    "registration_closes_at": "竞买申请截止时间",
+    "deposit_deadline": "缴纳竞买保证金截止时间",
+    "qualification_confirmed_by": "确认竞买资格时间",
+    "place_and_method": "出让地点和方式",
+    "application": "竞买申请",
+    "bidder_conditions": "竞买条件",
+    "contacts": "联系方式",
+    "other_matters": "其他事项",
+}
+
+RESULT_LABELS: dict[str, str] = {
+    "region_code": "行政区",
+    "supervision_no": "电子监管号",
+    "project_name": "项目名称",
+    "project_location": "项目位置",
+    "parcel_no": "宗地编号",
+    "area_hectares": "面积(公顷)",
+    "area_m2": "面积(平方米)",
+    "land_source": "土地来源",
+    "land_use_code": "土地用途代码",
+    "land_use_name": "土地用途",
+    "supply_method": "供地方式",
+    "term_years": "土地使用年限(年)",
+    "industry": "行业分类",
+    "land_grade": "土地级别",
+    "price_wan": "成交价格(万元)",
+    "price_fen": "成交价格(分)",
+    "installments": "分期支付约定",
+    "holder": "土地使用权人",
+    "plot_ratio_min": "约定容积率下限",
+    "plot_ratio_max": "约定容积率上限",
+    "delivery_date": "约定交地时间",
+    "construction_start_date": "约定开工时间",
+    "completion_date": "约定竣工时间",
+    "approver": "批准单位",
+    "contract_date": "合同签订日期",
+    "deal_at": "成交时间",
+}
+
+
+def wan(fen: int) -> str:
+    """Exact 万元 without the unit: 1_000_000 -> '1', 123_456_789 -> '123.456789'."""
+    whole, rest = divmod(fen, FEN_PER_WAN)
+    return f"{whole}.{f'{rest:06d}'.rstrip('0')}" if rest else str(whole)
+
+
+def china_time(at: int) -> str:
+    """µs UTC -> '2026-11-29T14:00:00+08:00' (whole seconds; the site shows minutes)."""
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=at)
+    return moment.astimezone(CHINA).isoformat(timespec="seconds")
+
+
+def document_id(kind: str, plan_id: str) -> str:
+    return f"{'ANN' if kind == ANNOUNCEMENT else 'RES'}-{plan_id}"
+
+
+def unified_deal_code(region_code: str, plan_id: str) -> str:
+    """统一交易编码 for the trading platform: the region and the plan, stable across documents."""
+    return f"{region_code}-TD-{plan_id}"
+
+
+def _envelope(kind: str, state: PlanState, region_code: str, published_at: int, fields: dict[str, Any]) -> dict[str, Any]:
+    assert state.draft is not None
+    return {
+        "schema": SCHEMA,
+        "document_id": document_id(kind, state.draft.plan_id),
+        "kind": kind,
+        "plan_id": state.draft.plan_id,
+        "parcel_no": state.draft.parcel.parcel_no,
+        "unified_deal_code": unified_deal_code(region_code, state.draft.plan_id),
+        "published_at": china_time(published_at),
+        "fields": fields,
+    }
+
+
+def _optional(value: int | None, show: Any) -> str:
+    return "" if value is None else str(show(value))
+
+
+def announcement_document(state: PlanState, *, region_code: str) -> dict[str, Any]:
+    """出让公告 of an announced plan. Reads the draft, the announcement, the schedule in
+    force and the appraisals: nothing about bidders or the reserve exists in these."""
+    draft, announced, schedule = state.draft, state.announced, state.schedule
+    if draft is None or announced is None or schedule is None:
+        raise Rejected(Code.PLAN_WRONG_STATUS, "the plan has not been announced", status=state.status.value)
+    parcel, a = draft.parcel, announced.announcement
+    listing = draft.method is PlanMethod.LISTING
+    fields: dict[str, Any] = {
+        "announcement_no": a.announcement_no,
+        "seller": a.seller,
+        "supply_method": SUPPLY_METHODS[draft.method],
+        "parcel_no": parcel.parcel_no,
+        "location": parcel.location,
+        "boundaries": parcel.boundaries,
+        "current_state": parcel.current_state,
+        "area_hectares": to_hectares(parcel.area_m2_hundredths),
+        "area_m2": to_square_metres(parcel.area_m2_hundredths),
+        "land_use_code": parcel.land_use,
+        "land_use_name": parcel.land_use_name,
+        "term_years": str(parcel.term_years),
+        "plot_ratio_min": _optional(parcel.plot_ratio_min, format_hundredths),
+        "plot_ratio_max": _optional(parcel.plot_ratio_max, format_hundredths),
+        "building_density_max": _optional(parcel.planning.building_density_max_bp, format_basis_points),
+        "green_ratio_min": _optional(parcel.planning.green_ratio_min_bp, format_basis_points),
+        "height_limit_m": _optional(parcel.planning.height_limit_cm, format_hundredths),
+        "start_price_wan": wan(draft.start_price),
+        "start_price_fen": str(draft.start_price),
+        "increment_wan": wan(draft.increment),
+        "increment_fen": str(draft.increment),
+        "deposit_wan": wan(draft.deposit),
+        "deposit_fen": str(draft.deposit),
+        "appraisal_filing_no": state.appraisals[-1].appraisal.filing_no if state.appraisals else "",
+        "listing_start_at": china_time(schedule.start_at) if listing else "",
+        "listing_end_at": china_time(schedule.listing_end_at) if listing and schedule.listing_end_at else "",
+        "auction_start_at": "" if listing else china_time(schedule.start_at),
+        "registration_closes_at": china_time(schedule.registration_closes_at),
+        "deposit_deadline": china_time(schedule.deposit_deadline),
+        # RULES 3.4: a bidder is qualified when the deposit is in full, so by the deposit deadline.
+        "qualification_confirmed_by": china_time(schedule.deposit_deadline),
+        "place_and_method": a.place_and_method,
+        "application": a.application,
+        "bidder_conditions": draft.bidder_conditions,
+        "contacts": a.contacts,
+        "other_matters": a.other_matters,
+    }
+    return _envelope(ANNOUNCEMENT, state, region_code, announced.effective_published_at, fields)
+
+
+# ---------------------------------------------------------------------------
+# the result
+
+
+@dataclass(frozen=True)
+class Installment:
+    """分期支付约定: one period of the contract's payment schedule."""
+
+    period: int
+    due_date: date
+    amount_fen: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ResultEntry:
+    """What the operator enters from the signed contract: the rest comes from the records."""
+
+    region_code: str  # 行政区 (6 digits)
+    project_name: str
+    land_source: str  # one of LAND_SOURCES
+    industry: str  # 行业分类
+    land_grade: str  # 土地级别
+    installments: tuple[Installment, ...]
+    delivery_date: date  # 约定交地时间
+    construction_start_date: date  # 约定开工时间
+    completion_date: date  # 约定竣工时间
+    contract_date: date  # 合同签订日期
+
+
+@dataclass(frozen=True)
+class Deal:
+    """The close, as the session log and the bidders table have it."""
+
+    session_id: str
+    closed_at: int  # µs UTC
+    price_fen: int
+    holder: str  # the winner's legal name (bidders.legal_name)
+
+
+def check_result_entry(entry: ResultEntry, price_fen: int) -> None:
+    """Refuse an entry that cannot be published (`INVALID_FIELD`, `details.field`)."""
+
+    def bad(name: str, detail: str) -> Rejected:
+        return Rejected(Code.INVALID_FIELD, f"{name}: {detail}", field=name)
+
+    if not REGION_CODE.fullmatch(entry.region_code):
+        raise bad("region_code", "6-digit administrative division code (GB/T 2260)")
+    for name in ("project_name", "industry", "land_grade"):
+        if not getattr(entry, name).strip():
+            raise bad(name, "required")
+    if entry.land_source not in LAND_SOURCES:
+        raise bad("land_source", "one of " + "、".join(LAND_SOURCES))
+    if not entry.installments:
+        raise bad("installments", "at least one period (一次性付清 is one period)")
+    for i, part in enumerate(entry.installments, start=1):
+        if part.period != i or not is_valid_amount(part.amount_fen):
+            raise bad("installments", f"period {i}: periods numbered 1, 2, ... with a positive amount of fen")
+    if sum(p.amount_fen for p in entry.installments) != price_fen:
+        raise bad("installments", f"the periods must add up to the price, {price_fen} fen")
+    if entry.construction_start_date > entry.completion_date:
+        raise bad("completion_date", "before the construction start")
+
+
+def result_document(
+    state: PlanState, deal: Deal, entry: ResultEntry, *, supervision_no: str, published_at: int
+) -> dict[str, Any]:
+    """结果公示 of a sold parcel. Only the close gives a `Deal`: the winner and the price
+    appear nowhere before it."""
+    draft = state.draft
+    if draft is None or state.approval is None:
+        raise Rejected(Code.PLAN_WRONG_STATUS, "no approved plan", status=state.status.value)
+    if not SUPERVISION_NO.fullmatch(supervision_no):
+        raise Rejected(Code.SUPERVISION_NUMBER_REQUIRED)
+    check_result_entry(entry, deal.price_fen)
+    parcel = draft.parcel
+    fields: dict[str, Any] = {
+        "region_code": entry.region_code,
+        "supervision_no": supervision_no,
+        "project_name": entry.project_name,
+        "project_location": parcel.location,
+        "parcel_no": parcel.parcel_no,
+        "area_hectares": to_hectares(parcel.area_m2_hundredths),
+        "area_m2": to_square_metres(parcel.area_m2_hundredths),
+        "land_source": entry.land_source,
+        "land_use_code": parcel.land_use,
+        "land_use_name": parcel.land_use_name,
+        "supply_method": SUPPLY_METHODS[draft.method],
+        "term_years": str(parcel.term_years),
+        "industry": entry.industry,
+        "land_grade": entry.land_grade,
+        "price_wan": wan(deal.price_fen),
+        "price_fen": str(deal.price_fen),
+        "installments": [
+            {"period": str(p.period), "due_date": p.due_date.isoformat(), "amount_wan": wan(p.amount_fen),
+             "amount_fen": str(p.amount_fen), "note": p.note}
+            for p in entry.installments
+        ],
+        "holder": deal.holder,
+        "plot_ratio_min": _optional(parcel.plot_ratio_min, format_hundredths),
+        "plot_ratio_max": _optional(parcel.plot_ratio_max, format_hundredths),
+        "delivery_date": entry.delivery_date.isoformat(),
+        "construction_start_date": entry.construction_start_date.isoformat(),
+        "completion_date": entry.completion_date.isoformat(),
+        "approver": state.approval.approver,
+        "contract_date": entry.contract_date.isoformat(),
+        "deal_at": china_time(deal.closed_at),
+    }
+    document = _envelope(RESULT, state, entry.region_code, published_at, fields)
+    document["session_id"] = deal.session_id
+    return document
+
+
+# ---------------------------------------------------------------------------
+# XML
+
+
+def to_xml(document: dict[str, Any]) -> str:
+    """The same document as XML (docs/publication.md): one element per field, its
+    Chinese label as the `label` attribute; installments as <installment> elements."""
+    labels = ANNOUNCEMENT_LABELS if document["kind"] == ANNOUNCEMENT else RESULT_LABELS
+    root = ET.Element("publication", {"schema": document["schema"], "kind": document["kind"]})
+    for key in ("document_id", "plan_id", "parcel_no", "unified_deal_code", "published_at", "session_id"):
+        if key in document:
+            ET.SubElement(root, key).text = str(document[key])
+    fields = ET.SubElement(root, "fields")
+    for key, value in document["fields"].items():
+        element = ET.SubElement(fields, key, {"label": labels.get(key, key)})
+        if isinstance(value, list):
+            for item in value:
+                child = ET.SubElement(element, "installment")
+                for name, text in item.items():
+                    ET.SubElement(child, name).text = str(text)
+        else:
+            element.text = str(value)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")

@@ -1,0 +1,100 @@
+"""Publishing: documents into the outbox in the transaction of their cause.
+
+- the announcement: `on_plan_events`, hooked into the plan service's append
+  (`PlanService.on_append`), so it is written if and only if PlanAnnounced is;
+- the result: `publish_result`, when an operator publishes it after the close,
+  in one transaction with the publication record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from auction.domain.codes import Code, Rejected
+from auction.domain.plan_events import PlanAnnounced
+from auction.domain.plans import PlanState
+from auction.domain.session import Phase
+from auction.plan_service import PlanService
+from auction.publication import outbox
+from auction.publication.channels import Channel
+from auction.publication.documents import (
+    SUPERVISION_NO,
+    Deal,
+    ResultEntry,
+    announcement_document,
+    result_document,
+)
+from auction.store.events import to_datetime
+from auction.store.plans import RecordedPlanEvent
+
+log = logging.getLogger(__name__)
+
+
+class Publisher:
+    def __init__(self, pool: asyncpg.Pool, plans: PlanService, channels: tuple[Channel, ...], region_code: str,
+                 wake: Callable[[], None] = lambda: None) -> None:
+        self.pool = pool
+        self.plans = plans
+        self.channels = [c.name for c in channels]
+        self.region_code = region_code
+        self.wake = wake
+
+    async def on_plan_events(self, con: asyncpg.Connection, recorded: list[RecordedPlanEvent], after: PlanState) -> None:
+        for r in recorded:
+            if isinstance(r.event, PlanAnnounced):
+                document = announcement_document(after, region_code=self.region_code)
+                await outbox.insert_document(con, document, by=r.event.by, channels=self.channels,
+                                             published_at=to_datetime(after.announced.effective_published_at
+                                                                      if after.announced else r.event.at))
+                self.wake()  # early: at worst the worker finds nothing until the commit
+
+    async def record_supervision_no(self, plan_id: str, number: str, by: str) -> None:
+        await self.plans.state(plan_id)  # NOT_FOUND for an unknown plan
+        if not SUPERVISION_NO.fullmatch(number):
+            raise Rejected(Code.SUPERVISION_NUMBER_REQUIRED, "16 characters: 10 digits, a digit or capital letter, "
+                           "5 digits", field="supervision_no")
+        await outbox.record_supervision_no(self.pool, plan_id, number, by)
+
+    async def deal(self, plan_id: str) -> Deal:
+        """The close of the plan's session: only a sale has a result to publish."""
+        session_id = await self.plans.store.session_of(plan_id)
+        if session_id is None:
+            raise Rejected(Code.SESSION_NOT_SOLD, "no session was created from this plan", phase=None)
+        session = await self.plans.sessions.state(session_id)
+        closed = session.closed
+        if session.phase is not Phase.CLOSED or closed is None or closed.outcome != "SOLD" \
+                or closed.winner_bidder_no is None or closed.price is None:
+            raise Rejected(Code.SESSION_NOT_SOLD, phase=session.phase.value)
+        holder = await self.pool.fetchval(
+            "SELECT legal_name FROM bidders WHERE session_id = $1 AND bidder_no = $2",
+            session_id, closed.winner_bidder_no,
+        )
+        if holder is None:  # pragma: no cover - every qualified bidder has a row
+            raise Rejected(Code.CONFLICT, "the winner's registration is missing")
+        return Deal(session_id=session_id, closed_at=closed.at, price_fen=closed.price, holder=holder)
+
+    async def publish_result(self, plan_id: str, entry: ResultEntry, *, by: str, now: int) -> dict[str, Any]:
+        state = await self.plans.fresh_state(plan_id)
+        deal = await self.deal(plan_id)
+        number = await outbox.supervision_no(self.pool, plan_id)
+        if number is None:
+            raise Rejected(Code.SUPERVISION_NUMBER_REQUIRED, "enter it first: POST /api/plans/{id}/supervision-number")
+        document = result_document(state, deal, entry, supervision_no=number, published_at=now)
+        async with self.pool.acquire() as con, con.transaction():
+            if not await outbox.insert_document(con, document, by=by, published_at=to_datetime(now),
+                                                channels=self.channels):
+                raise Rejected(Code.RESULT_ALREADY_PUBLISHED, plan_id=plan_id)
+        self.wake()
+        log.info("plan %s: result %s published to %s", plan_id, document["document_id"], self.channels)
+        return document
+
+    async def q29_status(self, plan_id: str) -> dict[str, Any]:
+        """Whether the result counts as published for Q29: every required channel confirmed."""
+        confirmed: datetime | None = await outbox.result_confirmed_at(self.pool, plan_id)
+        return {"plan_id": plan_id, "required_channels": self.channels, "met": confirmed is not None,
+                "confirmed_at": confirmed}

@@ -1,0 +1,297 @@
+"""Publication (Q29) end to end: a parcel is announced and sold through the API of a
+real server, and its announcement and result reach a real HTTP receiver standing in
+for the China Land Market website (JSON) and the provincial trading platform (XML).
+
+The receiver fails on purpose (HTTP 500, timeouts, dropped connections) while the
+server is killed with SIGKILL and restarted; when the receiver recovers, each
+document has arrived exactly once per channel, in order per parcel, and only then
+does the Q29 check count the result as published. The public pages are read
+without JavaScript (headless Chromium when installed, else HTML parsed from httpx).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import re
+import shutil
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from loadtests.harness import ServerProcess
+from tests.e2e.helpers import WAN, Api, WsClient, close_all
+from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, announced_plan, ok, refused, session_of, today
+from tests.e2e.publication_receiver import Receiver
+
+RESERVE = 5_005 * WAN + 777  # fen: never to appear on an announcement page
+PRICE = 5_010 * WAN + 4_567  # fen: the winning bid, 5010.004567 万元
+WINNER = "曲靖珠源置业有限公司"
+LOSER = "云南某某投资有限公司"
+SUPERVISION_NO = "5303022026B00123"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+class Text(HTMLParser):
+    """The visible text of a page, and whether it has any script."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script" or any(name.startswith("on") for name, _ in attrs):
+            self.scripts += 1
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.parts).split())
+
+
+async def page_text(client: httpx.AsyncClient, path: str) -> str:
+    r = await client.get(path)
+    assert r.status_code == 200, (path, r.status_code)
+    assert r.headers["content-type"].startswith("text/html")
+    assert "script-src" not in r.headers["content-security-policy"]  # default-src 'none': no script may run
+    parser = Text()
+    parser.feed(r.text)
+    assert parser.scripts == 0, path
+    return parser.text
+
+
+def result_body() -> dict[str, Any]:
+    d = today()
+    return {
+        "by": "op-li",
+        "project_name": "珠江源大道住宅项目",
+        "land_source": "现有建设用地",
+        "industry": "房地产业",
+        "land_grade": "二级",
+        "installments": [
+            {"due_date": (d + timedelta(days=30)).isoformat(), "amount_fen": PRICE // 2, "note": "首期50%"},
+            {"due_date": (d + timedelta(days=180)).isoformat(), "amount_fen": PRICE - PRICE // 2},
+        ],
+        "delivery_date": (d + timedelta(days=60)).isoformat(),
+        "construction_start_date": (d + timedelta(days=240)).isoformat(),
+        "completion_date": (d + timedelta(days=1100)).isoformat(),
+        "contract_date": d.isoformat(),
+    }
+
+
+async def deliveries(api: Api) -> list[dict[str, Any]]:
+    r = await api.get("/api/publications")
+    assert r.status_code == 200, r.text
+    listed: list[dict[str, Any]] = r.json()
+    return listed
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_documents_arrive_once_in_order_across_failures_and_a_kill(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    receiver = Receiver(keys={"landchina": b"landchina-hmac-key-0123456789", "province": b"province-hmac-key-abcdefgh"},
+                        formats={"landchina": "json", "province": "xml"}, hang_seconds=2.0)
+    await receiver.start()
+    env = {**COMPRESSED, "AUCTION_CHANNELS": receiver.env(), "AUCTION_PUBLICATION_RETRY_BASE_SECONDS": "0.1",
+           "AUCTION_PUBLICATION_RETRY_CAP_SECONDS": "0.8", "AUCTION_PUBLICATION_MAX_ATTEMPTS": "200",
+           "AUCTION_PUBLICATION_TIMEOUT_SECONDS": "1", "AUCTION_PUBLICATION_POLL_SECONDS": "0.2"}
+    server = server_factory(**env)
+    await asyncio.to_thread(server.start)
+    try:
+        async with Api(server) as api, httpx.AsyncClient(base_url=server.http, trust_env=False) as public:
+            committee = await Committee.register(api, tmp_path, 2)
+            plan_id, start = await announced_plan(api, "AUCTION", start_in=9.0)
+            announcement_id, result_id = f"ANN-{plan_id}", f"RES-{plan_id}"
+
+            # The announcement was written with PlanAnnounced; the receiver is failing.
+            async def failed_a_few() -> bool:
+                return sum(receiver.failures.values()) >= 4
+
+            await wait_until(failed_a_few, 15, "failed attempts")
+            listed = {d["document_id"]: d for d in await deliveries(api)}
+            ann = listed[announcement_id]
+            assert {d["channel"] for d in ann["deliveries"]} == {"landchina", "province"}
+            assert not ann["confirmed"] and all(d["state"] == "PENDING" for d in ann["deliveries"])
+            assert any(d["last_error"] for d in ann["deliveries"])
+
+            # SIGKILL while deliveries are failing, then start again on the same database.
+            server.kill()
+            await asyncio.to_thread(server.start)
+
+            session_id = await session_of(api, plan_id, countdown=2)
+            await ok(api, f"/api/plans/{plan_id}/reserve", await committee.decision(plan_id, RESERVE))
+            winner, loser = await api.qualify(session_id, WINNER), await api.qualify(session_id, LOSER)
+
+            # Before the close: nothing names a bidder or the reserve; no result exists.
+            text = await page_text(public, f"/public/announcements/{announcement_id}")
+            assert "宗地编号" in text and "起始价(万元)" in text and "5000" in text
+            raw = (await public.get(f"/public/documents/{announcement_id}.json")).text + text
+            for secret in (WINNER, LOSER, str(RESERVE), "5005.000777"):
+                assert secret not in raw
+            assert (await public.get(f"/public/results/{result_id}")).status_code == 404
+            early = await refused(api, f"/api/plans/{plan_id}/result", result_body())
+            assert early["code"] == "SESSION_NOT_SOLD"
+
+            a = await WsClient.join(server.ws, session_id, winner.token)
+            b = await WsClient.join(server.ws, session_id, loser.token)
+            try:
+                await a.wait_event("SessionOpened", timeout=15)
+                assert (await b.bid(START_PRICE))["type"] == "ack"
+                assert (await a.bid(PRICE))["type"] == "ack"
+                closed = await a.wait_event("SessionClosed", timeout=10)
+            finally:
+                await close_all(a, b)
+            assert (closed["data"]["outcome"], closed["data"]["price_fen"]) == ("SOLD", PRICE)
+
+            # The result needs the 电子监管号 first.
+            missing = await refused(api, f"/api/plans/{plan_id}/result", result_body())
+            assert missing["code"] == "SUPERVISION_NUMBER_REQUIRED"
+            bad = await refused(api, f"/api/plans/{plan_id}/supervision-number", {"by": "op-li", "supervision_no": "123"})
+            assert bad["code"] == "SUPERVISION_NUMBER_REQUIRED"
+            await ok(api, f"/api/plans/{plan_id}/supervision-number", {"by": "op-li", "supervision_no": SUPERVISION_NO})
+            document = await ok(api, f"/api/plans/{plan_id}/result", result_body(), 201)
+            assert document["fields"]["holder"] == WINNER and document["fields"]["price_wan"] == "5010.004567"
+            again = await api.post(f"/api/plans/{plan_id}/result", result_body())
+            assert again.status_code == 409 and again.json()["error"]["code"] == "RESULT_ALREADY_PUBLISHED"
+            q29 = (await api.get(f"/api/plans/{plan_id}/publication")).json()
+            assert q29["met"] is False and q29["required_channels"] == ["landchina", "province"]
+
+            # The channels recover: everything arrives.
+            assert {"500", "timeout", "drop"} <= set(receiver.failures)
+            receiver.failing = False
+
+            async def all_confirmed() -> bool:
+                return all(d["confirmed"] for d in await deliveries(api)) and len(receiver.accepted) == 4
+
+            await wait_until(all_confirmed, 30, "all deliveries confirmed")
+            assert receiver.problems == []
+            assert sorted(receiver.accepted) == sorted(
+                f"{doc}:{ch}" for doc in (announcement_id, result_id) for ch in ("landchina", "province"))
+            parcel_no = document["parcel_no"]
+            for channel in ("landchina", "province"):
+                assert receiver.order[(parcel_no, channel)] == [announcement_id, result_id]  # in order, once each
+            assert all(key in receiver.accepted for key, _ in receiver.duplicates)  # repeats only of the same key
+
+            q29 = (await api.get(f"/api/plans/{plan_id}/publication")).json()
+            assert q29["met"] is True and q29["confirmed_at"].endswith("+08:00")
+            detail = (await api.get(f"/api/publications/{announcement_id}")).json()
+            errors = " ".join(str(x["error"]) for x in detail["attempts"])
+            assert "HTTP 500" in errors and "timeout" in errors
+            assert {x["node_id"] for x in detail["attempts"]} and len(detail["attempts"]) >= 4
+            assert all(d["state"] == "DELIVERED" and re.fullmatch(r'\{"receipt_no": "[A-Z]+-\d{6}".*', d["receipt"])
+                       for d in detail["deliveries"])
+            # Nothing left to retry; a retry of a delivered document changes nothing.
+            retried = await ok(api, f"/api/publications/{announcement_id}/retry", {})
+            assert retried["rescheduled"] == 0
+
+            await check_public_pages(server, public, announcement_id, result_id, parcel_no)
+        assert "Traceback" not in server.log_text()
+    finally:
+        await receiver.stop()
+
+
+async def check_public_pages(server: ServerProcess, public: httpx.AsyncClient, announcement_id: str,
+                             result_id: str, parcel_no: str) -> None:
+    lists = await page_text(public, "/public/announcements") + await page_text(public, "/public/results")
+    assert parcel_no in lists
+    result = await page_text(public, f"/public/results/{result_id}")
+    for text in (WINNER, "5010.004567", SUPERVISION_NO, "拍卖出让", "城镇住宅用地", "土地使用权人", "电子监管号"):
+        assert text in result, text
+    assert LOSER not in result and str(RESERVE) not in result
+    feed = await public.get("/public/feed.atom")
+    assert feed.headers["content-type"].startswith("application/atom+xml")
+    import xml.etree.ElementTree as ET
+
+    atom = ET.fromstring(feed.text)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    ids = [e.findtext("a:id", namespaces=ns) for e in atom.findall("a:entry", ns)]
+    assert f"urn:land-publication:{result_id}" in ids and f"urn:land-publication:{announcement_id}" in ids
+    xml = await public.get(f"/public/documents/{result_id}.xml")
+    assert ET.fromstring(xml.text).findtext("fields/holder") == WINNER
+    assert (await public.get("/public/documents/NOPE.json")).status_code == 404
+
+    if not (CHROMIUM.exists() and shutil.which(str(CHROMIUM)) and importlib.util.find_spec("playwright")):
+        return  # the httpx checks above stand in
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(java_script_enabled=False)  # readable without JavaScript
+            page = await context.new_page()
+            await page.goto(f"{server.http}/public/results")
+            await page.click(f"a[href='/public/results/{result_id}']")
+            assert (await page.inner_text("#f-holder td")).strip() == WINNER
+            assert (await page.inner_text("#f-price_wan td")).strip() == "5010.004567"
+            assert await page.locator("table.installments tbody tr").count() == 2
+            await page.goto(f"{server.http}/public/announcements/{announcement_id}")
+            assert (await page.inner_text("#f-area_hectares td")).strip() == "2"
+            body = await page.inner_text("body")
+            assert WINNER not in body and "国有建设用地使用权出让公告" in body
+        finally:
+            await browser.close()
+
+
+async def test_a_delivery_past_the_retry_limit_waits_for_an_operator_and_keeps_the_order(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    receiver = Receiver(keys={"landchina": b"landchina-hmac-key-0123456789"}, formats={"landchina": "json"},
+                        failure_modes=("500",))
+    await receiver.start()
+    server = server_factory(**{**COMPRESSED, "AUCTION_CHANNELS": receiver.env(),
+                               "AUCTION_PUBLICATION_RETRY_BASE_SECONDS": "0.05",
+                               "AUCTION_PUBLICATION_MAX_ATTEMPTS": "2", "AUCTION_PUBLICATION_POLL_SECONDS": "0.2"})
+    await asyncio.to_thread(server.start)
+    try:
+        async with Api(server) as api:
+            plan_id, _ = await announced_plan(api, "LISTING", start_in=60)
+            document_id = f"ANN-{plan_id}"
+
+            async def given_up() -> bool:
+                r = (await api.get(f"/api/publications/{document_id}")).json()
+                return bool(r["deliveries"][0]["state"] == "FAILED")
+
+            await wait_until(given_up, 15, "the retry limit")
+            view = (await api.get(f"/api/publications/{document_id}")).json()
+            assert view["deliveries"][0]["attempts"] == 2 and view["deliveries"][0]["last_error"] == "HTTP 500"
+            assert [a["http_status"] for a in view["attempts"]] == [500, 500]
+            receiver.failing = False
+            await asyncio.sleep(1.0)
+            assert receiver.accepted == {}  # FAILED stays failed until an operator acts
+            unknown = await api.post("/api/publications/ANN-NOPE/retry", {})
+            assert unknown.status_code == 404
+            retried = await ok(api, f"/api/publications/{document_id}/retry", {"channel": "landchina"})
+            assert retried["rescheduled"] == 1
+
+            async def delivered() -> bool:
+                return f"{document_id}:landchina" in receiver.accepted
+
+            await wait_until(delivered, 10, "the retried delivery")
+            assert receiver.problems == []
+            view = (await api.get(f"/api/publications/{document_id}")).json()
+            assert view["deliveries"][0]["state"] == "DELIVERED" and view["deliveries"][0]["attempts"] == 1
+            assert len(view["attempts"]) == 3
+            async with httpx.AsyncClient(base_url=server.http, trust_env=False) as anonymous:
+                assert (await anonymous.get("/api/publications")).status_code == 401
+        assert "Traceback" not in server.log_text()
+    finally:
+        await receiver.stop()

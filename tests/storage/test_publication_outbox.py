@@ -1,0 +1,99 @@
+"""The publication outbox under contention: three delivery workers (three "nodes",
+each with its own pool) drain one outbox into a failing receiver. Every document
+arrives once per channel, in order per parcel, and every attempt is on record."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, date, datetime
+
+import asyncpg
+
+from auction.domain.plan_terms import PlanMethod
+from auction.publication import outbox
+from auction.publication.channels import Channel
+from auction.publication.delivery import Backoff, DeliveryWorker
+from auction.publication.documents import Deal, Installment, ResultEntry, announcement_document, result_document
+from tests.e2e.publication_receiver import Receiver
+from tests.unit.plan_helpers import START, announced, parcel
+
+PRICE = 5_100 * 1_000_000 + 1
+
+
+def documents(plan_id: str, parcel_no: str) -> list[dict[str, object]]:
+    state = announced(PlanMethod.AUCTION, plan_id=plan_id, parcels=(parcel(parcel_no=parcel_no),)).state
+    entry = ResultEntry("530302", "项目", "现有建设用地", "房地产业", "二级", (Installment(1, date(2026, 5, 1), PRICE),),
+                        date(2026, 6, 1), date(2026, 7, 1), date(2028, 7, 1), date(2026, 4, 1))
+    deal = Deal(f"S-{plan_id}", START + 10**9, PRICE, "曲靖某置业有限公司")
+    return [announcement_document(state, region_code="530300"),
+            result_document(state, deal, entry, supervision_no="5303022026B00123", published_at=START + 2 * 10**9)]
+
+
+async def test_three_nodes_deliver_each_document_once_in_order(dsn: str, db: asyncpg.Connection) -> None:
+    receiver = Receiver(keys={"landchina": b"k" * 20, "province": b"p" * 20},
+                        formats={"landchina": "json", "province": "xml"},
+                        failure_modes=("500", "drop", "timeout", "500"), hang_seconds=1.5)
+    await receiver.start()
+    channels = tuple(Channel(name, receiver.url(name), receiver.keys[name], receiver.formats[name])
+                     for name in receiver.keys)
+    parcels = [(f"GD-{i}", f"QJ-{i}") for i in range(4)]
+    for plan_id, parcel_no in parcels:
+        await db.execute("INSERT INTO plans (plan_id, status, parcel_no, method, last_seq) "
+                         "VALUES ($1, 'ANNOUNCED', $2, 'AUCTION', 0)", plan_id, parcel_no)
+    # Announcements first, then results, interleaved across parcels, as publication happens.
+    for kind in (0, 1):
+        for plan_id, parcel_no in parcels:
+            document = documents(plan_id, parcel_no)[kind]
+            async with db.transaction():
+                assert await outbox.insert_document(db, document, by="op", published_at=datetime.now(UTC),
+                                                    channels=list(receiver.keys))
+    pools = [await asyncpg.create_pool(dsn, min_size=1, max_size=6) for _ in range(3)]
+    workers = [DeliveryWorker(pool, channels, Backoff(0.05, 0.3, 500), timeout=1.0, poll=0.05, node_id=f"n{i}",
+                              concurrency=3) for i, pool in enumerate(pools)]
+    try:
+        for w in workers:
+            w.start()
+        await asyncio.sleep(1.5)
+        assert receiver.accepted == {}
+        receiver.failing = False
+        deadline = time.monotonic() + 20
+        while len(receiver.accepted) < 16 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)  # anything sent twice would show up now
+    finally:
+        for w in workers:
+            await w.stop()
+        for pool in pools:
+            await pool.close()
+        await receiver.stop()
+    assert receiver.problems == []
+    assert len(receiver.accepted) == 16 and receiver.duplicates == []
+    for plan_id, parcel_no in parcels:
+        for channel in receiver.keys:
+            assert receiver.order[(parcel_no, channel)] == [f"ANN-{plan_id}", f"RES-{plan_id}"]
+    states = await db.fetch("SELECT state, attempts FROM publication_outbox")
+    assert {r["state"] for r in states} == {"DELIVERED"}
+    attempts = await db.fetch("SELECT node_id, http_status, error, finished_at FROM publication_attempts")
+    assert sum(1 for a in attempts if a["error"] is None) == 16  # one successful attempt per row
+    assert all(a["finished_at"] is not None for a in attempts)
+    assert len({a["node_id"] for a in attempts}) >= 2  # the nodes shared the work
+    failed = [a for a in attempts if a["error"] is not None]
+    assert len(failed) == sum(receiver.failures.values())  # every failure the receiver caused is recorded
+
+
+async def test_a_document_is_written_once_per_plan_and_kind(db: asyncpg.Connection) -> None:
+    await db.execute("INSERT INTO plans (plan_id, status, parcel_no, method, last_seq) "
+                     "VALUES ('GD-X', 'ANNOUNCED', 'QJ-X', 'AUCTION', 0)")
+    document = documents("GD-X", "QJ-X")[0]
+    async with db.transaction():
+        assert await outbox.insert_document(db, document, by="op", published_at=datetime.now(UTC), channels=["a"])
+    again = replace_id(document)
+    async with db.transaction():
+        assert not await outbox.insert_document(db, again, by="op", published_at=datetime.now(UTC), channels=["a"])
+    assert await db.fetchval("SELECT count(*) FROM publication_outbox") == 1
+
+
+def replace_id(document: dict[str, object]) -> dict[str, object]:
+    return {**document, "document_id": "ANN-GD-X-2"}  # the same plan and kind under another id
+

@@ -1,0 +1,132 @@
+"""The announcement and the result, generated from a plan's records (docs/publication.md)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from auction.domain.codes import Code, Rejected
+from auction.domain.plan_terms import PlanMethod
+from auction.publication.documents import (
+    ANNOUNCEMENT_LABELS,
+    RESULT_LABELS,
+    Deal,
+    Installment,
+    ResultEntry,
+    announcement_document,
+    result_document,
+    to_xml,
+    wan,
+)
+from tests.unit.plan_helpers import DEPOSIT, RESERVE, START, START_PRICE, announced, sealed
+
+PRICE = 5_123 * 1_000_000 + 4_567  # fen: 5123.004567 万元
+SUPERVISION_NO = "5303022026B00123"
+
+
+def entry(**overrides: object) -> ResultEntry:
+    base = ResultEntry(
+        region_code="530302",
+        project_name="珠江源大道住宅项目",
+        land_source="现有建设用地",
+        industry="房地产业",
+        land_grade="二级",
+        installments=(Installment(1, date(2026, 5, 1), PRICE // 2), Installment(2, date(2026, 8, 1), PRICE - PRICE // 2)),
+        delivery_date=date(2026, 6, 1),
+        construction_start_date=date(2026, 12, 1),
+        completion_date=date(2029, 12, 1),
+        contract_date=date(2026, 4, 10),
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def deal() -> Deal:
+    return Deal(session_id="S-GD-2026-007", closed_at=START + 3600 * 10**6, price_fen=PRICE, holder="曲靖某置业有限公司")
+
+
+class TestUnits:
+    def test_wan_keeps_every_fen(self) -> None:
+        assert wan(START_PRICE) == "5000"
+        assert wan(PRICE) == "5123.004567"
+        assert wan(1) == "0.000001"
+
+    def test_announcement_area_and_prices_exact(self) -> None:
+        doc = announcement_document(announced(PlanMethod.LISTING).state, region_code="530300")
+        f = doc["fields"]
+        assert (f["area_hectares"], f["area_m2"]) == ("2", "20000.00")
+        assert (f["start_price_wan"], f["start_price_fen"]) == ("5000", str(START_PRICE))
+        assert f["deposit_fen"] == str(DEPOSIT) and f["deposit_wan"] == wan(DEPOSIT)
+        assert (f["plot_ratio_min"], f["plot_ratio_max"]) == ("1.00", "2.50")
+        assert (f["building_density_max"], f["green_ratio_min"], f["height_limit_m"]) == ("30.00%", "35.00%", "80.00")
+        assert f["land_use_code"] == "0701" and f["land_use_name"] == "城镇住宅用地"
+        assert f["supply_method"] == "挂牌出让"
+        assert f["listing_start_at"].endswith("+08:00") and f["listing_end_at"] and f["auction_start_at"] == ""
+        assert f["appraisal_filing_no"]
+
+
+class TestAnnouncement:
+    def test_every_labelled_field_is_present_and_nothing_else(self) -> None:
+        doc = announcement_document(announced(PlanMethod.AUCTION).state, region_code="530300")
+        assert list(doc["fields"]) == list(ANNOUNCEMENT_LABELS)
+        assert doc["document_id"] == "ANN-GD-2026-007" and doc["unified_deal_code"] == "530300-TD-GD-2026-007"
+        assert doc["fields"]["auction_start_at"] and doc["fields"]["listing_start_at"] == ""
+
+    def test_never_reveals_the_reserve(self) -> None:
+        doc = announcement_document(sealed(PlanMethod.LISTING).state, region_code="530300")
+        text = str(doc) + to_xml(doc)
+        assert str(RESERVE) not in text and wan(RESERVE) not in text
+
+    def test_not_announced_is_refused(self) -> None:
+        from tests.unit.plan_helpers import approved
+
+        with pytest.raises(Rejected) as info:
+            announcement_document(approved().state, region_code="530300")
+        assert info.value.code is Code.PLAN_WRONG_STATUS
+
+
+class TestResult:
+    def test_fields_and_units(self) -> None:
+        doc = result_document(sealed().state, deal(), entry(), supervision_no=SUPERVISION_NO, published_at=START)
+        f = doc["fields"]
+        assert list(f) == list(RESULT_LABELS)
+        assert (f["price_wan"], f["price_fen"]) == ("5123.004567", str(PRICE))
+        assert f["holder"] == "曲靖某置业有限公司" and f["supervision_no"] == SUPERVISION_NO
+        assert f["approver"] and f["region_code"] == "530302" and f["area_hectares"] == "2"
+        assert sum(int(p["amount_fen"]) for p in f["installments"]) == PRICE
+
+    @pytest.mark.parametrize("number", ["", "123", "5303022026b00123", "5303022026B001234"])
+    def test_supervision_number_required(self, number: str) -> None:
+        with pytest.raises(Rejected) as info:
+            result_document(sealed().state, deal(), entry(), supervision_no=number, published_at=START)
+        assert info.value.code is Code.SUPERVISION_NUMBER_REQUIRED
+
+    @pytest.mark.parametrize(
+        ("overrides", "field"),
+        [
+            ({"region_code": "53030"}, "region_code"),
+            ({"land_source": "划拨"}, "land_source"),
+            ({"installments": (Installment(1, date(2026, 5, 1), PRICE - 1),)}, "installments"),
+            ({"installments": ()}, "installments"),
+            ({"completion_date": date(2026, 1, 1)}, "completion_date"),
+            ({"project_name": " "}, "project_name"),
+        ],
+    )
+    def test_bad_entries_refused(self, overrides: dict[str, object], field: str) -> None:
+        with pytest.raises(Rejected) as info:
+            result_document(sealed().state, deal(), entry(**overrides), supervision_no=SUPERVISION_NO,
+                            published_at=START)
+        assert info.value.code is Code.INVALID_FIELD and info.value.rejection.details["field"] == field
+
+    def test_xml_carries_the_same_fields(self) -> None:
+        doc = result_document(sealed().state, deal(), entry(), supervision_no=SUPERVISION_NO, published_at=START)
+        root = ET.fromstring(to_xml(doc))
+        assert root.get("kind") == "RESULT" and root.findtext("unified_deal_code") == doc["unified_deal_code"]
+        fields = root.find("fields")
+        assert fields is not None
+        assert fields.findtext("price_wan") == "5123.004567"
+        assert fields.find("holder") is not None and fields.find("holder").get("label") == "土地使用权人"  # type: ignore[union-attr]
+        assert [i.findtext("amount_fen") for i in fields.iter("installment")] == [
+            p["amount_fen"] for p in doc["fields"]["installments"]]
