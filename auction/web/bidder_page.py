@@ -1,0 +1,117 @@
+"""The bidder's browser page (`/bid`) and the static files of the console and the page.
+
+The page is plain JavaScript served as files (no build step). It signs in
+with the bidding token: `POST /bid/session` tells which session the token is
+for (and the announced parcel facts, for a session made from a supply plan),
+then the page speaks docs/protocol.md over `/ws` with that token, like any
+client. The token stays in the tab (sessionStorage), never in a cookie,
+so no other site can make the browser use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import asyncpg
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from auction.domain.codes import Code, Rejected
+from auction.protocol import storable_text
+from auction.service import now_us
+from auction.settings import Settings
+from auction.store.events import to_micros
+from auction.web.console_views import WEB
+from auction.web.internal import call_api
+
+STATIC = WEB / "static"
+# Parcel facts a listing or auction announcement states (N Art.9); not the benchmark price, not readiness.
+ANNOUNCED = ("parcel_no", "location", "area_m2", "area_hectares", "land_use", "land_use_name", "term_years",
+             "plot_ratio_min", "plot_ratio_max", "planning", "boundaries", "current_state")
+
+INDEX = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>国有建设用地使用权网上交易系统</title>
+<link rel="stylesheet" href="/static/style.css"></head>
+<body><main class="index"><h1>国有建设用地使用权网上交易系统<small>Online trading of state-owned construction land use rights</small></h1>
+<ul class="entry">
+<li><a href="/bid">竞买人报价 <small>Bidder page</small></a></li>
+<li><a href="/console">交易中心操作台 <small>Operator console</small></a></li>
+</ul></main></body></html>"""
+
+
+def _refused(code: Code, status: int) -> JSONResponse:
+    return JSONResponse({"error": Rejected(code).rejection.to_dict()}, status_code=status)
+
+
+async def index(request: Request) -> Response:
+    return HTMLResponse(INDEX)
+
+
+async def bid_page(request: Request) -> Response:
+    return FileResponse(STATIC / "bid.html", media_type="text/html; charset=utf-8",
+                        headers={"cache-control": "no-store"})
+
+
+async def which_session(request: Request, settings: Settings) -> Response:
+    """`{"token"}` -> `{"session_id", "bidder_no"}` for a valid, unexpired token."""
+    raw = await request.body()
+    try:
+        token = json.loads(raw).get("token") if len(raw) <= 1024 else None
+    except (ValueError, AttributeError):
+        token = None
+    if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
+        return _refused(Code.INVALID_TOKEN, 401)
+    try:
+        row = await request.state.service.store.pool.fetchrow(
+            "SELECT session_id, bidder_no, expires_at FROM bidders WHERE token_hash = $1",
+            hashlib.sha256(token.encode()).digest(),
+        )
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return _refused(Code.SERVICE_UNAVAILABLE, 503)
+    if row is None or to_micros(row["expires_at"]) <= now_us():
+        return _refused(Code.INVALID_TOKEN, 401)
+    body: dict[str, Any] = {"session_id": row["session_id"], "bidder_no": row["bidder_no"]}
+    parcel = await announced_parcel(request, settings, row["session_id"])
+    if parcel is not None:
+        body["parcel"] = parcel
+    return JSONResponse(body, headers={"cache-control": "no-store"})
+
+
+async def announced_parcel(request: Request, settings: Settings, session_id: str) -> dict[str, Any] | None:
+    """The parcel facts of the announcement (N Art.9) when the session came from a supply plan
+    (issue 3's `GET /api/plans`); nothing from the plan that is not announced."""
+    plans = await call_api(request, settings, "GET", "/api/plans")
+    if not plans.ok or not isinstance(plans.body, list):
+        return None
+    plan_id = next((p.get("plan_id") for p in plans.body if isinstance(p, dict) and p.get("session_id") == session_id),
+                   None)
+    if not isinstance(plan_id, str):
+        return None
+    plan = await call_api(request, settings, "GET", f"/api/plans/{plan_id}")
+    if not plan.ok or not isinstance(plan.body, dict) or not isinstance(plan.body.get("parcel"), dict):
+        return None
+    parcel: dict[str, Any] = plan.body["parcel"]
+    facts = {k: parcel[k] for k in ANNOUNCED if k in parcel}
+    facts["bidder_conditions"] = plan.body.get("bidder_conditions")
+    return facts
+
+
+async def no_icon(request: Request) -> Response:
+    return Response(status_code=204)
+
+
+def routes(settings: Settings) -> list[Route | Mount]:
+    async def session_of_token(request: Request) -> Response:
+        return await which_session(request, settings)
+
+    return [
+        Route("/", index, methods=["GET"]),
+        Route("/favicon.ico", no_icon, methods=["GET"]),
+        Route("/bid", bid_page, methods=["GET"]),
+        Route("/bid/session", session_of_token, methods=["POST"]),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]

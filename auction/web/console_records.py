@@ -1,0 +1,179 @@
+"""The console's records: a session's event log as CSV or JSON, the audit trail of
+operator actions, and the pages drawn from other issues' routes where they
+exist (plans, the transaction confirmation, the deadline board, applications and
+deposits). A route that is not there yet shows as "not available"."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from auction.console.roles import Permission, allowed
+from auction.console.store import SignedIn
+from auction.domain.codes import Code, Rejected
+from auction.domain.events import event_to_dict, event_type
+from auction.settings import Settings
+from auction.web.console_auth import ConsoleAuth, client_ip
+from auction.web.console_views import EVENT_COLUMNS, events_rows, json_default, to_csv
+from auction.web.internal import ApiAnswer, call_api
+
+IDENTITY_FIELDS = frozenset({"legal_name", "registration_no", "name", "counterparty"})
+AUDIT_COLUMNS = ["id", "at", "username", "role", "action", "session_id", "client_ip", "outcome", "detail"]
+Render = Callable[..., Response]
+
+
+class ConsoleRecords:
+    def __init__(self, settings: Settings, auth: ConsoleAuth, render: Render) -> None:
+        self.settings = settings
+        self.auth = auth
+        self.render = render
+
+    def routes(self) -> list[Route]:
+        page = self.auth.page
+        P = Permission
+        sid = "/console/sessions/{session_id}"
+        return [
+            Route(f"{sid}/events.csv", page(P.EXPORT_LOG)(self.export_csv), methods=["GET"]),
+            Route(f"{sid}/events.json", page(P.EXPORT_LOG)(self.export_json), methods=["GET"]),
+            Route(f"{sid}/confirmation", page(P.VIEW_CONFIRMATION)(self.confirmation), methods=["GET"]),
+            Route(f"{sid}/confirmation.pdf", page(P.VIEW_CONFIRMATION)(self.confirmation), methods=["GET"]),
+            Route(f"{sid}/deadlines", page(P.VIEW_DEADLINES)(self.session_deadlines), methods=["GET"]),
+            Route(f"{sid}/applications", page(P.VIEW_BIDDERS)(self.applications), methods=["GET"]),
+            Route("/console/deadlines", page(P.VIEW_DEADLINES)(self.deadlines), methods=["GET"]),
+            Route("/console/plans", page(P.VIEW_PLANS)(self.plans), methods=["GET"]),
+            Route("/console/plans/{plan_id}", page(P.VIEW_PLANS)(self.plan), methods=["GET"]),
+            Route("/console/audit", page(P.VIEW_AUDIT)(self.audit_page), methods=["GET"]),
+            Route("/console/audit.csv", page(P.VIEW_AUDIT)(self.audit_csv), methods=["GET"]),
+            Route("/console/audit.json", page(P.VIEW_AUDIT)(self.audit_json), methods=["GET"]),
+        ]
+
+    # ------------------------------------------------------------------
+    # exports: the session's whole event log (the audit trail of the sale)
+
+    async def _log(self, request: Request, who: SignedIn, kind: str) -> list[dict[str, Any]]:
+        sid = request.path_params["session_id"]
+        service = request.state.service
+        await service.state(sid)  # UNKNOWN_SESSION
+        recorded = await service.store.load(sid)
+        await self.auth.store(request).audit(f"EXPORT_EVENTS_{kind}", "OK", user=who.user, session_id=sid,
+                                             client_ip=client_ip(request))
+        return events_rows([{"seq": r.seq, "pub_seq": r.pub_seq, "type": event_type(r.event),
+                             "data": event_to_dict(r.event)} for r in recorded])
+
+    async def export_csv(self, request: Request, who: SignedIn) -> Response:
+        rows = await self._log(request, who, "CSV")
+        sid = request.path_params["session_id"]
+        return Response(to_csv(rows, EVENT_COLUMNS), media_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="{_file_name(sid)}-events.csv"'})
+
+    async def export_json(self, request: Request, who: SignedIn) -> Response:
+        rows = await self._log(request, who, "JSON")
+        sid = request.path_params["session_id"]
+        return JSONResponse(rows, headers={"content-disposition": f'attachment; filename="{_file_name(sid)}-events.json"'})
+
+    # ------------------------------------------------------------------
+    # the console's own audit trail
+
+    async def audit_page(self, request: Request, who: SignedIn) -> Response:
+        rows = await self.auth.store(request).trail(None, 500)
+        return self.render(request, "audit.html", who, rows=rows)
+
+    async def _audit_rows(self, request: Request, who: SignedIn, kind: str) -> list[dict[str, Any]]:
+        store = self.auth.store(request)
+        await store.audit(f"EXPORT_AUDIT_{kind}", "OK", user=who.user, client_ip=client_ip(request))
+        return await store.trail(None, 100_000)
+
+    async def audit_csv(self, request: Request, who: SignedIn) -> Response:
+        rows = await self._audit_rows(request, who, "CSV")
+        for row in rows:
+            row["at"] = row["at"].isoformat()
+        return Response(to_csv(rows, AUDIT_COLUMNS), media_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": 'attachment; filename="console-audit.csv"'})
+
+    async def audit_json(self, request: Request, who: SignedIn) -> Response:
+        rows = await self._audit_rows(request, who, "JSON")
+        text = json.dumps(rows, ensure_ascii=False, default=json_default)
+        return Response(text, media_type="application/json",
+                        headers={"content-disposition": 'attachment; filename="console-audit.json"'})
+
+    # ------------------------------------------------------------------
+    # pages drawn from other issues' routes, where they exist
+
+    async def confirmation(self, request: Request, who: SignedIn) -> Response:
+        """The transaction confirmation (issue 4) as that route renders it, HTML or PDF, for
+        printing. It names the winner: only after the close (RULES 3.5)."""
+        sid = request.path_params["session_id"]
+        state = await request.state.service.state(sid)
+        if not state.final:
+            raise Rejected(Code.FORBIDDEN, "成交确认书在交易结束后出具 / issued after the close")
+        suffix = ".pdf" if request.url.path.endswith(".pdf") else ""
+        answer = await call_api(request, self.settings, "GET", f"/api/sessions/{sid}/confirmation{suffix}")
+        if answer.ok and answer.content_type.split(";")[0] in ("text/html", "application/pdf"):
+            await self.auth.store(request).audit(f"VIEW_CONFIRMATION{suffix.upper().replace('.', '_')}", "OK",
+                                                 user=who.user, session_id=sid, client_ip=client_ip(request))
+            # A document of its own (inline styles, print layout): its own, stricter policy.
+            return Response(answer.raw, media_type=answer.content_type, headers={
+                "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+            })
+        return self.render(request, "api_view.html", who, title=f"成交确认书 / Transaction confirmation · {sid}",
+                           answer=answer, path=f"/api/sessions/{sid}/confirmation", back=f"/console/sessions/{sid}")
+
+    async def _api_page(self, request: Request, who: SignedIn, path: str, title: str, query: str = "",
+                        back: str | None = None) -> Response:
+        answer = await call_api(request, self.settings, "GET", path, query=query)
+        return self.render(request, "api_view.html", who, title=title, answer=answer, path=path, back=back)
+
+    async def deadlines(self, request: Request, who: SignedIn) -> Response:
+        """The deadline board (issue 4's `GET /api/deadlines`): working days left, overdue in red."""
+        every = bool(request.query_params.get("all"))
+        title = "期限看板 / Deadline board"
+        answer = await call_api(request, self.settings, "GET", "/api/deadlines", query="all=1" if every else "")
+        if answer.ok and isinstance(answer.body, list):
+            return self.render(request, "deadlines.html", who, title=title, rows=answer.body, all=every)
+        return self.render(request, "api_view.html", who, title=title, answer=answer, path="/api/deadlines")
+
+    async def session_deadlines(self, request: Request, who: SignedIn) -> Response:
+        sid = request.path_params["session_id"]
+        path = f"/api/sessions/{sid}/deadlines"
+        title = f"期限 / Deadlines · {sid}"
+        back = f"/console/sessions/{sid}"
+        answer = await call_api(request, self.settings, "GET", path)
+        if answer.ok and isinstance(answer.body, dict) and isinstance(answer.body.get("deadlines"), list):
+            body = answer.body
+            extra = {k: v for k, v in body.items() if k not in ("session_id", "closing", "deadlines") and v}
+            return self.render(request, "deadlines.html", who, title=title, rows=body["deadlines"],
+                               closing=body.get("closing"), extra=extra, back=back, all=True)
+        return self.render(request, "api_view.html", who, title=title, answer=answer, path=path, back=back)
+
+    async def applications(self, request: Request, who: SignedIn) -> Response:
+        """Applications and deposits (issue 4's route). Before the close the applicants' names
+        and registration numbers are left out here, as everywhere in the console (RULES 3.5)."""
+        sid = request.path_params["session_id"]
+        state = await request.state.service.state(sid)
+        path = f"/api/sessions/{sid}/applications"
+        answer = await call_api(request, self.settings, "GET", path)
+        if answer.ok and isinstance(answer.body, list) and not (state.final and allowed(who.user.role,
+                                                                                         Permission.SEE_IDENTITIES)):
+            hidden = "（结束后公开 / shown after the close）"
+            body = [{k: (hidden if k in IDENTITY_FIELDS or "payer" in k else v) for k, v in row.items()}
+                    if isinstance(row, dict) else row for row in answer.body]
+            answer = ApiAnswer(answer.status, body, b"", answer.content_type)
+        return self.render(request, "api_view.html", who, title=f"竞买申请与保证金 / Applications and deposits · {sid}",
+                           answer=answer, path=path, back=f"/console/sessions/{sid}")
+
+    async def plans(self, request: Request, who: SignedIn) -> Response:
+        return await self._api_page(request, who, "/api/plans", "供地方案 / Supply plans")
+
+    async def plan(self, request: Request, who: SignedIn) -> Response:
+        plan_id = request.path_params["plan_id"]
+        return await self._api_page(request, who, f"/api/plans/{plan_id}", f"供地方案 / Supply plan · {plan_id}",
+                                    back="/console/plans")
+
+
+def _file_name(session_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in session_id)[:64] or "session"

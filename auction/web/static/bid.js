@@ -1,0 +1,378 @@
+/* The bidder's page: sign in with the bidding token, follow the session, bid with a
+ * confirmation step (万元 and 大写), see every answer in plain Chinese. */
+"use strict";
+
+(() => {
+  const A = window.Auction;
+  const $ = (id) => document.getElementById(id);
+  const STORE_KEY = "auction.bidder";
+
+  let feed = null;
+  let me = null;  // my bidder number
+  let terms = null;
+  let state = null;
+  let pendingAmount = null;
+  let connected = false;
+  const mine = new Map();  // bid_id -> {seq, amount_fen, at_us}
+
+  // ------------------------------------------------------------ sign-in
+
+  function saved() {
+    try {
+      return JSON.parse(sessionStorage.getItem(STORE_KEY) || "null");
+    } catch (e) {
+      return null;
+    }
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    const token = $("token").value.trim();
+    $("signin-error").textContent = "";
+    $("signin-button").disabled = true;
+    try {
+      const r = await fetch("/bid/session", {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }),
+        credentials: "omit", cache: "no-store",
+      });
+      const body = await r.json();
+      if (!r.ok) {
+        $("signin-error").textContent = A.rejectionText(body.error || { code: "INVALID_TOKEN" });
+        return;
+      }
+      const who = { token, session_id: body.session_id, bidder_no: body.bidder_no, parcel: body.parcel || null };
+      sessionStorage.setItem(STORE_KEY, JSON.stringify(who));
+      $("token").value = "";
+      start(who);
+    } catch (e) {
+      $("signin-error").textContent = "无法连接服务器，请稍后重试 / cannot reach the server";
+    } finally {
+      $("signin-button").disabled = false;
+    }
+  }
+
+  function signOut(message) {
+    if (feed) feed.stop();
+    feed = null;
+    sessionStorage.removeItem(STORE_KEY);
+    $("app").hidden = true;
+    $("user-box").hidden = true;
+    $("signin").hidden = false;
+    $("signin-error").textContent = message || "";
+  }
+
+  function start(who) {
+    me = who.bidder_no;
+    $("signin").hidden = true;
+    $("app").hidden = false;
+    $("user-box").hidden = false;
+    $("whoami").textContent = `竞买号 ${me} · 场次 ${who.session_id}`;
+    $("my-no").textContent = String(me);
+    renderParcel(who.parcel);
+    feed = new A.SessionFeed({
+      sessionId: who.session_id, token: who.token, onWelcome, onEvent, onReply, onStatus, onFatal, onTick, onError,
+    });
+    window.auctionFeed = feed;  // for the browser tests: reconnects, pending bids
+    feed.start();
+  }
+
+  // ------------------------------------------------------------ what the server says
+
+  function onStatus(s) {
+    connected = s === "live";
+    renderState();  // no new bids while the link is down (an in-flight one is re-sent, same bid_id)
+    const box = $("conn");
+    box.dataset.state = s;
+    box.textContent = {
+      connecting: "正在连接… / Connecting…",
+      live: "已连接，实时更新 / Connected, live",
+      reconnecting: "连接中断，正在自动重连，重连后补齐期间的报价… / Connection lost: reconnecting, missed bids will be filled in",
+    }[s] || s;
+  }
+
+  function onFatal(m) {
+    signOut(A.rejectionText(m));
+  }
+
+  function onError(m) {
+    $("bid-result").className = "error";
+    $("bid-result").textContent = A.rejectionText(m);
+  }
+
+  function onWelcome(w, resumed) {
+    terms = w.terms;
+    if (w.bidder_no !== null && w.bidder_no !== undefined) me = w.bidder_no;
+    renderTerms();
+    for (const b of w.my_bids || []) mine.set(b.bid_id, b);
+    renderMine();
+    if (!resumed) {
+      $("ladder-rows").textContent = "";
+      $("event-log").textContent = "";
+    }
+    state = w.state;
+    renderState();
+  }
+
+  function onEvent(e, current) {
+    if (e.event === "BidAccepted") A.addLadderRow($("ladder-rows"), e, me);
+    if (e.event === "SessionOpened" || e.event === "ReserveSealed") {
+      terms = { ...terms, has_reserve: e.data.has_reserve, reserve_commitment: e.data.reserve_commitment };
+      renderTerms();
+    }
+    logEvent(e);
+    if (current) {
+      state = e.state;
+      renderState();
+      if (e.event === "SessionSuspended") notice(`交易已中止，暂停报价。原因：${e.data.reason} / Suspended`);
+      else if (e.event === "SessionResumed") notice(`交易已恢复，倒计时重新开始。/ Resumed`);
+      else if (e.event === "TimedBiddingStarted") notice("挂牌期结束，进入限时竞价：每次有效报价后倒计时重新开始。/ Timed bidding");
+      else if (e.event === "IncrementChanged") notice(`增价幅度调整为 ${A.formatWan(e.data.increment_fen)}。原因：${e.data.reason}`);
+    }
+  }
+
+  function onReply(m) {
+    const box = $("bid-result");
+    if (m.type === "ack") {
+      mine.set(m.bid_id, { bid_id: m.bid_id, seq: m.seq, amount_fen: m.amount_fen, at_us: m.at_us });
+      renderMine();
+      box.className = "ok";
+      box.textContent = `报价已接受：${A.formatWan(m.amount_fen)}（序号 ${m.seq}） / Accepted`;
+    } else {
+      box.className = "error";
+      box.textContent = `报价未被接受：${A.rejectionText(m)}`;
+      box.dataset.code = m.code;
+    }
+  }
+
+  function onTick(serverNow) {
+    $("server-time").textContent = A.cst(serverNow).slice(11);
+    if (!state) return;
+    let label = "剩余时间 ";
+    let left = null;
+    if (state.phase === "SCHEDULED" && state.opens_at_us) {
+      label = "距开始 ";
+      left = state.opens_at_us - serverNow;
+    } else if (A.OPEN_PHASES.has(state.phase) && state.deadline_us) {
+      left = state.deadline_us - serverNow;
+    }
+    $("countdown-label").firstChild.textContent = label;
+    $("countdown").textContent = left === null ? "—" : A.duration(left);
+    $("countdown").classList.toggle("urgent", left !== null && left < 60e6);
+  }
+
+  // ------------------------------------------------------------ drawing
+
+  function renderTerms() {
+    if (!terms) return;
+    A.setText("t-session", terms.session_id);
+    A.setText("t-parcel", terms.parcel_ref);
+    A.setText("t-method", A.METHODS[terms.method] || terms.method);
+    A.setText("t-start", `${A.formatWan(terms.start_price_fen)}（${A.formatFen(terms.start_price_fen)}）`);
+    A.setText("t-deposit", A.formatWan(terms.deposit_fen));
+    A.setText("t-start-at", `${A.cst(terms.start_at_us)} CST`);
+    A.setText("t-listing-end", terms.listing_end_at_us ? `${A.cst(terms.listing_end_at_us)} CST` : "—（拍卖 / auction）");
+    A.setText("t-countdown", A.duration(terms.countdown_us));
+    let reserve = "尚未密封 / not yet sealed";
+    if (terms.has_reserve === true) reserve = `有底价（保密，结束时公开并可校验）承诺值 ${terms.reserve_commitment}`;
+    else if (terms.has_reserve === false) reserve = "无底价，以起始价为底价（第二十八条） / none: the starting price stands in (Q28)";
+    A.setText("t-reserve", reserve);
+  }
+
+  const PLANNING = {  // units as auction/domain/parcels.py keeps them: basis points, centimetres
+    building_density_max_bp: ["建筑密度不大于", (v) => `${v / 100}%`],
+    green_ratio_min_bp: ["绿地率不小于", (v) => `${v / 100}%`],
+    height_limit_cm: ["建筑限高", (v) => `${v / 100} 米`],
+    notes: ["其他", (v) => v],
+  };
+
+  function planning(key, value) {
+    const known = PLANNING[key];
+    return known ? `${known[0]} ${known[1](value)}` : `${key}: ${value}`;
+  }
+
+  /* The announced parcel facts (N Art.9), for a session made from a supply plan. */
+  function renderParcel(parcel) {
+    const list = $("parcel-facts");
+    list.textContent = "";
+    if (!parcel) return;
+    const ratio = (h) => (h === null || h === undefined ? "—" : (h / 100).toFixed(2));
+    const rows = [
+      ["宗地编号", "Parcel no.", parcel.parcel_no],
+      ["坐落", "Location", parcel.location],
+      ["面积", "Area", parcel.area_m2 ? `${parcel.area_m2} 平方米（${parcel.area_hectares} 公顷）` : null],
+      ["用途", "Land use", parcel.land_use_name ? `${parcel.land_use_name}（${parcel.land_use}）` : parcel.land_use],
+      ["出让年限", "Term", parcel.term_years ? `${parcel.term_years} 年` : null],
+      ["容积率", "Plot ratio", `${ratio(parcel.plot_ratio_min)} – ${ratio(parcel.plot_ratio_max)}`],
+      ["四至", "Boundaries", parcel.boundaries],
+      ["现状", "Current state", parcel.current_state],
+      ["规划条件", "Planning", parcel.planning && Object.keys(parcel.planning).length
+        ? Object.entries(parcel.planning).filter(([, v]) => v !== null && v !== "").map(([k, v]) => planning(k, v)).join("；")
+        : null],
+      ["竞买条件", "Bidder conditions", parcel.bidder_conditions || "无 / none"],
+    ];
+    for (const [zh, en, value] of rows) {
+      if (value === null || value === undefined || value === "") continue;
+      list.append(A.el("dt", {}, `${zh} `, A.el("small", {}, en)), A.el("dd", {}, String(value)));
+    }
+  }
+
+  function renderState() {
+    if (!state) return;
+    const phase = $("phase");
+    phase.textContent = A.PHASES[state.phase] || state.phase;
+    phase.dataset.phase = state.phase;
+    A.setText("highest", A.formatWan(state.highest_fen));
+    A.setText("highest-fen", state.highest_fen ? A.formatFen(state.highest_fen) : "");
+    A.setText("highest-no", state.highest_bidder_no === null ? "—"
+      : `${state.highest_bidder_no}${state.highest_bidder_no === me ? "（我）" : ""}`);
+    A.setText("min-next", A.formatWan(state.min_next_fen));
+    A.setText("min-next-fen", state.min_next_fen ? A.formatFen(state.min_next_fen) : "");
+    A.setText("t-increment", A.formatWan(state.increment_fen));
+    const open = A.OPEN_PHASES.has(state.phase);
+    $("bid-button").disabled = !open || !connected;
+    $("use-min").disabled = !open || !state.min_next_fen;
+    // Why the button is off, in the words the server would use for a bid now.
+    const closedCode = open ? null : state.phase === "SUSPENDED" ? "SESSION_SUSPENDED"
+      : state.phase === "SCHEDULED" || state.phase === "NEW" ? "SESSION_NOT_OPEN" : "SESSION_CLOSED";
+    $("bid-closed").textContent = closedCode === null ? ""
+      : `当前不可报价：${A.CODES[closedCode]({ opens_at: state.opens_at_us, resume_at: state.resume_at_us })}`;
+    if (A.FINAL_PHASES.has(state.phase) || state.phase === "HELD") renderOutcome();
+  }
+
+  function renderMine() {
+    const rows = Array.from(mine.values()).sort((a, b) => b.seq - a.seq);
+    const tbody = $("my-bids");
+    tbody.textContent = "";
+    for (const b of rows) {
+      tbody.append(A.el("tr", { "data-seq": String(b.seq), "data-amount": String(b.amount_fen) },
+        A.el("td", { class: "num" }, String(b.seq)), A.el("td", {}, A.cst(b.at_us)),
+        A.el("td", { class: "num", title: A.formatFen(b.amount_fen) }, A.formatWan(b.amount_fen))));
+    }
+  }
+
+  function logEvent(e) {
+    if (e.event === "BidAccepted") return;  // in the ladder
+    let text = A.EVENTS[e.event] || e.event;
+    if (e.data && e.data.reason && typeof e.data.reason === "string" && e.event !== "SessionClosed") text += `：${e.data.reason}`;
+    $("event-log").prepend(A.el("li", { "data-seq": String(e.seq), "data-event": e.event }, `${A.cst(e.at_us)}  ${text}`));
+  }
+
+  function notice(text) {
+    $("notice").textContent = text;
+  }
+
+  async function renderOutcome() {
+    const box = $("outcome");
+    box.hidden = false;
+    $("bid-card").classList.add("ended");
+    $("bid-result").textContent = "";
+    $("bid-result").className = "";
+    notice("");
+    const o = state.outcome;
+    if (state.phase === "TERMINATED") {
+      box.dataset.outcome = "TERMINATED";
+      $("outcome-text").textContent = `交易终止 / Terminated${state.end_reason ? `：${state.end_reason}` : ""}`;
+      return;
+    }
+    if (state.phase === "HELD" || !o) {
+      box.dataset.outcome = "HELD";
+      $("outcome-text").textContent = "结果暂缓公布，等待交易中心处理 / The result is held for the trading center";
+      return;
+    }
+    box.dataset.outcome = o.outcome;
+    if (o.outcome === "SOLD") {
+      $("outcome-text").textContent =
+        `成交 / Sold：竞得人竞买号 ${o.winner_bidder_no}，成交价 ${A.formatWan(o.price_fen)}（人民币${A.fenToCapital(o.price_fen)}）`;
+      $("outcome-mine").textContent = o.winner_bidder_no === me
+        ? "恭喜，您已竞得本宗地。交易中心将向您出具成交确认书。/ You won this parcel."
+        : "您未竞得本宗地，竞买保证金将按规定退还。/ You did not win; your deposit will be refunded.";
+    } else {
+      $("outcome-text").textContent = `流拍 / Not sold：${A.CLOSE_REASONS[o.reason] || o.reason}`;
+    }
+    if (o.reserve_fen !== null && o.reserve_fen !== undefined && o.reserve_salt) {
+      $("reserve-box").hidden = false;
+      A.setText("reserve-wan", A.formatWan(o.reserve_fen));
+      A.setText("reserve-fen", A.formatFen(o.reserve_fen));
+      A.setText("reserve-salt", o.reserve_salt);
+      A.setText("reserve-commitment", terms.reserve_commitment || "—");
+      const check = await A.checkCommitment(o.reserve_fen, o.reserve_salt, terms.reserve_commitment || "");
+      const node = $("reserve-check");
+      node.dataset.ok = String(check.ok);
+      node.textContent = check.ok === null ? "此浏览器无法校验（需 HTTPS） / cannot check here (needs HTTPS)"
+        : check.ok ? "✓ 公开的底价与开始时公布的承诺值一致（本浏览器以 SHA-256 校验） / matches its commitment"
+          : "✗ 公开的底价与承诺值不一致！ / does NOT match its commitment";
+    }
+  }
+
+  // ------------------------------------------------------------ bidding with a confirmation step
+
+  function showWords() {
+    const text = $("amount").value;
+    if (!text.trim()) {
+      $("amount-words").textContent = "";
+      return;
+    }
+    try {
+      const fen = A.parseWan(text);
+      $("amount-words").textContent = `人民币${A.fenToCapital(fen)}`;
+    } catch (e) {
+      $("amount-words").textContent = "";
+    }
+  }
+
+  function askToConfirm(event) {
+    event.preventDefault();
+    const box = $("bid-result");
+    box.textContent = "";
+    box.className = "";
+    let fen;
+    try {
+      fen = A.parseWan($("amount").value);
+    } catch (e) {
+      box.className = "error";
+      box.textContent = e.message;
+      return;
+    }
+    pendingAmount = fen;
+    A.setText("confirm-wan", A.formatWan(fen));
+    A.setText("confirm-words", `人民币${A.fenToCapital(fen)}`);
+    A.setText("confirm-yuan", A.formatYuan(fen));
+    A.setText("confirm-fen", A.formatFen(fen));
+    $("confirm").hidden = false;
+    $("confirm-yes").focus();
+  }
+
+  function confirmBid() {
+    $("confirm").hidden = true;
+    if (pendingAmount === null || !feed) return;
+    feed.bid(pendingAmount);
+    pendingAmount = null;
+    const box = $("bid-result");
+    box.className = "";
+    box.textContent = "报价已发送，等待服务器确认… / Sent, waiting for the acknowledgement";
+  }
+
+  function cancelBid() {
+    $("confirm").hidden = true;
+    pendingAmount = null;
+  }
+
+  function useMinimum() {
+    if (state && state.min_next_fen) {
+      $("amount").value = A.formatWan(state.min_next_fen).replace(" 万元", "");
+      showWords();
+    }
+  }
+
+  // ------------------------------------------------------------ wiring
+
+  $("signin-form").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", () => signOut(""));
+  $("bid-form").addEventListener("submit", askToConfirm);
+  $("amount").addEventListener("input", showWords);
+  $("use-min").addEventListener("click", useMinimum);
+  $("confirm-yes").addEventListener("click", confirmBid);
+  $("confirm-no").addEventListener("click", cancelBid);
+  const who = saved();
+  if (who && who.token && who.session_id) start(who);
+})();

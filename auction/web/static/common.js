@@ -1,0 +1,516 @@
+/* Shared by the bidder page and the console's live view. Plain JavaScript, no build step.
+ *
+ * Money is whole fen (integers; every amount the server accepts, at most 10^15,
+ * is a safe integer), shown in 万元 with the exact fen available. Times are µs
+ * since the epoch (UTC), shown in China Standard Time. Countdowns use the
+ * server's clock: offset = server_time_us - local now, from welcome, heartbeat
+ * and pong (docs/protocol.md, "The server's clock decides").
+ */
+"use strict";
+
+window.Auction = (() => {
+  const FEN_PER_WAN = 1000000;
+  const MAX_AMOUNT_FEN = 1e15;
+
+  // ---------------------------------------------------------------- money
+
+  function formatWan(fen) {
+    if (fen === null || fen === undefined) return "—";
+    const sign = fen < 0 ? "-" : "";
+    const abs = Math.abs(fen);
+    const whole = Math.floor(abs / FEN_PER_WAN);
+    const rest = abs % FEN_PER_WAN;
+    if (rest === 0) return `${sign}${whole} 万元`;
+    return `${sign}${whole}.${String(rest).padStart(6, "0").replace(/0+$/, "")} 万元`;
+  }
+
+  function formatFen(fen) {
+    if (fen === null || fen === undefined) return "—";
+    return `${fen.toLocaleString("en-US")} 分`;
+  }
+
+  function formatYuan(fen) {
+    if (fen === null || fen === undefined) return "—";
+    const whole = Math.floor(fen / 100);
+    return `${whole.toLocaleString("en-US")}.${String(fen % 100).padStart(2, "0")} 元`;
+  }
+
+  /* "8050.5" (万元) -> 8050500000 fen, exactly; throws an Error with a Chinese message. */
+  function parseWan(text) {
+    const t = String(text).trim().replace(/[,，\s]/g, "");
+    const m = /^(\d{1,10})(?:\.(\d{1,6}))?$/.exec(t);
+    if (!m) {
+      if (/^\d+\.\d{7,}$/.test(t)) throw new Error("金额最多精确到分（万元后6位小数） / at most 6 decimals of 万元 (1 fen)");
+      throw new Error("请输入以万元为单位的金额，如 8050 或 8050.5 / enter an amount in 万元, e.g. 8050 or 8050.5");
+    }
+    const fen = Number(m[1]) * FEN_PER_WAN + Number((m[2] || "").padEnd(6, "0"));
+    if (fen <= 0) throw new Error("金额须大于零 / the amount must be above zero");
+    if (fen > MAX_AMOUNT_FEN) throw new Error("金额超出系统上限 / above the system limit");
+    return fen;
+  }
+
+  /* 大写金额: the same rules as auction/domain/amount_words.py (a browser test compares them). */
+  const DIGITS = "零壹贰叁肆伍陆柒捌玖";
+  const SMALL_UNITS = ["仟", "佰", "拾", ""];
+  const GROUP_UNITS = ["", "万", "亿", "万"];
+
+  function group4(value) {
+    const digits = String(value).padStart(4, "0");
+    let out = "";
+    let pendingZero = false;
+    let seen = false;
+    for (let i = 0; i < 4; i++) {
+      const d = Number(digits[i]);
+      if (d === 0) {
+        pendingZero = pendingZero || seen;
+        continue;
+      }
+      if (pendingZero) {
+        out += "零";
+        pendingZero = false;
+      }
+      out += DIGITS[d] + SMALL_UNITS[i];
+      seen = true;
+    }
+    return out;
+  }
+
+  function yuanToCapital(yuan) {  // yuan: BigInt
+    if (yuan < 0n) throw new RangeError("negative amount");
+    if (yuan === 0n) return DIGITS[0];
+    const groups = [];
+    let rest = yuan;
+    while (rest > 0n) {
+      groups.push(Number(rest % 10000n));
+      rest /= 10000n;
+    }
+    if (groups.length > 4) throw new RangeError("amount too large for 大写");
+    let out = "";
+    let started = false;
+    let zero = false;
+    for (let index = groups.length - 1; index >= 0; index--) {
+      const g = groups[index];
+      if (g === 0) {
+        if (started) {
+          zero = true;
+          if (index === 2) out += "亿";  // 万亿 with no 亿 group
+        }
+        continue;
+      }
+      if (started && (zero || g < 1000)) out += "零";
+      out += group4(g) + GROUP_UNITS[index];
+      started = true;
+      zero = false;
+    }
+    return out;
+  }
+
+  function fenToCapital(fen) {
+    const f = BigInt(fen);
+    if (f < 0n) throw new RangeError("negative amount");
+    const yuan = f / 100n;
+    const cents = Number(f % 100n);
+    const jiao = Math.floor(cents / 10);
+    const fenDigit = cents % 10;
+    if (cents === 0) return yuanToCapital(yuan) + "元整";
+    let out = yuan > 0n ? yuanToCapital(yuan) + "元" : "";
+    if (jiao) out += DIGITS[jiao] + "角";
+    if (fenDigit) {
+      if (!jiao && yuan > 0n) out += "零";
+      out += DIGITS[fenDigit] + "分";
+    } else {
+      out += "整";
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- time
+
+  const CST_PARTS = new Intl.DateTimeFormat("en-CA", {
+    timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+  });
+
+  function cst(us) {
+    if (us === null || us === undefined) return "—";
+    const p = Object.fromEntries(CST_PARTS.formatToParts(new Date(Math.floor(us / 1000))).map((x) => [x.type, x.value]));
+    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+  }
+
+  function duration(us) {
+    if (us === null || us === undefined) return "—";
+    let s = Math.max(0, Math.ceil(us / 1e6));
+    const days = Math.floor(s / 86400);
+    s -= days * 86400;
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const sec = s % 60;
+    const mmss = `${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}`;
+    const hms = h || days ? `${String(h).padStart(2, "0")}:${mmss}` : mmss;
+    return days ? `${days}天 ${hms}` : hms;
+  }
+
+  function nowUs() {
+    return Date.now() * 1000;
+  }
+
+  // ---------------------------------------------------------------- words
+
+  const PHASES = {
+    NEW: "新建 / New",
+    SCHEDULED: "未开始 / Scheduled",
+    LISTING: "挂牌期 / Listing",
+    TIMED_BIDDING: "限时竞价 / Timed bidding",
+    AUCTION: "拍卖 / Auction",
+    SUSPENDED: "中止 / Suspended",
+    CLOSED: "已结束 / Closed",
+    HELD: "暂缓处理 / Held",
+    TERMINATED: "终止 / Terminated",
+  };
+  const OPEN_PHASES = new Set(["LISTING", "TIMED_BIDDING", "AUCTION"]);
+  const FINAL_PHASES = new Set(["CLOSED", "TERMINATED"]);
+  const METHODS = { LISTING: "挂牌 / Listing", AUCTION: "拍卖 / Auction" };
+  const EVENTS = {
+    SessionCreated: "交易场次已创建 / Session created",
+    ReserveSealed: "底价已密封 / Reserve sealed",
+    SessionOpened: "竞价开始 / Bidding opened",
+    OpenRefused: "未能开始 / Could not open",
+    BidAccepted: "报价 / Bid accepted",
+    TimedBiddingStarted: "进入限时竞价 / Timed bidding started",
+    IncrementChanged: "增价幅度调整 / Increment changed",
+    SessionSuspended: "交易中止 / Suspended",
+    ResumptionScheduled: "恢复时间公告 / Resumption announced",
+    ResumptionCancelled: "取消恢复公告 / Resumption cancelled",
+    SessionResumed: "交易恢复 / Resumed",
+    SessionClosed: "交易结束 / Closed",
+    CloseHeld: "结果暂缓 / Close held",
+    SessionTerminated: "交易终止 / Terminated",
+  };
+  const OUTCOMES = { SOLD: "成交 / Sold", UNSOLD: "流拍 / Not sold" };
+  const CLOSE_REASONS = {
+    SOLD: "最高报价不低于底价 / highest bid at or above the reserve",
+    NO_BIDS: "无人报价 / no bids",
+    BELOW_RESERVE: "最高报价低于底价 / highest bid below the reserve",
+  };
+
+  /* Every code a bidder can receive (docs/protocol.md, sections 1-7), in plain Chinese. */
+  const CODES = {
+    SESSION_NOT_OPEN: (d) => `竞价尚未开始，请在开始后报价${d.opens_at ? `（开始时间 ${cst(d.opens_at)}）` : ""}`,
+    SESSION_SUSPENDED: (d) => `交易已中止，暂停接受报价${d.resume_at ? `（预计恢复 ${cst(d.resume_at)}）` : "，请等待恢复公告"}`,
+    SESSION_CLOSED: () => "交易已结束，不再接受报价",
+    DEADLINE_PASSED: (d) => `报价到达时已过截止时间${d.deadline ? `（截止 ${cst(d.deadline)}）` : ""}，本次报价无效`,
+    NOT_QUALIFIED: () => "您不具备本宗地的竞买资格",
+    DUPLICATE_BID: (d) => `该报价编号已用于另一笔报价${d.accepted_amount ? `（已接受 ${formatWan(d.accepted_amount)}）` : ""}，请重新报价`,
+    BELOW_MINIMUM: (d) => `报价低于最低可接受价${d.minimum ? `，最低可报 ${formatWan(d.minimum)}` : ""}`,
+    NOT_INCREMENT_MULTIPLE: (d) => `报价须在当前价基础上按增价幅度的整数倍递增${d.increment ? `（增价幅度 ${formatWan(d.increment)}，基数 ${formatWan(d.base)}）` : ""}`,
+    ALREADY_HIGHEST: () => "您已是当前最高报价者，无需再次报价",
+    INVALID_AMOUNT: () => "报价金额无效，须为大于零的金额",
+    AMOUNT_TOO_LARGE: (d) => `报价金额超出系统上限${d.maximum ? `（${formatWan(d.maximum)}）` : ""}`,
+    INVALID_BID_ID: () => "报价编号无效，请刷新页面后重试",
+    MALFORMED_JSON: () => "消息格式错误，请刷新页面后重试",
+    UNKNOWN_TYPE: () => "未知的消息类型，请刷新页面后重试",
+    INVALID_FIELD: (d) => `请求字段缺失或有误${d.field ? `（${d.field}）` : ""}`,
+    NOT_AUTHENTICATED: () => "连接尚未登录，请重新登录",
+    ALREADY_AUTHENTICATED: () => "连接已登录",
+    INVALID_TOKEN: () => "竞买凭证无效或已过期，请核对后重新登录",
+    WRONG_SESSION: () => "该竞买凭证不属于此交易场次",
+    UNKNOWN_SESSION: () => "交易场次不存在",
+    WATCHER_CANNOT_BID: () => "旁观连接不能报价，请用竞买凭证登录",
+    RESUME_GAP_TOO_LARGE: () => "本地记录与服务器不一致，正在重新同步",
+    SERVICE_UNAVAILABLE: () => "服务暂时不可用，报价未被接受；页面会自动用同一报价编号重试",
+    CONFLICT: () => "同时报价的人较多，请重试",
+  };
+
+  function rejectionText(m) {
+    const make = CODES[m.code];
+    const chinese = make ? make(m.details || {}) : (m.message || m.code);
+    return `${chinese} [${m.code}]`;
+  }
+
+  // ---------------------------------------------------------------- the reserve commitment
+
+  async function sha256Hex(text) {
+    if (!window.crypto || !window.crypto.subtle) return null;  // not a secure context
+    const digest = await window.crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+    return Array.from(new Uint8Array(digest)).map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  /* sha256(f"{reserve_fen}:{salt}") must equal the commitment published at the open. */
+  async function checkCommitment(reserveFen, salt, commitment) {
+    const computed = await sha256Hex(`${reserveFen}:${salt}`);
+    if (computed === null) return { ok: null, computed };
+    return { ok: computed === String(commitment).toLowerCase(), computed };
+  }
+
+  function newBidId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes).map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // ---------------------------------------------------------------- following a session over /ws
+
+  const FATAL = new Set(["INVALID_TOKEN", "WRONG_SESSION", "UNKNOWN_SESSION", "INVALID_FIELD", "MALFORMED_JSON"]);
+  const PING_EVERY_MS = 5000;
+  const SILENCE_MS = 12000;  // nothing heard (not even a pong) for this long: the link is dead
+  const MAX_BACKOFF_MS = 8000;
+
+  /* One session over the WebSocket: hello (with the token, or none to watch), the
+   * whole public log from seq 1 on the first connection, then live events; after any
+   * drop, reconnect with jittered back-off and resume from the last seq (no gap, no
+   * duplicate). Bids keep their bid_id until answered and are sent again, same id,
+   * after a reconnection. */
+  class SessionFeed {
+    constructor({ sessionId, token = null, onWelcome, onEvent, onReply, onStatus, onFatal, onTick, onError }) {
+      this.sessionId = sessionId;
+      this.token = token;
+      this.on = { onWelcome, onEvent, onReply, onStatus, onFatal, onTick, onError };
+      this.lastSeq = null;
+      this.snapshotSeq = 0;
+      this.offsetUs = 0;
+      this.ws = null;
+      this.welcomed = false;
+      this.attempt = 0;
+      this.stopped = true;
+      this.fatal = false;
+      this.pending = new Map();
+      this.lastHeard = 0;
+      this.lastPing = 0;
+      this.timer = null;
+      this.retry = null;
+      this.reconnects = 0;
+    }
+
+    url() {
+      return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+    }
+
+    serverNowUs() {
+      return nowUs() + this.offsetUs;
+    }
+
+    start() {
+      this.stopped = false;
+      this.fatal = false;
+      this.open();
+      this.timer = setInterval(() => this.tick(), 250);
+    }
+
+    stop() {
+      this.stopped = true;
+      clearInterval(this.timer);
+      clearTimeout(this.retry);
+      const ws = this.ws;
+      this.ws = null;
+      if (ws) ws.close(1000, "bye");
+    }
+
+    status(s) {
+      if (this.on.onStatus) this.on.onStatus(s, this);
+    }
+
+    open() {
+      this.status(this.lastSeq === null ? "connecting" : "reconnecting");
+      let ws;
+      try {
+        ws = new WebSocket(this.url());
+      } catch (e) {
+        this.scheduleReconnect();
+        return;
+      }
+      this.ws = ws;
+      this.welcomed = false;
+      this.lastHeard = Date.now();
+      ws.onopen = () => {
+        const hello = { type: "hello", session_id: this.sessionId, last_seq: this.lastSeq === null ? 0 : this.lastSeq };
+        if (this.token) hello.token = this.token;
+        ws.send(JSON.stringify(hello));
+      };
+      ws.onmessage = (e) => {
+        let message;
+        try {
+          message = JSON.parse(e.data);
+        } catch (err) {
+          return;
+        }
+        this.receive(ws, message);
+      };
+      ws.onclose = () => this.lost(ws);
+      ws.onerror = () => {};  // a close follows
+    }
+
+    lost(ws) {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      this.welcomed = false;
+      if (this.stopped || this.fatal) return;
+      this.status("reconnecting");
+      this.scheduleReconnect();
+    }
+
+    scheduleReconnect() {
+      clearTimeout(this.retry);
+      const base = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.attempt);
+      this.attempt += 1;
+      const delay = base * (0.5 + Math.random());  // jitter: not every page at once after an outage
+      this.retry = setTimeout(() => {
+        if (!this.stopped && !this.ws) {
+          this.reconnects += 1;
+          this.open();
+        }
+      }, delay);
+    }
+
+    /* Drop this connection and resume on a new one (a gap, or silence). */
+    resync() {
+      const ws = this.ws;
+      this.ws = null;
+      this.welcomed = false;
+      if (ws) {
+        try {
+          ws.close(4000, "resync");
+        } catch (e) { /* already closing */ }
+      }
+      if (!this.stopped) {
+        this.status("reconnecting");
+        this.scheduleReconnect();
+      }
+    }
+
+    setOffset(serverUs) {
+      if (typeof serverUs === "number") this.offsetUs = serverUs - nowUs();
+    }
+
+    receive(ws, m) {
+      if (ws !== this.ws) return;
+      this.lastHeard = Date.now();
+      switch (m.type) {
+        case "welcome": {
+          const first = this.lastSeq === null;
+          this.welcomed = true;
+          this.attempt = 0;
+          this.setOffset(m.server_time_us);
+          this.snapshotSeq = m.seq;
+          if (first) this.lastSeq = 0;
+          this.status("live");
+          if (this.on.onWelcome) this.on.onWelcome(m, !first);
+          for (const bid of this.pending.values()) ws.send(JSON.stringify(bid));  // same bid_id: safe
+          break;
+        }
+        case "event":
+          if (m.seq <= this.lastSeq) return;  // already shown
+          if (m.seq > this.lastSeq + 1) {  // a gap: resume from what we have
+            this.resync();
+            return;
+          }
+          this.lastSeq = m.seq;
+          if (this.on.onEvent) this.on.onEvent(m, m.seq >= this.snapshotSeq);
+          break;
+        case "heartbeat":
+          this.setOffset(m.server_time_us);
+          if (typeof m.seq === "number" && this.lastSeq !== null && m.seq > this.lastSeq) this.resync();  // missed one
+          break;
+        case "pong":
+          this.setOffset(m.server_time_us);
+          break;
+        case "ack":
+        case "reject":
+          if (m.type === "reject" && m.code === "SERVICE_UNAVAILABLE") {
+            // Outcome unknown: keep it and send the same bid_id again after a moment.
+            setTimeout(() => {
+              const bid = this.pending.get(m.bid_id);
+              if (bid && this.ws && this.welcomed) this.ws.send(JSON.stringify(bid));
+            }, 1000);
+            if (this.on.onReply) this.on.onReply(m);
+            break;
+          }
+          this.pending.delete(m.bid_id);
+          if (this.on.onReply) this.on.onReply(m);
+          break;
+        case "error":
+          if (!this.welcomed && m.code === "RESUME_GAP_TOO_LARGE") {
+            this.lastSeq = null;  // our copy is ahead of the log: start again from the beginning
+            this.resync();
+            return;
+          }
+          if (!this.welcomed && FATAL.has(m.code)) {
+            this.fatal = true;
+            if (this.on.onFatal) this.on.onFatal(m);
+            return;
+          }
+          if (this.on.onError) this.on.onError(m);
+          break;
+        default:
+          break;
+      }
+    }
+
+    bid(amountFen) {
+      const message = { type: "bid", bid_id: newBidId(), amount_fen: amountFen };
+      this.pending.set(message.bid_id, message);
+      if (this.ws && this.welcomed) this.ws.send(JSON.stringify(message));
+      return message.bid_id;
+    }
+
+    tick() {
+      const now = Date.now();
+      if (this.ws && this.welcomed) {
+        if (now - this.lastHeard > SILENCE_MS) {
+          this.resync();
+        } else if (now - this.lastPing > PING_EVERY_MS) {
+          this.lastPing = now;
+          try {
+            this.ws.send(JSON.stringify({ type: "ping", nonce: String(now) }));
+          } catch (e) { /* closing: onclose handles it */ }
+        }
+      }
+      if (this.on.onTick) this.on.onTick(this.serverNowUs());
+    }
+  }
+
+  // ---------------------------------------------------------------- DOM helpers
+
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "class") node.className = v;
+      else if (k.startsWith("data-")) node.setAttribute(k, v);
+      else node[k] = v;
+    }
+    for (const c of children) node.append(c);
+    return node;
+  }
+
+  function setText(id, text) {
+    const node = document.getElementById(id);
+    if (node) node.textContent = text;
+  }
+
+  /* A row of the bid ladder: seq, time, bidder number, amount (exact fen in the title). */
+  function ladderRow(e, myNo) {
+    const d = e.data;
+    const mine = myNo !== null && myNo !== undefined && d.bidder_no === myNo;
+    const amount = el("td", { class: "num", title: formatFen(d.amount_fen) }, formatWan(d.amount_fen));
+    return el("tr", { "data-seq": String(e.seq), "data-bidder": String(d.bidder_no), "data-amount": String(d.amount_fen),
+                      class: mine ? "mine" : "" },
+      el("td", { class: "num" }, String(e.seq)),
+      el("td", {}, cst(e.at_us)),
+      el("td", {}, `${d.bidder_no}${mine ? "（我）" : ""}`),
+      amount);
+  }
+
+  /* Insert keeping the ladder newest first and each seq once. */
+  function addLadderRow(tbody, e, myNo) {
+    if (tbody.querySelector(`tr[data-seq="${e.seq}"]`)) return;
+    const row = ladderRow(e, myNo);
+    const later = Array.from(tbody.rows).find((r) => Number(r.dataset.seq) < e.seq);
+    tbody.insertBefore(row, later || null);
+  }
+
+  return {
+    FEN_PER_WAN, formatWan, formatFen, formatYuan, parseWan, fenToCapital, cst, duration, nowUs,
+    PHASES, OPEN_PHASES, FINAL_PHASES, METHODS, EVENTS, OUTCOMES, CLOSE_REASONS, CODES, rejectionText,
+    sha256Hex, checkCommitment, SessionFeed, el, setText, addLadderRow,
+  };
+})();

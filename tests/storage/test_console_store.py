@@ -1,0 +1,85 @@
+"""Console accounts, signed-in sessions and the audit trail on a real PostgreSQL
+(migrations/0004_console.sql, auction/console/store.py, auction/console/accounts.py)."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from auction.console.accounts import add_user, demo_accounts
+from auction.console.roles import Role
+from auction.console.store import ConsoleStore, id_hash
+
+
+@pytest.fixture
+async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+    assert p is not None
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+async def test_sessions_hold_only_a_hash_of_the_cookie_and_end_when_disabled(pool: asyncpg.Pool) -> None:
+    store = ConsoleStore(pool)
+    user = await add_user(pool, "op-1", "操作员甲", Role.OPERATOR, "a-long-password-1")
+    cookie, csrf = await store.open_session("op-1", "10.0.0.7")
+    signed = await store.session(cookie)
+    assert signed is not None and signed.user == user and signed.csrf_token == csrf
+    assert await store.session(cookie + "x") is None
+    stored = await pool.fetchval("SELECT id_hash FROM console_sessions")
+    assert stored == id_hash(cookie) and cookie.encode() not in stored
+    assert await store.disable("op-1")
+    assert await store.session(cookie) is None  # signed out everywhere at once
+    assert (await store.account("op-1")).disabled  # type: ignore[union-attr]
+
+
+async def test_an_idle_or_expired_session_is_dead(pool: asyncpg.Pool) -> None:
+    store = ConsoleStore(pool)
+    await add_user(pool, "op-2", "操作员乙", Role.OPERATOR, "a-long-password-2")
+    idle, _ = await store.open_session("op-2", None)
+    old, _ = await store.open_session("op-2", None)
+    await pool.execute("UPDATE console_sessions SET last_seen = now() - interval '31 minutes' WHERE id_hash = $1",
+                       id_hash(idle))
+    await pool.execute("UPDATE console_sessions SET expires_at = now() - interval '1 second' WHERE id_hash = $1",
+                       id_hash(old))
+    assert await store.session(idle) is None and await store.session(old) is None
+    await store.purge_sessions()
+    assert await pool.fetchval("SELECT count(*) FROM console_sessions") == 0
+
+
+async def test_the_audit_trail_is_append_only(pool: asyncpg.Pool) -> None:
+    store = ConsoleStore(pool)
+    await store.audit("SUSPEND", "OK", session_id="S-1", client_ip="127.0.0.1", detail={"reason": "故障"})
+    rows = await store.trail("S-1")
+    assert [(r["action"], r["outcome"], r["detail"]) for r in rows] == [("SUSPEND", "OK", {"reason": "故障"})]
+    for statement in ("UPDATE console_audit SET outcome = 'X'", "DELETE FROM console_audit",
+                      "TRUNCATE console_audit"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await pool.execute(statement)
+
+
+async def test_bad_account_names_and_short_passwords_are_refused(pool: asyncpg.Pool) -> None:
+    for name, password in (("A", "a-long-password"), ("has space", "a-long-password"), ("ok-name", "short")):
+        with pytest.raises(ValueError):
+            await add_user(pool, name, "x", Role.AUDITOR, password)
+
+
+async def test_demo_accounts_keep_their_passwords_in_a_private_file(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    path = tmp_path / "demo-accounts.json"
+    first = await demo_accounts(pool, path)
+    assert [(a["username"], a["role"]) for a in first] == [
+        ("demo-operator", "OPERATOR"), ("demo-committee", "COMMITTEE"), ("demo-auditor", "AUDITOR")]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text(encoding="utf-8")) == first
+    again = await demo_accounts(pool, path)  # the next `make run`: the same passwords
+    assert again == first
+    store = ConsoleStore(pool)
+    stored = await store.account("demo-operator")
+    assert stored is not None and first[0]["password"] not in stored.password_hash
