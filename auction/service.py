@@ -64,6 +64,9 @@ class SessionService:
         self._locks: dict[str, asyncio.Lock] = {}
         # Called with (session_id, next wake-up in µs or None) after every change.
         self.on_change: Callable[[str, int | None], None] = lambda _sid, _when: None
+        # Awaited once a session has become final (closed or terminated), after the commit:
+        # the post-trade steps (deposits, deadlines). Its failure never undoes the close.
+        self.on_final: Callable[[str], Awaitable[object]] | None = None
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         lock = self._locks.get(session_id)
@@ -185,16 +188,29 @@ class SessionService:
                     self.forget(session_id)  # did it commit? the log will tell next time
                     raise
                 self._states[session_id] = after
-                await self._published(recorded, state)
-                self.on_change(session_id, after.next_wakeup())
+                await self._published(recorded, state, after)
+                wakeup = after.next_wakeup()
+                earlier = state.next_wakeup()
+                if wakeup is None or earlier is None or wakeup < earlier:
+                    self.on_change(session_id, wakeup)
+                # else the wake-up moved later (each auction bid restarts the countdown): the
+                # timer already set for `earlier` fires, finds nothing due and re-arms for the
+                # new one (see `tick`), so the bid path does no scheduler work.
+                if after.final and not state.final and self.on_final is not None:
+                    try:
+                        await self.on_final(session_id)
+                    except Exception:  # the sweep books it later (DeadlineService.catch_up)
+                        log.exception("post-trade steps for %s failed; the sweep will retry", session_id)
                 return Result(recorded, after)
             raise Rejected(Code.CONFLICT)
 
-    async def _published(self, recorded: list[Recorded], before: SessionState) -> None:
+    async def _published(self, recorded: list[Recorded], before: SessionState,
+                         after: SessionState | None = None) -> None:
         messages = []
         state = before
         for r in recorded:
-            state = evolve(state, r.event)
+            # A single event (a bid): the state after it is `after`, already computed.
+            state = after if after is not None and len(recorded) == 1 else evolve(state, r.event)
             if r.pub_seq is not None:
                 messages.append(Message(r.session_id, r.pub_seq, event_message(r.session_id, r.pub_seq, r.event, state)))
         if messages:

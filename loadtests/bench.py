@@ -1,21 +1,28 @@
-"""`python -m loadtests.bench`: the bidding path under load, against the raw commit limit.
+"""`python -m loadtests.bench`: the load scenarios against the hardware's two limits, one table.
 
-1. starts an embedded PostgreSQL in a temporary folder with fsync ON (and
-   synchronous_commit on): every acknowledged bid is on disk, as in production;
-2. starts one server (`python -m auction.cli serve`) on 127.0.0.1;
-3. creates N AUCTION sessions (countdown 3600 s, so they stay open) with M
-   qualified bidders each, and waits until they are open;
-4. runs Locust headless for T seconds: N*M BidderUsers bidding min_next_fen as
-   fast as answers come back, W WatcherUsers following the sessions
-   (loadtests/locustfile.py);
-5. measures the raw limit: single-row INSERT + commit through asyncpg against the
-   same PostgreSQL, with N*M concurrent connections (the bidders' concurrency) and
-   with N (one commit in flight per session, which is what the server allows);
-6. prints one table and writes it to docs/benchmarks.md.
+For each scenario (loadtests/scenarios.py: city-day, hot-parcel, max-throughput) it
 
-    python -m loadtests.bench                       # 10 sessions x 5 bidders, 20 watchers, 30 s
-    python -m loadtests.bench --smoke               # a few seconds, nothing written
-    python -m loadtests.bench --sessions 20 --bidders 3 --seconds 60
+1. starts what the scenario needs: an embedded PostgreSQL with fsync ON and
+   synchronous_commit on (every acknowledged bid is on disk, as in production),
+   one server process (`python -m auction.cli serve`) on 127.0.0.1, or two
+   nodes sharing that PostgreSQL and a Redis (the Debian package `redis-server`)
+   for the fan-out;
+2. creates the sessions and bidders through the operator API and waits until they open;
+3. connects the watcher swarm (loadtests/watchers.py) and measures the server's
+   memory per idle connection (RSS delta / connections);
+4. runs Locust headless (loadtests/locustfile.py: bidders, a few watchers) and the
+   swarm's measured window together;
+5. measures the two limits of this hardware for the same load:
+   - single-row INSERT + commit through asyncpg at the same concurrency (one
+     commit in flight per session: the server's session lock allows no more),
+   - a bare `websockets` server (loadtests/bare_ws_server.py, a subprocess)
+     answering the same bidders and broadcasting the same messages to the same
+     number of connections;
+6. prints one table (figures, limits, ratios) and writes it to docs/benchmarks.md.
+
+    python -m loadtests.bench                          # every scenario, full size (~10 min)
+    python -m loadtests.bench --scenario hot-parcel    # one scenario
+    python -m loadtests.bench --scenario all --smoke   # every scenario in seconds, writes nothing
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import math
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -42,19 +50,9 @@ import asyncpg
 import psutil
 
 from auction.store import embedded
-from loadtests.harness import (
-    BID,
-    BROADCAST,
-    LOST_RACE,
-    ROOT,
-    LocustResult,
-    ServerProcess,
-    locust_command_line,
-    percentile,
-    prepare_sessions,
-    start_locust,
-    write_pool,
-)
+from loadtests.harness import ROOT, RedisProcess, ServerProcess, free_port, percentile
+from loadtests.scenarios import SCENARIOS, RunResult, Scenario, run_on_bare, run_on_servers, scenario
+from loadtests.watchers import raise_fd_limit
 
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
 
@@ -163,306 +161,329 @@ def _postgres_processes(pg: embedded.EmbeddedPostgres) -> list[psutil.Process]:
         return []
 
 
-def _cpu(procs: dict[str, list[psutil.Process]]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for name, plist in procs.items():
-        total = 0.0
-        for p in plist:
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.Error:
-                pass
-        out[name] = total
-    return out
-
-
-@dataclass
-class CpuWindow:
-    seconds: float
-    percent: dict[str, float]  # of one core
-    machine_percent: float  # all cores busy = 100
-
-
-def _measure_cpu(pg: embedded.EmbeddedPostgres, server_pid: int, locust_pid: int,
-                 start: float, stop: float) -> CpuWindow | None:
-    """CPU used by server, PostgreSQL and Locust between monotonic `start` and `stop`."""
-    def groups() -> dict[str, list[psutil.Process]]:
-        return {"server": [psutil.Process(server_pid)], "postgres": _postgres_processes(pg),
-                "locust": [psutil.Process(locust_pid)]}
-
-    try:
-        time.sleep(max(0.0, start - time.monotonic()))
-        before_procs = groups()
-        before = _cpu(before_procs)
-        psutil.cpu_percent(None)
-        t0 = time.monotonic()
-        time.sleep(max(0.0, stop - time.monotonic()))
-        after_procs = groups()  # backends started in between count from their start
-        after = _cpu(after_procs)
-        machine = psutil.cpu_percent(None)
-        wall = time.monotonic() - t0
-    except psutil.Error:
-        return None
-    return CpuWindow(wall, {k: 100 * (after[k] - before.get(k, 0.0)) / wall for k in after}, machine)
-
-
 # ---------------------------------------------------------------------------
-# figures
+# the table
 
 
-def _others(cpu: CpuWindow) -> float:
-    """CPU used by everything else on the machine in the window, % of one core."""
-    return max(0.0, cpu.machine_percent * (os.cpu_count() or 1) - sum(cpu.percent.values()))
-
-
-def _fmt(value: float, digits: int = 1) -> str:
+def _fmt(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
 
 
-def _rate_over(samples: list[list[float]], t_from: float, t_to: float) -> float:
-    n = sum(1 for t, _ in samples if t_from <= t < t_to)
-    return n / (t_to - t_from) if t_to > t_from else math.nan
+def _ratio(value: float | None, limit: float | None, digits: int = 0) -> str:
+    if value is None or limit is None or not limit or math.isnan(value) or math.isnan(limit):
+        return "n/a"
+    return f"{100 * value / limit:,.{digits}f} %"
 
 
-def _figures(result: LocustResult, seconds: float) -> dict[str, Any]:
-    s = result.samples
-    bids = s.get("bid", [])
-    lost = s.get("lost_race", [])
-    broadcast = s.get("broadcast", [])
-    started, stopped = s.get("started"), s.get("stopped")
-    window = (stopped - started) if started and stopped else seconds
-    bid_ms = [ms for _, ms in bids]
-    lost_ms = [ms for _, ms in lost]
-    broadcast_ms = [ms for _, ms in broadcast]
-    thirds = {}
-    if started and stopped:
-        third = window / 3
-        thirds = {
-            "first": _rate_over(bids, started, started + third),
-            "last": _rate_over(bids, stopped - third, stopped),
-        }
-    failures = {f"{f['Name']}: {f['Error']}": int(f["Occurrences"]) for f in result.failures}
-    return {
-        "window": window,
-        "accepted": len(bids),
-        "accepted_rate": len(bids) / window if window else math.nan,
-        "lost": len(lost),
-        "bid_p50": percentile(bid_ms, 50),
-        "bid_p99": percentile(bid_ms, 99),
-        "bid_mean": statistics.fmean(bid_ms) if bid_ms else math.nan,
-        "lost_p50": percentile(lost_ms, 50),
-        "broadcast_n": len(broadcast_ms),
-        "broadcast_p50": percentile(broadcast_ms, 50),
-        "broadcast_p99": percentile(broadcast_ms, 99),
-        "failures": failures,
-        "errors": s.get("errors", {}),
-        "exceptions": len(result.exceptions),
-        "ack_before_event": s.get("ack_before_event", 0),
-        "thirds": thirds,
-        "locust_bid": result.stats.get(BID, {}),
-        "locust_broadcast": result.stats.get(BROADCAST, {}),
-        "locust_lost": result.stats.get(LOST_RACE, {}),
-    }
+@dataclass
+class ScenarioReport:
+    sc: Scenario
+    ours: RunResult
+    bare: RunResult | None
+    raw: RawResult
+    locust_cmd: str
 
 
-def _table(rows: list[tuple[str, str]]) -> str:
-    width = max(len(k) for k, _ in rows)
-    vwidth = max(len(v) for _, v in rows)
-    lines = [f"| {'measure'.ljust(width)} | {'value'.ljust(vwidth)} |", f"|{'-' * (width + 2)}|{'-' * (vwidth + 2)}|"]
-    lines += [f"| {k.ljust(width)} | {v.ljust(vwidth)} |" for k, v in rows]
+def _errors(f: dict[str, Any]) -> str:
+    total = sum(f["errors"].values()) + f["exceptions"] + f.get("server_log_errors", 0)
+    if not total:
+        return "0"
+    parts = [f"{k} {v}" for k, v in sorted(f["errors"].items(), key=lambda kv: -kv[1])[:3]]
+    if f.get("server_log_errors"):
+        parts.append(f"server log ERROR {f['server_log_errors']}")
+    return f"{total:,} ({'; '.join(parts)})"
+
+
+def table(reports: list[ScenarioReport]) -> str:
+    rows: list[tuple[str, list[str]]] = []
+
+    def row(name: str, fn: Any) -> None:
+        rows.append((name, [fn(r) for r in reports]))
+
+    row("setup", lambda r: f"{r.sc.sessions} x {r.sc.bidders} bidders ({r.sc.mode}), "
+                           f"{r.sc.watchers + r.sc.locust_watchers:,} watchers, {r.sc.nodes} node(s), "
+                           f"{r.sc.seconds:g} s")
+    row("accepted bids/s", lambda r: f"{_fmt(r.ours.figures['accepted_rate'])} ({r.ours.figures['accepted']:,})")
+    row("bids lost to a race / too late", lambda r: f"{r.ours.figures['lost']:,} / {r.ours.figures['too_late']:,}")
+    row("bid ack p50 / p99 (ms)", lambda r: f"{_fmt(r.ours.figures['bid_p50'], 1)} / "
+                                           f"{_fmt(r.ours.figures['bid_p99'], 1)}")
+    row("bid-to-broadcast p50 / p99 at the watchers (ms)",
+        lambda r: f"{_fmt(r.ours.figures['broadcast_p50'], 1)} / {_fmt(r.ours.figures['broadcast_p99'], 1)}")
+    row("broadcast deliveries/s (swarm)", lambda r: _fmt(r.ours.figures["deliveries_rate"], 0))
+    row("peak connections", lambda r: f"{r.ours.figures['peak_connections']:,}")
+    row("server memory per connection: idle / at peak (KiB)",
+        lambda r: f"{_fmt(r.ours.figures['kib_per_idle_conn'])} / {_fmt(r.ours.figures['kib_per_conn_peak'])}")
+    row("errors", lambda r: _errors(r.ours.figures))
+    row("sessions verified (log replays) / phases at the end",
+        lambda r: f"{r.ours.figures.get('verified', 0)} of {r.ours.figures.get('sessions', 0)}; "
+                  + ", ".join(f"{k} {v}" for k, v in r.ours.figures.get("phases", {}).items()))
+    row("LIMIT 1: raw INSERT+commit/s at the same concurrency (p50 / p99 ms)",
+        lambda r: f"{_fmt(r.raw.rate)} at {r.raw.concurrency} conn(s) ({_fmt(r.raw.p50_ms, 1)} / "
+                  f"{_fmt(r.raw.p99_ms, 1)})")
+    row("  accepted bids/s : raw commits/s", lambda r: _ratio(r.ours.figures["accepted_rate"], r.raw.rate, 1))
+    row("  bid ack p99 : raw commit p99", lambda r: _ratio(r.ours.figures["bid_p99"], r.raw.p99_ms))
+
+    def bare(fn: Any) -> Any:
+        return lambda r: fn(r.bare.figures) if r.bare is not None else "not run"
+
+    row("LIMIT 2: bare websockets, same load: bids/s; ack p50 / p99 (ms)",
+        bare(lambda b: f"{_fmt(b['accepted_rate'])}; {_fmt(b['bid_p50'], 1)} / {_fmt(b['bid_p99'], 1)}"))
+    row("  bare: broadcast p50 / p99 (ms); deliveries/s",
+        bare(lambda b: f"{_fmt(b['broadcast_p50'], 1)} / {_fmt(b['broadcast_p99'], 1)}; "
+                       f"{_fmt(b['deliveries_rate'], 0)}"))
+    row("  bare: memory per idle connection (KiB); errors",
+        bare(lambda b: f"{_fmt(b['kib_per_idle_conn'])}; {_errors(b)}"))
+    row("  broadcast p99 : bare p99", lambda r: _ratio(r.ours.figures["broadcast_p99"], r.bare.figures["broadcast_p99"])
+        if r.bare else "n/a")
+    row("  deliveries/s : bare deliveries/s", lambda r: _ratio(r.ours.figures["deliveries_rate"],
+                                                               r.bare.figures["deliveries_rate"]) if r.bare else "n/a")
+    row("  memory per idle connection : bare", lambda r: _ratio(r.ours.figures["kib_per_idle_conn"],
+                                                                r.bare.figures["kib_per_idle_conn"]) if r.bare else "n/a")
+    row("CPU, % of one core (server, postgres, locust, swarm, other)",
+        lambda r: ", ".join(f"{r.ours.figures['cpu'].get(k, 0):.0f}"
+                            for k in ("server", "postgres", "locust", "swarm", "other")))
+    row("targets", targets)
+
+    names = [r.sc.name for r in reports]
+    width0 = max(len(n) for n, _ in rows)
+    widths = [max(len(names[i]), *(len(v[i]) for _, v in rows)) for i in range(len(reports))]
+    lines = ["| " + "measure".ljust(width0) + " | " + " | ".join(n.ljust(w) for n, w in zip(names, widths)) + " |",
+             "|" + "-" * (width0 + 2) + "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    for name, values in rows:
+        lines.append("| " + name.ljust(width0) + " | " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |")
     return "\n".join(lines)
+
+
+def targets(r: ScenarioReport) -> str:
+    f = r.ours.figures
+    if r.sc.name == "max-throughput":
+        share = 100 * f["accepted_rate"] / r.raw.rate if r.raw.rate else math.nan
+        ok1, ok2 = share >= 40, f["bid_p99"] <= 50
+        return (f"{'met' if ok1 else 'MISSED'}: >= 40 % of raw ({share:.1f} %); "
+                f"{'met' if ok2 else 'MISSED'}: ack p99 <= 50 ms ({f['bid_p99']:.1f})")
+    if r.sc.name == "hot-parcel":
+        ok1 = f["swarm_connected"] >= 5000
+        ok2 = (f["broadcast_p99"] or math.inf) <= 250
+        ok3 = f["kib_per_idle_conn"] <= 32
+        return (f"{'met' if ok1 else 'MISSED'}: 5,000 watchers ({f['swarm_connected']:,}); "
+                f"{'met' if ok2 else 'MISSED'}: broadcast p99 <= 250 ms; "
+                f"{'met' if ok3 else 'MISSED'}: <= 32 KiB/idle conn")
+    return "none set (figures only)"
 
 
 # ---------------------------------------------------------------------------
 
 
+def _servers(sc: Scenario, dsn: str, work: Path, redis_url: str | None) -> list[ServerProcess]:
+    keys = work / "shared-keys"
+    env = {"AUCTION_ESCROW_KEY": str(keys / "escrow.key"), "AUCTION_ESCROW_PUBLIC_KEY": str(keys / "escrow.pub"),
+           "AUCTION_LOG_LEVEL": "WARNING", **sc.server_env}
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    servers = [ServerProcess(dsn=dsn, data_dir=work / f"node{i}", env_extra=dict(env)) for i in range(sc.nodes)]
+    if SERVER_ROOT is not None:  # `--server-root`: the server from another checkout (before/after runs)
+        for s in servers:
+            s.env_extra["PYTHONPATH"] = str(SERVER_ROOT)
+            s.command = ["-c", f"import sys; sys.path.insert(0, {str(SERVER_ROOT)!r}); import runpy; "
+                               "runpy.run_module('auction.cli', run_name='__main__')", "serve"]
+    return servers
+
+
+SERVER_ROOT: Path | None = None
+
+
+def run_scenario(sc: Scenario, pg: embedded.EmbeddedPostgres, work: Path, raw_seconds: float,
+                 with_bare: bool = True) -> ScenarioReport:
+    db = "s_" + sc.name.replace("-", "_")
+    dsns = asyncio.run(_create_databases(pg.dsn, db, db + "_raw"))
+    redis = None
+    if sc.nodes > 1:
+        redis = RedisProcess(work / "redis")
+        redis.start()
+    servers = _servers(sc, dsns[db], work, redis.url if redis else None)
+    try:
+        for s in servers:
+            s.start()
+        print(f"[{sc.name}] {sc.describe()}; server(s) "
+              + ", ".join(f"{s.ws} (pid {s.proc.pid if s.proc else '?'})" for s in servers), flush=True)
+        ours, pool = run_on_servers(sc, servers, work / "ours", extra_cpu={"postgres": _pg_pids(pg)})
+    finally:
+        for s in servers:
+            s.stop()
+        if redis is not None:
+            redis.stop()
+    f = ours.figures
+    print(f"[{sc.name}] ours: {f['accepted_rate']:.1f} bids/s, ack p50/p99 {_fmt(f['bid_p50'])}/{_fmt(f['bid_p99'])} "
+          f"ms, broadcast p50/p99 {_fmt(f['broadcast_p50'])}/{_fmt(f['broadcast_p99'])} ms, "
+          f"{_fmt(f['kib_per_idle_conn'])} KiB/idle conn, errors {_errors(f)}", flush=True)
+    bare = None
+    if with_bare:
+        bare = run_on_bare(sc, pool, work / "bare", free_port())
+        b = bare.figures
+        print(f"[{sc.name}] bare websockets: {b['accepted_rate']:.1f} bids/s, broadcast p50/p99 "
+              f"{_fmt(b['broadcast_p50'])}/{_fmt(b['broadcast_p99'])} ms", flush=True)
+    raw = asyncio.run(raw_commit_rate(dsns[db + "_raw"], sc.concurrency, raw_seconds))
+    print(f"[{sc.name}] raw INSERT+commit at {sc.concurrency} conn(s): {raw.rate:.0f}/s", flush=True)
+    return ScenarioReport(sc, ours, bare, raw, ours.locust_cmd)
+
+
+def _pg_pids(pg: embedded.EmbeddedPostgres) -> list[int]:
+    return [p.pid for p in _postgres_processes(pg)[:1]]
+
+
+def background_load() -> str:
+    load1, load5, _ = os.getloadavg()
+    busy = [p for p in psutil.process_iter(["pid", "name", "cmdline", "cpu_percent"])
+            if p.info["pid"] != os.getpid()]
+    del busy
+    return f"load average {load1:.2f} (1 min), {load5:.2f} (5 min) before the run"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loadtests.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=10)
-    parser.add_argument("--bidders", type=int, default=5, help="qualified bidders per session (one user each)")
-    parser.add_argument("--watchers", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=30.0, help="Locust run time")
-    parser.add_argument("--raw-seconds", type=float, default=10.0, help="duration of each raw commit measurement")
-    parser.add_argument("--smoke", action="store_true",
-                        help="a few seconds with 2x3 bidders and 2 watchers; writes no report unless --output")
+    parser = argparse.ArgumentParser(prog="python -m loadtests.bench", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--scenario", default="all", choices=[*SCENARIOS, "all"])
+    parser.add_argument("--smoke", action="store_true", help="the smoke variants: seconds each; writes no report")
+    parser.add_argument("--raw-seconds", type=float, default=8.0, help="duration of each raw commit measurement")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare websockets limit")
     parser.add_argument("--output", type=Path, help=f"report file (default {DEFAULT_OUTPUT.relative_to(ROOT)})")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, CSV)")
+    parser.add_argument("--json", type=Path, help="also save the figures as JSON here")
+    parser.add_argument("--server-root", type=Path,
+                        help="run the server from this checkout instead (e.g. a `git worktree` of an older commit)")
     args = parser.parse_args(argv)
+    global SERVER_ROOT
+    SERVER_ROOT = args.server_root.resolve() if args.server_root else None
+    names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     if args.smoke:
-        args.sessions, args.bidders, args.watchers = 2, 3, 2
-        args.seconds, args.raw_seconds = 5.0, 2.0
-    output = args.output or (None if (args.smoke or args.no_write) else DEFAULT_OUTPUT)
-    if args.no_write:
-        output = None
-    n_bidders = args.sessions * args.bidders
+        args.raw_seconds = min(args.raw_seconds, 2.0)
+    output = None if (args.no_write or (args.smoke and not args.output)) else (args.output or DEFAULT_OUTPUT)
+    raise_fd_limit(65536)  # thousands of sockets in the children (inherited)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (servers, PostgreSQL) on SIGTERM too
+    before = background_load()
 
     tmp = Path(tempfile.mkdtemp(prefix="auction-bench-"))
-    print(f"work folder: {tmp}")
+    print(f"work folder: {tmp}; {before}", flush=True)
     pg = embedded.start(tmp / "db", fsync=True)
+    reports: list[ScenarioReport] = []
     try:
         facts = asyncio.run(_pg_facts(pg.dsn))
         if facts["fsync"] != "on" or facts["synchronous_commit"] != "on":
             raise SystemExit(f"refusing to benchmark without durability: {facts}")
         print(f"PostgreSQL {facts['server_version']} (embedded) on 127.0.0.1:{pg.port}: fsync={facts['fsync']}, "
-              f"synchronous_commit={facts['synchronous_commit']}, wal_sync_method={facts['wal_sync_method']}, "
-              f"full_page_writes={facts['full_page_writes']} -- real durability: each ack waits for a WAL flush")
-        dsns = asyncio.run(_create_databases(pg.dsn, "auction_bench", "raw_bench"))
-
-        server = ServerProcess(dsn=dsns["auction_bench"], data_dir=tmp / "server")
-        server.start()
-        try:
-            t = time.monotonic()
-            with server.api() as api:
-                pool = prepare_sessions(api, server.ws, args.sessions, args.bidders)
-            print(f"{args.sessions} sessions x {args.bidders} bidders created and open "
-                  f"({time.monotonic() - t:.1f} s); server {server.ws} (pid {server.proc.pid})")
-            pool_path = write_pool(tmp / "pool.json", pool)
-            run = start_locust(pool_path, tmp / "locust", seconds=args.seconds, bidders=n_bidders,
-                               watchers=args.watchers)
-            locust_cmd = locust_command_line(run)
-            print(f"locust: {locust_cmd}")
-            assert server.proc is not None
-            cpu = _measure_cpu(pg, server.proc.pid, run.proc.pid, run.started + 1.5,
-                               run.started + args.seconds + 0.5)
-            result = run.wait()
-            if result.returncode != 0:
-                print(result.output[-3000:], file=sys.stderr)
-                raise SystemExit(f"locust exited with {result.returncode}")
-            counts = asyncio.run(_server_side_counts(dsns["auction_bench"]))
-            with server.api() as api:
-                verified = [api.get(f"/api/sessions/{s['session_id']}/verify").json()["ok"] for s in pool["sessions"]]
-        finally:
-            server.stop()
-        server_errors = server.log_text().count("ERROR")
-
-        print(f"raw commits: {n_bidders} connections, {args.raw_seconds:g} s ...")
-        raw = asyncio.run(raw_commit_rate(dsns["raw_bench"], n_bidders, args.raw_seconds))
-        print(f"raw commits: {args.sessions} connections, {args.raw_seconds:g} s ...")
-        raw_s = asyncio.run(raw_commit_rate(dsns["raw_bench"], args.sessions, args.raw_seconds))
+              f"synchronous_commit={facts['synchronous_commit']}, wal_sync_method={facts['wal_sync_method']}",
+              flush=True)
+        for name in names:
+            sc = scenario(name, args.smoke)
+            reports.append(run_scenario(sc, pg, tmp / name, args.raw_seconds, with_bare=not args.no_bare))
     finally:
         pg.stop()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    f = _figures(result, args.seconds)
-    lb = f["locust_bid"]
-    rows = [
-        ("accepted bids/s (acks / run window)", f"{_fmt(f['accepted_rate'])}  ({f['accepted']:,} acks in "
-                                                 f"{f['window']:.1f} s)"),
-        ("  first third / last third of the run", f"{_fmt(f['thirds'].get('first', math.nan))} / "
-                                                   f"{_fmt(f['thirds'].get('last', math.nan))} bids/s"),
-        ("bid ack latency p50 / p99", f"{_fmt(f['bid_p50'], 2)} / {_fmt(f['bid_p99'], 2)} ms"),
-        ("  Locust's own (rounded) p50 / p99 / avg",
-         f"{lb.get('50%', 'n/a')} / {lb.get('99%', 'n/a')} / {_fmt(float(lb.get('Average Response Time', 'nan')), 2)} ms"),
-        ("bids lost to a race (BELOW_MINIMUM etc.)", f"{f['lost']:,}  (round trip p50 {_fmt(f['lost_p50'], 2)} ms)"),
-        ("bid-to-broadcast at watchers p50 / p99", f"{_fmt(f['broadcast_p50'], 2)} / {_fmt(f['broadcast_p99'], 2)} ms "
-                                                   f"({f['broadcast_n']:,} deliveries)"),
-        ("errors (failures + user exceptions)", f"{sum(f['failures'].values())} + {f['exceptions']}"
-                                                + (f"  {f['failures']}" if f["failures"] else "")),
-        ("server-side BidAccepted rows / sessions verified",
-         f"{counts['accepted']:,} / {sum(verified)} of {len(verified)} ok; server log ERROR lines: {server_errors}"),
-        (f"raw INSERT+commit/s, {raw.concurrency} conns (= bidders)",
-         f"{_fmt(raw.rate)}  (p50 {_fmt(raw.p50_ms, 2)} / p99 {_fmt(raw.p99_ms, 2)} ms)"),
-        (f"raw INSERT+commit/s, {raw_s.concurrency} conns (= sessions)",
-         f"{_fmt(raw_s.rate)}  (p50 {_fmt(raw_s.p50_ms, 2)} / p99 {_fmt(raw_s.p99_ms, 2)} ms)"),
-        ("ratio accepted bids/s : raw commits/s", f"1 : {_fmt(raw.rate / f['accepted_rate'], 2)}  "
-                                                  f"({_fmt(100 * f['accepted_rate'] / raw.rate)} % of raw at "
-                                                  f"{raw.concurrency} conns; "
-                                                  f"{_fmt(100 * f['accepted_rate'] / raw_s.rate)} % at "
-                                                  f"{raw_s.concurrency})"),
-    ]
-    rows.append(("acks that arrived before the bidder's own event",
-                 f"{f['ack_before_event']:,} of {f['accepted']:,}"))
-    if cpu is not None:
-        server_ms = 1000 * cpu.percent["server"] / 100 / f["accepted_rate"] if f["accepted_rate"] else math.nan
-        rows.append(("server CPU per accepted bid", f"{_fmt(server_ms, 2)} ms (incl. the lost-race bids and fan-out)"))
-        rows.append(("CPU during the run (% of one core)",
-                     ", ".join(f"{k} {v:.0f}" for k, v in cpu.percent.items())
-                     + f", other processes {_others(cpu):.0f}; machine {cpu.machine_percent:.0f} % busy "
-                       f"({os.cpu_count()} cores)"))
-    table = _table(rows)
-    warning = ""
-    if cpu is not None and _others(cpu) > 25:
-        warning = (f"Warning: other processes on this machine used {_others(cpu):.0f} % of a core during the run "
-                   f"(machine {cpu.machine_percent:.0f} % busy): the figures are lower and noisier than on an "
-                   f"idle machine.")
-    setup = (f"{args.sessions} AUCTION sessions x {args.bidders} bidders ({n_bidders} BidderUsers), "
-             f"{args.watchers} WatcherUsers, {args.seconds:g} s; one server process; embedded PostgreSQL "
-             f"{facts['server_version']} with fsync={facts['fsync']}, synchronous_commit={facts['synchronous_commit']}")
+    text = table(reports)
     print()
-    print(setup)
-    print(table)
-    if warning:
-        print(warning)
+    print(text)
     print()
-
+    if args.json:
+        args.json.write_text(json.dumps([{"scenario": r.sc.name, "ours": r.ours.figures,
+                                          "bare": r.bare.figures if r.bare else None,
+                                          "raw": {"rate": r.raw.rate, "p50": r.raw.p50_ms, "p99": r.raw.p99_ms,
+                                                  "concurrency": r.raw.concurrency}}
+                                         for r in reports], default=str, indent=1))
     if output is not None:
-        _write_report(output, args, argv, setup, table, warning, facts, locust_cmd)
+        write_report(output, argv, text, facts, reports, before)
         print(f"written to {output}")
     return 0
 
 
-def _write_report(output: Path, args: argparse.Namespace, argv: list[str] | None, setup: str, table: str,
-                  warning: str, facts: dict[str, str], locust_cmd: str) -> None:
-    uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
+HISTORY_MARKER = "<!-- history: kept by the writer below this line -->"
+
+
+def write_report(output: Path, argv: list[str] | None, text: str, facts: dict[str, str],
+                 reports: list[ScenarioReport], before: str) -> None:
+    uname = subprocess.run(["uname", "-srvm"], capture_output=True, text=True).stdout.strip()
+    cpu_model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = psutil.virtual_memory().total / 2**30
     command = "python -m loadtests.bench" + ("" if not (argv or sys.argv[1:]) else " " + " ".join(argv or sys.argv[1:]))
-    locust_cmd = locust_cmd.replace(sys.executable, "python").replace(str(ROOT) + "/", "")
-    tmp_prefix = locust_cmd.split("--csv ", 1)[-1].split(" ", 1)[0] if "--csv " in locust_cmd else ""
-    if tmp_prefix:
-        locust_cmd = locust_cmd.replace(tmp_prefix, "<tmp>/locust")
+    history = ""
+    if output.exists():
+        old = output.read_text()
+        if HISTORY_MARKER in old:
+            history = old[old.index(HISTORY_MARKER):]
+    locust = "\n".join(f"  - {r.sc.name}: `{_clean(r.locust_cmd)}`" for r in reports)
     lines = [
         "# Benchmarks",
         "",
-        "Written by `python -m loadtests.bench` (`make bench`); each run replaces this file.",
+        "Written by `python -m loadtests.bench` (`make bench`); each run replaces the part above the history.",
         "",
         f"- date: {datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"- machine: `{uname}`",
-        f"- CPUs: {os.cpu_count()}",
-        f"- Python: {platform.python_version()} ({sys.implementation.name})",
-        f"- PostgreSQL: {facts['server_version']} (embedded, same machine), fsync={facts['fsync']}, "
-        f"synchronous_commit={facts['synchronous_commit']}, wal_sync_method={facts['wal_sync_method']}, "
-        f"full_page_writes={facts['full_page_writes']}: real durability, every ack waited for a WAL flush",
+        f"- machine: {os.cpu_count()} CPUs ({cpu_model or platform.machine()}), {mem_gib:.0f} GiB RAM, `{uname}`",
+        f"- background: {before}; the CPU row shows what other processes used during each run",
+        f"- Python {platform.python_version()}, uvicorn + websockets-sansio, uvloop; PostgreSQL "
+        f"{facts['server_version']} (embedded, same machine), fsync={facts['fsync']}, "
+        f"synchronous_commit={facts['synchronous_commit']}, wal_sync_method={facts['wal_sync_method']}: every ack "
+        "waited for a WAL flush",
         f"- command: `{command}`",
-        f"- Locust: `{locust_cmd}`",
+        "- Locust (one per scenario):",
+        locust,
         "",
-        f"Setup: {setup}. Server, PostgreSQL and Locust share the machine.",
+        "Server(s), PostgreSQL, Redis, Locust and the watcher swarm all share this machine.",
         "",
-        table,
+        text,
         "",
-        *([warning, ""] if warning else []),
-        "How the figures are taken:",
-        "",
-        "- *accepted bids/s*: acks received by the BidderUsers over the Locust run window (all users start at"
-        " once, so the window includes connecting). Bidders bid the `min_next_fen` of the latest event they saw,"
-        " one bid in flight per connection, no think time; a bidder holding the highest bid waits to be outbid.",
-        "- *bid ack latency*: from sending `bid` to receiving its `ack` (sent after the commit), exact values"
-        " from the Locust users; Locust's own CSV figures (bucketed to whole ms) are shown beside them.",
-        "- *lost races*: `reject` with BELOW_MINIMUM or ALREADY_HIGHEST because another bid for the same amount"
-        " committed first; expected with several bidders per session, not errors.",
-        "- *bid-to-broadcast*: at each watcher, receive time minus the event's `at_us` (the server's decision"
-        " time, taken before the commit): commit + fan-out + delivery. Same machine, same clock.",
-        "- *raw INSERT+commit/s*: asyncpg connections to the same PostgreSQL, each looping one autocommit"
-        f" single-row INSERT (jsonb payload) for {args.raw_seconds:g} s after a 0.5 s warm-up, with as many"
-        " connections as bidders, and with as many as sessions (the server holds a per-session lock across"
-        " each commit, so at most one bid commit per session is in flight).",
-        "- *acks before the bidder's own event*: the server sends the `ack` inline on the bidder's connection"
-        " and the `BidAccepted` event through that connection's writer task, so the ack can arrive first;"
-        " the bidders wait for their own event before bidding again (otherwise they would bid on stale state).",
-        "- *CPU*: user+system time of the server process, all PostgreSQL processes and the Locust process"
-        " over the run (minus the first 1.5 s), as % of one core; *server CPU per accepted bid* divides the"
-        " server's share by the accepted rate (it includes handling the lost-race bids and the fan-out).",
-        "",
-        "Reading the figures: the server takes a session's lock before deciding a bid and holds it until the"
-        " append has committed (and the event is published), so each session has at most one commit in flight"
-        " and every other bid for it, including those that will be refused, waits for that commit. The raw"
-        " commit rate with as many connections as sessions is therefore the relevant ceiling; the rate with as"
-        " many connections as bidders is what PostgreSQL alone could absorb at the bidders' concurrency.",
+        HOW,
         "",
     ]
+    body = "\n".join(lines)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text("\n".join(lines))
+    output.write_text(body + ("\n" + history if history else ""))
+
+
+def _clean(cmd: str) -> str:
+    cmd = cmd.replace(sys.executable, "python").replace(str(ROOT) + "/", "")
+    if "--csv " in cmd:
+        prefix = cmd.split("--csv ", 1)[1].split(" ", 1)[0]
+        cmd = cmd.replace(prefix, "<tmp>/locust")
+    return cmd
+
+
+HOW = """How the figures are taken:
+
+- *Scenarios* (loadtests/scenarios.py): **city-day** 20 sessions (10 LISTING that go on to timed bidding, 10
+  AUCTION), 30 bidders each, 3 s countdowns; each bidder joins a round with probability 0.5 and bids at a moment
+  0.15-0.9 s before the deadline, and an event in its last 0.2-0.4 s (its reaction time) does not stop it, so bids
+  arrive in bursts as the countdowns run out; 2,000 watchers; two server nodes with the fan-out over Redis. **hot-parcel** one AUCTION session, 50 bidders each bidding the minimum after
+  a think time U(0, 10) s, 5,000 watchers, one node. **max-throughput** 100 AUCTION sessions, 2 bidders each bidding
+  as soon as they are answered and outbid (so one bid per session is always in flight), one watcher per session,
+  one node with a 100-connection database pool.
+- *accepted bids/s*: acks received by the Locust bidders over the Locust run (which includes connecting).
+  *bid ack*: from sending `bid` to its `ack`, which the server sends after the commit; exact values from the
+  Locust users (Locust's own statistics carry the same round trips as the request entry "bid").
+- *lost to a race*: BELOW_MINIMUM / ALREADY_HIGHEST because another bid committed first; *too late*:
+  DEADLINE_PASSED / SESSION_CLOSED in a burst at the deadline. Neither is an error.
+- *bid-to-broadcast*: at each swarm watcher, receive time minus the event's `at_us` (the server's decision
+  time, before the commit): commit + fan-out + delivery, same machine, same clock; over the measured window.
+- *memory per connection*: RSS of the server process(es) after the swarm connected and went idle (2 s) minus
+  before it connected, divided by the connections (idle); and the peak RSS during the run minus the same
+  baseline, divided by the peak connection count (at peak).
+- *errors*: Locust failures and user exceptions, the swarm's connection failures, closes and seq gaps, and
+  ERROR lines in the server logs.
+- *LIMIT 1*: asyncpg connections to the same PostgreSQL, each looping a single-row autocommit INSERT (jsonb
+  payload), as many connections as bid commits can be in flight in the scenario (one per session).
+- *LIMIT 2*: loadtests/bare_ws_server.py, a bare `websockets` server (uvloop, no compression) deciding the
+  bids in memory and broadcasting each accepted bid's event (same shape and size) with `websockets.broadcast`,
+  driven by the same Locust bidders and swarm for a shorter window. Ratios put our figure over the limit's:
+  under 100 % for a rate means slower than the limit, over 100 % for a latency or memory means more.
+- *CPU*: user+system time of each process group over the run's middle, as % of one core; *other* is everything
+  else on the machine (other people's work included)."""
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ process, so gevent's monkey-patching never reaches pytest or asyncio code).
 from __future__ import annotations
 
 import csv
+import glob
 import json
 import math
 import os
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,7 +148,7 @@ def _check_loopback(url: str) -> None:
 
 def prepare_sessions(
     api: httpx.Client,
-    ws_url: str,
+    ws_url: str | Sequence[str],
     sessions: int,
     bidders: int,
     *,
@@ -154,38 +156,68 @@ def prepare_sessions(
     start_price_fen: int = 100_000_000,
     increment_fen: int = 100,
     open_timeout: float = 30.0,
+    listing_sessions: int = 0,
+    listing_seconds: float = 10.0,
+    parallel: int = 8,
+    open_delay: float = 0.0,
 ) -> dict[str, Any]:
-    """Create `sessions` AUCTION sessions with `bidders` qualified bidders each, wait
-    until all are open, and return the pool (what the Locust file reads).
+    """Create `sessions` sessions with `bidders` qualified bidders each, wait until all
+    are open, and return the pool (what the Locust file and the watcher swarm read).
 
+    The first `listing_sessions` are LISTING sessions (listing period `listing_seconds`,
+    then timed bidding with `countdown_seconds` if two or more bidders bid); the rest
+    are AUCTION sessions (each accepted bid restarts the `countdown_seconds` countdown).
     Bidders must be qualified before `start_at` (registration closes then), so
-    `start_at` is set far enough ahead for all the qualifications to commit.
+    `start_at` is set far enough ahead for all the qualifications to commit
+    (`parallel` requests at a time). `ws_url` may list several nodes.
+
+    With `open_delay` the sessions open no sooner than that many seconds from now and
+    this returns at once (pool["opens_at"] says when, epoch seconds): for short
+    countdowns, which must not run out before the bidders are connected.
     """
-    _check_loopback(ws_url)
+    urls = [ws_url] if isinstance(ws_url, str) else list(ws_url)
+    for url in urls:
+        _check_loopback(url)
     _check_loopback(str(api.base_url))
-    lead = 2.0 + 0.1 * sessions * (bidders + 1)  # generous: a loaded machine commits slowly
-    start_at = datetime.now(UTC) + timedelta(seconds=lead)
-    pool: dict[str, Any] = {"ws_url": ws_url, "sessions": []}
+    lead = 1.5 + 0.03 * sessions * (bidders + 1) * 8 / max(1, parallel)  # generous: a loaded machine commits slowly
+    start_at = datetime.now(UTC) + timedelta(seconds=max(lead, open_delay))
+    pool: dict[str, Any] = {"ws_url": urls[0], "ws_urls": urls, "sessions": [], "opens_at": start_at.timestamp()}
     for i in range(sessions):
-        r = api.post("/api/sessions", json={
-            "method": "AUCTION",
+        listing = i < listing_sessions
+        body: dict[str, Any] = {
+            "method": "LISTING" if listing else "AUCTION",
             "parcel_ref": f"LOADTEST-{i + 1:03d}",
             "start_price_fen": start_price_fen,
             "increment_fen": increment_fen,
             "deposit_fen": start_price_fen // 5,
             "start_at": start_at.isoformat(),
             "countdown_seconds": countdown_seconds,
-        })
-        r.raise_for_status()
+        }
+        if listing:  # a listing must have a reserve (Q28): sealed at creation on this stand-in path
+            body["listing_end_at"] = (start_at + timedelta(seconds=listing_seconds)).isoformat()
+            body["reserve_fen"] = start_price_fen
+        r = api.post("/api/sessions", json=body)
+        if r.status_code >= 400:
+            raise RuntimeError(f"creating a {body['method']} session: {r.status_code} {r.text[:500]}")
         session_id = r.json()["terms"]["session_id"]
-        entry: dict[str, Any] = {"session_id": session_id, "bidders": []}
-        for j in range(bidders):
-            q = api.post(f"/api/sessions/{session_id}/bidders", json={"legal_name": f"Load test bidder {i}-{j}"})
-            q.raise_for_status()
-            entry["bidders"].append({"bidder_no": q.json()["bidder_no"], "token": q.json()["token"]})
-        pool["sessions"].append(entry)
+        pool["sessions"].append({"session_id": session_id, "method": body["method"], "bidders": [],
+                                 "start_price_fen": start_price_fen, "increment_fen": increment_fen})
+
+    def qualify(job: tuple[int, int]) -> dict[str, Any]:
+        i, j = job
+        session_id = pool["sessions"][i]["session_id"]
+        q = api.post(f"/api/sessions/{session_id}/bidders", json={"legal_name": f"Load test bidder {i}-{j}"})
+        q.raise_for_status()
+        return {"bidder_no": q.json()["bidder_no"], "token": q.json()["token"]}
+
+    jobs = [(i, j) for i in range(sessions) for j in range(bidders)]
+    with ThreadPoolExecutor(max(1, parallel)) as ex:
+        for (i, _), bidder in zip(jobs, ex.map(qualify, jobs)):
+            pool["sessions"][i]["bidders"].append(bidder)
     if datetime.now(UTC) >= start_at:
         raise RuntimeError("qualification took longer than the lead before start_at; increase the lead")
+    if open_delay:
+        return pool
     wait_open(api, [s["session_id"] for s in pool["sessions"]], timeout=lead + open_timeout)
     return pool
 
@@ -197,7 +229,7 @@ def wait_open(api: httpx.Client, session_ids: Sequence[str], timeout: float) -> 
         if time.monotonic() > deadline:
             raise RuntimeError(f"sessions not open in time: {waiting}")
         phase = api.get(f"/api/sessions/{waiting[0]}").json()["state"]["phase"]
-        if phase == "AUCTION":
+        if phase in ("AUCTION", "LISTING"):
             waiting.pop(0)
         elif phase in ("SCHEDULED", "NEW"):
             time.sleep(0.1)
@@ -257,8 +289,7 @@ class LocustRun:
             raise RuntimeError(f"locust did not stop in time:\n{_tail(self.out_dir / 'locust.out')}") from None
         elapsed = time.monotonic() - self.started
         stats = {row["Name"]: row for row in _csv(Path(f"{self.csv_prefix}_stats.csv"))}
-        samples_path = self.out_dir / "samples.json"
-        samples = json.loads(samples_path.read_text()) if samples_path.exists() else {}
+        samples = merge_samples(self.out_dir / "samples.json")
         return LocustResult(
             returncode=self.proc.returncode,
             elapsed=elapsed,
@@ -270,13 +301,40 @@ class LocustRun:
         )
 
 
-def start_locust(pool_path: Path, out_dir: Path, *, seconds: float, bidders: int, watchers: int) -> LocustRun:
+def merge_samples(path: Path) -> dict[str, Any]:
+    """The Locust file's exact measurements, one file per Locust process, merged."""
+    merged: dict[str, Any] = {"bid": [], "lost_race": [], "broadcast": [], "errors": {}, "too_late": 0,
+                              "ack_before_event": 0, "started": None, "stopped": None}
+    found = False
+    for name in sorted(glob.glob(f"{path}.*")):
+        found = True
+        part = json.loads(Path(name).read_text())
+        for key in ("bid", "lost_race", "broadcast"):
+            merged[key].extend(part.get(key, []))
+        for key in ("too_late", "ack_before_event"):
+            merged[key] += part.get(key, 0)
+        for k, v in part.get("errors", {}).items():
+            merged["errors"][k] = merged["errors"].get(k, 0) + v
+        if part.get("started"):
+            merged["started"] = min(filter(None, [merged["started"], part["started"]]))
+        if part.get("stopped"):
+            merged["stopped"] = max(filter(None, [merged["stopped"], part["stopped"]]))
+    return merged if found else {}
+
+
+def start_locust(pool_path: Path, out_dir: Path, *, seconds: float, bidders: int, watchers: int,
+                 processes: int = 1, env_extra: dict[str, str] | None = None) -> LocustRun:
     """Start `locust --headless` for `seconds` with exactly `bidders` BidderUsers and
-    `watchers` WatcherUsers, all spawned at once. CSV files go to out_dir/locust_*.csv."""
+    `watchers` WatcherUsers, all spawned at once (in `processes` worker processes when
+    more than 1). CSV files go to out_dir/locust_*.csv."""
     out_dir.mkdir(parents=True, exist_ok=True)
     users = bidders + watchers
+    slots = Path(f"{pool_path}.slots")
+    slots.unlink(missing_ok=True)
     env = dict(os.environ)
+    env.update(env_extra or {})
     env.update({
+        "LOADTEST_SLOTS": str(slots),
         ENV_POOL: str(pool_path),
         ENV_SAMPLES: str(out_dir / "samples.json"),
         ENV_BIDDERS: str(bidders),
@@ -297,6 +355,8 @@ def start_locust(pool_path: Path, out_dir: Path, *, seconds: float, bidders: int
         "--loglevel", "WARNING",
         "--exit-code-on-error", "0",
     ]
+    if processes > 1:
+        cmd += ["--processes", str(processes)]
     with open(out_dir / "locust.out", "wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     return LocustRun(proc, out_dir, time.monotonic(), seconds)
@@ -328,3 +388,55 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+# ---------------------------------------------------------------------------
+# Redis (the Debian package redis-server), for scenarios on two nodes
+
+
+@dataclass
+class RedisProcess:
+    """A throwaway redis-server on a free loopback port, nothing persisted."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import shutil
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed: apt-get install redis-server (Debian package)")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.data_dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def wait_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")

@@ -23,20 +23,38 @@ Request entries (request_type "WS"):
                    commit + fan-out + delivery. A gap in `seq` is a failure.
 - "connect":       connect + hello + welcome.
 
+How bidders bid (LOADTEST_BID_MODE; the scenarios in loadtests/scenarios.py pick one):
+
+- "fast" (default): bid `min_next_fen` of the latest state as soon as the previous bid is
+  answered and the bidder does not hold the highest bid (max-throughput).
+- "paced": the same, after a think time drawn from U(0, LOADTEST_THINK_MAX) seconds (hot-parcel).
+- "snipe": the countdown drives the bidding. In an AUCTION or TIMED_BIDDING phase a bidder
+  joins each round with probability LOADTEST_SNIPE_SHARE and bids at a moment drawn from
+  LOADTEST_SNIPE_WINDOW ("lo,hi" seconds before the deadline); an event arriving within its
+  reaction time (LOADTEST_REACTION, "lo,hi" s) before that moment does not stop it, so bids
+  come in bursts as the countdowns run out; during LISTING it bids now and then (LOADTEST_LISTING_THINK mean
+  seconds), so two or more bidders take the session into timed bidding (city-day).
+  A bid that arrives after the deadline ("bid too late": DEADLINE_PASSED, SESSION_CLOSED) is
+  its own entry, not an error: it is what a burst at the deadline produces.
+
+Several Locust processes (`--processes N`) share the pool: each user claims the next bidder or
+watcher slot through a counter file locked with flock (LOADTEST_SLOTS, default <pool>.slots).
+
 Bounded: the run time comes from --run-time; in addition, the run quits after
 LOADTEST_MAX_SECONDS (default 300) whatever the options. Only 127.0.0.1 is
 contacted.
 
-Exact measurements (not Locust's rounded buckets) are written to the JSON file
-named by LOADTEST_SAMPLES when the test stops.
+Exact measurements (not Locust's rounded buckets) are written to LOADTEST_SAMPLES.<pid>
+(one file per Locust process) when the test stops.
 """
 
 from __future__ import annotations
 
-import itertools
+import fcntl
 import json
 import logging
 import os
+import random
 import time
 import uuid
 from typing import Any
@@ -54,6 +72,15 @@ OPEN_PHASES = frozenset({"LISTING", "TIMED_BIDDING", "AUCTION"})
 BID_TIMEOUT = 10.0  # seconds without an answer: a failure, and the connection is replaced
 CONNECT_TIMEOUT = 10.0
 IDLE_WAIT = 1.0  # at most this long waiting for a new event before looking again
+TOO_LATE = "bid too late"
+TOO_LATE_CODES = frozenset({"DEADLINE_PASSED", "SESSION_CLOSED"})
+MODE = os.environ.get("LOADTEST_BID_MODE", "fast")
+THINK_MAX = float(os.environ.get("LOADTEST_THINK_MAX", "0"))
+SNIPE_LO, SNIPE_HI = (float(x) for x in os.environ.get("LOADTEST_SNIPE_WINDOW", "0.15,0.9").split(","))
+SNIPE_SHARE = float(os.environ.get("LOADTEST_SNIPE_SHARE", "0.5"))
+LISTING_THINK = float(os.environ.get("LOADTEST_LISTING_THINK", "3"))
+REACTION_LO, REACTION_HI = (float(x) for x in os.environ.get("LOADTEST_REACTION", "0.2,0.4").split(","))
+COUNTDOWN_PHASES = frozenset({"TIMED_BIDDING", "AUCTION"})
 
 
 def _load_pool() -> dict[str, Any]:
@@ -74,13 +101,28 @@ POOL = _load_pool()
 WS_URL: str = POOL["ws_url"]
 BIDDER_SLOTS = [(s["session_id"], b["bidder_no"], b["token"]) for s in POOL["sessions"] for b in s["bidders"]]
 WATCH_SESSIONS = [s["session_id"] for s in POOL["sessions"]]
-_next_bidder = itertools.count()
-_next_watcher = itertools.count()
+WS_URLS: list[str] = POOL.get("ws_urls") or [WS_URL]
+SLOTS_FILE = os.environ.get("LOADTEST_SLOTS") or os.environ["LOADTEST_POOL"] + ".slots"
+
+
+def _claim(kind: str) -> int:
+    """The next slot number of `kind` across every Locust process of this run."""
+    with open(SLOTS_FILE, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        counts = json.loads(f.read() or "{}")
+        n = counts.get(kind, 0)
+        counts[kind] = n + 1
+        f.seek(0)
+        f.truncate()
+        f.write(json.dumps(counts))
+        return int(n)
 
 # Exact measurements, dumped at test stop. Times are wall-clock seconds.
 SAMPLES: dict[str, Any] = {
     "bid": [],  # [t_ack, round trip ms]
     "lost_race": [],  # [t_reply, round trip ms]
+    "too_late": 0,
     "broadcast": [],  # [t_recv, ms from the event's at_us]
     "errors": {},  # description -> count
     "ack_before_event": 0,  # acks that arrived before the bidder's own BidAccepted event
@@ -107,11 +149,14 @@ def _fire(user: User, name: str, ms: float, length: int = 0, exception: Exceptio
     )
 
 
-def _open(user: User, session_id: str, token: str | None) -> tuple[websocket.WebSocket, dict[str, Any]]:
+def _open(user: User, session_id: str, token: str | None, url: str = WS_URL) -> tuple[websocket.WebSocket, dict[str, Any]]:
     """Connect and say hello; returns the socket and the welcome. Reports "connect"."""
     t0 = time.perf_counter()
     try:
-        ws = websocket.create_connection(WS_URL, timeout=CONNECT_TIMEOUT, enable_multithread=True)
+        # skip_utf8_validation: websocket-client's validator is a pure-Python loop over every byte
+        # (without the optional wsaccel), which made the load generator, not the server, the bottleneck.
+        ws = websocket.create_connection(url, timeout=CONNECT_TIMEOUT, enable_multithread=True,
+                                         skip_utf8_validation=True)
         hello: dict[str, Any] = {"type": "hello", "session_id": session_id}
         if token is not None:
             hello["token"] = token
@@ -137,7 +182,9 @@ class BidderUser(User):
     wait_time = constant(0)
 
     def on_start(self) -> None:
-        self.session_id, self.bidder_no, self.token = BIDDER_SLOTS[next(_next_bidder) % len(BIDDER_SLOTS)]
+        slot = _claim("bidder")
+        self.session_id, self.bidder_no, self.token = BIDDER_SLOTS[slot % len(BIDDER_SLOTS)]
+        self.url = WS_URLS[slot % len(WS_URLS)]
         self.ws: websocket.WebSocket | None = None
         self.reader: gevent.Greenlet | None = None
         self.seq = 0
@@ -151,7 +198,7 @@ class BidderUser(User):
         self._disconnect()
 
     def _connect(self) -> None:
-        self.ws, welcome = _open(self, self.session_id, self.token)
+        self.ws, welcome = _open(self, self.session_id, self.token, self.url)
         self.ws.settimeout(None)  # the reader blocks (cooperatively) until a frame comes
         self.seq = welcome["seq"]
         self.state = welcome["state"]
@@ -203,21 +250,53 @@ class BidderUser(User):
             self._disconnect()
             self._connect()
         self.changed.clear()
-        state, seq = self.state, self.seq
-        amount = state.get("min_next_fen")
-        if state.get("phase") not in OPEN_PHASES or amount is None:
+        state = self.state
+        if state.get("phase") not in OPEN_PHASES or state.get("min_next_fen") is None:
             self.changed.wait(IDLE_WAIT)
             return
         if state.get("highest_bidder_no") == self.bidder_no:
             self.changed.wait(IDLE_WAIT)  # we hold the highest bid: wait to be outbid
             return
+        if MODE == "paced" and THINK_MAX > 0:
+            gevent.sleep(random.uniform(0, THINK_MAX))
+        elif MODE == "snipe" and not self._snipe_wait(state):
+            return  # the state changed meanwhile (or this bidder sits the round out): look again
+        self._send_bid()
+
+    def _snipe_wait(self, state: dict[str, Any]) -> bool:
+        """Wait for this bidder's moment; False if the state changed first (look again).
+
+        A bidder reacts to a new event only after its reaction time: an event that comes in
+        the last LOADTEST_REACTION seconds before its moment does not stop it, so several
+        bidders' bids land within a few hundred milliseconds of each other (the burst)."""
+        if state.get("phase") in COUNTDOWN_PHASES and state.get("deadline_us"):
+            seq = self.seq
+            left = state["deadline_us"] / 1e6 - time.time()
+            if random.random() >= SNIPE_SHARE:
+                self.changed.wait(max(0.05, left + 0.5))  # sits this round out
+                return False
+            delay = left - random.uniform(SNIPE_LO, SNIPE_HI)
+            reaction = random.uniform(REACTION_LO, REACTION_HI)
+            if delay - reaction > 0 and self.changed.wait(delay - reaction) and self.seq != seq:
+                return False
+            gevent.sleep(max(0.0, min(delay, reaction)))
+            return True
+        # LISTING: a bid now and then, so two or more bidders go on to timed bidding
+        return not self.changed.wait(random.expovariate(1 / LISTING_THINK)) if LISTING_THINK > 0 else True
+
+    def _send_bid(self) -> None:
+        state, seq = self.state, self.seq
+        amount = state.get("min_next_fen")
+        if state.get("phase") not in OPEN_PHASES or amount is None or state.get("highest_bidder_no") == self.bidder_no:
+            return
+        if self.dead is not None or self.ws is None:
+            return
         bid_id = uuid.uuid4().hex
         result = AsyncResult()
         self.pending[bid_id] = result
         t0 = time.perf_counter()
-        assert self.ws is not None
-        self.ws.send(json.dumps({"type": "bid", "bid_id": bid_id, "amount_fen": amount}))
         try:
+            self.ws.send(json.dumps({"type": "bid", "bid_id": bid_id, "amount_fen": amount}))
             t1, reply, length = result.get(timeout=BID_TIMEOUT)
         except gevent.Timeout:
             self.pending.pop(bid_id, None)
@@ -226,8 +305,10 @@ class BidderUser(User):
             self.dead = TimeoutError("bid unanswered")
             return
         except Exception as e:
+            self.pending.pop(bid_id, None)
             _fire(self, "bid", (time.perf_counter() - t0) * 1000, exception=BidError(f"connection lost: {e!r}"))
             _error(f"bid: connection lost ({type(e).__name__})")
+            self.dead = e
             return
         ms = (t1 - t0) * 1000
         wall = time.time()
@@ -246,6 +327,11 @@ class BidderUser(User):
             SAMPLES["lost_race"].append([wall, ms])
             if self.seq == seq:
                 self.changed.wait(IDLE_WAIT)  # the winning bid's event is on its way
+            return
+        if MODE == "snipe" and code in TOO_LATE_CODES:
+            _fire(self, TOO_LATE, ms, length)
+            SAMPLES["too_late"] += 1
+            self.changed.wait(IDLE_WAIT)
             return
         _fire(self, "bid", ms, length, exception=BidError(f"rejected {code}"))
         _error(f"bid: rejected {code}")
@@ -271,13 +357,15 @@ class WatcherUser(User):
     wait_time = constant(0)
 
     def on_start(self) -> None:
-        self.session_id = WATCH_SESSIONS[next(_next_watcher) % len(WATCH_SESSIONS)]
+        slot = _claim("watcher")
+        self.session_id = WATCH_SESSIONS[slot % len(WATCH_SESSIONS)]
+        self.url = WS_URLS[slot % len(WS_URLS)]
         self.ws: websocket.WebSocket | None = None
         self.seq = 0
         self._connect()
 
     def _connect(self) -> None:
-        self.ws, welcome = _open(self, self.session_id, None)
+        self.ws, welcome = _open(self, self.session_id, None, self.url)
         self.ws.settimeout(IDLE_WAIT)
         self.seq = welcome["seq"]
 
@@ -343,9 +431,12 @@ def _dump() -> None:
     path = os.environ.get("LOADTEST_SAMPLES")
     if not path or _dumped:
         return
+    if SAMPLES["started"] is None and not SAMPLES["bid"] and not SAMPLES["broadcast"]:
+        return  # a Locust master process with --processes: its workers ran the users
     _dumped = True
     SAMPLES["stopped"] = time.time()
-    with open(path, "w") as f:
+    # One file per process (several with --processes); the harness merges them.
+    with open(f"{path}.{os.getpid()}", "w") as f:
         json.dump(SAMPLES, f)
 
 

@@ -8,9 +8,23 @@ already sent and fill any gap from the log.
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+
+def text_frame(text: str) -> bytes:
+    """`text` as one WebSocket text frame from a server (RFC 6455 5.2): final,
+    unmasked, uncompressed. The same bytes are right for every connection."""
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", 0x81, 126, n) + payload
+    return struct.pack("!BBQ", 0x81, 127, n) + payload
 
 
 @dataclass(frozen=True)
@@ -18,29 +32,59 @@ class Message:
     session_id: str
     seq: int  # public seq
     text: str  # encoded once, sent as is to every subscriber
+    # The whole WebSocket frame, built once per message: connections that can take
+    # it at once get these bytes written to their socket (no task, no copy).
+    frame: bytes = field(default=b"", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.frame:
+            object.__setattr__(self, "frame", text_frame(self.text))
 
 
 @dataclass(eq=False)
 class Subscription:
     session_id: str
-    queue: asyncio.Queue[Message | None]
+    maxsize: int
     overflowed: bool = False
     _closed: bool = field(default=False, repr=False)
+    # Set by the connection: writes the message at once when it can (nothing queued
+    # before it, the connection caught up and writable) and says whether it did.
+    direct: Callable[[Message], bool] | None = field(default=None, repr=False)
+    # Set by the connection: called after a message was queued (starts its writer).
+    queued: Callable[[], None] | None = field(default=None, repr=False)
+    # Made on first use: most connections never queue anything, and an idle
+    # asyncio.Queue costs some 2 KiB (three deques) per connection.
+    _queue: asyncio.Queue[Message | None] | None = field(default=None, repr=False)
+
+    @property
+    def queue(self) -> asyncio.Queue[Message | None]:
+        if self._queue is None:
+            self._queue = asyncio.Queue(self.maxsize)
+        return self._queue
+
+    def pending(self) -> bool:
+        """Something is queued."""
+        return self._queue is not None and not self._queue.empty()
 
     def offer(self, message: Message) -> None:
         if self.overflowed:
             return
+        if self.direct is not None and not self.pending() and self.direct(message):
+            return
+        queue = self.queue
         try:
-            self.queue.put_nowait(message)
+            queue.put_nowait(message)
         except asyncio.QueueFull:
             # The consumer is too far behind: mark it and wake it so it closes
             # the connection (it can reconnect and resume from its last seq).
             self.overflowed = True
             self._drain()
-            self.queue.put_nowait(None)
+            queue.put_nowait(None)
+        if self.queued is not None:
+            self.queued()
 
     def _drain(self) -> None:
-        while not self.queue.empty():
+        while self.pending():
             self.queue.get_nowait()
 
 
@@ -61,7 +105,7 @@ class InProcessBroker:
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
 
     def subscribe(self, session_id: str, maxsize: int) -> Subscription:
-        sub = Subscription(session_id, asyncio.Queue(maxsize))
+        sub = Subscription(session_id, maxsize)
         self._subs[session_id].add(sub)
         return sub
 

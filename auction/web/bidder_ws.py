@@ -5,6 +5,18 @@ to bid, without one to watch); gets a `welcome` snapshot; with `last_seq` it
 first gets every public event it missed, from the log, in order; then live
 events. Bids are answered with `ack` (after commit) or `reject` (nothing
 written). Errors never close the connection except where documented.
+
+Sending: each public event's frame is built once (`Message.frame`) and, when
+the connection can take it at once (caught up, nothing queued before it, its
+transport writable), written straight to the connection's transport by the
+broker's publish call: no task wake-up, no ASGI layers, no per-connection
+encoding. Acks and heartbeats take the same short path. Otherwise (resume from
+the log, a gap, a backlog, a slow reader whose transport paused) messages go
+through the subscription's bounded queue and a writer task that exists only
+while the queue is non-empty, exactly as before: order by seq, fill gaps from
+the log, close 4008 on overflow. The short path needs uvicorn's
+websockets-sansio protocol underneath (what `auction serve` runs); under any
+other ASGI server every frame takes the ordinary `send_text` path.
 """
 
 from __future__ import annotations
@@ -14,7 +26,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -22,7 +34,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import PlaceBid
 from auction.domain.session import SessionState, evolve
-from auction.fanout.broker import Message, Subscription
+from auction.fanout.broker import Message, Subscription, text_frame
 from auction.protocol import PROTOCOL_VERSION, dumps, event_message, state_view, storable_text, terms_view
 from auction.service import SessionService, now_us
 from auction.settings import Settings
@@ -39,16 +51,80 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_INTERNAL = 1011
 
 
-@dataclass
+class _Transport(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    def is_closing(self) -> bool: ...
+
+
+class Wire:
+    """Direct frame writes to the connection's transport, under uvicorn's
+    websockets-sansio protocol (which keeps doing the handshake, pings, closing
+    and reading). Frames written here are complete, so they never interleave
+    with the protocol's own; they are skipped once it is closing or while its
+    transport is paused (over the high-water mark: a slow reader)."""
+
+    __slots__ = ("proto", "transport")
+
+    def __init__(self, proto: Any) -> None:
+        self.proto = proto
+        self.transport: _Transport = proto.transport
+
+    @staticmethod
+    def of(ws: WebSocket) -> Wire | None:
+        send: Any = getattr(ws, "_send", None)
+        for _ in range(8):  # unwrap Starlette's send wrappers down to uvicorn's bound method
+            owner = getattr(send, "__self__", None)
+            if owner is not None:
+                if type(owner).__name__ == "WebSocketsSansIOProtocol" and all(
+                    hasattr(owner, a) for a in ("transport", "writable", "close_sent", "disconnected")
+                ):
+                    return Wire(owner)
+                return None
+            cells = getattr(send, "__closure__", None) or ()
+            send = next((c.cell_contents for c in cells if callable(c.cell_contents)), None)
+            if send is None:
+                return None
+        return None
+
+    def ready(self) -> bool:
+        p = self.proto
+        return bool(p.writable.is_set() and not p.close_sent and not p.disconnected and not self.transport.is_closing())
+
+    def write(self, frame: bytes) -> None:
+        self.transport.write(frame)
+
+
+@dataclass(eq=False)
 class Peer:
     session_id: str
     bidder_no: int | None  # None for a watcher
     last_sent: int  # public seq
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one frame at a time from reader and writer
+    wire: Wire | None = None
+    live: bool = False  # welcome (and any resume) sent: live events may be written at once
 
     async def send(self, ws: WebSocket, text: str) -> None:
+        wire = self.wire
+        if wire is not None and not self.lock.locked() and wire.ready():
+            wire.write(text_frame(text))
+            return
         async with self.lock:
             await ws.send_text(text)
+
+    def deliver(self, message: Message) -> bool:
+        """The broker's short path: write `message` now if it is the next one and nothing
+        is in the way; False sends it through the queue and the writer."""
+        wire = self.wire
+        if wire is None or not self.live or self.lock.locked() or not wire.ready():
+            return False
+        if message.seq <= self.last_sent:
+            return True  # already sent (replayed from the log)
+        if message.seq != self.last_sent + 1:
+            return False  # a gap: the writer fills it from the log
+        wire.write(message.frame)
+        self.last_sent = message.seq
+        return True
 
 
 def _error(code: Code, detail: str = "", **details: Any) -> str:
@@ -121,7 +197,24 @@ class BidderConnection:
             return
         last_seq = hello.get("last_seq")
         sub = self.service.broker.subscribe(peer.session_id, self.settings.ws_send_queue)
+        writer: asyncio.Task[None] | None = None
+        heart: asyncio.TimerHandle | None = None
+        loop = asyncio.get_running_loop()
+
+        def start_writer() -> None:
+            nonlocal writer
+            if peer.live and (writer is None or writer.done()):
+                writer = loop.create_task(self._write(ws, peer, sub))
+
+        def beat() -> None:
+            nonlocal heart
+            wire = peer.wire
+            if wire is not None and not peer.lock.locked() and wire.ready():
+                wire.write(text_frame(dumps({"type": "heartbeat", "server_time_us": now_us(), "seq": peer.last_sent})))
+            heart = loop.call_later(self.settings.heartbeat_seconds, beat)
+
         try:
+            peer.wire = Wire.of(ws)
             state = await self.service.state(peer.session_id)
             if last_seq is not None and last_seq > state.pub_seq:
                 await peer.send(ws, _error(Code.RESUME_GAP_TOO_LARGE, last_seq=last_seq, seq=state.pub_seq))
@@ -133,15 +226,28 @@ class BidderConnection:
                 await self._fill(ws, peer, upto=None)
             else:
                 peer.last_sent = state.pub_seq
-            writer = asyncio.create_task(self._write(ws, peer, sub))
-            heart = asyncio.create_task(self._heartbeat(ws, peer))
+            peer.live = True
+            sub.queued = start_writer
+            sub.direct = peer.deliver
+            if sub.pending():
+                start_writer()
+            heartbeat: asyncio.Task[None] | None = None
+            if peer.wire is not None:
+                heart = loop.call_later(self.settings.heartbeat_seconds, beat)
+            else:
+                heartbeat = asyncio.create_task(self._heartbeat(ws, peer))
             try:
                 await self._read(ws, peer)
             finally:
-                writer.cancel()
-                heart.cancel()
-                await asyncio.gather(writer, heart, return_exceptions=True)
+                peer.live = False
+                tasks = [t for t in (writer, heartbeat) if t is not None]
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
         finally:
+            if heart is not None:
+                heart.cancel()
+            sub.direct = sub.queued = None
             self.service.broker.unsubscribe(sub)
 
     async def _authenticate(self, hello: dict[str, Any]) -> Peer:
@@ -204,8 +310,9 @@ class BidderConnection:
             peer.last_sent = r.pub_seq
 
     async def _write(self, ws: WebSocket, peer: Peer, sub: Subscription) -> None:
-        while True:
-            message: Message | None = await sub.queue.get()
+        """Drain the queue (started when something was queued; ends when it is empty)."""
+        while sub.pending():
+            message: Message | None = sub.queue.get_nowait()
             if message is None or sub.overflowed:
                 await _close(ws, CLOSE_SLOW_CONSUMER, "slow consumer: reconnect with last_seq")
                 return
@@ -213,6 +320,8 @@ class BidderConnection:
                 continue  # already sent (replayed from the log)
             if message.seq > peer.last_sent + 1:
                 await self._fill(ws, peer, upto=message.seq - 1)  # a gap: the log fills it
+            if message.seq <= peer.last_sent:
+                continue
             await peer.send(ws, message.text)
             peer.last_sent = message.seq
 

@@ -1,0 +1,108 @@
+"""The smoke variants of the load scenarios (loadtests/scenarios.py), each in seconds.
+
+Each runs the real thing at small size: server process(es), Locust bidders in a
+subprocess, the asyncio watcher swarm in a subprocess; city-day on two nodes with
+the fan-out over a real Redis. The full-size runs and the hardware limits are
+`python -m loadtests.bench` (`make bench`); the last test here only checks that
+the bare websockets limit server answers the same load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from loadtests.harness import BID, BROADCAST, free_port
+from loadtests.scenarios import RunResult, run_on_bare, run_on_servers, scenario
+from tests.conftest import RedisServer, ServerProcess
+
+
+def _check(result: RunResult, *, min_accepted: int = 1) -> None:
+    f: dict[str, Any] = result.figures
+    out = result.locust.output[-2000:]
+    assert f["errors"] == {}, f["errors"]
+    assert f["exceptions"] == 0, result.locust.exceptions
+    bid = result.locust.stats.get(BID)
+    assert bid is not None, f"no 'bid' entry in Locust's statistics\n{out}"
+    # Locust's own statistics carry the bid round trips (custom request events), not zeros.
+    assert int(bid["Request Count"]) >= min_accepted, out
+    assert float(bid["Average Response Time"]) > 0 and float(bid["Max Response Time"]) > 0
+    assert int(bid["Failure Count"]) == 0
+    assert f["accepted"] >= min_accepted
+    assert f["bid_p50"] > 0
+    # The swarm saw the broadcasts, every watcher connected, no gap in any seq.
+    assert f["swarm_connected"] == result.swarm["watchers"], result.swarm
+    assert result.swarm["gaps"] == 0 and result.swarm["closed"] == {}
+    assert f["deliveries"] > 0 and f["broadcast_p99"] is not None and f["broadcast_p99"] > 0
+    assert f["kib_per_idle_conn"] > 0
+    assert f["peak_connections"] >= result.swarm["watchers"]
+
+
+def _servers(server_factory: Callable[..., ServerProcess], n: int, **env: str) -> list[ServerProcess]:
+    servers = [server_factory(AUCTION_LOG_LEVEL="WARNING", **env) for _ in range(n)]
+    for s in servers:
+        s.start()
+    return servers
+
+
+def test_city_day_smoke_two_nodes_over_redis(server_factory: Callable[..., ServerProcess],
+                                             redis_server: RedisServer, tmp_path: Path) -> None:
+    sc = scenario("city-day", smoke=True)
+    assert sc.nodes == 2 and sc.mode == "snipe" and sc.listing_sessions > 0
+    servers = _servers(server_factory, sc.nodes, REDIS_URL=redis_server.url)
+    result, pool = run_on_servers(sc, servers, tmp_path, settle=0.5)
+    _check(result)
+    assert result.figures["verified"] == sc.sessions
+    assert set(result.figures["phases"]) <= {"AUCTION", "TIMED_BIDDING", "LISTING", "CLOSED"}
+    assert len(pool["ws_urls"]) == 2
+
+
+def test_hot_parcel_smoke(server_factory: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    sc = scenario("hot-parcel", smoke=True)
+    [server] = _servers(server_factory, 1)
+    result, _ = run_on_servers(sc, [server], tmp_path, settle=0.5)
+    _check(result)
+    assert result.figures["verified"] == 1
+    assert result.locust.count(BROADCAST) > 0  # Locust's own watchers too
+
+
+def test_max_throughput_smoke_and_the_bare_limit(server_factory: Callable[..., ServerProcess],
+                                                  tmp_path: Path) -> None:
+    sc = scenario("max-throughput", smoke=True)
+    [server] = _servers(server_factory, 1, **sc.server_env)
+    result, pool = run_on_servers(sc, [server], tmp_path / "ours", settle=0.5)
+    _check(result, min_accepted=50)
+    assert result.figures["verified"] == sc.sessions
+    assert result.figures["lost"] <= result.figures["accepted"]  # two bidders a session: they take turns
+
+    bare = run_on_bare(sc, pool, tmp_path / "bare", free_port(), settle=0.2)
+    _check(bare, min_accepted=50)
+
+
+def test_the_bench_table_has_every_figure_limit_and_ratio() -> None:
+    """The table `python -m loadtests.bench` prints and writes, from made-up figures."""
+    from loadtests.bench import RawResult, ScenarioReport, table
+    from loadtests.harness import LocustResult
+
+    def run(label: str, rate: float) -> RunResult:
+        figures: dict[str, Any] = {
+            "accepted_rate": rate, "accepted": int(rate * 60), "lost": 5, "too_late": 1, "bid_p50": 4.0,
+            "bid_p99": 40.0, "broadcast_p50": 20.0, "broadcast_p99": 120.0, "deliveries_rate": 9000.0,
+            "peak_connections": 5060, "kib_per_idle_conn": 24.0, "kib_per_conn_peak": 26.0, "errors": {},
+            "exceptions": 0, "swarm_connected": 5000, "cpu": {"server": 90.0, "postgres": 20.0},
+            "verified": 1, "sessions": 1, "phases": {"AUCTION": 1},
+        }
+        return RunResult(label, figures, LocustResult(0, 60.0, {}, [], [], {}, ""), {}, "locust ...")
+
+    reports = [ScenarioReport(scenario(name), run("server", 100.0), run("bare", 200.0),
+                              RawResult(100, 8.0, 8000, 2.0, 9.0), "locust ...")
+               for name in ("city-day", "hot-parcel", "max-throughput")]
+    text = table(reports)
+    for row in ("accepted bids/s", "bid ack p50 / p99", "bid-to-broadcast p50 / p99", "peak connections",
+                "server memory per connection", "errors", "LIMIT 1", "LIMIT 2", "broadcast p99 : bare p99",
+                "accepted bids/s : raw commits/s", "targets"):
+        assert row in text, row
+    assert "10.0 %" in text  # 100 bids/s against 1,000 raw commits/s
+    assert "MISSED: >= 40 % of raw" in text and "met: ack p99 <= 50 ms" in text
+    assert "met: 5,000 watchers" in text and "met: broadcast p99 <= 250 ms" in text
