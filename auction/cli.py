@@ -1,4 +1,5 @@
-"""`auction serve | migrate | demo | keys init | verify`."""
+"""`auction serve | migrate | demo | keys init | verify | verify-reserve | committee keygen|public-key|sign |
+calendar load FILE`."""
 
 from __future__ import annotations
 
@@ -75,6 +76,9 @@ async def _load_demo(settings: Settings, dsn: str) -> None:
         print(f"  bidder {r['bidder_no']}  {r['legal_name']}\n    .venv/bin/auction-bidder --url {url} "
               f"bid {current} --token {r['token']}")
     print(f"\nTokens saved in {settings.data_dir / 'demo-tokens.json'} (mode 600).\n")
+    from auction.console.accounts import print_demo_accounts
+
+    await print_demo_accounts(dsn, settings.data_dir, f"http://{settings.host}:{settings.port}")
 
 
 def serve(settings: Settings) -> None:
@@ -111,6 +115,77 @@ def serve(settings: Settings) -> None:
     finally:
         if pg is not None and os.environ.get("AUCTION_KEEP_DB") != "1":
             pg.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="auction", description="Land-use-rights online trading server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="run the server (embedded PostgreSQL unless DATABASE_URL is set)")
+    p_serve.add_argument("--demo", action="store_true", help="load demo sessions and bidders, print their tokens")
+    p_serve.add_argument("--host")
+    p_serve.add_argument("--port", type=int)
+    sub.add_parser("migrate", help="apply SQL migrations")
+    sub.add_parser("demo", help="load demo data (without serving)")
+    p_keys = sub.add_parser("keys", help="escrow key ceremony: create the escrow key pair")
+    p_keys.add_argument("action", choices=["init"])
+    p_vr = sub.add_parser("verify-reserve", help="recompute a revealed reserve's commitment (anyone can)")
+    p_vr.add_argument("--amount-fen", type=int, required=True)
+    p_vr.add_argument("--salt", required=True)
+    p_vr.add_argument("--commitment", required=True)
+    p_verify = sub.add_parser("verify", help="replay a session's log and check it")
+    p_verify.add_argument("session_id")
+    p_cal = sub.add_parser("calendar", help="working-day calendar (RULES 9): load an operator's year file")
+    p_cal.add_argument("action", choices=["load"])
+    p_cal.add_argument("file", type=Path, help="year file (JSON): year, source, holidays, workdays")
+    p_cal.add_argument("--by", default=os.environ.get("USER") or "operator", help="who loads it (recorded)")
+    _committee_parser(sub)
+    from auction.console import accounts
+
+    accounts.add_parser(sub)  # `auction users add|list|disable`: operator console accounts
+    args = parser.parse_args(argv)
+    if args.command == "committee":  # a member's own machine: no server, no database, no settings
+        return _committee(args)
+
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if args.command == "serve":
+        if args.demo:
+            settings = replace(settings, demo=True)
+        if args.host:
+            settings = replace(settings, host=args.host)
+        if args.port:
+            settings = replace(settings, port=args.port)
+        serve(settings)
+        return 0
+    if args.command == "keys":
+        return _keys_init(settings)
+    if args.command == "verify-reserve":
+        from auction.domain.session import reserve_commitment
+
+        ok = reserve_commitment(args.amount_fen, args.salt) == args.commitment.strip().lower()
+        print("match: the revealed reserve is the one committed to" if ok else "MISMATCH")
+        return 0 if ok else 1
+    dsn, pg = _database(settings)
+    try:
+        if args.command == "migrate":
+            return asyncio.run(_migrate(dsn))
+        if args.command == "demo":
+            from auction.keys import demo_keys
+
+            settings = demo_keys(_operator_key(replace(settings, demo=True)))
+            asyncio.run(_load_demo(settings, dsn))
+            return 0
+        if args.command == "users":
+            return asyncio.run(accounts.run(args, dsn))
+        if args.command == "verify":
+            return asyncio.run(_verify(dsn, args.session_id))
+        if args.command == "calendar":
+            return asyncio.run(_calendar_load(dsn, args.file, args.by))
+    finally:
+        if pg is not None:
+            pg.stop()
+    return 2
 
 
 def _committee_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -180,66 +255,6 @@ def _committee(args: argparse.Namespace) -> int:
         return 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="auction", description="Land-use-rights online trading server")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_serve = sub.add_parser("serve", help="run the server (embedded PostgreSQL unless DATABASE_URL is set)")
-    p_serve.add_argument("--demo", action="store_true", help="load demo sessions and bidders, print their tokens")
-    p_serve.add_argument("--host")
-    p_serve.add_argument("--port", type=int)
-    sub.add_parser("migrate", help="apply SQL migrations")
-    sub.add_parser("demo", help="load demo data (without serving)")
-    p_keys = sub.add_parser("keys", help="escrow key ceremony: create the escrow key pair")
-    p_keys.add_argument("action", choices=["init"])
-    p_vr = sub.add_parser("verify-reserve", help="recompute a revealed reserve's commitment (anyone can)")
-    p_vr.add_argument("--amount-fen", type=int, required=True)
-    p_vr.add_argument("--salt", required=True)
-    p_vr.add_argument("--commitment", required=True)
-    _committee_parser(sub)
-    p_verify = sub.add_parser("verify", help="replay a session's log and check it")
-    p_verify.add_argument("session_id")
-    args = parser.parse_args(argv)
-    if args.command == "committee":  # a member's own machine: no server, no database, no settings
-        return _committee(args)
-
-    settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    if args.command == "serve":
-        if args.demo:
-            settings = replace(settings, demo=True)
-        if args.host:
-            settings = replace(settings, host=args.host)
-        if args.port:
-            settings = replace(settings, port=args.port)
-        serve(settings)
-        return 0
-    if args.command == "keys":
-        return _keys_init(settings)
-    if args.command == "verify-reserve":
-        from auction.domain.session import reserve_commitment
-
-        ok = reserve_commitment(args.amount_fen, args.salt) == args.commitment.strip().lower()
-        print("match: the revealed reserve is the one committed to" if ok else "MISMATCH")
-        return 0 if ok else 1
-    dsn, pg = _database(settings)
-    try:
-        if args.command == "migrate":
-            return asyncio.run(_migrate(dsn))
-        if args.command == "demo":
-            from auction.keys import demo_keys
-
-            settings = demo_keys(_operator_key(replace(settings, demo=True)))
-            asyncio.run(_load_demo(settings, dsn))
-            return 0
-        if args.command == "verify":
-            return asyncio.run(_verify(dsn, args.session_id))
-    finally:
-        if pg is not None:
-            pg.stop()
-    return 2
-
-
 def _keys_init(settings: Settings) -> int:
     import getpass
 
@@ -258,6 +273,41 @@ def _keys_init(settings: Settings) -> int:
         return 1
     print(f"escrow key {key_id}: private key (encrypted) {settings.escrow_private_key_file}, "
           f"public key {settings.escrow_public_key_file}")
+    return 0
+
+
+async def _calendar_load(dsn: str, path: Path, by: str) -> int:
+    """Store a year file and recompute every deadline it affects (a running server's
+    sweep picks the rows up; its next count uses the year at once)."""
+    from auction.calendar_store import CalendarStore, official_calendar
+    from auction.deadline_service import recompute_rows
+    from auction.domain.codes import Rejected
+    from auction.service import now_us
+    from auction.store.migrate import migrate
+
+    try:
+        text = path.read_bytes()
+    except OSError as e:
+        print(f"auction calendar load: {e}", file=sys.stderr)
+        return 1
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    assert pool is not None
+    try:
+        async with pool.acquire() as con:
+            await migrate(con)
+        store = CalendarStore(pool, official_calendar())
+        try:
+            year = await store.load(text, by)
+        except Rejected as r:
+            print(f"auction calendar load: {r.code.value}: {r.rejection.message} {r.rejection.details}", file=sys.stderr)
+            return 1
+        changed = await recompute_rows(pool, await store.calendar(), now_us())
+    finally:
+        await pool.close()
+    print(f"calendar {year.year} loaded ({year.source}): {len(year.holidays)} holidays, "
+          f"{len(year.workdays)} make-up working days; {len(changed)} deadlines recomputed")
+    for row in changed:
+        print(f"  {row.deadline_id}: {row.state.value} due {row.due_date}")
     return 0
 
 

@@ -7,6 +7,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auction.domain.deadlines import ClockRules
 from auction.domain.plan_terms import PlanRules
 from auction.domain.terms import DAY, HOUR, SECOND, SessionRules
 
@@ -14,6 +15,19 @@ from auction.domain.terms import DAY, HOUR, SECOND, SessionRules
 def _int(env: dict[str, str], name: str, default: int) -> int:
     value = env.get(name)
     return int(value) if value not in (None, "") else default
+
+
+def bank_secrets(value: str) -> dict[str, str]:
+    """AUCTION_BANK_SECRETS="bankid:secret,bankid2:secret2" -> {bankid: secret}."""
+    found: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        bank_id, sep, secret = item.strip().partition(":")
+        if not sep or not bank_id or len(secret) < 16:
+            raise ValueError("AUCTION_BANK_SECRETS: expected bankid:secret pairs, secrets of 16+ characters")
+        found[bank_id] = secret
+    return found
 
 
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
@@ -45,6 +59,22 @@ class Settings:
     token_ttl_days: int = 30
     pool_size: int = 20
     demo: bool = False
+    # Deposits and the legal clock (issue 4). Secrets per bank id, never logged (repr=False).
+    bank_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    bank_max_skew_seconds: int = 300  # a notification's X-Timestamp within ±this of the server clock
+    clock_rules: ClockRules = field(default_factory=ClockRules)
+    seller_name: str = "曲靖市自然资源和规划局"  # 出让人, on the transaction confirmation
+    contract_place: str = "曲靖市自然资源和规划局"  # where the winner signs the transfer contract (Q42)
+    trading_center: str = "曲靖市公共资源交易中心"  # Q30: every trade goes through it
+    deadline_sweep_seconds: float = 60.0  # how often the clock re-reads calendars and catches up
+    # Publication (issue 6, docs/publication.md). AUCTION_CHANNELS holds URLs and HMAC keys: never logged.
+    publication_channels: str = field(default="", repr=False)  # "name=url|key[|json|xml],..."
+    region_code: str = "530300"  # 行政区划代码 of the seller (曲靖市), in the unified deal code
+    publication_retry_base_seconds: float = 2.0  # back-off: base x 2^(attempt-1), with jitter
+    publication_retry_cap_seconds: float = 600.0
+    publication_max_attempts: int = 30  # then FAILED until an operator retries
+    publication_timeout_seconds: float = 10.0
+    publication_poll_seconds: float = 1.0
     log_level: str = "INFO"
 
     @classmethod
@@ -86,4 +116,24 @@ class Settings:
             hello_timeout_seconds=float(e.get("AUCTION_HELLO_TIMEOUT_SECONDS", "10")),
             pool_size=_int(e, "AUCTION_DB_POOL_SIZE", 20),
             log_level=e.get("AUCTION_LOG_LEVEL", "INFO"),
+            bank_secrets=bank_secrets(e.get("AUCTION_BANK_SECRETS", "")),
+            bank_max_skew_seconds=_int(e, "AUCTION_BANK_MAX_SKEW_SECONDS", 300),
+            clock_rules=ClockRules(
+                refund_working_days=_int(e, "AUCTION_REFUND_WORKING_DAYS", 3),  # Q31 (N Art.21 allows 5)
+                publication_working_days=_int(e, "AUCTION_PUBLICATION_WORKING_DAYS", 10),  # Q29
+                publication_warn_working_days=_int(e, "AUCTION_PUBLICATION_WARN_WORKING_DAYS", 2),
+                contract_working_days=_int(e, "AUCTION_CONTRACT_WORKING_DAYS", 10),  # Q42
+                q32_notice_working_days=_int(e, "AUCTION_Q32_NOTICE_WORKING_DAYS", 3),  # Q32
+            ),
+            seller_name=e.get("AUCTION_SELLER_NAME") or "曲靖市自然资源和规划局",
+            contract_place=e.get("AUCTION_CONTRACT_PLACE") or "曲靖市自然资源和规划局",
+            trading_center=e.get("AUCTION_TRADING_CENTER") or "曲靖市公共资源交易中心",
+            deadline_sweep_seconds=float(e.get("AUCTION_DEADLINE_SWEEP_SECONDS", "60")),
+            publication_channels=e.get("AUCTION_CHANNELS", ""),
+            region_code=e.get("AUCTION_REGION_CODE") or "530300",
+            publication_retry_base_seconds=float(e.get("AUCTION_PUBLICATION_RETRY_BASE_SECONDS", "2")),
+            publication_retry_cap_seconds=float(e.get("AUCTION_PUBLICATION_RETRY_CAP_SECONDS", "600")),
+            publication_max_attempts=_int(e, "AUCTION_PUBLICATION_MAX_ATTEMPTS", 30),
+            publication_timeout_seconds=float(e.get("AUCTION_PUBLICATION_TIMEOUT_SECONDS", "10")),
+            publication_poll_seconds=float(e.get("AUCTION_PUBLICATION_POLL_SECONDS", "1")),
         )

@@ -108,6 +108,23 @@ class Code(str, Enum):
     Q40_DEDUCTIONS_EXCEED_PRICE = "Q40_DEDUCTIONS_EXCEED_PRICE"
     Q41_NOT_COMMERCIAL_OR_RESIDENTIAL = "Q41_NOT_COMMERCIAL_OR_RESIDENTIAL"
     SETTLEMENT_INVALID_ITEM = "SETTLEMENT_INVALID_ITEM"
+    # Operator console (issue 5; auction/web/console*.py)
+    CSRF_TOKEN_INVALID = "CSRF_TOKEN_INVALID"
+    FORBIDDEN = "FORBIDDEN"
+    SIGN_IN_FAILED = "SIGN_IN_FAILED"
+    SIGN_IN_THROTTLED = "SIGN_IN_THROTTLED"
+    # Applications and the bank webhook (RULES 3.4; auction/deposit_service.py, auction/web/bank_webhook.py)
+    BANK_UNKNOWN = "BANK_UNKNOWN"
+    BANK_SIGNATURE_INVALID = "BANK_SIGNATURE_INVALID"
+    BANK_TIMESTAMP_STALE = "BANK_TIMESTAMP_STALE"
+    BANK_REPLAYED = "BANK_REPLAYED"
+    APPLICATION_EXISTS = "APPLICATION_EXISTS"
+    DEPOSIT_DEADLINE_AFTER_REGISTRATION = "DEPOSIT_DEADLINE_AFTER_REGISTRATION"
+    TOKEN_ALREADY_ISSUED = "TOKEN_ALREADY_ISSUED"
+    SESSION_NOT_SOLD = "SESSION_NOT_SOLD"
+    # Publication (Q29; auction/publication/)
+    SUPERVISION_NUMBER_REQUIRED = "SUPERVISION_NUMBER_REQUIRED"
+    RESULT_ALREADY_PUBLISHED = "RESULT_ALREADY_PUBLISHED"
 
 
 MESSAGES: dict[Code, str] = {
@@ -198,6 +215,20 @@ MESSAGES: dict[Code, str] = {
     Code.Q40_DEDUCTIONS_EXCEED_PRICE: "计提专项资金和扣除成本超过成交总价款（第四十条） / Special funds and costs exceed the total price (Q40)",
     Code.Q41_NOT_COMMERCIAL_OR_RESIDENTIAL: "15%调节专项收入仅适用于已完成征收储备的商业和住宅用地（第四十一条） / The 15% regulation revenue applies only to commercial and residential land stored before the reform (Q41)",
     Code.SETTLEMENT_INVALID_ITEM: "专项资金或成本项目不合法 / A special fund or cost item is invalid",
+    Code.CSRF_TOKEN_INVALID: "表单校验码缺失或不正确，请刷新页面后重试 / The form's CSRF token is missing or wrong; reload the page and retry",
+    Code.FORBIDDEN: "您的角色无权执行此操作 / Your role may not do this",
+    Code.SIGN_IN_FAILED: "用户名或密码错误 / Wrong user name or password",
+    Code.SIGN_IN_THROTTLED: "登录失败次数过多，请15分钟后再试 / Too many failed sign-ins; try again in 15 minutes",
+    Code.BANK_UNKNOWN: "未登记的银行 / Unknown bank (X-Bank-Id)",
+    Code.BANK_SIGNATURE_INVALID: "银行通知签名缺失或无效 / The bank notification's signature is missing or invalid",
+    Code.BANK_TIMESTAMP_STALE: "银行通知时间戳超出允许范围 / The bank notification's timestamp is outside the allowed window",
+    Code.BANK_REPLAYED: "该银行通知已收到过（重放），未予处理 / This signed notification was already received (replay): ignored",
+    Code.APPLICATION_EXISTS: "该竞买人已申请本宗地 / This applicant has already applied for this parcel",
+    Code.DEPOSIT_DEADLINE_AFTER_REGISTRATION: "保证金到账截止时间不得晚于报名截止时间 / The deposit deadline cannot be after registration closes (RULES 3.4)",
+    Code.TOKEN_ALREADY_ISSUED: "竞买凭证已发放，仅显示一次 / The bidding token was already issued; it is shown only once",
+    Code.SESSION_NOT_SOLD: "该场次尚未结束或未成交 / The session has not ended in a sale",
+    Code.SUPERVISION_NUMBER_REQUIRED: "未录入有效的电子监管号，结果公示不能完成 / The result cannot be published without a valid 16-character land supervision number",
+    Code.RESULT_ALREADY_PUBLISHED: "该宗地的结果公示已发布 / The result for this parcel has already been published",
 }
 
 

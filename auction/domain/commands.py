@@ -22,7 +22,7 @@ class SealReserve:
 
 @dataclass(frozen=True)
 class QualifyBidder:
-    """Stand-in for qualification by deposit (issue 4): an operator qualifies a bidder number."""
+    """Qualify a bidder number: when the deposit is complete (RULES 3.4), or by the operator stand-in."""
 
     bidder_no: int
 

@@ -18,13 +18,23 @@ from auction.fanout.broker import Broker, InProcessBroker
 from auction.fanout.redis_broker import RedisBroker
 from auction.jobs.timers import SessionTimers
 from auction.keys import open_sealer
+from auction.post_trade import PostTrade
+from auction.post_trade import routes as post_trade_routes
+from auction.publication.channels import parse_channels
+from auction.publication.delivery import Backoff, DeliveryWorker
+from auction.publication.service import Publisher
 from auction.service import SessionService, now_us
 from auction.settings import Settings
 from auction.store.events import EventStore, to_datetime, to_micros
 from auction.store.migrate import migrate
 from auction.web.bidder_ws import BidderEndpoint
+from auction.web.bidder_page import routes as bidder_page_routes
+from auction.web.console import ConsolePages
+from auction.web.middleware import ApiAudit, SecurityHeaders
 from auction.web.operator_api import OperatorApi, unknown_route_message
 from auction.web.plans_api import PlansApi, plan_service
+from auction.web.public_pages import routes as public_page_routes
+from auction.web.publication_api import PublicationApi
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +104,31 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
                 await service.recover(session_id, last_alive)
             except Exception:
                 log.exception("recovery of session %s failed", session_id)
+        plans = plan_service(pool, service, settings)
+        # Deposits and the legal clock (issue 4): hooked into the close before any timer can close.
+        post_trade = await PostTrade.start(pool, service, settings, plans)
+        # Publication (issue 6): the announcement joins PlanAnnounced's transaction; a worker delivers.
+        channels = parse_channels(settings.publication_channels)
+        delivery = DeliveryWorker(
+            pool, channels,
+            Backoff(settings.publication_retry_base_seconds, settings.publication_retry_cap_seconds,
+                    settings.publication_max_attempts),
+            timeout=settings.publication_timeout_seconds, poll=settings.publication_poll_seconds,
+            node_id=settings.node_id,
+        )
+        publisher = Publisher(pool, plans, channels, settings.region_code, wake=delivery.wake)
+        plans.on_append = publisher.on_plan_events
+        delivery.start()
         timers.start()
         holder["rt"] = Runtime(pool, service, timers, beat)
         log.info("ready: node %s, last alive %s", settings.node_id,
                  to_datetime(last_alive).isoformat() if last_alive else "never")
         try:
-            yield {"service": service, "plans": plan_service(pool, service, settings)}
+            yield {"service": service, "plans": plans, "publisher": publisher, **post_trade.state()}
         finally:
+            await delivery.stop()
             timers.shutdown()
+            post_trade.shutdown()
             beat.cancel()
             with contextlib.suppress(BaseException):
                 await beat
@@ -128,8 +155,12 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
         return JSONResponse(unknown_route_message(), status_code=404)
 
     app = Starlette(
-        routes=[Route("/healthz", healthz), WebSocketRoute("/ws", endpoint.serve), *api.routes(), *PlansApi(settings).routes()],
+        routes=[Route("/healthz", healthz), WebSocketRoute("/ws", endpoint.serve), *api.routes(), *PlansApi(settings).routes(),
+                *post_trade_routes(settings), *ConsolePages(settings).routes(), *bidder_page_routes(settings),
+                *PublicationApi(settings).routes(), *public_page_routes()],
         lifespan=lifespan,
         exception_handlers={404: not_found},
     )
+    app.add_middleware(ApiAudit, operator_key=settings.operator_key)  # the operator console (issue 5)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -39,6 +39,8 @@ STATUS = {
     Code.SESSION_EXISTS: 409,
     Code.CONFLICT: 409,
     Code.SERVICE_UNAVAILABLE: 503,
+    Code.APPLICATION_EXISTS: 409,
+    Code.TOKEN_ALREADY_ISSUED: 409,
 }
 
 
@@ -221,7 +223,9 @@ class OperatorApi:
         return JSONResponse(self._view(state))
 
     async def qualify_bidder(self, request: Request) -> Response:
-        """Stand-in for qualification by deposit (issue 4). Returns the bidder's token once."""
+        """Stand-in for tests and the demo: qualifies without a deposit and returns the token once.
+        The real path is an application (POST /api/sessions/{id}/applications) whose deposit the
+        bank reports (POST /bank/notifications); see auction/deposit_service.py."""
         session_id = request.path_params["session_id"]
         body = await self._body(request)
         ttl = timedelta(days=self.settings.token_ttl_days)
