@@ -36,9 +36,9 @@ from auction.domain.commands import CreateSession, SealReserve, Terminate
 from auction.domain.plan_commands import ChangeAnnouncement, DecideReserve, DraftPlan, PlanCommand, WithdrawPlan
 from auction.domain.plan_events import PlanEvent
 from auction.domain.plan_terms import PlanMethod, PlanRules
-from auction.domain.plans import PlanState, decide, evolve, session_inputs
+from auction.domain.plans import PlanState, decide, evolve, session_inputs, terms_from_inputs
 from auction.domain.session import Phase, SessionState
-from auction.domain.terms import Method, SessionRules, SessionTerms
+from auction.domain.terms import SessionRules
 from auction.sealing import signatures
 from auction.service import MAX_ATTEMPTS, SessionService, now_us
 from auction.store.plans import PlanConflict, PlanStore, RecordedPlanEvent, number
@@ -239,19 +239,10 @@ class PlanService:
             if inputs.method is PlanMethod.TENDER:
                 raise Rejected(Code.TENDER_NOT_SUPPORTED)
             session_id = session_id_for(plan_id)
-            terms = SessionTerms(
+            terms = terms_from_inputs(
+                inputs,
                 session_id=session_id,
-                parcel_ref=inputs.parcel_ref,
-                method=Method(inputs.method.value),
-                start_price=inputs.start_price,
-                increment=inputs.increment,
-                deposit=inputs.deposit,
-                start_at=inputs.start_at,
-                listing_end_at=inputs.listing_end_at,
                 countdown=countdown,
-                registration_closes_at=inputs.registration_closes_at,
-                has_reserve=False,
-                reserve_commitment=None,
                 # The plan's own numbers (copied at its drafting) win over today's settings.
                 rules=replace(
                     self.session_rules,

@@ -8,20 +8,16 @@ crash tests kill the *server*, not the machine, so commit semantics are intact.
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from auction.store import embedded
-from loadtests.harness import ServerProcess, free_port
+from loadtests.harness import RedisProcess, ServerProcess
 
 
 @pytest.fixture(scope="session")
@@ -65,39 +61,8 @@ def server_factory(database: str, tmp_path: Path) -> Iterator[Callable[..., Serv
         s.stop()
 
 
-@dataclass
-class RedisServer:
-    """A real redis-server (Debian package) on a free loopback port, restartable on that port."""
-
-    data_dir: Path
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed (.ci/run installs the Debian package redis-server)")
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.data_dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
+# A real redis-server (Debian package) on a free loopback port, restartable on that port.
+RedisServer = RedisProcess
 
 
 @pytest.fixture

@@ -593,6 +593,25 @@ def session_terms(
             min_listing_period=state.rules.min_listing_period,
             min_deposit_percent=state.rules.min_deposit_percent,
         )
+    return terms_from_inputs(
+        inputs, session_id=session_id, countdown=countdown, rules=rules,
+        has_reserve=bool(inputs.has_reserve), reserve_commitment=inputs.reserve_commitment,
+    )
+
+
+def terms_from_inputs(
+    inputs: SessionInputs,
+    *,
+    session_id: str,
+    countdown: int,
+    rules: SessionRules,
+    has_reserve: bool = False,
+    reserve_commitment: str | None = None,
+    reserve_by_decision: bool = False,
+) -> SessionTerms:
+    """The session engine's terms from an announced plan's inputs (one place for both
+    paths: a session created at the announcement, whose reserve the committee seals
+    later with `reserve_by_decision`, and one created after the decision)."""
     return SessionTerms(
         session_id=session_id,
         parcel_ref=inputs.parcel_ref,
@@ -604,7 +623,8 @@ def session_terms(
         listing_end_at=inputs.listing_end_at,
         countdown=countdown,
         registration_closes_at=inputs.registration_closes_at,
-        has_reserve=bool(inputs.has_reserve),
-        reserve_commitment=inputs.reserve_commitment,
+        has_reserve=has_reserve,
+        reserve_commitment=reserve_commitment,
         rules=rules,
+        reserve_by_decision=reserve_by_decision,
     )
