@@ -313,6 +313,8 @@ class DeadlineService:
             raise Rejected(Code.NOT_FOUND, "no such deadline", deadline_id=deadline_id)
         if record.deadline.kind is DeadlineKind.CONTRACT_SIGNING:
             return list(await self.contract_signed(record.deadline.session_id, by=by, signed_at=done_at))
+        if record.deadline.kind is DeadlineKind.RESULT_PUBLICATION:
+            await self._require_result_delivered(record.deadline.session_id)
         now = self.clock()
         async with self.pool.acquire() as con, con.transaction():
             locked = await rows_store.get(con, deadline_id, for_update=True)
@@ -331,6 +333,15 @@ class DeadlineService:
             await rows_store.update(con, new)
         self.on_change(new, locked.warned_at)
         return [new]
+
+    async def _require_result_delivered(self, session_id: str) -> None:
+        """Q29 counts as met only when every required channel confirmed the result (issue 6).
+        Sessions made through the test/demo stand-in have no plan and no documents."""
+        from auction.publication.outbox import result_confirmed_at
+
+        plan_id = await self.pool.fetchval("SELECT plan_id FROM plans WHERE session_id = $1", session_id)
+        if plan_id is not None and await result_confirmed_at(self.pool, plan_id) is None:
+            raise Rejected(Code.Q29_RESULT_NOT_DELIVERED, plan_id=plan_id)
 
     async def contract_signed(self, session_id: str, *, by: str, signed_at: int) -> tuple[Deadline, Deadline]:
         """Q42 signing recorded; the Q32 notice row starts (3 working days)."""

@@ -54,6 +54,7 @@ class Code(str, Enum):
     RESUME_NOTICE_REQUIRED = "RESUME_NOTICE_REQUIRED"
     CLOSE_NOT_DUE = "CLOSE_NOT_DUE"
     RESERVE_ALREADY_SEALED = "RESERVE_ALREADY_SEALED"
+    Q29_RESULT_NOT_DELIVERED = "Q29_RESULT_NOT_DELIVERED"
     ESCROW_PASSPHRASE_WRONG = "ESCROW_PASSPHRASE_WRONG"
     ESCROW_KEY_UNAVAILABLE = "ESCROW_KEY_UNAVAILABLE"
     INVALID_INCREMENT = "INVALID_INCREMENT"
@@ -166,6 +167,7 @@ MESSAGES: dict[Code, str] = {
     Code.RESUME_NOTICE_REQUIRED: "中止超过1小时，须提前公告恢复时间 / Suspended over 1 hour: announce the resumption in advance",
     Code.CLOSE_NOT_DUE: "尚未到结束时间 / The session is not due to close",
     Code.RESERVE_ALREADY_SEALED: "底价已密封，不得更改 / The reserve is already sealed and cannot change",
+    Code.Q29_RESULT_NOT_DELIVERED: "出让结果尚未经全部渠道确认送达（第二十九条） / The result is not yet confirmed by every required channel (Q29)",
     Code.ESCROW_PASSPHRASE_WRONG: "托管密钥口令错误 / Wrong escrow key passphrase",
     Code.ESCROW_KEY_UNAVAILABLE: "托管私钥不可用 / The escrow private key is not available",
     Code.INVALID_INCREMENT: "加价幅度须为正整数（分） / The increment must be a positive whole number of fen",

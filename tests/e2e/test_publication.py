@@ -17,7 +17,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -174,6 +174,13 @@ async def test_documents_arrive_once_in_order_across_failures_and_a_kill(
             assert again.status_code == 409 and again.json()["error"]["code"] == "RESULT_ALREADY_PUBLISHED"
             q29 = (await api.get(f"/api/plans/{plan_id}/publication")).json()
             assert q29["met"] is False and q29["required_channels"] == ["landchina", "province"]
+            # Q29 counts as met only once every channel confirmed: the deadline cannot be ticked off before.
+            publication_deadline = next(
+                d for d in (await api.get("/api/deadlines")).json()
+                if d["session_id"] == session_id and d["kind"] == "RESULT_PUBLICATION")
+            early_done = await api.post(f"/api/deadlines/{publication_deadline['deadline_id']}/done",
+                                        {"by": "op-li", "done_at": datetime.now(UTC).isoformat()})
+            assert early_done.json()["error"]["code"] == "Q29_RESULT_NOT_DELIVERED", early_done.text
 
             # The channels recover: everything arrives.
             assert {"500", "timeout", "drop"} <= set(receiver.failures)
@@ -193,6 +200,9 @@ async def test_documents_arrive_once_in_order_across_failures_and_a_kill(
 
             q29 = (await api.get(f"/api/plans/{plan_id}/publication")).json()
             assert q29["met"] is True and q29["confirmed_at"].endswith("+08:00")
+            done = await api.post(f"/api/deadlines/{publication_deadline['deadline_id']}/done",
+                                  {"by": "op-li", "done_at": datetime.now(UTC).isoformat()})
+            assert done.status_code == 200 and done.json()[0]["state"] == "DONE", done.text
             detail = (await api.get(f"/api/publications/{announcement_id}")).json()
             errors = " ".join(str(x["error"]) for x in detail["attempts"])
             assert "HTTP 500" in errors and "timeout" in errors
