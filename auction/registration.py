@@ -46,8 +46,14 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+TOKEN_PREFIX = "bt_"
+
+
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    """A bidding token: 256 random bits, prefixed so it never begins with "-" (a
+    token such as "-x3..." would be read as an option on a command line) and so a
+    leaked one is recognisable in logs and secret scanners."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
 async def qualify(

@@ -2,7 +2,7 @@
 
     auction-bidder --url ws://127.0.0.1:8000/ws watch SESSION
     auction-bidder --url ws://127.0.0.1:8000/ws bid SESSION --token T --amount-wan 8050
-    auction-bidder --url ws://127.0.0.1:8000/ws bid SESSION --token T      # interactive
+    AUCTION_BIDDER_TOKEN=T auction-bidder --url ws://127.0.0.1:8000/ws bid SESSION   # interactive
 
 Interactive: type an amount in 万元 (e.g. 8050.5), or `+` for the minimum next
 bid; Enter confirms. Amounts are converted to fen exactly.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -105,6 +106,9 @@ def _reply(reply: dict[str, Any]) -> str:
 
 async def run(args: argparse.Namespace) -> int:
     token = getattr(args, "token", None)
+    if args.command == "bid" and not token:
+        print("a bidding token is required: --token T or AUCTION_BIDDER_TOKEN=T", file=sys.stderr)
+        return 2
     amount: int | None = None
     if args.command == "bid" and (args.amount_fen is not None or args.amount_wan is not None):
         try:
@@ -144,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("session")
     b = sub.add_parser("bid", help="bid (one amount, or interactive without one)")
     b.add_argument("session")
-    b.add_argument("--token", required=True)
+    b.add_argument("--token", default=os.environ.get("AUCTION_BIDDER_TOKEN"),
+                   help="bidding token (or set AUCTION_BIDDER_TOKEN, which keeps it out of shell history)")
     b.add_argument("--amount-fen", type=int)
     b.add_argument("--amount-wan")
     args = parser.parse_args(argv)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -12,9 +13,12 @@ from tests.e2e.helpers import WAN, Api, WsClient, accepted_bids, assert_no_trace
 CLI = str(Path(sys.executable).parent / "auction-bidder")
 
 
-async def _run(*args: str, timeout: float = 20) -> tuple[int, str, str]:
+async def _run(*args: str, timeout: float = 20, token_env: str | None = None) -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "AUCTION_BIDDER_TOKEN"}
+    if token_env is not None:
+        env["AUCTION_BIDDER_TOKEN"] = token_env
     proc = await asyncio.create_subprocess_exec(
-        CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode is not None
@@ -47,9 +51,10 @@ async def test_cli_bids_and_reports_rejections(server: ServerProcess) -> None:
             assert code == 3, (out, err)
             assert "BELOW_MINIMUM" in out and str(101 * WAN) in out  # the code and the minimum
 
-            # 万元 with decimals is converted to fen exactly.
-            code, out, err = await _run("--url", server.ws, "bid", s.id, "--token", b.token, "--amount-wan",
-                                        "101.000001")
+            # 万元 with decimals is converted to fen exactly; the token from the
+            # environment keeps it out of shell history and `ps`.
+            code, out, err = await _run("--url", server.ws, "bid", s.id, "--amount-wan", "101.000001",
+                                        token_env=b.token)
             assert code == 0, (out, err)
             assert "101.000001 万元" in out
 
@@ -62,6 +67,10 @@ async def test_cli_bids_and_reports_rejections(server: ServerProcess) -> None:
                 code, out, err = await _run("--url", server.ws, "bid", s.id, "--token", a.token, "--amount-wan", bad)
                 assert code == 2, (bad, code, out, err)
                 assert "amount" in err.lower()
+
+            # No token at all: refused locally with the way to give one.
+            code, out, err = await _run("--url", server.ws, "bid", s.id, "--amount-fen", "1")
+            assert code == 2 and "AUCTION_BIDDER_TOKEN" in err, (out, err)
 
             # A bad token or an unknown session: cannot connect, exit 1, the server's code shown.
             code, out, err = await _run("--url", server.ws, "bid", s.id, "--token", "x" * 43, "--amount-fen", "1")
