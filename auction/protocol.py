@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from auction.domain.events import (
     BidAccepted,
     CloseHeld,
@@ -46,7 +48,12 @@ def storable_text(value: object) -> bool:
 
 
 def dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, non-ASCII as is (the same text `json.dumps(..., ensure_ascii=False,
+    separators=(",", ":"))` gives for what we send)."""
+    try:
+        return orjson.dumps(message).decode()
+    except TypeError:  # what orjson does not take (an integer beyond 64 bits echoed in an error's details)
+        return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
 def terms_view(state: SessionState) -> dict[str, Any]:

@@ -184,7 +184,7 @@ class SessionService:
                         raise Rejected(Code.CONFLICT) from None
                     state = caught
                     continue
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.CancelledError):
                     self.forget(session_id)  # did it commit? the log will tell next time
                     raise
                 self._states[session_id] = after

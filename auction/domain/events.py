@@ -8,7 +8,7 @@ never changes an outcome.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from auction.domain.terms import SessionTerms
@@ -184,7 +184,9 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     """Plain JSON-ready fields (without the type name)."""
     if isinstance(event, SessionCreated):
         return {"at": event.at, "terms": event.terms.to_dict()}
-    return asdict(event)
+    # Every other event is flat (ints, strings, booleans): its fields in
+    # declaration order, as `asdict` gives them, without its deep copy.
+    return dict(vars(event))
 
 
 def event_from_dict(type_name: str, data: dict[str, Any]) -> Event:

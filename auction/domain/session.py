@@ -464,7 +464,27 @@ def evolve(state: SessionState, event: Event) -> SessionState:
     """The state after `event`. Total for every event `decide` can produce."""
     seq = state.seq + 1
     pub_seq = state.pub_seq + 1 if is_public(event) else state.pub_seq
-    s = replace(state, seq=seq, pub_seq=pub_seq, last_at=max(state.last_at, event.at))
+    last_at = max(state.last_at, event.at)
+    if isinstance(event, BidAccepted):  # the hot path: one copy of the state, not two
+        bid = Bid(seq=seq, pub_seq=pub_seq, at=event.at, bid_id=event.bid_id, bidder_no=event.bidder_no,
+                  amount=event.amount)
+        accepted = dict(state.accepted)
+        accepted[(bid.bidder_no, bid.bid_id)] = bid
+        listing_bidders = state.listing_bidders
+        if state.phase is Phase.LISTING and bid.bidder_no not in listing_bidders:
+            listing_bidders = listing_bidders | {bid.bidder_no}
+        return replace(
+            state,
+            seq=seq,
+            pub_seq=pub_seq,
+            last_at=last_at,
+            highest=bid,
+            accepted=accepted,
+            bid_count=state.bid_count + 1,
+            listing_bidders=listing_bidders,
+            deadline=event.deadline,
+        )
+    s = replace(state, seq=seq, pub_seq=pub_seq, last_at=last_at)
     if isinstance(event, SessionCreated):
         t = event.terms
         return replace(
@@ -485,21 +505,6 @@ def evolve(state: SessionState, event: Event) -> SessionState:
         return replace(s, qualified=s.qualified | {event.bidder_no})
     if isinstance(event, SessionOpened):
         return replace(s, phase=Phase(event.phase), deadline=event.deadline)
-    if isinstance(event, BidAccepted):
-        bid = Bid(seq=seq, pub_seq=pub_seq, at=event.at, bid_id=event.bid_id, bidder_no=event.bidder_no, amount=event.amount)
-        accepted = dict(s.accepted)
-        accepted[(bid.bidder_no, bid.bid_id)] = bid
-        listing_bidders = s.listing_bidders
-        if s.phase is Phase.LISTING and bid.bidder_no not in listing_bidders:
-            listing_bidders = listing_bidders | {bid.bidder_no}
-        return replace(
-            s,
-            highest=bid,
-            accepted=accepted,
-            bid_count=s.bid_count + 1,
-            listing_bidders=listing_bidders,
-            deadline=event.deadline,
-        )
     if isinstance(event, TimedBiddingStarted):
         return replace(s, phase=Phase.TIMED_BIDDING, deadline=event.deadline)
     if isinstance(event, IncrementChanged):

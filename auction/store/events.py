@@ -10,9 +10,12 @@ only after this statement has committed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -20,6 +23,12 @@ import asyncpg
 from auction.domain.codes import Code, Rejected
 from auction.domain.events import BidAccepted, Event, event_from_dict, event_to_dict, event_type, is_public
 from auction.domain.session import SessionState
+from auction.protocol import dumps
+
+
+log = logging.getLogger(__name__)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Conflict(Exception):
@@ -27,7 +36,7 @@ class Conflict(Exception):
 
 
 def to_datetime(micros: int) -> datetime:
-    return datetime.fromtimestamp(micros / 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
+    return _EPOCH + timedelta(microseconds=micros)
 
 
 def to_micros(value: datetime) -> int:
@@ -70,7 +79,7 @@ def _rows(recorded: list[Recorded]) -> tuple[list[Any], ...]:
         [r.pub_seq for r in recorded],
         [event_type(r.event) for r in recorded],
         [to_datetime(r.event.at) for r in recorded],
-        [json.dumps(event_to_dict(r.event), ensure_ascii=False, separators=(",", ":")) for r in recorded],
+        [dumps(event_to_dict(r.event)) for r in recorded],
         [_bid_key(r.event) for r in recorded],
     )
 
@@ -106,9 +115,181 @@ SELECT guard.session_id, e.seq, e.pub_seq, e.type, e.at, e.payload, e.bid_key
 """
 
 
-class EventStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+# The same guarded append for many sessions at once (group commit): one statement,
+# one commit, one WAL flush. Each input row is one session's append; the guard is
+# per row, so a session that lost a race (or whose deadline passed) is left out
+# while the others are written, and the statement returns the sessions written.
+_APPEND_MANY = """
+WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::int[], $6::timestamptz[],
+                         $7::bigint[], $8::int[], $9::int[], $10::timestamptz[])
+        AS i(session_id, expected, phase, last_seq, last_pub_seq, next_wakeup,
+             highest_fen, highest_bidder_no, bid_count, before)
+), guard AS (
+    UPDATE sessions s
+       SET phase = i.phase, last_seq = i.last_seq, last_pub_seq = i.last_pub_seq, next_wakeup = i.next_wakeup,
+           highest_fen = i.highest_fen, highest_bidder_no = i.highest_bidder_no, bid_count = i.bid_count,
+           updated_at = now()
+      FROM input i
+     WHERE s.session_id = i.session_id AND s.last_seq = i.expected
+       AND (i.before IS NULL OR clock_timestamp() < i.before)
+ RETURNING s.session_id
+), written AS (
+    INSERT INTO session_events (session_id, seq, pub_seq, type, at, payload, bid_key)
+    SELECT e.session_id, e.seq, e.pub_seq, e.type, e.at, e.payload, e.bid_key
+      FROM unnest($11::text[], $12::int[], $13::int[], $14::text[], $15::timestamptz[], $16::jsonb[], $17::text[])
+               AS e(session_id, seq, pub_seq, type, at, payload, bid_key)
+      JOIN guard ON guard.session_id = e.session_id
+)
+SELECT session_id FROM guard
+"""
+
+
+@dataclass
+class _Pending:
+    recorded: list[Recorded]
+    args: tuple[Any, ...]  # the single-session statement's arguments
+    expected_seq: int
+    projection: tuple[Any, ...]
+    guard: datetime | None
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class GroupCommit:
+    """Appends to different sessions that arrive while a write is in flight are
+    written together: one statement, one commit (so one WAL flush) for all of
+    them. Nothing waits on a timer: a lone append goes out at once, and a batch
+    is simply what queued up behind the previous write (natural batching).
+
+    Each append still succeeds or fails on its own guard, and its caller is
+    answered only after the statement has committed. The per-session lock in
+    `SessionService` keeps one append per session in flight, so a batch never
+    holds two appends to the same session from this node.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, writers: int = 2, max_batch: int = 256) -> None:
         self.pool = pool
+        self.writers = writers
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def append(self, pending: _Pending) -> None:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._tasks = [asyncio.create_task(self._write_loop(), name=f"group-commit-{i}")
+                           for i in range(self.writers)]
+        self._queue.put_nowait(pending)
+        await pending.done
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks = []
+        if self._queue is not None:
+            while not self._queue.empty():
+                done = self._queue.get_nowait().done
+                if not done.done():
+                    done.set_exception(ConnectionError("the event store is closing"))
+            self._queue = None
+
+    async def _write_loop(self) -> None:
+        assert self._queue is not None
+        queue = self._queue
+        # A connection kept while appends keep coming (no pool reset between batches),
+        # given back whenever the queue runs dry, so the pool is never starved.
+        con: Any = None
+        try:
+            while True:
+                if con is not None and queue.empty():
+                    await self.pool.release(con)
+                    con = None
+                batch = [await queue.get()]
+                while len(batch) < self.max_batch and not queue.empty():
+                    batch.append(queue.get_nowait())
+                try:
+                    if con is None:
+                        con = await self.pool.acquire()
+                    await self._write(con, batch)
+                except (OSError, asyncpg.InterfaceError) as e:
+                    # The connection is gone: whether the batch committed is unknown to
+                    # every caller (each retries safely; see SessionService.execute).
+                    for p in batch:
+                        if not p.done.done():
+                            p.done.set_exception(e)
+                    if con is not None:
+                        await self.pool.release(con)
+                        con = None
+                except asyncio.CancelledError:
+                    for p in batch:
+                        if not p.done.done():
+                            p.done.set_exception(ConnectionError("the event store is closing"))
+                    raise
+        finally:
+            if con is not None:
+                with contextlib.suppress(Exception):
+                    await self.pool.release(con)
+
+    async def _write(self, con: asyncpg.Connection, batch: list[_Pending]) -> None:
+        if len(batch) == 1:
+            [p] = batch
+            await self._write_one(con, p)
+            return
+        try:
+            rows = await con.fetch(_APPEND_MANY, *_many_args(batch))
+        except asyncpg.PostgresError:
+            # A statement error sinks the whole batch; give each append its own
+            # answer (and its own error) by writing them one by one.
+            log.warning("group commit of %d appends failed; writing them one by one", len(batch), exc_info=True)
+            for p in batch:
+                await self._write_one(con, p)
+            return
+        written = {r["session_id"] for r in rows}
+        for p in batch:
+            if p.done.done():
+                continue
+            if p.recorded[0].session_id in written:
+                p.done.set_result(None)
+            else:
+                p.done.set_exception(Conflict(p.recorded[0].session_id))
+
+    async def _write_one(self, con: asyncpg.Connection, p: _Pending) -> None:
+        try:
+            status = await con.execute(_APPEND, *p.args)
+        except asyncpg.PostgresError as e:
+            if not p.done.done():
+                p.done.set_exception(e)
+            return
+        if p.done.done():
+            return
+        if status != f"INSERT 0 {len(p.recorded)}":
+            p.done.set_exception(Conflict(p.recorded[0].session_id))
+        else:
+            p.done.set_result(None)
+
+
+def _many_args(batch: list[_Pending]) -> tuple[list[Any], ...]:
+    sessions: tuple[list[Any], ...] = tuple([] for _ in range(10))
+    events: tuple[list[Any], ...] = tuple([] for _ in range(7))
+    for p in batch:
+        session_id = p.recorded[0].session_id
+        for column, value in zip(sessions, (session_id, p.expected_seq, *p.projection, p.guard), strict=True):
+            column.append(value)
+        seq, pub_seq, types, at, payload, bid_key = p.args[2:8]
+        for i in range(len(p.recorded)):
+            for column, value in zip(events, (session_id, seq[i], pub_seq[i], types[i], at[i], payload[i],
+                                              bid_key[i]), strict=True):
+                column.append(value)
+    return (*sessions, *events)
+
+
+class EventStore:
+    def __init__(self, pool: asyncpg.Pool, *, group_commit: GroupCommit | None = None) -> None:
+        self.pool = pool
+        self.group_commit = group_commit
 
     async def create(
         self,
@@ -152,7 +333,11 @@ class EventStore:
         its transaction is accepted before the deadline)."""
         session_id = recorded[0].session_id
         guard = to_datetime(before) if before is not None else None
-        args = (session_id, expected_seq, *_rows(recorded), *_projection(state_after), guard)
+        projection = _projection(state_after)
+        args = (session_id, expected_seq, *_rows(recorded), *projection, guard)
+        if con is None and self.group_commit is not None:
+            await self.group_commit.append(_Pending(recorded, args, expected_seq, projection, guard))
+            return
         if con is None:
             status = await self.pool.execute(_APPEND, *args)
         else:

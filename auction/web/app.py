@@ -25,7 +25,7 @@ from auction.publication.delivery import Backoff, DeliveryWorker
 from auction.publication.service import Publisher
 from auction.service import SessionService, now_us
 from auction.settings import Settings
-from auction.store.events import EventStore, to_datetime, to_micros
+from auction.store.events import EventStore, GroupCommit, to_datetime, to_micros
 from auction.store.migrate import migrate
 from auction.web.bidder_ws import BidderEndpoint
 from auction.web.bidder_page import routes as bidder_page_routes
@@ -67,7 +67,8 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
         assert pool is not None
         async with pool.acquire() as con:
             await migrate(con)
-        store = EventStore(pool)
+        group_commit = GroupCommit(pool, settings.group_commit_writers) if settings.group_commit_writers > 0 else None
+        store = EventStore(pool, group_commit=group_commit)
         service = SessionService(store, broker, sealer, sole_writer=settings.redis_url is None)
         if settings.redis_url is None:
             others = await pool.fetchval(
@@ -135,6 +136,8 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
             with contextlib.suppress(Exception):
                 await pool.execute("UPDATE node_heartbeats SET beat_at = now() WHERE node_id = $1", settings.node_id)
             await broker.stop()
+            if group_commit is not None:
+                await group_commit.close()
             await pool.close()
 
     api = OperatorApi(settings)

@@ -15,7 +15,7 @@ import pytest
 from auction.fanout.broker import InProcessBroker
 from auction.sealing.escrow import ReserveSealer
 from auction.service import SessionService
-from auction.store.events import EventStore
+from auction.store.events import EventStore, GroupCommit
 from auction.store.embedded import EmbeddedPostgres
 from auction.store.migrate import migrate
 from tests.storage.helpers import Clock
@@ -59,14 +59,21 @@ async def db(dsn: str) -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 async def node(dsn: str, clock: Clock, sealer: ReserveSealer) -> AsyncIterator[NodeFactory]:
     pools: list[asyncpg.Pool] = []
+    groups: list[GroupCommit] = []
 
-    async def make(*, via: str | None = None, max_size: int = 3) -> SessionService:
+    async def make(*, via: str | None = None, max_size: int = 3, group_commit: bool = False) -> SessionService:
+        """A node; with `group_commit`, its appends are batched as the server's are."""
         pool = await asyncpg.create_pool(via or dsn, min_size=1, max_size=max_size)
         assert pool is not None
         pools.append(pool)
-        return SessionService(EventStore(pool), InProcessBroker(), sealer, clock=clock)
+        group = GroupCommit(pool) if group_commit else None
+        if group is not None:
+            groups.append(group)
+        return SessionService(EventStore(pool, group_commit=group), InProcessBroker(), sealer, clock=clock)
 
     yield make
+    for group in groups:
+        await group.close()
     for pool in pools:
         try:
             await asyncio.wait_for(pool.close(), 10)

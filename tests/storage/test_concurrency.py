@@ -52,9 +52,10 @@ class CountingStore(EventStore):
 
 
 async def racing_nodes(node: NodeFactory, count: int = NODES) -> list[SessionService]:
-    nodes = [await node(max_size=1) for _ in range(count)]
+    # Every other node batches its appends (GroupCommit), as the server does by default.
+    nodes = [await node(max_size=1, group_commit=i % 2 == 0) for i in range(count)]
     for service in nodes:
-        service.store = CountingStore(service.store.pool)
+        service.store = CountingStore(service.store.pool, group_commit=service.store.group_commit)
     CountingStore.conflicts = 0
     return nodes
 

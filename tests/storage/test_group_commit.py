@@ -1,0 +1,241 @@
+"""Group commit (store/events.py `GroupCommit`): appends to different sessions that
+queue up behind a write in flight are written in one statement and one commit.
+
+What must hold, batch or not: each append succeeds or fails on its own guard
+(the session's last_seq, and for a bid the deadline on the database's clock);
+a refused append writes nothing and does not take the others down; a caller is
+answered only after the commit. The writer here is held at its first batch so
+that the rest queue up behind it: the second batch then holds all of them, and
+the tests check that it did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from auction.domain.codes import Code, Rejected
+from auction.domain.commands import PlaceBid
+from auction.domain.terms import HOUR
+from auction.fanout.broker import InProcessBroker
+from auction.sealing.escrow import ReserveSealer
+from auction.service import Result, SessionService
+from auction.store.events import EventStore, GroupCommit, _Pending
+from tests.storage.helpers import (
+    START_PRICE,
+    Clock,
+    accepted_bids,
+    assert_log_gap_free,
+    assert_projection_matches_log,
+    log_rows,
+    open_listing,
+    real_now,
+)
+
+WAN = 1_000_000
+
+
+class HeldGroupCommit(GroupCommit):
+    """The real group commit with one writer. Once `hold()` is called, the next batch
+    waits for `release`, and from then on each batch is recorded: the sessions it
+    held and the sessions written."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool, writers=1)
+        self.release = asyncio.Event()
+        self.held = asyncio.Event()
+        self.armed = self.recording = False
+        self.batches: list[tuple[list[str], list[str]]] = []
+
+    def hold(self) -> None:
+        self.armed, self.recording = True, True
+
+    async def _write(self, con: asyncpg.Connection, batch: list[_Pending]) -> None:
+        if self.armed:
+            self.armed = False
+            self.held.set()
+            await self.release.wait()
+        await super()._write(con, batch)
+        if self.recording:
+            self.batches.append(([p.recorded[0].session_id for p in batch],
+                                 [p.recorded[0].session_id for p in batch if p.done.exception() is None]))
+
+    async def queued(self, n: int) -> None:
+        """Wait until `n` appends wait behind the held batch."""
+        for _ in range(500):
+            if self._queue is not None and self._queue.qsize() >= n:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"only {self._queue.qsize() if self._queue else 0} of {n} appends queued")
+
+
+@pytest.fixture
+async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+    assert p is not None
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+@pytest.fixture
+async def group(pool: asyncpg.Pool) -> AsyncIterator[HeldGroupCommit]:
+    g = HeldGroupCommit(pool)
+    try:
+        yield g
+    finally:
+        await g.close()
+
+
+def service_on(store: EventStore, sealer: ReserveSealer, clock: Clock) -> SessionService:
+    return SessionService(store, InProcessBroker(), sealer, clock=clock)
+
+
+async def bids_in_one_batch(group: HeldGroupCommit, bids: list[tuple[SessionService, str, PlaceBid]]
+                            ) -> list[Result | BaseException]:
+    """Send the first bid (held in the writer), queue the rest behind it, release."""
+    (first_service, first_session, first_bid), rest = bids[0], bids[1:]
+    group.hold()
+    first = asyncio.create_task(first_service.execute(first_session, first_bid))
+    await asyncio.wait_for(group.held.wait(), 10)
+    others = [asyncio.create_task(s.execute(sid, bid)) for s, sid, bid in rest]
+    await group.queued(len(rest))
+    group.release.set()
+    return list(await asyncio.gather(first, *others, return_exceptions=True))
+
+
+async def test_appends_to_many_sessions_go_out_in_one_statement(
+    pool: asyncpg.Pool, group: HeldGroupCommit, sealer: ReserveSealer, clock: Clock, db: asyncpg.Connection
+) -> None:
+    service = service_on(EventStore(pool, group_commit=group), sealer, clock)
+    ids = [f"GC-MANY-{i}" for i in range(12)]
+    for sid in ids:
+        await open_listing(service, clock, sid, bidders=2)
+
+    results = await bids_in_one_batch(group, [(service, sid, PlaceBid(1, f"b-{sid}", START_PRICE + i * WAN))
+                                              for i, sid in enumerate(ids)])
+
+    assert all(isinstance(r, Result) for r in results), results
+    assert [len(b[0]) for b in group.batches] == [1, 11]  # the held one, then all the others together
+    assert sorted(group.batches[1][1]) == sorted(ids[1:])
+    for i, sid in enumerate(ids):
+        [bid] = await accepted_bids(db, sid)
+        assert bid["amount"] == START_PRICE + i * WAN and bid["bid_key"] == f"1:b-{sid}"
+        await assert_log_gap_free(db, sid)
+        await assert_projection_matches_log(db, sid)
+    # The cache of the node is the log: the next bid in each session goes on from there.
+    again = await service.execute(ids[3], PlaceBid(2, "next", START_PRICE + 10 * WAN))
+    assert again.state.highest is not None and again.state.highest.bidder_no == 2
+
+
+async def test_a_lost_race_in_a_batch_is_refused_alone_and_decided_again(
+    dsn: str, pool: asyncpg.Pool, group: HeldGroupCommit, sealer: ReserveSealer, clock: Clock,
+    db: asyncpg.Connection,
+) -> None:
+    """Node A's cache of X is behind the log (node B bid there). A's bids on X, Y and Z
+    share a batch: X's guard fails and only X is left out; A catches up from the
+    log and decides X's bid again, which then goes through."""
+    a = service_on(EventStore(pool, group_commit=group), sealer, clock)
+    other_pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
+    assert other_pool is not None
+    try:
+        b = service_on(EventStore(other_pool), sealer, clock)
+        for sid in ("GC-RACE-Y", "GC-RACE-X", "GC-RACE-Z"):
+            await open_listing(a, clock, sid, bidders=2)
+        await b.execute("GC-RACE-X", PlaceBid(2, "from-b", START_PRICE))  # A does not know
+
+        results = await bids_in_one_batch(group, [
+            (a, "GC-RACE-Y", PlaceBid(1, "y", START_PRICE)),
+            (a, "GC-RACE-X", PlaceBid(1, "x", START_PRICE + 5 * WAN)),
+            (a, "GC-RACE-Z", PlaceBid(1, "z", START_PRICE)),
+        ])
+    finally:
+        await other_pool.close()
+
+    assert all(isinstance(r, Result) for r in results), results
+    assert group.batches[1] == (["GC-RACE-X", "GC-RACE-Z"], ["GC-RACE-Z"])  # X refused in the batch...
+    assert group.batches[2] == (["GC-RACE-X"], ["GC-RACE-X"])  # ...and written once decided again
+    assert [(r["bid_key"], r["amount"]) for r in await accepted_bids(db, "GC-RACE-X")] == [
+        ("2:from-b", START_PRICE), ("1:x", START_PRICE + 5 * WAN)]
+    for sid in ("GC-RACE-Y", "GC-RACE-X", "GC-RACE-Z"):
+        await assert_log_gap_free(db, sid)
+        await assert_projection_matches_log(db, sid)
+
+
+async def test_a_bid_past_the_database_deadline_is_refused_alone(
+    pool: asyncpg.Pool, group: HeldGroupCommit, sealer: ReserveSealer, db: asyncpg.Connection
+) -> None:
+    """DESIGN (time): the deadline guard is checked per append inside the batch. One
+    node's clock lags two hours, so it decides a bid in a listing that the
+    database's clock says ended an hour ago: that bid alone is refused."""
+    store = EventStore(pool, group_commit=group)
+    lagging_clock, clock = Clock(real_now() - 2 * HOUR), Clock()
+    lagging, service = service_on(store, sealer, lagging_clock), service_on(store, sealer, clock)
+    await open_listing(lagging, lagging_clock, "GC-LATE")
+    for sid in ("GC-ON-1", "GC-ON-2"):
+        await open_listing(service, clock, sid)
+    before = await log_rows(db, "GC-LATE")
+
+    results = await bids_in_one_batch(group, [
+        (service, "GC-ON-1", PlaceBid(1, "a", START_PRICE)),
+        (lagging, "GC-LATE", PlaceBid(1, "late", START_PRICE)),
+        (service, "GC-ON-2", PlaceBid(1, "b", START_PRICE)),
+    ])
+
+    on1, late, on2 = results
+    assert isinstance(on1, Result) and isinstance(on2, Result)
+    assert isinstance(late, Rejected) and late.code is Code.DEADLINE_PASSED
+    assert group.batches[1] == (["GC-LATE", "GC-ON-2"], ["GC-ON-2"])
+    assert await log_rows(db, "GC-LATE") == before  # nothing written
+    await assert_projection_matches_log(db, "GC-LATE")
+
+
+async def test_a_statement_error_sinks_no_other_append(
+    pool: asyncpg.Pool, group: HeldGroupCommit, sealer: ReserveSealer, clock: Clock, db: asyncpg.Connection
+) -> None:
+    """If the batch statement itself fails (here: a stray row already holds X's next
+    position, as a writer that bypassed the guard would leave), every append is
+    written on its own: X gets the database's error, the others are written."""
+    service = service_on(EventStore(pool, group_commit=group), sealer, clock)
+    for sid in ("GC-ERR-Y", "GC-ERR-X", "GC-ERR-Z"):
+        await open_listing(service, clock, sid)
+    last = await db.fetchval("SELECT last_seq FROM sessions WHERE session_id = 'GC-ERR-X'")
+    await db.execute(
+        "INSERT INTO session_events (session_id, seq, pub_seq, type, at, payload)"
+        " VALUES ('GC-ERR-X', $1, NULL, 'BidderQualified', now(), '{}')", last + 1)
+
+    results = await bids_in_one_batch(group, [
+        (service, "GC-ERR-Y", PlaceBid(1, "y", START_PRICE)),
+        (service, "GC-ERR-X", PlaceBid(1, "x", START_PRICE)),
+        (service, "GC-ERR-Z", PlaceBid(1, "z", START_PRICE)),
+    ])
+
+    y, x, z = results
+    assert isinstance(y, Result) and isinstance(z, Result)
+    assert isinstance(x, asyncpg.UniqueViolationError), x
+    assert group.batches[1] == (["GC-ERR-X", "GC-ERR-Z"], ["GC-ERR-Z"])
+    assert [r["bid_key"] for r in await accepted_bids(db, "GC-ERR-Z")] == ["1:z"]
+    assert await accepted_bids(db, "GC-ERR-X") == []
+    assert await db.fetchval("SELECT last_seq FROM sessions WHERE session_id = 'GC-ERR-X'") == last
+
+
+async def test_closing_answers_every_queued_append(pool: asyncpg.Pool, group: HeldGroupCommit,
+                                                   sealer: ReserveSealer, clock: Clock) -> None:
+    """Shutting down with appends queued: each caller gets an error (its outcome is then
+    read from the log), none is left waiting forever."""
+    service = service_on(EventStore(pool, group_commit=group), sealer, clock)
+    for sid in ("GC-CLOSE-1", "GC-CLOSE-2"):
+        await open_listing(service, clock, sid)
+    group.hold()
+    first = asyncio.create_task(service.execute("GC-CLOSE-1", PlaceBid(1, "a", START_PRICE)))
+    await asyncio.wait_for(group.held.wait(), 10)
+    second = asyncio.create_task(service.execute("GC-CLOSE-2", PlaceBid(1, "b", START_PRICE)))
+    await group.queued(1)
+    await group.close()
+    for task in (first, second):
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(task, 5)
