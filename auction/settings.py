@@ -58,6 +58,7 @@ class Settings:
     node_beat_seconds: float = 2.0
     token_ttl_days: int = 30
     pool_size: int = 20
+    db_role: str = "auction_app"  # the role the server's connections SET ROLE to (store/roles.py); "" to skip
     group_commit_writers: int = 2  # concurrent batched appends (store/events.py GroupCommit); 0: one statement per append
     demo: bool = False
     # Deposits and the legal clock (issue 4). Secrets per bank id, never logged (repr=False).
@@ -117,6 +118,7 @@ class Settings:
             hello_timeout_seconds=float(e.get("AUCTION_HELLO_TIMEOUT_SECONDS", "10")),
             pool_size=_int(e, "AUCTION_DB_POOL_SIZE", 20),
             group_commit_writers=_int(e, "AUCTION_GROUP_COMMIT_WRITERS", 2),
+            db_role=e.get("AUCTION_DB_ROLE", "auction_app"),
             log_level=e.get("AUCTION_LOG_LEVEL", "INFO"),
             bank_secrets=bank_secrets(e.get("AUCTION_BANK_SECRETS", "")),
             bank_max_skew_seconds=_int(e, "AUCTION_BANK_MAX_SKEW_SECONDS", 300),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
+from auction.store.roles import grant
 
 
 def migrations_dir() -> Path:
@@ -67,6 +68,9 @@ async def migrate(con: asyncpg.Connection, directory: Path | None = None) -> lis
                     version, name, checksum,
                 )
             applied_now.append(name)
+        # After every run: new tables get the server role's rights, append-only ones without
+        # UPDATE or DELETE (store/roles.py).
+        await grant(con)
     finally:
         await con.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
     return applied_now

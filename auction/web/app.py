@@ -26,6 +26,7 @@ from auction.publication.service import Publisher
 from auction.service import SessionService, now_us
 from auction.settings import Settings
 from auction.store.events import EventStore, GroupCommit, to_datetime, to_micros
+from auction.store.roles import APP_ROLE, assume, grant, with_role_possible
 from auction.store.migrate import migrate
 from auction.web.bidder_ws import BidderEndpoint
 from auction.web.bidder_page import routes as bidder_page_routes
@@ -63,10 +64,23 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
-        pool = await asyncpg.create_pool(dsn, min_size=2, max_size=settings.pool_size)
+        # Migrations run as the login account (it owns the schema); the pool then
+        # works as the server role, which may not rewrite the logs (store/roles.py).
+        role = settings.db_role
+        con = await asyncpg.connect(dsn)
+        try:
+            await migrate(con)  # grants auction_app its rights
+            if role and role != APP_ROLE:
+                await grant(con, role)
+        finally:
+            await con.close()
+        if role and not await with_role_possible(dsn, role):
+            log.warning("cannot SET ROLE %s: the server works with its login account's rights, and only the "
+                        "triggers keep the logs append-only (see README, Configuration)", role)
+            role = ""
+        pool = await asyncpg.create_pool(dsn, min_size=2, max_size=settings.pool_size,
+                                         init=(lambda c: assume(c, role)) if role else None)
         assert pool is not None
-        async with pool.acquire() as con:
-            await migrate(con)
         group_commit = GroupCommit(pool, settings.group_commit_writers) if settings.group_commit_writers > 0 else None
         store = EventStore(pool, group_commit=group_commit)
         service = SessionService(store, broker, sealer, sole_writer=settings.redis_url is None)
