@@ -116,15 +116,16 @@ SELECT guard.session_id, e.seq, e.pub_seq, e.type, e.at, e.payload, e.bid_key
 
 
 # The same guarded append for many sessions at once (group commit): one statement,
-# one commit, one WAL flush. Each input row is one session's append; the guard is
-# per row, so a session that lost a race (or whose deadline passed) is left out
-# while the others are written, and the statement returns the sessions written.
+# one commit, one WAL flush. Each input row is one append (numbered by `idx`); the
+# guard is per row, so an append that lost a race (or whose deadline passed) is
+# left out while the others are written; the statement returns the idx written.
+# Events belong to their append by idx, never by session id alone.
 _APPEND_MANY = """
 WITH input AS (
     SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::int[], $6::timestamptz[],
-                         $7::bigint[], $8::int[], $9::int[], $10::timestamptz[])
+                         $7::bigint[], $8::int[], $9::int[], $10::timestamptz[]) WITH ORDINALITY
         AS i(session_id, expected, phase, last_seq, last_pub_seq, next_wakeup,
-             highest_fen, highest_bidder_no, bid_count, before)
+             highest_fen, highest_bidder_no, bid_count, before, idx)
 ), guard AS (
     UPDATE sessions s
        SET phase = i.phase, last_seq = i.last_seq, last_pub_seq = i.last_pub_seq, next_wakeup = i.next_wakeup,
@@ -133,15 +134,15 @@ WITH input AS (
       FROM input i
      WHERE s.session_id = i.session_id AND s.last_seq = i.expected
        AND (i.before IS NULL OR clock_timestamp() < i.before)
- RETURNING s.session_id
+ RETURNING i.idx, s.session_id
 ), written AS (
     INSERT INTO session_events (session_id, seq, pub_seq, type, at, payload, bid_key)
-    SELECT e.session_id, e.seq, e.pub_seq, e.type, e.at, e.payload, e.bid_key
-      FROM unnest($11::text[], $12::int[], $13::int[], $14::text[], $15::timestamptz[], $16::jsonb[], $17::text[])
-               AS e(session_id, seq, pub_seq, type, at, payload, bid_key)
-      JOIN guard ON guard.session_id = e.session_id
+    SELECT guard.session_id, e.seq, e.pub_seq, e.type, e.at, e.payload, e.bid_key
+      FROM unnest($11::bigint[], $12::int[], $13::int[], $14::text[], $15::timestamptz[], $16::jsonb[], $17::text[])
+               AS e(idx, seq, pub_seq, type, at, payload, bid_key)
+      JOIN guard ON guard.idx = e.idx
 )
-SELECT session_id FROM guard
+SELECT idx FROM guard
 """
 
 
@@ -154,6 +155,17 @@ class _Pending:
     guard: datetime | None
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
+    @property
+    def session_id(self) -> str:
+        return self.recorded[0].session_id
+
+    def answer(self, error: BaseException | None = None) -> None:
+        if not self.done.done():
+            if error is None:
+                self.done.set_result(None)
+            else:
+                self.done.set_exception(error)
+
 
 class GroupCommit:
     """Appends to different sessions that arrive while a write is in flight are
@@ -162,9 +174,10 @@ class GroupCommit:
     is simply what queued up behind the previous write (natural batching).
 
     Each append still succeeds or fails on its own guard, and its caller is
-    answered only after the statement has committed. The per-session lock in
-    `SessionService` keeps one append per session in flight, so a batch never
-    holds two appends to the same session from this node.
+    answered only after the statement has committed (or failed). A caller that
+    is cancelled still waits for that answer, so the per-session lock in
+    `SessionService` is never released while its append may yet commit; that
+    lock keeps one append per session in flight from this node.
     """
 
     def __init__(self, pool: asyncpg.Pool, writers: int = 2, max_batch: int = 256) -> None:
@@ -173,16 +186,30 @@ class GroupCommit:
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
 
     async def append(self, pending: _Pending) -> None:
+        if self._closed:
+            raise ConnectionError("the event store is closed")
         if self._queue is None:
             self._queue = asyncio.Queue()
-            self._tasks = [asyncio.create_task(self._write_loop(), name=f"group-commit-{i}")
+            self._tasks = [asyncio.create_task(self._write_loop(self._queue), name=f"group-commit-{i}")
                            for i in range(self.writers)]
         self._queue.put_nowait(pending)
-        await pending.done
+        cancelled = False
+        while not pending.done.done():
+            try:
+                await asyncio.shield(pending.done)
+            except asyncio.CancelledError:
+                cancelled = True  # the outcome first: it may still commit
+            except BaseException:
+                break
+        if cancelled:
+            raise asyncio.CancelledError
+        pending.done.result()
 
     async def close(self) -> None:
+        self._closed = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -191,47 +218,47 @@ class GroupCommit:
         self._tasks = []
         if self._queue is not None:
             while not self._queue.empty():
-                done = self._queue.get_nowait().done
-                if not done.done():
-                    done.set_exception(ConnectionError("the event store is closing"))
+                self._queue.get_nowait().answer(ConnectionError("the event store is closing"))
             self._queue = None
 
-    async def _write_loop(self) -> None:
-        assert self._queue is not None
-        queue = self._queue
+    async def _write_loop(self, queue: asyncio.Queue[_Pending]) -> None:
         # A connection kept while appends keep coming (no pool reset between batches),
         # given back whenever the queue runs dry, so the pool is never starved.
         con: Any = None
+        batch: list[_Pending] = []
         try:
             while True:
-                if con is not None and queue.empty():
-                    await self.pool.release(con)
-                    con = None
+                if con is not None and (queue.empty() or con.is_closed()):
+                    kept, con = con, None
+                    await self._release(kept)
                 batch = [await queue.get()]
                 while len(batch) < self.max_batch and not queue.empty():
                     batch.append(queue.get_nowait())
+                batch.sort(key=lambda p: p.session_id)  # one lock order for every batch
                 try:
                     if con is None:
                         con = await self.pool.acquire()
                     await self._write(con, batch)
-                except (OSError, asyncpg.InterfaceError) as e:
-                    # The connection is gone: whether the batch committed is unknown to
-                    # every caller (each retries safely; see SessionService.execute).
+                except Exception as e:
+                    # No connection, or it broke mid-write: whether the batch committed is
+                    # unknown to its callers (each is told; a retry is safe, SessionService).
+                    log.warning("group commit of %d appends failed: %r", len(batch), e)
                     for p in batch:
-                        if not p.done.done():
-                            p.done.set_exception(e)
+                        p.answer(e)
                     if con is not None:
-                        await self.pool.release(con)
-                        con = None
-                except asyncio.CancelledError:
-                    for p in batch:
-                        if not p.done.done():
-                            p.done.set_exception(ConnectionError("the event store is closing"))
-                    raise
+                        kept, con = con, None
+                        await self._release(kept)
+                batch = []
         finally:
+            for p in batch:
+                p.answer(ConnectionError("the event store is closing"))
             if con is not None:
-                with contextlib.suppress(Exception):
-                    await self.pool.release(con)
+                kept, con = con, None
+                await self._release(kept)
+
+    async def _release(self, con: Any) -> None:
+        with contextlib.suppress(Exception):
+            await self.pool.release(con)
 
     async def _write(self, con: asyncpg.Connection, batch: list[_Pending]) -> None:
         if len(batch) == 1:
@@ -241,47 +268,39 @@ class GroupCommit:
         try:
             rows = await con.fetch(_APPEND_MANY, *_many_args(batch))
         except asyncpg.PostgresError:
+            if con.is_closed():
+                raise
             # A statement error sinks the whole batch; give each append its own
             # answer (and its own error) by writing them one by one.
             log.warning("group commit of %d appends failed; writing them one by one", len(batch), exc_info=True)
             for p in batch:
                 await self._write_one(con, p)
             return
-        written = {r["session_id"] for r in rows}
-        for p in batch:
-            if p.done.done():
-                continue
-            if p.recorded[0].session_id in written:
-                p.done.set_result(None)
-            else:
-                p.done.set_exception(Conflict(p.recorded[0].session_id))
+        written = {r["idx"] for r in rows}
+        for idx, p in enumerate(batch, start=1):
+            p.answer(None if idx in written else Conflict(p.session_id))
 
     async def _write_one(self, con: asyncpg.Connection, p: _Pending) -> None:
         try:
             status = await con.execute(_APPEND, *p.args)
         except asyncpg.PostgresError as e:
-            if not p.done.done():
-                p.done.set_exception(e)
+            if con.is_closed():
+                raise
+            p.answer(e)
             return
-        if p.done.done():
-            return
-        if status != f"INSERT 0 {len(p.recorded)}":
-            p.done.set_exception(Conflict(p.recorded[0].session_id))
-        else:
-            p.done.set_result(None)
+        p.answer(None if status == f"INSERT 0 {len(p.recorded)}" else Conflict(p.session_id))
 
 
 def _many_args(batch: list[_Pending]) -> tuple[list[Any], ...]:
     sessions: tuple[list[Any], ...] = tuple([] for _ in range(10))
     events: tuple[list[Any], ...] = tuple([] for _ in range(7))
-    for p in batch:
-        session_id = p.recorded[0].session_id
-        for column, value in zip(sessions, (session_id, p.expected_seq, *p.projection, p.guard), strict=True):
+    for idx, p in enumerate(batch, start=1):
+        for column, value in zip(sessions, (p.session_id, p.expected_seq, *p.projection, p.guard), strict=True):
             column.append(value)
         seq, pub_seq, types, at, payload, bid_key = p.args[2:8]
         for i in range(len(p.recorded)):
-            for column, value in zip(events, (session_id, seq[i], pub_seq[i], types[i], at[i], payload[i],
-                                              bid_key[i]), strict=True):
+            for column, value in zip(events, (idx, seq[i], pub_seq[i], types[i], at[i], payload[i], bid_key[i]),
+                                     strict=True):
                 column.append(value)
     return (*sessions, *events)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
-from auction.store.roles import grant
+from auction.store.roles import APP_ROLE, grant
 
 
 def migrations_dir() -> Path:
@@ -42,8 +42,10 @@ def available(directory: Path | None = None) -> list[tuple[int, str, str]]:
     return found
 
 
-async def migrate(con: asyncpg.Connection, directory: Path | None = None) -> list[str]:
-    """Apply every migration not yet applied; return the names applied now."""
+async def migrate(con: asyncpg.Connection, directory: Path | None = None, *, role: str | None = APP_ROLE
+                  ) -> list[str]:
+    """Apply every migration not yet applied; return the names applied now. Then give
+    `role` (the server's, store/roles.py) its rights on what now exists."""
     applied_now: list[str] = []
     await con.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
     try:
@@ -70,7 +72,8 @@ async def migrate(con: asyncpg.Connection, directory: Path | None = None) -> lis
             applied_now.append(name)
         # After every run: new tables get the server role's rights, append-only ones without
         # UPDATE or DELETE (store/roles.py).
-        await grant(con)
+        if role:
+            await grant(con, role)
     finally:
         await con.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
     return applied_now

@@ -8,6 +8,12 @@ connections `SET ROLE` to `auction_app`, which owns nothing (so it cannot
 drop or disable a trigger) and holds no UPDATE, DELETE or TRUNCATE on those
 tables. Only the account that runs migrations owns the schema.
 
+What this guards against: a bug or a mistaken statement in the server. It is
+not a wall against someone who can run arbitrary SQL on the server's
+connections: they log in as the owner, and `RESET ROLE` gives its rights back.
+That needs a separate login for the server and migrations run only by the
+owner, which is not built yet (the server migrates at start-up).
+
 `grant(con)` runs after every migration (the migrating account creates the
 role once, if it is allowed to; otherwise a DBA creates it, and the server
 warns at start-up that it runs with its login role's rights).
@@ -45,10 +51,21 @@ SELECT DISTINCT c.relname
 """
 
 
+async def _may_set_role(con: asyncpg.Connection, role: str) -> bool:
+    """Try it: on PostgreSQL 16+ membership alone (e.g. the ADMIN option a role's
+    creator gets) does not allow SET ROLE."""
+    try:
+        async with con.transaction():
+            await con.execute(f"SET LOCAL ROLE {_ident(role)}")
+    except asyncpg.PostgresError:
+        return False
+    return True
+
+
 async def grant(con: asyncpg.Connection, role: str = APP_ROLE) -> bool:
     """Create `role` if missing (and allowed) and give it the server's rights on the
-    current schema. Returns False (and changes nothing) when the role does not
-    exist and this account may not create it."""
+    current schema. Returns False, with a warning, when the role cannot be created
+    or taken by this account (the server then works with the login's rights)."""
     exists = await con.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
     if not exists:
         may = await con.fetchval("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")
@@ -60,23 +77,31 @@ async def grant(con: asyncpg.Connection, role: str = APP_ROLE) -> bool:
             await con.execute(f"CREATE ROLE {_ident(role)} NOLOGIN")
         except (asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
             pass  # created at the same moment for another database of this cluster
-    if not await con.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
-        # A non-superuser owner must be a member of the role to SET ROLE to it.
-        if not await con.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", role):
-            await con.execute(f"GRANT {_ident(role)} TO CURRENT_USER")
+    if not await _may_set_role(con, role):
+        # A non-superuser login must be granted the role (with SET on 16+) to take it.
+        for statement in (f"GRANT {_ident(role)} TO CURRENT_USER WITH SET TRUE, INHERIT FALSE",
+                          f"GRANT {_ident(role)} TO CURRENT_USER"):  # before PostgreSQL 16
+            try:
+                await con.execute(statement)
+                break
+            except asyncpg.PostgresError:
+                continue
+        if not await _may_set_role(con, role):
+            log.warning("%s may not take role %s: the server will work with its login role's rights",
+                        await con.fetchval("SELECT current_user"), role)
+            return False
     tables = [r["relname"] for r in await con.fetch(_APPEND_ONLY_TABLES)]
     schema = await con.fetchval("SELECT current_schema()")
     async with con.transaction():
         await con.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO {_ident(role)}')
         await con.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO {_ident(role)}')
-        await con.execute(f'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA "{schema}" TO {_ident(role)}')
+        # USAGE is what nextval needs; no UPDATE, so setval cannot renumber (ledger order).
+        await con.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "{schema}" TO {_ident(role)}')
+        await con.execute(f'REVOKE UPDATE ON ALL SEQUENCES IN SCHEMA "{schema}" FROM {_ident(role)}')
         await con.execute(f'REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM {_ident(role)}')
         for table in tables:
             await con.execute(f'REVOKE UPDATE, DELETE, TRUNCATE ON "{table}" FROM {_ident(role)}')
     return True
-
-
-_MAY_ASSUME = "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AND pg_has_role(current_user, $1, 'MEMBER')"
 
 
 async def assume(con: asyncpg.Connection, role: str = APP_ROLE) -> None:
@@ -88,6 +113,6 @@ async def assume(con: asyncpg.Connection, role: str = APP_ROLE) -> None:
 async def with_role_possible(dsn: str, role: str = APP_ROLE) -> bool:
     con = await asyncpg.connect(dsn)
     try:
-        return bool(await con.fetchval(_MAY_ASSUME, role))
+        return await _may_set_role(con, role)
     finally:
         await con.close()

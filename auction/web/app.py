@@ -26,7 +26,7 @@ from auction.publication.service import Publisher
 from auction.service import SessionService, now_us
 from auction.settings import Settings
 from auction.store.events import EventStore, GroupCommit, to_datetime, to_micros
-from auction.store.roles import APP_ROLE, assume, grant, with_role_possible
+from auction.store.roles import assume, with_role_possible
 from auction.store.migrate import migrate
 from auction.web.bidder_ws import BidderEndpoint
 from auction.web.bidder_page import routes as bidder_page_routes
@@ -69,9 +69,7 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
         role = settings.db_role
         con = await asyncpg.connect(dsn)
         try:
-            await migrate(con)  # grants auction_app its rights
-            if role and role != APP_ROLE:
-                await grant(con, role)
+            await migrate(con, role=role or None)  # and grants the server's role its rights
         finally:
             await con.close()
         if role and not await with_role_possible(dsn, role):

@@ -239,3 +239,64 @@ async def test_closing_answers_every_queued_append(pool: asyncpg.Pool, group: He
     for task in (first, second):
         with pytest.raises(ConnectionError):
             await asyncio.wait_for(task, 5)
+
+
+async def test_a_cancelled_caller_waits_for_the_outcome_of_its_append(
+    pool: asyncpg.Pool, group: HeldGroupCommit, sealer: ReserveSealer, clock: Clock, db: asyncpg.Connection
+) -> None:
+    """A bidder who disconnects mid-bid cancels its command: the append may still
+    commit, so the caller (holding the session lock) waits for the answer before it
+    gives up, and the node does not decide the next command on a stale state."""
+    service = service_on(EventStore(pool, group_commit=group), sealer, clock)
+    await open_listing(service, clock, "GC-CANCEL")
+    group.hold()
+    task = asyncio.create_task(service.execute("GC-CANCEL", PlaceBid(1, "c", START_PRICE)))
+    await asyncio.wait_for(group.held.wait(), 10)
+    task.cancel()
+    await asyncio.sleep(0.1)
+    assert not task.done()  # still waiting for its append's outcome
+    group.release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [r["bid_key"] for r in await accepted_bids(db, "GC-CANCEL")] == ["1:c"]
+    # The same bid again is the same bid (no second event); a bid at the same amount is too low.
+    again = await service.execute("GC-CANCEL", PlaceBid(1, "c", START_PRICE))
+    assert again.recorded == []
+    with pytest.raises(Rejected) as info:
+        await service.execute("GC-CANCEL", PlaceBid(2, "d", START_PRICE))
+    assert info.value.code is Code.BELOW_MINIMUM
+    assert len(await accepted_bids(db, "GC-CANCEL")) == 1
+
+
+async def test_a_writer_outlives_a_failed_connection(
+    dsn: str, pool: asyncpg.Pool, sealer: ReserveSealer, clock: Clock, db: asyncpg.Connection
+) -> None:
+    """The writer's first connection fails to set up (a real PostgreSQL error from the
+    pool's init): that append's caller gets the error and nothing is written; the
+    writer goes on, and the same bid sent again is accepted."""
+    await open_listing(service_on(EventStore(pool), sealer, clock), clock, "GC-FAIL")
+    attempts = 0
+
+    async def init(con: asyncpg.Connection) -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            await con.execute("SET ROLE no_such_role_here")
+
+    failing = await asyncpg.create_pool(dsn, min_size=0, max_size=2, init=init)
+    assert failing is not None
+    group = GroupCommit(failing, writers=1)
+    try:
+        # Reads go through the good pool; only the writer's connections can fail.
+        service = service_on(EventStore(pool, group_commit=group), sealer, clock)
+        with pytest.raises(asyncpg.InvalidParameterValueError):
+            await service.execute("GC-FAIL", PlaceBid(1, "b", START_PRICE))
+        assert await accepted_bids(db, "GC-FAIL") == []
+        result = await service.execute("GC-FAIL", PlaceBid(1, "b", START_PRICE))
+        assert [type(r.event).__name__ for r in result.recorded] == ["BidAccepted"]
+        assert attempts == 2
+        await assert_log_gap_free(db, "GC-FAIL")
+        await assert_projection_matches_log(db, "GC-FAIL")
+    finally:
+        await group.close()
+        await failing.close()
