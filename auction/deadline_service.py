@@ -42,6 +42,7 @@ from auction.domain.deadlines import (
     DeadlineState,
     contract_default,
     deadlines_at_close,
+    make_deadline,
     mark_overdue,
     recompute,
     record_contract_signed,
@@ -144,7 +145,7 @@ class DeadlineService:
         calendar = await self.calendar.calendar()
         now = self.clock()
         async with self.pool.acquire() as con, con.transaction():
-            await con.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"closing:{session_id}")
+            await rows_store.lock_closing(con, session_id)
             if await rows_store.closing(con, session_id) is not None:
                 return False
             apps = await ledger_store.applications(con, session_id)
@@ -167,6 +168,28 @@ class DeadlineService:
         for row in created:
             self.on_change(row, None)
         return True
+
+    async def refund_arrived_after_close(self, con: asyncpg.Connection, session_id: str, sub_account: str,
+                                         txn_id: str, received_at: int) -> Deadline | None:
+        """Money held for refund on a sub-account of a session already closed (a late
+        payment, a second transfer): Q31's 3 working days run from its arrival. Called
+        in the booking's transaction, after `lock_closing`. None when the close has not
+        been booked yet (it will refund this money with the rest) or a refund row for
+        the sub-account is still open (its confirmation refunds all the held money)."""
+        if await rows_store.closing(con, session_id) is None:
+            return None
+        if await rows_store.open_refund(con, session_id, sub_account) is not None:
+            return None
+        row = make_deadline(
+            deadline_id=f"{session_id}:{DeadlineKind.DEPOSIT_REFUND.value}:{sub_account}:{txn_id}",
+            session_id=session_id, kind=DeadlineKind.DEPOSIT_REFUND, subject=sub_account,
+            started_at=received_at, working_days=self.rules.refund_working_days,
+            calendar=await self.calendar.calendar(), now=self.clock(),
+        )
+        [created] = await rows_store.insert(con, [row])
+        log.info("session %s: money after the close on %s (txn %s), refund due %s",
+                 session_id, sub_account, txn_id, created.due_date)
+        return created
 
     async def plan_of(self, session_id: str) -> str | None:
         """The supply plan the session was created from (issue 3), if any."""

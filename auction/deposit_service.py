@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,6 +53,8 @@ from auction.domain.subaccounts import new_sub_account
 from auction.publish.cst import iso_cst
 from auction.registration import new_token, qualify, token_hash
 from auction.service import MAX_ATTEMPTS, SessionService, now_us
+from auction.domain.deadlines import Deadline
+from auction.store import deadlines as deadline_rows
 from auction.store import deposits as store
 from auction.store.events import to_datetime
 
@@ -118,6 +120,11 @@ class DepositService:
         self.token_ttl = token_ttl
         self.clock = clock
         self.randbelow = randbelow
+        # Set by the post-trade wiring (DeadlineService.refund_arrived_after_close): money held
+        # for refund on a closed session's sub-account gets its Q31 refund row, in the same
+        # transaction as the booking, and `on_deadline` arms its timer.
+        self.after_close: Callable[[asyncpg.Connection, str, str, str, int], Awaitable[Deadline | None]] | None = None
+        self.on_deadline: Callable[[Deadline], None] = lambda _row: None
 
     # ------------------------------------------------------------------
     # applications
@@ -237,12 +244,21 @@ class DepositService:
         await con.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"deposit-txn:{payment.txn_id}")
         app = await store.application_by_sub_account(con, payment.sub_account)
         if app is not None:
+            # Before reading the ledger: the close's booking either saw this payment or
+            # comes after it, never half of each (deadline_service.process_close).
+            await deadline_rows.lock_closing(con, app.session_id)
             app = await store.application(con, app.application_id, for_update=True)
         ledger = await store.ledger_for(con, self._refs(payment, app), [_entry_id(payment)])
         receipt = self._judge(ledger, payment, app)
         if receipt.duplicate or receipt.qualified_now != expect_qualified:
             raise _Changed()
         await store.insert_entries(con, [receipt.entry], app.session_id if app is not None else None)
+        if (app is not None and self.after_close is not None
+                and receipt.ledger.held(AccountKind.HELD_FOR_REFUND, app.sub_account) > 0):
+            row = await self.after_close(con, app.session_id, app.sub_account, payment.txn_id, payment.received_at)
+            if row is not None:
+                # Armed now; should this transaction roll back, the timer finds no row and does nothing.
+                self.on_deadline(row)
         return receipt, app
 
     @staticmethod

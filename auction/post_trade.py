@@ -41,6 +41,8 @@ class PostTrade:
         deadlines = DeadlineService(pool, sessions, calendar, settings.clock_rules, plans=plans)
         timers = DeadlineTimers(deadlines, settings.deadline_sweep_seconds)
         sessions.on_final = deadlines.process_close
+        deposits.after_close = deadlines.refund_arrived_after_close
+        deposits.on_deadline = lambda row: deadlines.on_change(row, None)
         await timers.start()
         return cls(deposits, deadlines, timers)
 

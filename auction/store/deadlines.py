@@ -174,3 +174,20 @@ async def reoffer(con: Executor, session_id: str) -> asyncpg.Record | None:
 async def pending_reoffers(con: Executor) -> list[str]:
     rows = await con.fetch("SELECT session_id FROM reoffers WHERE new_plan_id IS NULL ORDER BY session_id")
     return [r["session_id"] for r in rows]
+
+
+async def lock_closing(con: Executor, session_id: str) -> None:
+    """Serialise the close's booking of a session's deposits with payments to it, so
+    money arriving at that moment is booked by exactly one of them (transaction-scoped)."""
+    await con.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"closing:{session_id}")
+
+
+async def open_refund(con: Executor, session_id: str, subject: str) -> Record | None:
+    """The refund row still open for a sub-account's held money, if any."""
+    row = await con.fetchrow(
+        """SELECT details, warned_at FROM deadlines
+            WHERE session_id = $1 AND kind = 'DEPOSIT_REFUND' AND subject = $2 AND state = ANY($3::text[])
+            ORDER BY created_at LIMIT 1""",
+        session_id, subject, OPEN_STATES,
+    )
+    return _record(row) if row is not None else None

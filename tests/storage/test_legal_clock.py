@@ -107,6 +107,7 @@ def make_world(pool: asyncpg.Pool, clock: Clock, sealer: ReserveSealer, *, with_
                             clock=clock)
     legal = DeadlineService(pool, sessions, CalendarStore(pool, CALENDAR), ClockRules(), plans=plans, clock=clock)
     sessions.on_final = legal.process_close
+    deposits.after_close = legal.refund_arrived_after_close
     return World(pool, clock, sessions, deposits, legal, plans)
 
 
@@ -341,3 +342,45 @@ async def test_a_limit_in_a_missing_year_waits_for_the_year(world: World) -> Non
     assert found["CONTRACT_SIGNING"]["due_date"] == "2027-01-12"
     stored = await world.pool.fetchval("SELECT data FROM calendar_years WHERE year = 2027")
     assert json.loads(stored)["holidays"] == ["2027-01-01", "2027-01-02", "2027-01-03"]
+
+
+async def test_money_arriving_after_the_close_gets_its_own_refund_deadline(world: World) -> None:
+    """Q31 (3 working days, no interest) for money that reaches a sub-account after the
+    close: a late second transfer, a winner's stray payment. While a refund row for the
+    sub-account is open, its confirmation refunds all the held money; otherwise the
+    money gets its own row, counted from its arrival."""
+    sold = await sold_session(world, "S-LATE", CLOSE)
+    loser_row = (await rows(world, "S-LATE"))[f"DEPOSIT_REFUND:{sold.loser.sub_account}"]
+
+    # The loser sends 1 万元 more on Fri 10-09: the open row covers it.
+    world.clock.set(cst(2026, 10, 9, 9))
+    await pay(world, "S-LATE-T4", sold.loser.sub_account, WAN, LOSER_NAME)
+    assert len(await rows_store.of_session(world.pool, "S-LATE")) == 3
+    [done] = await world.legal.done(str(loser_row["deadline_id"]), by="op:li", done_at=world.clock(),
+                                    bank_txn_id="R-LATE-1")
+    assert done.state is DeadlineState.DONE
+    ledger = await ledger_store.ledger_for(world.pool, [sold.loser.sub_account])
+    assert ledger.held(AccountKind.REFUNDED, sold.loser.sub_account) == DEPOSIT + WAN
+
+    # After that refund, 2 万元 on Mon 10-12 10:00: a new row, due at the end of Thu 10-15.
+    world.clock.set(cst(2026, 10, 12, 10))
+    await pay(world, "S-LATE-T5", sold.loser.sub_account, 2 * WAN, LOSER_NAME)
+    # The winner's stray payment the same day: a row for the winner's sub-account too.
+    await pay(world, "S-LATE-T6", sold.winner.sub_account, 3 * WAN, WINNER_NAME)
+    found = {r.deadline.deadline_id: r.deadline for r in await rows_store.of_session(world.pool, "S-LATE")}
+    late_loser = found[f"S-LATE:DEPOSIT_REFUND:{sold.loser.sub_account}:S-LATE-T5"]
+    late_winner = found[f"S-LATE:DEPOSIT_REFUND:{sold.winner.sub_account}:S-LATE-T6"]
+    for row in (late_loser, late_winner):
+        assert (row.state, row.due_date) == (DeadlineState.PENDING, date(2026, 10, 15))
+    assert len(found) == 5
+
+    # The timer marks it overdue from 00:00 on Fri 10-16; the bank's confirmation closes it.
+    world.clock.set(cst(2026, 10, 16, 0, 0))
+    assert (await world.legal.fire(late_winner.deadline_id)).state is DeadlineState.OVERDUE  # type: ignore[union-attr]
+    [late_done] = await world.legal.done(late_winner.deadline_id, by="op:li", done_at=world.clock(),
+                                         bank_txn_id="R-LATE-2")
+    assert (late_done.state, late_done.done_late) == (DeadlineState.DONE, True)
+    ledger = await ledger_store.ledger_for(world.pool, [sold.winner.sub_account])
+    assert ledger.held(AccountKind.REFUNDED, sold.winner.sub_account) == 3 * WAN
+    assert ledger.held(AccountKind.APPLIED_TO_PRICE, sold.winner.sub_account) == DEPOSIT  # untouched
+    assert await balanced(world.pool)
