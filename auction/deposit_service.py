@@ -39,6 +39,8 @@ from typing import Any
 import asyncpg
 
 from auction.domain.codes import MESSAGES, Code, Rejected
+from auction.domain.commands import ReissueToken
+from auction.domain.session import SessionState
 from auction.domain.deposits import (
     NotYet,
     Payment,
@@ -316,6 +318,44 @@ class DepositService:
                 application_id, to_datetime(self.clock()), by,
             )
         return IssuedToken(application_id, app.session_id, app.bidder_no, token, expires)
+
+    async def reissue_token(self, application_id: str, by: str, reason: str) -> IssuedToken:
+        """A new token for a qualified bidder whose token was lost or exposed, shown once.
+
+        In one transaction: the session's log gets `BidderTokenReissued` (the engine
+        then refuses bids from connections signed in with an older token on every
+        node, `TOKEN_REVOKED`), and the bidder row gets the new token's hash (the old
+        one can no longer sign in). Refused once the session is over (`SESSION_CLOSED`)."""
+        if not reason:
+            raise Rejected(Code.INVALID_FIELD, "a re-issue needs its reason", field="reason")
+        app = await store.application(self.pool, application_id)
+        if app is None:
+            raise Rejected(Code.NOT_FOUND, "no such application", application_id=application_id)
+        if app.bidder_no is None:
+            raise Rejected(Code.NOT_QUALIFIED, "the deposit has not qualified this application",
+                           application_id=application_id)
+        if app.token_issued_at is None:
+            raise Rejected(Code.TOKEN_NOT_YET_ISSUED, application_id=application_id)
+        bidder_no = app.bidder_no
+        token = new_token()
+        expires = to_datetime(self.clock()) + self.token_ttl
+
+        async def also(con: asyncpg.Connection, after: SessionState) -> None:
+            await con.execute(
+                """UPDATE bidders SET token_hash = $3, token_epoch = $4, expires_at = $5
+                    WHERE session_id = $1 AND bidder_no = $2""",
+                app.session_id, bidder_no, token_hash(token), after.token_epochs[bidder_no], expires,
+            )
+            await con.execute(
+                """UPDATE applications SET token_reissued_at = $2, token_reissued_by = $3,
+                          token_reissue_reason = $4, token_reissues = token_reissues + 1
+                    WHERE application_id = $1""",
+                application_id, to_datetime(self.clock()), by, reason,
+            )
+
+        await self.sessions.execute(app.session_id, ReissueToken(bidder_no), also=also)
+        log.warning("application %s: bidding token re-issued by %s", application_id, by)
+        return IssuedToken(application_id, app.session_id, bidder_no, token, expires)
 
     # ------------------------------------------------------------------
     # what operators see

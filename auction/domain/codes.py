@@ -122,6 +122,8 @@ class Code(str, Enum):
     APPLICATION_EXISTS = "APPLICATION_EXISTS"
     DEPOSIT_DEADLINE_AFTER_REGISTRATION = "DEPOSIT_DEADLINE_AFTER_REGISTRATION"
     TOKEN_ALREADY_ISSUED = "TOKEN_ALREADY_ISSUED"
+    TOKEN_NOT_YET_ISSUED = "TOKEN_NOT_YET_ISSUED"
+    TOKEN_REVOKED = "TOKEN_REVOKED"
     SESSION_NOT_SOLD = "SESSION_NOT_SOLD"
     # Publication (Q29; auction/publication/)
     SUPERVISION_NUMBER_REQUIRED = "SUPERVISION_NUMBER_REQUIRED"
@@ -228,6 +230,8 @@ MESSAGES: dict[Code, str] = {
     Code.APPLICATION_EXISTS: "该竞买人已申请本宗地 / This applicant has already applied for this parcel",
     Code.DEPOSIT_DEADLINE_AFTER_REGISTRATION: "保证金到账截止时间不得晚于报名截止时间 / The deposit deadline cannot be after registration closes (RULES 3.4)",
     Code.TOKEN_ALREADY_ISSUED: "竞买凭证已发放，仅显示一次 / The bidding token was already issued; it is shown only once",
+    Code.TOKEN_NOT_YET_ISSUED: "竞买凭证尚未发放，请先发放 / The bidding token was never issued: issue it first",
+    Code.TOKEN_REVOKED: "此竞买凭证已被重新发放的凭证取代，请使用新凭证重新登录 / This bidding token was replaced by a re-issued one: sign in again with the new token",
     Code.SESSION_NOT_SOLD: "该场次尚未结束或未成交 / The session has not ended in a sale",
     Code.SUPERVISION_NUMBER_REQUIRED: "未录入有效的电子监管号，结果公示不能完成 / The result cannot be published without a valid 16-character land supervision number",
     Code.RESULT_ALREADY_PUBLISHED: "该宗地的结果公示已发布 / The result for this parcel has already been published",

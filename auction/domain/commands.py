@@ -32,6 +32,14 @@ class PlaceBid:
     bidder_no: int
     bid_id: str
     amount: int  # fen
+    token_epoch: int = 0  # of the token the connection signed in with (see ReissueToken)
+
+
+@dataclass(frozen=True)
+class ReissueToken:
+    """Replace a qualified bidder's lost or exposed token: earlier tokens stop counting."""
+
+    bidder_no: int
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ Command = (
     CreateSession
     | SealReserve
     | QualifyBidder
+    | ReissueToken
     | PlaceBid
     | Advance
     | Close

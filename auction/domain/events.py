@@ -126,6 +126,16 @@ class SessionTerminated:
     reason: str
 
 
+@dataclass(frozen=True)
+class BidderTokenReissued:
+    """The bidder's token was replaced (lost or exposed): bids from connections that
+    signed in with an earlier one are refused from here on (`TOKEN_REVOKED`)."""
+
+    at: int
+    bidder_no: int
+    epoch: int  # 1 for the first re-issue; the original token is epoch 0
+
+
 Event = (
     SessionCreated
     | ReserveSealed
@@ -142,6 +152,7 @@ Event = (
     | SessionClosed
     | CloseHeld
     | SessionTerminated
+    | BidderTokenReissued
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {
@@ -162,6 +173,7 @@ EVENT_TYPES: dict[str, type[Any]] = {
         SessionClosed,
         CloseHeld,
         SessionTerminated,
+        BidderTokenReissued,
     )
 }
 
@@ -169,7 +181,7 @@ EVENT_TYPES: dict[str, type[Any]] = {
 # Events bidders and watchers never see: how many bidders registered is kept
 # secret before the close, like who they are (RULES 3.5). Public events get
 # their own gap-free numbering (`pub_seq`) so the private ones leave no trace.
-PRIVATE_EVENTS: frozenset[type[Any]] = frozenset({BidderQualified})
+PRIVATE_EVENTS: frozenset[type[Any]] = frozenset({BidderQualified, BidderTokenReissued})
 
 
 def is_public(event: Event) -> bool:

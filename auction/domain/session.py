@@ -32,6 +32,7 @@ from auction.domain.commands import (
     CreateSession,
     PlaceBid,
     QualifyBidder,
+    ReissueToken,
     Resume,
     SealReserve,
     Suspend,
@@ -40,6 +41,7 @@ from auction.domain.commands import (
 from auction.domain.events import (
     BidAccepted,
     BidderQualified,
+    BidderTokenReissued,
     CloseHeld,
     Event,
     IncrementChanged,
@@ -105,6 +107,8 @@ class SessionState:
     listing_bidders: frozenset[int] = frozenset()
     # (bidder_no, bid_id) -> the accepted bid, so a retried bid gets the same answer.
     accepted: dict[tuple[int, str], Bid] = field(default_factory=dict)
+    # bidder_no -> how many times its token was re-issued (absent: never).
+    token_epochs: dict[int, int] = field(default_factory=dict)
     bid_count: int = 0
     suspended_from: Phase | None = None
     suspended_at: int | None = None
@@ -177,6 +181,8 @@ def _decide_on(state: SessionState, command: Command, now: int) -> list[Event]:
         return []
     if isinstance(command, QualifyBidder):
         return _qualify(state, command, now)
+    if isinstance(command, ReissueToken):
+        return _reissue(state, command, now)
     if isinstance(command, SealReserve):
         return _seal(state, command, now)
     if isinstance(command, Close):
@@ -255,6 +261,15 @@ def _qualify(state: SessionState, command: QualifyBidder, now: int) -> list[Even
     return [BidderQualified(at=now, bidder_no=command.bidder_no)]
 
 
+def _reissue(state: SessionState, command: ReissueToken, now: int) -> list[Event]:
+    if state.final:
+        raise Rejected(Code.SESSION_CLOSED)
+    if command.bidder_no not in state.qualified:
+        raise Rejected(Code.NOT_QUALIFIED)
+    epoch = state.token_epochs.get(command.bidder_no, 0) + 1
+    return [BidderTokenReissued(at=now, bidder_no=command.bidder_no, epoch=epoch)]
+
+
 def _bid(state: SessionState, command: PlaceBid, now: int) -> list[Event]:
     assert state.terms is not None
     if not isinstance(command.bid_id, str) or not BID_ID.fullmatch(command.bid_id):
@@ -267,6 +282,8 @@ def _bid(state: SessionState, command: PlaceBid, now: int) -> list[Event]:
         return []
     if command.bidder_no not in state.qualified:
         raise Rejected(Code.NOT_QUALIFIED)
+    if command.token_epoch != state.token_epochs.get(command.bidder_no, 0):
+        raise Rejected(Code.TOKEN_REVOKED)  # signed in with a token replaced since
     if state.phase in (Phase.NEW, Phase.SCHEDULED):
         raise Rejected(Code.SESSION_NOT_OPEN, opens_at=state.opens_at)
     if state.phase is Phase.SUSPENDED:
@@ -503,6 +520,8 @@ def evolve(state: SessionState, event: Event) -> SessionState:
         return replace(s, phase=Phase.HELD, end_reason=event.reason)
     if isinstance(event, BidderQualified):
         return replace(s, qualified=s.qualified | {event.bidder_no})
+    if isinstance(event, BidderTokenReissued):
+        return replace(s, token_epochs={**s.token_epochs, event.bidder_no: event.epoch})
     if isinstance(event, SessionOpened):
         return replace(s, phase=Phase(event.phase), deadline=event.deadline)
     if isinstance(event, TimedBiddingStarted):

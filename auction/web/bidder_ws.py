@@ -103,6 +103,7 @@ class Peer:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one frame at a time from reader and writer
     wire: Wire | None = None
     live: bool = False  # welcome (and any resume) sent: live events may be written at once
+    token_epoch: int = 0  # of the token this bidder signed in with (a re-issue revokes it)
 
     async def send(self, ws: WebSocket, text: str) -> None:
         wire = self.wire
@@ -265,14 +266,14 @@ class BidderConnection:
         if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
             raise Rejected(Code.INVALID_TOKEN)
         row = await self.service.store.pool.fetchrow(
-            "SELECT session_id, bidder_no, expires_at FROM bidders WHERE token_hash = $1",
+            "SELECT session_id, bidder_no, expires_at, token_epoch FROM bidders WHERE token_hash = $1",
             hashlib.sha256(token.encode()).digest(),
         )
         if row is None or to_micros(row["expires_at"]) <= now_us():
             raise Rejected(Code.INVALID_TOKEN)
         if row["session_id"] != session_id:
             raise Rejected(Code.WRONG_SESSION)
-        return Peer(session_id, int(row["bidder_no"]), 0)
+        return Peer(session_id, int(row["bidder_no"]), 0, token_epoch=int(row["token_epoch"]))
 
     def _welcome(self, peer: Peer, state: SessionState) -> str:
         mine = []
@@ -364,7 +365,8 @@ class BidderConnection:
             if type(amount) is not int:
                 raise Rejected(Code.INVALID_AMOUNT, "amount_fen must be a JSON integer of fen")
             try:
-                result = await self.service.execute(peer.session_id, PlaceBid(peer.bidder_no, bid_id, amount))
+                result = await self.service.execute(peer.session_id, PlaceBid(peer.bidder_no, bid_id, amount,
+                                                                                  peer.token_epoch))
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.exception("bid %s on %s: database error", bid_id, peer.session_id)
                 raise Rejected(Code.SERVICE_UNAVAILABLE) from None

@@ -3,6 +3,7 @@
     POST /api/sessions/{id}/applications   {legal_name, registration_no, kind, deposit_deadline?}
     GET  /api/sessions/{id}/applications   each application, its payments, verdicts and status
     POST /api/applications/{id}/issue-token {by}: the bidding token, once, after qualification
+    POST /api/applications/{id}/reissue-token {by, reason}: a new token for a lost or exposed one, once
     GET  /api/ledger                       the deposit ledger checked (SQL and replay), totals,
                                            money paid to sub-accounts nobody holds
 """
@@ -40,6 +41,7 @@ class DepositsApi:
             Route("/api/sessions/{session_id}/applications", guard(self.apply), methods=["POST"]),
             Route("/api/sessions/{session_id}/applications", guard(self.applications), methods=["GET"]),
             Route("/api/applications/{application_id}/issue-token", guard(self.issue_token), methods=["POST"]),
+            Route("/api/applications/{application_id}/reissue-token", guard(self.reissue_token), methods=["POST"]),
             Route("/api/ledger", guard(self.ledger), methods=["GET"]),
         ]
 
@@ -86,6 +88,24 @@ class DepositsApi:
         body = await self.api._body(request)
         deposits: DepositService = request.state.deposits
         issued = await deposits.issue_token(request.path_params["application_id"], _text(body, "by", 100))
+        return JSONResponse(
+            {
+                "application_id": issued.application_id,
+                "session_id": issued.session_id,
+                "bidder_no": issued.bidder_no,
+                "token": issued.token,
+                "expires_at": iso_cst(to_micros(issued.expires_at)),
+            },
+            status_code=201,
+        )
+
+    async def reissue_token(self, request: Request) -> Response:
+        """A lost or exposed token replaced: the new one in this response only; the old
+        one can neither sign in nor bid on an open connection (TOKEN_REVOKED)."""
+        body = await self.api._body(request)
+        deposits: DepositService = request.state.deposits
+        issued = await deposits.reissue_token(request.path_params["application_id"], _text(body, "by", 100),
+                                              _text(body, "reason", 500))
         return JSONResponse(
             {
                 "application_id": issued.application_id,

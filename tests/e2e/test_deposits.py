@@ -121,6 +121,69 @@ async def test_two_payments_add_up_and_the_qualified_bidder_bids(env: tuple[Serv
     await ledger(api)
 
 
+async def test_a_lost_token_is_reissued_and_the_old_one_stops_working(
+        env: tuple[ServerProcess, Api, FakeBank]) -> None:
+    """An operator replaces a lost or exposed token: the new one is shown once; the old
+    one can no longer sign in, and a connection still open with it may no longer bid
+    (TOKEN_REVOKED, from the session's log); a bid it made before keeps its ack."""
+    server, api, bank = env
+    session = await auction(api, start_in=4, countdown=30)
+    sid = session["terms"]["session_id"]
+    app = await apply(api, sid, COMPANY, "91530300MA6K00001A")
+    other = await apply(api, sid, OTHER, "91530000MA6K00002B")
+    assert (await bank.pay(app["sub_account"], DEPOSIT, COMPANY)).body["qualified_now"]
+    assert (await bank.pay(other["sub_account"], DEPOSIT, OTHER)).body["qualified_now"]
+    url = f"/api/applications/{app['application_id']}/reissue-token"
+
+    # Never issued: nothing to replace.
+    r = await api.post(url, {"by": "op:li", "reason": "遗失"})
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "TOKEN_NOT_YET_ISSUED")
+    old = (await api.post(f"/api/applications/{app['application_id']}/issue-token", {"by": "op:li"})).json()["token"]
+    theirs = (await api.post(f"/api/applications/{other['application_id']}/issue-token", {"by": "op:li"})).json()
+    old_client = await WsClient.join(server.ws, sid, old)
+    other_client = await WsClient.join(server.ws, sid, theirs["token"])
+    try:
+        await sleep_until_us(int(session["terms"]["start_at_us"]), 0.3)
+        first = await old_client.bid(100 * WAN, bid_id="before-reissue")
+        assert first["type"] == "ack", first
+
+        r = await api.post(url, {"by": "op:li"})  # a reason is required
+        assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["details"]["field"]) == (
+            422, "INVALID_FIELD", "reason")
+        r = await api.post(url, {"by": "op:li", "reason": "竞买人报告凭证遗失"})
+        assert r.status_code == 201, r.text
+        new = r.json()["token"]
+        assert new != old and new.startswith("bt_") and r.json()["bidder_no"] == first_bidder(old_client)
+
+        assert (await other_client.bid(101 * WAN))["type"] == "ack"  # the others bid on
+        refused = await old_client.bid(102 * WAN)
+        assert (refused["type"], refused["code"]) == ("reject", "TOKEN_REVOKED"), refused
+        again = await old_client.bid(100 * WAN, bid_id="before-reissue")  # a retry of an accepted bid
+        assert (again["type"], again["seq"]) == ("ack", first["seq"])
+        stale = await WsClient.open(server.ws)
+        try:
+            reply = await stale.hello(sid, old)
+            assert (reply["type"], reply["code"]) == ("error", "INVALID_TOKEN"), reply
+        finally:
+            await stale.close()
+        fresh = await WsClient.join(server.ws, sid, new)
+        try:
+            assert (await fresh.bid(102 * WAN))["type"] == "ack"
+        finally:
+            await fresh.close()
+    finally:
+        await old_client.close()
+        await other_client.close()
+    view = (await applications(api, sid))[app["application_id"]]
+    assert view["status"] == "QUALIFIED"
+    await ledger(api)
+
+
+def first_bidder(client: WsClient) -> int:
+    assert client.welcome is not None
+    return int(client.welcome["bidder_no"])
+
+
 async def test_every_refusal_has_its_code_books_real_money_and_qualifies_nobody(
     env: tuple[ServerProcess, Api, FakeBank],
 ) -> None:

@@ -7,7 +7,16 @@ from dataclasses import replace
 
 import pytest
 
-from auction.domain.commands import ChangeIncrement, Close, Resume, SealReserve, Suspend, Terminate
+from auction.domain.commands import (
+    ChangeIncrement,
+    Close,
+    PlaceBid,
+    ReissueToken,
+    Resume,
+    SealReserve,
+    Suspend,
+    Terminate,
+)
 from auction.domain.events import EVENT_TYPES, Event, event_from_dict, event_to_dict, event_type, is_public
 from auction.domain.session import replay, reserve_commitment
 from auction.domain.terms import SessionRules
@@ -65,7 +74,8 @@ def scenario_logs() -> list[list[Event]]:
 
     no_reserve = Recorder(auction_terms())
     no_reserve.open()
-    no_reserve.bid(3, START_PRICE, START_AT + MINUTE)
+    no_reserve.do(ReissueToken(3), START_AT + MINUTE // 2)
+    no_reserve.do(PlaceBid(3, "b3", START_PRICE, token_epoch=1), START_AT + MINUTE)
     no_reserve.do(Close(reserve=None), START_AT + HOUR)
     logs.append(no_reserve.log)
     return logs

@@ -213,6 +213,7 @@ window.Auction = (() => {
     NOT_AUTHENTICATED: () => "连接尚未登录，请重新登录",
     ALREADY_AUTHENTICATED: () => "连接已登录",
     INVALID_TOKEN: () => "竞买凭证无效或已过期，请核对后重新登录",
+    TOKEN_REVOKED: () => "您的竞买凭证已重新发放，旧凭证不能再报价；请用新凭证重新登录",
     WRONG_SESSION: () => "该竞买凭证不属于此交易场次",
     UNKNOWN_SESSION: () => "交易场次不存在",
     WATCHER_CANNOT_BID: () => "旁观连接不能报价，请用竞买凭证登录",
