@@ -82,6 +82,8 @@ class ConsolePages:
                   methods=["POST"]),
             Route(sid, page(P.VIEW_SESSIONS)(self.session), methods=["GET"]),
             Route(f"{sid}/bidders", action(P.QUALIFY_BIDDER, "QUALIFY_BIDDER")(self.qualify), methods=["POST"]),
+            Route(f"{sid}/applications/{{application_id}}/token",
+                  action(P.QUALIFY_BIDDER, "ISSUE_TOKEN")(self.token), methods=["POST"]),
             Route(f"{sid}/suspend", action(P.CONTROL_SESSION, "SUSPEND")(self.suspend), methods=["POST"]),
             Route(f"{sid}/resume", action(P.CONTROL_SESSION, "RESUME")(self.resume), methods=["POST"]),
             Route(f"{sid}/terminate", action(P.CONTROL_SESSION, "TERMINATE")(self.terminate), methods=["POST"]),
@@ -243,6 +245,32 @@ class ConsolePages:
         note.detail = {"bidder_no": answer.body["bidder_no"]}  # neither the name (secret) nor the token
         return self.render(request, "qualified.html", who, session_id=sid, qualified=answer.body,
                            legal_name=legal_name)
+
+    async def token(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
+        """A qualified applicant's bidding token, shown once: issued the first time, or
+        re-issued (with a reason) when it was lost or exposed, which revokes the old one."""
+        sid = request.path_params["session_id"]
+        application_id = request.path_params["application_id"]
+        mode = form.get("mode", "")
+        if mode not in ("issue", "reissue"):
+            raise Rejected(Code.INVALID_FIELD, "mode: issue or reissue", field="mode")
+        listed = await call_api(request, self.settings, "GET", f"/api/sessions/{sid}/applications")
+        if not listed.ok:
+            raise _api_refusal(listed)
+        if not any(isinstance(a, dict) and a.get("application_id") == application_id for a in listed.body or []):
+            raise Rejected(Code.NOT_FOUND, "no such application in this session", application_id=application_id)
+        body = {"by": who.user.username}
+        if mode == "reissue":
+            body["reason"] = reason_of(form)
+        note.detail = {"application_id": application_id, "mode": mode, **({"reason": body["reason"]}
+                                                                          if mode == "reissue" else {})}
+        path = f"/api/applications/{application_id}/{'issue' if mode == 'issue' else 'reissue'}-token"
+        answer = await call_api(request, self.settings, "POST", path, body)
+        if not answer.ok:
+            raise _api_refusal(answer)
+        note.detail["bidder_no"] = answer.body["bidder_no"]  # never the token
+        return self.render(request, "qualified.html", who, session_id=sid, qualified=answer.body, legal_name=None,
+                           reissued=mode == "reissue")
 
     async def suspend(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
         sid = request.path_params["session_id"]

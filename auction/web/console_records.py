@@ -163,8 +163,14 @@ class ConsoleRecords:
             body = [{k: (hidden if k in IDENTITY_FIELDS or "payer" in k else v) for k, v in row.items()}
                     if isinstance(row, dict) else row for row in answer.body]
             answer = ApiAnswer(answer.status, body, b"", answer.content_type)
+        tokens = []
+        if answer.ok and isinstance(answer.body, list) and not state.final and allowed(who.user.role,
+                                                                                       Permission.QUALIFY_BIDDER):
+            tokens = [{"application_id": row["application_id"], "issued": bool(row.get("token_issued"))}
+                      for row in answer.body if isinstance(row, dict) and row.get("status") == "QUALIFIED"]
         return self.render(request, "api_view.html", who, title=f"竞买申请与保证金 / Applications and deposits · {sid}",
-                           answer=answer, path=path, back=f"/console/sessions/{sid}")
+                           answer=answer, path=path, back=f"/console/sessions/{sid}", token_actions=tokens,
+                           session_id=sid)
 
     async def plans(self, request: Request, who: SignedIn) -> Response:
         return await self._api_page(request, who, "/api/plans", "供地方案 / Supply plans")

@@ -8,6 +8,7 @@ after every step."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import datetime
 from collections.abc import AsyncIterator, Callable
@@ -15,9 +16,11 @@ from typing import Any
 
 import pytest
 
+from auction.console.roles import Role
 from auction.domain.subaccounts import is_valid_sub_account, luhn_check_digit
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, OTHER_BANK_ID, FakeBank, now_iso
+from tests.e2e.console_helpers import audit_rows, csrf_of, error_code, make_accounts, signed_in
 from tests.e2e.helpers import WAN, Api, WsClient, iso_in, sleep_until_us
 
 DEPOSIT = 20 * WAN
@@ -182,6 +185,71 @@ async def test_a_lost_token_is_reissued_and_the_old_one_stops_working(
 def first_bidder(client: WsClient) -> int:
     assert client.welcome is not None
     return int(client.welcome["bidder_no"])
+
+
+async def test_operators_issue_and_reissue_tokens_from_the_console(
+        env: tuple[ServerProcess, Api, FakeBank], database: str) -> None:
+    """The applications page offers the token forms (CSRF, operator role, audited with
+    the reason and never the token); an auditor sees the page without the forms and may not post."""
+    server, api, bank = env
+    accounts = await make_accounts(database)
+    session = await auction(api, start_in=60)
+    sid = session["terms"]["session_id"]
+    app = await apply(api, sid, COMPANY, "91530300MA6K00001A")
+    assert (await bank.pay(app["sub_account"], DEPOSIT, COMPANY)).body["qualified_now"]
+    page_path = f"/console/sessions/{sid}/applications"
+    form_path = f"/console/sessions/{sid}/applications/{app['application_id']}/token"
+
+    auditor = await signed_in(server, accounts[Role.AUDITOR])
+    try:
+        page = await auditor.get(page_path)
+        assert page.status_code == 200 and 'id="token-actions"' not in page.text
+        r = await auditor.post(form_path, {"csrf_token": csrf_of(page.text), "mode": "issue"})
+        assert r.status_code == 403 and error_code(r.text) == "FORBIDDEN"
+    finally:
+        await auditor.close()
+
+    operator = await signed_in(server, accounts[Role.OPERATOR])
+    try:
+        page = await operator.get(page_path)
+        assert f'id="token-form-{app["application_id"]}"' in page.text and 'value="issue"' in page.text
+        csrf = csrf_of(page.text)
+        r = await operator.post(form_path, {"csrf_token": "forged", "mode": "issue"})
+        assert error_code(r.text) == "CSRF_TOKEN_INVALID"
+        r = await operator.post(form_path, {"csrf_token": csrf, "mode": "issue"})
+        assert r.status_code == 200 and "已发放竞买凭证" in r.text, r.text
+        first = re.search(r'id="q-token">(bt_[A-Za-z0-9_-]+)<', r.text)
+        assert first, r.text
+        page = await operator.get(page_path)
+        assert 'value="reissue"' in page.text
+        r = await operator.post(form_path, {"csrf_token": csrf, "mode": "reissue", "reason": ""})
+        assert error_code(r.text) == "REASON_REQUIRED"
+        r = await operator.post(form_path, {"csrf_token": csrf, "mode": "reissue", "reason": "竞买人来电报告凭证遗失"})
+        assert r.status_code == 200 and 'id="q-revoked"' in r.text, r.text
+        second = re.search(r'id="q-token">(bt_[A-Za-z0-9_-]+)<', r.text)
+        assert second and second.group(1) != first.group(1)
+        # An application of another session is not this page's to touch.
+        other = await auction(api, start_in=60)
+        r = await operator.post(f"/console/sessions/{other['terms']['session_id']}/applications/"
+                                f"{app['application_id']}/token", {"csrf_token": csrf, "mode": "reissue",
+                                                                    "reason": "x"})
+        assert error_code(r.text) == "NOT_FOUND"
+    finally:
+        await operator.close()
+
+    stale = await WsClient.open(server.ws)
+    try:
+        assert (await stale.hello(sid, first.group(1)))["code"] == "INVALID_TOKEN"
+    finally:
+        await stale.close()
+    fresh = await WsClient.join(server.ws, sid, second.group(1))  # the new one signs in
+    await fresh.close()
+    rows = [r for r in await audit_rows(database) if r["action"] == "ISSUE_TOKEN"]
+    assert [(r["username"], r["outcome"]) for r in rows] == [
+        ("t-auditor", "FORBIDDEN"), ("t-operator", "CSRF_TOKEN_INVALID"), ("t-operator", "OK"),
+        ("t-operator", "REASON_REQUIRED"), ("t-operator", "OK"), ("t-operator", "NOT_FOUND")]
+    assert "竞买人来电报告凭证遗失" in rows[4]["detail"]
+    assert not any(first.group(1) in r["detail"] or second.group(1) in r["detail"] for r in rows)
 
 
 async def test_every_refusal_has_its_code_books_real_money_and_qualifies_nobody(
