@@ -32,6 +32,7 @@ from auction.domain.plans import PlanState
 
 SCHEMA = "qj-land-publication/1"
 ANNOUNCEMENT = "ANNOUNCEMENT"
+CHANGE = "ANNOUNCEMENT_CHANGE"  # 变更公告: a change to a published announcement (RULES 3.1)
 RESULT = "RESULT"
 
 SUPPLY_METHODS = {  # 供地方式, as the China Land Market website names them
@@ -83,6 +84,24 @@ ANNOUNCEMENT_LABELS: dict[str, str] = {
     "other_matters": "其他事项",
 }
 
+CHANGE_LABELS: dict[str, str] = {
+    "announcement_no": "原公告编号",
+    "change_no": "变更次序",
+    "parcel_no": "宗地编号",
+    "location": "宗地坐落",
+    "supply_method": "出让方式",
+    "reason": "变更原因",
+    "content": "变更内容",
+    "listing_start_at": "挂牌开始时间",
+    "listing_end_at": "挂牌截止时间",
+    "auction_start_at": "拍卖开始时间",
+    "registration_closes_at": "竞买申请截止时间",
+    "deposit_deadline": "缴纳竞买保证金截止时间",
+    "qualification_confirmed_by": "确认竞买资格时间",
+    "pushed_back_days": "开始时间顺延(日)",
+    "contacts": "联系方式",
+}
+
 RESULT_LABELS: dict[str, str] = {
     "region_code": "行政区",
     "supervision_no": "电子监管号",
@@ -125,8 +144,14 @@ def china_time(at: int) -> str:
     return moment.astimezone(CHINA).isoformat(timespec="seconds")
 
 
-def document_id(kind: str, plan_id: str) -> str:
+def document_id(kind: str, plan_id: str, change_no: int | None = None) -> str:
+    if kind == CHANGE:
+        return f"CHG-{plan_id}-{change_no}"
     return f"{'ANN' if kind == ANNOUNCEMENT else 'RES'}-{plan_id}"
+
+
+def labels_of(kind: str) -> dict[str, str]:
+    return {ANNOUNCEMENT: ANNOUNCEMENT_LABELS, CHANGE: CHANGE_LABELS}.get(kind, RESULT_LABELS)
 
 
 def unified_deal_code(region_code: str, plan_id: str) -> str:
@@ -134,11 +159,12 @@ def unified_deal_code(region_code: str, plan_id: str) -> str:
     return f"{region_code}-TD-{plan_id}"
 
 
-def _envelope(kind: str, state: PlanState, region_code: str, published_at: int, fields: dict[str, Any]) -> dict[str, Any]:
+def _envelope(kind: str, state: PlanState, region_code: str, published_at: int, fields: dict[str, Any],
+              change_no: int | None = None) -> dict[str, Any]:
     assert state.draft is not None
     return {
         "schema": SCHEMA,
-        "document_id": document_id(kind, state.draft.plan_id),
+        "document_id": document_id(kind, state.draft.plan_id, change_no),
         "kind": kind,
         "plan_id": state.draft.plan_id,
         "parcel_no": state.draft.parcel.parcel_no,
@@ -199,6 +225,45 @@ def announcement_document(state: PlanState, *, region_code: str) -> dict[str, An
         "other_matters": a.other_matters,
     }
     return _envelope(ANNOUNCEMENT, state, region_code, announced.effective_published_at, fields)
+
+
+def change_document(state: PlanState, change_no: int, *, region_code: str) -> dict[str, Any]:
+    """变更公告 for the plan's `change_no`-th announcement change (1-based): the reason,
+    the content and the whole schedule in force after it, so channels that showed the
+    announcement show the times that now hold (RULES 3.1: a late change pushes the start back)."""
+    draft, announced = state.draft, state.announced
+    if draft is None or announced is None or not 1 <= change_no <= len(state.changes):
+        raise Rejected(Code.PLAN_WRONG_STATUS, "no such announcement change", status=state.status.value)
+    change = state.changes[change_no - 1]
+    schedule = change.schedule
+    listing = draft.method is PlanMethod.LISTING
+    fields: dict[str, Any] = {
+        "announcement_no": announced.announcement.announcement_no,
+        "change_no": str(change_no),
+        "parcel_no": draft.parcel.parcel_no,
+        "location": draft.parcel.location,
+        "supply_method": SUPPLY_METHODS[draft.method],
+        "reason": change.reason,
+        "content": change.content,
+        "listing_start_at": china_time(schedule.start_at) if listing else "",
+        "listing_end_at": china_time(schedule.listing_end_at) if listing and schedule.listing_end_at else "",
+        "auction_start_at": "" if listing else china_time(schedule.start_at),
+        "registration_closes_at": china_time(schedule.registration_closes_at),
+        "deposit_deadline": china_time(schedule.deposit_deadline),
+        "qualification_confirmed_by": china_time(schedule.deposit_deadline),
+        "pushed_back_days": _days(change.pushed_back_by),
+        "contacts": announced.announcement.contacts,
+    }
+    return _envelope(CHANGE, state, region_code, change.effective_published_at, fields, change_no)
+
+
+def _days(micros: int) -> str:
+    """µs as days, exactly: 0 -> '0', 3 days 12 h -> '3.5'."""
+    day = 86_400_000_000
+    whole, rest = divmod(micros, day)
+    if not rest:
+        return str(whole)
+    return str(whole + rest / day).rstrip("0")
 
 
 # ---------------------------------------------------------------------------
@@ -321,7 +386,7 @@ def result_document(
 def to_xml(document: dict[str, Any]) -> str:
     """The same document as XML (docs/publication.md): one element per field, its
     Chinese label as the `label` attribute; installments as <installment> elements."""
-    labels = ANNOUNCEMENT_LABELS if document["kind"] == ANNOUNCEMENT else RESULT_LABELS
+    labels = labels_of(document["kind"])
     root = ET.Element("publication", {"schema": document["schema"], "kind": document["kind"]})
     for key in ("document_id", "plan_id", "parcel_no", "unified_deal_code", "published_at", "session_id"):
         if key in document:

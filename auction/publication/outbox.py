@@ -123,11 +123,13 @@ async def retry(pool: asyncpg.Pool, document_id: str, channel: str | None) -> in
     return int(status.split()[-1])
 
 
-async def documents(pool: asyncpg.Pool, kind: str | None = None, limit: int = 200) -> list[asyncpg.Record]:
+async def documents(pool: asyncpg.Pool, kinds: tuple[str, ...] | None = None, limit: int = 200
+                    ) -> list[asyncpg.Record]:
+    """The newest documents first, of `kinds` (all without)."""
     rows: list[asyncpg.Record] = await pool.fetch(
         """SELECT document_id, kind, plan_id, parcel_no, document, published_at, position FROM publications
-            WHERE $1::text IS NULL OR kind = $1 ORDER BY position DESC LIMIT $2""",
-        kind, limit,
+            WHERE $1::text[] IS NULL OR kind = ANY($1::text[]) ORDER BY position DESC LIMIT $2""",
+        list(kinds) if kinds is not None else None, limit,
     )
     return rows
 

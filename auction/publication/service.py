@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.plan_events import PlanAnnounced
+from auction.domain.plan_events import AnnouncementChanged, PlanAnnounced
 from auction.domain.plans import PlanState
 from auction.domain.session import Phase
 from auction.plan_service import PlanService
@@ -27,6 +27,7 @@ from auction.publication.documents import (
     Deal,
     ResultEntry,
     announcement_document,
+    change_document,
     result_document,
 )
 from auction.store.events import to_datetime
@@ -52,6 +53,14 @@ class Publisher:
                                              published_at=to_datetime(after.announced.effective_published_at
                                                                       if after.announced else r.event.at))
                 self.wake()  # early: at worst the worker finds nothing until the commit
+            elif isinstance(r.event, AnnouncementChanged):
+                # 变更公告: every channel that has the announcement gets the change, in order
+                # after it (the outbox delivers a parcel's documents in order per channel).
+                change_no = next(i for i, c in enumerate(after.changes, start=1) if c == r.event)
+                document = change_document(after, change_no, region_code=self.region_code)
+                await outbox.insert_document(con, document, by=r.event.by, channels=self.channels,
+                                             published_at=to_datetime(r.event.effective_published_at))
+                self.wake()
 
     async def record_supervision_no(self, plan_id: str, number: str, by: str) -> None:
         await self.plans.state(plan_id)  # NOT_FOUND for an unknown plan

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from auction.publication import outbox
-from auction.publication.documents import ANNOUNCEMENT, RESULT, to_xml
+from auction.publication.documents import ANNOUNCEMENT, CHANGE, RESULT, to_xml
 from auction.publication.pages import STYLE, atom_feed, detail_page, list_page
 
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
@@ -39,12 +39,17 @@ def _not_found() -> Response:
 
 
 async def _documents(request: Request, kind: str | None) -> list[dict[str, Any]]:
-    return [dict(json.loads(r["document"])) for r in await outbox.documents(_pool(request), kind)]
+    rows = await outbox.documents(_pool(request), _KINDS[kind] if kind is not None else None)
+    return [dict(json.loads(r["document"])) for r in rows]
+
+
+# A page's kinds: announcement changes (变更公告) go with the announcements.
+_KINDS = {ANNOUNCEMENT: (ANNOUNCEMENT, CHANGE), RESULT: (RESULT,)}
 
 
 async def _document(request: Request, kind: str | None) -> dict[str, Any] | None:
     document = await outbox.document(_pool(request), request.path_params["document_id"])
-    if document is None or (kind is not None and document["kind"] != kind):
+    if document is None or (kind is not None and document["kind"] not in _KINDS[kind]):
         return None
     return document
 

@@ -146,9 +146,9 @@ class PublicationApi:
 
     async def list_publications(self, request: Request) -> Response:
         kind = request.query_params.get("kind")
-        if kind not in (None, "ANNOUNCEMENT", "RESULT"):
-            raise Rejected(Code.INVALID_FIELD, "kind: ANNOUNCEMENT or RESULT", field="kind")
-        rows = await outbox.documents(self._publisher(request).pool, kind, limit=500)
+        if kind not in (None, "ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT"):
+            raise Rejected(Code.INVALID_FIELD, "kind: ANNOUNCEMENT, ANNOUNCEMENT_CHANGE or RESULT", field="kind")
+        rows = await outbox.documents(self._publisher(request).pool, (kind,) if kind else None, limit=500)
         return JSONResponse(await self._views(request, rows))
 
     async def get_publication(self, request: Request) -> Response:

@@ -30,6 +30,10 @@ ANNOUNCEMENT_FIELDS = (
     "appraisal_filing_no listing_start_at listing_end_at auction_start_at registration_closes_at deposit_deadline "
     "qualification_confirmed_by place_and_method application bidder_conditions contacts other_matters"
 ).split()
+CHANGE_FIELDS = (
+    "announcement_no change_no parcel_no location supply_method reason content listing_start_at listing_end_at "
+    "auction_start_at registration_closes_at deposit_deadline qualification_confirmed_by pushed_back_days contacts"
+).split()
 RESULT_FIELDS = (
     "region_code supervision_no project_name project_location parcel_no area_hectares area_m2 land_source "
     "land_use_code land_use_name supply_method term_years industry land_grade price_wan price_fen installments "
@@ -57,13 +61,24 @@ def check_document(doc: dict[str, Any]) -> list[str]:
 
     need(doc.get("schema") == "qj-land-publication/1", "schema")
     kind = doc.get("kind")
-    need(kind in ("ANNOUNCEMENT", "RESULT"), "kind")
+    need(kind in ("ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT"), "kind")
     need(bool(re.fullmatch(r"[1-9][0-9]{5}-TD-.+", str(doc.get("unified_deal_code", "")))), "unified_deal_code")
     need(bool(CHINA_TIME.fullmatch(str(doc.get("published_at", "")))), "published_at")
     f: dict[str, Any] = doc.get("fields", {})
-    expected = ANNOUNCEMENT_FIELDS if kind == "ANNOUNCEMENT" else RESULT_FIELDS
+    expected = {"ANNOUNCEMENT": ANNOUNCEMENT_FIELDS, "ANNOUNCEMENT_CHANGE": CHANGE_FIELDS}.get(str(kind), RESULT_FIELDS)
     need(sorted(f) == sorted(expected), f"fields: {sorted(set(f) ^ set(expected))}")
     if problems:
+        return problems
+    if kind == "ANNOUNCEMENT_CHANGE":  # 变更公告: what changed, and the schedule now in force
+        need(f["parcel_no"] == doc["parcel_no"], "parcel_no")
+        need(doc["document_id"] == f"CHG-{doc['plan_id']}-{f['change_no']}" and f["change_no"].isdigit(), "change_no")
+        need(bool(f["reason"].strip()) and bool(f["content"].strip()), "reason and content")
+        need(f["supply_method"] in SUPPLY_METHODS, "supply_method")
+        starts = [f["listing_start_at"], f["auction_start_at"]]
+        need(sum(1 for s in starts if s) == 1 and all(s == "" or CHINA_TIME.fullmatch(s) for s in starts), "start")
+        for name in ("registration_closes_at", "deposit_deadline", "qualification_confirmed_by"):
+            need(bool(CHINA_TIME.fullmatch(f[name])), name)
+        need(bool(re.fullmatch(r"[0-9]+(\.[0-9]+)?", f["pushed_back_days"])), "pushed_back_days")
         return problems
     need(f["parcel_no"] == doc["parcel_no"], "parcel_no")
     # 面积: 公顷 with up to six places, the same area as the square metres, exactly.

@@ -305,3 +305,50 @@ async def test_a_delivery_past_the_retry_limit_waits_for_an_operator_and_keeps_t
         assert "Traceback" not in server.log_text()
     finally:
         await receiver.stop()
+
+
+async def test_an_announcement_change_reaches_every_channel_after_the_announcement(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """RULES 3.1 / Q29: a change to a published announcement (变更公告) is published
+    on the same channels, after the announcement it changes (per parcel and channel),
+    and listed with the announcements on the public pages; a late change shows the
+    schedule pushed back."""
+    receiver = Receiver(keys={"landchina": b"landchina-hmac-key-0123456789", "province": b"province-hmac-key-abcdefgh"},
+                        formats={"landchina": "json", "province": "xml"}, failing=False)
+    await receiver.start()
+    server = server_factory(**{**COMPRESSED, "AUCTION_CHANNELS": receiver.env(),
+                               "AUCTION_PUBLICATION_POLL_SECONDS": "0.2"})
+    await asyncio.to_thread(server.start)
+    try:
+        async with Api(server) as api, httpx.AsyncClient(base_url=server.http, trust_env=False) as public:
+            plan_id, _ = await announced_plan(api, "LISTING", start_in=60)
+            now = datetime.now(UTC).isoformat()
+            await ok(api, f"/api/plans/{plan_id}/announcement-change",
+                     {"by": "op-li", "published_at": now, "reason": "更正联系方式", "content": "联系电话改为 0874-3100000"})
+            change_id = f"CHG-{plan_id}-1"
+
+            async def all_delivered() -> bool:
+                return all(f"{d}:{c}" in receiver.accepted for d in (f"ANN-{plan_id}", change_id)
+                           for c in ("landchina", "province"))
+
+            await wait_until(all_delivered, 15, "the announcement and its change")
+            assert receiver.problems == []
+            for channel in ("landchina", "province"):
+                assert receiver.order[(receiver.accepted[change_id + ":landchina"].document["parcel_no"], channel)] \
+                    == [f"ANN-{plan_id}", change_id]
+            fields = receiver.accepted[f"{change_id}:province"].document["fields"]
+            assert (fields["change_no"], fields["reason"], fields["pushed_back_days"]) == ("1", "更正联系方式", "0")
+
+            listing = await page_text(public, "/public/announcements")
+            assert "变更公告（第1次）" in listing
+            detail = await page_text(public, f"/public/announcements/{change_id}")
+            assert "国有建设用地使用权出让变更公告" in detail and "联系电话改为 0874-3100000" in detail
+            assert (await public.get(f"/public/results/{change_id}")).status_code == 404
+            feed = (await public.get("/public/feed.atom")).text
+            assert f"urn:land-publication:{change_id}" in feed
+            listed = (await api.get("/api/publications?kind=ANNOUNCEMENT_CHANGE")).json()
+            assert [d["document_id"] for d in listed] == [change_id] and listed[0]["confirmed"]
+        assert "Traceback" not in server.log_text()
+    finally:
+        await receiver.stop()

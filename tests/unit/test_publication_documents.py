@@ -10,8 +10,11 @@ import pytest
 
 from auction.domain.codes import Code, Rejected
 from auction.domain.plan_terms import PlanMethod
+from auction.domain.plan_commands import ChangeAnnouncement
 from auction.publication.documents import (
     ANNOUNCEMENT_LABELS,
+    CHANGE_LABELS,
+    change_document,
     RESULT_LABELS,
     Deal,
     Installment,
@@ -21,7 +24,7 @@ from auction.publication.documents import (
     to_xml,
     wan,
 )
-from tests.unit.plan_helpers import DEPOSIT, RESERVE, START, START_PRICE, announced, sealed
+from tests.unit.plan_helpers import DAY, DEPOSIT, RESERVE, START, START_PRICE, announced, sealed
 
 PRICE = 5_123 * 1_000_000 + 4_567  # fen: 5123.004567 万元
 SUPERVISION_NO = "5303022026B00123"
@@ -85,6 +88,46 @@ class TestAnnouncement:
         with pytest.raises(Rejected) as info:
             announcement_document(approved().state, region_code="530300")
         assert info.value.code is Code.PLAN_WRONG_STATUS
+
+
+class TestAnnouncementChange:
+    """变更公告 (RULES 3.1): the reason, the content and the schedule that now holds."""
+
+    def test_a_late_change_shows_the_pushed_back_schedule(self) -> None:
+        plan = announced(PlanMethod.LISTING)
+        original = announcement_document(plan.state, region_code="530300")["fields"]
+        early = START - 25 * DAY
+        plan.do(ChangeAnnouncement(by="op-li", published_at=early, reason="更正", content="联系电话变更"), early)
+        late = START - 10 * DAY
+        plan.do(ChangeAnnouncement(by="op-li", published_at=late, reason="更正规划指标", content="建筑限高调整为75米"),
+                late)
+        first = change_document(plan.state, 1, region_code="530300")
+        second = change_document(plan.state, 2, region_code="530300")
+        assert (first["document_id"], second["document_id"]) == ("CHG-GD-2026-007-1", "CHG-GD-2026-007-2")
+        assert first["kind"] == second["kind"] == "ANNOUNCEMENT_CHANGE"
+        assert list(second["fields"]) == list(CHANGE_LABELS)
+        f1, f2 = first["fields"], second["fields"]
+        assert (f1["pushed_back_days"], f1["listing_start_at"]) == ("0", original["listing_start_at"])
+        # Published 10 days before the start: pushed back 10 days to keep 20 (Q29).
+        assert (f2["change_no"], f2["reason"], f2["content"], f2["pushed_back_days"]) == (
+            "2", "更正规划指标", "建筑限高调整为75米", "10")
+        assert f2["listing_start_at"] > original["listing_start_at"]
+        assert f2["listing_start_at"][:10] == china_date_of(START + 10 * DAY)
+        assert f2["announcement_no"] == original["announcement_no"]
+        root = ET.fromstring(to_xml(second))
+        assert root.get("kind") == "ANNOUNCEMENT_CHANGE"
+        assert root.find("fields/reason").get("label") == "变更原因"  # type: ignore[union-attr]
+
+    def test_no_such_change_is_refused(self) -> None:
+        with pytest.raises(Rejected) as info:
+            change_document(announced().state, 1, region_code="530300")
+        assert info.value.code is Code.PLAN_WRONG_STATUS
+
+
+def china_date_of(at: int) -> str:
+    from auction.publication.documents import china_time
+
+    return china_time(at)[:10]
 
 
 class TestResult:
