@@ -63,10 +63,11 @@ class CalendarStore:
         self.pool = pool
         self.official = official
 
-    async def calendar(self) -> WorkCalendar:
-        """The package's years with every operator-loaded year on top."""
+    async def calendar(self, con: asyncpg.Connection | None = None) -> WorkCalendar:
+        """The package's years with every operator-loaded year on top (read through `con`
+        when given: a caller inside a transaction must not wait for a second connection)."""
         calendar = self.official
-        for row in await self.pool.fetch("SELECT data FROM calendar_years ORDER BY year"):
+        for row in await (con or self.pool).fetch("SELECT data FROM calendar_years ORDER BY year"):
             calendar = calendar.with_year(parse_year_file(row["data"]))
         return calendar
 

@@ -82,8 +82,12 @@ async def _load_demo(settings: Settings, dsn: str) -> None:
     await print_demo_accounts(dsn, settings.data_dir, f"http://{settings.host}:{settings.port}")
 
 
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind (stopping what was started), then die by the signal."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise _Terminated
 
 
 def serve(settings: Settings) -> None:
@@ -100,12 +104,17 @@ def serve(settings: Settings) -> None:
         open_sealer(settings)  # fail fast on a missing key or a wrong passphrase
     except (KeySetupError, OSError, RuntimeError) as e:
         raise SystemExit(f"auction: {e}") from None
-    # SIGTERM (kill, systemd, docker stop) ends the process like Ctrl-C: uvicorn shuts
-    # down gracefully, then re-raises the signal, which lands here, so the embedded
-    # PostgreSQL below is stopped too instead of being left running.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    dsn, pg = _database(settings)
+    # SIGTERM (kill, systemd, docker stop): uvicorn shuts down gracefully and re-raises
+    # the signal, which lands in `_on_sigterm`; the embedded PostgreSQL is stopped, and
+    # the process then dies by SIGTERM as a supervisor expects. Held off while the
+    # database starts, so a SIGTERM then cannot leave it running.
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    pg = None
+    terminated = False
     try:
+        dsn, pg = _database(settings)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         if settings.demo:
             asyncio.run(_load_demo(settings, dsn))
         app = create_app(settings, dsn)
@@ -121,9 +130,14 @@ def serve(settings: Settings) -> None:
             log_level=settings.log_level.lower(),
             access_log=False,
         )
+    except _Terminated:
+        terminated = True
     finally:
         if pg is not None and os.environ.get("AUCTION_KEEP_DB") != "1":
             pg.stop()
+    if terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
 
 
 def main(argv: list[str] | None = None) -> int:

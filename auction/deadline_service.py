@@ -184,7 +184,7 @@ class DeadlineService:
             deadline_id=f"{session_id}:{DeadlineKind.DEPOSIT_REFUND.value}:{sub_account}:{txn_id}",
             session_id=session_id, kind=DeadlineKind.DEPOSIT_REFUND, subject=sub_account,
             started_at=received_at, working_days=self.rules.refund_working_days,
-            calendar=await self.calendar.calendar(), now=self.clock(),
+            calendar=await self.calendar.calendar(con), now=self.clock(),
         )
         [created] = await rows_store.insert(con, [row])
         log.info("session %s: money after the close on %s (txn %s), refund due %s",
@@ -327,10 +327,16 @@ class DeadlineService:
     # ------------------------------------------------------------------
     # operators
 
-    async def done(self, deadline_id: str, *, by: str, done_at: int, bank_txn_id: str | None = None) -> list[Deadline]:
+    async def done(self, deadline_id: str, *, by: str, done_at: int, bank_txn_id: str | None = None,
+                   amount_fen: int | None = None) -> list[Deadline]:
         """Record the thing done: the result published, the Q32 notice sent, a refund the bank
         confirmed (`bank_txn_id` required: the ledger moves the money to REFUNDED), or the
-        contract signed (then the Q32 row is created). Returns the rows written."""
+        contract signed (then the Q32 row is created). Returns the rows written.
+
+        A refund: `amount_fen` is what the bank confirmed it paid back (default: all the
+        sub-account holds for refund). Money still held after it (e.g. a payment that
+        arrived after the refund instruction went to the bank) gets a new refund row,
+        in the same transaction, so it is never left without a deadline."""
         record = await rows_store.get(self.pool, deadline_id)
         if record is None:
             raise Rejected(Code.NOT_FOUND, "no such deadline", deadline_id=deadline_id)
@@ -339,22 +345,47 @@ class DeadlineService:
         if record.deadline.kind is DeadlineKind.RESULT_PUBLICATION:
             await self._require_result_delivered(record.deadline.session_id)
         now = self.clock()
+        rest: Deadline | None = None
         async with self.pool.acquire() as con, con.transaction():
+            if record.deadline.kind is DeadlineKind.DEPOSIT_REFUND:
+                # Payments to the sub-account wait (deposit_service._book takes the same lock):
+                # what is held is what this confirmation sees.
+                await rows_store.lock_closing(con, record.deadline.session_id)
             locked = await rows_store.get(con, deadline_id, for_update=True)
             assert locked is not None
             row = locked.deadline
+            new = record_done(row, by=by, done_at=done_at, now=now)  # DEADLINE_ALREADY_DONE first
             if row.kind is DeadlineKind.DEPOSIT_REFUND:
                 if not bank_txn_id or not isinstance(bank_txn_id, str):
                     raise Rejected(Code.INVALID_FIELD, "a refund is done when the bank confirms it: bank_txn_id",
                                    field="bank_txn_id")
                 before = await ledger_store.ledger_for(con, [row.subject], [f"refund:{bank_txn_id}"])
                 held = before.held(AccountKind.HELD_FOR_REFUND, row.subject)
-                if held > 0 and before.entry(f"refund:{bank_txn_id}") is None:
-                    after = confirm_refund(before, ref=row.subject, amount=held, bank_txn_id=bank_txn_id, at=done_at)
+                amount = held if amount_fen is None else amount_fen
+                if amount_fen is not None and not 0 < amount_fen <= held:
+                    raise Rejected(Code.INVALID_AMOUNT, "amount_fen: the bank cannot have refunded more than is held",
+                                   held_fen=held)
+                if before.entry(f"refund:{bank_txn_id}") is not None:
+                    raise Rejected(Code.INVALID_FIELD, "this bank_txn_id already confirmed another refund",
+                                   field="bank_txn_id")
+                if held > 0:
+                    after = confirm_refund(before, ref=row.subject, amount=amount, bank_txn_id=bank_txn_id,
+                                           at=done_at)
                     await ledger_store.insert_entries(con, ledger_store.new_entries(before, after), row.session_id)
-            new = record_done(row, by=by, done_at=done_at, now=now)
+                if held - amount > 0:
+                    rest = make_deadline(
+                        deadline_id=f"{row.session_id}:{DeadlineKind.DEPOSIT_REFUND.value}:{row.subject}:"
+                                    f"rest-{bank_txn_id}",
+                        session_id=row.session_id, kind=DeadlineKind.DEPOSIT_REFUND, subject=row.subject,
+                        started_at=done_at, working_days=self.rules.refund_working_days,
+                        calendar=await self.calendar.calendar(con), now=now,
+                    )
+                    await rows_store.insert(con, [rest])
             await rows_store.update(con, new)
         self.on_change(new, locked.warned_at)
+        if rest is not None:
+            self.on_change(rest, None)
+            return [new, rest]
         return [new]
 
     async def _require_result_delivered(self, session_id: str) -> None:

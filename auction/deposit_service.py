@@ -197,7 +197,8 @@ class DepositService:
         for _ in range(MAX_ATTEMPTS):
             app = await store.application_by_sub_account(self.pool, payment.sub_account)
             ledger = await store.ledger_for(self.pool, self._refs(payment, app), [_entry_id(payment)])
-            receipt = self._judge(ledger, payment, app)
+            closed = app is not None and await deadline_rows.closing(self.pool, app.session_id) is not None
+            receipt = self._judge(ledger, payment, app, closed=closed)
             if receipt.duplicate:
                 return self._outcome(receipt, app)
             try:
@@ -250,8 +251,11 @@ class DepositService:
             # comes after it, never half of each (deadline_service.process_close).
             await deadline_rows.lock_closing(con, app.session_id)
             app = await store.application(con, app.application_id, for_update=True)
+        # Once the close is booked nothing counts toward a deposit, even money the bank
+        # reports late but dated in time (DEPOSIT_AFTER_CLOSE): it is held for refund.
+        closed = app is not None and await deadline_rows.closing(con, app.session_id) is not None
         ledger = await store.ledger_for(con, self._refs(payment, app), [_entry_id(payment)])
-        receipt = self._judge(ledger, payment, app)
+        receipt = self._judge(ledger, payment, app, closed=closed)
         if receipt.duplicate or receipt.qualified_now != expect_qualified:
             raise _Changed()
         await store.insert_entries(con, [receipt.entry], app.session_id if app is not None else None)
@@ -268,11 +272,13 @@ class DepositService:
         return [app.sub_account] if app is not None else [unmatched_ref(payment.txn_id)]
 
     @staticmethod
-    def _judge(ledger: DepositLedger, payment: Payment, app: store.ApplicationRow | None) -> Receipt:
+    def _judge(ledger: DepositLedger, payment: Payment, app: store.ApplicationRow | None, *,
+               closed: bool = False) -> Receipt:
         if app is None:
             return receive_payment(ledger, payment, None, deadline=0, required_amount=1)
         return receive_payment(
-            ledger, payment, app.domain, deadline=app.deposit_deadline, required_amount=app.required_fen
+            ledger, payment, app.domain, deadline=app.deposit_deadline, required_amount=app.required_fen,
+            closed=closed,
         )
 
     @staticmethod

@@ -91,6 +91,7 @@ class Code(str, Enum):
     CALENDAR_YEAR_MISSING = "CALENDAR_YEAR_MISSING"
     # Deposits (RULES 3.4, Q31; auction/domain/deposits.py, ledger.py)
     Q31_DEPOSIT_LATE = "Q31_DEPOSIT_LATE"
+    DEPOSIT_AFTER_CLOSE = "DEPOSIT_AFTER_CLOSE"
     Q31_DEPOSIT_NOT_IN_FULL = "Q31_DEPOSIT_NOT_IN_FULL"
     DEPOSIT_PAYER_NAME_MISMATCH = "DEPOSIT_PAYER_NAME_MISMATCH"
     DEPOSIT_UNKNOWN_SUBACCOUNT = "DEPOSIT_UNKNOWN_SUBACCOUNT"
@@ -203,6 +204,7 @@ MESSAGES: dict[Code, str] = {
     Code.CALENDAR_WORKDAY_NOT_WEEKEND: "调休上班日须为周六或周日 / A make-up working day must fall on a Saturday or Sunday",
     Code.CALENDAR_YEAR_MISSING: "该年度工作日历尚未导入，期限无法计算 / The working-day calendar for that year is not loaded; the deadline cannot be computed",
     Code.Q31_DEPOSIT_LATE: "保证金在截止时间后到账，不计入，予以退还（第三十一条） / Deposit received after the deadline: not counted, held for refund (Q31)",
+    Code.DEPOSIT_AFTER_CLOSE: "交易已结束后银行才报告的款项，不计入保证金，予以退还 / Reported by the bank after the session ended: not counted, held for refund",
     Code.Q31_DEPOSIT_NOT_IN_FULL: "保证金未在截止时间前足额到账（第三十一条） / The full deposit did not arrive before the deadline (Q31)",
     Code.DEPOSIT_PAYER_NAME_MISMATCH: "付款账户名称与竞买申请人不一致，予以退还 / The paying account is not in the applicant's name: held for refund",
     Code.DEPOSIT_UNKNOWN_SUBACCOUNT: "保证金子账号不存在，款项待退 / Unknown deposit sub-account: the money is held for refund",

@@ -155,14 +155,18 @@ def judge_payment(
     deadline: int,
     required_amount: int,
     paid_so_far: int,
+    closed: bool = False,
 ) -> PaymentVerdict:
-    """The verdict on one payment, given what already counts toward the deposit."""
+    """The verdict on one payment, given what already counts toward the deposit.
+    `closed`: the session's close has been booked; nothing counts any more."""
 
     def held(code: Code) -> PaymentVerdict:
         return PaymentVerdict(payment.txn_id, payment.amount, False, code)
 
     if application is None or application.sub_account != payment.sub_account:
         return held(Code.DEPOSIT_UNKNOWN_SUBACCOUNT)
+    if closed:
+        return held(Code.DEPOSIT_AFTER_CLOSE)
     if payment.received_at >= deadline:
         return held(Code.Q31_DEPOSIT_LATE)
     if not same_name(payment.payer_name, application.applicant_name):
@@ -227,6 +231,7 @@ def receive_payment(
     *,
     deadline: int,
     required_amount: int,
+    closed: bool = False,
 ) -> Receipt:
     """Book one bank-reported payment. `application` is the one holding `payment.sub_account`
     (None if nobody does); `deadline` and `required_amount` are its parcel's deposit terms.
@@ -255,7 +260,8 @@ def receive_payment(
         application = None
         paid_so_far = 0
     verdict = judge_payment(
-        payment, application, deadline=deadline, required_amount=required_amount, paid_so_far=paid_so_far
+        payment, application, deadline=deadline, required_amount=required_amount, paid_so_far=paid_so_far,
+        closed=closed,
     )
     if verdict.counted:
         credit = Account(AccountKind.DEPOSIT, payment.sub_account)

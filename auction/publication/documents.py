@@ -258,12 +258,15 @@ def change_document(state: PlanState, change_no: int, *, region_code: str) -> di
 
 
 def _days(micros: int) -> str:
-    """µs as days, exactly: 0 -> '0', 3 days 12 h -> '3.5'."""
+    """µs as days to two places, never in exponent form: 0 -> '0', 3 days 12 h -> '3.50',
+    5 s -> '0.01' (a push of any length shows; rounded up)."""
+    if micros <= 0:
+        return "0"
     day = 86_400_000_000
-    whole, rest = divmod(micros, day)
-    if not rest:
-        return str(whole)
-    return str(whole + rest / day).rstrip("0")
+    if micros % day == 0:
+        return str(micros // day)
+    hundredths = -(-micros * 100 // day)  # ceiling
+    return f"{hundredths // 100}.{hundredths % 100:02d}"
 
 
 # ---------------------------------------------------------------------------

@@ -268,7 +268,8 @@ class ConsolePages:
         answer = await call_api(request, self.settings, "POST", path, body)
         if not answer.ok:
             raise _api_refusal(answer)
-        note.detail["bidder_no"] = answer.body["bidder_no"]  # never the token
+        # Neither the token nor the bidder number: before the close the audit trail must
+        # not tie an application (a company) to its anonymous number (RULES 3.5).
         return self.render(request, "qualified.html", who, session_id=sid, qualified=answer.body, legal_name=None,
                            reissued=mode == "reissue")
 

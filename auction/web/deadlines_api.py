@@ -2,7 +2,7 @@
 
     GET  /api/deadlines                      every open deadline (?all=1: every row): due date in
                                              China time, state, warning, working days left, timer
-    POST /api/deadlines/{id}/done            {by, done_at, bank_txn_id?}: published, refund confirmed
+    POST /api/deadlines/{id}/done            {by, done_at, bank_txn_id?, amount_fen?}: published, refund confirmed
                                              by the bank (bank_txn_id), Q32 notice sent, or contract
                                              signed (then the Q32 row starts)
     POST /api/sessions/{id}/contract-signed  {by, signed_at}: the Q42 signing
@@ -57,8 +57,12 @@ class DeadlinesApi:
         bank_txn_id = body.get("bank_txn_id")
         if bank_txn_id is not None and (not isinstance(bank_txn_id, str) or not 1 <= len(bank_txn_id) <= 64):
             raise Rejected(Code.INVALID_FIELD, "bank_txn_id: 1-64 characters", field="bank_txn_id")
+        amount_fen = body.get("amount_fen")
+        if amount_fen is not None and (type(amount_fen) is not int or amount_fen <= 0):
+            raise Rejected(Code.INVALID_AMOUNT, "amount_fen: a positive JSON integer of fen", field="amount_fen")
         written = await clock.done(
-            request.path_params["deadline_id"], by=_text(body, "by", 100), done_at=done_at, bank_txn_id=bank_txn_id
+            request.path_params["deadline_id"], by=_text(body, "by", 100), done_at=done_at, bank_txn_id=bank_txn_id,
+            amount_fen=amount_fen,
         )
         return JSONResponse(await clock.view([rows_store.Record(r, None) for r in written]))
 

@@ -78,7 +78,7 @@ def check_document(doc: dict[str, Any]) -> list[str]:
         need(sum(1 for s in starts if s) == 1 and all(s == "" or CHINA_TIME.fullmatch(s) for s in starts), "start")
         for name in ("registration_closes_at", "deposit_deadline", "qualification_confirmed_by"):
             need(bool(CHINA_TIME.fullmatch(f[name])), name)
-        need(bool(re.fullmatch(r"[0-9]+(\.[0-9]+)?", f["pushed_back_days"])), "pushed_back_days")
+        need(bool(re.fullmatch(r"[0-9]+(\.[0-9]{2})?", f["pushed_back_days"])), "pushed_back_days")
         return problems
     need(f["parcel_no"] == doc["parcel_no"], "parcel_no")
     # 面积: 公顷 with up to six places, the same area as the square metres, exactly.

@@ -384,3 +384,54 @@ async def test_money_arriving_after_the_close_gets_its_own_refund_deadline(world
     assert ledger.held(AccountKind.REFUNDED, sold.winner.sub_account) == 3 * WAN
     assert ledger.held(AccountKind.APPLIED_TO_PRICE, sold.winner.sub_account) == DEPOSIT  # untouched
     assert await balanced(world.pool)
+
+
+async def test_a_partial_refund_leaves_a_new_row_for_what_is_still_held(world: World) -> None:
+    """The bank paid back less than is held (the instruction went out before a late
+    transfer arrived): the ledger refunds only what the bank confirmed, and the rest
+    gets its own refund row at once. A bank id confirms one refund only; the bank
+    cannot have refunded more than is held."""
+    sold = await sold_session(world, "S-PART", CLOSE)
+    row_id = str((await rows(world, "S-PART"))[f"DEPOSIT_REFUND:{sold.loser.sub_account}"]["deadline_id"])
+    world.clock.set(cst(2026, 10, 9, 9))
+    await pay(world, "S-PART-T4", sold.loser.sub_account, WAN, LOSER_NAME)  # covered by the open row
+    with pytest.raises(Rejected) as caught:
+        await world.legal.done(row_id, by="op:li", done_at=world.clock(), bank_txn_id="R-P1",
+                               amount_fen=DEPOSIT + 2 * WAN)
+    assert caught.value.code is Code.INVALID_AMOUNT
+
+    done, rest = await world.legal.done(row_id, by="op:li", done_at=world.clock(), bank_txn_id="R-P1",
+                                        amount_fen=DEPOSIT)
+    assert done.state is DeadlineState.DONE
+    assert (rest.state, rest.subject, rest.due_date) == (DeadlineState.PENDING, sold.loser.sub_account,
+                                                         date(2026, 10, 13))  # Fri 10-09: Sat 10-10 (调休), Mon, Tue
+    ledger = await ledger_store.ledger_for(world.pool, [sold.loser.sub_account])
+    assert ledger.held(AccountKind.REFUNDED, sold.loser.sub_account) == DEPOSIT
+    assert ledger.held(AccountKind.HELD_FOR_REFUND, sold.loser.sub_account) == WAN
+
+    with pytest.raises(Rejected) as caught:  # the same bank id cannot confirm a second refund
+        await world.legal.done(rest.deadline_id, by="op:li", done_at=world.clock(), bank_txn_id="R-P1")
+    assert caught.value.code is Code.INVALID_FIELD
+    [closed] = await world.legal.done(rest.deadline_id, by="op:li", done_at=world.clock(), bank_txn_id="R-P2")
+    assert closed.state is DeadlineState.DONE
+    ledger = await ledger_store.ledger_for(world.pool, [sold.loser.sub_account])
+    assert ledger.held(AccountKind.REFUNDED, sold.loser.sub_account) == DEPOSIT + WAN
+    assert await balanced(world.pool)
+
+
+async def test_money_dated_in_time_but_reported_after_the_close_is_held_for_refund(world: World) -> None:
+    """A bank reports, after the close, a transfer dated before the deposit deadline:
+    nothing counts toward a deposit once the close is booked (DEPOSIT_AFTER_CLOSE); the
+    money is held for refund with its own deadline, never left in DEPOSIT."""
+    sold = await sold_session(world, "S-LATEREPORT", CLOSE)
+    world.clock.set(cst(2026, 10, 12, 10))
+    dated = CLOSE - 10 * DAY  # before the deposit deadline
+    outcome = await world.deposits.receive(Payment("S-LATEREPORT-T9", sold.winner.sub_account, 2 * WAN,
+                                                   WINNER_NAME, dated))
+    assert (outcome.counted, outcome.code) == (False, Code.DEPOSIT_AFTER_CLOSE)
+    ledger = await ledger_store.ledger_for(world.pool, [sold.winner.sub_account])
+    assert ledger.held(AccountKind.DEPOSIT, sold.winner.sub_account) == 0
+    assert ledger.held(AccountKind.HELD_FOR_REFUND, sold.winner.sub_account) == 2 * WAN
+    found = {r.deadline.deadline_id: r.deadline for r in await rows_store.of_session(world.pool, "S-LATEREPORT")}
+    assert f"S-LATEREPORT:DEPOSIT_REFUND:{sold.winner.sub_account}:S-LATEREPORT-T9" in found
+    assert await balanced(world.pool)

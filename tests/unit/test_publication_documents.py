@@ -173,3 +173,14 @@ class TestResult:
         assert fields.find("holder") is not None and fields.find("holder").get("label") == "土地使用权人"  # type: ignore[union-attr]
         assert [i.findtext("amount_fen") for i in fields.iter("installment")] == [
             p["amount_fen"] for p in doc["fields"]["installments"]]
+
+
+@pytest.mark.parametrize("micros, shown", [
+    (0, "0"), (10 * 86_400_000_000, "10"), (3 * 86_400_000_000 + 43_200_000_000, "3.50"),
+    (5_000_000, "0.01"), (1, "0.01"), (20 * 86_400_000_000 + 1, "20.01"),
+])
+def test_pushed_back_days_are_plain_decimals(micros: int, shown: str) -> None:
+    """A push of any length shows, rounded up to 0.01 day, never in exponent form."""
+    from auction.publication.documents import _days
+
+    assert _days(micros) == shown
