@@ -126,6 +126,7 @@ class Code(str, Enum):
     TOKEN_NOT_YET_ISSUED = "TOKEN_NOT_YET_ISSUED"
     TOKEN_REVOKED = "TOKEN_REVOKED"
     SESSION_NOT_SOLD = "SESSION_NOT_SOLD"
+    SESSION_SOLD = "SESSION_SOLD"
     # Publication (Q29; auction/publication/)
     SUPERVISION_NUMBER_REQUIRED = "SUPERVISION_NUMBER_REQUIRED"
     RESULT_ALREADY_PUBLISHED = "RESULT_ALREADY_PUBLISHED"
@@ -235,6 +236,7 @@ MESSAGES: dict[Code, str] = {
     Code.TOKEN_NOT_YET_ISSUED: "竞买凭证尚未发放，请先发放 / The bidding token was never issued: issue it first",
     Code.TOKEN_REVOKED: "此竞买凭证已被重新发放的凭证取代，请使用新凭证重新登录 / This bidding token was replaced by a re-issued one: sign in again with the new token",
     Code.SESSION_NOT_SOLD: "该场次尚未结束或未成交 / The session has not ended in a sale",
+    Code.SESSION_SOLD: "该场次已成交，请发布成交结果公示 / The session ended in a sale: publish its result with the deal",
     Code.SUPERVISION_NUMBER_REQUIRED: "未录入有效的电子监管号，结果公示不能完成 / The result cannot be published without a valid 16-character land supervision number",
     Code.RESULT_ALREADY_PUBLISHED: "该宗地的结果公示已发布 / The result for this parcel has already been published",
 }

@@ -34,6 +34,7 @@ SCHEMA = "qj-land-publication/1"
 ANNOUNCEMENT = "ANNOUNCEMENT"
 CHANGE = "ANNOUNCEMENT_CHANGE"  # 变更公告: a change to a published announcement (RULES 3.1)
 RESULT = "RESULT"
+UNSOLD = "RESULT_UNSOLD"  # 结果公示（未成交）: no sale (流拍) or terminated (终止), RULES 8.3
 
 SUPPLY_METHODS = {  # 供地方式, as the China Land Market website names them
     PlanMethod.TENDER: "招标出让",
@@ -102,6 +103,25 @@ CHANGE_LABELS: dict[str, str] = {
     "contacts": "联系方式",
 }
 
+UNSOLD_LABELS: dict[str, str] = {
+    "announcement_no": "原公告编号",
+    "parcel_no": "宗地编号",
+    "location": "宗地坐落",
+    "supply_method": "出让方式",
+    "outcome": "交易结果",
+    "reason": "原因",
+    "ended_at": "结束时间",
+    "start_price_wan": "起始价(万元)",
+    "start_price_fen": "起始价(分)",
+}
+
+# Why a session did not sell, in the words of a notice.
+UNSOLD_REASONS = {
+    "NO_BIDS": "无人报价，流拍",
+    "BELOW_RESERVE": "最高报价未达底价，流拍",
+    "TOO_FEW_QUALIFIED_BIDDERS": "取得竞买资格的竞买人不足，交易终止",
+}
+
 RESULT_LABELS: dict[str, str] = {
     "region_code": "行政区",
     "supervision_no": "电子监管号",
@@ -147,11 +167,43 @@ def china_time(at: int) -> str:
 def document_id(kind: str, plan_id: str, change_no: int | None = None) -> str:
     if kind == CHANGE:
         return f"CHG-{plan_id}-{change_no}"
-    return f"{'ANN' if kind == ANNOUNCEMENT else 'RES'}-{plan_id}"
+    return f"{'ANN' if kind == ANNOUNCEMENT else 'RES'}-{plan_id}"  # one result per plan, sold or not
 
 
 def labels_of(kind: str) -> dict[str, str]:
-    return {ANNOUNCEMENT: ANNOUNCEMENT_LABELS, CHANGE: CHANGE_LABELS}.get(kind, RESULT_LABELS)
+    return {ANNOUNCEMENT: ANNOUNCEMENT_LABELS, CHANGE: CHANGE_LABELS, UNSOLD: UNSOLD_LABELS}.get(kind, RESULT_LABELS)
+
+
+@dataclass(frozen=True)
+class NoSale:
+    """How a plan's session ended without a sale, from its log."""
+
+    session_id: str
+    ended_at: int  # µs UTC
+    terminated: bool
+    reason: str  # NO_BIDS / BELOW_RESERVE, or the operator's reason for a termination
+
+
+def unsold_document(state: PlanState, no_sale: NoSale, *, region_code: str, published_at: int) -> dict[str, Any]:
+    """结果公示（未成交）: the parcel did not sell (流拍) or its session was terminated (终止).
+    Neither bids nor bidders nor the reserve: only that it ended, when and why."""
+    draft, announced = state.draft, state.announced
+    if draft is None or announced is None:
+        raise Rejected(Code.PLAN_WRONG_STATUS, "the plan has not been announced", status=state.status.value)
+    fields: dict[str, Any] = {
+        "announcement_no": announced.announcement.announcement_no,
+        "parcel_no": draft.parcel.parcel_no,
+        "location": draft.parcel.location,
+        "supply_method": SUPPLY_METHODS[draft.method],
+        "outcome": "终止" if no_sale.terminated else "流拍",
+        "reason": UNSOLD_REASONS.get(no_sale.reason, no_sale.reason),  # an operator's own words as given
+        "ended_at": china_time(no_sale.ended_at),
+        "start_price_wan": wan(draft.start_price),
+        "start_price_fen": str(draft.start_price),
+    }
+    document = _envelope(UNSOLD, state, region_code, published_at, fields)
+    document["session_id"] = no_sale.session_id
+    return document
 
 
 def unified_deal_code(region_code: str, plan_id: str) -> str:

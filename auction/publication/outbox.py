@@ -192,7 +192,7 @@ async def result_confirmed_at(pool: asyncpg.Pool, plan_id: str) -> datetime | No
     row = await pool.fetchrow(
         """SELECT count(*) AS n, count(*) FILTER (WHERE o.state = 'DELIVERED') AS done, max(o.delivered_at) AS at
              FROM publications p JOIN publication_outbox o USING (document_id)
-            WHERE p.plan_id = $1 AND p.kind = 'RESULT'""",
+            WHERE p.plan_id = $1 AND p.kind IN ('RESULT', 'RESULT_UNSOLD')""",
         plan_id,
     )
     if row is None or row["n"] == 0 or row["done"] != row["n"]:

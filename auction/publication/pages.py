@@ -7,12 +7,13 @@ from html import escape
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-from auction.publication.documents import ANNOUNCEMENT, CHANGE, labels_of
+from auction.publication.documents import ANNOUNCEMENT, CHANGE, UNSOLD, labels_of
 
 TITLES = {ANNOUNCEMENT: "国有建设用地使用权出让公告", CHANGE: "国有建设用地使用权出让变更公告",
-          "RESULT": "国有建设用地使用权出让结果公示"}
-# Changes are listed with the announcements they change.
-LIST_PATHS = {ANNOUNCEMENT: "/public/announcements", CHANGE: "/public/announcements", "RESULT": "/public/results"}
+          "RESULT": "国有建设用地使用权出让结果公示", UNSOLD: "国有建设用地使用权出让结果公示（未成交）"}
+# Changes are listed with the announcements they change, unsold results with the results.
+LIST_PATHS = {ANNOUNCEMENT: "/public/announcements", CHANGE: "/public/announcements", "RESULT": "/public/results",
+              UNSOLD: "/public/results"}
 STYLE = ("body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:960px;margin:2em auto;"
          "padding:0 1em;color:#222}table{border-collapse:collapse;width:100%}th,td{border:1px solid #bbb;"
          "padding:.4em .6em;text-align:left;vertical-align:top}th{background:#f3f3f3;width:14em}"
@@ -45,6 +46,8 @@ def list_page(kind: str, documents: list[dict[str, Any]]) -> str:
         name = f.get("announcement_no") or f.get("project_name") or d["document_id"]
         if d["kind"] == CHANGE:
             name = f"{name} 变更公告（第{f['change_no']}次）"
+        elif d["kind"] == UNSOLD:
+            name = f"{name} 结果公示（{f['outcome']}）"
         rows.append(
             f'<tr><td><a href="{escape(detail_path(d))}">{escape(name)}</a></td><td>{escape(f["parcel_no"])}</td>'
             f'<td>{escape(f.get("location") or f.get("project_location", ""))}</td>'
@@ -90,6 +93,8 @@ def atom_feed(documents: list[dict[str, Any]], base_url: str, updated: str) -> s
             summary = f"起始价 {f['start_price_wan']} 万元"
         elif d["kind"] == CHANGE:
             summary = f"变更原因：{f['reason']}；开始时间 {f['listing_start_at'] or f['auction_start_at']}"
+        elif d["kind"] == UNSOLD:
+            summary = f"{f['outcome']}：{f['reason']}"
         else:
             summary = f"成交价格 {f['price_wan']} 万元，土地使用权人 {f['holder']}"
         entries.append(

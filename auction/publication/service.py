@@ -26,9 +26,11 @@ from auction.publication.documents import (
     SUPERVISION_NO,
     Deal,
     ResultEntry,
+    NoSale,
     announcement_document,
     change_document,
     result_document,
+    unsold_document,
 )
 from auction.store.events import to_datetime
 from auction.store.plans import RecordedPlanEvent
@@ -100,6 +102,35 @@ class Publisher:
                 raise Rejected(Code.RESULT_ALREADY_PUBLISHED, plan_id=plan_id)
         self.wake()
         log.info("plan %s: result %s published to %s", plan_id, document["document_id"], self.channels)
+        return document
+
+    async def no_sale(self, plan_id: str) -> NoSale:
+        """The end of the plan's session when it did not sell (or was terminated)."""
+        session_id = await self.plans.store.session_of(plan_id)
+        if session_id is None:
+            raise Rejected(Code.SESSION_NOT_SOLD, "no session was created from this plan", phase=None)
+        session = await self.plans.sessions.state(session_id)
+        closed = session.closed
+        if session.phase is Phase.TERMINATED:
+            return NoSale(session_id, session.last_at, True, session.end_reason or "")
+        if session.phase is not Phase.CLOSED or closed is None:
+            raise Rejected(Code.SESSION_NOT_SOLD, "the session has not ended", phase=session.phase.value)
+        if closed.outcome == "SOLD":
+            raise Rejected(Code.SESSION_SOLD, plan_id=plan_id)
+        return NoSale(session_id, closed.at, False, closed.reason)
+
+    async def publish_unsold(self, plan_id: str, *, by: str, now: int) -> dict[str, Any]:
+        """RULES 8.3: the result is published whatever it was; for no sale, this notice
+        (no 电子监管号: nothing was supplied). It meets Q29 like a sale's result."""
+        state = await self.plans.fresh_state(plan_id)
+        no_sale = await self.no_sale(plan_id)
+        document = unsold_document(state, no_sale, region_code=self.region_code, published_at=now)
+        async with self.pool.acquire() as con, con.transaction():
+            if not await outbox.insert_document(con, document, by=by, published_at=to_datetime(now),
+                                                channels=self.channels):
+                raise Rejected(Code.RESULT_ALREADY_PUBLISHED, plan_id=plan_id)
+        self.wake()
+        log.info("plan %s: unsold result %s published to %s", plan_id, document["document_id"], self.channels)
         return document
 
     async def q29_status(self, plan_id: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from auction.publication import outbox
-from auction.publication.documents import ANNOUNCEMENT, CHANGE, RESULT, to_xml
+from auction.publication.documents import ANNOUNCEMENT, CHANGE, RESULT, UNSOLD, to_xml
 from auction.publication.pages import STYLE, atom_feed, detail_page, list_page
 
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
@@ -44,7 +44,7 @@ async def _documents(request: Request, kind: str | None) -> list[dict[str, Any]]
 
 
 # A page's kinds: announcement changes (变更公告) go with the announcements.
-_KINDS = {ANNOUNCEMENT: (ANNOUNCEMENT, CHANGE), RESULT: (RESULT,)}
+_KINDS = {ANNOUNCEMENT: (ANNOUNCEMENT, CHANGE), RESULT: (RESULT, UNSOLD)}
 
 
 async def _document(request: Request, kind: str | None) -> dict[str, Any] | None:

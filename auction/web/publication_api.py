@@ -86,6 +86,7 @@ class PublicationApi:
         return [
             Route("/api/plans/{plan_id}/supervision-number", g(self.supervision_number), methods=["POST"]),
             Route("/api/plans/{plan_id}/result", g(self.publish_result), methods=["POST"]),
+            Route("/api/plans/{plan_id}/result-unsold", g(self.publish_unsold), methods=["POST"]),
             Route("/api/plans/{plan_id}/publication", g(self.plan_publication), methods=["GET"]),
             Route("/api/publications", g(self.list_publications), methods=["GET"]),
             Route("/api/publications/{document_id}", g(self.get_publication), methods=["GET"]),
@@ -111,6 +112,19 @@ class PublicationApi:
         await self._publisher(request).record_supervision_no(
             plan_id, number if isinstance(number, str) else "", _text(body, "by", 64))
         return JSONResponse({"plan_id": plan_id, "supervision_no": number})
+
+    async def publish_unsold(self, request: Request) -> Response:
+        """结果公示（未成交）: {by}; the session ended without a sale or was terminated."""
+        plan_id = self._id(request, "plan_id")
+        body = await self.ops._body(request)
+        by = _text(body, "by", 64)
+        try:
+            document = await self._publisher(request).publish_unsold(plan_id, by=by, now=now_us())
+        except Rejected as r:
+            if r.code in (Code.RESULT_ALREADY_PUBLISHED, Code.SESSION_SOLD):
+                return JSONResponse({"error": r.rejection.to_dict()}, status_code=409)
+            raise
+        return JSONResponse(document, status_code=201)
 
     async def publish_result(self, request: Request) -> Response:
         plan_id = self._id(request, "plan_id")
@@ -146,8 +160,9 @@ class PublicationApi:
 
     async def list_publications(self, request: Request) -> Response:
         kind = request.query_params.get("kind")
-        if kind not in (None, "ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT"):
-            raise Rejected(Code.INVALID_FIELD, "kind: ANNOUNCEMENT, ANNOUNCEMENT_CHANGE or RESULT", field="kind")
+        if kind not in (None, "ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT", "RESULT_UNSOLD"):
+            raise Rejected(Code.INVALID_FIELD, "kind: ANNOUNCEMENT, ANNOUNCEMENT_CHANGE, RESULT or RESULT_UNSOLD",
+                           field="kind")
         rows = await outbox.documents(self._publisher(request).pool, (kind,) if kind else None, limit=500)
         return JSONResponse(await self._views(request, rows))
 

@@ -34,6 +34,9 @@ CHANGE_FIELDS = (
     "announcement_no change_no parcel_no location supply_method reason content listing_start_at listing_end_at "
     "auction_start_at registration_closes_at deposit_deadline qualification_confirmed_by pushed_back_days contacts"
 ).split()
+UNSOLD_FIELDS = (
+    "announcement_no parcel_no location supply_method outcome reason ended_at start_price_wan start_price_fen"
+).split()
 RESULT_FIELDS = (
     "region_code supervision_no project_name project_location parcel_no area_hectares area_m2 land_source "
     "land_use_code land_use_name supply_method term_years industry land_grade price_wan price_fen installments "
@@ -61,11 +64,12 @@ def check_document(doc: dict[str, Any]) -> list[str]:
 
     need(doc.get("schema") == "qj-land-publication/1", "schema")
     kind = doc.get("kind")
-    need(kind in ("ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT"), "kind")
+    need(kind in ("ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT", "RESULT_UNSOLD"), "kind")
     need(bool(re.fullmatch(r"[1-9][0-9]{5}-TD-.+", str(doc.get("unified_deal_code", "")))), "unified_deal_code")
     need(bool(CHINA_TIME.fullmatch(str(doc.get("published_at", "")))), "published_at")
     f: dict[str, Any] = doc.get("fields", {})
-    expected = {"ANNOUNCEMENT": ANNOUNCEMENT_FIELDS, "ANNOUNCEMENT_CHANGE": CHANGE_FIELDS}.get(str(kind), RESULT_FIELDS)
+    expected = {"ANNOUNCEMENT": ANNOUNCEMENT_FIELDS, "ANNOUNCEMENT_CHANGE": CHANGE_FIELDS,
+                "RESULT_UNSOLD": UNSOLD_FIELDS}.get(str(kind), RESULT_FIELDS)
     need(sorted(f) == sorted(expected), f"fields: {sorted(set(f) ^ set(expected))}")
     if problems:
         return problems
@@ -79,6 +83,12 @@ def check_document(doc: dict[str, Any]) -> list[str]:
         for name in ("registration_closes_at", "deposit_deadline", "qualification_confirmed_by"):
             need(bool(CHINA_TIME.fullmatch(f[name])), name)
         need(bool(re.fullmatch(r"[0-9]+(\.[0-9]{2})?", f["pushed_back_days"])), "pushed_back_days")
+        return problems
+    if kind == "RESULT_UNSOLD":  # 结果公示（未成交）: no price, no holder, no bidder, no reserve
+        need(f["parcel_no"] == doc["parcel_no"] and doc["document_id"] == f"RES-{doc['plan_id']}", "ids")
+        need(f["outcome"] in ("流拍", "终止") and bool(f["reason"].strip()), "outcome and reason")
+        need(bool(CHINA_TIME.fullmatch(f["ended_at"])), "ended_at")
+        need(Decimal(f["start_price_wan"]) * 1_000_000 == int(f["start_price_fen"]), "start_price units")
         return problems
     need(f["parcel_no"] == doc["parcel_no"], "parcel_no")
     # 面积: 公顷 with up to six places, the same area as the square metres, exactly.

@@ -352,3 +352,65 @@ async def test_an_announcement_change_reaches_every_channel_after_the_announceme
         assert "Traceback" not in server.log_text()
     finally:
         await receiver.stop()
+
+
+async def test_an_unsold_session_has_its_result_published_and_q29_can_be_met(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """RULES 8.3: the result is published whatever it was. A plan's auction ends with no
+    bid (流拍): its RESULT_PUBLICATION deadline could never be met before, since only a
+    sale had a result. Now the unsold notice goes to every channel (no 电子监管号, no
+    price, no bidder, no reserve), and once confirmed the deadline is done."""
+    receiver = Receiver(keys={"landchina": b"landchina-hmac-key-0123456789", "province": b"province-hmac-key-abcdefgh"},
+                        formats={"landchina": "json", "province": "xml"}, failing=False)
+    await receiver.start()
+    server = server_factory(**{**COMPRESSED, "AUCTION_CHANNELS": receiver.env(),
+                               "AUCTION_PUBLICATION_POLL_SECONDS": "0.2"})
+    await asyncio.to_thread(server.start)
+    try:
+        async with Api(server) as api, httpx.AsyncClient(base_url=server.http, trust_env=False) as public:
+            committee = await Committee.register(api, tmp_path, 2)
+            plan_id, _ = await announced_plan(api, "AUCTION", start_in=9.0)
+            result_id = f"RES-{plan_id}"
+            session_id = await session_of(api, plan_id, countdown=1)
+            await ok(api, f"/api/plans/{plan_id}/reserve", await committee.decision(plan_id, RESERVE))
+            await api.qualify(session_id, WINNER)
+            await api.qualify(session_id, LOSER)  # two bidders, and neither bids
+            early = await refused(api, f"/api/plans/{plan_id}/result-unsold", {"by": "op-li"})
+            assert early["code"] == "SESSION_NOT_SOLD"  # not ended yet
+            watcher = await WsClient.join(server.ws, session_id)
+            try:
+                closed = await watcher.wait_event("SessionClosed", timeout=20)
+            finally:
+                await close_all(watcher)
+            assert (closed["data"]["outcome"], closed["data"]["reason"]) == ("UNSOLD", "NO_BIDS")
+            assert (await refused(api, f"/api/plans/{plan_id}/result", result_body()))["code"] == "SESSION_NOT_SOLD"
+
+            document = await ok(api, f"/api/plans/{plan_id}/result-unsold", {"by": "op-li"}, 201)
+            assert document["document_id"] == result_id and document["kind"] == "RESULT_UNSOLD"
+            assert (document["fields"]["outcome"], document["fields"]["reason"]) == ("流拍", "无人报价，流拍")
+            again = await api.post(f"/api/plans/{plan_id}/result-unsold", {"by": "op-li"})
+            assert again.status_code == 409 and again.json()["error"]["code"] == "RESULT_ALREADY_PUBLISHED"
+
+            async def confirmed() -> bool:
+                return bool((await api.get(f"/api/plans/{plan_id}/publication")).json()["met"])
+
+            await wait_until(confirmed, 15, "the unsold result confirmed on every channel")
+            assert receiver.problems == []
+            for channel in ("landchina", "province"):
+                assert f"{result_id}:{channel}" in receiver.accepted
+            deadline = next(d for d in (await api.get("/api/deadlines")).json()
+                            if d["session_id"] == session_id and d["kind"] == "RESULT_PUBLICATION")
+            done = await api.post(f"/api/deadlines/{deadline['deadline_id']}/done",
+                                  {"by": "op-li", "done_at": datetime.now(UTC).isoformat()})
+            assert done.status_code == 200 and done.json()[0]["state"] == "DONE", done.text
+
+            listing = await page_text(public, "/public/results")
+            assert "结果公示（流拍）" in listing
+            text = await page_text(public, f"/public/results/{result_id}")
+            assert "国有建设用地使用权出让结果公示（未成交）" in text and "无人报价，流拍" in text
+            raw = (await public.get(f"/public/documents/{result_id}.json")).text + text
+            assert str(RESERVE) not in raw and "5005.000777" not in raw
+        assert "Traceback" not in server.log_text()
+    finally:
+        await receiver.stop()

@@ -14,7 +14,10 @@ from auction.domain.plan_commands import ChangeAnnouncement
 from auction.publication.documents import (
     ANNOUNCEMENT_LABELS,
     CHANGE_LABELS,
+    UNSOLD_LABELS,
+    NoSale,
     change_document,
+    unsold_document,
     RESULT_LABELS,
     Deal,
     Installment,
@@ -128,6 +131,26 @@ def china_date_of(at: int) -> str:
     from auction.publication.documents import china_time
 
     return china_time(at)[:10]
+
+
+class TestUnsoldResult:
+    """结果公示（未成交）: that it ended, when and why; no price, bidder or reserve."""
+
+    def test_no_sale_and_termination(self) -> None:
+        state = sealed(PlanMethod.AUCTION).state
+        flop = unsold_document(state, NoSale("S-1", START + 3600 * 10**6, False, "BELOW_RESERVE"),
+                               region_code="530300", published_at=START + 7200 * 10**6)
+        assert flop["document_id"] == "RES-GD-2026-007" and flop["kind"] == "RESULT_UNSOLD"
+        assert list(flop["fields"]) == list(UNSOLD_LABELS)
+        assert (flop["fields"]["outcome"], flop["fields"]["reason"]) == ("流拍", "最高报价未达底价，流拍")
+        text = str(flop) + to_xml(flop)
+        assert str(RESERVE) not in text and wan(RESERVE) not in text
+        ended = unsold_document(state, NoSale("S-1", START, True, "TOO_FEW_QUALIFIED_BIDDERS"),
+                                region_code="530300", published_at=START)
+        assert (ended["fields"]["outcome"], ended["fields"]["reason"]) == ("终止", "取得竞买资格的竞买人不足，交易终止")
+        by_operator = unsold_document(state, NoSale("S-1", START, True, "规划调整，政府决定终止出让"),
+                                      region_code="530300", published_at=START)
+        assert by_operator["fields"]["reason"] == "规划调整，政府决定终止出让"
 
 
 class TestResult:
