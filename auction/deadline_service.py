@@ -59,6 +59,7 @@ from auction.publish.cst import iso_cst
 from auction.service import SessionService, now_us
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store
+from auction.store.events import to_micros
 
 if TYPE_CHECKING:
     from auction.plan_service import PlanService
@@ -343,7 +344,11 @@ class DeadlineService:
         if record.deadline.kind is DeadlineKind.CONTRACT_SIGNING:
             return list(await self.contract_signed(record.deadline.session_id, by=by, signed_at=done_at))
         if record.deadline.kind is DeadlineKind.RESULT_PUBLICATION:
-            await self._require_result_delivered(record.deadline.session_id)
+            confirmed = await self._require_result_delivered(record.deadline.session_id)
+            if confirmed is not None and done_at < confirmed:
+                # Q29 is met when the last channel confirmed, not earlier.
+                raise Rejected(Code.INVALID_FIELD, "done_at is before every channel confirmed the result",
+                               field="done_at", confirmed_at=iso_cst(confirmed))
         now = self.clock()
         rest: Deadline | None = None
         async with self.pool.acquire() as con, con.transaction():
@@ -388,14 +393,19 @@ class DeadlineService:
             return [new, rest]
         return [new]
 
-    async def _require_result_delivered(self, session_id: str) -> None:
-        """Q29 counts as met only when every required channel confirmed the result (issue 6).
-        Sessions made through the test/demo stand-in have no plan and no documents."""
+    async def _require_result_delivered(self, session_id: str) -> int | None:
+        """Q29 counts as met only when every required channel confirmed the result (issue 6):
+        when it was (µs), or None for a session made through the test/demo stand-in (no
+        plan, no documents)."""
         from auction.publication.outbox import result_confirmed_at
 
         plan_id = await self.pool.fetchval("SELECT plan_id FROM plans WHERE session_id = $1", session_id)
-        if plan_id is not None and await result_confirmed_at(self.pool, plan_id) is None:
+        if plan_id is None:
+            return None
+        confirmed = await result_confirmed_at(self.pool, plan_id)
+        if confirmed is None:
             raise Rejected(Code.Q29_RESULT_NOT_DELIVERED, plan_id=plan_id)
+        return to_micros(confirmed)
 
     async def contract_signed(self, session_id: str, *, by: str, signed_at: int) -> tuple[Deadline, Deadline]:
         """Q42 signing recorded; the Q32 notice row starts (3 working days)."""

@@ -4,3 +4,6 @@
 ALTER TABLE publications DROP CONSTRAINT publications_kind_check;
 ALTER TABLE publications ADD CONSTRAINT publications_kind_check
     CHECK (kind IN ('ANNOUNCEMENT', 'ANNOUNCEMENT_CHANGE', 'RESULT', 'RESULT_UNSOLD'));
+-- And in the index too, whatever the document id: one result per plan, sold or not.
+CREATE UNIQUE INDEX publications_one_result_per_plan ON publications (plan_id)
+    WHERE kind IN ('RESULT', 'RESULT_UNSOLD');

@@ -1,5 +1,6 @@
-"""The two documents Q29 publishes, generated from the records (never typed twice):
-the transfer announcement (出让公告) and the supply result (结果公示 / 供地结果).
+"""The documents Q29 publishes, generated from the records (never typed twice): the
+transfer announcement (出让公告), its changes (变更公告), the supply result (结果公示 /
+供地结果), and the result of a session that sold nothing (结果公示（未成交）).
 
 Pure functions, no I/O: a plan's state (and, for the result, the close and what
 the operator enters from paper: the 电子监管号, the contract's dates) in, a JSON-
@@ -115,12 +116,17 @@ UNSOLD_LABELS: dict[str, str] = {
     "start_price_fen": "起始价(分)",
 }
 
-# Why a session did not sell, in the words of a notice.
-UNSOLD_REASONS = {
+# Why a session did not sell, in the words of a notice: a close's reason (流拍), a
+# termination by the engine (终止), and the Q42 default (成交取消).
+CLOSE_REASONS = {
     "NO_BIDS": "无人报价，流拍",
     "BELOW_RESERVE": "最高报价未达底价，流拍",
+}
+TERMINATION_REASONS = {
     "TOO_FEW_QUALIFIED_BIDDERS": "取得竞买资格的竞买人不足，交易终止",
 }
+WITHDRAWN_PREFIX = ("PLAN_WITHDRAWN: ", "出让计划撤回：")
+CONTRACT_DEFAULT_REASON = "竞得人未在规定期限内签订出让合同，成交结果取消，保证金不予退还（第四十二条）"
 
 RESULT_LABELS: dict[str, str] = {
     "region_code": "行政区",
@@ -176,17 +182,28 @@ def labels_of(kind: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class NoSale:
-    """How a plan's session ended without a sale, from its log."""
+    """How a plan's session ended without a sale, from its log (and the Q42 default)."""
 
     session_id: str
     ended_at: int  # µs UTC
-    terminated: bool
-    reason: str  # NO_BIDS / BELOW_RESERVE, or the operator's reason for a termination
+    outcome: str  # 流拍, 终止 or 成交取消
+    reason: str  # in the notice's words (see `no_sale_reason`)
+
+
+def no_sale_reason(code_or_text: str, *, terminated: bool) -> str:
+    """A close's or a termination's reason as a notice words it; an operator's own
+    words stay as they are (a withdrawn plan's prefix is put in Chinese)."""
+    if not terminated:
+        return CLOSE_REASONS.get(code_or_text, code_or_text)
+    if code_or_text.startswith(WITHDRAWN_PREFIX[0]):
+        return WITHDRAWN_PREFIX[1] + code_or_text[len(WITHDRAWN_PREFIX[0]):]
+    return TERMINATION_REASONS.get(code_or_text, code_or_text)
 
 
 def unsold_document(state: PlanState, no_sale: NoSale, *, region_code: str, published_at: int) -> dict[str, Any]:
-    """结果公示（未成交）: the parcel did not sell (流拍) or its session was terminated (终止).
-    Neither bids nor bidders nor the reserve: only that it ended, when and why."""
+    """结果公示（未成交）: the parcel did not sell (流拍), its session was terminated (终止),
+    or the winner did not sign in time (成交取消, Q42). Neither bids nor bidders nor the
+    reserve: only that it ended, when and why."""
     draft, announced = state.draft, state.announced
     if draft is None or announced is None:
         raise Rejected(Code.PLAN_WRONG_STATUS, "the plan has not been announced", status=state.status.value)
@@ -195,8 +212,8 @@ def unsold_document(state: PlanState, no_sale: NoSale, *, region_code: str, publ
         "parcel_no": draft.parcel.parcel_no,
         "location": draft.parcel.location,
         "supply_method": SUPPLY_METHODS[draft.method],
-        "outcome": "终止" if no_sale.terminated else "流拍",
-        "reason": UNSOLD_REASONS.get(no_sale.reason, no_sale.reason),  # an operator's own words as given
+        "outcome": no_sale.outcome,
+        "reason": no_sale.reason,
         "ended_at": china_time(no_sale.ended_at),
         "start_price_wan": wan(draft.start_price),
         "start_price_fen": str(draft.start_price),

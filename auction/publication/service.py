@@ -23,12 +23,14 @@ from auction.plan_service import PlanService
 from auction.publication import outbox
 from auction.publication.channels import Channel
 from auction.publication.documents import (
+    CONTRACT_DEFAULT_REASON,
     SUPERVISION_NO,
     Deal,
-    ResultEntry,
     NoSale,
+    ResultEntry,
     announcement_document,
     change_document,
+    no_sale_reason,
     result_document,
     unsold_document,
 )
@@ -112,12 +114,19 @@ class Publisher:
         session = await self.plans.sessions.state(session_id)
         closed = session.closed
         if session.phase is Phase.TERMINATED:
-            return NoSale(session_id, session.last_at, True, session.end_reason or "")
+            return NoSale(session_id, session.last_at, "终止",
+                          no_sale_reason(session.end_reason or "", terminated=True))
         if session.phase is not Phase.CLOSED or closed is None:
             raise Rejected(Code.SESSION_NOT_SOLD, "the session has not ended", phase=session.phase.value)
-        if closed.outcome == "SOLD":
+        if closed.outcome != "SOLD":
+            return NoSale(session_id, closed.at, "流拍", no_sale_reason(closed.reason, terminated=False))
+        # Q42: a sale whose contract was not signed in time is cancelled; its notice says so.
+        defaulted = await self.pool.fetchval(
+            "SELECT max(updated_at) FROM deadlines WHERE session_id = $1 AND kind = 'CONTRACT_SIGNING'"
+            " AND state = 'DEFAULTED'", session_id)
+        if defaulted is None:
             raise Rejected(Code.SESSION_SOLD, plan_id=plan_id)
-        return NoSale(session_id, closed.at, False, closed.reason)
+        return NoSale(session_id, closed.at, "成交取消", CONTRACT_DEFAULT_REASON)
 
     async def publish_unsold(self, plan_id: str, *, by: str, now: int) -> dict[str, Any]:
         """RULES 8.3: the result is published whatever it was; for no sale, this notice

@@ -86,7 +86,7 @@ def check_document(doc: dict[str, Any]) -> list[str]:
         return problems
     if kind == "RESULT_UNSOLD":  # 结果公示（未成交）: no price, no holder, no bidder, no reserve
         need(f["parcel_no"] == doc["parcel_no"] and doc["document_id"] == f"RES-{doc['plan_id']}", "ids")
-        need(f["outcome"] in ("流拍", "终止") and bool(f["reason"].strip()), "outcome and reason")
+        need(f["outcome"] in ("流拍", "终止", "成交取消") and bool(f["reason"].strip()), "outcome and reason")
         need(bool(CHINA_TIME.fullmatch(f["ended_at"])), "ended_at")
         need(Decimal(f["start_price_wan"]) * 1_000_000 == int(f["start_price_fen"]), "start_price units")
         return problems

@@ -401,6 +401,9 @@ async def test_an_unsold_session_has_its_result_published_and_q29_can_be_met(
                 assert f"{result_id}:{channel}" in receiver.accepted
             deadline = next(d for d in (await api.get("/api/deadlines")).json()
                             if d["session_id"] == session_id and d["kind"] == "RESULT_PUBLICATION")
+            backdated = await api.post(f"/api/deadlines/{deadline['deadline_id']}/done",
+                                       {"by": "op-li", "done_at": closed_at_iso(closed)})
+            assert backdated.json()["error"]["details"]["field"] == "done_at", backdated.text  # before confirmation
             done = await api.post(f"/api/deadlines/{deadline['deadline_id']}/done",
                                   {"by": "op-li", "done_at": datetime.now(UTC).isoformat()})
             assert done.status_code == 200 and done.json()[0]["state"] == "DONE", done.text
@@ -414,3 +417,7 @@ async def test_an_unsold_session_has_its_result_published_and_q29_can_be_met(
         assert "Traceback" not in server.log_text()
     finally:
         await receiver.stop()
+
+
+def closed_at_iso(closed: dict[str, Any]) -> str:
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(closed["at_us"]))).isoformat()

@@ -47,6 +47,7 @@ from auction.domain.terms import DAY, MINUTE, SECOND, SessionRules
 from auction.fanout.broker import InProcessBroker
 from auction.jobs.deadlines import DeadlineTimers
 from auction.plan_service import PlanService
+from auction.publication.service import Publisher
 from auction.sealing.escrow import ReserveSealer
 from auction.service import SessionService
 from auction.store import deadlines as rows_store
@@ -245,6 +246,11 @@ async def test_timers_warn_mark_overdue_and_operators_close_rows(world: World) -
 async def test_the_q42_default_forfeits_the_deposit_and_drafts_a_reoffer(world: World) -> None:
     sold = await sold_session(world, "S-D", CLOSE, plan_id="PLAN-7")
     contract_id = str((await rows(world, "S-D"))["CONTRACT_SIGNING"]["deadline_id"])
+    assert world.plans is not None
+    publisher = Publisher(world.pool, world.plans, (), "530300")
+    with pytest.raises(Rejected) as caught:  # a sale publishes its deal, not a no-sale notice
+        await publisher.no_sale("PLAN-7")
+    assert caught.value.code is Code.SESSION_SOLD
 
     world.clock.set(cst(2026, 10, 20, 23, 59, 59, 999_999))  # the last instant in time: nothing happens
     assert (await world.legal.fire(contract_id)).state is DeadlineState.PENDING  # type: ignore[union-attr]
@@ -269,6 +275,11 @@ async def test_the_q42_default_forfeits_the_deposit_and_drafts_a_reoffer(world: 
     old, new = await world.plans.state("PLAN-7"), await world.plans.state("PLAN-7-R1")
     assert new.draft is not None and old.draft is not None
     assert (new.draft.parcel, new.draft.deposit, new.status.value) == (old.draft.parcel, old.draft.deposit, "DRAFT")
+
+    # Its result (RULES 8.3) is a notice that the sale was cancelled: without it the Q29 row
+    # of a defaulted sale could never be met (a sale's result needs the contract).
+    cancelled = await publisher.no_sale("PLAN-7")
+    assert (cancelled.session_id, cancelled.outcome) == ("S-D", "成交取消") and "第四十二条" in cancelled.reason
 
     # Once defaulted: no signing, no second default, nothing booked twice.
     with pytest.raises(Rejected) as caught:

@@ -17,6 +17,7 @@ from auction.publication.documents import (
     UNSOLD_LABELS,
     NoSale,
     change_document,
+    no_sale_reason,
     unsold_document,
     RESULT_LABELS,
     Deal,
@@ -138,19 +139,25 @@ class TestUnsoldResult:
 
     def test_no_sale_and_termination(self) -> None:
         state = sealed(PlanMethod.AUCTION).state
-        flop = unsold_document(state, NoSale("S-1", START + 3600 * 10**6, False, "BELOW_RESERVE"),
+        flop = unsold_document(state, NoSale("S-1", START + 3600 * 10**6, "流拍",
+                                             no_sale_reason("BELOW_RESERVE", terminated=False)),
                                region_code="530300", published_at=START + 7200 * 10**6)
         assert flop["document_id"] == "RES-GD-2026-007" and flop["kind"] == "RESULT_UNSOLD"
         assert list(flop["fields"]) == list(UNSOLD_LABELS)
         assert (flop["fields"]["outcome"], flop["fields"]["reason"]) == ("流拍", "最高报价未达底价，流拍")
         text = str(flop) + to_xml(flop)
         assert str(RESERVE) not in text and wan(RESERVE) not in text
-        ended = unsold_document(state, NoSale("S-1", START, True, "TOO_FEW_QUALIFIED_BIDDERS"),
+        ended = unsold_document(state, NoSale("S-1", START, "终止",
+                                              no_sale_reason("TOO_FEW_QUALIFIED_BIDDERS", terminated=True)),
                                 region_code="530300", published_at=START)
         assert (ended["fields"]["outcome"], ended["fields"]["reason"]) == ("终止", "取得竞买资格的竞买人不足，交易终止")
-        by_operator = unsold_document(state, NoSale("S-1", START, True, "规划调整，政府决定终止出让"),
-                                      region_code="530300", published_at=START)
-        assert by_operator["fields"]["reason"] == "规划调整，政府决定终止出让"
+
+    def test_reasons_are_worded_for_the_public_in_their_context(self) -> None:
+        assert no_sale_reason("规划调整，政府决定终止出让", terminated=True) == "规划调整，政府决定终止出让"
+        assert no_sale_reason("PLAN_WITHDRAWN: 规划调整", terminated=True) == "出让计划撤回：规划调整"
+        # An operator who typed a code word gets it as typed: codes are looked up in their context only.
+        assert no_sale_reason("NO_BIDS", terminated=True) == "NO_BIDS"
+        assert no_sale_reason("NO_BIDS", terminated=False) == "无人报价，流拍"
 
 
 class TestResult:
