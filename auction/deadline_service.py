@@ -181,15 +181,22 @@ class DeadlineService:
             return None
         if await rows_store.open_refund(con, session_id, sub_account) is not None:
             return None
+        created = await self._refund_row(con, session_id, sub_account, txn_id, received_at)
+        log.info("session %s: money after the close on %s (txn %s), refund due %s",
+                 session_id, sub_account, txn_id, created.due_date)
+        return created
+
+    async def _refund_row(self, con: asyncpg.Connection, session_id: str, sub_account: str, suffix: str,
+                          started_at: int) -> Deadline:
+        """A Q31 refund row for money still held on `sub_account`, beyond the close's own,
+        counted from `started_at`; written on `con` (the caller's transaction)."""
         row = make_deadline(
-            deadline_id=f"{session_id}:{DeadlineKind.DEPOSIT_REFUND.value}:{sub_account}:{txn_id}",
+            deadline_id=f"{session_id}:{DeadlineKind.DEPOSIT_REFUND.value}:{sub_account}:{suffix}",
             session_id=session_id, kind=DeadlineKind.DEPOSIT_REFUND, subject=sub_account,
-            started_at=received_at, working_days=self.rules.refund_working_days,
+            started_at=started_at, working_days=self.rules.refund_working_days,
             calendar=await self.calendar.calendar(con), now=self.clock(),
         )
         [created] = await rows_store.insert(con, [row])
-        log.info("session %s: money after the close on %s (txn %s), refund due %s",
-                 session_id, sub_account, txn_id, created.due_date)
         return created
 
     async def plan_of(self, session_id: str) -> str | None:
@@ -378,14 +385,7 @@ class DeadlineService:
                                            at=done_at)
                     await ledger_store.insert_entries(con, ledger_store.new_entries(before, after), row.session_id)
                 if held - amount > 0:
-                    rest = make_deadline(
-                        deadline_id=f"{row.session_id}:{DeadlineKind.DEPOSIT_REFUND.value}:{row.subject}:"
-                                    f"rest-{bank_txn_id}",
-                        session_id=row.session_id, kind=DeadlineKind.DEPOSIT_REFUND, subject=row.subject,
-                        started_at=done_at, working_days=self.rules.refund_working_days,
-                        calendar=await self.calendar.calendar(con), now=now,
-                    )
-                    await rows_store.insert(con, [rest])
+                    rest = await self._refund_row(con, row.session_id, row.subject, f"rest-{bank_txn_id}", done_at)
             await rows_store.update(con, new)
         self.on_change(new, locked.warned_at)
         if rest is not None:

@@ -98,12 +98,17 @@ class Publisher:
         if number is None:
             raise Rejected(Code.SUPERVISION_NUMBER_REQUIRED, "enter it first: POST /api/plans/{id}/supervision-number")
         document = result_document(state, deal, entry, supervision_no=number, published_at=now)
+        return await self._publish_result(plan_id, document, by=by, now=now)
+
+    async def _publish_result(self, plan_id: str, document: dict[str, Any], *, by: str, now: int) -> dict[str, Any]:
+        """A result (sold or not) and its outbox rows, once per plan."""
         async with self.pool.acquire() as con, con.transaction():
             if not await outbox.insert_document(con, document, by=by, published_at=to_datetime(now),
                                                 channels=self.channels):
                 raise Rejected(Code.RESULT_ALREADY_PUBLISHED, plan_id=plan_id)
         self.wake()
-        log.info("plan %s: result %s published to %s", plan_id, document["document_id"], self.channels)
+        log.info("plan %s: %s %s published to %s", plan_id, document["kind"], document["document_id"],
+                 self.channels)
         return document
 
     async def no_sale(self, plan_id: str) -> NoSale:
@@ -134,13 +139,7 @@ class Publisher:
         state = await self.plans.fresh_state(plan_id)
         no_sale = await self.no_sale(plan_id)
         document = unsold_document(state, no_sale, region_code=self.region_code, published_at=now)
-        async with self.pool.acquire() as con, con.transaction():
-            if not await outbox.insert_document(con, document, by=by, published_at=to_datetime(now),
-                                                channels=self.channels):
-                raise Rejected(Code.RESULT_ALREADY_PUBLISHED, plan_id=plan_id)
-        self.wake()
-        log.info("plan %s: unsold result %s published to %s", plan_id, document["document_id"], self.channels)
-        return document
+        return await self._publish_result(plan_id, document, by=by, now=now)
 
     async def q29_status(self, plan_id: str) -> dict[str, Any]:
         """Whether the result counts as published for Q29: every required channel confirmed."""

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auction.deposit_service import DepositService
+from auction.deposit_service import DepositService, IssuedToken
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.ledger import AccountKind
 from auction.plan_service import PlanService
@@ -88,16 +88,7 @@ class DepositsApi:
         body = await self.api._body(request)
         deposits: DepositService = request.state.deposits
         issued = await deposits.issue_token(request.path_params["application_id"], _text(body, "by", 100))
-        return JSONResponse(
-            {
-                "application_id": issued.application_id,
-                "session_id": issued.session_id,
-                "bidder_no": issued.bidder_no,
-                "token": issued.token,
-                "expires_at": iso_cst(to_micros(issued.expires_at)),
-            },
-            status_code=201,
-        )
+        return _token_response(issued)
 
     async def reissue_token(self, request: Request) -> Response:
         """A lost or exposed token replaced: the new one in this response only; the old
@@ -106,16 +97,7 @@ class DepositsApi:
         deposits: DepositService = request.state.deposits
         issued = await deposits.reissue_token(request.path_params["application_id"], _text(body, "by", 100),
                                               _text(body, "reason", 500))
-        return JSONResponse(
-            {
-                "application_id": issued.application_id,
-                "session_id": issued.session_id,
-                "bidder_no": issued.bidder_no,
-                "token": issued.token,
-                "expires_at": iso_cst(to_micros(issued.expires_at)),
-            },
-            status_code=201,
-        )
+        return _token_response(issued)
 
     async def ledger(self, request: Request) -> Response:
         deposits: DepositService = request.state.deposits
@@ -134,6 +116,20 @@ class DepositsApi:
             if e.kind.value == "PAYMENT"
         ]
         return JSONResponse(report)
+
+
+def _token_response(issued: IssuedToken) -> JSONResponse:
+    """A token, shown in this response only (only its hash is kept)."""
+    return JSONResponse(
+        {
+            "application_id": issued.application_id,
+            "session_id": issued.session_id,
+            "bidder_no": issued.bidder_no,
+            "token": issued.token,
+            "expires_at": iso_cst(to_micros(issued.expires_at)),
+        },
+        status_code=201,
+    )
 
 
 async def _plan_deposit_deadline(request: Request, session_id: str) -> int | None:

@@ -118,12 +118,7 @@ class PublicationApi:
         plan_id = self._id(request, "plan_id")
         body = await self.ops._body(request)
         by = _text(body, "by", 64)
-        try:
-            document = await self._publisher(request).publish_unsold(plan_id, by=by, now=now_us())
-        except Rejected as r:
-            if r.code in (Code.RESULT_ALREADY_PUBLISHED, Code.SESSION_SOLD):
-                return JSONResponse({"error": r.rejection.to_dict()}, status_code=409)
-            raise
+        document = await self._publisher(request).publish_unsold(plan_id, by=by, now=now_us())
         return JSONResponse(document, status_code=201)
 
     async def publish_result(self, request: Request) -> Response:
@@ -131,12 +126,7 @@ class PublicationApi:
         body = await self.ops._body(request)
         by = _text(body, "by", 64)
         entry = result_entry(body, self.settings.region_code)
-        try:
-            document = await self._publisher(request).publish_result(plan_id, entry, by=by, now=now_us())
-        except Rejected as r:
-            if r.code is Code.RESULT_ALREADY_PUBLISHED:
-                return JSONResponse({"error": r.rejection.to_dict()}, status_code=409)
-            raise
+        document = await self._publisher(request).publish_result(plan_id, entry, by=by, now=now_us())
         return JSONResponse(document, status_code=201)
 
     async def _views(self, request: Request, rows: list[Any]) -> list[dict[str, Any]]:

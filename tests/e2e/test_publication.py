@@ -12,11 +12,12 @@ without JavaScript (headless Chromium when installed, else HTML parsed from http
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -307,13 +308,10 @@ async def test_a_delivery_past_the_retry_limit_waits_for_an_operator_and_keeps_t
         await receiver.stop()
 
 
-async def test_an_announcement_change_reaches_every_channel_after_the_announcement(
-    server_factory: Callable[..., ServerProcess], tmp_path: Path
-) -> None:
-    """RULES 3.1 / Q29: a change to a published announcement (变更公告) is published
-    on the same channels, after the announcement it changes (per parcel and channel),
-    and listed with the announcements on the public pages; a late change shows the
-    schedule pushed back."""
+@contextlib.asynccontextmanager
+async def healthy_channels(server_factory: Callable[..., ServerProcess]
+                           ) -> AsyncIterator[tuple[ServerProcess, Receiver]]:
+    """A server publishing to both test channels of a receiver that does not fail."""
     receiver = Receiver(keys={"landchina": b"landchina-hmac-key-0123456789", "province": b"province-hmac-key-abcdefgh"},
                         formats={"landchina": "json", "province": "xml"}, failing=False)
     await receiver.start()
@@ -321,6 +319,19 @@ async def test_an_announcement_change_reaches_every_channel_after_the_announceme
                                "AUCTION_PUBLICATION_POLL_SECONDS": "0.2"})
     await asyncio.to_thread(server.start)
     try:
+        yield server, receiver
+    finally:
+        await receiver.stop()
+
+
+async def test_an_announcement_change_reaches_every_channel_after_the_announcement(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """RULES 3.1 / Q29: a change to a published announcement (变更公告) is published
+    on the same channels, after the announcement it changes (per parcel and channel),
+    and listed with the announcements on the public pages; a late change shows the
+    schedule pushed back."""
+    async with healthy_channels(server_factory) as (server, receiver):
         async with Api(server) as api, httpx.AsyncClient(base_url=server.http, trust_env=False) as public:
             plan_id, _ = await announced_plan(api, "LISTING", start_in=60)
             now = datetime.now(UTC).isoformat()
@@ -350,8 +361,6 @@ async def test_an_announcement_change_reaches_every_channel_after_the_announceme
             listed = (await api.get("/api/publications?kind=ANNOUNCEMENT_CHANGE")).json()
             assert [d["document_id"] for d in listed] == [change_id] and listed[0]["confirmed"]
         assert "Traceback" not in server.log_text()
-    finally:
-        await receiver.stop()
 
 
 async def test_an_unsold_session_has_its_result_published_and_q29_can_be_met(
@@ -361,13 +370,7 @@ async def test_an_unsold_session_has_its_result_published_and_q29_can_be_met(
     bid (流拍): its RESULT_PUBLICATION deadline could never be met before, since only a
     sale had a result. Now the unsold notice goes to every channel (no 电子监管号, no
     price, no bidder, no reserve), and once confirmed the deadline is done."""
-    receiver = Receiver(keys={"landchina": b"landchina-hmac-key-0123456789", "province": b"province-hmac-key-abcdefgh"},
-                        formats={"landchina": "json", "province": "xml"}, failing=False)
-    await receiver.start()
-    server = server_factory(**{**COMPRESSED, "AUCTION_CHANNELS": receiver.env(),
-                               "AUCTION_PUBLICATION_POLL_SECONDS": "0.2"})
-    await asyncio.to_thread(server.start)
-    try:
+    async with healthy_channels(server_factory) as (server, receiver):
         async with Api(server) as api, httpx.AsyncClient(base_url=server.http, trust_env=False) as public:
             committee = await Committee.register(api, tmp_path, 2)
             plan_id, _ = await announced_plan(api, "AUCTION", start_in=9.0)
@@ -415,8 +418,6 @@ async def test_an_unsold_session_has_its_result_published_and_q29_can_be_met(
             raw = (await public.get(f"/public/documents/{result_id}.json")).text + text
             assert str(RESERVE) not in raw and "5005.000777" not in raw
         assert "Traceback" not in server.log_text()
-    finally:
-        await receiver.stop()
 
 
 def closed_at_iso(closed: dict[str, Any]) -> str:
