@@ -97,12 +97,12 @@ class RedisBroker:
                         await self._deliver(raw["data"])
             except asyncio.CancelledError:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
                 raise
             except (RedisError, OSError) as e:
                 log.warning("redis subscription lost (%s); reconnecting", e)
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
