@@ -288,7 +288,11 @@ class LocustRun:
             self.proc.wait(10)
             raise RuntimeError(f"locust did not stop in time:\n{_tail(self.out_dir / 'locust.out')}") from None
         elapsed = time.monotonic() - self.started
+        # The final statistics from the JSON file Locust writes as it exits: its CSV files are
+        # rewritten once a second and not at exit, so a short run can end before the last bids
+        # reach them. The CSV rows stay as a fallback, in the same shape.
         stats = {row["Name"]: row for row in _csv(Path(f"{self.csv_prefix}_stats.csv"))}
+        stats.update(_json_stats(Path(f"{self.csv_prefix}.json")))
         samples = merge_samples(self.out_dir / "samples.json")
         return LocustResult(
             returncode=self.proc.returncode,
@@ -351,6 +355,7 @@ def start_locust(pool_path: Path, out_dir: Path, *, seconds: float, bidders: int
         "--run-time", f"{max(1, round(seconds))}s",
         "--stop-timeout", "1",
         "--csv", str(out_dir / "locust"),
+        "--json-file", str(out_dir / "locust"),  # locust.json: the final statistics, written at exit
         "--only-summary",
         "--loglevel", "WARNING",
         "--exit-code-on-error", "0",
@@ -364,6 +369,23 @@ def start_locust(pool_path: Path, out_dir: Path, *, seconds: float, bidders: int
 
 def locust_command_line(run: LocustRun) -> str:
     return " ".join(str(a) for a in run.proc.args)  # type: ignore[union-attr]
+
+
+def _json_stats(path: Path) -> dict[str, dict[str, str]]:
+    """Locust's `--json-file` entries as rows shaped like its `_stats.csv` (the columns we read)."""
+    if not path.exists():
+        return {}
+    rows: dict[str, dict[str, str]] = {}
+    for e in json.loads(path.read_text()):
+        count = int(e["num_requests"])
+        rows[e["name"]] = {
+            "Type": e["method"], "Name": e["name"], "Request Count": str(count),
+            "Failure Count": str(e["num_failures"]),
+            "Average Response Time": str(e["total_response_time"] / count if count else 0),
+            "Min Response Time": str(e["min_response_time"] or 0),
+            "Max Response Time": str(e["max_response_time"]),
+        }
+    return rows
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
