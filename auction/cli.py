@@ -161,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     p_cal.add_argument("action", choices=["load"])
     p_cal.add_argument("file", type=Path, help="year file (JSON): year, source, holidays, workdays")
     p_cal.add_argument("--by", default=os.environ.get("USER") or "operator", help="who loads it (recorded)")
+    p_cal.add_argument("--yes", action="store_true",
+                       help="accept the difference from the provisional year without asking")
     _committee_parser(sub)
     from auction.console import accounts
 
@@ -204,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "verify":
             return asyncio.run(_verify(dsn, args.session_id))
         if args.command == "calendar":
-            return asyncio.run(_calendar_load(dsn, args.file, args.by))
+            return asyncio.run(_calendar_load(dsn, args.file, args.by, args.yes))
     finally:
         if pg is not None:
             pg.stop()
@@ -299,13 +301,16 @@ def _keys_init(settings: Settings) -> int:
     return 0
 
 
-async def _calendar_load(dsn: str, path: Path, by: str) -> int:
-    """Store a year file and recompute every deadline it affects (a running server's
-    sweep picks the rows up; its next count uses the year at once)."""
+async def _calendar_load(dsn: str, path: Path, by: str, yes: bool = False) -> int:
+    """Check a year file, show how it differs from the provisional year (and which deadlines
+    it moves), ask (unless --yes), then store it and recompute every deadline it affects (a
+    running server's sweep picks the rows up; its next count uses the year at once).
+    A refused file changes nothing: the code and the line at fault are printed."""
     from auction.calendar_store import CalendarStore, official_calendar
-    from auction.deadline_service import recompute_rows
-    from auction.domain.codes import Rejected
+    from auction.deadline_service import preview_rows, recompute_rows
+    from auction.domain.codes import Code, Rejected
     from auction.service import now_us
+    from auction.store import deadlines as rows_store
     from auction.store.migrate import migrate
 
     try:
@@ -320,17 +325,45 @@ async def _calendar_load(dsn: str, path: Path, by: str) -> int:
             await migrate(con)
         store = CalendarStore(pool, official_calendar())
         try:
-            year = await store.load(text, by)
+            preview = await store.preview(text)
         except Rejected as r:
-            print(f"auction calendar load: {r.code.value}: {r.rejection.message} {r.rejection.details}", file=sys.stderr)
+            line = r.rejection.details.get("line")
+            where = f"{path}:{line}" if line else str(path)
+            print(f"auction calendar load: {where}: {r.code.value}: {r.rejection.message} {r.rejection.details}",
+                  file=sys.stderr)
             return 1
-        changed = await recompute_rows(pool, await store.calendar(), now_us())
+        print("\n".join(preview.lines()))
+        if preview.already:
+            return 0
+        now = now_us()
+        records = [rec for i in await rows_store.ids_to_recompute(pool) if (rec := await rows_store.get(pool, i))]
+        moving = preview_rows(records, (await store.calendar()).with_year(preview.year), now)
+        print(f"deadlines it recomputes: {len(moving)}")
+        print("\n".join(moving))
+        if not yes:
+            try:
+                answer = input(f"load {preview.year.year} ({preview.year.source})? [y/N] ")
+            except EOFError:
+                answer = ""
+            if answer.strip().lower() not in ("y", "yes"):
+                print(f"auction calendar load: {Code.CALENDAR_NOT_ACCEPTED.value}: nothing changed", file=sys.stderr)
+                return 1
+        try:
+            preview = await store.load(text, by)
+        except Rejected as r:
+            print(f"auction calendar load: {r.code.value}: {r.rejection.message} {r.rejection.details}",
+                  file=sys.stderr)
+            return 1
+        changed, moved = await recompute_rows(pool, await store.calendar(), now)
     finally:
         await pool.close()
+    year = preview.year
     print(f"calendar {year.year} loaded ({year.source}): {len(year.holidays)} holidays, "
-          f"{len(year.workdays)} make-up working days; {len(changed)} deadlines recomputed")
+          f"{len(year.workdays)} make-up working days; {len(changed)} deadlines recomputed, {len(moved)} moved")
     for row in changed:
-        print(f"  {row.deadline_id}: {row.state.value} due {row.due_date}")
+        print(f"  {row.deadline_id}: {row.state.value} due {row.due_date}" + (" (provisional)" if row.provisional else ""))
+    for move in moved:
+        print(f"  moved {move.deadline_id}: {move.old_due_date} -> {move.new_due_date}")
     return 0
 
 

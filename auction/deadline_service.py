@@ -21,7 +21,11 @@ recorded there for operators.
 
 A row whose count needs a calendar year that is not loaded stays
 CALENDAR_MISSING until the year is loaded (`recompute_open`, run after every
-load and by the sweep).
+load and by the sweep). A row counted through a provisional year (statutory
+holidays only: `calendar_store`) is provisional until the official year
+arrives; `recompute_rows` then recounts it and records a `DeadlineMoved` in
+`deadline_moves` when its due date moves. A provisional contract row past its
+date is shown overdue but not defaulted (Q42 waits for the official year).
 """
 
 from __future__ import annotations
@@ -39,8 +43,10 @@ from auction.domain.deadlines import (
     CloseOutcome,
     Deadline,
     DeadlineKind,
+    DeadlineMoved,
     DeadlineState,
     contract_default,
+    deadline_moved,
     deadlines_at_close,
     make_deadline,
     mark_overdue,
@@ -54,7 +60,7 @@ from auction.domain.ledger import AccountKind, DepositLedger
 from auction.domain.plan_commands import DraftPlan
 from auction.domain.session import Phase
 from auction.domain.workdays import CalendarYearMissing, WorkCalendar
-from auction.calendar_store import CalendarStore
+from auction.calendar_store import CalendarStore, YearPreview
 from auction.publish.cst import iso_cst
 from auction.service import SessionService, now_us
 from auction.store import deadlines as rows_store
@@ -82,10 +88,14 @@ REOFFER_SUFFIX = re.compile(r"^(.*)-R(\d+)$")
 SYSTEM = "system:clock"
 
 
-async def recompute_rows(pool: asyncpg.Pool, calendar: WorkCalendar, now: int) -> list[Deadline]:
+async def recompute_rows(
+    pool: asyncpg.Pool, calendar: WorkCalendar, now: int
+) -> tuple[list[Deadline], list[DeadlineMoved]]:
     """Every row a calendar change may move, recomputed under its row lock (RULES 9);
-    returns those that changed. Also what `auction calendar load` runs."""
+    returns those that changed, and the moves of known due dates (recorded in
+    `deadline_moves` in the same transaction). Also what `auction calendar load` runs."""
     changed: list[Deadline] = []
+    moved: list[DeadlineMoved] = []
     for deadline_id in await rows_store.ids_to_recompute(pool):
         async with pool.acquire() as con, con.transaction():
             record = await rows_store.get(con, deadline_id, for_update=True)
@@ -95,7 +105,35 @@ async def recompute_rows(pool: asyncpg.Pool, calendar: WorkCalendar, now: int) -
             if new != record.deadline:
                 await rows_store.update(con, new)
                 changed.append(new)
-    return changed
+                move = deadline_moved(record.deadline, new, calendar, now)
+                if move is not None:
+                    await rows_store.add_move(con, move)
+                    moved.append(move)
+                    log.warning("deadline %s (%s) moved from %s to %s: %s", move.deadline_id, RULE[move.kind],
+                                move.old_due_date, move.new_due_date, move.reason)
+    return changed, moved
+
+
+def preview_rows(records: list[rows_store.Record], calendar: WorkCalendar, now: int) -> list[str]:
+    """What a calendar would do to these rows, one line each (changes nothing)."""
+    lines = []
+    for record in records:
+        old = record.deadline
+        new = recompute(old, calendar, now)
+        if new.due_date != old.due_date or new.provisional_years != old.provisional_years:
+            flag = " (provisional)" if new.provisional else ""
+            lines.append(f"  {old.deadline_id}: {old.due_date or old.state.value} -> {new.due_date}{flag}")
+    return lines
+
+
+def provisional_reason(years: tuple[int, ...] | list[int]) -> str | None:
+    """Why a due date is provisional, for operators and notices (None when it is not)."""
+    if not years:
+        return None
+    y = "、".join(str(year) for year in years)
+    return (f"暂定：{y}年国务院节假日安排尚未导入，按《全国年节及纪念日放假办法》法定节假日推算（不含调休），"
+            f"正式安排导入后自动重算 / provisional: the State Council's {y} schedule is not loaded yet; counted "
+            "on the statutory holidays only (no make-up days), recomputed when the official year is loaded")
 
 
 def next_plan_id(old_plan_id: str) -> str:
@@ -229,7 +267,11 @@ class DeadlineService:
         if new.state is DeadlineState.OVERDUE and row.state is not DeadlineState.OVERDUE:
             log.warning("deadline %s (%s) is OVERDUE", new.deadline_id, RULE[new.kind])
         if new.kind is DeadlineKind.CONTRACT_SIGNING and new.state is DeadlineState.OVERDUE:
-            return await self.apply_default(deadline_id)
+            if new.provisional:  # Q42: no forfeit on a provisional date; recounted when the year arrives
+                log.warning("deadline %s is past its provisional date %s: no Q42 default until the %s "
+                            "calendar is confirmed", new.deadline_id, new.due_date, new.provisional_years)
+            else:
+                return await self.apply_default(deadline_id)
         self.on_change(new, warned)
         return new
 
@@ -308,8 +350,8 @@ class DeadlineService:
 
     async def recompute_open(self) -> list[Deadline]:
         """After a calendar change: fill in due dates that were missing (RULES 9), move pending
-        rows, mark overdue ones. Returns the rows that changed."""
-        changed = await recompute_rows(self.pool, await self.calendar.calendar(), self.clock())
+        and provisional rows (recording the moves), mark overdue ones. Returns the rows that changed."""
+        changed, _ = await recompute_rows(self.pool, await self.calendar.calendar(), self.clock())
         for row in changed:
             self.on_change(row, None)
         return changed
@@ -327,7 +369,8 @@ class DeadlineService:
                 self.on_change(row, record.warned_at)  # e.g. a row the CLI recomputed
             if row.state is DeadlineState.PENDING and row.overdue_from is not None and self.clock() >= row.overdue_from:
                 await self.fire(row.deadline_id)
-            elif row.kind is DeadlineKind.CONTRACT_SIGNING and row.state is DeadlineState.OVERDUE:
+            elif (row.kind is DeadlineKind.CONTRACT_SIGNING and row.state is DeadlineState.OVERDUE
+                  and not row.provisional):
                 await self.apply_default(row.deadline_id)
         for session_id in await rows_store.pending_reoffers(self.pool):
             await self.reoffer(session_id)
@@ -428,10 +471,21 @@ class DeadlineService:
         self.on_change(notice, None)
         return done, notice
 
-    async def load_year(self, text: str | bytes, by: str) -> tuple[Any, list[Deadline]]:
-        """An operator's year file (RULES 9): stored, then every open row recomputed."""
-        year = await self.calendar.load(text, by)
-        return year, await self.recompute_open()
+    async def load_year(self, text: str | bytes, by: str) -> tuple[YearPreview, list[Deadline]]:
+        """An operator's year file (RULES 9): checked, stored, then every open or provisional row
+        recomputed (moves recorded)."""
+        preview = await self.calendar.load(text, by)
+        return preview, await self.recompute_open()
+
+    async def preview_year(self, text: str | bytes) -> tuple[YearPreview, list[str]]:
+        """What loading the year file would change: its days and the rows it would move."""
+        preview = await self.calendar.preview(text)
+        if preview.already:
+            return preview, []
+        calendar = (await self.calendar.calendar()).with_year(preview.year)
+        ids = await rows_store.ids_to_recompute(self.pool)
+        records = [r for i in ids if (r := await rows_store.get(self.pool, i)) is not None]
+        return preview, preview_rows(records, calendar, self.clock())
 
     # ------------------------------------------------------------------
     # views
@@ -439,7 +493,15 @@ class DeadlineService:
     async def view(self, records: list[rows_store.Record]) -> list[dict[str, Any]]:
         calendar = await self.calendar.calendar()
         now = self.clock()
-        return [self._view(r, calendar, now) for r in records]
+        moves: dict[str, list[dict[str, Any]]] = {}
+        if records:
+            found = await rows_store.moves(self.pool, deadline_ids=[r.deadline.deadline_id for r in records],
+                                           limit=10_000)
+            for move in found:
+                moves.setdefault(move["deadline_id"], []).append(
+                    {k: (iso_cst(v) if k == "at" else v) for k, v in move.items()
+                     if k not in ("deadline_id", "session_id", "kind")})
+        return [{**self._view(r, calendar, now), "moves": moves.get(r.deadline.deadline_id, [])} for r in records]
 
     def _view(self, record: rows_store.Record, calendar: WorkCalendar, now: int) -> dict[str, Any]:
         row = record.deadline
@@ -467,6 +529,9 @@ class DeadlineService:
             "warn_at": iso_cst(row.warn_at),
             "warned_at": iso_cst(record.warned_at),
             "working_days_left": left,
+            "provisional": row.provisional,
+            "provisional_years": list(row.provisional_years),
+            "provisional_reason": provisional_reason(row.provisional_years),
             "done_at": iso_cst(row.done_at),
             "done_by": row.done_by,
             "done_late": row.done_late,

@@ -89,6 +89,10 @@ class Code(str, Enum):
     CALENDAR_DATE_OVERLAP = "CALENDAR_DATE_OVERLAP"
     CALENDAR_WORKDAY_NOT_WEEKEND = "CALENDAR_WORKDAY_NOT_WEEKEND"
     CALENDAR_YEAR_MISSING = "CALENDAR_YEAR_MISSING"
+    CALENDAR_YEAR_OUT_OF_RANGE = "CALENDAR_YEAR_OUT_OF_RANGE"
+    CALENDAR_STATUTORY_DAY_MISSING = "CALENDAR_STATUTORY_DAY_MISSING"
+    CALENDAR_YEAR_CONFIRMED = "CALENDAR_YEAR_CONFIRMED"
+    CALENDAR_NOT_ACCEPTED = "CALENDAR_NOT_ACCEPTED"
     # Deposits (RULES 3.4, Q31; auction/domain/deposits.py, ledger.py)
     Q31_DEPOSIT_LATE = "Q31_DEPOSIT_LATE"
     DEPOSIT_AFTER_CLOSE = "DEPOSIT_AFTER_CLOSE"
@@ -106,6 +110,7 @@ class Code(str, Enum):
     DEADLINE_WRONG_KIND = "DEADLINE_WRONG_KIND"
     Q42_CONTRACT_NOT_OVERDUE = "Q42_CONTRACT_NOT_OVERDUE"
     Q42_CONTRACT_NOT_SIGNED_IN_TIME = "Q42_CONTRACT_NOT_SIGNED_IN_TIME"
+    Q42_DEADLINE_PROVISIONAL = "Q42_DEADLINE_PROVISIONAL"
     # Settlement (Q40-Q41; auction/domain/settlement.py)
     Q40_DEDUCTIONS_EXCEED_PRICE = "Q40_DEDUCTIONS_EXCEED_PRICE"
     Q41_NOT_COMMERCIAL_OR_RESIDENTIAL = "Q41_NOT_COMMERCIAL_OR_RESIDENTIAL"
@@ -204,6 +209,10 @@ MESSAGES: dict[Code, str] = {
     Code.CALENDAR_DATE_OVERLAP: "同一日期不能既是放假日又是调休上班日 / A date cannot be both a holiday and a make-up working day",
     Code.CALENDAR_WORKDAY_NOT_WEEKEND: "调休上班日须为周六或周日 / A make-up working day must fall on a Saturday or Sunday",
     Code.CALENDAR_YEAR_MISSING: "该年度工作日历尚未导入，期限无法计算 / The working-day calendar for that year is not loaded; the deadline cannot be computed",
+    Code.CALENDAR_YEAR_OUT_OF_RANGE: "日历年度须在2000年至2199年之间 / The calendar year must lie between 2000 and 2199",
+    Code.CALENDAR_STATUTORY_DAY_MISSING: "放假日未涵盖《全国年节及纪念日放假办法》规定的法定节假日 / The holidays do not cover every statutory holiday of the national holidays regulation",
+    Code.CALENDAR_YEAR_CONFIRMED: "该年度工作日历已确认，不能以不同日期再次导入 / That year's calendar is already confirmed; it cannot be loaded again with other dates",
+    Code.CALENDAR_NOT_ACCEPTED: "操作员未确认导入该年度工作日历 / The operator did not accept the year file",
     Code.Q31_DEPOSIT_LATE: "保证金在截止时间后到账，不计入，予以退还（第三十一条） / Deposit received after the deadline: not counted, held for refund (Q31)",
     Code.DEPOSIT_AFTER_CLOSE: "交易已结束后银行才报告的款项，不计入保证金，予以退还 / Reported by the bank after the session ended: not counted, held for refund",
     Code.Q31_DEPOSIT_NOT_IN_FULL: "保证金未在截止时间前足额到账（第三十一条） / The full deposit did not arrive before the deadline (Q31)",
@@ -219,6 +228,7 @@ MESSAGES: dict[Code, str] = {
     Code.DEADLINE_WRONG_KIND: "该操作不适用于此类期限 / This step does not apply to this kind of deadline",
     Code.Q42_CONTRACT_NOT_OVERDUE: "签订出让合同期限尚未届满或已签订（第四十二条） / The contract deadline has not passed or the contract is signed (Q42)",
     Code.Q42_CONTRACT_NOT_SIGNED_IN_TIME: "竞得人未在规定期限内签订出让合同，取消资格，保证金不予退还（第四十二条） / The contract was not signed in time: the win is cancelled and the deposit is not returned (Q42)",
+    Code.Q42_DEADLINE_PROVISIONAL: "签约期限按暂定工作日历计算，须待国务院放假安排导入后方可认定违约（第四十二条） / The contract deadline rests on a provisional calendar year: no Q42 default until the official schedule is loaded",
     Code.Q40_DEDUCTIONS_EXCEED_PRICE: "计提专项资金和扣除成本超过成交总价款（第四十条） / Special funds and costs exceed the total price (Q40)",
     Code.Q41_NOT_COMMERCIAL_OR_RESIDENTIAL: "15%调节专项收入仅适用于已完成征收储备的商业和住宅用地（第四十一条） / The 15% regulation revenue applies only to commercial and residential land stored before the reform (Q41)",
     Code.SETTLEMENT_INVALID_ITEM: "专项资金或成本项目不合法 / A special fund or cost item is invalid",

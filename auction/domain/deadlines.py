@@ -34,6 +34,16 @@ A row whose count needs a year that is not loaded is CALENDAR_MISSING with
 `missing_year`: no due date is guessed. It can still be recorded DONE; its
 lateness is settled when the year arrives (`recompute`).
 
+A row counted through a provisional year (`workdays.provisional_year`: the
+statutory holidays only, the State Council's notice not loaded yet) has its due
+date and `provisional_years`; it is shown as provisional everywhere, and
+recomputed whatever its state (but DEFAULTED) when the official year arrives.
+If that moves its due date, `deadline_moved` gives the `DeadlineMoved` event
+(old and new dates) the shell records for operators. An overdue contract row
+on a provisional date is not defaulted (`Q42_DEADLINE_PROVISIONAL`): the
+deposit is forfeited only on the official calendar; a signing after a
+provisional due date is accepted and judged when the year is confirmed.
+
 The Q42 default (`contract_default`): the contract deadline passed unsigned,
 so the win is cancelled, the deposit applied to the price is forfeited (ledger
 entry), and the parcel is offered again: the result carries a `ReofferRequested`
@@ -129,6 +139,11 @@ class Deadline:
     done_at: int | None = None
     done_by: str | None = None
     done_late: bool | None = None  # None while the due date is unknown
+    provisional_years: tuple[int, ...] = ()  # counted through these provisional calendar years
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.provisional_years)
 
     @property
     def overdue_from(self) -> int | None:
@@ -151,6 +166,7 @@ class Deadline:
         data = asdict(self)
         data["kind"] = self.kind.value
         data["state"] = self.state.value
+        data["provisional_years"] = list(self.provisional_years)
         for key in ("counted_from", "due_date"):
             value = data[key]
             data[key] = value.isoformat() if value is not None else None
@@ -164,6 +180,7 @@ class Deadline:
         values["counted_from"] = date.fromisoformat(values["counted_from"])
         if values.get("due_date") is not None:
             values["due_date"] = date.fromisoformat(values["due_date"])
+        values["provisional_years"] = tuple(values.get("provisional_years") or ())
         return cls(**values)
 
 
@@ -209,6 +226,35 @@ class ReofferRequested:
 
 
 ClockEvent = WinCancelled | DepositForfeited | ReofferRequested
+
+
+@dataclass(frozen=True)
+class DeadlineMoved:
+    """A recount moved a row's due date (e.g. the official year replaced a provisional one)."""
+
+    deadline_id: str
+    session_id: str
+    kind: DeadlineKind
+    old_due_date: date
+    new_due_date: date
+    old_provisional_years: tuple[int, ...]
+    new_provisional_years: tuple[int, ...]
+    reason: str
+    at: int
+
+
+def deadline_moved(old: Deadline, new: Deadline, calendar: WorkCalendar, at: int) -> DeadlineMoved | None:
+    """The event when `recompute` moved a due date that was known; None otherwise."""
+    if old.due_date is None or new.due_date is None or old.due_date == new.due_date:
+        return None
+    confirmed = [y for y in old.provisional_years if calendar.confirmed(y)]
+    if confirmed:
+        sources = "; ".join(f"{y}: {calendar.years[y].source}" for y in confirmed)
+        reason = f"{'、'.join(map(str, confirmed))}年工作日历已确认 / calendar confirmed ({sources})"
+    else:
+        reason = "工作日历变更 / the working-day calendar changed"
+    return DeadlineMoved(old.deadline_id, old.session_id, old.kind, old.due_date, new.due_date,
+                         old.provisional_years, new.provisional_years, reason, at)
 
 
 @dataclass(frozen=True)
@@ -292,12 +338,15 @@ def recompute(row: Deadline, calendar: WorkCalendar, now: int) -> Deadline:
     """Fill in the due date once the calendar has the years it needs, then `mark_overdue`.
 
     Changes only rows whose due date is unknown (CALENDAR_MISSING, or DONE while
-    missing) and PENDING rows (a corrected year may move them). Rows that are
-    OVERDUE or DEFAULTED stay as they are: that already happened.
+    missing), PENDING rows, and rows counted on a provisional year (whatever their
+    state, but DEFAULTED). Other rows that are OVERDUE or DONE stay as they are:
+    that already happened.
     """
-    if row.state in (DeadlineState.OVERDUE, DeadlineState.DEFAULTED):
+    if row.state is DeadlineState.DEFAULTED:
         return row
-    if row.state is DeadlineState.DONE and row.due_at is not None:
+    if row.state is DeadlineState.OVERDUE and not row.provisional:
+        return row
+    if row.state is DeadlineState.DONE and row.due_at is not None and not row.provisional:
         return row
     due = add_working_days(calendar, row.counted_from, row.working_days)
     warn_at: int | None = None
@@ -311,15 +360,19 @@ def recompute(row: Deadline, calendar: WorkCalendar, now: int) -> Deadline:
         if row.state is DeadlineState.DONE:
             return replace(row, missing_year=due.year)
         return replace(
-            row, state=DeadlineState.CALENDAR_MISSING, missing_year=due.year, due_date=None, due_at=None, warn_at=None
+            row, state=DeadlineState.CALENDAR_MISSING, missing_year=due.year, due_date=None, due_at=None, warn_at=None,
+            provisional_years=(),
         )
     due_at = end_of_day(due)
+    provisional = calendar.provisional_between(row.counted_from, due)
     if row.state is DeadlineState.DONE:
         assert row.done_at is not None
         late = row.done_at > due_at
-        return replace(row, due_date=due, due_at=due_at, warn_at=warn_at, missing_year=None, done_late=late)
+        return replace(row, due_date=due, due_at=due_at, warn_at=warn_at, missing_year=None, done_late=late,
+                       provisional_years=provisional)
     fresh = replace(
-        row, state=DeadlineState.PENDING, due_date=due, due_at=due_at, warn_at=warn_at, missing_year=None
+        row, state=DeadlineState.PENDING, due_date=due, due_at=due_at, warn_at=warn_at, missing_year=None,
+        provisional_years=provisional,
     )
     return mark_overdue(fresh, now)
 
@@ -352,7 +405,8 @@ def record_contract_signed(
     """
     if row.kind is not DeadlineKind.CONTRACT_SIGNING:
         raise Rejected(Code.DEADLINE_WRONG_KIND, kind=row.kind.value)
-    if row.state is DeadlineState.DEFAULTED or (row.due_at is not None and signed_at > row.due_at):
+    late = row.due_at is not None and signed_at > row.due_at and not row.provisional
+    if row.state is DeadlineState.DEFAULTED or late:
         raise Rejected(Code.Q42_CONTRACT_NOT_SIGNED_IN_TIME, due_at=row.due_at, signed_at=signed_at)
     done = _done(row, by=by, done_at=signed_at, now=now)
     notice = make_deadline(
@@ -390,6 +444,8 @@ def contract_default(
     if row.kind is not DeadlineKind.CONTRACT_SIGNING:
         raise Rejected(Code.DEADLINE_WRONG_KIND, kind=row.kind.value)
     current = mark_overdue(row, now)
+    if current.provisional:
+        raise Rejected(Code.Q42_DEADLINE_PROVISIONAL, years=list(current.provisional_years))
     if current.state is not DeadlineState.OVERDUE:
         raise Rejected(Code.Q42_CONTRACT_NOT_OVERDUE, state=current.state.value, overdue_from=current.overdue_from)
     ledger, amount = forfeit_deposit(ledger, session_id=row.session_id, sub_account=winner_sub_account, at=now)

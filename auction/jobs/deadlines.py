@@ -30,7 +30,8 @@ SWEEP_JOB = "deadline-sweep"
 def next_instant(row: Deadline, warned_at: int | None, now: int) -> int | None:
     """When the row's timer should fire next, or None (nothing left to happen by time alone)."""
     if row.state is DeadlineState.OVERDUE and row.kind is DeadlineKind.CONTRACT_SIGNING:
-        return now  # the Q42 default is due
+        # The Q42 default is due, unless the date is provisional: then the official year decides.
+        return None if row.provisional else now
     if row.state is not DeadlineState.PENDING:
         return None
     candidates = [row.overdue_from] if row.overdue_from is not None else []

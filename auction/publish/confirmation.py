@@ -47,6 +47,7 @@ class Confirmation:
     sign_missing_year: int | None
     contract_working_days: int  # Q42: 10
     issued_at: int  # µs UTC
+    sign_provisional_years: tuple[int, ...] = ()  # the due day was counted on a provisional calendar year
 
     def rows(self) -> list[tuple[str, str]]:
         """The document's lines, in order (label, text)."""
@@ -71,6 +72,10 @@ class Confirmation:
     def signing_text(self) -> str:
         if self.sign_due_date is not None:
             when = f"于{chinese_date(self.sign_due_date)}（含当日）前"
+            if self.sign_provisional_years:
+                years = "、".join(str(y) for y in self.sign_provisional_years)
+                when += (f"（该日期按法定节假日暂定，{years}年国务院节假日安排公布后据以重算，"
+                         "如有变动另行通知）")
         else:
             year = f"{self.sign_missing_year}年" if self.sign_missing_year is not None else ""
             when = f"于成交之日起{self.contract_working_days}个工作日内（{year}工作日历尚未导入，具体日期另行通知）"

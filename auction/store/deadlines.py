@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from auction.domain.deadlines import ClockEvent, Deadline, DeadlineKind, DeadlineState
+from auction.domain.deadlines import ClockEvent, Deadline, DeadlineKind, DeadlineMoved, DeadlineState
 from auction.store.events import to_datetime, to_micros
 
 Executor: TypeAlias = Any  # an asyncpg Pool or Connection (asyncpg is untyped)
@@ -97,10 +97,13 @@ async def all_records(con: Executor, limit: int = 2000) -> list[Record]:
 
 
 async def ids_to_recompute(con: Executor) -> list[str]:
-    """Rows a calendar change may move: unknown due dates, and pending rows."""
+    """Rows a calendar change may move: unknown due dates, pending rows, and rows counted
+    on a provisional year (but a Q42 default: that happened)."""
     rows = await con.fetch(
         """SELECT deadline_id FROM deadlines
             WHERE state IN ('CALENDAR_MISSING', 'PENDING') OR (state = 'DONE' AND due_at IS NULL)
+               OR (state <> 'DEFAULTED'
+                   AND jsonb_array_length(COALESCE(details->'provisional_years', '[]'::jsonb)) > 0)
             ORDER BY deadline_id"""
     )
     return [r["deadline_id"] for r in rows]
@@ -119,6 +122,38 @@ async def add_clock_events(con: Executor, events: Iterable[ClockEvent]) -> None:
 async def clock_events(con: Executor, session_id: str) -> list[dict[str, Any]]:
     rows = await con.fetch("SELECT type, payload FROM clock_events WHERE session_id = $1 ORDER BY id", session_id)
     return [{"type": r["type"], "data": json.loads(r["payload"])} for r in rows]
+
+
+async def add_move(con: Executor, move: DeadlineMoved) -> None:
+    await con.execute(
+        """INSERT INTO deadline_moves (deadline_id, session_id, kind, old_due_date, new_due_date,
+                                       old_provisional_years, new_provisional_years, reason, at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        move.deadline_id, move.session_id, move.kind.value, move.old_due_date, move.new_due_date,
+        list(move.old_provisional_years), list(move.new_provisional_years), move.reason, to_datetime(move.at),
+    )
+
+
+async def moves(con: Executor, *, session_id: str | None = None, deadline_ids: list[str] | None = None,
+                limit: int = 200) -> list[dict[str, Any]]:
+    """Recorded due-date moves, newest first (`DeadlineMoved`): for a session, for some rows, or all."""
+    rows = await con.fetch(
+        """SELECT deadline_id, session_id, kind, old_due_date, new_due_date, old_provisional_years,
+                  new_provisional_years, reason, at FROM deadline_moves
+            WHERE ($1::text IS NULL OR session_id = $1) AND ($2::text[] IS NULL OR deadline_id = ANY($2::text[]))
+            ORDER BY id DESC LIMIT $3""",
+        session_id, deadline_ids, limit,
+    )
+    return [
+        {
+            "deadline_id": r["deadline_id"], "session_id": r["session_id"], "kind": r["kind"],
+            "old_due_date": r["old_due_date"].isoformat(), "new_due_date": r["new_due_date"].isoformat(),
+            "old_provisional_years": list(r["old_provisional_years"]),
+            "new_provisional_years": list(r["new_provisional_years"]),
+            "reason": r["reason"], "at": to_micros(r["at"]),
+        }
+        for r in rows
+    ]
 
 
 @dataclass(frozen=True)

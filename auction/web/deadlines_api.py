@@ -1,15 +1,19 @@
 """The legal clock over HTTP (JSON, operator key; RULES 8, 9): what the console draws.
 
     GET  /api/deadlines                      every open deadline (?all=1: every row): due date in
-                                             China time, state, warning, working days left, timer
+                                             China time, state, warning, working days left, timer,
+                                             provisional (and why), the moves of its due date
+    GET  /api/deadlines/moves                due dates moved by a recount (old, new, why), newest first
     POST /api/deadlines/{id}/done            {by, done_at, bank_txn_id?, amount_fen?}: published, refund confirmed
                                              by the bank (bank_txn_id), Q32 notice sent, or contract
                                              signed (then the Q32 row starts)
     POST /api/sessions/{id}/contract-signed  {by, signed_at}: the Q42 signing
     GET  /api/sessions/{id}/deadlines        the session's rows, what the clock did (Q42 default), re-offer
-    GET  /api/calendar/years                 the loaded calendar years and where they come from
+    GET  /api/calendar/years                 the calendar years and where they come from (provisional ones too)
     POST /api/calendar/years                 body = a year file (auction/domain/workdays.py); every
-                                             deadline waiting for it is recomputed
+                                             deadline waiting for it or counted on its provisional
+                                             year is recomputed. ?dry_run=1: only the difference from
+                                             the provisional year and the rows it would move
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from starlette.routing import Route
 
 from auction.deadline_service import DeadlineService
 from auction.domain.codes import Code, Rejected
+from auction.publish.cst import iso_cst
 from auction.settings import Settings
 from auction.store import deadlines as rows_store
 from auction.web.operator_api import MAX_BODY, OperatorApi, _text, _time
@@ -36,6 +41,7 @@ class DeadlinesApi:
         guard = self.api.guard
         return [
             Route("/api/deadlines", guard(self.list_open), methods=["GET"]),
+            Route("/api/deadlines/moves", guard(self.moves), methods=["GET"]),
             Route("/api/deadlines/{deadline_id}/done", guard(self.done), methods=["POST"]),
             Route("/api/sessions/{session_id}/contract-signed", guard(self.contract_signed), methods=["POST"]),
             Route("/api/sessions/{session_id}/deadlines", guard(self.of_session), methods=["GET"]),
@@ -48,6 +54,11 @@ class DeadlinesApi:
         every = request.query_params.get("all") in ("1", "true")
         records = await (rows_store.all_records(clock.pool) if every else rows_store.open_records(clock.pool))
         return JSONResponse(await clock.view(records))
+
+    async def moves(self, request: Request) -> Response:
+        clock: DeadlineService = request.state.deadlines
+        found = await rows_store.moves(clock.pool)
+        return JSONResponse([{**m, "at": iso_cst(m["at"])} for m in found])
 
     async def done(self, request: Request) -> Response:
         body = await self.api._body(request)
@@ -91,6 +102,8 @@ class DeadlinesApi:
             },
             "deadlines": await clock.view(await rows_store.of_session(clock.pool, session_id)),
             "clock_events": await rows_store.clock_events(clock.pool, session_id),
+            "deadline_moves": [{**m, "at": iso_cst(m["at"])}
+                               for m in await rows_store.moves(clock.pool, session_id=session_id)],
             "reoffer": None if reoffer is None else {
                 "old_plan_id": reoffer["old_plan_id"], "new_plan_id": reoffer["new_plan_id"], "note": reoffer["note"],
             },
@@ -101,12 +114,26 @@ class DeadlinesApi:
         clock: DeadlineService = request.state.deadlines
         calendar = await clock.calendar.calendar()
         loaded = {y.year: y for y in await clock.calendar.loaded()}
+        repository = clock.calendar.repository
+
+        def origin(year: int) -> str:
+            entry = calendar.years[year]
+            if entry.provisional:
+                return "provisional"
+            if year in repository:
+                return "repository"
+            if year in clock.calendar.official.years:
+                return "chinese-calendar"
+            return "operator"
+
         return JSONResponse([
             {
                 "year": year,
                 "source": calendar.years[year].source,
-                "loaded_by": loaded[year].loaded_by if year in loaded else None,
-                "from": "operator" if year in loaded else "chinese-calendar",
+                "loaded_by": loaded[year].loaded_by if year in loaded and origin(year) == "operator" else None,
+                "from": origin(year),
+                "provisional": calendar.years[year].provisional,
+                "notice_date": (d := calendar.years[year].notice_date) and d.isoformat(),
             }
             for year in sorted(calendar.loaded_years)
         ])
@@ -118,9 +145,14 @@ class DeadlinesApi:
             raise Rejected(Code.INVALID_FIELD, "request body too large")
         by = request.query_params.get("by") or "operator"
         clock: DeadlineService = request.state.deadlines
-        year, changed = await clock.load_year(raw, by[:100])
+        if request.query_params.get("dry_run") in ("1", "true"):
+            preview, would_move = await clock.preview_year(raw)
+            return JSONResponse({**preview.to_dict(), "stored": False, "would_recompute": would_move})
+        preview, changed = await clock.load_year(raw, by[:100])
+        year = preview.year
         return JSONResponse(
-            {"year": year.year, "source": year.source, "holidays": len(year.holidays), "workdays": len(year.workdays),
+            {**preview.to_dict(), "stored": not preview.already, "holidays": len(year.holidays),
+             "workdays": len(year.workdays),
              "recomputed": await clock.view([rows_store.Record(r, None) for r in changed])},
-            status_code=201,
+            status_code=200 if preview.already else 201,
         )

@@ -108,6 +108,7 @@ class RecordsApi:
             sign_place=self.settings.contract_place,
             sign_due_date=row.due_date if row is not None else None,
             sign_missing_year=row.missing_year if row is not None else None,
+            sign_provisional_years=row.provisional_years if row is not None else (),
             contract_working_days=clock.rules.contract_working_days,
             issued_at=state.closed.at,
         )

@@ -32,40 +32,53 @@ LOSER = "云南乙置业有限公司"
 PRICE = 100 * WAN + 3 * WAN  # the start price, then one raise of 3 increments
 
 
-def synthetic_year_file(year: int) -> str:
-    """A year with no holidays: test data for a year the package does not cover, NOT a notice."""
+def statutory_year_file(year: int) -> str:
+    """A year with the statutory holidays only and no make-up day: test data for a year the
+    repository and the package do not cover, NOT a notice (it equals the provisional year)."""
+    from auction.calendar_store import statutory
+
     return json.dumps({"year": year, "source": "测试数据 / test data, not a State Council notice",
-                       "holidays": [], "workdays": []}, ensure_ascii=False)
+                       "holidays": [d.isoformat() for d in statutory(year)], "workdays": []},
+                      ensure_ascii=False, indent=1)
 
 
 async def ensure_calendar(server: ServerProcess, api: Api, tmp: Path) -> None:
-    """This year and next must be countable: load what the package does not cover, next
-    year through the CLI (`auction calendar load`), this year (if needed) through the API."""
+    """Every year from this one is countable (confirmed or provisional); the first provisional
+    year after this one is confirmed through the CLI (`auction calendar load --yes`)."""
     this_year = datetime.now(UTC).year
     r = await api.get("/api/calendar/years")
     assert r.status_code == 200, r.text
-    covered = {y["year"] for y in r.json()}
-    assert covered >= set(range(2004, 2026 + 1))  # chinese-calendar 1.11
+    years = {y["year"]: y for y in r.json()}
+    assert set(years) >= set(range(2004, 2099 + 1))  # chinese-calendar 1.11, the files, provisional years
+    assert years[2026]["from"] == "repository" and years[2026]["notice_date"] == "2025-11-04"
+    load = next(y for y in range(this_year + 1, 2100) if years[y]["provisional"])
 
     path = tmp / "next-year.json"
-    path.write_text(synthetic_year_file(this_year + 1), encoding="utf-8")
+    path.write_text(statutory_year_file(load), encoding="utf-8")
     env = {**os.environ, "DATABASE_URL": server.dsn, "AUCTION_DATA_DIR": str(server.data_dir), "USER": "op-cli"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "auction.cli", "calendar", "load", str(path), cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, (out + err).decode()
-    assert f"calendar {this_year + 1} loaded" in out.decode()
+    empty = tmp / "empty.json"
+    empty.write_text(json.dumps({"year": load, "source": "x", "holidays": [], "workdays": []}), encoding="utf-8")
+    said = {}
+    # Refused (weekends only), not accepted (no --yes, nobody to answer), then loaded.
+    for name, args, code in (("empty", [str(empty), "--yes"], 1), ("asked", [str(path)], 1),
+                             ("loaded", [str(path), "--yes"], 0)):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "auction.cli", "calendar", "load", *args, cwd=ROOT, env=env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == code, (args, (out + err).decode())
+        said[name] = (out + err).decode()
+    assert f"{empty}:" in said["empty"] and "CALENDAR_STATUTORY_DAY_MISSING" in said["empty"]
+    assert "CALENDAR_NOT_ACCEPTED" in said["asked"] and "0 days differ" in said["asked"]
+    assert f"calendar {load} loaded" in said["loaded"]
 
     bad = await api.post("/api/calendar/years", content=b'{"year": 2031}',
                          headers={"content-type": "application/json"})
     assert (bad.status_code, bad.json()["error"]["code"]) == (422, "CALENDAR_FILE_INVALID")
-    if this_year not in covered:
-        r = await api.post("/api/calendar/years?by=op-api", content=synthetic_year_file(this_year).encode())
-        assert r.status_code == 201, r.text
     years = {y["year"]: y for y in (await api.get("/api/calendar/years")).json()}
-    assert years[this_year + 1]["from"] == "operator" and years[this_year + 1]["loaded_by"] == "op-cli"
+    assert years[load]["from"] == "operator" and years[load]["loaded_by"] == "op-cli"
+    assert years[load]["provisional"] is False
 
 
 async def session_clock(api: Api, session_id: str, timeout: float = 15) -> dict[str, Any]:

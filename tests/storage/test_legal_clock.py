@@ -327,6 +327,8 @@ async def test_a_restarted_node_rebuilds_every_timer_from_the_table(
 
 
 async def test_a_limit_in_a_missing_year_waits_for_the_year(world: World) -> None:
+    # Without provisional years (as for a year past the lunar library's range, 2100+).
+    world.legal.calendar = CalendarStore(world.pool, CALENDAR, provisional=False)
     late_close = cst(2026, 12, 28, 15)  # Monday; 2027 is not loaded
     sold = await sold_session(world, "S-M", late_close)
     found = await rows(world, "S-M")
@@ -344,15 +346,108 @@ async def test_a_limit_in_a_missing_year_waits_for_the_year(world: World) -> Non
 
     # Loaded (a test year file: New Year only), every waiting row is recomputed at once.
     world.clock.set(late_close + MINUTE)
-    year, changed = await world.legal.load_year(TEST_2027_FILE, by="op:zhang")
-    assert year.year == 2027 and sorted(r.kind.value for r in changed) == ["CONTRACT_SIGNING", "RESULT_PUBLICATION"]
+    preview, changed = await world.legal.load_year(TEST_2027_FILE, by="op:zhang")
+    assert preview.year.year == 2027 and sorted(r.kind.value for r in changed) == ["CONTRACT_SIGNING", "RESULT_PUBLICATION"]
     found = await rows(world, "S-M")
     # 12-29 .. 12-31 (3), 2027-01-01..03 off, 01-04 (4) .. 01-08 Fri (8), 01-11 (9), 01-12 (10)
     assert (found["RESULT_PUBLICATION"]["state"], found["RESULT_PUBLICATION"]["due_date"]) == ("PENDING", "2027-01-12")
     assert found["RESULT_PUBLICATION"]["warn_at"] == "2027-01-08T00:00:00+08:00"
     assert found["CONTRACT_SIGNING"]["due_date"] == "2027-01-12"
     stored = await world.pool.fetchval("SELECT data FROM calendar_years WHERE year = 2027")
-    assert json.loads(stored)["holidays"] == ["2027-01-01", "2027-01-02", "2027-01-03"]
+    assert json.loads(stored)["holidays"][:3] == ["2027-01-01", "2027-01-02", "2027-01-03"]
+
+
+OFFICIAL_2027 = json.loads(TEST_2027_FILE)
+OFFICIAL_2027["holidays"].remove("2027-01-02")
+OFFICIAL_2027["workdays"] = ["2027-01-02"]  # one make-up Saturday in the window (test data, not the notice)
+
+
+async def test_past_2026_deadlines_are_provisional_until_the_official_year_moves_them(world: World) -> None:
+    """RULES 9 with the clock at 2026-12-20: the package ends with 2026, so 2027 is the
+    provisional year (statutory holidays only); the official year, loaded later, moves
+    the limit by a day, records the move and clears the flag."""
+    close = cst(2026, 12, 20, 15)  # Sunday
+    sold = await sold_session(world, "S-PROV", close)
+    found = await rows(world, "S-PROV")
+    for kind in ("RESULT_PUBLICATION", "CONTRACT_SIGNING"):
+        row = found[kind]
+        # 12-21 (1) .. 12-25 (5), 12-28 (6) .. 12-31 (9), 2027-01-01 元旦, Sat, Sun, 01-04 Mon (10)
+        assert (row["state"], row["due_date"], row["provisional"], row["provisional_years"]) == (
+            "PENDING", "2027-01-04", True, [2027])
+        assert "2027" in row["provisional_reason"] and "provisional" in row["provisional_reason"]
+        assert row["moves"] == []
+    refund = found[f"DEPOSIT_REFUND:{sold.loser.sub_account}"]
+    assert (refund["due_date"], refund["provisional"], refund["provisional_reason"]) == ("2026-12-23", False, None)
+
+    # The operator sees the difference first; nothing is stored by a preview.
+    world.clock.set(cst(2026, 12, 21, 9))
+    text = json.dumps(OFFICIAL_2027, ensure_ascii=False, indent=1)
+    preview, would_move = await world.legal.preview_year(text)
+    assert [(d.isoformat(), a, b) for d, a, b in preview.changes] == [("2027-01-02", False, True)]
+    assert any("2027-01-02 Sat: day off -> working day" in line for line in preview.lines())
+    assert sorted(line.split(":")[1] for line in would_move) == ["CONTRACT_SIGNING", "RESULT_PUBLICATION"]
+    assert await world.pool.fetchval("SELECT count(*) FROM calendar_years") == 0
+
+    _, changed = await world.legal.load_year(text, by="op:zhang")
+    assert sorted(r.kind.value for r in changed) == ["CONTRACT_SIGNING", "RESULT_PUBLICATION"]
+    found = await rows(world, "S-PROV")
+    for kind in ("RESULT_PUBLICATION", "CONTRACT_SIGNING"):
+        row = found[kind]
+        assert (row["state"], row["due_date"], row["provisional"]) == ("PENDING", "2027-01-02", False)
+        [move] = row["moves"]
+        assert (move["old_due_date"], move["new_due_date"], move["old_provisional_years"],
+                move["new_provisional_years"]) == ("2027-01-04", "2027-01-02", [2027], [])
+        assert move["at"] == "2026-12-21T09:00:00+08:00" and "2027" in move["reason"]
+    assert await world.pool.fetchval("SELECT count(*) FROM deadline_moves WHERE session_id = 'S-PROV'") == 2
+
+    # Confirmed now: the same file again changes nothing; other dates are refused, nothing changed.
+    again, _ = await world.legal.load_year(text, by="op:zhang")
+    assert again.already
+    other = dict(OFFICIAL_2027, workdays=["2027-01-09"])
+    with pytest.raises(Rejected) as caught:
+        await world.legal.load_year(json.dumps(other, indent=1), by="op:zhang")
+    assert caught.value.code is Code.CALENDAR_YEAR_CONFIRMED
+    assert caught.value.rejection.details["dates"] == ["2027-01-02", "2027-01-09"]
+    assert caught.value.rejection.details["line"] is not None
+    assert (await rows(world, "S-PROV"))["RESULT_PUBLICATION"]["due_date"] == "2027-01-02"
+    assert await world.pool.fetchval("SELECT count(*) FROM deadline_moves") == 2
+
+
+async def test_bad_year_files_change_nothing(world: World) -> None:
+    await sold_session(world, "S-BAD", cst(2026, 12, 20, 15))
+    before = await rows(world, "S-BAD")
+    bad = {
+        Code.CALENDAR_STATUTORY_DAY_MISSING: '{"year": 2027, "source": "x", "holidays": [], "workdays": []}',
+        Code.CALENDAR_FILE_INVALID: '{"year": 2027, "source": "x",\n "holidays": [}',
+        Code.CALENDAR_YEAR_OUT_OF_RANGE: '{"year": 2200, "source": "x", "holidays": [], "workdays": []}',
+        Code.CALENDAR_WORKDAY_NOT_WEEKEND: json.dumps(dict(OFFICIAL_2027, workdays=["2027-01-04"])),
+        # 2026 is confirmed by the repository's file: Sat 10-10 is a make-up working day there.
+        Code.CALENDAR_YEAR_CONFIRMED: json.dumps(dict(CALENDAR.years[2026].to_dict(), workdays=["2026-01-04"])),
+    }
+    for code, text in bad.items():
+        with pytest.raises(Rejected) as caught:
+            await world.legal.load_year(text, by="op")
+        assert caught.value.code is code, text
+        assert "line" in caught.value.rejection.details
+    assert await world.pool.fetchval("SELECT count(*) FROM calendar_years") == 0
+    assert await rows(world, "S-BAD") == before
+
+
+async def test_a_provisional_contract_date_never_forfeits_the_deposit(world: World) -> None:
+    await sold_session(world, "S-PQ", cst(2026, 12, 20, 15))
+    contract_id = str((await rows(world, "S-PQ"))["CONTRACT_SIGNING"]["deadline_id"])
+    world.clock.set(cst(2027, 1, 5, 0, 0))  # past the provisional 01-04, 2027 still not confirmed
+    row = await world.legal.fire(contract_id)
+    assert row is not None and (row.state, row.provisional) == (DeadlineState.OVERDUE, True)
+    await world.legal.catch_up()
+    assert (await rows(world, "S-PQ"))["CONTRACT_SIGNING"]["state"] == "OVERDUE"
+    assert await rows_store.clock_events(world.pool, "S-PQ") == []
+    # The official year (bridging days Jan 4-5, test data) gives more time: pending again.
+    later = json.loads(TEST_2027_FILE)
+    later["holidays"] += ["2027-01-04", "2027-01-05"]
+    await world.legal.load_year(json.dumps(later), by="op")
+    row_view = (await rows(world, "S-PQ"))["CONTRACT_SIGNING"]
+    assert (row_view["state"], row_view["due_date"], row_view["provisional"]) == ("PENDING", "2027-01-06", False)
 
 
 async def test_money_arriving_after_the_close_gets_its_own_refund_deadline(world: World) -> None:

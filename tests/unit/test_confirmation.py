@@ -45,6 +45,13 @@ def test_while_the_year_is_missing_the_date_is_not_guessed() -> None:
     assert "10个工作日内" in text and "2027年工作日历尚未导入" in text and "（含当日）前" not in text
 
 
+def test_a_provisional_date_says_so() -> None:
+    """RULES 9: a Q42 date counted on a provisional year is named, with the reason."""
+    text = replace(CONFIRMATION, sign_due_date=date(2027, 1, 4), sign_provisional_years=(2027,)).signing_text()
+    assert "2027年1月4日" in text and "按法定节假日暂定" in text and "2027年国务院节假日安排" in text
+    assert "暂定" not in CONFIRMATION.signing_text()
+
+
 def test_the_pdf_embeds_nothing_but_the_builtin_chinese_font() -> None:
     pdf = render_pdf(CONFIRMATION)
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")

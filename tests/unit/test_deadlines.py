@@ -14,6 +14,7 @@ contract by the end of 10-20, with the publication warning from 00:00 on 10-16
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -335,3 +336,73 @@ class TestRule9CalendarMissing:
         # 12-31 (1), 2027-01-04 Mon (2), 01-05 Tue (3)
         assert recompute(notice, loaded, cst(2027, 1, 4)).due_date == date(2027, 1, 5)
         assert recompute(done, loaded, cst(2027, 1, 4)).done_late is False
+
+
+class TestRule9ProvisionalYear:
+    """2027 counted on its statutory days only (auction/calendar_store.py's provisional
+    year), then on the official year: a make-up Saturday (test data) moves the limit."""
+
+    CLOSE = cst(2026, 12, 20, 15)  # Sun
+
+    @staticmethod
+    def provisional() -> WorkCalendar:
+        from auction.calendar_store import lunar_festivals
+        from auction.domain.workdays import provisional_year
+
+        lunar = lunar_festivals(2027)
+        assert lunar is not None
+        return CAL.with_year(provisional_year(lunar))
+
+    @staticmethod
+    def official() -> WorkCalendar:
+        data = json.loads(TEST_2027_FILE)
+        data["holidays"].remove("2027-01-02")
+        data["workdays"] = ["2027-01-02"]  # a make-up Saturday in the window (test data)
+        return CAL.with_year(parse_year_file(json.dumps(data)))
+
+    def close_rows(self) -> dict[str, Deadline]:
+        return rows(CloseOutcome("S3", "PLAN-9", self.CLOSE, "app-y", ("3000000000009",)), self.provisional())
+
+    def test_the_close_gets_provisional_dates(self) -> None:
+        found = self.close_rows()
+        # 12-21 (1) .. 12-25 (5), 12-28 (6) .. 12-31 (9), 01-01 元旦, 01-02/03 weekend, 01-04 Mon (10)
+        for key in ("S3:RESULT_PUBLICATION", "S3:CONTRACT_SIGNING:app-y"):
+            assert (found[key].state, found[key].due_date, found[key].provisional_years) == (
+                DeadlineState.PENDING, date(2027, 1, 4), (2027,))
+        refund = found["S3:DEPOSIT_REFUND:3000000000009"]
+        assert (refund.due_date, refund.provisional) == (date(2026, 12, 23), False)
+        assert Deadline.from_dict(found["S3:RESULT_PUBLICATION"].to_dict()) == found["S3:RESULT_PUBLICATION"]
+
+    def test_the_official_year_moves_it_and_says_so(self) -> None:
+        from auction.domain.deadlines import deadline_moved
+
+        old = self.close_rows()["S3:RESULT_PUBLICATION"]
+        official = self.official()
+        new = recompute(old, official, cst(2026, 12, 21))
+        assert (new.due_date, new.provisional_years) == (date(2027, 1, 2), ())
+        move = deadline_moved(old, new, official, cst(2026, 12, 21))
+        assert move is not None
+        assert (move.old_due_date, move.new_due_date, move.old_provisional_years) == (
+            date(2027, 1, 4), date(2027, 1, 2), (2027,))
+        assert "2027" in move.reason and "测试用" in move.reason
+        assert deadline_moved(new, recompute(new, official, cst(2026, 12, 21)), official, 0) is None
+
+    def test_no_q42_default_on_a_provisional_date(self) -> None:
+        contract = self.close_rows()["S3:CONTRACT_SIGNING:app-y"]
+        late = cst(2027, 1, 5, 9)
+        assert mark_overdue(contract, late).state is DeadlineState.OVERDUE  # shown overdue ...
+        refused(Code.Q42_DEADLINE_PROVISIONAL, contract_default, contract, ledger=DepositLedger(),
+                winner_sub_account="x", plan_id=None, now=late)  # ... but not defaulted
+        # A signing after the provisional date is accepted, and judged on the official year.
+        done, _ = record_contract_signed(contract, by="op", signed_at=cst(2027, 1, 4, 10), now=late,
+                                         calendar=self.provisional(), rules=RULES)
+        judged = recompute(done, self.official(), late)
+        assert (judged.due_date, judged.done_late, judged.provisional) == (date(2027, 1, 2), True, False)
+
+    def test_an_overdue_provisional_row_is_recounted(self) -> None:
+        row = mark_overdue(self.close_rows()["S3:RESULT_PUBLICATION"], cst(2027, 1, 5))
+        assert row.state is DeadlineState.OVERDUE
+        later = json.loads(TEST_2027_FILE)
+        later["holidays"] += ["2027-01-04", "2027-01-05"]  # bridging days (test data)
+        recounted = recompute(row, CAL.with_year(parse_year_file(json.dumps(later))), cst(2027, 1, 5))
+        assert (recounted.state, recounted.due_date) == (DeadlineState.PENDING, date(2027, 1, 6))

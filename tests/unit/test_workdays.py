@@ -60,16 +60,31 @@ def official_calendar(*years: int) -> WorkCalendar:
     return calendar
 
 
+# The 2027 statutory holidays (全国年节及纪念日放假办法 as amended in 2024), counted by
+# hand: 除夕 is Feb 5 (lunar New Year Feb 6), Qingming Apr 5, 端午 (lunar 5/5) Jun 9,
+# 中秋 (lunar 8/15) Sep 15. tests/unit/test_calendar_data.py checks them against lunardate.
+STATUTORY_2027 = [
+    "2027-01-01",  # 元旦 Fri
+    "2027-02-05", "2027-02-06", "2027-02-07", "2027-02-08",  # 春节: 除夕 Fri, 初一 Sat .. 初三 Mon
+    "2027-04-05",  # 清明 Mon
+    "2027-05-01", "2027-05-02",  # 劳动节 Sat, Sun
+    "2027-06-09",  # 端午 Wed
+    "2027-09-15",  # 中秋 Wed
+    "2027-10-01", "2027-10-02", "2027-10-03",  # 国庆 Fri, Sat, Sun
+]
+
 # A 2027 year file as an operator would load it. NOT the official 2027 schedule
-# (unpublished when this was written): New Year only, enough to test loading.
+# (unpublished when this was written): the statutory days with New Year's Jan 1-3
+# off and no make-up day, enough to test loading.
 TEST_2027_FILE = json.dumps(
     {
         "year": 2027,
         "source": "测试用 / test data, not a State Council notice",
-        "holidays": ["2027-01-01", "2027-01-02", "2027-01-03"],
+        "holidays": sorted({"2027-01-02", "2027-01-03", *STATUTORY_2027}),
         "workdays": [],
     },
     ensure_ascii=False,
+    indent=1,
 )
 
 CAL = official_calendar()
@@ -220,7 +235,11 @@ class TestYearFile:
             ('{"year": 2027, "source": "x", "holidays": [], "workdays": [], "extra": 1}', Code.CALENDAR_FILE_INVALID),
             ('{"year": "2027", "source": "x", "holidays": [], "workdays": []}', Code.CALENDAR_FILE_INVALID),
             ('{"year": true, "source": "x", "holidays": [], "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 1999, "source": "x", "holidays": [], "workdays": []}', Code.CALENDAR_FILE_INVALID),
+            ('{"year": 1999, "source": "x", "holidays": [], "workdays": []}', Code.CALENDAR_YEAR_OUT_OF_RANGE),
+            ('{"year": 2200, "source": "x", "holidays": [], "workdays": []}', Code.CALENDAR_YEAR_OUT_OF_RANGE),
+            ('{"year": 2027, "source": "x", "holidays": [], "workdays": [], "note": 1}', Code.CALENDAR_FILE_INVALID),
+            ('{"year": 2027, "source": "x", "holidays": [], "workdays": [], "notice_date": "x"}',
+             Code.CALENDAR_FILE_INVALID),
             ('{"year": 2027, "source": " ", "holidays": [], "workdays": []}', Code.CALENDAR_FILE_INVALID),
             ('{"year": 2027, "source": "x", "holidays": "2027-01-01", "workdays": []}', Code.CALENDAR_FILE_INVALID),
             ('{"year": 2027, "source": "x", "holidays": ["2027-1-1"], "workdays": []}', Code.CALENDAR_FILE_INVALID),
@@ -245,6 +264,35 @@ class TestYearFile:
         with pytest.raises(Rejected) as caught:
             parse_year_file('{"year": 2027, "source": "x", "holidays": ["2026-12-31", "2028-01-01"], "workdays": []}')
         assert caught.value.rejection.details["dates"] == ["2026-12-31", "2028-01-01"]
+
+    @pytest.mark.parametrize(
+        ("text", "code", "line"),
+        [
+            ('{\n "year": 2027,\n "source": "x",\n "holidays": [\n  "2027-01-01",\n  "2027-13-01"\n ],\n'
+             ' "workdays": []\n}', Code.CALENDAR_FILE_INVALID, 6),
+            ('{\n "year": 2027,\n "source": "x",\n "holidays": [],\n "workdays": [\n  "2027-01-04"\n ]\n}',
+             Code.CALENDAR_WORKDAY_NOT_WEEKEND, 6),
+            ('{\n "year": 2027,\n "source": "x",\n "holidays": [\n  "2026-12-31"\n ],\n "workdays": []\n}',
+             Code.CALENDAR_DATE_OUTSIDE_YEAR, 5),
+            ('{\n "source": "x",\n "year": 1999,\n "holidays": [],\n "workdays": []\n}',
+             Code.CALENDAR_YEAR_OUT_OF_RANGE, 3),
+            ('{\n "year": 2027,\n "source": "x",\n "holidays": [],\n "workdays": [],\n}',
+             Code.CALENDAR_FILE_INVALID, 6),  # a trailing comma: not JSON
+            ('{\n "year": 2027,\n "source": "x",\n "holidays": [],\n "workdays": [],\n "extra": 1\n}',
+             Code.CALENDAR_FILE_INVALID, 6),
+        ],
+    )
+    def test_the_refusal_names_the_line_at_fault(self, text: str, code: Code, line: int) -> None:
+        with pytest.raises(Rejected) as caught:
+            parse_year_file(text)
+        assert (caught.value.code, caught.value.rejection.details["line"]) == (code, line)
+
+    def test_the_notice_date_and_a_note_round_trip(self) -> None:
+        text = ('{"year": 2027, "source": "国办发明电〔2026〕X号", "notice_date": "2026-11-03", "note": "test",'
+                ' "holidays": ["2027-01-01"], "workdays": []}')
+        year = parse_year_file(text)
+        assert (year.notice_date, year.note, year.provisional) == (date(2026, 11, 3), "test", False)
+        assert parse_year_file(json.dumps(year.to_dict(), ensure_ascii=False)) == year
 
     def test_loading_a_year_again_replaces_it(self) -> None:
         first = parse_year_file(TEST_2027_FILE)
