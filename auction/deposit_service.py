@@ -52,7 +52,7 @@ from auction.domain.deposits import (
 )
 from auction.domain.ledger import AccountKind, DepositLedger, EntryKind, unmatched_ref
 from auction.domain.subaccounts import new_sub_account
-from auction.publish.cst import iso_cst
+from auction.publish.cst import cst, iso_cst
 from auction.registration import new_token, qualify, token_hash
 from auction.service import MAX_ATTEMPTS, SessionService, now_us
 from auction.domain.deadlines import Deadline
@@ -368,7 +368,11 @@ class DepositService:
 
     async def view(self, session_id: str) -> list[dict[str, Any]]:
         """Each application with its payments, verdicts, status and the fate of its money.
-        Bidder numbers only once the session has ended (RULES 3.5, 8.1)."""
+
+        Staff see who applied, never which number a company bids under before the close
+        (RULES 3.5, 8.1): until then no bidder number, and qualification only by its day
+        (`qualified_on`); its exact time (`qualified_at`) would match the private
+        `BidderQualified` event in the log. Both once the session has ended."""
         state = await self.sessions.state(session_id)
         now = self.clock()
         rows = await store.applications(self.pool, session_id)
@@ -409,7 +413,8 @@ class DepositService:
                 "message": MESSAGES[code] if code else None,
                 "paid_fen": judged.paid,
                 "missing_fen": max(0, app.required_fen - judged.paid),
-                "qualified_at": iso_cst(app.qualified_at),
+                "qualified_on": cst(app.qualified_at).date().isoformat() if app.qualified_at is not None else None,
+                "qualified_at": iso_cst(app.qualified_at) if state.final else None,
                 "bidder_no": app.bidder_no if state.final else None,
                 "token_issued": app.token_issued_at is not None,
                 "payments": [

@@ -61,6 +61,9 @@ class Settings:
     db_role: str = "auction_app"  # the role the server's connections SET ROLE to (store/roles.py); "" to skip
     group_commit_writers: int = 2  # concurrent batched appends (store/events.py GroupCommit); 0: one statement per append
     demo: bool = False
+    # The stand-ins (a session without a plan, a bidder without a deposit, Q31) exist only in
+    # demo mode or with AUCTION_STAND_INS=on: tests and demos only, never in production.
+    stand_ins: bool = False
     # Deposits and the legal clock (issue 4). Secrets per bank id, never logged (repr=False).
     bank_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     bank_max_skew_seconds: int = 300  # a notification's X-Timestamp within ±this of the server clock
@@ -78,6 +81,11 @@ class Settings:
     publication_timeout_seconds: float = 10.0
     publication_poll_seconds: float = 1.0
     log_level: str = "INFO"
+
+    @property
+    def stand_ins_on(self) -> bool:
+        """`POST /api/sessions` and `POST /api/sessions/{id}/bidders` (and their console forms) exist."""
+        return self.demo or self.stand_ins
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -120,6 +128,7 @@ class Settings:
             group_commit_writers=_int(e, "AUCTION_GROUP_COMMIT_WRITERS", 2),
             db_role=e.get("AUCTION_DB_ROLE", "auction_app"),
             log_level=e.get("AUCTION_LOG_LEVEL", "INFO"),
+            stand_ins=_bool(e, "AUCTION_STAND_INS", False),
             bank_secrets=bank_secrets(e.get("AUCTION_BANK_SECRETS", "")),
             bank_max_skew_seconds=_int(e, "AUCTION_BANK_MAX_SKEW_SECONDS", 300),
             clock_rules=ClockRules(

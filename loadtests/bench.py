@@ -280,7 +280,10 @@ def _servers(sc: Scenario, dsn: str, work: Path, redis_url: str | None) -> list[
            "AUCTION_LOG_LEVEL": "WARNING", **sc.server_env}
     if redis_url:
         env["REDIS_URL"] = redis_url
-    servers = [ServerProcess(dsn=dsn, data_dir=work / f"node{i}", env_extra=dict(env)) for i in range(sc.nodes)]
+    # stand_ins: the session pool is made through the stand-ins (sessions without a plan,
+    # bidders without a deposit, harness.prepare_sessions); a benchmark measures bidding, not registration.
+    servers = [ServerProcess(dsn=dsn, data_dir=work / f"node{i}", env_extra=dict(env), stand_ins=True)
+               for i in range(sc.nodes)]
     if SERVER_ROOT is not None:  # `--server-root`: the server from another checkout (before/after runs)
         for s in servers:
             s.env_extra["PYTHONPATH"] = str(SERVER_ROOT)

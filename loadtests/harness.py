@@ -1,5 +1,6 @@
 """What the benchmark and the Locust smoke test share: a server subprocess, the
-session pool (sessions and bidder tokens made through the operator API), a
+session pool (sessions and bidder tokens made through the operator API's
+stand-ins: the server must run with `stand_ins=True`), a
 headless Locust run as a subprocess, and reading what it measured.
 
 Nothing here imports Locust or gevent (the Locust run is always a separate
@@ -64,6 +65,12 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     operator_key: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     env_extra: dict[str, str] = field(default_factory=dict)
+    # AUCTION_STAND_INS: whether `POST /api/sessions` and `POST /api/sessions/{id}/bidders`
+    # exist. Off, as in production, unless a caller says so: the load tests and most
+    # end-to-end tests make their sessions and bidders through these stand-ins (no plan,
+    # no deposit), and each one that does turns them on explicitly (tests/conftest.py,
+    # loadtests/bench.py).
+    stand_ins: bool = False
     command: list[str] = field(default_factory=lambda: ["-m", "auction.cli", "serve"])  # after the interpreter
     proc: subprocess.Popen[bytes] | None = None
 
@@ -91,6 +98,7 @@ class ServerProcess:
                 "AUCTION_MIN_LISTING_SECONDS": "0",  # compressed time; the rule itself is unit-tested
                 "AUCTION_LOG_LEVEL": "INFO",
                 "AUCTION_ESCROW_PASSPHRASE": TEST_ESCROW_PASSPHRASE,
+                "AUCTION_STAND_INS": "on" if self.stand_ins else "off",
             }
         )
         env.update(self.env_extra)
@@ -197,6 +205,9 @@ def prepare_sessions(
             body["listing_end_at"] = (start_at + timedelta(seconds=listing_seconds)).isoformat()
             body["reserve_fen"] = start_price_fen
         r = api.post("/api/sessions", json=body)
+        if r.status_code == 404:
+            raise RuntimeError("POST /api/sessions is not there: the server needs the stand-ins "
+                               "(AUCTION_STAND_INS=on, ServerProcess(stand_ins=True))")
         if r.status_code >= 400:
             raise RuntimeError(f"creating a {body['method']} session: {r.status_code} {r.text[:500]}")
         session_id = r.json()["terms"]["session_id"]

@@ -1,6 +1,8 @@
 """Shared fixtures: one real embedded PostgreSQL for the whole run, a fresh
 database per test that asks for one, and a real server process.
 
+Servers from `server_factory` / `server` have the stand-ins on (see `make`).
+
 Test clusters run with fsync off: they are thrown away after the run, and the
 crash tests kill the *server*, not the machine, so commit semantics are intact.
 """
@@ -51,8 +53,14 @@ def server_factory(database: str, tmp_path: Path) -> Iterator[Callable[..., Serv
     keys = tmp_path / "shared-keys"
     shared = {"AUCTION_ESCROW_KEY": str(keys / "escrow.key"), "AUCTION_ESCROW_PUBLIC_KEY": str(keys / "escrow.pub")}
 
-    def make(**env: str) -> ServerProcess:
-        s = ServerProcess(dsn=database, data_dir=tmp_path / f"node{len(started)}", env_extra={**shared, **env})
+    def make(stand_ins: bool = True, **env: str) -> ServerProcess:
+        # stand_ins=True (AUCTION_STAND_INS=on): most tests make their sessions and bidders
+        # through the stand-ins (tests/e2e/helpers.py Api.create / Api.qualify: no plan, no
+        # deposit), which production never has. A test of production behaviour passes
+        # stand_ins=False; the real path (plan, application, bank-confirmed deposit) is
+        # tested end to end in tests/e2e/test_plan_to_sale.py and test_deposits.py.
+        s = ServerProcess(dsn=database, data_dir=tmp_path / f"node{len(started)}", env_extra={**shared, **env},
+                          stand_ins=stand_ins)
         started.append(s)
         return s
 

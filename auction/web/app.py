@@ -136,6 +136,9 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
         holder["rt"] = Runtime(pool, service, timers, beat)
         log.info("ready: node %s, last alive %s", settings.node_id,
                  to_datetime(last_alive).isoformat() if last_alive else "never")
+        if settings.stand_ins_on:
+            log.warning("stand-ins on (demo mode or AUCTION_STAND_INS=on): sessions without a plan and bidders "
+                        "without a deposit can be made; tests and demos only, never in production")
         try:
             yield {"service": service, "plans": plans, "publisher": publisher, **post_trade.state()}
         finally:

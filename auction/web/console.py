@@ -73,15 +73,20 @@ class ConsolePages:
         page, action = self.auth.page, self.auth.action
         P = Permission
         sid = "/console/sessions/{session_id}"
+        # The stand-ins' forms (a session without a plan, a bidder without a deposit) exist only
+        # where their API routes do: demo mode or AUCTION_STAND_INS=on (operator_api.py).
+        stand_ins = [
+            Route("/console/sessions", action(P.CREATE_SESSION, "CREATE_SESSION")(self.create_session),
+                  methods=["POST"]),
+            Route(f"{sid}/bidders", action(P.QUALIFY_BIDDER, "QUALIFY_BIDDER")(self.qualify), methods=["POST"]),
+        ] if self.settings.stand_ins_on else []
         return [
             Route("/console/login", self.login_form, methods=["GET"]),
             Route("/console/login", self.login, methods=["POST"]),
             Route("/console/logout", action(P.VIEW_SESSIONS, "SIGN_OUT")(self.logout), methods=["POST"]),
             Route("/console", page(P.VIEW_SESSIONS)(self.sessions), methods=["GET"]),
-            Route("/console/sessions", action(P.CREATE_SESSION, "CREATE_SESSION")(self.create_session),
-                  methods=["POST"]),
+            *stand_ins,
             Route(sid, page(P.VIEW_SESSIONS)(self.session), methods=["GET"]),
-            Route(f"{sid}/bidders", action(P.QUALIFY_BIDDER, "QUALIFY_BIDDER")(self.qualify), methods=["POST"]),
             Route(f"{sid}/applications/{{application_id}}/token",
                   action(P.QUALIFY_BIDDER, "ISSUE_TOKEN")(self.token), methods=["POST"]),
             Route(f"{sid}/suspend", action(P.CONTROL_SESSION, "SUSPEND")(self.suspend), methods=["POST"]),
@@ -93,7 +98,8 @@ class ConsolePages:
     def render(self, request: Request, name: str, who: SignedIn | None, status_code: int = 200,
                **context: Any) -> Response:
         return self.templates.TemplateResponse(
-            request, name, {"who": who, "can": grants(who), "csrf_field": CSRF_FIELD, **context},
+            request, name, {"who": who, "can": grants(who), "csrf_field": CSRF_FIELD,
+                            "stand_ins": self.settings.stand_ins_on, **context},
             status_code=status_code,
         )
 
@@ -164,7 +170,8 @@ class ConsolePages:
                            default_start=local_input(start), default_end=local_input(start + 10 * 60 * 1_000_000))
 
     async def create_session(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
-        """Stand-in creation (plans, issue 3, replace it): through the operator API's own handler."""
+        """Stand-in creation (tests, demos; announced plans are the real path): through the
+        operator API's own handler. Only routed when the stand-ins are on."""
         method = form.get("method", "")
         if method not in ("AUCTION", "LISTING"):
             raise Rejected(Code.INVALID_FIELD, "method must be LISTING or AUCTION", field="method")
@@ -235,7 +242,8 @@ class ConsolePages:
         )
 
     async def qualify(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
-        """Stand-in qualification (deposits, issue 4, replace it): the bidder's token is shown once."""
+        """Stand-in qualification (tests, demos; deposits are the real path): the bidder's token is
+        shown once. Only routed when the stand-ins are on."""
         sid = request.path_params["session_id"]
         legal_name = form.get("legal_name", "").strip()
         answer = await call_api(request, self.settings, "POST", f"/api/sessions/{sid}/bidders",
@@ -268,8 +276,9 @@ class ConsolePages:
         answer = await call_api(request, self.settings, "POST", path, body)
         if not answer.ok:
             raise _api_refusal(answer)
-        # Neither the token nor the bidder number: before the close the audit trail must
-        # not tie an application (a company) to its anonymous number (RULES 3.5).
+        # The answer has no bidder number, and the audit record neither the token nor a
+        # number: before the close nothing staff see ties an application (a company) to its
+        # anonymous number (RULES 3.5, 8.1). The bidder sees it on signing in.
         return self.render(request, "qualified.html", who, session_id=sid, qualified=answer.body, legal_name=None,
                            reissued=mode == "reissue")
 

@@ -3,6 +3,7 @@
     POST /api/sessions/{id}/applications   {legal_name, registration_no, kind, deposit_deadline?}
     GET  /api/sessions/{id}/applications   each application, its payments, verdicts and status
     POST /api/applications/{id}/issue-token {by}: the bidding token, once, after qualification
+                                           (never the bidder number: RULES 3.5, 8.1)
     POST /api/applications/{id}/reissue-token {by, reason}: a new token for a lost or exposed one, once
     GET  /api/ledger                       the deposit ledger checked (SQL and replay), totals,
                                            money paid to sub-accounts nobody holds
@@ -119,12 +120,14 @@ class DepositsApi:
 
 
 def _token_response(issued: IssuedToken) -> JSONResponse:
-    """A token, shown in this response only (only its hash is kept)."""
+    """A token, shown in this response only (only its hash is kept). Without the bidder
+    number: beside the application it would tell the staff who hand the token over which
+    number that company bids under (RULES 3.5, 8.1). The bidder learns its number when it
+    signs in with the token (the WebSocket welcome)."""
     return JSONResponse(
         {
             "application_id": issued.application_id,
             "session_id": issued.session_id,
-            "bidder_no": issued.bidder_no,
             "token": issued.token,
             "expires_at": iso_cst(to_micros(issued.expires_at)),
         },

@@ -1,8 +1,12 @@
 """Minimal operator HTTP API (JSON), guarded by the operator key.
 
-Stand-ins, clearly marked: sessions are created here directly (issue 3 brings
-plans, approval and announcements) and bidders are qualified by an operator
-(issue 4 brings deposits). The bidding path does not change when they land.
+Two stand-ins, clearly marked, for tests and demo data only: `POST /api/sessions`
+creates a session without a plan (the real path: an announced plan,
+`POST /api/plans/{id}/session`) and `POST /api/sessions/{id}/bidders` qualifies a
+bidder without a deposit (the real path: an application whose deposit the bank
+reports, Q31). They exist only in demo mode or with `AUCTION_STAND_INS=on`
+(`Settings.stand_ins_on`); otherwise they answer 404 `NOT_FOUND` exactly as an
+unknown route does, before the key is even looked at.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from auction.domain.terms import SECOND, Method, SessionTerms
 from auction.protocol import state_view, storable_text, terms_view
 from auction.registration import qualify
 from auction.settings import Settings
-from auction.store.events import to_datetime, to_micros
+from auction.store.events import Recorded, to_datetime, to_micros
 
 MAX_BODY = 64 * 1024
 CST = "Asia/Shanghai"
@@ -103,10 +107,11 @@ class OperatorApi:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/api/sessions", self.guard(self.create_session), methods=["POST"]),
+            Route("/api/sessions", self.stand_in(self.guard(self.create_session)), methods=["POST"]),
             Route("/api/sessions", self.guard(self.list_sessions), methods=["GET"]),
             Route("/api/sessions/{session_id}", self.guard(self.get_session), methods=["GET"]),
-            Route("/api/sessions/{session_id}/bidders", self.guard(self.qualify_bidder), methods=["POST"]),
+            Route("/api/sessions/{session_id}/bidders", self.stand_in(self.guard(self.qualify_bidder)),
+                  methods=["POST"]),
             Route("/api/sessions/{session_id}/bidders", self.guard(self.list_bidders), methods=["GET"]),
             Route("/api/sessions/{session_id}/suspend", self.guard(self.suspend), methods=["POST"]),
             Route("/api/sessions/{session_id}/resume", self.guard(self.resume), methods=["POST"]),
@@ -117,6 +122,17 @@ class OperatorApi:
             Route("/api/sessions/{session_id}/close", self.guard(self.close), methods=["POST"]),
             Route("/api/escrow/unlock", self.guard(self.unlock), methods=["POST"]),
         ]
+
+    def stand_in(self, endpoint: Any) -> Any:
+        """A stand-in route: outside demo mode and without AUCTION_STAND_INS=on it is not
+        there (404, the unknown route's answer), and nothing is read or changed."""
+        if self.settings.stand_ins_on:
+            return endpoint
+
+        async def absent(request: Request) -> Response:
+            return JSONResponse(unknown_route_message(), status_code=404)
+
+        return absent
 
     def guard(self, handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -147,7 +163,7 @@ class OperatorApi:
         return body
 
     async def create_session(self, request: Request) -> Response:
-        """Stand-in creation path (issue 3 replaces it with announced plans)."""
+        """Stand-in creation path (tests, demo): the real one is an announced plan's session."""
         body = await self._body(request)
         try:
             method = Method(body.get("method"))
@@ -226,7 +242,8 @@ class OperatorApi:
         return JSONResponse(self._view(state))
 
     async def qualify_bidder(self, request: Request) -> Response:
-        """Stand-in for tests and the demo: qualifies without a deposit and returns the token once.
+        """Stand-in for tests and the demo (see `stand_in`): qualifies without a deposit and returns
+        the token once, with the number beside the name the caller gave: never in production.
         The real path is an application (POST /api/sessions/{id}/applications) whose deposit the
         bank reports (POST /bank/notifications); see auction/deposit_service.py."""
         session_id = request.path_params["session_id"]
@@ -291,16 +308,12 @@ class OperatorApi:
         return JSONResponse({"unlocked": True, "key_id": sealer.key_id})
 
     async def events(self, request: Request) -> Response:
-        """The whole log of a session, private events included (operators and auditors)."""
+        """The whole log of a session, private events included (operators and auditors);
+        before the close without the bidder numbers of private events (`staff_log`)."""
         sid = request.path_params["session_id"]
-        await request.state.service.state(sid)
+        state = await request.state.service.state(sid)
         recorded = await request.state.service.store.load(sid)
-        return JSONResponse(
-            [
-                {"seq": r.seq, "pub_seq": r.pub_seq, "type": event_type(r.event), "data": event_to_dict(r.event)}
-                for r in recorded
-            ]
-        )
+        return JSONResponse(staff_log(recorded, state.final))
 
     async def verify(self, request: Request) -> Response:
         """Replay the log and compare with the projection; check a revealed reserve."""
@@ -325,6 +338,23 @@ class OperatorApi:
             )
         return JSONResponse({"session_id": sid, "ok": all(checks.values()), "checks": checks,
                              "state": state_view(state)})
+
+
+def staff_log(recorded: list[Recorded], final: bool) -> list[dict[str, Any]]:
+    """A session's log as staff read it (`GET /api/sessions/{id}/events`, the console's
+    CSV and JSON exports). Before the close a private event (`BidderQualified`,
+    `BidderTokenReissued`: no `pub_seq`) has its `bidder_no` withheld (null): its time
+    matches the application's qualification or the token re-issue, which name the
+    company, so the number beside it would tie the company to the number it bids under
+    (RULES 3.5, 8.1). Public events keep theirs (every watcher sees them). After the
+    close the log is shown whole."""
+    rows = []
+    for r in recorded:
+        data = event_to_dict(r.event)
+        if not final and r.pub_seq is None and "bidder_no" in data:
+            data["bidder_no"] = None
+        rows.append({"seq": r.seq, "pub_seq": r.pub_seq, "type": event_type(r.event), "data": data})
+    return rows
 
 
 def unknown_route_message() -> dict[str, Any]:

@@ -101,8 +101,16 @@ class Api:
         assert_no_traceback(r.text)
         return r
 
+    # `create` and `qualify` use the stand-ins (a session without a plan, a bidder without a
+    # deposit): they exist only on a server with AUCTION_STAND_INS=on, which the `server` and
+    # `server_factory` fixtures turn on (tests/conftest.py). They stand in so that tests of
+    # bidding need no plan or bank; the real path is tested end to end in test_deposits.py
+    # (application, bank-confirmed deposit, token) and test_plan_to_sale.py.
+    STAND_IN_OFF = "404 here: the stand-ins are off (server_factory(stand_ins=True) turns them on)"
+
     async def create(self, **body: Any) -> dict[str, Any]:
         r = await self.post("/api/sessions", body)
+        assert r.status_code != 404, self.STAND_IN_OFF
         assert r.status_code == 201, r.text
         created: dict[str, Any] = r.json()
         return created
@@ -110,6 +118,7 @@ class Api:
     async def qualify(self, session_id: str, legal_name: str | None = None) -> Qualified:
         name = legal_name or f"竞买人 {uuid.uuid4().hex[:6]}"
         r = await self.post(f"/api/sessions/{session_id}/bidders", {"legal_name": name})
+        assert r.status_code != 404 or "UNKNOWN_SESSION" in r.text, self.STAND_IN_OFF
         assert r.status_code == 201, r.text
         body = r.json()
         return Qualified(int(body["bidder_no"]), body["token"])

@@ -1,6 +1,7 @@
 """The README's run command on the embedded default: `auction serve --demo` with no
 DATABASE_URL starts its own PostgreSQL in the data folder, loads the demo, answers
-/healthz and serves a demo session over the WebSocket; SIGTERM (kill, systemd,
+/healthz and serves a demo session over the WebSocket (with the stand-ins, demo
+mode's, which a start without --demo no longer has); SIGTERM (kill, systemd,
 docker stop) shuts it down with its PostgreSQL, and the next start finds the data."""
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def _postmaster_running(data: Path) -> bool:
 
 
 def _start(data: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "AUCTION_STAND_INS")}
     env.update(AUCTION_DATA_DIR=str(data), AUCTION_PORT=str(port))
     return subprocess.Popen([AUCTION, "serve", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
@@ -68,6 +69,7 @@ async def test_serve_on_the_embedded_default_and_stop_on_sigterm(tmp_path: Path)
         assert _postmaster_running(data)
         watcher = await WsClient.join(f"ws://127.0.0.1:{port}/ws", _demo_session(data))
         await watcher.close()
+        assert await _stand_in_answer(port) == (401, "UNAUTHORIZED")  # demo mode: there, behind the key
         proc.send_signal(signal.SIGTERM)
         out = proc.communicate(timeout=60)[0].decode()
     finally:
@@ -84,10 +86,18 @@ async def test_serve_on_the_embedded_default_and_stop_on_sigterm(tmp_path: Path)
         await _ready(port, again)
         watcher = await WsClient.join(f"ws://127.0.0.1:{port}/ws", _demo_session(data))
         await watcher.close()
+        assert await _stand_in_answer(port) == (404, "NOT_FOUND")  # not demo mode: the stand-ins are gone
     finally:
         again.send_signal(signal.SIGINT)  # Ctrl-C
         again.communicate(timeout=60)
     assert not _postmaster_running(data)
+
+
+async def _stand_in_answer(port: int) -> tuple[int, str]:
+    """POST /api/sessions/{id}/bidders without a key: 401 where the stand-in exists, 404 where not."""
+    async with httpx.AsyncClient() as http:
+        r = await http.post(f"http://127.0.0.1:{port}/api/sessions/DEMO-A-1/bidders", json={"legal_name": "x"})
+    return r.status_code, str(r.json()["error"]["code"])
 
 
 def _demo_session(data: Path) -> str:
