@@ -208,6 +208,8 @@ def parse_year_file(text: str | bytes) -> CalendarYear:
     """An operator's year file (schema in the module docstring), checked; raises `Rejected`."""
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise Rejected(Code.JSON_TOO_DEEP) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise Rejected(Code.CALENDAR_FILE_INVALID, f"not JSON: {exc}") from None
     if not isinstance(data, dict):

@@ -24,7 +24,7 @@ from auction.deadline_service import DeadlineService
 from auction.domain.codes import Code, Rejected
 from auction.settings import Settings
 from auction.store import deadlines as rows_store
-from auction.web.operator_api import MAX_BODY, OperatorApi, _text, _time
+from auction.web.operator_api import OperatorApi, _text, _time
 
 
 class DeadlinesApi:
@@ -114,8 +114,8 @@ class DeadlinesApi:
     async def load_year(self, request: Request) -> Response:
         """The body is the year file itself; the operator is named by ?by= (default: operator)."""
         raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise Rejected(Code.INVALID_FIELD, "request body too large")
+        if len(raw) > self.api.settings.max_body_bytes:
+            raise Rejected(Code.BODY_TOO_LARGE, maximum=self.api.settings.max_body_bytes)
         by = request.query_params.get("by") or "operator"
         clock: DeadlineService = request.state.deadlines
         year, changed = await clock.load_year(raw, by[:100])
