@@ -544,8 +544,7 @@ async def test_invalid_utf8_frames_close_1007_with_one_log_line(server: ServerPr
         conn = await WsClient.open(server.ws)
         try:
             if i % 2:
-                await conn.hello(s.id, s.bidders[0].token)
-                await conn.reply()
+                assert (await conn.hello(s.id, s.bidders[0].token))["type"] == "welcome"
             await conn.ws.send(b'{"type": "ping", "nonce": "\xff\xfe"}', text=True)
             closes.append((await conn.wait_closed())[0])
         finally:
