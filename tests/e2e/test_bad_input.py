@@ -342,7 +342,9 @@ async def test_deeply_nested_json_gets_its_code(server_factory: Callable[..., Se
                     _error(r, 401, "INVALID_TOKEN")
                 else:
                     assert _error(r, 422, "JSON_TOO_DEEP")["details"] == {"maximum": 32}, path
-        # Deep, yet nested within the parser's own recursion limit: the same code.
+        # Past the parser's recursion limit in a small body (once a 500), and deep yet within it.
+        r = await api.post("/api/sessions", content=_deep(20_000), headers={"content-type": "application/json"})
+        _error(r, 422, "JSON_TOO_DEEP")
         r = await api.post("/api/sessions", {"method": "AUCTION", "nested": json.loads(_deep(200))})
         _error(r, 422, "JSON_TOO_DEEP")
         # The bank webhook parses only what a bank signed (and takes at most 16 KiB).
