@@ -94,6 +94,7 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     from auction.web.app import create_app
+    from auction.web.uvicorn_protocols import QuietWebSocketProtocol, http_protocol
 
     from auction.keys import KeySetupError, demo_keys, open_sealer
 
@@ -122,7 +123,8 @@ def serve(settings: Settings) -> None:
             app,
             host=settings.host,
             port=settings.port,
-            ws="websockets-sansio",
+            http=http_protocol(settings.header_timeout_seconds),  # a deadline for request headers
+            ws=QuietWebSocketProtocol,  # websockets-sansio without frame logs or UTF-8 tracebacks
             ws_max_size=settings.ws_max_message_bytes,
             ws_ping_interval=20,
             ws_ping_timeout=20,

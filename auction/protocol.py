@@ -30,9 +30,13 @@ from auction.domain.events import (
     TimedBiddingStarted,
     event_type,
 )
+from auction.domain.codes import Code, Rejected
 from auction.domain.session import SessionState
 
 PROTOCOL_VERSION = 1
+# No message or request body needs more than a few levels; the parser's own limit
+# (a RecursionError near 1,000) depends on the stack it runs on, this one does not.
+MAX_JSON_DEPTH = 32
 
 
 def storable_text(value: object) -> bool:
@@ -45,6 +49,38 @@ def storable_text(value: object) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def loads(raw: str | bytes) -> Any:
+    """Parse a WebSocket frame or an HTTP body: `MALFORMED_JSON` if it is not JSON,
+    `JSON_TOO_DEEP` if it nests deeper than `MAX_JSON_DEPTH` (never a RecursionError)."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise Rejected(Code.JSON_TOO_DEEP, maximum=MAX_JSON_DEPTH) from None
+    except ValueError:  # includes UnicodeDecodeError of a body that is not UTF-8
+        raise Rejected(Code.MALFORMED_JSON) from None
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise Rejected(Code.JSON_TOO_DEEP, maximum=MAX_JSON_DEPTH)
+    return value
+
+
+def json_depth(value: Any) -> int:
+    """How deeply `value` nests lists and objects (a scalar is 0), without recursion;
+    stops counting once past `MAX_JSON_DEPTH`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                break
+            stack.extend((v, depth) for v in item if isinstance(v, (dict, list)))
+    return deepest
 
 
 def dumps(message: dict[str, Any]) -> str:

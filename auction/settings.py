@@ -81,6 +81,16 @@ class Settings:
     publication_timeout_seconds: float = 10.0
     publication_poll_seconds: float = 1.0
     log_level: str = "INFO"
+    # Input edges (README "Security"): the largest HTTP request body, the time a client has
+    # to send its request headers, and the address public pages and the feed link to.
+    max_body_bytes: int = 1024 * 1024
+    header_timeout_seconds: float = 10.0
+    public_base_url: str = ""  # "": http://{host}:{port}
+
+    @property
+    def base_url(self) -> str:
+        """Where the public pages are reached: absolute links never come from a request's Host."""
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def stand_ins_on(self) -> bool:
@@ -129,6 +139,9 @@ class Settings:
             db_role=e.get("AUCTION_DB_ROLE", "auction_app"),
             log_level=e.get("AUCTION_LOG_LEVEL", "INFO"),
             stand_ins=_bool(e, "AUCTION_STAND_INS", False),
+            max_body_bytes=_int(e, "AUCTION_MAX_BODY_BYTES", 1024 * 1024),
+            header_timeout_seconds=float(e.get("AUCTION_HEADER_TIMEOUT_SECONDS") or "10"),
+            public_base_url=e.get("AUCTION_PUBLIC_BASE_URL", ""),
             bank_secrets=bank_secrets(e.get("AUCTION_BANK_SECRETS", "")),
             bank_max_skew_seconds=_int(e, "AUCTION_BANK_MAX_SKEW_SECONDS", 300),
             clock_rules=ClockRules(

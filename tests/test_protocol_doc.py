@@ -1,8 +1,18 @@
 """The protocol document lists every rejection code the server can send."""
 
+import re
 from pathlib import Path
 
+from auction.console.roles import Role
 from auction.domain.codes import MESSAGES, Code
+from auction.domain.deadlines import DeadlineKind, DeadlineState
+from auction.domain.ledger import AccountKind, EntryKind
+from auction.domain.parcels import ConditionsCategory
+from auction.domain.plan_terms import Channel, PlanMethod
+from auction.domain.plans import PlanStatus
+from auction.domain.session import Phase
+from auction.domain.settlement import DeductionKind, Regime
+from auction.domain.terms import Method
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "protocol.md").read_text(encoding="utf-8")
 
@@ -19,3 +29,37 @@ def test_every_code_has_a_chinese_and_english_message() -> None:
         chinese, english = message.split(" / ", 1)
         assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese), code
         assert english.isascii(), code
+
+
+# The other way round: every code the documents name is one the server has.
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+TABLE_ROW = re.compile(r"^\| (`[A-Z][A-Z0-9_]+`(?:, `[A-Z][A-Z0-9_]+`)*) \|", re.MULTILINE)
+NAME = re.compile(r"`([A-Z][A-Z0-9_]{2,})`")
+
+
+def _tabled_codes(text: str) -> set[str]:
+    return {name for cells in TABLE_ROW.findall(text) for name in NAME.findall(cells)}
+
+
+def test_every_tabled_code_exists() -> None:
+    tabled = _tabled_codes(DOC)
+    assert len(tabled) > 100
+    assert sorted(tabled - {c.value for c in Code}) == []
+    assert sorted({c.value for c in Code} - tabled) == []  # and each has its row
+
+
+def test_every_code_the_readme_names_exists() -> None:
+    """README names codes in prose; an upper-case name there is a code, a setting, or a
+    value of one of the domain's own vocabularies (phases, statuses, kinds, ...)."""
+    vocabularies: set[str] = set()
+    for enum in (Phase, Method, PlanStatus, PlanMethod, Channel, DeadlineKind, DeadlineState, AccountKind,
+                 EntryKind, ConditionsCategory, DeductionKind, Regime, Role):
+        vocabularies |= {str(member.value) for member in enum} | {member.name for member in enum}
+    # Values the README shows that are not codes: application statuses and kinds, CloseHeld
+    # reasons, a log level.
+    others = {"AWAITING_DEPOSIT", "QUALIFIED", "NOT_QUALIFIED", "COMPANY", "PERSON", "RESERVE_UNAVAILABLE",
+              "CALENDAR_MISSING", "INFO", "DEBUG"}
+    named = set(NAME.findall(README))
+    unknown = {n for n in named if not n.startswith(("AUCTION_", "DATABASE_", "REDIS_"))} \
+        - {c.value for c in Code} - vocabularies - others
+    assert sorted(unknown) == []

@@ -39,6 +39,11 @@ class Code(str, Enum):
     RESUME_GAP_TOO_LARGE = "RESUME_GAP_TOO_LARGE"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     CONFLICT = "CONFLICT"
+    # Input edges (HTTP and WebSocket; README "Security")
+    JSON_TOO_DEEP = "JSON_TOO_DEEP"
+    BODY_TOO_LARGE = "BODY_TOO_LARGE"
+    INVALID_ID = "INVALID_ID"
+    DATE_OUT_OF_RANGE = "DATE_OUT_OF_RANGE"
     # Operator commands
     INVALID_TERMS = "INVALID_TERMS"
     Q31_DEPOSIT_BELOW_20_PERCENT = "Q31_DEPOSIT_BELOW_20_PERCENT"
@@ -162,6 +167,10 @@ MESSAGES: dict[Code, str] = {
     Code.RESUME_GAP_TOO_LARGE: "last_seq 超出当前序号 / last_seq is ahead of the session's log",
     Code.SERVICE_UNAVAILABLE: "服务暂时不可用，报价未被接受，请重试 / Service unavailable; the bid was NOT accepted, retry",
     Code.CONFLICT: "并发冲突，请重试 / Concurrent update; retry",
+    Code.JSON_TOO_DEEP: "JSON嵌套层数过多 / The JSON is nested too deeply",
+    Code.BODY_TOO_LARGE: "请求内容过大 / The request body is too large",
+    Code.INVALID_ID: "路径或查询参数含有控制字符 / The path or query contains a control character",
+    Code.DATE_OUT_OF_RANGE: "日期超出允许范围 / The date is outside the accepted range",
     Code.INVALID_TERMS: "交易条件不合法 / The session terms are invalid",
     Code.Q31_DEPOSIT_BELOW_20_PERCENT: "竞买保证金不得低于起始价的20%（第三十一条） / Deposit below 20% of the starting price (Q31)",
     Code.N18_LISTING_PERIOD_TOO_SHORT: "挂牌时间不得少于10日（39号令第十八条） / Listing period shorter than 10 days (N Art.18)",

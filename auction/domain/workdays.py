@@ -290,6 +290,8 @@ def line_of(text: str | bytes, needle: str) -> int | None:
 def _parse_year_file(text: str | bytes) -> CalendarYear:
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise Rejected(Code.JSON_TOO_DEEP) from None
     except json.JSONDecodeError as exc:
         raise Rejected(Code.CALENDAR_FILE_INVALID, f"not JSON: {exc}", line=exc.lineno) from None
     except (ValueError, UnicodeDecodeError) as exc:

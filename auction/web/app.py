@@ -31,6 +31,7 @@ from auction.store.migrate import migrate
 from auction.web.bidder_ws import BidderEndpoint
 from auction.web.bidder_page import routes as bidder_page_routes
 from auction.web.console import ConsolePages
+from auction.web.input_guards import BodyLimit, SafePath
 from auction.web.middleware import ApiAudit, SecurityHeaders
 from auction.web.operator_api import OperatorApi, unknown_route_message
 from auction.web.plans_api import PlansApi, plan_service
@@ -175,10 +176,12 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
     app = Starlette(
         routes=[Route("/healthz", healthz), WebSocketRoute("/ws", endpoint.serve), *api.routes(), *PlansApi(settings).routes(),
                 *post_trade_routes(settings), *ConsolePages(settings).routes(), *bidder_page_routes(settings),
-                *PublicationApi(settings).routes(), *public_page_routes()],
+                *PublicationApi(settings).routes(), *public_page_routes(settings)],
         lifespan=lifespan,
         exception_handlers={404: not_found},
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # inside the audit: a 413 is recorded
     app.add_middleware(ApiAudit, operator_key=settings.operator_key)  # the operator console (issue 5)
+    app.add_middleware(SafePath)  # outside it: a path with NUL names nothing and cannot be stored
     app.add_middleware(SecurityHeaders)
     return app

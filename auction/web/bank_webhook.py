@@ -20,7 +20,7 @@ afresh, gets the first answer and books nothing new: `DEPOSIT_DUPLICATE_TXN`).
 Body (JSON): {txn_id, sub_account, amount_fen, payer_name, payer_account,
 received_at (ISO 8601 with offset)}. Money that arrived is always booked and
 answered 200 with the verdict (`code` null: counted; else why it is held for
-refund); what is not money (`INVALID_AMOUNT`, `INVALID_FIELD`, `MALFORMED_JSON`)
+refund); what is not money (`INVALID_AMOUNT`, `INVALID_FIELD`, `MALFORMED_JSON`, `JSON_TOO_DEEP`)
 or contradicts an earlier report (`DEPOSIT_TXN_CONFLICT`) is refused (422) and
 books nothing. Every authenticated request is kept in `bank_notifications`.
 """
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -43,7 +42,7 @@ from starlette.routing import Route
 from auction.deposit_service import DepositService
 from auction.domain.codes import Code, Rejected
 from auction.domain.deposits import Payment
-from auction.protocol import storable_text
+from auction.protocol import loads, storable_text
 from auction.service import now_us
 from auction.settings import Settings
 from auction.store import deposits as store
@@ -61,6 +60,7 @@ STATUS = {
     Code.BANK_REPLAYED: 409,
     Code.SERVICE_UNAVAILABLE: 503,
     Code.CONFLICT: 409,
+    Code.BODY_TOO_LARGE: 413,
 }
 
 
@@ -85,7 +85,7 @@ class BankWebhook:
         try:
             raw = await request.body()
             if len(raw) > MAX_BODY:
-                raise Rejected(Code.INVALID_FIELD, "request body too large")
+                raise Rejected(Code.BODY_TOO_LARGE, maximum=MAX_BODY)
             bank_id, signature, sent_at = self._authenticate(request, raw)
         except Rejected as r:
             log.warning("bank notification refused: %s", r.code.value)
@@ -141,10 +141,7 @@ class BankWebhook:
 
 
 def _payment(raw: bytes) -> Payment:
-    try:
-        body: Any = json.loads(raw)
-    except ValueError:
-        raise Rejected(Code.MALFORMED_JSON) from None
+    body: Any = loads(raw)
     if not isinstance(body, dict):
         raise Rejected(Code.MALFORMED_JSON, "expected a JSON object")
 

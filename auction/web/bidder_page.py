@@ -11,7 +11,6 @@ so no other site can make the browser use it.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 import asyncpg
@@ -21,7 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from auction.domain.codes import Code, Rejected
-from auction.protocol import storable_text
+from auction.protocol import loads, storable_text
 from auction.service import now_us
 from auction.settings import Settings
 from auction.store.events import to_micros
@@ -60,8 +59,8 @@ async def which_session(request: Request, settings: Settings) -> Response:
     """`{"token"}` -> `{"session_id", "bidder_no"}` for a valid, unexpired token."""
     raw = await request.body()
     try:
-        token = json.loads(raw).get("token") if len(raw) <= 1024 else None
-    except (ValueError, AttributeError):
+        token = loads(raw).get("token") if len(raw) <= 1024 else None
+    except (Rejected, AttributeError):
         token = None
     if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
         return _refused(Code.INVALID_TOKEN, 401)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -35,7 +34,7 @@ from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import PlaceBid
 from auction.domain.session import SessionState, evolve
 from auction.fanout.broker import Message, Subscription, text_frame
-from auction.protocol import PROTOCOL_VERSION, dumps, event_message, state_view, storable_text, terms_view
+from auction.protocol import PROTOCOL_VERSION, dumps, event_message, loads, state_view, storable_text, terms_view
 from auction.service import SessionService, now_us
 from auction.settings import Settings
 from auction.store.events import to_micros
@@ -76,7 +75,8 @@ class Wire:
         for _ in range(8):  # unwrap Starlette's send wrappers down to uvicorn's bound method
             owner = getattr(send, "__self__", None)
             if owner is not None:
-                if type(owner).__name__ == "WebSocketsSansIOProtocol" and all(
+                sansio = any(c.__name__ == "WebSocketsSansIOProtocol" for c in type(owner).__mro__)
+                if sansio and all(
                     hasattr(owner, a) for a in ("transport", "writable", "close_sent", "disconnected")
                 ):
                     return Wire(owner)
@@ -136,10 +136,7 @@ def _error(code: Code, detail: str = "", **details: Any) -> str:
 def _parse(raw: str | bytes | None) -> dict[str, Any]:
     if not isinstance(raw, str):
         raise Rejected(Code.MALFORMED_JSON, "send text frames with JSON objects")
-    try:
-        message = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise Rejected(Code.MALFORMED_JSON) from None
+    message = loads(raw)
     if not isinstance(message, dict):
         raise Rejected(Code.MALFORMED_JSON, "expected a JSON object")
     if not isinstance(message.get("type"), str):

@@ -29,7 +29,7 @@ from auction.domain.codes import Code, Rejected
 from auction.publish.cst import iso_cst
 from auction.settings import Settings
 from auction.store import deadlines as rows_store
-from auction.web.operator_api import MAX_BODY, OperatorApi, _text, _time
+from auction.web.operator_api import OperatorApi, _text, _time
 
 
 class DeadlinesApi:
@@ -141,8 +141,8 @@ class DeadlinesApi:
     async def load_year(self, request: Request) -> Response:
         """The body is the year file itself; the operator is named by ?by= (default: operator)."""
         raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise Rejected(Code.INVALID_FIELD, "request body too large")
+        if len(raw) > self.api.settings.max_body_bytes:
+            raise Rejected(Code.BODY_TOO_LARGE, maximum=self.api.settings.max_body_bytes)
         by = request.query_params.get("by") or "operator"
         clock: DeadlineService = request.state.deadlines
         if request.query_params.get("dry_run") in ("1", "true"):

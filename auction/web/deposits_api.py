@@ -26,7 +26,7 @@ from auction.publish.cst import iso_cst
 from auction.settings import Settings
 from auction.store import deposits as store
 from auction.store.events import to_micros
-from auction.web.operator_api import OperatorApi, _text, _time
+from auction.web.operator_api import OperatorApi, _reason, _text, _time
 
 REGISTRATION_NO = re.compile(r"[0-9A-Za-z-]{6,32}")
 
@@ -97,7 +97,7 @@ class DepositsApi:
         body = await self.api._body(request)
         deposits: DepositService = request.state.deposits
         issued = await deposits.reissue_token(request.path_params["application_id"], _text(body, "by", 100),
-                                              _text(body, "reason", 500))
+                                              _reason(body))
         return _token_response(issued)
 
     async def ledger(self, request: Request) -> Response:

@@ -12,9 +12,8 @@ unknown route does, before the key is even looked at.
 from __future__ import annotations
 
 import hmac
-import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -28,12 +27,12 @@ from auction.domain.events import event_to_dict, event_type
 from auction.domain.money import is_valid_amount
 from auction.domain.session import SessionState, replay, reserve_commitment
 from auction.domain.terms import SECOND, Method, SessionTerms
-from auction.protocol import state_view, storable_text, terms_view
+from auction.protocol import loads, state_view, storable_text, terms_view
 from auction.registration import qualify
 from auction.settings import Settings
 from auction.store.events import Recorded, to_datetime, to_micros
+from auction.web.inputs import instant
 
-MAX_BODY = 64 * 1024
 CST = "Asia/Shanghai"
 
 STATUS = {
@@ -43,6 +42,8 @@ STATUS = {
     Code.SESSION_EXISTS: 409,
     Code.CONFLICT: 409,
     Code.SERVICE_UNAVAILABLE: 503,
+    Code.BODY_TOO_LARGE: 413,
+    Code.INVALID_ID: 400,
     Code.APPLICATION_EXISTS: 409,
     Code.TOKEN_ALREADY_ISSUED: 409,
     Code.TOKEN_NOT_YET_ISSUED: 409,
@@ -61,20 +62,7 @@ def _time(body: dict[str, Any], name: str, required: bool = True) -> int | None:
         if required:
             raise Rejected(Code.INVALID_FIELD, f"{name} is required (ISO 8601 with offset)", field=name)
         return None
-    if not isinstance(value, str):
-        raise Rejected(Code.INVALID_FIELD, f"{name} must be an ISO 8601 string", field=name)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise Rejected(Code.INVALID_FIELD, f"{name} is not ISO 8601", field=name) from None
-    if parsed.tzinfo is None:
-        raise Rejected(Code.INVALID_FIELD, f"{name} needs a UTC offset, e.g. +08:00", field=name)
-    micros = to_micros(parsed)
-    try:
-        to_datetime(micros)  # e.g. 9999-12-31T23:00-05:00 is past year 9999 in UTC
-    except (ValueError, OverflowError):
-        raise Rejected(Code.INVALID_FIELD, f"{name} is out of range", field=name) from None
-    return micros
+    return instant(value, name)
 
 
 def _fen(body: dict[str, Any], name: str, required: bool = True) -> int | None:
@@ -91,6 +79,15 @@ def _text(body: dict[str, Any], name: str, max_len: int = 200) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > max_len or not storable_text(value):
         raise Rejected(Code.INVALID_FIELD, f"{name} must be a non-empty string of at most {max_len}", field=name)
     return value.strip()
+
+
+def _reason(body: dict[str, Any], max_len: int = 500) -> str:
+    """A step's reason: absent or blank is `REASON_REQUIRED` (what docs/protocol.md promises),
+    present but not storable text of at most `max_len` is `INVALID_FIELD`."""
+    value = body.get("reason")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise Rejected(Code.REASON_REQUIRED, field="reason")
+    return _text(body, "reason", max_len)
 
 
 def iso_cst(micros: int | None) -> str | None:
@@ -152,12 +149,9 @@ class OperatorApi:
 
     async def _body(self, request: Request) -> dict[str, Any]:
         raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise Rejected(Code.INVALID_FIELD, "request body too large")
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            raise Rejected(Code.MALFORMED_JSON) from None
+        if len(raw) > self.settings.max_body_bytes:  # the console's in-process calls skip the middleware
+            raise Rejected(Code.BODY_TOO_LARGE, maximum=self.settings.max_body_bytes)
+        body = loads(raw or b"{}")
         if not isinstance(body, dict):
             raise Rejected(Code.MALFORMED_JSON, "expected a JSON object")
         return body
@@ -268,26 +262,26 @@ class OperatorApi:
     async def suspend(self, request: Request) -> Response:
         body = await self._body(request)
         sid = request.path_params["session_id"]
-        result = await request.state.service.execute(sid, Suspend(reason=_text(body, "reason", 500)))
+        result = await request.state.service.execute(sid, Suspend(reason=_reason(body)))
         return JSONResponse(self._view(result.state))
 
     async def resume(self, request: Request) -> Response:
         body = await self._body(request)
         sid = request.path_params["session_id"]
-        command = Resume(reason=_text(body, "reason", 500), resume_at=_time(body, "resume_at", required=False))
+        command = Resume(reason=_reason(body), resume_at=_time(body, "resume_at", required=False))
         result = await request.state.service.execute(sid, command)
         return JSONResponse(self._view(result.state))
 
     async def terminate(self, request: Request) -> Response:
         body = await self._body(request)
         sid = request.path_params["session_id"]
-        result = await request.state.service.execute(sid, Terminate(reason=_text(body, "reason", 500)))
+        result = await request.state.service.execute(sid, Terminate(reason=_reason(body)))
         return JSONResponse(self._view(result.state))
 
     async def change_increment(self, request: Request) -> Response:
         body = await self._body(request)
         sid = request.path_params["session_id"]
-        command = ChangeIncrement(increment=_fen(body, "increment_fen") or 0, reason=_text(body, "reason", 500))
+        command = ChangeIncrement(increment=_fen(body, "increment_fen") or 0, reason=_reason(body))
         result = await request.state.service.execute(sid, command)
         return JSONResponse(self._view(result.state))
 

@@ -41,11 +41,12 @@ from auction.domain.terms import SECOND
 from auction.plan_service import PlanService, ReserveRequest
 from auction.service import SessionService
 from auction.protocol import storable_text
-from auction.sealing.signatures import PUBLIC_KEY_BYTES, SALT, parse_time, public_key
+from auction.sealing.signatures import PUBLIC_KEY_BYTES, SALT, public_key
 from auction.settings import Settings
 from auction.store.events import to_micros
 from auction.store.plans import Member, PlanStore, RecordedPlanEvent
-from auction.web.operator_api import OperatorApi, iso_cst
+from auction.web.inputs import calendar_day, instant
+from auction.web.operator_api import OperatorApi, _reason, iso_cst
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}")
 MEMBER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
@@ -95,22 +96,13 @@ def _time(body: dict[str, Any], name: str, *, required: bool = True) -> int | No
     value = body.get(name)
     if value is None and not required:
         return None
-    if not isinstance(value, str):
+    if value is None:
         raise Rejected(Code.INVALID_FIELD, f"{name}: ISO 8601 with a UTC offset, e.g. +08:00", field=name)
-    try:
-        return parse_time(value)
-    except (ValueError, OverflowError):
-        raise Rejected(Code.INVALID_FIELD, f"{name}: ISO 8601 with a UTC offset, e.g. +08:00", field=name) from None
+    return instant(value, name)
 
 
 def _date(body: dict[str, Any], name: str) -> date:
-    value = _field(body, name)
-    try:
-        if not isinstance(value, str):
-            raise ValueError(name)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Rejected(Code.INVALID_FIELD, f"{name}: a date, YYYY-MM-DD", field=name) from None
+    return calendar_day(_field(body, name), name)
 
 
 def _ids(body: dict[str, Any], name: str) -> tuple[str, ...]:
@@ -425,7 +417,7 @@ class PlansApi:
         return await self._do(request, ChangeAnnouncement(
             by=_text(body, "by", 100),
             published_at=_time(body, "published_at") or 0,
-            reason=_text(body, "reason", 500),
+            reason=_reason(body),
             content=_text(body, "content", 4000),
             schedule=_schedule(schedule) if schedule is not None else None,
         ))
@@ -449,7 +441,7 @@ class PlansApi:
 
     async def withdraw(self, request: Request) -> Response:
         body = await self.ops._body(request)
-        return await self._do(request, WithdrawPlan(by=_text(body, "by", 100), reason=_text(body, "reason", 500)))
+        return await self._do(request, WithdrawPlan(by=_text(body, "by", 100), reason=_reason(body)))
 
     async def create_session(self, request: Request) -> Response:
         """The trading session of an announced plan (201), or the one already created (200)."""

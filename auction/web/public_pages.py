@@ -20,6 +20,7 @@ from starlette.routing import Route
 from auction.publication import outbox
 from auction.publication.documents import ANNOUNCEMENT, CHANGE, RESULT, UNSOLD, to_xml
 from auction.publication.pages import STYLE, atom_feed, detail_page, list_page
+from auction.settings import Settings
 
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 # No script at all; the one inline style by its hash.
@@ -102,21 +103,25 @@ async def export_xml(request: Request) -> Response:
                     headers={"cache-control": "public, max-age=60"})
 
 
-async def feed(request: Request) -> Response:
+async def feed(request: Request, base: str) -> Response:
+    """Absolute links from the configured `AUCTION_PUBLIC_BASE_URL`, never from the request's
+    Host header: a feed cached or copied from a request with a forged Host links to this site."""
     documents = await _documents(request, None)
-    base = str(request.base_url).rstrip("/")
     updated = documents[0]["published_at"] if documents else datetime.now(UTC).isoformat(timespec="seconds")
     return Response(atom_feed(documents, base, updated), media_type="application/atom+xml; charset=utf-8",
                     headers={"cache-control": "public, max-age=60"})
 
 
-def routes() -> list[Route]:
+def routes(settings: Settings) -> list[Route]:
+    async def atom(request: Request) -> Response:
+        return await feed(request, settings.base_url)
+
     return [
         Route("/public/announcements", _safe(announcements)),
         Route("/public/announcements/{document_id}", _safe(announcement)),
         Route("/public/results", _safe(results)),
         Route("/public/results/{document_id}", _safe(result)),
-        Route("/public/feed.atom", _safe(feed)),
+        Route("/public/feed.atom", _safe(atom)),
         Route("/public/documents/{document_id}.json", _safe(export_json)),
         Route("/public/documents/{document_id}.xml", _safe(export_xml)),
     ]

@@ -4,13 +4,19 @@ written to the log, and nothing anybody receives contains a Python traceback."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import secrets
+import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+import httpx
 
 from tests.conftest import ServerProcess
+from tests.e2e.bank import BANK_ENV, FakeBank
 from tests.e2e.helpers import WAN, Api, WsClient, assert_no_traceback, close_all, iso_in
 
 
@@ -240,8 +246,8 @@ async def test_operator_api_bad_input(server: ServerProcess) -> None:
             assert error["details"] == {"field": name} and "offset" in error["message"]
             assert (await refused("INVALID_FIELD", **{name: "tomorrow"}))["details"] == {"field": name}
             assert (await refused("INVALID_FIELD", **{name: 1893456000}))["details"] == {"field": name}
-            assert (await refused("INVALID_FIELD", **{name: "9999-12-31T23:00:00-05:00"}))["details"] == {
-                "field": name}
+            assert (await refused("DATE_OUT_OF_RANGE", **{name: "9999-12-31T23:00:00-05:00"}))["details"][
+                "field"] == name
         await refused("START_IN_PAST", start_at="2020-01-01T00:00:00+08:00")
         # Q28: a listing must have a reserve.
         await refused("Q28_RESERVE_REQUIRED", method="LISTING", listing_end_at=iso_in(90))
@@ -272,7 +278,7 @@ async def test_operator_api_bad_input(server: ServerProcess) -> None:
         _error(await api.post("/api/sessions", {**good, "session_id": sid}), 409, "SESSION_EXISTS")
         _error(await api.post(f"/api/sessions/{sid}/bidders", {}), 422, "INVALID_FIELD")
         _error(await api.post(f"/api/sessions/{sid}/bidders", {"legal_name": "公司\u0000"}), 422, "INVALID_FIELD")
-        _error(await api.post(f"/api/sessions/{sid}/suspend", {}), 422, "INVALID_FIELD")
+        _error(await api.post(f"/api/sessions/{sid}/suspend", {}), 422, "REASON_REQUIRED")
         _error(await api.post(f"/api/sessions/{sid}/suspend", {"reason": "\ud800"}), 422, "INVALID_FIELD")
         _error(await api.post(f"/api/sessions/{sid}/resume", {"reason": "无故"}), 422, "NOT_SUSPENDED")
         _error(await api.post(f"/api/sessions/{sid}/increment", {"increment_fen": 0, "reason": "x"}), 422,
@@ -290,3 +296,289 @@ async def test_operator_api_bad_input(server: ServerProcess) -> None:
         assert [e["type"] for e in log] == ["SessionCreated"]
         assert (await api.verify(sid))["ok"] is True
     assert "Traceback" not in server.log_text()
+
+
+# ---------------------------------------------------------------------------
+# The input edges (README "Security", Limits): each refusal has its code, none is a 5xx.
+
+DEEP = 100_000
+
+
+def _deep(depth: int, kind: str = "[") -> bytes:
+    if kind == "[":
+        return b"[" * depth + b"]" * depth
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+async def _raw_http(server: ServerProcess, request: bytes, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+    """Send `request` as is on a fresh connection; read the answer until the server closes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        data = b""
+        with contextlib.suppress(ConnectionError):
+            while chunk := await asyncio.wait_for(reader.read(65536), timeout):
+                data += chunk
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+async def test_deeply_nested_json_gets_its_code(server_factory: Callable[..., ServerProcess]) -> None:
+    server = server_factory(**BANK_ENV)
+    server.start()
+    async with Api(server) as api:
+        s = await api.auction(bidders=1, start_in=60)
+        paths = ["/api/sessions", "/api/plans", f"/api/sessions/{s.id}/suspend", "/api/committee-members",
+                 "/api/plans/P-NONE/appraisal", f"/api/sessions/{s.id}/applications", "/bid/session"]
+        for path in paths:
+            for kind in ("[", "{"):
+                r = await api.post(path, content=_deep(DEEP, kind), headers={"content-type": "application/json"})
+                if path == "/bid/session":  # the bidder page's sign-in answers any bad input alike
+                    _error(r, 401, "INVALID_TOKEN")
+                else:
+                    assert _error(r, 422, "JSON_TOO_DEEP")["details"] == {"maximum": 32}, path
+        # Past the parser's recursion limit in a small body (once a 500), and deep yet within it.
+        r = await api.post("/api/sessions", content=_deep(20_000), headers={"content-type": "application/json"})
+        _error(r, 422, "JSON_TOO_DEEP")
+        r = await api.post("/api/sessions", {"method": "AUCTION", "nested": json.loads(_deep(200))})
+        _error(r, 422, "JSON_TOO_DEEP")
+        # The bank webhook parses only what a bank signed (and takes at most 16 KiB).
+        bank = FakeBank(server)
+        try:
+            raw = _deep(5_000)
+            ts = int(time.time())
+            sent = await bank.send_raw(raw, {"X-Bank-Id": bank.bank_id, "X-Timestamp": str(ts),
+                                             "X-Signature": bank.sign(ts, raw)})
+            assert (sent.status, sent.code) == (422, "JSON_TOO_DEEP"), sent
+            raw = _deep(DEEP)
+            sent = await bank.send_raw(raw, {"X-Bank-Id": bank.bank_id, "X-Timestamp": str(ts),
+                                             "X-Signature": bank.sign(ts, raw)})
+            assert (sent.status, sent.code) == (413, "BODY_TOO_LARGE"), sent
+        finally:
+            await bank.close()
+        assert [e["type"] for e in await api.events(s.id)] == ["SessionCreated", "BidderQualified"]
+
+        # A WebSocket frame: deep within 8 KiB is an error and the connection stays usable;
+        # 100,000 levels is over 8 KiB and closes it with 1009, before or after the hello.
+        conn = await WsClient.join(server.ws, s.id, s.bidders[0].token)
+        early = await WsClient.open(server.ws)
+        try:
+            reply = await conn.request(_deep(4_000).decode())
+            assert _is_error(reply, "JSON_TOO_DEEP") and reply["details"] == {"maximum": 32}
+            await conn.ping()
+            reply = await _refused_hello(server, '{"type": "hello", "x": ' + _deep(3_000).decode() + "}",
+                                         "JSON_TOO_DEEP")
+            await conn.send_raw(_deep(DEEP).decode())
+            assert (await conn.wait_closed())[0] == 1009
+            await early.send_raw(_deep(DEEP, "{").decode())
+            assert (await early.wait_closed())[0] == 1009
+        finally:
+            await close_all(conn, early)
+    assert "Traceback" not in server.log_text()
+
+
+async def test_oversized_bodies_get_413_before_they_are_read(server_factory: Callable[..., ServerProcess]) -> None:
+    server = server_factory(AUCTION_MAX_BODY_BYTES="100000")
+    server.start()
+    auth = f"Authorization: Bearer {server.operator_key}\r\n".encode()
+    for path in (b"/api/sessions", b"/api/plans", b"/console/login", b"/public/results", b"/bid/session"):
+        # Content-Length over the limit: answered at once, with only 10 bytes of the body sent.
+        status, headers, body = await _raw_http(server, b"POST " + path + b" HTTP/1.1\r\nHost: x\r\n" + auth +
+                                                b"Content-Type: application/json\r\nContent-Length: 2000000\r\n\r\n"
+                                                + b"{" * 10)
+        assert status == 413 and headers["content-type"] == "application/json", (path, status, body)
+        error = json.loads(body)["error"]
+        assert error["code"] == "BODY_TOO_LARGE" and error["details"] == {"maximum": 100000}
+        assert isinstance(error["message"], str)
+        # Chunked, no Content-Length: answered once the chunks pass the limit (the last chunk never sent).
+        chunk = b"x" * 30_000
+        chunks = b"".join(b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(4))
+        status, _, body = await _raw_http(server, b"POST " + path + b" HTTP/1.1\r\nHost: x\r\n" + auth +
+                                          b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                          + chunks)
+        assert status == 413 and json.loads(body)["error"]["code"] == "BODY_TOO_LARGE", (path, status, body)
+    # Under the limit, chunked: an ordinary answer.
+    status, _, body = await _raw_http(server, b"POST /api/sessions HTTP/1.1\r\nHost: x\r\n" + auth +
+                                      b"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+    assert status == 422 and json.loads(body)["error"]["details"] == {"field": "method"}
+    async with Api(server) as api:  # the refusals are in the audit trail with their code
+        r = await api.get("/api/sessions")
+        assert r.status_code == 200
+    con = await asyncpg.connect(server.dsn)
+    try:
+        outcomes = await con.fetch("SELECT outcome FROM console_audit WHERE action = 'API POST /api/sessions'")
+    finally:
+        await con.close()
+    assert "BODY_TOO_LARGE" in {r["outcome"] for r in outcomes}
+    assert "Traceback" not in server.log_text()
+
+
+async def test_control_characters_in_paths_are_invalid_ids(server: ServerProcess) -> None:
+    async with Api(server) as api:
+        s = await api.auction(bidders=0, start_in=60)
+        gets = ["/api/sessions/%00x", "/api/sessions/x%00", f"/api/sessions/{s.id}%00/events", "/api/plans/a%01b",
+                "/api/sessions/%1f/verify", "/public/announcements/%00x", "/public/results/a%7fb",
+                "/public/documents/%00.json", "/public/documents/x%0a.xml", "/console/sessions/%00x",
+                "/api/deadlines?by=%00", "/public/results?x=a%00b"]
+        posts = [f"/api/sessions/{s.id}%00/suspend", "/api/sessions/%00x/bidders", "/api/plans/a%01b/withdraw",
+                 "/api/applications/%00/token", "/console/sessions/%00/suspend", "/bank/notifications%00"]
+        for path in gets:
+            r = await api.http.get(path)
+            assert_no_traceback(r.text)
+            _error(r, 400, "INVALID_ID")
+        for path in posts:
+            r = await api.post(path, {"reason": "测试", "by": "tester"})
+            _error(r, 400, "INVALID_ID")
+        assert [e["type"] for e in await api.events(s.id)] == ["SessionCreated"]
+    assert "audit record lost" not in server.log_text()
+
+
+async def test_slow_request_headers_are_cut_off(server_factory: Callable[..., ServerProcess]) -> None:
+    server = server_factory(AUCTION_HEADER_TIMEOUT_SECONDS="2")
+    server.start()
+
+    async def slowloris(first: bytes = b"") -> float:
+        """Send `first`, then headers a byte every 0.5 s; seconds until the server closes."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        started = time.monotonic()
+        try:
+            writer.write(first)
+            if first:
+                assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)).startswith(b"HTTP/1.1 200")
+                await asyncio.wait_for(reader.readexactly(int(2)), 10)  # the start of the body
+            trickle = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 1000
+            for byte in trickle:
+                writer.write(bytes([byte]))
+                try:
+                    await writer.drain()
+                except ConnectionError:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    if await asyncio.wait_for(reader.read(65536), 0.5) == b"":
+                        break
+                if time.monotonic() - started > 60:
+                    raise AssertionError("the server kept the slow connection open for a minute")
+            return time.monotonic() - started
+        finally:
+            writer.close()
+
+    assert await slowloris() < 60
+    # On a kept-alive connection after an answered request: the next request's headers too.
+    assert await slowloris(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") < 60
+    # Ordinary requests are untouched.
+    async with Api(server) as api:
+        assert (await api.get("/healthz")).status_code == 200
+
+
+async def test_public_links_never_come_from_the_host_header(server_factory: Callable[..., ServerProcess]) -> None:
+    server = server_factory(AUCTION_PUBLIC_BASE_URL="https://land.example.gov.cn/")
+    server.start()
+    async with httpx.AsyncClient(base_url=server.http, timeout=10, trust_env=False) as public:
+        for path in ("/public/feed.atom", "/public/announcements", "/public/results"):
+            for headers in ({"host": "evil.example"}, {"host": "evil.example", "x-forwarded-host": "evil.example"}):
+                r = await public.get(path, headers=headers)
+                assert r.status_code == 200 and "evil.example" not in r.text, (path, r.text)
+        r = await public.get("/public/feed.atom", headers={"host": "evil.example"})
+        assert 'href="https://land.example.gov.cn/public/feed.atom"' in r.text
+    default = server_factory()
+    default.start()
+    r = httpx.get(f"{default.http}/public/feed.atom", headers={"host": "evil.example"}, trust_env=False)
+    assert "evil.example" not in r.text and f'href="{default.http}/public/feed.atom"' in r.text
+
+
+async def test_dates_far_ahead_are_out_of_range(server: ServerProcess) -> None:
+    good: dict[str, Any] = {
+        "method": "AUCTION", "parcel_ref": "曲靖-远期", "start_price_fen": 1_000_000, "increment_fen": 10_000,
+        "deposit_fen": 200_000, "start_at": iso_in(60), "countdown_seconds": 60,
+    }
+    far = ["9000-01-01T09:00:00+08:00", "2200-01-01T00:00:00+00:00", "9999-12-31T23:59:59-12:00",
+           "10000-01-01T00:00:00+00:00", "+275760-09-13T00:00:00Z", "1999-12-31T23:59:59+00:00"]
+    async with Api(server) as api:
+        for value in far:
+            for name in ("start_at", "registration_closes_at"):
+                r = await api.post("/api/sessions", {**good, name: value})
+                error = _error(r, 422, "DATE_OUT_OF_RANGE")
+                assert error["details"]["field"] == name and error["details"]["latest"] == "2199-12-31", (value, error)
+            r = await api.post("/api/plans/P-NONE/committee-meeting", {"by": "x", "chair_spoke_last": True, "held_at": value})
+            assert _error(r, 422, "DATE_OUT_OF_RANGE")["details"]["field"] == "held_at"
+            r = await api.post("/api/sessions/S-NONE/applications", {"legal_name": "x", "registration_no": "91530300MA6K00001A",
+                                                                      "kind": "COMPANY", "deposit_deadline": value})
+            _error(r, 422, "DATE_OUT_OF_RANGE")
+        for day in ("9000-01-01", "10000-01-01", "1999-12-31"):
+            r = await api.post("/api/plans/P-NONE/appraisal", {"by": "x", "appraisal_id": "A1", "valuation_date": day,
+                                                               "valid_until": "2030-01-01"})
+            assert _error(r, 422, "DATE_OUT_OF_RANGE")["details"]["field"] == "valuation_date", day
+        # Still an ordinary day at both ends of the range.
+        r = await api.post("/api/sessions", {**good, "start_at": "2199-12-31T23:59:59+00:00"})
+        assert r.status_code == 201, r.text
+        assert r.json()["terms"]["start_at_us"] == 7_258_118_399_000_000
+    assert "Traceback" not in server.log_text()
+
+
+async def test_missing_reasons_get_reason_required(server: ServerProcess) -> None:
+    async with Api(server) as api:
+        s = await api.auction(bidders=1, start_in=60)
+        missing: list[dict[str, Any]] = [{}, {"reason": None}, {"reason": ""}, {"reason": "   "}]
+        for body in missing:
+            for step in ("suspend", "resume", "terminate"):
+                error = _error(await api.post(f"/api/sessions/{s.id}/{step}", body), 422, "REASON_REQUIRED")
+                assert error["details"] == {"field": "reason"}
+            r = await api.post(f"/api/sessions/{s.id}/increment", {"increment_fen": 20_000, **body})
+            _error(r, 422, "REASON_REQUIRED")
+            r = await api.post("/api/plans/P-NONE/withdraw", {"by": "x", **body})
+            _error(r, 422, "REASON_REQUIRED")
+        # A reason that is there but unusable is a field error, as before.
+        for bad in (5, "x" * 501, "a\u0000b"):
+            _error(await api.post(f"/api/sessions/{s.id}/suspend", {"reason": bad}), 422, "INVALID_FIELD")
+        assert [e["type"] for e in await api.events(s.id)] == ["SessionCreated", "BidderQualified"]
+
+
+async def test_invalid_utf8_frames_close_1007_with_one_log_line(server: ServerProcess) -> None:
+    async with Api(server) as api:
+        s = await api.auction(bidders=1, start_in=60)
+    closes = []
+    for i in range(4):
+        conn = await WsClient.open(server.ws)
+        try:
+            if i % 2:
+                assert (await conn.hello(s.id, s.bidders[0].token))["type"] == "welcome"
+            await conn.ws.send(b'{"type": "ping", "nonce": "\xff\xfe"}', text=True)
+            closes.append((await conn.wait_closed())[0])
+        finally:
+            await conn.close()
+    assert closes == [1007] * 4
+    text = server.log_text()
+    assert "Traceback" not in text and "Invalid UTF-8" not in text
+    assert text.count("is not UTF-8") == 1
+
+
+async def test_debug_log_holds_no_token_and_no_reserve(server_factory: Callable[..., ServerProcess]) -> None:
+    server = server_factory(AUCTION_LOG_LEVEL="DEBUG")
+    server.start()
+    reserve = 1_234_567_891
+    async with Api(server) as api:
+        s = await api.auction(bidders=2, start_in=1.5, countdown=30, reserve=reserve)
+        a, b = s.bidders
+        ca = await WsClient.join(server.ws, s.id, a.token)
+        cb = await WsClient.join(server.ws, s.id, b.token)
+        try:
+            await ca.wait_event("SessionOpened", timeout=10)
+            assert (await ca.bid(100 * WAN))["type"] == "ack"
+            assert (await cb.bid(101 * WAN))["type"] == "ack"
+            r = await api.post("/bid/session", {"token": a.token})
+            assert r.status_code == 200
+        finally:
+            await close_all(ca, cb)
+            await api.post(f"/api/sessions/{s.id}/terminate", {"reason": "测试结束"})
+    text = server.log_text()
+    assert " DEBUG " in text or "DEBUG:" in text  # the level took effect
+    for token in (a.token, b.token):
+        secret = token.removeprefix("bt_")
+        parts = {secret[i:i + 8] for i in range(len(secret) - 7)}  # any 8 characters of it, tails included
+        assert not [p for p in parts if p in text], token
+    assert str(reserve) not in text and f"{reserve:,}" not in text

@@ -152,7 +152,7 @@ async def test_a_lost_token_is_reissued_and_the_old_one_stops_working(
 
         r = await api.post(url, {"by": "op:li"})  # a reason is required
         assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["details"]["field"]) == (
-            422, "INVALID_FIELD", "reason")
+            422, "REASON_REQUIRED", "reason")
         r = await api.post(url, {"by": "op:li", "reason": "竞买人报告凭证遗失"})
         assert r.status_code == 201, r.text
         new = r.json()["token"]
