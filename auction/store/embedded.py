@@ -67,7 +67,7 @@ SCRAM_ITERATIONS = 4096  # PostgreSQL's default scram_iterations
 # Password logins only, over TCP (127.0.0.1, where it listens) and the Unix socket.
 # Replication connections match no line: refused.
 HBA = """\
-# Written by auction/store/embedded.py: password (SCRAM) logins only, never trust.
+# Written by auction/store/embedded.py: password (SCRAM-SHA-256) logins only.
 # TYPE  DATABASE  USER  ADDRESS       METHOD
 local   all       all                 scram-sha-256
 host    all       all   127.0.0.1/32  scram-sha-256
@@ -97,6 +97,9 @@ def _free_port() -> int:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        # As the postmaster binds (SO_REUSEADDR): connections of its last run, closed by it
+        # and left in TIME_WAIT, do not keep it from binding again.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
