@@ -345,7 +345,8 @@ def _port(data_dir: Path) -> int:
 
 
 async def _ensure_server_login(con: asyncpg.Connection, role: str, password: str) -> None:
-    """The server's login: LOGIN with its password, and none of the powers."""
+    """The server's login: LOGIN with its password, none of the powers, and no way to
+    the owner's rights. Changes nothing when all that already holds."""
     row = await con.fetchrow(
         """SELECT rolcanlogin AND NOT (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)
                   AS fine, rolpassword FROM pg_authid WHERE rolname = $1""", role)
@@ -354,13 +355,10 @@ async def _ensure_server_login(con: asyncpg.Connection, role: str, password: str
     if row is None:
         try:
             await con.execute(f"CREATE ROLE {ident(role)} {attributes} PASSWORD '{verifier}'")
-            return
-        except asyncpg.DuplicateObjectError:
-            pass  # made at the same moment elsewhere: set it as below
-    elif row["fine"] and scram_matches(row["rolpassword"], password):
-        return
-    await con.execute(f"ALTER ROLE {ident(role)} {attributes} PASSWORD '{verifier}'")
-    # It must never reach the owner's rights.
+        except asyncpg.DuplicateObjectError:  # made at the same moment elsewhere
+            await con.execute(f"ALTER ROLE {ident(role)} {attributes} PASSWORD '{verifier}'")
+    elif not (row["fine"] and scram_matches(row["rolpassword"], password)):
+        await con.execute(f"ALTER ROLE {ident(role)} {attributes} PASSWORD '{verifier}'")
     if await con.fetchval("SELECT pg_has_role($1, $2, 'MEMBER')", role, OWNER):
         await con.execute(f"REVOKE {ident(OWNER)} FROM {ident(role)}")
 
