@@ -1,5 +1,10 @@
 """`auction serve | migrate | demo | keys init | verify | verify-reserve | committee keygen|public-key|sign |
-calendar load FILE`."""
+calendar load FILE | users add|list|disable | db grants-sql`.
+
+Every command that needs the database on the embedded default shares it with a
+server running on the same data folder: it connects to the running PostgreSQL and
+leaves it running (store/embedded.py, `EmbeddedPostgres.release`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import signal
 import sys
 from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import asyncpg
@@ -23,11 +28,37 @@ from auction.store import embedded
 log = logging.getLogger("auction")
 
 
-def _database(settings: Settings) -> tuple[str, embedded.EmbeddedPostgres | None]:
+@dataclass(frozen=True)
+class Database:
+    """Where the server's data is: `dsn` is the server's login, `migration_dsn` the
+    schema owner's (None: DATABASE_URL alone, which then migrates too)."""
+
+    dsn: str
+    migration_dsn: str | None
+    role: str  # the server's role, given its rights after each migration ("" : none)
+    pg: embedded.EmbeddedPostgres | None = None
+
+
+def _database(settings: Settings) -> Database:
     if settings.database_url:
-        return settings.database_url, None
-    pg = embedded.start(settings.data_dir)
-    return pg.dsn, pg
+        return Database(settings.database_url, settings.migration_url, settings.db_role)
+    from auction.store.roles import APP_ROLE
+
+    pg = embedded.start(settings.data_dir, server_role=settings.db_role or APP_ROLE)
+    return Database(pg.server_dsn, pg.owner_dsn, pg.server_role, pg)
+
+
+async def _migrated(db: Database) -> None:
+    """The schema is current before a command works on it: migrated by the owner, or,
+    with DATABASE_URL alone, by that login if anything is left to apply."""
+    from auction.store.migrate import migrate, pending
+
+    con = await asyncpg.connect(db.migration_dsn or db.dsn)
+    try:
+        if db.migration_dsn is not None or await pending(con):
+            await migrate(con, role=db.role or None)
+    finally:
+        await con.close()
 
 
 def _operator_key(settings: Settings) -> Settings:
@@ -43,27 +74,25 @@ def _operator_key(settings: Settings) -> Settings:
 
 
 @asynccontextmanager
-async def _service(settings: Settings, dsn: str) -> AsyncIterator[object]:
+async def _service(settings: Settings, db: Database) -> AsyncIterator[object]:
     from auction.fanout.broker import InProcessBroker
     from auction.keys import open_sealer
     from auction.service import SessionService
     from auction.store.events import EventStore
-    from auction.store.migrate import migrate
 
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+    await _migrated(db)
+    pool = await asyncpg.create_pool(db.dsn, min_size=1, max_size=4)
     assert pool is not None
     try:
-        async with pool.acquire() as con:
-            await migrate(con)
         yield SessionService(EventStore(pool), InProcessBroker(), open_sealer(settings))
     finally:
         await pool.close()
 
 
-async def _load_demo(settings: Settings, dsn: str) -> None:
+async def _load_demo(settings: Settings, db: Database) -> None:
     from auction import demo
 
-    async with _service(settings, dsn) as service:
+    async with _service(settings, db) as service:
         rows = await demo.load(service, settings, settings.data_dir / "demo-tokens.json")  # type: ignore[arg-type]
     url = f"ws://{settings.host}:{settings.port}/ws"
     print("\n=== 演示数据 / Demo data (DEMO: time compressed, listing 10 min instead of 10 days) ===")
@@ -79,7 +108,7 @@ async def _load_demo(settings: Settings, dsn: str) -> None:
     print(f"\nTokens saved in {settings.data_dir / 'demo-tokens.json'} (mode 600).\n")
     from auction.console.accounts import print_demo_accounts
 
-    await print_demo_accounts(dsn, settings.data_dir, f"http://{settings.host}:{settings.port}")
+    await print_demo_accounts(db.dsn, settings.data_dir, f"http://{settings.host}:{settings.port}")
 
 
 class _Terminated(BaseException):
@@ -114,11 +143,14 @@ def serve(settings: Settings) -> None:
     pg = None
     terminated = False
     try:
-        dsn, pg = _database(settings)
+        db = _database(settings)
+        pg = db.pg
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        if pg is not None:  # the embedded database's server login is the role itself
+            settings = replace(settings, db_role=pg.server_role)
         if settings.demo:
-            asyncio.run(_load_demo(settings, dsn))
-        app = create_app(settings, dsn)
+            asyncio.run(_load_demo(settings, db))
+        app = create_app(settings, db.dsn, migration_dsn=db.migration_dsn)
         uvicorn.run(
             app,
             host=settings.host,
@@ -135,8 +167,9 @@ def serve(settings: Settings) -> None:
     except _Terminated:
         terminated = True
     finally:
-        if pg is not None and os.environ.get("AUCTION_KEEP_DB") != "1":
-            pg.stop()
+        if pg is not None:
+            # Stopped when this server is its last user (a command beside it keeps it running).
+            pg.release(stop=os.environ.get("AUCTION_KEEP_DB") != "1")
     if terminated:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.raise_signal(signal.SIGTERM)
@@ -169,9 +202,28 @@ def main(argv: list[str] | None = None) -> int:
     from auction.console import accounts
 
     accounts.add_parser(sub)  # `auction users add|list|disable`: operator console accounts
+    p_db = sub.add_parser("db", help="database set-up for an external PostgreSQL")
+    db_actions = p_db.add_subparsers(dest="action", required=True)
+    p_grants = db_actions.add_parser(
+        "grants-sql", help="print the SQL a DBA runs to create the server's login and its grants",
+        description="The server's login owns nothing and may not rewrite the append-only logs. Run the output "
+                    "as the schema owner (AUCTION_MIGRATION_URL) after `auction migrate`; DATABASE_URL then "
+                    "logs in as this role.")
+    p_grants.add_argument("--role", default=os.environ.get("AUCTION_DB_ROLE") or "auction_app",
+                          help="the server's login role (default: AUCTION_DB_ROLE, or auction_app)")
+    p_grants.add_argument("--schema", default="public", help="the schema the migrations ran in")
     args = parser.parse_args(argv)
     if args.command == "committee":  # a member's own machine: no server, no database, no settings
         return _committee(args)
+    if args.command == "db":  # prints SQL; no database needed
+        from auction.store.roles import grants_sql
+
+        try:
+            print(grants_sql(args.role, args.schema), end="")
+        except ValueError as e:
+            print(f"auction db grants-sql: {e}", file=sys.stderr)
+            return 2
+        return 0
 
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -193,25 +245,29 @@ def main(argv: list[str] | None = None) -> int:
         ok = reserve_commitment(args.amount_fen, args.salt) == args.commitment.strip().lower()
         print("match: the revealed reserve is the one committed to" if ok else "MISMATCH")
         return 0 if ok else 1
-    dsn, pg = _database(settings)
+    db = _database(settings)
     try:
         if args.command == "migrate":
-            return asyncio.run(_migrate(dsn))
+            return asyncio.run(_migrate(db))
         if args.command == "demo":
             from auction.keys import demo_keys
 
             settings = demo_keys(_operator_key(replace(settings, demo=True)))
-            asyncio.run(_load_demo(settings, dsn))
+            asyncio.run(_load_demo(settings, db))
             return 0
         if args.command == "users":
-            return asyncio.run(accounts.run(args, dsn))
+            asyncio.run(_migrated(db))
+            return asyncio.run(accounts.run(args, db.dsn))
         if args.command == "verify":
-            return asyncio.run(_verify(dsn, args.session_id))
+            return asyncio.run(_verify(db.dsn, args.session_id))
         if args.command == "calendar":
-            return asyncio.run(_calendar_load(dsn, args.file, args.by, args.yes))
+            asyncio.run(_migrated(db))
+            return asyncio.run(_calendar_load(db.dsn, args.file, args.by, args.yes))
     finally:
-        if pg is not None:
-            pg.stop()
+        if db.pg is not None:
+            # Left running if a server (or another command) is using it, or if it was
+            # running before this command: a command never takes a live server down.
+            db.pg.release()
     return 2
 
 
@@ -313,7 +369,6 @@ async def _calendar_load(dsn: str, path: Path, by: str, yes: bool = False) -> in
     from auction.domain.codes import Code, Rejected
     from auction.service import now_us
     from auction.store import deadlines as rows_store
-    from auction.store.migrate import migrate
 
     try:
         text = path.read_bytes()
@@ -323,8 +378,6 @@ async def _calendar_load(dsn: str, path: Path, by: str, yes: bool = False) -> in
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     assert pool is not None
     try:
-        async with pool.acquire() as con:
-            await migrate(con)
         store = CalendarStore(pool, official_calendar())
         try:
             preview = await store.preview(text)
@@ -369,12 +422,15 @@ async def _calendar_load(dsn: str, path: Path, by: str, yes: bool = False) -> in
     return 0
 
 
-async def _migrate(dsn: str) -> int:
+async def _migrate(db: Database) -> int:
     from auction.store.migrate import migrate
 
-    con = await asyncpg.connect(dsn)
+    if db.migration_dsn is None:
+        log.warning("AUCTION_MIGRATION_URL is unset: migrating with DATABASE_URL, whose login then owns the "
+                    "schema (README, Database security)")
+    con = await asyncpg.connect(db.migration_dsn or db.dsn)
     try:
-        applied = await migrate(con)
+        applied = await migrate(con, role=db.role or None)
     finally:
         await con.close()
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))

@@ -39,7 +39,8 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str | None = None  # None: embedded PostgreSQL in data_dir
+    database_url: str | None = field(default=None, repr=False)  # the server's login; None: embedded PostgreSQL
+    migration_url: str | None = field(default=None, repr=False)  # the schema owner's login (migrations)
     redis_url: str | None = None  # set: fan-out across nodes over Redis; None: in-process (one node)
     data_dir: Path = Path("var")
     host: str = "127.0.0.1"
@@ -58,7 +59,7 @@ class Settings:
     node_beat_seconds: float = 2.0
     token_ttl_days: int = 30
     pool_size: int = 20
-    db_role: str = "auction_app"  # the role the server's connections SET ROLE to (store/roles.py); "" to skip
+    db_role: str = "auction_app"  # the server's role: the embedded login, else what the pool SET ROLEs to; "" to skip
     group_commit_writers: int = 2  # concurrent batched appends (store/events.py GroupCommit); 0: one statement per append
     demo: bool = False
     # The stand-ins (a session without a plan, a bidder without a deposit, Q31) exist only in
@@ -121,6 +122,7 @@ class Settings:
         )
         return cls(
             database_url=e.get("DATABASE_URL") or None,
+            migration_url=e.get("AUCTION_MIGRATION_URL") or None,
             redis_url=e.get("REDIS_URL") or None,
             data_dir=data_dir,
             host=e.get("AUCTION_HOST", "127.0.0.1"),

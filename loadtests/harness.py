@@ -58,10 +58,16 @@ def free_port() -> int:
 @dataclass
 class ServerProcess:
     """`python -m auction.cli serve` in a subprocess on 127.0.0.1, its output in a
-    log file. The test suite uses it too (tests/conftest.py)."""
+    log file. The test suite uses it too (tests/conftest.py).
+
+    `dsn` is the database as its owner sees it. With `server_dsn` (the server's own
+    login) the server gets DATABASE_URL=server_dsn and AUCTION_MIGRATION_URL=dsn, as
+    a deployment does; without it, DATABASE_URL=dsn. `dsn=""`: no DATABASE_URL, the
+    server starts (or shares) the embedded PostgreSQL of its data folder."""
 
     dsn: str
     data_dir: Path
+    server_dsn: str | None = None
     port: int = field(default_factory=free_port)
     operator_key: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     env_extra: dict[str, str] = field(default_factory=dict)
@@ -87,10 +93,13 @@ class ServerProcess:
         return self.data_dir / "server.log"
 
     def start(self, timeout: float = 30.0) -> None:
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AUCTION_MIGRATION_URL")}
+        if self.server_dsn:
+            env.update(DATABASE_URL=self.server_dsn, AUCTION_MIGRATION_URL=self.dsn)
+        elif self.dsn:
+            env["DATABASE_URL"] = self.dsn
         env.update(
             {
-                "DATABASE_URL": self.dsn,
                 "AUCTION_DATA_DIR": str(self.data_dir),
                 "AUCTION_HOST": "127.0.0.1",
                 "AUCTION_PORT": str(self.port),

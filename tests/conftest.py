@@ -24,6 +24,8 @@ from loadtests.harness import RedisProcess, ServerProcess
 
 @pytest.fixture(scope="session")
 def pg() -> Iterator[embedded.EmbeddedPostgres]:
+    """The test cluster: password logins only, like every embedded cluster. `pg.dsn_for(name)`
+    is a database as its owner, `pg.dsn_for(name, server=True)` as the server's login."""
     base = Path(tempfile.mkdtemp(prefix="auction-test-pg-"))
     server = embedded.start(base, fsync=False)
     try:
@@ -35,20 +37,23 @@ def pg() -> Iterator[embedded.EmbeddedPostgres]:
 
 @pytest.fixture
 async def database(pg: embedded.EmbeddedPostgres) -> str:
-    """A fresh, empty database on the shared cluster; returns its DSN."""
+    """A fresh, empty database on the shared cluster; returns its DSN (as the owner)."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    con = await asyncpg.connect(pg.dsn)
+    con = await asyncpg.connect(pg.owner_dsn)
     try:
         await con.execute(f'CREATE DATABASE "{name}"')
     finally:
         await con.close()
-    return pg.dsn.rsplit("/", 1)[0] + f"/{name}"
+    return pg.dsn_for(name)
 
 
 @pytest.fixture
-def server_factory(database: str, tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+def server_factory(pg: embedded.EmbeddedPostgres, database: str, tmp_path: Path
+                   ) -> Iterator[Callable[..., ServerProcess]]:
     """Servers on one database. Several of them are the nodes of one deployment:
-    they share the escrow key, as a deployment does."""
+    they share the escrow key, as a deployment does. Each logs in as the server's
+    login (DATABASE_URL) and migrates as the owner (AUCTION_MIGRATION_URL);
+    `server.dsn` is the owner's, for a test to look inside."""
     started: list[ServerProcess] = []
     keys = tmp_path / "shared-keys"
     shared = {"AUCTION_ESCROW_KEY": str(keys / "escrow.key"), "AUCTION_ESCROW_PUBLIC_KEY": str(keys / "escrow.pub")}
@@ -59,7 +64,8 @@ def server_factory(database: str, tmp_path: Path) -> Iterator[Callable[..., Serv
         # deposit), which production never has. A test of production behaviour passes
         # stand_ins=False; the real path (plan, application, bank-confirmed deposit) is
         # tested end to end in tests/e2e/test_plan_to_sale.py and test_deposits.py.
-        s = ServerProcess(dsn=database, data_dir=tmp_path / f"node{len(started)}", env_extra={**shared, **env},
+        s = ServerProcess(dsn=database, server_dsn=pg.dsn_for(database.rsplit("/", 1)[1], server=True),
+                          data_dir=tmp_path / f"node{len(started)}", env_extra={**shared, **env},
                           stand_ins=stand_ins)
         started.append(s)
         return s

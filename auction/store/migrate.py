@@ -42,6 +42,14 @@ def available(directory: Path | None = None) -> list[tuple[int, str, str]]:
     return found
 
 
+async def pending(con: asyncpg.Connection, directory: Path | None = None) -> list[str]:
+    """Migrations not applied yet (read-only: any login that may read the schema can ask)."""
+    if await con.fetchval("SELECT to_regclass('schema_migrations')") is None:
+        return [name for _, name, _ in available(directory)]
+    done = {r["version"] for r in await con.fetch("SELECT version FROM schema_migrations")}
+    return [name for version, name, _ in available(directory) if version not in done]
+
+
 async def migrate(con: asyncpg.Connection, directory: Path | None = None, *, role: str | None = APP_ROLE
                   ) -> list[str]:
     """Apply every migration not yet applied; return the names applied now. Then give

@@ -1,4 +1,4 @@
-"""`create_app(settings, dsn)`: the one wiring point. Resources are built in the lifespan."""
+"""`create_app(settings, dsn, migration_dsn=...)`: the one wiring point. Resources are built in the lifespan."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from auction.publication.service import Publisher
 from auction.service import SessionService, now_us
 from auction.settings import Settings
 from auction.store.events import EventStore, GroupCommit, to_datetime, to_micros
-from auction.store.roles import assume, with_role_possible
+from auction.store.roles import assume, login_name, with_role_possible
 from auction.store.migrate import migrate
 from auction.web.bidder_ws import BidderEndpoint
 from auction.web.bidder_page import routes as bidder_page_routes
@@ -58,24 +58,33 @@ async def _beat(pool: asyncpg.Pool, node_id: str, every: float) -> None:
         await asyncio.sleep(every)
 
 
-def create_app(settings: Settings, dsn: str) -> Starlette:
+def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None) -> Starlette:
+    """`dsn`: the server's login; `migration_dsn`: the schema owner's, which runs the
+    migrations (None: `dsn` migrates, and so owns the schema; warned at start-up)."""
     sealer = open_sealer(settings)
     broker: Broker = InProcessBroker() if not settings.redis_url else RedisBroker(settings.redis_url, settings.node_id)
     holder: dict[str, Runtime] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
-        # Migrations run as the login account (it owns the schema); the pool then
-        # works as the server role, which may not rewrite the logs (store/roles.py).
+        # Migrations run as the schema's owner; the pool works as the server's role,
+        # which may not rewrite the logs (store/roles.py): it logs in as that role
+        # (embedded PostgreSQL, or a login made by `auction db grants-sql`) or SET ROLEs to it.
         role = settings.db_role
-        con = await asyncpg.connect(dsn)
+        if migration_dsn is None:
+            log.warning("AUCTION_MIGRATION_URL is unset: the server migrates with its own login (DATABASE_URL), "
+                        "which then owns the schema; set AUCTION_MIGRATION_URL to the owner's login and make the "
+                        "server's with `auction db grants-sql` (README, Database security)")
+        con = await asyncpg.connect(migration_dsn or dsn)
         try:
             await migrate(con, role=role or None)  # and grants the server's role its rights
         finally:
             await con.close()
-        if role and not await with_role_possible(dsn, role):
+        if role and await login_name(dsn) == role:
+            role = ""  # already logged in as the role: nothing to take
+        elif role and not await with_role_possible(dsn, role):
             log.warning("cannot SET ROLE %s: the server works with its login account's rights, and only the "
-                        "triggers keep the logs append-only (see README, Configuration)", role)
+                        "triggers keep the logs append-only (see README, Database security)", role)
             role = ""
         pool = await asyncpg.create_pool(dsn, min_size=2, max_size=settings.pool_size,
                                          init=(lambda c: assume(c, role)) if role else None)

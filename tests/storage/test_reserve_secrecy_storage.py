@@ -37,9 +37,8 @@ FORMS = [
 
 async def pg_dump(pg: EmbeddedPostgres, dsn: str) -> str:
     """A plain-text dump of the whole test database, schema and data."""
-    database = dsn.rsplit("/", 1)[1]
     proc = await asyncio.create_subprocess_exec(
-        pg.bin("pg_dump"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-w", "-d", database,
+        pg.bin("pg_dump"), "-w", "-d", dsn,  # as the owner (the DSN carries its password)
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
