@@ -78,6 +78,15 @@ class Settings:
     publication_timeout_seconds: float = 10.0
     publication_poll_seconds: float = 1.0
     log_level: str = "INFO"
+    # Abuse limits per client address (auction/web/limits.py; README, Security).
+    sign_in_free_failures: int = 5  # failed console sign-ins per account and address before the back-off
+    sign_in_free_failures_per_address: int = 50  # ... and per address, whatever the account names
+    sign_in_backoff_seconds: float = 1.0  # the first wait; it doubles with each further failure
+    sign_in_backoff_cap_seconds: float = 900.0
+    ws_max_watchers_per_address: int = 200  # open watcher WebSockets (bidders with a valid token always get in)
+    ws_token_failures_per_minute: int = 20  # failed bidder tokens in hellos
+    api_key_failures_per_minute: int = 20  # wrong operator keys on the API
+    audit_rollup_seconds: float = 60.0  # unauthenticated refusals: one audit row per address, kind and period
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -120,6 +129,14 @@ class Settings:
             group_commit_writers=_int(e, "AUCTION_GROUP_COMMIT_WRITERS", 2),
             db_role=e.get("AUCTION_DB_ROLE", "auction_app"),
             log_level=e.get("AUCTION_LOG_LEVEL", "INFO"),
+            sign_in_free_failures=_int(e, "AUCTION_SIGN_IN_FREE_FAILURES", 5),
+            sign_in_free_failures_per_address=_int(e, "AUCTION_SIGN_IN_FREE_FAILURES_PER_ADDRESS", 50),
+            sign_in_backoff_seconds=float(e.get("AUCTION_SIGN_IN_BACKOFF_SECONDS") or "1"),
+            sign_in_backoff_cap_seconds=float(e.get("AUCTION_SIGN_IN_BACKOFF_CAP_SECONDS") or "900"),
+            ws_max_watchers_per_address=_int(e, "AUCTION_WS_MAX_WATCHERS_PER_ADDRESS", 200),
+            ws_token_failures_per_minute=_int(e, "AUCTION_WS_TOKEN_FAILURES_PER_MINUTE", 20),
+            api_key_failures_per_minute=_int(e, "AUCTION_API_KEY_FAILURES_PER_MINUTE", 20),
+            audit_rollup_seconds=float(e.get("AUCTION_AUDIT_ROLLUP_SECONDS") or "60"),
             bank_secrets=bank_secrets(e.get("AUCTION_BANK_SECRETS", "")),
             bank_max_skew_seconds=_int(e, "AUCTION_BANK_MAX_SKEW_SECONDS", 300),
             clock_rules=ClockRules(

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from auction.console.refusals import RefusalRollup
 from auction.fanout.broker import Broker, InProcessBroker
 from auction.fanout.redis_broker import RedisBroker
 from auction.jobs.timers import SessionTimers
@@ -31,6 +32,7 @@ from auction.store.migrate import migrate
 from auction.web.bidder_ws import BidderEndpoint
 from auction.web.bidder_page import routes as bidder_page_routes
 from auction.web.console import ConsolePages
+from auction.web.limits import Limits
 from auction.web.middleware import ApiAudit, SecurityHeaders
 from auction.web.operator_api import OperatorApi, unknown_route_message
 from auction.web.plans_api import PlansApi, plan_service
@@ -133,12 +135,17 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
         plans.on_append = publisher.on_plan_events
         delivery.start()
         timers.start()
+        # Abuse limits per client address, and the roll-up of strangers' refusals (README, Security).
+        refusals = RefusalRollup(pool, settings.audit_rollup_seconds)
+        refusals.start()
         holder["rt"] = Runtime(pool, service, timers, beat)
         log.info("ready: node %s, last alive %s", settings.node_id,
                  to_datetime(last_alive).isoformat() if last_alive else "never")
         try:
-            yield {"service": service, "plans": plans, "publisher": publisher, **post_trade.state()}
+            yield {"service": service, "plans": plans, "publisher": publisher, **post_trade.state(),
+                   "limits": Limits.from_settings(settings), "refusals": refusals}
         finally:
+            await refusals.stop()
             await delivery.stop()
             timers.shutdown()
             post_trade.shutdown()
