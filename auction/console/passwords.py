@@ -124,16 +124,19 @@ def _repeated_unit(password: str) -> str | None:
 
 def too_common(password: str) -> bool:
     """On the common list, or one of them with digits or symbols around it ("qwertyuiop123!"),
-    or a piece said again and again ("passwordpassword", "aaaaaaaaaaaa", "abcabcabcabc")."""
+    or a piece said again and again ("passwordpassword", "aaaaaaaaaaaa", "monkeymonkey1"),
+    or digits only."""
     common = common_passwords()
     p = password.strip().lower()
-    core = _edges_trimmed(p)
-    unit = _repeated_unit(p)
-    return (
-        p in common
-        or (len(core) >= 4 and core in common)
-        or (unit is not None and (len(unit) <= 4 or unit in common or _edges_trimmed(unit) in common))
-    )
+    if p.isdigit():
+        return True
+    for candidate in {p, _edges_trimmed(p)}:
+        if len(candidate) < 4:
+            continue
+        unit = _repeated_unit(candidate)
+        if candidate in common or (unit is not None and (len(unit) <= 4 or unit in common)):
+            return True
+    return False
 
 
 def acceptable(password: str) -> Code | None:

@@ -235,7 +235,7 @@ MESSAGES: dict[Code, str] = {
     Code.SIGN_IN_THROTTLED: "该账号从此地址登录失败次数过多，请稍后再试 / Too many failed sign-ins for this account from this address; wait and try again",
     Code.PASSWORD_TOO_SHORT: "密码至少12个字符 / The password must have at least 12 characters",
     Code.PASSWORD_TOO_LONG: "密码最多1024个字符 / The password may have at most 1024 characters",
-    Code.PASSWORD_TOO_COMMON: "密码过于常见（属于常用密码，或只是在常用密码前后加数字、符号或重复），请另选 / The password is too common (a common password, or one with digits, symbols or repeats added): choose another",
+    Code.PASSWORD_TOO_COMMON: "密码过于常见（属于常用密码，或只是在常用密码前后加数字、符号或重复，或全为数字），请另选 / The password is too common (a common password, one with digits, symbols or repeats added, or digits only): choose another",
     Code.WATCHER_LIMIT: "此地址的旁观连接数已达上限 / Too many watcher connections from this address",
     Code.TOKEN_ATTEMPTS_LIMIT: "此地址的无效竞买凭证尝试过多，请一分钟后再试 / Too many invalid bidder tokens from this address; try again in a minute",
     Code.OPERATOR_KEY_ATTEMPTS_LIMIT: "此地址的错误操作员密钥尝试过多，请一分钟后再试 / Too many wrong operator keys from this address; try again in a minute",
