@@ -109,4 +109,7 @@ class RefusalRollup:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(max(0.2, self.period / 4))
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:  # the next round tries again; the counts stay pending meanwhile
+                log.exception("audit roll-up flush failed")

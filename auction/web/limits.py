@@ -21,8 +21,9 @@ says (uvicorn's proxy headers, `FORWARDED_ALLOW_IPS`).
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Generic, Hashable, TypeVar
+from typing import Generic, TypeVar
 
 from auction.settings import Settings
 
