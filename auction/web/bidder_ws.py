@@ -277,19 +277,21 @@ class BidderConnection:
             self.watching = True
             return Peer(session_id, None, 0)
         # Failed tokens per address and minute: over the limit, tokens are not even looked up.
+        # Counted as a failure before the look-up (so that hellos sent all at once count too),
+        # taken back if the token is good.
         failures, now = self.limits.token_failures, time.monotonic()
         if failures.blocked(self.address, now):
             raise Rejected(Code.TOKEN_ATTEMPTS_LIMIT, limit=failures.limit)
+        failures.failed(self.address, now)
         if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
-            failures.failed(self.address, now)
             raise Rejected(Code.INVALID_TOKEN)
         row = await self.service.store.pool.fetchrow(
             "SELECT session_id, bidder_no, expires_at, token_epoch FROM bidders WHERE token_hash = $1",
             hashlib.sha256(token.encode()).digest(),
         )
         if row is None or to_micros(row["expires_at"]) <= now_us():
-            failures.failed(self.address, now)
             raise Rejected(Code.INVALID_TOKEN)
+        failures.forgive(self.address)  # a real token, if maybe for another session: no guess
         if row["session_id"] != session_id:
             raise Rejected(Code.WRONG_SESSION)
         return Peer(session_id, int(row["bidder_no"]), 0, token_epoch=int(row["token_epoch"]))

@@ -137,6 +137,12 @@ class AttemptWindow:
         times.append(now)
         self.times.put(key, times)
 
+    def forgive(self, key: Hashable) -> None:
+        """Take back the latest failure (an attempt counted before it was judged, that succeeded)."""
+        times = self.times.get(key)
+        if times:
+            times.pop()
+
 
 @dataclass
 class WatcherCounts:

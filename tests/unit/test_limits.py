@@ -108,3 +108,13 @@ def test_limits_follow_the_settings() -> None:
 def test_address_of() -> None:
     assert address_of(("127.0.0.2", 5555)) == "127.0.0.2"
     assert address_of(None) == "-"
+
+
+def test_an_attempt_window_takes_back_a_success() -> None:
+    w = AttemptWindow(limit=2)
+    w.failed("a", 0.0)
+    w.failed("a", 1.0)  # counted before it was judged ...
+    assert w.blocked("a", 1.0)
+    w.forgive("a")  # ... and it was good
+    assert not w.blocked("a", 1.0)
+    w.forgive("nobody")
