@@ -191,6 +191,17 @@ async def test_failed_tokens_per_address_are_capped(server_factory: Callable[...
     # Over the limit: refused unheard, even the right token, for the rest of the minute.
     late = await ws_from(server, ATTACKER)
     await refused_with(late, await late.hello(s.id, s.bidders[0].token), "TOKEN_ATTEMPTS_LIMIT", 4029)
+    # The bidder page's sign-in counts in the same window.
+    async with http_from(server, ATTACKER) as page:
+        r = await page.post("/bid/session", json={"token": s.bidders[0].token})
+        assert r.status_code == 429 and r.json()["error"]["code"] == "TOKEN_ATTEMPTS_LIMIT"
+    async with http_from(server, OPERATOR) as page:
+        for i in range(2):
+            r = await page.post("/bid/session", json={"token": f"guessed-token-{i:04d}-xxxxxxxx"})
+            assert r.status_code == 401 and r.json()["error"]["code"] == "INVALID_TOKEN"
+        for _ in range(3):  # a good token is taken back: it never fills the window
+            r = await page.post("/bid/session", json={"token": s.bidders[1].token})
+            assert r.status_code == 200 and r.json()["bidder_no"] == s.bidders[1].bidder_no
     # Watching needs no token and stays open; other addresses are not concerned.
     watcher = await ws_from(server, ATTACKER)
     assert (await watcher.hello(s.id))["type"] == "welcome"
