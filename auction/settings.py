@@ -97,6 +97,15 @@ class Settings:
     def stand_ins_on(self) -> bool:
         """`POST /api/sessions` and `POST /api/sessions/{id}/bidders` (and their console forms) exist."""
         return self.demo or self.stand_ins
+    # Abuse limits per client address (auction/web/limits.py; README, Security).
+    sign_in_free_failures: int = 5  # failed console sign-ins per account and address before the back-off
+    sign_in_free_failures_per_address: int = 50  # ... and per address, whatever the account names
+    sign_in_backoff_seconds: float = 1.0  # the first wait; it doubles with each further failure
+    sign_in_backoff_cap_seconds: float = 900.0
+    ws_max_watchers_per_address: int = 200  # open watcher WebSockets (bidders with a valid token always get in)
+    ws_token_failures_per_minute: int = 20  # failed bidder tokens in hellos
+    api_key_failures_per_minute: int = 20  # wrong operator keys on the API
+    audit_rollup_seconds: float = 60.0  # unauthenticated refusals: one audit row per address, kind and period
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -144,6 +153,14 @@ class Settings:
             max_body_bytes=_int(e, "AUCTION_MAX_BODY_BYTES", 1024 * 1024),
             header_timeout_seconds=float(e.get("AUCTION_HEADER_TIMEOUT_SECONDS") or "10"),
             public_base_url=e.get("AUCTION_PUBLIC_BASE_URL", ""),
+            sign_in_free_failures=_int(e, "AUCTION_SIGN_IN_FREE_FAILURES", 5),
+            sign_in_free_failures_per_address=_int(e, "AUCTION_SIGN_IN_FREE_FAILURES_PER_ADDRESS", 50),
+            sign_in_backoff_seconds=float(e.get("AUCTION_SIGN_IN_BACKOFF_SECONDS") or "1"),
+            sign_in_backoff_cap_seconds=float(e.get("AUCTION_SIGN_IN_BACKOFF_CAP_SECONDS") or "900"),
+            ws_max_watchers_per_address=_int(e, "AUCTION_WS_MAX_WATCHERS_PER_ADDRESS", 200),
+            ws_token_failures_per_minute=_int(e, "AUCTION_WS_TOKEN_FAILURES_PER_MINUTE", 20),
+            api_key_failures_per_minute=_int(e, "AUCTION_API_KEY_FAILURES_PER_MINUTE", 20),
+            audit_rollup_seconds=float(e.get("AUCTION_AUDIT_ROLLUP_SECONDS") or "60"),
             bank_secrets=bank_secrets(e.get("AUCTION_BANK_SECRETS", "")),
             bank_max_skew_seconds=_int(e, "AUCTION_BANK_MAX_SKEW_SECONDS", 300),
             clock_rules=ClockRules(

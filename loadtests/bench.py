@@ -277,7 +277,12 @@ def targets(r: ScenarioReport) -> str:
 def _servers(sc: Scenario, dsn: str, work: Path, redis_url: str | None) -> list[ServerProcess]:
     keys = work / "shared-keys"
     env = {"AUCTION_ESCROW_KEY": str(keys / "escrow.key"), "AUCTION_ESCROW_PUBLIC_KEY": str(keys / "escrow.pub"),
-           "AUCTION_LOG_LEVEL": "WARNING", **sc.server_env}
+           "AUCTION_LOG_LEVEL": "WARNING",
+           # The swarm's thousands of watchers all come from 127.0.0.1: the per-address cap (README,
+           # Security) is off unless `--watcher-cap` sets it; then the swarm is one address opening
+           # thousands of watchers, most refused (4029, counted as "not connected"), and the bidders'
+           # ack latency beside it is the figure to compare with a run without the flag.
+           "AUCTION_WS_MAX_WATCHERS_PER_ADDRESS": str(WATCHER_CAP), **sc.server_env}
     if redis_url:
         env["REDIS_URL"] = redis_url
     # stand_ins: the session pool is made through the stand-ins (sessions without a plan,
@@ -293,6 +298,7 @@ def _servers(sc: Scenario, dsn: str, work: Path, redis_url: str | None) -> list[
 
 
 SERVER_ROOT: Path | None = None
+WATCHER_CAP = 0  # `--watcher-cap`
 
 
 def run_scenario(sc: Scenario, pg: embedded.EmbeddedPostgres, work: Path, raw_seconds: float,
@@ -354,9 +360,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also save the figures as JSON here")
     parser.add_argument("--server-root", type=Path,
                         help="run the server from this checkout instead (e.g. a `git worktree` of an older commit)")
+    parser.add_argument("--watcher-cap", type=int, default=0, metavar="N",
+                        help="keep the server's watcher cap per address at N (default 0: off); the swarm then "
+                             "is one address opening thousands of watchers beside the bidders")
     args = parser.parse_args(argv)
-    global SERVER_ROOT
+    global SERVER_ROOT, WATCHER_CAP
     SERVER_ROOT = args.server_root.resolve() if args.server_root else None
+    WATCHER_CAP = args.watcher_cap
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     if args.smoke:
         args.raw_seconds = min(args.raw_seconds, 2.0)

@@ -17,6 +17,7 @@ import asyncpg
 from auction.console.passwords import acceptable, hash_password, random_password, verify_password
 from auction.console.roles import Role
 from auction.console.store import ConsoleStore, User
+from auction.domain.codes import MESSAGES
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,63}")
 
@@ -33,7 +34,7 @@ async def add_user(pool: asyncpg.Pool, username: str, display_name: str, role: R
         raise ValueError("user name: 2-64 of a-z 0-9 _ . - (starting with a letter or digit)")
     why = acceptable(password)
     if why is not None:
-        raise ValueError(f"password: {why}")
+        raise ValueError(f"{why.value}: {MESSAGES[why]}")
     user = User(username, display_name.strip() or username, role)
     await ConsoleStore(pool).put_user(user, await asyncio.to_thread(hash_password, password))
     return user

@@ -16,9 +16,15 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+from auction.domain.codes import Code
 
 SCHEME = "scrypt"
 MIN_LENGTH = 12  # a console password guards suspension and termination of land sales
+MAX_LENGTH = 1024
+COMMON_LIST = "common-passwords.txt"  # beside this file; its header names its source
 
 
 @dataclass(frozen=True)
@@ -90,12 +96,57 @@ def needs_rehash(stored: str, cost: ScryptCost = DEFAULT_COST) -> bool:
     return parsed is None or parsed[0] != cost
 
 
-def acceptable(password: str) -> str | None:
-    """Why `password` may not be used, or None."""
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (lowercased), read once."""
+    text = files("auction.console").joinpath(COMMON_LIST).read_text(encoding="utf-8")
+    _header, _, body = text.partition("\n\n")
+    return frozenset(line for line in body.splitlines() if line)
+
+
+def _edges_trimmed(password: str) -> str:
+    """Without the digits, spaces and symbols at either end: "Password2024!" -> "password"."""
+    start, end = 0, len(password)
+    while start < end and not password[start].isalpha():
+        start += 1
+    while end > start and not password[end - 1].isalpha():
+        end -= 1
+    return password[start:end]
+
+
+def _repeated_unit(password: str) -> str | None:
+    """"abcabcabcabc" -> "abc"; None if the password is not one piece said again and again."""
+    for size in range(1, len(password) // 2 + 1):
+        if len(password) % size == 0 and password[:size] * (len(password) // size) == password:
+            return password[:size]
+    return None
+
+
+def too_common(password: str) -> bool:
+    """On the common list, or one of them with digits or symbols around it ("qwertyuiop123!"),
+    or a piece said again and again ("passwordpassword", "aaaaaaaaaaaa", "monkeymonkey1"),
+    or digits only."""
+    common = common_passwords()
+    p = password.strip().lower()
+    if p.isdigit():
+        return True
+    for candidate in {p, _edges_trimmed(p)}:
+        if len(candidate) < 4:
+            continue
+        unit = _repeated_unit(candidate)
+        if candidate in common or (unit is not None and (len(unit) <= 4 or unit in common)):
+            return True
+    return False
+
+
+def acceptable(password: str) -> Code | None:
+    """Why `password` may not be used (a code, MESSAGES has the words), or None."""
     if len(password) < MIN_LENGTH:
-        return f"at least {MIN_LENGTH} characters"
-    if len(password) > 1024:
-        return "at most 1024 characters"
+        return Code.PASSWORD_TOO_SHORT
+    if len(password) > MAX_LENGTH:
+        return Code.PASSWORD_TOO_LONG
+    if too_common(password):
+        return Code.PASSWORD_TOO_COMMON
     return None
 
 

@@ -16,9 +16,6 @@ from auction.console.roles import Role
 
 SESSION_TTL = timedelta(hours=12)  # absolute: sign in again after a working day
 SESSION_IDLE = timedelta(minutes=30)  # an unattended console signs itself out
-THROTTLE_WINDOW = timedelta(minutes=15)
-THROTTLE_PER_ACCOUNT = 10  # failed sign-ins per account name in the window
-THROTTLE_PER_ADDRESS = 50  # and per client address
 
 
 @dataclass(frozen=True)
@@ -147,18 +144,6 @@ class ConsoleStore:
             user.username if user else None, user.role.value if user else None, action, session_id,
             json.dumps(detail or {}, ensure_ascii=False), client_ip, outcome,
         )
-
-    async def failed_sign_ins(self, username: str, client_ip: str | None) -> tuple[int, int]:
-        """Failed sign-ins in the throttle window: (for this account name, from this address)."""
-        row = await self.pool.fetchrow(
-            """SELECT count(*) FILTER (WHERE detail->>'attempted' = $1) AS account,
-                      count(*) FILTER (WHERE client_ip = $2) AS address
-               FROM console_audit
-               WHERE action = 'SIGN_IN' AND outcome <> 'OK' AND at > now() - $3::interval""",
-            username, client_ip, THROTTLE_WINDOW,
-        )
-        assert row is not None
-        return int(row["account"]), int(row["address"])
 
     async def trail(self, session_id: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Audit rows, newest first; of one trading session if given."""

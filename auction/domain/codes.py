@@ -125,6 +125,13 @@ class Code(str, Enum):
     FORBIDDEN = "FORBIDDEN"
     SIGN_IN_FAILED = "SIGN_IN_FAILED"
     SIGN_IN_THROTTLED = "SIGN_IN_THROTTLED"
+    PASSWORD_TOO_SHORT = "PASSWORD_TOO_SHORT"
+    PASSWORD_TOO_LONG = "PASSWORD_TOO_LONG"
+    PASSWORD_TOO_COMMON = "PASSWORD_TOO_COMMON"
+    # Abuse limits per client address (auction/web/limits.py)
+    WATCHER_LIMIT = "WATCHER_LIMIT"
+    TOKEN_ATTEMPTS_LIMIT = "TOKEN_ATTEMPTS_LIMIT"
+    OPERATOR_KEY_ATTEMPTS_LIMIT = "OPERATOR_KEY_ATTEMPTS_LIMIT"
     # Applications and the bank webhook (RULES 3.4; auction/deposit_service.py, auction/web/bank_webhook.py)
     BANK_UNKNOWN = "BANK_UNKNOWN"
     BANK_SIGNATURE_INVALID = "BANK_SIGNATURE_INVALID"
@@ -244,7 +251,13 @@ MESSAGES: dict[Code, str] = {
     Code.CSRF_TOKEN_INVALID: "表单校验码缺失或不正确，请刷新页面后重试 / The form's CSRF token is missing or wrong; reload the page and retry",
     Code.FORBIDDEN: "您的角色无权执行此操作 / Your role may not do this",
     Code.SIGN_IN_FAILED: "用户名或密码错误 / Wrong user name or password",
-    Code.SIGN_IN_THROTTLED: "登录失败次数过多，请15分钟后再试 / Too many failed sign-ins; try again in 15 minutes",
+    Code.SIGN_IN_THROTTLED: "该账号从此地址登录失败次数过多，请稍后再试 / Too many failed sign-ins for this account from this address; wait and try again",
+    Code.PASSWORD_TOO_SHORT: "密码至少12个字符 / The password must have at least 12 characters",
+    Code.PASSWORD_TOO_LONG: "密码最多1024个字符 / The password may have at most 1024 characters",
+    Code.PASSWORD_TOO_COMMON: "密码过于常见（属于常用密码，或只是在常用密码前后加数字、符号或重复，或全为数字），请另选 / The password is too common (a common password, one with digits, symbols or repeats added, or digits only): choose another",
+    Code.WATCHER_LIMIT: "此地址的旁观连接数已达上限 / Too many watcher connections from this address",
+    Code.TOKEN_ATTEMPTS_LIMIT: "此地址的无效竞买凭证尝试过多，请一分钟后再试 / Too many invalid bidder tokens from this address; try again in a minute",
+    Code.OPERATOR_KEY_ATTEMPTS_LIMIT: "此地址的错误操作员密钥尝试过多，请一分钟后再试 / Too many wrong operator keys from this address; try again in a minute",
     Code.BANK_UNKNOWN: "未登记的银行 / Unknown bank (X-Bank-Id)",
     Code.BANK_SIGNATURE_INVALID: "银行通知签名缺失或无效 / The bank notification's signature is missing or invalid",
     Code.BANK_TIMESTAMP_STALE: "银行通知时间戳超出允许范围 / The bank notification's timestamp is outside the allowed window",

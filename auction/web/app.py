@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from auction.console.refusals import RefusalRollup
 from auction.fanout.broker import Broker, InProcessBroker
 from auction.fanout.redis_broker import RedisBroker
 from auction.jobs.timers import SessionTimers
@@ -32,6 +33,7 @@ from auction.web.bidder_ws import BidderEndpoint
 from auction.web.bidder_page import routes as bidder_page_routes
 from auction.web.console import ConsolePages
 from auction.web.input_guards import BodyLimit, SafePath
+from auction.web.limits import Limits
 from auction.web.middleware import ApiAudit, SecurityHeaders
 from auction.web.operator_api import OperatorApi, unknown_route_message
 from auction.web.plans_api import PlansApi, plan_service
@@ -143,6 +145,9 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
         plans.on_append = publisher.on_plan_events
         delivery.start()
         timers.start()
+        # Abuse limits per client address, and the roll-up of strangers' refusals (README, Security).
+        refusals = RefusalRollup(pool, settings.audit_rollup_seconds)
+        refusals.start()
         holder["rt"] = Runtime(pool, service, timers, beat)
         log.info("ready: node %s, last alive %s", settings.node_id,
                  to_datetime(last_alive).isoformat() if last_alive else "never")
@@ -150,8 +155,10 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
             log.warning("stand-ins on (demo mode or AUCTION_STAND_INS=on): sessions without a plan and bidders "
                         "without a deposit can be made; tests and demos only, never in production")
         try:
-            yield {"service": service, "plans": plans, "publisher": publisher, **post_trade.state()}
+            yield {"service": service, "plans": plans, "publisher": publisher, **post_trade.state(),
+                   "limits": Limits.from_settings(settings), "refusals": refusals}
         finally:
+            await refusals.stop()
             await delivery.stop()
             timers.shutdown()
             post_trade.shutdown()

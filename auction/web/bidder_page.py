@@ -11,6 +11,8 @@ so no other site can make the browser use it.
 from __future__ import annotations
 
 import hashlib
+import json
+import time
 from typing import Any
 
 import asyncpg
@@ -26,6 +28,7 @@ from auction.settings import Settings
 from auction.store.events import to_micros
 from auction.web.console_views import WEB
 from auction.web.internal import call_api
+from auction.web.limits import AttemptWindow, address_of
 
 STATIC = WEB / "static"
 # Parcel facts a listing or auction announcement states (N Art.9); not the benchmark price, not readiness.
@@ -57,6 +60,13 @@ async def bid_page(request: Request) -> Response:
 
 async def which_session(request: Request, settings: Settings) -> Response:
     """`{"token"}` -> `{"session_id", "bidder_no"}` for a valid, unexpired token."""
+    # The same limit as the WebSocket hello's, in the same count: failed tokens per client address
+    # and minute (auction/web/limits.py); counted before the look-up, taken back when good.
+    failures: AttemptWindow = request.state.limits.token_failures
+    address, now = address_of(request.client), time.monotonic()
+    if failures.blocked(address, now):
+        return _refused(Code.TOKEN_ATTEMPTS_LIMIT, 429)
+    failures.failed(address, now)
     raw = await request.body()
     try:
         token = loads(raw).get("token") if len(raw) <= 1024 else None
@@ -73,6 +83,7 @@ async def which_session(request: Request, settings: Settings) -> Response:
         return _refused(Code.SERVICE_UNAVAILABLE, 503)
     if row is None or to_micros(row["expires_at"]) <= now_us():
         return _refused(Code.INVALID_TOKEN, 401)
+    failures.forgive(address)
     body: dict[str, Any] = {"session_id": row["session_id"], "bidder_no": row["bidder_no"]}
     parcel = await announced_parcel(request, settings, row["session_id"])
     if parcel is not None:

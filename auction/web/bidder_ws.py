@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -38,6 +39,7 @@ from auction.protocol import PROTOCOL_VERSION, dumps, event_message, loads, stat
 from auction.service import SessionService, now_us
 from auction.settings import Settings
 from auction.store.events import to_micros
+from auction.web.limits import Limits, address_of
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ CLOSE_AUTH_FAILED = 4001
 CLOSE_UNKNOWN_SESSION = 4004
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_HELLO_TIMEOUT = 4010
+CLOSE_TOO_MANY = 4029  # a limit per client address (WATCHER_LIMIT, TOKEN_ATTEMPTS_LIMIT)
 CLOSE_GOING_AWAY = 1001
 CLOSE_INTERNAL = 1011
 
@@ -154,8 +157,9 @@ class BidderEndpoint:
     async def serve(self, ws: WebSocket) -> None:
         await ws.accept()
         self.connections += 1
+        connection = BidderConnection(self.settings, ws.state.service, ws.state.limits, address_of(ws.client))
         try:
-            await BidderConnection(self.settings, ws.state.service)._serve(ws)
+            await connection._serve(ws)
         except WebSocketDisconnect:
             pass
         except Exception:
@@ -163,12 +167,17 @@ class BidderEndpoint:
             await _close(ws, CLOSE_INTERNAL, "internal error")
         finally:
             self.connections -= 1
+            if connection.watching:
+                connection.limits.watchers.release(connection.address)
 
 
 class BidderConnection:
-    def __init__(self, settings: Settings, service: SessionService) -> None:
+    def __init__(self, settings: Settings, service: SessionService, limits: Limits, address: str) -> None:
         self.settings = settings
         self.service = service
+        self.limits = limits  # per client address (auction/web/limits.py)
+        self.address = address
+        self.watching = False  # admitted as a watcher: counted against the address's cap
 
     async def _receive(self, ws: WebSocket) -> str | bytes | None:
         message = await ws.receive()
@@ -190,7 +199,8 @@ class BidderConnection:
             peer = await self._authenticate(hello)
         except Rejected as r:
             await ws.send_text(dumps({"type": "error", **r.rejection.to_dict()}))
-            code = CLOSE_UNKNOWN_SESSION if r.code is Code.UNKNOWN_SESSION else CLOSE_AUTH_FAILED
+            code = {Code.UNKNOWN_SESSION: CLOSE_UNKNOWN_SESSION, Code.WATCHER_LIMIT: CLOSE_TOO_MANY,
+                    Code.TOKEN_ATTEMPTS_LIMIT: CLOSE_TOO_MANY}.get(r.code, CLOSE_AUTH_FAILED)
             await _close(ws, code, r.code.value)
             return
         last_seq = hello.get("last_seq")
@@ -259,7 +269,17 @@ class BidderConnection:
         if not await self.service.store.exists(session_id):
             raise Rejected(Code.UNKNOWN_SESSION, session_id=session_id)
         if token is None:
+            if not self.limits.watchers.admit(self.address):
+                raise Rejected(Code.WATCHER_LIMIT, limit=self.limits.watchers.cap)
+            self.watching = True
             return Peer(session_id, None, 0)
+        # Failed tokens per address and minute: over the limit, tokens are not even looked up.
+        # Counted as a failure before the look-up (so that hellos sent all at once count too),
+        # taken back if the token is good.
+        failures, now = self.limits.token_failures, time.monotonic()
+        if failures.blocked(self.address, now):
+            raise Rejected(Code.TOKEN_ATTEMPTS_LIMIT, limit=failures.limit)
+        failures.failed(self.address, now)
         if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
             raise Rejected(Code.INVALID_TOKEN)
         row = await self.service.store.pool.fetchrow(
@@ -268,6 +288,7 @@ class BidderConnection:
         )
         if row is None or to_micros(row["expires_at"]) <= now_us():
             raise Rejected(Code.INVALID_TOKEN)
+        failures.forgive(self.address)  # a real token, if maybe for another session: no guess
         if row["session_id"] != session_id:
             raise Rejected(Code.WRONG_SESSION)
         return Peer(session_id, int(row["bidder_no"]), 0, token_epoch=int(row["token_epoch"]))

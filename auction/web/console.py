@@ -11,7 +11,9 @@ audit trail and the pages other issues' routes feed are in console_records.py.
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -20,7 +22,8 @@ from starlette.routing import Route
 
 from auction.console.passwords import burn_time, hash_password, needs_rehash, verify_password
 from auction.console.roles import Permission, allowed
-from auction.console.store import THROTTLE_PER_ACCOUNT, THROTTLE_PER_ADDRESS, SignedIn
+from auction.console.refusals import RefusalRollup
+from auction.console.store import SignedIn
 from auction.domain.codes import MESSAGES, Code, Rejected, Rejection
 from auction.domain.commands import Resume, Suspend, Terminate
 from auction.domain.session import reserve_commitment
@@ -51,6 +54,7 @@ from auction.web.console_views import (
 )
 from auction.web.console_records import ConsoleRecords
 from auction.web.internal import ApiAnswer, call_api, route_exists
+from auction.web.limits import Limits
 
 def _api_refusal(answer: ApiAnswer) -> Rejected:
     error = answer.error
@@ -118,19 +122,38 @@ class ConsolePages:
         return response
 
     async def login(self, request: Request) -> Response:
+        """Sign in. Failures slow down the next attempt for that account from that address (and,
+        with more room, for any account from that address): free at first, then a wait doubling
+        with each failure up to a cap (auction/web/limits.py). Refused attempts (CSRF, or during
+        the wait) are not counted; strangers' refusals are rolled up in the audit trail."""
         store = self.auth.store(request)
+        limits: Limits = request.state.limits
+        refusals: RefusalRollup = request.state.refusals
         form = await read_form(request)
         ip = client_ip(request)
+        address = ip or "-"
         username = form.get("username", "").strip().lower()[:64]
         attempted = {"attempted": username}
+
+        async def refused(code: Code) -> None:
+            await refusals.refused("SIGN_IN", code.value, ip, action="SIGN_IN", sample=username, detail=attempted)
+
         if not same_origin(request) or not tokens_match(request.cookies.get(LOGIN_COOKIE), form.get(CSRF_FIELD)):
-            await store.audit("SIGN_IN", Code.CSRF_TOKEN_INVALID.value, client_ip=ip, detail=attempted)
+            await refused(Code.CSRF_TOKEN_INVALID)
             return self.auth.refusal(request, Code.CSRF_TOKEN_INVALID, back="/console/login")
-        by_account, by_address = await store.failed_sign_ins(username, ip)
-        if by_account >= THROTTLE_PER_ACCOUNT or by_address >= THROTTLE_PER_ADDRESS:
-            await store.audit("SIGN_IN", Code.SIGN_IN_THROTTLED.value, client_ip=ip, detail=attempted)
-            return await self.login_form(request, f"{Code.SIGN_IN_THROTTLED.value}: {MESSAGES[Code.SIGN_IN_THROTTLED]}",
-                                         429)
+        pair = (username, address)
+        now = time.monotonic()
+        wait = max(limits.sign_in.wait(pair, now), limits.sign_in_address.wait(address, now))
+        if wait > 0:
+            await refused(Code.SIGN_IN_THROTTLED)
+            seconds = math.ceil(wait)
+            response = await self.login_form(
+                request, f"{Code.SIGN_IN_THROTTLED.value}: {MESSAGES[Code.SIGN_IN_THROTTLED]} ({seconds} s)", 429)
+            response.headers["retry-after"] = str(seconds)
+            return response
+        # Counted before the password is judged, so that attempts sent all at once wait too.
+        limits.sign_in.failed(pair, now)
+        limits.sign_in_address.failed(address, now)
         password = form.get("password", "")
         account = await store.account(username) if username else None
         if account is None or account.disabled:
@@ -139,8 +162,10 @@ class ConsolePages:
         else:
             ok = await asyncio.to_thread(verify_password, password, account.password_hash)
         if not ok or account is None:
-            await store.audit("SIGN_IN", Code.SIGN_IN_FAILED.value, client_ip=ip, detail=attempted)
+            await refused(Code.SIGN_IN_FAILED)
             return await self.login_form(request, f"{Code.SIGN_IN_FAILED.value}: {MESSAGES[Code.SIGN_IN_FAILED]}", 401)
+        limits.sign_in.succeeded(pair)
+        limits.sign_in_address.forgive(address)
         if needs_rehash(account.password_hash):
             await store.set_password_hash(username, await asyncio.to_thread(hash_password, password))
         await store.purge_sessions()

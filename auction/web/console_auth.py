@@ -8,7 +8,9 @@
   sign-in form, which has no session yet, a double-submit token (a cookie and
   the same value in the form). A form from another origin is refused as well.
 - Every POST is an action: it is written to `console_audit` with who, what,
-  when and the client address, refused ones included.
+  when and the client address, refused ones included. Refusals of requests
+  nobody signed in to are rolled up per address and minute
+  (auction/console/refusals.py), so strangers cannot grow the trail at will.
 """
 
 from __future__ import annotations
@@ -205,10 +207,15 @@ class ConsoleAuth:
                     outcome = Code.SERVICE_UNAVAILABLE.value
                     response = self.refusal(request, Code.SERVICE_UNAVAILABLE, who)
                 try:
-                    await self.store(request).audit(
-                        name, outcome, user=who.user if who else None, session_id=note.session_id,
-                        client_ip=client_ip(request), detail=note.detail,
-                    )
+                    if who is None:  # a stranger's refusal: rolled up per address and minute
+                        await request.state.refusals.refused(
+                            name, outcome, client_ip(request), action=name, session_id=note.session_id,
+                            detail=note.detail)
+                    else:
+                        await self.store(request).audit(
+                            name, outcome, user=who.user, session_id=note.session_id,
+                            client_ip=client_ip(request), detail=note.detail,
+                        )
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                     log.error("audit record lost: %s %s by %s", name, outcome, who.user.username if who else "-")
                 response.headers["cache-control"] = "no-store"

@@ -9,7 +9,9 @@ script anywhere).
 operator action too, so it goes into `console_audit` with the client address
 and the outcome code, like the console's forms. Only the method, path and
 outcome are recorded, never the body: some bodies carry a reserve price and its
-salt (Q26), which no record may hold.
+salt (Q26), which no record may hold. Refusals of calls without the operator
+key are rolled up per client address and minute (console/refusals.py): a
+stranger cannot grow the append-only trail at will.
 """
 
 from __future__ import annotations
@@ -115,10 +117,19 @@ class ApiAudit:
         path: str = scope["path"]
         match = SESSION_PATH.match(path)
         client = scope.get("client")
+        action = f"API {scope['method']} {path}"[:300]
+        actor = self._actor(scope)
+        refusals: Any = (scope.get("state") or {}).get("refusals")
+        if actor is None and status >= 400 and refusals is not None:
+            # Nobody's key, refused: rolled up per address and minute (console/refusals.py).
+            await refusals.refused(f"API {scope['method']}", outcome, client[0] if client else None, action=action,
+                                   sample=path, detail={"status": status},
+                                   session_id=match.group(1) if match else None)
+            return
         try:
             await ConsoleStore(service.store.pool).audit(
-                f"API {scope['method']} {path}"[:300], outcome, session_id=match.group(1) if match else None,
-                user=self._actor(scope), client_ip=client[0] if client else None, detail={"status": status},
+                action, outcome, session_id=match.group(1) if match else None,
+                user=actor, client_ip=client[0] if client else None, detail={"status": status},
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             log.error("audit record lost: API %s %s -> %s", scope["method"], path, outcome)

@@ -12,6 +12,8 @@ unknown route does, before the key is even looked at.
 from __future__ import annotations
 
 import hmac
+import json
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -32,6 +34,7 @@ from auction.registration import qualify
 from auction.settings import Settings
 from auction.store.events import Recorded, to_datetime, to_micros
 from auction.web.inputs import instant
+from auction.web.limits import Limits, address_of
 
 CST = "Asia/Shanghai"
 
@@ -49,11 +52,13 @@ STATUS = {
     Code.TOKEN_NOT_YET_ISSUED: 409,
     Code.RESULT_ALREADY_PUBLISHED: 409,
     Code.SESSION_SOLD: 409,
+    Code.OPERATOR_KEY_ATTEMPTS_LIMIT: 429,
 }
 
 
 def problem(r: Rejected) -> JSONResponse:
-    return JSONResponse({"error": r.rejection.to_dict()}, status_code=STATUS.get(r.code, 422))
+    headers = {"retry-after": "60"} if r.code is Code.OPERATOR_KEY_ATTEMPTS_LIMIT else None
+    return JSONResponse({"error": r.rejection.to_dict()}, status_code=STATUS.get(r.code, 422), headers=headers)
 
 
 def _time(body: dict[str, Any], name: str, required: bool = True) -> int | None:
@@ -136,7 +141,14 @@ class OperatorApi:
             try:
                 supplied = request.headers.get("authorization", "")
                 expected = f"Bearer {self.settings.operator_key}"
+                # Wrong keys per client address and minute: over the limit, keys are not even compared.
+                limits: Limits | None = getattr(request.state, "limits", None)
+                address, now = address_of(request.client), time.monotonic()
+                if supplied and limits is not None and limits.key_failures.blocked(address, now):
+                    raise Rejected(Code.OPERATOR_KEY_ATTEMPTS_LIMIT, limit=limits.key_failures.limit)
                 if not self.settings.operator_key or not hmac.compare_digest(supplied.encode(), expected.encode()):
+                    if supplied and limits is not None:
+                        limits.key_failures.failed(address, now)
                     raise Rejected(Code.UNAUTHORIZED)
                 response: Response = await handler(request)
                 return response

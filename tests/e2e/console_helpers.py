@@ -72,9 +72,14 @@ class ConsoleUser:
     server: ServerProcess
     cookies: dict[str, str] = field(default_factory=dict)
     set_cookies: list[str] = field(default_factory=list)  # every Set-Cookie header seen
+    # Another loopback address to speak from (127.0.0.2, ...: Linux routes all of 127/8 to lo),
+    # so the server sees another client; it trusts proxy headers from 127.0.0.1 only.
+    local_address: str | None = None
 
     def __post_init__(self) -> None:
-        self.http = httpx.AsyncClient(base_url=self.server.http, timeout=10, trust_env=False, follow_redirects=False)
+        transport = httpx.AsyncHTTPTransport(local_address=self.local_address) if self.local_address else None
+        self.http = httpx.AsyncClient(base_url=self.server.http, timeout=10, trust_env=False, follow_redirects=False,
+                                      transport=transport)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -127,8 +132,8 @@ class ConsoleUser:
         return csrf_of(page.text)
 
 
-async def signed_in(server: ServerProcess, account: Account) -> ConsoleUser:
-    user = ConsoleUser(server)
+async def signed_in(server: ServerProcess, account: Account, local_address: str | None = None) -> ConsoleUser:
+    user = ConsoleUser(server, local_address=local_address)
     r = await user.sign_in(account)
     assert r.status_code == 303 and r.headers["location"] == "/console", (r.status_code, r.text[:500])
     return user

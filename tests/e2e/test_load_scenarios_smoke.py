@@ -40,7 +40,9 @@ def _check(result: RunResult, *, min_accepted: int = 1) -> None:
 
 
 def _servers(server_factory: Callable[..., ServerProcess], n: int, **env: str) -> list[ServerProcess]:
-    servers = [server_factory(AUCTION_LOG_LEVEL="WARNING", **env) for _ in range(n)]
+    # The swarm's watchers all come from 127.0.0.1: no watcher cap per address, as in loadtests/bench.py.
+    servers = [server_factory(AUCTION_LOG_LEVEL="WARNING", AUCTION_WS_MAX_WATCHERS_PER_ADDRESS="0", **env)
+               for _ in range(n)]
     for s in servers:
         s.start()
     return servers

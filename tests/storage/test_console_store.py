@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from auction.console.accounts import add_user, demo_accounts
+from auction.console.refusals import RefusalRollup
 from auction.console.roles import Role
 from auction.console.store import ConsoleStore, id_hash
 
@@ -83,3 +84,54 @@ async def test_demo_accounts_keep_their_passwords_in_a_private_file(pool: asyncp
     store = ConsoleStore(pool)
     stored = await store.account("demo-operator")
     assert stored is not None and first[0]["password"] not in stored.password_hash
+
+
+class _Time:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _audit(pool: asyncpg.Pool) -> list[tuple[str, str, str | None, dict[str, object]]]:
+    rows = await pool.fetch("SELECT action, outcome, client_ip, detail::text AS detail FROM console_audit ORDER BY id")
+    return [(r["action"], r["outcome"], r["client_ip"], json.loads(r["detail"])) for r in rows]
+
+
+async def test_strangers_refusals_are_rolled_up_per_address_kind_and_period(pool: asyncpg.Pool) -> None:
+    time = _Time(6000.0)  # the start of a 60 s period
+    rollup = RefusalRollup(pool, period=60.0, max_addresses=2, clock=time)
+    for i in range(300):
+        await rollup.refused("SIGN_IN", "SIGN_IN_FAILED", "10.0.0.1", action="SIGN_IN", sample=f"user-{i % 7}",
+                             detail={"attempted": f"user-{i % 7}"})
+    await rollup.refused("SIGN_IN", "CSRF_TOKEN_INVALID", "10.0.0.1", action="SIGN_IN")
+    await rollup.refused("API POST", "UNAUTHORIZED", "10.0.0.2", action="API POST /api/sessions/S-1/suspend",
+                         sample="/api/sessions/S-1/suspend", session_id="S-1")
+    for ip in ("10.0.0.3", "10.0.0.4", "10.0.0.3"):  # past max_addresses: one row without an address
+        await rollup.refused("API POST", "UNAUTHORIZED", ip, action="API POST /api/x", sample="/api/x")
+    # The first of each (address, kind, outcome) is written at once, the rest wait for the period's end.
+    first = await _audit(pool)
+    assert [(a, o, ip, d["count"]) for a, o, ip, d in first] == [
+        ("SIGN_IN", "SIGN_IN_FAILED", "10.0.0.1", 1), ("SIGN_IN", "CSRF_TOKEN_INVALID", "10.0.0.1", 1),
+        ("API POST /api/sessions/S-1/suspend", "UNAUTHORIZED", "10.0.0.2", 1), ("API POST /api/x", "UNAUTHORIZED", None, 1)]
+    assert first[0][3]["attempted"] == "user-0"
+    await rollup.flush()
+    assert len(await _audit(pool)) == 4  # the period is not over
+    time.now += 60
+    await rollup.flush()
+    rows = await _audit(pool)
+    rolled = rows[4:]
+    assert [(a, o, ip, d["count"]) for a, o, ip, d in rolled] == [
+        ("SIGN_IN", "SIGN_IN_FAILED", "10.0.0.1", 299), ("API POST", "UNAUTHORIZED", None, 2)]
+    assert rolled[0][3]["samples"] == [f"user-{i}" for i in range(1, 6)]  # at most 5, distinct
+    assert rolled[0][3]["from"] == "1970-01-01T01:40:00+00:00" and rolled[0][3]["until"] == "1970-01-01T01:41:00+00:00"
+    assert sum(d["count"] for *_, d in rows) == 300 + 1 + 1 + 3
+    # A new period starts afresh; at shutdown what is pending is written.
+    await rollup.refused("SIGN_IN", "SIGN_IN_FAILED", "10.0.0.1", action="SIGN_IN")
+    await rollup.refused("SIGN_IN", "SIGN_IN_FAILED", "10.0.0.1", action="SIGN_IN")
+    rollup.start()
+    await rollup.stop()
+    assert [(o, d["count"]) for _a, o, _ip, d in (await _audit(pool))[6:]] == [("SIGN_IN_FAILED", 1),
+                                                                               ("SIGN_IN_FAILED", 1)]
+    assert rollup.pending == {} and rollup.addresses == {}

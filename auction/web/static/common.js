@@ -220,6 +220,8 @@ window.Auction = (() => {
     RESUME_GAP_TOO_LARGE: () => "本地记录与服务器不一致，正在重新同步",
     SERVICE_UNAVAILABLE: () => "服务暂时不可用，报价未被接受；页面会自动用同一报价编号重试",
     CONFLICT: () => "同时报价的人较多，请重试",
+    WATCHER_LIMIT: () => "本网络地址的旁观连接过多，请关闭多余的页面；稍后自动重试",
+    TOKEN_ATTEMPTS_LIMIT: () => "本网络地址输入无效竞买凭证的次数过多，请一分钟后再试",
   };
 
   function rejectionText(m) {
