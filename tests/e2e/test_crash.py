@@ -81,8 +81,8 @@ async def test_restart_before_the_deadline_keeps_every_acked_bid_and_the_session
     await asyncio.to_thread(server.start)
     countdown = max(8, math.ceil(2 * (time.monotonic() - began)) + 5)
     async with Api(server) as api:
-        x = await api.auction(bidders=3, start_in=1.5, countdown=countdown)
-        y = await api.auction(bidders=1, start_in=1.5, countdown=countdown)
+        x = await api.auction(bidders=3, start_in=2.5, countdown=countdown)
+        y = await api.auction(bidders=1, start_in=2.5, countdown=countdown)
     cx = [await WsClient.join(server.ws, x.id, q.token) for q in x.bidders[:2]]
     cy = await WsClient.join(server.ws, y.id, y.bidders[0].token)
     third = BidderClient(server.ws, x.id, x.bidders[2].token, max_backoff=0.3)
