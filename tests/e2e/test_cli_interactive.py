@@ -119,8 +119,8 @@ async def test_interactive_mode_through_a_pseudo_terminal(server: ServerProcess)
 async def test_a_scripted_bidder_wins_a_session(server: ServerProcess) -> None:
     async with Api(server) as api:
         # Each accepted bid restarts the countdown; after each, one CLI run (a process start)
-        # must come before the deadline: 10 s leaves room on a loaded machine.
-        s = await api.auction(bidders=2, start_in=2.0, countdown=10, reserve=150 * WAN)
+        # must come before the deadline: 8 s leave room on a loaded machine.
+        s = await api.auction(bidders=2, start_in=2.0, countdown=8, reserve=150 * WAN)
         a, b = s.bidders
         watcher = await WsClient.join(server.ws, s.id)
         await wait_opened(watcher)

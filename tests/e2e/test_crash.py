@@ -79,7 +79,7 @@ async def test_restart_before_the_deadline_keeps_every_acked_bid_and_the_session
     server = server_factory()
     began = time.monotonic()
     await asyncio.to_thread(server.start)
-    countdown = max(8, math.ceil(2 * (time.monotonic() - began)) + 5)
+    countdown = max(8, math.ceil(2 * (time.monotonic() - began)) + 3)
     async with Api(server) as api:
         x = await api.auction(bidders=3, start_in=2.5, countdown=countdown)
         y = await api.auction(bidders=1, start_in=2.5, countdown=countdown)
@@ -162,11 +162,11 @@ async def test_restart_before_the_deadline_keeps_every_acked_bid_and_the_session
 
 async def test_deadline_passed_while_down_suspends_then_operator_resumes_and_it_closes(server: ServerProcess) -> None:
     # The kill must come before both deadlines: it follows the auction's last ack
-    # directly (the listing bids come first), with several seconds to spare either way.
-    countdown = 4
+    # directly (the listing bids come first), with seconds to spare either way.
+    countdown = 3
     async with Api(server) as api:
         s = await api.auction(bidders=2, start_in=2.0, countdown=countdown, reserve=100 * WAN)
-        listing = await api.listing(bidders=2, reserve=100 * WAN, start_in=2.0, listing_seconds=5.0)
+        listing = await api.listing(bidders=2, reserve=100 * WAN, start_in=2.0, listing_seconds=4.5)
         a, b = s.bidders
         ca = await WsClient.join(server.ws, s.id, a.token)
         cb = await WsClient.join(server.ws, s.id, b.token)

@@ -97,7 +97,7 @@ async def test_a_sale_starts_the_clock_and_its_timers_survive_a_restart(
         await ensure_calendar(server, api, tmp_path)
 
         # Two applications, two payments and two tokens come before the start: ample time for them.
-        session = await auction(api, start_in=6, countdown=3)
+        session = await auction(api, start_in=5, countdown=3)
         sid = session["terms"]["session_id"]
         win = await apply(api, sid, WINNER, "91530300MA6K00001A")
         lose = await apply(api, sid, LOSER, "91530000MA6K00002B")

@@ -79,7 +79,7 @@ async def qualified_count(api: Api, session_id: str) -> int:
 
 async def test_two_payments_add_up_and_the_qualified_bidder_bids(env: tuple[ServerProcess, Api, FakeBank]) -> None:
     server, api, bank = env
-    session = await auction(api, start_in=8)  # ample for what comes before the start
+    session = await auction(api, start_in=6)  # ample for what comes before the start
     sid = session["terms"]["session_id"]
     app = await apply(api, sid, COMPANY, "91530300MA6K00001A")
     sub = app["sub_account"]
@@ -129,7 +129,7 @@ async def test_a_lost_token_is_reissued_and_the_old_one_stops_working(
     one can no longer sign in, and a connection still open with it may no longer bid
     (TOKEN_REVOKED, from the session's log); a bid it made before keeps its ack."""
     server, api, bank = env
-    session = await auction(api, start_in=8, countdown=30)  # ample for what comes before the start
+    session = await auction(api, start_in=6, countdown=30)  # ample for what comes before the start
     sid = session["terms"]["session_id"]
     app = await apply(api, sid, COMPANY, "91530300MA6K00001A")
     other = await apply(api, sid, OTHER, "91530000MA6K00002B")

@@ -37,12 +37,12 @@ async def test_a_parcel_goes_from_draft_plan_to_sold_session(
     async with Api(server) as api:
         committee = await Committee.register(api, tmp_path, 3, with_cli=True)
         # Two plans side by side: one sealed and sold, one whose reserve is never decided.
-        # The start leaves the announcement 7 s to beat the 9 s period (Q29, compressed) and
-        # the session, the committee's signatures (three CLI runs) and the bidders 16 s to
+        # The start leaves the announcement 5 s to beat the 9 s period (Q29, compressed) and
+        # the session, the committee's signatures (three CLI runs) and the bidders 14 s to
         # be ready: ample on a loaded machine, and the test then waits for the open event.
         (sold_id, _), (unsealed_id, unsealed_start) = await asyncio.gather(
-            announced_plan(api, "AUCTION", start_in=16),
-            announced_plan(api, "LISTING", start_in=16),
+            announced_plan(api, "AUCTION", start_in=14),
+            announced_plan(api, "LISTING", start_in=14),
         )
         view = await plan(api, sold_id)
         assert view["status"] == "ANNOUNCED"

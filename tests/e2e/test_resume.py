@@ -17,7 +17,7 @@ def _by_seq(client: WsClient) -> dict[int, dict[str, Any]]:
 
 async def test_reconnect_with_last_seq_gets_exactly_the_missed_events(server: ServerProcess) -> None:
     async with Api(server) as api:
-        s = await api.auction(bidders=2, start_in=2.0, countdown=60)
+        s = await api.auction(bidders=2, start_in=1.5, countdown=60)
         a, b = s.bidders
         steady = await WsClient.join(server.ws, s.id)  # never disconnects: the reference
         ca = await WsClient.join(server.ws, s.id, a.token)
@@ -110,7 +110,7 @@ async def test_resume_while_bids_stream_in_has_no_gap_and_no_duplicate(server: S
     """Connections resuming from various points while bids keep coming: the log replay
     hands over to live events with nothing lost or doubled."""
     async with Api(server) as api:
-        s = await api.auction(bidders=2, start_in=2.0, countdown=60)
+        s = await api.auction(bidders=2, start_in=1.5, countdown=60)
         a, b = s.bidders
         steady = await WsClient.join(server.ws, s.id)
         ca = await WsClient.join(server.ws, s.id, a.token)
@@ -161,7 +161,7 @@ async def test_resume_while_bids_stream_in_has_no_gap_and_no_duplicate(server: S
 
 async def test_bidder_client_reconnects_resumes_and_never_places_a_bid_twice(server: ServerProcess) -> None:
     async with Api(server) as api:
-        s = await api.auction(bidders=2, start_in=2.0, countdown=60)
+        s = await api.auction(bidders=2, start_in=1.5, countdown=60)
         a, b = s.bidders
         other = await WsClient.join(server.ws, s.id, b.token)
         client = BidderClient(server.ws, s.id, a.token, max_backoff=0.5)
