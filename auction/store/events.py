@@ -202,11 +202,17 @@ class GroupCommit:
                 await asyncio.shield(pending.done)
             except asyncio.CancelledError:
                 cancelled = True  # the outcome first: it may still commit
+                self._caller_cancelled(pending)
             except BaseException:
                 break
         if cancelled:
             raise asyncio.CancelledError
         pending.done.result()
+
+    def _caller_cancelled(self, pending: _Pending) -> None:
+        """Called when the caller of an append in flight is cancelled (it goes on waiting
+        for the outcome). Nothing to do here; a seam where a test learns that the
+        cancellation arrived, instead of sleeping and hoping it did."""
 
     async def close(self) -> None:
         self._closed = True

@@ -158,7 +158,7 @@ async def test_a_bidder_page_that_loses_its_network_catches_up_in_order(
     proxy = TcpProxy(server.port)
     await proxy.start()
     async with Api(server) as api:
-        s = await api.auction(bidders=3, start_in=1.5, countdown=120)
+        s = await api.auction(bidders=3, start_in=2.5, countdown=120)
         mine, b, c = s.bidders
         context = await browser.new_context(viewport={"width": 1200, "height": 1100}, locale="zh-CN")
         page = await context.new_page()

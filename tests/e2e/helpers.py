@@ -45,6 +45,18 @@ async def sleep_until_us(t_us: int, extra: float = 0.0) -> None:
         await asyncio.sleep(delay)
 
 
+async def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition",
+                     step: float = 0.02) -> None:
+    """Wait for a condition the test cannot be told about by an event (a client's internal
+    state, a counter); fails after a generous `timeout`, never asserts how fast it came."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() >= end:
+            raise AssertionError(f"{what}: not reached within {timeout}s")
+        await asyncio.sleep(step)
+
+
 def assert_no_traceback(text: str) -> None:
     """Nothing a client sees may leak Python internals."""
     assert "Traceback" not in text, text
@@ -397,6 +409,15 @@ class WsClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+async def wait_opened(client: WsClient, timeout: float = 30.0) -> None:
+    """The session is open for bids: its SessionOpened event came, or the client joined
+    after the open (its welcome says so). For tests that need the open, not its event,
+    so that a slow setup that joins late does not miss it."""
+    assert client.welcome is not None
+    if client.welcome["state"]["phase"] == "SCHEDULED":
+        await client.wait_event("SessionOpened", timeout=timeout)
 
 
 async def close_all(*clients: WsClient) -> None:

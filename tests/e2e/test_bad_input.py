@@ -17,7 +17,7 @@ import httpx
 
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, FakeBank
-from tests.e2e.helpers import WAN, Api, WsClient, assert_no_traceback, close_all, iso_in
+from tests.e2e.helpers import WAN, Api, WsClient, assert_no_traceback, close_all, iso_in, wait_opened
 
 
 def _is_error(reply: dict[str, Any], code: str) -> bool:
@@ -43,9 +43,11 @@ async def test_websocket_bad_input_gets_specific_codes_and_writes_nothing(server
     # Opened first, says nothing: the server gives up on it after the hello timeout (10 s).
     silent = await WsClient.open(server.ws)
     async with Api(server) as api:
-        s = await api.auction(bidders=3, start_in=1.5, countdown=60)
-        other = await api.auction(bidders=1, start_in=1.5, countdown=60)
-        short = await api.auction(bidders=1, start_in=1.5, countdown=1)
+        # Three sessions, five bidders, a database update and four connections before the
+        # start: 3 s leaves them ample time on a loaded machine.
+        s = await api.auction(bidders=3, start_in=3.0, countdown=60)
+        other = await api.auction(bidders=1, start_in=3.0, countdown=60)
+        short = await api.auction(bidders=1, start_in=3.0, countdown=1)
         a, b, expiring = s.bidders
         con = await asyncpg.connect(server.dsn)
         try:
@@ -63,8 +65,8 @@ async def test_websocket_bad_input_gets_specific_codes_and_writes_nothing(server
         cshort = await WsClient.join(server.ws, short.id, short.bidders[0].token)
         clients = [ca, cb, watcher, cshort, silent]
         try:
-            await ca.wait_event("SessionOpened", timeout=4)
-            await cshort.wait_event("SessionOpened", timeout=4)
+            await wait_opened(ca)
+            await cshort.wait_event("SessionOpened", timeout=30)
             first = await cb.bid(100 * WAN, bid_id="valid-1")
             assert first["type"] == "ack"
             await ca.wait_seq(first["seq"])
@@ -171,7 +173,7 @@ async def test_websocket_bad_input_gets_specific_codes_and_writes_nothing(server
             assert reply["type"] == "pong"
 
             # --- a bid after the close
-            await cshort.wait_event("SessionClosed", timeout=4)
+            await cshort.wait_event("SessionClosed", timeout=30)
             reply = await cshort.bid(500 * WAN)
             assert reply["type"] == "reject" and reply["code"] == "SESSION_CLOSED"
             short_log = await api.events(short.id)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ServerProcess
-from tests.e2e.helpers import WAN, Api, WsClient, accepted_bids, assert_no_traceback
+from tests.e2e.helpers import WAN, Api, WsClient, accepted_bids, assert_no_traceback, wait_opened
 
 CLI = str(Path(sys.executable).parent / "auction-bidder")
 
@@ -29,10 +29,10 @@ async def _run(*args: str, timeout: float = 20, token_env: str | None = None) ->
 
 async def test_cli_bids_and_reports_rejections(server: ServerProcess) -> None:
     async with Api(server) as api:
-        s = await api.auction(bidders=2, start_in=1.0, countdown=60)
+        s = await api.auction(bidders=2, start_in=2.0, countdown=60)
         a, b = s.bidders
         watcher = await WsClient.join(server.ws, s.id)
-        await watcher.wait_event("SessionOpened", timeout=4)
+        await wait_opened(watcher)
         watch = await asyncio.create_subprocess_exec(
             CLI, "--url", server.ws, "watch", s.id, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ServerProcess
-from tests.e2e.helpers import WAN, Api, WsClient, assert_no_traceback
+from tests.e2e.helpers import WAN, Api, WsClient, assert_no_traceback, wait_opened
 
 CLI = str(Path(sys.executable).parent / "auction-bidder")
 
@@ -83,10 +83,10 @@ class Terminal:
 
 async def test_interactive_mode_through_a_pseudo_terminal(server: ServerProcess) -> None:
     async with Api(server) as api:
-        s = await api.auction(bidders=2, start_in=1.0, countdown=60)
+        s = await api.auction(bidders=2, start_in=2.0, countdown=60)
         me, other = s.bidders
         rival = await WsClient.join(server.ws, s.id, other.token)
-        await rival.wait_event("SessionOpened", timeout=5)
+        await wait_opened(rival)
         term = Terminal("--url", server.ws, "bid", s.id, "--token", me.token)
         try:
             await term.expect(rf"已连接 {s.id} \(竞买号 {me.bidder_no}\)")
@@ -118,10 +118,12 @@ async def test_interactive_mode_through_a_pseudo_terminal(server: ServerProcess)
 
 async def test_a_scripted_bidder_wins_a_session(server: ServerProcess) -> None:
     async with Api(server) as api:
-        s = await api.auction(bidders=2, start_in=1.0, countdown=8, reserve=150 * WAN)
+        # Each accepted bid restarts the countdown; after each, one CLI run (a process start)
+        # must come before the deadline: 8 s leave room on a loaded machine.
+        s = await api.auction(bidders=2, start_in=2.0, countdown=8, reserve=150 * WAN)
         a, b = s.bidders
         watcher = await WsClient.join(server.ws, s.id)
-        await watcher.wait_event("SessionOpened", timeout=5)
+        await wait_opened(watcher)
 
         async def bid(token: str, wan: str) -> tuple[int, str]:
             proc = await asyncio.create_subprocess_exec(CLI, "--url", server.ws, "bid", s.id, "--token", token,
@@ -133,11 +135,11 @@ async def test_a_scripted_bidder_wins_a_session(server: ServerProcess) -> None:
 
         assert (await bid(a.token, "100"))[0] == 0
         assert (await bid(b.token, "150"))[0] == 0
-        code, out = await bid(a.token, "149")
-        assert code == 3 and "BELOW_MINIMUM" in out
         code, out = await bid(a.token, "200")
         assert code == 0 and "accepted: 200 万元" in out, out
-        closed = await watcher.wait_event("SessionClosed", timeout=20)
+        code, out = await bid(b.token, "149")
+        assert code == 3 and "BELOW_MINIMUM" in out
+        closed = await watcher.wait_event("SessionClosed", timeout=40)
         assert closed["data"]["outcome"] == "SOLD" and closed["data"]["winner_bidder_no"] == a.bidder_no
         assert closed["data"]["price_fen"] == 200 * WAN
         # The watcher CLI shows the outcome of a closed session at once.

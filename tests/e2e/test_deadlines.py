@@ -23,7 +23,7 @@ from typing import Any
 from auction.domain.amount_words import fen_to_capital
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, FakeBank
-from tests.e2e.helpers import WAN, Api, WsClient, assert_no_traceback, iso_in, sleep_until_us
+from tests.e2e.helpers import WAN, Api, WsClient, assert_no_traceback, iso_in, wait_opened
 from tests.e2e.test_deposits import DEPOSIT, apply, auction, ledger
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +81,7 @@ async def ensure_calendar(server: ServerProcess, api: Api, tmp: Path) -> None:
     assert years[load]["provisional"] is False
 
 
-async def session_clock(api: Api, session_id: str, timeout: float = 15) -> dict[str, Any]:
+async def session_clock(api: Api, session_id: str, timeout: float = 30) -> dict[str, Any]:
     """The session's post-trade record, once the close has booked it."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
@@ -109,7 +109,8 @@ async def test_a_sale_starts_the_clock_and_its_timers_survive_a_restart(
     try:
         await ensure_calendar(server, api, tmp_path)
 
-        session = await auction(api, start_in=4, countdown=2)
+        # Two applications, two payments and two tokens come before the start: ample time for them.
+        session = await auction(api, start_in=5, countdown=3)
         sid = session["terms"]["session_id"]
         win = await apply(api, sid, WINNER, "91530300MA6K00001A")
         lose = await apply(api, sid, LOSER, "91530000MA6K00002B")
@@ -124,9 +125,9 @@ async def test_a_sale_starts_the_clock_and_its_timers_survive_a_restart(
 
         client = await WsClient.join(server.ws, sid, tokens[win["application_id"]])
         try:
-            await sleep_until_us(int(session["terms"]["start_at_us"]), 0.3)
+            await wait_opened(client)
             assert (await client.bid(PRICE))["type"] == "ack"
-            closed = await client.wait_event("SessionClosed", timeout=10)
+            closed = await client.wait_event("SessionClosed", timeout=30)
             assert closed["data"]["outcome"] == "SOLD", closed
         finally:
             await client.close()

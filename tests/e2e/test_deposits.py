@@ -21,7 +21,7 @@ from auction.domain.subaccounts import is_valid_sub_account, luhn_check_digit
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, OTHER_BANK_ID, FakeBank, now_iso
 from tests.e2e.console_helpers import audit_rows, csrf_of, error_code, make_accounts, signed_in
-from tests.e2e.helpers import WAN, Api, WsClient, iso_in, sleep_until_us
+from tests.e2e.helpers import WAN, Api, WsClient, iso_in, sleep_until_us, wait_opened
 
 DEPOSIT = 20 * WAN
 COMPANY = "曲靖市甲房地产开发有限公司（集团）"
@@ -79,7 +79,7 @@ async def qualified_count(api: Api, session_id: str) -> int:
 
 async def test_two_payments_add_up_and_the_qualified_bidder_bids(env: tuple[ServerProcess, Api, FakeBank]) -> None:
     server, api, bank = env
-    session = await auction(api, start_in=5)
+    session = await auction(api, start_in=6)  # ample for what comes before the start
     sid = session["terms"]["session_id"]
     app = await apply(api, sid, COMPANY, "91530300MA6K00001A")
     sub = app["sub_account"]
@@ -113,10 +113,9 @@ async def test_two_payments_add_up_and_the_qualified_bidder_bids(env: tuple[Serv
     again = await api.post(f"/api/applications/{app['application_id']}/issue-token", {"by": "op:li"})
     assert (again.status_code, again.json()["error"]["code"]) == (409, "TOKEN_ALREADY_ISSUED")
 
-    start_us = int(session["terms"]["start_at_us"])
     client = await WsClient.join(server.ws, sid, token)
     try:
-        await sleep_until_us(start_us, 0.3)
+        await wait_opened(client)
         reply = await client.bid(100 * WAN)
         assert reply["type"] == "ack", reply
     finally:
@@ -130,7 +129,7 @@ async def test_a_lost_token_is_reissued_and_the_old_one_stops_working(
     one can no longer sign in, and a connection still open with it may no longer bid
     (TOKEN_REVOKED, from the session's log); a bid it made before keeps its ack."""
     server, api, bank = env
-    session = await auction(api, start_in=4, countdown=30)
+    session = await auction(api, start_in=6, countdown=30)  # ample for what comes before the start
     sid = session["terms"]["session_id"]
     app = await apply(api, sid, COMPANY, "91530300MA6K00001A")
     other = await apply(api, sid, OTHER, "91530000MA6K00002B")
@@ -146,7 +145,7 @@ async def test_a_lost_token_is_reissued_and_the_old_one_stops_working(
     old_client = await WsClient.join(server.ws, sid, old)
     other_client = await WsClient.join(server.ws, sid, theirs["token"])
     try:
-        await sleep_until_us(int(session["terms"]["start_at_us"]), 0.3)
+        await wait_opened(old_client)
         first = await old_client.bid(100 * WAN, bid_id="before-reissue")
         assert first["type"] == "ack", first
 
@@ -261,7 +260,7 @@ async def test_every_refusal_has_its_code_books_real_money_and_qualifies_nobody(
     session = await auction(api, start_in=120)
     sid = session["terms"]["session_id"]
     a = await apply(api, sid, COMPANY, "91530300MA6K00001A")
-    late_deadline = iso_in(1.5)
+    late_deadline = iso_in(3)  # ahead of the next request by a wide margin; waited for below
     b = await apply(api, sid, OTHER, "91530000MA6K00002B", deposit_deadline=late_deadline)
     c = await apply(api, sid, THIRD, "91530000MA6K00003C")
 

@@ -26,7 +26,7 @@ import pytest
 from auction.sealing.escrow import ReserveSealer
 from loadtests.harness import ROOT, TEST_ESCROW_PASSPHRASE
 from tests.conftest import ServerProcess
-from tests.e2e.helpers import WAN, Api, WsClient, close_all
+from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened
 from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, announced_plan, ok, session_of
 
 RESERVE = 5_050 * WAN + 7
@@ -35,8 +35,9 @@ RESERVE = 5_050 * WAN + 7
 async def sealed_session(api: Api, committee: Committee) -> tuple[str, str, str]:
     """An auction from an announced plan with its reserve sealed, one qualified bidder
     who has bid above the reserve: (session id, its bidder token, the salt)."""
-    plan_id, _ = await announced_plan(api, "AUCTION")
-    session_id = await session_of(api, plan_id, countdown=2)
+    # 4 s to beat the (compressed) announcement period, 10 s to be ready before the start.
+    plan_id, _ = await announced_plan(api, "AUCTION", start_in=10.0)
+    session_id = await session_of(api, plan_id, countdown=3)
     decision = await committee.decision(plan_id, RESERVE)
     await ok(api, f"/api/plans/{plan_id}/reserve", decision)
     bidder = await api.qualify(session_id)
@@ -46,10 +47,10 @@ async def sealed_session(api: Api, committee: Committee) -> tuple[str, str, str]
 async def bid_and_wait_for_the_close(server: ServerProcess, session_id: str, token: str) -> dict[str, object]:
     client = await WsClient.join(server.ws, session_id, token)
     try:
-        await client.wait_event("SessionOpened", timeout=15)
+        await wait_opened(client)
         assert (await client.bid(START_PRICE + 100 * WAN))["type"] == "ack"
         return await client.wait_for(
-            lambda m: m.get("type") == "event" and m["event"] in ("SessionClosed", "CloseHeld"), 10, "the close")
+            lambda m: m.get("type") == "event" and m["event"] in ("SessionClosed", "CloseHeld"), 30, "the close")
     finally:
         await close_all(client)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from clients.bidder import BidderClient
 from tests.conftest import ServerProcess
-from tests.e2e.helpers import WAN, Api, WsClient, close_all
+from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened, wait_until
 
 
 def _by_seq(client: WsClient) -> dict[int, dict[str, Any]]:
@@ -17,14 +17,14 @@ def _by_seq(client: WsClient) -> dict[int, dict[str, Any]]:
 
 async def test_reconnect_with_last_seq_gets_exactly_the_missed_events(server: ServerProcess) -> None:
     async with Api(server) as api:
-        s = await api.auction(bidders=2, start_in=1.0, countdown=60)
+        s = await api.auction(bidders=2, start_in=1.5, countdown=60)
         a, b = s.bidders
         steady = await WsClient.join(server.ws, s.id)  # never disconnects: the reference
         ca = await WsClient.join(server.ws, s.id, a.token)
         cb = await WsClient.join(server.ws, s.id, b.token)
         clients = [steady, ca, cb]
         try:
-            await steady.wait_event("SessionOpened", timeout=4)
+            await wait_opened(steady)
             assert (await ca.bid(100 * WAN))["type"] == "ack"
             r2 = await cb.bid(101 * WAN)
             assert r2["type"] == "ack"
@@ -64,11 +64,13 @@ async def test_reconnect_with_last_seq_gets_exactly_the_missed_events(server: Se
             # Nothing was sent before the welcome, and the welcome comes first.
             assert back.messages[0]["type"] == "welcome"
 
-            # Then live events continue without a gap or a duplicate.
+            # Then live events continue without a gap or a duplicate. B's later bid is the
+            # barrier: events come in order, so anything doubled would show before it.
             ack = await back.bid(107 * WAN)
             assert ack["type"] == "ack"
+            ack = await cb.bid(109 * WAN)
+            assert ack["type"] == "ack"
             await back.wait_seq(ack["seq"])
-            await asyncio.sleep(0.2)
             assert back.event_seqs() == list(range(last_seq + 1, ack["seq"] + 1))
 
             # From the beginning: last_seq 0 replays the whole public log (SessionCreated is seq 1).
@@ -108,15 +110,21 @@ async def test_resume_while_bids_stream_in_has_no_gap_and_no_duplicate(server: S
     """Connections resuming from various points while bids keep coming: the log replay
     hands over to live events with nothing lost or doubled."""
     async with Api(server) as api:
-        s = await api.auction(bidders=2, start_in=1.0, countdown=60)
+        s = await api.auction(bidders=2, start_in=1.5, countdown=60)
         a, b = s.bidders
         steady = await WsClient.join(server.ws, s.id)
         ca = await WsClient.join(server.ws, s.id, a.token)
         cb = await WsClient.join(server.ws, s.id, b.token)
         clients = [steady, ca, cb]
         try:
-            await steady.wait_event("SessionOpened", timeout=4)
+            await wait_opened(steady)
             total = 60
+
+            # Every `every` acks, a connection resumes from somewhere in the past while the
+            # stream goes on (it does not wait for the join): the number of resumers is
+            # fixed by the count of bids, not by how fast the machine runs them.
+            every = 6
+            joins: list[tuple[int, asyncio.Task[WsClient]]] = []
 
             async def bid_stream() -> list[int]:
                 seqs = []
@@ -124,18 +132,20 @@ async def test_resume_while_bids_stream_in_has_no_gap_and_no_duplicate(server: S
                     reply = await (ca if i % 2 == 0 else cb).bid((100 + i) * WAN)
                     assert reply["type"] == "ack", reply
                     seqs.append(reply["seq"])
+                    if len(seqs) % every == 0 and len(seqs) < total:
+                        from_seq = seqs[len(seqs) // 2]
+                        joins.append((from_seq, asyncio.create_task(
+                            WsClient.join(server.ws, s.id, last_seq=from_seq))))
                 return seqs
 
-            stream = asyncio.create_task(bid_stream())
-            resumers: list[tuple[int, WsClient]] = []
-            while not stream.done():
-                await asyncio.sleep(0.03)
-                seqs = steady.event_seqs()
-                from_seq = seqs[len(seqs) // 2] if seqs else 0  # somewhere in the past
-                resumers.append((from_seq, await WsClient.join(server.ws, s.id, last_seq=from_seq)))
-            seqs = await stream
-            clients += [c for _, c in resumers]
-            assert len(resumers) >= 5
+            try:
+                seqs = await bid_stream()
+            finally:
+                joined = await asyncio.gather(*(task for _, task in joins), return_exceptions=True)
+                clients += [c for c in joined if isinstance(c, WsClient)]
+            resumers = [(from_seq, c) for (from_seq, _), c in zip(joins, joined, strict=True)
+                        if isinstance(c, WsClient)]
+            assert len(resumers) == len(joins) == (total - 1) // every, joined
             final = seqs[-1]
             for from_seq, client in resumers:
                 await client.wait_seq(final)
@@ -151,14 +161,14 @@ async def test_resume_while_bids_stream_in_has_no_gap_and_no_duplicate(server: S
 
 async def test_bidder_client_reconnects_resumes_and_never_places_a_bid_twice(server: ServerProcess) -> None:
     async with Api(server) as api:
-        s = await api.auction(bidders=2, start_in=1.0, countdown=60)
+        s = await api.auction(bidders=2, start_in=1.5, countdown=60)
         a, b = s.bidders
         other = await WsClient.join(server.ws, s.id, b.token)
         client = BidderClient(server.ws, s.id, a.token, max_backoff=0.5)
         welcome = await client.connect()
         try:
             assert welcome["bidder_no"] == a.bidder_no
-            first = await client.next_event(timeout=4)
+            first = await client.next_event(timeout=30)
             assert first["event"] == "SessionOpened"
             assert (await client.bid(100 * WAN))["type"] == "ack"
             assert (await other.bid(101 * WAN))["type"] == "ack"
@@ -171,22 +181,25 @@ async def test_bidder_client_reconnects_resumes_and_never_places_a_bid_twice(ser
             assert r.status_code == 200
 
             # A bids while still disconnected: the bid goes out after the reconnect, once.
-            reply = await client.bid(106 * WAN, bid_id="a-106", timeout=10)
+            reply = await client.bid(106 * WAN, bid_id="a-106", timeout=30)
             assert reply["type"] == "ack", reply
 
             # A bid whose connection dies right after sending: re-sent with the same bid_id.
-            assert (await other.bid(111 * WAN))["type"] == "ack"
-            await asyncio.sleep(0.2)
-            pending = asyncio.create_task(client.bid(116 * WAN, bid_id="a-116", timeout=10))
-            await asyncio.sleep(0.001)
+            b111 = await other.bid(111 * WAN)
+            assert b111["type"] == "ack"
+            await wait_until(lambda: client.seq is not None and client.seq >= b111["seq"], what="A sees B's bid")
+            pending = asyncio.create_task(client.bid(116 * WAN, bid_id="a-116", timeout=30))
+            # One turn of the loop: the task runs first (it was scheduled first) and sends the
+            # bid; no answer can be read before the I/O poll that follows, so the bid is in
+            # flight when the connection dies, however fast or slow the machine.
+            await asyncio.sleep(0)
+            assert "a-116" in client._pending
             client._ws.transport.abort()
             reply2 = await pending
             assert reply2["type"] == "ack", reply2
 
-            for _ in range(100):  # the broadcast of the last bid may trail its ack
-                if client.seq is not None and client.seq >= reply2["seq"]:
-                    break
-                await asyncio.sleep(0.05)
+            # The broadcast of the last bid may trail its ack.
+            await wait_until(lambda: client.seq is not None and client.seq >= reply2["seq"], what="the last event")
             events = []
             while not client._events.empty():
                 events.append(client._events.get_nowait())

@@ -101,7 +101,7 @@ async def test_nothing_before_the_close_gives_away_the_reserve_or_who_bids(
         await ok(api, f"/api/plans/{plan_id}/government-approval", approval_body())
         await ok(api, f"/api/plans/{plan_id}/appraisal",
                  appraisal_body(unit_price_fen_per_m2=980_000, total_price_fen=980 * WAN))
-        await ok(api, f"/api/plans/{plan_id}/announce", announce_body(schedule_body("AUCTION", at(7.0))))
+        await ok(api, f"/api/plans/{plan_id}/announce", announce_body(schedule_body("AUCTION", at(10.0))))
         view = await ok(api, f"/api/plans/{plan_id}/session", {"countdown_seconds": 4}, 201)
         session_id = view["terms"]["session_id"]
         watcher = await WsClient.join(server.ws, session_id)
@@ -120,7 +120,7 @@ async def test_nothing_before_the_close_gives_away_the_reserve_or_who_bids(
         bidder_b = await WsClient.join(server.ws, session_id, b.token)
         late_watcher = await WsClient.join(server.ws, session_id, last_seq=0)  # replays from the log
         clients += [bidder_a, bidder_b, late_watcher]
-        opened = await watcher.wait_event("SessionOpened", timeout=15)
+        opened = await watcher.wait_event("SessionOpened", timeout=30)
         assert opened["data"]["reserve_commitment"] == commitment
         assert (await bidder_a.bid(START_PRICE))["type"] == "ack"
         assert (await bidder_b.bid(WINNING_BID))["type"] == "ack"
@@ -145,7 +145,7 @@ async def test_nothing_before_the_close_gives_away_the_reserve_or_who_bids(
         assert found(ws_text, names) == []
 
         # The close reveals it, and the same search finds it now.
-        closed = await watcher.wait_event("SessionClosed", timeout=15)
+        closed = await watcher.wait_event("SessionClosed", timeout=30)
         assert (closed["data"]["outcome"], closed["data"]["winner_bidder_no"]) == ("SOLD", b.bidder_no)
         assert (closed["data"]["reserve_fen"], closed["data"]["reserve_salt"]) == (RESERVE, salt)
         for client in clients:

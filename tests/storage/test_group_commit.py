@@ -49,6 +49,7 @@ class HeldGroupCommit(GroupCommit):
         self.held = asyncio.Event()
         self.armed = self.recording = False
         self.batches: list[tuple[list[str], list[str]]] = []
+        self.cancelled = asyncio.Event()  # a caller was cancelled while its append was in flight
 
     def hold(self) -> None:
         self.armed, self.recording = True, True
@@ -63,13 +64,18 @@ class HeldGroupCommit(GroupCommit):
             self.batches.append(([p.recorded[0].session_id for p in batch],
                                  [p.recorded[0].session_id for p in batch if p.done.exception() is None]))
 
-    async def queued(self, n: int) -> None:
-        """Wait until `n` appends wait behind the held batch."""
-        for _ in range(500):
-            if self._queue is not None and self._queue.qsize() >= n:
-                return
+    def _caller_cancelled(self, pending: _Pending) -> None:
+        self.cancelled.set()
+
+    async def queued(self, n: int, timeout: float = 30.0) -> None:
+        """Wait until `n` appends wait behind the held batch (a generous timeout: only a
+        failure waits for it)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while self._queue is None or self._queue.qsize() < n:
+            if loop.time() >= end:
+                raise AssertionError(f"only {self._queue.qsize() if self._queue else 0} of {n} appends queued")
             await asyncio.sleep(0.01)
-        raise AssertionError(f"only {self._queue.qsize() if self._queue else 0} of {n} appends queued")
 
 
 @pytest.fixture
@@ -101,7 +107,7 @@ async def bids_in_one_batch(group: HeldGroupCommit, bids: list[tuple[SessionServ
     (first_service, first_session, first_bid), rest = bids[0], bids[1:]
     group.hold()
     first = asyncio.create_task(first_service.execute(first_session, first_bid))
-    await asyncio.wait_for(group.held.wait(), 10)
+    await asyncio.wait_for(group.held.wait(), 30)
     others = [asyncio.create_task(s.execute(sid, bid)) for s, sid, bid in rest]
     await group.queued(len(rest))
     group.release.set()
@@ -232,13 +238,13 @@ async def test_closing_answers_every_queued_append(pool: asyncpg.Pool, group: He
         await open_listing(service, clock, sid)
     group.hold()
     first = asyncio.create_task(service.execute("GC-CLOSE-1", PlaceBid(1, "a", START_PRICE)))
-    await asyncio.wait_for(group.held.wait(), 10)
+    await asyncio.wait_for(group.held.wait(), 30)
     second = asyncio.create_task(service.execute("GC-CLOSE-2", PlaceBid(1, "b", START_PRICE)))
     await group.queued(1)
     await group.close()
     for task in (first, second):
         with pytest.raises(ConnectionError):
-            await asyncio.wait_for(task, 5)
+            await asyncio.wait_for(task, 30)
 
 
 async def test_a_cancelled_caller_waits_for_the_outcome_of_its_append(
@@ -251,13 +257,16 @@ async def test_a_cancelled_caller_waits_for_the_outcome_of_its_append(
     await open_listing(service, clock, "GC-CANCEL")
     group.hold()
     task = asyncio.create_task(service.execute("GC-CANCEL", PlaceBid(1, "c", START_PRICE)))
-    await asyncio.wait_for(group.held.wait(), 10)
+    await asyncio.wait_for(group.held.wait(), 30)
+    written_when_answered: list[int] = []
+    task.add_done_callback(lambda _: written_when_answered.append(len(group.batches)))
     task.cancel()
-    await asyncio.sleep(0.1)
-    assert not task.done()  # still waiting for its append's outcome
+    await asyncio.wait_for(group.cancelled.wait(), 30)  # the cancellation has reached the caller...
+    assert not task.done()  # ...and it still waits for its append's outcome
     group.release.set()
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert written_when_answered == [1]  # it gave up only once the held batch was written
     assert [r["bid_key"] for r in await accepted_bids(db, "GC-CANCEL")] == ["1:c"]
     # The same bid again is the same bid (no second event); a bid at the same amount is too low.
     again = await service.execute("GC-CANCEL", PlaceBid(1, "c", START_PRICE))

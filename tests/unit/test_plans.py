@@ -616,6 +616,24 @@ class TestQ26ReserveWindow:
         assert (rej.code, rej.details["minimum"]) == (Code.Q26_TOO_FEW_MEMBERS, 2)
         assert announced().reject(reserve(members=("m1", "m1")), BEFORE_START).code is Code.INVALID_FIELD
 
+    def test_exactly_the_minimum_of_two_members_passes(self) -> None:
+        """Q26 集体确定, at its boundary: two members (the default minimum) are enough."""
+        assert PlanRules().reserve_min_members == 2
+        plan = announced()
+        (event,) = plan.do(reserve(members=("m1", "m2")), BEFORE_START)
+        assert isinstance(event, ReserveDecided) and event.members == ("m1", "m2")
+        assert plan.state.status is PlanStatus.RESERVE_SEALED
+
+    @pytest.mark.parametrize("minimum", [2, 3, 5])
+    def test_the_minimum_is_a_setting_judged_at_its_boundary(self, minimum: int) -> None:
+        rules = PlanRules(reserve_min_members=minimum)
+        members = tuple(f"m{i}" for i in range(1, minimum + 1))
+        rej = announced(rules=rules).reject(reserve(members=members[:-1]), BEFORE_START)  # one fewer
+        assert (rej.code, rej.details) == (Code.Q26_TOO_FEW_MEMBERS, {"minimum": minimum})
+        plan = announced(rules=rules)
+        plan.do(reserve(members=members), BEFORE_START)  # exactly the minimum
+        assert plan.state.status is PlanStatus.RESERVE_SEALED
+
     def test_decided_once(self) -> None:
         assert sealed().reject(reserve(decided_at=START - 5 * MINUTE), START - 4 * MINUTE).code is (
             Code.PLAN_WRONG_STATUS
