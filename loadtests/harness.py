@@ -92,7 +92,7 @@ class ServerProcess:
     def log_path(self) -> Path:
         return self.data_dir / "server.log"
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 120.0) -> None:  # a bound, not a measure: starts are slow under load
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AUCTION_MIGRATION_URL")}
         if self.server_dsn:
             env.update(DATABASE_URL=self.server_dsn, AUCTION_MIGRATION_URL=self.dsn)
