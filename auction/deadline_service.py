@@ -238,7 +238,7 @@ class DeadlineService:
         return created
 
     async def plan_of(self, session_id: str) -> str | None:
-        """The supply plan the session was created from (issue 3), if any."""
+        """The supply plan the session was created from, if any."""
         exists = await self.pool.fetchval("SELECT to_regclass('plans') IS NOT NULL")
         if not exists:
             return None
@@ -437,7 +437,7 @@ class DeadlineService:
         return [new]
 
     async def _require_result_delivered(self, session_id: str) -> int | None:
-        """Q29 counts as met only when every required channel confirmed the result (issue 6):
+        """Q29 counts as met only when every required channel confirmed the result (docs/publication.md):
         when it was (µs), or None for a session made through the test/demo stand-in (no
         plan, no documents)."""
         from auction.publication.outbox import result_confirmed_at

@@ -94,7 +94,7 @@ class PlanService:
         self.clock = clock
         self._states: dict[str, PlanState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        # Called in the transaction of every plain append (the outbox of issue 6 writes the
+        # Called in the transaction of every plain append (the publication outbox writes the
         # announcement there, so it exists if and only if PlanAnnounced does).
         self.on_append: OnAppend | None = None
 

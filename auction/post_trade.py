@@ -1,4 +1,4 @@
-"""Wiring for issue 4: deposits, the legal clock and the sold session's records.
+"""Wiring for what follows a trade: deposits, the legal clock and the sold session's records.
 
 Built in the app's lifespan beside the session service (`create_app` calls
 `PostTrade.start` before the session timers start, so no close can happen

@@ -65,7 +65,7 @@ class Settings:
     # The stand-ins (a session without a plan, a bidder without a deposit, Q31) exist only in
     # demo mode or with AUCTION_STAND_INS=on: tests and demos only, never in production.
     stand_ins: bool = False
-    # Deposits and the legal clock (issue 4). Secrets per bank id, never logged (repr=False).
+    # Deposits and the legal clock (RULES 8-9). Secrets per bank id, never logged (repr=False).
     bank_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     bank_max_skew_seconds: int = 300  # a notification's X-Timestamp within ±this of the server clock
     clock_rules: ClockRules = field(default_factory=ClockRules)
@@ -73,7 +73,7 @@ class Settings:
     contract_place: str = "曲靖市自然资源和规划局"  # where the winner signs the transfer contract (Q42)
     trading_center: str = "曲靖市公共资源交易中心"  # Q30: every trade goes through it
     deadline_sweep_seconds: float = 60.0  # how often the clock re-reads calendars and catches up
-    # Publication (issue 6, docs/publication.md). AUCTION_CHANNELS holds URLs and HMAC keys: never logged.
+    # Publication (docs/publication.md). AUCTION_CHANNELS holds URLs and HMAC keys: never logged.
     publication_channels: str = field(default="", repr=False)  # "name=url|key[|json|xml],..."
     region_code: str = "530300"  # 行政区划代码 of the seller (曲靖市), in the unified deal code
     publication_retry_base_seconds: float = 2.0  # back-off: base x 2^(attempt-1), with jitter

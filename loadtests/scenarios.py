@@ -1,4 +1,4 @@
-"""The load scenarios (issue 7) and how one is run against running servers.
+"""The load scenarios and how one is run against running servers.
 
     python -m loadtests.bench --scenario city-day        # one scenario, full size, with its limits
     python -m loadtests.bench --scenario hot-parcel

@@ -38,8 +38,8 @@ class Permission(str, Enum):
     VIEW_SESSIONS = "VIEW_SESSIONS"  # session list, live view (public facts only)
     VIEW_BIDDERS = "VIEW_BIDDERS"  # qualified bidder numbers of a session
     SEE_IDENTITIES = "SEE_IDENTITIES"  # legal names, and only once the session has ended
-    CREATE_SESSION = "CREATE_SESSION"  # stand-in path until plans (issue 3) replace it
-    QUALIFY_BIDDER = "QUALIFY_BIDDER"  # stand-in path until deposits (issue 4) replace it
+    CREATE_SESSION = "CREATE_SESSION"  # stand-in: demo mode or AUCTION_STAND_INS=on only (the real path: a plan)
+    QUALIFY_BIDDER = "QUALIFY_BIDDER"  # stand-in: demo mode or AUCTION_STAND_INS=on only (the real path: a deposit)
     CONTROL_SESSION = "CONTROL_SESSION"  # suspend, resume, terminate (RULES 7)
     EXPORT_LOG = "EXPORT_LOG"  # a session's whole event log, private events included
     VIEW_AUDIT = "VIEW_AUDIT"  # the console's audit trail

@@ -94,7 +94,7 @@ class ClockRules:
     refund_working_days: int = 3
     # Q29: the result is published within 10 working days of the close ...
     publication_working_days: int = 10
-    # ... and operators are warned this many working days before (issue 4).
+    # ... and operators are warned this many working days before (a setting, AUCTION_PUBLICATION_WARN_WORKING_DAYS).
     publication_warn_working_days: int = 2
     # Q42: the winner signs the contract within 10 working days.
     contract_working_days: int = 10

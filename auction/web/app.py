@@ -130,9 +130,9 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
             except Exception:
                 log.exception("recovery of session %s failed", session_id)
         plans = plan_service(pool, service, settings)
-        # Deposits and the legal clock (issue 4): hooked into the close before any timer can close.
+        # Deposits and the legal clock (RULES 8-9): hooked into the close before any timer can close.
         post_trade = await PostTrade.start(pool, service, settings, plans)
-        # Publication (issue 6): the announcement joins PlanAnnounced's transaction; a worker delivers.
+        # Publication (docs/publication.md): the announcement joins PlanAnnounced's transaction; a worker delivers.
         channels = parse_channels(settings.publication_channels)
         delivery = DeliveryWorker(
             pool, channels,
@@ -197,7 +197,7 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
         exception_handlers={404: not_found},
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # inside the audit: a 413 is recorded
-    app.add_middleware(ApiAudit, operator_key=settings.operator_key)  # the operator console (issue 5)
+    app.add_middleware(ApiAudit, operator_key=settings.operator_key)  # every console action and POST /api/... (README, Security)
     app.add_middleware(SafePath)  # outside it: a path with NUL names nothing and cannot be stored
     app.add_middleware(SecurityHeaders)
     return app

@@ -93,7 +93,7 @@ async def which_session(request: Request, settings: Settings) -> Response:
 
 async def announced_parcel(request: Request, settings: Settings, session_id: str) -> dict[str, Any] | None:
     """The parcel facts of the announcement (N Art.9) when the session came from a supply plan
-    (issue 3's `GET /api/plans`); nothing from the plan that is not announced."""
+    (`GET /api/plans`); nothing from the plan that is not announced."""
     plans = await call_api(request, settings, "GET", "/api/plans")
     if not plans.ok or not isinstance(plans.body, list):
         return None

@@ -105,7 +105,7 @@ class ConsoleRecords:
     # pages drawn from other issues' routes, where they exist
 
     async def confirmation(self, request: Request, who: SignedIn) -> Response:
-        """The transaction confirmation (issue 4) as that route renders it, HTML or PDF, for
+        """The transaction confirmation (成交确认书) as that route renders it, HTML or PDF, for
         printing. It names the winner: only after the close (RULES 3.5)."""
         sid = request.path_params["session_id"]
         state = await request.state.service.state(sid)
@@ -129,7 +129,7 @@ class ConsoleRecords:
         return self.render(request, "api_view.html", who, title=title, answer=answer, path=path, back=back)
 
     async def deadlines(self, request: Request, who: SignedIn) -> Response:
-        """The deadline board (issue 4's `GET /api/deadlines`): working days left, overdue in red."""
+        """The deadline board (`GET /api/deadlines`): working days left, overdue in red."""
         every = bool(request.query_params.get("all"))
         title = "期限看板 / Deadline board"
         answer = await call_api(request, self.settings, "GET", "/api/deadlines", query="all=1" if every else "")
@@ -151,7 +151,7 @@ class ConsoleRecords:
         return self.render(request, "api_view.html", who, title=title, answer=answer, path=path, back=back)
 
     async def applications(self, request: Request, who: SignedIn) -> Response:
-        """Applications and deposits (issue 4's route). Before the close the applicants' names
+        """Applications and deposits (`GET /api/sessions/{id}/applications`). Before the close the applicants' names
         and registration numbers are left out here, as everywhere in the console (RULES 3.5)."""
         sid = request.path_params["session_id"]
         state = await request.state.service.state(sid)

@@ -136,7 +136,7 @@ def _token_response(issued: IssuedToken) -> JSONResponse:
 
 
 async def _plan_deposit_deadline(request: Request, session_id: str) -> int | None:
-    """The deposit deadline of the announced plan the session came from (issue 3), if any."""
+    """The deposit deadline of the announced plan the session came from, if any."""
     plans: PlanService | None = getattr(request.state, "plans", None)
     if plans is None:
         return None

@@ -187,7 +187,7 @@ def _deductions(value: Any) -> list[Deduction]:
 
 
 async def _parcel_facts(request: Request, clock: DeadlineService, session_id: str) -> tuple[tuple[str, str], ...]:
-    """The parcel as the supply plan describes it (issue 3), when the session came from one."""
+    """The parcel as the supply plan describes it, when the session came from one."""
     plans: PlanService | None = getattr(request.state, "plans", None)
     plan_id = await clock.plan_of(session_id)
     if plans is None or plan_id is None:

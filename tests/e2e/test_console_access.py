@@ -167,7 +167,7 @@ async def test_an_operator_sees_bidder_identities_only_after_the_close(server: S
     accounts = await make_accounts(database)
     async with Api(server) as api:
         s = await api.auction(bidders=0, start_in=2.5, countdown=2)
-        # An application with its deposit (issue 4's route, where it exists): the applicant's name too.
+        # An application with its deposit (the applications route, where it exists): the applicant's name too.
         applied = await api.post(f"/api/sessions/{s.id}/applications", {
             "legal_name": APPLICANT, "registration_no": "91530300MA6K7X1234", "kind": "COMPANY"})
         assert applied.status_code in (201, 404), applied.text

@@ -1,4 +1,4 @@
-"""Several server nodes on one PostgreSQL and one Redis (issue 7 items 1-2).
+"""Several server nodes on one PostgreSQL and one Redis (README, Several nodes).
 
 Order is decided by the session's log, never by Redis: every client on every
 node sees the same events in the same order, byte for byte; a node that missed

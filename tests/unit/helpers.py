@@ -1,6 +1,6 @@
 """Builders for the session engine's unit tests.
 
-Every call passes `now` explicitly (µs UTC); no test patches a clock (STYLE.md).
+Every call passes `now` explicitly (µs UTC); no test patches a clock (docs/architecture.md).
 Amounts are whole fen.
 """
 

@@ -1,4 +1,4 @@
-"""STYLE.md house rule: `auction/domain` imports only the standard library and itself."""
+"""House rule (docs/architecture.md): `auction/domain` imports only the standard library and itself."""
 
 from __future__ import annotations
 
