@@ -1,4 +1,4 @@
-"""Browser tests: the Debian `chromium` (installed by .ci/run with a CJK font),
+"""Browser tests: the Debian `chromium` (installed by `make test` with a CJK font),
 driven by Playwright for Python. Never `playwright install`: no browser is
 downloaded; the system's chromium is launched by path."""
 
@@ -28,7 +28,7 @@ def screenshots() -> Path:
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
     if not CHROMIUM.exists():
-        pytest.fail("/usr/bin/chromium is missing: .ci/run installs the Debian packages chromium and fonts-noto-cjk")
+        pytest.fail("/usr/bin/chromium is missing: `make test` installs it (scripts/system-packages)")
     async with async_playwright() as p:
         b = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

@@ -208,6 +208,7 @@ window.Auction = (() => {
     AMOUNT_TOO_LARGE: (d) => `报价金额超出系统上限${d.maximum ? `（${formatWan(d.maximum)}）` : ""}`,
     INVALID_BID_ID: () => "报价编号无效，请刷新页面后重试",
     MALFORMED_JSON: () => "消息格式错误，请刷新页面后重试",
+    JSON_TOO_DEEP: () => "消息嵌套层数过多，请刷新页面后重试",
     UNKNOWN_TYPE: () => "未知的消息类型，请刷新页面后重试",
     INVALID_FIELD: (d) => `请求字段缺失或有误${d.field ? `（${d.field}）` : ""}`,
     NOT_AUTHENTICATED: () => "连接尚未登录，请重新登录",
