@@ -1,6 +1,6 @@
 """The legal clock after the close (RULES 8, 9): the shell around `domain/deadlines.py`.
 
-At the close of a session (`process_close`, called by `SessionService.on_final`
+At the close of a session (`process_close`, the reaction to `SessionFinal` (auction/bootstrap.py)
 once a `SessionClosed` or `SessionTerminated` has committed, and again by the
 catch-up sweep for any final session without a `session_closings` row), one
 transaction books:
@@ -62,6 +62,7 @@ from auction.domain.session import Phase
 from auction.domain.workdays import CalendarYearMissing, WorkCalendar
 from auction.calendar_store import CalendarStore, YearPreview
 from auction.publish.cst import iso_cst
+from auction.reactions import DeadlineWritten, Reactions
 from auction.service import SessionService, now_us
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store
@@ -154,6 +155,8 @@ class DeadlineService:
         *,
         plans: PlanService | None = None,
         clock: Callable[[], int] = now_us,
+        reactions: Reactions | None = None,
+        timer_of: Callable[[str], int | None] = lambda _id: None,
     ) -> None:
         self.pool = pool
         self.sessions = sessions
@@ -161,9 +164,10 @@ class DeadlineService:
         self.rules = rules
         self.plans = plans
         self.clock = clock
-        # Set by the timers: called with every row written, and asked when a row's timer fires.
-        self.on_change: Callable[[Deadline, int | None], None] = lambda _row, _warned: None
-        self.timer_of: Callable[[str], int | None] = lambda _id: None
+        # Told DeadlineWritten with every row written (the timers arm it); `timer_of` asks
+        # the timers when a row's timer fires (None: no timer).
+        self.reactions = reactions if reactions is not None else Reactions()
+        self.timer_of = timer_of
 
     # ------------------------------------------------------------------
     # the close
@@ -205,7 +209,7 @@ class DeadlineService:
             ))
         log.info("session %s %s: %d deadlines, %d refunds", session_id, outcome, len(created), len(refunds))
         for row in created:
-            self.on_change(row, None)
+            self.reactions.notify(DeadlineWritten(row, None))
         return True
 
     async def refund_arrived_after_close(self, con: asyncpg.Connection, session_id: str, sub_account: str,
@@ -272,7 +276,7 @@ class DeadlineService:
                             "calendar is confirmed", new.deadline_id, new.due_date, new.provisional_years)
             else:
                 return await self.apply_default(deadline_id)
-        self.on_change(new, warned)
+        self.reactions.notify(DeadlineWritten(new, warned))
         return new
 
     async def apply_default(self, deadline_id: str) -> Deadline:
@@ -303,7 +307,7 @@ class DeadlineService:
             )
         log.warning("session %s: contract not signed by %s: win cancelled, deposit forfeited, re-offer requested",
                     row.session_id, iso_cst(row.due_at))
-        self.on_change(result.deadline, record.warned_at)
+        self.reactions.notify(DeadlineWritten(result.deadline, record.warned_at))
         await self.reoffer(row.session_id)
         return result.deadline
 
@@ -353,7 +357,7 @@ class DeadlineService:
         and provisional rows (recording the moves), mark overdue ones. Returns the rows that changed."""
         changed, _ = await recompute_rows(self.pool, await self.calendar.calendar(), self.clock())
         for row in changed:
-            self.on_change(row, None)
+            self.reactions.notify(DeadlineWritten(row, None))
         return changed
 
     async def catch_up(self) -> None:
@@ -366,7 +370,7 @@ class DeadlineService:
         for record in await rows_store.open_records(self.pool):
             row = record.deadline
             if self.timer_of(row.deadline_id) is None:
-                self.on_change(row, record.warned_at)  # e.g. a row the CLI recomputed
+                self.reactions.notify(DeadlineWritten(row, record.warned_at))  # e.g. a row the CLI recomputed
             if row.state is DeadlineState.PENDING and row.overdue_from is not None and self.clock() >= row.overdue_from:
                 await self.fire(row.deadline_id)
             elif (row.kind is DeadlineKind.CONTRACT_SIGNING and row.state is DeadlineState.OVERDUE
@@ -430,9 +434,9 @@ class DeadlineService:
                 if held - amount > 0:
                     rest = await self._refund_row(con, row.session_id, row.subject, f"rest-{bank_txn_id}", done_at)
             await rows_store.update(con, new)
-        self.on_change(new, locked.warned_at)
+        self.reactions.notify(DeadlineWritten(new, locked.warned_at))
         if rest is not None:
-            self.on_change(rest, None)
+            self.reactions.notify(DeadlineWritten(rest, None))
             return [new, rest]
         return [new]
 
@@ -467,8 +471,8 @@ class DeadlineService:
             await rows_store.update(con, done)
             await rows_store.insert(con, [notice])
         log.info("session %s: contract signed by %s at %s", session_id, by, iso_cst(signed_at))
-        self.on_change(done, found[0].warned_at)
-        self.on_change(notice, None)
+        self.reactions.notify(DeadlineWritten(done, found[0].warned_at))
+        self.reactions.notify(DeadlineWritten(notice, None))
         return done, notice
 
     async def load_year(self, text: str | bytes, by: str) -> tuple[YearPreview, list[Deadline]]:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,7 +55,7 @@ from auction.domain.subaccounts import new_sub_account
 from auction.publish.cst import cst, iso_cst
 from auction.registration import new_token, qualify, token_hash
 from auction.service import MAX_ATTEMPTS, SessionService, now_us
-from auction.domain.deadlines import Deadline
+from auction.reactions import HeldAfterClose, Reactions
 from auction.store import deadlines as deadline_rows
 from auction.store import deposits as store
 from auction.store.events import to_datetime
@@ -116,17 +116,18 @@ class DepositService:
         token_ttl: timedelta,
         clock: Callable[[], int] = now_us,
         randbelow: Callable[[int], int] = secrets.randbelow,
+        *,
+        reactions: Reactions | None = None,
     ) -> None:
         self.pool = pool
         self.sessions = sessions
         self.token_ttl = token_ttl
         self.clock = clock
         self.randbelow = randbelow
-        # Set by the post-trade wiring (DeadlineService.refund_arrived_after_close): money held
-        # for refund on a closed session's sub-account gets its Q31 refund row, in the same
-        # transaction as the booking, and `on_deadline` arms its timer.
-        self.after_close: Callable[[asyncpg.Connection, str, str, str, int], Awaitable[Deadline | None]] | None = None
-        self.on_deadline: Callable[[Deadline], None] = lambda _row: None
+        # Told HeldAfterClose: money held for refund on a closed session's sub-account gets its
+        # Q31 refund row (DeadlineService.refund_arrived_after_close), in the same transaction
+        # as the booking, and its timer is armed.
+        self.reactions = reactions if reactions is not None else Reactions()
 
     # ------------------------------------------------------------------
     # applications
@@ -259,12 +260,9 @@ class DepositService:
         if receipt.duplicate or receipt.qualified_now != expect_qualified:
             raise _Changed()
         await store.insert_entries(con, [receipt.entry], app.session_id if app is not None else None)
-        if (app is not None and self.after_close is not None
-                and receipt.ledger.held(AccountKind.HELD_FOR_REFUND, app.sub_account) > 0):
-            row = await self.after_close(con, app.session_id, app.sub_account, payment.txn_id, payment.received_at)
-            if row is not None:
-                # Armed now; should this transaction roll back, the timer finds no row and does nothing.
-                self.on_deadline(row)
+        if app is not None and receipt.ledger.held(AccountKind.HELD_FOR_REFUND, app.sub_account) > 0:
+            await self.reactions.publish(
+                HeldAfterClose(con, app.session_id, app.sub_account, payment.txn_id, payment.received_at))
         return receipt, app
 
     @staticmethod

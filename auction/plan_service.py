@@ -39,6 +39,7 @@ from auction.domain.plan_terms import PlanMethod, PlanRules
 from auction.domain.plans import PlanState, decide, evolve, session_inputs, terms_from_inputs
 from auction.domain.session import Phase, SessionState
 from auction.domain.terms import SessionRules
+from auction.reactions import PlanAppended, Reactions
 from auction.sealing import signatures
 from auction.service import MAX_ATTEMPTS, SessionService, now_us
 from auction.store.plans import PlanConflict, PlanStore, RecordedPlanEvent, number
@@ -46,7 +47,6 @@ from auction.store.plans import PlanConflict, PlanStore, RecordedPlanEvent, numb
 log = logging.getLogger(__name__)
 
 Write = Callable[[asyncpg.Connection], Awaitable[None]]
-OnAppend = Callable[[asyncpg.Connection, list[RecordedPlanEvent], PlanState], Awaitable[None]]
 
 
 def session_id_for(plan_id: str) -> str:
@@ -86,6 +86,8 @@ class PlanService:
         rules: PlanRules,
         session_rules: SessionRules,
         clock: Callable[[], int] = now_us,
+        *,
+        reactions: Reactions | None = None,
     ) -> None:
         self.store = store
         self.sessions = sessions
@@ -94,9 +96,9 @@ class PlanService:
         self.clock = clock
         self._states: dict[str, PlanState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        # Called in the transaction of every plain append (the publication outbox writes the
-        # announcement there, so it exists if and only if PlanAnnounced does).
-        self.on_append: OnAppend | None = None
+        # Told PlanAppended in the transaction of every plain append (the publication outbox
+        # writes the announcement there, so it exists if and only if PlanAnnounced does).
+        self.reactions = reactions if reactions is not None else Reactions()
 
     def _lock(self, plan_id: str) -> asyncio.Lock:
         lock = self._locks.get(plan_id)
@@ -182,10 +184,10 @@ class PlanService:
                 after = _apply(state, events)
                 recorded = number(plan_id, state, events)
                 try:
-                    if commit is None and self.on_append is not None:
+                    if commit is None and self.reactions.handles(PlanAppended):
                         async with self.store.pool.acquire() as con, con.transaction():
                             await self.store.append(recorded, state.version, after, con=con)
-                            await self.on_append(con, recorded, after)
+                            await self.reactions.publish(PlanAppended(con, recorded, after))
                     elif commit is None:
                         await self.store.append(recorded, state.version, after)
                     else:

@@ -24,6 +24,7 @@ from auction.domain.events import Event
 from auction.domain.session import SessionState, decide, evolve, recovery_suspension
 from auction.fanout.broker import Broker, Message
 from auction.protocol import event_message
+from auction.reactions import Reactions, SessionFinal, WakeupChanged
 from auction.sealing.escrow import ReserveSealer
 from auction.store.events import Conflict, EventStore, Recorded, number
 
@@ -51,6 +52,7 @@ class SessionService:
         clock: Callable[[], int] = now_us,
         *,
         sole_writer: bool = False,
+        reactions: Reactions | None = None,
     ) -> None:
         self.store = store
         self.broker = broker
@@ -62,11 +64,9 @@ class SessionService:
         self.sole_writer = sole_writer
         self._states: dict[str, SessionState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        # Called with (session_id, next wake-up in µs or None) after every change.
-        self.on_change: Callable[[str, int | None], None] = lambda _sid, _when: None
-        # Awaited once a session has become final (closed or terminated), after the commit:
-        # the post-trade steps (deposits, deadlines). Its failure never undoes the close.
-        self.on_final: Callable[[str], Awaitable[object]] | None = None
+        # Told WakeupChanged after every change (the timers), and SessionFinal once a session
+        # has become final, after the commit (the post-trade steps: deposits, deadlines).
+        self.reactions = reactions if reactions is not None else Reactions()
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         lock = self._locks.get(session_id)
@@ -126,7 +126,7 @@ class SessionService:
             await self.store.create(recorded, state, blob)
             self._states[terms.session_id] = state
         await self._published(recorded, SessionState())
-        self.on_change(terms.session_id, state.next_wakeup())
+        self.reactions.notify(WakeupChanged(terms.session_id, state.next_wakeup()))
         return Result(recorded, state)
 
     async def execute(
@@ -192,13 +192,13 @@ class SessionService:
                 wakeup = after.next_wakeup()
                 earlier = state.next_wakeup()
                 if wakeup is None or earlier is None or wakeup < earlier:
-                    self.on_change(session_id, wakeup)
+                    self.reactions.notify(WakeupChanged(session_id, wakeup))
                 # else the wake-up moved later (each auction bid restarts the countdown): the
                 # timer already set for `earlier` fires, finds nothing due and re-arms for the
                 # new one (see `tick`), so the bid path does no scheduler work.
-                if after.final and not state.final and self.on_final is not None:
-                    try:
-                        await self.on_final(session_id)
+                if after.final and not state.final:
+                    try:  # its failure never undoes the close
+                        await self.reactions.publish(SessionFinal(session_id))
                     except Exception:  # the sweep books it later (DeadlineService.catch_up)
                         log.exception("post-trade steps for %s failed; the sweep will retry", session_id)
                 return Result(recorded, after)
@@ -233,7 +233,7 @@ class SessionService:
                     raise
                 state = await self.state(session_id)
         # Always re-arm: a timer that fired a hair early changed nothing and must fire again.
-        self.on_change(session_id, state.next_wakeup())
+        self.reactions.notify(WakeupChanged(session_id, state.next_wakeup()))
         return state
 
     async def _unseal(self, session_id: str) -> RevealedReserve | None:
@@ -260,7 +260,7 @@ class SessionService:
                     state = await self.state(session_id)
                     if recovery_suspension(state, last_alive, self.clock()) is not None:
                         raise
-        self.on_change(session_id, state.next_wakeup())
+        self.reactions.notify(WakeupChanged(session_id, state.next_wakeup()))
         return state
 
 

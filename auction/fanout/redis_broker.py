@@ -17,12 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from auction.fanout.broker import InProcessBroker, Message, Subscription
+from auction.reactions import AppendedElsewhere, FollowersBehind, Reactions
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +30,16 @@ CHANNEL_PREFIX = "auction:session:"
 
 
 class RedisBroker:
-    def __init__(self, url: str, node_id: str) -> None:
+    def __init__(self, url: str, node_id: str, reactions: Reactions | None = None) -> None:
         self.url = url
         self.node_id = node_id
         self.local = InProcessBroker()
         self._client: aioredis.Redis | None = None
         self._listener: asyncio.Task[None] | None = None
-        # Called with a session id whose local followers may have missed messages;
-        # the service re-offers the log's latest event so their writers fill the gap.
-        self.on_resync: Callable[[str], Awaitable[None]] | None = None
-        # Called when another node's event arrives: this node's cached state is behind.
-        self.on_remote: Callable[[str, int], None] | None = None
+        # Told FollowersBehind with a session whose local followers may have missed messages
+        # (the service re-offers the log's latest event so their writers fill the gap), and
+        # AppendedElsewhere when another node's event arrives (this node's cache is behind).
+        self.reactions = reactions if reactions is not None else Reactions()
 
     # -- the Broker interface ------------------------------------------------
 
@@ -115,15 +114,14 @@ class RedisBroker:
             return
         if node == self.node_id:
             return
-        if self.on_remote is not None:
-            self.on_remote(session_id, number)
+        self.reactions.notify(AppendedElsewhere(session_id, number))
         await self.local.publish([Message(session_id, number, text)])
 
     async def _resync_all(self) -> None:
-        if self.on_resync is None:
+        if not self.reactions.handles(FollowersBehind):
             return
         for session_id in self.local.followed_sessions():
             try:
-                await self.on_resync(session_id)
+                await self.reactions.publish(FollowersBehind(session_id))
             except Exception:
                 log.exception("resync of %s failed", session_id)

@@ -41,13 +41,13 @@ def next_instant(row: Deadline, warned_at: int | None, now: int) -> int | None:
 
 
 class DeadlineTimers:
-    def __init__(self, service: DeadlineService, sweep_seconds: float) -> None:
+    def __init__(self, service: DeadlineService, sweep_seconds: float, armed: dict[str, int] | None = None) -> None:
         self.service = service
         self.sweep_seconds = sweep_seconds
         self.scheduler = AsyncIOScheduler(timezone=UTC)
-        self._at: dict[str, int] = {}  # deadline id -> the instant its job is set for
-        service.on_change = self.arm
-        service.timer_of = self._at.get
+        # deadline id -> the instant its job is set for; shared with the service's `timer_of`
+        # (`armed.get`). `arm` follows the service's DeadlineWritten (wired in auction/bootstrap.py).
+        self._at: dict[str, int] = armed if armed is not None else {}
 
     async def rebuild(self) -> int:
         """A job for every open row in the table (start-up); returns how many are armed."""

@@ -27,7 +27,7 @@ class SessionTimers:
         self.service = service
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._due: dict[str, int | None] = {}  # the wake-up each session's job is set for
-        service.on_change = self.set
+        # `set` follows the service's WakeupChanged (wired in auction/bootstrap.py).
 
     def start(self) -> None:
         self.scheduler.start()

@@ -1,7 +1,7 @@
 """Publishing: documents into the outbox in the transaction of their cause.
 
-- the announcement: `on_plan_events`, hooked into the plan service's append
-  (`PlanService.on_append`), so it is written if and only if PlanAnnounced is;
+- the announcement: `on_plan_events`, the reaction to `PlanAppended` (auction/bootstrap.py),
+  in the plan service's append transaction, so it is written if and only if PlanAnnounced is;
 - the result: `publish_result`, when an operator publishes it after the close,
   in one transaction with the publication record.
 """

@@ -17,7 +17,6 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -39,12 +38,11 @@ from auction.domain.plan_terms import Announcement, Appraisal, Channel, PlanMeth
 from auction.domain.plans import PlanState
 from auction.domain.terms import SECOND
 from auction.plan_service import PlanService, ReserveRequest
-from auction.service import SessionService
 from auction.protocol import storable_text
 from auction.sealing.signatures import PUBLIC_KEY_BYTES, SALT, public_key
 from auction.settings import Settings
 from auction.store.events import to_micros
-from auction.store.plans import Member, PlanStore, RecordedPlanEvent
+from auction.store.plans import Member, RecordedPlanEvent
 from auction.web.inputs import calendar_day, instant
 from auction.web.operator_api import OperatorApi, _reason, iso_cst
 
@@ -60,11 +58,6 @@ TIME_FIELDS = frozenset({
 DURATION_FIELDS = frozenset({
     "pushed_back_by", "min_announcement_period", "min_listing_period", "registration_lead", "reserve_window",
 })
-
-
-def plan_service(pool: asyncpg.Pool, sessions: SessionService, settings: Settings) -> PlanService:
-    """Built in the app's lifespan, beside the session service it creates sessions with."""
-    return PlanService(PlanStore(pool), sessions, settings.plan_rules, settings.rules)
 
 
 # ---------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from auction.domain.session import Phase, decide, evolve
 from auction.domain.terms import DAY, MINUTE, SECOND, SessionRules
 from auction.fanout.broker import InProcessBroker
 from auction.jobs.deadlines import DeadlineTimers
+from auction.reactions import HeldAfterClose, Reactions, SessionFinal
 from auction.plan_service import PlanService
 from auction.publication.service import Publisher
 from auction.sealing.escrow import ReserveSealer
@@ -80,6 +81,7 @@ class World:
     deposits: DepositService
     legal: DeadlineService
     plans: PlanService | None
+    armed: dict[str, int]  # the timers' schedule, which `legal.timer_of` reads
 
 
 @dataclass(frozen=True)
@@ -100,16 +102,21 @@ async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 def make_world(pool: asyncpg.Pool, clock: Clock, sealer: ReserveSealer, *, with_plans: bool = True) -> World:
-    sessions = SessionService(EventStore(pool), InProcessBroker(), sealer, clock=clock)
-    deposits = DepositService(pool, sessions, timedelta(days=30), clock=clock)
+    reactions = Reactions()
+    sessions = SessionService(EventStore(pool), InProcessBroker(), sealer, clock=clock, reactions=reactions)
+    deposits = DepositService(pool, sessions, timedelta(days=30), clock=clock, reactions=reactions)
     plans = None
     if with_plans:
         plans = PlanService(PlanStore(pool), sessions, plan_helpers.draft().rules, SessionRules(min_listing_period=0),
-                            clock=clock)
-    legal = DeadlineService(pool, sessions, CalendarStore(pool, CALENDAR), ClockRules(), plans=plans, clock=clock)
-    sessions.on_final = legal.process_close
-    deposits.after_close = legal.refund_arrived_after_close
-    return World(pool, clock, sessions, deposits, legal, plans)
+                            clock=clock, reactions=reactions)
+    armed: dict[str, int] = {}
+    legal = DeadlineService(pool, sessions, CalendarStore(pool, CALENDAR), ClockRules(), plans=plans, clock=clock,
+                            reactions=reactions, timer_of=armed.get)
+    # The post-trade rows of auction/bootstrap.py's table (no timers here: tests fire rows themselves).
+    reactions.on(SessionFinal, lambda e: legal.process_close(e.session_id))
+    reactions.on(HeldAfterClose, lambda e: legal.refund_arrived_after_close(
+        e.con, e.session_id, e.sub_account, e.txn_id, e.received_at))
+    return World(pool, clock, sessions, deposits, legal, plans, armed)
 
 
 @pytest.fixture
@@ -312,7 +319,7 @@ async def test_a_restarted_node_rebuilds_every_timer_from_the_table(
     sold = await sold_session(world, "S-R", CLOSE)
     # A new node: new services, new scheduler, nothing in memory but what the table holds.
     node = make_world(pool, clock, sealer)
-    timers = DeadlineTimers(node.legal, sweep_seconds=3600)
+    timers = DeadlineTimers(node.legal, sweep_seconds=3600, armed=node.armed)
     assert await timers.rebuild() == 3
     jobs = {job.id: job.trigger.run_date for job in timers.scheduler.get_jobs()}
     to_utc = lambda us: datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)  # noqa: E731

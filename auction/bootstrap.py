@@ -1,0 +1,255 @@
+"""The one place that builds and wires the server: `running(settings, dsn, migration_dsn)`.
+
+`build` makes every part from the settings and the DSNs (the pool, the store,
+the broker, the sealer, the services, the timers, publication, the limits),
+each receiving its collaborators in its constructor; `_react` writes the one
+table of what follows what (`auction/reactions.py`) and freezes it; `start`
+then brings the parts up in an order that is part of the contract:
+
+1. migrations (as the schema's owner), then the pool (as the server's role);
+2. the broker, then this node's heartbeat, read first for RULES 7.5's
+   "last known alive", then recovery of every open session;
+3. the deadline timers, then publication delivery, and only then the session
+   timers: every reaction is in the table before anything can close a session
+   (and requests come only after `start` returns).
+
+The Starlette lifespan (`auction/web/app.py`) enters `running` and hands
+`Runtime.state()` to requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import asyncpg
+
+from auction.calendar_store import CalendarStore, official_calendar
+from auction.console.refusals import RefusalRollup
+from auction.deadline_service import DeadlineService
+from auction.deposit_service import DepositService
+from auction.fanout.broker import Broker, InProcessBroker
+from auction.fanout.redis_broker import RedisBroker
+from auction.jobs.deadlines import DeadlineTimers
+from auction.jobs.timers import SessionTimers
+from auction.keys import open_sealer
+from auction.plan_service import PlanService
+from auction.publication.channels import parse_channels
+from auction.publication.delivery import Backoff, DeliveryWorker
+from auction.publication.service import Publisher
+from auction.reactions import (
+    AppendedElsewhere,
+    DeadlineWritten,
+    FollowersBehind,
+    HeldAfterClose,
+    PlanAppended,
+    Reactions,
+    SessionFinal,
+    WakeupChanged,
+)
+from auction.service import SessionService
+from auction.settings import Settings
+from auction.store import nodes
+from auction.store.events import EventStore, GroupCommit, to_datetime
+from auction.store.migrate import migrate
+from auction.store.plans import PlanStore
+from auction.store.roles import assume, login_name, with_role_possible
+from auction.web.limits import Limits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything one server node runs, built and wired by `build`."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    group_commit: GroupCommit | None
+    broker: Broker
+    reactions: Reactions
+    service: SessionService
+    timers: SessionTimers
+    plans: PlanService
+    deposits: DepositService
+    deadlines: DeadlineService
+    deadline_timers: DeadlineTimers
+    delivery: DeliveryWorker
+    publisher: Publisher
+    limits: Limits
+    refusals: RefusalRollup
+    last_alive: int | None = None  # µs UTC: until when the service was known alive (RULES 7.5)
+    beat: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def state(self) -> dict[str, object]:
+        """What requests read as `request.state.<key>`."""
+        return {"service": self.service, "plans": self.plans, "publisher": self.publisher,
+                "deposits": self.deposits, "deadlines": self.deadlines,
+                "limits": self.limits, "refusals": self.refusals}
+
+    async def start(self) -> None:
+        settings, pool = self.settings, self.pool
+        if settings.redis_url is None and await nodes.others_beating(pool, settings.node_id):
+            log.warning("another node beat on this database in the last 10 s and REDIS_URL is unset: if it "
+                        "is still running, set REDIS_URL on every node, or bidders on one node will not see the "
+                        "other's events")
+        await self.broker.start()
+        # RULES 7.5: until when was the service known alive? (before this node says it is)
+        self.last_alive = await nodes.last_beat(pool)
+        await nodes.register(pool, settings.node_id)
+        self.beat = asyncio.create_task(_beat(pool, settings.node_id, settings.node_beat_seconds))
+        for session_id in await self.service.store.open_sessions():
+            try:
+                await self.service.recover(session_id, self.last_alive)
+            except Exception:
+                log.exception("recovery of session %s failed", session_id)
+        # The legal clock (RULES 8-9): its rows' timers, and the sweep that books any close not yet booked.
+        await self.deadline_timers.start()
+        self.delivery.start()
+        self.timers.start()
+        self.refusals.start()
+        log.info("ready: node %s, last alive %s", settings.node_id,
+                 to_datetime(self.last_alive).isoformat() if self.last_alive else "never")
+        if settings.stand_ins_on:
+            log.warning("stand-ins on (demo mode or AUCTION_STAND_INS=on): sessions without a plan and bidders "
+                        "without a deposit can be made; tests and demos only, never in production")
+
+    async def stop(self) -> None:
+        await self.refusals.stop()
+        await self.delivery.stop()
+        self.timers.shutdown()
+        self.deadline_timers.shutdown()
+        if self.beat is not None:
+            self.beat.cancel()
+            with contextlib.suppress(BaseException):
+                await self.beat
+            with contextlib.suppress(Exception):
+                await nodes.beat(self.pool, self.settings.node_id)
+        await self.broker.stop()
+        if self.group_commit is not None:
+            await self.group_commit.close()
+        await self.pool.close()
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, dsn: str, migration_dsn: str | None = None) -> AsyncIterator[Runtime]:
+    """Build, start, and on the way out stop: the server's whole life."""
+    runtime = await build(settings, dsn, migration_dsn)
+    try:
+        await runtime.start()
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+async def build(settings: Settings, dsn: str, migration_dsn: str | None = None) -> Runtime:
+    """`dsn`: the server's login; `migration_dsn`: the schema owner's, which runs the
+    migrations (None: `dsn` migrates, and so owns the schema; warned here)."""
+    sealer = open_sealer(settings)
+    pool = await _migrated_pool(settings, dsn, migration_dsn)
+    group_commit = GroupCommit(pool, settings.group_commit_writers) if settings.group_commit_writers > 0 else None
+    reactions = Reactions()
+    broker: Broker = (InProcessBroker() if not settings.redis_url
+                      else RedisBroker(settings.redis_url, settings.node_id, reactions))
+    service = SessionService(EventStore(pool, group_commit=group_commit), broker, sealer,
+                             sole_writer=settings.redis_url is None, reactions=reactions)
+    plans = PlanService(PlanStore(pool), service, settings.plan_rules, settings.rules, reactions=reactions)
+    deposits = DepositService(pool, service, timedelta(days=settings.token_ttl_days), reactions=reactions)
+    armed: dict[str, int] = {}  # deadline id -> when its timer fires: the timers write it, the service reads it
+    deadlines = DeadlineService(pool, service, CalendarStore(pool, official_calendar()), settings.clock_rules,
+                                plans=plans, reactions=reactions, timer_of=armed.get)
+    # Publication (docs/publication.md): the announcement joins PlanAnnounced's transaction; a worker delivers.
+    channels = parse_channels(settings.publication_channels)
+    delivery = DeliveryWorker(
+        pool, channels,
+        Backoff(settings.publication_retry_base_seconds, settings.publication_retry_cap_seconds,
+                settings.publication_max_attempts),
+        timeout=settings.publication_timeout_seconds, poll=settings.publication_poll_seconds,
+        node_id=settings.node_id,
+    )
+    runtime = Runtime(
+        settings=settings, pool=pool, group_commit=group_commit, broker=broker, reactions=reactions,
+        service=service, timers=SessionTimers(service), plans=plans, deposits=deposits, deadlines=deadlines,
+        deadline_timers=DeadlineTimers(deadlines, settings.deadline_sweep_seconds, armed),
+        delivery=delivery,
+        publisher=Publisher(pool, plans, channels, settings.region_code, wake=delivery.wake),
+        # Abuse limits per client address, and the roll-up of strangers' refusals (README, Security).
+        limits=Limits.from_settings(settings),
+        refusals=RefusalRollup(pool, settings.audit_rollup_seconds),
+    )
+    _react(runtime)
+    return runtime
+
+
+def _react(rt: Runtime) -> None:
+    """What follows what: the whole table, here and nowhere else."""
+    on = rt.reactions.on
+    # A session's timer follows its next wake-up.
+    on(WakeupChanged, lambda e: rt.timers.set(e.session_id, e.when_us))
+    # A close starts the legal clock: the deposits' fate and the deadline rows (RULES 8-9).
+    on(SessionFinal, lambda e: rt.deadlines.process_close(e.session_id))
+    # Money held after the close starts a refund (Q31), in the booking's transaction.
+    on(HeldAfterClose, lambda e: _refund_clock(rt, e))
+    # A deadline row's timer follows the row.
+    on(DeadlineWritten, lambda e: rt.deadline_timers.arm(e.row, e.warned_at))
+    # An announcement (or its change) starts publication: its outbox rows join the plan's append.
+    on(PlanAppended, lambda e: rt.publisher.on_plan_events(e.con, e.recorded, e.after))
+    if isinstance(rt.broker, RedisBroker):
+        # Another node's event: this node's cached state is behind the log.
+        on(AppendedElsewhere, lambda e: rt.service.remote_event(e.session_id, e.pub_seq))
+        # Fan-out may have lost messages: offer the log's latest event again, so followers fill the gap.
+        redis = rt.broker
+        on(FollowersBehind, lambda e: _resync(rt.service, redis, e))
+    rt.reactions.freeze()
+
+
+async def _refund_clock(rt: Runtime, e: HeldAfterClose) -> None:
+    row = await rt.deadlines.refund_arrived_after_close(e.con, e.session_id, e.sub_account, e.txn_id, e.received_at)
+    if row is not None:
+        # Armed now; should the booking roll back, the timer finds no row and does nothing.
+        rt.reactions.notify(DeadlineWritten(row, None))
+
+
+async def _resync(service: SessionService, broker: RedisBroker, e: FollowersBehind) -> None:
+    message = await service.latest_message(e.session_id)
+    if message is not None:
+        await broker.local.publish([message])
+
+
+async def _migrated_pool(settings: Settings, dsn: str, migration_dsn: str | None) -> asyncpg.Pool:
+    # Migrations run as the schema's owner; the pool works as the server's role,
+    # which may not rewrite the logs (store/roles.py): it logs in as that role
+    # (embedded PostgreSQL, or a login made by `auction db grants-sql`) or SET ROLEs to it.
+    role = settings.db_role
+    if migration_dsn is None:
+        log.warning("AUCTION_MIGRATION_URL is unset: the server migrates with its own login (DATABASE_URL), "
+                    "which then owns the schema; set AUCTION_MIGRATION_URL to the owner's login and make the "
+                    "server's with `auction db grants-sql` (README, Database security)")
+    con = await asyncpg.connect(migration_dsn or dsn)
+    try:
+        await migrate(con, role=role or None)  # and grants the server's role its rights
+    finally:
+        await con.close()
+    if role and await login_name(dsn) == role:
+        role = ""  # already logged in as the role: nothing to take
+    elif role and not await with_role_possible(dsn, role):
+        log.warning("cannot SET ROLE %s: the server works with its login account's rights, and only the "
+                    "triggers keep the logs append-only (see README, Database security)", role)
+        role = ""
+    pool = await asyncpg.create_pool(dsn, min_size=2, max_size=settings.pool_size,
+                                     init=(lambda c: assume(c, role)) if role else None)
+    assert pool is not None
+    return pool
+
+
+async def _beat(pool: asyncpg.Pool, node_id: str, every: float) -> None:
+    while True:
+        try:
+            await nodes.beat(pool, node_id)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            log.warning("heartbeat write failed")
+        await asyncio.sleep(every)

@@ -1,0 +1,47 @@
+"""The server nodes' heartbeats (`node_heartbeats`): who is alive, and until when the service was.
+
+Each node registers at start-up and beats every few seconds; RULES 7.5's
+recovery asks until when the service was known alive (the latest beat of any
+node), and a node without Redis warns when another node beat recently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auction.store.events import to_micros
+
+Executor = Any  # an asyncpg Pool or Connection (asyncpg is untyped)
+
+
+async def last_beat(db: Executor) -> int | None:
+    """The latest beat of any node (µs UTC), or None: the service was never up."""
+    at = await db.fetchval("SELECT max(beat_at) FROM node_heartbeats")
+    return to_micros(at) if at is not None else None
+
+
+async def others_beating(db: Executor, node_id: str) -> int:
+    """How many other nodes beat in the last 10 seconds."""
+    count: int = await db.fetchval(
+        "SELECT count(*) FROM node_heartbeats WHERE node_id <> $1 AND beat_at > now() - interval '10 seconds'",
+        node_id,
+    )
+    return count
+
+
+async def register(db: Executor, node_id: str) -> None:
+    """This node starts: its start and its first beat are now."""
+    await db.execute(
+        """INSERT INTO node_heartbeats (node_id, started_at, beat_at) VALUES ($1, now(), now())
+           ON CONFLICT (node_id) DO UPDATE SET started_at = now(), beat_at = now()""",
+        node_id,
+    )
+
+
+async def beat(db: Executor, node_id: str) -> None:
+    await db.execute("UPDATE node_heartbeats SET beat_at = now() WHERE node_id = $1", node_id)
+
+
+async def ping(db: Executor) -> None:
+    """Raises if the database does not answer (the health check)."""
+    await db.fetchval("SELECT 1")

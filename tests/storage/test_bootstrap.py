@@ -1,0 +1,68 @@
+"""auction/bootstrap.py against a real database: the parts it builds, the one reactions
+table it writes, and a start and stop of a node (heartbeat, recovery, timers)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from auction import bootstrap
+from auction.keys import demo_keys
+from auction.reactions import (
+    AppendedElsewhere,
+    DeadlineWritten,
+    FollowersBehind,
+    HeldAfterClose,
+    PlanAppended,
+    SessionFinal,
+    WakeupChanged,
+)
+from auction.settings import Settings
+from auction.store import nodes
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    plain = Settings.from_env({"AUCTION_DATA_DIR": str(tmp_path), "AUCTION_DB_ROLE": ""})
+    return replace(demo_keys(plain), node_id="node-boot", deadline_sweep_seconds=3600)
+
+
+async def test_one_table_of_reactions_written_once(settings: Settings, database: str) -> None:
+    runtime = await bootstrap.build(settings, database)
+    try:
+        # One node (no REDIS_URL): nothing comes over fan-out, so nothing follows it.
+        assert runtime.reactions.kinds() == {
+            WakeupChanged: 1, SessionFinal: 1, HeldAfterClose: 1, DeadlineWritten: 1, PlanAppended: 1,
+        }
+        with pytest.raises(RuntimeError):
+            runtime.reactions.on(SessionFinal, lambda e: None)
+        # Every part shares the one table.
+        for part in (runtime.service, runtime.plans, runtime.deposits, runtime.deadlines):
+            assert part.reactions is runtime.reactions
+        assert set(runtime.state()) == {"service", "plans", "publisher", "deposits", "deadlines", "limits",
+                                        "refusals"}
+    finally:
+        await runtime.stop()
+
+
+async def test_with_redis_fan_out_also_follows_other_nodes(settings: Settings, database: str) -> None:
+    runtime = await bootstrap.build(replace(settings, redis_url="redis://127.0.0.1:1"), database)  # never started
+    try:
+        kinds = runtime.reactions.kinds()
+        assert kinds[AppendedElsewhere] == 1 and kinds[FollowersBehind] == 1
+    finally:
+        await runtime.stop()
+
+
+async def test_a_node_beats_from_its_start_and_knows_until_when_the_service_was_alive(
+    settings: Settings, database: str
+) -> None:
+    async with bootstrap.running(settings, database) as first:
+        assert first.last_alive is None  # a new database: never alive before
+        assert first.timers.scheduler.running and first.deadline_timers.scheduler.running
+        assert await nodes.last_beat(first.pool) is not None
+    async with bootstrap.running(replace(settings, node_id="node-boot-2"), database) as second:
+        assert second.last_alive is not None  # the first node's last beat, read before this one's
+        assert await nodes.others_beating(second.pool, "node-boot-2") == 1  # the first beat on its way out
