@@ -13,10 +13,10 @@ broker's publish call: no task wake-up, no ASGI layers, no per-connection
 encoding. Acks and heartbeats take the same short path. Otherwise (resume from
 the log, a gap, a backlog, a slow reader whose transport paused) messages go
 through the subscription's bounded queue and a writer task that exists only
-while the queue is non-empty, exactly as before: order by seq, fill gaps from
-the log, close 4008 on overflow. The short path needs uvicorn's
-websockets-sansio protocol underneath (what `auction serve` runs); under any
-other ASGI server every frame takes the ordinary `send_text` path.
+while the queue is non-empty: order by seq, fill gaps from the log, close 4008
+on overflow. The short path needs uvicorn's websockets-sansio protocol
+underneath (what `auction serve` runs); under any other ASGI server every
+frame takes the ordinary `send_text` path.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ CLOSE_UNKNOWN_SESSION = 4004
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_HELLO_TIMEOUT = 4010
 CLOSE_TOO_MANY = 4029  # a limit per client address (WATCHER_LIMIT, TOKEN_ATTEMPTS_LIMIT)
-CLOSE_GOING_AWAY = 1001
 CLOSE_INTERNAL = 1011
 
 
