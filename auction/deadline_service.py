@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.deadlines import (
     ClockRules,
@@ -61,7 +62,6 @@ from auction.domain.plan_commands import DraftPlan
 from auction.domain.session import Phase
 from auction.domain.workdays import CalendarYearMissing, WorkCalendar
 from auction.calendar_store import CalendarStore, YearPreview
-from auction.publish.cst import iso_cst
 from auction.reactions import DeadlineWritten, Reactions
 from auction.service import SessionService, now_us
 from auction.store import deadlines as rows_store

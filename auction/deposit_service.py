@@ -38,6 +38,7 @@ from typing import Any
 
 import asyncpg
 
+from auction.domain.china import china_date, iso_cst
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import ReissueToken
 from auction.domain.session import SessionState
@@ -52,7 +53,6 @@ from auction.domain.deposits import (
 )
 from auction.domain.ledger import AccountKind, DepositLedger, EntryKind, unmatched_ref
 from auction.domain.subaccounts import new_sub_account
-from auction.publish.cst import cst, iso_cst
 from auction.registration import new_token, qualify, token_hash
 from auction.service import MAX_ATTEMPTS, SessionService, now_us
 from auction.reactions import HeldAfterClose, Reactions
@@ -411,7 +411,7 @@ class DepositService:
                 "message": MESSAGES[code] if code else None,
                 "paid_fen": judged.paid,
                 "missing_fen": max(0, app.required_fen - judged.paid),
-                "qualified_on": cst(app.qualified_at).date().isoformat() if app.qualified_at is not None else None,
+                "qualified_on": china_date(app.qualified_at).isoformat() if app.qualified_at is not None else None,
                 "qualified_at": iso_cst(app.qualified_at) if state.final else None,
                 "bidder_no": app.bidder_no if state.final else None,
                 "token_issued": app.token_issued_at is not None,

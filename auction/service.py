@@ -31,6 +31,10 @@ from auction.store.events import Conflict, EventStore, Recorded, number
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# A session's state is remembered after every MARK_EVERY-th public event, so that a resume
+# replays the log from the nearest one at or before its `last_seq`: its cost is what it
+# missed (plus at most this many events), not the whole log.
+MARK_EVERY = 64
 
 
 def now_us() -> int:
@@ -67,6 +71,9 @@ class SessionService:
         # Told WakeupChanged after every change (the timers), and SessionFinal once a session
         # has become final, after the commit (the post-trade steps: deposits, deadlines).
         self.reactions = reactions if reactions is not None else Reactions()
+        # session -> pub_seq (a multiple of MARK_EVERY) -> the state right after that public
+        # event. The log is append-only, so a mark stays true: `forget` keeps them.
+        self._marks: dict[str, dict[int, SessionState]] = {}
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         lock = self._locks.get(session_id)
@@ -110,7 +117,31 @@ class SessionService:
         for r in await self.store.load(session_id, after_seq=state.seq):
             state = evolve(state, r.event)
             assert state.seq == r.seq, "log and state out of step"
+            self._mark(session_id, r, state)
         return state
+
+    def _mark(self, session_id: str, r: Recorded, state: SessionState) -> None:
+        if r.pub_seq is not None and r.pub_seq % MARK_EVERY == 0:
+            self._marks.setdefault(session_id, {})[r.pub_seq] = state
+
+    async def public_after(self, session_id: str, after_pub_seq: int, upto: int | None = None) -> list[Message]:
+        """The public events after `after_pub_seq` (through `upto`), in order, each with the
+        state right after it, as sent live: for a resume or a gap in the fan-out.
+
+        The log is read from the remembered state nearest at or before `after_pub_seq`
+        (a range read on the log's key), not from its start."""
+        base = after_pub_seq - after_pub_seq % MARK_EVERY
+        state = self._marks.get(session_id, {}).get(base, SessionState())
+        messages = []
+        for r in await self.store.load(session_id, after_seq=state.seq):
+            state = evolve(state, r.event)
+            self._mark(session_id, r, state)
+            if r.pub_seq is None or r.pub_seq <= after_pub_seq:
+                continue
+            if upto is not None and r.pub_seq > upto:
+                break
+            messages.append(Message(session_id, r.pub_seq, event_message(session_id, r.pub_seq, r.event, state)))
+        return messages
 
     async def create(self, command: CreateSession, reserve_fen: int | None) -> Result:
         """Create a session. The reserve is sealed here; only its commitment enters the log."""
@@ -211,6 +242,7 @@ class SessionService:
         for r in recorded:
             # A single event (a bid): the state after it is `after`, already computed.
             state = after if after is not None and len(recorded) == 1 else evolve(state, r.event)
+            self._mark(r.session_id, r, state)
             if r.pub_seq is not None:
                 messages.append(Message(r.session_id, r.pub_seq, event_message(r.session_id, r.pub_seq, r.event, state)))
         if messages:

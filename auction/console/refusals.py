@@ -4,7 +4,7 @@
 stranger's request would let anybody grow it without bound (500 wrong
 sign-ins, 500 rows). So for a request that nobody signed in to (no session
 cookie, no operator key), refused: the first refusal of a kind from an address
-in a period (a minute by default) is written at once, as before; the others
+in a period (a minute by default) is written at once, as its own row; the others
 of that period are counted in memory and written as one row when the period
 is over (`detail.count`, `detail.samples`: a few of the account names or
 paths tried). Summing `detail.count` gives every refusal. Beyond

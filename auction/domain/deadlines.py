@@ -57,10 +57,10 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
+from auction.domain.china import china_date
 from auction.domain.codes import Code, Rejected
 from auction.domain.deposits import forfeit_deposit
 from auction.domain.ledger import DepositLedger
-from auction.domain.plan_terms import china_date
 from auction.domain.workdays import (
     CalendarYearMissing,
     WorkCalendar,

@@ -17,17 +17,22 @@ def is_valid_amount(value: object) -> bool:
     return type(value) is int and 0 < value <= MAX_AMOUNT_FEN
 
 
-def format_wan(fen: int) -> str:
-    """Exact amount in 万元, e.g. 123456789 fen -> '123.456789 万元'.
+def wan_number(fen: int) -> str:
+    """Exact 万元 without the unit, e.g. 1_000_000 fen -> '1', 123456789 fen -> '123.456789'.
 
     Six decimals of 万元 are exactly the fen, so nothing is rounded away.
     """
     sign = "-" if fen < 0 else ""
     whole, rest = divmod(abs(fen), FEN_PER_WAN)
     if rest == 0:
-        return f"{sign}{whole} 万元"
+        return f"{sign}{whole}"
     decimals = f"{rest:06d}".rstrip("0")
-    return f"{sign}{whole}.{decimals} 万元"
+    return f"{sign}{whole}.{decimals}"
+
+
+def format_wan(fen: int) -> str:
+    """Exact amount in 万元, e.g. 123456789 fen -> '123.456789 万元'."""
+    return f"{wan_number(fen)} 万元"
 
 
 def format_yuan(fen: int) -> str:

@@ -22,8 +22,6 @@ from typing import Any
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount
 
-HUNDREDTHS_PER_HECTARE = 1_000_000  # 1 公顷 = 10,000 m², in 0.01 m²
-
 
 @dataclass(frozen=True)
 class LandUse:

@@ -4,24 +4,17 @@ announcement and appraisal. Plain frozen data with JSON forms.
 Times are integer µs since the Unix epoch, UTC (as in `terms.py`). The dates of
 an appraisal report are China local calendar dates (`datetime.date`): they come
 from a paper document and are compared with the China date of a decision
-(`china_date`).
+(`auction.domain.china.china_date`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date
 from enum import Enum
 from typing import Any
 
-from auction.domain.terms import DAY, HOUR, SECOND
-
-CHINA = timezone(timedelta(hours=8), "CST")  # no daylight saving since 1991
-
-
-def china_date(at: int) -> date:
-    """The China Standard Time calendar date of an instant (µs UTC)."""
-    return datetime.fromtimestamp(at // SECOND, UTC).astimezone(CHINA).date()
+from auction.domain.terms import DAY, HOUR
 
 
 class PlanMethod(str, Enum):

@@ -38,6 +38,7 @@ import re
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from auction.domain.china import china_date
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount, percent_ceil
 from auction.domain.parcels import READINESS_LABELS, Parcel, check_parcel
@@ -63,7 +64,7 @@ from auction.domain.plan_events import (
     PlanWithdrawn,
     ReserveDecided,
 )
-from auction.domain.plan_terms import Channel, PlanMethod, PlanRules, Schedule, china_date
+from auction.domain.plan_terms import Channel, PlanMethod, PlanRules, Schedule
 from auction.domain.terms import Method, SessionRules, SessionTerms
 
 COMMITMENT = re.compile(r"[0-9a-f]{64}")

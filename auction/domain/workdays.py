@@ -66,14 +66,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from auction.domain.china import CST_OFFSET
 from auction.domain.codes import Code, Rejected
-from auction.domain.terms import DAY, HOUR
+from auction.domain.terms import DAY
 
 MIN_YEAR = 2000
 MAX_YEAR = 2199
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 EPOCH = date(1970, 1, 1)
-CHINA_OFFSET = 8 * HOUR  # China Standard Time is UTC+8, no daylight saving since 1991
 YEAR_FILE_KEYS = frozenset({"year", "source", "holidays", "workdays"})
 OPTIONAL_KEYS = frozenset({"notice_date", "note"})
 LAW_2024_FROM = 2025  # the 2024 amendment of 全国年节及纪念日放假办法 is in force from 2025-01-01
@@ -206,7 +206,7 @@ def working_days_between(calendar: WorkCalendar, from_date: date, to_date: date)
 
 def start_of_day(day: date) -> int:
     """00:00:00 China Standard Time on `day`, as µs UTC."""
-    return (day - EPOCH).days * DAY - CHINA_OFFSET
+    return (day - EPOCH).days * DAY - CST_OFFSET
 
 
 def end_of_day(day: date) -> int:

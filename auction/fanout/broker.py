@@ -121,9 +121,6 @@ class InProcessBroker:
             for sub in tuple(self._subs.get(message.session_id, ())):
                 sub.offer(message)
 
-    def subscriber_count(self) -> int:
-        return sum(len(s) for s in self._subs.values())
-
     def followed_sessions(self) -> list[str]:
         return list(self._subs)
 

@@ -62,9 +62,6 @@ class RedisBroker:
             # Committed all the same; other nodes' followers fill the gap from the log.
             log.warning("redis publish failed; other nodes will fill from the log")
 
-    def subscriber_count(self) -> int:
-        return self.local.subscriber_count()
-
     async def start(self) -> None:
         self._client = aioredis.from_url(self.url, decode_responses=True)
         self._listener = asyncio.create_task(self._listen())

@@ -22,13 +22,14 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
+from auction.domain.china import iso_cst_seconds
 from auction.domain.codes import Code, Rejected
-from auction.domain.money import FEN_PER_WAN, is_valid_amount
+from auction.domain.money import is_valid_amount, wan_number
 from auction.domain.parcels import format_basis_points, format_hundredths, to_hectares, to_square_metres
-from auction.domain.plan_terms import CHINA, PlanMethod
+from auction.domain.plan_terms import PlanMethod
 from auction.domain.plans import PlanState
 
 SCHEMA = "qj-land-publication/1"
@@ -158,18 +159,6 @@ RESULT_LABELS: dict[str, str] = {
 }
 
 
-def wan(fen: int) -> str:
-    """Exact 万元 without the unit: 1_000_000 -> '1', 123_456_789 -> '123.456789'."""
-    whole, rest = divmod(fen, FEN_PER_WAN)
-    return f"{whole}.{f'{rest:06d}'.rstrip('0')}" if rest else str(whole)
-
-
-def china_time(at: int) -> str:
-    """µs UTC -> '2026-11-29T14:00:00+08:00' (whole seconds; the site shows minutes)."""
-    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=at)
-    return moment.astimezone(CHINA).isoformat(timespec="seconds")
-
-
 def document_id(kind: str, plan_id: str, change_no: int | None = None) -> str:
     if kind == CHANGE:
         return f"CHG-{plan_id}-{change_no}"
@@ -214,8 +203,8 @@ def unsold_document(state: PlanState, no_sale: NoSale, *, region_code: str, publ
         "supply_method": SUPPLY_METHODS[draft.method],
         "outcome": no_sale.outcome,
         "reason": no_sale.reason,
-        "ended_at": china_time(no_sale.ended_at),
-        "start_price_wan": wan(draft.start_price),
+        "ended_at": iso_cst_seconds(no_sale.ended_at),
+        "start_price_wan": wan_number(draft.start_price),
         "start_price_fen": str(draft.start_price),
     }
     document = _envelope(UNSOLD, state, region_code, published_at, fields)
@@ -238,7 +227,7 @@ def _envelope(kind: str, state: PlanState, region_code: str, published_at: int, 
         "plan_id": state.draft.plan_id,
         "parcel_no": state.draft.parcel.parcel_no,
         "unified_deal_code": unified_deal_code(region_code, state.draft.plan_id),
-        "published_at": china_time(published_at),
+        "published_at": iso_cst_seconds(published_at),
         "fields": fields,
     }
 
@@ -273,20 +262,20 @@ def announcement_document(state: PlanState, *, region_code: str) -> dict[str, An
         "building_density_max": _optional(parcel.planning.building_density_max_bp, format_basis_points),
         "green_ratio_min": _optional(parcel.planning.green_ratio_min_bp, format_basis_points),
         "height_limit_m": _optional(parcel.planning.height_limit_cm, format_hundredths),
-        "start_price_wan": wan(draft.start_price),
+        "start_price_wan": wan_number(draft.start_price),
         "start_price_fen": str(draft.start_price),
-        "increment_wan": wan(draft.increment),
+        "increment_wan": wan_number(draft.increment),
         "increment_fen": str(draft.increment),
-        "deposit_wan": wan(draft.deposit),
+        "deposit_wan": wan_number(draft.deposit),
         "deposit_fen": str(draft.deposit),
         "appraisal_filing_no": state.appraisals[-1].appraisal.filing_no if state.appraisals else "",
-        "listing_start_at": china_time(schedule.start_at) if listing else "",
-        "listing_end_at": china_time(schedule.listing_end_at) if listing and schedule.listing_end_at else "",
-        "auction_start_at": "" if listing else china_time(schedule.start_at),
-        "registration_closes_at": china_time(schedule.registration_closes_at),
-        "deposit_deadline": china_time(schedule.deposit_deadline),
+        "listing_start_at": iso_cst_seconds(schedule.start_at) if listing else "",
+        "listing_end_at": iso_cst_seconds(schedule.listing_end_at) if listing and schedule.listing_end_at else "",
+        "auction_start_at": "" if listing else iso_cst_seconds(schedule.start_at),
+        "registration_closes_at": iso_cst_seconds(schedule.registration_closes_at),
+        "deposit_deadline": iso_cst_seconds(schedule.deposit_deadline),
         # RULES 3.4: a bidder is qualified when the deposit is in full, so by the deposit deadline.
-        "qualification_confirmed_by": china_time(schedule.deposit_deadline),
+        "qualification_confirmed_by": iso_cst_seconds(schedule.deposit_deadline),
         "place_and_method": a.place_and_method,
         "application": a.application,
         "bidder_conditions": draft.bidder_conditions,
@@ -314,12 +303,12 @@ def change_document(state: PlanState, change_no: int, *, region_code: str) -> di
         "supply_method": SUPPLY_METHODS[draft.method],
         "reason": change.reason,
         "content": change.content,
-        "listing_start_at": china_time(schedule.start_at) if listing else "",
-        "listing_end_at": china_time(schedule.listing_end_at) if listing and schedule.listing_end_at else "",
-        "auction_start_at": "" if listing else china_time(schedule.start_at),
-        "registration_closes_at": china_time(schedule.registration_closes_at),
-        "deposit_deadline": china_time(schedule.deposit_deadline),
-        "qualification_confirmed_by": china_time(schedule.deposit_deadline),
+        "listing_start_at": iso_cst_seconds(schedule.start_at) if listing else "",
+        "listing_end_at": iso_cst_seconds(schedule.listing_end_at) if listing and schedule.listing_end_at else "",
+        "auction_start_at": "" if listing else iso_cst_seconds(schedule.start_at),
+        "registration_closes_at": iso_cst_seconds(schedule.registration_closes_at),
+        "deposit_deadline": iso_cst_seconds(schedule.deposit_deadline),
+        "qualification_confirmed_by": iso_cst_seconds(schedule.deposit_deadline),
         "pushed_back_days": _days(change.pushed_back_by),
         "contacts": announced.announcement.contacts,
     }
@@ -429,10 +418,10 @@ def result_document(
         "term_years": str(parcel.term_years),
         "industry": entry.industry,
         "land_grade": entry.land_grade,
-        "price_wan": wan(deal.price_fen),
+        "price_wan": wan_number(deal.price_fen),
         "price_fen": str(deal.price_fen),
         "installments": [
-            {"period": str(p.period), "due_date": p.due_date.isoformat(), "amount_wan": wan(p.amount_fen),
+            {"period": str(p.period), "due_date": p.due_date.isoformat(), "amount_wan": wan_number(p.amount_fen),
              "amount_fen": str(p.amount_fen), "note": p.note}
             for p in entry.installments
         ],
@@ -444,7 +433,7 @@ def result_document(
         "completion_date": entry.completion_date.isoformat(),
         "approver": state.approval.approver,
         "contract_date": entry.contract_date.isoformat(),
-        "deal_at": china_time(deal.closed_at),
+        "deal_at": iso_cst_seconds(deal.closed_at),
     }
     document = _envelope(RESULT, state, entry.region_code, published_at, fields)
     document["session_id"] = deal.session_id

@@ -19,8 +19,8 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-from auction.publish.cst import chinese_date, chinese_time
 from auction.domain.amount_words import fen_to_capital
+from auction.domain.china import chinese_date, chinese_time
 from auction.domain.money import format_wan, format_yuan
 
 METHOD_NAMES = {"LISTING": "挂牌出让", "AUCTION": "拍卖出让"}

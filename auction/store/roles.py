@@ -47,8 +47,6 @@ def ident(role: str) -> str:
     return f'"{role}"'
 
 
-_ident = ident
-
 # Tables whose rows must never change once written: every table with a trigger
 # that runs one of the *_append_only() functions of the migrations.
 _APPEND_ONLY_TABLES = """

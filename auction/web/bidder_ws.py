@@ -13,10 +13,10 @@ broker's publish call: no task wake-up, no ASGI layers, no per-connection
 encoding. Acks and heartbeats take the same short path. Otherwise (resume from
 the log, a gap, a backlog, a slow reader whose transport paused) messages go
 through the subscription's bounded queue and a writer task that exists only
-while the queue is non-empty, exactly as before: order by seq, fill gaps from
-the log, close 4008 on overflow. The short path needs uvicorn's
-websockets-sansio protocol underneath (what `auction serve` runs); under any
-other ASGI server every frame takes the ordinary `send_text` path.
+while the queue is non-empty: order by seq, fill gaps from the log, close 4008
+on overflow. The short path needs uvicorn's websockets-sansio protocol
+underneath (what `auction serve` runs); under any other ASGI server every
+frame takes the ordinary `send_text` path.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import PlaceBid
-from auction.domain.session import SessionState, evolve
+from auction.domain.session import SessionState
 from auction.fanout.broker import Message, Subscription, text_frame
-from auction.protocol import PROTOCOL_VERSION, dumps, event_message, loads, state_view, storable_text, terms_view
+from auction.protocol import PROTOCOL_VERSION, dumps, loads, state_view, storable_text, terms_view
 from auction.service import SessionService, now_us
 from auction.settings import Settings
 from auction.store.events import to_micros
@@ -49,7 +49,6 @@ CLOSE_UNKNOWN_SESSION = 4004
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_HELLO_TIMEOUT = 4010
 CLOSE_TOO_MANY = 4029  # a limit per client address (WATCHER_LIMIT, TOKEN_ATTEMPTS_LIMIT)
-CLOSE_GOING_AWAY = 1001
 CLOSE_INTERNAL = 1011
 
 
@@ -317,16 +316,11 @@ class BidderConnection:
 
     async def _fill(self, ws: WebSocket, peer: Peer, upto: int | None) -> None:
         """Send public events after `peer.last_sent` from the log (resume, or a gap)."""
-        all_events = await self.service.store.load(peer.session_id)
-        state = SessionState()
-        for r in all_events:
-            state = evolve(state, r.event)
-            if r.pub_seq is None or r.pub_seq <= peer.last_sent:
+        for message in await self.service.public_after(peer.session_id, peer.last_sent, upto):
+            if message.seq <= peer.last_sent:
                 continue
-            if upto is not None and r.pub_seq > upto:
-                break
-            await peer.send(ws, event_message(peer.session_id, r.pub_seq, r.event, state))
-            peer.last_sent = r.pub_seq
+            await peer.send(ws, message.text)
+            peer.last_sent = message.seq
 
     async def _write(self, ws: WebSocket, peer: Peer, sub: Subscription) -> None:
         """Drain the queue (started when something was queued; ends when it is empty)."""

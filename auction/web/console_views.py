@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -14,12 +14,12 @@ from typing import Any
 from starlette.templating import Jinja2Templates
 
 from auction.domain.amount_words import fen_to_capital
+from auction.domain.china import CST, cst_text, to_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import FEN_PER_WAN, format_wan, format_yuan, is_valid_amount
 from auction.store.events import to_micros
 
 WEB = Path(__file__).resolve().parent
-CST = timezone(timedelta(hours=8), "CST")  # China Standard Time: no daylight saving since 1991
 
 PHASES = {
     "NEW": "新建 / New",
@@ -44,10 +44,7 @@ REASONS = {
 
 
 def cst(micros: int | None, seconds: bool = True) -> str:
-    if micros is None:
-        return "—"
-    moment = datetime.fromtimestamp(micros / 1_000_000, CST)
-    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return "—" if micros is None else cst_text(micros, seconds)
 
 
 def cst_datetime(value: datetime | None) -> str:
@@ -131,7 +128,7 @@ def reason_of(form: dict[str, str]) -> str:
 
 def local_input(micros: int) -> str:
     """A `datetime-local` input's value in CST."""
-    return datetime.fromtimestamp(micros / 1_000_000, CST).strftime("%Y-%m-%dT%H:%M:%S")
+    return to_cst(micros).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 # ---------------------------------------------------------------------------

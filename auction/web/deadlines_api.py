@@ -25,8 +25,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from auction.deadline_service import DeadlineService
+from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
-from auction.publish.cst import iso_cst
 from auction.settings import Settings
 from auction.store import deadlines as rows_store
 from auction.web.operator_api import OperatorApi, _text, _time

@@ -19,10 +19,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from auction.deposit_service import DepositService, IssuedToken
+from auction.domain.china import iso_cst
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.ledger import AccountKind
 from auction.plan_service import PlanService
-from auction.publish.cst import iso_cst
 from auction.settings import Settings
 from auction.store import deposits as store
 from auction.store.events import to_micros

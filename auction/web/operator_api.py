@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from auction.domain.china import iso_cst
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import ChangeIncrement, CreateSession, Resume, Suspend, Terminate
 from auction.domain.events import event_to_dict, event_type
@@ -32,11 +33,9 @@ from auction.domain.terms import SECOND, Method, SessionTerms
 from auction.protocol import loads, state_view, storable_text, terms_view
 from auction.registration import qualify
 from auction.settings import Settings
-from auction.store.events import Recorded, to_datetime, to_micros
+from auction.store.events import Recorded, to_micros
 from auction.web.inputs import instant
 from auction.web.limits import Limits, address_of
-
-CST = "Asia/Shanghai"
 
 STATUS = {
     Code.UNAUTHORIZED: 401,
@@ -93,14 +92,6 @@ def _reason(body: dict[str, Any], max_len: int = 500) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
         raise Rejected(Code.REASON_REQUIRED, field="reason")
     return _text(body, "reason", max_len)
-
-
-def iso_cst(micros: int | None) -> str | None:
-    if micros is None:
-        return None
-    from zoneinfo import ZoneInfo
-
-    return to_datetime(micros).astimezone(ZoneInfo(CST)).isoformat()
 
 
 class OperatorApi:

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount
 from auction.domain.parcels import Parcel
@@ -44,7 +45,7 @@ from auction.settings import Settings
 from auction.store.events import to_micros
 from auction.store.plans import Member, RecordedPlanEvent
 from auction.web.inputs import calendar_day, instant
-from auction.web.operator_api import OperatorApi, _reason, iso_cst
+from auction.web.operator_api import OperatorApi, _reason
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}")
 MEMBER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.protocol import storable_text
 from auction.publication import outbox
@@ -19,7 +20,7 @@ from auction.publication.service import Publisher
 from auction.service import now_us
 from auction.settings import Settings
 from auction.store.events import to_micros
-from auction.web.operator_api import OperatorApi, iso_cst
+from auction.web.operator_api import OperatorApi
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 

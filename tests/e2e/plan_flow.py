@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from auction.domain.plan_terms import CHINA
+from auction.domain.china import CST
 from auction.sealing import signatures
 from tests.e2e.helpers import WAN, Api, assert_no_traceback
 
@@ -47,7 +47,7 @@ def iso(moment: datetime) -> str:
 
 
 def china_today(offset_days: int = 0) -> str:
-    return (datetime.now(CHINA).date() + timedelta(days=offset_days)).isoformat()
+    return (datetime.now(CST).date() + timedelta(days=offset_days)).isoformat()
 
 
 async def run_cli(*args: str, timeout: float = 30) -> tuple[int, str, str]:
@@ -307,4 +307,4 @@ async def plan(api: Api, plan_id: str) -> dict[str, Any]:
 
 
 def today() -> date:
-    return datetime.now(CHINA).date()
+    return datetime.now(CST).date()

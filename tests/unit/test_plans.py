@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from auction.domain.china import china_date
 from auction.domain.codes import Code, Rejected
 from auction.domain.commands import Close, CreateSession, RevealedReserve
 from auction.domain.parcels import READINESS_LABELS, ConditionsCategory, Readiness
@@ -33,7 +34,7 @@ from auction.domain.plan_events import (
     event_to_dict,
     plan_event_type,
 )
-from auction.domain.plan_terms import Channel, PlanMethod, PlanRules, china_date
+from auction.domain.plan_terms import Channel, PlanMethod, PlanRules
 from auction.domain.plans import (
     PlanState,
     PlanStatus,

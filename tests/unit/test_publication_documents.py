@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from auction.domain.codes import Code, Rejected
+from auction.domain.money import wan_number as wan
 from auction.domain.plan_terms import PlanMethod
 from auction.domain.plan_commands import ChangeAnnouncement
 from auction.publication.documents import (
@@ -26,7 +27,6 @@ from auction.publication.documents import (
     announcement_document,
     result_document,
     to_xml,
-    wan,
 )
 from tests.unit.plan_helpers import DAY, DEPOSIT, RESERVE, START, START_PRICE, announced, sealed
 
@@ -129,9 +129,9 @@ class TestAnnouncementChange:
 
 
 def china_date_of(at: int) -> str:
-    from auction.publication.documents import china_time
+    from auction.domain.china import iso_cst_seconds
 
-    return china_time(at)[:10]
+    return iso_cst_seconds(at)[:10]
 
 
 class TestUnsoldResult:
