@@ -32,7 +32,7 @@ from auction.settings import Settings
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store
 from auction.store.events import to_micros
-from auction.web.operator_api import OperatorApi, _text
+from auction.web.guard import OperatorGuard, json_body, text_field
 
 MAX_DEDUCTIONS = 50
 
@@ -49,10 +49,10 @@ def _sold(state: SessionState) -> tuple[int, int]:
 class RecordsApi:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.api = OperatorApi(settings)
+        self.guard = OperatorGuard(settings)
 
     def routes(self) -> list[Route]:
-        guard = self.api.guard
+        guard = self.guard
         return [
             Route("/api/sessions/{session_id}/confirmation", guard(self.confirmation_html), methods=["GET"]),
             Route("/api/sessions/{session_id}/confirmation.pdf", guard(self.confirmation_pdf), methods=["GET"]),
@@ -118,11 +118,11 @@ class RecordsApi:
         clock: DeadlineService = request.state.deadlines
         session_id = request.path_params["session_id"]
         _, price = _sold(await clock.sessions.state(session_id))
-        body = await self.api._body(request)
+        body = await json_body(request)
         pre_reform = body.get("pre_reform", False)
         if not isinstance(pre_reform, bool):
             raise Rejected(Code.INVALID_FIELD, "pre_reform must be true or false", field="pre_reform")
-        by = _text(body, "by", 100) if "by" in body else "finance"
+        by = text_field(body, "by", 100) if "by" in body else "finance"
         land_use = body.get("land_use_code")
         if land_use is not None and (not isinstance(land_use, str) or not 1 <= len(land_use) <= 8):
             raise Rejected(Code.INVALID_FIELD, "land_use_code: a GB/T 21010 code, e.g. 0701", field="land_use_code")
