@@ -33,6 +33,35 @@ from auction.web.guard import OperatorGuard, json_body, text_field
 from auction.web.operator_api import _time
 
 
+async def deadline_board(clock: DeadlineService, every: bool) -> list[dict[str, Any]]:
+    """`GET /api/deadlines` and the console's board: the open rows, or `every` row."""
+    records = await (rows_store.all_records(clock.pool) if every else rows_store.open_records(clock.pool))
+    return await clock.view(records)
+
+
+async def session_deadlines(clock: DeadlineService, session_id: str) -> dict[str, Any]:
+    """`GET /api/sessions/{id}/deadlines` and the console's page: the session's rows, what
+    the clock did, the due dates moved, a re-offer."""
+    await clock.sessions.state(session_id)  # UNKNOWN_SESSION
+    reoffer = await rows_store.reoffer(clock.pool, session_id)
+    closing = await rows_store.closing(clock.pool, session_id)
+    body: dict[str, Any] = {
+        "session_id": session_id,
+        "closing": None if closing is None else {
+            "outcome": closing.outcome, "winner_application_id": closing.winner_application_id,
+            "price_fen": closing.price_fen, "plan_id": closing.plan_id,
+        },
+        "deadlines": await clock.view(await rows_store.of_session(clock.pool, session_id)),
+        "clock_events": await rows_store.clock_events(clock.pool, session_id),
+        "deadline_moves": [{**m, "at": iso_cst(m["at"])}
+                           for m in await rows_store.moves(clock.pool, session_id=session_id)],
+        "reoffer": None if reoffer is None else {
+            "old_plan_id": reoffer["old_plan_id"], "new_plan_id": reoffer["new_plan_id"], "note": reoffer["note"],
+        },
+    }
+    return body
+
+
 class DeadlinesApi:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -51,10 +80,8 @@ class DeadlinesApi:
         ]
 
     async def list_open(self, request: Request) -> Response:
-        clock: DeadlineService = request.state.deadlines
         every = request.query_params.get("all") in ("1", "true")
-        records = await (rows_store.all_records(clock.pool) if every else rows_store.open_records(clock.pool))
-        return JSONResponse(await clock.view(records))
+        return JSONResponse(await deadline_board(request.state.deadlines, every))
 
     async def moves(self, request: Request) -> Response:
         clock: DeadlineService = request.state.deadlines
@@ -90,26 +117,7 @@ class DeadlinesApi:
         return JSONResponse({"contract": views[0], "q32_notice": views[1]})
 
     async def of_session(self, request: Request) -> Response:
-        clock: DeadlineService = request.state.deadlines
-        session_id = request.path_params["session_id"]
-        await clock.sessions.state(session_id)  # UNKNOWN_SESSION
-        reoffer = await rows_store.reoffer(clock.pool, session_id)
-        closing = await rows_store.closing(clock.pool, session_id)
-        body: dict[str, Any] = {
-            "session_id": session_id,
-            "closing": None if closing is None else {
-                "outcome": closing.outcome, "winner_application_id": closing.winner_application_id,
-                "price_fen": closing.price_fen, "plan_id": closing.plan_id,
-            },
-            "deadlines": await clock.view(await rows_store.of_session(clock.pool, session_id)),
-            "clock_events": await rows_store.clock_events(clock.pool, session_id),
-            "deadline_moves": [{**m, "at": iso_cst(m["at"])}
-                               for m in await rows_store.moves(clock.pool, session_id=session_id)],
-            "reoffer": None if reoffer is None else {
-                "old_plan_id": reoffer["old_plan_id"], "new_plan_id": reoffer["new_plan_id"], "note": reoffer["note"],
-            },
-        }
-        return JSONResponse(body)
+        return JSONResponse(await session_deadlines(request.state.deadlines, request.path_params["session_id"]))
 
     async def years(self, request: Request) -> Response:
         clock: DeadlineService = request.state.deadlines

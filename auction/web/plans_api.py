@@ -183,15 +183,20 @@ def _iso(value: datetime | None) -> str | None:
     return iso_cst(to_micros(value)) if value is not None else None
 
 
+def parcel_view(parcel: Parcel) -> dict[str, Any]:
+    """A plan's parcel as `GET /api/plans/{id}` shows it (and the bidder page's announced facts)."""
+    return parcel.to_dict() | {
+        "land_use_name": parcel.land_use_name,
+        "area_m2": parcel.area_m2,
+        "area_hectares": parcel.area_hectares,
+    }
+
+
 def plan_view(state: PlanState, events: list[RecordedPlanEvent], session: dict[str, Any] | None,
               signed: dict[str, str]) -> dict[str, Any]:
     draft = state.draft
     assert draft is not None
-    parcel = draft.parcel.to_dict() | {
-        "land_use_name": draft.parcel.land_use_name,
-        "area_m2": draft.parcel.area_m2,
-        "area_hectares": draft.parcel.area_hectares,
-    }
+    parcel = parcel_view(draft.parcel)
     reserve = state.reserve
     return {
         "plan_id": draft.plan_id,
@@ -230,6 +235,36 @@ def plan_view(state: PlanState, events: list[RecordedPlanEvent], session: dict[s
     }
 
 
+def plan_id_of(plan_id: str) -> str:
+    """A plan id from a path; `NOT_FOUND` for what can never be one (no need to ask the database)."""
+    if not ID.fullmatch(plan_id):
+        raise Rejected(Code.NOT_FOUND, "no such plan")
+    return plan_id
+
+
+async def plan_document(plans: PlanService, plan_id: str) -> dict[str, Any]:
+    """`GET /api/plans/{id}` and the console's plan page: the plan, its log, its session."""
+    state = await plans.fresh_state(plan_id)
+    events = await plans.store.load(plan_id)
+    session = None
+    session_id = await plans.store.session_of(plan_id)
+    if session_id is not None:
+        s = await plans.sessions.state(session_id)
+        session = {"session_id": session_id, "phase": s.phase.value, "end_reason": s.end_reason}
+    signed = {r["member_id"]: bytes(r["signature"]).hex() for r in await plans.store.signatures(plan_id)}
+    return plan_view(state, events, session, signed)
+
+
+async def plan_list(plans: PlanService) -> list[dict[str, Any]]:
+    """`GET /api/plans` and the console's list: the newest 500."""
+    return [
+        {"plan_id": r["plan_id"], "status": r["status"], "parcel_no": r["parcel_no"], "method": r["method"],
+         "version": r["last_seq"], "session_id": r["session_id"], "created_at": _iso(r["created_at"]),
+         "updated_at": _iso(r["updated_at"])}
+        for r in await plans.store.rows()
+    ]
+
+
 class PlansApi:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -255,10 +290,7 @@ class PlansApi:
 
     @staticmethod
     def _plan_id(request: Request) -> str:
-        plan_id: str = request.path_params["plan_id"]
-        if not ID.fullmatch(plan_id):  # never a plan: no need to ask the database
-            raise Rejected(Code.NOT_FOUND, "no such plan")
-        return plan_id
+        return plan_id_of(request.path_params["plan_id"])
 
     @staticmethod
     def _plans(request: Request) -> PlanService:
@@ -266,16 +298,7 @@ class PlansApi:
         return service
 
     async def _view(self, request: Request, plan_id: str, status: int = 200) -> Response:
-        plans = self._plans(request)
-        state = await plans.fresh_state(plan_id)
-        events = await plans.store.load(plan_id)
-        session = None
-        session_id = await plans.store.session_of(plan_id)
-        if session_id is not None:
-            s = await plans.sessions.state(session_id)
-            session = {"session_id": session_id, "phase": s.phase.value, "end_reason": s.end_reason}
-        signed = {r["member_id"]: bytes(r["signature"]).hex() for r in await plans.store.signatures(plan_id)}
-        return JSONResponse(plan_view(state, events, session, signed), status_code=status)
+        return JSONResponse(await plan_document(self._plans(request), plan_id), status_code=status)
 
     # committee members
 
@@ -343,13 +366,7 @@ class PlansApi:
         return await self._view(request, plan_id, 201)
 
     async def list_plans(self, request: Request) -> Response:
-        rows = await self._plans(request).store.rows()
-        return JSONResponse([
-            {"plan_id": r["plan_id"], "status": r["status"], "parcel_no": r["parcel_no"], "method": r["method"],
-             "version": r["last_seq"], "session_id": r["session_id"], "created_at": _iso(r["created_at"]),
-             "updated_at": _iso(r["updated_at"])}
-            for r in rows
-        ])
+        return JSONResponse(await plan_list(self._plans(request)))
 
     async def get_plan(self, request: Request) -> Response:
         return await self._view(request, self._plan_id(request))
