@@ -11,7 +11,6 @@ so no other site can make the browser use it.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from typing import Any
 

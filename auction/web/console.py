@@ -24,8 +24,8 @@ from auction.console.passwords import burn_time, hash_password, needs_rehash, ve
 from auction.console.roles import Permission, allowed
 from auction.console.refusals import RefusalRollup
 from auction.console.store import SignedIn
-from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.deposit_service import DepositService
+from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import Resume, Suspend, Terminate
 from auction.domain.session import reserve_commitment
 from auction.service import now_us
@@ -57,6 +57,7 @@ from auction.web.console_records import ConsoleRecords
 from auction.web.deposits_api import issue_token, reissue_token
 from auction.web.limits import Limits
 from auction.web.operator_api import create_stand_in_session, qualify_stand_in
+
 
 class ConsolePages:
     def __init__(self, settings: Settings) -> None:
