@@ -11,7 +11,6 @@ so no other site can make the browser use it.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from typing import Any
 
@@ -21,14 +20,16 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from auction.deadline_service import DeadlineService
 from auction.domain.codes import Code, Rejected
+from auction.plan_service import PlanService
 from auction.protocol import loads, storable_text
 from auction.service import now_us
 from auction.settings import Settings
 from auction.store.events import to_micros
 from auction.web.console_views import WEB
-from auction.web.internal import call_api
 from auction.web.limits import AttemptWindow, address_of
+from auction.web.plans_api import parcel_view
 
 STATIC = WEB / "static"
 # Parcel facts a listing or auction announcement states (N Art.9); not the benchmark price, not readiness.
@@ -93,20 +94,23 @@ async def which_session(request: Request, settings: Settings) -> Response:
 
 async def announced_parcel(request: Request, settings: Settings, session_id: str) -> dict[str, Any] | None:
     """The parcel facts of the announcement (N Art.9) when the session came from a supply plan
-    (`GET /api/plans`); nothing from the plan that is not announced."""
-    plans = await call_api(request, settings, "GET", "/api/plans")
-    if not plans.ok or not isinstance(plans.body, list):
+    (as `GET /api/plans/{id}` shows them); nothing from the plan that is not announced."""
+    plans: PlanService | None = getattr(request.state, "plans", None)
+    deadlines: DeadlineService | None = getattr(request.state, "deadlines", None)
+    if plans is None or deadlines is None:
         return None
-    plan_id = next((p.get("plan_id") for p in plans.body if isinstance(p, dict) and p.get("session_id") == session_id),
-                   None)
-    if not isinstance(plan_id, str):
+    try:
+        plan_id = await deadlines.plan_of(session_id)
+        if plan_id is None:
+            return None
+        draft = (await plans.fresh_state(plan_id)).draft
+    except (Rejected, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return None  # the token's session is known: the page works without the parcel facts
+    if draft is None:
         return None
-    plan = await call_api(request, settings, "GET", f"/api/plans/{plan_id}")
-    if not plan.ok or not isinstance(plan.body, dict) or not isinstance(plan.body.get("parcel"), dict):
-        return None
-    parcel: dict[str, Any] = plan.body["parcel"]
+    parcel = parcel_view(draft.parcel)
     facts = {k: parcel[k] for k in ANNOUNCED if k in parcel}
-    facts["bidder_conditions"] = plan.body.get("bidder_conditions")
+    facts["bidder_conditions"] = draft.bidder_conditions
     return facts
 
 

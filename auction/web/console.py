@@ -5,7 +5,7 @@ watcher, exactly as any client of docs/protocol.md does).
 Here: sign-in, the sessions, the live view, suspend / resume / terminate with
 a required reason (the same service commands as the operator API), and the
 outcome with the revealed reserve and its commitment check. The exports, the
-audit trail and the pages other issues' routes feed are in console_records.py.
+audit trail and the pages drawn from the operator API are in console_records.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from auction.console.passwords import burn_time, hash_password, needs_rehash, ve
 from auction.console.roles import Permission, allowed
 from auction.console.refusals import RefusalRollup
 from auction.console.store import SignedIn
-from auction.domain.codes import MESSAGES, Code, Rejected, Rejection
+from auction.deposit_service import DepositService
+from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import Resume, Suspend, Terminate
 from auction.domain.session import reserve_commitment
 from auction.service import now_us
@@ -53,18 +54,9 @@ from auction.web.console_views import (
     templates,
 )
 from auction.web.console_records import ConsoleRecords
-from auction.web.internal import ApiAnswer, call_api, route_exists
+from auction.web.deposits_api import issue_token, reissue_token
 from auction.web.limits import Limits
-
-def _api_refusal(answer: ApiAnswer) -> Rejected:
-    error = answer.error
-    try:
-        code = Code(error.get("code"))
-    except ValueError:
-        code = Code.SERVICE_UNAVAILABLE if answer.status >= 500 else Code.INVALID_FIELD
-    refused = Rejected(code)
-    refused.rejection = Rejection(code, str(error.get("message") or MESSAGES[code]), dict(error.get("details") or {}))
-    return refused
+from auction.web.operator_api import create_stand_in_session, qualify_stand_in
 
 
 class ConsolePages:
@@ -195,8 +187,8 @@ class ConsolePages:
                            default_start=local_input(start), default_end=local_input(start + 10 * 60 * 1_000_000))
 
     async def create_session(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
-        """Stand-in creation (tests, demos; announced plans are the real path): through the
-        operator API's own handler. Only routed when the stand-ins are on."""
+        """Stand-in creation (tests, demos; announced plans are the real path): the operator
+        API's own parsing and command (`POST /api/sessions`). Only routed when the stand-ins are on."""
         method = form.get("method", "")
         if method not in ("AUCTION", "LISTING"):
             raise Rejected(Code.INVALID_FIELD, "method must be LISTING or AUCTION", field="method")
@@ -221,10 +213,9 @@ class ConsolePages:
         if reserve is not None:
             body["reserve_fen"] = reserve
         note.detail["has_reserve"] = reserve is not None
-        answer = await call_api(request, self.settings, "POST", "/api/sessions", body)
-        if not answer.ok:
-            raise _api_refusal(answer)
-        session_id = answer.body["terms"]["session_id"]
+        state = await create_stand_in_session(request.state.service, self.settings, body)
+        assert state.terms is not None
+        session_id = state.terms.session_id
         note.session_id = session_id
         return RedirectResponse(f"/console/sessions/{session_id}?done=CREATED", status_code=303)
 
@@ -249,16 +240,13 @@ class ConsolePages:
             reserve_check = reserve_commitment(closed.reserve, closed.reserve_salt) == state.reserve_commitment
         winner_name = next((b["legal_name"] for b in bidders
                             if closed is not None and b["bidder_no"] == closed.winner_bidder_no), None)
-        # Links to what other issues' routes provide, where those routes exist.
-        extras: dict[str, str] = {}
-        for name, path, perm, when in (
-            ("confirmation", f"/api/sessions/{sid}/confirmation", Permission.VIEW_CONFIRMATION,
-             closed is not None and closed.outcome == "SOLD"),
-            ("deadlines", f"/api/sessions/{sid}/deadlines", Permission.VIEW_DEADLINES, state.final),
-            ("applications", f"/api/sessions/{sid}/applications", Permission.VIEW_BIDDERS, True),
-        ):
-            if when and allowed(role, perm):
-                extras[name] = "ok" if route_exists(request, "GET", path) else "missing"
+        # Links to the pages drawn from the operator API, where the role may see them and they apply.
+        extras = {
+            "confirmation": closed is not None and closed.outcome == "SOLD"
+            and allowed(role, Permission.VIEW_CONFIRMATION),
+            "deadlines": state.final and allowed(role, Permission.VIEW_DEADLINES),
+            "applications": allowed(role, Permission.VIEW_BIDDERS),
+        }
         trail = await self.auth.store(request).trail(sid, 200) if allowed(role, Permission.VIEW_AUDIT) else []
         return self.render(
             request, "session.html", who, state=state, terms=terms, bidders=bidders, ladder=ladder, closed=closed,
@@ -271,12 +259,9 @@ class ConsolePages:
         shown once. Only routed when the stand-ins are on."""
         sid = request.path_params["session_id"]
         legal_name = form.get("legal_name", "").strip()
-        answer = await call_api(request, self.settings, "POST", f"/api/sessions/{sid}/bidders",
-                                {"legal_name": legal_name})
-        if not answer.ok:
-            raise _api_refusal(answer)
-        note.detail = {"bidder_no": answer.body["bidder_no"]}  # neither the name (secret) nor the token
-        return self.render(request, "qualified.html", who, session_id=sid, qualified=answer.body,
+        qualified = await qualify_stand_in(request.state.service, self.settings, sid, {"legal_name": legal_name})
+        note.detail = {"bidder_no": qualified["bidder_no"]}  # neither the name (secret) nor the token
+        return self.render(request, "qualified.html", who, session_id=sid, qualified=qualified,
                            legal_name=legal_name)
 
     async def token(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
@@ -287,24 +272,19 @@ class ConsolePages:
         mode = form.get("mode", "")
         if mode not in ("issue", "reissue"):
             raise Rejected(Code.INVALID_FIELD, "mode: issue or reissue", field="mode")
-        listed = await call_api(request, self.settings, "GET", f"/api/sessions/{sid}/applications")
-        if not listed.ok:
-            raise _api_refusal(listed)
-        if not any(isinstance(a, dict) and a.get("application_id") == application_id for a in listed.body or []):
+        deposits: DepositService = request.state.deposits
+        if not any(a.get("application_id") == application_id for a in await deposits.view(sid)):
             raise Rejected(Code.NOT_FOUND, "no such application in this session", application_id=application_id)
         body = {"by": who.user.username}
         if mode == "reissue":
             body["reason"] = reason_of(form)
         note.detail = {"application_id": application_id, "mode": mode, **({"reason": body["reason"]}
                                                                           if mode == "reissue" else {})}
-        path = f"/api/applications/{application_id}/{'issue' if mode == 'issue' else 'reissue'}-token"
-        answer = await call_api(request, self.settings, "POST", path, body)
-        if not answer.ok:
-            raise _api_refusal(answer)
+        issued = await (issue_token if mode == "issue" else reissue_token)(deposits, application_id, body)
         # The answer has no bidder number, and the audit record neither the token nor a
         # number: before the close nothing staff see ties an application (a company) to its
         # anonymous number (RULES 3.5, 8.1). The bidder sees it on signing in.
-        return self.render(request, "qualified.html", who, session_id=sid, qualified=answer.body, legal_name=None,
+        return self.render(request, "qualified.html", who, session_id=sid, qualified=issued, legal_name=None,
                            reissued=mode == "reissue")
 
     async def suspend(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:

@@ -1,30 +1,64 @@
 """The console's records: a session's event log as CSV or JSON, the audit trail of
-operator actions, and the pages drawn from other issues' routes where they
-exist (plans, the transaction confirmation, the deadline board, applications and
-deposits). A route that is not there yet shows as "not available"."""
+operator actions, and the pages that show what the operator API answers (plans,
+the transaction confirmation, the deadline board, applications and deposits):
+drawn from the same functions and services as those API routes, so the page and
+the route cannot drift apart."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from auction.console.roles import Permission, allowed
 from auction.console.store import SignedIn
+from auction.deadline_service import DeadlineService
+from auction.deposit_service import DepositService
 from auction.domain.codes import Code, Rejected
+from auction.plan_service import PlanService
+from auction.publish.confirmation import Confirmation, render_html, render_pdf
 from auction.settings import Settings
 from auction.web.console_auth import ConsoleAuth, client_ip
 from auction.web.console_views import EVENT_COLUMNS, events_rows, json_default, to_csv
-from auction.web.internal import ApiAnswer, call_api
+from auction.web.deadlines_api import deadline_board, session_deadlines
 from auction.web.operator_api import staff_log
+from auction.web.plans_api import plan_document, plan_id_of, plan_list
+from auction.web.records_api import session_confirmation
 
 IDENTITY_FIELDS = frozenset({"legal_name", "registration_no", "name", "counterparty"})
 AUDIT_COLUMNS = ["id", "at", "username", "role", "action", "session_id", "client_ip", "outcome", "detail"]
 Render = Callable[..., Response]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a page drawn from an API route shows: the route's JSON answer, or its refusal
+    (`{"code", "message", "details"}`) in its place."""
+
+    body: Any = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+async def answer_of(work: Awaitable[Any], as_json: bool = True) -> Answer:
+    """Run what the API route runs and keep its answer as the route's JSON would carry it
+    (`as_json`: the same values an API client reads), or the refusal it would send."""
+    try:
+        body = await work
+    except Rejected as r:
+        return Answer(error=r.rejection.to_dict())
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return Answer(error=Rejected(Code.SERVICE_UNAVAILABLE).rejection.to_dict())
+    return Answer(json.loads(json.dumps(body, ensure_ascii=False)) if as_json else body)
 
 
 class ConsoleRecords:
@@ -102,82 +136,87 @@ class ConsoleRecords:
                         headers={"content-disposition": 'attachment; filename="console-audit.json"'})
 
     # ------------------------------------------------------------------
-    # pages drawn from other issues' routes, where they exist
+    # pages showing what the operator API answers
 
     async def confirmation(self, request: Request, who: SignedIn) -> Response:
-        """The transaction confirmation (成交确认书) as that route renders it, HTML or PDF, for
-        printing. It names the winner: only after the close (RULES 3.5)."""
+        """The transaction confirmation (成交确认书) as `GET /api/sessions/{id}/confirmation[.pdf]`
+        renders it, for printing. It names the winner: only after the close (RULES 3.5)."""
         sid = request.path_params["session_id"]
         state = await request.state.service.state(sid)
         if not state.final:
             raise Rejected(Code.FORBIDDEN, "成交确认书在交易结束后出具 / issued after the close")
-        suffix = ".pdf" if request.url.path.endswith(".pdf") else ""
-        answer = await call_api(request, self.settings, "GET", f"/api/sessions/{sid}/confirmation{suffix}")
-        if answer.ok and answer.content_type.split(";")[0] in ("text/html", "application/pdf"):
-            await self.auth.store(request).audit(f"VIEW_CONFIRMATION{suffix.upper().replace('.', '_')}", "OK",
-                                                 user=who.user, session_id=sid, client_ip=client_ip(request))
-            # A document of its own (inline styles, print layout): its own, stricter policy.
-            return Response(answer.raw, media_type=answer.content_type, headers={
-                "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
-            })
-        return self.render(request, "api_view.html", who, title=f"成交确认书 / Transaction confirmation · {sid}",
-                           answer=answer, path=f"/api/sessions/{sid}/confirmation", back=f"/console/sessions/{sid}")
+        pdf = request.url.path.endswith(".pdf")
+        deadlines: DeadlineService = request.state.deadlines
+        plans: PlanService | None = getattr(request.state, "plans", None)
+        answer = await answer_of(session_confirmation(deadlines, plans, self.settings, sid), as_json=False)
+        if not answer.ok:
+            return self.render(request, "api_view.html", who, title=f"成交确认书 / Transaction confirmation · {sid}",
+                               answer=answer, back=f"/console/sessions/{sid}")
+        confirmation: Confirmation = answer.body
+        await self.auth.store(request).audit("VIEW_CONFIRMATION_PDF" if pdf else "VIEW_CONFIRMATION", "OK",
+                                             user=who.user, session_id=sid, client_ip=client_ip(request))
+        # A document of its own (inline styles, print layout): its own, stricter policy.
+        csp = {"content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}
+        if pdf:
+            return Response(render_pdf(confirmation), media_type="application/pdf", headers=csp)
+        return Response(render_html(confirmation), media_type="text/html; charset=utf-8", headers=csp)
 
-    async def _api_page(self, request: Request, who: SignedIn, path: str, title: str, query: str = "",
+    async def _api_page(self, request: Request, who: SignedIn, work: Awaitable[Any], title: str,
                         back: str | None = None) -> Response:
-        answer = await call_api(request, self.settings, "GET", path, query=query)
-        return self.render(request, "api_view.html", who, title=title, answer=answer, path=path, back=back)
+        return self.render(request, "api_view.html", who, title=title, answer=await answer_of(work), back=back)
 
     async def deadlines(self, request: Request, who: SignedIn) -> Response:
         """The deadline board (`GET /api/deadlines`): working days left, overdue in red."""
         every = bool(request.query_params.get("all"))
         title = "期限看板 / Deadline board"
-        answer = await call_api(request, self.settings, "GET", "/api/deadlines", query="all=1" if every else "")
+        answer = await answer_of(deadline_board(request.state.deadlines, every))
         if answer.ok and isinstance(answer.body, list):
             return self.render(request, "deadlines.html", who, title=title, rows=answer.body, all=every)
-        return self.render(request, "api_view.html", who, title=title, answer=answer, path="/api/deadlines")
+        return self.render(request, "api_view.html", who, title=title, answer=answer)
 
     async def session_deadlines(self, request: Request, who: SignedIn) -> Response:
         sid = request.path_params["session_id"]
-        path = f"/api/sessions/{sid}/deadlines"
         title = f"期限 / Deadlines · {sid}"
         back = f"/console/sessions/{sid}"
-        answer = await call_api(request, self.settings, "GET", path)
+        answer = await answer_of(session_deadlines(request.state.deadlines, sid))
         if answer.ok and isinstance(answer.body, dict) and isinstance(answer.body.get("deadlines"), list):
             body = answer.body
             extra = {k: v for k, v in body.items() if k not in ("session_id", "closing", "deadlines") and v}
             return self.render(request, "deadlines.html", who, title=title, rows=body["deadlines"],
                                closing=body.get("closing"), extra=extra, back=back, all=True)
-        return self.render(request, "api_view.html", who, title=title, answer=answer, path=path, back=back)
+        return self.render(request, "api_view.html", who, title=title, answer=answer, back=back)
 
     async def applications(self, request: Request, who: SignedIn) -> Response:
         """Applications and deposits (`GET /api/sessions/{id}/applications`). Before the close the applicants' names
         and registration numbers are left out here, as everywhere in the console (RULES 3.5)."""
         sid = request.path_params["session_id"]
         state = await request.state.service.state(sid)
-        path = f"/api/sessions/{sid}/applications"
-        answer = await call_api(request, self.settings, "GET", path)
+        deposits: DepositService = request.state.deposits
+        answer = await answer_of(deposits.view(sid))
         if answer.ok and isinstance(answer.body, list) and not (state.final and allowed(who.user.role,
                                                                                          Permission.SEE_IDENTITIES)):
             hidden = "（结束后公开 / shown after the close）"
-            body = [{k: (hidden if k in IDENTITY_FIELDS or "payer" in k else v) for k, v in row.items()}
-                    if isinstance(row, dict) else row for row in answer.body]
-            answer = ApiAnswer(answer.status, body, b"", answer.content_type)
+            answer = Answer([{k: (hidden if k in IDENTITY_FIELDS or "payer" in k else v) for k, v in row.items()}
+                             if isinstance(row, dict) else row for row in answer.body])
         tokens = []
         if answer.ok and isinstance(answer.body, list) and not state.final and allowed(who.user.role,
                                                                                        Permission.QUALIFY_BIDDER):
             tokens = [{"application_id": row["application_id"], "issued": bool(row.get("token_issued"))}
                       for row in answer.body if isinstance(row, dict) and row.get("status") == "QUALIFIED"]
         return self.render(request, "api_view.html", who, title=f"竞买申请与保证金 / Applications and deposits · {sid}",
-                           answer=answer, path=path, back=f"/console/sessions/{sid}", token_actions=tokens,
+                           answer=answer, back=f"/console/sessions/{sid}", token_actions=tokens,
                            session_id=sid)
 
     async def plans(self, request: Request, who: SignedIn) -> Response:
-        return await self._api_page(request, who, "/api/plans", "供地方案 / Supply plans")
+        return await self._api_page(request, who, plan_list(request.state.plans), "供地方案 / Supply plans")
 
     async def plan(self, request: Request, who: SignedIn) -> Response:
         plan_id = request.path_params["plan_id"]
-        return await self._api_page(request, who, f"/api/plans/{plan_id}", f"供地方案 / Supply plan · {plan_id}",
+
+        async def document() -> dict[str, Any]:
+            return await plan_document(request.state.plans, plan_id_of(plan_id))
+
+        return await self._api_page(request, who, document(), f"供地方案 / Supply plan · {plan_id}",
                                     back="/console/plans")
 
 

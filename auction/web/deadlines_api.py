@@ -29,16 +29,46 @@ from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.settings import Settings
 from auction.store import deadlines as rows_store
-from auction.web.operator_api import OperatorApi, _text, _time
+from auction.web.guard import OperatorGuard, json_body, text_field
+from auction.web.operator_api import _time
+
+
+async def deadline_board(clock: DeadlineService, every: bool) -> list[dict[str, Any]]:
+    """`GET /api/deadlines` and the console's board: the open rows, or `every` row."""
+    records = await (rows_store.all_records(clock.pool) if every else rows_store.open_records(clock.pool))
+    return await clock.view(records)
+
+
+async def session_deadlines(clock: DeadlineService, session_id: str) -> dict[str, Any]:
+    """`GET /api/sessions/{id}/deadlines` and the console's page: the session's rows, what
+    the clock did, the due dates moved, a re-offer."""
+    await clock.sessions.state(session_id)  # UNKNOWN_SESSION
+    reoffer = await rows_store.reoffer(clock.pool, session_id)
+    closing = await rows_store.closing(clock.pool, session_id)
+    body: dict[str, Any] = {
+        "session_id": session_id,
+        "closing": None if closing is None else {
+            "outcome": closing.outcome, "winner_application_id": closing.winner_application_id,
+            "price_fen": closing.price_fen, "plan_id": closing.plan_id,
+        },
+        "deadlines": await clock.view(await rows_store.of_session(clock.pool, session_id)),
+        "clock_events": await rows_store.clock_events(clock.pool, session_id),
+        "deadline_moves": [{**m, "at": iso_cst(m["at"])}
+                           for m in await rows_store.moves(clock.pool, session_id=session_id)],
+        "reoffer": None if reoffer is None else {
+            "old_plan_id": reoffer["old_plan_id"], "new_plan_id": reoffer["new_plan_id"], "note": reoffer["note"],
+        },
+    }
+    return body
 
 
 class DeadlinesApi:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.api = OperatorApi(settings)
+        self.guard = OperatorGuard(settings)
 
     def routes(self) -> list[Route]:
-        guard = self.api.guard
+        guard = self.guard
         return [
             Route("/api/deadlines", guard(self.list_open), methods=["GET"]),
             Route("/api/deadlines/moves", guard(self.moves), methods=["GET"]),
@@ -50,10 +80,8 @@ class DeadlinesApi:
         ]
 
     async def list_open(self, request: Request) -> Response:
-        clock: DeadlineService = request.state.deadlines
         every = request.query_params.get("all") in ("1", "true")
-        records = await (rows_store.all_records(clock.pool) if every else rows_store.open_records(clock.pool))
-        return JSONResponse(await clock.view(records))
+        return JSONResponse(await deadline_board(request.state.deadlines, every))
 
     async def moves(self, request: Request) -> Response:
         clock: DeadlineService = request.state.deadlines
@@ -61,7 +89,7 @@ class DeadlinesApi:
         return JSONResponse([{**m, "at": iso_cst(m["at"])} for m in found])
 
     async def done(self, request: Request) -> Response:
-        body = await self.api._body(request)
+        body = await json_body(request)
         clock: DeadlineService = request.state.deadlines
         done_at = _time(body, "done_at")
         assert done_at is not None
@@ -72,43 +100,24 @@ class DeadlinesApi:
         if amount_fen is not None and (type(amount_fen) is not int or amount_fen <= 0):
             raise Rejected(Code.INVALID_AMOUNT, "amount_fen: a positive JSON integer of fen", field="amount_fen")
         written = await clock.done(
-            request.path_params["deadline_id"], by=_text(body, "by", 100), done_at=done_at, bank_txn_id=bank_txn_id,
+            request.path_params["deadline_id"], by=text_field(body, "by", 100), done_at=done_at, bank_txn_id=bank_txn_id,
             amount_fen=amount_fen,
         )
         return JSONResponse(await clock.view([rows_store.Record(r, None) for r in written]))
 
     async def contract_signed(self, request: Request) -> Response:
-        body = await self.api._body(request)
+        body = await json_body(request)
         clock: DeadlineService = request.state.deadlines
         signed_at = _time(body, "signed_at")
         assert signed_at is not None
         done, notice = await clock.contract_signed(
-            request.path_params["session_id"], by=_text(body, "by", 100), signed_at=signed_at
+            request.path_params["session_id"], by=text_field(body, "by", 100), signed_at=signed_at
         )
         views = await clock.view([rows_store.Record(done, None), rows_store.Record(notice, None)])
         return JSONResponse({"contract": views[0], "q32_notice": views[1]})
 
     async def of_session(self, request: Request) -> Response:
-        clock: DeadlineService = request.state.deadlines
-        session_id = request.path_params["session_id"]
-        await clock.sessions.state(session_id)  # UNKNOWN_SESSION
-        reoffer = await rows_store.reoffer(clock.pool, session_id)
-        closing = await rows_store.closing(clock.pool, session_id)
-        body: dict[str, Any] = {
-            "session_id": session_id,
-            "closing": None if closing is None else {
-                "outcome": closing.outcome, "winner_application_id": closing.winner_application_id,
-                "price_fen": closing.price_fen, "plan_id": closing.plan_id,
-            },
-            "deadlines": await clock.view(await rows_store.of_session(clock.pool, session_id)),
-            "clock_events": await rows_store.clock_events(clock.pool, session_id),
-            "deadline_moves": [{**m, "at": iso_cst(m["at"])}
-                               for m in await rows_store.moves(clock.pool, session_id=session_id)],
-            "reoffer": None if reoffer is None else {
-                "old_plan_id": reoffer["old_plan_id"], "new_plan_id": reoffer["new_plan_id"], "note": reoffer["note"],
-            },
-        }
-        return JSONResponse(body)
+        return JSONResponse(await session_deadlines(request.state.deadlines, request.path_params["session_id"]))
 
     async def years(self, request: Request) -> Response:
         clock: DeadlineService = request.state.deadlines
@@ -141,8 +150,8 @@ class DeadlinesApi:
     async def load_year(self, request: Request) -> Response:
         """The body is the year file itself; the operator is named by ?by= (default: operator)."""
         raw = await request.body()
-        if len(raw) > self.api.settings.max_body_bytes:
-            raise Rejected(Code.BODY_TOO_LARGE, maximum=self.api.settings.max_body_bytes)
+        if len(raw) > self.settings.max_body_bytes:
+            raise Rejected(Code.BODY_TOO_LARGE, maximum=self.settings.max_body_bytes)
         by = request.query_params.get("by") or "operator"
         clock: DeadlineService = request.state.deadlines
         if request.query_params.get("dry_run") in ("1", "true"):

@@ -26,7 +26,8 @@ from auction.plan_service import PlanService
 from auction.settings import Settings
 from auction.store import deposits as store
 from auction.store.events import to_micros
-from auction.web.operator_api import OperatorApi, _reason, _text, _time
+from auction.web.guard import OperatorGuard, json_body, text_field
+from auction.web.operator_api import _reason, _time
 
 REGISTRATION_NO = re.compile(r"[0-9A-Za-z-]{6,32}")
 
@@ -34,10 +35,10 @@ REGISTRATION_NO = re.compile(r"[0-9A-Za-z-]{6,32}")
 class DepositsApi:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.api = OperatorApi(settings)
+        self.guard = OperatorGuard(settings)
 
     def routes(self) -> list[Route]:
-        guard = self.api.guard
+        guard = self.guard
         return [
             Route("/api/sessions/{session_id}/applications", guard(self.apply), methods=["POST"]),
             Route("/api/sessions/{session_id}/applications", guard(self.applications), methods=["GET"]),
@@ -49,8 +50,8 @@ class DepositsApi:
     async def apply(self, request: Request) -> Response:
         """竞买申请: a dedicated 13-digit sub-account for this applicant and parcel."""
         session_id = request.path_params["session_id"]
-        body = await self.api._body(request)
-        registration_no = _text(body, "registration_no", 32)
+        body = await json_body(request)
+        registration_no = text_field(body, "registration_no", 32)
         if not REGISTRATION_NO.fullmatch(registration_no):
             raise Rejected(Code.INVALID_FIELD, "registration_no: 6-32 letters, digits or -", field="registration_no")
         kind = body.get("kind")
@@ -59,7 +60,7 @@ class DepositsApi:
         deposits: DepositService = request.state.deposits
         row = await deposits.apply(
             session_id,
-            legal_name=_text(body, "legal_name"),
+            legal_name=text_field(body, "legal_name"),
             registration_no=registration_no.upper(),
             kind=kind,
             deposit_deadline=_time(body, "deposit_deadline", required=False),
@@ -86,19 +87,16 @@ class DepositsApi:
 
     async def issue_token(self, request: Request) -> Response:
         """The qualified bidder's token, returned in this response only (only its hash is kept)."""
-        body = await self.api._body(request)
-        deposits: DepositService = request.state.deposits
-        issued = await deposits.issue_token(request.path_params["application_id"], _text(body, "by", 100))
-        return _token_response(issued)
+        answer = await issue_token(request.state.deposits, request.path_params["application_id"],
+                                   await json_body(request))
+        return JSONResponse(answer, status_code=201)
 
     async def reissue_token(self, request: Request) -> Response:
         """A lost or exposed token replaced: the new one in this response only; the old
         one can neither sign in nor bid on an open connection (TOKEN_REVOKED)."""
-        body = await self.api._body(request)
-        deposits: DepositService = request.state.deposits
-        issued = await deposits.reissue_token(request.path_params["application_id"], _text(body, "by", 100),
-                                              _reason(body))
-        return _token_response(issued)
+        answer = await reissue_token(request.state.deposits, request.path_params["application_id"],
+                                     await json_body(request))
+        return JSONResponse(answer, status_code=201)
 
     async def ledger(self, request: Request) -> Response:
         deposits: DepositService = request.state.deposits
@@ -119,20 +117,27 @@ class DepositsApi:
         return JSONResponse(report)
 
 
-def _token_response(issued: IssuedToken) -> JSONResponse:
+async def issue_token(deposits: DepositService, application_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`POST /api/applications/{id}/issue-token` and the console's form: `{by}`."""
+    return _token_view(await deposits.issue_token(application_id, text_field(body, "by", 100)))
+
+
+async def reissue_token(deposits: DepositService, application_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`POST /api/applications/{id}/reissue-token` and the console's form: `{by, reason}`."""
+    return _token_view(await deposits.reissue_token(application_id, text_field(body, "by", 100), _reason(body)))
+
+
+def _token_view(issued: IssuedToken) -> dict[str, Any]:
     """A token, shown in this response only (only its hash is kept). Without the bidder
     number: beside the application it would tell the staff who hand the token over which
     number that company bids under (RULES 3.5, 8.1). The bidder learns its number when it
     signs in with the token (the WebSocket welcome)."""
-    return JSONResponse(
-        {
-            "application_id": issued.application_id,
-            "session_id": issued.session_id,
-            "token": issued.token,
-            "expires_at": iso_cst(to_micros(issued.expires_at)),
-        },
-        status_code=201,
-    )
+    return {
+        "application_id": issued.application_id,
+        "session_id": issued.session_id,
+        "token": issued.token,
+        "expires_at": iso_cst(to_micros(issued.expires_at)),
+    }
 
 
 async def _plan_deposit_deadline(request: Request, session_id: str) -> int | None:

@@ -11,14 +11,10 @@ unknown route does, before the key is even looked at.
 
 from __future__ import annotations
 
-import hmac
-import json
-import time
 import uuid
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -30,34 +26,14 @@ from auction.domain.events import event_to_dict, event_type
 from auction.domain.money import is_valid_amount
 from auction.domain.session import SessionState, replay, reserve_commitment
 from auction.domain.terms import SECOND, Method, SessionTerms
-from auction.protocol import loads, state_view, storable_text, terms_view
+from auction.protocol import state_view, storable_text, terms_view
 from auction.registration import qualify
+from auction.service import SessionService
 from auction.settings import Settings
 from auction.store.events import Recorded, to_micros
+from auction.web.guard import OperatorGuard, json_body, text_field
 from auction.web.inputs import instant
-from auction.web.limits import Limits, address_of
 
-STATUS = {
-    Code.UNAUTHORIZED: 401,
-    Code.NOT_FOUND: 404,
-    Code.UNKNOWN_SESSION: 404,
-    Code.SESSION_EXISTS: 409,
-    Code.CONFLICT: 409,
-    Code.SERVICE_UNAVAILABLE: 503,
-    Code.BODY_TOO_LARGE: 413,
-    Code.INVALID_ID: 400,
-    Code.APPLICATION_EXISTS: 409,
-    Code.TOKEN_ALREADY_ISSUED: 409,
-    Code.TOKEN_NOT_YET_ISSUED: 409,
-    Code.RESULT_ALREADY_PUBLISHED: 409,
-    Code.SESSION_SOLD: 409,
-    Code.OPERATOR_KEY_ATTEMPTS_LIMIT: 429,
-}
-
-
-def problem(r: Rejected) -> JSONResponse:
-    headers = {"retry-after": "60"} if r.code is Code.OPERATOR_KEY_ATTEMPTS_LIMIT else None
-    return JSONResponse({"error": r.rejection.to_dict()}, status_code=STATUS.get(r.code, 422), headers=headers)
 
 
 def _time(body: dict[str, Any], name: str, required: bool = True) -> int | None:
@@ -78,25 +54,83 @@ def _fen(body: dict[str, Any], name: str, required: bool = True) -> int | None:
     return value
 
 
-def _text(body: dict[str, Any], name: str, max_len: int = 200) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len or not storable_text(value):
-        raise Rejected(Code.INVALID_FIELD, f"{name} must be a non-empty string of at most {max_len}", field=name)
-    return value.strip()
-
-
 def _reason(body: dict[str, Any], max_len: int = 500) -> str:
     """A step's reason: absent or blank is `REASON_REQUIRED` (what docs/protocol.md promises),
     present but not storable text of at most `max_len` is `INVALID_FIELD`."""
     value = body.get("reason")
     if value is None or (isinstance(value, str) and not value.strip()):
         raise Rejected(Code.REASON_REQUIRED, field="reason")
-    return _text(body, "reason", max_len)
+    return text_field(body, "reason", max_len)
+
+
+async def create_stand_in_session(service: SessionService, settings: Settings, body: dict[str, Any]) -> SessionState:
+    """`POST /api/sessions` and the console's stand-in form: a session without a plan (tests,
+    demo), with the reserve, if any, sealed at once (Q26)."""
+    try:
+        method = Method(body.get("method"))
+    except ValueError:
+        raise Rejected(Code.INVALID_FIELD, "method must be LISTING or AUCTION", field="method") from None
+    start_at = _time(body, "start_at")
+    listing_end_at = _time(body, "listing_end_at", required=method is Method.LISTING)
+    assert start_at is not None
+    countdown_seconds = body.get("countdown_seconds", 300)  # RULES 4.5/5.2 default 5 min
+    if type(countdown_seconds) is not int or not 1 <= countdown_seconds <= 3600:
+        raise Rejected(Code.INVALID_FIELD, "countdown_seconds must be 1..3600", field="countdown_seconds")
+    default_close = start_at if method is Method.AUCTION else max(
+        start_at, (listing_end_at or start_at) - 2 * 86_400 * SECOND  # RULES 3.4: 2 days before the end
+    )
+    registration_closes_at = _time(body, "registration_closes_at", required=False) or default_close
+    session_id = body.get("session_id") or f"S-{uuid.uuid4().hex[:12].upper()}"
+    if not isinstance(session_id, str) or not 1 <= len(session_id) <= 64 or not storable_text(session_id):
+        raise Rejected(Code.INVALID_FIELD, "session_id must be 1-64 characters", field="session_id")
+    reserve = _fen(body, "reserve_fen", required=False)
+    if reserve is not None and not is_valid_amount(reserve):  # the engine never sees it: it is sealed here
+        raise Rejected(Code.INVALID_FIELD, "reserve_fen exceeds the system limit", field="reserve_fen")
+    terms = SessionTerms(
+        session_id=session_id,
+        parcel_ref=text_field(body, "parcel_ref"),
+        method=method,
+        start_price=_fen(body, "start_price_fen") or 0,
+        increment=_fen(body, "increment_fen") or 0,
+        deposit=_fen(body, "deposit_fen") or 0,
+        start_at=start_at,
+        listing_end_at=listing_end_at,
+        countdown=countdown_seconds * SECOND,
+        registration_closes_at=registration_closes_at,
+        has_reserve=False,
+        reserve_commitment=None,
+        rules=settings.rules,
+    )
+    result = await service.create(CreateSession(terms), reserve)
+    return result.state
+
+
+async def qualify_stand_in(service: SessionService, settings: Settings, session_id: str,
+                           body: dict[str, Any]) -> dict[str, Any]:
+    """`POST /api/sessions/{id}/bidders` and the console's stand-in form: the number and
+    the token (shown once) of a bidder qualified without a deposit (tests, demo)."""
+    ttl = timedelta(days=settings.token_ttl_days)
+    q = await qualify(service, session_id, text_field(body, "legal_name"), ttl)
+    return {"session_id": session_id, "bidder_no": q.bidder_no, "token": q.token,
+            "expires_at": iso_cst(to_micros(q.expires_at))}
+
+
+def session_view(state: SessionState) -> dict[str, Any]:
+    view = {"terms": terms_view(state), "state": state_view(state), "seq": state.pub_seq}
+    view["qualified_bidders"] = len(state.qualified)
+    view["times_cst"] = {
+        "start_at": iso_cst(state.terms.start_at if state.terms else None),
+        "opens_at": iso_cst(state.opens_at),
+        "deadline": iso_cst(state.deadline),
+        "registration_closes_at": iso_cst(state.terms.registration_closes_at if state.terms else None),
+    }
+    return view
 
 
 class OperatorApi:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.guard = OperatorGuard(settings)
 
     def routes(self) -> list[Route]:
         return [
@@ -127,90 +161,10 @@ class OperatorApi:
 
         return absent
 
-    def guard(self, handler: Any) -> Any:
-        async def endpoint(request: Request) -> Response:
-            try:
-                supplied = request.headers.get("authorization", "")
-                expected = f"Bearer {self.settings.operator_key}"
-                # Wrong keys per client address and minute: over the limit, keys are not even compared.
-                limits: Limits | None = getattr(request.state, "limits", None)
-                address, now = address_of(request.client), time.monotonic()
-                if supplied and limits is not None and limits.key_failures.blocked(address, now):
-                    raise Rejected(Code.OPERATOR_KEY_ATTEMPTS_LIMIT, limit=limits.key_failures.limit)
-                if not self.settings.operator_key or not hmac.compare_digest(supplied.encode(), expected.encode()):
-                    if supplied and limits is not None:
-                        limits.key_failures.failed(address, now)
-                    raise Rejected(Code.UNAUTHORIZED)
-                response: Response = await handler(request)
-                return response
-            except Rejected as r:
-                return problem(r)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                return problem(Rejected(Code.SERVICE_UNAVAILABLE))
-
-        return endpoint
-
-    async def _body(self, request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        if len(raw) > self.settings.max_body_bytes:  # the console's in-process calls skip the middleware
-            raise Rejected(Code.BODY_TOO_LARGE, maximum=self.settings.max_body_bytes)
-        body = loads(raw or b"{}")
-        if not isinstance(body, dict):
-            raise Rejected(Code.MALFORMED_JSON, "expected a JSON object")
-        return body
-
     async def create_session(self, request: Request) -> Response:
         """Stand-in creation path (tests, demo): the real one is an announced plan's session."""
-        body = await self._body(request)
-        try:
-            method = Method(body.get("method"))
-        except ValueError:
-            raise Rejected(Code.INVALID_FIELD, "method must be LISTING or AUCTION", field="method") from None
-        start_at = _time(body, "start_at")
-        listing_end_at = _time(body, "listing_end_at", required=method is Method.LISTING)
-        assert start_at is not None
-        countdown_seconds = body.get("countdown_seconds", 300)  # RULES 4.5/5.2 default 5 min
-        if type(countdown_seconds) is not int or not 1 <= countdown_seconds <= 3600:
-            raise Rejected(Code.INVALID_FIELD, "countdown_seconds must be 1..3600", field="countdown_seconds")
-        default_close = start_at if method is Method.AUCTION else max(
-            start_at, (listing_end_at or start_at) - 2 * 86_400 * SECOND  # RULES 3.4: 2 days before the end
-        )
-        registration_closes_at = _time(body, "registration_closes_at", required=False) or default_close
-        session_id = body.get("session_id") or f"S-{uuid.uuid4().hex[:12].upper()}"
-        if not isinstance(session_id, str) or not 1 <= len(session_id) <= 64 or not storable_text(session_id):
-            raise Rejected(Code.INVALID_FIELD, "session_id must be 1-64 characters", field="session_id")
-        reserve = _fen(body, "reserve_fen", required=False)
-        if reserve is not None and not is_valid_amount(reserve):  # the engine never sees it: it is sealed here
-            raise Rejected(Code.INVALID_FIELD, "reserve_fen exceeds the system limit", field="reserve_fen")
-        terms = SessionTerms(
-            session_id=session_id,
-            parcel_ref=_text(body, "parcel_ref"),
-            method=method,
-            start_price=_fen(body, "start_price_fen") or 0,
-            increment=_fen(body, "increment_fen") or 0,
-            deposit=_fen(body, "deposit_fen") or 0,
-            start_at=start_at,
-            listing_end_at=listing_end_at,
-            countdown=countdown_seconds * SECOND,
-            registration_closes_at=registration_closes_at,
-            has_reserve=False,
-            reserve_commitment=None,
-            rules=self.settings.rules,
-        )
-        result = await request.state.service.create(CreateSession(terms), reserve)
-        return JSONResponse(self._view(result.state), status_code=201)
-
-    @staticmethod
-    def _view(state: SessionState) -> dict[str, Any]:
-        view = {"terms": terms_view(state), "state": state_view(state), "seq": state.pub_seq}
-        view["qualified_bidders"] = len(state.qualified)
-        view["times_cst"] = {
-            "start_at": iso_cst(state.terms.start_at if state.terms else None),
-            "opens_at": iso_cst(state.opens_at),
-            "deadline": iso_cst(state.deadline),
-            "registration_closes_at": iso_cst(state.terms.registration_closes_at if state.terms else None),
-        }
-        return view
+        state = await create_stand_in_session(request.state.service, self.settings, await json_body(request))
+        return JSONResponse(session_view(state), status_code=201)
 
     async def list_sessions(self, request: Request) -> Response:
         rows = await request.state.service.store.pool.fetch(
@@ -236,19 +190,16 @@ class OperatorApi:
 
     async def get_session(self, request: Request) -> Response:
         state = await request.state.service.state(request.path_params["session_id"])
-        return JSONResponse(self._view(state))
+        return JSONResponse(session_view(state))
 
     async def qualify_bidder(self, request: Request) -> Response:
         """Stand-in for tests and the demo (see `stand_in`): qualifies without a deposit and returns
         the token once, with the number beside the name the caller gave: never in production.
         The real path is an application (POST /api/sessions/{id}/applications) whose deposit the
         bank reports (POST /bank/notifications); see auction/deposit_service.py."""
-        session_id = request.path_params["session_id"]
-        body = await self._body(request)
-        ttl = timedelta(days=self.settings.token_ttl_days)
-        q = await qualify(request.state.service, session_id, _text(body, "legal_name"), ttl)
-        return JSONResponse({"session_id": session_id, "bidder_no": q.bidder_no, "token": q.token,
-                             "expires_at": iso_cst(to_micros(q.expires_at))}, status_code=201)
+        answer = await qualify_stand_in(request.state.service, self.settings, request.path_params["session_id"],
+                                        await json_body(request))
+        return JSONResponse(answer, status_code=201)
 
     async def list_bidders(self, request: Request) -> Response:
         """Bidder numbers; legal names only once the session has ended (RULES 3.5, 8.1)."""
@@ -263,40 +214,40 @@ class OperatorApi:
         )
 
     async def suspend(self, request: Request) -> Response:
-        body = await self._body(request)
+        body = await json_body(request)
         sid = request.path_params["session_id"]
         result = await request.state.service.execute(sid, Suspend(reason=_reason(body)))
-        return JSONResponse(self._view(result.state))
+        return JSONResponse(session_view(result.state))
 
     async def resume(self, request: Request) -> Response:
-        body = await self._body(request)
+        body = await json_body(request)
         sid = request.path_params["session_id"]
         command = Resume(reason=_reason(body), resume_at=_time(body, "resume_at", required=False))
         result = await request.state.service.execute(sid, command)
-        return JSONResponse(self._view(result.state))
+        return JSONResponse(session_view(result.state))
 
     async def terminate(self, request: Request) -> Response:
-        body = await self._body(request)
+        body = await json_body(request)
         sid = request.path_params["session_id"]
         result = await request.state.service.execute(sid, Terminate(reason=_reason(body)))
-        return JSONResponse(self._view(result.state))
+        return JSONResponse(session_view(result.state))
 
     async def change_increment(self, request: Request) -> Response:
-        body = await self._body(request)
+        body = await json_body(request)
         sid = request.path_params["session_id"]
         command = ChangeIncrement(increment=_fen(body, "increment_fen") or 0, reason=_reason(body))
         result = await request.state.service.execute(sid, command)
-        return JSONResponse(self._view(result.state))
+        return JSONResponse(session_view(result.state))
 
     async def close(self, request: Request) -> Response:
         """Run the close procedure now (it also runs by timer): e.g. again for a session held
         because the escrow key was locked at its deadline."""
         state = await request.state.service.tick(request.path_params["session_id"])
-        return JSONResponse(self._view(state))
+        return JSONResponse(session_view(state))
 
     async def unlock(self, request: Request) -> Response:
         """Give the escrow key its passphrase (the close ceremony). Never logged, never stored."""
-        body = await self._body(request)
+        body = await json_body(request)
         passphrase = body.get("passphrase")
         if not isinstance(passphrase, str) or not passphrase:
             raise Rejected(Code.INVALID_FIELD, "passphrase is required", field="passphrase")

@@ -45,7 +45,8 @@ from auction.settings import Settings
 from auction.store.events import to_micros
 from auction.store.plans import Member, RecordedPlanEvent
 from auction.web.inputs import calendar_day, instant
-from auction.web.operator_api import OperatorApi, _reason
+from auction.web.guard import OperatorGuard, json_body, text_field
+from auction.web.operator_api import _reason, session_view
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}")
 MEMBER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
@@ -69,14 +70,6 @@ def _field(body: dict[str, Any], name: str) -> Any:
     if name not in body:
         raise Rejected(Code.INVALID_FIELD, f"{name} is required", field=name)
     return body[name]
-
-
-def _text(body: dict[str, Any], name: str, max_len: int = 500, *, required: bool = True) -> str:
-    value = body.get(name, None if required else "")
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > max_len \
-            or not storable_text(value):
-        raise Rejected(Code.INVALID_FIELD, f"{name}: text of at most {max_len} characters", field=name)
-    return value.strip()
 
 
 def _int(body: dict[str, Any], name: str) -> int:
@@ -184,15 +177,20 @@ def _iso(value: datetime | None) -> str | None:
     return iso_cst(to_micros(value)) if value is not None else None
 
 
+def parcel_view(parcel: Parcel) -> dict[str, Any]:
+    """A plan's parcel as `GET /api/plans/{id}` shows it (and the bidder page's announced facts)."""
+    return parcel.to_dict() | {
+        "land_use_name": parcel.land_use_name,
+        "area_m2": parcel.area_m2,
+        "area_hectares": parcel.area_hectares,
+    }
+
+
 def plan_view(state: PlanState, events: list[RecordedPlanEvent], session: dict[str, Any] | None,
               signed: dict[str, str]) -> dict[str, Any]:
     draft = state.draft
     assert draft is not None
-    parcel = draft.parcel.to_dict() | {
-        "land_use_name": draft.parcel.land_use_name,
-        "area_m2": draft.parcel.area_m2,
-        "area_hectares": draft.parcel.area_hectares,
-    }
+    parcel = parcel_view(draft.parcel)
     reserve = state.reserve
     return {
         "plan_id": draft.plan_id,
@@ -231,13 +229,43 @@ def plan_view(state: PlanState, events: list[RecordedPlanEvent], session: dict[s
     }
 
 
+def plan_id_of(plan_id: str) -> str:
+    """A plan id from a path; `NOT_FOUND` for what can never be one (no need to ask the database)."""
+    if not ID.fullmatch(plan_id):
+        raise Rejected(Code.NOT_FOUND, "no such plan")
+    return plan_id
+
+
+async def plan_document(plans: PlanService, plan_id: str) -> dict[str, Any]:
+    """`GET /api/plans/{id}` and the console's plan page: the plan, its log, its session."""
+    state = await plans.fresh_state(plan_id)
+    events = await plans.store.load(plan_id)
+    session = None
+    session_id = await plans.store.session_of(plan_id)
+    if session_id is not None:
+        s = await plans.sessions.state(session_id)
+        session = {"session_id": session_id, "phase": s.phase.value, "end_reason": s.end_reason}
+    signed = {r["member_id"]: bytes(r["signature"]).hex() for r in await plans.store.signatures(plan_id)}
+    return plan_view(state, events, session, signed)
+
+
+async def plan_list(plans: PlanService) -> list[dict[str, Any]]:
+    """`GET /api/plans` and the console's list: the newest 500."""
+    return [
+        {"plan_id": r["plan_id"], "status": r["status"], "parcel_no": r["parcel_no"], "method": r["method"],
+         "version": r["last_seq"], "session_id": r["session_id"], "created_at": _iso(r["created_at"]),
+         "updated_at": _iso(r["updated_at"])}
+        for r in await plans.store.rows()
+    ]
+
+
 class PlansApi:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.ops = OperatorApi(settings)
+        self.guard = OperatorGuard(settings)
 
     def routes(self) -> list[Route]:
-        g = self.ops.guard
+        g = self.guard
         return [
             Route("/api/committee-members", g(self.register_member), methods=["POST"]),
             Route("/api/committee-members", g(self.list_members), methods=["GET"]),
@@ -256,10 +284,7 @@ class PlansApi:
 
     @staticmethod
     def _plan_id(request: Request) -> str:
-        plan_id: str = request.path_params["plan_id"]
-        if not ID.fullmatch(plan_id):  # never a plan: no need to ask the database
-            raise Rejected(Code.NOT_FOUND, "no such plan")
-        return plan_id
+        return plan_id_of(request.path_params["plan_id"])
 
     @staticmethod
     def _plans(request: Request) -> PlanService:
@@ -267,26 +292,17 @@ class PlansApi:
         return service
 
     async def _view(self, request: Request, plan_id: str, status: int = 200) -> Response:
-        plans = self._plans(request)
-        state = await plans.fresh_state(plan_id)
-        events = await plans.store.load(plan_id)
-        session = None
-        session_id = await plans.store.session_of(plan_id)
-        if session_id is not None:
-            s = await plans.sessions.state(session_id)
-            session = {"session_id": session_id, "phase": s.phase.value, "end_reason": s.end_reason}
-        signed = {r["member_id"]: bytes(r["signature"]).hex() for r in await plans.store.signatures(plan_id)}
-        return JSONResponse(plan_view(state, events, session, signed), status_code=status)
+        return JSONResponse(await plan_document(self._plans(request), plan_id), status_code=status)
 
     # committee members
 
     async def register_member(self, request: Request) -> Response:
         """Register a member's Ed25519 public key (made by `auction committee keygen`)."""
-        body = await self.ops._body(request)
+        body = await json_body(request)
         member_id = body.get("member_id")
         if not isinstance(member_id, str) or not MEMBER_ID.fullmatch(member_id):
             raise Rejected(Code.INVALID_FIELD, "member_id: 1-64 letters, digits, _ . @ -", field="member_id")
-        name = _text(body, "name", 200)
+        name = text_field(body, "name", 200)
         key_hex = body.get("public_key_hex")
         try:
             if not isinstance(key_hex, str) or len(key_hex) != 2 * PUBLIC_KEY_BYTES or not HEX.fullmatch(key_hex):
@@ -310,7 +326,7 @@ class PlansApi:
     # plans
 
     async def draft(self, request: Request) -> Response:
-        body = await self.ops._body(request)
+        body = await json_body(request)
         plan_id = body.get("plan_id") or f"P-{uuid.uuid4().hex[:12].upper()}"
         if not isinstance(plan_id, str) or not ID.fullmatch(plan_id):
             raise Rejected(Code.INVALID_FIELD, "plan_id: 1-48 letters, digits, _ . -", field="plan_id")
@@ -326,14 +342,14 @@ class PlansApi:
         except ValueError:
             raise Rejected(Code.INVALID_FIELD, "method: LISTING, AUCTION or TENDER", field="method") from None
         command = DraftPlan(
-            by=_text(body, "by", 100),
+            by=text_field(body, "by", 100),
             plan_id=plan_id,
             parcels=parcels,
             method=method,
             start_price=_int(body, "start_price_fen"),
             increment=_int(body, "increment_fen"),
             deposit=_int(body, "deposit_fen"),
-            bidder_conditions=_text(body, "bidder_conditions", 2000, required=False),
+            bidder_conditions=text_field(body, "bidder_conditions", 2000, required=False),
         )
         try:
             await self._plans(request).draft(command)
@@ -344,13 +360,7 @@ class PlansApi:
         return await self._view(request, plan_id, 201)
 
     async def list_plans(self, request: Request) -> Response:
-        rows = await self._plans(request).store.rows()
-        return JSONResponse([
-            {"plan_id": r["plan_id"], "status": r["status"], "parcel_no": r["parcel_no"], "method": r["method"],
-             "version": r["last_seq"], "session_id": r["session_id"], "created_at": _iso(r["created_at"]),
-             "updated_at": _iso(r["updated_at"])}
-            for r in rows
-        ])
+        return JSONResponse(await plan_list(self._plans(request)))
 
     async def get_plan(self, request: Request) -> Response:
         return await self._view(request, self._plan_id(request))
@@ -362,14 +372,14 @@ class PlansApi:
 
     async def committee_meeting(self, request: Request) -> Response:
         """Q22: who attended and the secret ballot's tally, never who voted how."""
-        body = await self.ops._body(request)
+        body = await json_body(request)
         chair_spoke_last = body.get("chair_spoke_last")
         if not isinstance(chair_spoke_last, bool):
             raise Rejected(Code.INVALID_FIELD, "chair_spoke_last: true or false", field="chair_spoke_last")
         return await self._do(request, RecordCommitteeMeeting(
-            by=_text(body, "by", 100),
+            by=text_field(body, "by", 100),
             held_at=_time(body, "held_at") or 0,
-            chair=_text(body, "chair", 64),
+            chair=text_field(body, "chair", 64),
             members_present=_ids(body, "members_present"),
             yes=_int(body, "yes"),
             no=_int(body, "no"),
@@ -378,54 +388,54 @@ class PlansApi:
         ))
 
     async def government_approval(self, request: Request) -> Response:
-        body = await self.ops._body(request)
+        body = await json_body(request)
         return await self._do(request, RecordGovernmentApproval(
-            by=_text(body, "by", 100),
-            approver=_text(body, "approver", 200),
-            document_no=_text(body, "document_no", 200),
+            by=text_field(body, "by", 100),
+            approver=text_field(body, "approver", 200),
+            document_no=text_field(body, "document_no", 200),
             approved_at=_time(body, "approved_at") or 0,
         ))
 
     async def announce(self, request: Request) -> Response:
         """Q29 and N Art.9: the announcement with its schedule, on every channel."""
-        body = await self.ops._body(request)
+        body = await json_body(request)
         return await self._do(request, Announce(
-            by=_text(body, "by", 100),
+            by=text_field(body, "by", 100),
             announcement=Announcement(
-                announcement_no=_text(body, "announcement_no", 200),
-                seller=_text(body, "seller", 200),
+                announcement_no=text_field(body, "announcement_no", 200),
+                seller=text_field(body, "seller", 200),
                 published_at=_time(body, "published_at") or 0,
                 schedule=_schedule(_field(body, "schedule")),
-                place_and_method=_text(body, "place_and_method", 2000),
-                application=_text(body, "application", 4000),
-                contacts=_text(body, "contacts", 500),
+                place_and_method=text_field(body, "place_and_method", 2000),
+                application=text_field(body, "application", 4000),
+                contacts=text_field(body, "contacts", 500),
                 channels=_channels(body),
-                other_matters=_text(body, "other_matters", 4000, required=False),
+                other_matters=text_field(body, "other_matters", 4000, required=False),
             ),
         ))
 
     async def announcement_change(self, request: Request) -> Response:
         """A change (变更公告); a late one pushes the whole schedule back (RULES 3.1)."""
-        body = await self.ops._body(request)
+        body = await json_body(request)
         schedule = body.get("schedule")
         return await self._do(request, ChangeAnnouncement(
-            by=_text(body, "by", 100),
+            by=text_field(body, "by", 100),
             published_at=_time(body, "published_at") or 0,
             reason=_reason(body),
-            content=_text(body, "content", 4000),
+            content=text_field(body, "content", 4000),
             schedule=_schedule(schedule) if schedule is not None else None,
         ))
 
     async def appraisal(self, request: Request) -> Response:
         """Q25: the land price appraisal report the reserve will rest on."""
-        body = await self.ops._body(request)
+        body = await json_body(request)
         return await self._do(request, RecordAppraisal(
-            by=_text(body, "by", 100),
+            by=text_field(body, "by", 100),
             appraisal=Appraisal(
-                appraisal_id=_text(body, "appraisal_id", 64),
-                agency=_text(body, "agency", 200, required=False),
-                qualification_cert=_text(body, "qualification_cert", 200, required=False),
-                filing_no=_text(body, "filing_no", 200, required=False),
+                appraisal_id=text_field(body, "appraisal_id", 64),
+                agency=text_field(body, "agency", 200, required=False),
+                qualification_cert=text_field(body, "qualification_cert", 200, required=False),
+                filing_no=text_field(body, "filing_no", 200, required=False),
                 valuation_date=_date(body, "valuation_date"),
                 valid_until=_date(body, "valid_until"),
                 unit_price_fen_per_m2=_int(body, "unit_price_fen_per_m2"),
@@ -434,24 +444,24 @@ class PlansApi:
         ))
 
     async def withdraw(self, request: Request) -> Response:
-        body = await self.ops._body(request)
-        return await self._do(request, WithdrawPlan(by=_text(body, "by", 100), reason=_reason(body)))
+        body = await json_body(request)
+        return await self._do(request, WithdrawPlan(by=text_field(body, "by", 100), reason=_reason(body)))
 
     async def create_session(self, request: Request) -> Response:
         """The trading session of an announced plan (201), or the one already created (200)."""
         plan_id = self._plan_id(request)
-        body = await self.ops._body(request)
+        body = await json_body(request)
         countdown = body.get("countdown_seconds", 300)  # RULES 4.5/5.2 default 5 min
         if type(countdown) is not int or not 1 <= countdown <= 3600:
             raise Rejected(Code.INVALID_FIELD, "countdown_seconds must be 1..3600", field="countdown_seconds")
         link = await self._plans(request).create_session(plan_id, countdown * SECOND)
-        view = self.ops._view(link.state) | {"plan_id": plan_id, "created": link.created}
+        view = session_view(link.state) | {"plan_id": plan_id, "created": link.created}
         return JSONResponse(view, status_code=201 if link.created else 200)
 
     async def reserve(self, request: Request) -> Response:
         """Q26: the committee's reserve decision, signed by each member, sealed to the escrow key."""
         plan_id = self._plan_id(request)
-        body = await self.ops._body(request)
+        body = await json_body(request)
         amount = _field(body, "amount_fen")
         if amount is not None and not is_valid_amount(amount):
             # The value is never echoed, not even when it is refused.
@@ -471,12 +481,12 @@ class PlansApi:
             except ValueError:
                 signed.append((member_id, b""))  # does not verify: Q26_BAD_SIGNATURE names the member
         request_ = ReserveRequest(
-            by=_text(body, "by", 100),
+            by=text_field(body, "by", 100),
             amount=amount,
             salt=salt if amount is not None else None,
             decided_at=_time(body, "decided_at") or 0,
             members=_ids(body, "members"),
-            appraisal_id=_text(body, "appraisal_id", 64),
+            appraisal_id=text_field(body, "appraisal_id", 64),
             floor_price_fen_per_m2=_int(body, "floor_price_fen_per_m2"),
             signatures=tuple(signed),
         )

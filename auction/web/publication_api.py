@@ -20,20 +20,13 @@ from auction.publication.service import Publisher
 from auction.service import now_us
 from auction.settings import Settings
 from auction.store.events import to_micros
-from auction.web.operator_api import OperatorApi
+from auction.web.guard import OperatorGuard, json_body, text_field
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def _iso(value: datetime | None) -> str | None:
     return iso_cst(to_micros(value)) if value is not None else None
-
-
-def _text(body: dict[str, Any], name: str, max_len: int = 200) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len or not storable_text(value):
-        raise Rejected(Code.INVALID_FIELD, f"{name}: text of at most {max_len} characters", field=name)
-    return value.strip()
 
 
 def _date(data: dict[str, Any], name: str) -> date:
@@ -65,10 +58,10 @@ def result_entry(body: dict[str, Any], default_region: str) -> ResultEntry:
     region = body.get("region_code", default_region)
     return ResultEntry(
         region_code=region if isinstance(region, str) else "",
-        project_name=_text(body, "project_name"),
-        land_source=_text(body, "land_source", 40),
-        industry=_text(body, "industry", 100),
-        land_grade=_text(body, "land_grade", 40),
+        project_name=text_field(body, "project_name"),
+        land_source=text_field(body, "land_source", 40),
+        industry=text_field(body, "industry", 100),
+        land_grade=text_field(body, "land_grade", 40),
         installments=_installments(body),
         delivery_date=_date(body, "delivery_date"),
         construction_start_date=_date(body, "construction_start_date"),
@@ -80,10 +73,10 @@ def result_entry(body: dict[str, Any], default_region: str) -> ResultEntry:
 class PublicationApi:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.ops = OperatorApi(settings)
+        self.guard = OperatorGuard(settings)
 
     def routes(self) -> list[Route]:
-        g = self.ops.guard
+        g = self.guard
         return [
             Route("/api/plans/{plan_id}/supervision-number", g(self.supervision_number), methods=["POST"]),
             Route("/api/plans/{plan_id}/result", g(self.publish_result), methods=["POST"]),
@@ -108,24 +101,24 @@ class PublicationApi:
 
     async def supervision_number(self, request: Request) -> Response:
         plan_id = self._id(request, "plan_id")
-        body = await self.ops._body(request)
+        body = await json_body(request)
         number = body.get("supervision_no")
         await self._publisher(request).record_supervision_no(
-            plan_id, number if isinstance(number, str) else "", _text(body, "by", 64))
+            plan_id, number if isinstance(number, str) else "", text_field(body, "by", 64))
         return JSONResponse({"plan_id": plan_id, "supervision_no": number})
 
     async def publish_unsold(self, request: Request) -> Response:
         """结果公示（未成交）: {by}; the session ended without a sale or was terminated."""
         plan_id = self._id(request, "plan_id")
-        body = await self.ops._body(request)
-        by = _text(body, "by", 64)
+        body = await json_body(request)
+        by = text_field(body, "by", 64)
         document = await self._publisher(request).publish_unsold(plan_id, by=by, now=now_us())
         return JSONResponse(document, status_code=201)
 
     async def publish_result(self, request: Request) -> Response:
         plan_id = self._id(request, "plan_id")
-        body = await self.ops._body(request)
-        by = _text(body, "by", 64)
+        body = await json_body(request)
+        by = text_field(body, "by", 64)
         entry = result_entry(body, self.settings.region_code)
         document = await self._publisher(request).publish_result(plan_id, entry, by=by, now=now_us())
         return JSONResponse(document, status_code=201)
@@ -176,7 +169,7 @@ class PublicationApi:
 
     async def retry(self, request: Request) -> Response:
         document_id = self._id(request, "document_id")
-        body = await self.ops._body(request)
+        body = await json_body(request)
         channel = body.get("channel")
         if channel is not None and not isinstance(channel, str):
             raise Rejected(Code.INVALID_FIELD, "channel: a channel name", field="channel")

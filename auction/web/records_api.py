@@ -32,7 +32,7 @@ from auction.settings import Settings
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store
 from auction.store.events import to_micros
-from auction.web.operator_api import OperatorApi, _text
+from auction.web.guard import OperatorGuard, json_body, text_field
 
 MAX_DEDUCTIONS = 50
 
@@ -46,13 +46,60 @@ def _sold(state: SessionState) -> tuple[int, int]:
     return closed.winner_bidder_no, closed.price
 
 
+async def session_confirmation(clock: DeadlineService, plans: PlanService | None, settings: Settings,
+                               session_id: str) -> Confirmation:
+    """The transaction confirmation of a sold session (`SESSION_NOT_SOLD` otherwise), for
+    `GET /api/sessions/{id}/confirmation[.pdf]` and the console's printable copy."""
+    state = await clock.sessions.state(session_id)
+    winner_no, price = _sold(state)
+    assert state.terms is not None and state.closed is not None
+    await clock.process_close(session_id)  # normally done at the close already; idempotent
+    pool = clock.pool
+    app = await ledger_store.application_by_bidder(pool, session_id, winner_no)
+    applied = 0
+    if app is not None:
+        name, registration_no = app.legal_name, app.registration_no
+        ledger = await ledger_store.ledger_for(pool, [app.sub_account])
+        applied = ledger.held(AccountKind.APPLIED_TO_PRICE, app.sub_account) + ledger.held(
+            AccountKind.FORFEITED, app.sub_account
+        )
+    else:  # qualified through the operator stand-in: no application, no deposit
+        name = await pool.fetchval(
+            "SELECT legal_name FROM bidders WHERE session_id = $1 AND bidder_no = $2", session_id, winner_no
+        ) or f"竞买号 {winner_no}"
+        registration_no = ""
+    contract = await rows_store.of_session(pool, session_id, DeadlineKind.CONTRACT_SIGNING)
+    row = contract[0].deadline if contract else None
+    return Confirmation(
+        number=f"CJQR-{session_id}",
+        session_id=session_id,
+        seller=settings.seller_name,
+        trading_center=settings.trading_center,
+        winner_name=name,
+        winner_registration_no=registration_no,
+        bidder_no=winner_no,
+        parcel_ref=state.terms.parcel_ref,
+        parcel_facts=await _parcel_facts(plans, clock, session_id),
+        method=state.terms.method.value,
+        closed_at=state.closed.at,
+        price_fen=price,
+        deposit_applied_fen=applied,
+        sign_place=settings.contract_place,
+        sign_due_date=row.due_date if row is not None else None,
+        sign_missing_year=row.missing_year if row is not None else None,
+        sign_provisional_years=row.provisional_years if row is not None else (),
+        contract_working_days=clock.rules.contract_working_days,
+        issued_at=state.closed.at,
+    )
+
+
 class RecordsApi:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.api = OperatorApi(settings)
+        self.guard = OperatorGuard(settings)
 
     def routes(self) -> list[Route]:
-        guard = self.api.guard
+        guard = self.guard
         return [
             Route("/api/sessions/{session_id}/confirmation", guard(self.confirmation_html), methods=["GET"]),
             Route("/api/sessions/{session_id}/confirmation.pdf", guard(self.confirmation_pdf), methods=["GET"]),
@@ -69,60 +116,19 @@ class RecordsApi:
                         headers={"content-disposition": f'inline; filename="confirmation-{c.session_id}.pdf"'})
 
     async def _confirmation(self, request: Request) -> Confirmation:
-        clock: DeadlineService = request.state.deadlines
-        session_id = request.path_params["session_id"]
-        state = await clock.sessions.state(session_id)
-        winner_no, price = _sold(state)
-        assert state.terms is not None and state.closed is not None
-        await clock.process_close(session_id)  # normally done at the close already; idempotent
-        pool = clock.pool
-        app = await ledger_store.application_by_bidder(pool, session_id, winner_no)
-        applied = 0
-        if app is not None:
-            name, registration_no = app.legal_name, app.registration_no
-            ledger = await ledger_store.ledger_for(pool, [app.sub_account])
-            applied = ledger.held(AccountKind.APPLIED_TO_PRICE, app.sub_account) + ledger.held(
-                AccountKind.FORFEITED, app.sub_account
-            )
-        else:  # qualified through the operator stand-in: no application, no deposit
-            name = await pool.fetchval(
-                "SELECT legal_name FROM bidders WHERE session_id = $1 AND bidder_no = $2", session_id, winner_no
-            ) or f"竞买号 {winner_no}"
-            registration_no = ""
-        contract = await rows_store.of_session(pool, session_id, DeadlineKind.CONTRACT_SIGNING)
-        row = contract[0].deadline if contract else None
-        return Confirmation(
-            number=f"CJQR-{session_id}",
-            session_id=session_id,
-            seller=self.settings.seller_name,
-            trading_center=self.settings.trading_center,
-            winner_name=name,
-            winner_registration_no=registration_no,
-            bidder_no=winner_no,
-            parcel_ref=state.terms.parcel_ref,
-            parcel_facts=await _parcel_facts(request, clock, session_id),
-            method=state.terms.method.value,
-            closed_at=state.closed.at,
-            price_fen=price,
-            deposit_applied_fen=applied,
-            sign_place=self.settings.contract_place,
-            sign_due_date=row.due_date if row is not None else None,
-            sign_missing_year=row.missing_year if row is not None else None,
-            sign_provisional_years=row.provisional_years if row is not None else (),
-            contract_working_days=clock.rules.contract_working_days,
-            issued_at=state.closed.at,
-        )
+        return await session_confirmation(request.state.deadlines, getattr(request.state, "plans", None),
+                                          self.settings, request.path_params["session_id"])
 
     async def settle(self, request: Request) -> Response:
         """Q40 (net split 4:6) or, for pre-reform stored commercial/residential land, Q41 (15%)."""
         clock: DeadlineService = request.state.deadlines
         session_id = request.path_params["session_id"]
         _, price = _sold(await clock.sessions.state(session_id))
-        body = await self.api._body(request)
+        body = await json_body(request)
         pre_reform = body.get("pre_reform", False)
         if not isinstance(pre_reform, bool):
             raise Rejected(Code.INVALID_FIELD, "pre_reform must be true or false", field="pre_reform")
-        by = _text(body, "by", 100) if "by" in body else "finance"
+        by = text_field(body, "by", 100) if "by" in body else "finance"
         land_use = body.get("land_use_code")
         if land_use is not None and (not isinstance(land_use, str) or not 1 <= len(land_use) <= 8):
             raise Rejected(Code.INVALID_FIELD, "land_use_code: a GB/T 21010 code, e.g. 0701", field="land_use_code")
@@ -186,9 +192,9 @@ def _deductions(value: Any) -> list[Deduction]:
     return items
 
 
-async def _parcel_facts(request: Request, clock: DeadlineService, session_id: str) -> tuple[tuple[str, str], ...]:
+async def _parcel_facts(plans: PlanService | None, clock: DeadlineService,
+                        session_id: str) -> tuple[tuple[str, str], ...]:
     """The parcel as the supply plan describes it, when the session came from one."""
-    plans: PlanService | None = getattr(request.state, "plans", None)
     plan_id = await clock.plan_of(session_id)
     if plans is None or plan_id is None:
         return ()
