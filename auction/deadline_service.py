@@ -440,7 +440,7 @@ class DeadlineService:
         """Q29 counts as met only when every required channel confirmed the result (docs/publication.md):
         when it was (µs), or None for a session made through the test/demo stand-in (no
         plan, no documents)."""
-        from auction.publication.outbox import result_confirmed_at
+        from auction.store.publication import result_confirmed_at
 
         plan_id = await self.pool.fetchval("SELECT plan_id FROM plans WHERE session_id = $1", session_id)
         if plan_id is None:

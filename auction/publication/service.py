@@ -20,7 +20,7 @@ from auction.domain.plan_events import AnnouncementChanged, PlanAnnounced
 from auction.domain.plans import PlanState
 from auction.domain.session import Phase
 from auction.plan_service import PlanService
-from auction.publication import outbox
+from auction.store import publication as outbox
 from auction.publication.channels import Channel
 from auction.publication.documents import (
     CONTRACT_DEFAULT_REASON,
