@@ -58,6 +58,7 @@ from auction.service import MAX_ATTEMPTS, SessionService, now_us
 from auction.domain.deadlines import Deadline
 from auction.store import deadlines as deadline_rows
 from auction.store import deposits as store
+from auction.store import sessions as session_rows
 from auction.store.events import to_datetime
 
 log = logging.getLogger(__name__)
@@ -315,10 +316,7 @@ class DepositService:
                                application_id=application_id)
             if app.token_issued_at is not None:
                 raise Rejected(Code.TOKEN_ALREADY_ISSUED, issued_at=iso_cst(app.token_issued_at))
-            await con.execute(
-                "UPDATE bidders SET token_hash = $3, expires_at = $4 WHERE session_id = $1 AND bidder_no = $2",
-                app.session_id, app.bidder_no, token_hash(token), expires,
-            )
+            await session_rows.set_token(con, app.session_id, app.bidder_no, token_hash(token), expires)
             await con.execute(
                 "UPDATE applications SET token_issued_at = $2, token_issued_by = $3 WHERE application_id = $1",
                 application_id, to_datetime(self.clock()), by,
@@ -347,10 +345,8 @@ class DepositService:
         expires = to_datetime(self.clock()) + self.token_ttl
 
         async def also(con: asyncpg.Connection, after: SessionState) -> None:
-            await con.execute(
-                """UPDATE bidders SET token_hash = $3, token_epoch = $4, expires_at = $5
-                    WHERE session_id = $1 AND bidder_no = $2""",
-                app.session_id, bidder_no, token_hash(token), after.token_epochs[bidder_no], expires,
+            await session_rows.reissue_token(
+                con, app.session_id, bidder_no, token_hash(token), after.token_epochs[bidder_no], expires
             )
             await con.execute(
                 """UPDATE applications SET token_reissued_at = $2, token_reissued_by = $3,

@@ -31,6 +31,7 @@ from auction.publish.cst import iso_cst
 from auction.settings import Settings
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store
+from auction.store import sessions as session_rows
 from auction.store.events import to_micros
 from auction.web.operator_api import OperatorApi, _text
 
@@ -85,9 +86,7 @@ class RecordsApi:
                 AccountKind.FORFEITED, app.sub_account
             )
         else:  # qualified through the operator stand-in: no application, no deposit
-            name = await pool.fetchval(
-                "SELECT legal_name FROM bidders WHERE session_id = $1 AND bidder_no = $2", session_id, winner_no
-            ) or f"竞买号 {winner_no}"
+            name = await session_rows.legal_name(pool, session_id, winner_no) or f"竞买号 {winner_no}"
             registration_no = ""
         contract = await rows_store.of_session(pool, session_id, DeadlineKind.CONTRACT_SIGNING)
         row = contract[0].deadline if contract else None
