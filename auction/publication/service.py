@@ -20,6 +20,7 @@ from auction.domain.plan_events import AnnouncementChanged, PlanAnnounced
 from auction.domain.plans import PlanState
 from auction.domain.session import Phase
 from auction.plan_service import PlanService
+from auction.store import deadlines as deadline_rows
 from auction.store import publication as outbox
 from auction.store import sessions as session_rows
 from auction.publication.channels import Channel
@@ -124,9 +125,7 @@ class Publisher:
         if closed.outcome != "SOLD":
             return NoSale(session_id, closed.at, "流拍", no_sale_reason(closed.reason, terminated=False))
         # Q42: a sale whose contract was not signed in time is cancelled; its notice says so.
-        defaulted = await self.pool.fetchval(
-            "SELECT max(updated_at) FROM deadlines WHERE session_id = $1 AND kind = 'CONTRACT_SIGNING'"
-            " AND state = 'DEFAULTED'", session_id)
+        defaulted = await deadline_rows.contract_defaulted_at(self.pool, session_id)
         if defaulted is None:
             raise Rejected(Code.SESSION_SOLD, plan_id=plan_id)
         return NoSale(session_id, closed.at, "成交取消", CONTRACT_DEFAULT_REASON)

@@ -12,7 +12,6 @@ close (RULES 3.5, 8.1); the winner receives it from them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -133,11 +132,8 @@ class RecordsApi:
         else:
             settlement = settle_q40(price, _deductions(body.get("deductions", [])))
         figures = settlement.to_dict()
-        await clock.pool.execute(
-            """INSERT INTO settlements (session_id, regime, pre_reform, land_use_code, figures, entered_by)
-               VALUES ($1, $2, $3, $4, $5, $6)""",
-            session_id, settlement.regime.value, pre_reform, land_use, json.dumps(figures, ensure_ascii=False), by,
-        )
+        await rows_store.add_settlement(clock.pool, session_id, regime=settlement.regime.value, pre_reform=pre_reform,
+                                        land_use_code=land_use, figures=figures, entered_by=by)
         return JSONResponse(await self._latest(clock, session_id), status_code=201)
 
     async def settlement(self, request: Request) -> Response:
@@ -148,22 +144,18 @@ class RecordsApi:
 
     @staticmethod
     async def _latest(clock: DeadlineService, session_id: str) -> dict[str, Any]:
-        rows = await clock.pool.fetch(
-            """SELECT regime, pre_reform, land_use_code, figures, entered_by, entered_at FROM settlements
-                WHERE session_id = $1 ORDER BY id DESC""",
-            session_id,
-        )
+        rows = await rows_store.settlements(clock.pool, session_id)
         if not rows:
             raise Rejected(Code.NOT_FOUND, "no settlement figures entered", session_id=session_id)
         r = rows[0]
         return {
             "session_id": session_id,
-            "regime": r["regime"],
-            "pre_reform": r["pre_reform"],
-            "land_use_code": r["land_use_code"],
-            "figures": json.loads(r["figures"]),
-            "entered_by": r["entered_by"],
-            "entered_at": iso_cst(to_micros(r["entered_at"])),
+            "regime": r.regime,
+            "pre_reform": r.pre_reform,
+            "land_use_code": r.land_use_code,
+            "figures": r.figures,
+            "entered_by": r.entered_by,
+            "entered_at": iso_cst(to_micros(r.entered_at)),
             "versions": len(rows),
         }
 
