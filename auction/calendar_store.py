@@ -28,7 +28,6 @@ year loaded through one node, or by the CLI, counts on every node at once.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -52,6 +51,8 @@ from auction.domain.workdays import (
     provisional_year,
     statutory_days,
 )
+from auction.store import calendar as calendar_rows
+from auction.store.calendar import LoadedYear
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +144,6 @@ def provisional_years(first: int = LAW_2024_FROM, last: int = PROVISIONAL_UNTIL)
 
 
 @dataclass(frozen=True)
-class LoadedYear:
-    year: int
-    source: str
-    loaded_by: str
-    loaded_at: Any  # datetime
-
-
-@dataclass(frozen=True)
 class YearPreview:
     """What loading a year file would change: checked, not stored yet."""
 
@@ -198,8 +191,8 @@ class CalendarStore:
         (read through `con` when given: a caller inside a transaction must not wait for a
         second connection)."""
         calendar = self.official
-        for row in await (con or self.pool).fetch("SELECT data FROM calendar_years ORDER BY year"):
-            loaded = parse_year_file(row["data"])
+        for data in await calendar_rows.year_files(con or self.pool):
+            loaded = parse_year_file(data)
             known = calendar.years.get(loaded.year)
             if known is not None:
                 if not known.same_days(loaded) and loaded.year not in self._warned:
@@ -236,17 +229,11 @@ class CalendarStore:
         return preview
 
     async def loaded(self) -> list[LoadedYear]:
-        rows = await self.pool.fetch("SELECT year, source, loaded_by, loaded_at FROM calendar_years ORDER BY year")
-        return [LoadedYear(r["year"], r["source"], r["loaded_by"], r["loaded_at"]) for r in rows]
+        return await calendar_rows.loaded_years(self.pool)
 
 
 async def store_year(con: asyncpg.Pool | asyncpg.Connection, year: CalendarYear, by: str) -> None:
     """Store a confirmed year. Never replaces one: a second load of a year with other dates is
     refused before it gets here (`CalendarStore.preview`); ON CONFLICT only guards a race."""
-    status = await con.execute(
-        """INSERT INTO calendar_years (year, source, data, loaded_by) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (year) DO NOTHING""",
-        year.year, year.source, json.dumps(year.to_dict(), ensure_ascii=False), by,
-    )
-    if status != "INSERT 0 1":
+    if not await calendar_rows.insert_year(con, year, by):
         raise Rejected(Code.CALENDAR_YEAR_CONFIRMED, f"{year.year} was loaded meanwhile", year=year.year)

@@ -66,6 +66,7 @@ from auction.reactions import DeadlineWritten, Reactions
 from auction.service import SessionService, now_us
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store
+from auction.store import plans as plan_rows
 from auction.store.events import to_micros
 
 if TYPE_CHECKING:
@@ -243,11 +244,9 @@ class DeadlineService:
 
     async def plan_of(self, session_id: str) -> str | None:
         """The supply plan the session was created from, if any."""
-        exists = await self.pool.fetchval("SELECT to_regclass('plans') IS NOT NULL")
-        if not exists:
+        if not await plan_rows.plans_table_exists(self.pool):
             return None
-        plan_id: str | None = await self.pool.fetchval("SELECT plan_id FROM plans WHERE session_id = $1", session_id)
-        return plan_id
+        return await plan_rows.plan_of_session(self.pool, session_id)
 
     # ------------------------------------------------------------------
     # timers and catching up
@@ -300,11 +299,7 @@ class DeadlineService:
             await ledger_store.insert_entries(con, ledger_store.new_entries(before, result.ledger), row.session_id)
             await rows_store.update(con, result.deadline)
             await rows_store.add_clock_events(con, result.events)
-            await con.execute(
-                """INSERT INTO reoffers (session_id, old_plan_id, requested_at) VALUES ($1, $2, now())
-                   ON CONFLICT (session_id) DO NOTHING""",
-                row.session_id, plan_id,
-            )
+            await rows_store.request_reoffer(con, row.session_id, plan_id)
         log.warning("session %s: contract not signed by %s: win cancelled, deposit forfeited, re-offer requested",
                     row.session_id, iso_cst(row.due_at))
         self.reactions.notify(DeadlineWritten(result.deadline, record.warned_at))
@@ -321,7 +316,7 @@ class DeadlineService:
             if not row["note"]:
                 note = ("re-offer instruction recorded: the session has no supply plan; draft one for parcel "
                         "by hand" if old_plan_id is None else "re-offer instruction recorded: no plan service")
-                await self.pool.execute("UPDATE reoffers SET note = $2 WHERE session_id = $1", session_id, note)
+                await rows_store.set_reoffer_note(self.pool, session_id, note)
             return None
         try:
             old = await self.plans.state(old_plan_id)
@@ -340,15 +335,11 @@ class DeadlineService:
             ))
         except Rejected as r:
             if r.code is not Code.PLAN_EXISTS:
-                await self.pool.execute("UPDATE reoffers SET note = $2 WHERE session_id = $1", session_id,
-                                        f"re-offer draft refused: {r.code.value}")
+                await rows_store.set_reoffer_note(self.pool, session_id, f"re-offer draft refused: {r.code.value}")
                 log.warning("session %s: re-offer draft refused: %s", session_id, r)
                 return None
-        await self.pool.execute(
-            """UPDATE reoffers SET new_plan_id = $2, drafted_at = now(), note = $3
-                WHERE session_id = $1 AND new_plan_id IS NULL""",
-            session_id, new_plan_id, f"drafted from {old_plan_id} after the Q42 default",
-        )
+        await rows_store.reoffer_drafted(self.pool, session_id, new_plan_id,
+                                         f"drafted from {old_plan_id} after the Q42 default")
         log.info("session %s: re-offer drafted as plan %s (from %s)", session_id, new_plan_id, old_plan_id)
         return new_plan_id
 
@@ -444,9 +435,9 @@ class DeadlineService:
         """Q29 counts as met only when every required channel confirmed the result (docs/publication.md):
         when it was (µs), or None for a session made through the test/demo stand-in (no
         plan, no documents)."""
-        from auction.publication.outbox import result_confirmed_at
+        from auction.store.publication import result_confirmed_at
 
-        plan_id = await self.pool.fetchval("SELECT plan_id FROM plans WHERE session_id = $1", session_id)
+        plan_id = await plan_rows.plan_of_session(self.pool, session_id)
         if plan_id is None:
             return None
         confirmed = await result_confirmed_at(self.pool, plan_id)

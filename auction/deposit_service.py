@@ -58,6 +58,7 @@ from auction.service import MAX_ATTEMPTS, SessionService, now_us
 from auction.reactions import HeldAfterClose, Reactions
 from auction.store import deadlines as deadline_rows
 from auction.store import deposits as store
+from auction.store import sessions as session_rows
 from auction.store.events import to_datetime
 
 log = logging.getLogger(__name__)
@@ -217,10 +218,7 @@ class DepositService:
 
         async def also(con: asyncpg.Connection, bidder_no: int) -> None:
             receipt, _ = await self._book(con, payment, expect_qualified=True)
-            await con.execute(
-                "UPDATE applications SET bidder_no = $2, qualified_at = $3 WHERE application_id = $1",
-                app.application_id, bidder_no, to_datetime(self.clock()),
-            )
+            await store.set_qualified(con, app.application_id, bidder_no, to_datetime(self.clock()))
             booked.append(receipt)
 
         try:
@@ -233,10 +231,7 @@ class DepositService:
             log.warning("application %s: deposit complete but not qualified: %s", app.application_id, r.code.value)
             async with self.pool.acquire() as con, con.transaction():
                 receipt, _ = await self._book(con, payment, expect_qualified=True)
-                await con.execute(
-                    "UPDATE applications SET qualification_refused = $2 WHERE application_id = $1",
-                    app.application_id, r.code.value,
-                )
+                await store.set_qualification_refused(con, app.application_id, r.code.value)
             return self._outcome(receipt, app, refused=r.code)
         log.info("application %s qualified by deposit (txn %s)", app.application_id, payment.txn_id)
         return self._outcome(booked[-1], app, qualified=True)
@@ -245,7 +240,7 @@ class DepositService:
         self, con: asyncpg.Connection, payment: Payment, *, expect_qualified: bool
     ) -> tuple[Receipt, store.ApplicationRow | None]:
         """Judge again under the locks and book; `_Changed` if the verdict moved."""
-        await con.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"deposit-txn:{payment.txn_id}")
+        await store.lock_txn(con, payment.txn_id)
         app = await store.application_by_sub_account(con, payment.sub_account)
         if app is not None:
             # Before reading the ledger: the close's booking either saw this payment or
@@ -313,14 +308,8 @@ class DepositService:
                                application_id=application_id)
             if app.token_issued_at is not None:
                 raise Rejected(Code.TOKEN_ALREADY_ISSUED, issued_at=iso_cst(app.token_issued_at))
-            await con.execute(
-                "UPDATE bidders SET token_hash = $3, expires_at = $4 WHERE session_id = $1 AND bidder_no = $2",
-                app.session_id, app.bidder_no, token_hash(token), expires,
-            )
-            await con.execute(
-                "UPDATE applications SET token_issued_at = $2, token_issued_by = $3 WHERE application_id = $1",
-                application_id, to_datetime(self.clock()), by,
-            )
+            await session_rows.set_token(con, app.session_id, app.bidder_no, token_hash(token), expires)
+            await store.set_token_issued(con, application_id, to_datetime(self.clock()), by)
         return IssuedToken(application_id, app.session_id, app.bidder_no, token, expires)
 
     async def reissue_token(self, application_id: str, by: str, reason: str) -> IssuedToken:
@@ -345,17 +334,10 @@ class DepositService:
         expires = to_datetime(self.clock()) + self.token_ttl
 
         async def also(con: asyncpg.Connection, after: SessionState) -> None:
-            await con.execute(
-                """UPDATE bidders SET token_hash = $3, token_epoch = $4, expires_at = $5
-                    WHERE session_id = $1 AND bidder_no = $2""",
-                app.session_id, bidder_no, token_hash(token), after.token_epochs[bidder_no], expires,
+            await session_rows.reissue_token(
+                con, app.session_id, bidder_no, token_hash(token), after.token_epochs[bidder_no], expires
             )
-            await con.execute(
-                """UPDATE applications SET token_reissued_at = $2, token_reissued_by = $3,
-                          token_reissue_reason = $4, token_reissues = token_reissues + 1
-                    WHERE application_id = $1""",
-                application_id, to_datetime(self.clock()), by, reason,
-            )
+            await store.set_token_reissued(con, application_id, to_datetime(self.clock()), by, reason)
 
         await self.sessions.execute(app.session_id, ReissueToken(bidder_no), also=also)
         log.warning("application %s: bidding token re-issued by %s", application_id, by)

@@ -42,6 +42,7 @@ from auction.domain.terms import SessionRules
 from auction.reactions import PlanAppended, Reactions
 from auction.sealing import signatures
 from auction.service import MAX_ATTEMPTS, SessionService, now_us
+from auction.store import sessions as session_rows
 from auction.store.plans import PlanConflict, PlanStore, RecordedPlanEvent, number
 
 log = logging.getLogger(__name__)
@@ -316,9 +317,8 @@ class PlanService:
             async def also(con: asyncpg.Connection, _session: SessionState) -> None:
                 await self.store.append(recorded, before.version, after, con=con)
                 if sealed is not None:
-                    await con.execute(
-                        "INSERT INTO sealed_reserves (session_id, key_id, nonce, ciphertext) VALUES ($1, $2, $3, $4)",
-                        session_id, sealed.key_id, sealed.nonce, sealed.ciphertext,
+                    await session_rows.insert_sealed_reserve(
+                        con, session_id, sealed.key_id, sealed.nonce, sealed.ciphertext
                     )
                 await self.store.archive_signatures(con, plan_id, record, dict(request.signatures))
 

@@ -26,6 +26,7 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.commands import QualifyBidder
 from auction.domain.session import SessionState
 from auction.service import SessionService
+from auction.store import sessions as session_rows
 from auction.store.events import to_datetime
 
 BIDDER_NUMBERS = range(1001, 10000)
@@ -72,11 +73,7 @@ async def qualify(
         expires = to_datetime(service.clock()) + ttl
 
         async def record(con: asyncpg.Connection, _state: SessionState) -> None:
-            await con.execute(
-                """INSERT INTO bidders (session_id, bidder_no, legal_name, token_hash, expires_at)
-                   VALUES ($1, $2, $3, $4, $5)""",
-                session_id, bidder_no, legal_name, token_hash(token), expires,
-            )
+            await session_rows.insert_bidder(con, session_id, bidder_no, legal_name, token_hash(token), expires)
             if also is not None:
                 await also(con, bidder_no)
 

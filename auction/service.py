@@ -26,6 +26,7 @@ from auction.fanout.broker import Broker, Message
 from auction.protocol import event_message
 from auction.reactions import Reactions, SessionFinal, WakeupChanged
 from auction.sealing.escrow import ReserveSealer
+from auction.store import sessions as session_rows
 from auction.store.events import Conflict, EventStore, Recorded, number
 
 log = logging.getLogger(__name__)
@@ -269,12 +270,10 @@ class SessionService:
         return state
 
     async def _unseal(self, session_id: str) -> RevealedReserve | None:
-        row = await self.store.pool.fetchrow(
-            "SELECT key_id, nonce, ciphertext FROM sealed_reserves WHERE session_id = $1", session_id
-        )
+        row = await session_rows.sealed_reserve(self.store.pool, session_id)
         if row is None:
             return None
-        return self.sealer.unseal(session_id, row["key_id"], row["nonce"], row["ciphertext"])
+        return self.sealer.unseal(session_id, row.key_id, row.nonce, row.ciphertext)
 
     async def recover(self, session_id: str, last_alive: int | None) -> SessionState:
         """Start-up check (RULES 7.5): suspend a session whose deadline passed while the server was down."""

@@ -16,7 +16,7 @@ import asyncpg
 
 from auction.console.passwords import acceptable, hash_password, random_password, verify_password
 from auction.console.roles import Role
-from auction.console.store import ConsoleStore, User
+from auction.store.console import ConsoleStore, User
 from auction.domain.codes import MESSAGES
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,63}")

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from auction.console.store import ConsoleStore
+from auction.store.console import ConsoleStore
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from auction.publication import outbox
+from auction.store import publication as outbox
 from auction.publication.channels import Channel, idempotency_key, signature
 from auction.publication.documents import to_xml
 

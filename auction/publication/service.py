@@ -20,7 +20,9 @@ from auction.domain.plan_events import AnnouncementChanged, PlanAnnounced
 from auction.domain.plans import PlanState
 from auction.domain.session import Phase
 from auction.plan_service import PlanService
-from auction.publication import outbox
+from auction.store import deadlines as deadline_rows
+from auction.store import publication as outbox
+from auction.store import sessions as session_rows
 from auction.publication.channels import Channel
 from auction.publication.documents import (
     CONTRACT_DEFAULT_REASON,
@@ -83,10 +85,7 @@ class Publisher:
         if session.phase is not Phase.CLOSED or closed is None or closed.outcome != "SOLD" \
                 or closed.winner_bidder_no is None or closed.price is None:
             raise Rejected(Code.SESSION_NOT_SOLD, phase=session.phase.value)
-        holder = await self.pool.fetchval(
-            "SELECT legal_name FROM bidders WHERE session_id = $1 AND bidder_no = $2",
-            session_id, closed.winner_bidder_no,
-        )
+        holder = await session_rows.legal_name(self.pool, session_id, closed.winner_bidder_no)
         if holder is None:  # pragma: no cover - every qualified bidder has a row
             raise Rejected(Code.CONFLICT, "the winner's registration is missing")
         return Deal(session_id=session_id, closed_at=closed.at, price_fen=closed.price, holder=holder)
@@ -126,9 +125,7 @@ class Publisher:
         if closed.outcome != "SOLD":
             return NoSale(session_id, closed.at, "流拍", no_sale_reason(closed.reason, terminated=False))
         # Q42: a sale whose contract was not signed in time is cancelled; its notice says so.
-        defaulted = await self.pool.fetchval(
-            "SELECT max(updated_at) FROM deadlines WHERE session_id = $1 AND kind = 'CONTRACT_SIGNING'"
-            " AND state = 'DEFAULTED'", session_id)
+        defaulted = await deadline_rows.contract_defaulted_at(self.pool, session_id)
         if defaulted is None:
             raise Rejected(Code.SESSION_SOLD, plan_id=plan_id)
         return NoSale(session_id, closed.at, "成交取消", CONTRACT_DEFAULT_REASON)

@@ -1,4 +1,4 @@
-"""Deadline rows, clock events, re-offers and closings in PostgreSQL.
+"""Deadline rows, clock events, re-offers, closings and settlement figures in PostgreSQL.
 
 A row is `Deadline.to_dict()` in `details`, with due/warn times and state
 projected into columns for queries and indexes. Rows are created once
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -206,9 +207,39 @@ async def reoffer(con: Executor, session_id: str) -> asyncpg.Record | None:
     return row
 
 
+async def request_reoffer(con: Executor, session_id: str, old_plan_id: str | None) -> None:
+    """Q42: the default asks for a re-offer, once per session."""
+    await con.execute(
+        """INSERT INTO reoffers (session_id, old_plan_id, requested_at) VALUES ($1, $2, now())
+           ON CONFLICT (session_id) DO NOTHING""",
+        session_id, old_plan_id,
+    )
+
+
+async def set_reoffer_note(con: Executor, session_id: str, note: str) -> None:
+    await con.execute("UPDATE reoffers SET note = $2 WHERE session_id = $1", session_id, note)
+
+
+async def reoffer_drafted(con: Executor, session_id: str, new_plan_id: str, note: str) -> None:
+    """The re-offer plan was drafted (only the first draft is recorded)."""
+    await con.execute(
+        """UPDATE reoffers SET new_plan_id = $2, drafted_at = now(), note = $3
+            WHERE session_id = $1 AND new_plan_id IS NULL""",
+        session_id, new_plan_id, note,
+    )
+
+
 async def pending_reoffers(con: Executor) -> list[str]:
     rows = await con.fetch("SELECT session_id FROM reoffers WHERE new_plan_id IS NULL ORDER BY session_id")
     return [r["session_id"] for r in rows]
+
+
+async def contract_defaulted_at(con: Executor, session_id: str) -> datetime | None:
+    """When the session's contract-signing deadline was defaulted (Q42), or None."""
+    at: datetime | None = await con.fetchval(
+        "SELECT max(updated_at) FROM deadlines WHERE session_id = $1 AND kind = 'CONTRACT_SIGNING'"
+        " AND state = 'DEFAULTED'", session_id)
+    return at
 
 
 async def lock_closing(con: Executor, session_id: str) -> None:
@@ -226,3 +257,39 @@ async def open_refund(con: Executor, session_id: str, subject: str) -> Record | 
         session_id, subject, OPEN_STATES,
     )
     return _record(row) if row is not None else None
+
+
+# ----------------------------------------------------------------------
+# settlement figures (Q40-Q41), append-only: the latest counts
+
+
+@dataclass(frozen=True)
+class SettlementRow:
+    regime: str
+    pre_reform: bool
+    land_use_code: str | None
+    figures: dict[str, Any]
+    entered_by: str
+    entered_at: datetime
+
+
+async def add_settlement(
+    con: Executor, session_id: str, *, regime: str, pre_reform: bool, land_use_code: str | None,
+    figures: dict[str, Any], entered_by: str,
+) -> None:
+    await con.execute(
+        """INSERT INTO settlements (session_id, regime, pre_reform, land_use_code, figures, entered_by)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        session_id, regime, pre_reform, land_use_code, json.dumps(figures, ensure_ascii=False), entered_by,
+    )
+
+
+async def settlements(con: Executor, session_id: str) -> list[SettlementRow]:
+    """The session's settlement figures, newest first."""
+    rows = await con.fetch(
+        """SELECT regime, pre_reform, land_use_code, figures, entered_by, entered_at FROM settlements
+            WHERE session_id = $1 ORDER BY id DESC""",
+        session_id,
+    )
+    return [SettlementRow(r["regime"], r["pre_reform"], r["land_use_code"], json.loads(r["figures"]),
+                          r["entered_by"], r["entered_at"]) for r in rows]

@@ -98,6 +98,41 @@ async def application_by_bidder(con: Executor, session_id: str, bidder_no: int) 
     return _application(r) if r is not None else None
 
 
+async def set_qualified(con: Executor, application_id: str, bidder_no: int, at: datetime) -> None:
+    await con.execute(
+        "UPDATE applications SET bidder_no = $2, qualified_at = $3 WHERE application_id = $1",
+        application_id, bidder_no, at,
+    )
+
+
+async def set_qualification_refused(con: Executor, application_id: str, code: str) -> None:
+    """The deposit is complete but the engine refused the qualification (e.g. REGISTRATION_CLOSED)."""
+    await con.execute(
+        "UPDATE applications SET qualification_refused = $2 WHERE application_id = $1", application_id, code
+    )
+
+
+async def set_token_issued(con: Executor, application_id: str, at: datetime, by: str) -> None:
+    await con.execute(
+        "UPDATE applications SET token_issued_at = $2, token_issued_by = $3 WHERE application_id = $1",
+        application_id, at, by,
+    )
+
+
+async def set_token_reissued(con: Executor, application_id: str, at: datetime, by: str, reason: str) -> None:
+    await con.execute(
+        """UPDATE applications SET token_reissued_at = $2, token_reissued_by = $3,
+                  token_reissue_reason = $4, token_reissues = token_reissues + 1
+            WHERE application_id = $1""",
+        application_id, at, by, reason,
+    )
+
+
+async def lock_txn(con: asyncpg.Connection, txn_id: str) -> None:
+    """Serialise the booking of one bank transaction (transaction-scoped advisory lock)."""
+    await con.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"deposit-txn:{txn_id}")
+
+
 async def applications(con: Executor, session_id: str) -> list[ApplicationRow]:
     rows = await con.fetch(
         f"SELECT {APPLICATION_COLUMNS} FROM applications WHERE session_id = $1 ORDER BY created_at, application_id",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -21,6 +21,8 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.plan_events import PlanEvent, event_from_dict, event_to_dict, plan_event_type
 from auction.domain.plans import PlanState
 from auction.store.events import to_datetime
+
+Executor: TypeAlias = Any  # an asyncpg Pool or Connection (asyncpg is untyped)
 
 
 class PlanConflict(Exception):
@@ -201,3 +203,14 @@ class PlanStore:
             "INSERT INTO reserve_signatures (plan_id, member_id, signature, record) VALUES ($1, $2, $3, $4)",
             [(plan_id, member_id, signature, record) for member_id, signature in sorted(signatures.items())],
         )
+
+
+async def plans_table_exists(con: Executor) -> bool:
+    """Whether the plans table is there (a database migrated before plans existed has none)."""
+    return bool(await con.fetchval("SELECT to_regclass('plans') IS NOT NULL"))
+
+
+async def plan_of_session(con: Executor, session_id: str) -> str | None:
+    """The supply plan the session was created from, if any."""
+    plan_id: str | None = await con.fetchval("SELECT plan_id FROM plans WHERE session_id = $1", session_id)
+    return plan_id

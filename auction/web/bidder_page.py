@@ -26,6 +26,7 @@ from auction.plan_service import PlanService
 from auction.protocol import loads, storable_text
 from auction.service import now_us
 from auction.settings import Settings
+from auction.store import sessions as session_rows
 from auction.store.events import to_micros
 from auction.web.console_views import WEB
 from auction.web.limits import AttemptWindow, address_of
@@ -76,17 +77,16 @@ async def which_session(request: Request, settings: Settings) -> Response:
     if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
         return _refused(Code.INVALID_TOKEN, 401)
     try:
-        row = await request.state.service.store.pool.fetchrow(
-            "SELECT session_id, bidder_no, expires_at FROM bidders WHERE token_hash = $1",
-            hashlib.sha256(token.encode()).digest(),
+        row = await session_rows.bidder_by_token(
+            request.state.service.store.pool, hashlib.sha256(token.encode()).digest()
         )
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
         return _refused(Code.SERVICE_UNAVAILABLE, 503)
-    if row is None or to_micros(row["expires_at"]) <= now_us():
+    if row is None or to_micros(row.expires_at) <= now_us():
         return _refused(Code.INVALID_TOKEN, 401)
     failures.forgive(address)
-    body: dict[str, Any] = {"session_id": row["session_id"], "bidder_no": row["bidder_no"]}
-    parcel = await announced_parcel(request, settings, row["session_id"])
+    body: dict[str, Any] = {"session_id": row.session_id, "bidder_no": row.bidder_no}
+    parcel = await announced_parcel(request, settings, row.session_id)
     if parcel is not None:
         body["parcel"] = parcel
     return JSONResponse(body, headers={"cache-control": "no-store"})

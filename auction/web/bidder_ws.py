@@ -38,6 +38,7 @@ from auction.fanout.broker import Message, Subscription, text_frame
 from auction.protocol import PROTOCOL_VERSION, dumps, loads, state_view, storable_text, terms_view
 from auction.service import SessionService, now_us
 from auction.settings import Settings
+from auction.store import sessions as session_rows
 from auction.store.events import to_micros
 from auction.web.limits import Limits, address_of
 
@@ -281,16 +282,13 @@ class BidderConnection:
         failures.failed(self.address, now)
         if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
             raise Rejected(Code.INVALID_TOKEN)
-        row = await self.service.store.pool.fetchrow(
-            "SELECT session_id, bidder_no, expires_at, token_epoch FROM bidders WHERE token_hash = $1",
-            hashlib.sha256(token.encode()).digest(),
-        )
-        if row is None or to_micros(row["expires_at"]) <= now_us():
+        row = await session_rows.bidder_by_token(self.service.store.pool, hashlib.sha256(token.encode()).digest())
+        if row is None or to_micros(row.expires_at) <= now_us():
             raise Rejected(Code.INVALID_TOKEN)
         failures.forgive(self.address)  # a real token, if maybe for another session: no guess
-        if row["session_id"] != session_id:
+        if row.session_id != session_id:
             raise Rejected(Code.WRONG_SESSION)
-        return Peer(session_id, int(row["bidder_no"]), 0, token_epoch=int(row["token_epoch"]))
+        return Peer(session_id, int(row.bidder_no), 0, token_epoch=int(row.token_epoch))
 
     def _welcome(self, peer: Peer, state: SessionState) -> str:
         mine = []

@@ -23,7 +23,8 @@ from starlette.routing import Route
 from auction.console.passwords import burn_time, hash_password, needs_rehash, verify_password
 from auction.console.roles import Permission, allowed
 from auction.console.refusals import RefusalRollup
-from auction.console.store import SignedIn
+from auction.store import sessions as session_rows
+from auction.store.console import SignedIn
 from auction.deposit_service import DepositService
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import Resume, Suspend, Terminate
@@ -178,10 +179,7 @@ class ConsolePages:
     # sessions
 
     async def sessions(self, request: Request, who: SignedIn) -> Response:
-        rows = await request.state.service.store.pool.fetch(
-            """SELECT session_id, method, parcel_ref, phase, last_pub_seq, next_wakeup, highest_fen,
-                      highest_bidder_no, bid_count, created_at FROM sessions ORDER BY created_at DESC LIMIT 500"""
-        )
+        rows = await session_rows.listed(request.state.service.store.pool, 500)
         start = now_us() + 10 * 60 * 1_000_000
         return self.render(request, "sessions.html", who, sessions=rows, done=request.query_params.get("done"),
                            default_start=local_input(start), default_end=local_input(start + 10 * 60 * 1_000_000))
@@ -229,10 +227,8 @@ class ConsolePages:
         bidders: list[dict[str, Any]] = []
         if allowed(role, Permission.VIEW_BIDDERS):
             reveal = state.final and allowed(role, Permission.SEE_IDENTITIES)  # RULES 3.5, 8.1
-            rows = await service.store.pool.fetch(
-                "SELECT bidder_no, legal_name FROM bidders WHERE session_id = $1 ORDER BY bidder_no", sid
-            )
-            bidders = [{"bidder_no": r["bidder_no"], "legal_name": r["legal_name"] if reveal else None} for r in rows]
+            bidders = [{"bidder_no": no, "legal_name": name if reveal else None}
+                       for no, name in await session_rows.legal_names(service.store.pool, sid)]
         ladder = sorted(state.accepted.values(), key=lambda b: b.seq, reverse=True)
         closed = state.closed
         reserve_check = None

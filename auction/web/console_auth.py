@@ -28,7 +28,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from auction.console.roles import Permission, allowed
-from auction.console.store import ConsoleStore, SignedIn
+from auction.store.console import ConsoleStore, SignedIn
 from auction.domain.codes import MESSAGES, Code, Rejected
 
 log = logging.getLogger(__name__)

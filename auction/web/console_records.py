@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from auction.console.roles import Permission, allowed
-from auction.console.store import SignedIn
+from auction.store.console import SignedIn
 from auction.deadline_service import DeadlineService
 from auction.deposit_service import DepositService
 from auction.domain.codes import Code, Rejected

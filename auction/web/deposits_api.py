@@ -25,6 +25,7 @@ from auction.domain.ledger import AccountKind
 from auction.plan_service import PlanService
 from auction.settings import Settings
 from auction.store import deposits as store
+from auction.store import plans as plan_rows
 from auction.store.events import to_micros
 from auction.web.guard import OperatorGuard, json_body, text_field
 from auction.web.operator_api import _reason, _time
@@ -145,7 +146,7 @@ async def _plan_deposit_deadline(request: Request, session_id: str) -> int | Non
     plans: PlanService | None = getattr(request.state, "plans", None)
     if plans is None:
         return None
-    plan_id = await plans.store.pool.fetchval("SELECT plan_id FROM plans WHERE session_id = $1", session_id)
+    plan_id = await plan_rows.plan_of_session(plans.store.pool, session_id)
     if plan_id is None:
         return None
     state = await plans.state(plan_id)

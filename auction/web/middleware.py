@@ -26,7 +26,7 @@ import asyncpg
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auction.console.roles import Role
-from auction.console.store import ConsoleStore, User
+from auction.store.console import ConsoleStore, User
 
 log = logging.getLogger(__name__)
 

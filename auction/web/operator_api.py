@@ -30,6 +30,7 @@ from auction.protocol import state_view, storable_text, terms_view
 from auction.registration import qualify
 from auction.service import SessionService
 from auction.settings import Settings
+from auction.store import sessions as session_rows
 from auction.store.events import Recorded, to_micros
 from auction.web.guard import OperatorGuard, json_body, text_field
 from auction.web.inputs import instant
@@ -167,22 +168,19 @@ class OperatorApi:
         return JSONResponse(session_view(state), status_code=201)
 
     async def list_sessions(self, request: Request) -> Response:
-        rows = await request.state.service.store.pool.fetch(
-            """SELECT session_id, method, parcel_ref, phase, last_pub_seq, next_wakeup, highest_fen,
-                      highest_bidder_no, bid_count FROM sessions ORDER BY created_at DESC LIMIT 500"""
-        )
+        rows = await session_rows.listed(request.state.service.store.pool, 500)
         return JSONResponse(
             [
                 {
-                    "session_id": r["session_id"],
-                    "method": r["method"],
-                    "parcel_ref": r["parcel_ref"],
-                    "phase": r["phase"],
-                    "seq": r["last_pub_seq"],
-                    "next_wakeup_us": to_micros(r["next_wakeup"]) if r["next_wakeup"] else None,
-                    "highest_fen": r["highest_fen"],
-                    "highest_bidder_no": r["highest_bidder_no"],
-                    "bid_count": r["bid_count"],
+                    "session_id": r.session_id,
+                    "method": r.method,
+                    "parcel_ref": r.parcel_ref,
+                    "phase": r.phase,
+                    "seq": r.last_pub_seq,
+                    "next_wakeup_us": to_micros(r.next_wakeup) if r.next_wakeup else None,
+                    "highest_fen": r.highest_fen,
+                    "highest_bidder_no": r.highest_bidder_no,
+                    "bid_count": r.bid_count,
                 }
                 for r in rows
             ]
@@ -205,13 +203,9 @@ class OperatorApi:
         """Bidder numbers; legal names only once the session has ended (RULES 3.5, 8.1)."""
         session_id = request.path_params["session_id"]
         state = await request.state.service.state(session_id)
-        rows = await request.state.service.store.pool.fetch(
-            "SELECT bidder_no, legal_name FROM bidders WHERE session_id = $1 ORDER BY bidder_no", session_id
-        )
+        rows = await session_rows.legal_names(request.state.service.store.pool, session_id)
         reveal = state.final
-        return JSONResponse(
-            [{"bidder_no": r["bidder_no"], "legal_name": r["legal_name"] if reveal else None} for r in rows]
-        )
+        return JSONResponse([{"bidder_no": no, "legal_name": name if reveal else None} for no, name in rows])
 
     async def suspend(self, request: Request) -> Response:
         body = await json_body(request)
@@ -270,13 +264,11 @@ class OperatorApi:
         if not recorded:
             raise Rejected(Code.UNKNOWN_SESSION)
         state = replay([r.event for r in recorded])
-        row = await request.state.service.store.pool.fetchrow(
-            "SELECT phase, last_seq, last_pub_seq, highest_fen FROM sessions WHERE session_id = $1", sid
-        )
+        row = await session_rows.projection(request.state.service.store.pool, sid)
         checks = {
             "seq_gap_free": [r.seq for r in recorded] == list(range(1, len(recorded) + 1)),
             "projection_matches": row is not None
-            and (row["phase"], row["last_seq"], row["last_pub_seq"], row["highest_fen"])
+            and (row.phase, row.last_seq, row.last_pub_seq, row.highest_fen)
             == (state.phase.value, state.seq, state.pub_seq, state.highest.amount if state.highest else None),
         }
         closed = state.closed

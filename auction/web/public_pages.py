@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from auction.publication import outbox
+from auction.store import publication as outbox
 from auction.publication.documents import ANNOUNCEMENT, CHANGE, RESULT, UNSOLD, to_xml
 from auction.publication.pages import STYLE, atom_feed, detail_page, list_page
 from auction.settings import Settings

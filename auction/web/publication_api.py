@@ -14,7 +14,7 @@ from starlette.routing import Route
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.protocol import storable_text
-from auction.publication import outbox
+from auction.store import publication as outbox
 from auction.publication.documents import Installment, ResultEntry
 from auction.publication.service import Publisher
 from auction.service import now_us

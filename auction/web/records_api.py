@@ -12,7 +12,6 @@ close (RULES 3.5, 8.1); the winner receives it from them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -31,6 +30,7 @@ from auction.publish.confirmation import Confirmation, render_html, render_pdf
 from auction.settings import Settings
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store
+from auction.store import sessions as session_rows
 from auction.store.events import to_micros
 from auction.web.guard import OperatorGuard, json_body, text_field
 
@@ -64,9 +64,7 @@ async def session_confirmation(clock: DeadlineService, plans: PlanService | None
             AccountKind.FORFEITED, app.sub_account
         )
     else:  # qualified through the operator stand-in: no application, no deposit
-        name = await pool.fetchval(
-            "SELECT legal_name FROM bidders WHERE session_id = $1 AND bidder_no = $2", session_id, winner_no
-        ) or f"竞买号 {winner_no}"
+        name = await session_rows.legal_name(pool, session_id, winner_no) or f"竞买号 {winner_no}"
         registration_no = ""
     contract = await rows_store.of_session(pool, session_id, DeadlineKind.CONTRACT_SIGNING)
     row = contract[0].deadline if contract else None
@@ -140,11 +138,8 @@ class RecordsApi:
         else:
             settlement = settle_q40(price, _deductions(body.get("deductions", [])))
         figures = settlement.to_dict()
-        await clock.pool.execute(
-            """INSERT INTO settlements (session_id, regime, pre_reform, land_use_code, figures, entered_by)
-               VALUES ($1, $2, $3, $4, $5, $6)""",
-            session_id, settlement.regime.value, pre_reform, land_use, json.dumps(figures, ensure_ascii=False), by,
-        )
+        await rows_store.add_settlement(clock.pool, session_id, regime=settlement.regime.value, pre_reform=pre_reform,
+                                        land_use_code=land_use, figures=figures, entered_by=by)
         return JSONResponse(await self._latest(clock, session_id), status_code=201)
 
     async def settlement(self, request: Request) -> Response:
@@ -155,22 +150,18 @@ class RecordsApi:
 
     @staticmethod
     async def _latest(clock: DeadlineService, session_id: str) -> dict[str, Any]:
-        rows = await clock.pool.fetch(
-            """SELECT regime, pre_reform, land_use_code, figures, entered_by, entered_at FROM settlements
-                WHERE session_id = $1 ORDER BY id DESC""",
-            session_id,
-        )
+        rows = await rows_store.settlements(clock.pool, session_id)
         if not rows:
             raise Rejected(Code.NOT_FOUND, "no settlement figures entered", session_id=session_id)
         r = rows[0]
         return {
             "session_id": session_id,
-            "regime": r["regime"],
-            "pre_reform": r["pre_reform"],
-            "land_use_code": r["land_use_code"],
-            "figures": json.loads(r["figures"]),
-            "entered_by": r["entered_by"],
-            "entered_at": iso_cst(to_micros(r["entered_at"])),
+            "regime": r.regime,
+            "pre_reform": r.pre_reform,
+            "land_use_code": r.land_use_code,
+            "figures": r.figures,
+            "entered_by": r.entered_by,
+            "entered_at": iso_cst(to_micros(r.entered_at)),
             "versions": len(rows),
         }
 

@@ -1,5 +1,5 @@
 """Console accounts, signed-in sessions and the audit trail on a real PostgreSQL
-(migrations/0004_console.sql, auction/console/store.py, auction/console/accounts.py)."""
+(migrations/0004_console.sql, auction/store/console.py, auction/console/accounts.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from auction.console.accounts import add_user, demo_accounts
 from auction.console.refusals import RefusalRollup
 from auction.console.roles import Role
-from auction.console.store import ConsoleStore, id_hash
+from auction.store.console import ConsoleStore, id_hash
 
 
 @pytest.fixture

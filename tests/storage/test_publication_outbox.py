@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from auction.domain.plan_terms import PlanMethod
-from auction.publication import outbox
+from auction.store import publication as outbox
 from auction.publication.channels import Channel
 from auction.publication.delivery import Backoff, DeliveryWorker
 from auction.publication.documents import Deal, Installment, ResultEntry, announcement_document, result_document
