@@ -29,7 +29,7 @@ from auction.domain.china import iso_cst_seconds
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount, wan_number
 from auction.domain.parcels import format_basis_points, format_hundredths, to_hectares, to_square_metres
-from auction.domain.plan_terms import PlanMethod
+from auction.domain.plan_terms import PlanMethod, Schedule
 from auction.domain.plans import PlanState
 
 SCHEMA = "qj-land-publication/1"
@@ -269,13 +269,7 @@ def announcement_document(state: PlanState, *, region_code: str) -> dict[str, An
         "deposit_wan": wan_number(draft.deposit),
         "deposit_fen": str(draft.deposit),
         "appraisal_filing_no": state.appraisals[-1].appraisal.filing_no if state.appraisals else "",
-        "listing_start_at": iso_cst_seconds(schedule.start_at) if listing else "",
-        "listing_end_at": iso_cst_seconds(schedule.listing_end_at) if listing and schedule.listing_end_at else "",
-        "auction_start_at": "" if listing else iso_cst_seconds(schedule.start_at),
-        "registration_closes_at": iso_cst_seconds(schedule.registration_closes_at),
-        "deposit_deadline": iso_cst_seconds(schedule.deposit_deadline),
-        # RULES 3.4: a bidder is qualified when the deposit is in full, so by the deposit deadline.
-        "qualification_confirmed_by": iso_cst_seconds(schedule.deposit_deadline),
+        **_schedule_fields(schedule, listing),
         "place_and_method": a.place_and_method,
         "application": a.application,
         "bidder_conditions": draft.bidder_conditions,
@@ -283,6 +277,19 @@ def announcement_document(state: PlanState, *, region_code: str) -> dict[str, An
         "other_matters": a.other_matters,
     }
     return _envelope(ANNOUNCEMENT, state, region_code, announced.effective_published_at, fields)
+
+
+def _schedule_fields(schedule: Schedule, listing: bool) -> dict[str, str]:
+    """The schedule as the announcement and its change notice both state it, in the site's order."""
+    return {
+        "listing_start_at": iso_cst_seconds(schedule.start_at) if listing else "",
+        "listing_end_at": iso_cst_seconds(schedule.listing_end_at) if listing and schedule.listing_end_at else "",
+        "auction_start_at": "" if listing else iso_cst_seconds(schedule.start_at),
+        "registration_closes_at": iso_cst_seconds(schedule.registration_closes_at),
+        "deposit_deadline": iso_cst_seconds(schedule.deposit_deadline),
+        # RULES 3.4: a bidder is qualified when the deposit is in full, so by the deposit deadline.
+        "qualification_confirmed_by": iso_cst_seconds(schedule.deposit_deadline),
+    }
 
 
 def change_document(state: PlanState, change_no: int, *, region_code: str) -> dict[str, Any]:
@@ -303,12 +310,7 @@ def change_document(state: PlanState, change_no: int, *, region_code: str) -> di
         "supply_method": SUPPLY_METHODS[draft.method],
         "reason": change.reason,
         "content": change.content,
-        "listing_start_at": iso_cst_seconds(schedule.start_at) if listing else "",
-        "listing_end_at": iso_cst_seconds(schedule.listing_end_at) if listing and schedule.listing_end_at else "",
-        "auction_start_at": "" if listing else iso_cst_seconds(schedule.start_at),
-        "registration_closes_at": iso_cst_seconds(schedule.registration_closes_at),
-        "deposit_deadline": iso_cst_seconds(schedule.deposit_deadline),
-        "qualification_confirmed_by": iso_cst_seconds(schedule.deposit_deadline),
+        **_schedule_fields(schedule, listing),
         "pushed_back_days": _days(change.pushed_back_by),
         "contacts": announced.announcement.contacts,
     }
