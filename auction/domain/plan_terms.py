@@ -28,7 +28,7 @@ class PlanMethod(str, Enum):
 
 @dataclass(frozen=True)
 class PlanRules:
-    """Per-trading-center numbers for plans, each with its source (RULES.md).
+    """Per-trading-center numbers for plans, each with its source (docs/rules.md).
 
     Copied into the plan when it is drafted, so a replay judges by the settings
     in force then.

@@ -24,7 +24,7 @@ class Method(str, Enum):
 
 @dataclass(frozen=True)
 class SessionRules:
-    """Per-trading-center numbers, each with the rule it comes from (RULES.md)."""
+    """Per-trading-center numbers, each with the rule it comes from (docs/rules.md)."""
 
     # RULES 4.1, N Art.18: the listing period is at least 10 days.
     min_listing_period: int = 10 * DAY

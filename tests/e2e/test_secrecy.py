@@ -1,4 +1,4 @@
-"""Issue 3 item 6: the sealed reserve and the bidders' identities stay secret until the close.
+"""RULES 2.3-2.4 and 3.5 (docs/rules.md): the sealed reserve and the bidders' identities stay secret until the close.
 
 A whole session runs on a real server, from plan to sale, with a distinctive
 reserve. Before the close, everything the system produced is searched for it in
