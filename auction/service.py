@@ -36,6 +36,7 @@ MAX_ATTEMPTS = 8
 # replays the log from the nearest one at or before its `last_seq`: its cost is what it
 # missed (plus at most this many events), not the whole log.
 MARK_EVERY = 64
+MAX_MARKS = 8  # remembered states per session: the last 8 x 64 public events resume cheaply
 
 
 def now_us() -> int:
@@ -123,7 +124,13 @@ class SessionService:
 
     def _mark(self, session_id: str, r: Recorded, state: SessionState) -> None:
         if r.pub_seq is not None and r.pub_seq % MARK_EVERY == 0:
-            self._marks.setdefault(session_id, {})[r.pub_seq] = state
+            marks = self._marks.setdefault(session_id, {})
+            marks[r.pub_seq] = state
+            # Only the latest few: a state holds every accepted bid, so keeping them all would
+            # grow with the square of a session's bids. Resumers are near the end; one from
+            # further back reads from an earlier state (or the start), as before marks.
+            while len(marks) > MAX_MARKS:
+                del marks[min(marks)]
 
     async def public_after(self, session_id: str, after_pub_seq: int, upto: int | None = None) -> list[Message]:
         """The public events after `after_pub_seq` (through `upto`), in order, each with the
@@ -131,8 +138,9 @@ class SessionService:
 
         The log is read from the remembered state nearest at or before `after_pub_seq`
         (a range read on the log's key), not from its start."""
-        base = after_pub_seq - after_pub_seq % MARK_EVERY
-        state = self._marks.get(session_id, {}).get(base, SessionState())
+        marks = self._marks.get(session_id, {})
+        base = max((m for m in marks if m <= after_pub_seq), default=None)
+        state = marks[base] if base is not None else SessionState()
         messages = []
         for r in await self.store.load(session_id, after_seq=state.seq):
             state = evolve(state, r.event)

@@ -29,7 +29,7 @@ from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros
 from auction.web.console_views import WEB
-from auction.web.limits import AttemptWindow, address_of
+from auction.web.limits import AttemptWindow, address_of, token_refusal
 from auction.web.plans_api import parcel_view
 
 STATIC = WEB / "static"
@@ -63,19 +63,24 @@ async def bid_page(request: Request) -> Response:
 async def which_session(request: Request, settings: Settings) -> Response:
     """`{"token"}` -> `{"session_id", "bidder_no"}` for a valid, unexpired token."""
     # The same limit as the WebSocket hello's, in the same count: failed tokens per client address
-    # and minute (auction/web/limits.py); counted before the look-up, taken back when good.
+    # and minute (auction/web/limits.py); counted before the look-up, taken back when good. Over
+    # the limit a wrong token is refused as a guess (429); a valid one still signs in.
     failures: AttemptWindow = request.state.limits.token_failures
     address, now = address_of(request.client), time.monotonic()
-    if failures.blocked(address, now):
-        return _refused(Code.TOKEN_ATTEMPTS_LIMIT, 429)
-    failures.failed(address, now)
+    blocked = failures.blocked(address, now)
+    if not blocked:
+        failures.failed(address, now)
+
+    def refused() -> Response:
+        r = token_refusal(failures, blocked)
+        return _refused(r.code, 429 if blocked else 401)
     raw = await request.body()
     try:
         token = loads(raw).get("token") if len(raw) <= 1024 else None
     except (Rejected, AttributeError):
         token = None
     if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
-        return _refused(Code.INVALID_TOKEN, 401)
+        return refused()
     try:
         row = await session_rows.bidder_by_token(
             request.state.service.store.pool, hashlib.sha256(token.encode()).digest()
@@ -83,8 +88,9 @@ async def which_session(request: Request, settings: Settings) -> Response:
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
         return _refused(Code.SERVICE_UNAVAILABLE, 503)
     if row is None or to_micros(row.expires_at) <= now_us():
-        return _refused(Code.INVALID_TOKEN, 401)
-    failures.forgive(address)
+        return refused()
+    if not blocked:
+        failures.forgive(address)
     body: dict[str, Any] = {"session_id": row.session_id, "bidder_no": row.bidder_no}
     parcel = await announced_parcel(request, settings, row.session_id)
     if parcel is not None:

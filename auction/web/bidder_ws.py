@@ -40,7 +40,7 @@ from auction.service import SessionService, now_us
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros
-from auction.web.limits import Limits, address_of
+from auction.web.limits import Limits, address_of, token_refusal
 
 log = logging.getLogger(__name__)
 
@@ -273,19 +273,21 @@ class BidderConnection:
                 raise Rejected(Code.WATCHER_LIMIT, limit=self.limits.watchers.cap)
             self.watching = True
             return Peer(session_id, None, 0)
-        # Failed tokens per address and minute: over the limit, tokens are not even looked up.
-        # Counted as a failure before the look-up (so that hellos sent all at once count too),
-        # taken back if the token is good.
+        # Failed tokens per address and minute (auction/web/limits.py): counted before the look-up
+        # (so that hellos sent all at once count too), taken back if the token is good. Over the
+        # limit a wrong token is refused as a guess; a valid one still gets in, so a stranger
+        # behind the same address cannot keep a bidder out of a countdown.
         failures, now = self.limits.token_failures, time.monotonic()
-        if failures.blocked(self.address, now):
-            raise Rejected(Code.TOKEN_ATTEMPTS_LIMIT, limit=failures.limit)
-        failures.failed(self.address, now)
+        blocked = failures.blocked(self.address, now)
+        if not blocked:
+            failures.failed(self.address, now)
         if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
-            raise Rejected(Code.INVALID_TOKEN)
+            raise token_refusal(failures, blocked)
         row = await session_rows.bidder_by_token(self.service.store.pool, hashlib.sha256(token.encode()).digest())
         if row is None or to_micros(row.expires_at) <= now_us():
-            raise Rejected(Code.INVALID_TOKEN)
-        failures.forgive(self.address)  # a real token, if maybe for another session: no guess
+            raise token_refusal(failures, blocked)
+        if not blocked:
+            failures.forgive(self.address)  # a real token, if maybe for another session: no guess
         if row.session_id != session_id:
             raise Rejected(Code.WRONG_SESSION)
         return Peer(session_id, int(row.bidder_no), 0, token_epoch=int(row.token_epoch))

@@ -3,7 +3,7 @@ JSON error body, and reading a JSON body and its text fields.
 
 `OperatorGuard(settings)(handler)` checks the bearer key (constant time), counts
 wrong keys per client address and minute (auction/web/limits.py: over the limit
-keys are not even compared, `OPERATOR_KEY_ATTEMPTS_LIMIT`), runs the handler and
+a wrong key gets `OPERATOR_KEY_ATTEMPTS_LIMIT`, the right one still works), runs the handler and
 turns a `Rejected` into `{"error": {"code", "message", "details"}}` with its
 status, and a database failure into `SERVICE_UNAVAILABLE` (503). The body's size
 is limited before any handler reads it (`BodyLimit`, auction/web/input_guards.py).
@@ -71,13 +71,15 @@ class OperatorGuard:
     def check_key(self, request: Request) -> None:
         supplied = request.headers.get("authorization", "")
         expected = f"Bearer {self.settings.operator_key}"
-        # Wrong keys per client address and minute: over the limit, keys are not even compared.
+        # Wrong keys per client address and minute: over the limit a wrong key is refused as a
+        # guess (429); the right key still works, so a stranger behind the same address cannot
+        # lock the trading center's desk out.
         limits: Limits | None = getattr(request.state, "limits", None)
         address, now = address_of(request.client), time.monotonic()
-        if supplied and limits is not None and limits.key_failures.blocked(address, now):
-            raise Rejected(Code.OPERATOR_KEY_ATTEMPTS_LIMIT, limit=limits.key_failures.limit)
         if not self.settings.operator_key or not hmac.compare_digest(supplied.encode(), expected.encode()):
             if supplied and limits is not None:
+                if limits.key_failures.blocked(address, now):
+                    raise Rejected(Code.OPERATOR_KEY_ATTEMPTS_LIMIT, limit=limits.key_failures.limit)
                 limits.key_failures.failed(address, now)
             raise Rejected(Code.UNAUTHORIZED)
 

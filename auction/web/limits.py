@@ -7,7 +7,8 @@
   at another, and nobody can lock an account: the wait ends by itself.
 - `AttemptWindow`: failed credential attempts (a bidder token in a WebSocket
   hello, the operator key on the API) per address in the last minute; over
-  the limit, further attempts from that address are refused unheard.
+  the limit, every wrong credential from that address is refused as a guess
+  (a valid one still gets in: a shared address must not keep a bidder out).
 - `WatcherCounts`: open watcher WebSockets per address (a bidder with a valid
   token is never counted, so never kept out).
 
@@ -25,6 +26,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from auction.domain.codes import Code, Rejected
 from auction.settings import Settings
 
 K = TypeVar("K", bound=Hashable)
@@ -142,6 +144,13 @@ class AttemptWindow:
         times = self.times.get(key)
         if times:
             times.pop()
+
+
+def token_refusal(failures: AttemptWindow, blocked: bool) -> Rejected:
+    """A bidder token that is not valid: a guess over the address's limit, or just invalid."""
+    if blocked:
+        return Rejected(Code.TOKEN_ATTEMPTS_LIMIT, limit=failures.limit)
+    return Rejected(Code.INVALID_TOKEN)
 
 
 @dataclass
