@@ -200,6 +200,18 @@ class CalendarStore:
                     log.warning("calendar %d: the year an operator loaded differs from %s; that one is used",
                                 loaded.year, known.source)
                 continue
+            try:
+                if loaded.year >= LAW_2024_FROM:
+                    check_statutory(loaded, statutory(loaded.year))
+            except Rejected:
+                # Loaded before files were checked against the law (e.g. empty lists, which
+                # would count weekends only): never counted on; the provisional year stands in.
+                if loaded.year not in self._warned:
+                    self._warned.add(loaded.year)
+                    log.warning("calendar %d: the year an operator loaded leaves statutory holidays as working "
+                                "days; it is not used (the provisional year counts instead): load a "
+                                "complete year file", loaded.year)
+                continue
             calendar = calendar.with_year(loaded)
         for year, entry in self.provisional.items():
             if year not in calendar.years:

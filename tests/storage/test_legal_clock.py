@@ -440,6 +440,17 @@ async def test_bad_year_files_change_nothing(world: World) -> None:
     assert await rows(world, "S-BAD") == before
 
 
+async def test_a_year_stored_before_files_were_checked_never_counts_weekends_only(world: World) -> None:
+    """A 2027 with empty lists, stored by an earlier version (before the statutory check): it is
+    not counted on (it would count weekends only, RULES 9); the provisional year stands in."""
+    from auction.domain.workdays import calendar_year
+    from auction.store.calendar import insert_year
+
+    assert await insert_year(world.pool, calendar_year(2027, [], [], "x"), "an earlier version")
+    year = (await world.legal.calendar.calendar()).years[2027]
+    assert year.provisional and date(2027, 2, 8) in year.holidays  # 春节 (lunar 1/3) by law
+
+
 async def test_a_provisional_contract_date_never_forfeits_the_deposit(world: World) -> None:
     await sold_session(world, "S-PQ", cst(2026, 12, 20, 15))
     contract_id = str((await rows(world, "S-PQ"))["CONTRACT_SIGNING"]["deadline_id"])
