@@ -119,20 +119,27 @@ class Runtime:
                         "without a deposit can be made; tests and demos only, never in production")
 
     async def stop(self) -> None:
-        await self.refusals.stop()
-        await self.delivery.stop()
+        """Timers first (no close starts while the rest stops), the pool last. A step that
+        fails is logged and the later ones still run: the pool is always closed."""
         self.timers.shutdown()
         self.deadline_timers.shutdown()
+        for step in (self.refusals.stop, self.delivery.stop, self._stop_beat, self.broker.stop,
+                     self.group_commit.close if self.group_commit is not None else None):
+            if step is None:
+                continue
+            try:
+                await step()
+            except Exception:
+                log.exception("stopping: %s failed", getattr(step, "__qualname__", step))
+        await self.pool.close()
+
+    async def _stop_beat(self) -> None:
         if self.beat is not None:
             self.beat.cancel()
             with contextlib.suppress(BaseException):
                 await self.beat
             with contextlib.suppress(Exception):
                 await nodes.beat(self.pool, self.settings.node_id)
-        await self.broker.stop()
-        if self.group_commit is not None:
-            await self.group_commit.close()
-        await self.pool.close()
 
 
 @contextlib.asynccontextmanager

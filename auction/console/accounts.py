@@ -89,14 +89,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 async def run(args: argparse.Namespace, dsn: str) -> int:
-    from auction.store.migrate import migrate, pending
-
-    con = await asyncpg.connect(dsn)
-    try:
-        if await pending(con):  # the CLI migrates as the owner first; `dsn` is the server's login
-            await migrate(con)
-    finally:
-        await con.close()
+    """`dsn` is the server's login: the CLI has migrated as the owner before (cli._migrated)."""
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     assert pool is not None
     try:

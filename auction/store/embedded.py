@@ -392,8 +392,10 @@ async def _until_password_required(pg: EmbeddedPostgres, timeout: float = 60) ->
     deadline = time.monotonic() + timeout
     while True:
         try:
+            # An empty password, never one from PGPASSWORD or ~/.pgpass: the question is
+            # whether a login *without* the password still gets in.
             con = await asyncpg.connect(host="127.0.0.1", port=pg.port, user=OWNER, database="postgres",
-                                        password=None)
+                                        password="")
         except (asyncpg.PostgresError, asyncpg.InterfaceError):
             return
         await con.close()
