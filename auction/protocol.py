@@ -60,7 +60,10 @@ def loads(raw: str | bytes) -> Any:
         raise Rejected(Code.JSON_TOO_DEEP, maximum=MAX_JSON_DEPTH) from None
     except ValueError:  # includes UnicodeDecodeError of a body that is not UTF-8
         raise Rejected(Code.MALFORMED_JSON) from None
-    if json_depth(value) > MAX_JSON_DEPTH:
+    # Nesting needs an opening bracket per level: a frame with few of them (every bid) is not
+    # walked. (Brackets inside strings only make the count larger, never smaller.)
+    opening = raw.count("{") + raw.count("[") if isinstance(raw, str) else raw.count(b"{") + raw.count(b"[")
+    if opening > MAX_JSON_DEPTH and json_depth(value) > MAX_JSON_DEPTH:
         raise Rejected(Code.JSON_TOO_DEEP, maximum=MAX_JSON_DEPTH)
     return value
 
