@@ -28,19 +28,19 @@ from datetime import timedelta
 
 import asyncpg
 
-from auction.calendar_store import CalendarStore, official_calendar
-from auction.console.refusals import RefusalRollup
-from auction.deadline_service import DeadlineService
-from auction.deposit_service import DepositService
+from auction.services.calendar import CalendarStore, official_calendar
+from auction.staff.refusals import RefusalRollup
+from auction.services.deadlines import DeadlineService
+from auction.services.deposits import DepositService
 from auction.fanout.broker import Broker, InProcessBroker
 from auction.fanout.redis_broker import RedisBroker
 from auction.jobs.deadlines import DeadlineTimers
 from auction.jobs.timers import SessionTimers
 from auction.keys import open_sealer
-from auction.plan_service import PlanService
+from auction.services.plans import PlanService
 from auction.publication.channels import parse_channels
 from auction.publication.delivery import Backoff, DeliveryWorker
-from auction.publication.service import Publisher
+from auction.services.publication import Publisher
 from auction.reactions import (
     AppendedElsewhere,
     DeadlineWritten,
@@ -51,7 +51,7 @@ from auction.reactions import (
     SessionFinal,
     WakeupChanged,
 )
-from auction.service import SessionService
+from auction.services.session import SessionService
 from auction.settings import Settings
 from auction.store import nodes
 from auction.store.events import EventStore, GroupCommit, to_datetime

@@ -77,7 +77,7 @@ def _operator_key(settings: Settings) -> Settings:
 async def _service(settings: Settings, db: Database) -> AsyncIterator[object]:
     from auction.fanout.broker import InProcessBroker
     from auction.keys import open_sealer
-    from auction.service import SessionService
+    from auction.services.session import SessionService
     from auction.store.events import EventStore
 
     await _migrated(db)
@@ -106,7 +106,7 @@ async def _load_demo(settings: Settings, db: Database) -> None:
         print(f"  bidder {r['bidder_no']}  {r['legal_name']}\n    .venv/bin/auction-bidder --url {url} "
               f"bid {current} --token {r['token']}")
     print(f"\nTokens saved in {settings.data_dir / 'demo-tokens.json'} (mode 600).\n")
-    from auction.console.accounts import print_demo_accounts
+    from auction.staff.accounts import print_demo_accounts
 
     await print_demo_accounts(db.dsn, settings.data_dir, f"http://{settings.host}:{settings.port}")
 
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     p_cal.add_argument("--yes", action="store_true",
                        help="accept the difference from the provisional year without asking")
     _committee_parser(sub)
-    from auction.console import accounts
+    from auction.staff import accounts
 
     accounts.add_parser(sub)  # `auction users add|list|disable`: operator console accounts
     p_db = sub.add_parser("db", help="database set-up for an external PostgreSQL")
@@ -364,10 +364,10 @@ async def _calendar_load(dsn: str, path: Path, by: str, yes: bool = False) -> in
     it moves), ask (unless --yes), then store it and recompute every deadline it affects (a
     running server's sweep picks the rows up; its next count uses the year at once).
     A refused file changes nothing: the code and the line at fault are printed."""
-    from auction.calendar_store import CalendarStore, official_calendar
-    from auction.deadline_service import preview_rows, recompute_rows
+    from auction.services.calendar import CalendarStore, official_calendar
+    from auction.services.deadlines import preview_rows, recompute_rows
     from auction.domain.codes import Code, Rejected
-    from auction.service import now_us
+    from auction.services.session import now_us
     from auction.store import deadlines as rows_store
 
     try:

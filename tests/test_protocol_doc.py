@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from auction.console.roles import Role
+from auction.staff.roles import Role
 from auction.domain.codes import MESSAGES, Code
 from auction.domain.deadlines import DeadlineKind, DeadlineState
 from auction.domain.ledger import AccountKind, EntryKind

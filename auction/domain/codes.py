@@ -132,7 +132,7 @@ class Code(str, Enum):
     WATCHER_LIMIT = "WATCHER_LIMIT"
     TOKEN_ATTEMPTS_LIMIT = "TOKEN_ATTEMPTS_LIMIT"
     OPERATOR_KEY_ATTEMPTS_LIMIT = "OPERATOR_KEY_ATTEMPTS_LIMIT"
-    # Applications and the bank webhook (RULES 3.4; auction/deposit_service.py, auction/web/bank_webhook.py)
+    # Applications and the bank webhook (RULES 3.4; auction/services/deposits.py, auction/web/bank_webhook.py)
     BANK_UNKNOWN = "BANK_UNKNOWN"
     BANK_SIGNATURE_INVALID = "BANK_SIGNATURE_INVALID"
     BANK_TIMESTAMP_STALE = "BANK_TIMESTAMP_STALE"

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from auction.domain.codes import Rejected
-from auction.service import SessionService
+from auction.services.session import SessionService
 from auction.store.events import to_datetime
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from auction.bootstrap import Runtime, running
-from auction.service import now_us
+from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import nodes
 from auction.web.bank_webhook import BankWebhook

@@ -39,11 +39,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auction.deposit_service import DepositService
+from auction.services.deposits import DepositService
 from auction.domain.codes import Code, Rejected
 from auction.domain.deposits import Payment
 from auction.protocol import loads, storable_text
-from auction.service import now_us
+from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import deposits as store
 from auction.web.operator_api import _time

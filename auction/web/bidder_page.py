@@ -20,11 +20,11 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from auction.deadline_service import DeadlineService
+from auction.services.deadlines import DeadlineService
 from auction.domain.codes import Code, Rejected
-from auction.plan_service import PlanService
+from auction.services.plans import PlanService
 from auction.protocol import loads, storable_text
-from auction.service import now_us
+from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros

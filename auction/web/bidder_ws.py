@@ -36,7 +36,7 @@ from auction.domain.commands import PlaceBid
 from auction.domain.session import SessionState
 from auction.fanout.broker import Message, Subscription, text_frame
 from auction.protocol import PROTOCOL_VERSION, dumps, loads, state_view, storable_text, terms_view
-from auction.service import SessionService, now_us
+from auction.services.session import SessionService, now_us
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros

@@ -20,16 +20,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from auction.console.passwords import burn_time, hash_password, needs_rehash, verify_password
-from auction.console.roles import Permission, allowed
-from auction.console.refusals import RefusalRollup
+from auction.staff.passwords import burn_time, hash_password, needs_rehash, verify_password
+from auction.staff.roles import Permission, allowed
+from auction.staff.refusals import RefusalRollup
 from auction.store import sessions as session_rows
 from auction.store.console import SignedIn
-from auction.deposit_service import DepositService
+from auction.services.deposits import DepositService
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import Resume, Suspend, Terminate
 from auction.domain.session import reserve_commitment
-from auction.service import now_us
+from auction.services.session import now_us
 from auction.settings import Settings
 from auction.web.console_auth import (
     CSRF_FIELD,

@@ -10,7 +10,7 @@
 - Every POST is an action: it is written to `console_audit` with who, what,
   when and the client address, refused ones included. Refusals of requests
   nobody signed in to are rolled up per address and minute
-  (auction/console/refusals.py), so strangers cannot grow the trail at will.
+  (auction/staff/refusals.py), so strangers cannot grow the trail at will.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from auction.console.roles import Permission, allowed
+from auction.staff.roles import Permission, allowed
 from auction.store.console import ConsoleStore, SignedIn
 from auction.domain.codes import MESSAGES, Code, Rejected
 

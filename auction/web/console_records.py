@@ -16,12 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auction.console.roles import Permission, allowed
+from auction.staff.roles import Permission, allowed
 from auction.store.console import SignedIn
-from auction.deadline_service import DeadlineService
-from auction.deposit_service import DepositService
+from auction.services.deadlines import DeadlineService
+from auction.services.deposits import DepositService
 from auction.domain.codes import Code, Rejected
-from auction.plan_service import PlanService
+from auction.services.plans import PlanService
 from auction.publish.confirmation import Confirmation, render_html, render_pdf
 from auction.settings import Settings
 from auction.web.console_auth import ConsoleAuth, client_ip

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auction.deadline_service import DeadlineService
+from auction.services.deadlines import DeadlineService
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.settings import Settings

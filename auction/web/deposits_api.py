@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auction.deposit_service import DepositService, IssuedToken
+from auction.services.deposits import DepositService, IssuedToken
 from auction.domain.china import iso_cst
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.ledger import AccountKind
-from auction.plan_service import PlanService
+from auction.services.plans import PlanService
 from auction.settings import Settings
 from auction.store import deposits as store
 from auction.store import plans as plan_rows

@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from auction.console.roles import Role
+from auction.staff.roles import Role
 from auction.store.console import ConsoleStore, User
 
 log = logging.getLogger(__name__)

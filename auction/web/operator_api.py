@@ -27,8 +27,8 @@ from auction.domain.money import is_valid_amount
 from auction.domain.session import SessionState, replay, reserve_commitment
 from auction.domain.terms import SECOND, Method, SessionTerms
 from auction.protocol import state_view, storable_text, terms_view
-from auction.registration import qualify
-from auction.service import SessionService
+from auction.services.registration import qualify
+from auction.services.session import SessionService
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import Recorded, to_micros
@@ -194,7 +194,7 @@ class OperatorApi:
         """Stand-in for tests and the demo (see `stand_in`): qualifies without a deposit and returns
         the token once, with the number beside the name the caller gave: never in production.
         The real path is an application (POST /api/sessions/{id}/applications) whose deposit the
-        bank reports (POST /bank/notifications); see auction/deposit_service.py."""
+        bank reports (POST /bank/notifications); see auction/services/deposits.py."""
         answer = await qualify_stand_in(request.state.service, self.settings, request.path_params["session_id"],
                                         await json_body(request))
         return JSONResponse(answer, status_code=201)

@@ -38,7 +38,7 @@ from auction.domain.plan_events import event_to_dict, plan_event_type
 from auction.domain.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
 from auction.domain.plans import PlanState
 from auction.domain.terms import SECOND
-from auction.plan_service import PlanService, ReserveRequest
+from auction.services.plans import PlanService, ReserveRequest
 from auction.protocol import storable_text
 from auction.sealing.signatures import PUBLIC_KEY_BYTES, SALT, public_key
 from auction.settings import Settings

@@ -16,8 +16,8 @@ from auction.domain.codes import Code, Rejected
 from auction.protocol import storable_text
 from auction.store import publication as outbox
 from auction.publication.documents import Installment, ResultEntry
-from auction.publication.service import Publisher
-from auction.service import now_us
+from auction.services.publication import Publisher
+from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store.events import to_micros
 from auction.web.guard import OperatorGuard, json_body, text_field

@@ -18,14 +18,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from auction.deadline_service import DeadlineService
+from auction.services.deadlines import DeadlineService
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.deadlines import DeadlineKind
 from auction.domain.ledger import AccountKind
 from auction.domain.session import Phase, SessionState
 from auction.domain.settlement import Deduction, DeductionKind, Settlement, settle_q40, settle_q41
-from auction.plan_service import PlanService
+from auction.services.plans import PlanService
 from auction.publish.confirmation import Confirmation, render_html, render_pdf
 from auction.settings import Settings
 from auction.store import deadlines as rows_store

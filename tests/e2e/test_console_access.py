@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Callable
 
-from auction.console.roles import Role
+from auction.staff.roles import Role
 from auction.settings import Settings
 from auction.web.console import ConsolePages
 from tests.conftest import ServerProcess

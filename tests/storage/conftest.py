@@ -14,7 +14,7 @@ import pytest
 
 from auction.fanout.broker import InProcessBroker
 from auction.sealing.escrow import ReserveSealer
-from auction.service import SessionService
+from auction.services.session import SessionService
 from auction.store.events import EventStore, GroupCommit
 from auction.store.embedded import EmbeddedPostgres
 from auction.store.migrate import migrate

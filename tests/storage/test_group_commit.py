@@ -22,7 +22,7 @@ from auction.domain.commands import PlaceBid
 from auction.domain.terms import HOUR
 from auction.fanout.broker import InProcessBroker
 from auction.sealing.escrow import ReserveSealer
-from auction.service import Result, SessionService
+from auction.services.session import Result, SessionService
 from auction.store.events import EventStore, GroupCommit, _Pending
 from tests.storage.helpers import (
     START_PRICE,

@@ -18,8 +18,8 @@ import pytest
 from auction.domain.commands import CreateSession, PlaceBid
 from auction.domain.events import BidAccepted
 from auction.domain.terms import HOUR
-from auction.registration import qualify
-from auction.service import SessionService
+from auction.services.registration import qualify
+from auction.services.session import SessionService
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import (
     INCREMENT,

@@ -22,7 +22,7 @@ from auction.domain.plan_terms import PlanMethod, PlanRules
 from auction.domain.plans import PlanStatus, decide, evolve, replay
 from auction.domain.session import reserve_commitment
 from auction.domain.terms import HOUR, MINUTE, SessionRules
-from auction.plan_service import PlanService, ReserveRequest
+from auction.services.plans import PlanService, ReserveRequest
 from auction.sealing import signatures
 from auction.sealing.escrow import ReserveSealer
 from auction.store.plans import PlanConflict, PlanStore, number

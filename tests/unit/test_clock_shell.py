@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from auction.deadline_service import next_plan_id
+from auction.services.deadlines import next_plan_id
 from auction.domain.deadlines import DeadlineState
 from auction.jobs.deadlines import next_instant
 from auction.settings import bank_secrets

@@ -61,16 +61,16 @@ from auction.domain.ledger import AccountKind, DepositLedger
 from auction.domain.plan_commands import DraftPlan
 from auction.domain.session import Phase
 from auction.domain.workdays import CalendarYearMissing, WorkCalendar
-from auction.calendar_store import CalendarStore, YearPreview
+from auction.services.calendar import CalendarStore, YearPreview
 from auction.reactions import DeadlineWritten, Reactions
-from auction.service import SessionService, now_us
+from auction.services.session import SessionService, now_us
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store
 from auction.store import plans as plan_rows
 from auction.store.events import to_micros
 
 if TYPE_CHECKING:
-    from auction.plan_service import PlanService
+    from auction.services.plans import PlanService
 
 log = logging.getLogger(__name__)
 

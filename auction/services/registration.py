@@ -25,7 +25,7 @@ import asyncpg
 from auction.domain.codes import Code, Rejected
 from auction.domain.commands import QualifyBidder
 from auction.domain.session import SessionState
-from auction.service import SessionService
+from auction.services.session import SessionService
 from auction.store import sessions as session_rows
 from auction.store.events import to_datetime
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import asyncpg
 
-from auction.console.passwords import acceptable, hash_password, random_password, verify_password
-from auction.console.roles import Role
+from auction.staff.passwords import acceptable, hash_password, random_password, verify_password
+from auction.staff.roles import Role
 from auction.store.console import ConsoleStore, User
 from auction.domain.codes import MESSAGES
 

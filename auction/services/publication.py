@@ -19,7 +19,7 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.plan_events import AnnouncementChanged, PlanAnnounced
 from auction.domain.plans import PlanState
 from auction.domain.session import Phase
-from auction.plan_service import PlanService
+from auction.services.plans import PlanService
 from auction.store import deadlines as deadline_rows
 from auction.store import publication as outbox
 from auction.store import sessions as session_rows

@@ -99,7 +99,7 @@ def needs_rehash(stored: str, cost: ScryptCost = DEFAULT_COST) -> bool:
 @cache
 def common_passwords() -> frozenset[str]:
     """The shipped list of common passwords (lowercased), read once."""
-    text = files("auction.console").joinpath(COMMON_LIST).read_text(encoding="utf-8")
+    text = files("auction.staff").joinpath(COMMON_LIST).read_text(encoding="utf-8")
     _header, _, body = text.partition("\n\n")
     return frozenset(line for line in body.splitlines() if line)
 

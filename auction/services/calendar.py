@@ -2,7 +2,7 @@
 
 Four sources, one `WorkCalendar`, in this order of authority:
 
-1. the reviewed year files in the repository, `auction/calendar_data/YYYY.json`
+1. the reviewed year files in the repository, `auction/services/calendar_data/YYYY.json`
    (the State Council's notice as data, checked day for day against the package
    in tests/unit/test_calendar_data.py);
 2. the `chinese-calendar` package, for every other year it covers (2004-2026 in

@@ -53,8 +53,8 @@ from auction.domain.deposits import (
 )
 from auction.domain.ledger import AccountKind, DepositLedger, EntryKind, unmatched_ref
 from auction.domain.subaccounts import new_sub_account
-from auction.registration import new_token, qualify, token_hash
-from auction.service import MAX_ATTEMPTS, SessionService, now_us
+from auction.services.registration import new_token, qualify, token_hash
+from auction.services.session import MAX_ATTEMPTS, SessionService, now_us
 from auction.reactions import HeldAfterClose, Reactions
 from auction.store import deadlines as deadline_rows
 from auction.store import deposits as store
