@@ -13,7 +13,7 @@ then brings the parts up in an order that is part of the contract:
    timers: every reaction is in the table before anything can close a session
    (and requests come only after `start` returns).
 
-The Starlette lifespan (`auction/web/app.py`) enters `running` and hands
+The Starlette lifespan (`auction/app.py`) enters `running` and hands
 `Runtime.state()` to requests.
 """
 
@@ -58,7 +58,7 @@ from auction.store.events import EventStore, GroupCommit, to_datetime
 from auction.store.migrate import migrate
 from auction.store.plans import PlanStore
 from auction.store.roles import assume, login_name, with_role_possible
-from auction.web.limits import Limits
+from auction.entrypoints.http.limits import Limits
 
 log = logging.getLogger(__name__)
 

@@ -122,8 +122,8 @@ def _on_sigterm(_signum: int, _frame: object) -> None:
 def serve(settings: Settings) -> None:
     import uvicorn
 
-    from auction.web.app import create_app
-    from auction.web.uvicorn_protocols import QuietWebSocketProtocol, http_protocol
+    from auction.app import create_app
+    from auction.entrypoints.http.uvicorn_protocols import QuietWebSocketProtocol, http_protocol
 
     from auction.keys import KeySetupError, demo_keys, open_sealer
 

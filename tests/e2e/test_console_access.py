@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from auction.staff.roles import Role
 from auction.settings import Settings
-from auction.web.console import ConsolePages
+from auction.entrypoints.console.pages import ConsolePages
 from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import (
     ACCOUNTS,

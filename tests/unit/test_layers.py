@@ -23,7 +23,7 @@ SQL = re.compile(r"\b(SELECT|INSERT INTO|UPDATE [a-z_]+ SET|DELETE FROM)\b|\b(FR
 ALLOWED: set[str] = set()
 
 # What the store must never import: the services and the web entrypoints.
-ABOVE_THE_STORE = re.compile(r"^auction\.(services|web)(\.|$)")
+ABOVE_THE_STORE = re.compile(r"^auction\.(services|entrypoints|app)(\.|$)")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -135,12 +135,12 @@ def test_the_checker_finds_sql_and_skips_prose(tmp_path: Path) -> None:
         ("auction.services.session", True),
         ("auction.services.deposits", True),
         ("auction.services.registration", True),
-        ("auction.web.app", True),
-        ("auction.web", True),
+        ("auction.app", True),
+        ("auction.entrypoints", True),
         ("auction.domain.codes", False),
         ("auction.store.events", False),
         ("auction.services_doc", False),
-        ("auction.webhooks", False),
+        ("auction.applications", False),
     ],
 )
 def test_the_import_checker(module: str, above: bool) -> None:

@@ -20,7 +20,7 @@ from auction.services.publication import Publisher
 from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store.events import to_micros
-from auction.web.guard import OperatorGuard, json_body, text_field
+from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 

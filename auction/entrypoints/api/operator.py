@@ -32,8 +32,8 @@ from auction.services.session import SessionService
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import Recorded, to_micros
-from auction.web.guard import OperatorGuard, json_body, text_field
-from auction.web.inputs import instant
+from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.entrypoints.api.inputs import instant
 
 
 

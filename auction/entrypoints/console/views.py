@@ -19,7 +19,7 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.money import FEN_PER_WAN, format_wan, format_yuan, is_valid_amount
 from auction.store.events import to_micros
 
-WEB = Path(__file__).resolve().parent
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 PHASES = {
     "NEW": "新建 / New",
@@ -64,7 +64,7 @@ def capital(fen: int | None) -> str:
 
 
 def templates() -> Jinja2Templates:
-    t = Jinja2Templates(directory=WEB / "templates")
+    t = Jinja2Templates(directory=TEMPLATES)
     t.env.filters.update(
         wan=wan, fen=fen_text, yuan=lambda f: "—" if f is None else format_yuan(f), capital=capital, cst=cst,
         cst_datetime=cst_datetime, phase=lambda p: PHASES.get(p, p), method=lambda m: METHODS.get(m, m),

@@ -40,7 +40,7 @@ from auction.services.session import SessionService, now_us
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros
-from auction.web.limits import Limits, address_of
+from auction.entrypoints.http.limits import Limits, address_of
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class BidderConnection:
     def __init__(self, settings: Settings, service: SessionService, limits: Limits, address: str) -> None:
         self.settings = settings
         self.service = service
-        self.limits = limits  # per client address (auction/web/limits.py)
+        self.limits = limits  # per client address (auction/entrypoints/http/limits.py)
         self.address = address
         self.watching = False  # admitted as a watcher: counted against the address's cap
 

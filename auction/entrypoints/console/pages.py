@@ -31,7 +31,7 @@ from auction.domain.commands import Resume, Suspend, Terminate
 from auction.domain.session import reserve_commitment
 from auction.services.session import now_us
 from auction.settings import Settings
-from auction.web.console_auth import (
+from auction.entrypoints.console.auth import (
     CSRF_FIELD,
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -46,7 +46,7 @@ from auction.web.console_auth import (
     set_cookie,
     tokens_match,
 )
-from auction.web.console_views import (
+from auction.entrypoints.console.views import (
     local_input,
     parse_cst,
     parse_micros_cst,
@@ -54,10 +54,10 @@ from auction.web.console_views import (
     reason_of,
     templates,
 )
-from auction.web.console_records import ConsoleRecords
-from auction.web.deposits_api import issue_token, reissue_token
-from auction.web.limits import Limits
-from auction.web.operator_api import create_stand_in_session, qualify_stand_in
+from auction.entrypoints.console.records import ConsoleRecords
+from auction.entrypoints.api.deposits import issue_token, reissue_token
+from auction.entrypoints.http.limits import Limits
+from auction.entrypoints.api.operator import create_stand_in_session, qualify_stand_in
 
 
 class ConsolePages:
@@ -117,7 +117,7 @@ class ConsolePages:
     async def login(self, request: Request) -> Response:
         """Sign in. Failures slow down the next attempt for that account from that address (and,
         with more room, for any account from that address): free at first, then a wait doubling
-        with each failure up to a cap (auction/web/limits.py). Refused attempts (CSRF, or during
+        with each failure up to a cap (auction/entrypoints/http/limits.py). Refused attempts (CSRF, or during
         the wait) are not counted; strangers' refusals are rolled up in the audit trail."""
         store = self.auth.store(request)
         limits: Limits = request.state.limits

@@ -46,7 +46,7 @@ from auction.protocol import loads, storable_text
 from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import deposits as store
-from auction.web.operator_api import _time
+from auction.entrypoints.api.operator import _time
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.settings import Settings
 from auction.store import deadlines as rows_store
-from auction.web.guard import OperatorGuard, json_body, text_field
-from auction.web.operator_api import _time
+from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.entrypoints.api.operator import _time
 
 
 async def deadline_board(clock: DeadlineService, every: bool) -> list[dict[str, Any]]:

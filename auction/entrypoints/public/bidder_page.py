@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import time
+from pathlib import Path
 from typing import Any
 
 import asyncpg
+
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -28,11 +30,11 @@ from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros
-from auction.web.console_views import WEB
-from auction.web.limits import AttemptWindow, address_of
-from auction.web.plans_api import parcel_view
+from auction.entrypoints.http.limits import AttemptWindow, address_of
+from auction.entrypoints.api.plans import parcel_view
 
-STATIC = WEB / "static"
+# Shared by the console and the bidder page, so it sits beside both (auction/entrypoints/static).
+STATIC = Path(__file__).resolve().parents[1] / "static"
 # Parcel facts a listing or auction announcement states (N Art.9); not the benchmark price, not readiness.
 ANNOUNCED = ("parcel_no", "location", "area_m2", "area_hectares", "land_use", "land_use_name", "term_years",
              "plot_ratio_min", "plot_ratio_max", "planning", "boundaries", "current_state")
@@ -63,7 +65,7 @@ async def bid_page(request: Request) -> Response:
 async def which_session(request: Request, settings: Settings) -> Response:
     """`{"token"}` -> `{"session_id", "bidder_no"}` for a valid, unexpired token."""
     # The same limit as the WebSocket hello's, in the same count: failed tokens per client address
-    # and minute (auction/web/limits.py); counted before the look-up, taken back when good.
+    # and minute (auction/entrypoints/http/limits.py); counted before the look-up, taken back when good.
     failures: AttemptWindow = request.state.limits.token_failures
     address, now = address_of(request.client), time.monotonic()
     if failures.blocked(address, now):

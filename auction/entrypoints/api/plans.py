@@ -44,9 +44,9 @@ from auction.sealing.signatures import PUBLIC_KEY_BYTES, SALT, public_key
 from auction.settings import Settings
 from auction.store.events import to_micros
 from auction.store.plans import Member, RecordedPlanEvent
-from auction.web.inputs import calendar_day, instant
-from auction.web.guard import OperatorGuard, json_body, text_field
-from auction.web.operator_api import _reason, session_view
+from auction.entrypoints.api.inputs import calendar_day, instant
+from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.entrypoints.api.operator import _reason, session_view
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}")
 MEMBER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")

@@ -27,8 +27,8 @@ from auction.settings import Settings
 from auction.store import deposits as store
 from auction.store import plans as plan_rows
 from auction.store.events import to_micros
-from auction.web.guard import OperatorGuard, json_body, text_field
-from auction.web.operator_api import _reason, _time
+from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.entrypoints.api.operator import _reason, _time
 
 REGISTRATION_NO = re.compile(r"[0-9A-Za-z-]{6,32}")
 

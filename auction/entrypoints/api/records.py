@@ -32,7 +32,7 @@ from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros
-from auction.web.guard import OperatorGuard, json_body, text_field
+from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
 
 MAX_DEDUCTIONS = 50
 

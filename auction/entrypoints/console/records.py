@@ -24,12 +24,12 @@ from auction.domain.codes import Code, Rejected
 from auction.services.plans import PlanService
 from auction.publish.confirmation import Confirmation, render_html, render_pdf
 from auction.settings import Settings
-from auction.web.console_auth import ConsoleAuth, client_ip
-from auction.web.console_views import EVENT_COLUMNS, events_rows, json_default, to_csv
-from auction.web.deadlines_api import deadline_board, session_deadlines
-from auction.web.operator_api import staff_log
-from auction.web.plans_api import plan_document, plan_id_of, plan_list
-from auction.web.records_api import session_confirmation
+from auction.entrypoints.console.auth import ConsoleAuth, client_ip
+from auction.entrypoints.console.views import EVENT_COLUMNS, events_rows, json_default, to_csv
+from auction.entrypoints.api.deadlines import deadline_board, session_deadlines
+from auction.entrypoints.api.operator import staff_log
+from auction.entrypoints.api.plans import plan_document, plan_id_of, plan_list
+from auction.entrypoints.api.records import session_confirmation
 
 IDENTITY_FIELDS = frozenset({"legal_name", "registration_no", "name", "counterparty"})
 AUDIT_COLUMNS = ["id", "at", "username", "role", "action", "session_id", "client_ip", "outcome", "detail"]

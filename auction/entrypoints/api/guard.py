@@ -2,11 +2,11 @@
 JSON error body, and reading a JSON body and its text fields.
 
 `OperatorGuard(settings)(handler)` checks the bearer key (constant time), counts
-wrong keys per client address and minute (auction/web/limits.py: over the limit
+wrong keys per client address and minute (auction/entrypoints/http/limits.py: over the limit
 keys are not even compared, `OPERATOR_KEY_ATTEMPTS_LIMIT`), runs the handler and
 turns a `Rejected` into `{"error": {"code", "message", "details"}}` with its
 status, and a database failure into `SERVICE_UNAVAILABLE` (503). The body's size
-is limited before any handler reads it (`BodyLimit`, auction/web/input_guards.py).
+is limited before any handler reads it (`BodyLimit`, auction/entrypoints/http/input_guards.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from auction.domain.codes import Code, Rejected
 from auction.protocol import loads, storable_text
 from auction.settings import Settings
-from auction.web.limits import Limits, address_of
+from auction.entrypoints.http.limits import Limits, address_of
 
 Handler = Callable[[Request], Awaitable[Response]]
 
