@@ -32,14 +32,14 @@ from auction.services.calendar import CalendarStore, official_calendar
 from auction.staff.refusals import RefusalRollup
 from auction.services.deadlines import DeadlineService
 from auction.services.deposits import DepositService
-from auction.fanout.broker import Broker, InProcessBroker
-from auction.fanout.redis_broker import RedisBroker
-from auction.jobs.deadlines import DeadlineTimers
-from auction.jobs.timers import SessionTimers
-from auction.keys import open_sealer
+from auction.adapters.fanout.broker import Broker, InProcessBroker
+from auction.adapters.fanout.redis_broker import RedisBroker
+from auction.adapters.jobs.deadlines import DeadlineTimers
+from auction.adapters.jobs.timers import SessionTimers
+from auction.adapters.keys import open_sealer
 from auction.services.plans import PlanService
-from auction.publication.channels import parse_channels
-from auction.publication.delivery import Backoff, DeliveryWorker
+from auction.adapters.channels import parse_channels
+from auction.adapters.delivery import Backoff, DeliveryWorker
 from auction.services.publication import Publisher
 from auction.reactions import (
     AppendedElsewhere,

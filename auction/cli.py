@@ -75,8 +75,8 @@ def _operator_key(settings: Settings) -> Settings:
 
 @asynccontextmanager
 async def _service(settings: Settings, db: Database) -> AsyncIterator[object]:
-    from auction.fanout.broker import InProcessBroker
-    from auction.keys import open_sealer
+    from auction.adapters.fanout.broker import InProcessBroker
+    from auction.adapters.keys import open_sealer
     from auction.services.session import SessionService
     from auction.store.events import EventStore
 
@@ -125,7 +125,7 @@ def serve(settings: Settings) -> None:
     from auction.app import create_app
     from auction.entrypoints.http.uvicorn_protocols import QuietWebSocketProtocol, http_protocol
 
-    from auction.keys import KeySetupError, demo_keys, open_sealer
+    from auction.adapters.keys import KeySetupError, demo_keys, open_sealer
 
     settings = _operator_key(settings)
     if settings.demo:
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "migrate":
             return asyncio.run(_migrate(db))
         if args.command == "demo":
-            from auction.keys import demo_keys
+            from auction.adapters.keys import demo_keys
 
             settings = demo_keys(_operator_key(replace(settings, demo=True)))
             asyncio.run(_load_demo(settings, db))
@@ -298,7 +298,7 @@ def _committee_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _committee(args: argparse.Namespace) -> int:
-    from auction.sealing import signatures
+    from auction.adapters.sealing import signatures
 
     try:
         if args.action == "keygen":
@@ -341,7 +341,7 @@ def _committee(args: argparse.Namespace) -> int:
 def _keys_init(settings: Settings) -> int:
     import getpass
 
-    from auction.sealing.escrow import EscrowKeyError, init_keys
+    from auction.adapters.sealing.escrow import EscrowKeyError, init_keys
 
     passphrase = settings.escrow_passphrase
     if not passphrase:

@@ -144,7 +144,7 @@ class Code(str, Enum):
     TOKEN_REVOKED = "TOKEN_REVOKED"
     SESSION_NOT_SOLD = "SESSION_NOT_SOLD"
     SESSION_SOLD = "SESSION_SOLD"
-    # Publication (Q29; auction/publication/)
+    # Publication (Q29; auction/services/publication.py, auction/adapters/delivery.py, auction/documents/)
     SUPERVISION_NUMBER_REQUIRED = "SUPERVISION_NUMBER_REQUIRED"
     RESULT_ALREADY_PUBLISHED = "RESULT_ALREADY_PUBLISHED"
 

@@ -22,7 +22,7 @@ recorded there for operators.
 A row whose count needs a calendar year that is not loaded stays
 CALENDAR_MISSING until the year is loaded (`recompute_open`, run after every
 load and by the sweep). A row counted through a provisional year (statutory
-holidays only: `calendar_store`) is provisional until the official year
+holidays only: `services/calendar.py`) is provisional until the official year
 arrives; `recompute_rows` then recounts it and records a `DeadlineMoved` in
 `deadline_moves` when its due date moves. A provisional contract row past its
 date is shown overdue but not defaulted (Q42 waits for the official year).
@@ -398,7 +398,7 @@ class DeadlineService:
         rest: Deadline | None = None
         async with self.pool.acquire() as con, con.transaction():
             if record.deadline.kind is DeadlineKind.DEPOSIT_REFUND:
-                # Payments to the sub-account wait (deposit_service._book takes the same lock):
+                # Payments to the sub-account wait (services/deposits.py `_book` takes the same lock):
                 # what is held is what this confirmation sees.
                 await rows_store.lock_closing(con, record.deadline.session_id)
             locked = await rows_store.get(con, deadline_id, for_update=True)

@@ -244,7 +244,7 @@ class DepositService:
         app = await store.application_by_sub_account(con, payment.sub_account)
         if app is not None:
             # Before reading the ledger: the close's booking either saw this payment or
-            # comes after it, never half of each (deadline_service.process_close).
+            # comes after it, never half of each (services/deadlines.py `process_close`).
             await deadline_rows.lock_closing(con, app.session_id)
             app = await store.application(con, app.application_id, for_update=True)
         # Once the close is booked nothing counts toward a deposit, even money the bank

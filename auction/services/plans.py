@@ -40,7 +40,7 @@ from auction.domain.plans import PlanState, decide, evolve, session_inputs, term
 from auction.domain.session import Phase, SessionState
 from auction.domain.terms import SessionRules
 from auction.reactions import PlanAppended, Reactions
-from auction.sealing import signatures
+from auction.adapters.sealing import signatures
 from auction.services.session import MAX_ATTEMPTS, SessionService, now_us
 from auction.store import sessions as session_rows
 from auction.store.plans import PlanConflict, PlanStore, RecordedPlanEvent, number

@@ -23,8 +23,8 @@ from auction.services.plans import PlanService
 from auction.store import deadlines as deadline_rows
 from auction.store import publication as outbox
 from auction.store import sessions as session_rows
-from auction.publication.channels import Channel
-from auction.publication.documents import (
+from auction.adapters.channels import Channel
+from auction.documents.landchina import (
     CONTRACT_DEFAULT_REASON,
     SUPERVISION_NO,
     Deal,

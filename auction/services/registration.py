@@ -2,7 +2,7 @@
 
 One path for both ways a bidder qualifies:
 
-- by deposit (RULES 3.4): `deposit_service` qualifies the applicant when the
+- by deposit (RULES 3.4): `services/deposits.py` qualifies the applicant when the
   bank's payment completes the deposit, with the ledger entry and the
   application's row written by `also` in the same transaction;
 - the operator stand-in `POST /api/sessions/{id}/bidders` (tests, demo): no

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
-from auction.fanout.broker import InProcessBroker
-from auction.sealing.escrow import ReserveSealer
+from auction.adapters.fanout.broker import InProcessBroker
+from auction.adapters.sealing.escrow import ReserveSealer
 from auction.services.session import SessionService
 from auction.store.events import EventStore, GroupCommit
 from auction.store.embedded import EmbeddedPostgres

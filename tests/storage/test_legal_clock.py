@@ -44,12 +44,12 @@ from auction.domain.ledger import AccountKind
 from auction.domain.plan_terms import PlanMethod
 from auction.domain.session import Phase, decide, evolve
 from auction.domain.terms import DAY, MINUTE, SECOND, SessionRules
-from auction.fanout.broker import InProcessBroker
-from auction.jobs.deadlines import DeadlineTimers
+from auction.adapters.fanout.broker import InProcessBroker
+from auction.adapters.jobs.deadlines import DeadlineTimers
 from auction.reactions import HeldAfterClose, Reactions, SessionFinal
 from auction.services.plans import PlanService
 from auction.services.publication import Publisher
-from auction.sealing.escrow import ReserveSealer
+from auction.adapters.sealing.escrow import ReserveSealer
 from auction.services.session import SessionService
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store

@@ -35,7 +35,7 @@ from tests.storage.helpers import (
 from tests.storage.proxy import DOWN, UP, TcpProxy
 
 SID = "GT-OUT-1"
-# What a database outage may look like to the caller (bidder_ws maps these to SERVICE_UNAVAILABLE).
+# What a database outage may look like to the caller (entrypoints/ws/bidder.py maps these to SERVICE_UNAVAILABLE).
 OUTAGE = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 

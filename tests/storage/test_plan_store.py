@@ -23,8 +23,8 @@ from auction.domain.plans import PlanStatus, decide, evolve, replay
 from auction.domain.session import reserve_commitment
 from auction.domain.terms import HOUR, MINUTE, SessionRules
 from auction.services.plans import PlanService, ReserveRequest
-from auction.sealing import signatures
-from auction.sealing.escrow import ReserveSealer
+from auction.adapters.sealing import signatures
+from auction.adapters.sealing.escrow import ReserveSealer
 from auction.store.plans import PlanConflict, PlanStore, number
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import Clock

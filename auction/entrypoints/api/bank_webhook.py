@@ -42,7 +42,7 @@ from starlette.routing import Route
 from auction.services.deposits import DepositService
 from auction.domain.codes import Code, Rejected
 from auction.domain.deposits import Payment
-from auction.protocol import loads, storable_text
+from auction.adapters.protocol import loads, storable_text
 from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import deposits as store

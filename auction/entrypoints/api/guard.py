@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auction.domain.codes import Code, Rejected
-from auction.protocol import loads, storable_text
+from auction.adapters.protocol import loads, storable_text
 from auction.settings import Settings
 from auction.entrypoints.http.limits import Limits, address_of
 

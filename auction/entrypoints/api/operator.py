@@ -26,7 +26,7 @@ from auction.domain.events import event_to_dict, event_type
 from auction.domain.money import is_valid_amount
 from auction.domain.session import SessionState, replay, reserve_commitment
 from auction.domain.terms import SECOND, Method, SessionTerms
-from auction.protocol import state_view, storable_text, terms_view
+from auction.adapters.protocol import state_view, storable_text, terms_view
 from auction.services.registration import qualify
 from auction.services.session import SessionService
 from auction.settings import Settings

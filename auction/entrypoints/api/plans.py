@@ -39,8 +39,8 @@ from auction.domain.plan_terms import Announcement, Appraisal, Channel, PlanMeth
 from auction.domain.plans import PlanState
 from auction.domain.terms import SECOND
 from auction.services.plans import PlanService, ReserveRequest
-from auction.protocol import storable_text
-from auction.sealing.signatures import PUBLIC_KEY_BYTES, SALT, public_key
+from auction.adapters.protocol import storable_text
+from auction.adapters.sealing.signatures import PUBLIC_KEY_BYTES, SALT, public_key
 from auction.settings import Settings
 from auction.store.events import to_micros
 from auction.store.plans import Member, RecordedPlanEvent

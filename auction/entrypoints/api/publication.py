@@ -13,9 +13,9 @@ from starlette.routing import Route
 
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
-from auction.protocol import storable_text
+from auction.adapters.protocol import storable_text
 from auction.store import publication as outbox
-from auction.publication.documents import Installment, ResultEntry
+from auction.documents.landchina import Installment, ResultEntry
 from auction.services.publication import Publisher
 from auction.services.session import now_us
 from auction.settings import Settings

@@ -26,7 +26,7 @@ from auction.domain.ledger import AccountKind
 from auction.domain.session import Phase, SessionState
 from auction.domain.settlement import Deduction, DeductionKind, Settlement, settle_q40, settle_q41
 from auction.services.plans import PlanService
-from auction.publish.confirmation import Confirmation, render_html, render_pdf
+from auction.documents.confirmation import Confirmation, render_html, render_pdf
 from auction.settings import Settings
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store

@@ -5,7 +5,7 @@ watcher, exactly as any client of docs/protocol.md does).
 Here: sign-in, the sessions, the live view, suspend / resume / terminate with
 a required reason (the same service commands as the operator API), and the
 outcome with the revealed reserve and its commitment check. The exports, the
-audit trail and the pages drawn from the operator API are in console_records.py.
+audit trail and the pages drawn from the operator API are in records.py.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class ConsolePages:
         P = Permission
         sid = "/console/sessions/{session_id}"
         # The stand-ins' forms (a session without a plan, a bidder without a deposit) exist only
-        # where their API routes do: demo mode or AUCTION_STAND_INS=on (operator_api.py).
+        # where their API routes do: demo mode or AUCTION_STAND_INS=on (entrypoints/api/operator.py).
         stand_ins = [
             Route("/console/sessions", action(P.CREATE_SESSION, "CREATE_SESSION")(self.create_session),
                   methods=["POST"]),

@@ -22,7 +22,7 @@ from auction.services.deadlines import DeadlineService
 from auction.services.deposits import DepositService
 from auction.domain.codes import Code, Rejected
 from auction.services.plans import PlanService
-from auction.publish.confirmation import Confirmation, render_html, render_pdf
+from auction.documents.confirmation import Confirmation, render_html, render_pdf
 from auction.settings import Settings
 from auction.entrypoints.console.auth import ConsoleAuth, client_ip
 from auction.entrypoints.console.views import EVENT_COLUMNS, events_rows, json_default, to_csv

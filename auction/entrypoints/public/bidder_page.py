@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from auction.services.deadlines import DeadlineService
 from auction.domain.codes import Code, Rejected
 from auction.services.plans import PlanService
-from auction.protocol import loads, storable_text
+from auction.adapters.protocol import loads, storable_text
 from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import sessions as session_rows

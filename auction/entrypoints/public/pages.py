@@ -2,7 +2,7 @@
 and details, the Atom feed, and each document's JSON and XML export.
 
 Only stored documents are shown: an announcement holds no bidder or reserve, and a
-result exists only after the close (auction/publication/documents.py)."""
+result exists only after the close (auction/documents/landchina.py)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from auction.store import publication as outbox
-from auction.publication.documents import ANNOUNCEMENT, CHANGE, RESULT, UNSOLD, to_xml
-from auction.publication.pages import STYLE, atom_feed, detail_page, list_page
+from auction.documents.landchina import ANNOUNCEMENT, CHANGE, RESULT, UNSOLD, to_xml
+from auction.documents.pages import STYLE, atom_feed, detail_page, list_page
 from auction.settings import Settings
 
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()

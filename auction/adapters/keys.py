@@ -16,7 +16,7 @@ import secrets
 from dataclasses import replace
 
 from auction.domain.codes import Rejected
-from auction.sealing.escrow import ReserveSealer, init_keys
+from auction.adapters.sealing.escrow import ReserveSealer, init_keys
 from auction.settings import Settings
 
 log = logging.getLogger(__name__)

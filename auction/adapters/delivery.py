@@ -35,8 +35,8 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from auction.store import publication as outbox
-from auction.publication.channels import Channel, idempotency_key, signature
-from auction.publication.documents import to_xml
+from auction.adapters.channels import Channel, idempotency_key, signature
+from auction.documents.landchina import to_xml
 
 log = logging.getLogger(__name__)
 

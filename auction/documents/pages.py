@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-from auction.publication.documents import ANNOUNCEMENT, CHANGE, UNSOLD, labels_of
+from auction.documents.landchina import ANNOUNCEMENT, CHANGE, UNSOLD, labels_of
 
 TITLES = {ANNOUNCEMENT: "国有建设用地使用权出让公告", CHANGE: "国有建设用地使用权出让变更公告",
           "RESULT": "国有建设用地使用权出让结果公示", UNSOLD: "国有建设用地使用权出让结果公示（未成交）"}

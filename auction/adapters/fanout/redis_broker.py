@@ -21,7 +21,7 @@ import logging
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from auction.fanout.broker import InProcessBroker, Message, Subscription
+from auction.adapters.fanout.broker import InProcessBroker, Message, Subscription
 from auction.reactions import AppendedElsewhere, FollowersBehind, Reactions
 
 log = logging.getLogger(__name__)
