@@ -13,22 +13,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from auction.bootstrap import Runtime, running
+from auction.entrypoints.api.bank_webhook import BankWebhook
+from auction.entrypoints.api.deadlines import DeadlinesApi
+from auction.entrypoints.api.deposits import DepositsApi
+from auction.entrypoints.api.operator import OperatorApi, unknown_route_message
+from auction.entrypoints.api.plans import PlansApi
+from auction.entrypoints.api.publication import PublicationApi
+from auction.entrypoints.api.records import RecordsApi
+from auction.entrypoints.console.pages import ConsolePages
+from auction.entrypoints.http.input_guards import BodyLimit, SafePath
+from auction.entrypoints.http.middleware import ApiAudit, SecurityHeaders
+from auction.entrypoints.public.bidder_page import routes as bidder_page_routes
+from auction.entrypoints.public.pages import routes as public_page_routes
+from auction.entrypoints.ws.bidder import BidderEndpoint
 from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import nodes
-from auction.entrypoints.api.bank_webhook import BankWebhook
-from auction.entrypoints.public.bidder_page import routes as bidder_page_routes
-from auction.entrypoints.ws.bidder import BidderEndpoint
-from auction.entrypoints.console.pages import ConsolePages
-from auction.entrypoints.api.deadlines import DeadlinesApi
-from auction.entrypoints.api.deposits import DepositsApi
-from auction.entrypoints.http.input_guards import BodyLimit, SafePath
-from auction.entrypoints.http.middleware import ApiAudit, SecurityHeaders
-from auction.entrypoints.api.operator import OperatorApi, unknown_route_message
-from auction.entrypoints.api.plans import PlansApi
-from auction.entrypoints.public.pages import routes as public_page_routes
-from auction.entrypoints.api.publication import PublicationApi
-from auction.entrypoints.api.records import RecordsApi
 
 
 def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None) -> Starlette:

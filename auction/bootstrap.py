@@ -28,19 +28,19 @@ from datetime import timedelta
 
 import asyncpg
 
-from auction.services.calendar import CalendarStore, official_calendar
-from auction.staff.refusals import RefusalRollup
-from auction.services.deadlines import DeadlineService
-from auction.services.deposits import DepositService
+from auction.adapters.channels import parse_channels
+from auction.adapters.delivery import Backoff, DeliveryWorker
 from auction.adapters.fanout.broker import Broker, InProcessBroker
 from auction.adapters.fanout.redis_broker import RedisBroker
 from auction.adapters.jobs.deadlines import DeadlineTimers
 from auction.adapters.jobs.timers import SessionTimers
 from auction.adapters.keys import open_sealer
+from auction.services.calendar import CalendarStore, official_calendar
+from auction.services.deadlines import DeadlineService
+from auction.services.deposits import DepositService
 from auction.services.plans import PlanService
-from auction.adapters.channels import parse_channels
-from auction.adapters.delivery import Backoff, DeliveryWorker
 from auction.services.publication import Publisher
+from auction.staff.refusals import RefusalRollup
 from auction.reactions import (
     AppendedElsewhere,
     DeadlineWritten,
@@ -51,6 +51,7 @@ from auction.reactions import (
     SessionFinal,
     WakeupChanged,
 )
+from auction.entrypoints.http.limits import Limits
 from auction.services.session import SessionService
 from auction.settings import Settings
 from auction.store import nodes
@@ -58,7 +59,6 @@ from auction.store.events import EventStore, GroupCommit, to_datetime
 from auction.store.migrate import migrate
 from auction.store.plans import PlanStore
 from auction.store.roles import assume, login_name, with_role_possible
-from auction.entrypoints.http.limits import Limits
 
 log = logging.getLogger(__name__)
 

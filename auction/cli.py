@@ -364,9 +364,9 @@ async def _calendar_load(dsn: str, path: Path, by: str, yes: bool = False) -> in
     it moves), ask (unless --yes), then store it and recompute every deadline it affects (a
     running server's sweep picks the rows up; its next count uses the year at once).
     A refused file changes nothing: the code and the line at fault are printed."""
+    from auction.domain.codes import Code, Rejected
     from auction.services.calendar import CalendarStore, official_calendar
     from auction.services.deadlines import preview_rows, recompute_rows
-    from auction.domain.codes import Code, Rejected
     from auction.services.session import now_us
     from auction.store import deadlines as rows_store
 

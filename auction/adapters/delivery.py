@@ -34,9 +34,9 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from auction.store import publication as outbox
 from auction.adapters.channels import Channel, idempotency_key, signature
 from auction.documents.landchina import to_xml
+from auction.store import publication as outbox
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import os
 import secrets
 from dataclasses import replace
 
-from auction.domain.codes import Rejected
 from auction.adapters.sealing.escrow import ReserveSealer, init_keys
+from auction.domain.codes import Rejected
 from auction.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -61,8 +61,8 @@ from auction.domain.ledger import AccountKind, DepositLedger
 from auction.domain.plan_commands import DraftPlan
 from auction.domain.session import Phase
 from auction.domain.workdays import CalendarYearMissing, WorkCalendar
-from auction.services.calendar import CalendarStore, YearPreview
 from auction.reactions import DeadlineWritten, Reactions
+from auction.services.calendar import CalendarStore, YearPreview
 from auction.services.session import SessionService, now_us
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store

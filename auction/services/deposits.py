@@ -53,9 +53,9 @@ from auction.domain.deposits import (
 )
 from auction.domain.ledger import AccountKind, DepositLedger, EntryKind, unmatched_ref
 from auction.domain.subaccounts import new_sub_account
+from auction.reactions import HeldAfterClose, Reactions
 from auction.services.registration import new_token, qualify, token_hash
 from auction.services.session import MAX_ATTEMPTS, SessionService, now_us
-from auction.reactions import HeldAfterClose, Reactions
 from auction.store import deadlines as deadline_rows
 from auction.store import deposits as store
 from auction.store import sessions as session_rows

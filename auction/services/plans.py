@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 
 import asyncpg
 
+from auction.adapters.sealing import signatures
 from auction.domain.codes import Code, Rejected
 from auction.domain.commands import CreateSession, SealReserve, Terminate
 from auction.domain.plan_commands import ChangeAnnouncement, DecideReserve, DraftPlan, PlanCommand, WithdrawPlan
@@ -40,7 +41,6 @@ from auction.domain.plans import PlanState, decide, evolve, session_inputs, term
 from auction.domain.session import Phase, SessionState
 from auction.domain.terms import SessionRules
 from auction.reactions import PlanAppended, Reactions
-from auction.adapters.sealing import signatures
 from auction.services.session import MAX_ATTEMPTS, SessionService, now_us
 from auction.store import sessions as session_rows
 from auction.store.plans import PlanConflict, PlanStore, RecordedPlanEvent, number

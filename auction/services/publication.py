@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from auction.adapters.channels import Channel
 from auction.domain.codes import Code, Rejected
 from auction.domain.plan_events import AnnouncementChanged, PlanAnnounced
 from auction.domain.plans import PlanState
@@ -23,7 +24,6 @@ from auction.services.plans import PlanService
 from auction.store import deadlines as deadline_rows
 from auction.store import publication as outbox
 from auction.store import sessions as session_rows
-from auction.adapters.channels import Channel
 from auction.documents.landchina import (
     CONTRACT_DEFAULT_REASON,
     SUPERVISION_NO,

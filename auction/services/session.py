@@ -18,14 +18,14 @@ from dataclasses import dataclass, replace
 
 import asyncpg
 
+from auction.adapters.fanout.broker import Broker, Message
+from auction.adapters.protocol import event_message
+from auction.adapters.sealing.escrow import ReserveSealer
 from auction.domain.codes import Code, Rejected
 from auction.domain.commands import Advance, Close, Command, CreateSession, PlaceBid, RevealedReserve
 from auction.domain.events import Event
 from auction.domain.session import SessionState, decide, evolve, recovery_suspension
-from auction.adapters.fanout.broker import Broker, Message
-from auction.adapters.protocol import event_message
 from auction.reactions import Reactions, SessionFinal, WakeupChanged
-from auction.adapters.sealing.escrow import ReserveSealer
 from auction.store import sessions as session_rows
 from auction.store.events import Conflict, EventStore, Recorded, number
 

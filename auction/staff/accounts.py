@@ -14,10 +14,10 @@ from typing import Any
 
 import asyncpg
 
+from auction.domain.codes import MESSAGES
 from auction.staff.passwords import acceptable, hash_password, random_password, verify_password
 from auction.staff.roles import Role
 from auction.store.console import ConsoleStore, User
-from auction.domain.codes import MESSAGES
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,63}")
 

@@ -15,6 +15,8 @@ import asyncpg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from auction.adapters.sealing import signatures
+from auction.adapters.sealing.escrow import ReserveSealer
 from auction.domain.codes import Code, Rejected
 from auction.domain.commands import Terminate
 from auction.domain.plan_commands import Announce, DraftPlan, RecordAppraisal
@@ -23,8 +25,6 @@ from auction.domain.plans import PlanStatus, decide, evolve, replay
 from auction.domain.session import reserve_commitment
 from auction.domain.terms import HOUR, MINUTE, SessionRules
 from auction.services.plans import PlanService, ReserveRequest
-from auction.adapters.sealing import signatures
-from auction.adapters.sealing.escrow import ReserveSealer
 from auction.store.plans import PlanConflict, PlanStore, number
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import Clock

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from auction.staff.roles import GRANTS, Permission, Role, allowed
 from auction.domain.codes import Code, Rejected
-from auction.store.events import to_micros
 from auction.entrypoints.console.views import cst, parse_cst, parse_wan, reason_of, to_csv
+from auction.staff.roles import GRANTS, Permission, Role, allowed
+from auction.store.events import to_micros
 
 
 class TestAmountsInWan:

@@ -346,8 +346,8 @@ class TestRule9ProvisionalYear:
 
     @staticmethod
     def provisional() -> WorkCalendar:
-        from auction.services.calendar import lunar_festivals
         from auction.domain.workdays import provisional_year
+        from auction.services.calendar import lunar_festivals
 
         lunar = lunar_festivals(2027)
         assert lunar is not None

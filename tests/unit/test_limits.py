@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from auction.settings import Settings
 from auction.entrypoints.http.limits import AttemptWindow, Limits, SignInBackoff, WatcherCounts, address_of
+from auction.settings import Settings
 
 
 class TestSignInBackoff:

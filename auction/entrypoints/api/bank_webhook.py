@@ -39,14 +39,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auction.services.deposits import DepositService
+from auction.adapters.protocol import loads, storable_text
 from auction.domain.codes import Code, Rejected
 from auction.domain.deposits import Payment
-from auction.adapters.protocol import loads, storable_text
+from auction.entrypoints.api.operator import _time
+from auction.services.deposits import DepositService
 from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import deposits as store
-from auction.entrypoints.api.operator import _time
 
 log = logging.getLogger(__name__)
 

@@ -24,13 +24,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auction.services.deadlines import DeadlineService
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
-from auction.settings import Settings
-from auction.store import deadlines as rows_store
 from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
 from auction.entrypoints.api.operator import _time
+from auction.services.deadlines import DeadlineService
+from auction.settings import Settings
+from auction.store import deadlines as rows_store
 
 
 async def deadline_board(clock: DeadlineService, every: bool) -> list[dict[str, Any]]:

@@ -18,17 +18,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auction.services.deposits import DepositService, IssuedToken
 from auction.domain.china import iso_cst
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.ledger import AccountKind
+from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.entrypoints.api.operator import _reason, _time
+from auction.services.deposits import DepositService, IssuedToken
 from auction.services.plans import PlanService
 from auction.settings import Settings
 from auction.store import deposits as store
 from auction.store import plans as plan_rows
 from auction.store.events import to_micros
-from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
-from auction.entrypoints.api.operator import _reason, _time
 
 REGISTRATION_NO = re.compile(r"[0-9A-Za-z-]{6,32}")
 

@@ -20,10 +20,10 @@ import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from auction.domain.codes import Code, Rejected
 from auction.adapters.protocol import loads, storable_text
-from auction.settings import Settings
+from auction.domain.codes import Code, Rejected
 from auction.entrypoints.http.limits import Limits, address_of
+from auction.settings import Settings
 
 Handler = Callable[[Request], Awaitable[Response]]
 

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from auction.adapters.protocol import state_view, storable_text, terms_view
 from auction.domain.china import iso_cst
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import ChangeIncrement, CreateSession, Resume, Suspend, Terminate
@@ -26,14 +27,13 @@ from auction.domain.events import event_to_dict, event_type
 from auction.domain.money import is_valid_amount
 from auction.domain.session import SessionState, replay, reserve_commitment
 from auction.domain.terms import SECOND, Method, SessionTerms
-from auction.adapters.protocol import state_view, storable_text, terms_view
+from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.entrypoints.api.inputs import instant
 from auction.services.registration import qualify
 from auction.services.session import SessionService
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import Recorded, to_micros
-from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
-from auction.entrypoints.api.inputs import instant
 
 
 

@@ -34,19 +34,19 @@ from auction.domain.plan_commands import (
     RecordGovernmentApproval,
     WithdrawPlan,
 )
+from auction.adapters.protocol import storable_text
+from auction.adapters.sealing.signatures import PUBLIC_KEY_BYTES, SALT, public_key
 from auction.domain.plan_events import event_to_dict, plan_event_type
 from auction.domain.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
 from auction.domain.plans import PlanState
 from auction.domain.terms import SECOND
+from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.entrypoints.api.inputs import calendar_day, instant
+from auction.entrypoints.api.operator import _reason, session_view
 from auction.services.plans import PlanService, ReserveRequest
-from auction.adapters.protocol import storable_text
-from auction.adapters.sealing.signatures import PUBLIC_KEY_BYTES, SALT, public_key
 from auction.settings import Settings
 from auction.store.events import to_micros
 from auction.store.plans import Member, RecordedPlanEvent
-from auction.entrypoints.api.inputs import calendar_day, instant
-from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
-from auction.entrypoints.api.operator import _reason, session_view
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}")
 MEMBER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")

@@ -11,16 +11,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from auction.adapters.protocol import storable_text
+from auction.documents.landchina import Installment, ResultEntry
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
-from auction.adapters.protocol import storable_text
-from auction.store import publication as outbox
-from auction.documents.landchina import Installment, ResultEntry
+from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
 from auction.services.publication import Publisher
 from auction.services.session import now_us
 from auction.settings import Settings
+from auction.store import publication as outbox
 from auction.store.events import to_micros
-from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 

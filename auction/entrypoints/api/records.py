@@ -18,21 +18,21 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from auction.services.deadlines import DeadlineService
+from auction.documents.confirmation import Confirmation, render_html, render_pdf
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.deadlines import DeadlineKind
 from auction.domain.ledger import AccountKind
 from auction.domain.session import Phase, SessionState
 from auction.domain.settlement import Deduction, DeductionKind, Settlement, settle_q40, settle_q41
+from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.services.deadlines import DeadlineService
 from auction.services.plans import PlanService
-from auction.documents.confirmation import Confirmation, render_html, render_pdf
 from auction.settings import Settings
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros
-from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
 
 MAX_DEDUCTIONS = 50
 

@@ -27,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.staff.roles import Permission, allowed
 from auction.store.console import ConsoleStore, SignedIn
-from auction.domain.codes import MESSAGES, Code, Rejected
 
 log = logging.getLogger(__name__)
 

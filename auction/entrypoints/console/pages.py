@@ -20,17 +20,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from auction.staff.passwords import burn_time, hash_password, needs_rehash, verify_password
-from auction.staff.roles import Permission, allowed
-from auction.staff.refusals import RefusalRollup
-from auction.store import sessions as session_rows
-from auction.store.console import SignedIn
-from auction.services.deposits import DepositService
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import Resume, Suspend, Terminate
 from auction.domain.session import reserve_commitment
+from auction.services.deposits import DepositService
 from auction.services.session import now_us
 from auction.settings import Settings
+from auction.staff.passwords import burn_time, hash_password, needs_rehash, verify_password
+from auction.staff.refusals import RefusalRollup
+from auction.staff.roles import Permission, allowed
+from auction.store import sessions as session_rows
+from auction.store.console import SignedIn
 from auction.entrypoints.console.auth import (
     CSRF_FIELD,
     LOGIN_COOKIE,
@@ -54,10 +54,10 @@ from auction.entrypoints.console.views import (
     reason_of,
     templates,
 )
-from auction.entrypoints.console.records import ConsoleRecords
 from auction.entrypoints.api.deposits import issue_token, reissue_token
-from auction.entrypoints.http.limits import Limits
 from auction.entrypoints.api.operator import create_stand_in_session, qualify_stand_in
+from auction.entrypoints.console.records import ConsoleRecords
+from auction.entrypoints.http.limits import Limits
 
 
 class ConsolePages:

@@ -16,20 +16,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auction.staff.roles import Permission, allowed
-from auction.store.console import SignedIn
-from auction.services.deadlines import DeadlineService
-from auction.services.deposits import DepositService
-from auction.domain.codes import Code, Rejected
-from auction.services.plans import PlanService
 from auction.documents.confirmation import Confirmation, render_html, render_pdf
-from auction.settings import Settings
-from auction.entrypoints.console.auth import ConsoleAuth, client_ip
-from auction.entrypoints.console.views import EVENT_COLUMNS, events_rows, json_default, to_csv
+from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.deadlines import deadline_board, session_deadlines
 from auction.entrypoints.api.operator import staff_log
 from auction.entrypoints.api.plans import plan_document, plan_id_of, plan_list
 from auction.entrypoints.api.records import session_confirmation
+from auction.entrypoints.console.auth import ConsoleAuth, client_ip
+from auction.entrypoints.console.views import EVENT_COLUMNS, events_rows, json_default, to_csv
+from auction.services.deadlines import DeadlineService
+from auction.services.deposits import DepositService
+from auction.services.plans import PlanService
+from auction.settings import Settings
+from auction.staff.roles import Permission, allowed
+from auction.store.console import SignedIn
 
 IDENTITY_FIELDS = frozenset({"legal_name", "registration_no", "name", "counterparty"})
 AUDIT_COLUMNS = ["id", "at", "username", "role", "action", "session_id", "client_ip", "outcome", "detail"]

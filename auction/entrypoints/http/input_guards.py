@@ -20,8 +20,8 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from auction.domain.codes import Code, Rejected
 from auction.adapters.protocol import dumps
+from auction.domain.codes import Code, Rejected
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _QUERY_CONTROL = re.compile(rb"%(?:[01][0-9a-fA-F]|7[fF])|[\x00-\x1f\x7f]")

@@ -22,16 +22,16 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from auction.services.deadlines import DeadlineService
-from auction.domain.codes import Code, Rejected
-from auction.services.plans import PlanService
 from auction.adapters.protocol import loads, storable_text
+from auction.domain.codes import Code, Rejected
+from auction.entrypoints.api.plans import parcel_view
+from auction.entrypoints.http.limits import AttemptWindow, address_of
+from auction.services.deadlines import DeadlineService
+from auction.services.plans import PlanService
 from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros
-from auction.entrypoints.http.limits import AttemptWindow, address_of
-from auction.entrypoints.api.plans import parcel_view
 
 # Shared by the console and the bidder page, so it sits beside both (auction/entrypoints/static).
 STATIC = Path(__file__).resolve().parents[1] / "static"

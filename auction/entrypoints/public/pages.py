@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from auction.store import publication as outbox
 from auction.documents.landchina import ANNOUNCEMENT, CHANGE, RESULT, UNSOLD, to_xml
 from auction.documents.pages import STYLE, atom_feed, detail_page, list_page
 from auction.settings import Settings
+from auction.store import publication as outbox
 
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 # No script at all; the one inline style by its hash.

@@ -31,16 +31,16 @@ from typing import Any, Protocol
 import asyncpg
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from auction.adapters.fanout.broker import Message, Subscription, text_frame
+from auction.adapters.protocol import PROTOCOL_VERSION, dumps, loads, state_view, storable_text, terms_view
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.commands import PlaceBid
 from auction.domain.session import SessionState
-from auction.adapters.fanout.broker import Message, Subscription, text_frame
-from auction.adapters.protocol import PROTOCOL_VERSION, dumps, loads, state_view, storable_text, terms_view
+from auction.entrypoints.http.limits import Limits, address_of
 from auction.services.session import SessionService, now_us
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros
-from auction.entrypoints.http.limits import Limits, address_of
 
 log = logging.getLogger(__name__)
 
