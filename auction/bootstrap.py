@@ -13,7 +13,7 @@ then brings the parts up in an order that is part of the contract:
    timers: every reaction is in the table before anything can close a session
    (and requests come only after `start` returns).
 
-The Starlette lifespan (`auction/web/app.py`) enters `running` and hands
+The Starlette lifespan (`auction/app.py`) enters `running` and hands
 `Runtime.state()` to requests.
 """
 
@@ -28,19 +28,19 @@ from datetime import timedelta
 
 import asyncpg
 
-from auction.calendar_store import CalendarStore, official_calendar
-from auction.console.refusals import RefusalRollup
-from auction.deadline_service import DeadlineService
-from auction.deposit_service import DepositService
-from auction.fanout.broker import Broker, InProcessBroker
-from auction.fanout.redis_broker import RedisBroker
-from auction.jobs.deadlines import DeadlineTimers
-from auction.jobs.timers import SessionTimers
-from auction.keys import open_sealer
-from auction.plan_service import PlanService
-from auction.publication.channels import parse_channels
-from auction.publication.delivery import Backoff, DeliveryWorker
-from auction.publication.service import Publisher
+from auction.adapters.channels import parse_channels
+from auction.adapters.delivery import Backoff, DeliveryWorker
+from auction.adapters.fanout.broker import Broker, InProcessBroker
+from auction.adapters.fanout.redis_broker import RedisBroker
+from auction.adapters.jobs.deadlines import DeadlineTimers
+from auction.adapters.jobs.timers import SessionTimers
+from auction.adapters.keys import open_sealer
+from auction.services.calendar import CalendarStore, official_calendar
+from auction.services.deadlines import DeadlineService
+from auction.services.deposits import DepositService
+from auction.services.plans import PlanService
+from auction.services.publication import Publisher
+from auction.staff.refusals import RefusalRollup
 from auction.reactions import (
     AppendedElsewhere,
     DeadlineWritten,
@@ -51,14 +51,14 @@ from auction.reactions import (
     SessionFinal,
     WakeupChanged,
 )
-from auction.service import SessionService
+from auction.entrypoints.http.limits import Limits
+from auction.services.session import SessionService
 from auction.settings import Settings
 from auction.store import nodes
 from auction.store.events import EventStore, GroupCommit, to_datetime
 from auction.store.migrate import migrate
 from auction.store.plans import PlanStore
 from auction.store.roles import assume, login_name, with_role_possible
-from auction.web.limits import Limits
 
 log = logging.getLogger(__name__)
 

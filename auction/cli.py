@@ -75,9 +75,9 @@ def _operator_key(settings: Settings) -> Settings:
 
 @asynccontextmanager
 async def _service(settings: Settings, db: Database) -> AsyncIterator[object]:
-    from auction.fanout.broker import InProcessBroker
-    from auction.keys import open_sealer
-    from auction.service import SessionService
+    from auction.adapters.fanout.broker import InProcessBroker
+    from auction.adapters.keys import open_sealer
+    from auction.services.session import SessionService
     from auction.store.events import EventStore
 
     await _migrated(db)
@@ -106,7 +106,7 @@ async def _load_demo(settings: Settings, db: Database) -> None:
         print(f"  bidder {r['bidder_no']}  {r['legal_name']}\n    .venv/bin/auction-bidder --url {url} "
               f"bid {current} --token {r['token']}")
     print(f"\nTokens saved in {settings.data_dir / 'demo-tokens.json'} (mode 600).\n")
-    from auction.console.accounts import print_demo_accounts
+    from auction.staff.accounts import print_demo_accounts
 
     await print_demo_accounts(db.dsn, settings.data_dir, f"http://{settings.host}:{settings.port}")
 
@@ -122,10 +122,10 @@ def _on_sigterm(_signum: int, _frame: object) -> None:
 def serve(settings: Settings) -> None:
     import uvicorn
 
-    from auction.web.app import create_app
-    from auction.web.uvicorn_protocols import QuietWebSocketProtocol, http_protocol
+    from auction.app import create_app
+    from auction.entrypoints.http.uvicorn_protocols import QuietWebSocketProtocol, http_protocol
 
-    from auction.keys import KeySetupError, demo_keys, open_sealer
+    from auction.adapters.keys import KeySetupError, demo_keys, open_sealer
 
     settings = _operator_key(settings)
     if settings.demo:
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     p_cal.add_argument("--yes", action="store_true",
                        help="accept the difference from the provisional year without asking")
     _committee_parser(sub)
-    from auction.console import accounts
+    from auction.staff import accounts
 
     accounts.add_parser(sub)  # `auction users add|list|disable`: operator console accounts
     p_db = sub.add_parser("db", help="database set-up for an external PostgreSQL")
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "migrate":
             return asyncio.run(_migrate(db))
         if args.command == "demo":
-            from auction.keys import demo_keys
+            from auction.adapters.keys import demo_keys
 
             settings = demo_keys(_operator_key(replace(settings, demo=True)))
             asyncio.run(_load_demo(settings, db))
@@ -298,7 +298,7 @@ def _committee_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _committee(args: argparse.Namespace) -> int:
-    from auction.sealing import signatures
+    from auction.adapters.sealing import signatures
 
     try:
         if args.action == "keygen":
@@ -341,7 +341,7 @@ def _committee(args: argparse.Namespace) -> int:
 def _keys_init(settings: Settings) -> int:
     import getpass
 
-    from auction.sealing.escrow import EscrowKeyError, init_keys
+    from auction.adapters.sealing.escrow import EscrowKeyError, init_keys
 
     passphrase = settings.escrow_passphrase
     if not passphrase:
@@ -364,10 +364,10 @@ async def _calendar_load(dsn: str, path: Path, by: str, yes: bool = False) -> in
     it moves), ask (unless --yes), then store it and recompute every deadline it affects (a
     running server's sweep picks the rows up; its next count uses the year at once).
     A refused file changes nothing: the code and the line at fault are printed."""
-    from auction.calendar_store import CalendarStore, official_calendar
-    from auction.deadline_service import preview_rows, recompute_rows
     from auction.domain.codes import Code, Rejected
-    from auction.service import now_us
+    from auction.services.calendar import CalendarStore, official_calendar
+    from auction.services.deadlines import preview_rows, recompute_rows
+    from auction.services.session import now_us
     from auction.store import deadlines as rows_store
 
     try:

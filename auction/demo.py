@@ -16,8 +16,8 @@ from typing import Any
 from auction.domain.codes import Rejected
 from auction.domain.commands import CreateSession
 from auction.domain.terms import MINUTE, SECOND, Method, SessionTerms
-from auction.registration import qualify
-from auction.service import SessionService
+from auction.services.registration import qualify
+from auction.services.session import SessionService
 from auction.settings import Settings
 
 WAN = 1_000_000  # fen per 万元

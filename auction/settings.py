@@ -97,7 +97,7 @@ class Settings:
     def stand_ins_on(self) -> bool:
         """`POST /api/sessions` and `POST /api/sessions/{id}/bidders` (and their console forms) exist."""
         return self.demo or self.stand_ins
-    # Abuse limits per client address (auction/web/limits.py; README, Security).
+    # Abuse limits per client address (auction/entrypoints/http/limits.py; README, Security).
     sign_in_free_failures: int = 5  # failed console sign-ins per account and address before the back-off
     sign_in_free_failures_per_address: int = 50  # ... and per address, whatever the account names
     sign_in_backoff_seconds: float = 1.0  # the first wait; it doubles with each further failure

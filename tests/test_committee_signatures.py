@@ -1,5 +1,5 @@
 """Committee members' keys and signatures on the reserve decision (Q26):
-`auction committee keygen | public-key | sign` and `auction.sealing.signatures`.
+`auction committee keygen | public-key | sign` and `auction.adapters.sealing.signatures`.
 
 The member's tool and the server must build the very same bytes; the record
 holds the commitment, never the amount or the salt.
@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from auction.adapters.sealing import signatures
 from auction.domain.plan_commands import DecideReserve
 from auction.domain.plan_terms import PlanRules
 from auction.domain.plans import decision_record
 from auction.domain.session import reserve_commitment
 from auction.domain.terms import DAY, HOUR, SECOND
-from auction.sealing import signatures
 from auction.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

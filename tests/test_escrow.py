@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from auction.adapters.sealing.escrow import EscrowKeyError, ReserveSealer, init_keys
 from auction.domain.codes import Code, Rejected
 from auction.domain.session import reserve_commitment
-from auction.sealing.escrow import EscrowKeyError, ReserveSealer, init_keys
 
 PASS = b"correct horse battery staple"
 

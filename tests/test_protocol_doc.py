@@ -3,7 +3,6 @@
 import re
 from pathlib import Path
 
-from auction.console.roles import Role
 from auction.domain.codes import MESSAGES, Code
 from auction.domain.deadlines import DeadlineKind, DeadlineState
 from auction.domain.ledger import AccountKind, EntryKind
@@ -13,6 +12,7 @@ from auction.domain.plans import PlanStatus
 from auction.domain.session import Phase
 from auction.domain.settlement import DeductionKind, Regime
 from auction.domain.terms import Method
+from auction.staff.roles import Role
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "protocol.md").read_text(encoding="utf-8")
 

@@ -8,7 +8,7 @@ zeros inside the number is written as one 零; an amount that ends at 元 (or �
 ends with 整; one with 分 does not; a zero 角 before a non-zero 分 is written 零.
 Ten to nineteen keep their 壹 (壹拾) so that nothing can be written in front.
 
-The browser page has the same converter in JavaScript (auction/web/static/common.js);
+The browser page has the same converter in JavaScript (auction/entrypoints/static/common.js);
 a browser test checks the two agree.
 """
 

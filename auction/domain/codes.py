@@ -120,7 +120,7 @@ class Code(str, Enum):
     Q40_DEDUCTIONS_EXCEED_PRICE = "Q40_DEDUCTIONS_EXCEED_PRICE"
     Q41_NOT_COMMERCIAL_OR_RESIDENTIAL = "Q41_NOT_COMMERCIAL_OR_RESIDENTIAL"
     SETTLEMENT_INVALID_ITEM = "SETTLEMENT_INVALID_ITEM"
-    # Operator console (auction/web/console*.py)
+    # Operator console (auction/entrypoints/console/)
     CSRF_TOKEN_INVALID = "CSRF_TOKEN_INVALID"
     FORBIDDEN = "FORBIDDEN"
     SIGN_IN_FAILED = "SIGN_IN_FAILED"
@@ -128,11 +128,11 @@ class Code(str, Enum):
     PASSWORD_TOO_SHORT = "PASSWORD_TOO_SHORT"
     PASSWORD_TOO_LONG = "PASSWORD_TOO_LONG"
     PASSWORD_TOO_COMMON = "PASSWORD_TOO_COMMON"
-    # Abuse limits per client address (auction/web/limits.py)
+    # Abuse limits per client address (auction/entrypoints/http/limits.py)
     WATCHER_LIMIT = "WATCHER_LIMIT"
     TOKEN_ATTEMPTS_LIMIT = "TOKEN_ATTEMPTS_LIMIT"
     OPERATOR_KEY_ATTEMPTS_LIMIT = "OPERATOR_KEY_ATTEMPTS_LIMIT"
-    # Applications and the bank webhook (RULES 3.4; auction/deposit_service.py, auction/web/bank_webhook.py)
+    # Applications and the bank webhook (RULES 3.4; auction/services/deposits.py, auction/entrypoints/api/bank_webhook.py)
     BANK_UNKNOWN = "BANK_UNKNOWN"
     BANK_SIGNATURE_INVALID = "BANK_SIGNATURE_INVALID"
     BANK_TIMESTAMP_STALE = "BANK_TIMESTAMP_STALE"
@@ -144,7 +144,7 @@ class Code(str, Enum):
     TOKEN_REVOKED = "TOKEN_REVOKED"
     SESSION_NOT_SOLD = "SESSION_NOT_SOLD"
     SESSION_SOLD = "SESSION_SOLD"
-    # Publication (Q29; auction/publication/)
+    # Publication (Q29; auction/services/publication.py, auction/adapters/delivery.py, auction/documents/)
     SUPERVISION_NUMBER_REQUIRED = "SUPERVISION_NUMBER_REQUIRED"
     RESULT_ALREADY_PUBLISHED = "RESULT_ALREADY_PUBLISHED"
 

@@ -1,5 +1,5 @@
 """The operator-loaded calendar years (`calendar_years`, RULES 9); what they mean is
-auction/calendar_store.py's business."""
+auction/services/calendar.py's business."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from auction.console.roles import Role
+from auction.staff.roles import Role
 
 SESSION_TTL = timedelta(hours=12)  # absolute: sign in again after a working day
 SESSION_IDLE = timedelta(minutes=30)  # an unattended console signs itself out

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
-from auction.console.roles import Role
 from auction.domain.amount_words import fen_to_capital
 from auction.domain.money import format_wan
+from auction.staff.roles import Role
 from tests.browser.pages import (
     TIMEOUT_MS,
     bidder_sign_in,

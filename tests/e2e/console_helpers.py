@@ -17,8 +17,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from auction.console.accounts import add_user
-from auction.console.roles import Role
+from auction.staff.accounts import add_user
+from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.helpers import assert_no_traceback
 

@@ -16,8 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from auction.adapters.sealing import signatures
 from auction.domain.china import CST
-from auction.sealing import signatures
 from tests.e2e.helpers import WAN, Api, assert_no_traceback
 
 ROOT = Path(__file__).resolve().parents[2]

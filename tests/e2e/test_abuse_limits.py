@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from auction.console.roles import Role
+from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import Account, ConsoleUser, audit_rows, error_code, make_accounts, signed_in
 from tests.e2e.helpers import Api, WsClient

@@ -11,9 +11,9 @@ import re
 import sys
 from collections.abc import Callable
 
-from auction.console.roles import Role
+from auction.entrypoints.console.pages import ConsolePages
 from auction.settings import Settings
-from auction.web.console import ConsolePages
+from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import (
     ACCOUNTS,

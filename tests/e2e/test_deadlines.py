@@ -35,7 +35,7 @@ PRICE = 100 * WAN + 3 * WAN  # the start price, then one raise of 3 increments
 def statutory_year_file(year: int) -> str:
     """A year with the statutory holidays only and no make-up day: test data for a year the
     repository and the package do not cover, NOT a notice (it equals the provisional year)."""
-    from auction.calendar_store import statutory
+    from auction.services.calendar import statutory
 
     return json.dumps({"year": year, "source": "测试数据 / test data, not a State Council notice",
                        "holidays": [d.isoformat() for d in statutory(year)], "workdays": []},

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from auction.console.roles import Role
 from auction.domain.subaccounts import is_valid_sub_account, luhn_check_digit
+from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, OTHER_BANK_ID, FakeBank, now_iso
 from tests.e2e.console_helpers import audit_rows, csrf_of, error_code, make_accounts, signed_in

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from loadtests.harness import ROOT, TEST_ESCROW_PASSPHRASE, ServerProcess
-from auction.calendar_store import official_calendar
+from auction.services.calendar import official_calendar
 from tests.e2e.helpers import WAN, Api, WsClient, close_all
 from tests.e2e.test_deadlines import statutory_year_file
 

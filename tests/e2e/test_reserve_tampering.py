@@ -23,7 +23,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from auction.sealing.escrow import ReserveSealer
+from auction.adapters.sealing.escrow import ReserveSealer
 from loadtests.harness import ROOT, TEST_ESCROW_PASSPHRASE
 from tests.conftest import ServerProcess
 from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened

@@ -33,7 +33,7 @@ from typing import Any
 
 import asyncpg
 
-from auction.console.roles import Role
+from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, FakeBank, now_iso
 from tests.e2e.console_helpers import ConsoleUser, csrf_of, make_accounts, signed_in

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from auction.console.roles import Role
+from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import audit_rows, make_accounts, signed_in
 from tests.e2e.helpers import WAN, Api, iso_in

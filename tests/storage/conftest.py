@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
-from auction.fanout.broker import InProcessBroker
-from auction.sealing.escrow import ReserveSealer
-from auction.service import SessionService
-from auction.store.events import EventStore, GroupCommit
+from auction.adapters.fanout.broker import InProcessBroker
+from auction.adapters.sealing.escrow import ReserveSealer
+from auction.services.session import SessionService
 from auction.store.embedded import EmbeddedPostgres
+from auction.store.events import EventStore, GroupCommit
 from auction.store.migrate import migrate
 from tests.storage.helpers import Clock
 from tests.storage.proxy import TcpProxy

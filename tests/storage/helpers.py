@@ -19,7 +19,7 @@ from auction.domain.events import event_from_dict
 from auction.domain.money import percent_ceil
 from auction.domain.session import SessionState, replay
 from auction.domain.terms import HOUR, MINUTE, SECOND, Method, SessionRules, SessionTerms
-from auction.service import SessionService
+from auction.services.session import SessionService
 from auction.store.events import to_micros
 
 WAN = 1_000_000  # fen in 1 万元

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from auction import bootstrap
-from auction.keys import demo_keys
+from auction.adapters.keys import demo_keys
 from auction.reactions import (
     AppendedElsewhere,
     DeadlineWritten,

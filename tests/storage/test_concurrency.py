@@ -19,7 +19,7 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.commands import CreateSession, PlaceBid, QualifyBidder, Resume, Suspend
 from auction.domain.events import BidAccepted
 from auction.domain.terms import HOUR, SECOND
-from auction.service import Result, SessionService
+from auction.services.session import Result, SessionService
 from auction.store.events import Conflict, EventStore
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import (

@@ -1,5 +1,5 @@
 """Console accounts, signed-in sessions and the audit trail on a real PostgreSQL
-(migrations/0004_console.sql, auction/store/console.py, auction/console/accounts.py)."""
+(migrations/0004_console.sql, auction/store/console.py, auction/staff/accounts.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from auction.console.accounts import add_user, demo_accounts
-from auction.console.refusals import RefusalRollup
-from auction.console.roles import Role
+from auction.staff.accounts import add_user, demo_accounts
+from auction.staff.refusals import RefusalRollup
+from auction.staff.roles import Role
 from auction.store.console import ConsoleStore, id_hash
 
 

@@ -15,7 +15,7 @@ import pytest
 from auction.domain.codes import Code, Rejected
 from auction.domain.commands import CreateSession, PlaceBid, QualifyBidder
 from auction.domain.terms import HOUR, MINUTE, SECOND
-from auction.service import SessionService
+from auction.services.session import SessionService
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import (
     RESERVE,

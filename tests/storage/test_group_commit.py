@@ -17,12 +17,12 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from auction.adapters.fanout.broker import InProcessBroker
+from auction.adapters.sealing.escrow import ReserveSealer
 from auction.domain.codes import Code, Rejected
 from auction.domain.commands import PlaceBid
 from auction.domain.terms import HOUR
-from auction.fanout.broker import InProcessBroker
-from auction.sealing.escrow import ReserveSealer
-from auction.service import Result, SessionService
+from auction.services.session import Result, SessionService
 from auction.store.events import EventStore, GroupCommit, _Pending
 from tests.storage.helpers import (
     START_PRICE,

@@ -15,7 +15,7 @@ from auction.domain.commands import PlaceBid
 from auction.domain.events import BidAccepted
 from auction.domain.session import Bid
 from auction.domain.terms import SECOND
-from auction.service import Result, SessionService
+from auction.services.session import Result, SessionService
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import (
     INCREMENT,

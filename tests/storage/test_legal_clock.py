@@ -33,9 +33,9 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import pytest
 
-from auction.calendar_store import CalendarStore, official_calendar
-from auction.deadline_service import DeadlineService
-from auction.deposit_service import DepositService
+from auction.adapters.fanout.broker import InProcessBroker
+from auction.adapters.jobs.deadlines import DeadlineTimers
+from auction.adapters.sealing.escrow import ReserveSealer
 from auction.domain.codes import Code, Rejected
 from auction.domain.commands import CreateSession, PlaceBid
 from auction.domain.deadlines import ClockRules, DeadlineState
@@ -44,13 +44,13 @@ from auction.domain.ledger import AccountKind
 from auction.domain.plan_terms import PlanMethod
 from auction.domain.session import Phase, decide, evolve
 from auction.domain.terms import DAY, MINUTE, SECOND, SessionRules
-from auction.fanout.broker import InProcessBroker
-from auction.jobs.deadlines import DeadlineTimers
 from auction.reactions import HeldAfterClose, Reactions, SessionFinal
-from auction.plan_service import PlanService
-from auction.publication.service import Publisher
-from auction.sealing.escrow import ReserveSealer
-from auction.service import SessionService
+from auction.services.calendar import CalendarStore, official_calendar
+from auction.services.deadlines import DeadlineService
+from auction.services.deposits import DepositService
+from auction.services.plans import PlanService
+from auction.services.publication import Publisher
+from auction.services.session import SessionService
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store
 from auction.store.events import EventStore, number

@@ -18,8 +18,8 @@ import pytest
 from auction.domain.commands import CreateSession, PlaceBid
 from auction.domain.events import BidAccepted
 from auction.domain.terms import HOUR
-from auction.registration import qualify
-from auction.service import SessionService
+from auction.services.registration import qualify
+from auction.services.session import SessionService
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import (
     INCREMENT,
@@ -35,7 +35,7 @@ from tests.storage.helpers import (
 from tests.storage.proxy import DOWN, UP, TcpProxy
 
 SID = "GT-OUT-1"
-# What a database outage may look like to the caller (bidder_ws maps these to SERVICE_UNAVAILABLE).
+# What a database outage may look like to the caller (entrypoints/ws/bidder.py maps these to SERVICE_UNAVAILABLE).
 OUTAGE = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 

@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
+from auction.adapters.channels import Channel
+from auction.adapters.delivery import Backoff, DeliveryWorker
+from auction.documents.landchina import Deal, Installment, ResultEntry, announcement_document, result_document
 from auction.domain.plan_terms import PlanMethod
 from auction.store import publication as outbox
-from auction.publication.channels import Channel
-from auction.publication.delivery import Backoff, DeliveryWorker
-from auction.publication.documents import Deal, Installment, ResultEntry, announcement_document, result_document
 from tests.e2e.publication_receiver import Receiver
 from tests.unit.plan_helpers import START, announced, parcel
 

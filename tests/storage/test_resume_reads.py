@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncpg
 
+from auction.adapters.protocol import event_message
 from auction.domain.commands import PlaceBid, ReissueToken
 from auction.domain.session import SessionState, evolve
 from auction.domain.terms import SECOND
-from auction.protocol import event_message
-from auction.service import MARK_EVERY, SessionService
+from auction.services.session import MARK_EVERY, SessionService
 from auction.store.events import Recorded
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import INCREMENT, START_PRICE, Clock, assert_log_gap_free, open_listing

@@ -1,6 +1,6 @@
 """The calendar the server counts with (RULES 9): the reviewed year files, the law, provisional years.
 
-- The repository's files for 2025 and 2026 (auction/calendar_data) are the notices
+- The repository's files for 2025 and 2026 (auction/services/calendar_data) are the notices
   as data; they must agree with `chinese_calendar` day for day, and cover the
   statutory holidays of the 2024 law.
 - Every deadline kind counted from every day of 2025 and 2026 matches a count on
@@ -19,7 +19,7 @@ from pathlib import Path
 import chinese_calendar  # type: ignore[import-untyped]
 import pytest
 
-from auction.calendar_store import (
+from auction.services.calendar import (
     DATA_DIR,
     lunar_festivals,
     official_calendar,
@@ -114,14 +114,14 @@ class TestRepositoryFiles:
         data = json.loads((DATA_DIR / "2026.json").read_text(encoding="utf-8"))
         data["workdays"].remove("2026-10-10")  # as if the package had it wrong: the file says Sat 10-10 is off
         (tmp_path / "2026.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        with caplog.at_level(logging.WARNING, logger="auction.calendar_store"):
+        with caplog.at_level(logging.WARNING, logger="auction.services.calendar"):
             calendar = official_calendar(directory=tmp_path)
         assert calendar.is_working_day(date(2026, 10, 10)) is False
         assert any("2026" in r.getMessage() and "2026-10-10" in r.getMessage() and "disagree" in r.getMessage()
                    for r in caplog.records)
 
     def test_the_shipped_files_start_up_without_a_warning(self, caplog: pytest.LogCaptureFixture) -> None:
-        with caplog.at_level(logging.WARNING, logger="auction.calendar_store"):
+        with caplog.at_level(logging.WARNING, logger="auction.services.calendar"):
             official_calendar()
         assert not [r for r in caplog.records if "disagree" in r.getMessage()]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from auction.publish.confirmation import Confirmation, render_html, render_pdf
+from auction.documents.confirmation import Confirmation, render_html, render_pdf
 from tests.unit.test_deadlines import cst
 
 CONFIRMATION = Confirmation(

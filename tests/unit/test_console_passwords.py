@@ -1,10 +1,10 @@
-"""Console passwords: scrypt with its parameters in the stored form (auction/console/passwords.py)."""
+"""Console passwords: scrypt with its parameters in the stored form (auction/staff/passwords.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from auction.console.passwords import (
+from auction.staff.passwords import (
     DEFAULT_COST,
     ScryptCost,
     acceptable,

@@ -1,5 +1,5 @@
 """What console forms turn into (万元 to fen, CST to an instant) and what exports hold
-(auction/web/console_views.py), and who may do what (auction/console/roles.py)."""
+(auction/entrypoints/console/views.py), and who may do what (auction/staff/roles.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from auction.console.roles import GRANTS, Permission, Role, allowed
 from auction.domain.codes import Code, Rejected
+from auction.entrypoints.console.views import cst, parse_cst, parse_wan, reason_of, to_csv
+from auction.staff.roles import GRANTS, Permission, Role, allowed
 from auction.store.events import to_micros
-from auction.web.console_views import cst, parse_cst, parse_wan, reason_of, to_csv
 
 
 class TestAmountsInWan:

@@ -339,15 +339,15 @@ class TestRule9CalendarMissing:
 
 
 class TestRule9ProvisionalYear:
-    """2027 counted on its statutory days only (auction/calendar_store.py's provisional
+    """2027 counted on its statutory days only (auction/services/calendar.py's provisional
     year), then on the official year: a make-up Saturday (test data) moves the limit."""
 
     CLOSE = cst(2026, 12, 20, 15)  # Sun
 
     @staticmethod
     def provisional() -> WorkCalendar:
-        from auction.calendar_store import lunar_festivals
         from auction.domain.workdays import provisional_year
+        from auction.services.calendar import lunar_festivals
 
         lunar = lunar_festivals(2027)
         assert lunar is not None

@@ -1,9 +1,9 @@
-"""The per-address limits (auction/web/limits.py), with the time passed in."""
+"""The per-address limits (auction/entrypoints/http/limits.py), with the time passed in."""
 
 from __future__ import annotations
 
+from auction.entrypoints.http.limits import AttemptWindow, Limits, SignInBackoff, WatcherCounts, address_of
 from auction.settings import Settings
-from auction.web.limits import AttemptWindow, Limits, SignInBackoff, WatcherCounts, address_of
 
 
 class TestSignInBackoff:

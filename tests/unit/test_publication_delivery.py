@@ -1,11 +1,11 @@
-"""Channel configuration, request signing and back-off (auction/publication/channels.py, delivery.py)."""
+"""Channel configuration, request signing and back-off (auction/adapters/channels.py, delivery.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from auction.publication.channels import idempotency_key, parse_channels, signature, verify
-from auction.publication.delivery import Backoff, _unchunk
+from auction.adapters.channels import idempotency_key, parse_channels, signature, verify
+from auction.adapters.delivery import Backoff, _unchunk
 
 KEY = "k" * 16
 

@@ -10,9 +10,9 @@ import pytest
 
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import wan_number as wan
-from auction.domain.plan_terms import PlanMethod
 from auction.domain.plan_commands import ChangeAnnouncement
-from auction.publication.documents import (
+from auction.domain.plan_terms import PlanMethod
+from auction.documents.landchina import (
     ANNOUNCEMENT_LABELS,
     CHANGE_LABELS,
     UNSOLD_LABELS,
@@ -211,6 +211,6 @@ class TestResult:
 ])
 def test_pushed_back_days_are_plain_decimals(micros: int, shown: str) -> None:
     """A push of any length shows, rounded up to 0.01 day, never in exponent form."""
-    from auction.publication.documents import _days
+    from auction.documents.landchina import _days
 
     assert _days(micros) == shown

@@ -1,0 +1,124 @@
+"""Fan-out across several server nodes over Redis pub/sub.
+
+Why pub/sub and not streams: Redis carries nothing that must survive. Order and
+durability live in the session's event log in PostgreSQL (`seq`); a message
+lost on the way (Redis restart, a slow subscriber cut off) is noticed by its
+gap in `seq` and filled from the log, and after a reconnect every followed
+session is re-checked against the log. Streams would add retention and
+consumer bookkeeping for a guarantee the log already gives.
+
+Each node delivers its own events to its local connections at once and
+publishes them for the other nodes; a node ignores its own messages coming
+back. Message on the wire: `node_id \\n session_id \\n seq \\n text`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from auction.adapters.fanout.broker import InProcessBroker, Message, Subscription
+from auction.reactions import AppendedElsewhere, FollowersBehind, Reactions
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "auction:session:"
+
+
+class RedisBroker:
+    def __init__(self, url: str, node_id: str, reactions: Reactions | None = None) -> None:
+        self.url = url
+        self.node_id = node_id
+        self.local = InProcessBroker()
+        self._client: aioredis.Redis | None = None
+        self._listener: asyncio.Task[None] | None = None
+        # Told FollowersBehind with a session whose local followers may have missed messages
+        # (the service re-offers the log's latest event so their writers fill the gap), and
+        # AppendedElsewhere when another node's event arrives (this node's cache is behind).
+        self.reactions = reactions if reactions is not None else Reactions()
+
+    # -- the Broker interface ------------------------------------------------
+
+    def subscribe(self, session_id: str, maxsize: int) -> Subscription:
+        return self.local.subscribe(session_id, maxsize)
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self.local.unsubscribe(sub)
+
+    async def publish(self, messages: list[Message]) -> None:
+        await self.local.publish(messages)  # this node's followers first, without a round trip
+        if self._client is None:
+            return
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for m in messages:
+                    pipe.publish(CHANNEL_PREFIX + m.session_id, f"{self.node_id}\n{m.session_id}\n{m.seq}\n{m.text}")
+                await pipe.execute()
+        except (RedisError, OSError):
+            # Committed all the same; other nodes' followers fill the gap from the log.
+            log.warning("redis publish failed; other nodes will fill from the log")
+
+    async def start(self) -> None:
+        self._client = aioredis.from_url(self.url, decode_responses=True)
+        self._listener = asyncio.create_task(self._listen())
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(BaseException):
+                await self._listener
+        if self._client is not None:
+            await self._client.aclose()
+
+    # -- receiving ------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        delay = 0.1
+        first = True
+        while True:
+            assert self._client is not None
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                if not first:
+                    await self._resync_all()  # messages may have been lost while disconnected
+                first = False
+                delay = 0.1
+                async for raw in pubsub.listen():
+                    if raw.get("type") == "pmessage":
+                        await self._deliver(raw["data"])
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                raise
+            except (RedisError, OSError) as e:
+                log.warning("redis subscription lost (%s); reconnecting", e)
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _deliver(self, data: str) -> None:
+        try:
+            node, session_id, seq, text = data.split("\n", 3)
+            number = int(seq)
+        except ValueError:
+            log.warning("malformed fan-out message ignored")
+            return
+        if node == self.node_id:
+            return
+        self.reactions.notify(AppendedElsewhere(session_id, number))
+        await self.local.publish([Message(session_id, number, text)])
+
+    async def _resync_all(self) -> None:
+        if not self.reactions.handles(FollowersBehind):
+            return
+        for session_id in self.local.followed_sessions():
+            try:
+                await self.reactions.publish(FollowersBehind(session_id))
+            except Exception:
+                log.exception("resync of %s failed", session_id)

@@ -1,0 +1,76 @@
+"""`create_app(settings, dsn, migration_dsn=...)`: the routes, the middleware, and a lifespan that
+runs what `auction/bootstrap.py` builds and wires (resources are made there, never at import)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from auction.bootstrap import Runtime, running
+from auction.entrypoints.api.bank_webhook import BankWebhook
+from auction.entrypoints.api.deadlines import DeadlinesApi
+from auction.entrypoints.api.deposits import DepositsApi
+from auction.entrypoints.api.operator import OperatorApi, unknown_route_message
+from auction.entrypoints.api.plans import PlansApi
+from auction.entrypoints.api.publication import PublicationApi
+from auction.entrypoints.api.records import RecordsApi
+from auction.entrypoints.console.pages import ConsolePages
+from auction.entrypoints.http.input_guards import BodyLimit, SafePath
+from auction.entrypoints.http.middleware import ApiAudit, SecurityHeaders
+from auction.entrypoints.public.bidder_page import routes as bidder_page_routes
+from auction.entrypoints.public.pages import routes as public_page_routes
+from auction.entrypoints.ws.bidder import BidderEndpoint
+from auction.services.session import now_us
+from auction.settings import Settings
+from auction.store import nodes
+
+
+def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None) -> Starlette:
+    """`dsn`: the server's login; `migration_dsn`: the schema owner's, which runs the
+    migrations (None: `dsn` migrates, and so owns the schema; warned at start-up)."""
+    holder: dict[str, Runtime] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
+        async with running(settings, dsn, migration_dsn) as runtime:
+            holder["rt"] = runtime
+            yield runtime.state()
+
+    api = OperatorApi(settings)
+    endpoint = BidderEndpoint(settings)
+
+    async def healthz(request: Request) -> Response:
+        rt = holder.get("rt")
+        if rt is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            await nodes.ping(rt.pool)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok", "node": settings.node_id, "server_time_us": now_us(),
+                             "connections": endpoint.connections})
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return JSONResponse(unknown_route_message(), status_code=404)
+
+    app = Starlette(
+        routes=[Route("/healthz", healthz), WebSocketRoute("/ws", endpoint.serve), *api.routes(), *PlansApi(settings).routes(),
+                # after the trade: the bank's notices, deposits, the legal clock, the sold session's records
+                *BankWebhook(settings).routes(), *DepositsApi(settings).routes(), *DeadlinesApi(settings).routes(),
+                *RecordsApi(settings).routes(),
+                *ConsolePages(settings).routes(), *bidder_page_routes(settings),
+                *PublicationApi(settings).routes(), *public_page_routes(settings)],
+        lifespan=lifespan,
+        exception_handlers={404: not_found},
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # inside the audit: a 413 is recorded
+    app.add_middleware(ApiAudit, operator_key=settings.operator_key)  # every console action and POST /api/... (README, Security)
+    app.add_middleware(SafePath)  # outside it: a path with NUL names nothing and cannot be stored
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,1 +1,0 @@
-"""The operator console's accounts, sessions, roles and audit trail (the pages are in auction/web)."""

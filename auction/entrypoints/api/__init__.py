@@ -1,0 +1,1 @@
+"""The operator's HTTP API (bearer key) and the bank's webhook."""

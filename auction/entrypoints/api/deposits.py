@@ -1,0 +1,154 @@
+"""Applications, deposits and the ledger over HTTP (JSON, operator key; RULES 3.4, Q31).
+
+    POST /api/sessions/{id}/applications   {legal_name, registration_no, kind, deposit_deadline?}
+    GET  /api/sessions/{id}/applications   each application, its payments, verdicts and status
+    POST /api/applications/{id}/issue-token {by}: the bidding token, once, after qualification
+                                           (never the bidder number: RULES 3.5, 8.1)
+    POST /api/applications/{id}/reissue-token {by, reason}: a new token for a lost or exposed one, once
+    GET  /api/ledger                       the deposit ledger checked (SQL and replay), totals,
+                                           money paid to sub-accounts nobody holds
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from auction.domain.china import iso_cst
+from auction.domain.codes import MESSAGES, Code, Rejected
+from auction.domain.ledger import AccountKind
+from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.entrypoints.api.operator import _reason, _time
+from auction.services.deposits import DepositService, IssuedToken
+from auction.services.plans import PlanService
+from auction.settings import Settings
+from auction.store import deposits as store
+from auction.store import plans as plan_rows
+from auction.store.events import to_micros
+
+REGISTRATION_NO = re.compile(r"[0-9A-Za-z-]{6,32}")
+
+
+class DepositsApi:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.guard = OperatorGuard(settings)
+
+    def routes(self) -> list[Route]:
+        guard = self.guard
+        return [
+            Route("/api/sessions/{session_id}/applications", guard(self.apply), methods=["POST"]),
+            Route("/api/sessions/{session_id}/applications", guard(self.applications), methods=["GET"]),
+            Route("/api/applications/{application_id}/issue-token", guard(self.issue_token), methods=["POST"]),
+            Route("/api/applications/{application_id}/reissue-token", guard(self.reissue_token), methods=["POST"]),
+            Route("/api/ledger", guard(self.ledger), methods=["GET"]),
+        ]
+
+    async def apply(self, request: Request) -> Response:
+        """竞买申请: a dedicated 13-digit sub-account for this applicant and parcel."""
+        session_id = request.path_params["session_id"]
+        body = await json_body(request)
+        registration_no = text_field(body, "registration_no", 32)
+        if not REGISTRATION_NO.fullmatch(registration_no):
+            raise Rejected(Code.INVALID_FIELD, "registration_no: 6-32 letters, digits or -", field="registration_no")
+        kind = body.get("kind")
+        if not isinstance(kind, str):
+            raise Rejected(Code.INVALID_FIELD, "kind must be COMPANY or PERSON", field="kind")
+        deposits: DepositService = request.state.deposits
+        row = await deposits.apply(
+            session_id,
+            legal_name=text_field(body, "legal_name"),
+            registration_no=registration_no.upper(),
+            kind=kind,
+            deposit_deadline=_time(body, "deposit_deadline", required=False),
+            default_deadline=await _plan_deposit_deadline(request, session_id),
+        )
+        return JSONResponse(
+            {
+                "application_id": row.application_id,
+                "session_id": row.session_id,
+                "kind": row.kind,
+                "legal_name": row.legal_name,
+                "registration_no": row.registration_no,
+                "sub_account": row.sub_account,
+                "required_fen": row.required_fen,
+                "deposit_deadline": iso_cst(row.deposit_deadline),
+                "status": "AWAITING_DEPOSIT",
+            },
+            status_code=201,
+        )
+
+    async def applications(self, request: Request) -> Response:
+        deposits: DepositService = request.state.deposits
+        return JSONResponse(await deposits.view(request.path_params["session_id"]))
+
+    async def issue_token(self, request: Request) -> Response:
+        """The qualified bidder's token, returned in this response only (only its hash is kept)."""
+        answer = await issue_token(request.state.deposits, request.path_params["application_id"],
+                                   await json_body(request))
+        return JSONResponse(answer, status_code=201)
+
+    async def reissue_token(self, request: Request) -> Response:
+        """A lost or exposed token replaced: the new one in this response only; the old
+        one can neither sign in nor bid on an open connection (TOKEN_REVOKED)."""
+        answer = await reissue_token(request.state.deposits, request.path_params["application_id"],
+                                     await json_body(request))
+        return JSONResponse(answer, status_code=201)
+
+    async def ledger(self, request: Request) -> Response:
+        deposits: DepositService = request.state.deposits
+        report = await store.check(deposits.pool)
+        report["unmatched"] = [
+            {
+                "txn_id": e.bank_txn_id,
+                "sub_account": e.note,
+                "amount_fen": -sum(p.amount for p in e.postings if p.account.kind is AccountKind.HELD_FOR_REFUND),
+                "payer_name": e.counterparty,
+                "received_at": iso_cst(e.at),
+                "code": e.reason.value if e.reason else None,
+                "reason": MESSAGES[e.reason] if e.reason else None,
+            }
+            for e in await store.unmatched(deposits.pool)
+            if e.kind.value == "PAYMENT"
+        ]
+        return JSONResponse(report)
+
+
+async def issue_token(deposits: DepositService, application_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`POST /api/applications/{id}/issue-token` and the console's form: `{by}`."""
+    return _token_view(await deposits.issue_token(application_id, text_field(body, "by", 100)))
+
+
+async def reissue_token(deposits: DepositService, application_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`POST /api/applications/{id}/reissue-token` and the console's form: `{by, reason}`."""
+    return _token_view(await deposits.reissue_token(application_id, text_field(body, "by", 100), _reason(body)))
+
+
+def _token_view(issued: IssuedToken) -> dict[str, Any]:
+    """A token, shown in this response only (only its hash is kept). Without the bidder
+    number: beside the application it would tell the staff who hand the token over which
+    number that company bids under (RULES 3.5, 8.1). The bidder learns its number when it
+    signs in with the token (the WebSocket welcome)."""
+    return {
+        "application_id": issued.application_id,
+        "session_id": issued.session_id,
+        "token": issued.token,
+        "expires_at": iso_cst(to_micros(issued.expires_at)),
+    }
+
+
+async def _plan_deposit_deadline(request: Request, session_id: str) -> int | None:
+    """The deposit deadline of the announced plan the session came from, if any."""
+    plans: PlanService | None = getattr(request.state, "plans", None)
+    if plans is None:
+        return None
+    plan_id = await plan_rows.plan_of_session(plans.store.pool, session_id)
+    if plan_id is None:
+        return None
+    state = await plans.state(plan_id)
+    schedule: Any = state.schedule
+    return schedule.deposit_deadline if schedule is not None else None

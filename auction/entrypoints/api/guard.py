@@ -1,0 +1,102 @@
+"""What every operator API class shares: the key check in front of each route, the
+JSON error body, and reading a JSON body and its text fields.
+
+`OperatorGuard(settings)(handler)` checks the bearer key (constant time), counts
+wrong keys per client address and minute (auction/entrypoints/http/limits.py: over the limit
+a wrong key gets `OPERATOR_KEY_ATTEMPTS_LIMIT`, the right one still works), runs the handler and
+turns a `Rejected` into `{"error": {"code", "message", "details"}}` with its
+status, and a database failure into `SERVICE_UNAVAILABLE` (503). The body's size
+is limited before any handler reads it (`BodyLimit`, auction/entrypoints/http/input_guards.py).
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from auction.adapters.protocol import loads, storable_text
+from auction.domain.codes import Code, Rejected
+from auction.entrypoints.http.limits import Limits, address_of
+from auction.settings import Settings
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+STATUS = {
+    Code.UNAUTHORIZED: 401,
+    Code.NOT_FOUND: 404,
+    Code.UNKNOWN_SESSION: 404,
+    Code.SESSION_EXISTS: 409,
+    Code.CONFLICT: 409,
+    Code.SERVICE_UNAVAILABLE: 503,
+    Code.BODY_TOO_LARGE: 413,
+    Code.INVALID_ID: 400,
+    Code.APPLICATION_EXISTS: 409,
+    Code.TOKEN_ALREADY_ISSUED: 409,
+    Code.TOKEN_NOT_YET_ISSUED: 409,
+    Code.RESULT_ALREADY_PUBLISHED: 409,
+    Code.SESSION_SOLD: 409,
+    Code.OPERATOR_KEY_ATTEMPTS_LIMIT: 429,
+}
+
+
+def problem(r: Rejected) -> JSONResponse:
+    headers = {"retry-after": "60"} if r.code is Code.OPERATOR_KEY_ATTEMPTS_LIMIT else None
+    return JSONResponse({"error": r.rejection.to_dict()}, status_code=STATUS.get(r.code, 422), headers=headers)
+
+
+class OperatorGuard:
+    """Wraps an API handler: the operator key first, then the handler, refusals as JSON."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __call__(self, handler: Handler) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            try:
+                self.check_key(request)
+                return await handler(request)
+            except Rejected as r:
+                return problem(r)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                return problem(Rejected(Code.SERVICE_UNAVAILABLE))
+
+        return endpoint
+
+    def check_key(self, request: Request) -> None:
+        supplied = request.headers.get("authorization", "")
+        expected = f"Bearer {self.settings.operator_key}"
+        # Wrong keys per client address and minute: over the limit a wrong key is refused as a
+        # guess (429); the right key still works, so a stranger behind the same address cannot
+        # lock the trading center's desk out.
+        limits: Limits | None = getattr(request.state, "limits", None)
+        address, now = address_of(request.client), time.monotonic()
+        if not self.settings.operator_key or not hmac.compare_digest(supplied.encode(), expected.encode()):
+            if supplied and limits is not None:
+                if limits.key_failures.blocked(address, now):
+                    raise Rejected(Code.OPERATOR_KEY_ATTEMPTS_LIMIT, limit=limits.key_failures.limit)
+                limits.key_failures.failed(address, now)
+            raise Rejected(Code.UNAUTHORIZED)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object (an empty body is `{}`); `MALFORMED_JSON` otherwise."""
+    body = loads(await request.body() or b"{}")
+    if not isinstance(body, dict):
+        raise Rejected(Code.MALFORMED_JSON, "expected a JSON object")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, max_len: int = 200, *, required: bool = True) -> str:
+    """A text field, stripped: storable text of at most `max_len` characters, not blank.
+    Not `required`: absent is "", and blank is allowed."""
+    value = body.get(name, None if required else "")
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > max_len \
+            or not storable_text(value):
+        raise Rejected(Code.INVALID_FIELD, f"{name}: text of at most {max_len} characters", field=name)
+    return value.strip()

@@ -1,0 +1,189 @@
+"""Publication over HTTP for operators (operator key): the 电子监管号, the result,
+each document's delivery state per channel, retries, and the Q29 check."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from auction.adapters.protocol import storable_text
+from auction.documents.landchina import Installment, ResultEntry
+from auction.domain.china import iso_cst
+from auction.domain.codes import Code, Rejected
+from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.services.publication import Publisher
+from auction.services.session import now_us
+from auction.settings import Settings
+from auction.store import publication as outbox
+from auction.store.events import to_micros
+
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return iso_cst(to_micros(value)) if value is not None else None
+
+
+def _date(data: dict[str, Any], name: str) -> date:
+    value = data.get(name)
+    try:
+        if not isinstance(value, str):
+            raise ValueError(name)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Rejected(Code.INVALID_FIELD, f"{name}: a date, YYYY-MM-DD", field=name) from None
+
+
+def _installments(body: dict[str, Any]) -> tuple[Installment, ...]:
+    value = body.get("installments")
+    if not isinstance(value, list) or not value or len(value) > 24:
+        raise Rejected(Code.INVALID_FIELD, "installments: a list of 1 to 24 periods", field="installments")
+    parts = []
+    for i, item in enumerate(value, start=1):
+        if not isinstance(item, dict) or type(item.get("amount_fen")) is not int:
+            raise Rejected(Code.INVALID_FIELD, "installments: {due_date, amount_fen, note}", field="installments")
+        note = item.get("note", "")
+        if not isinstance(note, str) or len(note) > 200 or not storable_text(note):
+            raise Rejected(Code.INVALID_FIELD, "installments: note is text", field="installments")
+        parts.append(Installment(i, _date(item, "due_date"), item["amount_fen"], note))
+    return tuple(parts)
+
+
+def result_entry(body: dict[str, Any], default_region: str) -> ResultEntry:
+    region = body.get("region_code", default_region)
+    return ResultEntry(
+        region_code=region if isinstance(region, str) else "",
+        project_name=text_field(body, "project_name"),
+        land_source=text_field(body, "land_source", 40),
+        industry=text_field(body, "industry", 100),
+        land_grade=text_field(body, "land_grade", 40),
+        installments=_installments(body),
+        delivery_date=_date(body, "delivery_date"),
+        construction_start_date=_date(body, "construction_start_date"),
+        completion_date=_date(body, "completion_date"),
+        contract_date=_date(body, "contract_date"),
+    )
+
+
+class PublicationApi:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.guard = OperatorGuard(settings)
+
+    def routes(self) -> list[Route]:
+        g = self.guard
+        return [
+            Route("/api/plans/{plan_id}/supervision-number", g(self.supervision_number), methods=["POST"]),
+            Route("/api/plans/{plan_id}/result", g(self.publish_result), methods=["POST"]),
+            Route("/api/plans/{plan_id}/result-unsold", g(self.publish_unsold), methods=["POST"]),
+            Route("/api/plans/{plan_id}/publication", g(self.plan_publication), methods=["GET"]),
+            Route("/api/publications", g(self.list_publications), methods=["GET"]),
+            Route("/api/publications/{document_id}", g(self.get_publication), methods=["GET"]),
+            Route("/api/publications/{document_id}/retry", g(self.retry), methods=["POST"]),
+        ]
+
+    @staticmethod
+    def _publisher(request: Request) -> Publisher:
+        publisher: Publisher = request.state.publisher
+        return publisher
+
+    @staticmethod
+    def _id(request: Request, name: str) -> str:
+        value: str = request.path_params[name]
+        if not ID.fullmatch(value):
+            raise Rejected(Code.NOT_FOUND)
+        return value
+
+    async def supervision_number(self, request: Request) -> Response:
+        plan_id = self._id(request, "plan_id")
+        body = await json_body(request)
+        number = body.get("supervision_no")
+        await self._publisher(request).record_supervision_no(
+            plan_id, number if isinstance(number, str) else "", text_field(body, "by", 64))
+        return JSONResponse({"plan_id": plan_id, "supervision_no": number})
+
+    async def publish_unsold(self, request: Request) -> Response:
+        """结果公示（未成交）: {by}; the session ended without a sale or was terminated."""
+        plan_id = self._id(request, "plan_id")
+        body = await json_body(request)
+        by = text_field(body, "by", 64)
+        document = await self._publisher(request).publish_unsold(plan_id, by=by, now=now_us())
+        return JSONResponse(document, status_code=201)
+
+    async def publish_result(self, request: Request) -> Response:
+        plan_id = self._id(request, "plan_id")
+        body = await json_body(request)
+        by = text_field(body, "by", 64)
+        entry = result_entry(body, self.settings.region_code)
+        document = await self._publisher(request).publish_result(plan_id, entry, by=by, now=now_us())
+        return JSONResponse(document, status_code=201)
+
+    async def _views(self, request: Request, rows: list[Any]) -> list[dict[str, Any]]:
+        pool = self._publisher(request).pool
+        ids = [r["document_id"] for r in rows]
+        deliveries = await outbox.deliveries(pool, ids)
+        by_doc: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+        for d in deliveries:
+            by_doc[d["document_id"]].append({
+                "outbox_id": d["outbox_id"], "channel": d["channel"], "state": d["state"], "attempts": d["attempts"],
+                "next_attempt_at": _iso(d["next_attempt_at"]) if d["state"] == "PENDING" else None,
+                "last_error": d["last_error"], "receipt": d["receipt"], "delivered_at": _iso(d["delivered_at"]),
+            })
+        return [
+            {"document_id": r["document_id"], "kind": r["kind"], "plan_id": r["plan_id"], "parcel_no": r["parcel_no"],
+             "published_at": _iso(r["published_at"]), "deliveries": by_doc[r["document_id"]],
+             "confirmed": bool(by_doc[r["document_id"]]) and all(d["state"] == "DELIVERED"
+                                                                 for d in by_doc[r["document_id"]])}
+            for r in rows
+        ]
+
+    async def list_publications(self, request: Request) -> Response:
+        kind = request.query_params.get("kind")
+        if kind not in (None, "ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT", "RESULT_UNSOLD"):
+            raise Rejected(Code.INVALID_FIELD, "kind: ANNOUNCEMENT, ANNOUNCEMENT_CHANGE, RESULT or RESULT_UNSOLD",
+                           field="kind")
+        rows = await outbox.documents(self._publisher(request).pool, (kind,) if kind else None, limit=500)
+        return JSONResponse(await self._views(request, rows))
+
+    async def get_publication(self, request: Request) -> Response:
+        document_id = self._id(request, "document_id")
+        pool = self._publisher(request).pool
+        row = await outbox.document_row(pool, document_id)
+        if row is None:
+            raise Rejected(Code.NOT_FOUND, "no such document")
+        view = (await self._views(request, [row]))[0]
+        ids = [d["outbox_id"] for d in view["deliveries"]]
+        view["attempts"] = [
+            {"outbox_id": a["outbox_id"], "attempt": a["attempt"], "node_id": a["node_id"],
+             "started_at": _iso(a["started_at"]), "finished_at": _iso(a["finished_at"]),
+             "http_status": a["http_status"], "error": a["error"], "receipt": a["receipt"]}
+            for a in await outbox.attempts(pool, ids)
+        ]
+        view["document"] = await outbox.document(pool, document_id)
+        return JSONResponse(view)
+
+    async def retry(self, request: Request) -> Response:
+        document_id = self._id(request, "document_id")
+        body = await json_body(request)
+        channel = body.get("channel")
+        if channel is not None and not isinstance(channel, str):
+            raise Rejected(Code.INVALID_FIELD, "channel: a channel name", field="channel")
+        publisher = self._publisher(request)
+        if await outbox.document(publisher.pool, document_id) is None:
+            raise Rejected(Code.NOT_FOUND, "no such document")
+        count = await outbox.retry(publisher.pool, document_id, channel)
+        publisher.wake()
+        return JSONResponse({"document_id": document_id, "rescheduled": count})
+
+    async def plan_publication(self, request: Request) -> Response:
+        """The Q29 check (what the deadline service asks): met only when every required
+        channel confirmed the result."""
+        plan_id = self._id(request, "plan_id")
+        status = await self._publisher(request).q29_status(plan_id)
+        status["confirmed_at"] = _iso(status["confirmed_at"])
+        return JSONResponse(status)

@@ -1,0 +1,185 @@
+"""What the console's templates need: the Jinja2 environment with its filters
+(万元, 大写, China Standard Time), form values in 万元 and CST, and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from starlette.templating import Jinja2Templates
+
+from auction.domain.amount_words import fen_to_capital
+from auction.domain.china import CST, cst_text, to_cst
+from auction.domain.codes import Code, Rejected
+from auction.domain.money import FEN_PER_WAN, format_wan, format_yuan, is_valid_amount
+from auction.store.events import to_micros
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+PHASES = {
+    "NEW": "新建 / New",
+    "SCHEDULED": "未开始 / Scheduled",
+    "LISTING": "挂牌期 / Listing",
+    "TIMED_BIDDING": "限时竞价 / Timed bidding",
+    "AUCTION": "拍卖 / Auction",
+    "SUSPENDED": "中止 / Suspended",
+    "CLOSED": "已结束 / Closed",
+    "HELD": "暂缓处理 / Held",
+    "TERMINATED": "终止 / Terminated",
+}
+METHODS = {"LISTING": "挂牌 / Listing", "AUCTION": "拍卖 / Auction", "TENDER": "招标 / Tender"}
+OUTCOMES = {"SOLD": "成交 / Sold", "UNSOLD": "流拍 / Not sold"}
+REASONS = {
+    "SOLD": "最高报价不低于底价 / highest bid at or above the reserve",
+    "NO_BIDS": "无人报价 / no bids",
+    "BELOW_RESERVE": "最高报价低于底价 / highest bid below the reserve",
+    "START_PRICE": "无底价，以起始价为底价（第二十八条） / no reserve: the starting price stood in (Q28)",
+    "RESERVE": "底价 / sealed reserve",
+}
+
+
+def cst(micros: int | None, seconds: bool = True) -> str:
+    return "—" if micros is None else cst_text(micros, seconds)
+
+
+def cst_datetime(value: datetime | None) -> str:
+    return "—" if value is None else cst(to_micros(value))
+
+
+def wan(fen: int | None) -> str:
+    return "—" if fen is None else format_wan(fen)
+
+
+def fen_text(fen: int | None) -> str:
+    return "—" if fen is None else f"{fen:,} 分"
+
+
+def capital(fen: int | None) -> str:
+    return "—" if fen is None else fen_to_capital(fen)
+
+
+def templates() -> Jinja2Templates:
+    t = Jinja2Templates(directory=TEMPLATES)
+    t.env.filters.update(
+        wan=wan, fen=fen_text, yuan=lambda f: "—" if f is None else format_yuan(f), capital=capital, cst=cst,
+        cst_datetime=cst_datetime, phase=lambda p: PHASES.get(p, p), method=lambda m: METHODS.get(m, m),
+        outcome=lambda o: OUTCOMES.get(o, o), reason=lambda r: REASONS.get(r, r),
+        pretty=lambda v: json.dumps(v, ensure_ascii=False, indent=1, sort_keys=True),
+    )
+    t.env.globals.update(PHASES=PHASES)
+    return t
+
+
+# ---------------------------------------------------------------------------
+# form values
+
+
+def parse_wan(form: dict[str, str], name: str, required: bool = True) -> int | None:
+    """An amount typed in 万元 (up to 6 decimals, i.e. exact fen) as fen."""
+    text = form.get(name, "").strip().replace(",", "")
+    if not text:
+        if required:
+            raise Rejected(Code.INVALID_FIELD, f"{name} is required", field=name)
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise Rejected(Code.INVALID_FIELD, f"{name}: not a number", field=name) from None
+    fen = value * FEN_PER_WAN
+    if not value.is_finite() or fen != fen.to_integral_value() or not is_valid_amount(int(fen)):
+        raise Rejected(Code.INVALID_FIELD, f"{name}: a positive amount in 万元 with at most 6 decimals", field=name)
+    return int(fen)
+
+
+def parse_cst(form: dict[str, str], name: str, required: bool = True) -> str | None:
+    """A `datetime-local` value, read as China Standard Time, as ISO 8601 with +08:00."""
+    text = form.get(name, "").strip()
+    if not text:
+        if required:
+            raise Rejected(Code.INVALID_FIELD, f"{name} is required", field=name)
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Rejected(Code.INVALID_FIELD, f"{name}: YYYY-MM-DDTHH:MM[:SS] (China Standard Time)", field=name) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CST)
+    return moment.isoformat()
+
+
+def parse_micros_cst(form: dict[str, str], name: str) -> int | None:
+    iso = parse_cst(form, name, required=False)
+    return None if iso is None else to_micros(datetime.fromisoformat(iso))
+
+
+def reason_of(form: dict[str, str]) -> str:
+    reason = form.get("reason", "").strip()
+    if not reason:
+        raise Rejected(Code.REASON_REQUIRED)
+    if len(reason) > 500 or "\x00" in reason:
+        raise Rejected(Code.INVALID_FIELD, "reason: at most 500 characters", field="reason")
+    return reason
+
+
+def local_input(micros: int) -> str:
+    """A `datetime-local` input's value in CST."""
+    return to_cst(micros).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+# ---------------------------------------------------------------------------
+# exports
+
+EVENT_COLUMNS = ["seq", "pub_seq", "type", "at_us", "at_cst", "data"]
+
+
+def _event_at(data: dict[str, Any]) -> int | None:
+    at = data.get("at")
+    return at if isinstance(at, int) else None
+
+
+def events_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"seq": e["seq"], "pub_seq": e["pub_seq"], "type": e["type"], "at_us": _event_at(e["data"]),
+         "at_cst": cst(_event_at(e["data"])), "data": e["data"]}
+        for e in events
+    ]
+
+
+def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """CSV with a BOM so that spreadsheet programs read the Chinese text as UTF-8. Nested
+    values are JSON; a cell that a spreadsheet would run as a formula is quoted with '."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column)
+            text = "" if value is None else (
+                json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+            )
+            if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _number(text):
+                text = "'" + text
+            cells.append(text)
+        writer.writerow(cells)
+    return out.getvalue()
+
+
+def _number(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value).__name__}")

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every entrypoint: middleware, limits, input guards, uvicorn protocols."""

@@ -1,0 +1,139 @@
+"""The bidder's browser page (`/bid`) and the static files of the console and the page.
+
+The page is plain JavaScript served as files (no build step). It signs in
+with the bidding token: `POST /bid/session` tells which session the token is
+for (and the announced parcel facts, for a session made from a supply plan),
+then the page speaks docs/protocol.md over `/ws` with that token, like any
+client. The token stays in the tab (sessionStorage), never in a cookie,
+so no other site can make the browser use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from auction.adapters.protocol import loads, storable_text
+from auction.domain.codes import Code, Rejected
+from auction.entrypoints.api.plans import parcel_view
+from auction.entrypoints.http.limits import AttemptWindow, address_of, token_refusal
+from auction.services.deadlines import DeadlineService
+from auction.services.plans import PlanService
+from auction.services.session import now_us
+from auction.settings import Settings
+from auction.store import sessions as session_rows
+from auction.store.events import to_micros
+
+# Shared by the console and the bidder page, so it sits beside both (auction/entrypoints/static).
+STATIC = Path(__file__).resolve().parents[1] / "static"
+# Parcel facts a listing or auction announcement states (N Art.9); not the benchmark price, not readiness.
+ANNOUNCED = ("parcel_no", "location", "area_m2", "area_hectares", "land_use", "land_use_name", "term_years",
+             "plot_ratio_min", "plot_ratio_max", "planning", "boundaries", "current_state")
+
+INDEX = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>国有建设用地使用权网上交易系统</title>
+<link rel="stylesheet" href="/static/style.css"></head>
+<body><main class="index"><h1>国有建设用地使用权网上交易系统<small>Online trading of state-owned construction land use rights</small></h1>
+<ul class="entry">
+<li><a href="/bid">竞买人报价 <small>Bidder page</small></a></li>
+<li><a href="/console">交易中心操作台 <small>Operator console</small></a></li>
+</ul></main></body></html>"""
+
+
+def _refused(code: Code, status: int) -> JSONResponse:
+    return JSONResponse({"error": Rejected(code).rejection.to_dict()}, status_code=status)
+
+
+async def index(request: Request) -> Response:
+    return HTMLResponse(INDEX)
+
+
+async def bid_page(request: Request) -> Response:
+    return FileResponse(STATIC / "bid.html", media_type="text/html; charset=utf-8",
+                        headers={"cache-control": "no-store"})
+
+
+async def which_session(request: Request, settings: Settings) -> Response:
+    """`{"token"}` -> `{"session_id", "bidder_no"}` for a valid, unexpired token."""
+    # The same limit as the WebSocket hello's, in the same count: failed tokens per client address
+    # and minute (auction/entrypoints/http/limits.py); counted before the look-up, taken back when good. Over
+    # the limit a wrong token is refused as a guess (429); a valid one still signs in.
+    failures: AttemptWindow = request.state.limits.token_failures
+    address, now = address_of(request.client), time.monotonic()
+    blocked = failures.blocked(address, now)
+    if not blocked:
+        failures.failed(address, now)
+
+    def refused() -> Response:
+        r = token_refusal(failures, blocked)
+        return _refused(r.code, 429 if blocked else 401)
+    raw = await request.body()
+    try:
+        token = loads(raw).get("token") if len(raw) <= 1024 else None
+    except (Rejected, AttributeError):
+        token = None
+    if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
+        return refused()
+    try:
+        row = await session_rows.bidder_by_token(
+            request.state.service.store.pool, hashlib.sha256(token.encode()).digest()
+        )
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return _refused(Code.SERVICE_UNAVAILABLE, 503)
+    if row is None or to_micros(row.expires_at) <= now_us():
+        return refused()
+    if not blocked:
+        failures.forgive(address)
+    body: dict[str, Any] = {"session_id": row.session_id, "bidder_no": row.bidder_no}
+    parcel = await announced_parcel(request, settings, row.session_id)
+    if parcel is not None:
+        body["parcel"] = parcel
+    return JSONResponse(body, headers={"cache-control": "no-store"})
+
+
+async def announced_parcel(request: Request, settings: Settings, session_id: str) -> dict[str, Any] | None:
+    """The parcel facts of the announcement (N Art.9) when the session came from a supply plan
+    (as `GET /api/plans/{id}` shows them); nothing from the plan that is not announced."""
+    plans: PlanService | None = getattr(request.state, "plans", None)
+    deadlines: DeadlineService | None = getattr(request.state, "deadlines", None)
+    if plans is None or deadlines is None:
+        return None
+    try:
+        plan_id = await deadlines.plan_of(session_id)
+        if plan_id is None:
+            return None
+        draft = (await plans.fresh_state(plan_id)).draft
+    except (Rejected, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return None  # the token's session is known: the page works without the parcel facts
+    if draft is None:
+        return None
+    parcel = parcel_view(draft.parcel)
+    facts = {k: parcel[k] for k in ANNOUNCED if k in parcel}
+    facts["bidder_conditions"] = draft.bidder_conditions
+    return facts
+
+
+async def no_icon(request: Request) -> Response:
+    return Response(status_code=204)
+
+
+def routes(settings: Settings) -> list[Route | Mount]:
+    async def session_of_token(request: Request) -> Response:
+        return await which_session(request, settings)
+
+    return [
+        Route("/", index, methods=["GET"]),
+        Route("/favicon.ico", no_icon, methods=["GET"]),
+        Route("/bid", bid_page, methods=["GET"]),
+        Route("/bid/session", session_of_token, methods=["POST"]),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]

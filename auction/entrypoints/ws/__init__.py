@@ -1,0 +1,1 @@
+"""The bidder WebSocket endpoint (docs/protocol.md)."""

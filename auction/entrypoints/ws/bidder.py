@@ -1,0 +1,398 @@
+"""The bidder and watcher WebSocket endpoint, `/ws` (docs/protocol.md).
+
+One connection follows one session. It says `hello` first (with a bidder token
+to bid, without one to watch); gets a `welcome` snapshot; with `last_seq` it
+first gets every public event it missed, from the log, in order; then live
+events. Bids are answered with `ack` (after commit) or `reject` (nothing
+written). Errors never close the connection except where documented.
+
+Sending: each public event's frame is built once (`Message.frame`) and, when
+the connection can take it at once (caught up, nothing queued before it, its
+transport writable), written straight to the connection's transport by the
+broker's publish call: no task wake-up, no ASGI layers, no per-connection
+encoding. Acks and heartbeats take the same short path. Otherwise (resume from
+the log, a gap, a backlog, a slow reader whose transport paused) messages go
+through the subscription's bounded queue and a writer task that exists only
+while the queue is non-empty: order by seq, fill gaps from the log, close 4008
+on overflow. The short path needs uvicorn's websockets-sansio protocol
+underneath (what `auction serve` runs); under any other ASGI server every
+frame takes the ordinary `send_text` path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import asyncpg
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from auction.adapters.fanout.broker import Message, Subscription, text_frame
+from auction.adapters.protocol import PROTOCOL_VERSION, dumps, loads, state_view, storable_text, terms_view
+from auction.domain.codes import MESSAGES, Code, Rejected
+from auction.domain.commands import PlaceBid
+from auction.domain.session import SessionState
+from auction.entrypoints.http.limits import Limits, address_of, token_refusal
+from auction.services.session import SessionService, now_us
+from auction.settings import Settings
+from auction.store import sessions as session_rows
+from auction.store.events import to_micros
+
+log = logging.getLogger(__name__)
+
+# Close codes (docs/protocol.md)
+CLOSE_AUTH_FAILED = 4001
+CLOSE_UNKNOWN_SESSION = 4004
+CLOSE_SLOW_CONSUMER = 4008
+CLOSE_HELLO_TIMEOUT = 4010
+CLOSE_TOO_MANY = 4029  # a limit per client address (WATCHER_LIMIT, TOKEN_ATTEMPTS_LIMIT)
+CLOSE_INTERNAL = 1011
+
+
+class _Transport(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    def is_closing(self) -> bool: ...
+
+
+class Wire:
+    """Direct frame writes to the connection's transport, under uvicorn's
+    websockets-sansio protocol (which keeps doing the handshake, pings, closing
+    and reading). Frames written here are complete, so they never interleave
+    with the protocol's own; they are skipped once it is closing or while its
+    transport is paused (over the high-water mark: a slow reader)."""
+
+    __slots__ = ("proto", "transport")
+
+    def __init__(self, proto: Any) -> None:
+        self.proto = proto
+        self.transport: _Transport = proto.transport
+
+    @staticmethod
+    def of(ws: WebSocket) -> Wire | None:
+        send: Any = getattr(ws, "_send", None)
+        for _ in range(8):  # unwrap Starlette's send wrappers down to uvicorn's bound method
+            owner = getattr(send, "__self__", None)
+            if owner is not None:
+                sansio = any(c.__name__ == "WebSocketsSansIOProtocol" for c in type(owner).__mro__)
+                if sansio and all(
+                    hasattr(owner, a) for a in ("transport", "writable", "close_sent", "disconnected")
+                ):
+                    return Wire(owner)
+                return None
+            cells = getattr(send, "__closure__", None) or ()
+            send = next((c.cell_contents for c in cells if callable(c.cell_contents)), None)
+            if send is None:
+                return None
+        return None
+
+    def ready(self) -> bool:
+        p = self.proto
+        return bool(p.writable.is_set() and not p.close_sent and not p.disconnected and not self.transport.is_closing())
+
+    def write(self, frame: bytes) -> None:
+        self.transport.write(frame)
+
+
+@dataclass(eq=False)
+class Peer:
+    session_id: str
+    bidder_no: int | None  # None for a watcher
+    last_sent: int  # public seq
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one frame at a time from reader and writer
+    wire: Wire | None = None
+    live: bool = False  # welcome (and any resume) sent: live events may be written at once
+    token_epoch: int = 0  # of the token this bidder signed in with (a re-issue revokes it)
+
+    async def send(self, ws: WebSocket, text: str) -> None:
+        wire = self.wire
+        if wire is not None and not self.lock.locked() and wire.ready():
+            wire.write(text_frame(text))
+            return
+        async with self.lock:
+            await ws.send_text(text)
+
+    def deliver(self, message: Message) -> bool:
+        """The broker's short path: write `message` now if it is the next one and nothing
+        is in the way; False sends it through the queue and the writer."""
+        wire = self.wire
+        if wire is None or not self.live or self.lock.locked() or not wire.ready():
+            return False
+        if message.seq <= self.last_sent:
+            return True  # already sent (replayed from the log)
+        if message.seq != self.last_sent + 1:
+            return False  # a gap: the writer fills it from the log
+        wire.write(message.frame)
+        self.last_sent = message.seq
+        return True
+
+
+def _error(code: Code, detail: str = "", **details: Any) -> str:
+    message = MESSAGES[code] + (f": {detail}" if detail else "")
+    return dumps({"type": "error", "code": code.value, "message": message, "details": details})
+
+
+def _parse(raw: str | bytes | None) -> dict[str, Any]:
+    if not isinstance(raw, str):
+        raise Rejected(Code.MALFORMED_JSON, "send text frames with JSON objects")
+    message = loads(raw)
+    if not isinstance(message, dict):
+        raise Rejected(Code.MALFORMED_JSON, "expected a JSON object")
+    if not isinstance(message.get("type"), str):
+        raise Rejected(Code.INVALID_FIELD, "type must be a string", field="type")
+    return message
+
+
+class BidderEndpoint:
+    """The ASGI endpoint: one `BidderConnection` per WebSocket."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.connections = 0
+
+    async def serve(self, ws: WebSocket) -> None:
+        await ws.accept()
+        self.connections += 1
+        connection = BidderConnection(self.settings, ws.state.service, ws.state.limits, address_of(ws.client))
+        try:
+            await connection._serve(ws)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.exception("websocket connection failed")
+            await _close(ws, CLOSE_INTERNAL, "internal error")
+        finally:
+            self.connections -= 1
+            if connection.watching:
+                connection.limits.watchers.release(connection.address)
+
+
+class BidderConnection:
+    def __init__(self, settings: Settings, service: SessionService, limits: Limits, address: str) -> None:
+        self.settings = settings
+        self.service = service
+        self.limits = limits  # per client address (auction/entrypoints/http/limits.py)
+        self.address = address
+        self.watching = False  # admitted as a watcher: counted against the address's cap
+
+    async def _receive(self, ws: WebSocket) -> str | bytes | None:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        return message.get("text") if message.get("text") is not None else message.get("bytes")
+
+    async def _serve(self, ws: WebSocket) -> None:
+        try:
+            raw = await asyncio.wait_for(self._receive(ws), self.settings.hello_timeout_seconds)
+        except TimeoutError:
+            await ws.send_text(_error(Code.NOT_AUTHENTICATED, "no hello in time"))
+            await _close(ws, CLOSE_HELLO_TIMEOUT, "hello timeout")
+            return
+        try:
+            hello = _parse(raw)
+            if hello["type"] != "hello":
+                raise Rejected(Code.NOT_AUTHENTICATED)
+            peer = await self._authenticate(hello)
+        except Rejected as r:
+            await ws.send_text(dumps({"type": "error", **r.rejection.to_dict()}))
+            code = {Code.UNKNOWN_SESSION: CLOSE_UNKNOWN_SESSION, Code.WATCHER_LIMIT: CLOSE_TOO_MANY,
+                    Code.TOKEN_ATTEMPTS_LIMIT: CLOSE_TOO_MANY}.get(r.code, CLOSE_AUTH_FAILED)
+            await _close(ws, code, r.code.value)
+            return
+        last_seq = hello.get("last_seq")
+        sub = self.service.broker.subscribe(peer.session_id, self.settings.ws_send_queue)
+        writer: asyncio.Task[None] | None = None
+        heart: asyncio.TimerHandle | None = None
+        loop = asyncio.get_running_loop()
+
+        def start_writer() -> None:
+            nonlocal writer
+            if peer.live and (writer is None or writer.done()):
+                writer = loop.create_task(self._write(ws, peer, sub))
+
+        def beat() -> None:
+            nonlocal heart
+            wire = peer.wire
+            if wire is not None and not peer.lock.locked() and wire.ready():
+                wire.write(text_frame(dumps({"type": "heartbeat", "server_time_us": now_us(), "seq": peer.last_sent})))
+            heart = loop.call_later(self.settings.heartbeat_seconds, beat)
+
+        try:
+            peer.wire = Wire.of(ws)
+            state = await self.service.state(peer.session_id)
+            if last_seq is not None and last_seq > state.pub_seq:
+                await peer.send(ws, _error(Code.RESUME_GAP_TOO_LARGE, last_seq=last_seq, seq=state.pub_seq))
+                await _close(ws, CLOSE_AUTH_FAILED, Code.RESUME_GAP_TOO_LARGE.value)
+                return
+            await peer.send(ws, self._welcome(peer, state))
+            if last_seq is not None:
+                peer.last_sent = last_seq
+                await self._fill(ws, peer, upto=None)
+            else:
+                peer.last_sent = state.pub_seq
+            peer.live = True
+            sub.queued = start_writer
+            sub.direct = peer.deliver
+            if sub.pending():
+                start_writer()
+            heartbeat: asyncio.Task[None] | None = None
+            if peer.wire is not None:
+                heart = loop.call_later(self.settings.heartbeat_seconds, beat)
+            else:
+                heartbeat = asyncio.create_task(self._heartbeat(ws, peer))
+            try:
+                await self._read(ws, peer)
+            finally:
+                peer.live = False
+                tasks = [t for t in (writer, heartbeat) if t is not None]
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            if heart is not None:
+                heart.cancel()
+            sub.direct = sub.queued = None
+            self.service.broker.unsubscribe(sub)
+
+    async def _authenticate(self, hello: dict[str, Any]) -> Peer:
+        session_id = hello.get("session_id")
+        if not isinstance(session_id, str) or not session_id or not storable_text(session_id):
+            raise Rejected(Code.INVALID_FIELD, "session_id must be a string", field="session_id")
+        last_seq = hello.get("last_seq")
+        if last_seq is not None and (type(last_seq) is not int or last_seq < 0):
+            raise Rejected(Code.INVALID_FIELD, "last_seq must be a whole number >= 0", field="last_seq")
+        token = hello.get("token")
+        if not await self.service.store.exists(session_id):
+            raise Rejected(Code.UNKNOWN_SESSION, session_id=session_id)
+        if token is None:
+            if not self.limits.watchers.admit(self.address):
+                raise Rejected(Code.WATCHER_LIMIT, limit=self.limits.watchers.cap)
+            self.watching = True
+            return Peer(session_id, None, 0)
+        # Failed tokens per address and minute (auction/entrypoints/http/limits.py): counted before the look-up
+        # (so that hellos sent all at once count too), taken back if the token is good. Over the
+        # limit a wrong token is refused as a guess; a valid one still gets in, so a stranger
+        # behind the same address cannot keep a bidder out of a countdown.
+        failures, now = self.limits.token_failures, time.monotonic()
+        blocked = failures.blocked(self.address, now)
+        if not blocked:
+            failures.failed(self.address, now)
+        if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
+            raise token_refusal(failures, blocked)
+        row = await session_rows.bidder_by_token(self.service.store.pool, hashlib.sha256(token.encode()).digest())
+        if row is None or to_micros(row.expires_at) <= now_us():
+            raise token_refusal(failures, blocked)
+        if not blocked:
+            failures.forgive(self.address)  # a real token, if maybe for another session: no guess
+        if row.session_id != session_id:
+            raise Rejected(Code.WRONG_SESSION)
+        return Peer(session_id, int(row.bidder_no), 0, token_epoch=int(row.token_epoch))
+
+    def _welcome(self, peer: Peer, state: SessionState) -> str:
+        mine = []
+        if peer.bidder_no is not None:
+            mine = [
+                {"bid_id": b.bid_id, "seq": b.pub_seq, "amount_fen": b.amount, "at_us": b.at}
+                for (bidder, _), b in sorted(state.accepted.items(), key=lambda kv: kv[1].seq)
+                if bidder == peer.bidder_no
+            ]
+        return dumps(
+            {
+                "type": "welcome",
+                "protocol": PROTOCOL_VERSION,
+                "role": "bidder" if peer.bidder_no is not None else "watcher",
+                "bidder_no": peer.bidder_no,
+                "server_time_us": now_us(),
+                "seq": state.pub_seq,
+                "terms": terms_view(state),
+                "state": state_view(state),
+                "my_bids": mine,
+            }
+        )
+
+    async def _fill(self, ws: WebSocket, peer: Peer, upto: int | None) -> None:
+        """Send public events after `peer.last_sent` from the log (resume, or a gap)."""
+        for message in await self.service.public_after(peer.session_id, peer.last_sent, upto):
+            if message.seq <= peer.last_sent:
+                continue
+            await peer.send(ws, message.text)
+            peer.last_sent = message.seq
+
+    async def _write(self, ws: WebSocket, peer: Peer, sub: Subscription) -> None:
+        """Drain the queue (started when something was queued; ends when it is empty)."""
+        while sub.pending():
+            message: Message | None = sub.queue.get_nowait()
+            if message is None or sub.overflowed:
+                await _close(ws, CLOSE_SLOW_CONSUMER, "slow consumer: reconnect with last_seq")
+                return
+            if message.seq <= peer.last_sent:
+                continue  # already sent (replayed from the log)
+            if message.seq > peer.last_sent + 1:
+                await self._fill(ws, peer, upto=message.seq - 1)  # a gap: the log fills it
+            if message.seq <= peer.last_sent:
+                continue
+            await peer.send(ws, message.text)
+            peer.last_sent = message.seq
+
+    async def _heartbeat(self, ws: WebSocket, peer: Peer) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            await peer.send(ws, dumps({"type": "heartbeat", "server_time_us": now_us(), "seq": peer.last_sent}))
+
+    async def _read(self, ws: WebSocket, peer: Peer) -> None:
+        while True:
+            raw = await self._receive(ws)
+            try:
+                message = _parse(raw)
+                kind = message["type"]
+                if kind == "bid":
+                    reply = await self._bid(peer, message)
+                elif kind == "ping":
+                    reply = dumps({"type": "pong", "server_time_us": now_us(), "nonce": message.get("nonce")})
+                elif kind == "hello":
+                    raise Rejected(Code.ALREADY_AUTHENTICATED)
+                else:
+                    raise Rejected(Code.UNKNOWN_TYPE, type=kind[:40])
+            except Rejected as r:
+                reply = dumps({"type": "error", **r.rejection.to_dict()})
+            await peer.send(ws, reply)
+
+    async def _bid(self, peer: Peer, message: dict[str, Any]) -> str:
+        bid_id = message.get("bid_id")
+        try:
+            if peer.bidder_no is None:
+                raise Rejected(Code.WATCHER_CANNOT_BID)
+            if not isinstance(bid_id, str):
+                raise Rejected(Code.INVALID_BID_ID)
+            session_id = message.get("session_id", peer.session_id)
+            if session_id != peer.session_id:
+                raise Rejected(Code.WRONG_SESSION)
+            if "amount_fen" not in message:
+                raise Rejected(Code.INVALID_FIELD, "amount_fen is required", field="amount_fen")
+            amount = message["amount_fen"]
+            if type(amount) is not int:
+                raise Rejected(Code.INVALID_AMOUNT, "amount_fen must be a JSON integer of fen")
+            try:
+                result = await self.service.execute(peer.session_id, PlaceBid(peer.bidder_no, bid_id, amount,
+                                                                                  peer.token_epoch))
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                log.exception("bid %s on %s: database error", bid_id, peer.session_id)
+                raise Rejected(Code.SERVICE_UNAVAILABLE) from None
+        except Rejected as r:
+            return dumps({"type": "reject", "bid_id": bid_id if isinstance(bid_id, str) else None,
+                          **r.rejection.to_dict()})
+        bid = result.state.accepted[(peer.bidder_no, bid_id)]
+        return dumps({"type": "ack", "bid_id": bid_id, "seq": bid.pub_seq, "amount_fen": bid.amount,
+                      "at_us": bid.at})
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    if ws.application_state != WebSocketState.DISCONNECTED:
+        try:
+            await ws.close(code, reason)
+        except (RuntimeError, OSError):
+            pass

@@ -1,0 +1,351 @@
+"""The supply plan command path, and where a plan meets its trading session.
+
+    command -> (per-plan lock) -> plans.decide(state, command, now) -> guarded
+    append (one statement) -> cache the new state
+
+Like `SessionService`: the cached state is a cache of the log; a refusal is
+checked against the caught-up log before it is given, and a lost race
+(`PlanConflict`) is caught up and decided again. A refused command writes nothing.
+
+Three steps touch a session as well, each in one transaction:
+
+- `create_session`: an announced plan becomes a session whose reserve comes by
+  decision (`reserve_by_decision=True`). Its id is derived from the plan id, so
+  a retry after a crash between creating and linking finds the same session.
+- `decide_reserve` (Q26): the plan's `ReserveDecided`, the session's
+  `SealReserve` with the commitment, the escrow envelope (`sealed_reserves`)
+  and the members' signatures, all in the session's transaction
+  (`SessionService.execute(..., also=...)`).
+- `withdraw`: the plan's `PlanWithdrawn` and the termination of its session.
+
+The reserve amount and its salt exist here only in memory for the length of one
+request: they are never logged, stored in plaintext or returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+import asyncpg
+
+from auction.adapters.sealing import signatures
+from auction.domain.codes import Code, Rejected
+from auction.domain.commands import CreateSession, SealReserve, Terminate
+from auction.domain.plan_commands import ChangeAnnouncement, DecideReserve, DraftPlan, PlanCommand, WithdrawPlan
+from auction.domain.plan_events import PlanEvent
+from auction.domain.plan_terms import PlanMethod, PlanRules
+from auction.domain.plans import PlanState, decide, evolve, session_inputs, terms_from_inputs
+from auction.domain.session import Phase, SessionState
+from auction.domain.terms import SessionRules
+from auction.reactions import PlanAppended, Reactions
+from auction.services.session import MAX_ATTEMPTS, SessionService, now_us
+from auction.store import sessions as session_rows
+from auction.store.plans import PlanConflict, PlanStore, RecordedPlanEvent, number
+
+log = logging.getLogger(__name__)
+
+Write = Callable[[asyncpg.Connection], Awaitable[None]]
+
+
+def session_id_for(plan_id: str) -> str:
+    """The one session an announced plan becomes (deterministic: creation is idempotent)."""
+    return f"S-{plan_id}"
+
+
+@dataclass(frozen=True)
+class ReserveRequest:
+    """A reserve decision as the committee enters it (HTTP body, parsed)."""
+
+    by: str
+    amount: int | None = None  # fen; None: an auction without a reserve (Q28)
+    salt: str | None = None  # the committee's salt, lowercase hex
+    decided_at: int = 0  # µs UTC
+    members: tuple[str, ...] = ()  # in the order they signed
+    appraisal_id: str = ""
+    floor_price_fen_per_m2: int = 0
+    signatures: tuple[tuple[str, bytes], ...] = ()  # (member_id, Ed25519 signature)
+
+    def __repr__(self) -> str:  # never the amount or the salt, whoever logs this
+        return f"ReserveRequest(by={self.by!r}, members={self.members!r}, appraisal_id={self.appraisal_id!r})"
+
+
+@dataclass(frozen=True)
+class SessionLink:
+    session_id: str
+    state: SessionState
+    created: bool
+
+
+class PlanService:
+    def __init__(
+        self,
+        store: PlanStore,
+        sessions: SessionService,
+        rules: PlanRules,
+        session_rules: SessionRules,
+        clock: Callable[[], int] = now_us,
+        *,
+        reactions: Reactions | None = None,
+    ) -> None:
+        self.store = store
+        self.sessions = sessions
+        self.rules = rules
+        self.session_rules = session_rules
+        self.clock = clock
+        self._states: dict[str, PlanState] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        # Told PlanAppended in the transaction of every plain append (the publication outbox
+        # writes the announcement there, so it exists if and only if PlanAnnounced does).
+        self.reactions = reactions if reactions is not None else Reactions()
+
+    def _lock(self, plan_id: str) -> asyncio.Lock:
+        lock = self._locks.get(plan_id)
+        if lock is None:
+            lock = self._locks[plan_id] = asyncio.Lock()
+        return lock
+
+    async def state(self, plan_id: str) -> PlanState:
+        cached = self._states.get(plan_id)
+        if cached is not None:
+            return cached
+        state = await self._catch_up(PlanState(), plan_id)
+        if state.draft is None:
+            raise Rejected(Code.NOT_FOUND, "no such plan", plan_id=plan_id)
+        self._states[plan_id] = state
+        return state
+
+    async def fresh_state(self, plan_id: str) -> PlanState:
+        """The state with everything any node has written (for reads)."""
+        state = await self.state(plan_id)
+        caught = await self._catch_up(state, plan_id)
+        self._states[plan_id] = caught
+        return caught
+
+    async def _catch_up(self, state: PlanState, plan_id: str) -> PlanState:
+        for r in await self.store.load(plan_id, after_seq=state.version):
+            state = evolve(state, r.event)
+            assert state.version == r.seq, "plan log and state out of step"
+        return state
+
+    # ------------------------------------------------------------------
+    # commands
+
+    async def draft(self, command: DraftPlan) -> PlanState:
+        """A new plan; the server's plan rules are copied into it (replays judge by them)."""
+        command = replace(command, rules=self.rules)
+        events = decide(PlanState(), command, self.clock())
+        after = _apply(PlanState(), events)
+        async with self._lock(command.plan_id):
+            await self.store.create(number(command.plan_id, PlanState(), events), after)
+            self._states[command.plan_id] = after
+        return after
+
+    async def execute(self, plan_id: str, command: PlanCommand) -> PlanState:
+        """Decide and record a plan command. `Rejected`: nothing written."""
+        if isinstance(command, DraftPlan | DecideReserve):
+            raise TypeError(f"{type(command).__name__}: use draft() or decide_reserve()")  # they write more
+        if isinstance(command, WithdrawPlan):
+            return await self.withdraw(plan_id, command)
+
+        async def check(state: PlanState, events: list[PlanEvent]) -> None:
+            if isinstance(command, ChangeAnnouncement) and await self.store.session_of(plan_id) is not None:
+                # The session's schedule was fixed at its creation from this plan.
+                raise Rejected(Code.PLAN_WRONG_STATUS, "a session was created from this announcement; "
+                               "withdraw the plan and announce again", status=state.status.value)
+
+        return await self._run(plan_id, command, check=check)
+
+    async def _run(
+        self,
+        plan_id: str,
+        command: PlanCommand,
+        *,
+        check: Callable[[PlanState, list[PlanEvent]], Awaitable[None]] | None = None,
+        commit: Callable[[list[RecordedPlanEvent], PlanState, PlanState], Awaitable[None]] | None = None,
+    ) -> PlanState:
+        """The command loop. `check` may refuse after the engine accepted; `commit`
+        replaces the plain append (it must append the plan events, guarded)."""
+        async with self._lock(plan_id):
+            state = await self.state(plan_id)
+            for _ in range(MAX_ATTEMPTS):
+                now = self.clock()
+                try:
+                    events = decide(state, command, now)
+                    if check is not None:
+                        await check(state, events)
+                except Rejected:
+                    caught = await self._catch_up(state, plan_id)
+                    if caught.version == state.version:
+                        raise
+                    self._states[plan_id] = state = caught
+                    continue
+                after = _apply(state, events)
+                recorded = number(plan_id, state, events)
+                try:
+                    if commit is None and self.reactions.handles(PlanAppended):
+                        async with self.store.pool.acquire() as con, con.transaction():
+                            await self.store.append(recorded, state.version, after, con=con)
+                            await self.reactions.publish(PlanAppended(con, recorded, after))
+                    elif commit is None:
+                        await self.store.append(recorded, state.version, after)
+                    else:
+                        await commit(recorded, state, after)
+                except PlanConflict:
+                    self._states[plan_id] = state = await self._catch_up(state, plan_id)
+                    continue
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    self._states.pop(plan_id, None)  # did it commit? the log will tell
+                    raise
+                self._states[plan_id] = after
+                return after
+            raise Rejected(Code.CONFLICT)
+
+    async def withdraw(self, plan_id: str, command: WithdrawPlan) -> PlanState:
+        """Withdraw the plan; a session created from it that has not ended is terminated
+        in the same transaction. A plan whose session has closed cannot be withdrawn."""
+
+        async def check(state: PlanState, events: list[PlanEvent]) -> None:
+            session_id = await self.store.session_of(plan_id)
+            if session_id is not None and (await self.sessions.state(session_id)).phase is Phase.CLOSED:
+                raise Rejected(Code.SESSION_CLOSED, "the session created from this plan has closed",
+                               session_id=session_id)
+
+        async def commit(recorded: list[RecordedPlanEvent], before: PlanState, after: PlanState) -> None:
+            session_id = await self.store.session_of(plan_id)
+            if session_id is None or (await self.sessions.state(session_id)).final:
+                await self.store.append(recorded, before.version, after)
+                return
+
+            async def also(con: asyncpg.Connection, _session: SessionState) -> None:
+                await self.store.append(recorded, before.version, after, con=con)
+
+            reason = f"PLAN_WITHDRAWN: {command.reason}"
+            await self.sessions.execute(session_id, Terminate(reason=reason), also=also)
+
+        return await self._run(plan_id, command, check=check, commit=commit)
+
+    # ------------------------------------------------------------------
+    # plan -> session
+
+    async def create_session(self, plan_id: str, countdown: int) -> SessionLink:
+        """The session of an announced plan, created once (a second call answers with it)."""
+        async with self._lock(plan_id):
+            state = await self._catch_up(await self.state(plan_id), plan_id)
+            self._states[plan_id] = state
+            linked = await self.store.session_of(plan_id)
+            if linked is not None:
+                return SessionLink(linked, await self.sessions.state(linked), created=False)
+            inputs = session_inputs(state)  # PLAN_WRONG_STATUS unless announced
+            if inputs.method is PlanMethod.TENDER:
+                raise Rejected(Code.TENDER_NOT_SUPPORTED)
+            session_id = session_id_for(plan_id)
+            terms = terms_from_inputs(
+                inputs,
+                session_id=session_id,
+                countdown=countdown,
+                # The plan's own numbers (copied at its drafting) win over today's settings.
+                rules=replace(
+                    self.session_rules,
+                    min_listing_period=state.rules.min_listing_period,
+                    min_deposit_percent=state.rules.min_deposit_percent,
+                ),
+                reserve_by_decision=True,  # Q26: sealed later, by the committee's decision
+            )
+            created = True
+            try:
+                session = (await self.sessions.create(CreateSession(terms), None)).state
+            except Rejected as r:
+                if r.code is not Code.SESSION_EXISTS:
+                    raise
+                # Created by an earlier call that did not get to link it (or by another node).
+                session = await self.sessions.state(session_id)
+                existing = session.terms
+                if existing is None or not existing.reserve_by_decision or existing.parcel_ref != terms.parcel_ref:
+                    raise
+                created = False
+            linked = await self.store.link_session(plan_id, session_id)
+            if linked != session_id:  # pragma: no cover - only another node could have linked another id
+                raise Rejected(Code.CONFLICT, session_id=linked)
+            log.info("plan %s: session %s %s", plan_id, session_id, "created" if created else "linked")
+            return SessionLink(session_id, session, created)
+
+    async def decide_reserve(self, plan_id: str, request: ReserveRequest) -> PlanState:
+        """Q26: verify the members' signatures, let the plan engine judge (Q25-Q28), then
+        seal: the plan event, the session's `SealReserve`, the escrow envelope and the
+        signatures, in one transaction. Nothing is written on any refusal."""
+        try:
+            record = signatures.decision_bytes(
+                plan_id,
+                amount=request.amount,
+                salt=request.salt,
+                decided_at=request.decided_at,
+                members=request.members,
+                appraisal_id=request.appraisal_id,
+                floor_price_fen_per_m2=request.floor_price_fen_per_m2,
+            )
+        except (ValueError, TypeError):
+            raise Rejected(Code.INVALID_FIELD, "salt: 32 to 128 lowercase hex digits", field="salt") from None
+        bad = await self._bad_signatures(record, request)
+        command = signatures.reserve_command(
+            by=request.by,
+            amount=request.amount,
+            salt=request.salt,
+            decided_at=request.decided_at,
+            members=request.members,
+            appraisal_id=request.appraisal_id,
+            floor_price_fen_per_m2=request.floor_price_fen_per_m2,
+            signatures_ok=not bad,
+        )
+
+        async def check(state: PlanState, events: list[PlanEvent]) -> None:
+            if await self.store.session_of(plan_id) is None:
+                raise Rejected(Code.PLAN_WRONG_STATUS, "create the session first (POST /api/plans/{id}/session)",
+                               status=state.status.value)
+
+        async def commit(recorded: list[RecordedPlanEvent], before: PlanState, after: PlanState) -> None:
+            session_id = await self.store.session_of(plan_id)
+            assert session_id is not None
+            sealed = None
+            if request.amount is not None:
+                sealed = self.sessions.sealer.seal(session_id, request.amount, salt=request.salt)
+                if sealed.commitment != command.commitment:  # pragma: no cover - same function both sides
+                    raise Rejected(Code.CONFLICT, "commitment mismatch while sealing")
+
+            async def also(con: asyncpg.Connection, _session: SessionState) -> None:
+                await self.store.append(recorded, before.version, after, con=con)
+                if sealed is not None:
+                    await session_rows.insert_sealed_reserve(
+                        con, session_id, sealed.key_id, sealed.nonce, sealed.ciphertext
+                    )
+                await self.store.archive_signatures(con, plan_id, record, dict(request.signatures))
+
+            await self.sessions.execute(session_id, SealReserve(command.commitment), also=also)
+            log.info("plan %s: reserve decision sealed into session %s", plan_id, session_id)
+
+        try:
+            return await self._run(plan_id, command, check=check, commit=commit)
+        except Rejected as r:
+            if r.code is Code.Q26_BAD_SIGNATURE and bad:
+                raise Rejected(Code.Q26_BAD_SIGNATURE, members=bad) from None
+            raise
+
+    async def _bad_signatures(self, record: bytes, request: ReserveRequest) -> list[str]:
+        """Members whose signature is missing or does not verify, or who are not registered;
+        and any signature from someone not listed among the members."""
+        given = dict(request.signatures)
+        keys = {m.member_id: m.public_key for m in await self.store.members(list(request.members))}
+        bad = [
+            m for m in request.members
+            if m not in keys or m not in given or not signatures.verify(keys[m], given[m], record)
+        ]
+        bad += sorted(m for m in given if m not in request.members)
+        return bad
+
+
+def _apply(state: PlanState, events: list[PlanEvent]) -> PlanState:
+    for event in events:
+        state = evolve(state, event)
+    return state

@@ -1,0 +1,145 @@
+"""Publishing: documents into the outbox in the transaction of their cause.
+
+- the announcement: `on_plan_events`, the reaction to `PlanAppended` (auction/bootstrap.py),
+  in the plan service's append transaction, so it is written if and only if PlanAnnounced is;
+- the result: `publish_result`, when an operator publishes it after the close,
+  in one transaction with the publication record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from auction.adapters.channels import Channel
+from auction.domain.codes import Code, Rejected
+from auction.domain.plan_events import AnnouncementChanged, PlanAnnounced
+from auction.domain.plans import PlanState
+from auction.domain.session import Phase
+from auction.services.plans import PlanService
+from auction.store import deadlines as deadline_rows
+from auction.store import publication as outbox
+from auction.store import sessions as session_rows
+from auction.documents.landchina import (
+    CONTRACT_DEFAULT_REASON,
+    SUPERVISION_NO,
+    Deal,
+    NoSale,
+    ResultEntry,
+    announcement_document,
+    change_document,
+    no_sale_reason,
+    result_document,
+    unsold_document,
+)
+from auction.store.events import to_datetime
+from auction.store.plans import RecordedPlanEvent
+
+log = logging.getLogger(__name__)
+
+
+class Publisher:
+    def __init__(self, pool: asyncpg.Pool, plans: PlanService, channels: tuple[Channel, ...], region_code: str,
+                 wake: Callable[[], None] = lambda: None) -> None:
+        self.pool = pool
+        self.plans = plans
+        self.channels = [c.name for c in channels]
+        self.region_code = region_code
+        self.wake = wake
+
+    async def on_plan_events(self, con: asyncpg.Connection, recorded: list[RecordedPlanEvent], after: PlanState) -> None:
+        for r in recorded:
+            if isinstance(r.event, PlanAnnounced):
+                document = announcement_document(after, region_code=self.region_code)
+                await outbox.insert_document(con, document, by=r.event.by, channels=self.channels,
+                                             published_at=to_datetime(after.announced.effective_published_at
+                                                                      if after.announced else r.event.at))
+                self.wake()  # early: at worst the worker finds nothing until the commit
+            elif isinstance(r.event, AnnouncementChanged):
+                # 变更公告: every channel that has the announcement gets the change, in order
+                # after it (the outbox delivers a parcel's documents in order per channel).
+                change_no = next(i for i, c in enumerate(after.changes, start=1) if c == r.event)
+                document = change_document(after, change_no, region_code=self.region_code)
+                await outbox.insert_document(con, document, by=r.event.by, channels=self.channels,
+                                             published_at=to_datetime(r.event.effective_published_at))
+                self.wake()
+
+    async def record_supervision_no(self, plan_id: str, number: str, by: str) -> None:
+        await self.plans.state(plan_id)  # NOT_FOUND for an unknown plan
+        if not SUPERVISION_NO.fullmatch(number):
+            raise Rejected(Code.SUPERVISION_NUMBER_REQUIRED, "16 characters: 10 digits, a digit or capital letter, "
+                           "5 digits", field="supervision_no")
+        await outbox.record_supervision_no(self.pool, plan_id, number, by)
+
+    async def deal(self, plan_id: str) -> Deal:
+        """The close of the plan's session: only a sale has a result to publish."""
+        session_id = await self.plans.store.session_of(plan_id)
+        if session_id is None:
+            raise Rejected(Code.SESSION_NOT_SOLD, "no session was created from this plan", phase=None)
+        session = await self.plans.sessions.state(session_id)
+        closed = session.closed
+        if session.phase is not Phase.CLOSED or closed is None or closed.outcome != "SOLD" \
+                or closed.winner_bidder_no is None or closed.price is None:
+            raise Rejected(Code.SESSION_NOT_SOLD, phase=session.phase.value)
+        holder = await session_rows.legal_name(self.pool, session_id, closed.winner_bidder_no)
+        if holder is None:  # pragma: no cover - every qualified bidder has a row
+            raise Rejected(Code.CONFLICT, "the winner's registration is missing")
+        return Deal(session_id=session_id, closed_at=closed.at, price_fen=closed.price, holder=holder)
+
+    async def publish_result(self, plan_id: str, entry: ResultEntry, *, by: str, now: int) -> dict[str, Any]:
+        state = await self.plans.fresh_state(plan_id)
+        deal = await self.deal(plan_id)
+        number = await outbox.supervision_no(self.pool, plan_id)
+        if number is None:
+            raise Rejected(Code.SUPERVISION_NUMBER_REQUIRED, "enter it first: POST /api/plans/{id}/supervision-number")
+        document = result_document(state, deal, entry, supervision_no=number, published_at=now)
+        return await self._publish_result(plan_id, document, by=by, now=now)
+
+    async def _publish_result(self, plan_id: str, document: dict[str, Any], *, by: str, now: int) -> dict[str, Any]:
+        """A result (sold or not) and its outbox rows, once per plan."""
+        async with self.pool.acquire() as con, con.transaction():
+            if not await outbox.insert_document(con, document, by=by, published_at=to_datetime(now),
+                                                channels=self.channels):
+                raise Rejected(Code.RESULT_ALREADY_PUBLISHED, plan_id=plan_id)
+        self.wake()
+        log.info("plan %s: %s %s published to %s", plan_id, document["kind"], document["document_id"],
+                 self.channels)
+        return document
+
+    async def no_sale(self, plan_id: str) -> NoSale:
+        """The end of the plan's session when it did not sell (or was terminated)."""
+        session_id = await self.plans.store.session_of(plan_id)
+        if session_id is None:
+            raise Rejected(Code.SESSION_NOT_SOLD, "no session was created from this plan", phase=None)
+        session = await self.plans.sessions.state(session_id)
+        closed = session.closed
+        if session.phase is Phase.TERMINATED:
+            return NoSale(session_id, session.last_at, "终止",
+                          no_sale_reason(session.end_reason or "", terminated=True))
+        if session.phase is not Phase.CLOSED or closed is None:
+            raise Rejected(Code.SESSION_NOT_SOLD, "the session has not ended", phase=session.phase.value)
+        if closed.outcome != "SOLD":
+            return NoSale(session_id, closed.at, "流拍", no_sale_reason(closed.reason, terminated=False))
+        # Q42: a sale whose contract was not signed in time is cancelled; its notice says so.
+        defaulted = await deadline_rows.contract_defaulted_at(self.pool, session_id)
+        if defaulted is None:
+            raise Rejected(Code.SESSION_SOLD, plan_id=plan_id)
+        return NoSale(session_id, closed.at, "成交取消", CONTRACT_DEFAULT_REASON)
+
+    async def publish_unsold(self, plan_id: str, *, by: str, now: int) -> dict[str, Any]:
+        """RULES 8.3: the result is published whatever it was; for no sale, this notice
+        (no 电子监管号: nothing was supplied). It meets Q29 like a sale's result."""
+        state = await self.plans.fresh_state(plan_id)
+        no_sale = await self.no_sale(plan_id)
+        document = unsold_document(state, no_sale, region_code=self.region_code, published_at=now)
+        return await self._publish_result(plan_id, document, by=by, now=now)
+
+    async def q29_status(self, plan_id: str) -> dict[str, Any]:
+        """Whether the result counts as published for Q29: every required channel confirmed."""
+        confirmed: datetime | None = await outbox.result_confirmed_at(self.pool, plan_id)
+        return {"plan_id": plan_id, "required_channels": self.channels, "met": confirmed is not None,
+                "confirmed_at": confirmed}

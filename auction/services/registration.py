@@ -1,0 +1,87 @@
+"""Qualifying a bidder for a session: a random anonymous bidder number (竞买号) and a bearer token.
+
+One path for both ways a bidder qualifies:
+
+- by deposit (RULES 3.4): `services/deposits.py` qualifies the applicant when the
+  bank's payment completes the deposit, with the ledger entry and the
+  application's row written by `also` in the same transaction;
+- the operator stand-in `POST /api/sessions/{id}/bidders` (tests, demo): no
+  deposit, the token is returned at once.
+
+The qualification event, the bidder row (legal name, hashed token) and
+whatever `also` writes commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from auction.domain.codes import Code, Rejected
+from auction.domain.commands import QualifyBidder
+from auction.domain.session import SessionState
+from auction.services.session import SessionService
+from auction.store import sessions as session_rows
+from auction.store.events import to_datetime
+
+BIDDER_NUMBERS = range(1001, 10000)
+
+# Extra rows for the same transaction: called with the connection and the bidder number drawn.
+Also = Callable[[asyncpg.Connection, int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Qualified:
+    session_id: str
+    bidder_no: int
+    token: str  # shown once; only its hash is stored
+    expires_at: datetime
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+TOKEN_PREFIX = "bt_"
+
+
+def new_token() -> str:
+    """A bidding token: 256 random bits, prefixed so it never begins with "-" (a
+    token such as "-x3..." would be read as an option on a command line) and so a
+    leaked one is recognisable in logs and secret scanners."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+async def qualify(
+    service: SessionService, session_id: str, legal_name: str, ttl: timedelta, *, also: Also | None = None
+) -> Qualified:
+    """Qualify a new bidder number for `session_id`. Raises `Rejected` (nothing written)
+    when the engine refuses (e.g. `REGISTRATION_CLOSED`), or whatever `also` raises."""
+    for _ in range(3):
+        state = await service.state(session_id)
+        # Random, not sequential: a bidder number must not tell how many registered.
+        free = [n for n in BIDDER_NUMBERS if n not in state.qualified]
+        if not free:
+            raise Rejected(Code.REGISTRATION_CLOSED, "no bidder numbers left")
+        bidder_no = secrets.choice(free)
+        token = new_token()
+        expires = to_datetime(service.clock()) + ttl
+
+        async def record(con: asyncpg.Connection, _state: SessionState) -> None:
+            await session_rows.insert_bidder(con, session_id, bidder_no, legal_name, token_hash(token), expires)
+            if also is not None:
+                await also(con, bidder_no)
+
+        try:
+            await service.execute(session_id, QualifyBidder(bidder_no), also=record)
+        except Rejected as r:
+            if r.code is Code.ALREADY_QUALIFIED:  # a concurrent registration drew the same number
+                continue
+            raise
+        return Qualified(session_id, bidder_no, token, expires)
+    raise Rejected(Code.CONFLICT)
