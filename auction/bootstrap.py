@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -93,7 +95,11 @@ class Runtime:
 
     async def start(self) -> None:
         settings, pool = self.settings, self.pool
-        if settings.redis_url is None and await nodes.others_beating(pool, settings.node_id):
+        others = await nodes.others_beating(pool, settings.node_id)
+        gone = [n for n in others if not maybe_running(n)]
+        if gone:
+            log.info("the earlier run on this host (%s) stopped without saying so (killed?)", ", ".join(gone))
+        if settings.redis_url is None and len(gone) < len(others):
             log.warning("another node beat on this database in the last 10 s and REDIS_URL is unset: if it "
                         "is still running, set REDIS_URL on every node, or bidders on one node will not see the "
                         "other's events")
@@ -140,6 +146,21 @@ class Runtime:
                 await self.beat
             with contextlib.suppress(Exception):
                 await nodes.beat(self.pool, self.settings.node_id)
+
+
+def maybe_running(node_id: str) -> bool:
+    """False for a node of this host whose process is gone: this server's own earlier run,
+    killed (node ids are `{host}-{pid}`, Settings.node_id). Any other node may be running."""
+    host, _, pid = node_id.rpartition("-")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user: alive
+        return True
+    return True
 
 
 @contextlib.asynccontextmanager

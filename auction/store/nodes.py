@@ -20,13 +20,13 @@ async def last_beat(db: Executor) -> int | None:
     return to_micros(at) if at is not None else None
 
 
-async def others_beating(db: Executor, node_id: str) -> int:
-    """How many other nodes beat in the last 10 seconds."""
-    count: int = await db.fetchval(
-        "SELECT count(*) FROM node_heartbeats WHERE node_id <> $1 AND beat_at > now() - interval '10 seconds'",
+async def others_beating(db: Executor, node_id: str) -> list[str]:
+    """The other nodes that beat in the last 10 seconds."""
+    rows = await db.fetch(
+        "SELECT node_id FROM node_heartbeats WHERE node_id <> $1 AND beat_at > now() - interval '10 seconds'",
         node_id,
     )
-    return count
+    return [r["node_id"] for r in rows]
 
 
 async def register(db: Executor, node_id: str) -> None:

@@ -65,4 +65,19 @@ async def test_a_node_beats_from_its_start_and_knows_until_when_the_service_was_
         assert await nodes.last_beat(first.pool) is not None
     async with bootstrap.running(replace(settings, node_id="node-boot-2"), database) as second:
         assert second.last_alive is not None  # the first node's last beat, read before this one's
-        assert await nodes.others_beating(second.pool, "node-boot-2") == 1  # the first beat on its way out
+        assert await nodes.others_beating(second.pool, "node-boot-2") == [settings.node_id]  # its last beat
+
+
+def test_a_killed_earlier_run_on_this_host_is_not_taken_for_another_node() -> None:
+    """After `kill -9` and a restart, the dead process's last beat is not "another node"."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = socket.gethostname()
+    assert not bootstrap.maybe_running(f"{host}-{int(dead.stdout)}")
+    assert bootstrap.maybe_running(f"{host}-{os.getpid()}")  # alive
+    assert bootstrap.maybe_running(f"another-host-{int(dead.stdout)}")  # another machine: cannot tell
+    assert bootstrap.maybe_running("node-boot-2")  # not a host-pid id
