@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import ServerProcess
-from tests.e2e.helpers import assert_no_traceback
+from tests.e2e.helpers import KEEPALIVE, assert_no_traceback
 
 BANK_ID = "ICBC-QJ"
 BANK_SECRET = secrets.token_hex(24)
@@ -58,7 +58,7 @@ class FakeBank:
     http: httpx.AsyncClient = field(init=False)
 
     def __post_init__(self) -> None:
-        self.http = httpx.AsyncClient(base_url=self.server.http, timeout=10, trust_env=False)
+        self.http = httpx.AsyncClient(base_url=self.server.http, timeout=10, trust_env=False, limits=KEEPALIVE)
 
     async def close(self) -> None:
         await self.http.aclose()

@@ -20,7 +20,7 @@ import httpx
 from auction.staff.accounts import add_user
 from auction.staff.roles import Role
 from tests.conftest import ServerProcess
-from tests.e2e.helpers import assert_no_traceback
+from tests.e2e.helpers import KEEPALIVE, assert_no_traceback
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 
@@ -78,7 +78,8 @@ class ConsoleUser:
 
     def __post_init__(self) -> None:
         transport = httpx.AsyncHTTPTransport(local_address=self.local_address) if self.local_address else None
-        self.http = httpx.AsyncClient(base_url=self.server.http, timeout=10, trust_env=False, follow_redirects=False,
+        self.http = httpx.AsyncClient(base_url=self.server.http, timeout=10, trust_env=False, limits=KEEPALIVE,
+                                      follow_redirects=False,
                                       transport=transport)
 
     async def close(self) -> None:

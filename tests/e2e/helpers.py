@@ -27,6 +27,10 @@ from tests.conftest import ServerProcess
 SECOND_US = 1_000_000
 WAN = 1_000_000  # fen per 万元
 REPLY_TYPES = frozenset({"welcome", "ack", "reject", "error", "pong"})
+# The server closes an idle kept-alive connection after 5 s (uvicorn's default), and so
+# would httpx: at equal timeouts a request sent just as the server closes the connection
+# fails ("Server disconnected"). The test clients let idle connections go well before.
+KEEPALIVE = httpx.Limits(keepalive_expiry=1.0)
 DEFAULT_TIMEOUT = 30.0  # an upper bound for what must come, never a measure: a loaded 2-core machine is slow
 
 
@@ -92,7 +96,8 @@ class Api:
     def __init__(self, server: ServerProcess, key: str | None = None) -> None:
         key = server.operator_key if key is None else key
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self.http = httpx.AsyncClient(base_url=server.http, headers=headers, timeout=10, trust_env=False)
+        self.http = httpx.AsyncClient(base_url=server.http, headers=headers, timeout=10, trust_env=False,
+                                      limits=KEEPALIVE)
 
     async def __aenter__(self) -> Api:
         return self
