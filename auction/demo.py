@@ -28,7 +28,7 @@ from auction.domain.codes import MESSAGES, Rejected
 from auction.domain.commands import CreateSession
 from auction.domain.deposits import Payment
 from auction.domain.money import format_wan
-from auction.domain.session import FINAL_PHASES, OPEN_PHASES, Phase, SessionState, recovery_suspension
+from auction.domain.session import FINAL_PHASES, PHASE_WORDS, Phase, SessionState, recovery_suspension
 from auction.domain.terms import MINUTE, SECOND, Method, SessionTerms
 from auction.services.deposits import DepositService
 from auction.services.registration import qualify
@@ -42,12 +42,6 @@ NAMES = ["云岭置业有限公司", "珠江城建集团有限公司", "麒麟�
 REGISTRATION_NOS = ["91530300DEMO00001A", "91530300DEMO00002B", "91530300DEMO00003C", "91530300DEMO00004D"]
 TOKEN_TTL = timedelta(days=30)
 METHOD_WORDS = {"LISTING": "挂牌 / listing", "AUCTION": "拍卖 / auction"}
-PHASE_WORDS = {
-    Phase.SCHEDULED: "待开始 / scheduled",
-    Phase.LISTING: "挂牌期 / listing",
-    Phase.TIMED_BIDDING: "限时竞价 / timed bidding",
-    Phase.AUCTION: "拍卖中 / auction",
-}
 
 
 @dataclass
@@ -112,7 +106,7 @@ def _state_words(state: SessionState, last_alive: int | None, now: int) -> str:
         return f"{method}，已中止，由操作员在操作台恢复（RULES 7） / suspended: the operator resumes it in the console"
     if state.phase is Phase.HELD:
         return f"{method}，结果暂缓，等待交易中心处理 / held for the trading center"
-    words = f"{method}，未结束（{PHASE_WORDS.get(state.phase, state.phase.value)}） / open"
+    words = f"{method}，未结束（{PHASE_WORDS.get(state.phase.value, state.phase.value)}） / open"
     if last_alive is not None and recovery_suspension(state, last_alive, now) is not None:
         words += ("；服务器停机期间已过截止时间，启动时将中止，由操作员恢复（RULES 7.5） / its deadline passed while the "
                   "server was down: it is suspended at start, and the operator resumes it")

@@ -1,7 +1,8 @@
 """What `auction-bidder` says: Chinese first, English second; amounts in 万元 to
 the fen (never rounded, never in exponent notation); times in China Standard Time.
 
-The words are the bidder page's (auction/entrypoints/static/common.js), so a
+The words are the bidder page's (auction/entrypoints/static/common.js) and the
+console's (phases, outcomes, reasons from auction/domain/session.py), so a
 bidder reads the same thing in the browser and in the terminal.
 """
 
@@ -13,18 +14,9 @@ from typing import Any
 from auction.domain.amount_words import fen_to_capital
 from auction.domain.china import chinese_time
 from auction.domain.money import FEN_PER_WAN, MAX_AMOUNT_FEN, format_wan, format_yuan
+from auction.domain.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
 
-PHASES = {
-    "NEW": "未开始 / Not scheduled",
-    "SCHEDULED": "待开始 / Scheduled",
-    "LISTING": "挂牌期 / Listing",
-    "TIMED_BIDDING": "限时竞价 / Timed bidding",
-    "AUCTION": "拍卖 / Auction",
-    "SUSPENDED": "中止 / Suspended",
-    "CLOSED": "已结束 / Closed",
-    "HELD": "暂缓处理 / Held",
-    "TERMINATED": "终止 / Terminated",
-}
+PHASES = PHASE_WORDS
 FINAL_PHASES = frozenset({"CLOSED", "TERMINATED"})
 EVENTS = {
     "SessionCreated": "交易场次已创建 / Session created",
@@ -42,12 +34,8 @@ EVENTS = {
     "CloseHeld": "结果暂缓 / Close held",
     "SessionTerminated": "交易终止 / Terminated",
 }
-OUTCOMES = {"SOLD": "成交 / Sold", "UNSOLD": "流拍 / Not sold"}
-CLOSE_REASONS = {
-    "SOLD": "最高报价不低于底价 / highest bid at or above the reserve",
-    "NO_BIDS": "无人报价 / no bids",
-    "BELOW_RESERVE": "最高报价低于底价 / highest bid below the reserve",
-}
+OUTCOMES = OUTCOME_WORDS
+CLOSE_REASONS = CLOSE_REASON_WORDS
 # A refusal's details (docs/protocol.md): amounts in fen and times in µs, said in words.
 DETAIL_AMOUNTS = {
     "minimum": "最低可报 / minimum next bid",
