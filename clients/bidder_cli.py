@@ -81,6 +81,8 @@ async def confirmed(client: BidderClient, amount: int, lines: Lines, ended: asyn
     if answer is not None and answer.strip().lower() in YES:
         return True
     print("已取消，报价未发送 / cancelled: no bid was sent")
+    if answer is None and not ended.is_set():  # no input at all: most likely a script
+        print("  脚本中不经询问报价请加 --yes / to bid from a script without the question, add --yes")
     return False
 
 

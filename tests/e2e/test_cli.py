@@ -138,6 +138,7 @@ async def test_a_bid_is_confirmed_before_it_is_sent(server: ServerProcess) -> No
             code, out, err = await _run(*bid, stdin=typed)
             assert code == 4, (typed, code, out, err)
             assert "已取消，报价未发送 / cancelled: no bid was sent" in out
+            assert ("add --yes" in out) == (typed == b""), (typed, out)  # no input at all: a script, told how
         assert accepted_bids(await api.events(s.id)) == []
 
         code, out, err = await _run(*bid, stdin=b"y\n")
