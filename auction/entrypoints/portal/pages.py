@@ -149,39 +149,36 @@ class PortalPages:
 
     def page(self, handler: Page) -> Callable[[Request], Awaitable[Response]]:
         """A GET page for a signed-in company (else to the sign-in form)."""
-
-        async def endpoint(request: Request) -> Response:
-            who: SignedInCompany | None = None
-            try:
-                who = await self.who(request)
-                if who is None:
-                    return _no_store(RedirectResponse("/portal/login", status_code=303))
-                return await handler(request, who)
-            except Rejected as r:
-                return self.refusal(request, who, r)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.exception("portal page %s", request.url.path)
-                return self.refusal(request, who, Rejected(Code.SERVICE_UNAVAILABLE))
-
-        return endpoint
+        return self._guarded(handler, post=False)
 
     def action(self, handler: Action) -> Callable[[Request], Awaitable[Response]]:
         """A form POST: signed in, same origin, the session's CSRF token; then the handler."""
 
+        async def checked(request: Request, who: SignedInCompany) -> Response:
+            form = await read_form(request)
+            if not same_origin(request) or not tokens_match(who.csrf_token, form.get(CSRF_FIELD)):
+                raise Rejected(Code.CSRF_TOKEN_INVALID)
+            return await handler(request, who, form)
+
+        return self._guarded(checked, post=True)
+
+    def _guarded(self, handler: Page, *, post: bool) -> Callable[[Request], Awaitable[Response]]:
+        """The company signed in, then `handler`; whatever it refuses is shown as a page."""
+
         async def endpoint(request: Request) -> Response:
             who: SignedInCompany | None = None
             try:
                 who = await self.who(request)
                 if who is None:
-                    raise Rejected(Code.UNAUTHORIZED, "请先登录 / sign in first")
-                form = await read_form(request)
-                if not same_origin(request) or not tokens_match(who.csrf_token, form.get(CSRF_FIELD)):
-                    raise Rejected(Code.CSRF_TOKEN_INVALID)
-                return await handler(request, who, form)
+                    if post:
+                        raise Rejected(Code.UNAUTHORIZED, "请先登录 / sign in first")
+                    return _no_store(RedirectResponse("/portal/login", status_code=303))
+                return await handler(request, who)
             except Rejected as r:
-                return self.refusal(request, who, r, back=request.headers.get("referer", "/portal"))
+                return self.refusal(request, who, r, back=request.headers.get("referer", "/portal") if post
+                                    else "/portal")
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.exception("portal action %s", request.url.path)
+                log.exception("portal %s %s", request.method, request.url.path)
                 return self.refusal(request, who, Rejected(Code.SERVICE_UNAVAILABLE))
 
         return endpoint
