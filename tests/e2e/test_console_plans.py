@@ -225,7 +225,7 @@ async def test_a_plan_from_draft_to_session_through_the_console_forms(
 
         actions = [(a["action"], a["outcome"]) for a in await audit_rows(server.dsn)]
         assert ("PLAN_DRAFT", "Q31_DEPOSIT_BELOW_20_PERCENT") in actions and ("PLAN_DRAFT", "OK") in actions
-        assert ("PLAN_GOVERNMENT_APPROVAL", "STALE_FORM") in actions and ("PLAN_CREATE_SESSION", "OK") in actions
+        assert ("PLAN_GOVERNMENT_APPROVAL", "CONFLICT") in actions and ("PLAN_CREATE_SESSION", "OK") in actions
     finally:
         await op.close()
         await committee.close()

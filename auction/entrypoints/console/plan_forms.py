@@ -364,7 +364,7 @@ def _schedule_values(schedule: Schedule) -> dict[str, str]:
 
 def defaults(step: Step, state: PlanState, now: int) -> dict[str, str]:
     """The values a freshly drawn form starts with (the operator changes what differs)."""
-    stamp = local_input(now - now % 60_000_000)
+    stamp = local_input(now)  # whole seconds: not before a step recorded earlier (Q27(五))
     if step is DRAFT:
         return {"term_years": "", "conditions_category": ConditionsCategory.NONE.value, "method": "LISTING"}
     if step is COMMITTEE:

@@ -253,7 +253,7 @@ class ConsolePlans:
                 async with self._lock(plan_id):
                     state = await plans.fresh_state(plan_id)
                     if form.get("plan_version") != str(state.version):
-                        note.outcome = "STALE_FORM"
+                        note.outcome = Code.CONFLICT.value  # drawn before the plan moved on
                         return self._form(request, who, step, state, form, token=form.get("form_token"),
                                           stale=True, status_code=409)
                     try:
