@@ -120,6 +120,8 @@ async def test_a_plan_from_draft_to_session_through_the_console_forms(
         assert "area_m2_hundredths" not in listing and "_fen" not in listing
 
         base = f"/console/plans/{plan_id}"
+        for step in ("committee", "approval", "appraisal", "announce", "change", "session"):  # drawn at any status
+            assert (await op.get(f"{base}/{step}")).status_code == 200, step
         page = (await op.get(base)).text
         assert "2 公顷（20,000.00 m²）" in page and "4,000 万元" in page and 'id="next-form"' in page
         assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d{6}", page) and "+08:00" not in page

@@ -384,9 +384,8 @@ def defaults(step: Step, state: PlanState, now: int) -> dict[str, str]:
         closes = (end - rules.registration_lead - 7 * HOUR if end is not None else start - HOUR)
         values = _schedule_values(Schedule(start, end, closes - HOUR, closes))
         return values | {"published_at": stamp, **{f"channel_{c.value}": "yes" for c in Channel}}
-    if step is CHANGE:
-        assert state.schedule is not None
-        return {"published_at": stamp, **_schedule_values(state.schedule)}
+    if step is CHANGE:  # (a plan not announced yet: the engine will say so when it is sent)
+        return {"published_at": stamp, **(_schedule_values(state.schedule) if state.schedule is not None else {})}
     if step is SESSION:
         return {"countdown_seconds": "300"}
     return {}
