@@ -1,4 +1,4 @@
-"""Console form tokens (migrations/0010_console_form_tokens.sql): a form acts once.
+"""Console form tokens (migrations/0012_console_form_tokens.sql): a form acts once.
 
 `claim` is the only gate: the INSERT's primary key lets one request through per
 token, on any node. A claim left unfinished (a node died mid-command) may be taken
