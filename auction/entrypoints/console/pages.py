@@ -54,6 +54,7 @@ from auction.entrypoints.console.views import (
 )
 from auction.entrypoints.api.deposits import issue_token, reissue_token
 from auction.entrypoints.api.operator import create_stand_in_session, qualify_stand_in
+from auction.entrypoints.console.plans import ConsolePlans
 from auction.entrypoints.console.records import ConsoleRecords
 from auction.entrypoints.http.limits import Limits
 from auction.entrypoints.http.sign_in import SignInGate
@@ -89,6 +90,7 @@ class ConsolePages:
             Route(f"{sid}/resume", action(P.CONTROL_SESSION, "RESUME")(self.resume), methods=["POST"]),
             Route(f"{sid}/terminate", action(P.CONTROL_SESSION, "TERMINATE")(self.terminate), methods=["POST"]),
             *ConsoleRecords(self.settings, self.auth, self.render).routes(),
+            *ConsolePlans(self.settings, self.auth, self.render).routes(),
         ]
 
     def render(self, request: Request, name: str, who: SignedIn | None, status_code: int = 200,
