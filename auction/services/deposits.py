@@ -55,7 +55,8 @@ from auction.domain.ledger import AccountKind, DepositLedger, EntryKind, unmatch
 from auction.domain.subaccounts import new_sub_account
 from auction.reactions import HeldAfterClose, Reactions
 from auction.services.registration import new_token, qualify, token_hash
-from auction.services.session import MAX_ATTEMPTS, SessionService, now_us
+from auction.services.runner import MAX_ATTEMPTS, Service, now_us
+from auction.services.session import SessionService
 from auction.store import deadlines as deadline_rows
 from auction.store import deposits as store
 from auction.store import sessions as session_rows
@@ -109,7 +110,7 @@ class IssuedToken:
     expires_at: datetime
 
 
-class DepositService:
+class DepositService(Service):
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -120,15 +121,13 @@ class DepositService:
         *,
         reactions: Reactions | None = None,
     ) -> None:
-        self.pool = pool
+        # `reactions` are told HeldAfterClose: money held for refund on a closed session's
+        # sub-account gets its Q31 refund row (DeadlineService.refund_arrived_after_close), in
+        # the same transaction as the booking, and its timer is armed.
+        super().__init__(pool, clock, reactions)
         self.sessions = sessions
         self.token_ttl = token_ttl
-        self.clock = clock
         self.randbelow = randbelow
-        # Told HeldAfterClose: money held for refund on a closed session's sub-account gets its
-        # Q31 refund row (DeadlineService.refund_arrived_after_close), in the same transaction
-        # as the booking, and its timer is armed.
-        self.reactions = reactions if reactions is not None else Reactions()
 
     # ------------------------------------------------------------------
     # applications

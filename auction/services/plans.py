@@ -42,7 +42,7 @@ from auction.domain.plans import PlanState, decide, evolve, session_inputs, term
 from auction.domain.session import Phase, SessionState
 from auction.domain.terms import SessionRules
 from auction.reactions import PlanAppended, Reactions
-from auction.services.runner import CommandRunner, now_us
+from auction.services.runner import CommandRunner, Engine, now_us
 from auction.services.session import SessionService
 from auction.store import sessions as session_rows
 from auction.store.plans import PlanConflict, PlanStore, RecordedPlanEvent, number
@@ -50,6 +50,9 @@ from auction.store.plans import PlanConflict, PlanStore, RecordedPlanEvent, numb
 log = logging.getLogger(__name__)
 
 Write = Callable[[asyncpg.Connection], Awaitable[None]]
+
+
+ENGINE = Engine(PlanState, decide, evolve, number)
 
 
 def session_id_for(plan_id: str) -> str:
@@ -104,8 +107,7 @@ class PlanService(CommandRunner[PlanState, PlanEvent, PlanCommand, RecordedPlanE
         # `reactions` are told PlanAppended in the transaction of every plain append (the
         # publication outbox writes the announcement there, so it exists if and only if
         # PlanAnnounced does).
-        super().__init__(pool=store.pool, empty=PlanState, decide=decide, evolve=evolve, number=number,
-                         clock=clock, reactions=reactions)
+        super().__init__(ENGINE, store.pool, clock, reactions)
         self.store = store
         self.sessions = sessions
         self.rules = rules

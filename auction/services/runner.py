@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -68,6 +68,17 @@ class Result(Generic[R, S]):
     state: S
 
 
+@dataclass(frozen=True)
+class Engine(Generic[S, E, C, R]):
+    """An aggregate's pure pieces: its empty state, the engine's `decide` and `evolve`, and
+    how its log numbers new events (their positions, public ones also their `pub_seq`)."""
+
+    empty: Callable[[], S]
+    decide: Callable[[S, C, int], list[E]]
+    evolve: Callable[[S, E], S]
+    number: Callable[[str, S, list[E]], list[R]]
+
+
 # Rows that belong to the same decision, written in the append's transaction.
 Also = Callable[[asyncpg.Connection, S], Awaitable[None]]
 # May refuse after the engine accepted (a refusal is then checked against the log like the engine's).
@@ -76,32 +87,34 @@ Check = Callable[[S, list[E]], Awaitable[None]]
 Commit = Callable[[list[R], S, S], Awaitable[None]]
 
 
-class CommandRunner(Generic[S, E, C, R]):
+class Service:
+    """What every command handler holds: the pool its transactions run on, the clock, and
+    the reactions it reports to (`auction/reactions.py`)."""
+
+    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], int], reactions: Reactions | None) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.reactions = reactions if reactions is not None else Reactions()
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """One transaction; `notify` on it tells this service's reactions after the commit."""
+        return unit_of_work(self.pool, self.reactions)
+
+
+class CommandRunner(Service, Generic[S, E, C, R]):
     """One kind of aggregate: its cached states, a lock per aggregate, and the command loop."""
 
     # Raised by the handler's append when another writer appended first (or a guard refused).
     conflict: type[Exception] = Exception
 
-    def __init__(
-        self,
-        *,
-        pool: asyncpg.Pool,
-        empty: Callable[[], S],
-        decide: Callable[[S, C, int], list[E]],
-        evolve: Callable[[S, E], S],
-        number: Callable[[str, S, list[E]], list[R]],
-        clock: Callable[[], int],
-        reactions: Reactions | None,
-        sole_writer: bool = False,
-    ) -> None:
-        self.pool = pool
+    def __init__(self, engine: Engine[S, E, C, R], pool: asyncpg.Pool, clock: Callable[[], int],
+                 reactions: Reactions | None, *, sole_writer: bool = False) -> None:
+        super().__init__(pool, clock, reactions)
         # Plain functions kept on the instance: calling them binds nothing (the bid path).
-        self._empty = empty
-        self._decide = decide
-        self._evolve = evolve
-        self._number = number
-        self.clock = clock
-        self.reactions = reactions if reactions is not None else Reactions()
+        self._empty = engine.empty
+        self._decide = engine.decide
+        self._evolve = engine.evolve
+        self._number = engine.number
         # True only when every append goes through this process's locks: the cache is never
         # behind the log, and a refusal needs no second look at the database.
         self.sole_writer = sole_writer

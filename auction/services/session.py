@@ -27,7 +27,7 @@ from auction.domain.commands import Advance, Close, Command, CreateSession, Plac
 from auction.domain.events import Event
 from auction.domain.session import SessionState, decide, evolve, recovery_suspension
 from auction.reactions import Reactions, SessionFinal, WakeupChanged
-from auction.services.runner import MAX_ATTEMPTS, CommandRunner, Result, now_us
+from auction.services.runner import MAX_ATTEMPTS, CommandRunner, Engine, Result, now_us
 from auction.store import sessions as session_rows
 from auction.store.events import Conflict, EventStore, Recorded, number
 
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 MARK_EVERY = 64
 MAX_MARKS = 8  # remembered states per session: the last 8 x 64 public events resume cheaply
 
+ENGINE = Engine(SessionState, decide, evolve, number)
 # What a command appended and the state after it.
 SessionResult = Result[Recorded, SessionState]
 
@@ -67,8 +68,7 @@ class SessionService(CommandRunner[SessionState, Event, Command, Recorded]):
         # `sole_writer`: True only for a single node (no REDIS_URL). `reactions` are told
         # WakeupChanged after every change (the timers), and SessionFinal once a session has
         # become final, after the commit (the post-trade steps: deposits, deadlines).
-        super().__init__(pool=store.pool, empty=SessionState, decide=decide, evolve=evolve, number=number,
-                         clock=clock, reactions=reactions, sole_writer=sole_writer)
+        super().__init__(ENGINE, store.pool, clock, reactions, sole_writer=sole_writer)
         self.store = store
         self.broker = broker
         self.sealer = sealer
