@@ -32,7 +32,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -161,22 +161,16 @@ class DepositService(Service):
                            registration_closes_at=iso_cst(terms.registration_closes_at))
         if deadline <= now:
             raise Rejected(Code.INVALID_FIELD, "deposit_deadline has passed", field="deposit_deadline")
+        applied = store.ApplicationRow(
+            application_id="", session_id=session_id, kind=kind, legal_name=legal_name,
+            registration_no=registration_no, sub_account="", required_fen=terms.deposit, deposit_deadline=deadline,
+            bidder_no=None, qualified_at=None, qualification_refused=None, token_issued_at=None,
+            created_at=to_datetime(now),
+        )
         for _ in range(8):
-            row = store.ApplicationRow(
-                application_id=f"A-{uuid.uuid4().hex[:12].upper()}",
-                session_id=session_id,
-                kind=kind,
-                legal_name=legal_name,
-                registration_no=registration_no,
-                sub_account=new_sub_account(self.randbelow),
-                required_fen=terms.deposit,
-                deposit_deadline=deadline,
-                bidder_no=None,
-                qualified_at=None,
-                qualification_refused=None,
-                token_issued_at=None,
-                created_at=to_datetime(now),
-            )
+            # Drawn again on a clash: the id and the sub-account.
+            row = replace(applied, application_id=f"A-{uuid.uuid4().hex[:12].upper()}",
+                          sub_account=new_sub_account(self.randbelow))
             try:
                 await store.insert_application(self.pool, row)
             except asyncpg.UniqueViolationError as e:

@@ -104,8 +104,9 @@ class Service:
 class CommandRunner(Service, Generic[S, E, C, R]):
     """One kind of aggregate: its cached states, a lock per aggregate, and the command loop."""
 
-    # Raised by the handler's append when another writer appended first (or a guard refused).
-    conflict: type[Exception] = Exception
+    # Raised by the handler's append when another writer appended first (or a guard refused);
+    # each handler names its log's own (no default: a handler must not catch what it did not mean).
+    conflict: type[Exception]
 
     def __init__(self, engine: Engine[S, E, C, R], pool: asyncpg.Pool, clock: Callable[[], int],
                  reactions: Reactions | None, *, sole_writer: bool = False) -> None:
