@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from auction.domain.china import CST, china_date
 from auction.domain.codes import Rejected
 from auction.domain.commands import CreateSession
-from auction.domain.terms import MINUTE, SECOND, Method, SessionTerms
+from auction.domain.terms import MINUTE, SECOND, Method, SessionRules, SessionTerms
 from auction.services.registration import qualify
 from auction.services.session import SessionService
 from auction.settings import Settings
@@ -56,7 +57,31 @@ async def load(service: SessionService, settings: Settings, tokens_file: Path) -
             q = await qualify(service, terms.session_id, name, timedelta(days=30))
             rows.append({"session_id": terms.session_id, "method": terms.method.value, "bidder_no": q.bidder_no,
                          "legal_name": name, "token": q.token})
+    await hall_sessions(service, rules, now, stamp)
     tokens_file.parent.mkdir(parents=True, exist_ok=True)
     tokens_file.write_text(json.dumps(rows, ensure_ascii=False, indent=1))
     tokens_file.chmod(0o600)
     return rows
+
+
+async def hall_sessions(service: SessionService, rules: SessionRules, now: int, stamp: int) -> None:
+    """Two more sessions for the public trading hall (/hall), without bidders: an auction
+    tomorrow at 10:00 CST (upcoming) and one that opens at once and, with no bids, closes
+    unsold when its 1-minute countdown runs out (recently closed). Not in the tokens file:
+    a restart keeps reusing the demo sessions while those are open."""
+    tomorrow = datetime.combine(china_date(now) + timedelta(days=1), time(10), CST)
+    start = int(tomorrow.timestamp()) * SECOND
+    upcoming = SessionTerms(
+        session_id=f"DEMO-U-{stamp}", parcel_ref="曲靖市马龙区 QJ2026-025 号地块（演示）",
+        method=Method.AUCTION, start_price=5_200 * WAN, increment=30 * WAN, deposit=1_040 * WAN,
+        start_at=start, listing_end_at=None, countdown=5 * MINUTE,
+        registration_closes_at=start, has_reserve=False, reserve_commitment=None, rules=rules,
+    )
+    brief = SessionTerms(
+        session_id=f"DEMO-C-{stamp}", parcel_ref="曲靖市陆良县 QJ2026-009 号地块（演示）",
+        method=Method.AUCTION, start_price=1_200 * WAN, increment=10 * WAN, deposit=240 * WAN,
+        start_at=now + 5 * SECOND, listing_end_at=None, countdown=MINUTE,
+        registration_closes_at=now + 5 * SECOND, has_reserve=False, reserve_commitment=None, rules=rules,
+    )
+    for terms in (upcoming, brief):
+        await service.create(CreateSession(terms), None)
