@@ -62,8 +62,9 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
     layout = Layout()
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        # A person in a browser gets a page in the layout; the JSON API keeps its error body.
-        if is_page_area(request.url.path):
+        # A person in a browser (a GET under the pages' paths) gets a page in the layout; the
+        # JSON API, and any other request, the error body every unknown route gets.
+        if request.method in ("GET", "HEAD") and is_page_area(request.url.path):
             return layout.not_found(request)
         return JSONResponse(unknown_route_message(), status_code=404)
 

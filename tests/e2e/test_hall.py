@@ -101,6 +101,9 @@ async def test_unknown_pages_answer_html_in_the_layout_and_the_api_keeps_json(se
             assert "/static/style.css" in r.text
         r = await client.get("/api/no-such-thing")
         assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND"
+        # A form posted to a page that is not there is not a page to read: the body any unknown route gets.
+        r = await client.post("/console/no-such-form", data={"x": "1"})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND"
 
 
 async def test_the_language_cookie_switches_the_labels(server: ServerProcess) -> None:

@@ -143,14 +143,7 @@
   function onTick(serverNow) {
     $("server-time").textContent = A.cst(serverNow).slice(11);
     if (!state) return;
-    const [label, left] = A.timeLeft(state, serverNow);
-    const labelNode = $("countdown-label");
-    if (labelNode.dataset.i18n !== label) {
-      labelNode.dataset.i18n = label;
-      A.applyI18n(labelNode.parentNode);
-    }
-    $("countdown").textContent = left === null ? "—" : A.duration(left);
-    $("countdown").classList.toggle("urgent", left !== null && left < 60e6);
+    A.renderCountdown(state, serverNow);
   }
 
   // ------------------------------------------------------------ drawing

@@ -596,6 +596,60 @@ window.Auction = (() => {
     return ["live.time_left", null];
   }
 
+  /* The countdown by the server's clock (#countdown), its label (#countdown-label, if the
+   * page has one: "time left" or "starts in"), red in the last minute. */
+  function renderCountdown(state, serverNow) {
+    const [label, left] = timeLeft(state, serverNow);
+    const labelNode = document.getElementById("countdown-label");
+    if (labelNode && labelNode.dataset.i18n !== label) {
+      labelNode.dataset.i18n = label;
+      applyI18n(labelNode.parentNode);
+    }
+    setText("countdown", left === null ? "—" : duration(left));
+    document.getElementById("countdown").classList.toggle("urgent", left !== null && left < 60e6);
+  }
+
+  /* A read-only page following a session as a watcher (the console's live view, the hall):
+   * the ladder (#ladder-rows) rebuilt from the log, the state after every event handed to
+   * `render`, the server's time (#server-time, written by `clock`) and the countdown, a
+   * fatal refusal in #live-note. `status(s)` names the link's state, `welcome(w)` and
+   * `event(e)` see what else the page wants. */
+  function watch({ sessionId, render, status, clock = cst, welcome = () => {}, event = () => {} }) {
+    let state = null;
+    const feed = new SessionFeed({
+      sessionId,
+      onStatus(s) {
+        const box = document.getElementById("conn");
+        box.dataset.state = s;
+        box.textContent = status(s);
+      },
+      onWelcome(w, resumed) {
+        if (!resumed) document.getElementById("ladder-rows").textContent = "";  // rebuilt from the log, seq 1 on
+        welcome(w, resumed);
+        state = w.state;
+        render(state);
+      },
+      onEvent(e, current) {
+        if (e.event === "BidAccepted") addLadderRow(document.getElementById("ladder-rows"), e, null);
+        event(e);
+        if (current) {
+          state = e.state;
+          render(state);
+        }
+      },
+      onTick(serverNow) {
+        setText("server-time", clock(serverNow));
+        if (state) renderCountdown(state, serverNow);
+      },
+      onFatal(m) {
+        setText("live-note", rejectionText(m));
+      },
+    });
+    window.auctionFeed = feed;
+    feed.start();
+    return feed;
+  }
+
   /* The figures every watching page shows, by element id: phase, highest (and its bidder
    * number), minimum next bid (none once bidding is over), increment, bid count. */
   function renderFigures(state) {
@@ -615,6 +669,6 @@ window.Auction = (() => {
     FEN_PER_WAN, formatWan, formatFen, formatYuan, parseWan, fenToCapital, cst, duration, nowUs,
     PHASES, OPEN_PHASES, FINAL_PHASES, METHODS, EVENTS, OUTCOMES, CLOSE_REASONS, CODES, rejectionText,
     sha256Hex, checkCommitment, SessionFeed, el, setText, addLadderRow,
-    lang, setLang, t, applyI18n, languageSwitch, when, phaseText, timeLeft, renderFigures,
+    lang, setLang, t, applyI18n, languageSwitch, when, phaseText, timeLeft, renderCountdown, renderFigures, watch,
   };
 })();

@@ -32,40 +32,21 @@
     }
   }
 
-  const feed = new A.SessionFeed({
+  A.watch({
     sessionId: live.dataset.sessionId,
-    onStatus(s) {
-      const box = $("conn");
-      box.dataset.state = s;
-      box.textContent = { connecting: "正在连接… / Connecting…", live: "实时 / Live",
-        reconnecting: "连接中断，正在重连… / Reconnecting…" }[s] || s;
-    },
-    onWelcome(w, resumed) {
-      if (!resumed) $("ladder-rows").textContent = "";  // rebuilt from the log, seq 1 on
-      if (w.terms.reserve_commitment) A.setText("commitment", w.terms.reserve_commitment);
-      state = w.state;
+    status: (s) => ({ connecting: "正在连接… / Connecting…", live: "实时 / Live",
+      reconnecting: "连接中断，正在重连… / Reconnecting…" }[s] || s),
+    render(next) {
+      state = next;
       render();
     },
-    onEvent(e, current) {
-      if (e.event === "BidAccepted") A.addLadderRow($("ladder-rows"), e, null);
+    welcome(w) {
+      if (w.terms.reserve_commitment) A.setText("commitment", w.terms.reserve_commitment);
+    },
+    event(e) {
       if ((e.event === "SessionOpened" || e.event === "ReserveSealed") && e.data.reserve_commitment) {
         A.setText("commitment", e.data.reserve_commitment);
       }
-      if (current) {
-        state = e.state;
-        render();
-      }
-    },
-    onTick(serverNow) {
-      A.setText("server-time", A.cst(serverNow));
-      if (!state) return;
-      const [, left] = A.timeLeft(state, serverNow);
-      A.setText("countdown", left === null ? "—" : A.duration(left));
-    },
-    onFatal(m) {
-      A.setText("live-note", A.rejectionText(m));
     },
   });
-  window.auctionFeed = feed;
-  feed.start();
 })();

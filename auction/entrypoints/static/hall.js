@@ -35,47 +35,17 @@
     $("event-log").prepend(A.el("li", { "data-seq": String(e.seq), "data-event": e.event }, `${A.when(e.at_us)}  ${text}`));
   }
 
-  function status(s) {
-    const box = $("conn");
-    box.dataset.state = s;
-    box.textContent = A.t({ connecting: "live.connecting", live: "live.live", reconnecting: "live.reconnecting" }[s] || s);
-  }
-
-  const feed = new A.SessionFeed({
+  A.watch({
     sessionId: live.dataset.sessionId,
-    onStatus: status,
-    onWelcome(w, resumed) {
-      if (!resumed) {
-        $("ladder-rows").textContent = "";  // rebuilt from the log, seq 1 on
-        $("event-log").textContent = "";
-      }
-      state = w.state;
+    clock: A.when,
+    status: (s) => A.t({ connecting: "live.connecting", live: "live.live", reconnecting: "live.reconnecting" }[s] || s),
+    render(next) {
+      state = next;
       render();
     },
-    onEvent(e, current) {
-      if (e.event === "BidAccepted") A.addLadderRow($("ladder-rows"), e, null);
-      logEvent(e);
-      if (current) {
-        state = e.state;
-        render();
-      }
+    welcome(w, resumed) {
+      if (!resumed) $("event-log").textContent = "";
     },
-    onTick(serverNow) {
-      A.setText("server-time", A.when(serverNow));
-      if (!state) return;
-      const [label, left] = A.timeLeft(state, serverNow);
-      const labelNode = $("countdown-label");
-      if (labelNode.dataset.i18n !== label) {
-        labelNode.dataset.i18n = label;
-        A.applyI18n(labelNode.parentNode);
-      }
-      A.setText("countdown", left === null ? "—" : A.duration(left));
-      $("countdown").classList.toggle("urgent", left !== null && left < 60e6);
-    },
-    onFatal(m) {
-      A.setText("live-note", A.rejectionText(m));
-    },
+    event: logEvent,
   });
-  window.auctionFeed = feed;
-  feed.start();
 })();
