@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -101,6 +102,32 @@ def decision_bytes(
         signatures_ok=False,
     )
     return decision_record(plan_id, command)
+
+
+def sealed_decision_bytes(
+    plan_id: str,
+    *,
+    commitment: str | None,
+    decided_at: int,
+    members: tuple[str, ...],
+    appraisal_id: str,
+    floor_price_fen_per_m2: int,
+) -> bytes:
+    """The same bytes as `decision_bytes`, from the commitment alone: for a reserve sealed in
+    the member's browser (the console), where the server never sees the amount or the salt.
+    `commitment` None: an auction without a reserve (Q28)."""
+    command = DecideReserve(
+        by="",
+        amount=None,
+        commitment=commitment,
+        decided_at=decided_at,
+        members=members,
+        appraisal_id=appraisal_id,
+        floor_price_fen_per_m2=floor_price_fen_per_m2,
+        signatures_ok=False,
+    )
+    # `decision_record` reads the amount only as "is there a reserve": the commitment says so.
+    return decision_record(plan_id, replace(command, amount=0) if commitment is not None else command)
 
 
 def public_key(raw: bytes) -> Ed25519PublicKey:

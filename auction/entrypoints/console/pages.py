@@ -57,6 +57,8 @@ from auction.entrypoints.console.views import (
 from auction.entrypoints.api.deposits import issue_token, reissue_token
 from auction.entrypoints.api.operator import create_stand_in_session, qualify_stand_in
 from auction.entrypoints.console.records import ConsoleRecords
+from auction.entrypoints.console.people import add_filters
+from auction.entrypoints.console.reserve import ConsoleReserve
 from auction.entrypoints.http.limits import Limits
 
 
@@ -64,6 +66,7 @@ class ConsolePages:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.templates = templates()
+        add_filters(self.templates.env)
         self.auth = ConsoleAuth(self.templates)
 
     def routes(self) -> list[Route]:
@@ -90,6 +93,7 @@ class ConsolePages:
             Route(f"{sid}/resume", action(P.CONTROL_SESSION, "RESUME")(self.resume), methods=["POST"]),
             Route(f"{sid}/terminate", action(P.CONTROL_SESSION, "TERMINATE")(self.terminate), methods=["POST"]),
             *ConsoleRecords(self.settings, self.auth, self.render).routes(),
+            *ConsoleReserve(self.auth, self.render).routes(),
         ]
 
     def render(self, request: Request, name: str, who: SignedIn | None, status_code: int = 200,
