@@ -57,6 +57,8 @@ from auction.entrypoints.console.views import (
 from auction.entrypoints.api.deposits import issue_token, reissue_token
 from auction.entrypoints.api.operator import create_stand_in_session, qualify_stand_in
 from auction.entrypoints.console.records import ConsoleRecords
+from auction.entrypoints.console.close import ConsoleClose
+from auction.entrypoints.console.money import ConsoleMoney
 from auction.entrypoints.console.people import add_filters
 from auction.entrypoints.console.reserve import ConsoleReserve
 from auction.entrypoints.http.limits import Limits
@@ -94,6 +96,8 @@ class ConsolePages:
             Route(f"{sid}/terminate", action(P.CONTROL_SESSION, "TERMINATE")(self.terminate), methods=["POST"]),
             *ConsoleRecords(self.settings, self.auth, self.render).routes(),
             *ConsoleReserve(self.auth, self.render).routes(),
+            *ConsoleMoney(self.auth, self.render).routes(),
+            *ConsoleClose(self.auth, self.render).routes(),
         ]
 
     def render(self, request: Request, name: str, who: SignedIn | None, status_code: int = 200,

@@ -79,8 +79,8 @@ ACTIONS = {
     "ESCROW_UNLOCK": "解锁托管密钥",
     "PUBLICATION_RETRY": "重新发布",
     "CONTRACT_SIGNED": "登记合同签订",
-    "REFUND_MADE": "登记保证金退还",
-    "DEPOSIT_FORFEITED": "登记保证金没收",
+    "DEADLINE_DONE": "登记期限事项办结",
+    "DEPOSIT_FORFEITED": "没收保证金（第四十二条）",
 }
 OUTCOMES = {"OK": "成功"}
 DETAIL_NAMES = {
@@ -107,6 +107,11 @@ DETAIL_NAMES = {
     "start_at": "开始时间",
     "listing_end_at": "挂牌截止",
     "countdown_seconds": "倒计时（秒）",
+    "signed_at_us": "签订时间",
+    "done_at_us": "办结时间",
+    "bank_txn_id": "银行流水号",
+    "amount_fen": "金额",
+    "document_id": "文件",
 }
 
 
