@@ -91,17 +91,16 @@ def decision_bytes(
     floor_price_fen_per_m2: int,
 ) -> bytes:
     """What every member signs: `plans.decision_record` of the decision's `DecideReserve`."""
-    command = reserve_command(
-        by="",
-        amount=amount,
-        salt=salt,
+    if amount is not None and (salt is None or not SALT.fullmatch(salt)):
+        raise ValueError("salt: 32 to 128 lowercase hex digits")
+    return sealed_decision_bytes(
+        plan_id,
+        commitment=reserve_commitment(amount, salt) if amount is not None and salt is not None else None,
         decided_at=decided_at,
         members=members,
         appraisal_id=appraisal_id,
         floor_price_fen_per_m2=floor_price_fen_per_m2,
-        signatures_ok=False,
     )
-    return decision_record(plan_id, command)
 
 
 def sealed_decision_bytes(

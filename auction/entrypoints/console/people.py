@@ -112,6 +112,7 @@ DETAIL_NAMES = {
     "bank_txn_id": "银行流水号",
     "amount_fen": "金额",
     "document_id": "文件",
+    "status": "HTTP 状态",
 }
 
 

@@ -22,6 +22,7 @@ forgets it. With the escrow key locked, sealing waits (`ESCROW_KEY_UNAVAILABLE`)
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -49,6 +50,7 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 DRAFT_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 MEMBER_ID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 FIELDS = ("appraisal_id", "floor_price_yuan_per_m2", "members")
+Step = Callable[[Request, SignedIn, str, dict[str, str], AuditNote], Awaitable[str]]
 
 
 def _plans(request: Request) -> PlanService:
@@ -144,16 +146,21 @@ class ConsoleReserve:
         typed = {k: form.get(k, "") for k in FIELDS}
         return await self._show(request, who, error=error, typed=typed, status_code=422)
 
+    async def _answer(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote,
+                      step: Step) -> Response:
+        """Run a step: on success back to the page (GET), on a refusal the page with it beside its field."""
+        plan_id = request.path_params["plan_id"]
+        try:
+            done = await step(request, who, plan_id, form, note)
+        except Rejected as r:
+            return await self._refused(request, who, note, r, form)
+        return RedirectResponse(f"/console/plans/{plan_id}/reserve?done={done}", status_code=303)
+
     # ------------------------------------------------------------------
     # prepare: one member's browser sealed the amount and signed the record
 
     async def prepare(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
-        plan_id = request.path_params["plan_id"]
-        try:
-            done = await self._prepare(request, who, plan_id, form, note)
-        except Rejected as r:
-            return await self._refused(request, who, note, r, form)
-        return RedirectResponse(f"/console/plans/{plan_id}/reserve?done={done}", status_code=303)
+        return await self._answer(request, who, form, note, self._prepare)
 
     async def _prepare(self, request: Request, who: SignedIn, plan_id: str, form: dict[str, str],
                        note: AuditNote) -> str:
@@ -228,12 +235,7 @@ class ConsoleReserve:
     # sign: another member's browser signed the same record
 
     async def sign(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
-        plan_id = request.path_params["plan_id"]
-        try:
-            done = await self._sign(request, who, plan_id, form, note)
-        except Rejected as r:
-            return await self._refused(request, who, note, r, form)
-        return RedirectResponse(f"/console/plans/{plan_id}/reserve?done={done}", status_code=303)
+        return await self._answer(request, who, form, note, self._sign)
 
     async def _sign(self, request: Request, who: SignedIn, plan_id: str, form: dict[str, str],
                     note: AuditNote) -> str:
