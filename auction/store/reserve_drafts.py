@@ -1,5 +1,5 @@
 """The reserve decision being signed in the console (Q26), before it is sealed
-(migrations/0010_console_reserve_drafts.sql): the decision record the members
+(migrations/0013_console_reserve_drafts.sql): the decision record the members
 sign, the escrow envelope made in the preparing member's browser, and the
 signatures gathered so far. Never the amount or the salt: the server has neither."""
 
