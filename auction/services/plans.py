@@ -33,6 +33,7 @@ from typing import Any
 import asyncpg
 
 from auction.adapters.sealing import signatures
+from auction.adapters.sealing.escrow import Sealed
 from auction.domain.codes import Code, Rejected
 from auction.domain.commands import CreateSession, SealReserve, Terminate
 from auction.domain.plan_commands import ChangeAnnouncement, DecideReserve, DraftPlan, PlanCommand, WithdrawPlan
@@ -236,10 +237,11 @@ class PlanService(CommandRunner[PlanState, PlanEvent, PlanCommand, RecordedPlanE
             log.info("plan %s: session %s %s", plan_id, session_id, "created" if created else "linked")
             return SessionLink(session_id, session, created)
 
-    async def decide_reserve(self, plan_id: str, request: ReserveRequest) -> PlanState:
+    async def decide_reserve(self, plan_id: str, request: ReserveRequest, sealed: Sealed | None = None) -> PlanState:
         """Q26: verify the members' signatures, let the plan engine judge (Q25-Q28), then
         seal: the plan event, the session's `SealReserve`, the escrow envelope and the
-        signatures, in one transaction. Nothing is written on any refusal."""
+        signatures, in one transaction. Nothing is written on any refusal. `sealed`: the
+        envelope sealed in a member's browser (the console), kept instead of sealing here."""
         try:
             record = signatures.decision_bytes(plan_id, **request.decision())
         except (ValueError, TypeError):
@@ -255,17 +257,18 @@ class PlanService(CommandRunner[PlanState, PlanEvent, PlanCommand, RecordedPlanE
         async def commit(recorded: list[RecordedPlanEvent], before: PlanState, after: PlanState) -> None:
             session_id = await self.store.session_of(plan_id)
             assert session_id is not None
-            sealed = None
-            if request.amount is not None:
-                sealed = self.sessions.sealer.seal(session_id, request.amount, salt=request.salt)
-                if sealed.commitment != command.commitment:  # pragma: no cover - same function both sides
+            envelope = sealed
+            if request.amount is not None and envelope is None:
+                envelope = self.sessions.sealer.seal(session_id, request.amount, salt=request.salt)
+            if envelope is not None:
+                if envelope.commitment != command.commitment:  # pragma: no cover - same function both sides
                     raise Rejected(Code.CONFLICT, "commitment mismatch while sealing")
 
             async def also(con: asyncpg.Connection, _session: SessionState) -> None:
                 await self.store.append(recorded, before.version, after, con=con)
-                if sealed is not None:
+                if envelope is not None:
                     await session_rows.insert_sealed_reserve(
-                        con, session_id, sealed.key_id, sealed.nonce, sealed.ciphertext
+                        con, session_id, envelope.key_id, envelope.nonce, envelope.ciphertext
                     )
                 await self.store.archive_signatures(con, plan_id, record, dict(request.signatures))
 

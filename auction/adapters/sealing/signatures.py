@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -90,17 +91,42 @@ def decision_bytes(
     floor_price_fen_per_m2: int,
 ) -> bytes:
     """What every member signs: `plans.decision_record` of the decision's `DecideReserve`."""
-    command = reserve_command(
+    if amount is not None and (salt is None or not SALT.fullmatch(salt)):
+        raise ValueError("salt: 32 to 128 lowercase hex digits")
+    return sealed_decision_bytes(
+        plan_id,
+        commitment=reserve_commitment(amount, salt) if amount is not None and salt is not None else None,
+        decided_at=decided_at,
+        members=members,
+        appraisal_id=appraisal_id,
+        floor_price_fen_per_m2=floor_price_fen_per_m2,
+    )
+
+
+def sealed_decision_bytes(
+    plan_id: str,
+    *,
+    commitment: str | None,
+    decided_at: int,
+    members: tuple[str, ...],
+    appraisal_id: str,
+    floor_price_fen_per_m2: int,
+) -> bytes:
+    """The same bytes as `decision_bytes`, from the commitment alone: for a reserve sealed in
+    the member's browser (the console), where the server never sees the amount or the salt.
+    `commitment` None: an auction without a reserve (Q28)."""
+    command = DecideReserve(
         by="",
-        amount=amount,
-        salt=salt,
+        amount=None,
+        commitment=commitment,
         decided_at=decided_at,
         members=members,
         appraisal_id=appraisal_id,
         floor_price_fen_per_m2=floor_price_fen_per_m2,
         signatures_ok=False,
     )
-    return decision_record(plan_id, command)
+    # `decision_record` reads the amount only as "is there a reserve": the commitment says so.
+    return decision_record(plan_id, replace(command, amount=0) if commitment is not None else command)
 
 
 def public_key(raw: bytes) -> Ed25519PublicKey:
