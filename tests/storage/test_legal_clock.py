@@ -57,6 +57,7 @@ from auction.store.events import EventStore, number
 from auction.store.plans import PlanStore
 from tests.storage.helpers import WAN, Clock, auction_terms
 from tests.unit import plan_helpers
+from tests.unit.beijing import cst
 from tests.unit.test_workdays import TEST_2027_FILE
 
 # The package's years up to 2026 only, so "2027 is not loaded" stays true whatever
@@ -65,12 +66,6 @@ CALENDAR = official_calendar(up_to=2026)
 DEPOSIT = 20 * WAN  # auction_terms: 20% of 100 万元
 WINNER_NAME = "曲靖市甲房地产开发有限公司"
 LOSER_NAME = "云南乙置业有限公司"
-
-
-def cst(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0, micro: int = 0) -> int:
-    """µs UTC of a Beijing wall-clock time."""
-    wall = datetime(y, m, d, h, mi, s, micro, tzinfo=UTC) - timedelta(hours=8)
-    return (wall - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 @dataclass

@@ -17,37 +17,16 @@ from auction.domain.events import (
     SessionTerminated,
     TimedBiddingStarted,
 )
-from auction.domain.session import Phase, SessionState, decide, recovery_suspension, reserve_commitment
+from auction.domain.session import Phase, SessionState, decide, recovery_suspension
 from auction.domain.terms import SessionRules
 
 from .helpers import (
-    COUNTDOWN,
-    DAY,
-    HOUR,
-    INCREMENT,
-    LISTING_END,
-    MINUTE,
-    RESERVE,
-    SALT,
-    SECOND,
-    START_AT,
-    START_PRICE,
-    Recorder,
-    auction_terms,
-    listing_terms,
-    reveal,
+    COMMITMENT, COUNTDOWN, DAY, HOUR, INCREMENT, LISTING_END, MINUTE, RESERVE, SECOND, START_AT, START_PRICE,
+    Recorder, auction_terms, listing_terms, open_listing, reveal,
 )
-
-COMMITMENT = reserve_commitment(RESERVE, SALT)
 
 T = START_AT + HOUR  # inside the listing
 FAULT = Suspend(reason="数据库故障")
-
-
-def open_listing(**kw: object) -> Recorder:
-    r = Recorder(listing_terms(**kw))  # type: ignore[arg-type]
-    r.open()
-    return r
 
 
 def into_timed_bidding() -> Recorder:
