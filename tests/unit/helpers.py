@@ -11,15 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auction.domain.codes import Rejection
-from auction.domain.commands import (
-    Advance,
-    Close,
-    Command,
-    CreateSession,
-    PlaceBid,
-    QualifyBidder,
-    RevealedReserve,
-)
+from auction.domain.commands import Advance, Close, Command, CreateSession, PlaceBid, QualifyBidder, RevealedReserve
 from auction.domain.events import Event
 from auction.domain.money import percent_ceil
 from auction.domain.session import SessionState, decide, evolve, replay, reserve_commitment

@@ -16,12 +16,7 @@ from auction.domain.codes import Rejection
 from auction.domain.money import percent_ceil
 from auction.domain.parcels import ConditionsCategory, Parcel, PlanningConditions, Readiness
 from auction.domain.plan_commands import (
-    Announce,
-    DecideReserve,
-    DraftPlan,
-    PlanCommand,
-    RecordAppraisal,
-    RecordCommitteeMeeting,
+    Announce, DecideReserve, DraftPlan, PlanCommand, RecordAppraisal, RecordCommitteeMeeting,
     RecordGovernmentApproval,
 )
 from auction.domain.plan_events import PlanEvent

@@ -32,15 +32,7 @@ from auction.domain.deposits import (
     same_name,
 )
 from auction.domain.ledger import (
-    BANK_CLEARING,
-    Account,
-    AccountKind,
-    DepositLedger,
-    Entry,
-    EntryKind,
-    Posting,
-    transfer,
-    unmatched_ref,
+    BANK_CLEARING, Account, AccountKind, DepositLedger, Entry, EntryKind, Posting, transfer, unmatched_ref,
 )
 from auction.domain.subaccounts import is_valid_sub_account, luhn_check_digit, new_sub_account
 

@@ -37,6 +37,17 @@ def into_timed_bidding() -> Recorder:
     return r
 
 
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [(Suspend, ""), (Suspend, "  \t"), (Terminate, ""), (Terminate, "   ")],
+    ids=["suspend-empty", "suspend-blank", "terminate-empty", "terminate-blank"],
+)
+def test_a_suspension_or_termination_needs_a_reason(command: type[Suspend | Terminate], reason: str) -> None:
+    """RULES 7.2, 7.4: a suspension and a termination state their reason."""
+    r = open_listing()
+    assert r.reject(command(reason=reason), T).code is Code.REASON_REQUIRED
+
+
 class TestRule7_2_Suspension:
     def test_suspend_stops_bidding(self) -> None:
         r = open_listing()
@@ -46,11 +57,6 @@ class TestRule7_2_Suspension:
         rej = r.reject_bid(1, START_PRICE, T + SECOND)
         assert rej.code is Code.SESSION_SUSPENDED and rej.details["resume_at"] is None
         assert r.state.next_wakeup() is None  # nothing happens by time alone
-
-    @pytest.mark.parametrize("reason", ["", "  \t"])
-    def test_a_reason_is_required(self, reason: str) -> None:
-        r = open_listing()
-        assert r.reject(Suspend(reason=reason), T).code is Code.REASON_REQUIRED
 
     def test_twice(self) -> None:
         r = open_listing()
@@ -244,11 +250,6 @@ class TestRule7_3_Resumption:
 
 
 class TestRule7_4_Termination:
-    @pytest.mark.parametrize("reason", ["", "   "])
-    def test_a_reason_is_required(self, reason: str) -> None:
-        r = open_listing()
-        assert r.reject(Terminate(reason=reason), T).code is Code.REASON_REQUIRED
-
     def test_ends_the_session_unsold(self) -> None:
         r = open_listing()
         r.bid(1, RESERVE, T)
