@@ -26,7 +26,6 @@ holiday (10-01 to 10-07; Saturday 10-10 is a make-up working day):
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -84,16 +83,6 @@ class Sold:
     session_id: str
     winner: ledger_store.ApplicationRow
     loser: ledger_store.ApplicationRow
-
-
-@pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
-    assert p is not None
-    try:
-        yield p
-    finally:
-        await p.close()
 
 
 def make_world(pool: asyncpg.Pool, clock: Clock, sealer: ReserveSealer, *, with_plans: bool = True) -> World:
