@@ -195,6 +195,14 @@ class TestRule9WorkingDays:
         assert end == expected
 
 
+
+def year_file(*, without: str | None = None, **changes: object) -> str:
+    """A year file for 2027 that would be valid but for `changes` (and the key `without` left out)."""
+    data: dict[str, object] = {"year": 2027, "source": "x", "holidays": [], "workdays": []} | changes
+    if without is not None:
+        del data[without]
+    return json.dumps(data)
+
 class TestYearFile:
     def test_a_year_file_round_trips(self) -> None:
         year = official_year(2026)
@@ -227,28 +235,24 @@ class TestYearFile:
         [
             ("not json", Code.CALENDAR_FILE_INVALID),
             ("[]", Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": [], "workdays": [], "extra": 1}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": "2027", "source": "x", "holidays": [], "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": true, "source": "x", "holidays": [], "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 1999, "source": "x", "holidays": [], "workdays": []}', Code.CALENDAR_YEAR_OUT_OF_RANGE),
-            ('{"year": 2200, "source": "x", "holidays": [], "workdays": []}', Code.CALENDAR_YEAR_OUT_OF_RANGE),
-            ('{"year": 2027, "source": "x", "holidays": [], "workdays": [], "note": 1}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": [], "workdays": [], "notice_date": "x"}',
-             Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": " ", "holidays": [], "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": "2027-01-01", "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": ["2027-1-1"], "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": ["2027-02-30"], "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": [20270101], "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": ["2026-12-31"], "workdays": []}', Code.CALENDAR_DATE_OUTSIDE_YEAR),
-            ('{"year": 2027, "source": "x", "holidays": [], "workdays": ["2028-01-01"]}', Code.CALENDAR_DATE_OUTSIDE_YEAR),
-            (
-                '{"year": 2027, "source": "x", "holidays": ["2027-01-02"], "workdays": ["2027-01-02"]}',
-                Code.CALENDAR_DATE_OVERLAP,
-            ),
+            (year_file(without="workdays"), Code.CALENDAR_FILE_INVALID),
+            (year_file(extra=1), Code.CALENDAR_FILE_INVALID),
+            (year_file(year="2027"), Code.CALENDAR_FILE_INVALID),
+            (year_file(year=True), Code.CALENDAR_FILE_INVALID),
+            (year_file(year=1999), Code.CALENDAR_YEAR_OUT_OF_RANGE),
+            (year_file(year=2200), Code.CALENDAR_YEAR_OUT_OF_RANGE),
+            (year_file(note=1), Code.CALENDAR_FILE_INVALID),
+            (year_file(notice_date="x"), Code.CALENDAR_FILE_INVALID),
+            (year_file(source=" "), Code.CALENDAR_FILE_INVALID),
+            (year_file(holidays="2027-01-01"), Code.CALENDAR_FILE_INVALID),
+            (year_file(holidays=["2027-1-1"]), Code.CALENDAR_FILE_INVALID),
+            (year_file(holidays=["2027-02-30"]), Code.CALENDAR_FILE_INVALID),
+            (year_file(holidays=[20270101]), Code.CALENDAR_FILE_INVALID),
+            (year_file(holidays=["2026-12-31"]), Code.CALENDAR_DATE_OUTSIDE_YEAR),
+            (year_file(workdays=["2028-01-01"]), Code.CALENDAR_DATE_OUTSIDE_YEAR),
+            (year_file(holidays=["2027-01-02"], workdays=["2027-01-02"]), Code.CALENDAR_DATE_OVERLAP),
             # 2027-01-04 is a Monday: a make-up working day must be a weekend day.
-            ('{"year": 2027, "source": "x", "holidays": [], "workdays": ["2027-01-04"]}', Code.CALENDAR_WORKDAY_NOT_WEEKEND),
+            (year_file(workdays=["2027-01-04"]), Code.CALENDAR_WORKDAY_NOT_WEEKEND),
         ],
     )
     def test_bad_files_are_refused(self, text: str, code: Code) -> None:
