@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date
 
 from auction.documents.confirmation import Confirmation, render_html, render_pdf
-from tests.unit.beijing import cst
+from tests.unit.test_deadlines import cst
 
 CONFIRMATION = Confirmation(
     number="CJQR-S-1",
