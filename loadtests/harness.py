@@ -48,6 +48,17 @@ ENV_WATCHERS = "LOADTEST_WATCHERS"
 ENV_MAX_SECONDS = "LOADTEST_MAX_SECONDS"
 
 
+def stop_process(proc: subprocess.Popen[Any], sig: int, *, grace: float, after_kill: float = 10) -> None:
+    """Ask `proc` to stop with `sig`; kill it if it has not stopped within `grace` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(after_kill)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -138,13 +149,8 @@ class ServerProcess:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        if self.proc:
+            stop_process(self.proc, signal.SIGINT, grace=15)
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.http, headers={"Authorization": f"Bearer {self.operator_key}"}, timeout=10)

@@ -149,6 +149,13 @@ def _fire(user: User, name: str, ms: float, length: int = 0, exception: Exceptio
     )
 
 
+def _close_quietly(ws: websocket.WebSocket) -> None:
+    try:
+        ws.close(timeout=0.5)
+    except Exception:
+        pass  # already broken: there is nobody to say goodbye to
+
+
 def _open(user: User, session_id: str, token: str | None, url: str = WS_URL) -> tuple[websocket.WebSocket, dict[str, Any]]:
     """Connect and say hello; returns the socket and the welcome. Reports "connect"."""
     t0 = time.perf_counter()
@@ -212,10 +219,7 @@ class BidderUser(User):
             self.reader.kill(block=False)
             self.reader = None
         if self.ws is not None:
-            try:
-                self.ws.close(timeout=0.5)
-            except Exception:
-                pass
+            _close_quietly(self.ws)
             self.ws = None
 
     def _read(self, ws: websocket.WebSocket) -> None:
@@ -371,10 +375,7 @@ class WatcherUser(User):
 
     def on_stop(self) -> None:
         if self.ws is not None:
-            try:
-                self.ws.close(timeout=0.5)
-            except Exception:
-                pass
+            _close_quietly(self.ws)
             self.ws = None
 
     @task
