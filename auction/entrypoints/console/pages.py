@@ -57,6 +57,8 @@ from auction.entrypoints.api.operator import create_stand_in_session, qualify_st
 from auction.entrypoints.console.plans import ConsolePlans
 from auction.entrypoints.console.records import ConsoleRecords
 from auction.entrypoints.console.close import ConsoleClose
+from auction.entrypoints.console.committee import ConsoleCommittee
+from auction.entrypoints.console.result import ConsoleResult
 from auction.entrypoints.console.money import ConsoleMoney
 from auction.entrypoints.console.people import add_filters
 from auction.entrypoints.console.reserve import ConsoleReserve
@@ -99,6 +101,8 @@ class ConsolePages:
             *ConsoleReserve(self.auth, self.render).routes(),
             *ConsoleMoney(self.auth, self.render).routes(),
             *ConsoleClose(self.auth, self.render).routes(),
+            *ConsoleCommittee(self.auth, self.render).routes(),
+            *ConsoleResult(self.auth, self.render).routes(),
         ]
 
     def render(self, request: Request, name: str, who: SignedIn | None, status_code: int = 200,

@@ -81,6 +81,8 @@ ACTIONS = {
     "CONTRACT_SIGNED": "登记合同签订",
     "DEADLINE_DONE": "登记期限事项办结",
     "DEPOSIT_FORFEITED": "没收保证金（第四十二条）",
+    "COMMITTEE_MEMBER_REGISTER": "登记委员会成员公钥",
+    "RESULT_PUBLISH": "发布出让结果",
 }
 OUTCOMES = {"OK": "成功"}
 DETAIL_NAMES = {
@@ -113,6 +115,9 @@ DETAIL_NAMES = {
     "amount_fen": "金额",
     "document_id": "文件",
     "status": "HTTP 状态",
+    "member_id": "成员编号",
+    "public_key_hex": "公钥",
+    "supervision_no": "电子监管号",
 }
 
 

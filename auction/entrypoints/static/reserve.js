@@ -204,7 +204,8 @@ window.reserveCrypto = { sealReserve, decisionRecord, signRecord, commitmentOf, 
     document.querySelectorAll("[data-needs-key]").forEach((b) => { b.disabled = match !== "yes"; });
   }
 
-  loadKey(member).then(showKey, (e) => say(`IndexedDB: ${e}`, "error"));
+  // Only a member's page has the key panel: an operator follows the page without a key.
+  if (status) loadKey(member).then(showKey, (e) => say(`IndexedDB: ${e}`, "error"));
 
   const gen = document.getElementById("key-generate");
   if (gen) gen.addEventListener("click", async () => {
