@@ -317,6 +317,7 @@ async def the_day(day: Day, base: str, operator: Account, members: list[Account]
     await day.shot(m1, "reserve-prepare")
     await m1.click("#prepare-button")
     await m1.wait_for_url(re.compile(r"\?done=PREPARED"), timeout=TIMEOUT_MS)
+    await expect(m1.locator("#draft-floor-price")).to_have_text("2,240.00 元/平方米")
     await day.shot(m1, "reserve-prepared")
     await m2.reload()
     await expect(m2.locator("#sign-button")).to_be_enabled(timeout=TIMEOUT_MS)
@@ -394,6 +395,15 @@ async def the_day(day: Day, base: str, operator: Account, members: list[Account]
     await expect(result.locator("tr[data-state='DELIVERED']")).to_have_count(2)
     await expect(op.locator(f"table.publication[data-document='ANN-{plan_id}'] tr[data-state='DELIVERED']")
                  ).to_have_count(2)
+    # Every channel confirmed the result: the operator records the Q29 deadline as met.
+    await op.wait_for_timeout(1100)  # done_at is typed to the second: not before the last confirmation
+    q29 = op.locator("#deadline-actions tr[data-kind='RESULT_PUBLICATION']")
+    await q29.locator("input[name=done_at]").fill(cst_input(0))
+    await q29.locator("input[name=confirm]").check()
+    await q29.locator("button[type=submit]").click()
+    await expect(op.locator("#done")).to_have_attribute("data-done", "DONE", timeout=TIMEOUT_MS)
+    await expect(op.locator("#deadline-actions tr[data-kind='RESULT_PUBLICATION']")).to_have_attribute(
+        "data-state", "DONE")
     await day.shot(op, "close-published")
 
     # The winner's portal: the result and its own confirmation.
