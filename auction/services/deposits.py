@@ -141,10 +141,13 @@ class DepositService(Service):
         kind: str,
         deposit_deadline: int | None = None,
         default_deadline: int | None = None,
+        con: asyncpg.Connection | None = None,
     ) -> store.ApplicationRow:
         """A new application with its own sub-account. The deposit deadline is the one
         given, else `default_deadline` (the plan's), else the registration close; it
-        may not be after the registration close (RULES 3.4)."""
+        may not be after the registration close (RULES 3.4). With `con` (in a transaction)
+        the application is written in the caller's transaction: it stands or falls with
+        what the caller writes beside it."""
         state = await self.sessions.state(session_id)
         terms = state.terms
         assert terms is not None
@@ -172,7 +175,11 @@ class DepositService(Service):
             row = replace(applied, application_id=f"A-{uuid.uuid4().hex[:12].upper()}",
                           sub_account=new_sub_account(self.randbelow))
             try:
-                await store.insert_application(self.pool, row)
+                if con is None:
+                    await store.insert_application(self.pool, row)
+                else:
+                    async with con.transaction():  # a savepoint: a clash leaves the caller's work intact
+                        await store.insert_application(con, row)
             except asyncpg.UniqueViolationError as e:
                 if "registration_no" in (e.constraint_name or ""):
                     raise Rejected(Code.APPLICATION_EXISTS, registration_no=registration_no) from None

@@ -183,7 +183,7 @@ class PortalService:
                 return existing
             row = await self.deposits.apply(
                 session_id, legal_name=company.legal_name, registration_no=company.uscc, kind="COMPANY",
-                default_deadline=schedule.deposit_deadline if schedule is not None else None,
+                default_deadline=schedule.deposit_deadline if schedule is not None else None, con=con,
             )
             await store.link_application(con, company.uscc, session_id, row.application_id)
         log.info("portal: application %s for %s", row.application_id, session_id)
