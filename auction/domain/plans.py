@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from enum import Enum
+from typing import Any, TypeVar, cast
 
 from auction.domain.china import china_date
 from auction.domain.codes import Code, Rejected
@@ -68,6 +70,7 @@ from auction.domain.plan_terms import Channel, PlanMethod, PlanRules, Schedule
 from auction.domain.terms import Method, SessionRules, SessionTerms
 
 COMMITMENT = re.compile(r"[0-9a-f]{64}")
+E = TypeVar("E")
 
 
 class PlanStatus(str, Enum):
@@ -173,6 +176,14 @@ def decide(state: PlanState, command: PlanCommand, now: int) -> list[PlanEvent]:
     raise TypeError(f"not a plan command: {command!r}")
 
 
+def _recorded(kind: Callable[..., E], source: object, **decided: Any) -> E:
+    """The dataclass `kind` built from what the engine `decided` and, for every other field,
+    `source`'s field of the same name: how an event records its command (and a session's
+    terms carry the plan's inputs). A required field neither gives is a TypeError."""
+    names = [f.name for f in fields(cast(Any, kind)) if f.name not in decided]
+    return kind(**{n: getattr(source, n) for n in names if hasattr(source, n)}, **decided)
+
+
 def _wrong_status(state: PlanState, detail: str = "") -> Rejected:
     return Rejected(Code.PLAN_WRONG_STATUS, detail, status=state.status.value)
 
@@ -226,20 +237,7 @@ def _draft(state: PlanState, command: DraftPlan, now: int) -> list[PlanEvent]:
             land_use=parcel.land_use,
             conditions_category=parcel.conditions_category.value,
         )
-    return [
-        PlanDrafted(
-            at=now,
-            by=command.by,
-            plan_id=command.plan_id,
-            parcel=parcel,
-            method=command.method,
-            start_price=command.start_price,
-            increment=command.increment,
-            deposit=command.deposit,
-            bidder_conditions=command.bidder_conditions,
-            rules=command.rules,
-        )
-    ]
+    return [_recorded(PlanDrafted, command, at=now, parcel=parcel)]
 
 
 def _meeting(state: PlanState, command: RecordCommitteeMeeting, now: int) -> list[PlanEvent]:
@@ -259,20 +257,9 @@ def _meeting(state: PlanState, command: RecordCommitteeMeeting, now: int) -> lis
         raise Rejected(Code.Q22_TALLY_MISMATCH, present=len(present), ballots=sum(n for n in tally if type(n) is int))
     if command.chair_spoke_last is not True:
         raise Rejected(Code.Q22_CHAIR_NOT_LAST)
-    return [
-        CommitteeMeetingRecorded(
-            at=now,
-            by=command.by,
-            held_at=command.held_at,
-            chair=command.chair,
-            members_present=present,
-            yes=command.yes,
-            no=command.no,
-            abstain=command.abstain,
-            chair_spoke_last=True,
-            passed=committee_passes(command.yes, len(present), state.rules),
-        )
-    ]
+    passed = committee_passes(command.yes, len(present), state.rules)
+    return [_recorded(CommitteeMeetingRecorded, command, at=now, members_present=present, chair_spoke_last=True,
+                      passed=passed)]
 
 
 def _approval(state: PlanState, command: RecordGovernmentApproval, now: int) -> list[PlanEvent]:
@@ -287,15 +274,7 @@ def _approval(state: PlanState, command: RecordGovernmentApproval, now: int) -> 
         raise Rejected(Code.INVALID_FIELD, "approved_at must not be in the future", field="approved_at")
     if command.approved_at < state.meetings[-1].held_at:  # Q27(五)
         raise Rejected(Code.Q27_PROCEDURE_INVERTED, "批准早于委员会会审 / approval before the committee meeting")
-    return [
-        GovernmentApprovalRecorded(
-            at=now,
-            by=command.by,
-            approver=command.approver,
-            document_no=command.document_no,
-            approved_at=command.approved_at,
-        )
-    ]
+    return [_recorded(GovernmentApprovalRecorded, command, at=now)]
 
 
 def _check_schedule(state: PlanState, schedule: Schedule, published: int) -> None:
@@ -383,19 +362,8 @@ def _change(state: PlanState, command: ChangeAnnouncement, now: int) -> list[Pla
     push = max(0, published + state.rules.min_announcement_period - requested.start_at)
     schedule = requested.shifted(push)
     _check_schedule(state, schedule, published)
-    return [
-        AnnouncementChanged(
-            at=now,
-            by=command.by,
-            published_at=command.published_at,
-            effective_published_at=published,
-            reason=command.reason,
-            content=command.content,
-            requested=requested,
-            schedule=schedule,
-            pushed_back_by=push,
-        )
-    ]
+    return [_recorded(AnnouncementChanged, command, at=now, effective_published_at=published, requested=requested,
+                      schedule=schedule, pushed_back_by=push)]
 
 
 def _appraisal(state: PlanState, command: RecordAppraisal, now: int) -> list[PlanEvent]:
@@ -463,18 +431,10 @@ def _reserve(state: PlanState, command: DecideReserve, now: int) -> list[PlanEve
     effective = amount if amount is not None else state.draft.start_price  # Q28
     if state.parcel.is_below_benchmark(effective):  # Q27(三)
         raise Rejected(Code.Q27_BELOW_BENCHMARK, minimum=state.parcel.benchmark_total_fen())
-    return [
-        ReserveDecided(
-            at=now,
-            by=command.by,
-            decided_at=command.decided_at,
-            members=members,
-            has_reserve=amount is not None,
-            commitment=command.commitment if amount is not None else None,
-            appraisal_id=command.appraisal_id,
-            floor_price_fen_per_m2=command.floor_price_fen_per_m2,
-        )
-    ]
+    # Never the amount (Q26): the event has no field for it, only whether there is one.
+    commitment = command.commitment if amount is not None else None
+    return [_recorded(ReserveDecided, command, at=now, members=members, has_reserve=amount is not None,
+                      commitment=commitment)]
 
 
 # ---------------------------------------------------------------------------
@@ -613,19 +573,6 @@ def terms_from_inputs(
     """The session engine's terms from an announced plan's inputs (one place for both
     paths: a session created at the announcement, whose reserve the committee seals
     later with `reserve_by_decision`, and one created after the decision)."""
-    return SessionTerms(
-        session_id=session_id,
-        parcel_ref=inputs.parcel_ref,
-        method=Method(inputs.method.value),
-        start_price=inputs.start_price,
-        increment=inputs.increment,
-        deposit=inputs.deposit,
-        start_at=inputs.start_at,
-        listing_end_at=inputs.listing_end_at,
-        countdown=countdown,
-        registration_closes_at=inputs.registration_closes_at,
-        has_reserve=has_reserve,
-        reserve_commitment=reserve_commitment,
-        rules=rules,
-        reserve_by_decision=reserve_by_decision,
-    )
+    return _recorded(SessionTerms, inputs, session_id=session_id, method=Method(inputs.method.value),
+                     countdown=countdown, has_reserve=has_reserve, reserve_commitment=reserve_commitment, rules=rules,
+                     reserve_by_decision=reserve_by_decision)

@@ -19,6 +19,7 @@ import re
 import secrets
 from datetime import datetime
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -53,54 +54,37 @@ def parse_time(text: str) -> int:
     return to_micros(parsed)
 
 
-def reserve_command(
-    *,
-    by: str,
-    amount: int | None,
-    salt: str | None,
-    decided_at: int,
-    members: tuple[str, ...],
-    appraisal_id: str,
-    floor_price_fen_per_m2: int,
-    signatures_ok: bool,
-) -> DecideReserve:
+class Decision(TypedDict):
+    """A reserve decision as people give it (`reserve_command`, `decision_bytes`)."""
+
+    amount: int | None  # fen; None: an auction without a reserve (Q28)
+    salt: str | None  # `SALT`; None without a reserve
+    decided_at: int  # µs UTC
+    members: tuple[str, ...]  # in the order they sign
+    appraisal_id: str
+    floor_price_fen_per_m2: int
+
+
+def reserve_command(*, by: str, signatures_ok: bool, **decision: Unpack[Decision]) -> DecideReserve:
     """The engine's command for a decision. The commitment is SHA-256 over amount and salt."""
+    amount, salt = decision["amount"], decision["salt"]
     if amount is not None and (salt is None or not SALT.fullmatch(salt)):
         raise ValueError("salt: 32 to 128 lowercase hex digits")
     return DecideReserve(
         by=by,
         amount=amount,
         commitment=reserve_commitment(amount, salt) if amount is not None and salt is not None else None,
-        decided_at=decided_at,
-        members=members,
-        appraisal_id=appraisal_id,
-        floor_price_fen_per_m2=floor_price_fen_per_m2,
+        decided_at=decision["decided_at"],
+        members=decision["members"],
+        appraisal_id=decision["appraisal_id"],
+        floor_price_fen_per_m2=decision["floor_price_fen_per_m2"],
         signatures_ok=signatures_ok,
     )
 
 
-def decision_bytes(
-    plan_id: str,
-    *,
-    amount: int | None,
-    salt: str | None,
-    decided_at: int,
-    members: tuple[str, ...],
-    appraisal_id: str,
-    floor_price_fen_per_m2: int,
-) -> bytes:
+def decision_bytes(plan_id: str, **decision: Unpack[Decision]) -> bytes:
     """What every member signs: `plans.decision_record` of the decision's `DecideReserve`."""
-    command = reserve_command(
-        by="",
-        amount=amount,
-        salt=salt,
-        decided_at=decided_at,
-        members=members,
-        appraisal_id=appraisal_id,
-        floor_price_fen_per_m2=floor_price_fen_per_m2,
-        signatures_ok=False,
-    )
-    return decision_record(plan_id, command)
+    return decision_record(plan_id, reserve_command(by="", signatures_ok=False, **decision))
 
 
 def public_key(raw: bytes) -> Ed25519PublicKey:
