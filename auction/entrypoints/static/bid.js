@@ -218,15 +218,7 @@
 
   function renderState() {
     if (!state) return;
-    const phase = $("phase");
-    phase.textContent = A.PHASES[state.phase] || state.phase;
-    phase.dataset.phase = state.phase;
-    A.setText("highest", A.formatWan(state.highest_fen));
-    A.setText("highest-fen", state.highest_fen ? A.formatFen(state.highest_fen) : "");
-    A.setText("highest-no", state.highest_bidder_no === null ? "—"
-      : `${state.highest_bidder_no}${state.highest_bidder_no === me ? "（我）" : ""}`);
-    A.setText("min-next", A.formatWan(state.min_next_fen));
-    A.setText("min-next-fen", state.min_next_fen ? A.formatFen(state.min_next_fen) : "");
+    A.renderPrices(state, me);
     A.setText("t-increment", A.formatWan(state.increment_fen));
     const open = A.OPEN_PHASES.has(state.phase);
     $("bid-button").disabled = !open || !connected;
@@ -235,7 +227,7 @@
     const closedCode = open ? null : state.phase === "SUSPENDED" ? "SESSION_SUSPENDED"
       : state.phase === "SCHEDULED" || state.phase === "NEW" ? "SESSION_NOT_OPEN" : "SESSION_CLOSED";
     $("bid-closed").textContent = closedCode === null ? ""
-      : `当前不可报价：${A.CODES[closedCode]({ opens_at: state.opens_at_us, resume_at: state.resume_at_us })}`;
+      : `当前不可报价：${A.codeText(closedCode, { opens_at: state.opens_at_us, resume_at: state.resume_at_us })}`;
     if (A.FINAL_PHASES.has(state.phase) || state.phase === "HELD") renderOutcome();
   }
 

@@ -24,13 +24,7 @@
 
   function render() {
     if (!state) return;
-    const phase = $("phase");
-    phase.textContent = A.PHASES[state.phase] || state.phase;
-    phase.dataset.phase = state.phase;
-    A.setText("highest", A.formatWan(state.highest_fen));
-    A.setText("highest-fen", state.highest_fen ? A.formatFen(state.highest_fen) : "");
-    A.setText("highest-no", state.highest_bidder_no === null ? "—" : String(state.highest_bidder_no));
-    A.setText("min-next", A.formatWan(state.min_next_fen));
+    A.renderPrices(state, null);
     A.setText("increment", A.formatWan(state.increment_fen));
     A.setText("bid-count", String(state.bid_count));
     if (!wasFinal && !reloading && (A.FINAL_PHASES.has(state.phase) || state.phase === "HELD")) {
