@@ -10,7 +10,7 @@ auction/entrypoints/api/operator.py. For each route the wrapper
 - checks the operator key and turns a refusal into its JSON error body
   (`OperatorGuard`, auction/entrypoints/api/guard.py);
 - reads the JSON body of a `post` route and hands it to the handler with the request
-  (`post_raw`: the handler reads the raw body itself);
+  (`post_raw`: the handler gets the request alone, and reads a raw body itself, if any);
 - answers what the handler returns as JSON with the route's status (a `Response`
   the handler built itself goes out as it is).
 """
