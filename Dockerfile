@@ -4,6 +4,10 @@
 FROM python:3.11-slim
 
 WORKDIR /app
+# The Chinese TrueType font embedded in every PDF the server makes (auction/documents/fonts.py).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-arphic-uming \
+ && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY auction ./auction
 COPY clients ./clients

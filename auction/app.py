@@ -23,6 +23,7 @@ from auction.entrypoints.api.records import RecordsApi
 from auction.entrypoints.console.pages import ConsolePages
 from auction.entrypoints.http.input_guards import BodyLimit, SafePath
 from auction.entrypoints.http.middleware import ApiAudit, SecurityHeaders
+from auction.entrypoints.portal.pages import PortalPages
 from auction.entrypoints.public.bidder_page import routes as bidder_page_routes
 from auction.entrypoints.public.pages import routes as public_page_routes
 from auction.entrypoints.ws.bidder import BidderEndpoint
@@ -65,7 +66,8 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
                 *BankWebhook(settings).routes(), *DepositsApi(settings).routes(), *DeadlinesApi(settings).routes(),
                 *RecordsApi(settings).routes(),
                 *ConsolePages(settings).routes(), *bidder_page_routes(settings),
-                *PublicationApi(settings).routes(), *public_page_routes(settings)],
+                *PublicationApi(settings).routes(), *public_page_routes(settings),
+                *PortalPages(settings).routes()],  # the bidders' portal (/portal)
         lifespan=lifespan,
         exception_handlers={404: not_found},
     )

@@ -41,6 +41,7 @@ from auction.services.calendar import CalendarStore, official_calendar
 from auction.services.deadlines import DeadlineService
 from auction.services.deposits import DepositService
 from auction.services.plans import PlanService
+from auction.services.portal import PortalService
 from auction.services.publication import Publisher
 from auction.staff.refusals import RefusalRollup
 from auction.reactions import (
@@ -84,6 +85,7 @@ class Runtime:
     publisher: Publisher
     limits: Limits
     refusals: RefusalRollup
+    portal: PortalService  # the bidders' portal: registration, applications, credentials
     last_alive: int | None = None  # µs UTC: until when the service was known alive (RULES 7.5)
     beat: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -91,7 +93,7 @@ class Runtime:
         """What requests read as `request.state.<key>`."""
         return {"service": self.service, "plans": self.plans, "publisher": self.publisher,
                 "deposits": self.deposits, "deadlines": self.deadlines,
-                "limits": self.limits, "refusals": self.refusals}
+                "limits": self.limits, "refusals": self.refusals, "portal": self.portal}
 
     async def start(self) -> None:
         settings, pool = self.settings, self.pool
@@ -208,6 +210,7 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None) 
         # Abuse limits per client address, and the roll-up of strangers' refusals (README, Security).
         limits=Limits.from_settings(settings),
         refusals=RefusalRollup(pool, settings.audit_rollup_seconds),
+        portal=PortalService(pool, deposits, plans, deadlines),
     )
     _react(runtime)
     return runtime

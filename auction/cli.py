@@ -93,22 +93,35 @@ async def _load_demo(settings: Settings, db: Database) -> None:
     from auction import demo
 
     async with _service(settings, db) as service:
-        rows = await demo.load(service, settings, settings.data_dir / "demo-tokens.json")  # type: ignore[arg-type]
+        loaded = await demo.load(service, settings, settings.data_dir / "demo-tokens.json")  # type: ignore[arg-type]
+    rows = loaded.rows
     url = f"ws://{settings.host}:{settings.port}/ws"
     print("\n=== 演示数据 / Demo data (DEMO: time compressed, listing 10 min instead of 10 days) ===")
+    for note in loaded.notes:
+        print(note)
     print(f"WebSocket: {url}    operator API key: {settings.operator_key}")
     current = None
     for r in rows:
         if r["session_id"] != current:
             current = r["session_id"]
-            print(f"\n{r['method']} session {current}")
-            print(f"  watch:  .venv/bin/auction-bidder --url {url} watch {current}")
-        print(f"  bidder {r['bidder_no']}  {r['legal_name']}\n    .venv/bin/auction-bidder --url {url} "
+            print(f"\n{demo.METHOD_WORDS.get(r['method'], r['method'])} session {current}")
+            print(f"  旁观 / watch:  .venv/bin/auction-bidder --url {url} watch {current}")
+        print(f"  竞买号 / bidder {r['bidder_no']}  {r['legal_name']}\n    .venv/bin/auction-bidder --url {url} "
               f"bid {current} --token {r['token']}")
     print(f"\nTokens saved in {settings.data_dir / 'demo-tokens.json'} (mode 600).\n")
     from auction.staff.accounts import print_demo_accounts
 
     await print_demo_accounts(db.dsn, settings.data_dir, f"http://{settings.host}:{settings.port}")
+
+
+def _check_pdf_font() -> None:
+    """Said at start-up, not first at a winner's confirmation: the PDFs need their font file."""
+    from auction.documents.fonts import PdfFontMissing, find_font
+
+    try:
+        find_font()
+    except PdfFontMissing as e:
+        print(f"auction: 警告 / warning: {e}", file=sys.stderr)
 
 
 class _Terminated(BaseException):
@@ -134,6 +147,7 @@ def serve(settings: Settings) -> None:
         open_sealer(settings)  # fail fast on a missing key or a wrong passphrase
     except (KeySetupError, OSError, RuntimeError) as e:
         raise SystemExit(f"auction: {e}") from None
+    _check_pdf_font()
     # SIGTERM (kill, systemd, docker stop): uvicorn shuts down gracefully and re-raises
     # the signal, which lands in `_on_sigterm`; the embedded PostgreSQL is stopped, and
     # the process then dies by SIGTERM as a supervisor expects. Held off while the

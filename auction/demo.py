@@ -3,37 +3,117 @@
 DEMO ONLY: time is compressed (a 10-minute listing instead of the legal 10 days,
 N Art.18) so a person can watch a whole session. Sessions are created through
 the same service as the operator API's stand-in path.
+
+On a restart the demo first says which demo sessions it left and in what state
+(open, suspended, closed). It goes back into any that has not ended, printing
+the tokens it kept (never drawing new ones over them), and creates a new pair
+only when every earlier one has ended, saying so.
+
+The auction's bidders qualify the real way (RULES 3.4, Q31): each applies, gets
+a sub-account, and the bank reports the deposit arriving on it; one of them
+first pays from another company's account, which is held for refund (refunded
+after the close with the losers' deposits, Q31). The listing's bidders are
+qualified by the stand-in (no deposit), as the operator API's demo path does.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from auction.domain.codes import Rejected
+from auction.domain.codes import MESSAGES, Rejected
 from auction.domain.commands import CreateSession
+from auction.domain.deposits import Payment
+from auction.domain.money import format_wan
+from auction.domain.session import FINAL_PHASES, PHASE_WORDS, Phase, SessionState, recovery_suspension
 from auction.domain.terms import MINUTE, SECOND, Method, SessionTerms
+from auction.services.deposits import DepositService
 from auction.services.registration import qualify
 from auction.services.session import SessionService
 from auction.settings import Settings
+from auction.store import nodes
 
 WAN = 1_000_000  # fen per 万元
 NAMES = ["云岭置业有限公司", "珠江城建集团有限公司", "麒麟房地产开发有限公司", "南盘江投资有限公司"]
+# Unified social credit codes (统一社会信用代码) of the demo companies: made up, in the right shape.
+REGISTRATION_NOS = ["91530300DEMO00001A", "91530300DEMO00002B", "91530300DEMO00003C", "91530300DEMO00004D"]
+TOKEN_TTL = timedelta(days=30)
+METHOD_WORDS = {"LISTING": "挂牌 / listing", "AUCTION": "拍卖 / auction"}
 
 
-async def load(service: SessionService, settings: Settings, tokens_file: Path) -> list[dict[str, Any]]:
-    """Create the demo sessions unless open ones exist; return the rows to print."""
+@dataclass
+class Demo:
+    """What `make run` prints: the bidders of the demo sessions in play, and what happened."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)  # session_id, method, bidder_no, legal_name, token
+    notes: list[str] = field(default_factory=list)  # lines to print, Chinese first
+
+
+async def load(service: SessionService, settings: Settings, tokens_file: Path) -> Demo:
+    """Go back into the demo sessions left open or suspended; else create a new pair."""
+    demo = Demo()
     if tokens_file.exists():
         rows: list[dict[str, Any]] = json.loads(tokens_file.read_text())
+        ended = await _earlier(service, rows, demo.notes)
+        if not all(ended.values()):
+            demo.rows = [r for r in rows if not ended.get(r["session_id"], True)]
+            demo.notes.append(f"继续使用未结束的演示场次，凭证不变（见 {tokens_file}） / going back into the demo "
+                              f"sessions that have not ended, same tokens (in {tokens_file})")
+            return demo
+        demo.notes.append("上次的演示场次均已结束，新建一对演示场次和凭证 / the earlier demo sessions have all "
+                          "ended: creating a new pair, with new tokens")
+    else:
+        demo.notes.append("尚无演示场次，新建一对 / no demo sessions yet: creating a pair")
+    demo.rows = await _create(service, settings, demo.notes)
+    tokens_file.parent.mkdir(parents=True, exist_ok=True)
+    tokens_file.write_text(json.dumps(demo.rows, ensure_ascii=False, indent=1))
+    tokens_file.chmod(0o600)
+    return demo
+
+
+async def _earlier(service: SessionService, rows: list[dict[str, Any]], notes: list[str]) -> dict[str, bool]:
+    """Each earlier demo session -> whether it has ended; its state said in `notes`."""
+    last_alive = await nodes.last_beat(service.store.pool)
+    now = service.clock()
+    ended: dict[str, bool] = {}
+    notes.append("上次的演示场次 / the demo sessions left from the last run:")
+    for session_id in dict.fromkeys(r["session_id"] for r in rows):
         try:
-            states = [await service.state(sid) for sid in {r["session_id"] for r in rows}]
-            if all(not s.final for s in states):
-                return rows
+            state = await service.state(session_id)
         except Rejected:
-            pass
+            ended[session_id] = True
+            notes.append(f"  {session_id}: 数据库中已不存在 / no longer in the database")
+            continue
+        ended[session_id] = state.final
+        notes.append(f"  {session_id}: {_state_words(state, last_alive, now)}")
+    return ended
+
+
+def _state_words(state: SessionState, last_alive: int | None, now: int) -> str:
+    method = METHOD_WORDS.get(state.terms.method.value, "") if state.terms else ""
+    if state.phase in FINAL_PHASES:
+        if state.phase is Phase.TERMINATED:
+            return f"{method}，已终止 / terminated"
+        outcome = state.closed
+        if outcome is not None and outcome.outcome == "SOLD":
+            return (f"{method}，已结束：成交，竞买号 {outcome.winner_bidder_no}，{format_wan(outcome.price or 0)} / "
+                    "closed: sold")
+        return f"{method}，已结束：流拍 / closed: not sold"
+    if state.phase is Phase.SUSPENDED:
+        return f"{method}，已中止，由操作员在操作台恢复（RULES 7） / suspended: the operator resumes it in the console"
+    if state.phase is Phase.HELD:
+        return f"{method}，结果暂缓，等待交易中心处理 / held for the trading center"
+    words = f"{method}，未结束（{PHASE_WORDS.get(state.phase.value, state.phase.value)}） / open"
+    if last_alive is not None and recovery_suspension(state, last_alive, now) is not None:
+        words += ("；服务器停机期间已过截止时间，启动时将中止，由操作员恢复（RULES 7.5） / its deadline passed while the "
+                  "server was down: it is suspended at start, and the operator resumes it")
+    return words
+
+
+async def _create(service: SessionService, settings: Settings, notes: list[str]) -> list[dict[str, Any]]:
     now = service.clock()
     stamp = now // SECOND % 1_000_000
     rules = replace(settings.rules, min_listing_period=0)  # DEMO: compressed time
@@ -50,13 +130,34 @@ async def load(service: SessionService, settings: Settings, tokens_file: Path) -
         registration_closes_at=now + 3 * MINUTE, has_reserve=False, reserve_commitment=None, rules=rules,
     )
     rows = []
-    for terms, reserve in ((listing, 8_100 * WAN), (auction, None)):
-        await service.create(CreateSession(terms), reserve)
-        for name in NAMES:
-            q = await qualify(service, terms.session_id, name, timedelta(days=30))
-            rows.append({"session_id": terms.session_id, "method": terms.method.value, "bidder_no": q.bidder_no,
-                         "legal_name": name, "token": q.token})
-    tokens_file.parent.mkdir(parents=True, exist_ok=True)
-    tokens_file.write_text(json.dumps(rows, ensure_ascii=False, indent=1))
-    tokens_file.chmod(0o600)
+    await service.create(CreateSession(listing), 8_100 * WAN)
+    for name in NAMES:
+        q = await qualify(service, listing.session_id, name, TOKEN_TTL)
+        rows.append({"session_id": listing.session_id, "method": listing.method.value, "bidder_no": q.bidder_no,
+                     "legal_name": name, "token": q.token})
+    await service.create(CreateSession(auction), None)
+    deposits = DepositService(service.store.pool, service, TOKEN_TTL, clock=service.clock)
+    notes.append(f"{auction.session_id}: 竞买申请与保证金（RULES 3.4，第三十一条） / applications and deposits:")
+    for n, (name, registration_no) in enumerate(zip(NAMES, REGISTRATION_NOS, strict=True)):
+        rows.append(await _apply_and_pay(deposits, auction, name, registration_no, n, notes))
     return rows
+
+
+async def _apply_and_pay(deposits: DepositService, terms: SessionTerms, name: str, registration_no: str, n: int,
+                         notes: list[str]) -> dict[str, Any]:
+    """One applicant: a sub-account, the bank's report of the deposit arriving on it, the token."""
+    app = await deposits.apply(terms.session_id, legal_name=name, registration_no=registration_no, kind="COMPANY")
+    if n == len(NAMES) - 1:  # paid first from another company's account: held for refund (Q31)
+        held = await deposits.receive(Payment(f"DEMO-{app.sub_account}-1", app.sub_account, terms.deposit,
+                                              "曲靖某某贸易有限公司", deposits.clock()))
+        reason = MESSAGES[held.code] if held.code else ""
+        notes.append(f"  {name}: 子账户 {app.sub_account} 收到 {format_wan(terms.deposit)}，付款人为另一公司，"
+                     f"不计入保证金，交易结束后退还 / arrived from another company's account: held for refund "
+                     f"after the close ({reason})")
+    await deposits.receive(Payment(f"DEMO-{app.sub_account}-2", app.sub_account, terms.deposit, name,
+                                          deposits.clock()))
+    token = await deposits.issue_token(app.application_id, by="demo")
+    notes.append(f"  {name}: 保证金 {format_wan(terms.deposit)} 已到账子账户 {app.sub_account}，取得竞买资格，"
+                 f"竞买号 {token.bidder_no} / deposit arrived: qualified")
+    return {"session_id": terms.session_id, "method": terms.method.value, "bidder_no": token.bidder_no,
+            "legal_name": name, "token": token.token}

@@ -2,161 +2,284 @@
 
     auction-bidder --url ws://127.0.0.1:8000/ws watch SESSION
     auction-bidder --url ws://127.0.0.1:8000/ws bid SESSION --token T --amount-wan 8050
+    auction-bidder --url ws://127.0.0.1:8000/ws bid SESSION --token T --amount-wan 8050 --yes   # scripts
     AUCTION_BIDDER_TOKEN=T auction-bidder --url ws://127.0.0.1:8000/ws bid SESSION   # interactive
 
-Interactive: type an amount in 万元 (e.g. 8050.5), or `+` for the minimum next
-bid; Enter confirms. Amounts are converted to fen exactly.
+Every bid is confirmed before it is sent, as on the bidder page: the amount in
+万元, in 元 (and fen) and in capital numerals (大写), then y/N; `--yes` skips the
+question for scripts. Interactive: type an amount in 万元 (e.g. 8050.5), or `+`
+for the minimum next bid; Enter alone shows the state again. Amounts are plain
+decimals converted to fen exactly (no exponent: `1e4` is refused).
+`watch` (and the interactive mode) end with the outcome once the session has ended.
+
+Exit status: 0 done (a bid accepted, or the session ended while watching), 1 no
+connection or no answer, 2 bad input, 3 the server refused the bid, 4 the bid
+was not confirmed (nothing sent), 130 Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import io
 import os
+import socket
 import sys
-from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, NoReturn
 
-from websockets.exceptions import WebSocketException
+from websockets.exceptions import InvalidURI, WebSocketException
 
+from clients import bidder_texts as say
 from clients.bidder import BidderClient, ProtocolError
 
-CST = timezone(timedelta(hours=8), "CST")
-FEN_PER_WAN = 1_000_000
+ACCEPTED, NO_CONNECTION, BAD_INPUT, REFUSED, NOT_CONFIRMED, INTERRUPTED = 0, 1, 2, 3, 4, 130
+YES = frozenset({"y", "yes", "是", "确认"})
+CONNECT_HINTS = {
+    "INVALID_TOKEN": "请核对竞买凭证（--token 或 AUCTION_BIDDER_TOKEN） / check the bidding token "
+                     "(--token or AUCTION_BIDDER_TOKEN)",
+    "TOKEN_REVOKED": "凭证已重新发放，请使用新凭证 / the token was re-issued: use the new one",
+    "WRONG_SESSION": "请核对交易场次编号与凭证是否对应 / check that the token belongs to this session id",
+    "UNKNOWN_SESSION": "请核对交易场次编号（make run 会列出演示场次） / check the session id (make run lists the "
+                       "demo sessions)",
+}
 
 
-def wan(fen: int | None) -> str:
-    if fen is None:
-        return "—"
-    whole, rest = divmod(fen, FEN_PER_WAN)
-    return f"{whole}.{rest:06d}".rstrip("0").rstrip(".") + " 万元"
+class Lines:
+    """Standard input, a line at a time, without blocking the event loop.
+
+    A daemon thread reads, so a process that is done (the session ended) exits
+    even while a `readline` still waits for the keyboard. None is the end of input.
+    """
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        threading.Thread(target=self._read, args=(loop,), daemon=True).start()
+
+    def _read(self, loop: asyncio.AbstractEventLoop) -> None:
+        while True:
+            line = sys.stdin.readline()
+            loop.call_soon_threadsafe(self._queue.put_nowait, line or None)
+            if not line:
+                return
+
+    async def next(self) -> str | None:
+        return await self._queue.get()
 
 
-def parse_wan(text: str) -> int:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueError(f"not a number: {text!r}") from None
-    fen = value * FEN_PER_WAN
-    if fen != fen.to_integral_value():
-        raise ValueError("more precision than 1 fen (6 decimals of 万元)")
-    return int(fen)
+def ask(question: str) -> None:
+    print(question, end="", flush=True)
 
 
-def cst(us: int | None) -> str:
-    if us is None:
-        return "—"
-    return datetime.fromtimestamp(us / 1e6, UTC).astimezone(CST).strftime("%Y-%m-%d %H:%M:%S CST")
+async def confirmed(client: BidderClient, amount: int, lines: Lines, ended: asyncio.Event) -> bool:
+    print(say.confirmation(amount, client.session_id))
+    ask("确认发送此报价？输入 y 确认，直接回车取消 / Send this bid? [y/N] ")
+    answer = await _line_or_end(lines, ended)
+    if answer is not None and answer.strip().lower() in YES:
+        return True
+    print("已取消，报价未发送 / cancelled: no bid was sent")
+    if answer is None and not ended.is_set():  # no input at all: most likely a script
+        print("  脚本中不经询问报价请加 --yes / to bid from a script without the question, add --yes")
+    return False
+
+
+async def _line_or_end(lines: Lines, ended: asyncio.Event) -> str | None:
+    """The next line typed, or None at the end of input or when the session has ended."""
+    reading = asyncio.ensure_future(lines.next())
+    ending = asyncio.ensure_future(ended.wait())
+    await asyncio.wait({reading, ending}, return_when=asyncio.FIRST_COMPLETED)
+    ending.cancel()
+    if reading.done():
+        return reading.result()
+    reading.cancel()
+    return None
+
+
+def left_seconds(state: dict[str, Any], client: BidderClient) -> int | None:
+    if not state.get("deadline_us") or state.get("phase") in say.FINAL_PHASES:
+        return None
+    deadline: int = state["deadline_us"]
+    return max(0, (deadline - client.server_now_us()) // 1_000_000)
 
 
 def describe(state: dict[str, Any], client: BidderClient) -> str:
-    left = ""
-    if state.get("deadline_us"):
-        secs = max(0, (state["deadline_us"] - client.server_now_us()) // 1_000_000)
-        left = f"  剩余 {secs // 60}:{secs % 60:02d}"
-    text = (f"[{state['phase']}] 当前最高价 {wan(state.get('highest_fen'))} (竞买号 {state.get('highest_bidder_no') or '—'})"
-            f"  最低可报 {wan(state.get('min_next_fen'))}  截止 {cst(state.get('deadline_us'))}{left}")
-    if "outcome" in state:
-        o = state["outcome"]
-        text += f"\n  结果 {o['outcome']} ({o['reason']}) 竞得人竞买号 {o['winner_bidder_no']} 成交价 {wan(o['price_fen'])}"
-    return text
+    return say.describe(state, left_seconds(state, client))
 
 
-async def watch(client: BidderClient) -> None:
+async def follow(client: BidderClient, ended: asyncio.Event) -> None:
+    """Print every event as it comes; set `ended` once the session has ended."""
     async for message in client.events():
         if message["type"] == "event":
-            print(f"#{message['seq']} {message['event']} @ {cst(message['at_us'])}")
+            print(say.event_line(message))
             print("  " + describe(message["state"], client))
-        else:
-            print(f"! {message.get('code')}: {message.get('message')}")
-
-
-async def interactive(client: BidderClient) -> None:
-    loop = asyncio.get_running_loop()
-    printer = asyncio.create_task(watch(client))
-    try:
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
+            if message["state"].get("phase") in say.FINAL_PHASES:
+                ended.set()
                 return
-            line = line.strip()
-            if not line:
-                print("  " + describe(client.state, client))
-                continue
-            try:
-                amount = client.state["min_next_fen"] if line == "+" else parse_wan(line)
-            except (ValueError, KeyError) as e:
-                print(f"! {e}")
-                continue
-            if amount is None:
-                print("! 当前不可报价 / bidding is not open")
-                continue
-            reply = await client.bid(amount)
-            print(_reply(reply))
-    finally:
-        printer.cancel()
+        else:
+            print(f"! {say.refusal(message)}")
 
 
 def _reply(reply: dict[str, Any]) -> str:
     if reply["type"] == "ack":
-        return f"✔ 报价已接受 / accepted: {wan(reply['amount_fen'])} (seq {reply['seq']})"
-    return f"✘ {reply['code']}: {reply['message']} {reply.get('details') or ''}"
+        return f"✔ 报价已接受 / accepted: {say.wan(reply['amount_fen'])} (seq {reply['seq']})"
+    return f"✘ 报价未被接受 / refused: {say.refusal(reply)}"
+
+
+async def place(client: BidderClient, amount: int) -> int:
+    try:
+        reply = await client.bid(amount)
+    except TimeoutError:
+        print("✘ 未收到服务器答复，报价是否被接受未知；请用 watch 查看 / no answer from the server: whether the bid "
+              "was accepted is unknown; check with watch", file=sys.stderr)
+        return NO_CONNECTION
+    print(_reply(reply))
+    return ACCEPTED if reply["type"] == "ack" else REFUSED
+
+
+async def interactive(client: BidderClient, lines: Lines, ended: asyncio.Event, yes: bool) -> int:
+    print("输入报价（万元），'+' 为最低可报价，回车刷新，Ctrl-D 退出 / type an amount in 万元, '+' for the minimum "
+          "next bid, Enter to refresh, Ctrl-D to leave")
+    while True:
+        line = await _line_or_end(lines, ended)
+        if line is None:
+            return ACCEPTED
+        line = line.strip()
+        if not line:
+            print("  " + describe(client.state, client))
+            continue
+        if line == "+":
+            amount = client.state.get("min_next_fen")
+            if amount is None:
+                print("! 当前不可报价 / bidding is not open")
+                continue
+        else:
+            try:
+                amount = say.parse_wan(line)
+            except say.AmountError as e:
+                print(f"! {e}")
+                continue
+        if yes or await confirmed(client, amount, lines, ended):
+            await place(client, amount)
 
 
 async def run(args: argparse.Namespace) -> int:
     token = getattr(args, "token", None)
     if args.command == "bid" and not token:
-        print("a bidding token is required: --token T or AUCTION_BIDDER_TOKEN=T", file=sys.stderr)
-        return 2
+        print("需要竞买凭证：--token T，或设置环境变量 AUCTION_BIDDER_TOKEN=T（不留在命令历史中） / a bidding token "
+              "is required: --token T or AUCTION_BIDDER_TOKEN=T (keeps it out of shell history)", file=sys.stderr)
+        return BAD_INPUT
     amount: int | None = None
-    if args.command == "bid" and (args.amount_fen is not None or args.amount_wan is not None):
-        try:
-            amount = args.amount_fen if args.amount_fen is not None else parse_wan(args.amount_wan)
-        except ValueError as e:
-            print(f"invalid amount: {e}", file=sys.stderr)
-            return 2
+    if args.command == "bid":
+        amount = args.amount_fen if args.amount_fen is not None else args.amount_wan
     client = BidderClient(args.url, args.session, token)
     try:
         welcome = await client.connect()
-    except (OSError, ProtocolError, WebSocketException) as e:
-        print(f"cannot connect: {e}", file=sys.stderr)
-        return 1
-    who = f"竞买号 {welcome['bidder_no']}" if welcome["bidder_no"] else "旁观 / watcher"
-    print(f"已连接 {args.session} ({who}); 地块 {welcome['terms']['parcel_ref']}")
+    except ProtocolError as e:
+        code = str(e.message.get("code"))
+        hint = CONNECT_HINTS.get(code, "")
+        print(f"服务器拒绝连接 / the server refused: {say.refusal(e.message)}" + (f"\n  {hint}" if hint else ""),
+              file=sys.stderr)
+        return NO_CONNECTION
+    except (OSError, WebSocketException) as e:
+        print(_connect_failed(args.url, e), file=sys.stderr)
+        return NO_CONNECTION
+    who = f"竞买号 / bidder {welcome['bidder_no']}" if welcome["bidder_no"] else "旁观 / watcher"
+    print(f"已连接 / connected: {args.session} ({who}); 地块 / parcel {welcome['terms']['parcel_ref']}")
     print("  " + describe(welcome["state"], client))
+    ended = asyncio.Event()
+    if welcome["state"].get("phase") in say.FINAL_PHASES:
+        ended.set()
+    # Events are printed while someone reads them: watching, typing, or deciding on a bid.
+    live = args.command == "watch" or amount is None or not args.yes
+    printer = asyncio.create_task(follow(client, ended)) if live and not ended.is_set() else None
     try:
         if args.command == "watch":
-            await watch(client)
-        elif amount is not None:
-            reply = await client.bid(amount)
-            print(_reply(reply))
-            return 0 if reply["type"] == "ack" else 3
-        else:
-            print("输入报价（万元），'+' 为最低可报价，回车刷新 / type an amount in 万元, '+' for the minimum")
-            await interactive(client)
+            await ended.wait()
+            return ACCEPTED
+        if ended.is_set():
+            print("交易已结束，不再接受报价 / the session has ended: no more bids")
+            return REFUSED if amount is not None else ACCEPTED
+        lines = Lines()
+        if amount is None:
+            return await interactive(client, lines, ended, args.yes)
+        if not args.yes and not await confirmed(client, amount, lines, ended):
+            return NOT_CONFIRMED
+        return await place(client, amount)
     finally:
+        if printer is not None:
+            printer.cancel()
         await client.close()
-    return 0
+
+
+def _connect_failed(url: str, error: BaseException) -> str:
+    if isinstance(error, InvalidURI):
+        why = "地址格式不对 / not a WebSocket address"
+    elif isinstance(error, socket.gaierror):
+        why = "主机名无法解析 / unknown host"
+    elif _refused(error):
+        why = "连接被拒绝 / connection refused"
+    elif isinstance(error, TimeoutError):
+        why = "连接超时 / timed out"
+    else:
+        why = f"{type(error).__name__}: {error}"
+    return (f"无法连接服务器 / cannot connect to {url}: {why}\n"
+            "  请确认服务器已启动（如 make run）且地址正确（--url ws://主机:端口/ws） / check that the server is running "
+            "(e.g. make run) and the address (--url ws://HOST:PORT/ws)")
+
+
+def _refused(error: BaseException) -> bool:
+    # Every address of the host refused (asyncio joins them in one OSError: "Multiple exceptions: ...").
+    if isinstance(error, ConnectionRefusedError):
+        return True
+    text = str(error)
+    return text.startswith("Multiple exceptions") and text.count("[Errno") == text.count(
+        f"[Errno {errno.ECONNREFUSED}]")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its complaints said in Chinese too and the way to get help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(BAD_INPUT, f"{self.prog}: 参数有误 / error: {message}\n  用 --help 查看用法 / see --help\n")
+
+
+def _amount(parse: Callable[[str], int]) -> Callable[[str], int]:
+    def convert(text: str) -> int:
+        try:
+            return parse(text)
+        except say.AmountError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    return convert
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="auction-bidder", description="Bidder client for the land trading server")
-    parser.add_argument("--url", default="ws://127.0.0.1:8000/ws")
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # events show as they come, also through a pipe
+    parser = Parser(prog="auction-bidder", description="竞买人客户端 / bidder client for the land trading server")
+    parser.add_argument("--url", default="ws://127.0.0.1:8000/ws",
+                        help="服务器地址 / server address (default ws://127.0.0.1:8000/ws)")
     sub = parser.add_subparsers(dest="command", required=True)
-    w = sub.add_parser("watch", help="follow a session read-only")
+    w = sub.add_parser("watch", help="旁观 / follow a session read-only until it ends")
     w.add_argument("session")
-    b = sub.add_parser("bid", help="bid (one amount, or interactive without one)")
+    b = sub.add_parser("bid", help="报价 / bid (one amount, or interactive without one)")
     b.add_argument("session")
     b.add_argument("--token", default=os.environ.get("AUCTION_BIDDER_TOKEN"),
-                   help="bidding token (or set AUCTION_BIDDER_TOKEN, which keeps it out of shell history)")
-    b.add_argument("--amount-fen", type=int)
-    b.add_argument("--amount-wan")
+                   help="竞买凭证 / bidding token (or set AUCTION_BIDDER_TOKEN, which keeps it out of shell history)")
+    amount = b.add_mutually_exclusive_group()
+    amount.add_argument("--amount-fen", type=_amount(say.parse_fen), help="报价（分） / the bid in fen")
+    amount.add_argument("--amount-wan", type=_amount(say.parse_wan), help="报价（万元） / the bid in 万元, e.g. 8050.5")
+    b.add_argument("--yes", "-y", action="store_true",
+                   help="不再询问确认（脚本用） / send without the confirmation question (for scripts)")
     args = parser.parse_args(argv)
     try:
         return asyncio.run(run(args))
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

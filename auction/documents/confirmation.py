@@ -8,8 +8,8 @@ So: seller, winner, parcel, time and place, price (万元, exact 元 and 大写)
 where and by when the contract is signed: the Q42 contract deadline as the
 clock computed it (or, while its calendar year is not loaded, that fact).
 `Confirmation` is plain data; `render_html` and `render_pdf` only lay it out.
-The PDF uses ReportLab's built-in CID font STSong-Light (Adobe's Song for
-simplified Chinese), so no font file ships with the server.
+The PDF embeds a subset of a Chinese TrueType font (auction/documents/fonts.py),
+so any reader shows it, with or without Chinese fonts of its own.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from datetime import date
 
 from auction.domain.amount_words import fen_to_capital
 from auction.domain.china import chinese_date, chinese_time
+from auction.documents.fonts import pdf_font
 from auction.domain.money import format_wan, format_yuan
 
 METHOD_NAMES = {"LISTING": "挂牌出让", "AUCTION": "拍卖出让"}
-PDF_FONT = "STSong-Light"
 
 
 @dataclass(frozen=True)
@@ -119,14 +119,11 @@ def render_pdf(c: Confirmation) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
-    title = ParagraphStyle("title", fontName=PDF_FONT, fontSize=20, leading=28, alignment=1, spaceAfter=8 * mm)
-    body = ParagraphStyle("body", fontName=PDF_FONT, fontSize=11, leading=17, wordWrap="CJK")
+    font = pdf_font()
+    title = ParagraphStyle("title", fontName=font, fontSize=20, leading=28, alignment=1, spaceAfter=8 * mm)
+    body = ParagraphStyle("body", fontName=font, fontSize=11, leading=17, wordWrap="CJK")
     label = ParagraphStyle("label", parent=body, fontSize=11)
 
     def para(text: str, style: ParagraphStyle = body) -> Paragraph:
@@ -136,6 +133,7 @@ def render_pdf(c: Confirmation) -> bytes:
         [[para(k, label), para(v)] for k, v in c.rows()],
         colWidths=[30 * mm, 140 * mm],
         style=TableStyle([
+            ("FONTNAME", (0, 0), (-1, -1), font),  # the cells' own font: else Helvetica, not embedded
             ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
             ("BACKGROUND", (0, 0), (0, -1), colors.Color(0.95, 0.95, 0.95)),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -145,6 +143,7 @@ def render_pdf(c: Confirmation) -> bytes:
     doc = SimpleDocTemplate(
         buffer, pagesize=A4, title=f"成交确认书 {c.number}", author=c.seller,
         leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm, bottomMargin=20 * mm,
+        initialFontName=font,  # else every page names Helvetica, a font not embedded
     )
     doc.build([
         Paragraph("成 交 确 认 书", title),

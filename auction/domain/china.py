@@ -51,3 +51,9 @@ def chinese_time(micros: int) -> str:
     """'2026年10月20日 09:30:00' in CST."""
     t = to_cst(micros)
     return f"{chinese_date(t.date())} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+
+
+def chinese_minute(micros: int) -> str:
+    """'2026年12月06日 16时00分' in CST: a deadline as a bidder's notice states it."""
+    t = to_cst(micros)
+    return f"{t.year}年{t.month:02d}月{t.day:02d}日 {t.hour:02d}时{t.minute:02d}分"

@@ -147,6 +147,11 @@ class Code(str, Enum):
     # Publication (Q29; auction/services/publication.py, auction/adapters/delivery.py, auction/documents/)
     SUPERVISION_NUMBER_REQUIRED = "SUPERVISION_NUMBER_REQUIRED"
     RESULT_ALREADY_PUBLISHED = "RESULT_ALREADY_PUBLISHED"
+    # The bidders' portal (auction/services/portal.py, auction/entrypoints/portal/)
+    USCC_INVALID = "USCC_INVALID"
+    COMPANY_EXISTS = "COMPANY_EXISTS"
+    PHONE_INVALID = "PHONE_INVALID"
+    PASSWORDS_DIFFER = "PASSWORDS_DIFFER"
 
 
 MESSAGES: dict[Code, str] = {
@@ -271,6 +276,10 @@ MESSAGES: dict[Code, str] = {
     Code.SESSION_SOLD: "该场次已成交，请发布成交结果公示 / The session ended in a sale: publish its result with the deal",
     Code.SUPERVISION_NUMBER_REQUIRED: "未录入有效的电子监管号，结果公示不能完成 / The result cannot be published without a valid 16-character land supervision number",
     Code.RESULT_ALREADY_PUBLISHED: "该宗地的结果公示已发布 / The result for this parcel has already been published",
+    Code.USCC_INVALID: "统一社会信用代码不正确（应为18位，末位校验码须符合GB 32100-2015） / The unified social credit code is wrong (18 characters, the last a GB 32100-2015 check character)",
+    Code.COMPANY_EXISTS: "该统一社会信用代码已注册，请直接登录 / This unified social credit code is already registered: sign in",
+    Code.PHONE_INVALID: "联系电话应为11位手机号或带区号的固定电话 / The phone must be an 11-digit mobile number or a landline with its area code",
+    Code.PASSWORDS_DIFFER: "两次输入的密码不一致 / The two passwords differ",
 }
 
 

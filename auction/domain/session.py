@@ -590,3 +590,23 @@ def recovery_suspension(state: SessionState, last_alive: int, now: int) -> tuple
     reason = "SERVER_DOWN_PAST_DEADLINE"
     return Suspend(reason=reason, recovery=True), at
 
+
+# What a person reads (Chinese first, English second): the console's pages, the
+# bidder CLI and the demo say a phase, an outcome and a close's reason alike.
+PHASE_WORDS = {
+    "NEW": "新建 / New",
+    "SCHEDULED": "未开始 / Scheduled",
+    "LISTING": "挂牌期 / Listing",
+    "TIMED_BIDDING": "限时竞价 / Timed bidding",
+    "AUCTION": "拍卖 / Auction",
+    "SUSPENDED": "中止 / Suspended",
+    "CLOSED": "已结束 / Closed",
+    "HELD": "暂缓处理 / Held",
+    "TERMINATED": "终止 / Terminated",
+}
+OUTCOME_WORDS = {"SOLD": "成交 / Sold", "UNSOLD": "流拍 / Not sold"}
+CLOSE_REASON_WORDS = {
+    "SOLD": "最高报价不低于底价 / highest bid at or above the reserve",
+    "NO_BIDS": "无人报价 / no bids",
+    "BELOW_RESERVE": "最高报价低于底价 / highest bid below the reserve",
+}

@@ -46,6 +46,7 @@ class Permission(str, Enum):
     VIEW_PLANS = "VIEW_PLANS"
     VIEW_DEADLINES = "VIEW_DEADLINES"
     VIEW_CONFIRMATION = "VIEW_CONFIRMATION"  # names the winner: after the close, as identities
+    MANAGE_PLANS = "MANAGE_PLANS"  # the supply plan's forms: draft .. announcement, change notice, session
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

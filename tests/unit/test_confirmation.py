@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
+
+import pytest
 
 from auction.documents.confirmation import Confirmation, render_html, render_pdf
+from auction.documents.fonts import FontFile, PdfFontMissing, find_font
+from tests.pdf_reading import assert_fonts_embedded, font_files, pdf_text
 from tests.unit.test_deadlines import cst
 
 CONFIRMATION = Confirmation(
@@ -52,7 +58,27 @@ def test_a_provisional_date_says_so() -> None:
     assert "暂定" not in CONFIRMATION.signing_text()
 
 
-def test_the_pdf_embeds_nothing_but_the_builtin_chinese_font() -> None:
+def test_the_pdf_embeds_its_chinese_font_and_its_text_extracts() -> None:
+    """A reader without Chinese fonts shows it: a subset of the font travels in the file."""
     pdf = render_pdf(CONFIRMATION)
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
-    assert b"/STSong-Light" in pdf and b"FontFile" not in pdf
+    assert font_files(pdf) == {"AAAAAA+UMingCN-0": "FontFile2"}
+    assert_fonts_embedded(pdf)
+    assert b"STSong-Light" not in pdf and b"Helvetica" not in pdf
+    # A subset, not the whole 20 MB collection.
+    assert len(pdf) < 300_000, len(pdf)
+    text = re.sub(r"\s+", "", pdf_text(pdf))
+    for line in ("成交确认书", "出让人", "曲靖市自然资源和规划局", "竞得人", "曲靖市甲房地产开发有限公司<script>",
+                 "91530300MA6K00001A", "宗地编号QJ2026-031的国有建设用地使用权", "曲靖市麒麟区", "挂牌出让",
+                 "2026年9月30日15:00:00", "5601.2345万元", "56,012,345.00元", "人民币伍仟陆佰零壹万贰仟叁佰肆拾伍元整",
+                 "第四十二条", "《国有建设用地使用权出让合同》"):
+        assert line in text, line
+
+
+def test_a_missing_font_names_the_package_to_install(tmp_path: Path) -> None:
+    with pytest.raises(PdfFontMissing) as refused:
+        find_font((FontFile(tmp_path / "uming.ttc", 0, "fonts-arphic-uming"),))
+    message = str(refused.value)
+    assert message.index("中文字体") < message.index("Chinese font")
+    assert "apt-get install fonts-arphic-uming" in message and str(tmp_path / "uming.ttc") in message
+    assert find_font().package == "fonts-arphic-uming"  # installed by scripts/system-packages

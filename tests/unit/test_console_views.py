@@ -62,5 +62,6 @@ class TestRoles:
             assert not allowed(Role.COMMITTEE, p)
 
     def test_auditors_change_nothing(self) -> None:
-        changes = {Permission.CREATE_SESSION, Permission.QUALIFY_BIDDER, Permission.CONTROL_SESSION}
+        changes = {Permission.CREATE_SESSION, Permission.QUALIFY_BIDDER, Permission.CONTROL_SESSION,
+                   Permission.MANAGE_PLANS}
         assert not GRANTS[Role.AUDITOR] & changes

@@ -122,6 +122,7 @@ class AuditNote:
 
     session_id: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    outcome: str | None = None  # a refusal the handler answered itself (a form shown again): its code
 
 
 Page = Callable[[Request, SignedIn], Awaitable[Response]]
@@ -197,6 +198,7 @@ class ConsoleAuth:
                     if not allowed(who.user.role, permission):
                         raise Rejected(Code.FORBIDDEN, f"{who.user.role.label}")
                     response = await handler(request, who, form, note)
+                    outcome = note.outcome or outcome
                 except Rejected as r:
                     outcome = r.code.value
                     note.detail.setdefault("message", r.rejection.message)

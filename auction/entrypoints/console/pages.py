@@ -11,9 +11,7 @@ audit trail and the pages drawn from the operator API are in records.py.
 from __future__ import annotations
 
 import asyncio
-import math
 import secrets
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -56,8 +54,10 @@ from auction.entrypoints.console.views import (
 )
 from auction.entrypoints.api.deposits import issue_token, reissue_token
 from auction.entrypoints.api.operator import create_stand_in_session, qualify_stand_in
+from auction.entrypoints.console.plans import ConsolePlans
 from auction.entrypoints.console.records import ConsoleRecords
 from auction.entrypoints.http.limits import Limits
+from auction.entrypoints.http.sign_in import SignInGate
 
 
 class ConsolePages:
@@ -90,6 +90,7 @@ class ConsolePages:
             Route(f"{sid}/resume", action(P.CONTROL_SESSION, "RESUME")(self.resume), methods=["POST"]),
             Route(f"{sid}/terminate", action(P.CONTROL_SESSION, "TERMINATE")(self.terminate), methods=["POST"]),
             *ConsoleRecords(self.settings, self.auth, self.render).routes(),
+            *ConsolePlans(self.settings, self.auth, self.render).routes(),
         ]
 
     def render(self, request: Request, name: str, who: SignedIn | None, status_code: int = 200,
@@ -134,19 +135,15 @@ class ConsolePages:
         if not same_origin(request) or not tokens_match(request.cookies.get(LOGIN_COOKIE), form.get(CSRF_FIELD)):
             await refused(Code.CSRF_TOKEN_INVALID)
             return self.auth.refusal(request, Code.CSRF_TOKEN_INVALID, back="/console/login")
-        pair = (username, address)
-        now = time.monotonic()
-        wait = max(limits.sign_in.wait(pair, now), limits.sign_in_address.wait(address, now))
-        if wait > 0:
+        gate = SignInGate(limits, username, address)
+        seconds = gate.wait()
+        if seconds > 0:
             await refused(Code.SIGN_IN_THROTTLED)
-            seconds = math.ceil(wait)
             response = await self.login_form(
                 request, f"{Code.SIGN_IN_THROTTLED.value}: {MESSAGES[Code.SIGN_IN_THROTTLED]} ({seconds} s)", 429)
             response.headers["retry-after"] = str(seconds)
             return response
-        # Counted before the password is judged, so that attempts sent all at once wait too.
-        limits.sign_in.failed(pair, now)
-        limits.sign_in_address.failed(address, now)
+        gate.attempt()  # before the password is judged, so that attempts sent all at once wait too
         password = form.get("password", "")
         account = await store.account(username) if username else None
         if account is None or account.disabled:
@@ -157,8 +154,7 @@ class ConsolePages:
         if not ok or account is None:
             await refused(Code.SIGN_IN_FAILED)
             return await self.login_form(request, f"{Code.SIGN_IN_FAILED.value}: {MESSAGES[Code.SIGN_IN_FAILED]}", 401)
-        limits.sign_in.succeeded(pair)
-        limits.sign_in_address.forgive(address)
+        gate.succeeded()
         if needs_rehash(account.password_hash):
             await store.set_password_hash(username, await asyncio.to_thread(hash_password, password))
         await store.purge_sessions()

@@ -1,6 +1,7 @@
 """The console's records: a session's event log as CSV or JSON, the audit trail of
-operator actions, and the pages that show what the operator API answers (plans,
-the transaction confirmation, the deadline board, applications and deposits):
+operator actions, and the pages that show what the operator API answers (the
+transaction confirmation, the deadline board, applications and deposits; the
+supply plans have their own pages, plans.py):
 drawn from the same functions and services as those API routes, so the page and
 the route cannot drift apart."""
 
@@ -20,7 +21,6 @@ from auction.documents.confirmation import Confirmation, render_html, render_pdf
 from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.deadlines import deadline_board, session_deadlines
 from auction.entrypoints.api.operator import staff_log
-from auction.entrypoints.api.plans import plan_document, plan_id_of, plan_list
 from auction.entrypoints.api.records import session_confirmation
 from auction.entrypoints.console.auth import ConsoleAuth, client_ip
 from auction.entrypoints.console.views import EVENT_COLUMNS, events_rows, json_default, to_csv
@@ -79,8 +79,6 @@ class ConsoleRecords:
             Route(f"{sid}/deadlines", page(P.VIEW_DEADLINES)(self.session_deadlines), methods=["GET"]),
             Route(f"{sid}/applications", page(P.VIEW_BIDDERS)(self.applications), methods=["GET"]),
             Route("/console/deadlines", page(P.VIEW_DEADLINES)(self.deadlines), methods=["GET"]),
-            Route("/console/plans", page(P.VIEW_PLANS)(self.plans), methods=["GET"]),
-            Route("/console/plans/{plan_id}", page(P.VIEW_PLANS)(self.plan), methods=["GET"]),
             Route("/console/audit", page(P.VIEW_AUDIT)(self.audit_page), methods=["GET"]),
             Route("/console/audit.csv", page(P.VIEW_AUDIT)(self.audit_csv), methods=["GET"]),
             Route("/console/audit.json", page(P.VIEW_AUDIT)(self.audit_json), methods=["GET"]),
@@ -161,10 +159,6 @@ class ConsoleRecords:
             return Response(render_pdf(confirmation), media_type="application/pdf", headers=csp)
         return Response(render_html(confirmation), media_type="text/html; charset=utf-8", headers=csp)
 
-    async def _api_page(self, request: Request, who: SignedIn, work: Awaitable[Any], title: str,
-                        back: str | None = None) -> Response:
-        return self.render(request, "api_view.html", who, title=title, answer=await answer_of(work), back=back)
-
     async def deadlines(self, request: Request, who: SignedIn) -> Response:
         """The deadline board (`GET /api/deadlines`): working days left, overdue in red."""
         every = bool(request.query_params.get("all"))
@@ -206,18 +200,6 @@ class ConsoleRecords:
         return self.render(request, "api_view.html", who, title=f"竞买申请与保证金 / Applications and deposits · {sid}",
                            answer=answer, back=f"/console/sessions/{sid}", token_actions=tokens,
                            session_id=sid)
-
-    async def plans(self, request: Request, who: SignedIn) -> Response:
-        return await self._api_page(request, who, plan_list(request.state.plans), "供地方案 / Supply plans")
-
-    async def plan(self, request: Request, who: SignedIn) -> Response:
-        plan_id = request.path_params["plan_id"]
-
-        async def document() -> dict[str, Any]:
-            return await plan_document(request.state.plans, plan_id_of(plan_id))
-
-        return await self._api_page(request, who, document(), f"供地方案 / Supply plan · {plan_id}",
-                                    back="/console/plans")
 
 
 def _file_name(session_id: str) -> str:

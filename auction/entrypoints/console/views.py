@@ -17,27 +17,16 @@ from auction.domain.amount_words import fen_to_capital
 from auction.domain.china import CST, cst_text, to_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import FEN_PER_WAN, format_wan, format_yuan, is_valid_amount
+from auction.domain.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
 from auction.store.events import to_micros
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-PHASES = {
-    "NEW": "新建 / New",
-    "SCHEDULED": "未开始 / Scheduled",
-    "LISTING": "挂牌期 / Listing",
-    "TIMED_BIDDING": "限时竞价 / Timed bidding",
-    "AUCTION": "拍卖 / Auction",
-    "SUSPENDED": "中止 / Suspended",
-    "CLOSED": "已结束 / Closed",
-    "HELD": "暂缓处理 / Held",
-    "TERMINATED": "终止 / Terminated",
-}
+PHASES = PHASE_WORDS
 METHODS = {"LISTING": "挂牌 / Listing", "AUCTION": "拍卖 / Auction", "TENDER": "招标 / Tender"}
-OUTCOMES = {"SOLD": "成交 / Sold", "UNSOLD": "流拍 / Not sold"}
+OUTCOMES = OUTCOME_WORDS
 REASONS = {
-    "SOLD": "最高报价不低于底价 / highest bid at or above the reserve",
-    "NO_BIDS": "无人报价 / no bids",
-    "BELOW_RESERVE": "最高报价低于底价 / highest bid below the reserve",
+    **CLOSE_REASON_WORDS,
     "START_PRICE": "无底价，以起始价为底价（第二十八条） / no reserve: the starting price stood in (Q28)",
     "RESERVE": "底价 / sealed reserve",
 }

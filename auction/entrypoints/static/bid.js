@@ -365,6 +365,16 @@
   $("use-min").addEventListener("click", useMinimum);
   $("confirm-yes").addEventListener("click", confirmBid);
   $("confirm-no").addEventListener("click", cancelBid);
-  const who = saved();
-  if (who && who.token && who.session_id) start(who);
+  // The bidders' portal opens this page as /bid#token=…: a fragment is never sent to a
+  // server, so the token is in no request line or log. Take it out of the address bar
+  // (and the history) at once, then sign in with it as if it had been typed.
+  const fromPortal = /^#token=([A-Za-z0-9_-]{16,200})$/.exec(location.hash);
+  if (fromPortal) {
+    history.replaceState(null, "", location.pathname + location.search);
+    $("token").value = fromPortal[1];
+    $("signin-form").requestSubmit();
+  } else {
+    const who = saved();
+    if (who && who.token && who.session_id) start(who);
+  }
 })();

@@ -1,0 +1,351 @@
+"""A supply plan as people read it: the parcel's facts in 公顷 and m², prices in
+万元, dates as 2026年12月06日 and times in China Standard Time, the steps done
+(who, when), the next step with its legal deadline, and the log as sentences.
+
+Pure functions of the plan's state and log (no I/O): the page handler in
+plans.py fetches, this arranges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from auction.domain.china import to_cst
+from auction.domain.money import wan_number
+from auction.domain.parcels import (
+    CATEGORY_USES,
+    READINESS_LABELS,
+    Parcel,
+    format_basis_points,
+    format_hundredths,
+    plot_ratio_text,
+)
+from auction.domain.plan_events import (
+    AnnouncementChanged,
+    AppraisalRecorded,
+    CommitteeMeetingRecorded,
+    GovernmentApprovalRecorded,
+    PlanAnnounced,
+    PlanDrafted,
+    PlanEvent,
+    PlanWithdrawn,
+    ReserveDecided,
+)
+from auction.domain.plan_terms import PlanMethod
+from auction.domain.plans import PlanState, PlanStatus
+from auction.domain.terms import DAY, HOUR, MINUTE, SECOND
+from auction.entrypoints.console.plan_forms import CATEGORY_LABELS, CHANNEL_LABELS
+from auction.entrypoints.console.views import METHODS
+
+STATUSES = {
+    PlanStatus.NEW: "新建 / New",
+    PlanStatus.DRAFT: "已编制 / Drafted",
+    PlanStatus.COMMITTEE_PASSED: "委员会审议通过 / Passed by the committee",
+    PlanStatus.COMMITTEE_REJECTED: "委员会未通过 / Not passed by the committee",
+    PlanStatus.APPROVED: "政府已批准 / Approved",
+    PlanStatus.ANNOUNCED: "已公告 / Announced",
+    PlanStatus.RESERVE_SEALED: "底价已密封 / Reserve sealed",
+    PlanStatus.WITHDRAWN: "已撤回 / Withdrawn",
+}
+SCHEDULE_LABELS = {
+    "start_at": "开始时间 / Bidding starts",
+    "listing_end_at": "挂牌截止 / Listing ends",
+    "deposit_deadline": "保证金到账截止 / Deposit deadline",
+    "registration_closes_at": "报名截止 / Registration closes",
+}
+CATEGORY_NAMES = {c.value: label for c, label in CATEGORY_LABELS.items()}
+assert set(CATEGORY_LABELS) == set(CATEGORY_USES)
+
+
+# ---------------------------------------------------------------------------
+# formats (the values: auction/domain/money.py, parcels.py, china.py)
+
+
+def grouped(number: str) -> str:
+    """An exact decimal's whole part with thousands separators: '1234.5678' -> '1,234.5678'."""
+    whole, dot, rest = number.partition(".")
+    return f"{int(whole):,}{dot}{rest}"
+
+
+def wan(fen: int | None) -> str:
+    """'1,234.5678 万元': exact (six decimals of 万元 are the fen), thousands grouped."""
+    return "—" if fen is None else f"{grouped(wan_number(fen))} 万元"
+
+
+def day(micros: int | None) -> str:
+    """'2026年12月06日' (the CST calendar date)."""
+    return "—" if micros is None else to_cst(micros).strftime("%Y年%m月%d日")
+
+
+def when(micros: int | None) -> str:
+    """'2026年12月06日 14:00:05' in CST, whole seconds."""
+    return "—" if micros is None else to_cst(micros).strftime("%Y年%m月%d日 %H:%M:%S")
+
+
+def duration(micros: int) -> str:
+    """'20 日', '1 小时', '6 秒' (the largest unit that divides it)."""
+    for unit, name in ((DAY, "日 / days"), (HOUR, "小时 / hours"), (MINUTE, "分钟 / minutes")):
+        if micros and micros % unit == 0:
+            return f"{micros // unit} {name}"
+    return f"{micros / SECOND:g} 秒 / seconds"
+
+
+def area(parcel: Parcel) -> str:
+    return f"{parcel.area_hectares} 公顷（{grouped(parcel.area_m2)} m²）"
+
+
+def yuan_per_m2(fen: int) -> str:
+    return f"{format_hundredths(fen)} 元/m²"
+
+
+def parcel_facts(parcel: Parcel) -> list[tuple[str, str]]:
+    """The parcel's facts with Chinese labels (English second), formatted for people."""
+    planning = parcel.planning
+    facts = [
+        ("宗地编号 / Parcel no.", parcel.parcel_no),
+        ("坐落 / Location", parcel.location),
+        ("面积 / Area", area(parcel)),
+        ("用途 / Land use", f"{parcel.land_use_name}（GB/T 21010 {parcel.land_use}）"),
+        ("出让年限 / Term", f"{parcel.term_years} 年 / years"),
+        ("容积率 / Plot ratio", plot_ratio_text(parcel)),
+        ("基准地价 / Benchmark price", yuan_per_m2(parcel.benchmark_fen_per_m2)),
+        ("基准地价总额 / Benchmark total (Q27)", wan(parcel.benchmark_total_fen())),
+    ]
+    if planning.building_density_max_bp is not None:
+        facts.append(("建筑密度上限 / Building density ≤", format_basis_points(planning.building_density_max_bp)))
+    if planning.green_ratio_min_bp is not None:
+        facts.append(("绿地率下限 / Green ratio ≥", format_basis_points(planning.green_ratio_min_bp)))
+    if planning.height_limit_cm is not None:
+        facts.append(("建筑限高 / Height limit", f"{format_hundredths(planning.height_limit_cm)} m"))
+    if planning.notes:
+        facts.append(("其他规划条件 / Other planning conditions", planning.notes))
+    if parcel.boundaries:
+        facts.append(("四至 / Boundaries", parcel.boundaries))
+    if parcel.current_state:
+        facts.append(("现状 / Current state", parcel.current_state))
+    facts.append(("竞买条件类别 / Q24 category", CATEGORY_NAMES.get(parcel.conditions_category.value, "")))
+    return facts
+
+
+def readiness(parcel: Parcel) -> list[tuple[str, bool]]:
+    return [(label, getattr(parcel.readiness, name) is True) for name, label in READINESS_LABELS.items()]
+
+
+# ---------------------------------------------------------------------------
+# the log as sentences
+
+
+def event_lines(event: PlanEvent) -> tuple[str, list[tuple[str, str]]]:
+    """(what happened, [(label, value)]) for one plan event."""
+    if isinstance(event, PlanDrafted):
+        return "编制供地方案 / Plan drafted", [
+            ("宗地 / Parcel", f"{event.parcel.parcel_no} · {event.parcel.location}"),
+            ("出让方式 / Method", METHODS.get(event.method.value, event.method.value)),
+            ("起始价 / Starting price", wan(event.start_price)),
+            ("增价幅度 / Increment", wan(event.increment)),
+            ("竞买保证金 / Deposit", wan(event.deposit)),
+            ("竞买条件 / Bidder conditions", event.bidder_conditions or "无 / none"),
+        ]
+    if isinstance(event, CommitteeMeetingRecorded):
+        return ("委员会审议 / Committee meeting: " + ("通过 / passed" if event.passed else "未通过 / not passed")), [
+            ("会议时间 / Held", when(event.held_at)),
+            ("主持 / Chair", event.chair),
+            ("到会成员 / Present", f"{len(event.members_present)} 人：{'、'.join(event.members_present)}"),
+            ("表决 / Ballot", f"赞成 {event.yes} · 反对 {event.no} · 弃权 {event.abstain}（无记名 / secret）"),
+            ("主要领导末位表态 / Chair spoke last", "是 / yes" if event.chair_spoke_last else "否 / no"),
+        ]
+    if isinstance(event, GovernmentApprovalRecorded):
+        return "政府批准 / Government approval", [
+            ("批准机关 / Approver", event.approver), ("批复文号 / Document", event.document_no),
+            ("批准时间 / Approved", when(event.approved_at)),
+        ]
+    if isinstance(event, PlanAnnounced):
+        a = event.announcement
+        return "发布出让公告 / Announcement published", [
+            ("公告编号 / No.", a.announcement_no), ("出让人 / Seller", a.seller),
+            ("发布时间 / Published", when(event.effective_published_at)),
+            *[(SCHEDULE_LABELS[k], when(v)) for k, v in a.schedule.to_dict().items() if v is not None],
+            ("发布渠道 / Channels", "、".join(CHANNEL_LABELS[c].split(" / ")[0] for c in sorted(a.channels))),
+        ]
+    if isinstance(event, AnnouncementChanged):
+        lines = [("发布时间 / Published", when(event.effective_published_at)), ("理由 / Reason", event.reason),
+                 ("内容 / Content", event.content)]
+        if event.pushed_back_by:
+            lines.append(("顺延 / Pushed back", f"{duration(event.pushed_back_by)}（保证公告期 / keeps the "
+                                                 "announcement period, RULES 3.1）"))
+        lines += [(SCHEDULE_LABELS[k], when(v)) for k, v in event.schedule.to_dict().items() if v is not None]
+        return "变更公告 / Change notice", lines
+    if isinstance(event, AppraisalRecorded):
+        r = event.appraisal
+        return "登记估价报告 / Appraisal recorded", [
+            ("报告 / Report", r.appraisal_id), ("估价机构 / Agency", r.agency),
+            ("资质证书 / Qualification", r.qualification_cert), ("电子备案号 / Filing no.", r.filing_no),
+            ("估价期日 / Valuation date", f"{r.valuation_date:%Y年%m月%d日}"),
+            ("有效期至 / Valid until", f"{r.valid_until:%Y年%m月%d日}"),
+            ("评估单价 / Unit price", yuan_per_m2(r.unit_price_fen_per_m2)),
+            ("评估总价 / Total", wan(r.total_price_fen)),
+        ]
+    if isinstance(event, ReserveDecided):
+        return "底价集体确定并密封 / Reserve decided and sealed (Q26)", [
+            ("确定时间 / Decided", when(event.decided_at)), ("成员 / Members", "、".join(event.members)),
+            ("底价 / Reserve", "已设定（密封至结束） / set, sealed until the close" if event.has_reserve
+             else "无底价，以起始价为底价 / none: the starting price stands in (Q28)"),
+            ("依据 / Basis", f"{event.appraisal_id} · 楼面地价 {yuan_per_m2(event.floor_price_fen_per_m2)}"),
+        ]
+    if isinstance(event, PlanWithdrawn):
+        return "撤回 / Withdrawn", [("理由 / Reason", event.reason)]
+    raise TypeError(f"not a plan event: {event!r}")
+
+
+# ---------------------------------------------------------------------------
+# the timeline
+
+
+@dataclass
+class Stage:
+    key: str
+    title: str
+    article: str
+    done: bool = False
+    who: str = ""
+    at: int | None = None
+    summary: str = ""
+    form: str | None = None  # the form's path segment, where it may be used now
+    current: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    title: str
+    rule: str
+    deadline: int | None = None  # µs UTC
+    opens: int | None = None
+    form: str | None = None
+    link: str | None = None
+
+
+def stages(state: PlanState, session_id: str | None) -> list[Stage]:
+    draft = state.draft
+    assert draft is not None
+    status = state.status
+    live = status is not PlanStatus.WITHDRAWN
+    meeting = state.meetings[-1] if state.meetings else None
+    out = [Stage("draft", "编制供地方案 / Draft", "RULES 1", True, draft.by, draft.at,
+                 f"{draft.parcel.parcel_no} · {METHODS.get(draft.method.value, draft.method.value)}")]
+    out.append(Stage("committee", "委员会审议 / Committee (2/3以上赞成)", "Q22", bool(meeting and meeting.passed),
+                     meeting.by if meeting else "", meeting.at if meeting else None,
+                     f"赞成 {meeting.yes}/{len(meeting.members_present)}" if meeting else "",
+                     "committee" if live and status in (PlanStatus.DRAFT, PlanStatus.COMMITTEE_REJECTED) else None))
+    if meeting and not meeting.passed:
+        out[-1].notes.append("上次会议未获2/3以上赞成，可再次审议 / the last meeting fell short; the committee may meet again")
+    approval = state.approval
+    out.append(Stage("approval", "政府批准 / Government approval", "Q22", approval is not None,
+                     approval.by if approval else "", approval.at if approval else None,
+                     approval.document_no if approval else "",
+                     "approval" if live and status is PlanStatus.COMMITTEE_PASSED else None))
+    last = state.appraisals[-1] if state.appraisals else None
+    out.append(Stage("appraisal", "估价报告 / Appraisal", "Q25", last is not None, last.by if last else "",
+                     last.at if last else None,
+                     "、".join(r.appraisal.appraisal_id for r in state.appraisals),
+                     "appraisal" if live and status is not PlanStatus.RESERVE_SEALED else None))
+    announced = state.announced
+    out.append(Stage("announce", "出让公告 / Announcement", "Q29", announced is not None,
+                     announced.by if announced else "", announced.at if announced else None,
+                     announced.announcement.announcement_no if announced else "",
+                     "announce" if live and status is PlanStatus.APPROVED else None))
+    if state.changes:
+        c = state.changes[-1]
+        out.append(Stage("change", "变更公告 / Change notice", "RULES 3.1", True, c.by, c.at,
+                         f"{len(state.changes)} 次 / times", "change" if live and status is PlanStatus.ANNOUNCED
+                         and session_id is None else None))
+    elif live and status is PlanStatus.ANNOUNCED and session_id is None:
+        out.append(Stage("change", "变更公告（如需） / Change notice (if needed)", "RULES 3.1", form="change"))
+    out.append(Stage("session", "创建交易场次 / Trading session", "Q30", session_id is not None,
+                     summary=session_id or "", form="session" if live and status is PlanStatus.ANNOUNCED
+                     and session_id is None else None))
+    reserve = state.reserve
+    out.append(Stage("reserve", "底价集体确定 / Reserve decision", "Q26", reserve is not None,
+                     reserve.by if reserve else "", reserve.at if reserve else None))
+    if state.withdrawn is not None:
+        w = state.withdrawn
+        out.append(Stage("withdrawn", "撤回 / Withdrawn", "", True, w.by, w.at, w.reason))
+    for s in out:
+        if not s.done:
+            s.current = True
+            break
+    return out
+
+
+def next_step(state: PlanState, session_id: str | None, now: int) -> NextStep | None:
+    """What comes next and the legal limit on it, from the plan's own rules (copied at drafting)."""
+    rules = state.rules
+    status = state.status
+    schedule = state.schedule
+    period = duration(rules.min_announcement_period)
+    if status in (PlanStatus.DRAFT, PlanStatus.COMMITTEE_REJECTED):
+        return NextStep("委员会审议 / Committee meeting",
+                        f"到会成员{rules.committee_pass_numerator}/{rules.committee_pass_denominator}以上赞成，"
+                        "主要领导末位表态（Q22） / a 2/3 vote of those present, the chair last", form="committee")
+    if status is PlanStatus.COMMITTEE_PASSED:
+        return NextStep("政府批准 / Government approval", "委员会通过后报政府批准（Q22, Q27(五)）", form="approval")
+    if status is PlanStatus.APPROVED:
+        return NextStep("发布出让公告 / Publish the announcement",
+                        f"公告至开始不少于 {period}（Q29）：今日发布，最早 {when(now + rules.min_announcement_period)} "
+                        "开始 / published now, bidding starts no earlier than that", form="announce")
+    if schedule is None:
+        return None
+    if status is PlanStatus.ANNOUNCED and session_id is None:
+        late = schedule.start_at - rules.min_announcement_period
+        return NextStep("创建交易场次 / Create the trading session",
+                        f"开始前创建，以便报名和缴纳保证金；{when(late)} 之后发布的变更公告将使开始时间顺延（RULES 3.1） / "
+                        "a change notice after that pushes the start back",
+                        deadline=schedule.registration_closes_at, form="session")
+    if status is PlanStatus.ANNOUNCED:
+        return NextStep("底价集体确定并密封 / Reserve decision (Q26)",
+                        f"开始前 {duration(rules.reserve_window)} 内由不少于 {rules.reserve_min_members} 名委员集体确定 / "
+                        "within the window before the start, collectively",
+                        deadline=schedule.start_at, opens=schedule.start_at - rules.reserve_window,
+                        link=f"/console/sessions/{session_id}")
+    if status is PlanStatus.RESERVE_SEALED:
+        return NextStep("交易开始 / Bidding starts", "按公告时间开始 / as announced", deadline=schedule.start_at,
+                        link=f"/console/sessions/{session_id}" if session_id else None)
+    return None
+
+
+def schedule_rows(state: PlanState) -> list[tuple[str, str]]:
+    if state.schedule is None:
+        return []
+    return [(SCHEDULE_LABELS[k], when(v)) for k, v in state.schedule.to_dict().items() if v is not None]
+
+
+def prices(state: PlanState) -> list[tuple[str, str]]:
+    draft = state.draft
+    assert draft is not None
+    rows = [
+        ("出让方式 / Method", METHODS.get(draft.method.value, draft.method.value)),
+        ("起始价 / Starting price", f"{wan(draft.start_price)}（{draft.start_price:,} 分）"),
+        ("增价幅度 / Increment", wan(draft.increment)),
+        ("竞买保证金 / Deposit", f"{wan(draft.deposit)}（起始价的 {draft.deposit * 100 / draft.start_price:.2f}%，"
+                                 f"不低于 {draft.rules.min_deposit_percent}%，Q31）"),
+        ("竞买条件 / Bidder conditions", draft.bidder_conditions or "无 / none"),
+    ]
+    if draft.method is not PlanMethod.AUCTION:
+        rows.append(("底价 / Reserve", "须设定，开始前集体确定（Q26, Q28） / required, decided before the start"))
+    return rows
+
+
+def plan_row(row: Any, state: PlanState) -> dict[str, Any]:
+    """One line of the plans list."""
+    draft = state.draft
+    assert draft is not None
+    start = state.schedule.start_at if state.schedule is not None else None
+    return {
+        "plan_id": row["plan_id"], "parcel_no": draft.parcel.parcel_no, "location": draft.parcel.location,
+        "area": f"{draft.parcel.area_hectares} 公顷", "use": draft.parcel.land_use_name,
+        "method": METHODS.get(draft.method.value, draft.method.value), "status": state.status.value,
+        "status_text": STATUSES[state.status], "start_price": wan(draft.start_price),
+        "start_price_fen": f"{draft.start_price:,} 分", "deposit": wan(draft.deposit), "starts": day(start),
+        "session_id": row["session_id"], "created": day(draft.at), "updated": when(state.last_at),
+    }

@@ -1,0 +1,292 @@
+"""The supply plan in the console: the list, the plan as a timeline, and a form for
+each step from the draft to the trading session (RULES 1-3, Q22-Q30).
+
+The forms call the plan service directly, as the operator API does, so both give
+the same checks and the same refusal codes. A form:
+
+- is shown again on a refusal with what was typed, the refusal's message, code
+  and article beside the field it concerns (plan_forms.py), or at the top;
+- acts once: it carries a random token claimed before the command runs
+  (auction/store/forms.py), so a second submit of it (double click, resent POST)
+  is answered with the first one's result;
+- carries the plan's version when drawn: if the plan has moved on since, it says
+  so and does nothing (the operator looks again and sends it deliberately).
+
+Editing a draft is not offered: the plan aggregate has no edit command yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from auction.domain.codes import Code, Rejected, Rejection
+from auction.domain.parcels import CATEGORY_USES, LAND_USES, READINESS_LABELS
+from auction.domain.plan_commands import ChangeAnnouncement, DraftPlan
+from auction.domain.plan_events import AnnouncementChanged
+from auction.domain.plan_terms import Channel, PlanMethod
+from auction.domain.plans import PlanState, decide
+from auction.domain.terms import SECOND
+from auction.entrypoints.api.plans import plan_document, plan_id_of
+from auction.entrypoints.console import plan_forms as forms
+from auction.entrypoints.console import plan_view as view
+from auction.entrypoints.console.auth import AuditNote, ConsoleAuth
+from auction.entrypoints.console.plan_forms import Step
+from auction.services.plans import PlanService
+from auction.services.session import now_us
+from auction.settings import Settings
+from auction.staff.roles import Permission
+from auction.store.console import SignedIn
+from auction.store.forms import FormTokens
+
+Render = Callable[..., Response]
+Handler = Callable[[Request, SignedIn], Awaitable[Response]]
+ActionHandler = Callable[[Request, SignedIn, dict[str, str], AuditNote], Awaitable[Response]]
+TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+WAIT_FOR_FIRST = 600  # x 0.1 s: how long a repeated submit waits for the first one to finish
+HIDDEN = frozenset({"csrf_token", "form_token", "plan_version", "preview"})
+
+
+def _plans(request: Request) -> PlanService:
+    service: PlanService = request.state.plans
+    return service
+
+
+def _valid_token(token: str) -> bool:
+    return 20 <= len(token) <= 64 and set(token) <= TOKEN_CHARS
+
+
+class ConsolePlans:
+    def __init__(self, settings: Settings, auth: ConsoleAuth, render: Render) -> None:
+        self.settings = settings
+        self.auth = auth
+        self.render = render
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def routes(self) -> list[Route]:
+        page, action = self.auth.page, self.auth.action
+        P = Permission
+        one = "/console/plans/{plan_id}"
+        steps = [
+            route
+            for step in forms.STEPS.values()
+            for route in (
+                Route(f"{one}/{step.name}", page(P.MANAGE_PLANS)(self._form_page(step)), methods=["GET"]),
+                Route(f"{one}/{step.name}", action(P.MANAGE_PLANS, step.action)(self._act(step)), methods=["POST"]),
+            )
+        ]
+        return [
+            Route("/console/plans", page(P.VIEW_PLANS)(self.list_page), methods=["GET"]),
+            Route("/console/plans/new", page(P.MANAGE_PLANS)(self.draft_page), methods=["GET"]),
+            Route("/console/plans/new", action(P.MANAGE_PLANS, forms.DRAFT.action)(self.draft), methods=["POST"]),
+            Route(f"{one}/plan.json", page(P.VIEW_PLANS)(self.export_json), methods=["GET"]),
+            *steps,
+            Route(one, page(P.VIEW_PLANS)(self.plan_page), methods=["GET"]),
+        ]
+
+    # ------------------------------------------------------------------
+    # reading
+
+    async def list_page(self, request: Request, who: SignedIn) -> Response:
+        plans = _plans(request)
+        rows = [view.plan_row(r, await plans.fresh_state(r["plan_id"])) for r in await plans.store.rows()]
+        return self.render(request, "plan_list.html", who, title="供地方案 / Supply plans", rows=rows)
+
+    async def plan_page(self, request: Request, who: SignedIn) -> Response:
+        plan_id = plan_id_of(request.path_params["plan_id"])
+        plans = _plans(request)
+        state = await plans.fresh_state(plan_id)
+        session_id = await plans.store.session_of(plan_id)
+        draft = state.draft
+        assert draft is not None
+        events = [(r.seq, r.event, *view.event_lines(r.event)) for r in await plans.store.load(plan_id)]
+        return self.render(
+            request, "plan.html", who, title=f"供地方案 / Supply plan · {plan_id}", plan_id=plan_id, state=state,
+            status_text=view.STATUSES[state.status], stages=view.stages(state, session_id),
+            next=view.next_step(state, session_id, now_us()), facts=view.parcel_facts(draft.parcel),
+            readiness=view.readiness(draft.parcel), prices=view.prices(state),
+            schedule=view.schedule_rows(state), events=list(reversed(events)), session_id=session_id,
+            done=request.query_params.get("done"), when=view.when, wan=view.wan,
+        )
+
+    async def export_json(self, request: Request, who: SignedIn) -> Response:
+        """What `GET /api/plans/{id}` answers, for auditors (the raw record, µs and fen)."""
+        plan_id = plan_id_of(request.path_params["plan_id"])
+        return JSONResponse(await plan_document(_plans(request), plan_id),
+                            headers={"content-disposition": f'attachment; filename="{plan_id}.json"'})
+
+    # ------------------------------------------------------------------
+    # drawing a form
+
+    def _form(self, request: Request, who: SignedIn, step: Step, state: PlanState | None, values: dict[str, str],
+              *, token: str | None = None, refusal: Rejection | None = None, stale: bool = False,
+              preview: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+        errors: dict[str, forms.Shown] = {}
+        top: list[forms.Shown] = []
+        if refusal is not None:
+            target = forms.field_of(step, refusal)
+            if target is None:
+                top.append(forms.shown(refusal))
+            else:
+                errors[target] = forms.shown(refusal)
+        plan_id = state.plan_id if state is not None and state.draft is not None else None
+        context: dict[str, Any] = {
+            "title": step.title, "step": step, "plan_id": plan_id, "state": state, "values": values,
+            "errors": errors, "top": top, "stale": stale, "preview": preview,
+            "form_token": token or secrets.token_urlsafe(24),
+            "plan_version": state.version if state is not None else 0,
+            "when": view.when, "day": view.day, "wan": view.wan, "duration": view.duration, "now": now_us(),
+        }
+        if state is not None and state.draft is not None:
+            draft = state.draft
+            context |= {"status_text": view.STATUSES[state.status], "facts": view.parcel_facts(draft.parcel)[:5],
+                        "prices": view.prices(state), "schedule": view.schedule_rows(state),
+                        "benchmark_total": draft.parcel.benchmark_total_fen(),
+                        "listing": draft.method is PlanMethod.LISTING}
+        if step is forms.DRAFT:
+            context |= {"land_uses": list(LAND_USES.values()), "methods": list(PlanMethod),
+                        "categories": [(c.value, label, sorted(CATEGORY_USES[c])) for c, label in
+                                       forms.CATEGORY_LABELS.items()],
+                        "readiness_labels": READINESS_LABELS}
+        if step in (forms.ANNOUNCE, forms.CHANGE):
+            context |= {"channels": [(c.value, forms.CHANNEL_LABELS[c]) for c in Channel]}
+        return self.render(request, step.template, who, status_code=status_code, **context)
+
+    async def draft_page(self, request: Request, who: SignedIn) -> Response:
+        values = forms.defaults(forms.DRAFT, PlanState(), now_us())
+        values["plan_id"] = f"GD-{secrets.token_hex(5).upper()}"
+        return self._form(request, who, forms.DRAFT, None, values)
+
+    def _form_page(self, step: Step) -> Handler:
+        async def handler(request: Request, who: SignedIn) -> Response:
+            plan_id = plan_id_of(request.path_params["plan_id"])
+            state = await _plans(request).fresh_state(plan_id)
+            return self._form(request, who, step, state, forms.defaults(step, state, now_us()))
+
+        return handler
+
+    # ------------------------------------------------------------------
+    # acting once
+
+    def _lock(self, plan_id: str) -> asyncio.Lock:
+        lock = self._locks.get(plan_id)
+        if lock is None:
+            lock = self._locks[plan_id] = asyncio.Lock()
+        return lock
+
+    @staticmethod
+    async def _first_result(tokens: FormTokens, token: str, plan_id: str, who: SignedIn) -> str | None:
+        """Claim the form's token: None if this request acts; else where the first submit led
+        (waiting for it while it is still running)."""
+        for _ in range(WAIT_FOR_FIRST):
+            if await tokens.claim(token, plan_id, who.user.username):
+                return None
+            claimed, location = await tokens.location(token)
+            if location is not None:
+                return location
+            if claimed:
+                await asyncio.sleep(0.1)
+        raise Rejected(Code.CONFLICT, "本表单仍在处理中 / this form is still being processed")
+
+    async def _once(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote, plan_id: str,
+                    work: Callable[[], Awaitable[Response | str]]) -> Response:
+        """Run `work` once per form token. `work` answers a path to go to (done) or a page
+        (shown again: a refusal or a stale form; the claim is released)."""
+        token = form.get("form_token", "")
+        if not _valid_token(token):
+            raise Rejected(Code.INVALID_FIELD, "form_token: 请重新打开表单 / open the form again", field="form_token")
+        tokens = FormTokens(request.state.service.store.pool)
+        earlier = await self._first_result(tokens, token, plan_id, who)
+        if earlier is not None:
+            note.detail["repeated"] = True  # the same form again: the first submit's answer
+            return RedirectResponse(earlier, status_code=303)
+        try:
+            result = await work()
+        except BaseException:
+            await tokens.release(token)
+            raise
+        if isinstance(result, Response):
+            await tokens.release(token)
+            return result
+        await tokens.finish(token, result)
+        return RedirectResponse(result, status_code=303)
+
+    @staticmethod
+    def _audit(note: AuditNote, step: Step, form: dict[str, str], plan_id: str) -> None:
+        note.detail = {"plan_id": plan_id, **{k: v[:200] for k, v in form.items() if k not in HIDDEN
+                                              and k in step.fields or k.startswith(("channel_", "readiness_"))}}
+
+    async def draft(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
+        plan_id = form.get("plan_id", "").strip()
+        self._audit(note, forms.DRAFT, form, plan_id)
+
+        async def work() -> Response | str:
+            try:
+                if plan_id == "new":  # the form's own path
+                    raise Rejected(Code.INVALID_FIELD, "plan_id: 请另选编号 / choose another id", field="plan_id")
+                command: DraftPlan = forms.draft_command(form, who.user.username)
+                await _plans(request).draft(command)
+            except Rejected as r:
+                note.outcome = r.code.value
+                return self._form(request, who, forms.DRAFT, None, form, token=form.get("form_token"),
+                                  refusal=r.rejection, status_code=422)
+            return f"/console/plans/{plan_id}?done=new"
+
+        return await self._once(request, who, form, note, plan_id or "-", work)
+
+    def _act(self, step: Step) -> ActionHandler:
+        async def handler(request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
+            plan_id = plan_id_of(request.path_params["plan_id"])
+            plans = _plans(request)
+            self._audit(note, step, form, plan_id)
+            if form.get("preview") == "yes":  # a check without acting: no token is used
+                state = await plans.fresh_state(plan_id)
+                return self._preview(request, who, step, state, form)
+
+            async def work() -> Response | str:
+                async with self._lock(plan_id):
+                    state = await plans.fresh_state(plan_id)
+                    if form.get("plan_version") != str(state.version):
+                        note.outcome = Code.CONFLICT.value  # drawn before the plan moved on
+                        return self._form(request, who, step, state, form, token=form.get("form_token"),
+                                          stale=True, status_code=409)
+                    try:
+                        if step is forms.SESSION:
+                            link = await plans.create_session(plan_id, forms.countdown_of(form) * SECOND)
+                            note.session_id = link.session_id
+                        else:
+                            await plans.execute(plan_id, forms.command_of(step, form, who.user.username, state))
+                    except Rejected as r:
+                        note.outcome = r.code.value
+                        return self._form(request, who, step, state, form, token=form.get("form_token"),
+                                          refusal=r.rejection, status_code=422)
+                return f"/console/plans/{plan_id}?done={step.name}"
+
+            return await self._once(request, who, form, note, plan_id, work)
+
+        return handler
+
+    def _preview(self, request: Request, who: SignedIn, step: Step, state: PlanState, form: dict[str, str]) -> Response:
+        """What the engine would say now, without recording anything (the same `decide`)."""
+        preview: dict[str, Any] = {}
+        try:
+            command = forms.command_of(step, form, who.user.username, state)
+            events = decide(state, command, now_us())
+        except Rejected as r:
+            return self._form(request, who, step, state, form, token=form.get("form_token"), refusal=r.rejection,
+                              status_code=422)
+        if isinstance(command, ChangeAnnouncement):
+            changed = events[0]
+            assert isinstance(changed, AnnouncementChanged)
+            preview = {"schedule": [(view.SCHEDULE_LABELS[k], view.when(v), view.when(changed.requested.to_dict()[k]))
+                                    for k, v in changed.schedule.to_dict().items() if v is not None],
+                       "pushed_back_by": changed.pushed_back_by}
+        else:
+            preview = {"ok": True}
+        return self._form(request, who, step, state, form, token=form.get("form_token"), preview=preview)

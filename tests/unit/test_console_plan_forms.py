@@ -1,0 +1,75 @@
+"""The plan forms' pure parts: typed values into commands, refusals onto fields,
+and the formats people read (auction/entrypoints/console/plan_forms.py, plan_view.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from auction.domain.codes import Code, Rejected
+from auction.domain.parcels import READINESS_LABELS
+from auction.domain.plan_terms import PlanMethod
+from auction.domain.terms import DAY, HOUR, SECOND
+from auction.entrypoints.console import plan_forms as forms
+from auction.entrypoints.console.plan_view import day, duration, wan, when
+
+DRAFT = {
+    "plan_id": "GD-1", "method": "LISTING", "start_price_wan": "1234.5678", "increment_wan": "5",
+    "deposit_wan": "246.91356", "parcel_no": "QJ-1", "location": "曲靖", "area_m2": "12345.67", "land_use": "0701",
+    "term_years": "70", "plot_ratio_min": "", "plot_ratio_max": "2.5", "benchmark_yuan_per_m2": "800.5",
+    "conditions_category": "NONE", "building_density_pct": "30.5", "height_limit_m": "80",
+    **{f"readiness_{n}": "yes" for n in READINESS_LABELS},
+}
+
+
+class TestDraftForm:
+    def test_typed_units_become_the_commands_units(self) -> None:
+        command = forms.draft_command(DRAFT, "op")
+        parcel = command.parcels[0]
+        assert (command.start_price, command.deposit, command.method) == (1_234_567_800, 246_913_560, PlanMethod.LISTING)
+        assert (parcel.area_m2_hundredths, parcel.benchmark_fen_per_m2) == (1_234_567, 80_050)
+        assert (parcel.plot_ratio_min, parcel.plot_ratio_max) == (None, 250)
+        assert (parcel.planning.building_density_max_bp, parcel.planning.height_limit_cm) == (3050, 8000)
+        assert parcel.readiness.ready
+
+    @pytest.mark.parametrize(("name", "value"), [("area_m2", "12.345"), ("term_years", "-1"), ("land_use", "9999"),
+                                                 ("start_price_wan", "一千"), ("plan_id", "新")])
+    def test_what_cannot_be_read_is_refused_on_its_field(self, name: str, value: str) -> None:
+        with pytest.raises(Rejected) as refused:
+            forms.draft_command({**DRAFT, name: value}, "op")
+        assert forms.field_of(forms.DRAFT, refused.value.rejection) == name
+
+    def test_an_unticked_fact_is_false(self) -> None:
+        command = forms.draft_command({**DRAFT, "readiness_title_clear": ""}, "op")
+        assert command.parcels[0].readiness.missing() == ("title_clear",)
+
+
+class TestRefusalsOnFields:
+    def test_codes_and_details_point_at_fields(self) -> None:
+        def field(code: Code, step: forms.Step = forms.DRAFT, **details: object) -> str | None:
+            return forms.field_of(step, Rejected(code, **details).rejection)
+
+        assert field(Code.Q31_DEPOSIT_BELOW_20_PERCENT) == "deposit_wan"
+        assert field(Code.INVALID_PARCEL, field="area_m2_hundredths") == "area_m2"
+        assert field(Code.Q23_MORE_THAN_ONE_PARCEL) is None  # no field: the top
+        assert field(Code.Q29_CHANNELS_MISSING, forms.ANNOUNCE) == "channels"
+        assert field(Code.INVALID_TERMS, forms.ANNOUNCE, field="schedule") == "start_at"
+        assert field(Code.INVALID_FIELD, forms.APPROVAL, field="nonsense") is None
+
+    def test_articles(self) -> None:
+        assert forms.article(Code.Q31_DEPOSIT_BELOW_20_PERCENT) == "Q31"
+        assert forms.article(Code.N18_LISTING_PERIOD_TOO_SHORT) == "N Art.18"
+        assert forms.article(Code.PLAN_WRONG_STATUS) is None
+
+
+class TestFormats:
+    def test_wan_is_exact_and_grouped(self) -> None:
+        assert wan(12_345_678_000) == "12,345.678 万元"
+        assert wan(1_000_000) == "1 万元" and wan(1) == "0.000001 万元" and wan(None) == "—"
+
+    def test_dates_and_times_in_cst(self) -> None:
+        at = 1_796_532_000 * SECOND + 123_456  # 2026-12-06 04:40:00.123456 UTC
+        assert day(at) == "2026年12月06日" and when(at) == "2026年12月06日 12:40:00"
+
+    def test_durations(self) -> None:
+        assert duration(20 * DAY) == "20 日 / days" and duration(HOUR) == "1 小时 / hours"
+        assert duration(86 * SECOND) == "86 秒 / seconds"
