@@ -48,6 +48,17 @@ ENV_WATCHERS = "LOADTEST_WATCHERS"
 ENV_MAX_SECONDS = "LOADTEST_MAX_SECONDS"
 
 
+def stop_process(proc: subprocess.Popen[bytes], sig: int, grace: float, *, then: float) -> None:
+    """Ask a process to stop with `sig`; killed (and waited `then` seconds for) if it has not
+    stopped within `grace` seconds."""
+    proc.send_signal(sig)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(then)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -139,12 +150,7 @@ class ServerProcess:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+            stop_process(self.proc, signal.SIGINT, 15, then=10)
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.http, headers={"Authorization": f"Bearer {self.operator_key}"}, timeout=10)

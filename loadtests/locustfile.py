@@ -149,6 +149,15 @@ def _fire(user: User, name: str, ms: float, length: int = 0, exception: Exceptio
     )
 
 
+def _close(ws: websocket.WebSocket | None) -> None:
+    """Close a connection, whatever state it is in (a broken one may not close cleanly)."""
+    if ws is not None:
+        try:
+            ws.close(timeout=0.5)
+        except Exception:
+            pass
+
+
 def _open(user: User, session_id: str, token: str | None, url: str = WS_URL) -> tuple[websocket.WebSocket, dict[str, Any]]:
     """Connect and say hello; returns the socket and the welcome. Reports "connect"."""
     t0 = time.perf_counter()
@@ -211,12 +220,8 @@ class BidderUser(User):
         if self.reader is not None:
             self.reader.kill(block=False)
             self.reader = None
-        if self.ws is not None:
-            try:
-                self.ws.close(timeout=0.5)
-            except Exception:
-                pass
-            self.ws = None
+        _close(self.ws)
+        self.ws = None
 
     def _read(self, ws: websocket.WebSocket) -> None:
         while True:
@@ -370,12 +375,8 @@ class WatcherUser(User):
         self.seq = welcome["seq"]
 
     def on_stop(self) -> None:
-        if self.ws is not None:
-            try:
-                self.ws.close(timeout=0.5)
-            except Exception:
-                pass
-            self.ws = None
+        _close(self.ws)
+        self.ws = None
 
     @task
     def follow(self) -> None:

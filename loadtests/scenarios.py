@@ -40,6 +40,7 @@ from loadtests.harness import (
     percentile,
     prepare_sessions,
     start_locust,
+    stop_process,
     write_pool,
 )
 
@@ -286,13 +287,7 @@ def run_load(sc: Scenario, pool: dict[str, Any], target: Target, out_dir: Path, 
         monitor.stop()
         swarm: dict[str, Any] = {}
         if swarm_proc is not None:
-            if swarm_proc.poll() is None:
-                swarm_proc.send_signal(signal.SIGTERM)
-            try:
-                swarm_proc.wait(60)
-            except subprocess.TimeoutExpired:
-                swarm_proc.kill()
-                swarm_proc.wait(10)
+            stop_process(swarm_proc, signal.SIGTERM, 60, then=10)
             path = out_dir / "swarm.json"
             swarm = json.loads(path.read_text()) if path.exists() else {"errors": {"no swarm result": 1}}
     if result.returncode != 0:
@@ -396,10 +391,5 @@ def run_on_bare(sc: Scenario, pool: dict[str, Any], out_dir: Path, port: int, se
         target = Target("bare", [f"ws://127.0.0.1:{port}/ws"], [proc.pid], [])
         return run_load(sc, pool, target, out_dir, seconds=sc.bare_seconds, settle=settle)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc, signal.SIGTERM, 15, then=5)
 
