@@ -21,10 +21,13 @@ from auction.entrypoints.api.plans import PlansApi
 from auction.entrypoints.api.publication import PublicationApi
 from auction.entrypoints.api.records import RecordsApi
 from auction.entrypoints.console.pages import ConsolePages
+from auction.entrypoints.http import i18n
 from auction.entrypoints.http.input_guards import BodyLimit, SafePath
 from auction.entrypoints.http.middleware import ApiAudit, SecurityHeaders
 from auction.entrypoints.portal.pages import PortalPages
 from auction.entrypoints.public.bidder_page import routes as bidder_page_routes
+from auction.entrypoints.public.hall import Hall
+from auction.entrypoints.public.layout import Layout, is_page_area
 from auction.entrypoints.public.pages import routes as public_page_routes
 from auction.entrypoints.ws.bidder import BidderEndpoint
 from auction.services.session import now_us
@@ -57,7 +60,13 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
         return JSONResponse({"status": "ok", "node": settings.node_id, "server_time_us": now_us(),
                              "connections": endpoint.connections})
 
+    layout = Layout()
+
     async def not_found(request: Request, exc: Exception) -> Response:
+        # A person in a browser (a GET under the pages' paths) gets a page in the layout; the
+        # JSON API, and any other request, the error body every unknown route gets.
+        if request.method in ("GET", "HEAD") and is_page_area(request.url.path):
+            return layout.not_found(request)
         return JSONResponse(unknown_route_message(), status_code=404)
 
     app = Starlette(
@@ -66,7 +75,8 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
                 *BankWebhook(settings).routes(), *DepositsApi(settings).routes(), *DeadlinesApi(settings).routes(),
                 *RecordsApi(settings).routes(),
                 *ConsolePages(settings).routes(), *bidder_page_routes(settings),
-                *PublicationApi(settings).routes(), *public_page_routes(settings),
+                *PublicationApi(settings).routes(), *public_page_routes(settings, layout),
+                *Hall(settings, layout).routes(), *i18n.routes(),
                 *PortalPages(settings).routes()],  # the bidders' portal (/portal)
         lifespan=lifespan,
         exception_handlers={404: not_found},

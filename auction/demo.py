@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from auction.domain.china import CST, china_date
 from auction.domain.codes import MESSAGES, Rejected
 from auction.domain.commands import CreateSession
 from auction.domain.deposits import Payment
 from auction.domain.money import format_wan
 from auction.domain.session import FINAL_PHASES, PHASE_WORDS, Phase, SessionState, recovery_suspension
-from auction.domain.terms import MINUTE, SECOND, Method, SessionTerms
+from auction.domain.terms import MINUTE, SECOND, Method, SessionRules, SessionTerms
 from auction.services.deposits import DepositService
 from auction.services.registration import qualify
 from auction.services.session import SessionService
@@ -140,6 +141,7 @@ async def _create(service: SessionService, settings: Settings, notes: list[str])
     notes.append(f"{auction.session_id}: 竞买申请与保证金（RULES 3.4，第三十一条） / applications and deposits:")
     for n, (name, registration_no) in enumerate(zip(NAMES, REGISTRATION_NOS, strict=True)):
         rows.append(await _apply_and_pay(deposits, auction, name, registration_no, n, notes))
+    await hall_sessions(service, rules, now, stamp)
     return rows
 
 
@@ -161,3 +163,26 @@ async def _apply_and_pay(deposits: DepositService, terms: SessionTerms, name: st
                  f"竞买号 {token.bidder_no} / deposit arrived: qualified")
     return {"session_id": terms.session_id, "method": terms.method.value, "bidder_no": token.bidder_no,
             "legal_name": name, "token": token.token}
+
+
+async def hall_sessions(service: SessionService, rules: SessionRules, now: int, stamp: int) -> None:
+    """Two more sessions for the public trading hall (/hall), without bidders: an auction
+    tomorrow at 10:00 CST (upcoming) and one that opens at once and, with no bids, closes
+    unsold when its 1-minute countdown runs out (recently closed). Not in the tokens file:
+    a restart keeps reusing the demo sessions while those are open."""
+    tomorrow = datetime.combine(china_date(now) + timedelta(days=1), time(10), CST)
+    start = int(tomorrow.timestamp()) * SECOND
+    upcoming = SessionTerms(
+        session_id=f"DEMO-U-{stamp}", parcel_ref="曲靖市马龙区 QJ2026-025 号地块（演示）",
+        method=Method.AUCTION, start_price=5_200 * WAN, increment=30 * WAN, deposit=1_040 * WAN,
+        start_at=start, listing_end_at=None, countdown=5 * MINUTE,
+        registration_closes_at=start, has_reserve=False, reserve_commitment=None, rules=rules,
+    )
+    brief = SessionTerms(
+        session_id=f"DEMO-C-{stamp}", parcel_ref="曲靖市陆良县 QJ2026-009 号地块（演示）",
+        method=Method.AUCTION, start_price=1_200 * WAN, increment=10 * WAN, deposit=240 * WAN,
+        start_at=now + 5 * SECOND, listing_end_at=None, countdown=MINUTE,
+        registration_closes_at=now + 5 * SECOND, has_reserve=False, reserve_commitment=None, rules=rules,
+    )
+    for terms in (upcoming, brief):
+        await service.create(CreateSession(terms), None)

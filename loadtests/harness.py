@@ -48,15 +48,15 @@ ENV_WATCHERS = "LOADTEST_WATCHERS"
 ENV_MAX_SECONDS = "LOADTEST_MAX_SECONDS"
 
 
-def stop_process(proc: subprocess.Popen[bytes], sig: int, grace: float, *, then: float) -> None:
-    """Ask a process to stop with `sig`; killed (and waited `then` seconds for) if it has not
-    stopped within `grace` seconds."""
-    proc.send_signal(sig)
+def stop_process(proc: subprocess.Popen[Any], sig: int, *, grace: float, after_kill: float = 10) -> None:
+    """Ask `proc` to stop with `sig`; kill it if it has not stopped within `grace` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
     try:
         proc.wait(grace)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait(then)
+        proc.wait(after_kill)
 
 
 def free_port() -> int:
@@ -149,8 +149,8 @@ class ServerProcess:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            stop_process(self.proc, signal.SIGINT, 15, then=10)
+        if self.proc:
+            stop_process(self.proc, signal.SIGINT, grace=15)
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.http, headers={"Authorization": f"Bearer {self.operator_key}"}, timeout=10)

@@ -149,13 +149,11 @@ def _fire(user: User, name: str, ms: float, length: int = 0, exception: Exceptio
     )
 
 
-def _close(ws: websocket.WebSocket | None) -> None:
-    """Close a connection, whatever state it is in (a broken one may not close cleanly)."""
-    if ws is not None:
-        try:
-            ws.close(timeout=0.5)
-        except Exception:
-            pass
+def _close_quietly(ws: websocket.WebSocket) -> None:
+    try:
+        ws.close(timeout=0.5)
+    except Exception:
+        pass  # already broken: there is nobody to say goodbye to
 
 
 def _open(user: User, session_id: str, token: str | None, url: str = WS_URL) -> tuple[websocket.WebSocket, dict[str, Any]]:
@@ -220,8 +218,9 @@ class BidderUser(User):
         if self.reader is not None:
             self.reader.kill(block=False)
             self.reader = None
-        _close(self.ws)
-        self.ws = None
+        if self.ws is not None:
+            _close_quietly(self.ws)
+            self.ws = None
 
     def _read(self, ws: websocket.WebSocket) -> None:
         while True:
@@ -375,8 +374,9 @@ class WatcherUser(User):
         self.seq = welcome["seq"]
 
     def on_stop(self) -> None:
-        _close(self.ws)
-        self.ws = None
+        if self.ws is not None:
+            _close_quietly(self.ws)
+            self.ws = None
 
     @task
     def follow(self) -> None:

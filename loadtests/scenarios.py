@@ -287,7 +287,7 @@ def run_load(sc: Scenario, pool: dict[str, Any], target: Target, out_dir: Path, 
         monitor.stop()
         swarm: dict[str, Any] = {}
         if swarm_proc is not None:
-            stop_process(swarm_proc, signal.SIGTERM, 60, then=10)
+            stop_process(swarm_proc, signal.SIGTERM, grace=60)
             path = out_dir / "swarm.json"
             swarm = json.loads(path.read_text()) if path.exists() else {"errors": {"no swarm result": 1}}
     if result.returncode != 0:
@@ -391,5 +391,5 @@ def run_on_bare(sc: Scenario, pool: dict[str, Any], out_dir: Path, port: int, se
         target = Target("bare", [f"ws://127.0.0.1:{port}/ws"], [proc.pid], [])
         return run_load(sc, pool, target, out_dir, seconds=sc.bare_seconds, settle=settle)
     finally:
-        stop_process(proc, signal.SIGTERM, 15, then=5)
+        stop_process(proc, signal.SIGTERM, grace=15, after_kill=5)
 

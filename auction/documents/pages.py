@@ -1,5 +1,6 @@
-"""The server's own publication pages (Q29): plain HTML in Chinese, no JavaScript,
-and an Atom feed. Rendered from the stored documents, every value escaped."""
+"""The server's own publication pages (Q29): the lists' and the documents' HTML in Chinese,
+no JavaScript (placed in the site's layout by auction/entrypoints/public/pages.py), and an
+Atom feed. Rendered from the stored documents, every value escaped."""
 
 from __future__ import annotations
 
@@ -14,32 +15,18 @@ TITLES = {ANNOUNCEMENT: "国有建设用地使用权出让公告", CHANGE: "国�
 # Changes are listed with the announcements they change, unsold results with the results.
 LIST_PATHS = {ANNOUNCEMENT: "/public/announcements", CHANGE: "/public/announcements", "RESULT": "/public/results",
               UNSOLD: "/public/results"}
-STYLE = ("body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:960px;margin:2em auto;"
-         "padding:0 1em;color:#222}table{border-collapse:collapse;width:100%}th,td{border:1px solid #bbb;"
-         "padding:.4em .6em;text-align:left;vertical-align:top}th{background:#f3f3f3;width:14em}"
-         "nav a{margin-right:1.5em}")
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
-        f'<style>{STYLE}</style>'
-        '<link rel="alternate" type="application/atom+xml" title="出让公告与结果公示" href="/public/feed.atom">'
-        '</head><body><nav><a href="/public/announcements">出让公告</a><a href="/public/results">结果公示</a>'
-        '<a href="/public/feed.atom">订阅 (Atom)</a></nav>'
-        f"<h1>{escape(title)}</h1>{body}</body></html>"
-    )
-
-
 def detail_path(document: dict[str, Any]) -> str:
     return f"{LIST_PATHS[document['kind']]}/{document['document_id']}"
 
 
-def list_page(kind: str, documents: list[dict[str, Any]]) -> str:
-    title = "出让公告" if kind == ANNOUNCEMENT else "结果公示"
+def list_title(kind: str) -> str:
+    return "出让公告" if kind == ANNOUNCEMENT else "结果公示"
+
+
+def list_body(documents: list[dict[str, Any]]) -> str:
+    """The list's table (or 暂无), for a page of this site's layout."""
     if not documents:
-        return _page(title, "<p>暂无。</p>")
+        return '<p class="empty">暂无。<small>None yet.</small></p>'
     rows = []
     for d in documents:
         f = d["fields"]
@@ -53,9 +40,8 @@ def list_page(kind: str, documents: list[dict[str, Any]]) -> str:
             f'<td>{escape(f.get("location") or f.get("project_location", ""))}</td>'
             f"<td>{escape(d['published_at'])}</td></tr>"
         )
-    table = ("<table><thead><tr><th>标题</th><th>宗地编号</th><th>坐落</th><th>发布时间</th></tr></thead>"
-             f"<tbody>{''.join(rows)}</tbody></table>")
-    return _page(title, table)
+    return ('<table class="grid"><thead><tr><th>标题</th><th>宗地编号</th><th>坐落</th><th>发布时间</th></tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>")
 
 
 def _value(value: Any) -> str:
@@ -70,7 +56,8 @@ def _value(value: Any) -> str:
     return escape(str(value)) if value != "" else "—"
 
 
-def detail_page(document: dict[str, Any]) -> str:
+def detail_body(document: dict[str, Any]) -> str:
+    """A document's fields as a table, for a page of this site's layout."""
     labels = labels_of(document["kind"])
     rows = "".join(
         f'<tr id="f-{key}"><th>{escape(label)}</th><td>{_value(document["fields"].get(key, ""))}</td></tr>'
@@ -80,7 +67,7 @@ def detail_page(document: dict[str, Any]) -> str:
     meta = (f"<p>统一交易编码：{escape(document['unified_deal_code'])}　发布时间：{escape(document['published_at'])}</p>"
             f'<p>数据下载：<a href="/public/documents/{escape(document["document_id"])}.json">JSON</a> '
             f'<a href="/public/documents/{escape(document["document_id"])}.xml">XML</a></p>')
-    return _page(TITLES[document["kind"]], meta + f"<table>{rows}</table>")
+    return meta + f'<table class="fields">{rows}</table>'
 
 
 def atom_feed(documents: list[dict[str, Any]], base_url: str, updated: str) -> str:

@@ -63,7 +63,8 @@ from auction.domain.session import Phase
 from auction.domain.workdays import CalendarYearMissing, WorkCalendar
 from auction.reactions import DeadlineWritten, Reactions
 from auction.services.calendar import CalendarStore, YearPreview
-from auction.services.session import SessionService, now_us
+from auction.services.runner import Service, now_us
+from auction.services.session import SessionService
 from auction.store import deadlines as rows_store
 from auction.store import deposits as ledger_store
 from auction.store import plans as plan_rows
@@ -146,7 +147,7 @@ def next_plan_id(old_plan_id: str) -> str:
     return f"{old_plan_id}-R1"
 
 
-class DeadlineService:
+class DeadlineService(Service):
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -159,15 +160,13 @@ class DeadlineService:
         reactions: Reactions | None = None,
         timer_of: Callable[[str], int | None] = lambda _id: None,
     ) -> None:
-        self.pool = pool
+        # `reactions` are told DeadlineWritten with every row written, after the commit (the
+        # timers arm it); `timer_of` asks the timers when a row's timer fires (None: no timer).
+        super().__init__(pool, clock, reactions)
         self.sessions = sessions
         self.calendar = calendar
         self.rules = rules
         self.plans = plans
-        self.clock = clock
-        # Told DeadlineWritten with every row written (the timers arm it); `timer_of` asks
-        # the timers when a row's timer fires (None: no timer).
-        self.reactions = reactions if reactions is not None else Reactions()
         self.timer_of = timer_of
 
     # ------------------------------------------------------------------
@@ -188,7 +187,8 @@ class DeadlineService:
         plan_id = await self.plan_of(session_id)
         calendar = await self.calendar.calendar()
         now = self.clock()
-        async with self.pool.acquire() as con, con.transaction():
+        async with self.unit_of_work() as work:
+            con = work.con
             await rows_store.lock_closing(con, session_id)
             if await rows_store.closing(con, session_id) is not None:
                 return False
@@ -208,9 +208,9 @@ class DeadlineService:
             await rows_store.add_closing(con, rows_store.Closing(
                 session_id, closed_at, outcome, winner_no, winner.application_id if winner else None, price, plan_id,
             ))
+            for row in created:
+                work.notify(DeadlineWritten(row, None))
         log.info("session %s %s: %d deadlines, %d refunds", session_id, outcome, len(created), len(refunds))
-        for row in created:
-            self.reactions.notify(DeadlineWritten(row, None))
         return True
 
     async def refund_arrived_after_close(self, con: asyncpg.Connection, session_id: str, sub_account: str,
@@ -281,7 +281,8 @@ class DeadlineService:
     async def apply_default(self, deadline_id: str) -> Deadline:
         """Q42: the contract was not signed in time (see the module docstring)."""
         now = self.clock()
-        async with self.pool.acquire() as con, con.transaction():
+        async with self.unit_of_work() as work:
+            con = work.con
             record = await rows_store.get(con, deadline_id, for_update=True)
             if record is None:
                 raise Rejected(Code.NOT_FOUND, deadline_id=deadline_id)
@@ -300,9 +301,9 @@ class DeadlineService:
             await rows_store.update(con, result.deadline)
             await rows_store.add_clock_events(con, result.events)
             await rows_store.request_reoffer(con, row.session_id, plan_id)
+            work.notify(DeadlineWritten(result.deadline, record.warned_at))
         log.warning("session %s: contract not signed by %s: win cancelled, deposit forfeited, re-offer requested",
                     row.session_id, iso_cst(row.due_at))
-        self.reactions.notify(DeadlineWritten(result.deadline, record.warned_at))
         await self.reoffer(row.session_id)
         return result.deadline
 
@@ -396,7 +397,8 @@ class DeadlineService:
                                field="done_at", confirmed_at=iso_cst(confirmed))
         now = self.clock()
         rest: Deadline | None = None
-        async with self.pool.acquire() as con, con.transaction():
+        async with self.unit_of_work() as work:
+            con = work.con
             if record.deadline.kind is DeadlineKind.DEPOSIT_REFUND:
                 # Payments to the sub-account wait (services/deposits.py `_book` takes the same lock):
                 # what is held is what this confirmation sees.
@@ -425,11 +427,10 @@ class DeadlineService:
                 if held - amount > 0:
                     rest = await self._refund_row(con, row.session_id, row.subject, f"rest-{bank_txn_id}", done_at)
             await rows_store.update(con, new)
-        self.reactions.notify(DeadlineWritten(new, locked.warned_at))
-        if rest is not None:
-            self.reactions.notify(DeadlineWritten(rest, None))
-            return [new, rest]
-        return [new]
+            work.notify(DeadlineWritten(new, locked.warned_at))
+            if rest is not None:
+                work.notify(DeadlineWritten(rest, None))
+        return [new] if rest is None else [new, rest]
 
     async def _require_result_delivered(self, session_id: str) -> int | None:
         """Q29 counts as met only when every required channel confirmed the result (docs/publication.md):
@@ -452,7 +453,8 @@ class DeadlineService:
             raise Rejected(Code.SESSION_NOT_SOLD, phase=state.phase.value)
         calendar = await self.calendar.calendar()
         now = self.clock()
-        async with self.pool.acquire() as con, con.transaction():
+        async with self.unit_of_work() as work:
+            con = work.con
             found = await rows_store.of_session(con, session_id, DeadlineKind.CONTRACT_SIGNING, for_update=True)
             if not found:
                 raise Rejected(Code.NOT_FOUND, "no contract deadline for this session (yet)", session_id=session_id)
@@ -461,9 +463,9 @@ class DeadlineService:
             )
             await rows_store.update(con, done)
             await rows_store.insert(con, [notice])
+            work.notify(DeadlineWritten(done, found[0].warned_at))
+            work.notify(DeadlineWritten(notice, None))
         log.info("session %s: contract signed by %s at %s", session_id, by, iso_cst(signed_at))
-        self.reactions.notify(DeadlineWritten(done, found[0].warned_at))
-        self.reactions.notify(DeadlineWritten(notice, None))
         return done, notice
 
     async def load_year(self, text: str | bytes, by: str) -> tuple[YearPreview, list[Deadline]]:

@@ -32,7 +32,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,7 +55,8 @@ from auction.domain.ledger import AccountKind, DepositLedger, EntryKind, unmatch
 from auction.domain.subaccounts import new_sub_account
 from auction.reactions import HeldAfterClose, Reactions
 from auction.services.registration import new_token, qualify, token_hash
-from auction.services.session import MAX_ATTEMPTS, SessionService, now_us
+from auction.services.runner import MAX_ATTEMPTS, Service, now_us
+from auction.services.session import SessionService
 from auction.store import deadlines as deadline_rows
 from auction.store import deposits as store
 from auction.store import sessions as session_rows
@@ -109,7 +110,7 @@ class IssuedToken:
     expires_at: datetime
 
 
-class DepositService:
+class DepositService(Service):
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -120,15 +121,13 @@ class DepositService:
         *,
         reactions: Reactions | None = None,
     ) -> None:
-        self.pool = pool
+        # `reactions` are told HeldAfterClose: money held for refund on a closed session's
+        # sub-account gets its Q31 refund row (DeadlineService.refund_arrived_after_close), in
+        # the same transaction as the booking, and its timer is armed.
+        super().__init__(pool, clock, reactions)
         self.sessions = sessions
         self.token_ttl = token_ttl
-        self.clock = clock
         self.randbelow = randbelow
-        # Told HeldAfterClose: money held for refund on a closed session's sub-account gets its
-        # Q31 refund row (DeadlineService.refund_arrived_after_close), in the same transaction
-        # as the booking, and its timer is armed.
-        self.reactions = reactions if reactions is not None else Reactions()
 
     # ------------------------------------------------------------------
     # applications
@@ -162,22 +161,16 @@ class DepositService:
                            registration_closes_at=iso_cst(terms.registration_closes_at))
         if deadline <= now:
             raise Rejected(Code.INVALID_FIELD, "deposit_deadline has passed", field="deposit_deadline")
+        applied = store.ApplicationRow(
+            application_id="", session_id=session_id, kind=kind, legal_name=legal_name,
+            registration_no=registration_no, sub_account="", required_fen=terms.deposit, deposit_deadline=deadline,
+            bidder_no=None, qualified_at=None, qualification_refused=None, token_issued_at=None,
+            created_at=to_datetime(now),
+        )
         for _ in range(8):
-            row = store.ApplicationRow(
-                application_id=f"A-{uuid.uuid4().hex[:12].upper()}",
-                session_id=session_id,
-                kind=kind,
-                legal_name=legal_name,
-                registration_no=registration_no,
-                sub_account=new_sub_account(self.randbelow),
-                required_fen=terms.deposit,
-                deposit_deadline=deadline,
-                bidder_no=None,
-                qualified_at=None,
-                qualification_refused=None,
-                token_issued_at=None,
-                created_at=to_datetime(now),
-            )
+            # Drawn again on a clash: the id and the sub-account.
+            row = replace(applied, application_id=f"A-{uuid.uuid4().hex[:12].upper()}",
+                          sub_account=new_sub_account(self.randbelow))
             try:
                 await store.insert_application(self.pool, row)
             except asyncpg.UniqueViolationError as e:

@@ -3,7 +3,8 @@
     command -> (per-plan lock) -> plans.decide(state, command, now) -> guarded
     append (one statement) -> cache the new state
 
-Like `SessionService`: the cached state is a cache of the log; a refusal is
+The plan's handler for the command loop (`CommandRunner.run`, `services/runner.py`),
+like `SessionService`: the cached state is a cache of the log; a refusal is
 checked against the caught-up log before it is given, and a lost race
 (`PlanConflict`) is caught up and decided again. A refused command writes nothing.
 
@@ -24,14 +25,15 @@ request: they are never logged, stored in plaintext or returned.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import asyncpg
 
 from auction.adapters.sealing import signatures
+from auction.adapters.sealing.escrow import Sealed
 from auction.domain.codes import Code, Rejected
 from auction.domain.commands import CreateSession, SealReserve, Terminate
 from auction.domain.plan_commands import ChangeAnnouncement, DecideReserve, DraftPlan, PlanCommand, WithdrawPlan
@@ -41,13 +43,17 @@ from auction.domain.plans import PlanState, decide, evolve, session_inputs, term
 from auction.domain.session import Phase, SessionState
 from auction.domain.terms import SessionRules
 from auction.reactions import PlanAppended, Reactions
-from auction.services.session import MAX_ATTEMPTS, SessionService, now_us
+from auction.services.runner import CommandRunner, Engine, now_us
+from auction.services.session import SessionService
 from auction.store import sessions as session_rows
 from auction.store.plans import PlanConflict, PlanStore, RecordedPlanEvent, number
 
 log = logging.getLogger(__name__)
 
 Write = Callable[[asyncpg.Connection], Awaitable[None]]
+
+
+ENGINE = Engine(PlanState, decide, evolve, number)
 
 
 def session_id_for(plan_id: str) -> str:
@@ -71,6 +77,13 @@ class ReserveRequest:
     def __repr__(self) -> str:  # never the amount or the salt, whoever logs this
         return f"ReserveRequest(by={self.by!r}, members={self.members!r}, appraisal_id={self.appraisal_id!r})"
 
+    def decision(self) -> dict[str, Any]:
+        """What the members signed (and the engine judges), as `signatures` takes it."""
+        return {
+            "amount": self.amount, "salt": self.salt, "decided_at": self.decided_at, "members": self.members,
+            "appraisal_id": self.appraisal_id, "floor_price_fen_per_m2": self.floor_price_fen_per_m2,
+        }
+
 
 @dataclass(frozen=True)
 class SessionLink:
@@ -79,7 +92,9 @@ class SessionLink:
     created: bool
 
 
-class PlanService:
+class PlanService(CommandRunner[PlanState, PlanEvent, PlanCommand, RecordedPlanEvent]):
+    conflict = PlanConflict
+
     def __init__(
         self,
         store: PlanStore,
@@ -90,32 +105,38 @@ class PlanService:
         *,
         reactions: Reactions | None = None,
     ) -> None:
+        # `reactions` are told PlanAppended in the transaction of every plain append (the
+        # publication outbox writes the announcement there, so it exists if and only if
+        # PlanAnnounced does).
+        super().__init__(ENGINE, store.pool, clock, reactions)
         self.store = store
         self.sessions = sessions
         self.rules = rules
         self.session_rules = session_rules
-        self.clock = clock
-        self._states: dict[str, PlanState] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-        # Told PlanAppended in the transaction of every plain append (the publication outbox
-        # writes the announcement there, so it exists if and only if PlanAnnounced does).
-        self.reactions = reactions if reactions is not None else Reactions()
 
-    def _lock(self, plan_id: str) -> asyncio.Lock:
-        lock = self._locks.get(plan_id)
-        if lock is None:
-            lock = self._locks[plan_id] = asyncio.Lock()
-        return lock
+    # ------------------------------------------------------------------
+    # the runner's pieces
 
-    async def state(self, plan_id: str) -> PlanState:
-        cached = self._states.get(plan_id)
-        if cached is not None:
-            return cached
-        state = await self._catch_up(PlanState(), plan_id)
-        if state.draft is None:
-            raise Rejected(Code.NOT_FOUND, "no such plan", plan_id=plan_id)
-        self._states[plan_id] = state
-        return state
+    def _version(self, state: PlanState) -> int:
+        return state.version
+
+    def _missing(self, plan_id: str, state: PlanState) -> Rejected | None:
+        return Rejected(Code.NOT_FOUND, "no such plan", plan_id=plan_id) if state.draft is None else None
+
+    def _load(self, plan_id: str, after: int) -> Awaitable[list[RecordedPlanEvent]]:
+        return self.store.load(plan_id, after_seq=after)
+
+    async def _append(self, recorded: list[RecordedPlanEvent], before: PlanState, after: PlanState,
+                      guard: int | None, con: asyncpg.Connection | None) -> None:
+        if con is not None or not self.reactions.handles(PlanAppended):
+            await self.store.append(recorded, before.version, after, con=con)
+            return
+        async with self.pool.acquire() as con, con.transaction():
+            await self.store.append(recorded, before.version, after, con=con)
+            await self.reactions.publish(PlanAppended(con, recorded, after))
+
+    # ------------------------------------------------------------------
+    # reads
 
     async def fresh_state(self, plan_id: str) -> PlanState:
         """The state with everything any node has written (for reads)."""
@@ -124,24 +145,13 @@ class PlanService:
         self._states[plan_id] = caught
         return caught
 
-    async def _catch_up(self, state: PlanState, plan_id: str) -> PlanState:
-        for r in await self.store.load(plan_id, after_seq=state.version):
-            state = evolve(state, r.event)
-            assert state.version == r.seq, "plan log and state out of step"
-        return state
-
     # ------------------------------------------------------------------
     # commands
 
     async def draft(self, command: DraftPlan) -> PlanState:
         """A new plan; the server's plan rules are copied into it (replays judge by them)."""
         command = replace(command, rules=self.rules)
-        events = decide(PlanState(), command, self.clock())
-        after = _apply(PlanState(), events)
-        async with self._lock(command.plan_id):
-            await self.store.create(number(command.plan_id, PlanState(), events), after)
-            self._states[command.plan_id] = after
-        return after
+        return (await self.open(command.plan_id, command, self.store.create)).state
 
     async def execute(self, plan_id: str, command: PlanCommand) -> PlanState:
         """Decide and record a plan command. `Rejected`: nothing written."""
@@ -156,52 +166,7 @@ class PlanService:
                 raise Rejected(Code.PLAN_WRONG_STATUS, "a session was created from this announcement; "
                                "withdraw the plan and announce again", status=state.status.value)
 
-        return await self._run(plan_id, command, check=check)
-
-    async def _run(
-        self,
-        plan_id: str,
-        command: PlanCommand,
-        *,
-        check: Callable[[PlanState, list[PlanEvent]], Awaitable[None]] | None = None,
-        commit: Callable[[list[RecordedPlanEvent], PlanState, PlanState], Awaitable[None]] | None = None,
-    ) -> PlanState:
-        """The command loop. `check` may refuse after the engine accepted; `commit`
-        replaces the plain append (it must append the plan events, guarded)."""
-        async with self._lock(plan_id):
-            state = await self.state(plan_id)
-            for _ in range(MAX_ATTEMPTS):
-                now = self.clock()
-                try:
-                    events = decide(state, command, now)
-                    if check is not None:
-                        await check(state, events)
-                except Rejected:
-                    caught = await self._catch_up(state, plan_id)
-                    if caught.version == state.version:
-                        raise
-                    self._states[plan_id] = state = caught
-                    continue
-                after = _apply(state, events)
-                recorded = number(plan_id, state, events)
-                try:
-                    if commit is None and self.reactions.handles(PlanAppended):
-                        async with self.store.pool.acquire() as con, con.transaction():
-                            await self.store.append(recorded, state.version, after, con=con)
-                            await self.reactions.publish(PlanAppended(con, recorded, after))
-                    elif commit is None:
-                        await self.store.append(recorded, state.version, after)
-                    else:
-                        await commit(recorded, state, after)
-                except PlanConflict:
-                    self._states[plan_id] = state = await self._catch_up(state, plan_id)
-                    continue
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                    self._states.pop(plan_id, None)  # did it commit? the log will tell
-                    raise
-                self._states[plan_id] = after
-                return after
-            raise Rejected(Code.CONFLICT)
+        return (await self.run(plan_id, command, check=check)).state
 
     async def withdraw(self, plan_id: str, command: WithdrawPlan) -> PlanState:
         """Withdraw the plan; a session created from it that has not ended is terminated
@@ -225,7 +190,7 @@ class PlanService:
             reason = f"PLAN_WITHDRAWN: {command.reason}"
             await self.sessions.execute(session_id, Terminate(reason=reason), also=also)
 
-        return await self._run(plan_id, command, check=check, commit=commit)
+        return (await self.run(plan_id, command, check=check, commit=commit)).state
 
     # ------------------------------------------------------------------
     # plan -> session
@@ -272,33 +237,17 @@ class PlanService:
             log.info("plan %s: session %s %s", plan_id, session_id, "created" if created else "linked")
             return SessionLink(session_id, session, created)
 
-    async def decide_reserve(self, plan_id: str, request: ReserveRequest) -> PlanState:
+    async def decide_reserve(self, plan_id: str, request: ReserveRequest, sealed: Sealed | None = None) -> PlanState:
         """Q26: verify the members' signatures, let the plan engine judge (Q25-Q28), then
         seal: the plan event, the session's `SealReserve`, the escrow envelope and the
-        signatures, in one transaction. Nothing is written on any refusal."""
+        signatures, in one transaction. Nothing is written on any refusal. `sealed`: the
+        envelope sealed in a member's browser (the console), kept instead of sealing here."""
         try:
-            record = signatures.decision_bytes(
-                plan_id,
-                amount=request.amount,
-                salt=request.salt,
-                decided_at=request.decided_at,
-                members=request.members,
-                appraisal_id=request.appraisal_id,
-                floor_price_fen_per_m2=request.floor_price_fen_per_m2,
-            )
+            record = signatures.decision_bytes(plan_id, **request.decision())
         except (ValueError, TypeError):
             raise Rejected(Code.INVALID_FIELD, "salt: 32 to 128 lowercase hex digits", field="salt") from None
         bad = await self._bad_signatures(record, request)
-        command = signatures.reserve_command(
-            by=request.by,
-            amount=request.amount,
-            salt=request.salt,
-            decided_at=request.decided_at,
-            members=request.members,
-            appraisal_id=request.appraisal_id,
-            floor_price_fen_per_m2=request.floor_price_fen_per_m2,
-            signatures_ok=not bad,
-        )
+        command = signatures.reserve_command(by=request.by, signatures_ok=not bad, **request.decision())
 
         async def check(state: PlanState, events: list[PlanEvent]) -> None:
             if await self.store.session_of(plan_id) is None:
@@ -308,17 +257,18 @@ class PlanService:
         async def commit(recorded: list[RecordedPlanEvent], before: PlanState, after: PlanState) -> None:
             session_id = await self.store.session_of(plan_id)
             assert session_id is not None
-            sealed = None
-            if request.amount is not None:
-                sealed = self.sessions.sealer.seal(session_id, request.amount, salt=request.salt)
-                if sealed.commitment != command.commitment:  # pragma: no cover - same function both sides
+            envelope = sealed
+            if request.amount is not None and envelope is None:
+                envelope = self.sessions.sealer.seal(session_id, request.amount, salt=request.salt)
+            if envelope is not None:
+                if envelope.commitment != command.commitment:  # pragma: no cover - same function both sides
                     raise Rejected(Code.CONFLICT, "commitment mismatch while sealing")
 
             async def also(con: asyncpg.Connection, _session: SessionState) -> None:
                 await self.store.append(recorded, before.version, after, con=con)
-                if sealed is not None:
+                if envelope is not None:
                     await session_rows.insert_sealed_reserve(
-                        con, session_id, sealed.key_id, sealed.nonce, sealed.ciphertext
+                        con, session_id, envelope.key_id, envelope.nonce, envelope.ciphertext
                     )
                 await self.store.archive_signatures(con, plan_id, record, dict(request.signatures))
 
@@ -326,7 +276,7 @@ class PlanService:
             log.info("plan %s: reserve decision sealed into session %s", plan_id, session_id)
 
         try:
-            return await self._run(plan_id, command, check=check, commit=commit)
+            return (await self.run(plan_id, command, check=check, commit=commit)).state
         except Rejected as r:
             if r.code is Code.Q26_BAD_SIGNATURE and bad:
                 raise Rejected(Code.Q26_BAD_SIGNATURE, members=bad) from None
@@ -344,8 +294,3 @@ class PlanService:
         bad += sorted(m for m in given if m not in request.members)
         return bad
 
-
-def _apply(state: PlanState, events: list[PlanEvent]) -> PlanState:
-    for event in events:
-        state = evolve(state, event)
-    return state

@@ -19,8 +19,9 @@ from auction.adapters.channels import Channel
 from auction.domain.codes import Code, Rejected
 from auction.domain.plan_events import AnnouncementChanged, PlanAnnounced
 from auction.domain.plans import PlanState
-from auction.domain.session import Phase
+from auction.domain.session import Phase, SessionState
 from auction.services.plans import PlanService
+from auction.services.runner import unit_of_work
 from auction.store import deadlines as deadline_rows
 from auction.store import publication as outbox
 from auction.store import sessions as session_rows
@@ -75,12 +76,16 @@ class Publisher:
                            "5 digits", field="supervision_no")
         await outbox.record_supervision_no(self.pool, plan_id, number, by)
 
-    async def deal(self, plan_id: str) -> Deal:
-        """The close of the plan's session: only a sale has a result to publish."""
+    async def _session(self, plan_id: str) -> tuple[str, SessionState]:
+        """The session created from the plan (`SESSION_NOT_SOLD` when there is none)."""
         session_id = await self.plans.store.session_of(plan_id)
         if session_id is None:
             raise Rejected(Code.SESSION_NOT_SOLD, "no session was created from this plan", phase=None)
-        session = await self.plans.sessions.state(session_id)
+        return session_id, await self.plans.sessions.state(session_id)
+
+    async def deal(self, plan_id: str) -> Deal:
+        """The close of the plan's session: only a sale has a result to publish."""
+        session_id, session = await self._session(plan_id)
         closed = session.closed
         if session.phase is not Phase.CLOSED or closed is None or closed.outcome != "SOLD" \
                 or closed.winner_bidder_no is None or closed.price is None:
@@ -101,21 +106,18 @@ class Publisher:
 
     async def _publish_result(self, plan_id: str, document: dict[str, Any], *, by: str, now: int) -> dict[str, Any]:
         """A result (sold or not) and its outbox rows, once per plan."""
-        async with self.pool.acquire() as con, con.transaction():
-            if not await outbox.insert_document(con, document, by=by, published_at=to_datetime(now),
+        async with unit_of_work(self.pool) as work:
+            if not await outbox.insert_document(work.con, document, by=by, published_at=to_datetime(now),
                                                 channels=self.channels):
                 raise Rejected(Code.RESULT_ALREADY_PUBLISHED, plan_id=plan_id)
-        self.wake()
+            work.after_commit(self.wake)
         log.info("plan %s: %s %s published to %s", plan_id, document["kind"], document["document_id"],
                  self.channels)
         return document
 
     async def no_sale(self, plan_id: str) -> NoSale:
         """The end of the plan's session when it did not sell (or was terminated)."""
-        session_id = await self.plans.store.session_of(plan_id)
-        if session_id is None:
-            raise Rejected(Code.SESSION_NOT_SOLD, "no session was created from this plan", phase=None)
-        session = await self.plans.sessions.state(session_id)
+        session_id, session = await self._session(plan_id)
         closed = session.closed
         if session.phase is Phase.TERMINATED:
             return NoSale(session_id, session.last_at, "终止",

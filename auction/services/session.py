@@ -1,20 +1,21 @@
-"""The command path: load state, let the engine decide, append, then publish.
+"""The session's command handler: the bid path, the timers' ticks, resumes.
 
     command -> (per-session lock) -> decide(state, command, now) -> append (one
     statement, committed) -> cache the new state -> fan out -> reset the timer
 
-Nothing is acknowledged or published before the append has committed. The
-in-memory state is a cache of the log: on a conflict (another node appended
-first) it is caught up from the log and the command decided again.
+The loop itself is `CommandRunner.run` (`services/runner.py`); this handler
+supplies the session's pieces: its log (`store/events.py`, whose append is
+guarded by the deadline for a bid), what a lost race means (`DEADLINE_PASSED`
+or `CONFLICT`), and what follows a commit: the public events to the broker,
+the timers, and `SessionFinal` once a session has become final. Nothing is
+acknowledged or published before the append has committed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import asyncpg
 
@@ -26,30 +27,34 @@ from auction.domain.commands import Advance, Close, Command, CreateSession, Plac
 from auction.domain.events import Event
 from auction.domain.session import SessionState, decide, evolve, recovery_suspension
 from auction.reactions import Reactions, SessionFinal, WakeupChanged
+from auction.services.runner import MAX_ATTEMPTS, CommandRunner, Engine, Result, now_us
 from auction.store import sessions as session_rows
 from auction.store.events import Conflict, EventStore, Recorded, number
 
+__all__ = ["MARK_EVERY", "MAX_ATTEMPTS", "Result", "SessionService", "now_us"]
+
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
 # A session's state is remembered after every MARK_EVERY-th public event, so that a resume
 # replays the log from the nearest one at or before its `last_seq`: its cost is what it
 # missed (plus at most this many events), not the whole log.
 MARK_EVERY = 64
 MAX_MARKS = 8  # remembered states per session: the last 8 x 64 public events resume cheaply
 
-
-def now_us() -> int:
-    return time.time_ns() // 1000
-
-
-@dataclass(frozen=True)
-class Result:
-    recorded: list[Recorded]
-    state: SessionState
+ENGINE = Engine(SessionState, decide, evolve, number)
+# What a command appended and the state after it.
+SessionResult = Result[Recorded, SessionState]
 
 
-class SessionService:
+def message(r: Recorded, state: SessionState) -> Message:
+    """A public event as fan-out and resumes send it, with the state right after it."""
+    assert r.pub_seq is not None
+    return Message(r.session_id, r.pub_seq, event_message(r.session_id, r.pub_seq, r.event, state))
+
+
+class SessionService(CommandRunner[SessionState, Event, Command, Recorded]):
+    conflict = Conflict
+
     def __init__(
         self,
         store: EventStore,
@@ -60,41 +65,84 @@ class SessionService:
         sole_writer: bool = False,
         reactions: Reactions | None = None,
     ) -> None:
+        # `sole_writer`: True only for a single node (no REDIS_URL). `reactions` are told
+        # WakeupChanged after every change (the timers), and SessionFinal once a session has
+        # become final, after the commit (the post-trade steps: deposits, deadlines).
+        super().__init__(ENGINE, store.pool, clock, reactions, sole_writer=sole_writer)
         self.store = store
         self.broker = broker
         self.sealer = sealer
-        self.clock = clock
-        # True only for a single node (no REDIS_URL): every append to every session
-        # goes through this process's locks, so the cache is never behind the log
-        # and a refusal needs no second look at the database.
-        self.sole_writer = sole_writer
-        self._states: dict[str, SessionState] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-        # Told WakeupChanged after every change (the timers), and SessionFinal once a session
-        # has become final, after the commit (the post-trade steps: deposits, deadlines).
-        self.reactions = reactions if reactions is not None else Reactions()
         # session -> pub_seq (a multiple of MARK_EVERY) -> the state right after that public
         # event. The log is append-only, so a mark stays true: `forget` keeps them.
         self._marks: dict[str, dict[int, SessionState]] = {}
 
-    def _lock(self, session_id: str) -> asyncio.Lock:
-        lock = self._locks.get(session_id)
-        if lock is None:
-            lock = self._locks[session_id] = asyncio.Lock()
-        return lock
+    # The bid path: `execute` is the runner's loop itself (no wrapper coroutine per bid).
+    execute = CommandRunner.run
 
-    async def state(self, session_id: str) -> SessionState:
-        cached = self._states.get(session_id)
-        if cached is not None:
-            return cached
-        state = await self._catch_up(SessionState(), session_id)
-        if state.terms is None:
-            raise Rejected(Code.UNKNOWN_SESSION, session_id=session_id)
-        self._states[session_id] = state
-        return state
+    # ------------------------------------------------------------------
+    # the runner's pieces
 
-    def forget(self, session_id: str) -> None:
-        self._states.pop(session_id, None)
+    def _version(self, state: SessionState) -> int:
+        return state.seq
+
+    def _missing(self, session_id: str, state: SessionState) -> Rejected | None:
+        return Rejected(Code.UNKNOWN_SESSION, session_id=session_id) if state.terms is None else None
+
+    def _load(self, session_id: str, after: int) -> Awaitable[list[Recorded]]:
+        return self.store.load(session_id, after_seq=after)
+
+    def _append(self, recorded: list[Recorded], before: SessionState, after: SessionState, guard: int | None,
+                con: asyncpg.Connection | None) -> Awaitable[None]:
+        return self.store.append(recorded, before.seq, after, before=guard, con=con)
+
+    def _guard(self, state: SessionState, command: Command, events: list[Event]) -> int | None:
+        if isinstance(command, PlaceBid):
+            # The bid counts only if the transaction runs before the deadline in force.
+            return self._apply(state, events[:-1]).deadline
+        return None
+
+    def _stale(self, guard: int | None) -> Rejected:
+        if guard is not None:
+            return Rejected(Code.DEADLINE_PASSED, deadline=guard)
+        return Rejected(Code.CONFLICT)
+
+    def _seen(self, session_id: str, r: Recorded, state: SessionState) -> None:
+        if r.pub_seq is not None and r.pub_seq % MARK_EVERY == 0:
+            marks = self._marks.setdefault(session_id, {})
+            marks[r.pub_seq] = state
+            # Only the latest few: a state holds every accepted bid, so keeping them all would
+            # grow with the square of a session's bids. Resumers are near the end; one from
+            # further back reads from an earlier state (or the start), as before marks.
+            while len(marks) > MAX_MARKS:
+                del marks[min(marks)]
+
+    async def _committed(self, session_id: str, recorded: list[Recorded], before: SessionState,
+                         after: SessionState) -> None:
+        messages = []
+        state = before
+        for r in recorded:
+            # A single event (a bid): the state after it is `after`, already computed.
+            state = after if len(recorded) == 1 else evolve(state, r.event)
+            self._seen(session_id, r, state)
+            if r.pub_seq is not None:
+                messages.append(message(r, state))
+        if messages:
+            await self.broker.publish(messages)
+        wakeup = after.next_wakeup()
+        earlier = before.next_wakeup()
+        if wakeup is None or earlier is None or wakeup < earlier:
+            self.reactions.notify(WakeupChanged(session_id, wakeup))
+        # else the wake-up moved later (each auction bid restarts the countdown): the
+        # timer already set for `earlier` fires, finds nothing due and re-arms for the
+        # new one (see `tick`), so the bid path does no scheduler work.
+        if after.final and not before.final:
+            try:  # its failure never undoes the close
+                await self.reactions.publish(SessionFinal(session_id))
+            except Exception:  # the sweep books it later (DeadlineService.catch_up)
+                log.exception("post-trade steps for %s failed; the sweep will retry", session_id)
+
+    # ------------------------------------------------------------------
+    # reads
 
     def remote_event(self, session_id: str, pub_seq: int) -> None:
         """Another node appended to this session: the cached state is behind the log."""
@@ -112,25 +160,7 @@ class SessionService:
         if state.pub_seq == 0:
             return None
         [last] = await self.store.load_public(session_id, state.pub_seq - 1, limit=1)
-        assert last.pub_seq is not None
-        return Message(session_id, last.pub_seq, event_message(session_id, last.pub_seq, last.event, state))
-
-    async def _catch_up(self, state: SessionState, session_id: str) -> SessionState:
-        for r in await self.store.load(session_id, after_seq=state.seq):
-            state = evolve(state, r.event)
-            assert state.seq == r.seq, "log and state out of step"
-            self._mark(session_id, r, state)
-        return state
-
-    def _mark(self, session_id: str, r: Recorded, state: SessionState) -> None:
-        if r.pub_seq is not None and r.pub_seq % MARK_EVERY == 0:
-            marks = self._marks.setdefault(session_id, {})
-            marks[r.pub_seq] = state
-            # Only the latest few: a state holds every accepted bid, so keeping them all would
-            # grow with the square of a session's bids. Resumers are near the end; one from
-            # further back reads from an earlier state (or the start), as before marks.
-            while len(marks) > MAX_MARKS:
-                del marks[min(marks)]
+        return message(last, state)
 
     async def public_after(self, session_id: str, after_pub_seq: int, upto: int | None = None) -> list[Message]:
         """The public events after `after_pub_seq` (through `upto`), in order, each with the
@@ -144,118 +174,29 @@ class SessionService:
         messages = []
         for r in await self.store.load(session_id, after_seq=state.seq):
             state = evolve(state, r.event)
-            self._mark(session_id, r, state)
+            self._seen(session_id, r, state)
             if r.pub_seq is None or r.pub_seq <= after_pub_seq:
                 continue
             if upto is not None and r.pub_seq > upto:
                 break
-            messages.append(Message(session_id, r.pub_seq, event_message(session_id, r.pub_seq, r.event, state)))
+            messages.append(message(r, state))
         return messages
 
-    async def create(self, command: CreateSession, reserve_fen: int | None) -> Result:
+    # ------------------------------------------------------------------
+    # commands
+
+    async def create(self, command: CreateSession, reserve_fen: int | None) -> SessionResult:
         """Create a session. The reserve is sealed here; only its commitment enters the log."""
         terms = command.terms
         sealed = self.sealer.seal(terms.session_id, reserve_fen) if reserve_fen is not None else None
         if sealed is not None:
             command = CreateSession(replace(terms, has_reserve=True, reserve_commitment=sealed.commitment))
-        events = decide(SessionState(), command, self.clock())
-        state = _apply(SessionState(), events)
-        recorded = number(terms.session_id, SessionState(), events)
         blob = (sealed.key_id, sealed.nonce, sealed.ciphertext) if sealed else None
-        async with self._lock(terms.session_id):
+
+        async def create(recorded: list[Recorded], state: SessionState) -> None:
             await self.store.create(recorded, state, blob)
-            self._states[terms.session_id] = state
-        await self._published(recorded, SessionState())
-        self.reactions.notify(WakeupChanged(terms.session_id, state.next_wakeup()))
-        return Result(recorded, state)
 
-    async def execute(
-        self,
-        session_id: str,
-        command: Command,
-        *,
-        at: int | None = None,
-        also: Callable[[asyncpg.Connection, SessionState], Awaitable[None]] | None = None,
-    ) -> Result:
-        """Decide and record `command`. Raises `Rejected` (nothing written) or a database error
-        (outcome unknown to the caller: the cache is dropped and a retry is safe).
-
-        `also` writes rows that belong to the same decision in the same transaction.
-        """
-        async with self._lock(session_id):
-            state = await self.state(session_id)
-            for _ in range(MAX_ATTEMPTS):
-                now = self.clock() if at is None else at
-                try:
-                    events = decide(state, command, now)
-                except Rejected:
-                    if self.sole_writer:
-                        raise
-                    # The cache may be behind the log (another node wrote): a refusal
-                    # must hold for the log, not for this node's memory.
-                    caught = await self._catch_up(state, session_id)
-                    if caught.seq == state.seq:
-                        raise
-                    self._states[session_id] = state = caught
-                    continue
-                if not events:
-                    return Result([], state)
-                after = _apply(state, events)
-                guard = None
-                if isinstance(command, PlaceBid):
-                    # The bid counts only if the transaction runs before the deadline in force.
-                    guard = _apply(state, events[:-1]).deadline
-                recorded = number(session_id, state, events)
-                try:
-                    if also is None:
-                        await self.store.append(recorded, state.seq, after, before=guard)
-                    else:
-                        async with self.store.pool.acquire() as con, con.transaction():
-                            # The guarded append first: a lost race surfaces as Conflict
-                            # (decided again) before `also` can hit a unique key.
-                            await self.store.append(recorded, state.seq, after, before=guard, con=con)
-                            await also(con, after)
-                except Conflict:
-                    caught = await self._catch_up(state, session_id)
-                    self._states[session_id] = caught
-                    if caught.seq == state.seq:
-                        if guard is not None:
-                            raise Rejected(Code.DEADLINE_PASSED, deadline=guard) from None
-                        raise Rejected(Code.CONFLICT) from None
-                    state = caught
-                    continue
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.CancelledError):
-                    self.forget(session_id)  # did it commit? the log will tell next time
-                    raise
-                self._states[session_id] = after
-                await self._published(recorded, state, after)
-                wakeup = after.next_wakeup()
-                earlier = state.next_wakeup()
-                if wakeup is None or earlier is None or wakeup < earlier:
-                    self.reactions.notify(WakeupChanged(session_id, wakeup))
-                # else the wake-up moved later (each auction bid restarts the countdown): the
-                # timer already set for `earlier` fires, finds nothing due and re-arms for the
-                # new one (see `tick`), so the bid path does no scheduler work.
-                if after.final and not state.final:
-                    try:  # its failure never undoes the close
-                        await self.reactions.publish(SessionFinal(session_id))
-                    except Exception:  # the sweep books it later (DeadlineService.catch_up)
-                        log.exception("post-trade steps for %s failed; the sweep will retry", session_id)
-                return Result(recorded, after)
-            raise Rejected(Code.CONFLICT)
-
-    async def _published(self, recorded: list[Recorded], before: SessionState,
-                         after: SessionState | None = None) -> None:
-        messages = []
-        state = before
-        for r in recorded:
-            # A single event (a bid): the state after it is `after`, already computed.
-            state = after if after is not None and len(recorded) == 1 else evolve(state, r.event)
-            self._mark(r.session_id, r, state)
-            if r.pub_seq is not None:
-                messages.append(Message(r.session_id, r.pub_seq, event_message(r.session_id, r.pub_seq, r.event, state)))
-        if messages:
-            await self.broker.publish(messages)
+        return await self.open(terms.session_id, command, create)
 
     async def tick(self, session_id: str) -> SessionState:
         """What the timer runs: apply due transitions, and close if the final deadline passed."""
@@ -302,9 +243,3 @@ class SessionService:
         self.reactions.notify(WakeupChanged(session_id, state.next_wakeup()))
         return state
 
-
-
-def _apply(state: SessionState, events: list[Event]) -> SessionState:
-    for event in events:
-        state = evolve(state, event)
-    return state

@@ -47,11 +47,13 @@ class Permission(str, Enum):
     VIEW_DEADLINES = "VIEW_DEADLINES"
     VIEW_CONFIRMATION = "VIEW_CONFIRMATION"  # names the winner: after the close, as identities
     MANAGE_PLANS = "MANAGE_PLANS"  # the supply plan's forms: draft .. announcement, change notice, session
+    DECIDE_RESERVE = "DECIDE_RESERVE"  # prepare and sign the reserve decision in the browser (Q26): members only
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.OPERATOR: frozenset(Permission),
-    Role.COMMITTEE: frozenset({Permission.VIEW_SESSIONS, Permission.VIEW_PLANS, Permission.VIEW_DEADLINES}),
+    Role.OPERATOR: frozenset(Permission) - {Permission.DECIDE_RESERVE},
+    Role.COMMITTEE: frozenset({Permission.VIEW_SESSIONS, Permission.VIEW_PLANS, Permission.VIEW_DEADLINES,
+                               Permission.DECIDE_RESERVE}),
     Role.AUDITOR: frozenset({
         Permission.VIEW_SESSIONS, Permission.VIEW_BIDDERS, Permission.SEE_IDENTITIES, Permission.EXPORT_LOG,
         Permission.VIEW_AUDIT, Permission.VIEW_PLANS, Permission.VIEW_DEADLINES, Permission.VIEW_CONFIRMATION,

@@ -22,9 +22,6 @@ from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.helpers import KEEPALIVE, assert_no_traceback
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
-
-
 @dataclass(frozen=True)
 class Account:
     username: str
@@ -59,6 +56,9 @@ async def audit_rows(dsn: str) -> list[dict[str, Any]]:
     finally:
         await con.close()
     return [dict(r) for r in rows]
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
 def csrf_of(page: str) -> str:

@@ -70,6 +70,9 @@ async def test_serve_on_the_embedded_default_and_stop_on_sigterm(tmp_path: Path)
         watcher = await WsClient.join(f"ws://127.0.0.1:{port}/ws", _demo_session(data))
         await watcher.close()
         assert await _stand_in_answer(port) == (401, "UNAUTHORIZED")  # demo mode: there, behind the key
+        async with httpx.AsyncClient(trust_env=False, timeout=30) as http:  # the hall has something to show
+            hall = (await http.get(f"http://127.0.0.1:{port}/hall")).text
+        assert _demo_session(data) in hall and "DEMO-U-" in hall and "DEMO-C-" in hall
         proc.send_signal(signal.SIGTERM)
         out = proc.communicate(timeout=60)[0].decode()
     finally:

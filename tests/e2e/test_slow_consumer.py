@@ -23,6 +23,9 @@ a few hundred events fill everything in between.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+
+import pytest
 
 from tests.conftest import ServerProcess
 from tests.e2e.helpers import WAN, Api, RawPeer, WsClient, close_all, wait_opened
@@ -30,11 +33,18 @@ from tests.e2e.helpers import WAN, Api, RawPeer, WsClient, close_all, wait_opene
 BIDS = 1200  # with the small MSS, 300-550 events fill everything in between (measured)
 
 
-async def test_watcher_that_does_not_read_is_closed_4008_and_resumes_without_loss(server_factory: object) -> None:
-    server: ServerProcess = server_factory(  # type: ignore[operator]
-        AUCTION_WS_SEND_QUEUE="4", AUCTION_ALLOW_SELF_OUTBID="1"
-    )
+@pytest.fixture
+def small_queue_server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
+    """A server with a queue of 4 outgoing events per connection, where a bidder may outbid itself."""
+    server = server_factory(AUCTION_WS_SEND_QUEUE="4", AUCTION_ALLOW_SELF_OUTBID="1")
     server.start()
+    return server
+
+
+async def test_watcher_that_does_not_read_is_closed_4008_and_resumes_without_loss(
+    small_queue_server: ServerProcess,
+) -> None:
+    server = small_queue_server
     async with Api(server) as api:
         s = await api.auction(bidders=1, start_in=2.0, countdown=120, increment=1)
         bidder = await WsClient.join(server.ws, s.id, s.bidders[0].token)
@@ -96,12 +106,9 @@ async def test_watcher_that_does_not_read_is_closed_4008_and_resumes_without_los
     assert "Traceback" not in server.log_text()
 
 
-async def test_events_are_not_dropped_for_a_peer_that_keeps_up(server_factory: object) -> None:
+async def test_events_are_not_dropped_for_a_peer_that_keeps_up(small_queue_server: ServerProcess) -> None:
     """The same small queue, but every peer reads: nobody is cut off, nothing is lost."""
-    server: ServerProcess = server_factory(  # type: ignore[operator]
-        AUCTION_WS_SEND_QUEUE="4", AUCTION_ALLOW_SELF_OUTBID="1"
-    )
-    server.start()
+    server = small_queue_server
     async with Api(server) as api:
         s = await api.auction(bidders=2, start_in=2.0, countdown=120, increment=1)
         watchers = [await WsClient.join(server.ws, s.id) for _ in range(5)]

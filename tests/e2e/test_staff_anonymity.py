@@ -176,7 +176,8 @@ async def staff_documents(api: Api, users: dict[Role, ConsoleUser], sid: str, pl
     for role, user in users.items():
         for path in ("/console", page, f"{page}/applications", f"{page}/events.csv", f"{page}/events.json",
                      f"{page}/deadlines", f"{page}/confirmation", "/console/audit", "/console/audit.csv",
-                     "/console/audit.json", "/console/deadlines", "/console/plans", f"/console/plans/{plan_id}"):
+                     "/console/audit.json", "/console/deadlines", "/console/plans", f"/console/plans/{plan_id}",
+                     f"{page}/close", f"/console/plans/{plan_id}/reserve"):
             r = await user.get(path)
             docs.append(Doc(f"{role.value} {path}", r.text))
     return docs

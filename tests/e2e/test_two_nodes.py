@@ -14,33 +14,39 @@ from collections.abc import Callable
 
 from clients.bidder import BidderClient
 from tests.conftest import RedisServer, ServerProcess
-from tests.e2e.helpers import WAN, Api, WsClient, accepted_bids, close_all
+from tests.e2e.helpers import WAN, Api, Qualified, Session, WsClient, accepted_bids, close_all
 
 
 def event_frames(client: WsClient) -> list[str]:
     return [r for r in client.raw if isinstance(r, str) and json.loads(r).get("type") == "event"]
 
 
-def two_nodes(server_factory: Callable[..., ServerProcess], redis: RedisServer) -> tuple[ServerProcess, ServerProcess]:
+async def auction_on_two_nodes(
+    server_factory: Callable[..., ServerProcess], redis: RedisServer, *, start_in: float, countdown: int,
+    created_on_b: bool = False,
+) -> tuple[ServerProcess, ServerProcess, Session]:
+    """Nodes a and b on one database and one Redis, and an auction of two bidders created on one of them."""
     a = server_factory(REDIS_URL=redis.url)
     b = server_factory(REDIS_URL=redis.url)
     a.start()
     b.start()
-    return a, b
+    async with Api(b if created_on_b else a) as api:
+        s = await api.auction(bidders=2, start_in=start_in, countdown=countdown)
+    return a, b, s
+
+
+async def joined(s: Session, *who: tuple[ServerProcess, Qualified | None]) -> list[WsClient]:
+    """One connection per (node, bidder), in order: a watcher where the bidder is None."""
+    return [await WsClient.join(node.ws, s.id, None if bidder is None else bidder.token) for node, bidder in who]
 
 
 async def test_clients_on_two_nodes_see_the_same_events_byte_for_byte(
     server_factory: Callable[..., ServerProcess], redis_server: RedisServer
 ) -> None:
-    a, b = two_nodes(server_factory, redis_server)
-    async with Api(a) as api:
-        s = await api.auction(bidders=2, start_in=1.5, countdown=30)
+    a, b, s = await auction_on_two_nodes(server_factory, redis_server, start_in=1.5, countdown=30)
     x, y = s.bidders
-    watch_a = await WsClient.join(a.ws, s.id)
-    watch_b = await WsClient.join(b.ws, s.id)
-    bid_a = await WsClient.join(a.ws, s.id, x.token)
-    bid_b = await WsClient.join(b.ws, s.id, y.token)
-    clients = [watch_a, watch_b, bid_a, bid_b]
+    clients = await joined(s, (a, None), (b, None), (a, x), (b, y))
+    watch_a, watch_b, bid_a, bid_b = clients
     try:
         await watch_b.wait_event("SessionOpened", timeout=5)
         amount = 100 * WAN
@@ -64,13 +70,9 @@ async def test_clients_on_two_nodes_see_the_same_events_byte_for_byte(
 async def test_a_node_that_missed_messages_fills_the_gap_from_the_log(
     server_factory: Callable[..., ServerProcess], redis_server: RedisServer
 ) -> None:
-    a, b = two_nodes(server_factory, redis_server)
-    async with Api(a) as api:
-        s = await api.auction(bidders=2, start_in=1.0, countdown=60)
+    a, b, s = await auction_on_two_nodes(server_factory, redis_server, start_in=1.0, countdown=60)
     x, y = s.bidders
-    watch_b = await WsClient.join(b.ws, s.id)
-    bid_a = await WsClient.join(a.ws, s.id, x.token)
-    bid_a2 = await WsClient.join(a.ws, s.id, y.token)
+    watch_b, bid_a, bid_a2 = await joined(s, (b, None), (a, x), (a, y))
     try:
         opened = await watch_b.wait_event("SessionOpened", timeout=5)
         redis_server.stop()  # fan-out is gone; the log is not
@@ -93,9 +95,7 @@ async def test_a_node_that_missed_messages_fills_the_gap_from_the_log(
 async def test_a_bidder_fails_over_to_the_other_node_without_losing_a_bid(
     server_factory: Callable[..., ServerProcess], redis_server: RedisServer
 ) -> None:
-    a, b = two_nodes(server_factory, redis_server)
-    async with Api(b) as api:
-        s = await api.auction(bidders=2, start_in=1.0, countdown=60)
+    a, b, s = await auction_on_two_nodes(server_factory, redis_server, start_in=1.0, countdown=60, created_on_b=True)
     x, y = s.bidders
     client = BidderClient([a.ws, b.ws], s.id, x.token, max_backoff=0.5)
     rival = await WsClient.join(b.ws, s.id, y.token)

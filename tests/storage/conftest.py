@@ -18,7 +18,7 @@ from auction.services.session import SessionService
 from auction.store.embedded import EmbeddedPostgres
 from auction.store.events import EventStore, GroupCommit
 from auction.store.migrate import migrate
-from tests.storage.helpers import Clock
+from tests.storage.helpers import Clock, connected
 from tests.storage.proxy import TcpProxy
 
 NodeFactory = Callable[..., Awaitable[SessionService]]
@@ -27,11 +27,8 @@ NodeFactory = Callable[..., Awaitable[SessionService]]
 @pytest.fixture
 async def dsn(database: str) -> str:
     """A fresh database with every migration applied."""
-    con = await asyncpg.connect(database)
-    try:
+    async with connected(database) as con:
         await migrate(con)
-    finally:
-        await con.close()
     return database
 
 
@@ -49,11 +46,19 @@ def sealer() -> ReserveSealer:
 @pytest.fixture
 async def db(dsn: str) -> AsyncIterator[asyncpg.Connection]:
     """A direct connection for looking at what the database holds."""
-    con = await asyncpg.connect(dsn)
-    try:
+    async with connected(dsn) as con:
         yield con
+
+
+@pytest.fixture
+async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool on the migrated database, for the stores that take one."""
+    p = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+    assert p is not None
+    try:
+        yield p
     finally:
-        await con.close()
+        await p.close()
 
 
 @pytest.fixture

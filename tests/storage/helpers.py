@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import Any
 
 import asyncpg
 
@@ -26,6 +29,16 @@ WAN = 1_000_000  # fen in 1 万元
 START_PRICE = 100 * WAN
 INCREMENT = 1 * WAN
 RESERVE = 110 * WAN
+
+
+@asynccontextmanager
+async def connected(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection, closed after the block."""
+    con = await asyncpg.connect(dsn)
+    try:
+        yield con
+    finally:
+        await con.close()
 
 
 def real_now() -> int:
@@ -79,30 +92,10 @@ def listing_terms(
     )
 
 
-def auction_terms(
-    session_id: str,
-    *,
-    start_at: int,
-    start_price: int = START_PRICE,
-    increment: int = INCREMENT,
-    countdown: int = 5 * MINUTE,
-    rules: SessionRules | None = None,
-) -> SessionTerms:
-    return SessionTerms(
-        session_id=session_id,
-        parcel_ref=f"QJ-{session_id}",
-        method=Method.AUCTION,
-        start_price=start_price,
-        increment=increment,
-        deposit=percent_ceil(start_price, 20),
-        start_at=start_at,
-        listing_end_at=None,
-        countdown=countdown,
-        registration_closes_at=start_at,
-        has_reserve=False,
-        reserve_commitment=None,
-        rules=SessionRules(min_listing_period=0, allow_self_outbid=False) if rules is None else rules,
-    )
+def auction_terms(session_id: str, *, start_at: int, **kw: Any) -> SessionTerms:
+    """`listing_terms` as an auction: no listing end (`kw`: start_price, increment, countdown, rules)."""
+    listing = listing_terms(session_id, start_at=start_at, listing_end_at=start_at, **kw)
+    return replace(listing, method=Method.AUCTION, listing_end_at=None)
 
 
 @dataclass(frozen=True)

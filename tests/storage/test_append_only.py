@@ -14,13 +14,7 @@ from auction.domain.commands import PlaceBid, Resume, Suspend
 from auction.domain.terms import MINUTE
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import (
-    INCREMENT,
-    RESERVE,
-    START_PRICE,
-    Clock,
-    assert_log_gap_free,
-    assert_projection_matches_log,
-    log_rows,
+    INCREMENT, RESERVE, START_PRICE, Clock, assert_log_gap_free, assert_projection_matches_log, log_rows,
     open_listing,
 )
 

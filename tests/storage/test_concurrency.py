@@ -23,15 +23,8 @@ from auction.services.session import Result, SessionService
 from auction.store.events import Conflict, EventStore
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import (
-    INCREMENT,
-    RESERVE,
-    START_PRICE,
-    Clock,
-    accepted_bids,
-    assert_log_gap_free,
-    assert_projection_matches_log,
-    auction_terms,
-    listing_terms,
+    INCREMENT, RESERVE, START_PRICE, Clock, accepted_bids, assert_log_gap_free, assert_projection_matches_log,
+    auction_terms, listing_terms,
 )
 
 NODES = 10

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -15,16 +14,6 @@ from auction.staff.accounts import add_user, demo_accounts
 from auction.staff.refusals import RefusalRollup
 from auction.staff.roles import Role
 from auction.store.console import ConsoleStore, id_hash
-
-
-@pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
-    assert p is not None
-    try:
-        yield p
-    finally:
-        await p.close()
 
 
 async def test_sessions_hold_only_a_hash_of_the_cookie_and_end_when_disabled(pool: asyncpg.Pool) -> None:

@@ -79,16 +79,6 @@ class HeldGroupCommit(GroupCommit):
 
 
 @pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
-    assert p is not None
-    try:
-        yield p
-    finally:
-        await p.close()
-
-
-@pytest.fixture
 async def group(pool: asyncpg.Pool) -> AsyncIterator[HeldGroupCommit]:
     g = HeldGroupCommit(pool)
     try:
@@ -112,6 +102,11 @@ async def bids_in_one_batch(group: HeldGroupCommit, bids: list[tuple[SessionServ
     await group.queued(len(rest))
     group.release.set()
     return list(await asyncio.gather(first, *others, return_exceptions=True))
+
+
+def opening_bids(*sessions: tuple[SessionService, str]) -> list[tuple[SessionService, str, PlaceBid]]:
+    """Bidder 1 bids the start price in each session, through the node given with it."""
+    return [(service, sid, PlaceBid(1, f"b-{sid}", START_PRICE)) for service, sid in sessions]
 
 
 async def test_appends_to_many_sessions_go_out_in_one_statement(
@@ -186,11 +181,8 @@ async def test_a_bid_past_the_database_deadline_is_refused_alone(
         await open_listing(service, clock, sid)
     before = await log_rows(db, "GC-LATE")
 
-    results = await bids_in_one_batch(group, [
-        (service, "GC-ON-1", PlaceBid(1, "a", START_PRICE)),
-        (lagging, "GC-LATE", PlaceBid(1, "late", START_PRICE)),
-        (service, "GC-ON-2", PlaceBid(1, "b", START_PRICE)),
-    ])
+    batch = opening_bids((service, "GC-ON-1"), (lagging, "GC-LATE"), (service, "GC-ON-2"))
+    results = await bids_in_one_batch(group, batch)
 
     on1, late, on2 = results
     assert isinstance(on1, Result) and isinstance(on2, Result)
@@ -214,17 +206,14 @@ async def test_a_statement_error_sinks_no_other_append(
         "INSERT INTO session_events (session_id, seq, pub_seq, type, at, payload)"
         " VALUES ('GC-ERR-X', $1, NULL, 'BidderQualified', now(), '{}')", last + 1)
 
-    results = await bids_in_one_batch(group, [
-        (service, "GC-ERR-Y", PlaceBid(1, "y", START_PRICE)),
-        (service, "GC-ERR-X", PlaceBid(1, "x", START_PRICE)),
-        (service, "GC-ERR-Z", PlaceBid(1, "z", START_PRICE)),
-    ])
+    batch = opening_bids(*((service, sid) for sid in ("GC-ERR-Y", "GC-ERR-X", "GC-ERR-Z")))
+    results = await bids_in_one_batch(group, batch)
 
     y, x, z = results
     assert isinstance(y, Result) and isinstance(z, Result)
     assert isinstance(x, asyncpg.UniqueViolationError), x
     assert group.batches[1] == (["GC-ERR-X", "GC-ERR-Z"], ["GC-ERR-Z"])
-    assert [r["bid_key"] for r in await accepted_bids(db, "GC-ERR-Z")] == ["1:z"]
+    assert [r["bid_key"] for r in await accepted_bids(db, "GC-ERR-Z")] == ["1:b-GC-ERR-Z"]
     assert await accepted_bids(db, "GC-ERR-X") == []
     assert await db.fetchval("SELECT last_seq FROM sessions WHERE session_id = 'GC-ERR-X'") == last
 

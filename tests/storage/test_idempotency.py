@@ -39,6 +39,16 @@ async def event_count(con: asyncpg.Connection) -> int:
     return await con.fetchval("SELECT count(*) FROM session_events WHERE session_id = $1", SID)
 
 
+async def retry_is_acked_without_writing(service: SessionService, db: asyncpg.Connection, original: Bid) -> Result:
+    """Bidder 1 sends bid-001 again: the original ack, nothing recorded, the log as it was."""
+    count = await event_count(db)
+    retry = await service.execute(SID, PlaceBid(1, "bid-001", START_PRICE))
+    assert retry.recorded == []
+    assert ack(retry, 1, "bid-001") == original
+    assert await event_count(db) == count
+    return retry
+
+
 @pytest.fixture
 async def first(node: NodeFactory, clock: Clock) -> tuple[SessionService, Bid]:
     service = await node()
@@ -53,24 +63,15 @@ async def test_a_retry_on_the_same_node_gets_the_same_ack_and_writes_nothing(
     first: tuple[SessionService, Bid], db: asyncpg.Connection, clock: Clock
 ) -> None:
     service, original = first
-    count = await event_count(db)
     clock.advance(3 * SECOND)
-    retry = await service.execute(SID, PlaceBid(1, "bid-001", START_PRICE))
-    assert retry.recorded == []
-    assert ack(retry, 1, "bid-001") == original
-    assert await event_count(db) == count
+    await retry_is_acked_without_writing(service, db, original)
 
 
 async def test_a_retry_on_a_cold_node_gets_the_same_ack_and_writes_nothing(
     first: tuple[SessionService, Bid], node: NodeFactory, db: asyncpg.Connection
 ) -> None:
     _, original = first
-    count = await event_count(db)
-    cold = await node()
-    retry = await cold.execute(SID, PlaceBid(1, "bid-001", START_PRICE))
-    assert retry.recorded == []
-    assert ack(retry, 1, "bid-001") == original
-    assert await event_count(db) == count
+    await retry_is_acked_without_writing(await node(), db, original)
 
 
 async def test_a_retry_on_a_node_with_a_stale_cache_writes_nothing(
@@ -80,12 +81,7 @@ async def test_a_retry_on_a_node_with_a_stale_cache_writes_nothing(
     await open_listing(a, clock, SID, bidders=3)
     await b.state(SID)  # B caches the session before the bid exists
     original = ack(await a.execute(SID, PlaceBid(1, "bid-001", START_PRICE)), 1, "bid-001")
-    count = await event_count(db)
-
-    retry = await b.execute(SID, PlaceBid(1, "bid-001", START_PRICE))
-    assert retry.recorded == []
-    assert ack(retry, 1, "bid-001") == original
-    assert await event_count(db) == count
+    await retry_is_acked_without_writing(b, db, original)
 
 
 async def test_a_retry_after_the_session_moved_on_still_gets_the_original_ack(
@@ -93,13 +89,9 @@ async def test_a_retry_after_the_session_moved_on_still_gets_the_original_ack(
 ) -> None:
     service, original = first
     await service.execute(SID, PlaceBid(2, "bid-002", START_PRICE + INCREMENT))
-    count = await event_count(db)
     for retrying in (service, await node()):
-        retry = await retrying.execute(SID, PlaceBid(1, "bid-001", START_PRICE))
-        assert retry.recorded == []
-        assert ack(retry, 1, "bid-001") == original
+        retry = await retry_is_acked_without_writing(retrying, db, original)
         assert retry.state.highest is not None and retry.state.highest.bidder_no == 2
-    assert await event_count(db) == count
 
 
 async def test_simultaneous_retries_on_many_nodes_write_one_event(

@@ -26,7 +26,6 @@ holiday (10-01 to 10-07; Saturday 10-10 is a make-up working day):
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -57,6 +56,7 @@ from auction.store.events import EventStore, number
 from auction.store.plans import PlanStore
 from tests.storage.helpers import WAN, Clock, auction_terms
 from tests.unit import plan_helpers
+from tests.unit.beijing import cst
 from tests.unit.test_workdays import TEST_2027_FILE
 
 # The package's years up to 2026 only, so "2027 is not loaded" stays true whatever
@@ -65,12 +65,6 @@ CALENDAR = official_calendar(up_to=2026)
 DEPOSIT = 20 * WAN  # auction_terms: 20% of 100 万元
 WINNER_NAME = "曲靖市甲房地产开发有限公司"
 LOSER_NAME = "云南乙置业有限公司"
-
-
-def cst(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0, micro: int = 0) -> int:
-    """µs UTC of a Beijing wall-clock time."""
-    wall = datetime(y, m, d, h, mi, s, micro, tzinfo=UTC) - timedelta(hours=8)
-    return (wall - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 @dataclass
@@ -89,16 +83,6 @@ class Sold:
     session_id: str
     winner: ledger_store.ApplicationRow
     loser: ledger_store.ApplicationRow
-
-
-@pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
-    assert p is not None
-    try:
-        yield p
-    finally:
-        await p.close()
 
 
 def make_world(pool: asyncpg.Pool, clock: Clock, sealer: ReserveSealer, *, with_plans: bool = True) -> World:

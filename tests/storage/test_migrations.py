@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from auction.store.migrate import MigrationError, migrate, migrations_dir
+from tests.storage.helpers import connected
 
 MIGRATIONS_DIR = migrations_dir()
 SHIPPED = sorted(p.name for p in MIGRATIONS_DIR.glob("*.sql"))
@@ -21,11 +22,8 @@ SHIPPED = sorted(p.name for p in MIGRATIONS_DIR.glob("*.sql"))
 @pytest.fixture
 async def con(database: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to a fresh database with nothing applied yet."""
-    c = await asyncpg.connect(database)
-    try:
+    async with connected(database) as c:
         yield c
-    finally:
-        await c.close()
 
 
 @pytest.fixture

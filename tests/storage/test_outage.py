@@ -22,15 +22,8 @@ from auction.services.registration import qualify
 from auction.services.session import SessionService
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import (
-    INCREMENT,
-    RESERVE,
-    START_PRICE,
-    Clock,
-    accepted_bids,
-    assert_log_gap_free,
-    assert_projection_matches_log,
-    listing_terms,
-    open_listing,
+    INCREMENT, RESERVE, START_PRICE, Clock, accepted_bids, assert_log_gap_free, assert_projection_matches_log,
+    listing_terms, open_listing,
 )
 from tests.storage.proxy import DOWN, UP, TcpProxy
 

@@ -16,19 +16,13 @@ import pytest
 
 from auction.domain.codes import Code, Rejected
 from auction.domain.commands import CreateSession, PlaceBid, QualifyBidder, Resume
+from auction.domain.session import SessionState
 from auction.domain.terms import MINUTE, SECOND
+from auction.services.session import SessionService
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import (
-    INCREMENT,
-    RESERVE,
-    START_PRICE,
-    Clock,
-    assert_log_gap_free,
-    assert_projection_matches_log,
-    auction_terms,
-    listing_terms,
-    log_rows,
-    open_listing,
+    INCREMENT, RESERVE, START_PRICE, Clock, Opened, assert_log_gap_free, assert_projection_matches_log,
+    auction_terms, listing_terms, log_rows, open_listing,
 )
 
 SID = "GT-REC-1"
@@ -43,18 +37,29 @@ async def last_event(db: asyncpg.Connection, session_id: str = SID) -> dict[str,
     return {"type": rows[-1]["type"], "pub_seq": rows[-1]["pub_seq"], **json.loads(rows[-1]["payload"])}
 
 
+async def crashing_listing(node: NodeFactory, clock: Clock) -> tuple[SessionService, Opened]:
+    """The node that will go down, with an open listing of two bidders."""
+    before_crash = await node()
+    return before_crash, await open_listing(before_crash, clock, SID, bidders=2)
+
+
+async def restart(node: NodeFactory, clock: Clock, at: int, last_alive: int) -> tuple[SessionService, SessionState]:
+    """A new node, its clock at `at`, runs the start-up check for a server last alive at `last_alive`."""
+    clock.set(at)
+    restarted = await node()
+    return restarted, await restarted.recover(SID, last_alive)
+
+
 async def test_down_across_the_listing_end_suspends_instead_of_closing(
     node: NodeFactory, clock: Clock, db: asyncpg.Connection
 ) -> None:
-    before_crash = await node()
-    opened = await open_listing(before_crash, clock, SID, bidders=2)
+    before_crash, opened = await crashing_listing(node, clock)
     await before_crash.execute(SID, PlaceBid(1, "b1", START_PRICE))
     last_alive = clock() + 10 * MINUTE
     logged = await types(db)
 
-    clock.set(opened.deadline + 5 * MINUTE)  # the restart, after the listing end
-    restarted = await node()
-    state = await restarted.recover(SID, last_alive)
+    # The restart, after the listing end.
+    restarted, state = await restart(node, clock, opened.deadline + 5 * MINUTE, last_alive)
 
     assert state.phase.value == "SUSPENDED"
     assert await types(db) == [*logged, "SessionSuspended"]
@@ -80,15 +85,12 @@ async def test_down_across_the_listing_end_suspends_instead_of_closing(
 async def test_alive_at_the_listing_end_it_closes_normally(
     node: NodeFactory, clock: Clock, db: asyncpg.Connection
 ) -> None:
-    before_crash = await node()
-    opened = await open_listing(before_crash, clock, SID, bidders=2)
+    before_crash, opened = await crashing_listing(node, clock)
     await before_crash.execute(SID, PlaceBid(1, "b1", RESERVE))
     last_alive = opened.deadline + MINUTE  # it went down only after the deadline
     logged = await types(db)
 
-    clock.set(opened.deadline + 5 * MINUTE)
-    restarted = await node()
-    state = await restarted.recover(SID, last_alive)
+    restarted, state = await restart(node, clock, opened.deadline + 5 * MINUTE, last_alive)
     assert state.phase.value == "LISTING"
     assert await types(db) == logged  # nothing written
 
@@ -103,15 +105,13 @@ async def test_alive_at_the_listing_end_it_closes_normally(
 async def test_down_but_no_deadline_passed_changes_nothing(
     node: NodeFactory, clock: Clock, db: asyncpg.Connection
 ) -> None:
-    before_crash = await node()
-    opened = await open_listing(before_crash, clock, SID, bidders=2)
+    _, opened = await crashing_listing(node, clock)
     last_alive = clock() + MINUTE
     logged = await types(db)
-    clock.advance(20 * MINUTE)
-    assert clock() < opened.deadline
+    restart_at = clock() + 20 * MINUTE
+    assert restart_at < opened.deadline
 
-    restarted = await node()
-    state = await restarted.recover(SID, last_alive)
+    restarted, state = await restart(node, clock, restart_at, last_alive)
     assert state.phase.value == "LISTING"
     assert await types(db) == logged
     assert (await restarted.execute(SID, PlaceBid(2, "after-restart", START_PRICE))).recorded
@@ -127,9 +127,7 @@ async def test_down_across_the_start_suspends_before_opening(
     await before_crash.execute(SID, QualifyBidder(1))
     last_alive = clock() + MINUTE
 
-    clock.set(start_at + 5 * MINUTE)
-    restarted = await node()
-    state = await restarted.recover(SID, last_alive)
+    restarted, state = await restart(node, clock, start_at + 5 * MINUTE, last_alive)
     assert state.phase.value == "SUSPENDED"
     assert await types(db) == ["SessionCreated", "BidderQualified", "SessionSuspended"]
     assert (await last_event(db))["at"] == last_alive
@@ -152,9 +150,8 @@ async def test_an_auction_countdown_that_ran_out_while_down_restarts_in_full(
     assert deadline == clock() + countdown
     last_alive = clock() + MINUTE
 
-    clock.set(deadline + MINUTE)
-    restarted = await node()
-    assert (await restarted.recover(SID, last_alive)).phase.value == "SUSPENDED"
+    restarted, state = await restart(node, clock, deadline + MINUTE, last_alive)
+    assert state.phase.value == "SUSPENDED"
     assert (await restarted.tick(SID)).closed is None
     clock.advance(MINUTE)
     resumed = (await restarted.execute(SID, Resume("fixed"))).state
@@ -165,8 +162,7 @@ async def test_an_auction_countdown_that_ran_out_while_down_restarts_in_full(
 async def test_two_nodes_starting_at_once_suspend_once(
     node: NodeFactory, clock: Clock, db: asyncpg.Connection
 ) -> None:
-    before_crash = await node()
-    opened = await open_listing(before_crash, clock, SID, bidders=2)
+    _, opened = await crashing_listing(node, clock)
     last_alive = clock() + MINUTE
     clock.set(opened.deadline + MINUTE)
     nodes = [await node() for _ in range(4)]

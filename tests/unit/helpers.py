@@ -6,25 +6,18 @@ Amounts are whole fen.
 
 from __future__ import annotations
 
-import copy
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
-import pytest
-
-from auction.domain.codes import Rejected, Rejection
-from auction.domain.commands import (
-    Advance,
-    Close,
-    Command,
-    CreateSession,
-    PlaceBid,
-    QualifyBidder,
-    RevealedReserve,
-)
+from auction.domain.codes import Rejection
+from auction.domain.commands import Advance, Close, Command, CreateSession, PlaceBid, QualifyBidder, RevealedReserve
 from auction.domain.events import Event
 from auction.domain.money import percent_ceil
 from auction.domain.session import SessionState, decide, evolve, replay, reserve_commitment
 from auction.domain.terms import DAY, HOUR, MINUTE, SECOND, Method, SessionRules, SessionTerms
+
+from .driving import decide_then_evolve, refusal
 
 __all__ = ["DAY", "HOUR", "MINUTE", "SECOND"]
 
@@ -38,6 +31,7 @@ COUNTDOWN = 5 * MINUTE
 T0 = int(datetime(2026, 3, 2, 1, 0, tzinfo=UTC).timestamp()) * SECOND  # creation time
 START_AT = T0 + 21 * DAY  # RULES 3.1: at least 20 days after the announcement
 LISTING_END = START_AT + 10 * DAY  # RULES 4.1: the shortest listing allowed
+COMMITMENT = reserve_commitment(RESERVE, SALT)
 
 
 def listing_terms(
@@ -74,49 +68,31 @@ def listing_terms(
 
 def auction_terms(
     *,
-    start_price: int = START_PRICE,
-    increment: int = INCREMENT,
-    deposit: int | None = None,
     reserve: int | None = None,
-    salt: str = SALT,
     start_at: int = START_AT,
-    countdown: int = COUNTDOWN,
     registration_closes_at: int | None = None,
-    rules: SessionRules | None = None,
     session_id: str = "PM-2026-001",
+    **kw: Any,
 ) -> SessionTerms:
-    return SessionTerms(
-        session_id=session_id,
-        parcel_ref="QJ-2026-08",
-        method=Method.AUCTION,
-        start_price=start_price,
-        increment=increment,
-        deposit=percent_ceil(start_price, 20) if deposit is None else deposit,
-        start_at=start_at,
-        listing_end_at=None,
-        countdown=countdown,
-        registration_closes_at=start_at - DAY if registration_closes_at is None else registration_closes_at,
-        has_reserve=reserve is not None,
-        reserve_commitment=None if reserve is None else reserve_commitment(reserve, salt),
-        rules=SessionRules() if rules is None else rules,
+    """The listing's terms as an auction: no listing end; registration closes a day before the start.
+
+    `kw` takes the rest of `listing_terms`' options (start_price, increment, deposit, salt, countdown, rules).
+    """
+    terms = listing_terms(reserve=reserve, start_at=start_at, session_id=session_id, **kw)
+    closes = start_at - DAY if registration_closes_at is None else registration_closes_at
+    return replace(
+        terms, parcel_ref="QJ-2026-08", method=Method.AUCTION, listing_end_at=None, registration_closes_at=closes
     )
 
 
 def run(state: SessionState, cmd: Command, now: int) -> tuple[SessionState, list[Event]]:
     """Decide, then evolve: the new state and the events it took."""
-    events = decide(state, cmd, now)
-    for event in events:
-        state = evolve(state, event)
-    return state, events
+    return decide_then_evolve(decide, evolve, state, cmd, now)
 
 
 def rejection(state: SessionState, cmd: Command, now: int) -> Rejection:
     """The refusal `cmd` gets; also checks the refusal left the state as it was."""
-    before = copy.deepcopy(state)
-    with pytest.raises(Rejected) as info:
-        decide(state, cmd, now)
-    assert state == before
-    return info.value.rejection
+    return refusal(decide, state, cmd, now)
 
 
 def reveal(amount: int = RESERVE, salt: str = SALT) -> Close:
@@ -161,3 +137,17 @@ class Recorder:
     def open(self) -> list[Event]:
         """Advance to the start time: the session opens."""
         return self.advance(self.terms.start_at)
+
+
+def open_listing(bidders: tuple[int, ...] = (1, 2, 3), **kw: Any) -> Recorder:
+    """A listing (`listing_terms(**kw)`) with `bidders` qualified, opened at its start."""
+    r = Recorder(listing_terms(**kw), bidders=bidders)
+    r.open()
+    return r
+
+
+def open_auction(bidders: tuple[int, ...] = (1, 2, 3), **kw: Any) -> Recorder:
+    """An auction (`auction_terms(**kw)`) with `bidders` qualified, opened at its start."""
+    r = Recorder(auction_terms(**kw), bidders=bidders)
+    r.open()
+    return r

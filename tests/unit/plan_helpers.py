@@ -8,23 +8,15 @@ and bidding starts 21 days after it, at 09:00 Beijing time. Every call passes
 
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pytest
-
-from auction.domain.codes import Rejected, Rejection
+from auction.domain.codes import Rejection
 from auction.domain.money import percent_ceil
 from auction.domain.parcels import ConditionsCategory, Parcel, PlanningConditions, Readiness
 from auction.domain.plan_commands import (
-    Announce,
-    DecideReserve,
-    DraftPlan,
-    PlanCommand,
-    RecordAppraisal,
-    RecordCommitteeMeeting,
+    Announce, DecideReserve, DraftPlan, PlanCommand, RecordAppraisal, RecordCommitteeMeeting,
     RecordGovernmentApproval,
 )
 from auction.domain.plan_events import PlanEvent
@@ -32,6 +24,8 @@ from auction.domain.plan_terms import Announcement, Appraisal, Channel, PlanMeth
 from auction.domain.plans import PlanState, decide, evolve, replay
 from auction.domain.session import reserve_commitment
 from auction.domain.terms import DAY, HOUR, MINUTE, SECOND
+
+from .driving import decide_then_evolve, refusal
 
 __all__ = ["DAY", "HOUR", "MINUTE", "SECOND"]
 
@@ -195,19 +189,12 @@ def reserve(amount: int | None = RESERVE, **overrides: Any) -> DecideReserve:
 
 
 def run(state: PlanState, cmd: PlanCommand, now: int) -> tuple[PlanState, list[PlanEvent]]:
-    events = decide(state, cmd, now)
-    for event in events:
-        state = evolve(state, event)
-    return state, events
+    return decide_then_evolve(decide, evolve, state, cmd, now)
 
 
 def rejection(state: PlanState, cmd: PlanCommand, now: int) -> Rejection:
     """The refusal `cmd` gets; also checks that the refusal left the state as it was."""
-    before = copy.deepcopy(state)
-    with pytest.raises(Rejected) as info:
-        decide(state, cmd, now)
-    assert state == before
-    return info.value.rejection
+    return refusal(decide, state, cmd, now)
 
 
 class PlanRecorder:

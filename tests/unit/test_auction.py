@@ -11,30 +11,9 @@ from auction.domain.session import Phase, SessionState, reserve_commitment
 from auction.domain.terms import SessionRules
 
 from .helpers import (
-    COUNTDOWN,
-    DAY,
-    HOUR,
-    INCREMENT,
-    MINUTE,
-    RESERVE,
-    SALT,
-    SECOND,
-    START_AT,
-    START_PRICE,
-    T0,
-    Recorder,
-    auction_terms,
-    listing_terms,
-    rejection,
-    reveal,
-    run,
+    COUNTDOWN, DAY, HOUR, INCREMENT, MINUTE, RESERVE, SALT, SECOND, START_AT, START_PRICE, T0,
+    Recorder, auction_terms, listing_terms, open_auction, rejection, reveal, run,
 )
-
-
-def open_auction(bidders: tuple[int, ...] = (1, 2, 3), **kw: object) -> Recorder:
-    r = Recorder(auction_terms(**kw), bidders=bidders)  # type: ignore[arg-type]
-    r.open()
-    return r
 
 
 class TestRule5_1_AuctionOpen:

@@ -12,27 +12,11 @@ from auction.domain.session import Phase
 from auction.domain.terms import SessionRules
 
 from .helpers import (
-    COUNTDOWN,
-    DAY,
-    INCREMENT,
-    LISTING_END,
-    MINUTE,
-    SECOND,
-    START_AT,
-    START_PRICE,
-    Recorder,
-    auction_terms,
-    listing_terms,
-    reveal,
+    COUNTDOWN, DAY, INCREMENT, LISTING_END, MINUTE, SECOND, START_AT, START_PRICE,
+    Recorder, auction_terms, listing_terms, open_listing, reveal,
 )
 
 T = START_AT + 60 * MINUTE  # an instant well inside the listing
-
-
-def open_listing(**rules: object) -> Recorder:
-    r = Recorder(listing_terms(rules=SessionRules(**rules)))  # type: ignore[arg-type]
-    r.open()
-    return r
 
 
 class TestRule4_2_MinimumBid:
@@ -88,7 +72,7 @@ class TestRule4_2_MinimumBid:
         assert isinstance(event, BidAccepted) and event.bidder_no == 1
 
     def test_self_outbid_when_the_setting_allows_it(self) -> None:
-        r = open_listing(allow_self_outbid=True)
+        r = open_listing(rules=SessionRules(allow_self_outbid=True))
         r.bid(1, START_PRICE, T)
         [event] = r.bid(1, START_PRICE + INCREMENT, T + SECOND)
         assert isinstance(event, BidAccepted)
@@ -96,7 +80,7 @@ class TestRule4_2_MinimumBid:
 
 class TestRule4_2_WholeIncrements:
     def test_first_bid_must_be_start_plus_whole_increments(self) -> None:
-        r = open_listing(whole_increments=True)
+        r = open_listing(rules=SessionRules(whole_increments=True))
         rej = r.reject_bid(1, START_PRICE + INCREMENT + 1, T)
         assert rej.code is Code.NOT_INCREMENT_MULTIPLE
         assert rej.details == {"increment": INCREMENT, "base": START_PRICE}
@@ -104,14 +88,14 @@ class TestRule4_2_WholeIncrements:
         assert isinstance(event, BidAccepted)
 
     def test_later_bids_rise_from_the_highest_by_whole_increments(self) -> None:
-        r = open_listing(whole_increments=True)
+        r = open_listing(rules=SessionRules(whole_increments=True))
         r.bid(1, START_PRICE, T)
         rej = r.reject_bid(2, START_PRICE + INCREMENT + INCREMENT // 2, T + SECOND)
         assert rej.code is Code.NOT_INCREMENT_MULTIPLE
         assert r.bid(2, START_PRICE + 2 * INCREMENT, T + SECOND)
 
     def test_below_minimum_is_reported_before_the_multiple(self) -> None:
-        r = open_listing(whole_increments=True)
+        r = open_listing(rules=SessionRules(whole_increments=True))
         r.bid(1, START_PRICE, T)
         assert r.reject_bid(2, START_PRICE + 1, T + SECOND).code is Code.BELOW_MINIMUM
 
@@ -128,7 +112,7 @@ class TestRule4_2_IncrementChange:
         assert r.bid(2, START_PRICE + 5 * INCREMENT, T + 2 * SECOND)
 
     def test_whole_multiples_of_the_new_increment(self) -> None:
-        r = open_listing(whole_increments=True)
+        r = open_listing(rules=SessionRules(whole_increments=True))
         r.bid(1, START_PRICE, T)
         r.do(ChangeIncrement(increment=3 * INCREMENT, reason="调整"), T + SECOND)
         assert r.reject_bid(2, START_PRICE + 4 * INCREMENT, T + 2 * SECOND).code is Code.NOT_INCREMENT_MULTIPLE

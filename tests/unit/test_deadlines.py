@@ -15,14 +15,12 @@ contract by the end of 10-20, with the publication warning from 00:00 on 10-16
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import date
 
 import pytest
 
-from auction.domain.codes import Code, Rejected
+from auction.domain.codes import Code
 from auction.domain.deadlines import (
     ClockRules,
     CloseOutcome,
@@ -45,17 +43,13 @@ from auction.domain.deposits import Application, Payment, close_deposits, receiv
 from auction.domain.ledger import AccountKind, DepositLedger
 from auction.domain.workdays import CalendarYearMissing, WorkCalendar, parse_year_file
 
+from .beijing import cst
+from .driving import refused
 from .test_workdays import TEST_2027_FILE, official_calendar
 
 CAL = official_calendar(2025, 2026)
 RULES = ClockRules()
 WAN = 1_000_000
-
-
-def cst(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0, micro: int = 0) -> int:
-    """µs UTC of a Beijing wall-clock time."""
-    wall = datetime(y, m, d, h, mi, s, micro, tzinfo=UTC) - timedelta(hours=8)
-    return (wall - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 CLOSE = cst(2026, 9, 30, 15, 0)
@@ -74,10 +68,9 @@ def contract() -> Deadline:
     return rows()["S1:CONTRACT_SIGNING:app-a"]
 
 
-def refused(code: Code, op: Callable[..., object], *args: Any, **kwargs: Any) -> None:
-    with pytest.raises(Rejected) as caught:
-        op(*args, **kwargs)
-    assert caught.value.code is code
+def sign(deadline: Deadline, *, signed_at: int, now: int) -> object:
+    """Record the contract signed, by an operator on the official calendar."""
+    return record_contract_signed(deadline, by="op", signed_at=signed_at, now=now, calendar=CAL, rules=RULES)
 
 
 class TestQ31Refunds:
@@ -193,16 +186,8 @@ class TestQ42ContractDefault:
         assert (done.state, done.done_late) == (DeadlineState.DONE, False)
 
     def test_a_signing_after_the_limit_is_refused(self) -> None:
-        refused(
-            Code.Q42_CONTRACT_NOT_SIGNED_IN_TIME,
-            record_contract_signed,
-            contract(),
-            by="op",
-            signed_at=cst(2026, 10, 21, 0, 0),
-            now=cst(2026, 10, 21, 1),
-            calendar=CAL,
-            rules=RULES,
-        )
+        late = cst(2026, 10, 21, 0, 0)  # the first instant past the limit
+        refused(Code.Q42_CONTRACT_NOT_SIGNED_IN_TIME, sign, contract(), signed_at=late, now=cst(2026, 10, 21, 1))
 
     def test_the_default_path(self) -> None:
         ledger = self.ledger()
@@ -221,16 +206,7 @@ class TestQ42ContractDefault:
         assert result.ledger.held(AccountKind.APPLIED_TO_PRICE, "1000000000009") == 0
         assert result.ledger.is_balanced()
         # Once defaulted, neither a signing nor a second default is possible.
-        refused(
-            Code.Q42_CONTRACT_NOT_SIGNED_IN_TIME,
-            record_contract_signed,
-            result.deadline,
-            by="op",
-            signed_at=cst(2026, 10, 20, 9),
-            now=at,
-            calendar=CAL,
-            rules=RULES,
-        )
+        refused(Code.Q42_CONTRACT_NOT_SIGNED_IN_TIME, sign, result.deadline, signed_at=cst(2026, 10, 20, 9), now=at)
         refused(
             Code.Q42_CONTRACT_NOT_OVERDUE,
             contract_default,
@@ -252,16 +228,7 @@ class TestQ42ContractDefault:
         refused(Code.DEADLINE_WRONG_KIND, contract_default, publication(), now=cst(2026, 11, 1), **kwargs)
 
     def test_signing_steps_only_apply_to_contracts(self) -> None:
-        refused(
-            Code.DEADLINE_WRONG_KIND,
-            record_contract_signed,
-            publication(),
-            by="op",
-            signed_at=CLOSE,
-            now=CLOSE,
-            calendar=CAL,
-            rules=RULES,
-        )
+        refused(Code.DEADLINE_WRONG_KIND, sign, publication(), signed_at=CLOSE, now=CLOSE)
         refused(Code.DEADLINE_WRONG_KIND, record_done, contract(), by="op", done_at=CLOSE, now=CLOSE)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -33,25 +32,13 @@ from auction.domain.deposits import (
     same_name,
 )
 from auction.domain.ledger import (
-    BANK_CLEARING,
-    Account,
-    AccountKind,
-    DepositLedger,
-    Entry,
-    EntryKind,
-    Posting,
-    transfer,
-    unmatched_ref,
+    BANK_CLEARING, Account, AccountKind, DepositLedger, Entry, EntryKind, Posting, transfer, unmatched_ref,
 )
 from auction.domain.subaccounts import is_valid_sub_account, luhn_check_digit, new_sub_account
 
+from .beijing import cst as us
+
 WAN = 1_000_000  # fen
-
-
-def us(y: int, m: int, d: int, h: int = 0, mi: int = 0) -> int:
-    """µs UTC of a China Standard Time wall clock."""
-    wall = datetime(y, m, d, h, mi, tzinfo=UTC) - timedelta(hours=8)
-    return (wall - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 DEADLINE = us(2026, 9, 20, 17, 0)  # 保证金到账截止: 2026-09-20 17:00 Beijing time

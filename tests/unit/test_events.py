@@ -22,17 +22,8 @@ from auction.domain.session import replay, reserve_commitment
 from auction.domain.terms import SessionRules
 
 from .helpers import (
-    HOUR,
-    INCREMENT,
-    LISTING_END,
-    MINUTE,
-    RESERVE,
-    START_AT,
-    START_PRICE,
-    Recorder,
-    auction_terms,
-    listing_terms,
-    reveal,
+    HOUR, INCREMENT, LISTING_END, MINUTE, RESERVE, START_AT, START_PRICE,
+    Recorder, auction_terms, listing_terms, reveal,
 )
 
 T = START_AT + HOUR

@@ -18,42 +18,20 @@ from auction.domain.events import (
     TimedBiddingStarted,
 )
 from auction.domain.money import percent_ceil
-from auction.domain.session import Phase, SessionState, reserve_commitment
+from auction.domain.session import Phase, SessionState
 from auction.domain.terms import SessionRules, SessionTerms
 
 from .helpers import (
-    COUNTDOWN,
-    DAY,
-    HOUR,
-    INCREMENT,
-    LISTING_END,
-    MINUTE,
-    RESERVE,
-    SALT,
-    SECOND,
-    START_AT,
-    START_PRICE,
+    COMMITMENT, COUNTDOWN, DAY, HOUR, INCREMENT, LISTING_END, MINUTE, RESERVE, SALT, SECOND, START_AT, START_PRICE,
     T0,
-    Recorder,
-    listing_terms,
-    rejection,
-    reveal,
-    run,
+    Recorder, listing_terms, open_listing, rejection, reveal, run,
 )
-
-COMMITMENT = reserve_commitment(RESERVE, SALT)
 
 T = START_AT + HOUR
 
 
 def create_rejection(terms: SessionTerms, now: int = T0) -> Code:
     return rejection(SessionState(), CreateSession(terms), now).code
-
-
-def open_listing(bidders: tuple[int, ...] = (1, 2, 3), **kw: object) -> Recorder:
-    r = Recorder(listing_terms(**kw), bidders=bidders)  # type: ignore[arg-type]
-    r.open()
-    return r
 
 
 class TestCreateSession:

@@ -18,17 +18,8 @@ from hypothesis import strategies as st
 
 from auction.domain.codes import Rejected
 from auction.domain.commands import (
-    Advance,
-    ChangeIncrement,
-    Close,
-    Command,
-    CreateSession,
-    PlaceBid,
-    QualifyBidder,
-    Resume,
-    RevealedReserve,
-    Suspend,
-    Terminate,
+    Advance, ChangeIncrement, Close, Command, CreateSession, PlaceBid, QualifyBidder, Resume, RevealedReserve,
+    Suspend, Terminate,
 )
 from auction.domain.events import (
     BidAccepted,

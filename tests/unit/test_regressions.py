@@ -6,18 +6,8 @@ from auction.domain.codes import Code
 from auction.domain.commands import ChangeIncrement
 
 from .helpers import (
-    COUNTDOWN,
-    HOUR,
-    INCREMENT,
-    LISTING_END,
-    MINUTE,
-    RESERVE,
-    START_AT,
-    START_PRICE,
-    Recorder,
-    listing_terms,
-    reveal,
-    run,
+    COUNTDOWN, HOUR, INCREMENT, LISTING_END, MINUTE, RESERVE, START_AT, START_PRICE,
+    Recorder, listing_terms,
 )
 
 CHANGE = ChangeIncrement(increment=2 * INCREMENT, reason="主持人调整")

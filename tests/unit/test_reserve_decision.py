@@ -11,20 +11,9 @@ from auction.domain.events import OpenRefused, ReserveSealed, SessionClosed, Ses
 from auction.domain.session import Phase, reserve_commitment
 
 from .helpers import (
-    HOUR,
-    LISTING_END,
-    MINUTE,
-    RESERVE,
-    SALT,
-    START_AT,
-    START_PRICE,
-    Recorder,
-    auction_terms,
-    listing_terms,
-    reveal,
+    COMMITMENT, HOUR, LISTING_END, MINUTE, RESERVE, SALT, START_AT, START_PRICE,
+    Recorder, auction_terms, listing_terms, reveal,
 )
-
-COMMITMENT = reserve_commitment(RESERVE, SALT)
 
 
 def by_decision(terms):  # type: ignore[no-untyped-def]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auction.domain.codes import Code, Rejected
+from auction.domain.codes import Code
 from auction.domain.money import MAX_AMOUNT_FEN
 from auction.domain.settlement import (
     Deduction,
@@ -20,6 +18,8 @@ from auction.domain.settlement import (
     split_down,
 )
 
+from .driving import refused
+
 PRICE = 8_650_000_000  # 8,650 万元 in fen
 ITEMS = [
     Deduction("国有土地收益基金", DeductionKind.NATIONAL_FUND, 259_500_000),
@@ -29,12 +29,6 @@ ITEMS = [
     Deduction("土地储备成本", DeductionKind.LAND_COST, 3_100_000_000),
     Deduction("财务运行成本", DeductionKind.LAND_COST, 100_000_001),
 ]
-
-
-def refused(code: Code, op: Callable[..., object], *args: Any, **kwargs: Any) -> None:
-    with pytest.raises(Rejected) as caught:
-        op(*args, **kwargs)
-    assert caught.value.code is code
 
 
 class TestQ40Q41Settlement:

@@ -17,37 +17,16 @@ from auction.domain.events import (
     SessionTerminated,
     TimedBiddingStarted,
 )
-from auction.domain.session import Phase, SessionState, decide, recovery_suspension, reserve_commitment
+from auction.domain.session import Phase, SessionState, decide, recovery_suspension
 from auction.domain.terms import SessionRules
 
 from .helpers import (
-    COUNTDOWN,
-    DAY,
-    HOUR,
-    INCREMENT,
-    LISTING_END,
-    MINUTE,
-    RESERVE,
-    SALT,
-    SECOND,
-    START_AT,
-    START_PRICE,
-    Recorder,
-    auction_terms,
-    listing_terms,
-    reveal,
+    COMMITMENT, COUNTDOWN, DAY, HOUR, INCREMENT, LISTING_END, MINUTE, RESERVE, SECOND, START_AT, START_PRICE,
+    Recorder, auction_terms, listing_terms, open_listing, reveal,
 )
-
-COMMITMENT = reserve_commitment(RESERVE, SALT)
 
 T = START_AT + HOUR  # inside the listing
 FAULT = Suspend(reason="数据库故障")
-
-
-def open_listing(**kw: object) -> Recorder:
-    r = Recorder(listing_terms(**kw))  # type: ignore[arg-type]
-    r.open()
-    return r
 
 
 def into_timed_bidding() -> Recorder:
@@ -56,6 +35,17 @@ def into_timed_bidding() -> Recorder:
     r.bid(2, RESERVE, T + SECOND)
     r.advance(LISTING_END)
     return r
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [(Suspend, ""), (Suspend, "  \t"), (Terminate, ""), (Terminate, "   ")],
+    ids=["suspend-empty", "suspend-blank", "terminate-empty", "terminate-blank"],
+)
+def test_a_suspension_or_termination_needs_a_reason(command: type[Suspend | Terminate], reason: str) -> None:
+    """RULES 7.2, 7.4: a suspension and a termination state their reason."""
+    r = open_listing()
+    assert r.reject(command(reason=reason), T).code is Code.REASON_REQUIRED
 
 
 class TestRule7_2_Suspension:
@@ -67,11 +57,6 @@ class TestRule7_2_Suspension:
         rej = r.reject_bid(1, START_PRICE, T + SECOND)
         assert rej.code is Code.SESSION_SUSPENDED and rej.details["resume_at"] is None
         assert r.state.next_wakeup() is None  # nothing happens by time alone
-
-    @pytest.mark.parametrize("reason", ["", "  \t"])
-    def test_a_reason_is_required(self, reason: str) -> None:
-        r = open_listing()
-        assert r.reject(Suspend(reason=reason), T).code is Code.REASON_REQUIRED
 
     def test_twice(self) -> None:
         r = open_listing()
@@ -265,11 +250,6 @@ class TestRule7_3_Resumption:
 
 
 class TestRule7_4_Termination:
-    @pytest.mark.parametrize("reason", ["", "   "])
-    def test_a_reason_is_required(self, reason: str) -> None:
-        r = open_listing()
-        assert r.reject(Terminate(reason=reason), T).code is Code.REASON_REQUIRED
-
     def test_ends_the_session_unsold(self) -> None:
         r = open_listing()
         r.bid(1, RESERVE, T)

@@ -95,37 +95,33 @@ def us(dt: datetime) -> int:
 
 
 class TestRule9WorkingDays:
-    def test_3_working_days_after_a_close_before_national_day(self) -> None:
-        # Close Wed 2026-09-30. 10-01..10-07 holiday; 10-08 Thu (1), 10-09 Fri (2),
-        # 10-10 Sat make-up working day (3).
-        assert add_working_days(CAL, date(2026, 9, 30), 3) == date(2026, 10, 10)
-
-    def test_10_working_days_after_a_close_before_national_day(self) -> None:
-        # 10-08 (1), 10-09 (2), 10-10 Sat make-up (3), 10-11 Sun no, 10-12 Mon (4),
-        # 10-13 (5), 10-14 (6), 10-15 (7), 10-16 Fri (8), 10-17/18 weekend,
-        # 10-19 Mon (9), 10-20 Tue (10).
-        assert add_working_days(CAL, date(2026, 9, 30), 10) == date(2026, 10, 20)
-
-    def test_a_make_up_sunday_counts(self) -> None:
-        # Close Fri 2026-09-18: 09-19 Sat no, 09-20 Sun make-up (1), 09-21 Mon (2), 09-22 Tue (3).
-        assert add_working_days(CAL, date(2026, 9, 18), 3) == date(2026, 9, 22)
-
-    def test_across_mid_autumn(self) -> None:
-        # Close Thu 2026-09-24: 09-25 Fri holiday, 09-26/27 holiday (weekend),
-        # 09-28 Mon (1), 09-29 (2), 09-30 (3); then 10-01..07 holiday, 10-08 (4), 10-09 (5).
-        assert add_working_days(CAL, date(2026, 9, 24), 3) == date(2026, 9, 30)
-        assert add_working_days(CAL, date(2026, 9, 24), 5) == date(2026, 10, 9)
-
-    def test_across_spring_festival(self) -> None:
-        # Close Fri 2026-02-13: 02-14 Sat make-up (1), 02-15..02-23 holiday, 02-24 Tue (2),
-        # 02-25 (3), 02-26 (4), 02-27 (5), 02-28 Sat make-up (6), 03-01 Sun no,
-        # 03-02 Mon (7), 03-03 (8), 03-04 (9), 03-05 Thu (10).
-        assert add_working_days(CAL, date(2026, 2, 13), 10) == date(2026, 3, 5)
-
-    def test_across_the_new_year(self) -> None:
-        # Close Tue 2025-12-30: 12-31 Wed (1), 2026-01-01..03 holiday,
-        # 01-04 Sun make-up (2), 01-05 Mon (3).
-        assert add_working_days(CAL, date(2025, 12, 30), 3) == date(2026, 1, 5)
+    @pytest.mark.parametrize(
+        ("close", "days", "due"),
+        [
+            # Close Wed 2026-09-30. 10-01..10-07 holiday; 10-08 Thu (1), 10-09 Fri (2),
+            # 10-10 Sat make-up working day (3).
+            pytest.param(date(2026, 9, 30), 3, date(2026, 10, 10), id="3_after_a_close_before_national_day"),
+            # 10-08 (1), 10-09 (2), 10-10 Sat make-up (3), 10-11 Sun no, 10-12 Mon (4),
+            # 10-13 (5), 10-14 (6), 10-15 (7), 10-16 Fri (8), 10-17/18 weekend,
+            # 10-19 Mon (9), 10-20 Tue (10).
+            pytest.param(date(2026, 9, 30), 10, date(2026, 10, 20), id="10_after_a_close_before_national_day"),
+            # Close Fri 2026-09-18: 09-19 Sat no, 09-20 Sun make-up (1), 09-21 Mon (2), 09-22 Tue (3).
+            pytest.param(date(2026, 9, 18), 3, date(2026, 9, 22), id="a_make_up_sunday_counts"),
+            # Close Thu 2026-09-24: 09-25 Fri holiday, 09-26/27 holiday (weekend),
+            # 09-28 Mon (1), 09-29 (2), 09-30 (3); then 10-01..07 holiday, 10-08 (4), 10-09 (5).
+            pytest.param(date(2026, 9, 24), 3, date(2026, 9, 30), id="up_to_mid_autumn"),
+            pytest.param(date(2026, 9, 24), 5, date(2026, 10, 9), id="across_mid_autumn"),
+            # Close Fri 2026-02-13: 02-14 Sat make-up (1), 02-15..02-23 holiday, 02-24 Tue (2),
+            # 02-25 (3), 02-26 (4), 02-27 (5), 02-28 Sat make-up (6), 03-01 Sun no,
+            # 03-02 Mon (7), 03-03 (8), 03-04 (9), 03-05 Thu (10).
+            pytest.param(date(2026, 2, 13), 10, date(2026, 3, 5), id="across_spring_festival"),
+            # Close Tue 2025-12-30: 12-31 Wed (1), 2026-01-01..03 holiday,
+            # 01-04 Sun make-up (2), 01-05 Mon (3).
+            pytest.param(date(2025, 12, 30), 3, date(2026, 1, 5), id="across_the_new_year"),
+        ],
+    )
+    def test_working_days_after_a_close(self, close: date, days: int, due: date) -> None:
+        assert add_working_days(CAL, close, days) == due
 
     def test_a_missing_year_is_an_answer_not_a_guess(self) -> None:
         only_2025 = official_calendar(2025)
@@ -199,6 +195,14 @@ class TestRule9WorkingDays:
         assert end == expected
 
 
+
+def year_file(*, without: str | None = None, **changes: object) -> str:
+    """A year file for 2027 that would be valid but for `changes` (and the key `without` left out)."""
+    data: dict[str, object] = {"year": 2027, "source": "x", "holidays": [], "workdays": []} | changes
+    if without is not None:
+        del data[without]
+    return json.dumps(data)
+
 class TestYearFile:
     def test_a_year_file_round_trips(self) -> None:
         year = official_year(2026)
@@ -231,28 +235,24 @@ class TestYearFile:
         [
             ("not json", Code.CALENDAR_FILE_INVALID),
             ("[]", Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": [], "workdays": [], "extra": 1}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": "2027", "source": "x", "holidays": [], "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": true, "source": "x", "holidays": [], "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 1999, "source": "x", "holidays": [], "workdays": []}', Code.CALENDAR_YEAR_OUT_OF_RANGE),
-            ('{"year": 2200, "source": "x", "holidays": [], "workdays": []}', Code.CALENDAR_YEAR_OUT_OF_RANGE),
-            ('{"year": 2027, "source": "x", "holidays": [], "workdays": [], "note": 1}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": [], "workdays": [], "notice_date": "x"}',
-             Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": " ", "holidays": [], "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": "2027-01-01", "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": ["2027-1-1"], "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": ["2027-02-30"], "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": [20270101], "workdays": []}', Code.CALENDAR_FILE_INVALID),
-            ('{"year": 2027, "source": "x", "holidays": ["2026-12-31"], "workdays": []}', Code.CALENDAR_DATE_OUTSIDE_YEAR),
-            ('{"year": 2027, "source": "x", "holidays": [], "workdays": ["2028-01-01"]}', Code.CALENDAR_DATE_OUTSIDE_YEAR),
-            (
-                '{"year": 2027, "source": "x", "holidays": ["2027-01-02"], "workdays": ["2027-01-02"]}',
-                Code.CALENDAR_DATE_OVERLAP,
-            ),
+            (year_file(without="workdays"), Code.CALENDAR_FILE_INVALID),
+            (year_file(extra=1), Code.CALENDAR_FILE_INVALID),
+            (year_file(year="2027"), Code.CALENDAR_FILE_INVALID),
+            (year_file(year=True), Code.CALENDAR_FILE_INVALID),
+            (year_file(year=1999), Code.CALENDAR_YEAR_OUT_OF_RANGE),
+            (year_file(year=2200), Code.CALENDAR_YEAR_OUT_OF_RANGE),
+            (year_file(note=1), Code.CALENDAR_FILE_INVALID),
+            (year_file(notice_date="x"), Code.CALENDAR_FILE_INVALID),
+            (year_file(source=" "), Code.CALENDAR_FILE_INVALID),
+            (year_file(holidays="2027-01-01"), Code.CALENDAR_FILE_INVALID),
+            (year_file(holidays=["2027-1-1"]), Code.CALENDAR_FILE_INVALID),
+            (year_file(holidays=["2027-02-30"]), Code.CALENDAR_FILE_INVALID),
+            (year_file(holidays=[20270101]), Code.CALENDAR_FILE_INVALID),
+            (year_file(holidays=["2026-12-31"]), Code.CALENDAR_DATE_OUTSIDE_YEAR),
+            (year_file(workdays=["2028-01-01"]), Code.CALENDAR_DATE_OUTSIDE_YEAR),
+            (year_file(holidays=["2027-01-02"], workdays=["2027-01-02"]), Code.CALENDAR_DATE_OVERLAP),
             # 2027-01-04 is a Monday: a make-up working day must be a weekend day.
-            ('{"year": 2027, "source": "x", "holidays": [], "workdays": ["2027-01-04"]}', Code.CALENDAR_WORKDAY_NOT_WEEKEND),
+            (year_file(workdays=["2027-01-04"]), Code.CALENDAR_WORKDAY_NOT_WEEKEND),
         ],
     )
     def test_bad_files_are_refused(self, text: str, code: Code) -> None:

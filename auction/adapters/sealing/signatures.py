@@ -54,15 +54,20 @@ def parse_time(text: str) -> int:
     return to_micros(parsed)
 
 
-class Decision(TypedDict):
-    """A reserve decision as people give it (`reserve_command`, `decision_bytes`)."""
+class Record(TypedDict):
+    """What a reserve decision records besides the reserve itself: when, who, on what basis."""
 
-    amount: int | None  # fen; None: an auction without a reserve (Q28)
-    salt: str | None  # `SALT`; None without a reserve
     decided_at: int  # µs UTC
     members: tuple[str, ...]  # in the order they sign
     appraisal_id: str
     floor_price_fen_per_m2: int
+
+
+class Decision(Record):
+    """A reserve decision as people give it (`reserve_command`, `decision_bytes`)."""
+
+    amount: int | None  # fen; None: an auction without a reserve (Q28)
+    salt: str | None  # `SALT`; None without a reserve
 
 
 def reserve_command(*, by: str, signatures_ok: bool, **decision: Unpack[Decision]) -> DecideReserve:
@@ -70,21 +75,35 @@ def reserve_command(*, by: str, signatures_ok: bool, **decision: Unpack[Decision
     amount, salt = decision["amount"], decision["salt"]
     if amount is not None and (salt is None or not SALT.fullmatch(salt)):
         raise ValueError("salt: 32 to 128 lowercase hex digits")
-    return DecideReserve(
-        by=by,
-        amount=amount,
-        commitment=reserve_commitment(amount, salt) if amount is not None and salt is not None else None,
-        decided_at=decision["decided_at"],
-        members=decision["members"],
-        appraisal_id=decision["appraisal_id"],
-        floor_price_fen_per_m2=decision["floor_price_fen_per_m2"],
-        signatures_ok=signatures_ok,
-    )
+    commitment = reserve_commitment(amount, salt) if amount is not None and salt is not None else None
+    return _command(by, amount, commitment, signatures_ok, decision)
 
 
 def decision_bytes(plan_id: str, **decision: Unpack[Decision]) -> bytes:
     """What every member signs: `plans.decision_record` of the decision's `DecideReserve`."""
     return decision_record(plan_id, reserve_command(by="", signatures_ok=False, **decision))
+
+
+def sealed_decision_bytes(plan_id: str, *, commitment: str | None, **record: Unpack[Record]) -> bytes:
+    """The same bytes as `decision_bytes`, from the commitment alone: for a reserve sealed in
+    the member's browser (the console), where the server never sees the amount or the salt.
+    `commitment` None: an auction without a reserve (Q28)."""
+    # `decision_record` reads the amount only as "is there a reserve": the commitment says so.
+    return decision_record(plan_id, _command("", 0 if commitment is not None else None, commitment, False, record))
+
+
+def _command(by: str, amount: int | None, commitment: str | None, signatures_ok: bool,
+             record: Record) -> DecideReserve:
+    return DecideReserve(
+        by=by,
+        amount=amount,
+        commitment=commitment,
+        decided_at=record["decided_at"],
+        members=record["members"],
+        appraisal_id=record["appraisal_id"],
+        floor_price_fen_per_m2=record["floor_price_fen_per_m2"],
+        signatures_ok=signatures_ok,
+    )
 
 
 def public_key(raw: bytes) -> Ed25519PublicKey:

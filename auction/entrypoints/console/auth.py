@@ -122,7 +122,7 @@ class AuditNote:
 
     session_id: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
-    outcome: str | None = None  # a refusal the handler answered itself (a form shown again): its code
+    outcome: str | None = None  # a refusal the handler showed on its own page (beside the field): its code
 
 
 Page = Callable[[Request, SignedIn], Awaitable[Response]]

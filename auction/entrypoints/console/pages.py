@@ -56,6 +56,10 @@ from auction.entrypoints.api.deposits import issue_token, reissue_token
 from auction.entrypoints.api.operator import create_stand_in_session, qualify_stand_in
 from auction.entrypoints.console.plans import ConsolePlans
 from auction.entrypoints.console.records import ConsoleRecords
+from auction.entrypoints.console.close import ConsoleClose
+from auction.entrypoints.console.money import ConsoleMoney
+from auction.entrypoints.console.people import add_filters
+from auction.entrypoints.console.reserve import ConsoleReserve
 from auction.entrypoints.http.limits import Limits
 from auction.entrypoints.http.sign_in import SignInGate
 
@@ -64,6 +68,7 @@ class ConsolePages:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.templates = templates()
+        add_filters(self.templates.env)
         self.auth = ConsoleAuth(self.templates)
 
     def routes(self) -> list[Route]:
@@ -91,6 +96,9 @@ class ConsolePages:
             Route(f"{sid}/terminate", action(P.CONTROL_SESSION, "TERMINATE")(self.terminate), methods=["POST"]),
             *ConsoleRecords(self.settings, self.auth, self.render).routes(),
             *ConsolePlans(self.settings, self.auth, self.render).routes(),
+            *ConsoleReserve(self.auth, self.render).routes(),
+            *ConsoleMoney(self.auth, self.render).routes(),
+            *ConsoleClose(self.auth, self.render).routes(),
         ]
 
     def render(self, request: Request, name: str, who: SignedIn | None, status_code: int = 200,

@@ -1,7 +1,7 @@
 """The console's records: a session's event log as CSV or JSON, the audit trail of
 operator actions, and the pages that show what the operator API answers (the
-transaction confirmation, the deadline board, applications and deposits; the
-supply plans have their own pages, plans.py):
+transaction confirmation, the deadline board; the supply plans have their own
+pages, plans.py, and applications and deposits theirs, money.py):
 drawn from the same functions and services as those API routes, so the page and
 the route cannot drift apart."""
 
@@ -25,13 +25,11 @@ from auction.entrypoints.api.records import session_confirmation
 from auction.entrypoints.console.auth import ConsoleAuth, client_ip
 from auction.entrypoints.console.views import EVENT_COLUMNS, events_rows, json_default, to_csv
 from auction.services.deadlines import DeadlineService
-from auction.services.deposits import DepositService
 from auction.services.plans import PlanService
 from auction.settings import Settings
-from auction.staff.roles import Permission, allowed
+from auction.staff.roles import Permission
 from auction.store.console import SignedIn
 
-IDENTITY_FIELDS = frozenset({"legal_name", "registration_no", "name", "counterparty"})
 AUDIT_COLUMNS = ["id", "at", "username", "role", "action", "session_id", "client_ip", "outcome", "detail"]
 Render = Callable[..., Response]
 
@@ -77,7 +75,6 @@ class ConsoleRecords:
             Route(f"{sid}/confirmation", page(P.VIEW_CONFIRMATION)(self.confirmation), methods=["GET"]),
             Route(f"{sid}/confirmation.pdf", page(P.VIEW_CONFIRMATION)(self.confirmation), methods=["GET"]),
             Route(f"{sid}/deadlines", page(P.VIEW_DEADLINES)(self.session_deadlines), methods=["GET"]),
-            Route(f"{sid}/applications", page(P.VIEW_BIDDERS)(self.applications), methods=["GET"]),
             Route("/console/deadlines", page(P.VIEW_DEADLINES)(self.deadlines), methods=["GET"]),
             Route("/console/audit", page(P.VIEW_AUDIT)(self.audit_page), methods=["GET"]),
             Route("/console/audit.csv", page(P.VIEW_AUDIT)(self.audit_csv), methods=["GET"]),
@@ -180,26 +177,6 @@ class ConsoleRecords:
                                closing=body.get("closing"), extra=extra, back=back, all=True)
         return self.render(request, "api_view.html", who, title=title, answer=answer, back=back)
 
-    async def applications(self, request: Request, who: SignedIn) -> Response:
-        """Applications and deposits (`GET /api/sessions/{id}/applications`). Before the close the applicants' names
-        and registration numbers are left out here, as everywhere in the console (RULES 3.5)."""
-        sid = request.path_params["session_id"]
-        state = await request.state.service.state(sid)
-        deposits: DepositService = request.state.deposits
-        answer = await answer_of(deposits.view(sid))
-        if answer.ok and isinstance(answer.body, list) and not (state.final and allowed(who.user.role,
-                                                                                         Permission.SEE_IDENTITIES)):
-            hidden = "（结束后公开 / shown after the close）"
-            answer = Answer([{k: (hidden if k in IDENTITY_FIELDS or "payer" in k else v) for k, v in row.items()}
-                             if isinstance(row, dict) else row for row in answer.body])
-        tokens = []
-        if answer.ok and isinstance(answer.body, list) and not state.final and allowed(who.user.role,
-                                                                                       Permission.QUALIFY_BIDDER):
-            tokens = [{"application_id": row["application_id"], "issued": bool(row.get("token_issued"))}
-                      for row in answer.body if isinstance(row, dict) and row.get("status") == "QUALIFIED"]
-        return self.render(request, "api_view.html", who, title=f"竞买申请与保证金 / Applications and deposits · {sid}",
-                           answer=answer, back=f"/console/sessions/{sid}", token_actions=tokens,
-                           session_id=sid)
 
 
 def _file_name(session_id: str) -> str:

@@ -18,6 +18,7 @@ from auction.domain.china import CST, cst_text, to_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import FEN_PER_WAN, format_wan, format_yuan, is_valid_amount
 from auction.domain.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
+from auction.entrypoints.http import i18n
 from auction.store.events import to_micros
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -52,8 +53,10 @@ def capital(fen: int | None) -> str:
     return "—" if fen is None else fen_to_capital(fen)
 
 
-def templates() -> Jinja2Templates:
-    t = Jinja2Templates(directory=TEMPLATES)
+def templates(*more: Path) -> Jinja2Templates:
+    """The console's templates (and `more` directories, searched first: the public pages),
+    all on the one layout, base.html, with the language of the request (http/i18n.py)."""
+    t = Jinja2Templates(directory=[*more, TEMPLATES], context_processors=[i18n.context])
     t.env.filters.update(
         wan=wan, fen=fen_text, yuan=lambda f: "—" if f is None else format_yuan(f), capital=capital, cst=cst,
         cst_datetime=cst_datetime, phase=lambda p: PHASES.get(p, p), method=lambda m: METHODS.get(m, m),

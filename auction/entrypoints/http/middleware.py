@@ -45,8 +45,8 @@ CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _own_page(path: str) -> bool:
-    """The console, the bidder page and their files (other routes set their own policy)."""
-    return path == "/" or path.startswith(("/console", "/bid", "/static/"))
+    """The console, the bidder page, the hall and their files (other routes set their own policy)."""
+    return path == "/" or path.startswith(("/console", "/bid", "/static/", "/hall", "/lang/", "/i18n.js"))
 
 
 class SecurityHeaders:

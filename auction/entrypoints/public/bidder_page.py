@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -39,22 +39,9 @@ STATIC = Path(__file__).resolve().parents[1] / "static"
 ANNOUNCED = ("parcel_no", "location", "area_m2", "area_hectares", "land_use", "land_use_name", "term_years",
              "plot_ratio_min", "plot_ratio_max", "planning", "boundaries", "current_state")
 
-INDEX = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>国有建设用地使用权网上交易系统</title>
-<link rel="stylesheet" href="/static/style.css"></head>
-<body><main class="index"><h1>国有建设用地使用权网上交易系统<small>Online trading of state-owned construction land use rights</small></h1>
-<ul class="entry">
-<li><a href="/bid">竞买人报价 <small>Bidder page</small></a></li>
-<li><a href="/console">交易中心操作台 <small>Operator console</small></a></li>
-</ul></main></body></html>"""
-
 
 def _refused(code: Code, status: int) -> JSONResponse:
     return JSONResponse({"error": Rejected(code).rejection.to_dict()}, status_code=status)
-
-
-async def index(request: Request) -> Response:
-    return HTMLResponse(INDEX)
 
 
 async def bid_page(request: Request) -> Response:
@@ -131,7 +118,6 @@ def routes(settings: Settings) -> list[Route | Mount]:
         return await which_session(request, settings)
 
     return [
-        Route("/", index, methods=["GET"]),
         Route("/favicon.ico", no_icon, methods=["GET"]),
         Route("/bid", bid_page, methods=["GET"]),
         Route("/bid/session", session_of_token, methods=["POST"]),

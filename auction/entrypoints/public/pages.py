@@ -6,25 +6,24 @@ result exists only after the close (auction/documents/landchina.py)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from auction.documents.landchina import ANNOUNCEMENT, CHANGE, RESULT, UNSOLD, to_xml
-from auction.documents.pages import STYLE, atom_feed, detail_page, list_page
+from auction.documents.pages import TITLES, atom_feed, detail_body, list_body, list_title
+from auction.entrypoints.public.layout import Layout
 from auction.settings import Settings
 from auction.store import publication as outbox
 
-_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-# No script at all; the one inline style by its hash.
-POLICY = (f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src 'self'; form-action 'none'; "
+# No script at all; this site's style sheet.
+POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'none'; "
           "frame-ancestors 'none'; base-uri 'none'")
 HEADERS = {"content-security-policy": POLICY, "cache-control": "public, max-age=60"}
 
@@ -32,11 +31,6 @@ HEADERS = {"content-security-policy": POLICY, "cache-control": "public, max-age=
 def _pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.state.publisher.pool
     return pool
-
-
-def _not_found() -> Response:
-    return HTMLResponse('<!DOCTYPE html><html lang="zh-CN"><meta charset="utf-8"><title>未找到</title>'
-                        "<p>未找到该文件。</p></html>", status_code=404, headers=HEADERS)
 
 
 async def _documents(request: Request, kind: str | None) -> list[dict[str, Any]]:
@@ -55,52 +49,58 @@ async def _document(request: Request, kind: str | None) -> dict[str, Any] | None
     return document
 
 
-def _unavailable() -> Response:
-    return HTMLResponse("<!DOCTYPE html><p>服务暂不可用，请稍后再试。</p>", status_code=503, headers=HEADERS)
+class Pages:
+    """The lists and the documents, in the site's layout."""
 
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
 
-def _safe(handler: Any) -> Any:
-    async def endpoint(request: Request) -> Response:
-        try:
-            response: Response = await handler(request)
-            return response
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            return _unavailable()
+    def page(self, request: Request, title: str, body: str) -> Response:
+        return self.layout.render(request, "document.html", headers=HEADERS, title=title, body=Markup(body))
 
-    return endpoint
+    def not_found(self, request: Request) -> Response:
+        return self.layout.render(request, "not_found.html", status_code=404, headers=HEADERS)
 
+    def safe(self, handler: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            try:
+                response: Response = await handler(request)
+                return response
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                return self.layout.render(request, "unavailable.html", status_code=503, headers=HEADERS)
 
-async def announcements(request: Request) -> Response:
-    return HTMLResponse(list_page(ANNOUNCEMENT, await _documents(request, ANNOUNCEMENT)), headers=HEADERS)
+        return endpoint
 
+    async def announcements(self, request: Request) -> Response:
+        return self.page(request, list_title(ANNOUNCEMENT), list_body(await _documents(request, ANNOUNCEMENT)))
 
-async def results(request: Request) -> Response:
-    return HTMLResponse(list_page(RESULT, await _documents(request, RESULT)), headers=HEADERS)
+    async def results(self, request: Request) -> Response:
+        return self.page(request, list_title(RESULT), list_body(await _documents(request, RESULT)))
 
+    async def announcement(self, request: Request) -> Response:
+        return await self.detail(request, ANNOUNCEMENT)
 
-async def announcement(request: Request) -> Response:
-    document = await _document(request, ANNOUNCEMENT)
-    return _not_found() if document is None else HTMLResponse(detail_page(document), headers=HEADERS)
+    async def result(self, request: Request) -> Response:
+        return await self.detail(request, RESULT)
 
+    async def detail(self, request: Request, kind: str) -> Response:
+        document = await _document(request, kind)
+        if document is None:
+            return self.not_found(request)
+        return self.page(request, TITLES[document["kind"]], detail_body(document))
 
-async def result(request: Request) -> Response:
-    document = await _document(request, RESULT)
-    return _not_found() if document is None else HTMLResponse(detail_page(document), headers=HEADERS)
+    async def export_json(self, request: Request) -> Response:
+        document = await _document(request, None)
+        if document is None:
+            return self.not_found(request)
+        return JSONResponse(document, headers={"cache-control": "public, max-age=60"})
 
-
-async def export_json(request: Request) -> Response:
-    document = await _document(request, None)
-    if document is None:
-        return _not_found()
-    return JSONResponse(document, headers={"cache-control": "public, max-age=60"})
-
-
-async def export_xml(request: Request) -> Response:
-    document = await _document(request, None)
-    if document is None:
-        return _not_found()
-    return Response(to_xml(document), media_type="application/xml; charset=utf-8",
-                    headers={"cache-control": "public, max-age=60"})
+    async def export_xml(self, request: Request) -> Response:
+        document = await _document(request, None)
+        if document is None:
+            return self.not_found(request)
+        return Response(to_xml(document), media_type="application/xml; charset=utf-8",
+                        headers={"cache-control": "public, max-age=60"})
 
 
 async def feed(request: Request, base: str) -> Response:
@@ -112,16 +112,19 @@ async def feed(request: Request, base: str) -> Response:
                     headers={"cache-control": "public, max-age=60"})
 
 
-def routes(settings: Settings) -> list[Route]:
+def routes(settings: Settings, layout: Layout | None = None) -> list[Route]:
+    pages = Pages(layout or Layout())
+    safe = pages.safe
+
     async def atom(request: Request) -> Response:
         return await feed(request, settings.base_url)
 
     return [
-        Route("/public/announcements", _safe(announcements)),
-        Route("/public/announcements/{document_id}", _safe(announcement)),
-        Route("/public/results", _safe(results)),
-        Route("/public/results/{document_id}", _safe(result)),
-        Route("/public/feed.atom", _safe(atom)),
-        Route("/public/documents/{document_id}.json", _safe(export_json)),
-        Route("/public/documents/{document_id}.xml", _safe(export_xml)),
+        Route("/public/announcements", safe(pages.announcements)),
+        Route("/public/announcements/{document_id}", safe(pages.announcement)),
+        Route("/public/results", safe(pages.results)),
+        Route("/public/results/{document_id}", safe(pages.result)),
+        Route("/public/feed.atom", safe(atom)),
+        Route("/public/documents/{document_id}.json", safe(pages.export_json)),
+        Route("/public/documents/{document_id}.xml", safe(pages.export_xml)),
     ]

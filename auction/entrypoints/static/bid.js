@@ -83,11 +83,7 @@
     renderState();  // no new bids while the link is down (an in-flight one is re-sent, same bid_id)
     const box = $("conn");
     box.dataset.state = s;
-    box.textContent = {
-      connecting: "正在连接… / Connecting…",
-      live: "已连接，实时更新 / Connected, live",
-      reconnecting: "连接中断，正在自动重连，重连后补齐期间的报价… / Connection lost: reconnecting, missed bids will be filled in",
-    }[s] || s;
+    box.textContent = A.t({ connecting: "live.connecting", live: "bid.connected", reconnecting: "bid.reconnecting" }[s] || s);
   }
 
   function onFatal(m) {
@@ -147,17 +143,7 @@
   function onTick(serverNow) {
     $("server-time").textContent = A.cst(serverNow).slice(11);
     if (!state) return;
-    let label = "剩余时间 ";
-    let left = null;
-    if (state.phase === "SCHEDULED" && state.opens_at_us) {
-      label = "距开始 ";
-      left = state.opens_at_us - serverNow;
-    } else if (A.OPEN_PHASES.has(state.phase) && state.deadline_us) {
-      left = state.deadline_us - serverNow;
-    }
-    $("countdown-label").firstChild.textContent = label;
-    $("countdown").textContent = left === null ? "—" : A.duration(left);
-    $("countdown").classList.toggle("urgent", left !== null && left < 60e6);
+    A.renderCountdown(state, serverNow);
   }
 
   // ------------------------------------------------------------ drawing
@@ -218,7 +204,11 @@
 
   function renderState() {
     if (!state) return;
-    A.renderPrices(state, me);
+    A.renderFigures(state);
+    if (state.highest_bidder_no !== null && state.highest_bidder_no === me) {
+      A.setText("highest-no", `${state.highest_bidder_no}（我）`);
+    }
+    A.setText("min-next-fen", state.min_next_fen ? A.formatFen(state.min_next_fen) : "");
     A.setText("t-increment", A.formatWan(state.increment_fen));
     const open = A.OPEN_PHASES.has(state.phase);
     $("bid-button").disabled = !open || !connected;
@@ -358,6 +348,11 @@
 
   // ------------------------------------------------------------ wiring
 
+  A.languageSwitch(() => {  // what the script wrote itself, again in the new language
+    if (!feed) return;
+    onStatus(feed.ws && feed.welcomed ? "live" : "reconnecting");
+    renderState();
+  });
   $("signin-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", () => signOut(""));
   $("bid-form").addEventListener("submit", askToConfirm);

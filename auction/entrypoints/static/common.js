@@ -510,21 +510,6 @@ window.Auction = (() => {
       amount);
   }
 
-  /* The phase and the prices of a live session, on the bid page and the console's session
-     page alike (an element a page lacks is skipped); `myNo` marks the viewer's own bid, as in the ladder. */
-  function renderPrices(state, myNo) {
-    const phase = document.getElementById("phase");
-    phase.textContent = PHASES[state.phase] || state.phase;
-    phase.dataset.phase = state.phase;
-    setText("highest", formatWan(state.highest_fen));
-    setText("highest-fen", state.highest_fen ? formatFen(state.highest_fen) : "");
-    const no = state.highest_bidder_no;
-    const mine = myNo !== null && myNo !== undefined && no === myNo;
-    setText("highest-no", no === null ? "—" : `${no}${mine ? "（我）" : ""}`);
-    setText("min-next", formatWan(state.min_next_fen));
-    setText("min-next-fen", state.min_next_fen ? formatFen(state.min_next_fen) : "");
-  }
-
   /* Insert keeping the ladder newest first and each seq once. */
   function addLadderRow(tbody, e, myNo) {
     if (tbody.querySelector(`tr[data-seq="${e.seq}"]`)) return;
@@ -533,9 +518,163 @@ window.Auction = (() => {
     tbody.insertBefore(row, later || null);
   }
 
+
+  // ---------------------------------------------------------------- language (Chinese first, English second)
+
+  /* The table is the server's (auction/entrypoints/http/i18n.py, served as /i18n.js); the
+   * choice is the `lang` cookie the server pages read, kept in localStorage as well. */
+  const LANG_KEY = "auction.lang";
+
+  function lang() {
+    const m = /(?:^|;\s*)lang=(zh|en)(?:;|$)/.exec(document.cookie);
+    if (m) return m[1];
+    try {
+      const saved = localStorage.getItem(LANG_KEY);
+      if (saved === "zh" || saved === "en") return saved;
+    } catch (e) { /* storage off */ }
+    return "zh";
+  }
+
+  function setLang(l) {
+    try {
+      localStorage.setItem(LANG_KEY, l);
+    } catch (e) { /* storage off: the cookie still holds it */ }
+    document.cookie = `lang=${l}; path=/; max-age=31536000; samesite=lax`;
+    document.documentElement.lang = l === "en" ? "en" : "zh-CN";
+  }
+
+  function pair(key) {
+    const entry = (window.AUCTION_I18N || {})[key];
+    if (!entry) return [key, ""];
+    return lang() === "en" ? [entry[1], entry[0]] : [entry[0], entry[1]];
+  }
+
+  function t(key) {
+    return pair(key)[0];
+  }
+
+  /* Every [data-i18n] element: the chosen language, then the other one in <small>
+   * (data-i18n-single: the chosen one alone). */
+  function applyI18n(root = document) {
+    root.querySelectorAll("[data-i18n]").forEach((node) => {
+      const [first, second] = pair(node.dataset.i18n);
+      node.textContent = first;
+      if (second && !node.hasAttribute("data-i18n-single")) node.append(" ", el("small", {}, second));
+    });
+    root.querySelectorAll("[data-lang]").forEach((a) => {
+      if (a.dataset.lang === lang()) a.setAttribute("aria-current", "true");
+      else a.removeAttribute("aria-current");
+    });
+  }
+
+  /* A static page switches in place (no reload: a bidder keeps the connection); `then` redraws
+   * what the script wrote itself. */
+  function languageSwitch(then) {
+    document.documentElement.lang = lang() === "en" ? "en" : "zh-CN";
+    applyI18n();
+    document.querySelectorAll("a[data-lang]").forEach((a) => a.addEventListener("click", (event) => {
+      event.preventDefault();
+      setLang(a.dataset.lang);
+      applyI18n();
+      if (then) then();
+    }));
+  }
+
+  /* 2026年12月06日 10时00分 (CST), or 2026-12-06 10:00 CST in English, as the server writes it. */
+  function when(us) {
+    if (us === null || us === undefined) return "—";
+    const p = Object.fromEntries(CST_PARTS.formatToParts(new Date(Math.floor(us / 1000))).map((x) => [x.type, x.value]));
+    return lang() === "en" ? `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} CST`
+      : `${p.year}年${p.month}月${p.day}日 ${p.hour}时${p.minute}分`;
+  }
+
+  function phaseText(phase) {
+    const key = `phase.${phase}`;
+    return (window.AUCTION_I18N || {})[key] ? t(key) : (PHASES[phase] || phase);
+  }
+
+  // ---------------------------------------------------------------- the live figures (console, hall)
+
+  /* What is left of the current phase by the server's clock: [label key, µs] or [key, null]. */
+  function timeLeft(state, serverNow) {
+    if (state.phase === "SCHEDULED" && state.opens_at_us) return ["live.until_start", state.opens_at_us - serverNow];
+    if (OPEN_PHASES.has(state.phase) && state.deadline_us) return ["live.time_left", state.deadline_us - serverNow];
+    return ["live.time_left", null];
+  }
+
+  /* The countdown by the server's clock (#countdown), its label (#countdown-label, if the
+   * page has one: "time left" or "starts in"), red in the last minute. */
+  function renderCountdown(state, serverNow) {
+    const [label, left] = timeLeft(state, serverNow);
+    const labelNode = document.getElementById("countdown-label");
+    if (labelNode && labelNode.dataset.i18n !== label) {
+      labelNode.dataset.i18n = label;
+      applyI18n(labelNode.parentNode);
+    }
+    setText("countdown", left === null ? "—" : duration(left));
+    document.getElementById("countdown").classList.toggle("urgent", left !== null && left < 60e6);
+  }
+
+  /* A read-only page following a session as a watcher (the console's live view, the hall):
+   * the ladder (#ladder-rows) rebuilt from the log, the state after every event handed to
+   * `render`, the server's time (#server-time, written by `clock`) and the countdown, a
+   * fatal refusal in #live-note. `status(s)` names the link's state, `welcome(w)` and
+   * `event(e)` see what else the page wants. */
+  function watch({ sessionId, render, status, clock = cst, welcome = () => {}, event = () => {} }) {
+    let state = null;
+    const feed = new SessionFeed({
+      sessionId,
+      onStatus(s) {
+        const box = document.getElementById("conn");
+        box.dataset.state = s;
+        box.textContent = status(s);
+      },
+      onWelcome(w, resumed) {
+        if (!resumed) document.getElementById("ladder-rows").textContent = "";  // rebuilt from the log, seq 1 on
+        welcome(w, resumed);
+        state = w.state;
+        render(state);
+      },
+      onEvent(e, current) {
+        if (e.event === "BidAccepted") addLadderRow(document.getElementById("ladder-rows"), e, null);
+        event(e);
+        if (current) {
+          state = e.state;
+          render(state);
+        }
+      },
+      onTick(serverNow) {
+        setText("server-time", clock(serverNow));
+        if (state) renderCountdown(state, serverNow);
+      },
+      onFatal(m) {
+        setText("live-note", rejectionText(m));
+      },
+    });
+    window.auctionFeed = feed;
+    feed.start();
+    return feed;
+  }
+
+  /* The figures every watching page shows, by element id: phase, highest (and its bidder
+   * number), minimum next bid (none once bidding is over), increment, bid count. */
+  function renderFigures(state) {
+    const phase = document.getElementById("phase");
+    phase.textContent = phaseText(state.phase);
+    phase.dataset.phase = state.phase;
+    setText("highest", formatWan(state.highest_fen));
+    setText("highest-fen", state.highest_fen ? formatFen(state.highest_fen) : "");
+    setText("highest-no", state.highest_bidder_no === null ? "—" : String(state.highest_bidder_no));
+    const biddable = OPEN_PHASES.has(state.phase) || state.phase === "SCHEDULED" || state.phase === "SUSPENDED";
+    setText("min-next", biddable ? formatWan(state.min_next_fen) : "—");
+    setText("increment", formatWan(state.increment_fen));
+    setText("bid-count", String(state.bid_count));
+  }
+
   return {
     FEN_PER_WAN, formatWan, formatFen, formatYuan, parseWan, fenToCapital, cst, duration, nowUs,
     PHASES, OPEN_PHASES, FINAL_PHASES, METHODS, EVENTS, OUTCOMES, CLOSE_REASONS, CODES, codeText, rejectionText,
-    sha256Hex, checkCommitment, SessionFeed, el, setText, addLadderRow, renderPrices,
+    sha256Hex, checkCommitment, SessionFeed, el, setText, addLadderRow,
+    lang, setLang, t, applyI18n, languageSwitch, when, phaseText, timeLeft, renderCountdown, renderFigures, watch,
   };
 })();

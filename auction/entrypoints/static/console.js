@@ -24,9 +24,7 @@
 
   function render() {
     if (!state) return;
-    A.renderPrices(state, null);
-    A.setText("increment", A.formatWan(state.increment_fen));
-    A.setText("bid-count", String(state.bid_count));
+    A.renderFigures(state);
     if (!wasFinal && !reloading && (A.FINAL_PHASES.has(state.phase) || state.phase === "HELD")) {
       reloading = true;  // the outcome, the revealed reserve and (now) the identities come from the server
       A.setText("live-note", "交易已结束，正在载入结果… / The session has ended: loading the outcome…");
@@ -34,42 +32,21 @@
     }
   }
 
-  const feed = new A.SessionFeed({
+  A.watch({
     sessionId: live.dataset.sessionId,
-    onStatus(s) {
-      const box = $("conn");
-      box.dataset.state = s;
-      box.textContent = { connecting: "正在连接… / Connecting…", live: "实时 / Live",
-        reconnecting: "连接中断，正在重连… / Reconnecting…" }[s] || s;
-    },
-    onWelcome(w, resumed) {
-      if (!resumed) $("ladder-rows").textContent = "";  // rebuilt from the log, seq 1 on
-      if (w.terms.reserve_commitment) A.setText("commitment", w.terms.reserve_commitment);
-      state = w.state;
+    status: (s) => ({ connecting: "正在连接… / Connecting…", live: "实时 / Live",
+      reconnecting: "连接中断，正在重连… / Reconnecting…" }[s] || s),
+    render(next) {
+      state = next;
       render();
     },
-    onEvent(e, current) {
-      if (e.event === "BidAccepted") A.addLadderRow($("ladder-rows"), e, null);
+    welcome(w) {
+      if (w.terms.reserve_commitment) A.setText("commitment", w.terms.reserve_commitment);
+    },
+    event(e) {
       if ((e.event === "SessionOpened" || e.event === "ReserveSealed") && e.data.reserve_commitment) {
         A.setText("commitment", e.data.reserve_commitment);
       }
-      if (current) {
-        state = e.state;
-        render();
-      }
-    },
-    onTick(serverNow) {
-      A.setText("server-time", A.cst(serverNow));
-      if (!state) return;
-      let left = null;
-      if (state.phase === "SCHEDULED" && state.opens_at_us) left = state.opens_at_us - serverNow;
-      else if (A.OPEN_PHASES.has(state.phase) && state.deadline_us) left = state.deadline_us - serverNow;
-      A.setText("countdown", left === null ? "—" : A.duration(left));
-    },
-    onFatal(m) {
-      A.setText("live-note", A.rejectionText(m));
     },
   });
-  window.auctionFeed = feed;
-  feed.start();
 })();

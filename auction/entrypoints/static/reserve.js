@@ -1,0 +1,290 @@
+// The reserve decision in the committee member's browser (Q26, docs/rules.md).
+//
+// The amount is sealed here, to the escrow public key, with exactly the server's
+// scheme (auction/adapters/sealing/escrow.py): an ephemeral X25519 key agrees a
+// secret with the escrow key; HKDF-SHA256 (no salt, info "land-auction reserve
+// v1|" + session id) derives an AES-256-GCM key; the session id is the associated
+// data. The commitment is SHA-256 over "<fen>:<salt>" (domain/session.py
+// reserve_commitment). The form posts only the commitment and the envelope: the
+// amount field has no name, so the amount and the salt never leave the browser.
+//
+// Each member signs the decision record (domain/plans.py decision_record:
+// canonical JSON, sorted keys, no spaces, UTF-8) with Ed25519. The private key is
+// a CryptoKey kept in IndexedDB, made here (not extractable) or imported from the
+// PEM file `auction committee keygen` wrote (then kept not extractable either).
+"use strict";
+
+const INFO = "land-auction reserve v1|";
+const DB = "auction-committee";
+const te = new TextEncoder();
+
+function hex(bytes) {
+  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function unhex(text) {
+  if (!/^([0-9a-f]{2})*$/.test(text)) throw new Error("not hex");
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function concat(a, b) {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+async function sha256Hex(text) {
+  return hex(await crypto.subtle.digest("SHA-256", te.encode(text)));
+}
+
+function newSalt() {
+  return hex(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+// "8000.5" 万元 -> "80005000000" fen, as digits (no floating point); null if not a valid amount.
+function wanToFen(text) {
+  const m = /^\s*(\d{1,9})(?:\.(\d{1,6}))?\s*$/.exec(String(text).replace(/,/g, ""));
+  if (!m) return null;
+  const fen = (m[1] + (m[2] || "").padEnd(6, "0")).replace(/^0+/, "");
+  return fen === "" ? null : fen;
+}
+
+// "4500.00" 元 -> "450000" fen; null if not a positive amount with at most 2 decimals.
+function yuanToFen(text) {
+  const m = /^\s*(\d{1,12})(?:\.(\d{1,2}))?\s*$/.exec(String(text).replace(/,/g, ""));
+  if (!m) return null;
+  const fen = (m[1] + (m[2] || "").padEnd(2, "0")).replace(/^0+/, "");
+  return fen === "" ? null : fen;
+}
+
+async function keyIdOf(rawPublic) {
+  return hex(await crypto.subtle.digest("SHA-256", concat(te.encode("escrow-key-id:"), rawPublic))).slice(0, 16);
+}
+
+function commitmentOf(fen, salt) {
+  return sha256Hex(`${fen}:${salt}`);
+}
+
+// The envelope, as escrow.py ReserveSealer.seal makes it.
+async function sealReserve(escrowPublicHex, sessionId, fen, salt) {
+  const escrowRaw = unhex(escrowPublicHex);
+  const escrow = await crypto.subtle.importKey("raw", escrowRaw, { name: "X25519" }, false, []);
+  const ephemeral = await crypto.subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
+  const shared = await crypto.subtle.deriveBits({ name: "X25519", public: escrow }, ephemeral.privateKey, 256);
+  const ikm = await crypto.subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]);
+  const aes = await crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: te.encode(INFO + sessionId) },
+    ikm, { name: "AES-GCM", length: 256 }, false, ["encrypt"]);
+  const nonce = crypto.getRandomValues(new Uint8Array(12));
+  const plain = te.encode(`{"amount": ${fen}, "salt": "${salt}"}`);  // json.dumps's own spacing
+  const body = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv: nonce, additionalData: te.encode(sessionId), tagLength: 128 }, aes, plain);
+  const ephemeralRaw = new Uint8Array(await crypto.subtle.exportKey("raw", ephemeral.publicKey));
+  return {
+    commitment: await commitmentOf(fen, salt),
+    key_id: await keyIdOf(escrowRaw),
+    nonce_hex: hex(nonce),
+    ciphertext_hex: hex(concat(ephemeralRaw, new Uint8Array(body))),
+  };
+}
+
+// domain/plans.py decision_record: json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False).
+function decisionRecord(d) {
+  const record = {
+    appraisal_id: d.appraisal_id,
+    commitment: d.commitment,
+    decided_at: d.decided_at,
+    floor_price_fen_per_m2: d.floor_price_fen_per_m2,
+    has_reserve: d.commitment !== null,
+    members: d.members,
+    plan_id: d.plan_id,
+  };
+  // decided_at (µs) and the floor price are integers below 2^53: JSON.stringify writes them as Python does.
+  return te.encode(JSON.stringify(record));
+}
+
+// ---------------------------------------------------------------------------
+// the member's key: IndexedDB, one CryptoKey pair per console account
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore("keys");
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function dbDo(mode, work) {
+  const db = await openDb();
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction("keys", mode);
+      const req = work(tx.objectStore("keys"));
+      tx.oncomplete = () => resolve(req.result);
+      tx.onerror = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+const loadKey = (member) => dbDo("readonly", (s) => s.get(member));
+const saveKey = (member, entry) => dbDo("readwrite", (s) => s.put(entry, member));
+
+async function generateKey(member) {
+  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+  const publicHex = hex(await crypto.subtle.exportKey("raw", pair.publicKey));
+  await saveKey(member, { privateKey: pair.privateKey, publicHex, source: "generated" });
+  return publicHex;
+}
+
+function pemToDer(pem) {
+  const body = pem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, "").replace(/\s+/g, "");
+  const bin = atob(body);
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+// The PEM (PKCS#8) file `auction committee keygen` wrote. Imported once extractable only to read
+// its public half, then again not extractable: that one is kept.
+async function importKeyFile(member, pem) {
+  const der = pemToDer(pem);
+  const readable = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, true, ["sign"]);
+  const jwk = await crypto.subtle.exportKey("jwk", readable);
+  const publicRaw = Uint8Array.from(atob(jwk.x.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  const privateKey = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, false, ["sign"]);
+  const publicHex = hex(publicRaw);
+  await saveKey(member, { privateKey, publicHex, source: "imported" });
+  return publicHex;
+}
+
+async function signRecord(privateKey, bytes) {
+  return hex(await crypto.subtle.sign({ name: "Ed25519" }, privateKey, bytes));
+}
+
+window.reserveCrypto = { sealReserve, decisionRecord, signRecord, commitmentOf, newSalt, wanToFen, yuanToFen, keyIdOf, hex, unhex,
+                         generateKey, importKeyFile, loadKey };
+
+// ---------------------------------------------------------------------------
+// the page
+
+(function page() {
+  const root = document.getElementById("reserve");
+  if (!root) return;
+  const member = root.dataset.member;
+  const planId = root.dataset.planId;
+  const sessionId = root.dataset.sessionId;
+  const escrowHex = root.dataset.escrowPublic;
+  const registeredHex = root.dataset.registeredKey || "";
+  const offset = Number(root.dataset.serverTimeUs) - Date.now() * 1000;  // the server's clock, as the live view
+  const serverNowUs = () => Math.floor(Date.now() * 1000 + offset);
+  const status = document.getElementById("key-status");
+  const note = document.getElementById("reserve-note");
+  let key = null;
+
+  function say(text, cls) {
+    note.textContent = text;
+    note.className = cls || "notice";
+  }
+
+  function showKey(entry) {
+    key = entry || null;
+    const match = !key ? "none" : !registeredHex ? "unregistered" : key.publicHex === registeredHex ? "yes" : "no";
+    status.dataset.match = match;
+    document.getElementById("key-public").textContent = key ? key.publicHex : "—";
+    status.textContent = {
+      none: "本浏览器尚无签名密钥 / No signing key in this browser",
+      unregistered: "公钥尚未登记：请交易中心登记此公钥 / Not registered yet: hand this public key to the trading center",
+      yes: "与登记的公钥一致 / Matches the registered key",
+      no: "与登记的公钥不一致 / Does not match the registered key",
+    }[match];
+    document.querySelectorAll("[data-needs-key]").forEach((b) => { b.disabled = match !== "yes"; });
+  }
+
+  loadKey(member).then(showKey, (e) => say(`IndexedDB: ${e}`, "error"));
+
+  const gen = document.getElementById("key-generate");
+  if (gen) gen.addEventListener("click", async () => {
+    if (key && !confirm("替换本浏览器中的密钥？ / Replace the key kept in this browser?")) return;
+    await generateKey(member);
+    showKey(await loadKey(member));
+  });
+  const file = document.getElementById("key-file");
+  if (file) file.addEventListener("change", async () => {
+    try {
+      await importKeyFile(member, await file.files[0].text());
+      showKey(await loadKey(member));
+    } catch (e) {
+      say(`密钥文件无法读取 / The key file could not be read (${e.name || e})`, "error");
+    }
+  });
+
+  // Keep a typed amount across a refused submission, in this tab only (never sent).
+  const amount = document.getElementById("amount");
+  if (amount) {
+    amount.value = sessionStorage.getItem(`reserve-amount:${planId}`) || "";
+    amount.addEventListener("input", () => {
+      sessionStorage.setItem(`reserve-amount:${planId}`, amount.value);
+      const fen = wanToFen(amount.value);
+      document.getElementById("amount-check").textContent = fen === null ? "" : `= ${fen} 分`;
+    });
+  }
+  const noReserve = document.getElementById("no-reserve");
+
+  const prepare = document.getElementById("prepare-form");
+  // One id per form shown: the same form sent twice is kept once.
+  if (prepare) prepare.elements.draft_id.value = crypto.randomUUID();
+  if (prepare) prepare.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = prepare.elements;
+    const members = Array.from(document.querySelectorAll("input.member:checked"), (c) => c.value);
+    const none = noReserve && noReserve.checked;
+    const fen = none ? null : wanToFen(amount.value);
+    if (!none && fen === null) {
+      document.getElementById("amount-error").textContent = "请输入底价（万元，最多6位小数） / Type the reserve in 万元";
+      return;
+    }
+    const floor = yuanToFen(f.floor_price_yuan_per_m2.value);
+    if (floor === null) {
+      document.getElementById("floor-error").textContent = "楼面地价：元/平方米，最多2位小数 / yuan per m², 2 decimals";
+      return;
+    }
+    const decidedAt = serverNowUs();
+    let sealed = { commitment: null, key_id: "", nonce_hex: "", ciphertext_hex: "" };
+    if (!none) sealed = await sealReserve(escrowHex, sessionId, fen, newSalt());
+    const record = decisionRecord({
+      plan_id: planId, decided_at: decidedAt, members, commitment: sealed.commitment,
+      appraisal_id: f.appraisal_id.value, floor_price_fen_per_m2: Number(floor),
+    });
+    f.members.value = members.join(",");
+    f.decided_at_us.value = String(decidedAt);
+    f.has_reserve.value = none ? "no" : "yes";
+    f.commitment.value = sealed.commitment || "";
+    f.key_id.value = sealed.key_id;
+    f.nonce_hex.value = sealed.nonce_hex;
+    f.ciphertext_hex.value = sealed.ciphertext_hex;
+    f.signature_hex.value = await signRecord(key.privateKey, record);
+    prepare.submit();
+  });
+
+  const sign = document.getElementById("sign-form");
+  if (sign) sign.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const d = document.getElementById("draft").dataset;
+    const record = decisionRecord({
+      plan_id: planId, decided_at: Number(d.decidedAt), members: d.members.split(","),
+      commitment: d.commitment || null, appraisal_id: d.appraisalId,
+      floor_price_fen_per_m2: Number(d.floorPrice),
+    });
+    // Sign only what this page shows: the server's bytes must be the record rebuilt here.
+    if (hex(record) !== d.recordHex) {
+      say("决策记录与显示内容不一致，未签署 / The record differs from what is shown: not signed", "error");
+      return;
+    }
+    sign.elements.signature_hex.value = await signRecord(key.privateKey, record);
+    sign.submit();
+  });
+})();

@@ -1,0 +1,50 @@
+"""The applications ledger and the close page in Chromium at 1366x768: they fit the
+window (no sideways scrolling), with a screenshot of each for people to look at."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.async_api import Browser, expect
+
+from auction.staff.roles import Role
+from tests.browser.pages import collect_errors, console_sign_in
+from tests.conftest import ServerProcess
+from tests.e2e.bank import BANK_ENV, FakeBank
+from tests.e2e.console_helpers import make_accounts
+from tests.e2e.helpers import WAN, Api
+from tests.e2e.test_deposits import DEPOSIT, apply, auction
+
+WIDTH = 1366
+
+
+async def test_the_ledger_and_the_close_page_fit_1366_pixels(
+    server_factory: Callable[..., ServerProcess], database: str, browser: Browser, screenshots: Path
+) -> None:
+    server = server_factory(**BANK_ENV)
+    server.start()
+    accounts = await make_accounts(database)
+    async with Api(server) as api:
+        bank = FakeBank(server)
+        try:
+            sid = (await auction(api, start_in=600))["terms"]["session_id"]
+            for i, name in enumerate(("曲靖市己房地产开发有限责任公司（集团）", "云南庚置业有限公司", "曲靖辛建设投资有限公司")):
+                app = await apply(api, sid, name, f"91530300MA6K0001{i}F")
+                if i:
+                    await bank.pay(app["sub_account"], DEPOSIT if i == 1 else 7 * WAN + 1, name)
+        finally:
+            await bank.close()
+    context = await browser.new_context(viewport={"width": WIDTH, "height": 768}, locale="zh-CN",
+                                        timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    errors = collect_errors(page)
+    await console_sign_in(page, server.http, accounts[Role.OPERATOR])
+    for path, shot in ((f"/console/sessions/{sid}/applications", "console-applications.png"),
+                       (f"/console/sessions/{sid}/close", "console-close.png"), ("/console/audit", "console-audit.png")):
+        await page.goto(server.http + path)
+        await expect(page.locator("main")).to_be_visible()
+        await page.screenshot(path=str(screenshots / shot), full_page=True)
+        assert await page.evaluate("document.documentElement.scrollWidth") <= WIDTH, path
+    assert errors == []
+    await context.close()

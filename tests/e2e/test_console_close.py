@@ -1,0 +1,186 @@
+"""The console's money and close pages over HTTP against a real server: the
+applications ledger (万元, CST dates, Chinese headers, anonymous before the close)
+following the fake bank's confirmations; then, after a sale, the close page with
+the outcome, the confirmation link and the deadline actions (refund made,
+contract signed) as forms: refused beside the form with what was typed kept and
+nothing changed, done once however often submitted, audited in Chinese."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from auction.staff.roles import Role
+from tests.conftest import ServerProcess
+from tests.e2e.bank import BANK_ENV, FakeBank
+from tests.e2e.console_helpers import ConsoleUser, csrf_of, error_code, make_accounts, signed_in
+from tests.e2e.helpers import WAN, Api, WsClient, wait_opened
+from tests.e2e.test_deadlines import by_kind, session_clock
+from tests.e2e.test_deposits import DEPOSIT, apply, auction
+
+CST = timezone(timedelta(hours=8))
+WINNER = "曲靖市丁房地产开发有限公司"
+LOSER = "云南戊置业有限公司"
+
+
+def now_input(seconds: float = 0) -> str:
+    return (datetime.now(CST) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def field_error(page: str, name: str) -> str | None:
+    found = re.search(rf'id="error-{re.escape(name)}" data-code="([A-Z0-9_]+)"', page)
+    return found.group(1) if found else None
+
+
+def text_of(page: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+@pytest.fixture
+async def env(server_factory: Callable[..., ServerProcess], database: str
+              ) -> AsyncIterator[tuple[ServerProcess, Api, FakeBank, ConsoleUser]]:
+    server = server_factory(**BANK_ENV)
+    server.start()
+    accounts = await make_accounts(database)
+    api, bank = Api(server), FakeBank(server)
+    operator = await signed_in(server, accounts[Role.OPERATOR])
+    try:
+        yield server, api, bank, operator
+    finally:
+        await operator.close()
+        await bank.close()
+        await api.http.aclose()
+
+
+async def test_the_ledger_the_close_and_the_deadline_actions(
+    env: tuple[ServerProcess, Api, FakeBank, ConsoleUser], database: str
+) -> None:
+    server, api, bank, operator = env
+    session = await auction(api, start_in=8, countdown=3)
+    sid = session["terms"]["session_id"]
+    win = await apply(api, sid, WINNER, "91530300MA6K00009D")
+    lose = await apply(api, sid, LOSER, "91530000MA6K00008E")
+    money = f"/console/sessions/{sid}/applications"
+
+    # The ledger: Chinese headers first, 万元 exact to the fen, the deadline written 2026年12月06日.
+    page = (await operator.get(money)).text
+    for header in ("申请编号", "保证金子账户", "应缴（万元）", "已到账（万元）", "缴纳截止", "资格"):
+        assert header in page
+    assert "required_fen" not in page and "sub_account<" not in page
+    deadline = datetime.fromisoformat(win["deposit_deadline"]).astimezone(CST)
+    assert deadline.strftime("%Y年%m月%d日 %H:%M") in page
+    assert f'data-application="{win["application_id"]}" data-status="AWAITING_DEPOSIT"' in page
+    assert WINNER not in page and LOSER not in page  # anonymous before the close (RULES 3.5, 8.1)
+
+    # The bank's confirmations appear as they arrive: a part first, then the rest.
+    assert (await bank.pay(win["sub_account"], 12 * WAN + 34, WINNER)).status == 200
+    page = (await operator.get(money)).text
+    assert ">12.000034<" in page and "待缴保证金" in page
+    for app, name, amount in ((win, WINNER, DEPOSIT - 12 * WAN - 34), (lose, LOSER, DEPOSIT)):
+        sent = await bank.pay(app["sub_account"], amount, name)
+        assert sent.body["qualified_now"] is True, sent.body
+    page = (await operator.get(money)).text
+    assert page.count('data-status="QUALIFIED"') == 2 and "已取得竞买资格" in page
+    assert WINNER not in page and LOSER not in page
+    assert f'id="token-form-{win["application_id"]}"' in page
+
+    tokens = {}
+    for app in (win, lose):
+        r = await operator.post(f"{money.rsplit('/', 1)[0]}/applications/{app['application_id']}/token",
+                                {"csrf_token": csrf_of(page), "mode": "issue"})
+        found = re.search(r'id="q-token">(bt_[A-Za-z0-9_-]+)<', r.text)
+        assert found, r.text[:1000]
+        tokens[app["application_id"]] = found.group(1)
+
+    client = await WsClient.join(server.ws, sid, tokens[win["application_id"]])
+    try:
+        await wait_opened(client)
+        assert (await client.bid(101 * WAN))["type"] == "ack"
+        closed = await client.wait_event("SessionClosed", timeout=30)
+        assert closed["data"]["outcome"] == "SOLD", closed
+    finally:
+        await client.close()
+    rows = by_kind(await session_clock(api, sid))
+
+    # After the close the names are shown with the numbers (RULES 8.1).
+    page = (await operator.get(money)).text
+    assert WINNER in page and LOSER in page and "竞买号" in page
+
+    close = f"/console/sessions/{sid}/close"
+    page = (await operator.get(close)).text
+    assert 'data-outcome="SOLD"' in page and 'id="confirmation-link"' in page
+    assert 'data-unlocked="yes"' in page
+    csrf = csrf_of(page)
+    refund = rows["DEPOSIT_REFUND"]
+    done_path = f"{close}/deadlines/{refund['deadline_id']}/done"
+    typed = now_input()
+
+    # Refused beside its form, what was typed kept, nothing changed.
+    r = await operator.post(done_path, {"csrf_token": csrf, "done_at": typed, "bank_txn_id": "",
+                                        "amount_wan": "", "confirm": "yes"})
+    assert r.status_code == 422 and field_error(r.text, f"d-{refund['deadline_id']}") == "INVALID_FIELD", r.text[:3000]
+    assert f'name="done_at" value="{typed}"' in r.text
+    r = await operator.post(done_path, {"csrf_token": csrf, "done_at": typed, "bank_txn_id": "B-REFUND-1",
+                                        "amount_wan": "9999", "confirm": "yes"})
+    assert field_error(r.text, f"d-{refund['deadline_id']}") == "INVALID_AMOUNT"
+    assert 'value="9999"' in r.text and 'value="B-REFUND-1"' in r.text
+    assert by_kind(await session_clock(api, sid))["DEPOSIT_REFUND"]["state"] == "PENDING"
+
+    # Done, and a second submission changes nothing.
+    form = {"csrf_token": csrf, "done_at": typed, "bank_txn_id": "B-REFUND-1", "amount_wan": "", "confirm": "yes"}
+    r = await operator.post(done_path, form)
+    assert r.status_code == 303 and "done=DONE" in r.headers["location"], r.text[:2000]
+    r = await operator.post(done_path, form)
+    assert r.status_code == 303 and "done=ALREADY" in r.headers["location"]
+    apps = {a["application_id"]: a for a in (await api.get(f"/api/sessions/{sid}/applications")).json()}
+    assert apps[lose["application_id"]]["deposit"]["REFUNDED"] == DEPOSIT
+
+    # The contract: a confirmation is required; then signed, once.
+    signed = {"csrf_token": csrf, "signed_at": now_input()}
+    r = await operator.post(f"{close}/contract-signed", signed)
+    assert r.status_code == 422 and field_error(r.text, "contract") == "INVALID_FIELD"
+    assert by_kind(await session_clock(api, sid))["CONTRACT_SIGNING"]["state"] != "DONE"
+    for expected in ("CONTRACT_SIGNED", "ALREADY"):
+        r = await operator.post(f"{close}/contract-signed", {**signed, "confirm": "yes"})
+        assert r.status_code == 303 and f"done={expected}" in r.headers["location"]
+    after = by_kind(await session_clock(api, sid))
+    assert after["CONTRACT_SIGNING"]["state"] == "DONE" and after["Q32_NOTICE"]["state"] == "PENDING"
+    page = (await operator.get(close)).text
+    assert 'data-kind="Q32_NOTICE" data-state="PENDING"' in page
+
+    # A session without a plan has nothing published: a retry names no document of it.
+    r = await operator.post(f"{close}/retry", {"csrf_token": csrf, "document_id": "D-none", "channel": "LAND_MARKET"})
+    assert r.status_code == 422 and field_error(r.text, "publication") == "NOT_FOUND"
+
+    # The audit trail in Chinese: the action named, its code small beside, no raw None or µs.
+    audit = (await operator.get("/console/audit")).text
+    shown = text_of(audit)
+    for words in ("登录 SIGN_IN", "登记合同签订 CONTRACT_SIGNED", "发放竞买凭证 ISSUE_TOKEN", "拒绝 INVALID_FIELD"):
+        assert words in re.sub(r"\s+", " ", shown), words
+    assert "None" not in shown and "_us:" not in shown
+    assert f"签订时间：{datetime.now(CST):%Y年%m月%d日}" in shown
+
+
+async def test_committee_members_see_the_close_but_may_not_act(
+    env: tuple[ServerProcess, Api, FakeBank, ConsoleUser], database: str
+) -> None:
+    server, api, _bank, _operator = env
+    accounts = await make_accounts(database)
+    session = await auction(api, start_in=300)
+    sid = session["terms"]["session_id"]
+    committee = await signed_in(server, accounts[Role.COMMITTEE])
+    try:
+        page = await committee.get(f"/console/sessions/{sid}/close")
+        assert page.status_code == 200 and 'id="not-closed"' in page.text and "<form" not in page.text.split(
+            'id="escrow"')[1].split("</section>")[0]
+        r = await committee.post(f"/console/sessions/{sid}/close/contract-signed",
+                                 {"csrf_token": csrf_of(page.text), "signed_at": now_input(), "confirm": "yes"})
+        assert r.status_code == 403 and error_code(r.text) == "FORBIDDEN"
+        r = await committee.get(f"/console/sessions/{sid}/applications")
+        assert r.status_code == 403  # not theirs (Q26)
+    finally:
+        await committee.close()
