@@ -13,16 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
 
 from auction.domain.codes import Code
 from auction.domain.deposits import Application, Payment
 from auction.domain.ledger import Account, AccountKind, DepositLedger, Entry, EntryKind, Posting
+from auction.store import Executor
 from auction.store.events import to_datetime, to_micros
-
-Executor: TypeAlias = Any  # an asyncpg Pool or Connection (asyncpg is untyped)
 
 
 @dataclass(frozen=True)

@@ -217,7 +217,7 @@
     const closedCode = open ? null : state.phase === "SUSPENDED" ? "SESSION_SUSPENDED"
       : state.phase === "SCHEDULED" || state.phase === "NEW" ? "SESSION_NOT_OPEN" : "SESSION_CLOSED";
     $("bid-closed").textContent = closedCode === null ? ""
-      : `当前不可报价：${A.CODES[closedCode]({ opens_at: state.opens_at_us, resume_at: state.resume_at_us })}`;
+      : `当前不可报价：${A.codeText(closedCode, { opens_at: state.opens_at_us, resume_at: state.resume_at_us })}`;
     if (A.FINAL_PHASES.has(state.phase) || state.phase === "HELD") renderOutcome();
   }
 
