@@ -59,9 +59,9 @@ from auction.services.session import SessionService
 from auction.settings import Settings
 from auction.store import nodes
 from auction.store.events import EventStore, GroupCommit, to_datetime
-from auction.store.migrate import migrate
+from auction.store.database.migrate import migrate
 from auction.store.plans import PlanStore
-from auction.store.roles import assume, login_name, with_role_possible
+from auction.store.database.roles import assume, login_name, with_role_possible
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ async def _resync(service: SessionService, broker: RedisBroker, e: FollowersBehi
 
 async def _migrated_pool(settings: Settings, dsn: str, migration_dsn: str | None) -> asyncpg.Pool:
     # Migrations run as the schema's owner; the pool works as the server's role,
-    # which may not rewrite the logs (store/roles.py): it logs in as that role
+    # which may not rewrite the logs (store/database/roles.py): it logs in as that role
     # (embedded PostgreSQL, or a login made by `auction db grants-sql`) or SET ROLEs to it.
     role = settings.db_role
     if migration_dsn is None:

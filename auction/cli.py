@@ -3,7 +3,7 @@ calendar load FILE | users add|list|disable | db grants-sql`.
 
 Every command that needs the database on the embedded default shares it with a
 server running on the same data folder: it connects to the running PostgreSQL and
-leaves it running (store/embedded.py, `EmbeddedPostgres.release`).
+leaves it running (store/database/embedded.py, `EmbeddedPostgres.release`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import asyncpg
 
 from auction.settings import Settings
-from auction.store import embedded
+from auction.store.database import embedded
 
 log = logging.getLogger("auction")
 
@@ -42,7 +42,7 @@ class Database:
 def _database(settings: Settings) -> Database:
     if settings.database_url:
         return Database(settings.database_url, settings.migration_url, settings.db_role)
-    from auction.store.roles import APP_ROLE
+    from auction.store.database.roles import APP_ROLE
 
     pg = embedded.start(settings.data_dir, server_role=settings.db_role or APP_ROLE)
     return Database(pg.server_dsn, pg.owner_dsn, pg.server_role, pg)
@@ -51,7 +51,7 @@ def _database(settings: Settings) -> Database:
 async def _migrated(db: Database) -> None:
     """The schema is current before a command works on it: migrated by the owner, or,
     with DATABASE_URL alone, by that login if anything is left to apply."""
-    from auction.store.migrate import migrate, pending
+    from auction.store.database.migrate import migrate, pending
 
     con = await asyncpg.connect(db.migration_dsn or db.dsn)
     try:
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "committee":  # a member's own machine: no server, no database, no settings
         return _committee(args)
     if args.command == "db":  # prints SQL; no database needed
-        from auction.store.roles import grants_sql
+        from auction.store.database.roles import grants_sql
 
         try:
             print(grants_sql(args.role, args.schema), end="")
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "keys":
         return _keys_init(settings)
     if args.command == "verify-reserve":
-        from auction.domain.session import reserve_commitment
+        from auction.domain.bidding.session import reserve_commitment
 
         ok = reserve_commitment(args.amount_fen, args.salt) == args.commitment.strip().lower()
         print("match: the revealed reserve is the one committed to" if ok else "MISMATCH")
@@ -437,7 +437,7 @@ async def _calendar_load(dsn: str, path: Path, by: str, yes: bool = False) -> in
 
 
 async def _migrate(db: Database) -> int:
-    from auction.store.migrate import migrate
+    from auction.store.database.migrate import migrate
 
     if db.migration_dsn is None:
         log.warning("AUCTION_MIGRATION_URL is unset: migrating with DATABASE_URL, whose login then owns the "
@@ -453,7 +453,7 @@ async def _migrate(db: Database) -> int:
 
 async def _verify(dsn: str, session_id: str) -> int:
     """Replay the log through the engine: gap-free seq, and a revealed reserve matching its commitment."""
-    from auction.domain.session import replay, reserve_commitment
+    from auction.domain.bidding.session import replay, reserve_commitment
     from auction.store.events import EventStore
 
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)

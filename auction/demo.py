@@ -26,11 +26,11 @@ from typing import Any
 
 from auction.domain.china import CST, china_date
 from auction.domain.codes import MESSAGES, Rejected
-from auction.domain.commands import CreateSession
-from auction.domain.deposits import Payment
+from auction.domain.bidding.commands import CreateSession
+from auction.domain.deposit.deposits import Payment
 from auction.domain.money import format_wan
-from auction.domain.session import FINAL_PHASES, PHASE_WORDS, Phase, SessionState, recovery_suspension
-from auction.domain.terms import MINUTE, SECOND, Method, SessionRules, SessionTerms
+from auction.domain.bidding.session import FINAL_PHASES, PHASE_WORDS, Phase, SessionState, recovery_suspension
+from auction.domain.bidding.terms import MINUTE, SECOND, Method, SessionRules, SessionTerms
 from auction.services.deposits import DepositService
 from auction.services.registration import qualify
 from auction.services.session import SessionService

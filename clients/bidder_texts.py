@@ -2,7 +2,7 @@
 the fen (never rounded, never in exponent notation); times in China Standard Time.
 
 The words are the bidder page's (auction/entrypoints/static/common.js) and the
-console's (phases, outcomes, reasons from auction/domain/session.py), so a
+console's (phases, outcomes, reasons from auction/domain/bidding/session.py), so a
 bidder reads the same thing in the browser and in the terminal.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from auction.domain.amount_words import fen_to_capital
 from auction.domain.china import chinese_time
 from auction.domain.money import MAX_AMOUNT_FEN, PLAIN_WAN, fen_of_wan_text, format_wan, format_yuan
-from auction.domain.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
+from auction.domain.bidding.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
 
 PHASES = PHASE_WORDS
 FINAL_PHASES = frozenset({"CLOSED", "TERMINATED"})

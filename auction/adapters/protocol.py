@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 
-from auction.domain import events as ev
+from auction.domain.bidding import events as ev
 from auction.domain.codes import Code, Rejected
-from auction.domain.session import SessionState
+from auction.domain.bidding.session import SessionState
 
 PROTOCOL_VERSION = 1
 # No message or request body needs more than a few levels; the parser's own limit

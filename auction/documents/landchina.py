@@ -28,9 +28,9 @@ from typing import Any
 from auction.domain.china import iso_cst_seconds
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount, wan_number
-from auction.domain.parcels import format_basis_points, format_hundredths, to_hectares, to_square_metres
-from auction.domain.plan_terms import PlanMethod, Schedule
-from auction.domain.plans import PlanState
+from auction.domain.plan.parcels import format_basis_points, format_hundredths, to_hectares, to_square_metres
+from auction.domain.plan.plan_terms import PlanMethod, Schedule
+from auction.domain.plan.plans import PlanState
 
 SCHEMA = "qj-land-publication/1"
 ANNOUNCEMENT = "ANNOUNCEMENT"

@@ -1,4 +1,4 @@
-"""Applications and deposits (RULES 3.4, Q31): the shell around `domain/deposits.py`.
+"""Applications and deposits (RULES 3.4, Q31): the shell around `domain/deposit/deposits.py`.
 
     application -> dedicated sub-account -> bank payments (webhook) -> ledger
                 -> the payment that completes the deposit qualifies the applicant
@@ -40,9 +40,9 @@ import asyncpg
 
 from auction.domain.china import china_date, iso_cst
 from auction.domain.codes import MESSAGES, Code, Rejected
-from auction.domain.commands import ReissueToken
-from auction.domain.session import SessionState
-from auction.domain.deposits import (
+from auction.domain.bidding.commands import ReissueToken
+from auction.domain.bidding.session import SessionState
+from auction.domain.deposit.deposits import (
     NotYet,
     Payment,
     Qualified as DepositQualified,
@@ -51,8 +51,8 @@ from auction.domain.deposits import (
     qualify as judge_qualification,
     receive_payment,
 )
-from auction.domain.ledger import AccountKind, DepositLedger, EntryKind, unmatched_ref
-from auction.domain.subaccounts import new_sub_account
+from auction.domain.deposit.ledger import AccountKind, DepositLedger, EntryKind, unmatched_ref
+from auction.domain.deposit.subaccounts import new_sub_account
 from auction.reactions import HeldAfterClose, Reactions
 from auction.services.registration import new_token, qualify, token_hash
 from auction.services.runner import MAX_ATTEMPTS, Service, now_us

@@ -24,9 +24,9 @@ import asyncpg
 
 from auction.domain.codes import Code, Rejected
 from auction.domain.companies import is_valid_phone, is_valid_uscc, normalize_phone, normalize_uscc
-from auction.domain.deadlines import DeadlineKind
-from auction.domain.plans import PlanState, PlanStatus
-from auction.domain.session import SessionState
+from auction.domain.clock.deadlines import DeadlineKind
+from auction.domain.plan.plans import PlanState, PlanStatus
+from auction.domain.bidding.session import SessionState
 from auction.services.deadlines import DeadlineService
 from auction.services.deposits import DepositService, IssuedToken
 from auction.services.plans import PlanService

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from auction.domain.workdays import CalendarYear
+from auction.domain.clock.workdays import CalendarYear
 from auction.store import Executor
 
 

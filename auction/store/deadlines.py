@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from auction.domain.deadlines import ClockEvent, Deadline, DeadlineKind, DeadlineMoved, DeadlineState
+from auction.domain.clock.deadlines import ClockEvent, Deadline, DeadlineKind, DeadlineMoved, DeadlineState
 from auction.store import Executor
 from auction.store.events import to_datetime, to_micros
 

@@ -18,8 +18,8 @@ from typing import Any
 import asyncpg
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.plan_events import PlanEvent, event_from_dict, event_to_dict, plan_event_type
-from auction.domain.plans import PlanState
+from auction.domain.plan.plan_events import PlanEvent, event_from_dict, event_to_dict, plan_event_type
+from auction.domain.plan.plans import PlanState
 from auction.store import Executor
 from auction.store.events import to_datetime
 

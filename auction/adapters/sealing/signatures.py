@@ -25,9 +25,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from auction.domain.plan_commands import DecideReserve
-from auction.domain.plans import decision_record
-from auction.domain.session import reserve_commitment
+from auction.domain.plan.plan_commands import DecideReserve
+from auction.domain.plan.plans import decision_record
+from auction.domain.bidding.session import reserve_commitment
 from auction.store.events import to_micros
 
 # 16 to 64 random bytes, lowercase hex. A short salt would let anyone who sees

@@ -10,7 +10,7 @@
     POST /api/sessions/{id}/contract-signed  {by, signed_at}: the Q42 signing
     GET  /api/sessions/{id}/deadlines        the session's rows, what the clock did (Q42 default), re-offer
     GET  /api/calendar/years                 the calendar years and where they come from (provisional ones too)
-    POST /api/calendar/years                 body = a year file (auction/domain/workdays.py); every
+    POST /api/calendar/years                 body = a year file (auction/domain/clock/workdays.py); every
                                              deadline waiting for it or counted on its provisional
                                              year is recomputed. ?dry_run=1: only the difference from
                                              the provisional year and the rows it would move

@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from auction.domain.china import iso_cst
 from auction.domain.codes import MESSAGES, Code, Rejected
-from auction.domain.ledger import AccountKind
+from auction.domain.deposit.ledger import AccountKind
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.operator import _reason, _time
 from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post

@@ -20,11 +20,11 @@ from starlette.requests import Request
 from auction.adapters.protocol import state_view, storable_text, terms_view
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import ChangeIncrement, Command, CreateSession, Resume, Suspend, Terminate
-from auction.domain.events import event_to_dict, event_type
+from auction.domain.bidding.commands import ChangeIncrement, Command, CreateSession, Resume, Suspend, Terminate
+from auction.domain.bidding.events import event_to_dict, event_type
 from auction.domain.money import is_valid_amount
-from auction.domain.session import SessionState, replay, reserve_commitment
-from auction.domain.terms import SECOND, Method, SessionTerms
+from auction.domain.bidding.session import SessionState, replay, reserve_commitment
+from auction.domain.bidding.terms import SECOND, Method, SessionTerms
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.inputs import instant
 from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post, post_raw

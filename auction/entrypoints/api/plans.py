@@ -24,8 +24,8 @@ from starlette.responses import JSONResponse
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount
-from auction.domain.parcels import Parcel
-from auction.domain.plan_commands import (
+from auction.domain.plan.parcels import Parcel
+from auction.domain.plan.plan_commands import (
     Announce,
     ChangeAnnouncement,
     DraftPlan,
@@ -36,10 +36,10 @@ from auction.domain.plan_commands import (
 )
 from auction.adapters.protocol import storable_text
 from auction.adapters.sealing.signatures import PUBLIC_KEY_BYTES, SALT, public_key
-from auction.domain.plan_events import event_to_dict, plan_event_type
-from auction.domain.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
-from auction.domain.plans import PlanState
-from auction.domain.terms import SECOND
+from auction.domain.plan.plan_events import event_to_dict, plan_event_type
+from auction.domain.plan.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
+from auction.domain.plan.plans import PlanState
+from auction.domain.bidding.terms import SECOND
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.inputs import calendar_day, instant
 from auction.entrypoints.api.operator import _reason, session_view

@@ -20,10 +20,10 @@ from starlette.responses import HTMLResponse, Response
 from auction.documents.confirmation import Confirmation, render_html, render_pdf
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
-from auction.domain.deadlines import DeadlineKind
-from auction.domain.ledger import AccountKind
-from auction.domain.session import Phase, SessionState
-from auction.domain.settlement import Deduction, DeductionKind, Settlement, settle_q40, settle_q41
+from auction.domain.clock.deadlines import DeadlineKind
+from auction.domain.deposit.ledger import AccountKind
+from auction.domain.bidding.session import Phase, SessionState
+from auction.domain.deposit.settlement import Deduction, DeductionKind, Settlement, settle_q40, settle_q41
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post
 from auction.services.deadlines import DeadlineService

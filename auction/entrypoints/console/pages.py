@@ -19,8 +19,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from auction.domain.codes import MESSAGES, Code, Rejected
-from auction.domain.commands import Resume, Suspend, Terminate
-from auction.domain.session import reserve_commitment
+from auction.domain.bidding.commands import Resume, Suspend, Terminate
+from auction.domain.bidding.session import reserve_commitment
 from auction.services.deposits import DepositService
 from auction.services.session import now_us
 from auction.settings import Settings

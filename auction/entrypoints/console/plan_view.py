@@ -13,7 +13,7 @@ from typing import Any
 
 from auction.domain.china import to_cst
 from auction.domain.money import wan_number
-from auction.domain.parcels import (
+from auction.domain.plan.parcels import (
     CATEGORY_USES,
     READINESS_LABELS,
     Parcel,
@@ -21,7 +21,7 @@ from auction.domain.parcels import (
     format_hundredths,
     plot_ratio_text,
 )
-from auction.domain.plan_events import (
+from auction.domain.plan.plan_events import (
     AnnouncementChanged,
     AppraisalRecorded,
     CommitteeMeetingRecorded,
@@ -32,9 +32,9 @@ from auction.domain.plan_events import (
     PlanWithdrawn,
     ReserveDecided,
 )
-from auction.domain.plan_terms import PlanMethod
-from auction.domain.plans import PlanState, PlanStatus
-from auction.domain.terms import DAY, HOUR, MINUTE, SECOND
+from auction.domain.plan.plan_terms import PlanMethod
+from auction.domain.plan.plans import PlanState, PlanStatus
+from auction.domain.bidding.terms import DAY, HOUR, MINUTE, SECOND
 from auction.entrypoints.console.plan_forms import CATEGORY_LABELS, CHANNEL_LABELS
 from auction.entrypoints.console.views import METHODS
 

@@ -16,7 +16,7 @@ from auction.domain.amount_words import fen_to_capital
 from auction.domain.china import CST, cst_text, to_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import fen_of_wan_text, format_wan, format_yuan, is_valid_amount
-from auction.domain.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
+from auction.domain.bidding.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
 from auction.entrypoints.http import i18n
 from auction.store.events import to_micros
 

@@ -164,7 +164,7 @@
     A.setText("t-reserve", reserve);
   }
 
-  const PLANNING = {  // units as auction/domain/parcels.py keeps them: basis points, centimetres
+  const PLANNING = {  // units as auction/domain/plan/parcels.py keeps them: basis points, centimetres
     building_density_max_bp: ["建筑密度不大于", (v) => `${v / 100}%`],
     green_ratio_min_bp: ["绿地率不小于", (v) => `${v / 100}%`],
     height_limit_cm: ["建筑限高", (v) => `${v / 100} 米`],

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, get_args
 
-from auction.domain.terms import SessionTerms
+from auction.domain.bidding.terms import SessionTerms
 
 
 @dataclass(frozen=True)

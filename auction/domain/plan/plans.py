@@ -43,8 +43,8 @@ from typing import Any, TypeVar, cast
 from auction.domain.china import china_date
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount, percent_ceil
-from auction.domain.parcels import READINESS_LABELS, Parcel, check_parcel
-from auction.domain.plan_commands import (
+from auction.domain.plan.parcels import READINESS_LABELS, Parcel, check_parcel
+from auction.domain.plan.plan_commands import (
     Announce,
     ChangeAnnouncement,
     DecideReserve,
@@ -55,10 +55,10 @@ from auction.domain.plan_commands import (
     RecordGovernmentApproval,
     WithdrawPlan,
 )
-from auction.domain import plan_events as pe
-from auction.domain.plan_events import PlanEvent
-from auction.domain.plan_terms import Channel, PlanMethod, PlanRules, Schedule
-from auction.domain.terms import Method, SessionRules, SessionTerms
+from auction.domain.plan import plan_events as pe
+from auction.domain.plan.plan_events import PlanEvent
+from auction.domain.plan.plan_terms import Channel, PlanMethod, PlanRules, Schedule
+from auction.domain.bidding.terms import Method, SessionRules, SessionTerms
 
 COMMITMENT = re.compile(r"[0-9a-f]{64}")
 E = TypeVar("E")

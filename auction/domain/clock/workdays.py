@@ -69,7 +69,7 @@ from typing import Any
 
 from auction.domain.china import CST_OFFSET
 from auction.domain.codes import Code, Rejected
-from auction.domain.terms import DAY
+from auction.domain.bidding.terms import DAY
 
 MIN_YEAR = 2000
 MAX_YEAR = 2199

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.ledger import (
+from auction.domain.deposit.ledger import (
     BANK_CLEARING,
     Account,
     AccountKind,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, get_args
 
-from auction.domain.parcels import Parcel
-from auction.domain.plan_terms import Announcement, Appraisal, PlanMethod, PlanRules, Schedule
+from auction.domain.plan.parcels import Parcel
+from auction.domain.plan.plan_terms import Announcement, Appraisal, PlanMethod, PlanRules, Schedule
 
 
 @dataclass(frozen=True)
