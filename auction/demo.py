@@ -59,6 +59,14 @@ class Demo:
 async def load(runtime: Runtime, clock: DemoClock, settings: Settings, tokens_file: Path) -> Demo:
     """Go back into the demo sessions left open or suspended; else create a new pair
     (and the demo's supply plans, auction/demo_day.py)."""
+    members = await demo_day.committee(runtime, settings.data_dir / "demo-committee")
+    demo = await _sessions(runtime, clock, settings, tokens_file, members)
+    demo.notes += demo_day.key_notes(members)
+    return demo
+
+
+async def _sessions(runtime: Runtime, clock: DemoClock, settings: Settings, tokens_file: Path,
+                    members: list[demo_day.Member]) -> Demo:
     service = runtime.service
     demo = Demo()
     if tokens_file.exists():
@@ -75,7 +83,7 @@ async def load(runtime: Runtime, clock: DemoClock, settings: Settings, tokens_fi
         demo.notes.append("尚无演示场次，新建一对 / no demo sessions yet: creating a pair")
     stamp = service.clock() // SECOND % 1_000_000
     demo.rows = await _create(runtime, settings, demo.notes, stamp)
-    demo.rows += await demo_day.create(runtime, clock, settings.data_dir, stamp, demo.notes)
+    demo.rows += await demo_day.create(runtime, clock, members, stamp, demo.notes)
     tokens_file.parent.mkdir(parents=True, exist_ok=True)
     tokens_file.write_text(json.dumps(demo.rows, ensure_ascii=False, indent=1))
     tokens_file.chmod(0o600)

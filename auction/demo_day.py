@@ -151,8 +151,7 @@ async def _to_announced(runtime: Runtime, clock: DemoClock, draft: DraftPlan, st
     await plans.create_session(plan_id, countdown)
 
 
-async def _applicants(runtime: Runtime, clock: DemoClock, session_id: str, start: int,
-                      notes: list[str]) -> list[dict[str, Any]]:
+async def _applicants(runtime: Runtime, clock: DemoClock, session_id: str, start: int) -> list[dict[str, Any]]:
     """The demo companies apply and pay, days before the start (as for the demo auction)."""
     from auction import demo
 
@@ -161,7 +160,7 @@ async def _applicants(runtime: Runtime, clock: DemoClock, session_id: str, start
     rows = []
     for n, (name, registration_no) in enumerate(zip(demo.NAMES[:3], demo.REGISTRATION_NOS, strict=False)):
         clock.at = start - (10 - n) * DAY
-        rows.append(await demo.apply_and_pay(runtime.deposits, terms, name, registration_no, n == 2, notes))
+        rows.append(await demo.apply_and_pay(runtime.deposits, terms, name, registration_no, n == 2, []))
     return rows
 
 
@@ -185,7 +184,7 @@ async def _sold(runtime: Runtime, clock: DemoClock, members: list[Member], stamp
                                     200_000), 5_000)
     await _to_announced(runtime, clock, draft, start, SOLD_COUNTDOWN)
     session_id = (await runtime.plans.store.session_of(plan_id)) or ""
-    bidders = [r["bidder_no"] for r in await _applicants(runtime, clock, session_id, start, [])]
+    bidders = [r["bidder_no"] for r in await _applicants(runtime, clock, session_id, start)]
     clock.at = None
     await _decide_reserve(runtime, members, plan_id, 5_050 * WAN)
     await asyncio.sleep(max(0, start - now_us()) / SECOND)
@@ -225,10 +224,14 @@ def _entry(runtime: Runtime, price: int) -> ResultEntry:
         completion_date=day + timedelta(days=1100), contract_date=day)
 
 
-async def create(runtime: Runtime, clock: DemoClock, data_dir: Path, stamp: int,
+def key_notes(members: list[Member]) -> list[str]:
+    return ["委员会成员的签名密钥（在底价页面导入） / the committee members' signing keys (import on the reserve "
+            "page, /console/plans/{plan}/reserve):", *(f"  {m.member_id} ({m.name}): {m.key_file}" for m in members)]
+
+
+async def create(runtime: Runtime, clock: DemoClock, members: list[Member], stamp: int,
                  notes: list[str]) -> list[dict[str, Any]]:
     """The demo's plans; returns the bidders of plan B's session (for the tokens file)."""
-    members = await committee(runtime, data_dir / "demo-committee")
     try:
         await _sold(runtime, clock, members, stamp, notes)
         now = now_us()
@@ -237,17 +240,15 @@ async def create(runtime: Runtime, clock: DemoClock, data_dir: Path, stamp: int,
         await _to_announced(runtime, clock, _draft(plan_b, _parcel(
             f"QJ2026-031-{stamp}", "曲靖市沾益区西平街道龙华路北侧（演示）", 16_000, "0701", 180_000), 4_000), start)
         session_id = (await runtime.plans.store.session_of(plan_b)) or ""
-        notes.append(f"{plan_b}: 已公告，等待委员会在开始前一小时内确定底价（第二十六条） / announced, waiting for the "
-                     f"committee's reserve decision (Q26); session {session_id}:")
-        rows = await _applicants(runtime, clock, session_id, start, notes)
+        notes.append(f"{plan_b}: 已公告，三家竞买人已交保证金，等待委员会在开始前一小时内确定底价（第二十六条） / announced, "
+                     f"three bidders paid their deposits, waiting for the committee's reserve decision (Q26): "
+                     f"session {session_id}")
+        rows = await _applicants(runtime, clock, session_id, start)
         clock.at = now
         plan_c = f"GD-DEMO-{stamp}-C"
         await runtime.plans.draft(_draft(plan_c, _parcel(
             f"QJ2026-040-{stamp}", "曲靖市麒麟区南宁街道三江大道东侧（演示）", 12_000, "0501", 150_000, 40), 3_000))
         notes.append(f"{plan_c}: 草案，从委员会会审开始走一遍 / a draft to walk from the committee meeting on")
-        notes.append("委员会成员的签名密钥（在底价页面导入） / the committee members' signing keys (import on the "
-                     "reserve page, /console/plans/{plan}/reserve):")
-        notes += [f"  {m.member_id} ({m.name}): {m.key_file}" for m in members]
     finally:
         clock.at = None
     return rows
