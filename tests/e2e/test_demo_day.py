@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import stat
 from pathlib import Path
 
@@ -19,15 +18,14 @@ from auction.staff.roles import Role
 from loadtests.harness import ServerProcess
 from tests.e2e.console_helpers import Account, ConsoleUser
 from tests.e2e.helpers import assert_no_traceback
-from tests.e2e.test_run_default import _free_port, _ready, _start
+from tests.e2e.test_run_default import _free_port, _ready, serving, sigterm
 
 MEMBERS = ["demo-member-1", "demo-member-2", "demo-member-3"]
 
 
 async def test_the_demo_is_a_trading_day_in_the_browser(tmp_path: Path) -> None:
     data, port = tmp_path / "var", _free_port()
-    proc = _start(data, port, "--demo")
-    try:
+    with serving(data, port, "--demo") as proc:
         await _ready(port, proc)
         accounts_file = data / "demo-accounts.json"
         assert stat.S_IMODE(accounts_file.stat().st_mode) == 0o600
@@ -92,12 +90,7 @@ async def test_the_demo_is_a_trading_day_in_the_browser(tmp_path: Path) -> None:
         finally:
             for user in users.values():
                 await user.close()
-        proc.send_signal(signal.SIGTERM)
-        out = proc.communicate(timeout=60)[0].decode()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        out = sigterm(proc)
     assert_no_traceback(out)
     for a in accounts:  # printed at start, as the operator's always was
         assert re.search(rf"{a['username']} +.*password: {re.escape(a['password'])}", out), out[-3000:]
