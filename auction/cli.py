@@ -15,8 +15,6 @@ import os
 import secrets
 import signal
 import sys
-from contextlib import asynccontextmanager
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -73,27 +71,17 @@ def _operator_key(settings: Settings) -> Settings:
     return replace(settings, operator_key=path.read_text().strip())
 
 
-@asynccontextmanager
-async def _service(settings: Settings, db: Database) -> AsyncIterator[object]:
-    from auction.adapters.fanout.broker import InProcessBroker
-    from auction.adapters.keys import open_sealer
-    from auction.services.session import SessionService
-    from auction.store.events import EventStore
-
-    await _migrated(db)
-    pool = await asyncpg.create_pool(db.dsn, min_size=1, max_size=4)
-    assert pool is not None
-    try:
-        yield SessionService(EventStore(pool), InProcessBroker(), open_sealer(settings))
-    finally:
-        await pool.close()
-
-
 async def _load_demo(settings: Settings, db: Database) -> None:
-    from auction import demo
+    from auction import bootstrap, demo
+    from auction.demo_day import DemoClock
 
-    async with _service(settings, db) as service:
-        loaded = await demo.load(service, settings, settings.data_dir / "demo-tokens.json")  # type: ignore[arg-type]
+    # The server's own wiring (bootstrap), with the demo's clock: its history is written at its own times.
+    clock = DemoClock()
+    runtime = await bootstrap.build(settings, db.dsn, db.migration_dsn, clock=clock)
+    try:
+        loaded = await demo.load(runtime, clock, settings, settings.data_dir / "demo-tokens.json")
+    finally:
+        await runtime.stop()
     rows = loaded.rows
     url = f"ws://{settings.host}:{settings.port}/ws"
     print("\n=== 演示数据 / Demo data (DEMO: time compressed, listing 10 min instead of 10 days) ===")

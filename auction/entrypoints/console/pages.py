@@ -248,8 +248,11 @@ class ConsolePages:
             "applications": allowed(role, Permission.VIEW_BIDDERS),
         }
         trail = await self.auth.store(request).trail(sid, 200) if allowed(role, Permission.VIEW_AUDIT) else []
+        # The supply plan this session was made from (none for a stand-in session).
+        plan_id = await request.state.deadlines.plan_of(sid) if allowed(role, Permission.VIEW_PLANS) else None
         return self.render(
             request, "session.html", who, state=state, terms=terms, bidders=bidders, ladder=ladder, closed=closed,
+            plan_id=plan_id,
             reserve_check=reserve_check, winner_name=winner_name, extras=extras, trail=trail,
             done=request.query_params.get("done"), qualified=None, server_time_us=now_us(),
         )
