@@ -181,7 +181,7 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
                 clock: Callable[[], int] = now_us) -> Runtime:
     """`dsn`: the server's login; `migration_dsn`: the schema owner's, which runs the
     migrations (None: `dsn` migrates, and so owns the schema; warned here). `clock`: every
-    service's clock (µs UTC); only the demo's history (auction/demo_day.py) passes another."""
+    service's clock (µs UTC); only the demo's history (auction/demo/day.py) passes another."""
     sealer = open_sealer(settings)
     pool = await _migrated_pool(settings, dsn, migration_dsn)
     group_commit = GroupCommit(pool, settings.group_commit_writers) if settings.group_commit_writers > 0 else None

@@ -73,7 +73,7 @@ def _operator_key(settings: Settings) -> Settings:
 
 async def _load_demo(settings: Settings, db: Database) -> None:
     from auction import bootstrap, demo
-    from auction.demo_day import DemoClock
+    from auction.demo.day import DemoClock
 
     # The server's own wiring (bootstrap), with the demo's clock: its history is written at its own times.
     clock = DemoClock()

@@ -22,7 +22,7 @@ from auction.store.console import ConsoleStore, User
 USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,63}")
 
 # DEMO ONLY: random passwords kept in var/demo-accounts.json (mode 600). The committee members'
-# user names are their registered member ids (auction/demo_day.py registers their keys, Q26).
+# user names are their registered member ids (auction/demo/day.py registers their keys, Q26).
 DEMO_ACCOUNTS = (
     ("demo-operator", "演示操作员", Role.OPERATOR),
     ("demo-member-1", "演示委员 张明", Role.COMMITTEE),

@@ -1,4 +1,4 @@
-"""`make run`'s trading day (auction/demo_day.py), as a new user meets it: the demo's
+"""`make run`'s trading day (auction/demo/day.py), as a new user meets it: the demo's
 console accounts (an operator, three committee members whose user names are their
 registered member ids, an auditor) sign in with the passwords printed at start; the
 members' key files are there for the browser; the demo plans' pages show their

@@ -46,7 +46,7 @@ async def test_the_demo_goes_back_into_the_sessions_it_left(tmp_path: Path) -> N
     assert "尚无演示场次，新建一对 / no demo sessions yet: creating a pair" in first
     listing, auction, planned = _sessions(data)
     assert listing.startswith("DEMO-L-") and auction.startswith("DEMO-A-")
-    assert planned.startswith("S-GD-DEMO-")  # the demo plan waiting for its reserve (auction/demo_day.py)
+    assert planned.startswith("S-GD-DEMO-")  # the demo plan waiting for its reserve (auction/demo/day.py)
     # Deposits arrive on the auction's sub-accounts; one from another company's account is held for refund.
     assert first.count("保证金 600 万元 已到账子账户") == 4 and first.count("deposit arrived: qualified") == 4
     assert "付款人为另一公司，不计入保证金，交易结束后退还 / arrived from another company's account: held for " \

@@ -34,7 +34,7 @@ PROJECT = re.compile(r"^(auction|clients)(\.|$)")
 LAYER_EXCEPTIONS: set[str] = set()
 
 # The package root holds only the entry and configuration modules; the rest is in the layers' folders.
-ROOT_MODULES = {"__init__", "app", "bootstrap", "cli", "demo", "demo_day", "reactions", "settings"}  # demo_day: the demo's plans
+ROOT_MODULES = {"__init__", "app", "bootstrap", "cli", "reactions", "settings"}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

@@ -39,18 +39,18 @@ from auction.bootstrap import Runtime
 from auction.documents.landchina import Installment, ResultEntry
 from auction.domain.china import china_date
 from auction.domain.codes import Rejected
-from auction.domain.commands import PlaceBid
+from auction.domain.bidding.commands import PlaceBid
 from auction.domain.money import format_wan
-from auction.domain.parcels import Parcel, PlanningConditions, Readiness
-from auction.domain.plan_commands import (
+from auction.domain.plan.parcels import Parcel, PlanningConditions, Readiness
+from auction.domain.plan.plan_commands import (
     Announce,
     DraftPlan,
     RecordAppraisal,
     RecordCommitteeMeeting,
     RecordGovernmentApproval,
 )
-from auction.domain.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
-from auction.domain.terms import DAY, HOUR, MINUTE, SECOND
+from auction.domain.plan.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
+from auction.domain.bidding.terms import DAY, HOUR, MINUTE, SECOND
 from auction.services.plans import ReserveRequest
 from auction.services.runner import now_us
 from auction.staff.accounts import DEMO_ACCOUNTS

@@ -36,9 +36,9 @@ from auction.services.registration import qualify
 from auction.services.session import SessionService
 from auction.settings import Settings
 from auction.store import nodes
-from auction import demo_day
+from auction.demo import day as demo_day
 from auction.bootstrap import Runtime
-from auction.demo_day import DemoClock
+from auction.demo.day import DemoClock
 
 WAN = 1_000_000  # fen per 万元
 NAMES = ["云岭置业有限公司", "珠江城建集团有限公司", "麒麟房地产开发有限公司", "南盘江投资有限公司"]
@@ -58,7 +58,7 @@ class Demo:
 
 async def load(runtime: Runtime, clock: DemoClock, settings: Settings, tokens_file: Path) -> Demo:
     """Go back into the demo sessions left open or suspended; else create a new pair
-    (and the demo's supply plans, auction/demo_day.py)."""
+    (and the demo's supply plans, auction/demo/day.py)."""
     members = await demo_day.committee(runtime, settings.data_dir / "demo-committee")
     demo = await _sessions(runtime, clock, settings, tokens_file, members)
     demo.notes += demo_day.key_notes(members)
