@@ -24,7 +24,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -55,13 +55,14 @@ from auction.reactions import (
     WakeupChanged,
 )
 from auction.entrypoints.http.limits import Limits
+from auction.services.runner import now_us
 from auction.services.session import SessionService
 from auction.settings import Settings
 from auction.store import nodes
 from auction.store.events import EventStore, GroupCommit, to_datetime
-from auction.store.migrate import migrate
+from auction.store.database.migrate import migrate
 from auction.store.plans import PlanStore
-from auction.store.roles import assume, login_name, with_role_possible
+from auction.store.database.roles import assume, login_name, with_role_possible
 
 log = logging.getLogger(__name__)
 
@@ -176,22 +177,25 @@ async def running(settings: Settings, dsn: str, migration_dsn: str | None = None
         await runtime.stop()
 
 
-async def build(settings: Settings, dsn: str, migration_dsn: str | None = None) -> Runtime:
+async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, *,
+                clock: Callable[[], int] = now_us) -> Runtime:
     """`dsn`: the server's login; `migration_dsn`: the schema owner's, which runs the
-    migrations (None: `dsn` migrates, and so owns the schema; warned here)."""
+    migrations (None: `dsn` migrates, and so owns the schema; warned here). `clock`: every
+    service's clock (µs UTC); only the demo's history (auction/demo/day.py) passes another."""
     sealer = open_sealer(settings)
     pool = await _migrated_pool(settings, dsn, migration_dsn)
     group_commit = GroupCommit(pool, settings.group_commit_writers) if settings.group_commit_writers > 0 else None
     reactions = Reactions()
     broker: Broker = (InProcessBroker() if not settings.redis_url
                       else RedisBroker(settings.redis_url, settings.node_id, reactions))
-    service = SessionService(EventStore(pool, group_commit=group_commit), broker, sealer,
+    service = SessionService(EventStore(pool, group_commit=group_commit), broker, sealer, clock,
                              sole_writer=settings.redis_url is None, reactions=reactions)
-    plans = PlanService(PlanStore(pool), service, settings.plan_rules, settings.rules, reactions=reactions)
-    deposits = DepositService(pool, service, timedelta(days=settings.token_ttl_days), reactions=reactions)
+    plans = PlanService(PlanStore(pool), service, settings.plan_rules, settings.rules, clock,
+                        reactions=reactions)
+    deposits = DepositService(pool, service, timedelta(days=settings.token_ttl_days), clock, reactions=reactions)
     armed: dict[str, int] = {}  # deadline id -> when its timer fires: the timers write it, the service reads it
     deadlines = DeadlineService(pool, service, CalendarStore(pool, official_calendar()), settings.clock_rules,
-                                plans=plans, reactions=reactions, timer_of=armed.get)
+                                plans=plans, clock=clock, reactions=reactions, timer_of=armed.get)
     # Publication (docs/publication.md): the announcement joins PlanAnnounced's transaction; a worker delivers.
     channels = parse_channels(settings.publication_channels)
     delivery = DeliveryWorker(
@@ -210,7 +214,7 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None) 
         # Abuse limits per client address, and the roll-up of strangers' refusals (README, Security).
         limits=Limits.from_settings(settings),
         refusals=RefusalRollup(pool, settings.audit_rollup_seconds),
-        portal=PortalService(pool, deposits, plans, deadlines),
+        portal=PortalService(pool, deposits, plans, deadlines, clock),
     )
     _react(runtime)
     return runtime
@@ -253,7 +257,7 @@ async def _resync(service: SessionService, broker: RedisBroker, e: FollowersBehi
 
 async def _migrated_pool(settings: Settings, dsn: str, migration_dsn: str | None) -> asyncpg.Pool:
     # Migrations run as the schema's owner; the pool works as the server's role,
-    # which may not rewrite the logs (store/roles.py): it logs in as that role
+    # which may not rewrite the logs (store/database/roles.py): it logs in as that role
     # (embedded PostgreSQL, or a login made by `auction db grants-sql`) or SET ROLEs to it.
     role = settings.db_role
     if migration_dsn is None:

@@ -3,7 +3,7 @@ calendar load FILE | users add|list|disable | db grants-sql`.
 
 Every command that needs the database on the embedded default shares it with a
 server running on the same data folder: it connects to the running PostgreSQL and
-leaves it running (store/embedded.py, `EmbeddedPostgres.release`).
+leaves it running (store/database/embedded.py, `EmbeddedPostgres.release`).
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ import os
 import secrets
 import signal
 import sys
-from contextlib import asynccontextmanager
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import asyncpg
 
 from auction.settings import Settings
-from auction.store import embedded
+from auction.store.database import embedded
 
 log = logging.getLogger("auction")
 
@@ -42,7 +40,7 @@ class Database:
 def _database(settings: Settings) -> Database:
     if settings.database_url:
         return Database(settings.database_url, settings.migration_url, settings.db_role)
-    from auction.store.roles import APP_ROLE
+    from auction.store.database.roles import APP_ROLE
 
     pg = embedded.start(settings.data_dir, server_role=settings.db_role or APP_ROLE)
     return Database(pg.server_dsn, pg.owner_dsn, pg.server_role, pg)
@@ -51,7 +49,7 @@ def _database(settings: Settings) -> Database:
 async def _migrated(db: Database) -> None:
     """The schema is current before a command works on it: migrated by the owner, or,
     with DATABASE_URL alone, by that login if anything is left to apply."""
-    from auction.store.migrate import migrate, pending
+    from auction.store.database.migrate import migrate, pending
 
     con = await asyncpg.connect(db.migration_dsn or db.dsn)
     try:
@@ -73,27 +71,17 @@ def _operator_key(settings: Settings) -> Settings:
     return replace(settings, operator_key=path.read_text().strip())
 
 
-@asynccontextmanager
-async def _service(settings: Settings, db: Database) -> AsyncIterator[object]:
-    from auction.adapters.fanout.broker import InProcessBroker
-    from auction.adapters.keys import open_sealer
-    from auction.services.session import SessionService
-    from auction.store.events import EventStore
-
-    await _migrated(db)
-    pool = await asyncpg.create_pool(db.dsn, min_size=1, max_size=4)
-    assert pool is not None
-    try:
-        yield SessionService(EventStore(pool), InProcessBroker(), open_sealer(settings))
-    finally:
-        await pool.close()
-
-
 async def _load_demo(settings: Settings, db: Database) -> None:
-    from auction import demo
+    from auction import bootstrap, demo
+    from auction.demo.day import DemoClock
 
-    async with _service(settings, db) as service:
-        loaded = await demo.load(service, settings, settings.data_dir / "demo-tokens.json")  # type: ignore[arg-type]
+    # The server's own wiring (bootstrap), with the demo's clock: its history is written at its own times.
+    clock = DemoClock()
+    runtime = await bootstrap.build(settings, db.dsn, db.migration_dsn, clock=clock)
+    try:
+        loaded = await demo.load(runtime, clock, settings, settings.data_dir / "demo-tokens.json")
+    finally:
+        await runtime.stop()
     rows = loaded.rows
     url = f"ws://{settings.host}:{settings.port}/ws"
     print("\n=== 演示数据 / Demo data (DEMO: time compressed, listing 10 min instead of 10 days) ===")
@@ -230,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "committee":  # a member's own machine: no server, no database, no settings
         return _committee(args)
     if args.command == "db":  # prints SQL; no database needed
-        from auction.store.roles import grants_sql
+        from auction.store.database.roles import grants_sql
 
         try:
             print(grants_sql(args.role, args.schema), end="")
@@ -254,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "keys":
         return _keys_init(settings)
     if args.command == "verify-reserve":
-        from auction.domain.session import reserve_commitment
+        from auction.domain.bidding.session import reserve_commitment
 
         ok = reserve_commitment(args.amount_fen, args.salt) == args.commitment.strip().lower()
         print("match: the revealed reserve is the one committed to" if ok else "MISMATCH")
@@ -437,7 +425,7 @@ async def _calendar_load(dsn: str, path: Path, by: str, yes: bool = False) -> in
 
 
 async def _migrate(db: Database) -> int:
-    from auction.store.migrate import migrate
+    from auction.store.database.migrate import migrate
 
     if db.migration_dsn is None:
         log.warning("AUCTION_MIGRATION_URL is unset: migrating with DATABASE_URL, whose login then owns the "
@@ -453,7 +441,7 @@ async def _migrate(db: Database) -> int:
 
 async def _verify(dsn: str, session_id: str) -> int:
     """Replay the log through the engine: gap-free seq, and a revealed reserve matching its commitment."""
-    from auction.domain.session import replay, reserve_commitment
+    from auction.domain.bidding.session import replay, reserve_commitment
     from auction.store.events import EventStore
 
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)

@@ -13,7 +13,7 @@ the service that reported the event (which decides what a failure means:
 a failed post-trade step never undoes a close; a failed refund row rolls the
 booking back). An event with no reaction costs a dictionary look-up.
 
-These are the shell's notices, not the sale's events (`auction/domain/events.py`):
+These are the shell's notices, not the sale's events (`auction/domain/bidding/events.py`):
 some carry the open transaction the reaction must join.
 """
 
@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from auction.domain.deadlines import Deadline
-from auction.domain.plans import PlanState
+from auction.domain.clock.deadlines import Deadline
+from auction.domain.plan.plans import PlanState
 from auction.store.plans import RecordedPlanEvent
 
 E = TypeVar("E")

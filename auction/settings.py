@@ -7,9 +7,9 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from auction.domain.deadlines import ClockRules
-from auction.domain.plan_terms import PlanRules
-from auction.domain.terms import DAY, HOUR, SECOND, SessionRules
+from auction.domain.clock.deadlines import ClockRules
+from auction.domain.plan.plan_terms import PlanRules
+from auction.domain.bidding.terms import DAY, HOUR, SECOND, SessionRules
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:

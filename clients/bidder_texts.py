@@ -2,7 +2,7 @@
 the fen (never rounded, never in exponent notation); times in China Standard Time.
 
 The words are the bidder page's (auction/entrypoints/static/common.js) and the
-console's (phases, outcomes, reasons from auction/domain/session.py), so a
+console's (phases, outcomes, reasons from auction/domain/bidding/session.py), so a
 bidder reads the same thing in the browser and in the terminal.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 from auction.domain.amount_words import fen_to_capital
 from auction.domain.china import chinese_time
-from auction.domain.money import FEN_PER_WAN, MAX_AMOUNT_FEN, format_wan, format_yuan
-from auction.domain.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
+from auction.domain.money import MAX_AMOUNT_FEN, PLAIN_WAN, fen_of_wan_text, format_wan, format_yuan
+from auction.domain.bidding.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
 
 PHASES = PHASE_WORDS
 FINAL_PHASES = frozenset({"CLOSED", "TERMINATED"})
@@ -52,7 +52,6 @@ DETAIL_TIMES = {
 
 AMOUNT_HINT = "请输入以万元为单位的金额，如 8050 或 8050.5 / type an amount in 万元, e.g. 8050 or 8050.5"
 FEN_HINT = "请输入以分为单位的正整数，如 805000000000 / type a whole number of fen, e.g. 805000000000"
-_WAN = re.compile(r"([0-9]{1,10})(?:\.([0-9]+))?")  # ASCII digits: \d would take "８"
 _FEN = re.compile(r"[0-9]{1,16}")
 
 
@@ -72,15 +71,15 @@ def parse_wan(text: str) -> int:
     """'8050.5' (万元) -> 8_050_500_000 fen, exactly. Plain decimals only: no exponent
     ('1e4' is not 10,000 万元), no sign, no separators, at most 6 decimals (1 fen)."""
     t = text.strip()
-    found = _WAN.fullmatch(t)
+    found = PLAIN_WAN.fullmatch(t)
     if found is None:
         raise AmountError(f"金额无效：{t!r} 不是以万元为单位的数字 / invalid amount: {t!r} is not a number of 万元. "
                           + AMOUNT_HINT)
-    whole, decimals = found.group(1), found.group(2) or ""
-    if len(decimals) > 6:
+    fen = fen_of_wan_text(t)
+    if fen is None:
         raise AmountError(f"金额无效：{t} 万元最多精确到分（小数点后6位） / invalid amount: {t} has more precision "
                           "than 1 fen (at most 6 decimals of 万元)")
-    return _bounded(int(whole) * FEN_PER_WAN + int(decimals.ljust(6, "0")), t + " 万元")
+    return _bounded(fen, t + " 万元")
 
 
 def parse_fen(text: str) -> int:

@@ -49,7 +49,7 @@ from typing import Any
 import asyncpg
 import psutil
 
-from auction.store import embedded
+from auction.store.database import embedded
 from loadtests.harness import ROOT, RedisProcess, ServerProcess, free_port, percentile
 from loadtests.scenarios import SCENARIOS, RunResult, Scenario, run_on_bare, run_on_servers, scenario
 from loadtests.watchers import raise_fd_limit

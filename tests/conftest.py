@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from auction.store import embedded
+from auction.store.database import embedded
 from loadtests.harness import RedisProcess, ServerProcess
 
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from auction.adapters.sealing import signatures
-from auction.domain.plan_commands import DecideReserve
-from auction.domain.plan_terms import PlanRules
-from auction.domain.plans import decision_record
-from auction.domain.session import reserve_commitment
-from auction.domain.terms import DAY, HOUR, SECOND
+from auction.domain.plan.plan_commands import DecideReserve
+from auction.domain.plan.plan_terms import PlanRules
+from auction.domain.plan.plans import decision_record
+from auction.domain.bidding.session import reserve_commitment
+from auction.domain.bidding.terms import DAY, HOUR, SECOND
 from auction.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import pytest
 
 from auction.adapters.sealing.escrow import EscrowKeyError, ReserveSealer, init_keys
 from auction.domain.codes import Code, Rejected
-from auction.domain.session import reserve_commitment
+from auction.domain.bidding.session import reserve_commitment
 
 PASS = b"correct horse battery staple"
 

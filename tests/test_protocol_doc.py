@@ -4,15 +4,15 @@ import re
 from pathlib import Path
 
 from auction.domain.codes import MESSAGES, Code
-from auction.domain.deadlines import DeadlineKind, DeadlineState
-from auction.domain.ledger import AccountKind, EntryKind
-from auction.domain.parcels import ConditionsCategory
-from auction.domain.plan_terms import Channel, PlanMethod
-from auction.domain.plans import PlanStatus
-from auction.domain.session import Phase
-from auction.domain.settlement import DeductionKind, Regime
-from auction.domain.terms import Method
-from auction.staff.roles import Role
+from auction.domain.clock.deadlines import DeadlineKind, DeadlineState
+from auction.domain.deposit.ledger import AccountKind, EntryKind
+from auction.domain.plan.parcels import ConditionsCategory
+from auction.domain.plan.plan_terms import Channel, PlanMethod
+from auction.domain.plan.plans import PlanStatus
+from auction.domain.bidding.session import Phase
+from auction.domain.deposit.settlement import DeductionKind, Regime
+from auction.domain.bidding.terms import Method
+from auction.staff.roles import Permission, Role
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "protocol.md").read_text(encoding="utf-8")
 
@@ -53,12 +53,12 @@ def test_every_code_the_readme_names_exists() -> None:
     value of one of the domain's own vocabularies (phases, statuses, kinds, ...)."""
     vocabularies: set[str] = set()
     for enum in (Phase, Method, PlanStatus, PlanMethod, Channel, DeadlineKind, DeadlineState, AccountKind,
-                 EntryKind, ConditionsCategory, DeductionKind, Regime, Role):
+                 EntryKind, ConditionsCategory, DeductionKind, Regime, Role, Permission):
         vocabularies |= {str(member.value) for member in enum} | {member.name for member in enum}
     # Values the README shows that are not codes: application statuses and kinds, CloseHeld
-    # reasons, a log level.
+    # reasons, a log level, an audit action, an article cited as an example.
     others = {"AWAITING_DEPOSIT", "QUALIFIED", "NOT_QUALIFIED", "COMPANY", "PERSON", "RESERVE_UNAVAILABLE",
-              "CALENDAR_MISSING", "INFO", "DEBUG", "FORWARDED_ALLOW_IPS"}  # the last: uvicorn's own setting
+              "CALENDAR_MISSING", "INFO", "DEBUG", "FORWARDED_ALLOW_IPS", "SIGN_IN", "Q31"}  # the last: uvicorn's own setting
     named = set(NAME.findall(README))
     unknown = {n for n in named if not n.startswith(("AUCTION_", "DATABASE_", "REDIS_"))} \
         - {c.value for c in Code} - vocabularies - others

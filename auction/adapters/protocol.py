@@ -12,26 +12,9 @@ from typing import Any
 
 import orjson
 
-from auction.domain.events import (
-    BidAccepted,
-    CloseHeld,
-    Event,
-    IncrementChanged,
-    OpenRefused,
-    ReserveSealed,
-    ResumptionCancelled,
-    ResumptionScheduled,
-    SessionClosed,
-    SessionCreated,
-    SessionOpened,
-    SessionResumed,
-    SessionSuspended,
-    SessionTerminated,
-    TimedBiddingStarted,
-    event_type,
-)
+from auction.domain.bidding import events as ev
 from auction.domain.codes import Code, Rejected
-from auction.domain.session import SessionState
+from auction.domain.bidding.session import SessionState
 
 PROTOCOL_VERSION = 1
 # No message or request body needs more than a few levels; the parser's own limit
@@ -135,7 +118,7 @@ def state_view(state: SessionState) -> dict[str, Any]:
     return view
 
 
-def _closed_data(e: SessionClosed) -> dict[str, Any]:
+def _closed_data(e: ev.SessionClosed) -> dict[str, Any]:
     return {
         "outcome": e.outcome,
         "reason": e.reason,
@@ -147,39 +130,40 @@ def _closed_data(e: SessionClosed) -> dict[str, Any]:
     }
 
 
-def event_data(event: Event) -> dict[str, Any]:
+def event_data(event: ev.Event) -> dict[str, Any]:
     """The public fields of an event (bid_id and anything private left out)."""
-    if isinstance(event, BidAccepted):
+    if isinstance(event, ev.BidAccepted):
         return {"bidder_no": event.bidder_no, "amount_fen": event.amount, "deadline_us": event.deadline}
-    if isinstance(event, SessionOpened):
+    if isinstance(event, ev.SessionOpened):
         return {"phase": event.phase, "deadline_us": event.deadline, "has_reserve": event.has_reserve,
                 "reserve_commitment": event.reserve_commitment}
-    if isinstance(event, ReserveSealed):
+    if isinstance(event, ev.ReserveSealed):
         return {"has_reserve": event.has_reserve, "reserve_commitment": event.commitment}
-    if isinstance(event, TimedBiddingStarted):
+    if isinstance(event, ev.TimedBiddingStarted):
         return {"deadline_us": event.deadline}
-    if isinstance(event, IncrementChanged):
+    if isinstance(event, ev.IncrementChanged):
         return {"increment_fen": event.increment, "reason": event.reason}
-    if isinstance(event, SessionSuspended):
+    if isinstance(event, ev.SessionSuspended):
         return {"reason": event.reason, "recovery": event.recovery}
-    if isinstance(event, ResumptionScheduled):
+    if isinstance(event, ev.ResumptionScheduled):
         return {"resume_at_us": event.resume_at, "reason": event.reason}
-    if isinstance(event, (ResumptionCancelled, SessionResumed, SessionTerminated, CloseHeld, OpenRefused)):
+    if isinstance(event, (ev.ResumptionCancelled, ev.SessionResumed, ev.SessionTerminated, ev.CloseHeld,
+                          ev.OpenRefused)):
         return {"reason": event.reason}
-    if isinstance(event, SessionClosed):
+    if isinstance(event, ev.SessionClosed):
         return _closed_data(event)
-    if isinstance(event, SessionCreated):
+    if isinstance(event, ev.SessionCreated):
         return {}
     raise TypeError(f"not a public event: {event!r}")
 
 
-def event_message(session_id: str, pub_seq: int, event: Event, state_after: SessionState) -> str:
+def event_message(session_id: str, pub_seq: int, event: ev.Event, state_after: SessionState) -> str:
     return dumps(
         {
             "type": "event",
             "session_id": session_id,
             "seq": pub_seq,
-            "event": event_type(event),
+            "event": ev.event_type(event),
             "at_us": event.at,
             "data": event_data(event),
             "state": state_view(state_after),

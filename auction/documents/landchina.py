@@ -28,9 +28,9 @@ from typing import Any
 from auction.domain.china import iso_cst_seconds
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount, wan_number
-from auction.domain.parcels import format_basis_points, format_hundredths, to_hectares, to_square_metres
-from auction.domain.plan_terms import PlanMethod, Schedule
-from auction.domain.plans import PlanState
+from auction.domain.plan.parcels import format_basis_points, format_hundredths, to_hectares, to_square_metres
+from auction.domain.plan.plan_terms import PlanMethod, Schedule
+from auction.domain.plan.plans import PlanState
 
 SCHEMA = "qj-land-publication/1"
 ANNOUNCEMENT = "ANNOUNCEMENT"
@@ -49,6 +49,15 @@ REGION_CODE = re.compile(r"[1-9][0-9]{5}")  # 行政区划代码 (GB/T 2260)
 SUPERVISION_NO = re.compile(r"[0-9]{10}[0-9A-Z][0-9]{5}")
 
 # Field labels, in the order the site shows them. Keys are the JSON/XML names.
+# The schedule's, where an announcement and a change show it:
+SCHEDULE_LABELS: dict[str, str] = {
+    "listing_start_at": "挂牌开始时间",
+    "listing_end_at": "挂牌截止时间",
+    "auction_start_at": "拍卖开始时间",
+    "registration_closes_at": "竞买申请截止时间",
+    "deposit_deadline": "缴纳竞买保证金截止时间",
+    "qualification_confirmed_by": "确认竞买资格时间",
+}
 ANNOUNCEMENT_LABELS: dict[str, str] = {
     "announcement_no": "公告编号",
     "seller": "出让人",
@@ -74,12 +83,7 @@ ANNOUNCEMENT_LABELS: dict[str, str] = {
     "deposit_wan": "保证金(万元)",
     "deposit_fen": "保证金(分)",
     "appraisal_filing_no": "估价报告备案号",
-    "listing_start_at": "挂牌开始时间",
-    "listing_end_at": "挂牌截止时间",
-    "auction_start_at": "拍卖开始时间",
-    "registration_closes_at": "竞买申请截止时间",
-    "deposit_deadline": "缴纳竞买保证金截止时间",
-    "qualification_confirmed_by": "确认竞买资格时间",
+    **SCHEDULE_LABELS,
     "place_and_method": "出让地点和方式",
     "application": "竞买申请",
     "bidder_conditions": "竞买条件",
@@ -95,12 +99,7 @@ CHANGE_LABELS: dict[str, str] = {
     "supply_method": "出让方式",
     "reason": "变更原因",
     "content": "变更内容",
-    "listing_start_at": "挂牌开始时间",
-    "listing_end_at": "挂牌截止时间",
-    "auction_start_at": "拍卖开始时间",
-    "registration_closes_at": "竞买申请截止时间",
-    "deposit_deadline": "缴纳竞买保证金截止时间",
-    "qualification_confirmed_by": "确认竞买资格时间",
+    **SCHEDULE_LABELS,
     "pushed_back_days": "开始时间顺延(日)",
     "contacts": "联系方式",
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from auction.domain.terms import HOUR
+from auction.domain.bidding.terms import HOUR
 
 CST_OFFSET = 8 * HOUR  # µs
 CST = timezone(timedelta(hours=8), "CST")

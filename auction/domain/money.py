@@ -5,6 +5,8 @@ Nothing here uses floats: a float cannot hold every fen of a land price.
 
 from __future__ import annotations
 
+import re
+
 FEN_PER_YUAN = 100
 FEN_PER_WAN = 1_000_000
 
@@ -15,6 +17,20 @@ MAX_AMOUNT_FEN = 10**15
 def is_valid_amount(value: object) -> bool:
     """A positive whole number of fen within the system limit (bool is not a number here)."""
     return type(value) is int and 0 < value <= MAX_AMOUNT_FEN
+
+
+# An amount as people type it in 万元: ASCII digits, an optional point and up to 6 decimals (1 fen).
+# No sign, no exponent ('1e4' is not 10,000 万元), no full-width digits (\d would take '８').
+PLAIN_WAN = re.compile(r"([0-9]{1,10})(?:\.([0-9]*))?")
+
+
+def fen_of_wan_text(text: str) -> int | None:
+    """'8050.5' (万元) -> 8_050_500_000 fen exactly; None for anything but a plain decimal
+    of at most 6 decimals (the caller says why in its own words)."""
+    found = PLAIN_WAN.fullmatch(text)
+    if found is None or len(found.group(2) or "") > 6:
+        return None
+    return int(found.group(1)) * FEN_PER_WAN + int((found.group(2) or "").ljust(6, "0"))
 
 
 def wan_number(fen: int) -> str:

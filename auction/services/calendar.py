@@ -38,7 +38,7 @@ from typing import Any
 import asyncpg
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.workdays import (
+from auction.domain.clock.workdays import (
     LAW_2024_FROM,
     CalendarYear,
     LunarFestivals,

@@ -1,4 +1,4 @@
-"""The legal clock after the close (RULES 8, 9): the shell around `domain/deadlines.py`.
+"""The legal clock after the close (RULES 8, 9): the shell around `domain/clock/deadlines.py`.
 
 At the close of a session (`process_close`, the reaction to `SessionFinal` (auction/bootstrap.py)
 once a `SessionClosed` or `SessionTerminated` has committed, and again by the
@@ -39,7 +39,7 @@ import asyncpg
 
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
-from auction.domain.deadlines import (
+from auction.domain.clock.deadlines import (
     ClockRules,
     CloseOutcome,
     Deadline,
@@ -56,11 +56,11 @@ from auction.domain.deadlines import (
     record_done,
     working_days_left,
 )
-from auction.domain.deposits import close_deposits, confirm_refund
-from auction.domain.ledger import AccountKind, DepositLedger
-from auction.domain.plan_commands import DraftPlan
-from auction.domain.session import Phase
-from auction.domain.workdays import CalendarYearMissing, WorkCalendar
+from auction.domain.deposit.deposits import close_deposits, confirm_refund
+from auction.domain.deposit.ledger import AccountKind, DepositLedger
+from auction.domain.plan.plan_commands import DraftPlan
+from auction.domain.bidding.session import Phase
+from auction.domain.clock.workdays import CalendarYearMissing, WorkCalendar
 from auction.reactions import DeadlineWritten, Reactions
 from auction.services.calendar import CalendarStore, YearPreview
 from auction.services.runner import Service, now_us

@@ -1,4 +1,4 @@
-"""Applications and deposits (RULES 3.4, Q31): the shell around `domain/deposits.py`.
+"""Applications and deposits (RULES 3.4, Q31): the shell around `domain/deposit/deposits.py`.
 
     application -> dedicated sub-account -> bank payments (webhook) -> ledger
                 -> the payment that completes the deposit qualifies the applicant
@@ -40,9 +40,9 @@ import asyncpg
 
 from auction.domain.china import china_date, iso_cst
 from auction.domain.codes import MESSAGES, Code, Rejected
-from auction.domain.commands import ReissueToken
-from auction.domain.session import SessionState
-from auction.domain.deposits import (
+from auction.domain.bidding.commands import ReissueToken
+from auction.domain.bidding.session import SessionState
+from auction.domain.deposit.deposits import (
     NotYet,
     Payment,
     Qualified as DepositQualified,
@@ -51,8 +51,8 @@ from auction.domain.deposits import (
     qualify as judge_qualification,
     receive_payment,
 )
-from auction.domain.ledger import AccountKind, DepositLedger, EntryKind, unmatched_ref
-from auction.domain.subaccounts import new_sub_account
+from auction.domain.deposit.ledger import AccountKind, DepositLedger, EntryKind, unmatched_ref
+from auction.domain.deposit.subaccounts import new_sub_account
 from auction.reactions import HeldAfterClose, Reactions
 from auction.services.registration import new_token, qualify, token_hash
 from auction.services.runner import MAX_ATTEMPTS, Service, now_us
@@ -141,10 +141,13 @@ class DepositService(Service):
         kind: str,
         deposit_deadline: int | None = None,
         default_deadline: int | None = None,
+        con: asyncpg.Connection | None = None,
     ) -> store.ApplicationRow:
         """A new application with its own sub-account. The deposit deadline is the one
         given, else `default_deadline` (the plan's), else the registration close; it
-        may not be after the registration close (RULES 3.4)."""
+        may not be after the registration close (RULES 3.4). With `con` (in a transaction)
+        the application is written in the caller's transaction: it stands or falls with
+        what the caller writes beside it."""
         state = await self.sessions.state(session_id)
         terms = state.terms
         assert terms is not None
@@ -172,7 +175,11 @@ class DepositService(Service):
             row = replace(applied, application_id=f"A-{uuid.uuid4().hex[:12].upper()}",
                           sub_account=new_sub_account(self.randbelow))
             try:
-                await store.insert_application(self.pool, row)
+                if con is None:
+                    await store.insert_application(self.pool, row)
+                else:
+                    async with con.transaction():  # a savepoint: a clash leaves the caller's work intact
+                        await store.insert_application(con, row)
             except asyncpg.UniqueViolationError as e:
                 if "registration_no" in (e.constraint_name or ""):
                     raise Rejected(Code.APPLICATION_EXISTS, registration_no=registration_no) from None

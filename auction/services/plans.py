@@ -35,13 +35,13 @@ import asyncpg
 from auction.adapters.sealing import signatures
 from auction.adapters.sealing.escrow import Sealed
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import CreateSession, SealReserve, Terminate
-from auction.domain.plan_commands import ChangeAnnouncement, DecideReserve, DraftPlan, PlanCommand, WithdrawPlan
-from auction.domain.plan_events import PlanEvent
-from auction.domain.plan_terms import PlanMethod, PlanRules
-from auction.domain.plans import PlanState, decide, evolve, session_inputs, terms_from_inputs
-from auction.domain.session import Phase, SessionState
-from auction.domain.terms import SessionRules
+from auction.domain.bidding.commands import CreateSession, SealReserve, Terminate
+from auction.domain.plan.plan_commands import ChangeAnnouncement, DecideReserve, DraftPlan, PlanCommand, WithdrawPlan
+from auction.domain.plan.plan_events import PlanEvent
+from auction.domain.plan.plan_terms import PlanMethod, PlanRules
+from auction.domain.plan.plans import PlanState, decide, evolve, session_inputs, terms_from_inputs
+from auction.domain.bidding.session import Phase, SessionState
+from auction.domain.bidding.terms import SessionRules
 from auction.reactions import PlanAppended, Reactions
 from auction.services.runner import CommandRunner, Engine, now_us
 from auction.services.session import SessionService

@@ -24,9 +24,9 @@ import asyncpg
 
 from auction.domain.codes import Code, Rejected
 from auction.domain.companies import is_valid_phone, is_valid_uscc, normalize_phone, normalize_uscc
-from auction.domain.deadlines import DeadlineKind
-from auction.domain.plans import PlanState, PlanStatus
-from auction.domain.session import SessionState
+from auction.domain.clock.deadlines import DeadlineKind
+from auction.domain.plan.plans import PlanState, PlanStatus
+from auction.domain.bidding.session import SessionState
 from auction.services.deadlines import DeadlineService
 from auction.services.deposits import DepositService, IssuedToken
 from auction.services.plans import PlanService
@@ -183,7 +183,7 @@ class PortalService:
                 return existing
             row = await self.deposits.apply(
                 session_id, legal_name=company.legal_name, registration_no=company.uscc, kind="COMPANY",
-                default_deadline=schedule.deposit_deadline if schedule is not None else None,
+                default_deadline=schedule.deposit_deadline if schedule is not None else None, con=con,
             )
             await store.link_application(con, company.uscc, session_id, row.application_id)
         log.info("portal: application %s for %s", row.application_id, session_id)

@@ -17,9 +17,9 @@ import asyncpg
 
 from auction.adapters.channels import Channel
 from auction.domain.codes import Code, Rejected
-from auction.domain.plan_events import AnnouncementChanged, PlanAnnounced
-from auction.domain.plans import PlanState
-from auction.domain.session import Phase, SessionState
+from auction.domain.plan.plan_events import AnnouncementChanged, PlanAnnounced
+from auction.domain.plan.plans import PlanState
+from auction.domain.bidding.session import Phase, SessionState
 from auction.services.plans import PlanService
 from auction.services.runner import unit_of_work
 from auction.store import deadlines as deadline_rows

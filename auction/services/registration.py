@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import QualifyBidder
-from auction.domain.session import SessionState
+from auction.domain.bidding.commands import QualifyBidder
+from auction.domain.bidding.session import SessionState
 from auction.services.session import SessionService
 from auction.store import sessions as session_rows
 from auction.store.events import to_datetime

@@ -23,9 +23,9 @@ from auction.adapters.fanout.broker import Broker, Message
 from auction.adapters.protocol import event_message
 from auction.adapters.sealing.escrow import ReserveSealer
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import Advance, Close, Command, CreateSession, PlaceBid, RevealedReserve
-from auction.domain.events import Event
-from auction.domain.session import SessionState, decide, evolve, recovery_suspension
+from auction.domain.bidding.commands import Advance, Close, Command, CreateSession, PlaceBid, RevealedReserve
+from auction.domain.bidding.events import Event
+from auction.domain.bidding.session import SessionState, decide, evolve, recovery_suspension
 from auction.reactions import Reactions, SessionFinal, WakeupChanged
 from auction.services.runner import MAX_ATTEMPTS, CommandRunner, Engine, Result, now_us
 from auction.store import sessions as session_rows

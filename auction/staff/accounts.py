@@ -21,10 +21,13 @@ from auction.store.console import ConsoleStore, User
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,63}")
 
-# DEMO ONLY: one account per role, random passwords kept in var/demo-accounts.json (mode 600).
+# DEMO ONLY: random passwords kept in var/demo-accounts.json (mode 600). The committee members'
+# user names are their registered member ids (auction/demo/day.py registers their keys, Q26).
 DEMO_ACCOUNTS = (
     ("demo-operator", "演示操作员", Role.OPERATOR),
-    ("demo-committee", "演示委员会成员", Role.COMMITTEE),
+    ("demo-member-1", "演示委员 张明", Role.COMMITTEE),
+    ("demo-member-2", "演示委员 李华", Role.COMMITTEE),
+    ("demo-member-3", "演示委员 王芳", Role.COMMITTEE),
     ("demo-auditor", "演示审计员", Role.AUDITOR),
 )
 

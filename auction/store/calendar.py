@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
 
-from auction.domain.workdays import CalendarYear
-
-Executor: TypeAlias = Any  # an asyncpg Pool or Connection (asyncpg is untyped)
+from auction.domain.clock.workdays import CalendarYear
+from auction.store import Executor
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
 
-from auction.domain.deadlines import ClockEvent, Deadline, DeadlineKind, DeadlineMoved, DeadlineState
+from auction.domain.clock.deadlines import ClockEvent, Deadline, DeadlineKind, DeadlineMoved, DeadlineState
+from auction.store import Executor
 from auction.store.events import to_datetime, to_micros
-
-Executor: TypeAlias = Any  # an asyncpg Pool or Connection (asyncpg is untyped)
 
 OPEN_STATES = [DeadlineState.PENDING.value, DeadlineState.OVERDUE.value, DeadlineState.CALENDAR_MISSING.value]
 

@@ -13,16 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
 
 from auction.domain.codes import Code
-from auction.domain.deposits import Application, Payment
-from auction.domain.ledger import Account, AccountKind, DepositLedger, Entry, EntryKind, Posting
+from auction.domain.deposit.deposits import Application, Payment
+from auction.domain.deposit.ledger import Account, AccountKind, DepositLedger, Entry, EntryKind, Posting
+from auction.store import Executor
 from auction.store.events import to_datetime, to_micros
-
-Executor: TypeAlias = Any  # an asyncpg Pool or Connection (asyncpg is untyped)
 
 
 @dataclass(frozen=True)
@@ -239,7 +238,7 @@ async def check(con: Executor) -> dict[str, Any]:
                 "credits": totals["credits"], "entries": totals["entries"]},
         "replayed": {"balanced": ledger.is_balanced(), "entries": len(ledger.entries)},
         "totals": by_kind,
-        # Every fen received is in exactly one fate (auction/domain/ledger.py).
+        # Every fen received is in exactly one fate (auction/domain/deposit/ledger.py).
         "fates_add_up": by_kind["BANK_CLEARING"] == sum(v for k, v in by_kind.items() if k != "BANK_CLEARING"),
     }
 

@@ -22,8 +22,8 @@ import asyncpg
 
 from auction.adapters.protocol import dumps
 from auction.domain.codes import Code, Rejected
-from auction.domain.events import BidAccepted, Event, event_from_dict, event_to_dict, event_type, is_public
-from auction.domain.session import SessionState
+from auction.domain.bidding.events import BidAccepted, Event, event_from_dict, event_to_dict, event_type, is_public
+from auction.domain.bidding.session import SessionState
 
 
 log = logging.getLogger(__name__)

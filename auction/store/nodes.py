@@ -7,11 +7,8 @@ node), and a node without Redis warns when another node beat recently.
 
 from __future__ import annotations
 
-from typing import Any
-
+from auction.store import Executor
 from auction.store.events import to_micros
-
-Executor = Any  # an asyncpg Pool or Connection (asyncpg is untyped)
 
 
 async def last_beat(db: Executor) -> int | None:

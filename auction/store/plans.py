@@ -13,16 +13,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.plan_events import PlanEvent, event_from_dict, event_to_dict, plan_event_type
-from auction.domain.plans import PlanState
+from auction.domain.plan.plan_events import PlanEvent, event_from_dict, event_to_dict, plan_event_type
+from auction.domain.plan.plans import PlanState
+from auction.store import Executor
 from auction.store.events import to_datetime
-
-Executor: TypeAlias = Any  # an asyncpg Pool or Connection (asyncpg is untyped)
 
 
 class PlanConflict(Exception):

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
 
 import asyncpg
 
-Executor: TypeAlias = Any  # an asyncpg Pool or Connection (asyncpg is untyped)
+from auction.store import Executor
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from auction.adapters.sealing import signatures
 from auction.adapters.sealing.escrow import ReserveSealer
-from auction.domain.session import reserve_commitment
+from auction.domain.bidding.session import reserve_commitment
 from auction.staff.accounts import add_user
 from auction.staff.roles import Role
 from loadtests.harness import TEST_ESCROW_PASSPHRASE

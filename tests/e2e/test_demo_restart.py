@@ -44,8 +44,9 @@ async def test_the_demo_goes_back_into_the_sessions_it_left(tmp_path: Path) -> N
     data = tmp_path / "var"
     first = await _demo(data)
     assert "尚无演示场次，新建一对 / no demo sessions yet: creating a pair" in first
-    listing, auction = _sessions(data)
+    listing, auction, planned = _sessions(data)
     assert listing.startswith("DEMO-L-") and auction.startswith("DEMO-A-")
+    assert planned.startswith("S-GD-DEMO-")  # the demo plan waiting for its reserve (auction/demo/day.py)
     # Deposits arrive on the auction's sub-accounts; one from another company's account is held for refund.
     assert first.count("保证金 600 万元 已到账子账户") == 4 and first.count("deposit arrived: qualified") == 4
     assert "付款人为另一公司，不计入保证金，交易结束后退还 / arrived from another company's account: held for " \
@@ -83,6 +84,7 @@ async def test_the_demo_goes_back_into_the_sessions_it_left(tmp_path: Path) -> N
 
             # Every earlier session ended: a new pair, said so.
             await command(listing, "terminate")
+            await command(planned, "terminate")
             fresh = await _demo(data)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -93,4 +95,4 @@ async def test_the_demo_goes_back_into_the_sessions_it_left(tmp_path: Path) -> N
             server.wait()
     assert f"{listing}: 挂牌 / listing，已终止 / terminated" in fresh
     assert "上次的演示场次均已结束，新建一对演示场次和凭证 / the earlier demo sessions have all ended" in fresh
-    assert not set(_sessions(data)) & {listing, auction}
+    assert not set(_sessions(data)) & {listing, auction, planned}

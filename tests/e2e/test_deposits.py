@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from auction.domain.subaccounts import is_valid_sub_account, luhn_check_digit
+from auction.domain.deposit.subaccounts import is_valid_sub_account, luhn_check_digit
 from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, OTHER_BANK_ID, FakeBank, now_iso

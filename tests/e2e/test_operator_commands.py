@@ -1,4 +1,4 @@
-"""Operator commands beside a running server never disturb it (store/embedded.py).
+"""Operator commands beside a running server never disturb it (store/database/embedded.py).
 
 A real server on the embedded default (no DATABASE_URL, its own data folder) runs
 a live auction. Every documented operator command is run on the same data folder

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from auction.domain.session import reserve_commitment
+from auction.domain.bidding.session import reserve_commitment
 from tests.conftest import ServerProcess
 from tests.e2e.helpers import WAN, Api, WsClient, close_all, sleep_until_us
 from tests.e2e.plan_flow import (

@@ -7,12 +7,14 @@ docker stop) shuts it down with its PostgreSQL, and the next start finds the dat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -61,10 +63,27 @@ def _start(data: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([AUCTION, "serve", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
+@contextlib.contextmanager
+def serving(data: Path, port: int, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`auction serve ARGS`, killed on the way out if the test has not stopped it."""
+    proc = _start(data, port, *args)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def sigterm(proc: subprocess.Popen[bytes]) -> str:
+    """Stop it as a supervisor does; its output."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=60)[0].decode()
+
+
 async def test_serve_on_the_embedded_default_and_stop_on_sigterm(tmp_path: Path) -> None:
     data, port = tmp_path / "var", _free_port()
-    proc = _start(data, port, "--demo")
-    try:
+    with serving(data, port, "--demo") as proc:
         await _ready(port, proc)
         assert _postmaster_running(data)
         watcher = await WsClient.join(f"ws://127.0.0.1:{port}/ws", _demo_session(data))
@@ -73,12 +92,7 @@ async def test_serve_on_the_embedded_default_and_stop_on_sigterm(tmp_path: Path)
         async with httpx.AsyncClient(trust_env=False, timeout=30) as http:  # the hall has something to show
             hall = (await http.get(f"http://127.0.0.1:{port}/hall")).text
         assert _demo_session(data) in hall and "DEMO-U-" in hall and "DEMO-C-" in hall
-        proc.send_signal(signal.SIGTERM)
-        out = proc.communicate(timeout=60)[0].decode()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        out = sigterm(proc)
     assert proc.returncode == -signal.SIGTERM, out[-2000:]  # died by the signal, as supervisors expect
     assert "Traceback" not in out, out[-3000:]
     assert not _postmaster_running(data), "the embedded PostgreSQL was left running"

@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 
 from auction.domain.money import format_wan, format_yuan
-from auction.domain.session import reserve_commitment
-from auction.store.embedded import _bin
+from auction.domain.bidding.session import reserve_commitment
+from auction.store.database.embedded import _bin
 from tests.conftest import ServerProcess
 from tests.e2e.helpers import WAN, Api, WsClient, close_all
 from tests.e2e.plan_flow import (

@@ -15,9 +15,9 @@ import pytest
 from auction.adapters.fanout.broker import InProcessBroker
 from auction.adapters.sealing.escrow import ReserveSealer
 from auction.services.session import SessionService
-from auction.store.embedded import EmbeddedPostgres
+from auction.store.database.embedded import EmbeddedPostgres
 from auction.store.events import EventStore, GroupCommit
-from auction.store.migrate import migrate
+from auction.store.database.migrate import migrate
 from tests.storage.helpers import Clock, connected
 from tests.storage.proxy import TcpProxy
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import asyncpg
 
-from auction.domain.commands import CreateSession, QualifyBidder
-from auction.domain.events import event_from_dict
+from auction.domain.bidding.commands import CreateSession, QualifyBidder
+from auction.domain.bidding.events import event_from_dict
 from auction.domain.money import percent_ceil
-from auction.domain.session import SessionState, replay
-from auction.domain.terms import HOUR, MINUTE, SECOND, Method, SessionRules, SessionTerms
+from auction.domain.bidding.session import SessionState, replay
+from auction.domain.bidding.terms import HOUR, MINUTE, SECOND, Method, SessionRules, SessionTerms
 from auction.services.session import SessionService
 from auction.store.events import to_micros
 

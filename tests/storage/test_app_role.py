@@ -1,4 +1,4 @@
-"""The server's connections work as `auction_app` (store/roles.py): the append-only
+"""The server's connections work as `auction_app` (store/database/roles.py): the append-only
 logs are protected by privileges as well as by triggers. A bug or a mistaken
 statement in the server cannot rewrite history: no UPDATE, DELETE or TRUNCATE on
 those tables, and no way to drop or disable their triggers (it owns nothing).
@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from auction.store.roles import APP_ROLE, _APPEND_ONLY_TABLES, assume, with_role_possible
+from auction.store.database.roles import APP_ROLE, _APPEND_ONLY_TABLES, assume, with_role_possible
 
 APPEND_ONLY = {
     "session_events", "plan_events", "committee_members", "reserve_signatures", "ledger_entries",
@@ -35,7 +35,7 @@ async def app_con(dsn: str) -> AsyncIterator[asyncpg.Connection]:
 
 async def test_the_server_role_exists_and_the_login_may_take_it(dsn: str, db: asyncpg.Connection) -> None:
     assert await with_role_possible(dsn)
-    # On the embedded database it is the server's own login (store/embedded.py), with no powers.
+    # On the embedded database it is the server's own login (store/database/embedded.py), with no powers.
     row = await db.fetchrow("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = $1", APP_ROLE)
     assert row is not None and not any(row.values())
     found = {r["relname"] for r in await db.fetch(_APPEND_ONLY_TABLES)}

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from auction.domain.commands import PlaceBid, Resume, Suspend
-from auction.domain.terms import MINUTE
+from auction.domain.bidding.commands import PlaceBid, Resume, Suspend
+from auction.domain.bidding.terms import MINUTE
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import (
     INCREMENT, RESERVE, START_PRICE, Clock, assert_log_gap_free, assert_projection_matches_log, log_rows,

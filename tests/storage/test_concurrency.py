@@ -16,9 +16,9 @@ import asyncpg
 import pytest
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import CreateSession, PlaceBid, QualifyBidder, Resume, Suspend
-from auction.domain.events import BidAccepted
-from auction.domain.terms import HOUR, SECOND
+from auction.domain.bidding.commands import CreateSession, PlaceBid, QualifyBidder, Resume, Suspend
+from auction.domain.bidding.events import BidAccepted
+from auction.domain.bidding.terms import HOUR, SECOND
 from auction.services.session import Result, SessionService
 from auction.store.events import Conflict, EventStore
 from tests.storage.conftest import NodeFactory

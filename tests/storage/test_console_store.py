@@ -65,7 +65,8 @@ async def test_demo_accounts_keep_their_passwords_in_a_private_file(pool: asyncp
     path = tmp_path / "demo-accounts.json"
     first = await demo_accounts(pool, path)
     assert [(a["username"], a["role"]) for a in first] == [
-        ("demo-operator", "OPERATOR"), ("demo-committee", "COMMITTEE"), ("demo-auditor", "AUDITOR")]
+        ("demo-operator", "OPERATOR"), ("demo-member-1", "COMMITTEE"), ("demo-member-2", "COMMITTEE"),
+        ("demo-member-3", "COMMITTEE"), ("demo-auditor", "AUDITOR")]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text(encoding="utf-8")) == first
     again = await demo_accounts(pool, path)  # the next `make run`: the same passwords

@@ -1,4 +1,4 @@
-"""The embedded PostgreSQL is locked down (store/embedded.py, README: Database security).
+"""The embedded PostgreSQL is locked down (store/database/embedded.py, README: Database security).
 
 - Nobody logs in without a password, over TCP or the Unix socket, as any user
   (asyncpg, and the wheel's own `psql`); pg_hba.conf has no `trust`; the socket's
@@ -26,9 +26,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from auction.store import embedded
-from auction.store.migrate import migrate
-from auction.store.roles import APP_ROLE, grants_sql
+from auction.store.database import embedded
+from auction.store.database.migrate import migrate
+from auction.store.database.roles import APP_ROLE, grants_sql
 from tests.storage.test_app_role import APPEND_ONLY, _a_column
 
 REFUSED = (asyncpg.PostgresError, asyncpg.InterfaceError)  # no password: "password authentication failed" & co

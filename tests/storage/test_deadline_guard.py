@@ -13,8 +13,8 @@ import asyncpg
 import pytest
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import CreateSession, PlaceBid, QualifyBidder
-from auction.domain.terms import HOUR, MINUTE, SECOND
+from auction.domain.bidding.commands import CreateSession, PlaceBid, QualifyBidder
+from auction.domain.bidding.terms import HOUR, MINUTE, SECOND
 from auction.services.session import SessionService
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import (

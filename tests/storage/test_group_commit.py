@@ -20,8 +20,8 @@ import pytest
 from auction.adapters.fanout.broker import InProcessBroker
 from auction.adapters.sealing.escrow import ReserveSealer
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import PlaceBid
-from auction.domain.terms import HOUR
+from auction.domain.bidding.commands import PlaceBid
+from auction.domain.bidding.terms import HOUR
 from auction.services.session import Result, SessionService
 from auction.store.events import EventStore, GroupCommit, _Pending
 from tests.storage.helpers import (

@@ -11,10 +11,10 @@ import asyncpg
 import pytest
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import PlaceBid
-from auction.domain.events import BidAccepted
-from auction.domain.session import Bid
-from auction.domain.terms import SECOND
+from auction.domain.bidding.commands import PlaceBid
+from auction.domain.bidding.events import BidAccepted
+from auction.domain.bidding.session import Bid
+from auction.domain.bidding.terms import SECOND
 from auction.services.session import Result, SessionService
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import (

@@ -36,13 +36,13 @@ from auction.adapters.fanout.broker import InProcessBroker
 from auction.adapters.jobs.deadlines import DeadlineTimers
 from auction.adapters.sealing.escrow import ReserveSealer
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import CreateSession, PlaceBid
-from auction.domain.deadlines import ClockRules, DeadlineState
-from auction.domain.deposits import Payment
-from auction.domain.ledger import AccountKind
-from auction.domain.plan_terms import PlanMethod
-from auction.domain.session import Phase, decide, evolve
-from auction.domain.terms import DAY, MINUTE, SECOND, SessionRules
+from auction.domain.bidding.commands import CreateSession, PlaceBid
+from auction.domain.clock.deadlines import ClockRules, DeadlineState
+from auction.domain.deposit.deposits import Payment
+from auction.domain.deposit.ledger import AccountKind
+from auction.domain.plan.plan_terms import PlanMethod
+from auction.domain.bidding.session import Phase, decide, evolve
+from auction.domain.bidding.terms import DAY, MINUTE, SECOND, SessionRules
 from auction.reactions import HeldAfterClose, Reactions, SessionFinal
 from auction.services.calendar import CalendarStore, official_calendar
 from auction.services.deadlines import DeadlineService
@@ -427,7 +427,7 @@ async def test_bad_year_files_change_nothing(world: World) -> None:
 async def test_a_year_stored_before_files_were_checked_never_counts_weekends_only(world: World) -> None:
     """A 2027 with empty lists, stored by an earlier version (before the statutory check): it is
     not counted on (it would count weekends only, RULES 9); the provisional year stands in."""
-    from auction.domain.workdays import calendar_year
+    from auction.domain.clock.workdays import calendar_year
     from auction.store.calendar import insert_year
 
     assert await insert_year(world.pool, calendar_year(2027, [], [], "x"), "an earlier version")

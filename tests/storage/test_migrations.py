@@ -1,5 +1,5 @@
 """Migrations: applied in order, each once, recorded with a checksum; an edited
-applied migration or a badly named file stops the run (auction/store/migrate.py)."""
+applied migration or a badly named file stops the run (auction/store/database/migrate.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from auction.store.migrate import MigrationError, migrate, migrations_dir
+from auction.store.database.migrate import MigrationError, migrate, migrations_dir
 from tests.storage.helpers import connected
 
 MIGRATIONS_DIR = migrations_dir()

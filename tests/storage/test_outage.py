@@ -15,9 +15,9 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from auction.domain.commands import CreateSession, PlaceBid
-from auction.domain.events import BidAccepted
-from auction.domain.terms import HOUR
+from auction.domain.bidding.commands import CreateSession, PlaceBid
+from auction.domain.bidding.events import BidAccepted
+from auction.domain.bidding.terms import HOUR
 from auction.services.registration import qualify
 from auction.services.session import SessionService
 from tests.storage.conftest import NodeFactory

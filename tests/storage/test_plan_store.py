@@ -18,12 +18,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from auction.adapters.sealing import signatures
 from auction.adapters.sealing.escrow import ReserveSealer
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import Terminate
-from auction.domain.plan_commands import Announce, DraftPlan, RecordAppraisal
-from auction.domain.plan_terms import PlanMethod, PlanRules
-from auction.domain.plans import PlanStatus, decide, evolve, replay
-from auction.domain.session import reserve_commitment
-from auction.domain.terms import HOUR, MINUTE, SessionRules
+from auction.domain.bidding.commands import Terminate
+from auction.domain.plan.plan_commands import Announce, DraftPlan, RecordAppraisal
+from auction.domain.plan.plan_terms import PlanMethod, PlanRules
+from auction.domain.plan.plans import PlanStatus, decide, evolve, replay
+from auction.domain.bidding.session import reserve_commitment
+from auction.domain.bidding.terms import HOUR, MINUTE, SessionRules
 from auction.services.plans import PlanService, ReserveRequest
 from auction.store.plans import PlanConflict, PlanStore, number
 from tests.storage.conftest import NodeFactory

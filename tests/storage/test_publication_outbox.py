@@ -14,7 +14,7 @@ import asyncpg
 from auction.adapters.channels import Channel
 from auction.adapters.delivery import Backoff, DeliveryWorker
 from auction.documents.landchina import Deal, Installment, ResultEntry, announcement_document, result_document
-from auction.domain.plan_terms import PlanMethod
+from auction.domain.plan.plan_terms import PlanMethod
 from auction.store import publication as outbox
 from tests.e2e.publication_receiver import Receiver
 from tests.unit.plan_helpers import START, announced, parcel

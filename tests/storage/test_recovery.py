@@ -15,9 +15,9 @@ import asyncpg
 import pytest
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import CreateSession, PlaceBid, QualifyBidder, Resume
-from auction.domain.session import SessionState
-from auction.domain.terms import MINUTE, SECOND
+from auction.domain.bidding.commands import CreateSession, PlaceBid, QualifyBidder, Resume
+from auction.domain.bidding.session import SessionState
+from auction.domain.bidding.terms import MINUTE, SECOND
 from auction.services.session import SessionService
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import (

@@ -13,11 +13,11 @@ import json
 import asyncpg
 
 from auction.adapters.fanout.broker import Message
-from auction.domain.commands import CreateSession, PlaceBid, QualifyBidder
+from auction.domain.bidding.commands import CreateSession, PlaceBid, QualifyBidder
 from auction.domain.money import format_wan, format_yuan
-from auction.domain.session import reserve_commitment
-from auction.domain.terms import HOUR, SECOND
-from auction.store.embedded import EmbeddedPostgres
+from auction.domain.bidding.session import reserve_commitment
+from auction.domain.bidding.terms import HOUR, SECOND
+from auction.store.database.embedded import EmbeddedPostgres
 from tests.storage.conftest import NodeFactory
 from tests.storage.helpers import Clock, listing_terms
 

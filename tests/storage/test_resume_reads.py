@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncpg
 
 from auction.adapters.protocol import event_message
-from auction.domain.commands import PlaceBid, ReissueToken
-from auction.domain.session import SessionState, evolve
-from auction.domain.terms import SECOND
+from auction.domain.bidding.commands import PlaceBid, ReissueToken
+from auction.domain.bidding.session import SessionState, evolve
+from auction.domain.bidding.terms import SECOND
 from auction.services.session import MARK_EVERY, SessionService
 from auction.store.events import Recorded
 from tests.storage.conftest import NodeFactory

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auction.domain.codes import Rejection
-from auction.domain.commands import Advance, Close, Command, CreateSession, PlaceBid, QualifyBidder, RevealedReserve
-from auction.domain.events import Event
+from auction.domain.bidding.commands import Advance, Close, Command, CreateSession, PlaceBid, QualifyBidder, RevealedReserve
+from auction.domain.bidding.events import Event
 from auction.domain.money import percent_ceil
-from auction.domain.session import SessionState, decide, evolve, replay, reserve_commitment
-from auction.domain.terms import DAY, HOUR, MINUTE, SECOND, Method, SessionRules, SessionTerms
+from auction.domain.bidding.session import SessionState, decide, evolve, replay, reserve_commitment
+from auction.domain.bidding.terms import DAY, HOUR, MINUTE, SECOND, Method, SessionRules, SessionTerms
 
 from .driving import decide_then_evolve, refusal
 

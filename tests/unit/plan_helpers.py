@@ -14,16 +14,16 @@ from typing import Any
 
 from auction.domain.codes import Rejection
 from auction.domain.money import percent_ceil
-from auction.domain.parcels import ConditionsCategory, Parcel, PlanningConditions, Readiness
-from auction.domain.plan_commands import (
+from auction.domain.plan.parcels import ConditionsCategory, Parcel, PlanningConditions, Readiness
+from auction.domain.plan.plan_commands import (
     Announce, DecideReserve, DraftPlan, PlanCommand, RecordAppraisal, RecordCommitteeMeeting,
     RecordGovernmentApproval,
 )
-from auction.domain.plan_events import PlanEvent
-from auction.domain.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
-from auction.domain.plans import PlanState, decide, evolve, replay
-from auction.domain.session import reserve_commitment
-from auction.domain.terms import DAY, HOUR, MINUTE, SECOND
+from auction.domain.plan.plan_events import PlanEvent
+from auction.domain.plan.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
+from auction.domain.plan.plans import PlanState, decide, evolve, replay
+from auction.domain.bidding.session import reserve_commitment
+from auction.domain.bidding.terms import DAY, HOUR, MINUTE, SECOND
 
 from .driving import decide_then_evolve, refusal
 

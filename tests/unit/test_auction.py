@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from auction.domain.codes import Code
-from auction.domain.commands import Close, CreateSession, QualifyBidder
-from auction.domain.events import BidAccepted, SessionClosed, SessionOpened, SessionTerminated
-from auction.domain.session import Phase, SessionState, reserve_commitment
-from auction.domain.terms import SessionRules
+from auction.domain.bidding.commands import Close, CreateSession, QualifyBidder
+from auction.domain.bidding.events import BidAccepted, SessionClosed, SessionOpened, SessionTerminated
+from auction.domain.bidding.session import Phase, SessionState, reserve_commitment
+from auction.domain.bidding.terms import SessionRules
 
 from .helpers import (
     COUNTDOWN, DAY, HOUR, INCREMENT, MINUTE, RESERVE, SALT, SECOND, START_AT, START_PRICE, T0,

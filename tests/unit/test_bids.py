@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from auction.domain.codes import Code
-from auction.domain.commands import Advance, ChangeIncrement, PlaceBid, Suspend, Terminate
-from auction.domain.events import BidAccepted, IncrementChanged, SessionClosed
+from auction.domain.bidding.commands import Advance, ChangeIncrement, PlaceBid, Suspend, Terminate
+from auction.domain.bidding.events import BidAccepted, IncrementChanged, SessionClosed
 from auction.domain.money import MAX_AMOUNT_FEN
-from auction.domain.session import Phase
-from auction.domain.terms import SessionRules
+from auction.domain.bidding.session import Phase
+from auction.domain.bidding.terms import SessionRules
 
 from .helpers import (
     COUNTDOWN, DAY, INCREMENT, LISTING_END, MINUTE, SECOND, START_AT, START_PRICE,

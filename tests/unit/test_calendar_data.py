@@ -29,8 +29,8 @@ from auction.services.calendar import (
     statutory,
 )
 from auction.domain.codes import Code, Rejected
-from auction.domain.deadlines import ClockRules, DeadlineKind, make_deadline
-from auction.domain.workdays import (
+from auction.domain.clock.deadlines import ClockRules, DeadlineKind, make_deadline
+from auction.domain.clock.workdays import (
     LunarFestivals,
     WorkCalendar,
     check_statutory,

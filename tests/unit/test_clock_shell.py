@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from auction.adapters.jobs.deadlines import next_instant
-from auction.domain.deadlines import DeadlineState
+from auction.domain.clock.deadlines import DeadlineState
 from auction.services.deadlines import next_plan_id
 from auction.settings import bank_secrets
 from tests.unit.test_deadlines import contract, cst, publication, rows

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.parcels import READINESS_LABELS
-from auction.domain.plan_terms import PlanMethod
-from auction.domain.terms import DAY, HOUR, SECOND
+from auction.domain.plan.parcels import READINESS_LABELS
+from auction.domain.plan.plan_terms import PlanMethod
+from auction.domain.bidding.terms import DAY, HOUR, SECOND
 from auction.entrypoints.console import plan_forms as forms
 from auction.entrypoints.console.plan_view import day, duration, wan, when
 

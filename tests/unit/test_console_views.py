@@ -19,7 +19,8 @@ class TestAmountsInWan:
     def test_exact_fen(self, text: str, fen: int) -> None:
         assert parse_wan({"x": text}, "x") == fen
 
-    @pytest.mark.parametrize("text", ["0.0000001", "-1", "0", "abc", "1e3x", "NaN", "Infinity", "10000000001"])
+    @pytest.mark.parametrize("text", ["0.0000001", "-1", "0", "abc", "1e3x", "1e4", "+5", "１２", "NaN", "Infinity",
+                                      "10000000001"])
     def test_refused(self, text: str) -> None:
         with pytest.raises(Rejected) as e:
             parse_wan({"x": text}, "x")

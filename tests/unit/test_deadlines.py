@@ -21,7 +21,7 @@ from datetime import date
 import pytest
 
 from auction.domain.codes import Code
-from auction.domain.deadlines import (
+from auction.domain.clock.deadlines import (
     ClockRules,
     CloseOutcome,
     ContractDefault,
@@ -39,9 +39,9 @@ from auction.domain.deadlines import (
     record_done,
     working_days_left,
 )
-from auction.domain.deposits import Application, Payment, close_deposits, receive_payment
-from auction.domain.ledger import AccountKind, DepositLedger
-from auction.domain.workdays import CalendarYearMissing, WorkCalendar, parse_year_file
+from auction.domain.deposit.deposits import Application, Payment, close_deposits, receive_payment
+from auction.domain.deposit.ledger import AccountKind, DepositLedger
+from auction.domain.clock.workdays import CalendarYearMissing, WorkCalendar, parse_year_file
 
 from .beijing import cst
 from .driving import refused
@@ -313,7 +313,7 @@ class TestRule9ProvisionalYear:
 
     @staticmethod
     def provisional() -> WorkCalendar:
-        from auction.domain.workdays import provisional_year
+        from auction.domain.clock.workdays import provisional_year
         from auction.services.calendar import lunar_festivals
 
         lunar = lunar_festivals(2027)
@@ -341,7 +341,7 @@ class TestRule9ProvisionalYear:
         assert Deadline.from_dict(found["S3:RESULT_PUBLICATION"].to_dict()) == found["S3:RESULT_PUBLICATION"]
 
     def test_the_official_year_moves_it_and_says_so(self) -> None:
-        from auction.domain.deadlines import deadline_moved
+        from auction.domain.clock.deadlines import deadline_moved
 
         old = self.close_rows()["S3:RESULT_PUBLICATION"]
         official = self.official()

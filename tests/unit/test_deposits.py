@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.deposits import (
+from auction.domain.deposit.deposits import (
     Application,
     NotYet,
     Payment,
@@ -31,10 +31,10 @@ from auction.domain.deposits import (
     receive_payment,
     same_name,
 )
-from auction.domain.ledger import (
+from auction.domain.deposit.ledger import (
     BANK_CLEARING, Account, AccountKind, DepositLedger, Entry, EntryKind, Posting, transfer, unmatched_ref,
 )
-from auction.domain.subaccounts import is_valid_sub_account, luhn_check_digit, new_sub_account
+from auction.domain.deposit.subaccounts import is_valid_sub_account, luhn_check_digit, new_sub_account
 
 from .beijing import cst as us
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from auction.domain.commands import (
+from auction.domain.bidding.commands import (
     ChangeIncrement,
     Close,
     PlaceBid,
@@ -17,9 +17,9 @@ from auction.domain.commands import (
     Suspend,
     Terminate,
 )
-from auction.domain.events import EVENT_TYPES, Event, event_from_dict, event_to_dict, event_type, is_public
-from auction.domain.session import replay, reserve_commitment
-from auction.domain.terms import SessionRules
+from auction.domain.bidding.events import EVENT_TYPES, Event, event_from_dict, event_to_dict, event_type, is_public
+from auction.domain.bidding.session import replay, reserve_commitment
+from auction.domain.bidding.terms import SessionRules
 
 from .helpers import (
     HOUR, INCREMENT, LISTING_END, MINUTE, RESERVE, START_AT, START_PRICE,

@@ -34,7 +34,7 @@ PROJECT = re.compile(r"^(auction|clients)(\.|$)")
 LAYER_EXCEPTIONS: set[str] = set()
 
 # The package root holds only the entry and configuration modules; the rest is in the layers' folders.
-ROOT_MODULES = {"__init__", "app", "bootstrap", "cli", "demo", "reactions", "settings"}
+ROOT_MODULES = {"__init__", "app", "bootstrap", "cli", "reactions", "settings"}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -150,6 +150,13 @@ def test_the_layer_exceptions_name_real_files() -> None:
 
 def test_the_package_root_holds_only_entry_and_configuration_modules() -> None:
     assert {p.stem for p in AUCTION.glob("*.py")} == ROOT_MODULES
+
+
+def test_no_folder_holds_more_than_a_dozen_modules() -> None:
+    # A newcomer reads a folder at a glance; past a dozen modules it wants a subpackage.
+    crowded = {str(d.relative_to(ROOT)): n for d in [AUCTION, *(p for p in AUCTION.rglob("*") if p.is_dir())]
+               if (n := len([m for m in d.glob("*.py") if m.name != "__init__.py"])) > 12}
+    assert crowded == {}
 
 
 def test_the_rules_see_a_breaking_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from auction.domain.codes import Code
-from auction.domain.commands import Advance, Close, CreateSession, QualifyBidder
-from auction.domain.events import (
+from auction.domain.bidding.commands import Advance, Close, CreateSession, QualifyBidder
+from auction.domain.bidding.events import (
     BidAccepted,
     BidderQualified,
     CloseHeld,
@@ -18,8 +18,8 @@ from auction.domain.events import (
     TimedBiddingStarted,
 )
 from auction.domain.money import percent_ceil
-from auction.domain.session import Phase, SessionState
-from auction.domain.terms import SessionRules, SessionTerms
+from auction.domain.bidding.session import Phase, SessionState
+from auction.domain.bidding.terms import SessionRules, SessionTerms
 
 from .helpers import (
     COMMITMENT, COUNTDOWN, DAY, HOUR, INCREMENT, LISTING_END, MINUTE, RESERVE, SALT, SECOND, START_AT, START_PRICE,

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from auction.domain.money import (
     FEN_PER_WAN,
     MAX_AMOUNT_FEN,
+    fen_of_wan_text,
     format_wan,
     format_yuan,
     is_valid_amount,
@@ -100,3 +101,10 @@ class TestIsValidAmount:
     @pytest.mark.parametrize("value", [0, -1, MAX_AMOUNT_FEN + 1, 1.0, True, False, "100", None, Fraction(1)])
     def test_invalid(self, value: object) -> None:
         assert not is_valid_amount(value)
+
+
+@pytest.mark.parametrize(("text", "fen"), [("8050", 8_050_000_000), ("8050.5", 8_050_500_000), ("0.000001", 1),
+                                           ("1e4", None), ("-1", None), ("１２", None), ("1.0000001", None),
+                                           ("1,000", None), ("", None), (".5", None)])
+def test_fen_of_wan_text_reads_plain_decimals_only(text: str, fen: int | None) -> None:
+    assert fen_of_wan_text(text) == fen

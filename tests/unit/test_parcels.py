@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.parcels import (
+from auction.domain.plan.parcels import (
     CATEGORY_USES,
     LAND_USES,
     READINESS_LABELS,

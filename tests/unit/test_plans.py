@@ -16,16 +16,16 @@ import pytest
 
 from auction.domain.china import china_date
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import Close, CreateSession, RevealedReserve
-from auction.domain.parcels import READINESS_LABELS, ConditionsCategory, Readiness
-from auction.domain.plan_commands import (
+from auction.domain.bidding.commands import Close, CreateSession, RevealedReserve
+from auction.domain.plan.parcels import READINESS_LABELS, ConditionsCategory, Readiness
+from auction.domain.plan.plan_commands import (
     Announce,
     ChangeAnnouncement,
     PlanCommand,
     RecordAppraisal,
     WithdrawPlan,
 )
-from auction.domain.plan_events import (
+from auction.domain.plan.plan_events import (
     PLAN_EVENT_TYPES,
     CommitteeMeetingRecorded,
     PlanEvent,
@@ -34,8 +34,8 @@ from auction.domain.plan_events import (
     event_to_dict,
     plan_event_type,
 )
-from auction.domain.plan_terms import Channel, PlanMethod, PlanRules
-from auction.domain.plans import (
+from auction.domain.plan.plan_terms import Channel, PlanMethod, PlanRules
+from auction.domain.plan.plans import (
     PlanState,
     PlanStatus,
     committee_passes,
@@ -45,10 +45,10 @@ from auction.domain.plans import (
     session_inputs,
     session_terms,
 )
-from auction.domain.session import SessionState, reserve_commitment
-from auction.domain.session import decide as session_decide
-from auction.domain.session import evolve as session_evolve
-from auction.domain.terms import Method
+from auction.domain.bidding.session import SessionState, reserve_commitment
+from auction.domain.bidding.session import decide as session_decide
+from auction.domain.bidding.session import evolve as session_evolve
+from auction.domain.bidding.terms import Method
 
 from .plan_helpers import (
     APPRAISAL_RECORDED_AT,

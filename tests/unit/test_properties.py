@@ -17,11 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auction.domain.codes import Rejected
-from auction.domain.commands import (
+from auction.domain.bidding.commands import (
     Advance, ChangeIncrement, Close, Command, CreateSession, PlaceBid, QualifyBidder, Resume, RevealedReserve,
     Suspend, Terminate,
 )
-from auction.domain.events import (
+from auction.domain.bidding.events import (
     BidAccepted,
     Event,
     SessionClosed,
@@ -30,8 +30,8 @@ from auction.domain.events import (
     event_type,
 )
 from auction.domain.money import MAX_AMOUNT_FEN
-from auction.domain.session import OPEN_PHASES, Phase, SessionState, decide, evolve, replay
-from auction.domain.terms import DAY, HOUR, MINUTE, SECOND, SessionRules
+from auction.domain.bidding.session import OPEN_PHASES, Phase, SessionState, decide, evolve, replay
+from auction.domain.bidding.terms import DAY, HOUR, MINUTE, SECOND, SessionRules
 
 from .helpers import SALT, T0, auction_terms, listing_terms
 

@@ -10,8 +10,8 @@ import pytest
 
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import wan_number as wan
-from auction.domain.plan_commands import ChangeAnnouncement
-from auction.domain.plan_terms import PlanMethod
+from auction.domain.plan.plan_commands import ChangeAnnouncement
+from auction.domain.plan.plan_terms import PlanMethod
 from auction.documents.landchina import (
     ANNOUNCEMENT_LABELS,
     CHANGE_LABELS,

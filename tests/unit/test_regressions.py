@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auction.domain.codes import Code
-from auction.domain.commands import ChangeIncrement
+from auction.domain.bidding.commands import ChangeIncrement
 
 from .helpers import (
     COUNTDOWN, HOUR, INCREMENT, LISTING_END, MINUTE, RESERVE, START_AT, START_PRICE,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from auction.domain.codes import Code
-from auction.domain.commands import Close, PlaceBid, SealReserve
-from auction.domain.events import OpenRefused, ReserveSealed, SessionClosed, SessionOpened
-from auction.domain.session import Phase, reserve_commitment
+from auction.domain.bidding.commands import Close, PlaceBid, SealReserve
+from auction.domain.bidding.events import OpenRefused, ReserveSealed, SessionClosed, SessionOpened
+from auction.domain.bidding.session import Phase, reserve_commitment
 
 from .helpers import (
     COMMITMENT, HOUR, LISTING_END, MINUTE, RESERVE, SALT, START_AT, START_PRICE,

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from auction.domain.codes import Code
 from auction.domain.money import MAX_AMOUNT_FEN
-from auction.domain.settlement import (
+from auction.domain.deposit.settlement import (
     Deduction,
     DeductionKind,
     Regime,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from auction.domain.codes import Code
-from auction.domain.commands import Close, Resume, Suspend, Terminate
-from auction.domain.events import (
+from auction.domain.bidding.commands import Close, Resume, Suspend, Terminate
+from auction.domain.bidding.events import (
     BidAccepted,
     ResumptionCancelled,
     ResumptionScheduled,
@@ -17,8 +17,8 @@ from auction.domain.events import (
     SessionTerminated,
     TimedBiddingStarted,
 )
-from auction.domain.session import Phase, SessionState, decide, recovery_suspension
-from auction.domain.terms import SessionRules
+from auction.domain.bidding.session import Phase, SessionState, decide, recovery_suspension
+from auction.domain.bidding.terms import SessionRules
 
 from .helpers import (
     COMMITMENT, COUNTDOWN, DAY, HOUR, INCREMENT, LISTING_END, MINUTE, RESERVE, SECOND, START_AT, START_PRICE,

@@ -6,8 +6,8 @@ published and takes no public seq."""
 from __future__ import annotations
 
 from auction.domain.codes import Code
-from auction.domain.commands import PlaceBid, ReissueToken, Terminate
-from auction.domain.events import BidAccepted, BidderTokenReissued, is_public
+from auction.domain.bidding.commands import PlaceBid, ReissueToken, Terminate
+from auction.domain.bidding.events import BidAccepted, BidderTokenReissued, is_public
 
 from .helpers import HOUR, SECOND, START_AT, START_PRICE, INCREMENT, Recorder, auction_terms
 

@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.workdays import (
+from auction.domain.clock.workdays import (
     CalendarYear,
     CalendarYearMissing,
     WorkCalendar,

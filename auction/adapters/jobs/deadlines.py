@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from auction.domain.deadlines import Deadline, DeadlineKind, DeadlineState
+from auction.domain.clock.deadlines import Deadline, DeadlineKind, DeadlineState
 from auction.services.deadlines import DeadlineService
 from auction.store import deadlines as rows_store
 from auction.store.events import to_datetime

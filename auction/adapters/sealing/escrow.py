@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import RevealedReserve
-from auction.domain.session import reserve_commitment
+from auction.domain.bidding.commands import RevealedReserve
+from auction.domain.bidding.session import reserve_commitment
 
 INFO = b"land-auction reserve v1|"
 

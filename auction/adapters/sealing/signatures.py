@@ -17,17 +17,17 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from auction.domain.plan_commands import DecideReserve
-from auction.domain.plans import decision_record
-from auction.domain.session import reserve_commitment
+from auction.domain.plan.plan_commands import DecideReserve
+from auction.domain.plan.plans import decision_record
+from auction.domain.bidding.session import reserve_commitment
 from auction.store.events import to_micros
 
 # 16 to 64 random bytes, lowercase hex. A short salt would let anyone who sees
@@ -54,79 +54,56 @@ def parse_time(text: str) -> int:
     return to_micros(parsed)
 
 
-def reserve_command(
-    *,
-    by: str,
-    amount: int | None,
-    salt: str | None,
-    decided_at: int,
-    members: tuple[str, ...],
-    appraisal_id: str,
-    floor_price_fen_per_m2: int,
-    signatures_ok: bool,
-) -> DecideReserve:
+class Record(TypedDict):
+    """What a reserve decision records besides the reserve itself: when, who, on what basis."""
+
+    decided_at: int  # µs UTC
+    members: tuple[str, ...]  # in the order they sign
+    appraisal_id: str
+    floor_price_fen_per_m2: int
+
+
+class Decision(Record):
+    """A reserve decision as people give it (`reserve_command`, `decision_bytes`)."""
+
+    amount: int | None  # fen; None: an auction without a reserve (Q28)
+    salt: str | None  # `SALT`; None without a reserve
+
+
+def reserve_command(*, by: str, signatures_ok: bool, **decision: Unpack[Decision]) -> DecideReserve:
     """The engine's command for a decision. The commitment is SHA-256 over amount and salt."""
+    amount, salt = decision["amount"], decision["salt"]
     if amount is not None and (salt is None or not SALT.fullmatch(salt)):
         raise ValueError("salt: 32 to 128 lowercase hex digits")
-    return DecideReserve(
-        by=by,
-        amount=amount,
-        commitment=reserve_commitment(amount, salt) if amount is not None and salt is not None else None,
-        decided_at=decided_at,
-        members=members,
-        appraisal_id=appraisal_id,
-        floor_price_fen_per_m2=floor_price_fen_per_m2,
-        signatures_ok=signatures_ok,
-    )
+    commitment = reserve_commitment(amount, salt) if amount is not None and salt is not None else None
+    return _command(by, amount, commitment, signatures_ok, decision)
 
 
-def decision_bytes(
-    plan_id: str,
-    *,
-    amount: int | None,
-    salt: str | None,
-    decided_at: int,
-    members: tuple[str, ...],
-    appraisal_id: str,
-    floor_price_fen_per_m2: int,
-) -> bytes:
+def decision_bytes(plan_id: str, **decision: Unpack[Decision]) -> bytes:
     """What every member signs: `plans.decision_record` of the decision's `DecideReserve`."""
-    if amount is not None and (salt is None or not SALT.fullmatch(salt)):
-        raise ValueError("salt: 32 to 128 lowercase hex digits")
-    return sealed_decision_bytes(
-        plan_id,
-        commitment=reserve_commitment(amount, salt) if amount is not None and salt is not None else None,
-        decided_at=decided_at,
-        members=members,
-        appraisal_id=appraisal_id,
-        floor_price_fen_per_m2=floor_price_fen_per_m2,
-    )
+    return decision_record(plan_id, reserve_command(by="", signatures_ok=False, **decision))
 
 
-def sealed_decision_bytes(
-    plan_id: str,
-    *,
-    commitment: str | None,
-    decided_at: int,
-    members: tuple[str, ...],
-    appraisal_id: str,
-    floor_price_fen_per_m2: int,
-) -> bytes:
+def sealed_decision_bytes(plan_id: str, *, commitment: str | None, **record: Unpack[Record]) -> bytes:
     """The same bytes as `decision_bytes`, from the commitment alone: for a reserve sealed in
     the member's browser (the console), where the server never sees the amount or the salt.
     `commitment` None: an auction without a reserve (Q28)."""
-    command = DecideReserve(
-        by="",
-        amount=None,
-        commitment=commitment,
-        decided_at=decided_at,
-        members=members,
-        appraisal_id=appraisal_id,
-        floor_price_fen_per_m2=floor_price_fen_per_m2,
-        signatures_ok=False,
-    )
     # `decision_record` reads the amount only as "is there a reserve": the commitment says so.
-    return decision_record(plan_id, replace(command, amount=0) if commitment is not None else command)
+    return decision_record(plan_id, _command("", 0 if commitment is not None else None, commitment, False, record))
+
+
+def _command(by: str, amount: int | None, commitment: str | None, signatures_ok: bool,
+             record: Record) -> DecideReserve:
+    return DecideReserve(
+        by=by,
+        amount=amount,
+        commitment=commitment,
+        decided_at=record["decided_at"],
+        members=record["members"],
+        appraisal_id=record["appraisal_id"],
+        floor_price_fen_per_m2=record["floor_price_fen_per_m2"],
+        signatures_ok=signatures_ok,
+    )
 
 
 def public_key(raw: bytes) -> Ed25519PublicKey:

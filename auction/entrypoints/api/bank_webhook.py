@@ -41,7 +41,7 @@ from starlette.routing import Route
 
 from auction.adapters.protocol import loads, storable_text
 from auction.domain.codes import Code, Rejected
-from auction.domain.deposits import Payment
+from auction.domain.deposit.deposits import Payment
 from auction.entrypoints.api.operator import _time
 from auction.services.deposits import DepositService
 from auction.services.session import now_us

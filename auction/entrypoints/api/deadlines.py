@@ -10,7 +10,7 @@
     POST /api/sessions/{id}/contract-signed  {by, signed_at}: the Q42 signing
     GET  /api/sessions/{id}/deadlines        the session's rows, what the clock did (Q42 default), re-offer
     GET  /api/calendar/years                 the calendar years and where they come from (provisional ones too)
-    POST /api/calendar/years                 body = a year file (auction/domain/workdays.py); every
+    POST /api/calendar/years                 body = a year file (auction/domain/clock/workdays.py); every
                                              deadline waiting for it or counted on its provisional
                                              year is recomputed. ?dry_run=1: only the difference from
                                              the provisional year and the rows it would move
@@ -21,15 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse
 
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
-from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.operator import _time
+from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post, post_raw
 from auction.services.deadlines import DeadlineService
-from auction.settings import Settings
 from auction.store import deadlines as rows_store
 
 
@@ -62,34 +61,26 @@ async def session_deadlines(clock: DeadlineService, session_id: str) -> dict[str
     return body
 
 
-class DeadlinesApi:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.guard = OperatorGuard(settings)
-
-    def routes(self) -> list[Route]:
-        guard = self.guard
+class DeadlinesApi(RouteTable):
+    def table(self) -> list[Endpoint]:
         return [
-            Route("/api/deadlines", guard(self.list_open), methods=["GET"]),
-            Route("/api/deadlines/moves", guard(self.moves), methods=["GET"]),
-            Route("/api/deadlines/{deadline_id}/done", guard(self.done), methods=["POST"]),
-            Route("/api/sessions/{session_id}/contract-signed", guard(self.contract_signed), methods=["POST"]),
-            Route("/api/sessions/{session_id}/deadlines", guard(self.of_session), methods=["GET"]),
-            Route("/api/calendar/years", guard(self.years), methods=["GET"]),
-            Route("/api/calendar/years", guard(self.load_year), methods=["POST"]),
+            get("/api/deadlines", self.list_open),
+            get("/api/deadlines/moves", self.moves),
+            post("/api/deadlines/{deadline_id}/done", self.done),
+            post("/api/sessions/{session_id}/contract-signed", self.contract_signed),
+            get("/api/sessions/{session_id}/deadlines", self.of_session),
+            get("/api/calendar/years", self.years),
+            post_raw("/api/calendar/years", self.load_year),
         ]
 
-    async def list_open(self, request: Request) -> Response:
-        every = request.query_params.get("all") in ("1", "true")
-        return JSONResponse(await deadline_board(request.state.deadlines, every))
+    async def list_open(self, request: Request) -> Any:
+        return await deadline_board(request.state.deadlines, request.query_params.get("all") in ("1", "true"))
 
-    async def moves(self, request: Request) -> Response:
+    async def moves(self, request: Request) -> Any:
         clock: DeadlineService = request.state.deadlines
-        found = await rows_store.moves(clock.pool)
-        return JSONResponse([{**m, "at": iso_cst(m["at"])} for m in found])
+        return [{**m, "at": iso_cst(m["at"])} for m in await rows_store.moves(clock.pool)]
 
-    async def done(self, request: Request) -> Response:
-        body = await json_body(request)
+    async def done(self, request: Request, body: dict[str, Any]) -> Any:
         clock: DeadlineService = request.state.deadlines
         done_at = _time(body, "done_at")
         assert done_at is not None
@@ -103,10 +94,9 @@ class DeadlinesApi:
             request.path_params["deadline_id"], by=text_field(body, "by", 100), done_at=done_at, bank_txn_id=bank_txn_id,
             amount_fen=amount_fen,
         )
-        return JSONResponse(await clock.view([rows_store.Record(r, None) for r in written]))
+        return await clock.view([rows_store.Record(r, None) for r in written])
 
-    async def contract_signed(self, request: Request) -> Response:
-        body = await json_body(request)
+    async def contract_signed(self, request: Request, body: dict[str, Any]) -> Any:
         clock: DeadlineService = request.state.deadlines
         signed_at = _time(body, "signed_at")
         assert signed_at is not None
@@ -114,12 +104,12 @@ class DeadlinesApi:
             request.path_params["session_id"], by=text_field(body, "by", 100), signed_at=signed_at
         )
         views = await clock.view([rows_store.Record(done, None), rows_store.Record(notice, None)])
-        return JSONResponse({"contract": views[0], "q32_notice": views[1]})
+        return {"contract": views[0], "q32_notice": views[1]}
 
-    async def of_session(self, request: Request) -> Response:
-        return JSONResponse(await session_deadlines(request.state.deadlines, request.path_params["session_id"]))
+    async def of_session(self, request: Request) -> Any:
+        return await session_deadlines(request.state.deadlines, request.path_params["session_id"])
 
-    async def years(self, request: Request) -> Response:
+    async def years(self, request: Request) -> Any:
         clock: DeadlineService = request.state.deadlines
         calendar = await clock.calendar.calendar()
         loaded = {y.year: y for y in await clock.calendar.loaded()}
@@ -135,7 +125,7 @@ class DeadlinesApi:
                 return "chinese-calendar"
             return "operator"
 
-        return JSONResponse([
+        return [
             {
                 "year": year,
                 "source": calendar.years[year].source,
@@ -145,9 +135,9 @@ class DeadlinesApi:
                 "notice_date": (d := calendar.years[year].notice_date) and d.isoformat(),
             }
             for year in sorted(calendar.loaded_years)
-        ])
+        ]
 
-    async def load_year(self, request: Request) -> Response:
+    async def load_year(self, request: Request) -> Any:
         """The body is the year file itself; the operator is named by ?by= (default: operator)."""
         raw = await request.body()
         if len(raw) > self.settings.max_body_bytes:
@@ -156,7 +146,7 @@ class DeadlinesApi:
         clock: DeadlineService = request.state.deadlines
         if request.query_params.get("dry_run") in ("1", "true"):
             preview, would_move = await clock.preview_year(raw)
-            return JSONResponse({**preview.to_dict(), "stored": False, "would_recompute": would_move})
+            return {**preview.to_dict(), "stored": False, "would_recompute": would_move}
         preview, changed = await clock.load_year(raw, by[:100])
         year = preview.year
         return JSONResponse(

@@ -15,17 +15,15 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from auction.domain.china import iso_cst
 from auction.domain.codes import MESSAGES, Code, Rejected
-from auction.domain.ledger import AccountKind
-from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.domain.deposit.ledger import AccountKind
+from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.operator import _reason, _time
+from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post
 from auction.services.deposits import DepositService, IssuedToken
 from auction.services.plans import PlanService
-from auction.settings import Settings
 from auction.store import deposits as store
 from auction.store import plans as plan_rows
 from auction.store.events import to_micros
@@ -33,25 +31,19 @@ from auction.store.events import to_micros
 REGISTRATION_NO = re.compile(r"[0-9A-Za-z-]{6,32}")
 
 
-class DepositsApi:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.guard = OperatorGuard(settings)
-
-    def routes(self) -> list[Route]:
-        guard = self.guard
+class DepositsApi(RouteTable):
+    def table(self) -> list[Endpoint]:
         return [
-            Route("/api/sessions/{session_id}/applications", guard(self.apply), methods=["POST"]),
-            Route("/api/sessions/{session_id}/applications", guard(self.applications), methods=["GET"]),
-            Route("/api/applications/{application_id}/issue-token", guard(self.issue_token), methods=["POST"]),
-            Route("/api/applications/{application_id}/reissue-token", guard(self.reissue_token), methods=["POST"]),
-            Route("/api/ledger", guard(self.ledger), methods=["GET"]),
+            post("/api/sessions/{session_id}/applications", self.apply, status=201),
+            get("/api/sessions/{session_id}/applications", self.applications),
+            post("/api/applications/{application_id}/issue-token", self.issue_token, status=201),
+            post("/api/applications/{application_id}/reissue-token", self.reissue_token, status=201),
+            get("/api/ledger", self.ledger),
         ]
 
-    async def apply(self, request: Request) -> Response:
+    async def apply(self, request: Request, body: dict[str, Any]) -> Any:
         """竞买申请: a dedicated 13-digit sub-account for this applicant and parcel."""
         session_id = request.path_params["session_id"]
-        body = await json_body(request)
         registration_no = text_field(body, "registration_no", 32)
         if not REGISTRATION_NO.fullmatch(registration_no):
             raise Rejected(Code.INVALID_FIELD, "registration_no: 6-32 letters, digits or -", field="registration_no")
@@ -67,39 +59,32 @@ class DepositsApi:
             deposit_deadline=_time(body, "deposit_deadline", required=False),
             default_deadline=await _plan_deposit_deadline(request, session_id),
         )
-        return JSONResponse(
-            {
-                "application_id": row.application_id,
-                "session_id": row.session_id,
-                "kind": row.kind,
-                "legal_name": row.legal_name,
-                "registration_no": row.registration_no,
-                "sub_account": row.sub_account,
-                "required_fen": row.required_fen,
-                "deposit_deadline": iso_cst(row.deposit_deadline),
-                "status": "AWAITING_DEPOSIT",
-            },
-            status_code=201,
-        )
+        return {
+            "application_id": row.application_id,
+            "session_id": row.session_id,
+            "kind": row.kind,
+            "legal_name": row.legal_name,
+            "registration_no": row.registration_no,
+            "sub_account": row.sub_account,
+            "required_fen": row.required_fen,
+            "deposit_deadline": iso_cst(row.deposit_deadline),
+            "status": "AWAITING_DEPOSIT",
+        }
 
-    async def applications(self, request: Request) -> Response:
+    async def applications(self, request: Request) -> Any:
         deposits: DepositService = request.state.deposits
-        return JSONResponse(await deposits.view(request.path_params["session_id"]))
+        return await deposits.view(request.path_params["session_id"])
 
-    async def issue_token(self, request: Request) -> Response:
+    async def issue_token(self, request: Request, body: dict[str, Any]) -> Any:
         """The qualified bidder's token, returned in this response only (only its hash is kept)."""
-        answer = await issue_token(request.state.deposits, request.path_params["application_id"],
-                                   await json_body(request))
-        return JSONResponse(answer, status_code=201)
+        return await issue_token(request.state.deposits, request.path_params["application_id"], body)
 
-    async def reissue_token(self, request: Request) -> Response:
+    async def reissue_token(self, request: Request, body: dict[str, Any]) -> Any:
         """A lost or exposed token replaced: the new one in this response only; the old
         one can neither sign in nor bid on an open connection (TOKEN_REVOKED)."""
-        answer = await reissue_token(request.state.deposits, request.path_params["application_id"],
-                                     await json_body(request))
-        return JSONResponse(answer, status_code=201)
+        return await reissue_token(request.state.deposits, request.path_params["application_id"], body)
 
-    async def ledger(self, request: Request) -> Response:
+    async def ledger(self, request: Request) -> Any:
         deposits: DepositService = request.state.deposits
         report = await store.check(deposits.pool)
         report["unmatched"] = [
@@ -115,7 +100,7 @@ class DepositsApi:
             for e in await store.unmatched(deposits.pool)
             if e.kind.value == "PAYMENT"
         ]
-        return JSONResponse(report)
+        return report
 
 
 async def issue_token(deposits: DepositService, application_id: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -16,19 +16,19 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from auction.adapters.protocol import state_view, storable_text, terms_view
 from auction.domain.china import iso_cst
-from auction.domain.codes import MESSAGES, Code, Rejected
-from auction.domain.commands import ChangeIncrement, CreateSession, Resume, Suspend, Terminate
-from auction.domain.events import event_to_dict, event_type
+from auction.domain.codes import Code, Rejected
+from auction.domain.bidding.commands import ChangeIncrement, Command, CreateSession, Resume, Suspend, Terminate
+from auction.domain.bidding.events import event_to_dict, event_type
 from auction.domain.money import is_valid_amount
-from auction.domain.session import SessionState, replay, reserve_commitment
-from auction.domain.terms import SECOND, Method, SessionTerms
-from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.domain.bidding.session import SessionState, replay, reserve_commitment
+from auction.domain.bidding.terms import SECOND, Method, SessionTerms
+from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.inputs import instant
+from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post, post_raw
+from auction.entrypoints.api.routes import unknown_route_message as unknown_route_message  # app.py's 404
 from auction.services.registration import qualify
 from auction.services.session import SessionService
 from auction.settings import Settings
@@ -128,136 +128,106 @@ def session_view(state: SessionState) -> dict[str, Any]:
     return view
 
 
-class OperatorApi:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.guard = OperatorGuard(settings)
-
-    def routes(self) -> list[Route]:
+class OperatorApi(RouteTable):
+    def table(self) -> list[Endpoint]:
         return [
-            Route("/api/sessions", self.stand_in(self.guard(self.create_session)), methods=["POST"]),
-            Route("/api/sessions", self.guard(self.list_sessions), methods=["GET"]),
-            Route("/api/sessions/{session_id}", self.guard(self.get_session), methods=["GET"]),
-            Route("/api/sessions/{session_id}/bidders", self.stand_in(self.guard(self.qualify_bidder)),
-                  methods=["POST"]),
-            Route("/api/sessions/{session_id}/bidders", self.guard(self.list_bidders), methods=["GET"]),
-            Route("/api/sessions/{session_id}/suspend", self.guard(self.suspend), methods=["POST"]),
-            Route("/api/sessions/{session_id}/resume", self.guard(self.resume), methods=["POST"]),
-            Route("/api/sessions/{session_id}/terminate", self.guard(self.terminate), methods=["POST"]),
-            Route("/api/sessions/{session_id}/increment", self.guard(self.change_increment), methods=["POST"]),
-            Route("/api/sessions/{session_id}/events", self.guard(self.events), methods=["GET"]),
-            Route("/api/sessions/{session_id}/verify", self.guard(self.verify), methods=["GET"]),
-            Route("/api/sessions/{session_id}/close", self.guard(self.close), methods=["POST"]),
-            Route("/api/escrow/unlock", self.guard(self.unlock), methods=["POST"]),
+            post("/api/sessions", self.create_session, status=201, stand_in=True),
+            get("/api/sessions", self.list_sessions),
+            get("/api/sessions/{session_id}", self.get_session),
+            post("/api/sessions/{session_id}/bidders", self.qualify_bidder, status=201, stand_in=True),
+            get("/api/sessions/{session_id}/bidders", self.list_bidders),
+            post("/api/sessions/{session_id}/suspend", self.suspend),
+            post("/api/sessions/{session_id}/resume", self.resume),
+            post("/api/sessions/{session_id}/terminate", self.terminate),
+            post("/api/sessions/{session_id}/increment", self.change_increment),
+            get("/api/sessions/{session_id}/events", self.events),
+            get("/api/sessions/{session_id}/verify", self.verify),
+            post_raw("/api/sessions/{session_id}/close", self.close),
+            post("/api/escrow/unlock", self.unlock),
         ]
 
-    def stand_in(self, endpoint: Any) -> Any:
-        """A stand-in route: outside demo mode and without AUCTION_STAND_INS=on it is not
-        there (404, the unknown route's answer), and nothing is read or changed."""
-        if self.settings.stand_ins_on:
-            return endpoint
+    async def create_session(self, request: Request, body: dict[str, Any]) -> Any:
+        """Stand-in creation path (tests, demo): the real one is an announced plan's session.
+        Absent (404) unless stand-ins are on (auction/entrypoints/api/routes.py)."""
+        return session_view(await create_stand_in_session(request.state.service, self.settings, body))
 
-        async def absent(request: Request) -> Response:
-            return JSONResponse(unknown_route_message(), status_code=404)
-
-        return absent
-
-    async def create_session(self, request: Request) -> Response:
-        """Stand-in creation path (tests, demo): the real one is an announced plan's session."""
-        state = await create_stand_in_session(request.state.service, self.settings, await json_body(request))
-        return JSONResponse(session_view(state), status_code=201)
-
-    async def list_sessions(self, request: Request) -> Response:
+    async def list_sessions(self, request: Request) -> Any:
         rows = await session_rows.listed(request.state.service.store.pool, 500)
-        return JSONResponse(
-            [
-                {
-                    "session_id": r.session_id,
-                    "method": r.method,
-                    "parcel_ref": r.parcel_ref,
-                    "phase": r.phase,
-                    "seq": r.last_pub_seq,
-                    "next_wakeup_us": to_micros(r.next_wakeup) if r.next_wakeup else None,
-                    "highest_fen": r.highest_fen,
-                    "highest_bidder_no": r.highest_bidder_no,
-                    "bid_count": r.bid_count,
-                }
-                for r in rows
-            ]
-        )
+        return [
+            {
+                "session_id": r.session_id,
+                "method": r.method,
+                "parcel_ref": r.parcel_ref,
+                "phase": r.phase,
+                "seq": r.last_pub_seq,
+                "next_wakeup_us": to_micros(r.next_wakeup) if r.next_wakeup else None,
+                "highest_fen": r.highest_fen,
+                "highest_bidder_no": r.highest_bidder_no,
+                "bid_count": r.bid_count,
+            }
+            for r in rows
+        ]
 
-    async def get_session(self, request: Request) -> Response:
-        state = await request.state.service.state(request.path_params["session_id"])
-        return JSONResponse(session_view(state))
+    async def get_session(self, request: Request) -> Any:
+        return session_view(await request.state.service.state(request.path_params["session_id"]))
 
-    async def qualify_bidder(self, request: Request) -> Response:
-        """Stand-in for tests and the demo (see `stand_in`): qualifies without a deposit and returns
-        the token once, with the number beside the name the caller gave: never in production.
-        The real path is an application (POST /api/sessions/{id}/applications) whose deposit the
-        bank reports (POST /bank/notifications); see auction/services/deposits.py."""
-        answer = await qualify_stand_in(request.state.service, self.settings, request.path_params["session_id"],
-                                        await json_body(request))
-        return JSONResponse(answer, status_code=201)
+    async def qualify_bidder(self, request: Request, body: dict[str, Any]) -> Any:
+        """Stand-in for tests and the demo (absent unless stand-ins are on): qualifies without a
+        deposit and returns the token once, with the number beside the name the caller gave: never
+        in production. The real path is an application (POST /api/sessions/{id}/applications) whose
+        deposit the bank reports (POST /bank/notifications); see auction/services/deposits.py."""
+        return await qualify_stand_in(request.state.service, self.settings, request.path_params["session_id"], body)
 
-    async def list_bidders(self, request: Request) -> Response:
+    async def list_bidders(self, request: Request) -> Any:
         """Bidder numbers; legal names only once the session has ended (RULES 3.5, 8.1)."""
         session_id = request.path_params["session_id"]
         state = await request.state.service.state(session_id)
         rows = await session_rows.legal_names(request.state.service.store.pool, session_id)
         reveal = state.final
-        return JSONResponse([{"bidder_no": no, "legal_name": name if reveal else None} for no, name in rows])
+        return [{"bidder_no": no, "legal_name": name if reveal else None} for no, name in rows]
 
-    async def suspend(self, request: Request) -> Response:
-        body = await json_body(request)
-        sid = request.path_params["session_id"]
-        result = await request.state.service.execute(sid, Suspend(reason=_reason(body)))
-        return JSONResponse(session_view(result.state))
+    @staticmethod
+    async def _execute(request: Request, command: Command) -> Any:
+        result = await request.state.service.execute(request.path_params["session_id"], command)
+        return session_view(result.state)
 
-    async def resume(self, request: Request) -> Response:
-        body = await json_body(request)
-        sid = request.path_params["session_id"]
-        command = Resume(reason=_reason(body), resume_at=_time(body, "resume_at", required=False))
-        result = await request.state.service.execute(sid, command)
-        return JSONResponse(session_view(result.state))
+    async def suspend(self, request: Request, body: dict[str, Any]) -> Any:
+        return await self._execute(request, Suspend(reason=_reason(body)))
 
-    async def terminate(self, request: Request) -> Response:
-        body = await json_body(request)
-        sid = request.path_params["session_id"]
-        result = await request.state.service.execute(sid, Terminate(reason=_reason(body)))
-        return JSONResponse(session_view(result.state))
+    async def resume(self, request: Request, body: dict[str, Any]) -> Any:
+        resume_at = _time(body, "resume_at", required=False)
+        return await self._execute(request, Resume(reason=_reason(body), resume_at=resume_at))
 
-    async def change_increment(self, request: Request) -> Response:
-        body = await json_body(request)
-        sid = request.path_params["session_id"]
-        command = ChangeIncrement(increment=_fen(body, "increment_fen") or 0, reason=_reason(body))
-        result = await request.state.service.execute(sid, command)
-        return JSONResponse(session_view(result.state))
+    async def terminate(self, request: Request, body: dict[str, Any]) -> Any:
+        return await self._execute(request, Terminate(reason=_reason(body)))
 
-    async def close(self, request: Request) -> Response:
+    async def change_increment(self, request: Request, body: dict[str, Any]) -> Any:
+        return await self._execute(request, ChangeIncrement(increment=_fen(body, "increment_fen") or 0,
+                                                            reason=_reason(body)))
+
+    async def close(self, request: Request) -> Any:
         """Run the close procedure now (it also runs by timer): e.g. again for a session held
         because the escrow key was locked at its deadline."""
-        state = await request.state.service.tick(request.path_params["session_id"])
-        return JSONResponse(session_view(state))
+        return session_view(await request.state.service.tick(request.path_params["session_id"]))
 
-    async def unlock(self, request: Request) -> Response:
+    async def unlock(self, request: Request, body: dict[str, Any]) -> Any:
         """Give the escrow key its passphrase (the close ceremony). Never logged, never stored."""
-        body = await json_body(request)
         passphrase = body.get("passphrase")
         if not isinstance(passphrase, str) or not passphrase:
             raise Rejected(Code.INVALID_FIELD, "passphrase is required", field="passphrase")
         sealer = request.state.service.sealer
         sealer.unlock(passphrase.encode())
-        return JSONResponse({"unlocked": True, "key_id": sealer.key_id})
+        return {"unlocked": True, "key_id": sealer.key_id}
 
-    async def events(self, request: Request) -> Response:
+    async def events(self, request: Request) -> Any:
         """The whole log of a session, private events included (operators and auditors);
         before the close without the bidder numbers of private events (`staff_log`)."""
         sid = request.path_params["session_id"]
         state = await request.state.service.state(sid)
         recorded = await request.state.service.store.load(sid)
-        return JSONResponse(staff_log(recorded, state.final))
+        return staff_log(recorded, state.final)
 
-    async def verify(self, request: Request) -> Response:
+    async def verify(self, request: Request) -> Any:
         """Replay the log and compare with the projection; check a revealed reserve."""
         sid = request.path_params["session_id"]
         recorded = await request.state.service.store.load(sid)
@@ -276,8 +246,7 @@ class OperatorApi:
             checks["reserve_matches_commitment"] = (
                 reserve_commitment(closed.reserve, closed.reserve_salt) == state.reserve_commitment
             )
-        return JSONResponse({"session_id": sid, "ok": all(checks.values()), "checks": checks,
-                             "state": state_view(state)})
+        return {"session_id": sid, "ok": all(checks.values()), "checks": checks, "state": state_view(state)}
 
 
 def staff_log(recorded: list[Recorded], final: bool) -> list[dict[str, Any]]:
@@ -296,6 +265,3 @@ def staff_log(recorded: list[Recorded], final: bool) -> list[dict[str, Any]]:
         rows.append({"seq": r.seq, "pub_seq": r.pub_seq, "type": event_type(r.event), "data": data})
     return rows
 
-
-def unknown_route_message() -> dict[str, Any]:
-    return {"error": {"code": Code.NOT_FOUND.value, "message": MESSAGES[Code.NOT_FOUND], "details": {}}}

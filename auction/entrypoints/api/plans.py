@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse
 
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount
-from auction.domain.parcels import Parcel
-from auction.domain.plan_commands import (
+from auction.domain.plan.parcels import Parcel
+from auction.domain.plan.plan_commands import (
     Announce,
     ChangeAnnouncement,
     DraftPlan,
@@ -36,15 +36,15 @@ from auction.domain.plan_commands import (
 )
 from auction.adapters.protocol import storable_text
 from auction.adapters.sealing.signatures import PUBLIC_KEY_BYTES, SALT, public_key
-from auction.domain.plan_events import event_to_dict, plan_event_type
-from auction.domain.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
-from auction.domain.plans import PlanState
-from auction.domain.terms import SECOND
-from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.domain.plan.plan_events import event_to_dict, plan_event_type
+from auction.domain.plan.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
+from auction.domain.plan.plans import PlanState
+from auction.domain.bidding.terms import SECOND
+from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.inputs import calendar_day, instant
 from auction.entrypoints.api.operator import _reason, session_view
+from auction.entrypoints.api.routes import Endpoint, RouteTable, Writer, get, post
 from auction.services.plans import PlanService, ReserveRequest
-from auction.settings import Settings
 from auction.store.events import to_micros
 from auction.store.plans import Member, RecordedPlanEvent
 
@@ -259,27 +259,105 @@ async def plan_list(plans: PlanService) -> list[dict[str, Any]]:
     ]
 
 
-class PlansApi:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.guard = OperatorGuard(settings)
+# ---------------------------------------------------------------------------
+# a plan's steps, each read from its body
 
-    def routes(self) -> list[Route]:
-        g = self.guard
+
+def _committee_meeting(body: dict[str, Any]) -> RecordCommitteeMeeting:
+    """Q22: who attended and the secret ballot's tally, never who voted how."""
+    chair_spoke_last = body.get("chair_spoke_last")
+    if not isinstance(chair_spoke_last, bool):
+        raise Rejected(Code.INVALID_FIELD, "chair_spoke_last: true or false", field="chair_spoke_last")
+    return RecordCommitteeMeeting(
+        by=text_field(body, "by", 100),
+        held_at=_time(body, "held_at") or 0,
+        chair=text_field(body, "chair", 64),
+        members_present=_ids(body, "members_present"),
+        yes=_int(body, "yes"),
+        no=_int(body, "no"),
+        abstain=_int(body, "abstain"),
+        chair_spoke_last=chair_spoke_last,
+    )
+
+
+def _government_approval(body: dict[str, Any]) -> RecordGovernmentApproval:
+    return RecordGovernmentApproval(
+        by=text_field(body, "by", 100),
+        approver=text_field(body, "approver", 200),
+        document_no=text_field(body, "document_no", 200),
+        approved_at=_time(body, "approved_at") or 0,
+    )
+
+
+def _announce(body: dict[str, Any]) -> Announce:
+    """Q29 and N Art.9: the announcement with its schedule, on every channel."""
+    return Announce(by=text_field(body, "by", 100), announcement=_announcement(body))
+
+
+def _announcement(body: dict[str, Any]) -> Announcement:
+    return Announcement(
+        announcement_no=text_field(body, "announcement_no", 200),
+        seller=text_field(body, "seller", 200),
+        published_at=_time(body, "published_at") or 0,
+        schedule=_schedule(_field(body, "schedule")),
+        place_and_method=text_field(body, "place_and_method", 2000),
+        application=text_field(body, "application", 4000),
+        contacts=text_field(body, "contacts", 500),
+        channels=_channels(body),
+        other_matters=text_field(body, "other_matters", 4000, required=False),
+    )
+
+
+def _announcement_change(body: dict[str, Any]) -> ChangeAnnouncement:
+    """A change (变更公告); a late one pushes the whole schedule back (RULES 3.1)."""
+    schedule = body.get("schedule")
+    return ChangeAnnouncement(
+        by=text_field(body, "by", 100),
+        published_at=_time(body, "published_at") or 0,
+        reason=_reason(body),
+        content=text_field(body, "content", 4000),
+        schedule=_schedule(schedule) if schedule is not None else None,
+    )
+
+
+def _record_appraisal(body: dict[str, Any]) -> RecordAppraisal:
+    """Q25: the land price appraisal report the reserve will rest on."""
+    return RecordAppraisal(by=text_field(body, "by", 100), appraisal=_appraisal(body))
+
+
+def _appraisal(body: dict[str, Any]) -> Appraisal:
+    return Appraisal(
+        appraisal_id=text_field(body, "appraisal_id", 64),
+        agency=text_field(body, "agency", 200, required=False),
+        qualification_cert=text_field(body, "qualification_cert", 200, required=False),
+        filing_no=text_field(body, "filing_no", 200, required=False),
+        valuation_date=_date(body, "valuation_date"),
+        valid_until=_date(body, "valid_until"),
+        unit_price_fen_per_m2=_int(body, "unit_price_fen_per_m2"),
+        total_price_fen=_int(body, "total_price_fen"),
+    )
+
+
+def _withdraw(body: dict[str, Any]) -> WithdrawPlan:
+    return WithdrawPlan(by=text_field(body, "by", 100), reason=_reason(body))
+
+
+class PlansApi(RouteTable):
+    def table(self) -> list[Endpoint]:
         return [
-            Route("/api/committee-members", g(self.register_member), methods=["POST"]),
-            Route("/api/committee-members", g(self.list_members), methods=["GET"]),
-            Route("/api/plans", g(self.draft), methods=["POST"]),
-            Route("/api/plans", g(self.list_plans), methods=["GET"]),
-            Route("/api/plans/{plan_id}", g(self.get_plan), methods=["GET"]),
-            Route("/api/plans/{plan_id}/committee-meeting", g(self.committee_meeting), methods=["POST"]),
-            Route("/api/plans/{plan_id}/government-approval", g(self.government_approval), methods=["POST"]),
-            Route("/api/plans/{plan_id}/announce", g(self.announce), methods=["POST"]),
-            Route("/api/plans/{plan_id}/announcement-change", g(self.announcement_change), methods=["POST"]),
-            Route("/api/plans/{plan_id}/appraisal", g(self.appraisal), methods=["POST"]),
-            Route("/api/plans/{plan_id}/withdraw", g(self.withdraw), methods=["POST"]),
-            Route("/api/plans/{plan_id}/session", g(self.create_session), methods=["POST"]),
-            Route("/api/plans/{plan_id}/reserve", g(self.reserve), methods=["POST"]),
+            post("/api/committee-members", self.register_member, status=201),
+            get("/api/committee-members", self.list_members),
+            post("/api/plans", self.draft, status=201),
+            get("/api/plans", self.list_plans),
+            get("/api/plans/{plan_id}", self.get_plan),
+            post("/api/plans/{plan_id}/committee-meeting", self._step(_committee_meeting)),
+            post("/api/plans/{plan_id}/government-approval", self._step(_government_approval)),
+            post("/api/plans/{plan_id}/announce", self._step(_announce)),
+            post("/api/plans/{plan_id}/announcement-change", self._step(_announcement_change)),
+            post("/api/plans/{plan_id}/appraisal", self._step(_record_appraisal)),
+            post("/api/plans/{plan_id}/withdraw", self._step(_withdraw)),
+            post("/api/plans/{plan_id}/session", self.create_session),
+            post("/api/plans/{plan_id}/reserve", self.reserve),
         ]
 
     @staticmethod
@@ -291,14 +369,20 @@ class PlansApi:
         service: PlanService = request.state.plans
         return service
 
-    async def _view(self, request: Request, plan_id: str, status: int = 200) -> Response:
-        return JSONResponse(await plan_document(self._plans(request), plan_id), status_code=status)
+    def _step(self, command: Callable[[dict[str, Any]], Any]) -> Writer:
+        """A plan step: its command read from the body, run on the plan, the plan shown."""
+        async def run(request: Request, body: dict[str, Any]) -> Any:
+            step = command(body)
+            plan_id = self._plan_id(request)
+            await self._plans(request).execute(plan_id, step)
+            return await plan_document(self._plans(request), plan_id)
+
+        return run
 
     # committee members
 
-    async def register_member(self, request: Request) -> Response:
+    async def register_member(self, request: Request, body: dict[str, Any]) -> Any:
         """Register a member's Ed25519 public key (made by `auction committee keygen`)."""
-        body = await json_body(request)
         member_id = body.get("member_id")
         if not isinstance(member_id, str) or not MEMBER_ID.fullmatch(member_id):
             raise Rejected(Code.INVALID_FIELD, "member_id: 1-64 letters, digits, _ . @ -", field="member_id")
@@ -312,21 +396,19 @@ class PlansApi:
         except ValueError:
             raise Rejected(Code.INVALID_FIELD, "public_key_hex: the 32-byte Ed25519 public key in hex "
                            "(printed by `auction committee keygen`)", field="public_key_hex") from None
-        member = await self._plans(request).store.register_member(member_id, name, raw)
-        return JSONResponse(self._member(member), status_code=201)
+        return self._member(await self._plans(request).store.register_member(member_id, name, raw))
 
     @staticmethod
     def _member(m: Member) -> dict[str, Any]:
         return {"member_id": m.member_id, "name": m.name, "public_key_hex": m.public_key.hex(),
                 "registered_at": _iso(m.registered_at)}
 
-    async def list_members(self, request: Request) -> Response:
-        return JSONResponse([self._member(m) for m in await self._plans(request).store.members()])
+    async def list_members(self, request: Request) -> Any:
+        return [self._member(m) for m in await self._plans(request).store.members()]
 
     # plans
 
-    async def draft(self, request: Request) -> Response:
-        body = await json_body(request)
+    async def draft(self, request: Request, body: dict[str, Any]) -> Any:
         plan_id = body.get("plan_id") or f"P-{uuid.uuid4().hex[:12].upper()}"
         if not isinstance(plan_id, str) or not ID.fullmatch(plan_id):
             raise Rejected(Code.INVALID_FIELD, "plan_id: 1-48 letters, digits, _ . -", field="plan_id")
@@ -357,100 +439,17 @@ class PlansApi:
             if r.code is Code.PLAN_EXISTS:
                 return JSONResponse({"error": r.rejection.to_dict()}, status_code=409)
             raise
-        return await self._view(request, plan_id, 201)
+        return await plan_document(self._plans(request), plan_id)
 
-    async def list_plans(self, request: Request) -> Response:
-        return JSONResponse(await plan_list(self._plans(request)))
+    async def list_plans(self, request: Request) -> Any:
+        return await plan_list(self._plans(request))
 
-    async def get_plan(self, request: Request) -> Response:
-        return await self._view(request, self._plan_id(request))
+    async def get_plan(self, request: Request) -> Any:
+        return await plan_document(self._plans(request), self._plan_id(request))
 
-    async def _do(self, request: Request, command: Any) -> Response:
-        plan_id = self._plan_id(request)
-        await self._plans(request).execute(plan_id, command)
-        return await self._view(request, plan_id)
-
-    async def committee_meeting(self, request: Request) -> Response:
-        """Q22: who attended and the secret ballot's tally, never who voted how."""
-        body = await json_body(request)
-        chair_spoke_last = body.get("chair_spoke_last")
-        if not isinstance(chair_spoke_last, bool):
-            raise Rejected(Code.INVALID_FIELD, "chair_spoke_last: true or false", field="chair_spoke_last")
-        return await self._do(request, RecordCommitteeMeeting(
-            by=text_field(body, "by", 100),
-            held_at=_time(body, "held_at") or 0,
-            chair=text_field(body, "chair", 64),
-            members_present=_ids(body, "members_present"),
-            yes=_int(body, "yes"),
-            no=_int(body, "no"),
-            abstain=_int(body, "abstain"),
-            chair_spoke_last=chair_spoke_last,
-        ))
-
-    async def government_approval(self, request: Request) -> Response:
-        body = await json_body(request)
-        return await self._do(request, RecordGovernmentApproval(
-            by=text_field(body, "by", 100),
-            approver=text_field(body, "approver", 200),
-            document_no=text_field(body, "document_no", 200),
-            approved_at=_time(body, "approved_at") or 0,
-        ))
-
-    async def announce(self, request: Request) -> Response:
-        """Q29 and N Art.9: the announcement with its schedule, on every channel."""
-        body = await json_body(request)
-        return await self._do(request, Announce(
-            by=text_field(body, "by", 100),
-            announcement=Announcement(
-                announcement_no=text_field(body, "announcement_no", 200),
-                seller=text_field(body, "seller", 200),
-                published_at=_time(body, "published_at") or 0,
-                schedule=_schedule(_field(body, "schedule")),
-                place_and_method=text_field(body, "place_and_method", 2000),
-                application=text_field(body, "application", 4000),
-                contacts=text_field(body, "contacts", 500),
-                channels=_channels(body),
-                other_matters=text_field(body, "other_matters", 4000, required=False),
-            ),
-        ))
-
-    async def announcement_change(self, request: Request) -> Response:
-        """A change (变更公告); a late one pushes the whole schedule back (RULES 3.1)."""
-        body = await json_body(request)
-        schedule = body.get("schedule")
-        return await self._do(request, ChangeAnnouncement(
-            by=text_field(body, "by", 100),
-            published_at=_time(body, "published_at") or 0,
-            reason=_reason(body),
-            content=text_field(body, "content", 4000),
-            schedule=_schedule(schedule) if schedule is not None else None,
-        ))
-
-    async def appraisal(self, request: Request) -> Response:
-        """Q25: the land price appraisal report the reserve will rest on."""
-        body = await json_body(request)
-        return await self._do(request, RecordAppraisal(
-            by=text_field(body, "by", 100),
-            appraisal=Appraisal(
-                appraisal_id=text_field(body, "appraisal_id", 64),
-                agency=text_field(body, "agency", 200, required=False),
-                qualification_cert=text_field(body, "qualification_cert", 200, required=False),
-                filing_no=text_field(body, "filing_no", 200, required=False),
-                valuation_date=_date(body, "valuation_date"),
-                valid_until=_date(body, "valid_until"),
-                unit_price_fen_per_m2=_int(body, "unit_price_fen_per_m2"),
-                total_price_fen=_int(body, "total_price_fen"),
-            ),
-        ))
-
-    async def withdraw(self, request: Request) -> Response:
-        body = await json_body(request)
-        return await self._do(request, WithdrawPlan(by=text_field(body, "by", 100), reason=_reason(body)))
-
-    async def create_session(self, request: Request) -> Response:
+    async def create_session(self, request: Request, body: dict[str, Any]) -> Any:
         """The trading session of an announced plan (201), or the one already created (200)."""
         plan_id = self._plan_id(request)
-        body = await json_body(request)
         countdown = body.get("countdown_seconds", 300)  # RULES 4.5/5.2 default 5 min
         if type(countdown) is not int or not 1 <= countdown <= 3600:
             raise Rejected(Code.INVALID_FIELD, "countdown_seconds must be 1..3600", field="countdown_seconds")
@@ -458,10 +457,9 @@ class PlansApi:
         view = session_view(link.state) | {"plan_id": plan_id, "created": link.created}
         return JSONResponse(view, status_code=201 if link.created else 200)
 
-    async def reserve(self, request: Request) -> Response:
+    async def reserve(self, request: Request, body: dict[str, Any]) -> Any:
         """Q26: the committee's reserve decision, signed by each member, sealed to the escrow key."""
         plan_id = self._plan_id(request)
-        body = await json_body(request)
         amount = _field(body, "amount_fen")
         if amount is not None and not is_valid_amount(amount):
             # The value is never echoed, not even when it is refused.
@@ -491,4 +489,4 @@ class PlansApi:
             signatures=tuple(signed),
         )
         await self._plans(request).decide_reserve(plan_id, request_)
-        return await self._view(request, plan_id)
+        return await plan_document(self._plans(request), plan_id)

@@ -8,17 +8,15 @@ from datetime import date, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from auction.adapters.protocol import storable_text
 from auction.documents.landchina import Installment, ResultEntry
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
-from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.entrypoints.api.guard import text_field
+from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post
 from auction.services.publication import Publisher
 from auction.services.session import now_us
-from auction.settings import Settings
 from auction.store import publication as outbox
 from auction.store.events import to_micros
 
@@ -70,21 +68,16 @@ def result_entry(body: dict[str, Any], default_region: str) -> ResultEntry:
     )
 
 
-class PublicationApi:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.guard = OperatorGuard(settings)
-
-    def routes(self) -> list[Route]:
-        g = self.guard
+class PublicationApi(RouteTable):
+    def table(self) -> list[Endpoint]:
         return [
-            Route("/api/plans/{plan_id}/supervision-number", g(self.supervision_number), methods=["POST"]),
-            Route("/api/plans/{plan_id}/result", g(self.publish_result), methods=["POST"]),
-            Route("/api/plans/{plan_id}/result-unsold", g(self.publish_unsold), methods=["POST"]),
-            Route("/api/plans/{plan_id}/publication", g(self.plan_publication), methods=["GET"]),
-            Route("/api/publications", g(self.list_publications), methods=["GET"]),
-            Route("/api/publications/{document_id}", g(self.get_publication), methods=["GET"]),
-            Route("/api/publications/{document_id}/retry", g(self.retry), methods=["POST"]),
+            post("/api/plans/{plan_id}/supervision-number", self.supervision_number),
+            post("/api/plans/{plan_id}/result", self.publish_result, status=201),
+            post("/api/plans/{plan_id}/result-unsold", self.publish_unsold, status=201),
+            get("/api/plans/{plan_id}/publication", self.plan_publication),
+            get("/api/publications", self.list_publications),
+            get("/api/publications/{document_id}", self.get_publication),
+            post("/api/publications/{document_id}/retry", self.retry),
         ]
 
     @staticmethod
@@ -99,29 +92,23 @@ class PublicationApi:
             raise Rejected(Code.NOT_FOUND)
         return value
 
-    async def supervision_number(self, request: Request) -> Response:
+    async def supervision_number(self, request: Request, body: dict[str, Any]) -> Any:
         plan_id = self._id(request, "plan_id")
-        body = await json_body(request)
         number = body.get("supervision_no")
         await self._publisher(request).record_supervision_no(
             plan_id, number if isinstance(number, str) else "", text_field(body, "by", 64))
-        return JSONResponse({"plan_id": plan_id, "supervision_no": number})
+        return {"plan_id": plan_id, "supervision_no": number}
 
-    async def publish_unsold(self, request: Request) -> Response:
+    async def publish_unsold(self, request: Request, body: dict[str, Any]) -> Any:
         """结果公示（未成交）: {by}; the session ended without a sale or was terminated."""
         plan_id = self._id(request, "plan_id")
-        body = await json_body(request)
-        by = text_field(body, "by", 64)
-        document = await self._publisher(request).publish_unsold(plan_id, by=by, now=now_us())
-        return JSONResponse(document, status_code=201)
+        return await self._publisher(request).publish_unsold(plan_id, by=text_field(body, "by", 64), now=now_us())
 
-    async def publish_result(self, request: Request) -> Response:
+    async def publish_result(self, request: Request, body: dict[str, Any]) -> Any:
         plan_id = self._id(request, "plan_id")
-        body = await json_body(request)
         by = text_field(body, "by", 64)
         entry = result_entry(body, self.settings.region_code)
-        document = await self._publisher(request).publish_result(plan_id, entry, by=by, now=now_us())
-        return JSONResponse(document, status_code=201)
+        return await self._publisher(request).publish_result(plan_id, entry, by=by, now=now_us())
 
     async def _views(self, request: Request, rows: list[Any]) -> list[dict[str, Any]]:
         pool = self._publisher(request).pool
@@ -142,15 +129,15 @@ class PublicationApi:
             for r in rows
         ]
 
-    async def list_publications(self, request: Request) -> Response:
+    async def list_publications(self, request: Request) -> Any:
         kind = request.query_params.get("kind")
         if kind not in (None, "ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT", "RESULT_UNSOLD"):
             raise Rejected(Code.INVALID_FIELD, "kind: ANNOUNCEMENT, ANNOUNCEMENT_CHANGE, RESULT or RESULT_UNSOLD",
                            field="kind")
         rows = await outbox.documents(self._publisher(request).pool, (kind,) if kind else None, limit=500)
-        return JSONResponse(await self._views(request, rows))
+        return await self._views(request, rows)
 
-    async def get_publication(self, request: Request) -> Response:
+    async def get_publication(self, request: Request) -> Any:
         document_id = self._id(request, "document_id")
         pool = self._publisher(request).pool
         row = await outbox.document_row(pool, document_id)
@@ -165,11 +152,10 @@ class PublicationApi:
             for a in await outbox.attempts(pool, ids)
         ]
         view["document"] = await outbox.document(pool, document_id)
-        return JSONResponse(view)
+        return view
 
-    async def retry(self, request: Request) -> Response:
+    async def retry(self, request: Request, body: dict[str, Any]) -> Any:
         document_id = self._id(request, "document_id")
-        body = await json_body(request)
         channel = body.get("channel")
         if channel is not None and not isinstance(channel, str):
             raise Rejected(Code.INVALID_FIELD, "channel: a channel name", field="channel")
@@ -178,12 +164,12 @@ class PublicationApi:
             raise Rejected(Code.NOT_FOUND, "no such document")
         count = await outbox.retry(publisher.pool, document_id, channel)
         publisher.wake()
-        return JSONResponse({"document_id": document_id, "rescheduled": count})
+        return {"document_id": document_id, "rescheduled": count}
 
-    async def plan_publication(self, request: Request) -> Response:
+    async def plan_publication(self, request: Request) -> Any:
         """The Q29 check (what the deadline service asks): met only when every required
         channel confirmed the result."""
         plan_id = self._id(request, "plan_id")
         status = await self._publisher(request).q29_status(plan_id)
         status["confirmed_at"] = _iso(status["confirmed_at"])
-        return JSONResponse(status)
+        return status

@@ -15,17 +15,17 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, Response
 
 from auction.documents.confirmation import Confirmation, render_html, render_pdf
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
-from auction.domain.deadlines import DeadlineKind
-from auction.domain.ledger import AccountKind
-from auction.domain.session import Phase, SessionState
-from auction.domain.settlement import Deduction, DeductionKind, Settlement, settle_q40, settle_q41
-from auction.entrypoints.api.guard import OperatorGuard, json_body, text_field
+from auction.domain.clock.deadlines import DeadlineKind
+from auction.domain.deposit.ledger import AccountKind
+from auction.domain.bidding.session import Phase, SessionState
+from auction.domain.deposit.settlement import Deduction, DeductionKind, Settlement, settle_q40, settle_q41
+from auction.entrypoints.api.guard import text_field
+from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post
 from auction.services.deadlines import DeadlineService
 from auction.services.plans import PlanService
 from auction.settings import Settings
@@ -91,18 +91,13 @@ async def session_confirmation(clock: DeadlineService, plans: PlanService | None
     )
 
 
-class RecordsApi:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.guard = OperatorGuard(settings)
-
-    def routes(self) -> list[Route]:
-        guard = self.guard
+class RecordsApi(RouteTable):
+    def table(self) -> list[Endpoint]:
         return [
-            Route("/api/sessions/{session_id}/confirmation", guard(self.confirmation_html), methods=["GET"]),
-            Route("/api/sessions/{session_id}/confirmation.pdf", guard(self.confirmation_pdf), methods=["GET"]),
-            Route("/api/sessions/{session_id}/settlement", guard(self.settle), methods=["POST"]),
-            Route("/api/sessions/{session_id}/settlement", guard(self.settlement), methods=["GET"]),
+            get("/api/sessions/{session_id}/confirmation", self.confirmation_html),
+            get("/api/sessions/{session_id}/confirmation.pdf", self.confirmation_pdf),
+            post("/api/sessions/{session_id}/settlement", self.settle, status=201),
+            get("/api/sessions/{session_id}/settlement", self.settlement),
         ]
 
     async def confirmation_html(self, request: Request) -> Response:
@@ -117,12 +112,11 @@ class RecordsApi:
         return await session_confirmation(request.state.deadlines, getattr(request.state, "plans", None),
                                           self.settings, request.path_params["session_id"])
 
-    async def settle(self, request: Request) -> Response:
+    async def settle(self, request: Request, body: dict[str, Any]) -> Any:
         """Q40 (net split 4:6) or, for pre-reform stored commercial/residential land, Q41 (15%)."""
         clock: DeadlineService = request.state.deadlines
         session_id = request.path_params["session_id"]
         _, price = _sold(await clock.sessions.state(session_id))
-        body = await json_body(request)
         pre_reform = body.get("pre_reform", False)
         if not isinstance(pre_reform, bool):
             raise Rejected(Code.INVALID_FIELD, "pre_reform must be true or false", field="pre_reform")
@@ -140,13 +134,13 @@ class RecordsApi:
         figures = settlement.to_dict()
         await rows_store.add_settlement(clock.pool, session_id, regime=settlement.regime.value, pre_reform=pre_reform,
                                         land_use_code=land_use, figures=figures, entered_by=by)
-        return JSONResponse(await self._latest(clock, session_id), status_code=201)
+        return await self._latest(clock, session_id)
 
-    async def settlement(self, request: Request) -> Response:
+    async def settlement(self, request: Request) -> Any:
         clock: DeadlineService = request.state.deadlines
         session_id = request.path_params["session_id"]
         await clock.sessions.state(session_id)
-        return JSONResponse(await self._latest(clock, session_id))
+        return await self._latest(clock, session_id)
 
     @staticmethod
     async def _latest(clock: DeadlineService, session_id: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from auction.adapters.sealing.escrow import ReserveSealer
 from auction.domain.codes import Code, Rejected
-from auction.domain.session import reserve_commitment
+from auction.domain.bidding.session import reserve_commitment
 from auction.entrypoints.api.deadlines import session_deadlines
 from auction.entrypoints.console.auth import AuditNote, ConsoleAuth
 from auction.entrypoints.console.records import Render

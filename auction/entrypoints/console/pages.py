@@ -19,8 +19,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from auction.domain.codes import MESSAGES, Code, Rejected
-from auction.domain.commands import Resume, Suspend, Terminate
-from auction.domain.session import reserve_commitment
+from auction.domain.bidding.commands import Resume, Suspend, Terminate
+from auction.domain.bidding.session import reserve_commitment
 from auction.services.deposits import DepositService
 from auction.services.session import now_us
 from auction.settings import Settings
@@ -252,8 +252,11 @@ class ConsolePages:
             "applications": allowed(role, Permission.VIEW_BIDDERS),
         }
         trail = await self.auth.store(request).trail(sid, 200) if allowed(role, Permission.VIEW_AUDIT) else []
+        # The supply plan this session was made from (none for a stand-in session).
+        plan_id = await request.state.deadlines.plan_of(sid) if allowed(role, Permission.VIEW_PLANS) else None
         return self.render(
             request, "session.html", who, state=state, terms=terms, bidders=bidders, ladder=ladder, closed=closed,
+            plan_id=plan_id,
             reserve_check=reserve_check, winner_name=winner_name, extras=extras, trail=trail,
             done=request.query_params.get("done"), qualified=None, server_time_us=now_us(),
         )

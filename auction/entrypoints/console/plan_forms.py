@@ -4,7 +4,7 @@ become the plan's commands, and where a refusal is shown.
 People type 万元, m², 元/m², percentages, metres and China Standard Time; the
 commands hold fen, 0.01 m², basis points, centimetres and µs UTC (the same
 commands the operator API builds, so the services judge both alike). Parsing
-only reads the typed values; every rule is the engine's (auction/domain/plans.py).
+only reads the typed values; every rule is the engine's (auction/domain/plan/plans.py).
 
 A refusal names a form field when its code or its `details.field` points at one
 (`FIELDS`, `RENAMED`); otherwise it is shown at the top of the form.
@@ -19,7 +19,7 @@ from typing import Any
 
 from auction.domain.china import to_cst
 from auction.domain.codes import Code, Rejected, Rejection
-from auction.domain.parcels import (
+from auction.domain.plan.parcels import (
     LAND_USES,
     READINESS_LABELS,
     ConditionsCategory,
@@ -28,7 +28,7 @@ from auction.domain.parcels import (
     Readiness,
     parse_hundredths,
 )
-from auction.domain.plan_commands import (
+from auction.domain.plan.plan_commands import (
     Announce,
     ChangeAnnouncement,
     DraftPlan,
@@ -37,9 +37,9 @@ from auction.domain.plan_commands import (
     RecordCommitteeMeeting,
     RecordGovernmentApproval,
 )
-from auction.domain.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
-from auction.domain.plans import PlanState
-from auction.domain.terms import DAY, HOUR
+from auction.domain.plan.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
+from auction.domain.plan.plans import PlanState
+from auction.domain.bidding.terms import DAY, HOUR
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.inputs import calendar_day, instant
 from auction.entrypoints.api.plans import ID, MEMBER_ID

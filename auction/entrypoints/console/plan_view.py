@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from auction.domain.china import to_cst
 from auction.domain.money import wan_number
-from auction.domain.parcels import (
+from auction.domain.plan.parcels import (
     CATEGORY_USES,
     READINESS_LABELS,
     Parcel,
@@ -21,7 +22,7 @@ from auction.domain.parcels import (
     format_hundredths,
     plot_ratio_text,
 )
-from auction.domain.plan_events import (
+from auction.domain.plan.plan_events import (
     AnnouncementChanged,
     AppraisalRecorded,
     CommitteeMeetingRecorded,
@@ -32,9 +33,9 @@ from auction.domain.plan_events import (
     PlanWithdrawn,
     ReserveDecided,
 )
-from auction.domain.plan_terms import PlanMethod
-from auction.domain.plans import PlanState, PlanStatus
-from auction.domain.terms import DAY, HOUR, MINUTE, SECOND
+from auction.domain.plan.plan_terms import PlanMethod
+from auction.domain.plan.plans import PlanState, PlanStatus
+from auction.domain.bidding.terms import DAY, HOUR, MINUTE, SECOND
 from auction.entrypoints.console.plan_forms import CATEGORY_LABELS, CHANNEL_LABELS
 from auction.entrypoints.console.views import METHODS
 
@@ -224,6 +225,8 @@ class NextStep:
     opens: int | None = None
     form: str | None = None
     link: str | None = None
+    page: str | None = None  # a page to act on that is not a plan form (the reserve's, for the members)
+    page_label: str = ""
 
 
 def stages(state: PlanState, session_id: str | None) -> list[Stage]:
@@ -307,7 +310,8 @@ def next_step(state: PlanState, session_id: str | None, now: int) -> NextStep | 
                         f"开始前 {duration(rules.reserve_window)} 内由不少于 {rules.reserve_min_members} 名委员集体确定 / "
                         "within the window before the start, collectively",
                         deadline=schedule.start_at, opens=schedule.start_at - rules.reserve_window,
-                        link=f"/console/sessions/{session_id}")
+                        link=f"/console/sessions/{session_id}", page=f"/console/plans/{quote(state.plan_id or '')}/reserve",
+                        page_label="委员会成员签署底价 / The members sign the reserve")
     if status is PlanStatus.RESERVE_SEALED:
         return NextStep("交易开始 / Bidding starts", "按公告时间开始 / as announced", deadline=schedule.start_at,
                         link=f"/console/sessions/{session_id}" if session_id else None)

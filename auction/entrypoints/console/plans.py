@@ -27,12 +27,12 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from auction.domain.codes import Code, Rejected, Rejection
-from auction.domain.parcels import CATEGORY_USES, LAND_USES, READINESS_LABELS
-from auction.domain.plan_commands import ChangeAnnouncement, DraftPlan
-from auction.domain.plan_events import AnnouncementChanged
-from auction.domain.plan_terms import Channel, PlanMethod
-from auction.domain.plans import PlanState, decide
-from auction.domain.terms import SECOND
+from auction.domain.plan.parcels import CATEGORY_USES, LAND_USES, READINESS_LABELS
+from auction.domain.plan.plan_commands import ChangeAnnouncement, DraftPlan
+from auction.domain.plan.plan_events import AnnouncementChanged
+from auction.domain.plan.plan_terms import Channel, PlanMethod
+from auction.domain.plan.plans import PlanState, decide
+from auction.domain.bidding.terms import SECOND
 from auction.entrypoints.api.plans import plan_document, plan_id_of
 from auction.entrypoints.console import plan_forms as forms
 from auction.entrypoints.console import plan_view as view

@@ -34,9 +34,9 @@ from starlette.routing import Route
 from auction.adapters.sealing import signatures
 from auction.adapters.sealing.escrow import ReserveSealer, Sealed
 from auction.domain.codes import Code, Rejected
-from auction.domain.plan_terms import PlanMethod
-from auction.domain.plans import PlanState, PlanStatus
-from auction.domain.session import reserve_commitment
+from auction.domain.plan.plan_terms import PlanMethod
+from auction.domain.plan.plans import PlanState, PlanStatus
+from auction.domain.bidding.session import reserve_commitment
 from auction.entrypoints.console.auth import AuditNote, ConsoleAuth
 from auction.entrypoints.console.records import Render
 from auction.services.plans import PlanService, ReserveRequest

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ from starlette.templating import Jinja2Templates
 from auction.domain.amount_words import fen_to_capital
 from auction.domain.china import CST, cst_text, to_cst
 from auction.domain.codes import Code, Rejected
-from auction.domain.money import FEN_PER_WAN, format_wan, format_yuan, is_valid_amount
-from auction.domain.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
+from auction.domain.money import fen_of_wan_text, format_wan, format_yuan, is_valid_amount
+from auction.domain.bidding.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
 from auction.entrypoints.http import i18n
 from auction.store.events import to_micros
 
@@ -78,14 +77,11 @@ def parse_wan(form: dict[str, str], name: str, required: bool = True) -> int | N
         if required:
             raise Rejected(Code.INVALID_FIELD, f"{name} is required", field=name)
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise Rejected(Code.INVALID_FIELD, f"{name}: not a number", field=name) from None
-    fen = value * FEN_PER_WAN
-    if not value.is_finite() or fen != fen.to_integral_value() or not is_valid_amount(int(fen)):
-        raise Rejected(Code.INVALID_FIELD, f"{name}: a positive amount in 万元 with at most 6 decimals", field=name)
-    return int(fen)
+    fen = fen_of_wan_text(text)
+    if fen is None or not is_valid_amount(fen):
+        raise Rejected(Code.INVALID_FIELD, f"{name}: 以万元为单位的正数，最多6位小数（精确到分），不用指数写法 / "
+                       "a positive amount in 万元 with at most 6 decimals, no exponent", field=name)
+    return fen
 
 
 def parse_cst(form: dict[str, str], name: str, required: bool = True) -> str | None:

@@ -21,8 +21,8 @@ from starlette.routing import Route
 
 from auction.domain.china import china_date
 from auction.domain.codes import Rejected
-from auction.domain.session import OPEN_PHASES, SessionState
-from auction.domain.terms import SECOND
+from auction.domain.bidding.session import OPEN_PHASES, SessionState
+from auction.domain.bidding.terms import SECOND
 from auction.entrypoints.public.bidder_page import announced_parcel
 from auction.entrypoints.public.layout import Layout
 from auction.services.session import now_us

@@ -164,7 +164,7 @@
     A.setText("t-reserve", reserve);
   }
 
-  const PLANNING = {  // units as auction/domain/parcels.py keeps them: basis points, centimetres
+  const PLANNING = {  // units as auction/domain/plan/parcels.py keeps them: basis points, centimetres
     building_density_max_bp: ["建筑密度不大于", (v) => `${v / 100}%`],
     green_ratio_min_bp: ["绿地率不小于", (v) => `${v / 100}%`],
     height_limit_cm: ["建筑限高", (v) => `${v / 100} 米`],
@@ -217,7 +217,7 @@
     const closedCode = open ? null : state.phase === "SUSPENDED" ? "SESSION_SUSPENDED"
       : state.phase === "SCHEDULED" || state.phase === "NEW" ? "SESSION_NOT_OPEN" : "SESSION_CLOSED";
     $("bid-closed").textContent = closedCode === null ? ""
-      : `当前不可报价：${A.CODES[closedCode]({ opens_at: state.opens_at_us, resume_at: state.resume_at_us })}`;
+      : `当前不可报价：${A.codeText(closedCode, { opens_at: state.opens_at_us, resume_at: state.resume_at_us })}`;
     if (A.FINAL_PHASES.has(state.phase) || state.phase === "HELD") renderOutcome();
   }
 

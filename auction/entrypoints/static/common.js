@@ -193,41 +193,47 @@ window.Auction = (() => {
     BELOW_RESERVE: "最高报价低于底价 / highest bid below the reserve",
   };
 
-  /* Every code a bidder can receive (docs/protocol.md, sections 1-7), in plain Chinese. */
+  /* Every code a bidder can receive (docs/protocol.md, sections 1-7), in plain Chinese
+     (`codeText` reads it). */
   const CODES = {
     SESSION_NOT_OPEN: (d) => `竞价尚未开始，请在开始后报价${d.opens_at ? `（开始时间 ${cst(d.opens_at)}）` : ""}`,
     SESSION_SUSPENDED: (d) => `交易已中止，暂停接受报价${d.resume_at ? `（预计恢复 ${cst(d.resume_at)}）` : "，请等待恢复公告"}`,
-    SESSION_CLOSED: () => "交易已结束，不再接受报价",
+    SESSION_CLOSED: "交易已结束，不再接受报价",
     DEADLINE_PASSED: (d) => `报价到达时已过截止时间${d.deadline ? `（截止 ${cst(d.deadline)}）` : ""}，本次报价无效`,
-    NOT_QUALIFIED: () => "您不具备本宗地的竞买资格",
+    NOT_QUALIFIED: "您不具备本宗地的竞买资格",
     DUPLICATE_BID: (d) => `该报价编号已用于另一笔报价${d.accepted_amount ? `（已接受 ${formatWan(d.accepted_amount)}）` : ""}，请重新报价`,
     BELOW_MINIMUM: (d) => `报价低于最低可接受价${d.minimum ? `，最低可报 ${formatWan(d.minimum)}` : ""}`,
     NOT_INCREMENT_MULTIPLE: (d) => `报价须在当前价基础上按增价幅度的整数倍递增${d.increment ? `（增价幅度 ${formatWan(d.increment)}，基数 ${formatWan(d.base)}）` : ""}`,
-    ALREADY_HIGHEST: () => "您已是当前最高报价者，无需再次报价",
-    INVALID_AMOUNT: () => "报价金额无效，须为大于零的金额",
+    ALREADY_HIGHEST: "您已是当前最高报价者，无需再次报价",
+    INVALID_AMOUNT: "报价金额无效，须为大于零的金额",
     AMOUNT_TOO_LARGE: (d) => `报价金额超出系统上限${d.maximum ? `（${formatWan(d.maximum)}）` : ""}`,
-    INVALID_BID_ID: () => "报价编号无效，请刷新页面后重试",
-    MALFORMED_JSON: () => "消息格式错误，请刷新页面后重试",
-    JSON_TOO_DEEP: () => "消息嵌套层数过多，请刷新页面后重试",
-    UNKNOWN_TYPE: () => "未知的消息类型，请刷新页面后重试",
+    INVALID_BID_ID: "报价编号无效，请刷新页面后重试",
+    MALFORMED_JSON: "消息格式错误，请刷新页面后重试",
+    JSON_TOO_DEEP: "消息嵌套层数过多，请刷新页面后重试",
+    UNKNOWN_TYPE: "未知的消息类型，请刷新页面后重试",
     INVALID_FIELD: (d) => `请求字段缺失或有误${d.field ? `（${d.field}）` : ""}`,
-    NOT_AUTHENTICATED: () => "连接尚未登录，请重新登录",
-    ALREADY_AUTHENTICATED: () => "连接已登录",
-    INVALID_TOKEN: () => "竞买凭证无效或已过期，请核对后重新登录",
-    TOKEN_REVOKED: () => "您的竞买凭证已重新发放，旧凭证不能再报价；请用新凭证重新登录",
-    WRONG_SESSION: () => "该竞买凭证不属于此交易场次",
-    UNKNOWN_SESSION: () => "交易场次不存在",
-    WATCHER_CANNOT_BID: () => "旁观连接不能报价，请用竞买凭证登录",
-    RESUME_GAP_TOO_LARGE: () => "本地记录与服务器不一致，正在重新同步",
-    SERVICE_UNAVAILABLE: () => "服务暂时不可用，报价未被接受；页面会自动用同一报价编号重试",
-    CONFLICT: () => "同时报价的人较多，请重试",
-    WATCHER_LIMIT: () => "本网络地址的旁观连接过多，请关闭多余的页面；稍后自动重试",
-    TOKEN_ATTEMPTS_LIMIT: () => "本网络地址输入无效竞买凭证的次数过多，请一分钟后再试",
+    NOT_AUTHENTICATED: "连接尚未登录，请重新登录",
+    ALREADY_AUTHENTICATED: "连接已登录",
+    INVALID_TOKEN: "竞买凭证无效或已过期，请核对后重新登录",
+    TOKEN_REVOKED: "您的竞买凭证已重新发放，旧凭证不能再报价；请用新凭证重新登录",
+    WRONG_SESSION: "该竞买凭证不属于此交易场次",
+    UNKNOWN_SESSION: "交易场次不存在",
+    WATCHER_CANNOT_BID: "旁观连接不能报价，请用竞买凭证登录",
+    RESUME_GAP_TOO_LARGE: "本地记录与服务器不一致，正在重新同步",
+    SERVICE_UNAVAILABLE: "服务暂时不可用，报价未被接受；页面会自动用同一报价编号重试",
+    CONFLICT: "同时报价的人较多，请重试",
+    WATCHER_LIMIT: "本网络地址的旁观连接过多，请关闭多余的页面；稍后自动重试",
+    TOKEN_ATTEMPTS_LIMIT: "本网络地址输入无效竞买凭证的次数过多，请一分钟后再试",
   };
 
+  /* A code's words: a plain string, or made from the details it needs. */
+  function codeText(code, details) {
+    const words = CODES[code];
+    return typeof words === "function" ? words(details || {}) : words;
+  }
+
   function rejectionText(m) {
-    const make = CODES[m.code];
-    const chinese = make ? make(m.details || {}) : (m.message || m.code);
+    const chinese = CODES[m.code] ? codeText(m.code, m.details) : (m.message || m.code);
     return `${chinese} [${m.code}]`;
   }
 
@@ -667,7 +673,7 @@ window.Auction = (() => {
 
   return {
     FEN_PER_WAN, formatWan, formatFen, formatYuan, parseWan, fenToCapital, cst, duration, nowUs,
-    PHASES, OPEN_PHASES, FINAL_PHASES, METHODS, EVENTS, OUTCOMES, CLOSE_REASONS, CODES, rejectionText,
+    PHASES, OPEN_PHASES, FINAL_PHASES, METHODS, EVENTS, OUTCOMES, CLOSE_REASONS, CODES, codeText, rejectionText,
     sha256Hex, checkCommitment, SessionFeed, el, setText, addLadderRow,
     lang, setLang, t, applyI18n, languageSwitch, when, phaseText, timeLeft, renderCountdown, renderFigures, watch,
   };

@@ -4,11 +4,11 @@
 // scheme (auction/adapters/sealing/escrow.py): an ephemeral X25519 key agrees a
 // secret with the escrow key; HKDF-SHA256 (no salt, info "land-auction reserve
 // v1|" + session id) derives an AES-256-GCM key; the session id is the associated
-// data. The commitment is SHA-256 over "<fen>:<salt>" (domain/session.py
+// data. The commitment is SHA-256 over "<fen>:<salt>" (domain/bidding/session.py
 // reserve_commitment). The form posts only the commitment and the envelope: the
 // amount field has no name, so the amount and the salt never leave the browser.
 //
-// Each member signs the decision record (domain/plans.py decision_record:
+// Each member signs the decision record (domain/plan/plans.py decision_record:
 // canonical JSON, sorted keys, no spaces, UTF-8) with Ed25519. The private key is
 // a CryptoKey kept in IndexedDB, made here (not extractable) or imported from the
 // PEM file `auction committee keygen` wrote (then kept not extractable either).
@@ -91,7 +91,7 @@ async function sealReserve(escrowPublicHex, sessionId, fen, salt) {
   };
 }
 
-// domain/plans.py decision_record: json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False).
+// domain/plan/plans.py decision_record: json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False).
 function decisionRecord(d) {
   const record = {
     appraisal_id: d.appraisal_id,

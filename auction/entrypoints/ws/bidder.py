@@ -34,8 +34,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from auction.adapters.fanout.broker import Message, Subscription, text_frame
 from auction.adapters.protocol import PROTOCOL_VERSION, dumps, loads, state_view, storable_text, terms_view
 from auction.domain.codes import MESSAGES, Code, Rejected
-from auction.domain.commands import PlaceBid
-from auction.domain.session import SessionState
+from auction.domain.bidding.commands import PlaceBid
+from auction.domain.bidding.session import SessionState
 from auction.entrypoints.http.limits import Limits, address_of, token_refusal
 from auction.services.session import SessionService, now_us
 from auction.settings import Settings

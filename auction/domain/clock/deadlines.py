@@ -59,9 +59,9 @@ from typing import Any
 
 from auction.domain.china import china_date
 from auction.domain.codes import Code, Rejected
-from auction.domain.deposits import forfeit_deposit
-from auction.domain.ledger import DepositLedger
-from auction.domain.workdays import (
+from auction.domain.deposit.deposits import forfeit_deposit
+from auction.domain.deposit.ledger import DepositLedger
+from auction.domain.clock.workdays import (
     CalendarYearMissing,
     WorkCalendar,
     add_working_days,

@@ -11,7 +11,7 @@ the owner, the account that runs migrations, owns the schema.
 Two logins, so no statement on the server's connections can reach the owner's
 rights (README, Database security):
 
-- embedded PostgreSQL (store/embedded.py): `auction_app` is itself a LOGIN role
+- embedded PostgreSQL (store/database/embedded.py): `auction_app` is itself a LOGIN role
   with its own password; the server's pool logs in as it (no SET ROLE), and the
   owner (`postgres`) is used only by migrations and operator commands;
 - external database: DATABASE_URL is the server's login, AUCTION_MIGRATION_URL the

@@ -9,9 +9,9 @@ never changes an outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, get_args
 
-from auction.domain.terms import SessionTerms
+from auction.domain.bidding.terms import SessionTerms
 
 
 @dataclass(frozen=True)
@@ -155,27 +155,8 @@ Event = (
     | BidderTokenReissued
 )
 
-EVENT_TYPES: dict[str, type[Any]] = {
-    cls.__name__: cls
-    for cls in (
-        SessionCreated,
-        ReserveSealed,
-        BidderQualified,
-        SessionOpened,
-        OpenRefused,
-        BidAccepted,
-        TimedBiddingStarted,
-        IncrementChanged,
-        SessionSuspended,
-        ResumptionScheduled,
-        ResumptionCancelled,
-        SessionResumed,
-        SessionClosed,
-        CloseHeld,
-        SessionTerminated,
-        BidderTokenReissued,
-    )
-}
+# Each event's type name (what the log stores) -> its class, from the union above.
+EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Event)}
 
 
 # Events bidders and watchers never see: how many bidders registered is kept

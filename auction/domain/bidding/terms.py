@@ -72,9 +72,7 @@ class SessionTerms:
     reserve_by_decision: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["method"] = self.method.value
-        return data
+        return asdict(self) | {"method": self.method.value}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SessionTerms:

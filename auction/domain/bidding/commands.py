@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auction.domain.terms import SessionTerms
+from auction.domain.bidding.terms import SessionTerms
 
 
 @dataclass(frozen=True)

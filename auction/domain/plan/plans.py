@@ -35,14 +35,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from enum import Enum
+from typing import Any, TypeVar, cast
 
 from auction.domain.china import china_date
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount, percent_ceil
-from auction.domain.parcels import READINESS_LABELS, Parcel, check_parcel
-from auction.domain.plan_commands import (
+from auction.domain.plan.parcels import READINESS_LABELS, Parcel, check_parcel
+from auction.domain.plan.plan_commands import (
     Announce,
     ChangeAnnouncement,
     DecideReserve,
@@ -53,21 +55,13 @@ from auction.domain.plan_commands import (
     RecordGovernmentApproval,
     WithdrawPlan,
 )
-from auction.domain.plan_events import (
-    AnnouncementChanged,
-    AppraisalRecorded,
-    CommitteeMeetingRecorded,
-    GovernmentApprovalRecorded,
-    PlanAnnounced,
-    PlanDrafted,
-    PlanEvent,
-    PlanWithdrawn,
-    ReserveDecided,
-)
-from auction.domain.plan_terms import Channel, PlanMethod, PlanRules, Schedule
-from auction.domain.terms import Method, SessionRules, SessionTerms
+from auction.domain.plan import plan_events as pe
+from auction.domain.plan.plan_events import PlanEvent
+from auction.domain.plan.plan_terms import Channel, PlanMethod, PlanRules, Schedule
+from auction.domain.bidding.terms import Method, SessionRules, SessionTerms
 
 COMMITMENT = re.compile(r"[0-9a-f]{64}")
+E = TypeVar("E")
 
 
 class PlanStatus(str, Enum):
@@ -84,15 +78,15 @@ class PlanStatus(str, Enum):
 @dataclass(frozen=True)
 class PlanState:
     version: int = 0  # position in the plan's log
-    draft: PlanDrafted | None = None
-    meetings: tuple[CommitteeMeetingRecorded, ...] = ()
-    approval: GovernmentApprovalRecorded | None = None
-    announced: PlanAnnounced | None = None
-    changes: tuple[AnnouncementChanged, ...] = ()
+    draft: pe.PlanDrafted | None = None
+    meetings: tuple[pe.CommitteeMeetingRecorded, ...] = ()
+    approval: pe.GovernmentApprovalRecorded | None = None
+    announced: pe.PlanAnnounced | None = None
+    changes: tuple[pe.AnnouncementChanged, ...] = ()
     schedule: Schedule | None = None  # in force: the announcement's, after every change
-    appraisals: tuple[AppraisalRecorded, ...] = ()
-    reserve: ReserveDecided | None = None
-    withdrawn: PlanWithdrawn | None = None
+    appraisals: tuple[pe.AppraisalRecorded, ...] = ()
+    reserve: pe.ReserveDecided | None = None
+    withdrawn: pe.PlanWithdrawn | None = None
     last_at: int = 0
 
     @property
@@ -127,7 +121,7 @@ class PlanState:
     def rules(self) -> PlanRules:
         return self.draft.rules if self.draft is not None else PlanRules()
 
-    def appraisal(self, appraisal_id: str) -> AppraisalRecorded | None:
+    def appraisal(self, appraisal_id: str) -> pe.AppraisalRecorded | None:
         for record in self.appraisals:
             if record.appraisal.appraisal_id == appraisal_id:
                 return record
@@ -169,8 +163,16 @@ def decide(state: PlanState, command: PlanCommand, now: int) -> list[PlanEvent]:
     if isinstance(command, WithdrawPlan):
         if not command.reason.strip():
             raise Rejected(Code.REASON_REQUIRED)
-        return [PlanWithdrawn(at=now, by=command.by, reason=command.reason)]
+        return [pe.PlanWithdrawn(at=now, by=command.by, reason=command.reason)]
     raise TypeError(f"not a plan command: {command!r}")
+
+
+def _recorded(kind: Callable[..., E], source: object, **decided: Any) -> E:
+    """The dataclass `kind` built from what the engine `decided` and, for every other field,
+    `source`'s field of the same name: how an event records its command (and a session's
+    terms carry the plan's inputs). A required field neither gives is a TypeError."""
+    names = [f.name for f in fields(cast(Any, kind)) if f.name not in decided]
+    return kind(**{n: getattr(source, n) for n in names if hasattr(source, n)}, **decided)
 
 
 def _wrong_status(state: PlanState, detail: str = "") -> Rejected:
@@ -226,20 +228,7 @@ def _draft(state: PlanState, command: DraftPlan, now: int) -> list[PlanEvent]:
             land_use=parcel.land_use,
             conditions_category=parcel.conditions_category.value,
         )
-    return [
-        PlanDrafted(
-            at=now,
-            by=command.by,
-            plan_id=command.plan_id,
-            parcel=parcel,
-            method=command.method,
-            start_price=command.start_price,
-            increment=command.increment,
-            deposit=command.deposit,
-            bidder_conditions=command.bidder_conditions,
-            rules=command.rules,
-        )
-    ]
+    return [_recorded(pe.PlanDrafted, command, at=now, parcel=parcel)]
 
 
 def _meeting(state: PlanState, command: RecordCommitteeMeeting, now: int) -> list[PlanEvent]:
@@ -259,20 +248,9 @@ def _meeting(state: PlanState, command: RecordCommitteeMeeting, now: int) -> lis
         raise Rejected(Code.Q22_TALLY_MISMATCH, present=len(present), ballots=sum(n for n in tally if type(n) is int))
     if command.chair_spoke_last is not True:
         raise Rejected(Code.Q22_CHAIR_NOT_LAST)
-    return [
-        CommitteeMeetingRecorded(
-            at=now,
-            by=command.by,
-            held_at=command.held_at,
-            chair=command.chair,
-            members_present=present,
-            yes=command.yes,
-            no=command.no,
-            abstain=command.abstain,
-            chair_spoke_last=True,
-            passed=committee_passes(command.yes, len(present), state.rules),
-        )
-    ]
+    passed = committee_passes(command.yes, len(present), state.rules)
+    return [_recorded(pe.CommitteeMeetingRecorded, command, at=now, members_present=present, chair_spoke_last=True,
+                      passed=passed)]
 
 
 def _approval(state: PlanState, command: RecordGovernmentApproval, now: int) -> list[PlanEvent]:
@@ -287,15 +265,7 @@ def _approval(state: PlanState, command: RecordGovernmentApproval, now: int) -> 
         raise Rejected(Code.INVALID_FIELD, "approved_at must not be in the future", field="approved_at")
     if command.approved_at < state.meetings[-1].held_at:  # Q27(五)
         raise Rejected(Code.Q27_PROCEDURE_INVERTED, "批准早于委员会会审 / approval before the committee meeting")
-    return [
-        GovernmentApprovalRecorded(
-            at=now,
-            by=command.by,
-            approver=command.approver,
-            document_no=command.document_no,
-            approved_at=command.approved_at,
-        )
-    ]
+    return [_recorded(pe.GovernmentApprovalRecorded, command, at=now)]
 
 
 def _check_schedule(state: PlanState, schedule: Schedule, published: int) -> None:
@@ -362,7 +332,7 @@ def _announce(state: PlanState, command: Announce, now: int) -> list[PlanEvent]:
     a = replace(a, channels=frozenset(Channel(c) for c in a.channels))
     published = max(a.published_at, now)
     _check_schedule(state, a.schedule, published)
-    return [PlanAnnounced(at=now, by=command.by, announcement=a, effective_published_at=published)]
+    return [pe.PlanAnnounced(at=now, by=command.by, announcement=a, effective_published_at=published)]
 
 
 def _change(state: PlanState, command: ChangeAnnouncement, now: int) -> list[PlanEvent]:
@@ -383,19 +353,8 @@ def _change(state: PlanState, command: ChangeAnnouncement, now: int) -> list[Pla
     push = max(0, published + state.rules.min_announcement_period - requested.start_at)
     schedule = requested.shifted(push)
     _check_schedule(state, schedule, published)
-    return [
-        AnnouncementChanged(
-            at=now,
-            by=command.by,
-            published_at=command.published_at,
-            effective_published_at=published,
-            reason=command.reason,
-            content=command.content,
-            requested=requested,
-            schedule=schedule,
-            pushed_back_by=push,
-        )
-    ]
+    return [_recorded(pe.AnnouncementChanged, command, at=now, effective_published_at=published, requested=requested,
+                      schedule=schedule, pushed_back_by=push)]
 
 
 def _appraisal(state: PlanState, command: RecordAppraisal, now: int) -> list[PlanEvent]:
@@ -413,7 +372,7 @@ def _appraisal(state: PlanState, command: RecordAppraisal, now: int) -> list[Pla
             raise Rejected(Code.INVALID_FIELD, f"{name} must be a positive whole number of fen", field=name)
     if a.valid_until < a.valuation_date:
         raise Rejected(Code.INVALID_FIELD, "valid_until before valuation_date", field="valid_until")
-    return [AppraisalRecorded(at=now, by=command.by, appraisal=a)]
+    return [pe.AppraisalRecorded(at=now, by=command.by, appraisal=a)]
 
 
 def _reserve(state: PlanState, command: DecideReserve, now: int) -> list[PlanEvent]:
@@ -463,18 +422,10 @@ def _reserve(state: PlanState, command: DecideReserve, now: int) -> list[PlanEve
     effective = amount if amount is not None else state.draft.start_price  # Q28
     if state.parcel.is_below_benchmark(effective):  # Q27(三)
         raise Rejected(Code.Q27_BELOW_BENCHMARK, minimum=state.parcel.benchmark_total_fen())
-    return [
-        ReserveDecided(
-            at=now,
-            by=command.by,
-            decided_at=command.decided_at,
-            members=members,
-            has_reserve=amount is not None,
-            commitment=command.commitment if amount is not None else None,
-            appraisal_id=command.appraisal_id,
-            floor_price_fen_per_m2=command.floor_price_fen_per_m2,
-        )
-    ]
+    # Never the amount (Q26): the event has no field for it, only whether there is one.
+    commitment = command.commitment if amount is not None else None
+    return [_recorded(pe.ReserveDecided, command, at=now, members=members, has_reserve=amount is not None,
+                      commitment=commitment)]
 
 
 # ---------------------------------------------------------------------------
@@ -484,21 +435,21 @@ def _reserve(state: PlanState, command: DecideReserve, now: int) -> list[PlanEve
 def evolve(state: PlanState, event: PlanEvent) -> PlanState:
     """The state after `event`. Total for every event `decide` can produce."""
     s = replace(state, version=state.version + 1, last_at=max(state.last_at, event.at))
-    if isinstance(event, PlanDrafted):
+    if isinstance(event, pe.PlanDrafted):
         return replace(s, draft=event)
-    if isinstance(event, CommitteeMeetingRecorded):
+    if isinstance(event, pe.CommitteeMeetingRecorded):
         return replace(s, meetings=s.meetings + (event,))
-    if isinstance(event, GovernmentApprovalRecorded):
+    if isinstance(event, pe.GovernmentApprovalRecorded):
         return replace(s, approval=event)
-    if isinstance(event, PlanAnnounced):
+    if isinstance(event, pe.PlanAnnounced):
         return replace(s, announced=event, schedule=event.announcement.schedule)
-    if isinstance(event, AnnouncementChanged):
+    if isinstance(event, pe.AnnouncementChanged):
         return replace(s, changes=s.changes + (event,), schedule=event.schedule)
-    if isinstance(event, AppraisalRecorded):
+    if isinstance(event, pe.AppraisalRecorded):
         return replace(s, appraisals=s.appraisals + (event,))
-    if isinstance(event, ReserveDecided):
+    if isinstance(event, pe.ReserveDecided):
         return replace(s, reserve=event)
-    if isinstance(event, PlanWithdrawn):
+    if isinstance(event, pe.PlanWithdrawn):
         return replace(s, withdrawn=event)
     raise TypeError(f"not a plan event: {event!r}")
 
@@ -613,19 +564,6 @@ def terms_from_inputs(
     """The session engine's terms from an announced plan's inputs (one place for both
     paths: a session created at the announcement, whose reserve the committee seals
     later with `reserve_by_decision`, and one created after the decision)."""
-    return SessionTerms(
-        session_id=session_id,
-        parcel_ref=inputs.parcel_ref,
-        method=Method(inputs.method.value),
-        start_price=inputs.start_price,
-        increment=inputs.increment,
-        deposit=inputs.deposit,
-        start_at=inputs.start_at,
-        listing_end_at=inputs.listing_end_at,
-        countdown=countdown,
-        registration_closes_at=inputs.registration_closes_at,
-        has_reserve=has_reserve,
-        reserve_commitment=reserve_commitment,
-        rules=rules,
-        reserve_by_decision=reserve_by_decision,
-    )
+    return _recorded(SessionTerms, inputs, session_id=session_id, method=Method(inputs.method.value),
+                     countdown=countdown, has_reserve=has_reserve, reserve_commitment=reserve_commitment, rules=rules,
+                     reserve_by_decision=reserve_by_decision)

@@ -61,14 +61,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import islice
 from typing import Any
 
 from auction.domain.china import CST_OFFSET
 from auction.domain.codes import Code, Rejected
-from auction.domain.terms import DAY
+from auction.domain.bidding.terms import DAY
 
 MIN_YEAR = 2000
 MAX_YEAR = 2199
@@ -171,15 +172,10 @@ def add_working_days(calendar: WorkCalendar, start: date, n: int) -> date | Cale
     """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
-    day = start
-    counted = 0
-    while counted < n:
-        day += timedelta(days=1)
-        working = calendar.is_working_day(day)
-        if isinstance(working, CalendarYearMissing):
-            return working
-        if working:
-            counted += 1
+    day: date | CalendarYearMissing = start
+    for day in islice(_working_days(calendar, start), n):
+        if isinstance(day, CalendarYearMissing):
+            break
     return day
 
 
@@ -193,15 +189,27 @@ def working_days_between(calendar: WorkCalendar, from_date: date, to_date: date)
         back = working_days_between(calendar, to_date, from_date)
         return back if isinstance(back, CalendarYearMissing) else -back
     count = 0
-    day = from_date
-    while day < to_date:
+    for day in _working_days(calendar, from_date, to_date):
+        if isinstance(day, CalendarYearMissing):
+            return day
+        count += 1
+    return count
+
+
+def _working_days(calendar: WorkCalendar, after: date,
+                  until: date | None = None) -> Iterator[date | CalendarYearMissing]:
+    """The working days after `after` (up to `until`, inclusive, if given), in order; where the
+    calendar lacks a year, its `CalendarYearMissing` and nothing more. Lazy: a day is looked at
+    only when asked for, so a count never needs a year past its last day."""
+    day = after
+    while until is None or day < until:
         day += timedelta(days=1)
         working = calendar.is_working_day(day)
         if isinstance(working, CalendarYearMissing):
-            return working
+            yield working
+            return
         if working:
-            count += 1
-    return count
+            yield day
 
 
 def start_of_day(day: date) -> int:

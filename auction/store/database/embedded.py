@@ -15,7 +15,7 @@ TCP and over the socket). Two logins, their generated passwords in
   migrations and operator commands that need it;
 - the server's login (`auction_app`, AUCTION_DB_ROLE, `db-server.password`): owns
   nothing, no superuser, no CREATEROLE/CREATEDB, not a member of the owner; its
-  rights are the ones store/roles.py grants after every migration.
+  rights are the ones store/database/roles.py grants after every migration.
 
 A data folder made by an earlier version (trust, no passwords) is upgraded in
 place at the next start: passwords set, the server login made, pg_hba.conf
@@ -54,7 +54,7 @@ from urllib.parse import quote
 
 import asyncpg
 
-from auction.store.roles import APP_ROLE, ident
+from auction.store.database.roles import APP_ROLE, ident
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ SCRAM_ITERATIONS = 4096  # PostgreSQL's default scram_iterations
 # Password logins only, over TCP (127.0.0.1, where it listens) and the Unix socket.
 # Replication connections match no line: refused.
 HBA = """\
-# Written by auction/store/embedded.py: password (SCRAM-SHA-256) logins only.
+# Written by auction/store/database/embedded.py: password (SCRAM-SHA-256) logins only.
 # TYPE  DATABASE  USER  ADDRESS       METHOD
 local   all       all                 scram-sha-256
 host    all       all   127.0.0.1/32  scram-sha-256

@@ -14,7 +14,7 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
-from auction.domain.terms import DAY, HOUR
+from auction.domain.bidding.terms import DAY, HOUR
 
 
 class PlanMethod(str, Enum):

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.ledger import (
+from auction.domain.deposit.ledger import (
     BANK_CLEARING,
     Account,
     AccountKind,
@@ -312,25 +312,15 @@ def close_deposits(
         amount = ledger.held(AccountKind.DEPOSIT, sub)
         if amount == 0:
             continue
-        deposit = Account(AccountKind.DEPOSIT, sub)
-        if sub == winner:
-            entry = transfer(
-                f"close:{session_id}:{sub}",
-                at,
-                EntryKind.CLOSE_APPLY,
-                deposit,
-                Account(AccountKind.APPLIED_TO_PRICE, sub),
-                amount,
-            )
-        else:
-            entry = transfer(
-                f"close:{session_id}:{sub}",
-                at,
-                EntryKind.CLOSE_RELEASE,
-                deposit,
-                Account(AccountKind.HELD_FOR_REFUND, sub),
-                amount,
-            )
+        won = sub == winner
+        entry = transfer(
+            f"close:{session_id}:{sub}",
+            at,
+            EntryKind.CLOSE_APPLY if won else EntryKind.CLOSE_RELEASE,
+            Account(AccountKind.DEPOSIT, sub),
+            Account(AccountKind.APPLIED_TO_PRICE if won else AccountKind.HELD_FOR_REFUND, sub),
+            amount,
+        )
         ledger = ledger.post(entry)
     refunds = tuple(
         RefundDue(sub, ledger.held(AccountKind.HELD_FOR_REFUND, sub))

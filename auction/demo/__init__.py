@@ -26,16 +26,19 @@ from typing import Any
 
 from auction.domain.china import CST, china_date
 from auction.domain.codes import MESSAGES, Rejected
-from auction.domain.commands import CreateSession
-from auction.domain.deposits import Payment
+from auction.domain.bidding.commands import CreateSession
+from auction.domain.deposit.deposits import Payment
 from auction.domain.money import format_wan
-from auction.domain.session import FINAL_PHASES, PHASE_WORDS, Phase, SessionState, recovery_suspension
-from auction.domain.terms import MINUTE, SECOND, Method, SessionRules, SessionTerms
+from auction.domain.bidding.session import FINAL_PHASES, PHASE_WORDS, Phase, SessionState, recovery_suspension
+from auction.domain.bidding.terms import MINUTE, SECOND, Method, SessionRules, SessionTerms
 from auction.services.deposits import DepositService
 from auction.services.registration import qualify
 from auction.services.session import SessionService
 from auction.settings import Settings
 from auction.store import nodes
+from auction.demo import day as demo_day
+from auction.bootstrap import Runtime
+from auction.demo.day import DemoClock
 
 WAN = 1_000_000  # fen per 万元
 NAMES = ["云岭置业有限公司", "珠江城建集团有限公司", "麒麟房地产开发有限公司", "南盘江投资有限公司"]
@@ -53,8 +56,18 @@ class Demo:
     notes: list[str] = field(default_factory=list)  # lines to print, Chinese first
 
 
-async def load(service: SessionService, settings: Settings, tokens_file: Path) -> Demo:
-    """Go back into the demo sessions left open or suspended; else create a new pair."""
+async def load(runtime: Runtime, clock: DemoClock, settings: Settings, tokens_file: Path) -> Demo:
+    """Go back into the demo sessions left open or suspended; else create a new pair
+    (and the demo's supply plans, auction/demo/day.py)."""
+    members = await demo_day.committee(runtime, settings.data_dir / "demo-committee")
+    demo = await _sessions(runtime, clock, settings, tokens_file, members)
+    demo.notes += demo_day.key_notes(members)
+    return demo
+
+
+async def _sessions(runtime: Runtime, clock: DemoClock, settings: Settings, tokens_file: Path,
+                    members: list[demo_day.Member]) -> Demo:
+    service = runtime.service
     demo = Demo()
     if tokens_file.exists():
         rows: list[dict[str, Any]] = json.loads(tokens_file.read_text())
@@ -68,7 +81,9 @@ async def load(service: SessionService, settings: Settings, tokens_file: Path) -
                           "ended: creating a new pair, with new tokens")
     else:
         demo.notes.append("尚无演示场次，新建一对 / no demo sessions yet: creating a pair")
-    demo.rows = await _create(service, settings, demo.notes)
+    stamp = service.clock() // SECOND % 1_000_000
+    demo.rows = await _create(runtime, settings, demo.notes, stamp)
+    demo.rows += await demo_day.create(runtime, clock, members, stamp, demo.notes)
     tokens_file.parent.mkdir(parents=True, exist_ok=True)
     tokens_file.write_text(json.dumps(demo.rows, ensure_ascii=False, indent=1))
     tokens_file.chmod(0o600)
@@ -114,9 +129,9 @@ def _state_words(state: SessionState, last_alive: int | None, now: int) -> str:
     return words
 
 
-async def _create(service: SessionService, settings: Settings, notes: list[str]) -> list[dict[str, Any]]:
+async def _create(runtime: Runtime, settings: Settings, notes: list[str], stamp: int) -> list[dict[str, Any]]:
+    service, deposits = runtime.service, runtime.deposits
     now = service.clock()
-    stamp = now // SECOND % 1_000_000
     rules = replace(settings.rules, min_listing_period=0)  # DEMO: compressed time
     listing = SessionTerms(
         session_id=f"DEMO-L-{stamp}", parcel_ref="曲靖市麒麟区 QJ2026-017 号地块（演示）",
@@ -137,19 +152,19 @@ async def _create(service: SessionService, settings: Settings, notes: list[str])
         rows.append({"session_id": listing.session_id, "method": listing.method.value, "bidder_no": q.bidder_no,
                      "legal_name": name, "token": q.token})
     await service.create(CreateSession(auction), None)
-    deposits = DepositService(service.store.pool, service, TOKEN_TTL, clock=service.clock)
     notes.append(f"{auction.session_id}: 竞买申请与保证金（RULES 3.4，第三十一条） / applications and deposits:")
     for n, (name, registration_no) in enumerate(zip(NAMES, REGISTRATION_NOS, strict=True)):
-        rows.append(await _apply_and_pay(deposits, auction, name, registration_no, n, notes))
+        rows.append(await apply_and_pay(deposits, auction, name, registration_no, n == len(NAMES) - 1, notes))
     await hall_sessions(service, rules, now, stamp)
     return rows
 
 
-async def _apply_and_pay(deposits: DepositService, terms: SessionTerms, name: str, registration_no: str, n: int,
-                         notes: list[str]) -> dict[str, Any]:
-    """One applicant: a sub-account, the bank's report of the deposit arriving on it, the token."""
+async def apply_and_pay(deposits: DepositService, terms: SessionTerms, name: str, registration_no: str,
+                        held_first: bool, notes: list[str]) -> dict[str, Any]:
+    """One applicant: a sub-account, the bank's report of the deposit arriving on it, the token.
+    `held_first`: paid first from another company's account, which is held for refund (Q31)."""
     app = await deposits.apply(terms.session_id, legal_name=name, registration_no=registration_no, kind="COMPANY")
-    if n == len(NAMES) - 1:  # paid first from another company's account: held for refund (Q31)
+    if held_first:
         held = await deposits.receive(Payment(f"DEMO-{app.sub_account}-1", app.sub_account, terms.deposit,
                                               "曲靖某某贸易有限公司", deposits.clock()))
         reason = MESSAGES[held.code] if held.code else ""

@@ -180,9 +180,7 @@ class Parcel:
         return total_fen * 100 < self.benchmark_fen_per_m2 * self.area_m2_hundredths
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["conditions_category"] = self.conditions_category.value
-        return data
+        return asdict(self) | {"conditions_category": self.conditions_category.value}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Parcel:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from auction.domain.parcels import Parcel
-from auction.domain.plan_terms import Announcement, Appraisal, PlanMethod, PlanRules, Schedule
+from auction.domain.plan.parcels import Parcel
+from auction.domain.plan.plan_terms import Announcement, Appraisal, PlanMethod, PlanRules, Schedule
 
 
 @dataclass(frozen=True)

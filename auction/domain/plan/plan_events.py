@@ -8,10 +8,10 @@ member voted (Q22) or the reserve amount (Q26): see `ReserveDecided`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, get_args
 
-from auction.domain.parcels import Parcel
-from auction.domain.plan_terms import Announcement, Appraisal, PlanMethod, PlanRules, Schedule
+from auction.domain.plan.parcels import Parcel
+from auction.domain.plan.plan_terms import Announcement, Appraisal, PlanMethod, PlanRules, Schedule
 
 
 @dataclass(frozen=True)
@@ -112,19 +112,8 @@ PlanEvent = (
     | PlanWithdrawn
 )
 
-PLAN_EVENT_TYPES: dict[str, type[Any]] = {
-    cls.__name__: cls
-    for cls in (
-        PlanDrafted,
-        CommitteeMeetingRecorded,
-        GovernmentApprovalRecorded,
-        PlanAnnounced,
-        AnnouncementChanged,
-        AppraisalRecorded,
-        ReserveDecided,
-        PlanWithdrawn,
-    )
-}
+# Each event's type name (what the log stores) -> its class, from the union above.
+PLAN_EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(PlanEvent)}
 
 
 def plan_event_type(event: PlanEvent) -> str:

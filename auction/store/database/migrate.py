@@ -13,12 +13,12 @@ from pathlib import Path
 
 import asyncpg
 
-from auction.store.roles import APP_ROLE, grant
+from auction.store.database.roles import APP_ROLE, grant
 
 
 def migrations_dir() -> Path:
     """`migrations/` at the top of the checkout, or AUCTION_MIGRATIONS_DIR (installed packages, images)."""
-    return Path(os.environ.get("AUCTION_MIGRATIONS_DIR") or Path(__file__).resolve().parents[2] / "migrations")
+    return Path(os.environ.get("AUCTION_MIGRATIONS_DIR") or Path(__file__).resolve().parents[3] / "migrations")
 
 NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 LOCK_KEY = 7_042_026  # arbitrary, fixed: pg_advisory_lock key for migrations
@@ -53,7 +53,7 @@ async def pending(con: asyncpg.Connection, directory: Path | None = None) -> lis
 async def migrate(con: asyncpg.Connection, directory: Path | None = None, *, role: str | None = APP_ROLE
                   ) -> list[str]:
     """Apply every migration not yet applied; return the names applied now. Then give
-    `role` (the server's, store/roles.py) its rights on what now exists."""
+    `role` (the server's, store/database/roles.py) its rights on what now exists."""
     applied_now: list[str] = []
     await con.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
     try:
@@ -79,7 +79,7 @@ async def migrate(con: asyncpg.Connection, directory: Path | None = None, *, rol
                 )
             applied_now.append(name)
         # After every run: new tables get the server role's rights, append-only ones without
-        # UPDATE or DELETE (store/roles.py).
+        # UPDATE or DELETE (store/database/roles.py).
         if role:
             await grant(con, role)
     finally:

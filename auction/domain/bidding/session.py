@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from auction.domain.codes import Code, Rejected
-from auction.domain.commands import (
+from auction.domain.bidding.commands import (
     Advance,
     ChangeIncrement,
     Close,
@@ -38,7 +38,7 @@ from auction.domain.commands import (
     Suspend,
     Terminate,
 )
-from auction.domain.events import (
+from auction.domain.bidding.events import (
     BidAccepted,
     BidderQualified,
     BidderTokenReissued,
@@ -59,7 +59,7 @@ from auction.domain.events import (
     is_public,
 )
 from auction.domain.money import MAX_AMOUNT_FEN, is_valid_amount, percent_ceil
-from auction.domain.terms import Method, SessionTerms
+from auction.domain.bidding.terms import Method, SessionTerms
 
 
 class Phase(str, Enum):

@@ -1,0 +1,97 @@
+"""`make run`'s trading day (auction/demo/day.py), as a new user meets it: the demo's
+console accounts (an operator, three committee members whose user names are their
+registered member ids, an auditor) sign in with the passwords printed at start; the
+members' key files are there for the browser; the demo plans' pages show their
+timelines and the next step's page; and the public pages list the demo's
+announcements and its published result."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from pathlib import Path
+
+import httpx
+
+from auction.staff.roles import Role
+from loadtests.harness import ServerProcess
+from tests.e2e.console_helpers import Account, ConsoleUser
+from tests.e2e.helpers import assert_no_traceback
+from tests.e2e.test_run_default import _free_port, _ready, serving, sigterm
+
+MEMBERS = ["demo-member-1", "demo-member-2", "demo-member-3"]
+
+
+async def test_the_demo_is_a_trading_day_in_the_browser(tmp_path: Path) -> None:
+    data, port = tmp_path / "var", _free_port()
+    with serving(data, port, "--demo") as proc:
+        await _ready(port, proc)
+        accounts_file = data / "demo-accounts.json"
+        assert stat.S_IMODE(accounts_file.stat().st_mode) == 0o600
+        accounts = json.loads(accounts_file.read_text(encoding="utf-8"))
+        assert [(a["username"], a["role"]) for a in accounts] == [
+            ("demo-operator", "OPERATOR"), *((m, "COMMITTEE") for m in MEMBERS), ("demo-auditor", "AUDITOR")]
+        for m in MEMBERS:  # each member's key, for the reserve page to import (never committed: var/)
+            assert stat.S_IMODE((data / "demo-committee" / f"{m}.key").stat().st_mode) == 0o600
+        key = (data / "keys" / "operator.key").read_text().strip()
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, trust_env=False, timeout=30) as http:
+            registered = (await http.get("/api/committee-members",
+                                         headers={"Authorization": f"Bearer {key}"})).json()
+            assert sorted(m["member_id"] for m in registered) == MEMBERS  # user names are member ids
+            plans = sorted(r["session_id"] for r in json.loads((data / "demo-tokens.json").read_text())
+                           if r["session_id"].startswith("S-GD-DEMO-"))
+            waiting = plans[0].removeprefix("S-")  # the plan waiting for its reserve (B)
+            stamp = waiting.removesuffix("-B")
+            sold, draft = f"{stamp}-A", f"{stamp}-C"
+
+            # The public pages are not empty: both announcements, the sold plan's result, the hall.
+            announcements = (await http.get("/public/announcements")).text
+            assert f"/public/announcements/ANN-{sold}" in announcements
+            assert f"/public/announcements/ANN-{waiting}" in announcements
+            results = (await http.get("/public/results")).text
+            assert f"/public/results/RES-{sold}" in results
+            result = (await http.get(f"/public/results/RES-{sold}")).text
+            assert "云岭置业有限公司" in result or "珠江城建集团有限公司" in result  # the winner, after the close
+            hall = (await http.get("/hall")).text
+            assert f"S-{sold}" in hall and f"S-{waiting}" in hall and "成交" in hall
+
+        server = ServerProcess(dsn="", data_dir=data, port=port)  # its address only: started above
+        users = {}
+        for a in accounts:
+            user = ConsoleUser(server)
+            r = await user.sign_in(Account(a["username"], a["password"], Role(a["role"])))
+            assert r.status_code == 303 and r.headers["location"] == "/console", (a["username"], r.text[:300])
+            users[a["username"]] = user
+        try:
+            operator = users["demo-operator"]
+            listed = (await operator.get("/console/plans")).text
+            assert all(f"/console/plans/{p}" in listed for p in (sold, waiting, draft))
+            # The waiting plan's timeline: every step done so far, the reserve next, its page linked.
+            page = (await operator.get(f"/console/plans/{waiting}")).text
+            assert "办理进度" in page and "出让公告 / Announcement" in page
+            assert f'id="next-page" href="/console/plans/{waiting}/reserve"' in page
+            assert f'href="/console/sessions/S-{waiting}"' in page
+            # The sold plan: the reserve decided by the three members; its session links back to it.
+            page = (await operator.get(f"/console/plans/{sold}")).text
+            assert all(m in page for m in MEMBERS)
+            session = (await operator.get(f"/console/sessions/S-{sold}")).text
+            assert f'href="/console/plans/{sold}" id="plan-link"' in session and "成交 / Sold" in session
+            # The draft: the committee's form is the next step.
+            page = (await operator.get(f"/console/plans/{draft}")).text
+            assert f'href="/console/plans/{draft}/committee"' in page
+            # A member opens the reserve page: the decision window and the member's registered key.
+            reserve = await users["demo-member-1"].get(f"/console/plans/{waiting}/reserve")
+            assert reserve.status_code == 200 and "demo-member-1" in reserve.text
+            assert re.search(r'id="key-registered"[^>]*>[0-9a-f]{64}<', reserve.text), reserve.text[:2000]
+            audit = await users["demo-auditor"].get("/console/audit")
+            assert audit.status_code == 200
+        finally:
+            for user in users.values():
+                await user.close()
+        out = sigterm(proc)
+    assert_no_traceback(out)
+    for a in accounts:  # printed at start, as the operator's always was
+        assert re.search(rf"{a['username']} +.*password: {re.escape(a['password'])}", out), out[-3000:]
+    assert "demo-committee/demo-member-1.key" in out
