@@ -57,11 +57,10 @@ from auction.entrypoints.api.operator import create_stand_in_session, qualify_st
 from auction.entrypoints.console.plans import ConsolePlans
 from auction.entrypoints.console.records import ConsoleRecords
 from auction.entrypoints.console.close import ConsoleClose
-from auction.entrypoints.console.committee import ConsoleCommittee
 from auction.entrypoints.console.result import ConsoleResult
 from auction.entrypoints.console.money import ConsoleMoney
 from auction.entrypoints.console.people import add_filters
-from auction.entrypoints.console.reserve import ConsoleReserve
+from auction.entrypoints.console.reserve import ConsoleCommittee, ConsoleReserve
 from auction.entrypoints.http.limits import Limits
 from auction.entrypoints.http.sign_in import SignInGate
 
