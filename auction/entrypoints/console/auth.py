@@ -226,3 +226,14 @@ class ConsoleAuth:
             return endpoint
 
         return wrap
+
+
+Render = Callable[..., Response]  # ConsolePages.render: (request, template, who, status_code=200, **context)
+
+
+class ConsoleArea:
+    """One area of the console's pages: the shared sign-in guard (`page`, `action`) and the renderer."""
+
+    def __init__(self, auth: ConsoleAuth, render: Render) -> None:
+        self.auth = auth
+        self.render = render

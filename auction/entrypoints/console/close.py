@@ -24,8 +24,7 @@ from auction.adapters.sealing.escrow import ReserveSealer
 from auction.domain.codes import Code, Rejected
 from auction.domain.bidding.session import reserve_commitment
 from auction.entrypoints.api.deadlines import session_deadlines
-from auction.entrypoints.console.auth import AuditNote, ConsoleAuth
-from auction.entrypoints.console.records import Render
+from auction.entrypoints.console.auth import AuditNote, ConsoleArea
 from auction.entrypoints.console.views import parse_cst, parse_wan
 from auction.services.deadlines import DeadlineService
 from auction.staff.roles import Permission, allowed
@@ -56,11 +55,7 @@ def _confirmed(form: dict[str, str], field: str) -> None:
         raise Rejected(Code.INVALID_FIELD, "请勾选确认 / tick the confirmation", field=field)
 
 
-class ConsoleClose:
-    def __init__(self, auth: ConsoleAuth, render: Render) -> None:
-        self.auth = auth
-        self.render = render
-
+class ConsoleClose(ConsoleArea):
     def routes(self) -> list[Route]:
         P = Permission
         base = "/console/sessions/{session_id}/close"

@@ -17,8 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from auction.entrypoints.console.auth import ConsoleAuth
-from auction.entrypoints.console.records import Render
+from auction.entrypoints.console.auth import ConsoleArea
 from auction.services.deposits import DepositService
 from auction.staff.roles import Permission, allowed
 from auction.store.console import SignedIn
@@ -55,11 +54,7 @@ def ledger_rows(answer: list[dict[str, Any]], reveal: bool) -> list[dict[str, An
     return rows
 
 
-class ConsoleMoney:
-    def __init__(self, auth: ConsoleAuth, render: Render) -> None:
-        self.auth = auth
-        self.render = render
-
+class ConsoleMoney(ConsoleArea):
     def routes(self) -> list[Route]:
         return [Route("/console/sessions/{session_id}/applications",
                       self.auth.page(Permission.VIEW_BIDDERS)(self.applications), methods=["GET"])]

@@ -36,7 +36,7 @@ from auction.domain.bidding.terms import SECOND
 from auction.entrypoints.api.plans import plan_document, plan_id_of
 from auction.entrypoints.console import plan_forms as forms
 from auction.entrypoints.console import plan_view as view
-from auction.entrypoints.console.auth import AuditNote, ConsoleAuth
+from auction.entrypoints.console.auth import AuditNote, ConsoleAuth, Render
 from auction.entrypoints.console.plan_forms import Step
 from auction.services.plans import PlanService
 from auction.services.session import now_us
@@ -45,7 +45,6 @@ from auction.staff.roles import Permission
 from auction.store.console import SignedIn
 from auction.store.forms import FormTokens
 
-Render = Callable[..., Response]
 Handler = Callable[[Request, SignedIn], Awaitable[Response]]
 ActionHandler = Callable[[Request, SignedIn, dict[str, str], AuditNote], Awaitable[Response]]
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")

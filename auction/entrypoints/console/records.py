@@ -8,7 +8,7 @@ the route cannot drift apart."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.deadlines import deadline_board, session_deadlines
 from auction.entrypoints.api.operator import staff_log
 from auction.entrypoints.api.records import session_confirmation
-from auction.entrypoints.console.auth import ConsoleAuth, client_ip
+from auction.entrypoints.console.auth import ConsoleAuth, Render, client_ip
 from auction.entrypoints.console.views import EVENT_COLUMNS, events_rows, json_default, to_csv
 from auction.services.deadlines import DeadlineService
 from auction.services.plans import PlanService
@@ -31,7 +31,6 @@ from auction.staff.roles import Permission
 from auction.store.console import SignedIn
 
 AUDIT_COLUMNS = ["id", "at", "username", "role", "action", "session_id", "client_ip", "outcome", "detail"]
-Render = Callable[..., Response]
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,7 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.money import wan_number
 from auction.entrypoints.api.publication import result_entry
 from auction.entrypoints.console import plan_forms as forms
-from auction.entrypoints.console.auth import AuditNote, ConsoleAuth
-from auction.entrypoints.console.records import Render
+from auction.entrypoints.console.auth import AuditNote, ConsoleArea
 from auction.entrypoints.console.views import parse_wan
 from auction.services.deadlines import DeadlineService
 from auction.services.publication import Publisher
@@ -54,11 +53,7 @@ def installments(form: dict[str, str], name: str = "installments") -> list[dict[
     return parts
 
 
-class ConsoleResult:
-    def __init__(self, auth: ConsoleAuth, render: Render) -> None:
-        self.auth = auth
-        self.render = render
-
+class ConsoleResult(ConsoleArea):
     def routes(self) -> list[Route]:
         path = "/console/sessions/{session_id}/result"
         return [

@@ -37,8 +37,7 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.plan.plan_terms import PlanMethod
 from auction.domain.plan.plans import PlanState, PlanStatus
 from auction.domain.bidding.session import reserve_commitment
-from auction.entrypoints.console.auth import AuditNote, ConsoleAuth
-from auction.entrypoints.console.records import Render
+from auction.entrypoints.console.auth import AuditNote, ConsoleArea
 from auction.services.plans import PlanService, ReserveRequest
 from auction.services.session import now_us
 from auction.staff.roles import Permission, allowed
@@ -86,11 +85,7 @@ def parse_yuan(form: dict[str, str], name: str) -> int:
     return int(fen)
 
 
-class ConsoleReserve:
-    def __init__(self, auth: ConsoleAuth, render: Render) -> None:
-        self.auth = auth
-        self.render = render
-
+class ConsoleReserve(ConsoleArea):
     def routes(self) -> list[Route]:
         P = Permission
         path = "/console/plans/{plan_id}/reserve"

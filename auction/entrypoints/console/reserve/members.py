@@ -22,8 +22,7 @@ from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.plans import MEMBER_ID
 from auction.entrypoints.console import plan_forms as forms
-from auction.entrypoints.console.auth import AuditNote, ConsoleAuth
-from auction.entrypoints.console.records import Render
+from auction.entrypoints.console.auth import AuditNote, ConsoleArea
 from auction.services.plans import PlanService
 from auction.staff.roles import Permission
 from auction.store.console import SignedIn
@@ -46,11 +45,7 @@ def parse_public_key(form: dict[str, str], name: str = "public_key_hex") -> byte
     return raw
 
 
-class ConsoleCommittee:
-    def __init__(self, auth: ConsoleAuth, render: Render) -> None:
-        self.auth = auth
-        self.render = render
-
+class ConsoleCommittee(ConsoleArea):
     def routes(self) -> list[Route]:
         return [
             Route(PATH, self.auth.page(Permission.VIEW_PLANS)(self.page), methods=["GET"]),
