@@ -9,7 +9,7 @@ from pathlib import Path
 from playwright.async_api import Browser, expect
 
 from auction.staff.roles import Role
-from tests.browser.pages import collect_errors, console_sign_in
+from tests.browser.pages import collect_errors, console_sign_in, in_china
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, FakeBank
 from tests.e2e.console_helpers import make_accounts
@@ -35,8 +35,7 @@ async def test_the_ledger_and_the_close_page_fit_1366_pixels(
                     await bank.pay(app["sub_account"], DEPOSIT if i == 1 else 7 * WAN + 1, name)
         finally:
             await bank.close()
-    context = await browser.new_context(viewport={"width": WIDTH, "height": 768}, locale="zh-CN",
-                                        timezone_id="Asia/Shanghai")
+    context = await in_china(browser)
     page = await context.new_page()
     errors = collect_errors(page)
     await console_sign_in(page, server.http, accounts[Role.OPERATOR])

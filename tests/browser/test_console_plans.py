@@ -12,7 +12,7 @@ from pathlib import Path
 from playwright.async_api import Browser, Page, expect
 
 from auction.staff.roles import Role
-from tests.browser.pages import TIMEOUT_MS, collect_errors, console_sign_in, cst_input
+from tests.browser.pages import TIMEOUT_MS, collect_errors, console_sign_in, cst_input, in_china
 from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import make_accounts
 from tests.e2e.plan_flow import COMPRESSED
@@ -42,8 +42,7 @@ async def test_plan_forms_in_a_browser(
     server = server_factory(**COMPRESSED)
     server.start()
     accounts = await make_accounts(database)
-    context = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
-                                        timezone_id="Asia/Shanghai")
+    context = await in_china(browser)
     page = await context.new_page()
     errors = collect_errors(page)
     await console_sign_in(page, server.http, accounts[Role.OPERATOR])

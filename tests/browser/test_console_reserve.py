@@ -24,7 +24,7 @@ from auction.domain.bidding.session import reserve_commitment
 from auction.staff.accounts import add_user
 from auction.staff.roles import Role
 from loadtests.harness import TEST_ESCROW_PASSPHRASE
-from tests.browser.pages import TIMEOUT_MS, collect_errors, console_sign_in
+from tests.browser.pages import TIMEOUT_MS, collect_errors, console_sign_in, in_china
 from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import Account
 from tests.e2e.helpers import Api
@@ -36,7 +36,7 @@ RESERVE_FEN = 56_001_234_56
 
 
 async def _context(browser: Browser) -> BrowserContext:
-    return await browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    return await in_china(browser, VIEWPORT)
 
 
 async def test_the_pages_sealing_and_signing_are_the_servers(

@@ -11,7 +11,8 @@ from pathlib import Path
 from playwright.async_api import Browser, Page, expect
 
 from auction.staff.roles import Role
-from tests.browser.pages import TIMEOUT_MS, bidder_sign_in, collect_errors, console_sign_in, wait_ladder
+from tests.browser.pages import (TIMEOUT_MS, bidder_sign_in, collect_errors, console_sign_in, in_china,
+                                 wait_ladder)
 from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import make_accounts
 from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened
@@ -38,8 +39,7 @@ async def test_the_hall_and_a_live_session_on_a_desktop_and_a_phone(
     bidder = await WsClient.join(server.ws, listing.id, listing.bidders[0].token)
     await wait_opened(bidder)
     for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        context = await browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                            is_mobile=name == "phone")
+        context = await in_china(browser, viewport, is_mobile=name == "phone")
         page = await context.new_page()
         errors = collect_errors(page)
         await page.goto(f"{server.http}/")
@@ -76,7 +76,7 @@ async def test_the_console_and_the_bidder_page_in_both_languages(
     async with Api(server) as api:
         listing = await api.listing(bidders=1, reserve=RESERVE, start_in=1, listing_seconds=600,
                                     start_price=8_000 * WAN, increment=50 * WAN, countdown=120)
-    context = await browser.new_context(viewport=DESKTOP, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context = await in_china(browser, DESKTOP)
     op = await context.new_page()
     errors = collect_errors(op)
     await console_sign_in(op, server.http, accounts[Role.OPERATOR])
@@ -90,7 +90,7 @@ async def test_the_console_and_the_bidder_page_in_both_languages(
     await expect(op.locator("h1")).to_have_text("交易场次 Trading sessions")
     assert errors == []
 
-    phone = await browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai", is_mobile=True)
+    phone = await in_china(browser, PHONE, is_mobile=True)
     page = await phone.new_page()
     errors = collect_errors(page)
     await bidder_sign_in(page, server.http, listing.bidders[0].token)

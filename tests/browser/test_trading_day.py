@@ -38,7 +38,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from auction.staff.accounts import add_user
 from auction.staff.roles import Role
 from loadtests.harness import ROOT, TEST_ESCROW_PASSPHRASE
-from tests.browser.pages import TIMEOUT_MS, collect_errors, console_sign_in, cst_input, place_bid
+from tests.browser.pages import TIMEOUT_MS, collect_errors, console_sign_in, cst_input, in_china, place_bid
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, FakeBank
 from tests.e2e.console_helpers import Account, make_accounts
@@ -69,7 +69,7 @@ class Day:
     count: int = 0
 
     async def page(self, who: str) -> Page:
-        context = await self.browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+        context = await in_china(self.browser, VIEWPORT)
         self.contexts.append(context)
         page = await context.new_page()
         self.errors[who] = collect_errors(page)
