@@ -425,6 +425,16 @@ async def wait_opened(client: WsClient, timeout: float = 30.0) -> None:
         await client.wait_event("SessionOpened", timeout=timeout)
 
 
+async def assert_token_refused(ws_url: str, session_id: str, token: str) -> None:
+    """A superseded or unknown token no longer signs in: `INVALID_TOKEN`."""
+    probe = await WsClient.open(ws_url)
+    try:
+        reply = await probe.hello(session_id, token)
+        assert (reply["type"], reply["code"]) == ("error", "INVALID_TOKEN"), reply
+    finally:
+        await probe.close()
+
+
 async def close_all(*clients: WsClient) -> None:
     await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
 

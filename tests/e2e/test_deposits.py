@@ -21,7 +21,7 @@ from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, OTHER_BANK_ID, FakeBank, now_iso
 from tests.e2e.console_helpers import audit_rows, csrf_of, error_code, make_accounts, signed_in
-from tests.e2e.helpers import WAN, Api, WsClient, iso_in, sleep_until_us, wait_opened
+from tests.e2e.helpers import WAN, Api, WsClient, assert_token_refused, iso_in, sleep_until_us, wait_opened
 
 DEPOSIT = 20 * WAN
 COMPANY = "曲靖市甲房地产开发有限公司（集团）"
@@ -163,12 +163,7 @@ async def test_a_lost_token_is_reissued_and_the_old_one_stops_working(
         assert (refused["type"], refused["code"]) == ("reject", "TOKEN_REVOKED"), refused
         again = await old_client.bid(100 * WAN, bid_id="before-reissue")  # a retry of an accepted bid
         assert (again["type"], again["seq"]) == ("ack", first["seq"])
-        stale = await WsClient.open(server.ws)
-        try:
-            reply = await stale.hello(sid, old)
-            assert (reply["type"], reply["code"]) == ("error", "INVALID_TOKEN"), reply
-        finally:
-            await stale.close()
+        await assert_token_refused(server.ws, sid, old)
         fresh = await WsClient.join(server.ws, sid, new)
         try:
             assert first_bidder(fresh) == first_bidder(old_client)  # the same bidder, a new token

@@ -22,7 +22,7 @@ from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, FakeBank, now_iso
 from tests.e2e.console_helpers import ConsoleUser, csrf_of, error_code, make_accounts, signed_in
-from tests.e2e.helpers import WAN, Api, WsClient, close_all
+from tests.e2e.helpers import WAN, Api, WsClient, assert_token_refused, close_all
 from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, announced_plan, ok, session_of
 from tests.e2e.test_staff_anonymity import Company, links, qualification_times, staff_documents
 
@@ -173,12 +173,7 @@ async def test_companies_register_apply_are_qualified_by_the_bank_bid_and_see_th
         token_a = await alice.credentials(application)
         stale = await bob.credentials(bob_application)
         token_b = await bob.credentials(bob_application)
-        probe = await WsClient.open(server.ws)
-        try:
-            reply = await probe.hello(sid, stale)
-            assert (reply["type"], reply["code"]) == ("error", "INVALID_TOKEN"), reply
-        finally:
-            await probe.close()
+        await assert_token_refused(server.ws, sid, stale)
         bidder_a = await WsClient.join(server.ws, sid, token_a)
         bidder_b = await WsClient.join(server.ws, sid, token_b)
         watcher = await WsClient.join(server.ws, sid)
