@@ -143,9 +143,9 @@ class PortalPages:
         return _no_store(response)
 
     def refusal(self, request: Request, who: SignedInCompany | None, r: Rejected, back: str = "/portal") -> Response:
-        return self.render(request, "portal_error.html", who, STATUS.get(r.code, 409 if "EXISTS" in r.code.value
-                                                                        else 422),
-                           code=r.code.value, message=r.rejection.message, back=back)
+        return self.render(request, "error.html", who, STATUS.get(r.code, 409 if "EXISTS" in r.code.value else 422),
+                           code=r.code.value, message=r.rejection.message, back=back, layout="portal_base.html",
+                           home=("/portal", "我的申请 / My applications"), sign_in="/portal/login")
 
     def page(self, handler: Page) -> Callable[[Request], Awaitable[Response]]:
         """A GET page for a signed-in company (else to the sign-in form)."""
