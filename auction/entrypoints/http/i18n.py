@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from auction.domain.china import to_cst
+from auction.domain.codes import MESSAGES
 
 COOKIE = "lang"
 LANGS = ("zh", "en")
@@ -685,6 +686,64 @@ LABELS: dict[str, tuple[str, str]] = {
     'unit.m2': ('平方米', 'm²'),
     'unit.years': ('年', 'years'),
     'unit.seconds': ('秒', 's'),
+    # written by the pages' JavaScript (static/*.js, through /i18n.js; {name}: filled in there)
+    'event.SessionCreated': ('交易场次已创建', 'Session created'),
+    'event.ReserveSealed': ('底价已密封', 'Reserve sealed'),
+    'event.SessionOpened': ('竞价开始', 'Bidding opened'),
+    'event.OpenRefused': ('未能开始', 'Could not open'),
+    'event.BidAccepted': ('报价', 'Bid accepted'),
+    'event.TimedBiddingStarted': ('进入限时竞价', 'Timed bidding started'),
+    'event.IncrementChanged': ('增价幅度调整', 'Increment changed'),
+    'event.SessionSuspended': ('交易中止', 'Suspended'),
+    'event.ResumptionScheduled': ('恢复时间公告', 'Resumption announced'),
+    'event.ResumptionCancelled': ('取消恢复公告', 'Resumption cancelled'),
+    'event.SessionResumed': ('交易恢复', 'Resumed'),
+    'event.SessionClosed': ('交易结束', 'Closed'),
+    'event.CloseHeld': ('结果暂缓', 'Close held'),
+    'event.SessionTerminated': ('交易终止', 'Terminated'),
+    'outcome.SOLD': ('成交', 'Sold'),
+    'outcome.UNSOLD': ('流拍', 'Not sold'),
+    'close_reason.SOLD': ('最高报价不低于底价', 'highest bid at or above the reserve'),
+    'close_reason.NO_BIDS': ('无人报价', 'no bids'),
+    'close_reason.BELOW_RESERVE': ('最高报价低于底价', 'highest bid below the reserve'),
+    'js.refused': ('报价未被接受', 'Bid refused'),
+    'js.cannot_bid_now': ('当前不可报价', 'No bids now'),
+    'js.me': ('我', 'me'),
+    'js.cannot_reach': ('无法连接服务器，请稍后重试', 'cannot reach the server'),
+    'js.whoami': ('竞买号 {no} · 场次 {session}', 'Bidder {no} · session {session}'),
+    'js.suspended': ('交易已中止，暂停报价。原因：{reason}', 'Suspended: no bids for now. Reason: {reason}'),
+    'js.resumed': ('交易已恢复，倒计时重新开始。', 'Resumed: the countdown starts again.'),
+    'js.timed_bidding': ('挂牌期结束，进入限时竞价：每次有效报价后倒计时重新开始。', 'The listing has ended: timed bidding, each accepted bid restarts the countdown.'),
+    'js.increment_changed': ('增价幅度调整为 {increment}。原因：{reason}', 'The increment is now {increment}. Reason: {reason}'),
+    'js.accepted': ('报价已接受：{amount}（序号 {seq}）', 'Bid accepted: {amount} (seq {seq})'),
+    'js.auction_no_listing_end': ('拍卖', 'auction'),
+    'js.reserve_not_sealed': ('尚未密封', 'not yet sealed'),
+    'js.reserve_sealed': ('有底价（保密，结束时公开并可校验）承诺值 {commitment}', 'Sealed (secret until the close, then checkable); commitment {commitment}'),
+    'js.reserve_none': ('无底价，以起始价为底价（第二十八条）', 'none: the starting price stands in (Q28)'),
+    'js.none': ('无', 'none'),
+    'js.terminated': ('交易终止', 'Terminated'),
+    'js.held': ('结果暂缓公布，等待交易中心处理', 'The result is held for the trading center'),
+    'js.sold': ('成交：竞得人竞买号 {no}，成交价 {price}（人民币{words}）', 'Sold: winning bidder {no}, price {price} (人民币{words})'),
+    'js.you_won': ('恭喜，您已竞得本宗地。交易中心将向您出具成交确认书。', 'You won this parcel: the trading center will issue the transaction confirmation.'),
+    'js.you_lost': ('您未竞得本宗地，竞买保证金将按规定退还。', 'You did not win; your deposit will be refunded.'),
+    'js.not_sold': ('流拍', 'Not sold'),
+    'js.cannot_check_here': ('此浏览器无法校验（需 HTTPS）', 'cannot check here (needs HTTPS)'),
+    'js.reserve_matches': ('✓ 公开的底价与开始时公布的承诺值一致（本浏览器以 SHA-256 校验）', '✓ the revealed reserve matches its commitment (SHA-256 in this browser)'),
+    'js.reserve_mismatch': ('✗ 公开的底价与承诺值不一致！', '✗ the revealed reserve does NOT match its commitment!'),
+    'js.sent': ('报价已发送，等待服务器确认…', 'Sent, waiting for the acknowledgement…'),
+    'js.browser_matches': ('✓ 浏览器复核一致：{computed}', '✓ checked in this browser: {computed}'),
+    'js.browser_mismatch': ('✗ 浏览器复核不一致：{computed}', '✗ does NOT match in this browser: {computed}'),
+    'js.loading_outcome': ('交易已结束，正在载入结果…', 'The session has ended: loading the outcome…'),
+    'js.hectares': ('公顷', 'hectares'),
+    'js.key_none': ('本浏览器尚无签名密钥', 'No signing key in this browser'),
+    'js.key_unregistered': ('公钥尚未登记：请交易中心登记此公钥', 'Not registered yet: hand this public key to the trading center'),
+    'js.key_matches': ('与登记的公钥一致', 'Matches the registered key'),
+    'js.key_differs': ('与登记的公钥不一致', 'Does not match the registered key'),
+    'js.key_replace': ('替换本浏览器中的密钥？', 'Replace the key kept in this browser?'),
+    'js.key_unreadable': ('密钥文件无法读取', 'The key file could not be read'),
+    'js.type_reserve': ('请输入底价（万元，最多6位小数）', 'Type the reserve in 万元 (up to 6 decimals)'),
+    'js.floor_price_format': ('楼面地价：元/平方米，最多2位小数', 'Floor price: yuan per m², 2 decimals'),
+    'js.record_differs': ('决策记录与显示内容不一致，未签署', 'The record differs from what is shown: not signed'),
 }
 
 
@@ -805,7 +864,10 @@ async def switch(request: Request) -> Response:
     return response
 
 
-SCRIPT = "window.AUCTION_I18N = " + json.dumps(LABELS, ensure_ascii=False, sort_keys=True) + ";\n"
+SCRIPT = ("window.AUCTION_I18N = " + json.dumps(LABELS, ensure_ascii=False, sort_keys=True) + ";\n"
+          # the refusals' messages as they are (Chinese, then English), for the English page
+          "window.AUCTION_CODES = " + json.dumps({c.value: m for c, m in MESSAGES.items()}, ensure_ascii=False,
+                                                 sort_keys=True) + ";\n")
 
 
 async def script(request: Request) -> Response:
