@@ -38,8 +38,7 @@ async def test_every_page_follows_the_chosen_language(
     server = server_factory(**COMPRESSED)
     server.start()
     accounts = await make_accounts(database)
-    op = await signed_in(server, accounts[Role.OPERATOR])
-    member = await signed_in(server, accounts[Role.COMMITTEE])
+    op, member = [await signed_in(server, accounts[role]) for role in (Role.OPERATOR, Role.COMMITTEE)]
     try:
         async with Api(server) as api:
             plan_id, _ = await announced_plan(api, start_in=600.0)

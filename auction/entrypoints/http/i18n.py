@@ -683,6 +683,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'portal.intro': ('企业在线注册、申请竞买、查询保证金子账号与到账情况、取得竞买凭证并进入报价，交易结束后查看结果与保证金退还。', 'Register your company, apply for a parcel, follow your deposit, take your bidding credentials and bid; after the close, see the result and your refund.'),
     'portal.sign_in_to_apply_hint': ('登录后即可申请竞买。', 'Sign in or register to apply.'),
     'portal.number_on_bid_page': ('竞买号在报价页登录后显示', 'your bidder number shows on the bidding page'),
+    'docs.subscribe': ('订阅', 'Subscribe'),
     'unit.m2': ('平方米', 'm²'),
     'unit.years': ('年', 'years'),
     'unit.seconds': ('秒', 's'),
