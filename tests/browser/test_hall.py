@@ -88,6 +88,16 @@ async def test_the_console_and_the_bidder_page_in_both_languages(
     await op.screenshot(path=str(screenshots / "console-sessions-en.png"), full_page=True)
     await op.click('a[data-lang="zh"]')
     await expect(op.locator("h1")).to_have_text("交易场次 Trading sessions")
+    # The live view's words are the script's: the phase badge and the link's state follow the switch.
+    await op.goto(f"{server.http}/console/sessions/{listing.id}")
+    await expect(op.locator("#conn")).to_have_text("实时 / Live")
+    await expect(op.locator("#phase")).to_have_text("挂牌期 / Listing")
+    await op.click('a[data-lang="en"]')
+    await expect(op.locator("#conn")).to_have_text("Live / 实时")
+    await expect(op.locator("#phase")).to_have_text("Listing / 挂牌期")
+    await expect(op.locator("h2").first).to_have_text("Terms 交易条件")
+    await op.click('a[data-lang="zh"]')
+    await expect(op.locator("#phase")).to_have_text("挂牌期 / Listing")
     assert errors == []
 
     phone = await in_china(browser, PHONE, is_mobile=True)
@@ -96,6 +106,12 @@ async def test_the_console_and_the_bidder_page_in_both_languages(
     await bidder_sign_in(page, server.http, listing.bidders[0].token)
     await expect(page.locator("#conn")).to_have_text("已连接，实时更新")
     await expect(page.locator("#bid-button")).to_have_text("提交报价")
+    # A refusal, written by the script in the chosen language.
+    await page.fill("#amount", "1")
+    await page.click("#bid-button")
+    await page.click("#confirm-yes")
+    await expect(page.locator("#bid-result")).to_contain_text("报价未被接受：报价低于最低可接受价")
+    await expect(page.locator("#bid-result")).to_contain_text("[BELOW_MINIMUM]")
     await no_sideways_scroll(page)
     await page.screenshot(path=str(screenshots / "bid-page-zh.png"), full_page=True)
     # The switch works in place: the token, the connection and the countdown stay.
@@ -104,6 +120,9 @@ async def test_the_console_and_the_bidder_page_in_both_languages(
     await expect(page.locator("#conn")).to_have_text("Connected, live")
     await expect(page.locator("#countdown-label")).to_contain_text("Time left")
     await expect(page.locator("#phase")).to_have_text("Listing")
+    await expect(page.locator("#bid-result")).to_contain_text("Bid refused：")
+    await expect(page.locator("#bid-result")).to_contain_text("The bid is below the minimum acceptable amount")
+    await expect(page.locator("#bid-result")).to_contain_text("[BELOW_MINIMUM]")
     assert await page.evaluate("() => localStorage.getItem('auction.lang')") == "en"
     await no_sideways_scroll(page)
     await page.screenshot(path=str(screenshots / "bid-page-en.png"), full_page=True)

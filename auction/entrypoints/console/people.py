@@ -9,6 +9,7 @@ from typing import Any
 
 from jinja2 import Environment
 
+from auction.entrypoints.http import i18n
 from auction.domain.china import to_cst
 from auction.domain.money import format_wan, wan_number
 from auction.staff.roles import Role
@@ -167,3 +168,4 @@ def add_filters(env: Environment) -> None:
     env.filters.update(cn_day=cn_day, cn_time=cn_time, wan_only=wan_only, action_label=action_label,
                        outcome_label=outcome_label, detail_items=detail_items, role_label=role_label,
                        plan_status=lambda s: PLAN_STATUS.get(s, s))
+    i18n.localize_filters(env, "action_label", "outcome_label", "plan_status")

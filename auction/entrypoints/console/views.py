@@ -62,6 +62,7 @@ def templates(*more: Path) -> Jinja2Templates:
         outcome=lambda o: OUTCOMES.get(o, o), reason=lambda r: REASONS.get(r, r),
         pretty=lambda v: json.dumps(v, ensure_ascii=False, indent=1, sort_keys=True),
     )
+    i18n.localize_filters(t.env, "phase", "method", "outcome", "reason")
     t.env.globals.update(PHASES=PHASES)
     return t
 

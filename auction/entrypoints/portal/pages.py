@@ -38,6 +38,7 @@ from starlette.routing import Route
 from auction.documents.confirmation import render_html
 from auction.domain.china import chinese_minute
 from auction.domain.codes import MESSAGES, Code, Rejected
+from auction.entrypoints.http import i18n
 from auction.entrypoints.api.records import session_confirmation
 from auction.entrypoints.console.auth import (
     CSRF_FIELD,
@@ -87,6 +88,7 @@ def _templates() -> Any:
     t.env.filters.update(minute=lambda us: "—" if us is None else chinese_minute(us),
                          status=lambda s: STATUS_LABELS.get(s, s), refund_state=lambda s: REFUND_STATES.get(s, s),
                          cday=lambda iso: "—" if not iso else f"{iso[:4]}年{iso[5:7]}月{iso[8:10]}日")
+    i18n.localize_filters(t.env, "status", "refund_state")
     return t
 
 

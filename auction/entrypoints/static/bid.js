@@ -45,7 +45,7 @@
       $("token").value = "";
       start(who);
     } catch (e) {
-      $("signin-error").textContent = "无法连接服务器，请稍后重试 / cannot reach the server";
+      $("signin-error").textContent = A.tp("js.cannot_reach");
     } finally {
       $("signin-button").disabled = false;
     }
@@ -66,7 +66,7 @@
     $("signin").hidden = true;
     $("app").hidden = false;
     $("user-box").hidden = false;
-    $("whoami").textContent = `竞买号 ${me} · 场次 ${who.session_id}`;
+    $("whoami").textContent = A.t("js.whoami", { no: me, session: who.session_id });
     $("my-no").textContent = String(me);
     renderParcel(who.parcel);
     feed = new A.SessionFeed({
@@ -119,23 +119,26 @@
     if (current) {
       state = e.state;
       renderState();
-      if (e.event === "SessionSuspended") notice(`交易已中止，暂停报价。原因：${e.data.reason} / Suspended`);
-      else if (e.event === "SessionResumed") notice(`交易已恢复，倒计时重新开始。/ Resumed`);
-      else if (e.event === "TimedBiddingStarted") notice("挂牌期结束，进入限时竞价：每次有效报价后倒计时重新开始。/ Timed bidding");
-      else if (e.event === "IncrementChanged") notice(`增价幅度调整为 ${A.formatWan(e.data.increment_fen)}。原因：${e.data.reason}`);
+      if (e.event === "SessionSuspended") notice(A.t("js.suspended", { reason: e.data.reason }));
+      else if (e.event === "SessionResumed") notice(A.t("js.resumed"));
+      else if (e.event === "TimedBiddingStarted") notice(A.t("js.timed_bidding"));
+      else if (e.event === "IncrementChanged") notice(A.t("js.increment_changed", { increment: A.formatWan(e.data.increment_fen), reason: e.data.reason }));
     }
   }
 
+  let lastReply = null;  // drawn again in the other language on a switch
+
   function onReply(m) {
+    lastReply = m;
     const box = $("bid-result");
     if (m.type === "ack") {
       mine.set(m.bid_id, { bid_id: m.bid_id, seq: m.seq, amount_fen: m.amount_fen, at_us: m.at_us });
       renderMine();
       box.className = "ok";
-      box.textContent = `报价已接受：${A.formatWan(m.amount_fen)}（序号 ${m.seq}） / Accepted`;
+      box.textContent = A.t("js.accepted", { amount: A.formatWan(m.amount_fen), seq: m.seq });
     } else {
       box.className = "error";
-      box.textContent = `报价未被接受：${A.rejectionText(m)}`;
+      box.textContent = `${A.t("js.refused")}：${A.rejectionText(m)}`;
       box.dataset.code = m.code;
     }
   }
@@ -156,11 +159,11 @@
     A.setText("t-start", `${A.formatWan(terms.start_price_fen)}（${A.formatFen(terms.start_price_fen)}）`);
     A.setText("t-deposit", A.formatWan(terms.deposit_fen));
     A.setText("t-start-at", `${A.cst(terms.start_at_us)} CST`);
-    A.setText("t-listing-end", terms.listing_end_at_us ? `${A.cst(terms.listing_end_at_us)} CST` : "—（拍卖 / auction）");
+    A.setText("t-listing-end", terms.listing_end_at_us ? `${A.cst(terms.listing_end_at_us)} CST` : `—（${A.t("js.auction_no_listing_end")}）`);
     A.setText("t-countdown", A.duration(terms.countdown_us));
-    let reserve = "尚未密封 / not yet sealed";
-    if (terms.has_reserve === true) reserve = `有底价（保密，结束时公开并可校验）承诺值 ${terms.reserve_commitment}`;
-    else if (terms.has_reserve === false) reserve = "无底价，以起始价为底价（第二十八条） / none: the starting price stands in (Q28)";
+    let reserve = A.tp("js.reserve_not_sealed");
+    if (terms.has_reserve === true) reserve = A.t("js.reserve_sealed", { commitment: terms.reserve_commitment });
+    else if (terms.has_reserve === false) reserve = A.tp("js.reserve_none");
     A.setText("t-reserve", reserve);
   }
 
@@ -194,7 +197,7 @@
       ["规划条件", "Planning", parcel.planning && Object.keys(parcel.planning).length
         ? Object.entries(parcel.planning).filter(([, v]) => v !== null && v !== "").map(([k, v]) => planning(k, v)).join("；")
         : null],
-      ["竞买条件", "Bidder conditions", parcel.bidder_conditions || "无 / none"],
+      ["竞买条件", "Bidder conditions", parcel.bidder_conditions || A.tp("js.none")],
     ];
     for (const [zh, en, value] of rows) {
       if (value === null || value === undefined || value === "") continue;
@@ -206,7 +209,7 @@
     if (!state) return;
     A.renderFigures(state);
     if (state.highest_bidder_no !== null && state.highest_bidder_no === me) {
-      A.setText("highest-no", `${state.highest_bidder_no}（我）`);
+      A.setText("highest-no", `${state.highest_bidder_no}（${A.t("js.me")}）`);
     }
     A.setText("min-next-fen", state.min_next_fen ? A.formatFen(state.min_next_fen) : "");
     A.setText("t-increment", A.formatWan(state.increment_fen));
@@ -217,7 +220,7 @@
     const closedCode = open ? null : state.phase === "SUSPENDED" ? "SESSION_SUSPENDED"
       : state.phase === "SCHEDULED" || state.phase === "NEW" ? "SESSION_NOT_OPEN" : "SESSION_CLOSED";
     $("bid-closed").textContent = closedCode === null ? ""
-      : `当前不可报价：${A.codeText(closedCode, { opens_at: state.opens_at_us, resume_at: state.resume_at_us })}`;
+      : `${A.t("js.cannot_bid_now")}：${A.codeText(closedCode, { opens_at: state.opens_at_us, resume_at: state.resume_at_us })}`;
     if (A.FINAL_PHASES.has(state.phase) || state.phase === "HELD") renderOutcome();
   }
 
@@ -253,23 +256,23 @@
     const o = state.outcome;
     if (state.phase === "TERMINATED") {
       box.dataset.outcome = "TERMINATED";
-      $("outcome-text").textContent = `交易终止 / Terminated${state.end_reason ? `：${state.end_reason}` : ""}`;
+      $("outcome-text").textContent = `${A.tp("js.terminated")}${state.end_reason ? `：${state.end_reason}` : ""}`;
       return;
     }
     if (state.phase === "HELD" || !o) {
       box.dataset.outcome = "HELD";
-      $("outcome-text").textContent = "结果暂缓公布，等待交易中心处理 / The result is held for the trading center";
+      $("outcome-text").textContent = A.tp("js.held");
       return;
     }
     box.dataset.outcome = o.outcome;
     if (o.outcome === "SOLD") {
       $("outcome-text").textContent =
-        `成交 / Sold：竞得人竞买号 ${o.winner_bidder_no}，成交价 ${A.formatWan(o.price_fen)}（人民币${A.fenToCapital(o.price_fen)}）`;
+        A.t("js.sold", { no: o.winner_bidder_no, price: A.formatWan(o.price_fen), words: A.fenToCapital(o.price_fen) });
       $("outcome-mine").textContent = o.winner_bidder_no === me
-        ? "恭喜，您已竞得本宗地。交易中心将向您出具成交确认书。/ You won this parcel."
-        : "您未竞得本宗地，竞买保证金将按规定退还。/ You did not win; your deposit will be refunded.";
+        ? A.tp("js.you_won")
+        : A.tp("js.you_lost");
     } else {
-      $("outcome-text").textContent = `流拍 / Not sold：${A.CLOSE_REASONS[o.reason] || o.reason}`;
+      $("outcome-text").textContent = `${A.tp("js.not_sold")}：${A.CLOSE_REASONS[o.reason] || o.reason}`;
     }
     if (o.reserve_fen !== null && o.reserve_fen !== undefined && o.reserve_salt) {
       $("reserve-box").hidden = false;
@@ -280,9 +283,9 @@
       const check = await A.checkCommitment(o.reserve_fen, o.reserve_salt, terms.reserve_commitment || "");
       const node = $("reserve-check");
       node.dataset.ok = String(check.ok);
-      node.textContent = check.ok === null ? "此浏览器无法校验（需 HTTPS） / cannot check here (needs HTTPS)"
-        : check.ok ? "✓ 公开的底价与开始时公布的承诺值一致（本浏览器以 SHA-256 校验） / matches its commitment"
-          : "✗ 公开的底价与承诺值不一致！ / does NOT match its commitment";
+      node.textContent = check.ok === null ? A.tp("js.cannot_check_here")
+        : check.ok ? A.t("js.reserve_matches")
+          : A.t("js.reserve_mismatch");
     }
   }
 
@@ -331,7 +334,7 @@
     pendingAmount = null;
     const box = $("bid-result");
     box.className = "";
-    box.textContent = "报价已发送，等待服务器确认… / Sent, waiting for the acknowledgement";
+    box.textContent = A.tp("js.sent");
   }
 
   function cancelBid() {
@@ -351,7 +354,9 @@
   A.languageSwitch(() => {  // what the script wrote itself, again in the new language
     if (!feed) return;
     onStatus(feed.ws && feed.welcomed ? "live" : "reconnecting");
+    renderTerms();
     renderState();
+    if (lastReply && $("bid-result").textContent) onReply(lastReply);
   });
   $("signin-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", () => signOut(""));

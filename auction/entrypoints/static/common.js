@@ -156,42 +156,21 @@ window.Auction = (() => {
 
   // ---------------------------------------------------------------- words
 
-  const PHASES = {
-    NEW: "新建 / New",
-    SCHEDULED: "未开始 / Scheduled",
-    LISTING: "挂牌期 / Listing",
-    TIMED_BIDDING: "限时竞价 / Timed bidding",
-    AUCTION: "拍卖 / Auction",
-    SUSPENDED: "中止 / Suspended",
-    CLOSED: "已结束 / Closed",
-    HELD: "暂缓处理 / Held",
-    TERMINATED: "终止 / Terminated",
-  };
+  /* The protocol's words from the one table (/i18n.js), "chosen / other" (`tp`): PHASES.LISTING,
+   * EVENTS.SessionClosed…; undefined for a name the table lacks (the caller shows the name). */
+  function wordsOf(prefix) {
+    return new Proxy({}, {
+      get: (_, name) => (typeof name === "string" && (window.AUCTION_I18N || {})[`${prefix}.${name}`]
+        ? tp(`${prefix}.${name}`) : undefined),
+    });
+  }
+  const PHASES = wordsOf("phase");
   const OPEN_PHASES = new Set(["LISTING", "TIMED_BIDDING", "AUCTION"]);
   const FINAL_PHASES = new Set(["CLOSED", "TERMINATED"]);
-  const METHODS = { LISTING: "挂牌 / Listing", AUCTION: "拍卖 / Auction" };
-  const EVENTS = {
-    SessionCreated: "交易场次已创建 / Session created",
-    ReserveSealed: "底价已密封 / Reserve sealed",
-    SessionOpened: "竞价开始 / Bidding opened",
-    OpenRefused: "未能开始 / Could not open",
-    BidAccepted: "报价 / Bid accepted",
-    TimedBiddingStarted: "进入限时竞价 / Timed bidding started",
-    IncrementChanged: "增价幅度调整 / Increment changed",
-    SessionSuspended: "交易中止 / Suspended",
-    ResumptionScheduled: "恢复时间公告 / Resumption announced",
-    ResumptionCancelled: "取消恢复公告 / Resumption cancelled",
-    SessionResumed: "交易恢复 / Resumed",
-    SessionClosed: "交易结束 / Closed",
-    CloseHeld: "结果暂缓 / Close held",
-    SessionTerminated: "交易终止 / Terminated",
-  };
-  const OUTCOMES = { SOLD: "成交 / Sold", UNSOLD: "流拍 / Not sold" };
-  const CLOSE_REASONS = {
-    SOLD: "最高报价不低于底价 / highest bid at or above the reserve",
-    NO_BIDS: "无人报价 / no bids",
-    BELOW_RESERVE: "最高报价低于底价 / highest bid below the reserve",
-  };
+  const METHODS = wordsOf("method");
+  const EVENTS = wordsOf("event");
+  const OUTCOMES = wordsOf("outcome");
+  const CLOSE_REASONS = wordsOf("close_reason");
 
   /* Every code a bidder can receive (docs/protocol.md, sections 1-7), in plain Chinese
      (`codeText` reads it). */
@@ -226,15 +205,20 @@ window.Auction = (() => {
     TOKEN_ATTEMPTS_LIMIT: "本网络地址输入无效竞买凭证的次数过多，请一分钟后再试",
   };
 
-  /* A code's words: a plain string, or made from the details it needs. */
+  /* A code's words: a plain string, or made from the details it needs. In English, the code's
+   * message as auction/domain/codes.py has it (Chinese, then English; /i18n.js serves it). */
   function codeText(code, details) {
+    if (lang() === "en") return (window.AUCTION_CODES || {})[code] || code;
     const words = CODES[code];
     return typeof words === "function" ? words(details || {}) : words;
   }
 
   function rejectionText(m) {
-    const chinese = CODES[m.code] ? codeText(m.code, m.details) : (m.message || m.code);
-    return `${chinese} [${m.code}]`;
+    const english = lang() === "en";
+    const text = CODES[m.code] && !english ? codeText(m.code, m.details)
+      : ((english && (window.AUCTION_CODES || {})[m.code]) || m.message || m.code);
+    const minimum = english && m.details && m.details.minimum ? ` (${t("live.min_next")} ${formatWan(m.details.minimum)})` : "";
+    return `${text}${minimum} [${m.code}]`;
   }
 
   // ---------------------------------------------------------------- the reserve commitment
@@ -506,7 +490,7 @@ window.Auction = (() => {
                       class: mine ? "mine" : "" },
       el("td", { class: "num" }, String(e.seq)),
       el("td", {}, cst(e.at_us)),
-      el("td", {}, `${d.bidder_no}${mine ? "（我）" : ""}`),
+      el("td", {}, `${d.bidder_no}${mine ? `（${t("js.me")}）` : ""}`),
       amount);
   }
 
@@ -549,8 +533,20 @@ window.Auction = (() => {
     return lang() === "en" ? [entry[1], entry[0]] : [entry[0], entry[1]];
   }
 
-  function t(key) {
-    return pair(key)[0];
+  /* {name} in a label filled from `values`. */
+  function fill(text, values) {
+    return values ? text.replace(/\{(\w+)\}/g, (all, name) => (name in values ? String(values[name]) : all)) : text;
+  }
+
+  /* The chosen language alone. */
+  function t(key, values) {
+    return fill(pair(key)[0], values);
+  }
+
+  /* The chosen language, then " / " and the other one (as the server's `tp`). */
+  function tp(key, values) {
+    const [first, second] = pair(key);
+    return second ? `${fill(first, values)} / ${fill(second, values)}` : first;
   }
 
   /* Every [data-i18n] element: the chosen language, then the other one in <small>
@@ -588,9 +584,11 @@ window.Auction = (() => {
       : `${p.year}年${p.month}月${p.day}日 ${p.hour}时${p.minute}分`;
   }
 
-  function phaseText(phase) {
+  /* The phase's word alone, or "chosen / other" (`both`, as the console writes it). */
+  function phaseText(phase, both = false) {
     const key = `phase.${phase}`;
-    return (window.AUCTION_I18N || {})[key] ? t(key) : (PHASES[phase] || phase);
+    if (!(window.AUCTION_I18N || {})[key]) return phase;
+    return both ? tp(key) : t(key);
   }
 
   // ---------------------------------------------------------------- the live figures (console, hall)
@@ -660,7 +658,7 @@ window.Auction = (() => {
    * number), minimum next bid (none once bidding is over), increment, bid count. */
   function renderFigures(state) {
     const phase = document.getElementById("phase");
-    phase.textContent = phaseText(state.phase);
+    phase.textContent = phaseText(state.phase, phase.dataset.words === "pair");
     phase.dataset.phase = state.phase;
     setText("highest", formatWan(state.highest_fen));
     setText("highest-fen", state.highest_fen ? formatFen(state.highest_fen) : "");
@@ -675,6 +673,6 @@ window.Auction = (() => {
     FEN_PER_WAN, formatWan, formatFen, formatYuan, parseWan, fenToCapital, cst, duration, nowUs,
     PHASES, OPEN_PHASES, FINAL_PHASES, METHODS, EVENTS, OUTCOMES, CLOSE_REASONS, CODES, codeText, rejectionText,
     sha256Hex, checkCommitment, SessionFeed, el, setText, addLadderRow,
-    lang, setLang, t, applyI18n, languageSwitch, when, phaseText, timeLeft, renderCountdown, renderFigures, watch,
+    lang, setLang, t, tp, applyI18n, languageSwitch, when, phaseText, timeLeft, renderCountdown, renderFigures, watch,
   };
 })();

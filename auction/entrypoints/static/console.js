@@ -11,9 +11,9 @@
   document.querySelectorAll("[data-check-commitment]").forEach(async (node) => {
     const check = await A.checkCommitment(node.dataset.reserveFen, node.dataset.salt, node.dataset.commitment);
     node.dataset.ok = String(check.ok);
-    node.textContent = check.ok === null ? "浏览器无法校验（需 HTTPS） / this browser cannot check (needs HTTPS)"
-      : check.ok ? `✓ 浏览器复核一致 / checked in this browser: ${check.computed}`
-        : `✗ 浏览器复核不一致 / does NOT match in this browser: ${check.computed}`;
+    node.textContent = check.ok === null ? A.tp("js.cannot_check_here")
+      : check.ok ? A.t("js.browser_matches", { computed: check.computed })
+        : A.t("js.browser_mismatch", { computed: check.computed });
   });
 
   const live = $("live");
@@ -27,15 +27,14 @@
     A.renderFigures(state);
     if (!wasFinal && !reloading && (A.FINAL_PHASES.has(state.phase) || state.phase === "HELD")) {
       reloading = true;  // the outcome, the revealed reserve and (now) the identities come from the server
-      A.setText("live-note", "交易已结束，正在载入结果… / The session has ended: loading the outcome…");
+      A.setText("live-note", A.tp("js.loading_outcome"));
       setTimeout(() => location.replace(location.pathname), 800);
     }
   }
 
   A.watch({
     sessionId: live.dataset.sessionId,
-    status: (s) => ({ connecting: "正在连接… / Connecting…", live: "实时 / Live",
-      reconnecting: "连接中断，正在重连… / Reconnecting…" }[s] || s),
+    status: (s) => A.tp({ connecting: "live.connecting", live: "live.live", reconnecting: "live.reconnecting" }[s] || s),
     render(next) {
       state = next;
       render();

@@ -11,7 +11,7 @@
     const hundredths = BigInt(m[1]) * 100n + BigInt((m[2] || "").padEnd(2, "0") || "0");
     const whole = hundredths / 1000000n;
     const rest = (hundredths % 1000000n).toString().padStart(6, "0").replace(/0+$/, "");
-    out.textContent = "= " + whole.toString() + (rest ? "." + rest : "") + " 公顷 / hectares";
+    out.textContent = "= " + whole.toString() + (rest ? "." + rest : "") + " " + window.Auction.tp("js.hectares");
   }
   input.addEventListener("input", show);
   show();

@@ -14,6 +14,8 @@
 // PEM file `auction committee keygen` wrote (then kept not extractable either).
 "use strict";
 
+const A = window.Auction;  // common.js: the words, from /i18n.js in the page's language
+
 const INFO = "land-auction reserve v1|";
 const DB = "auction-committee";
 const te = new TextEncoder();
@@ -196,10 +198,10 @@ window.reserveCrypto = { sealReserve, decisionRecord, signRecord, commitmentOf, 
     status.dataset.match = match;
     document.getElementById("key-public").textContent = key ? key.publicHex : "—";
     status.textContent = {
-      none: "本浏览器尚无签名密钥 / No signing key in this browser",
-      unregistered: "公钥尚未登记：请交易中心登记此公钥 / Not registered yet: hand this public key to the trading center",
-      yes: "与登记的公钥一致 / Matches the registered key",
-      no: "与登记的公钥不一致 / Does not match the registered key",
+      none: A.tp("js.key_none"),
+      unregistered: A.tp("js.key_unregistered"),
+      yes: A.tp("js.key_matches"),
+      no: A.tp("js.key_differs"),
     }[match];
     document.querySelectorAll("[data-needs-key]").forEach((b) => { b.disabled = match !== "yes"; });
   }
@@ -209,7 +211,7 @@ window.reserveCrypto = { sealReserve, decisionRecord, signRecord, commitmentOf, 
 
   const gen = document.getElementById("key-generate");
   if (gen) gen.addEventListener("click", async () => {
-    if (key && !confirm("替换本浏览器中的密钥？ / Replace the key kept in this browser?")) return;
+    if (key && !confirm(A.tp("js.key_replace"))) return;
     await generateKey(member);
     showKey(await loadKey(member));
   });
@@ -219,7 +221,7 @@ window.reserveCrypto = { sealReserve, decisionRecord, signRecord, commitmentOf, 
       await importKeyFile(member, await file.files[0].text());
       showKey(await loadKey(member));
     } catch (e) {
-      say(`密钥文件无法读取 / The key file could not be read (${e.name || e})`, "error");
+      say(`${A.tp("js.key_unreadable")} (${e.name || e})`, "error");
     }
   });
 
@@ -245,12 +247,12 @@ window.reserveCrypto = { sealReserve, decisionRecord, signRecord, commitmentOf, 
     const none = noReserve && noReserve.checked;
     const fen = none ? null : wanToFen(amount.value);
     if (!none && fen === null) {
-      document.getElementById("amount-error").textContent = "请输入底价（万元，最多6位小数） / Type the reserve in 万元";
+      document.getElementById("amount-error").textContent = A.tp("js.type_reserve");
       return;
     }
     const floor = yuanToFen(f.floor_price_yuan_per_m2.value);
     if (floor === null) {
-      document.getElementById("floor-error").textContent = "楼面地价：元/平方米，最多2位小数 / yuan per m², 2 decimals";
+      document.getElementById("floor-error").textContent = A.tp("js.floor_price_format");
       return;
     }
     const decidedAt = serverNowUs();
@@ -282,7 +284,7 @@ window.reserveCrypto = { sealReserve, decisionRecord, signRecord, commitmentOf, 
     });
     // Sign only what this page shows: the server's bytes must be the record rebuilt here.
     if (hex(record) !== d.recordHex) {
-      say("决策记录与显示内容不一致，未签署 / The record differs from what is shown: not signed", "error");
+      say(A.tp("js.record_differs"), "error");
       return;
     }
     sign.elements.signature_hex.value = await signRecord(key.privateKey, record);
