@@ -7,7 +7,9 @@ import pytest
 
 from auction.domain.codes import Code, Rejected
 from auction.domain.plan.parcels import READINESS_LABELS
-from auction.domain.plan.plan_terms import PlanMethod
+from auction.domain.plan.plan_events import PlanDrafted
+from auction.domain.plan.plan_terms import PlanMethod, PlanRules
+from auction.domain.plan.plans import replay
 from auction.domain.bidding.terms import DAY, HOUR, SECOND
 from auction.entrypoints.console import plan_forms as forms
 from auction.entrypoints.console.plan_view import day, duration, wan, when
@@ -41,6 +43,28 @@ class TestDraftForm:
     def test_an_unticked_fact_is_false(self) -> None:
         command = forms.draft_command({**DRAFT, "readiness_title_clear": ""}, "op")
         assert command.parcels[0].readiness.missing() == ("title_clear",)
+
+
+class TestEditForm:
+    def test_the_edit_form_is_drawn_with_what_the_plan_holds(self) -> None:
+        command = forms.draft_command({**DRAFT, "bidder_conditions": "", "planning_notes": "退让10米"}, "op")
+        drafted = PlanDrafted(at=0, by="op", plan_id="GD-1", parcel=command.parcels[0], method=command.method,
+                              start_price=command.start_price, increment=command.increment, deposit=command.deposit,
+                              bidder_conditions="", rules=PlanRules())
+        values = forms.draft_values(drafted)
+        assert (values["start_price_wan"], values["area_m2"], values["building_density_pct"]) == (
+            "1234.5678", "12345.67", "30.50")
+        assert values["plot_ratio_min"] == "" and values["readiness_title_clear"] == "yes"
+        edit = forms.edit_command(values, "op-2")
+        assert (edit.parcels, edit.method, edit.start_price, edit.increment, edit.deposit) == (
+            command.parcels, command.method, command.start_price, command.increment, command.deposit)
+        assert forms.defaults(forms.EDIT, replay([drafted]), 0) == values
+
+    def test_a_refusal_lands_on_the_edit_forms_field(self) -> None:
+        with pytest.raises(Rejected) as refused:
+            forms.edit_command({**DRAFT, "area_m2": "1.234"}, "op")
+        assert forms.field_of(forms.EDIT, refused.value.rejection) == "area_m2"
+        assert "plan_id" not in forms.EDIT.fields
 
 
 class TestRefusalsOnFields:

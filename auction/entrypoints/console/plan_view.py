@@ -29,6 +29,7 @@ from auction.domain.plan.plan_events import (
     GovernmentApprovalRecorded,
     PlanAnnounced,
     PlanDrafted,
+    PlanDraftEdited,
     PlanEvent,
     PlanWithdrawn,
     ReserveDecided,
@@ -139,8 +140,9 @@ def readiness(parcel: Parcel) -> list[tuple[str, bool]]:
 
 def event_lines(event: PlanEvent) -> tuple[str, list[tuple[str, str]]]:
     """(what happened, [(label, value)]) for one plan event."""
-    if isinstance(event, PlanDrafted):
-        return "编制供地方案 / Plan drafted", [
+    if isinstance(event, PlanDrafted | PlanDraftEdited):
+        what = "编制供地方案 / Plan drafted" if isinstance(event, PlanDrafted) else "修改供地方案 / Draft edited"
+        return what, [
             ("宗地 / Parcel", f"{event.parcel.parcel_no} · {event.parcel.location}"),
             ("出让方式 / Method", METHODS.get(event.method.value, event.method.value)),
             ("起始价 / Starting price", wan(event.start_price)),
@@ -235,8 +237,9 @@ def stages(state: PlanState, session_id: str | None) -> list[Stage]:
     status = state.status
     live = status is not PlanStatus.WITHDRAWN
     meeting = state.meetings[-1] if state.meetings else None
+    edited = f" · 修改 {len(state.edits)} 次 / edited {len(state.edits)}×" if state.edits else ""
     out = [Stage("draft", "编制供地方案 / Draft", "RULES 1", True, draft.by, draft.at,
-                 f"{draft.parcel.parcel_no} · {METHODS.get(draft.method.value, draft.method.value)}")]
+                 f"{draft.parcel.parcel_no} · {METHODS.get(draft.method.value, draft.method.value)}{edited}")]
     out.append(Stage("committee", "委员会审议 / Committee (2/3以上赞成)", "Q22", bool(meeting and meeting.passed),
                      meeting.by if meeting else "", meeting.at if meeting else None,
                      f"赞成 {meeting.yes}/{len(meeting.members_present)}" if meeting else "",

@@ -12,7 +12,9 @@ the same checks and the same refusal codes. A form:
 - carries the plan's version when drawn: if the plan has moved on since, it says
   so and does nothing (the operator looks again and sends it deliberately).
 
-Editing a draft is not offered: the plan aggregate has no edit command yet.
+A draft is edited (`/console/plans/{id}/edit`, while no committee has met) with the
+draft's own form, drawn with the plan's present values; it replaces the parcel and
+terms in full (`EditDraft`), checked as a draft is.
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ class ConsolePlans:
                         "prices": view.prices(state), "schedule": view.schedule_rows(state),
                         "benchmark_total": draft.parcel.benchmark_total_fen(),
                         "listing": draft.method is PlanMethod.LISTING}
-        if step is forms.DRAFT:
+        if step in (forms.DRAFT, forms.EDIT):
             context |= {"land_uses": list(LAND_USES.values()), "methods": list(PlanMethod),
                         "categories": [(c.value, label, sorted(CATEGORY_USES[c])) for c, label in
                                        forms.CATEGORY_LABELS.items()],
