@@ -42,6 +42,8 @@ async def test_an_unsold_session_has_its_notice_published_from_the_console(
             result = f"/console/sessions/{session_id}/result"
             early = await operator.get(result)
             assert early.status_code == 422 and error_code(early.text) == "SESSION_NOT_SOLD"  # not ended yet
+            step = next_step((await operator.get(f"/console/plans/{plan_id}")).text)
+            assert "交易开始 / Bidding starts" in step or "交易进行中" in step
 
             watcher = await WsClient.join(server.ws, session_id)
             try:
@@ -49,6 +51,11 @@ async def test_an_unsold_session_has_its_notice_published_from_the_console(
             finally:
                 await close_all(watcher)
             assert (closed["data"]["outcome"], closed["data"]["reason"]) == ("UNSOLD", "NO_BIDS")
+
+            # the plan page: the next step is the no-sale notice, with no deadline
+            step = next_step((await operator.get(f"/console/plans/{plan_id}")).text)
+            assert "结果公示（未成交）" in step and f'href="{result}"' in step, step
+            assert 'id="next-deadline"' not in step and "交易开始" not in step
 
             close_page = (await operator.get(f"/console/sessions/{session_id}/close")).text
             assert f'href="{result}" id="publish-unsold-link"' in close_page
@@ -79,6 +86,8 @@ async def test_an_unsold_session_has_its_notice_published_from_the_console(
             close_page = (await operator.get(f"/console/sessions/{session_id}/close")).text
             assert 'id="publish-unsold-link"' not in close_page and f"RES-{plan_id}" in close_page
 
+            step = next_step((await operator.get(f"/console/plans/{plan_id}")).text)
+            assert "已发布" in step and f'href="{result}"' not in step and 'id="next-deadline"' not in step
     finally:
         await operator.close()
         await member.close()

@@ -8,10 +8,12 @@ plans.py fetches, this arranges.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
+from auction.documents.landchina import RESULT, NoSale
+from auction.domain.bidding.session import Phase
 from auction.domain.china import to_cst
 from auction.domain.money import wan_number
 from auction.domain.plan.parcels import (
@@ -231,6 +233,23 @@ class NextStep:
     page_label: str = ""
 
 
+@dataclass(frozen=True)
+class SessionEnd:
+    """The plan's session as its next step follows it (the page handler reads it)."""
+
+    phase: Phase
+    result_due: str | None  # `Publisher.result_due`: RESULT, RESULT_UNSOLD, or None before the end
+    result_published: bool  # the plan's one result document exists
+    no_sale: NoSale | None = None  # `Publisher.no_sale` when the result due is RESULT_UNSOLD
+
+
+NO_SALE_TITLES = {
+    "流拍": "未成交（流拍） / Not sold",
+    "终止": "交易已终止 / The session was terminated",
+    "成交取消": "成交已取消（第四十二条） / The sale was cancelled (Q42)",
+}
+
+
 def stages(state: PlanState, session_id: str | None) -> list[Stage]:
     draft = state.draft
     assert draft is not None
@@ -284,8 +303,20 @@ def stages(state: PlanState, session_id: str | None) -> list[Stage]:
     return out
 
 
-def next_step(state: PlanState, session_id: str | None, now: int) -> NextStep | None:
-    """What comes next and the legal limit on it, from the plan's own rules (copied at drafting)."""
+def next_step(state: PlanState, session_id: str | None, now: int, session: SessionEnd | None = None) -> NextStep | None:
+    """What comes next and the legal limit on it, from the plan's own rules (copied at drafting);
+    once the session has ended (or is held at its close), what its end calls for. A limit
+    already passed is never shown as the next one."""
+    if session_id is not None and session is not None and session.phase in (Phase.CLOSED, Phase.TERMINATED,
+                                                                             Phase.HELD):
+        return after_session(session_id, session)
+    step = _before_session_end(state, session_id, now)
+    if step is not None and step.deadline is not None and step.deadline <= now:
+        step = replace(step, deadline=None)
+    return step
+
+
+def _before_session_end(state: PlanState, session_id: str | None, now: int) -> NextStep | None:
     rules = state.rules
     status = state.status
     schedule = state.schedule
@@ -316,9 +347,45 @@ def next_step(state: PlanState, session_id: str | None, now: int) -> NextStep | 
                         link=f"/console/sessions/{session_id}", page=f"/console/plans/{quote(state.plan_id or '')}/reserve",
                         page_label="委员会成员签署底价 / The members sign the reserve")
     if status is PlanStatus.RESERVE_SEALED:
+        link = f"/console/sessions/{session_id}" if session_id else None
+        if now >= schedule.start_at:
+            return NextStep("交易进行中 / Bidding under way", "交易结束后办理成交确认与结果公示 / "
+                            "the confirmation and the result follow the close", link=link)
         return NextStep("交易开始 / Bidding starts", "按公告时间开始 / as announced", deadline=schedule.start_at,
-                        link=f"/console/sessions/{session_id}" if session_id else None)
+                        link=link)
     return None
+
+
+def after_session(session_id: str, end: SessionEnd) -> NextStep:
+    """The next step once the plan's session has ended: it follows how it ended."""
+    sid = quote(session_id)
+    session, close, result = f"/console/sessions/{sid}", f"/console/sessions/{sid}/close", \
+        f"/console/sessions/{sid}/result"
+    if end.result_due == RESULT:
+        if not end.result_published:
+            return NextStep("成交：确认、结果公示与合同 / Sold: confirmation, result and contract",
+                            "签订成交确认书；按签订的出让合同发布出让结果公示（Q29，RULES 8.3）；合同签订期限见交易结束页"
+                            "（Q42） / sign the confirmation, publish the result from the contract; the contract's "
+                            "deadline is on the close page", link=session, page=result,
+                            page_label="发布出让结果 / Publish the result")
+        return NextStep("成交：合同与后续期限 / Sold: the contract and what follows",
+                        "出让结果已发布；合同签订（Q42）、保证金退还（Q31）等期限在交易结束页办理 / the result is "
+                        "published; the contract and refund deadlines are on the close page", link=session, page=close,
+                        page_label="交易结束与后续事项 / The close")
+    if end.no_sale is not None:
+        title = NO_SALE_TITLES.get(end.no_sale.outcome, end.no_sale.outcome)
+        why = end.no_sale.reason
+        if not end.result_published:
+            return NextStep(f"{title}：发布结果公示（未成交） / publish the no-sale result",
+                            f"{why}。无论成交与否，结果均须公示（RULES 8.3，Q29） / the result is published whatever "
+                            "it was", link=session, page=result,
+                            page_label="发布结果公示（未成交） / Publish the no-sale result")
+        return NextStep(title, f"{why}。结果公示（未成交）已发布；再次供应须重新编制供地方案 / the no-sale result is "
+                        "published; to offer the parcel again, draft a new plan", link=session, page=close,
+                        page_label="交易结束与后续事项 / The close")
+    return NextStep("交易待结束 / The close is held",
+                    "已到结束时间，待核验底价或解锁托管密钥后结束（交易结束页） / due to close: unlock the escrow key "
+                    "on the close page", link=session, page=close, page_label="交易结束与后续事项 / The close")
 
 
 def schedule_rows(state: PlanState) -> list[tuple[str, str]]:
