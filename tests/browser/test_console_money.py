@@ -12,19 +12,25 @@ from auction.staff.roles import Role
 from tests.browser.pages import collect_errors, console_sign_in, in_china
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, FakeBank
-from tests.e2e.console_helpers import make_accounts
+from tests.e2e.console_helpers import Account, make_accounts
 from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened
 from tests.e2e.test_deposits import DEPOSIT, apply, auction
 
 WIDTH = 1366
 
 
+async def bank_server(server_factory: Callable[..., ServerProcess], database: str
+                      ) -> tuple[ServerProcess, dict[Role, Account]]:
+    """A server that takes the fake bank's confirmations, started, with one console account per role."""
+    server = server_factory(**BANK_ENV)
+    server.start()
+    return server, await make_accounts(database)
+
+
 async def test_the_ledger_and_the_close_page_fit_1366_pixels(
     server_factory: Callable[..., ServerProcess], database: str, browser: Browser, screenshots: Path
 ) -> None:
-    server = server_factory(**BANK_ENV)
-    server.start()
-    accounts = await make_accounts(database)
+    server, accounts = await bank_server(server_factory, database)
     async with Api(server) as api:
         bank = FakeBank(server)
         try:
@@ -66,9 +72,7 @@ async def test_the_close_pages_deadline_forms_stay_inside_their_card_at_1366_pix
 ) -> None:
     """After a sale the close page lists its deadlines with their forms (a refund's time, bank
     transaction and amount; the contract's signing time): at 1366x768 none sticks out."""
-    server = server_factory(**BANK_ENV)
-    server.start()
-    accounts = await make_accounts(database)
+    server, accounts = await bank_server(server_factory, database)
     async with Api(server) as api:
         bank = FakeBank(server)
         try:

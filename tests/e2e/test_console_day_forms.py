@@ -17,7 +17,7 @@ from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import ConsoleUser, audit_rows, csrf_of, error_code, make_accounts, signed_in
 from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened
-from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, announced_plan, ok, session_of, today
+from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, sealed_auction, today
 from tests.e2e.test_console_plans import beside
 from tests.e2e.test_console_unsold import next_step
 
@@ -100,9 +100,7 @@ async def test_an_operator_publishes_the_result_of_a_sale(
     try:
         async with Api(server) as api:
             committee = await Committee.register(api, tmp_path, 2)
-            plan_id, _ = await announced_plan(api, "AUCTION", start_in=9.0)
-            session_id = await session_of(api, plan_id, countdown=1)
-            await ok(api, f"/api/plans/{plan_id}/reserve", await committee.decision(plan_id, START_PRICE))
+            plan_id, session_id = await sealed_auction(api, committee)
             path = f"/console/sessions/{session_id}/result"
             early = await operator.get(path)
             assert early.status_code == 422 and error_code(early.text) == "SESSION_NOT_SOLD"  # not sold yet

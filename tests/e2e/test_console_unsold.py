@@ -14,7 +14,7 @@ from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import audit_rows, csrf_of, error_code, make_accounts, signed_in
 from tests.e2e.helpers import Api, WsClient, close_all
-from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, announced_plan, ok, session_of
+from tests.e2e.plan_flow import COMPRESSED, Committee, sealed_auction
 
 
 def next_step(page: str) -> str:
@@ -34,9 +34,7 @@ async def test_an_unsold_session_has_its_notice_published_from_the_console(
     try:
         async with Api(server) as api:
             committee = await Committee.register(api, tmp_path, 2)
-            plan_id, _ = await announced_plan(api, "AUCTION", start_in=9.0)
-            session_id = await session_of(api, plan_id, countdown=1)
-            await ok(api, f"/api/plans/{plan_id}/reserve", await committee.decision(plan_id, START_PRICE))
+            plan_id, session_id = await sealed_auction(api, committee)
             await api.qualify(session_id, "曲靖市甲置业有限公司")
             await api.qualify(session_id, "曲靖市乙置业有限公司")  # two bidders, and neither bids
             result = f"/console/sessions/{session_id}/result"
