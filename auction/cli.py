@@ -17,9 +17,12 @@ import signal
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 import asyncpg
 
+from auction.entrypoints.cli import committee as committee_cli
+from auction.entrypoints.cli.parser import Parser
 from auction.settings import Settings
 from auction.store.database import embedded
 
@@ -178,8 +181,10 @@ def serve(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="auction", description="Land-use-rights online trading server")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="auction", description="Land-use-rights online trading server")
+    # Every subcommand's parser is a `Parser` too (argparse makes them like their parent).
+    sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
+               parser.add_subparsers(dest="command", required=True))
     p_serve = sub.add_parser("serve", help="run the server (embedded PostgreSQL unless DATABASE_URL is set)")
     p_serve.add_argument("--demo", action="store_true", help="load demo sessions and bidders, print their tokens")
     p_serve.add_argument("--host")
@@ -188,10 +193,6 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="load demo data (without serving)")
     p_keys = sub.add_parser("keys", help="escrow key ceremony: create the escrow key pair")
     p_keys.add_argument("action", choices=["init"])
-    p_vr = sub.add_parser("verify-reserve", help="recompute a revealed reserve's commitment (anyone can)")
-    p_vr.add_argument("--amount-fen", type=int, required=True)
-    p_vr.add_argument("--salt", required=True)
-    p_vr.add_argument("--commitment", required=True)
     p_verify = sub.add_parser("verify", help="replay a session's log and check it")
     p_verify.add_argument("session_id")
     p_cal = sub.add_parser("calendar", help="working-day calendar (RULES 9): load an operator's year file")
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     p_cal.add_argument("--by", default=os.environ.get("USER") or "operator", help="who loads it (recorded)")
     p_cal.add_argument("--yes", action="store_true",
                        help="accept the difference from the provisional year without asking")
-    _committee_parser(sub)
+    committee_cli.add_parsers(sub)  # `verify-reserve`, `committee keygen|public-key|sign`
     from auction.staff import accounts
 
     accounts.add_parser(sub)  # `auction users add|list|disable`: operator console accounts
@@ -216,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     p_grants.add_argument("--schema", default="public", help="the schema the migrations ran in")
     args = parser.parse_args(argv)
     if args.command == "committee":  # a member's own machine: no server, no database, no settings
-        return _committee(args)
+        return committee_cli.committee(args)
+    if args.command == "verify-reserve":  # anyone: no server, no database
+        return committee_cli.verify_reserve(args)
     if args.command == "db":  # prints SQL; no database needed
         from auction.store.database.roles import grants_sql
 
@@ -241,12 +244,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "keys":
         return _keys_init(settings)
-    if args.command == "verify-reserve":
-        from auction.domain.bidding.session import reserve_commitment
-
-        ok = reserve_commitment(args.amount_fen, args.salt) == args.commitment.strip().lower()
-        print("match: the revealed reserve is the one committed to" if ok else "MISMATCH")
-        return 0 if ok else 1
     db = _database(settings)
     try:
         if args.command == "migrate":
@@ -271,73 +268,6 @@ def main(argv: list[str] | None = None) -> int:
             # running before this command: a command never takes a live server down.
             db.pg.release()
     return 2
-
-
-def _committee_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("committee", help="a committee member's key and signature on a reserve decision (Q26)")
-    actions = p.add_subparsers(dest="action", required=True)
-    keygen = actions.add_parser("keygen", help="make your Ed25519 key pair; prints the public key to register")
-    keygen.add_argument("--out", type=Path, required=True, help="private key file to create (PEM, mode 600)")
-    public = actions.add_parser("public-key", help="print the public key (hex) of a private key file")
-    public.add_argument("--key", type=Path, required=True)
-    sign = actions.add_parser(
-        "sign", help="sign a reserve decision record; prints the signature (hex)",
-        description="Every member signs the same decision: the same plan, amount (or --no-reserve), salt, "
-                    "decided-at, members in the same order, appraisal and floor price. One member first "
-                    "runs `auction committee sign --new-salt` and shares the salt with the others.",
-    )
-    sign.add_argument("--new-salt", action="store_true", help="print a fresh random salt and exit")
-    sign.add_argument("--key", type=Path)
-    sign.add_argument("--plan-id")
-    amount = sign.add_mutually_exclusive_group()
-    amount.add_argument("--amount-fen", type=int, help="the reserve in fen")
-    amount.add_argument("--no-reserve", action="store_true", help="an auction without a reserve (Q28)")
-    sign.add_argument("--salt", help="the salt all members use (hex; from --new-salt)")
-    sign.add_argument("--decided-at", help="ISO 8601 with offset, e.g. 2026-12-01T08:30:00+08:00")
-    sign.add_argument("--members", help="member ids who decide, comma-separated, in the order sent to the server")
-    sign.add_argument("--appraisal-id")
-    sign.add_argument("--floor-price-fen-per-m2", type=int)
-
-
-def _committee(args: argparse.Namespace) -> int:
-    from auction.adapters.sealing import signatures
-
-    try:
-        if args.action == "keygen":
-            public = signatures.write_private_key(args.out)
-            print(public)
-            print(f"private key written to {args.out} (mode 600): keep it on your own device; it never goes "
-                  "to the server. Register the public key above with the trading center.", file=sys.stderr)
-            return 0
-        if args.action == "public-key":
-            print(signatures.raw_public(signatures.read_private_key(args.key)).hex())
-            return 0
-        if args.new_salt:
-            print(signatures.new_salt())
-            return 0
-        missing = [f"--{name.replace('_', '-')}" for name in
-                   ("key", "plan_id", "salt", "decided_at", "members", "appraisal_id", "floor_price_fen_per_m2")
-                   if getattr(args, name) is None and not (name == "salt" and args.no_reserve)]
-        if args.amount_fen is None and not args.no_reserve:
-            missing.append("--amount-fen or --no-reserve")
-        if missing:
-            print(f"auction committee sign: missing {', '.join(missing)}", file=sys.stderr)
-            return 2
-        members = tuple(m.strip() for m in args.members.split(",") if m.strip())
-        record = signatures.decision_bytes(
-            args.plan_id,
-            amount=None if args.no_reserve else args.amount_fen,
-            salt=None if args.no_reserve else args.salt,
-            decided_at=signatures.parse_time(args.decided_at),
-            members=members,
-            appraisal_id=args.appraisal_id,
-            floor_price_fen_per_m2=args.floor_price_fen_per_m2,
-        )
-        print(signatures.sign(signatures.read_private_key(args.key), record).hex())
-        return 0
-    except (signatures.KeyFileError, ValueError) as e:
-        print(f"auction committee {args.action}: {e}", file=sys.stderr)
-        return 1
 
 
 def _keys_init(settings: Settings) -> int:

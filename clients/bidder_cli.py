@@ -28,10 +28,11 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 from websockets.exceptions import InvalidURI, WebSocketException
 
+from auction.entrypoints.cli.parser import Parser
 from clients import bidder_texts as say
 from clients.bidder import BidderClient, ProtocolError
 
@@ -237,14 +238,6 @@ def _refused(error: BaseException) -> bool:
     text = str(error)
     return text.startswith("Multiple exceptions") and text.count("[Errno") == text.count(
         f"[Errno {errno.ECONNREFUSED}]")
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, with its complaints said in Chinese too and the way to get help."""
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(BAD_INPUT, f"{self.prog}: 参数有误 / error: {message}\n  用 --help 查看用法 / see --help\n")
 
 
 def _amount(parse: Callable[[str], int]) -> Callable[[str], int]:

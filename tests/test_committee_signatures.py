@@ -8,6 +8,7 @@ holds the commitment, never the amount or the salt.
 from __future__ import annotations
 
 import json
+import re
 import stat
 import subprocess
 import sys
@@ -28,6 +29,7 @@ SALT = "00112233445566778899aabbccddeeff"
 DECIDED = "2026-03-26T08:30:00+08:00"
 DECIDED_US = 1_774_485_000 * SECOND
 AMOUNT = 987_654_321
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -123,3 +125,55 @@ def test_plan_rules_come_from_the_environment() -> None:
         20 * SECOND, 60 * SECOND, 0)
     assert (rules.min_listing_period, rules.reserve_min_members) == (5 * SECOND, 3)
     assert PlanRules().min_announcement_period == 20 * DAY and PlanRules().reserve_window == HOUR
+
+
+def test_the_member_tools_say_what_is_wrong_in_chinese_first_and_never_echo_the_reserve(tmp_path: Path) -> None:
+    """Bad input gets a bilingual message with what to do, and the documented exit code
+    (auction/entrypoints/cli/committee.py): 2 the command not given right, 1 a value or key file
+    refused (verify-reserve: MISMATCH). No traceback, and no typed reserve repeated."""
+    key = tmp_path / "member.key"
+    assert cli("committee", "keygen", "--out", str(key)).returncode == 0
+    common = ["--key", str(key), "--plan-id", "GD-7", "--salt", SALT, "--decided-at", DECIDED,
+              "--members", "m1,m2", "--appraisal-id", "AP-1", "--floor-price-fen-per-m2", "450000"]
+
+    def refused(code: int, *args: str) -> str:
+        done = cli(*args)
+        assert done.returncode == code, (args, done.returncode, done.stderr)
+        assert "Traceback" not in done.stderr, done.stderr
+        message = done.stderr.split("error: ")[-1]  # argparse's usage lines aside
+        assert CJK.search(message.split(" / ")[0]) and " / " in message, done.stderr  # Chinese, then English
+        return done.stderr
+
+    # not numbers: argparse's "invalid int value" is gone, the way to type it is said
+    for bad in ("98765.4321", "1e9", "-5", "0", "９８７"):
+        err = refused(2, "committee", "sign", "--amount-fen", bad, *common)
+        assert "金额无效" in err and "--amount-wan" in err and "invalid int value" not in err and bad not in err
+    for bad in ("1e4", "5600.0123456", "-1", "0", "5,600"):
+        err = refused(2, "committee", "sign", "--amount-wan", bad, *common)
+        assert "万元" in err and "no exponent" in err and "用 --help 查看用法 / see --help" in err
+    err = refused(2, "committee", "sign", "--amount-fen", str(AMOUNT), "--amount-wan", "1", *common)
+    assert "只能选一个" in err and str(AMOUNT) not in err
+    assert "缺少参数 --out" in refused(2, "committee", "keygen")
+    assert "楼面地价" in refused(2, "committee", "sign", "--amount-fen", "1", *common[:-1], "一百")
+    # values read but refused, and key files: exit 1
+    assert "盐值" in refused(1, "committee", "sign", "--amount-wan", "987.654321", *common[:4], "--salt", "abc",
+                            *common[6:])
+    assert "+08:00" in refused(1, "committee", "sign", "--amount-fen", "1", *common[:6], "--decided-at",
+                               "2026-03-26 08:30", *common[8:])
+    assert "无法写入" in refused(1, "committee", "keygen", "--out", str(tmp_path / "no" / "such" / "dir.key"))
+    assert "keygen" in refused(1, "committee", "public-key", "--key", str(tmp_path / "missing.key"))
+
+    # --amount-wan signs exactly what --amount-fen does (987.654321 万元 = 987,654,321 fen)
+    by_wan = cli("committee", "sign", "--amount-wan", "987.654321", *common)
+    by_fen = cli("committee", "sign", "--amount-fen", str(AMOUNT), *common)
+    assert by_wan.returncode == by_fen.returncode == 0 and by_wan.stdout == by_fen.stdout
+
+    # verify-reserve: 0 match, 1 mismatch, 2 bad input; an amount in 万元 as well
+    commitment = reserve_commitment(AMOUNT, SALT)
+    match = cli("verify-reserve", "--amount-wan", "987.654321", "--salt", SALT, "--commitment", commitment)
+    assert match.returncode == 0 and "一致" in match.stdout and "match" in match.stdout
+    mismatch = cli("verify-reserve", "--amount-fen", str(AMOUNT + 1), "--salt", SALT, "--commitment", commitment)
+    assert mismatch.returncode == 1 and "不一致" in mismatch.stdout and "MISMATCH" in mismatch.stdout
+    assert "盐值" in refused(2, "verify-reserve", "--amount-fen", "1", "--salt", "盐", "--commitment", commitment)
+    assert "承诺值" in refused(2, "verify-reserve", "--amount-fen", "1", "--salt", SALT, "--commitment", "abc")
+    assert "金额无效" in refused(2, "verify-reserve", "--amount-fen", "1.5", "--salt", SALT, "--commitment", commitment)

@@ -27,12 +27,15 @@ from auction.store import publication as outbox
 from auction.store import sessions as session_rows
 from auction.documents.landchina import (
     CONTRACT_DEFAULT_REASON,
+    RESULT,
     SUPERVISION_NO,
+    UNSOLD,
     Deal,
     NoSale,
     ResultEntry,
     announcement_document,
     change_document,
+    document_id,
     no_sale_reason,
     result_document,
     unsold_document,
@@ -139,6 +142,23 @@ class Publisher:
         no_sale = await self.no_sale(plan_id)
         document = unsold_document(state, no_sale, region_code=self.region_code, published_at=now)
         return await self._publish_result(plan_id, document, by=by, now=now)
+
+    async def result_due(self, plan_id: str) -> str | None:
+        """The result the plan's session calls for (RULES 8.3): RESULT after a sale, RESULT_UNSOLD
+        after none (流拍, 终止, a sale cancelled by the Q42 default); None before it ended."""
+        try:
+            await self.no_sale(plan_id)
+        except Rejected as r:
+            if r.code is Code.SESSION_SOLD:
+                return RESULT
+            if r.code is Code.SESSION_NOT_SOLD:
+                return None
+            raise
+        return UNSOLD
+
+    async def result_published(self, plan_id: str) -> bool:
+        """Whether the plan's result (sold or not: one per plan) has been published."""
+        return await outbox.document(self.pool, document_id(RESULT, plan_id)) is not None
 
     async def q29_status(self, plan_id: str) -> dict[str, Any]:
         """Whether the result counts as published for Q29: every required channel confirmed."""

@@ -65,7 +65,7 @@ def _rows(recorded: list[RecordedPlanEvent]) -> tuple[list[Any], ...]:
 
 _APPEND = """
 WITH guard AS (
-    UPDATE plans SET status = $8, last_seq = $9, updated_at = now()
+    UPDATE plans SET status = $8, last_seq = $9, parcel_no = $10, method = $11, updated_at = now()
      WHERE plan_id = $1 AND last_seq = $2
  RETURNING plan_id
 )
@@ -104,7 +104,9 @@ class PlanStore:
     ) -> None:
         """Append `recorded` if the plan's log is still at `expected_seq`, else `PlanConflict`."""
         plan_id = recorded[0].plan_id
-        args = (plan_id, expected_seq, *_rows(recorded), state_after.status.value, state_after.version)
+        assert state_after.draft is not None  # an edited draft may change the parcel number and the method
+        args = (plan_id, expected_seq, *_rows(recorded), state_after.status.value, state_after.version,
+                state_after.draft.parcel.parcel_no, state_after.draft.method.value)
         status = await (con or self.pool).execute(_APPEND, *args)
         if status != f"INSERT 0 {len(recorded)}":
             raise PlanConflict(plan_id)

@@ -299,6 +299,15 @@ async def session_of(api: Api, plan_id: str, countdown: int = 2) -> str:
     return session_id
 
 
+async def sealed_auction(api: Api, committee: Committee, reserve: int = START_PRICE) -> tuple[str, str]:
+    """An announced auction plan starting in 9 s, its session (1 s countdown) and the
+    committee's reserve decision sealed into it: (plan id, session id)."""
+    plan_id, _ = await announced_plan(api, "AUCTION", start_in=9.0)
+    session_id = await session_of(api, plan_id, countdown=1)
+    await ok(api, f"/api/plans/{plan_id}/reserve", await committee.decision(plan_id, reserve))
+    return plan_id, session_id
+
+
 async def plan(api: Api, plan_id: str) -> dict[str, Any]:
     r = await api.get(f"/api/plans/{plan_id}")
     assert r.status_code == 200, r.text

@@ -17,8 +17,9 @@ from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import ConsoleUser, audit_rows, csrf_of, error_code, make_accounts, signed_in
 from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened
-from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, announced_plan, ok, session_of, today
+from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, sealed_auction, today
 from tests.e2e.test_console_plans import beside
+from tests.e2e.test_console_unsold import next_step
 
 PRICE = START_PRICE + 12 * WAN + 345  # fen: 5012.000345 万元
 WINNER = "曲靖市珠源置业有限公司"
@@ -99,9 +100,7 @@ async def test_an_operator_publishes_the_result_of_a_sale(
     try:
         async with Api(server) as api:
             committee = await Committee.register(api, tmp_path, 2)
-            plan_id, _ = await announced_plan(api, "AUCTION", start_in=9.0)
-            session_id = await session_of(api, plan_id, countdown=1)
-            await ok(api, f"/api/plans/{plan_id}/reserve", await committee.decision(plan_id, START_PRICE))
+            plan_id, session_id = await sealed_auction(api, committee)
             path = f"/console/sessions/{session_id}/result"
             early = await operator.get(path)
             assert early.status_code == 422 and error_code(early.text) == "SESSION_NOT_SOLD"  # not sold yet
@@ -116,6 +115,8 @@ async def test_an_operator_publishes_the_result_of_a_sale(
 
             close_page = (await operator.get(f"/console/sessions/{session_id}/close")).text
             assert f'href="{path}" id="publish-result-link"' in close_page
+            step = next_step((await operator.get(f"/console/plans/{plan_id}")).text)  # follows the close
+            assert f'href="{path}"' in step and "Q42" in step and 'id="next-deadline"' not in step
             form = (await operator.get(path)).text
             assert WINNER in form and "5012.000345" in form  # the holder and the exact price, from the records
             assert re.search(r'id="f-installments"[^>]*>\S+ 5012\.000345 一次性付清<', form)  # one period, the price
@@ -141,6 +142,8 @@ async def test_an_operator_publishes_the_result_of_a_sale(
             assert again.status_code == 303 and again.headers["location"].endswith("done=ALREADY#publication")
             assert (await api.get(f"/api/publications/RES-{plan_id}")).json()["document"] == document
             assert 'id="publish-result-link"' not in (await operator.get(f"/console/sessions/{session_id}/close")).text
+            step = next_step((await operator.get(f"/console/plans/{plan_id}")).text)
+            assert f'href="/console/sessions/{session_id}/close"' in step and f'href="{path}"' not in step
     finally:
         await operator.close()
     rows = [row for row in await audit_rows(database) if row["action"] == "RESULT_PUBLISH"]

@@ -16,7 +16,7 @@ from auction.domain.codes import Rejection
 from auction.domain.money import percent_ceil
 from auction.domain.plan.parcels import ConditionsCategory, Parcel, PlanningConditions, Readiness
 from auction.domain.plan.plan_commands import (
-    Announce, DecideReserve, DraftPlan, PlanCommand, RecordAppraisal, RecordCommitteeMeeting,
+    Announce, DecideReserve, DraftPlan, EditDraft, PlanCommand, RecordAppraisal, RecordCommitteeMeeting,
     RecordGovernmentApproval,
 )
 from auction.domain.plan.plan_events import PlanEvent
@@ -90,6 +90,13 @@ def draft(method: PlanMethod = PlanMethod.LISTING, **overrides: Any) -> DraftPla
     }
     values.update(overrides)
     return DraftPlan(**values)
+
+
+def edit(**overrides: Any) -> EditDraft:
+    """The draft's terms as `draft()` has them, with `overrides` (the whole new version)."""
+    values = {f: v for f, v in vars(draft()).items() if f not in ("plan_id", "rules")} | {"by": "op-wang"}
+    values.update(overrides)
+    return EditDraft(**values)
 
 
 def meeting(present: int = 9, yes: int = 6, **overrides: Any) -> RecordCommitteeMeeting:

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import pytest
 
+from auction.documents.landchina import RESULT, UNSOLD, NoSale
+from auction.domain.bidding.session import Phase
+from auction.domain.bidding.terms import DAY, HOUR, SECOND
 from auction.domain.codes import Code, Rejected
 from auction.domain.plan.parcels import READINESS_LABELS
-from auction.domain.plan.plan_terms import PlanMethod
-from auction.domain.bidding.terms import DAY, HOUR, SECOND
+from auction.domain.plan.plan_events import PlanDrafted
+from auction.domain.plan.plan_terms import PlanMethod, PlanRules
+from auction.domain.plan.plans import replay
 from auction.entrypoints.console import plan_forms as forms
-from auction.entrypoints.console.plan_view import day, duration, wan, when
+from auction.entrypoints.console.plan_view import NO_SALE_TITLES, SessionEnd, day, duration, next_step, wan, when
+
+from .plan_helpers import START, announced, sealed
 
 DRAFT = {
     "plan_id": "GD-1", "method": "LISTING", "start_price_wan": "1234.5678", "increment_wan": "5",
@@ -43,6 +49,28 @@ class TestDraftForm:
         assert command.parcels[0].readiness.missing() == ("title_clear",)
 
 
+class TestEditForm:
+    def test_the_edit_form_is_drawn_with_what_the_plan_holds(self) -> None:
+        command = forms.draft_command({**DRAFT, "bidder_conditions": "", "planning_notes": "退让10米"}, "op")
+        drafted = PlanDrafted(at=0, by="op", plan_id="GD-1", parcel=command.parcels[0], method=command.method,
+                              start_price=command.start_price, increment=command.increment, deposit=command.deposit,
+                              bidder_conditions="", rules=PlanRules())
+        values = forms.draft_values(drafted)
+        assert (values["start_price_wan"], values["area_m2"], values["building_density_pct"]) == (
+            "1234.5678", "12345.67", "30.50")
+        assert values["plot_ratio_min"] == "" and values["readiness_title_clear"] == "yes"
+        edit = forms.edit_command(values, "op-2")
+        assert (edit.parcels, edit.method, edit.start_price, edit.increment, edit.deposit) == (
+            command.parcels, command.method, command.start_price, command.increment, command.deposit)
+        assert forms.defaults(forms.EDIT, replay([drafted]), 0) == values
+
+    def test_a_refusal_lands_on_the_edit_forms_field(self) -> None:
+        with pytest.raises(Rejected) as refused:
+            forms.edit_command({**DRAFT, "area_m2": "1.234"}, "op")
+        assert forms.field_of(forms.EDIT, refused.value.rejection) == "area_m2"
+        assert "plan_id" not in forms.EDIT.fields
+
+
 class TestRefusalsOnFields:
     def test_codes_and_details_point_at_fields(self) -> None:
         def field(code: Code, step: forms.Step = forms.DRAFT, **details: object) -> str | None:
@@ -73,3 +101,54 @@ class TestFormats:
     def test_durations(self) -> None:
         assert duration(20 * DAY) == "20 日 / days" and duration(HOUR) == "1 小时 / hours"
         assert duration(86 * SECOND) == "86 秒 / seconds"
+
+
+class TestNextStep:
+    """The plan page's next step (plan_view.next_step): it follows the session once it has ended,
+    and a limit already passed is never shown as the next one."""
+
+    SID = "S-GD-2026-007"
+
+    def test_before_the_start_the_start_is_the_limit(self) -> None:
+        step = next_step(sealed().state, self.SID, START - HOUR)
+        assert step is not None and step.deadline == START and "Bidding starts" in step.title
+
+    def test_after_the_start_no_past_limit_is_shown(self) -> None:
+        for now in (START, START + DAY):
+            step = next_step(sealed().state, self.SID, now)
+            assert step is not None and step.deadline is None and "Bidding under way" in step.title
+            assert step.link == f"/console/sessions/{self.SID}"
+
+    def test_a_sale_leads_to_the_result_form_then_the_close_page(self) -> None:
+        state = sealed().state
+        step = next_step(state, self.SID, START + DAY, SessionEnd(Phase.CLOSED, RESULT, False))
+        assert step is not None and step.deadline is None and step.opens is None
+        assert step.page == f"/console/sessions/{self.SID}/result" and "Q42" in step.rule
+        assert step.link == f"/console/sessions/{self.SID}" and "Sold" in step.title
+        done = next_step(state, self.SID, START + DAY, SessionEnd(Phase.CLOSED, RESULT, True))
+        assert done is not None and done.page == f"/console/sessions/{self.SID}/close" and done.deadline is None
+
+    @pytest.mark.parametrize(("phase", "outcome", "title"), [
+        (Phase.CLOSED, "流拍", "未成交（流拍）"), (Phase.TERMINATED, "终止", "交易已终止"),
+        (Phase.CLOSED, "成交取消", "成交已取消（第四十二条）"),
+    ])
+    def test_no_sale_leads_to_the_no_sale_notice(self, phase: Phase, outcome: str, title: str) -> None:
+        no_sale = NoSale(self.SID, START + HOUR, outcome, "无人报价，流拍")
+        step = next_step(sealed().state, self.SID, START + DAY, SessionEnd(phase, UNSOLD, False, no_sale))
+        assert step is not None and step.title.startswith(title) and "结果公示（未成交）" in step.title
+        assert "无人报价，流拍" in step.rule and step.page == f"/console/sessions/{self.SID}/result"
+        assert step.deadline is None
+        done = next_step(sealed().state, self.SID, START + DAY, SessionEnd(phase, UNSOLD, True, no_sale))
+        assert done is not None and done.title == NO_SALE_TITLES[outcome] and "已发布" in done.rule
+        assert done.page == f"/console/sessions/{self.SID}/close"
+
+    def test_a_held_close_sends_to_the_close_page(self) -> None:
+        step = next_step(sealed().state, self.SID, START + DAY, SessionEnd(Phase.HELD, None, False))
+        assert step is not None and step.page == f"/console/sessions/{self.SID}/close" and step.deadline is None
+
+    def test_an_announced_plan_past_its_limits_shows_none_as_next(self) -> None:
+        state = announced().state
+        assert next_step(state, None, START - DAY) is not None  # create the session: before registration closes
+        for session_id in (None, self.SID):
+            step = next_step(state, session_id, START + HOUR)
+            assert step is not None and (step.deadline is None or step.deadline > START + HOUR)

@@ -28,6 +28,7 @@ from auction.domain.plan.plan_commands import (
 from auction.domain.plan.plan_events import (
     PLAN_EVENT_TYPES,
     CommitteeMeetingRecorded,
+    PlanDraftEdited,
     PlanEvent,
     ReserveDecided,
     event_from_dict,
@@ -52,6 +53,7 @@ from auction.domain.bidding.terms import Method
 
 from .plan_helpers import (
     APPRAISAL_RECORDED_AT,
+    AREA,
     APPROVED_AT,
     BENCHMARK_TOTAL,
     COMMITMENT,
@@ -60,6 +62,7 @@ from .plan_helpers import (
     DEPOSIT,
     FLOOR_PRICE,
     HOUR,
+    INCREMENT,
     LISTING_END,
     MEETING_AT,
     MINUTE,
@@ -70,6 +73,7 @@ from .plan_helpers import (
     START,
     START_PRICE,
     T0,
+    WAN,
     PlanRecorder,
     announced,
     announcement,
@@ -79,6 +83,7 @@ from .plan_helpers import (
     auction_schedule,
     draft,
     drafted,
+    edit,
     listing_schedule,
     meeting,
     parcel,
@@ -370,6 +375,79 @@ class TestQ27ProcedureOrder:
         plan = drafted()
         plan.do(meeting(), MEETING_AT + HOUR)
         assert plan.reject(approval(approved_at=MEETING_AT - 1), APPROVED_AT).code is Code.Q27_PROCEDURE_INVERTED
+
+
+class TestEditingADraft:
+    """A draft is replaced in full while no committee has met (EditDraft, docs/rules.md Q22, Q27(五))."""
+
+    def test_the_edit_replaces_the_parcel_and_terms(self) -> None:
+        plan = drafted()
+        new_parcel = parcel(parcel_no="QJ-2026-07A", location="曲靖市麒麟区寥廓南路", area_m2_hundredths=AREA + 50)
+        events = plan.do(edit(parcels=(new_parcel,), method=PlanMethod.AUCTION, start_price=START_PRICE + WAN,
+                              deposit=DEPOSIT + WAN), T0 + HOUR)
+        assert isinstance(events[0], PlanDraftEdited) and (events[0].by, events[0].at) == ("op-wang", T0 + HOUR)
+        draft_now = plan.state.draft
+        assert draft_now is not None
+        assert (draft_now.parcel, draft_now.method, draft_now.start_price, draft_now.deposit) == (
+            new_parcel, PlanMethod.AUCTION, START_PRICE + WAN, DEPOSIT + WAN)
+        # who drafted it, when, the plan id and its rules stay
+        assert (draft_now.by, draft_now.at, draft_now.plan_id, draft_now.rules) == ("op-li", T0, "GD-2026-007",
+                                                                                     PlanRules())
+        assert plan.state.status is PlanStatus.DRAFT and plan.state.drafted_at == T0 + HOUR
+        assert plan.state.edits == (events[0],)
+
+    def test_the_edited_facts_reach_the_session(self) -> None:
+        plan = drafted()
+        plan.do(edit(parcels=(parcel(parcel_no="QJ-2026-99"),), start_price=START_PRICE * 2,
+                     deposit=DEPOSIT * 2), T0 + HOUR)
+        plan.do(meeting(), MEETING_AT + HOUR)
+        plan.do(approval(), APPROVED_AT + HOUR)
+        plan.do(announce(PlanMethod.LISTING), PUB)
+        inputs = session_inputs(plan.state)
+        assert (inputs.parcel_ref, inputs.start_price, inputs.deposit) == ("QJ-2026-99", START_PRICE * 2, DEPOSIT * 2)
+
+    def test_an_edit_is_judged_as_a_draft_is(self) -> None:
+        plan = drafted()
+        assert plan.reject(edit(deposit=DEPOSIT - 1), T0 + HOUR).code is Code.Q31_DEPOSIT_BELOW_20_PERCENT
+        two = (parcel(), parcel(parcel_no="QJ-2026-08"))
+        assert plan.reject(edit(parcels=two), T0 + HOUR).code is Code.Q23_MORE_THAN_ONE_PARCEL
+        not_ready = parcel(readiness=replace(Readiness.all_true(), development_ready=False))
+        assert plan.reject(edit(parcels=(not_ready,)), T0 + HOUR).code is Code.Q23_PARCEL_NOT_READY
+        assert plan.reject(edit(bidder_conditions="本地企业"), T0 + HOUR).code is Code.Q24_CONDITIONS_NOT_ALLOWED
+        assert plan.reject(edit(increment=0), T0 + HOUR).code is Code.INVALID_TERMS
+        assert plan.reject(edit(by=""), T0 + HOUR).details["field"] == "by"
+
+    def test_the_deposit_floor_is_the_plans_own(self) -> None:
+        plan = drafted(rules=PlanRules(min_deposit_percent=30), deposit=DEPOSIT * 2)
+        rej = plan.reject(edit(deposit=DEPOSIT), T0 + HOUR)  # 20%: enough by default, not for this plan
+        assert rej.code is Code.Q31_DEPOSIT_BELOW_20_PERCENT
+
+    def test_only_a_draft_is_edited(self) -> None:
+        assert rejection(PlanState(), edit(), T0).code is Code.NOT_FOUND
+        rejected = drafted()
+        rejected.do(meeting(yes=5), MEETING_AT + HOUR)
+        for plan in (rejected, approved(), announced(), sealed()):
+            rej = plan.reject(edit(), START - 2 * HOUR)
+            assert (rej.code, rej.details["status"]) == (Code.PLAN_WRONG_STATUS, plan.state.status.value)
+        withdrawn = drafted()
+        withdrawn.do(WithdrawPlan(by="op-li", reason="规划调整"), T0 + HOUR)
+        assert withdrawn.reject(edit(), T0 + DAY).details["status"] == "WITHDRAWN"
+
+    def test_the_committee_meets_after_the_last_edit(self) -> None:  # Q27(五)
+        plan = drafted()
+        plan.do(edit(), MEETING_AT)
+        assert plan.reject(meeting(held_at=MEETING_AT - 1), MEETING_AT + HOUR).code is Code.Q27_PROCEDURE_INVERTED
+        plan.do(meeting(held_at=MEETING_AT), MEETING_AT + HOUR)
+
+    def test_edits_are_kept_and_replay(self) -> None:
+        plan = drafted()
+        plan.do(edit(start_price=START_PRICE - WAN), T0 + HOUR)
+        plan.do(edit(increment=INCREMENT * 2), T0 + 2 * HOUR)  # each edit is the whole version
+        assert plan.state.draft is not None
+        assert (plan.state.draft.start_price, plan.state.draft.increment) == (START_PRICE, INCREMENT * 2)
+        assert len(plan.state.edits) == 2
+        restored = [event_from_dict(plan_event_type(e), json.loads(json.dumps(event_to_dict(e)))) for e in plan.log]
+        assert replay(restored) == plan.state
 
 
 class TestQ29Announcement:
@@ -868,6 +946,8 @@ def scenario_logs() -> list[list[PlanEvent]]:
         parcels=(parcel(land_use="0601", term_years=50, conditions_category=ConditionsCategory.INDUSTRIAL),),
         bidder_conditions="新能源产业",
     )
+    industrial = parcel(land_use="0601", term_years=50, conditions_category=ConditionsCategory.INDUSTRIAL)
+    withdrawn.do(edit(parcels=(industrial,), bidder_conditions="新能源汽车零部件产业"), T0 + HOUR)
     withdrawn.do(WithdrawPlan(by="op-li", reason="规划调整"), T0 + DAY)
     return [listing.log, rejected_then_passed.log, withdrawn.log]
 

@@ -27,6 +27,20 @@ class DraftPlan:
 
 
 @dataclass(frozen=True)
+class EditDraft:
+    """A new version of a plan still in draft (before the committee has met): the whole
+    parcel and terms, judged as a draft is. The plan's id and its rules stay."""
+
+    by: str
+    parcels: tuple[Parcel, ...]  # exactly one (Q23), as in `DraftPlan`
+    method: PlanMethod
+    start_price: int  # fen
+    increment: int  # fen
+    deposit: int  # fen
+    bidder_conditions: str = ""
+
+
+@dataclass(frozen=True)
 class RecordCommitteeMeeting:
     """Q22: the committee's collective review, decided by secret ballot.
 
@@ -111,6 +125,7 @@ class WithdrawPlan:
 
 PlanCommand = (
     DraftPlan
+    | EditDraft
     | RecordCommitteeMeeting
     | RecordGovernmentApproval
     | Announce

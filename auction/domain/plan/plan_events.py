@@ -29,6 +29,21 @@ class PlanDrafted:
 
 
 @dataclass(frozen=True)
+class PlanDraftEdited:
+    """The draft's parcel and terms replaced in full (only before the committee meets);
+    the plan id, its rules and who drafted it stay as they were."""
+
+    at: int
+    by: str
+    parcel: Parcel
+    method: PlanMethod
+    start_price: int  # fen
+    increment: int  # fen
+    deposit: int  # fen
+    bidder_conditions: str
+
+
+@dataclass(frozen=True)
 class CommitteeMeetingRecorded:
     at: int
     by: str
@@ -103,6 +118,7 @@ class PlanWithdrawn:
 
 PlanEvent = (
     PlanDrafted
+    | PlanDraftEdited
     | CommitteeMeetingRecorded
     | GovernmentApprovalRecorded
     | PlanAnnounced
@@ -122,11 +138,10 @@ def plan_event_type(event: PlanEvent) -> str:
 
 def event_to_dict(event: PlanEvent) -> dict[str, Any]:
     """Plain JSON-ready fields (without the type name)."""
-    if isinstance(event, PlanDrafted):
-        data = asdict(event)
-        data["parcel"] = event.parcel.to_dict()
-        data["method"] = event.method.value
-        data["rules"] = event.rules.to_dict()
+    if isinstance(event, PlanDrafted | PlanDraftEdited):
+        data = asdict(event) | {"parcel": event.parcel.to_dict(), "method": event.method.value}
+        if isinstance(event, PlanDrafted):
+            data["rules"] = event.rules.to_dict()
         return data
     if isinstance(event, CommitteeMeetingRecorded):
         return asdict(event) | {"members_present": list(event.members_present)}
@@ -147,9 +162,10 @@ def event_from_dict(type_name: str, data: dict[str, Any]) -> PlanEvent:
     if cls is None:
         raise ValueError(f"unknown plan event type {type_name!r}")
     values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
-    if cls is PlanDrafted:
+    if cls is PlanDrafted or cls is PlanDraftEdited:
         values["parcel"] = Parcel.from_dict(data["parcel"])
         values["method"] = PlanMethod(data["method"])
+    if cls is PlanDrafted:
         values["rules"] = PlanRules.from_dict(data["rules"])
     elif cls is CommitteeMeetingRecorded:
         values["members_present"] = tuple(data["members_present"])

@@ -3,7 +3,7 @@
 
 Lifecycle (RULES 1-3, Q22-Q29):
 
-    NEW -> DRAFT -> COMMITTEE_PASSED -> APPROVED -> ANNOUNCED -> RESERVE_SEALED
+    NEW -> DRAFT (-> edited, any number of times) -> COMMITTEE_PASSED -> APPROVED -> ANNOUNCED -> RESERVE_SEALED
                 \\-> COMMITTEE_REJECTED --(another meeting)--/
     any status -> WITHDRAWN
 
@@ -28,7 +28,12 @@ Interpretations, each with its reason:
 - Q27(三): the reserve (for a no-reserve auction, the starting price) is
   compared with the benchmark land price x area exactly in integers.
 - Q27(五) (no inverted procedure): the committee meets after the plan was
-  drafted, and the government approves after the committee passed it.
+  drafted (and after its last edit: the committee reviews the plan as it stands),
+  and the government approves after the committee passed it.
+- Editing (`EditDraft`): only while the status is DRAFT, i.e. before any committee
+  meeting, so no vote ever concerned other facts than the ones it recorded. The new
+  parcel and terms are checked as a draft's are; anything later is a withdrawal
+  and a new plan.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from auction.domain.plan.plan_commands import (
     ChangeAnnouncement,
     DecideReserve,
     DraftPlan,
+    EditDraft,
     PlanCommand,
     RecordAppraisal,
     RecordCommitteeMeeting,
@@ -78,7 +84,8 @@ class PlanStatus(str, Enum):
 @dataclass(frozen=True)
 class PlanState:
     version: int = 0  # position in the plan's log
-    draft: pe.PlanDrafted | None = None
+    draft: pe.PlanDrafted | None = None  # as drafted, with the last edit's parcel and terms
+    edits: tuple[pe.PlanDraftEdited, ...] = ()
     meetings: tuple[pe.CommitteeMeetingRecorded, ...] = ()
     approval: pe.GovernmentApprovalRecorded | None = None
     announced: pe.PlanAnnounced | None = None
@@ -104,6 +111,13 @@ class PlanState:
         if self.draft is not None:
             return PlanStatus.DRAFT
         return PlanStatus.NEW
+
+    @property
+    def drafted_at(self) -> int | None:
+        """When the plan took its present form: the last edit, else the draft (Q27(五))."""
+        if self.edits:
+            return self.edits[-1].at
+        return self.draft.at if self.draft is not None else None
 
     @property
     def plan_id(self) -> str | None:
@@ -148,6 +162,8 @@ def decide(state: PlanState, command: PlanCommand, now: int) -> list[PlanEvent]:
         raise Rejected(Code.NOT_FOUND, "no such plan")
     if state.status is PlanStatus.WITHDRAWN:
         raise _wrong_status(state)
+    if isinstance(command, EditDraft):
+        return _edit(state, command, now)
     if isinstance(command, RecordCommitteeMeeting):
         return _meeting(state, command, now)
     if isinstance(command, RecordGovernmentApproval):
@@ -198,6 +214,20 @@ def _draft(state: PlanState, command: DraftPlan, now: int) -> list[PlanEvent]:
     if state.draft is not None:
         raise Rejected(Code.PLAN_EXISTS, plan_id=state.draft.plan_id)
     _text(command.plan_id, "plan_id")
+    parcel = _checked_terms(command, command.rules)
+    return [_recorded(pe.PlanDrafted, command, at=now, parcel=parcel)]
+
+
+def _edit(state: PlanState, command: EditDraft, now: int) -> list[PlanEvent]:
+    if state.status is not PlanStatus.DRAFT:
+        raise _wrong_status(state, "only a draft is edited, before the committee meets; "
+                            "withdraw the plan and draft a new one")
+    parcel = _checked_terms(command, state.rules)
+    return [_recorded(pe.PlanDraftEdited, command, at=now, parcel=parcel)]
+
+
+def _checked_terms(command: DraftPlan | EditDraft, rules: PlanRules) -> Parcel:
+    """A draft's parcel and terms, judged (Q23, Q24, Q31): the one parcel, or `Rejected`."""
     parcels = command.parcels
     if not isinstance(parcels, tuple | list) or not parcels:
         raise Rejected(Code.INVALID_FIELD, "one parcel is required", field="parcels")
@@ -217,7 +247,7 @@ def _draft(state: PlanState, command: DraftPlan, now: int) -> list[PlanEvent]:
     for name in ("start_price", "increment", "deposit"):
         if not is_valid_amount(getattr(command, name)):
             raise Rejected(Code.INVALID_TERMS, f"{name} must be a positive whole number of fen", field=name)
-    minimum_deposit = percent_ceil(command.start_price, command.rules.min_deposit_percent)
+    minimum_deposit = percent_ceil(command.start_price, rules.min_deposit_percent)
     if command.deposit < minimum_deposit:  # Q31
         raise Rejected(Code.Q31_DEPOSIT_BELOW_20_PERCENT, minimum_deposit=minimum_deposit)
     if not isinstance(command.bidder_conditions, str):
@@ -228,7 +258,7 @@ def _draft(state: PlanState, command: DraftPlan, now: int) -> list[PlanEvent]:
             land_use=parcel.land_use,
             conditions_category=parcel.conditions_category.value,
         )
-    return [_recorded(pe.PlanDrafted, command, at=now, parcel=parcel)]
+    return parcel
 
 
 def _meeting(state: PlanState, command: RecordCommitteeMeeting, now: int) -> list[PlanEvent]:
@@ -241,8 +271,9 @@ def _meeting(state: PlanState, command: RecordCommitteeMeeting, now: int) -> lis
         raise Rejected(Code.INVALID_FIELD, "the chair must be among the members present", field="chair")
     if type(command.held_at) is not int or command.held_at > now:
         raise Rejected(Code.INVALID_FIELD, "held_at must not be in the future", field="held_at")
-    if command.held_at < state.draft.at:  # Q27(五): the plan comes first, then its review
-        raise Rejected(Code.Q27_PROCEDURE_INVERTED, "会审早于方案编制 / meeting before the plan was drafted")
+    if command.held_at < (state.drafted_at or 0):  # Q27(五): the plan comes first, then its review
+        raise Rejected(Code.Q27_PROCEDURE_INVERTED,
+                       "会审早于方案编制或最后一次修改 / meeting before the plan was drafted or last edited")
     tally = (command.yes, command.no, command.abstain)
     if any(type(n) is not int or n < 0 for n in tally) or sum(tally) != len(present):
         raise Rejected(Code.Q22_TALLY_MISMATCH, present=len(present), ballots=sum(n for n in tally if type(n) is int))
@@ -437,6 +468,10 @@ def evolve(state: PlanState, event: PlanEvent) -> PlanState:
     s = replace(state, version=state.version + 1, last_at=max(state.last_at, event.at))
     if isinstance(event, pe.PlanDrafted):
         return replace(s, draft=event)
+    if isinstance(event, pe.PlanDraftEdited):
+        assert s.draft is not None
+        edited = {f.name: getattr(event, f.name) for f in fields(event) if f.name not in ("at", "by")}
+        return replace(s, draft=replace(s.draft, **edited), edits=s.edits + (event,))
     if isinstance(event, pe.CommitteeMeetingRecorded):
         return replace(s, meetings=s.meetings + (event,))
     if isinstance(event, pe.GovernmentApprovalRecorded):

@@ -29,6 +29,7 @@ from auction.domain.plan.plan_commands import (
     Announce,
     ChangeAnnouncement,
     DraftPlan,
+    EditDraft,
     RecordAppraisal,
     RecordCommitteeMeeting,
     RecordGovernmentApproval,
@@ -338,6 +339,36 @@ def _appraisal(body: dict[str, Any]) -> Appraisal:
     )
 
 
+def _draft_terms(body: dict[str, Any]) -> dict[str, Any]:
+    """A draft's parcel and terms as `DraftPlan` and `EditDraft` name them (the body of
+    `POST /api/plans` and of `POST /api/plans/{id}/draft`)."""
+    if "parcels" in body:
+        raw = body["parcels"]
+        if not isinstance(raw, list):
+            raise Rejected(Code.INVALID_FIELD, "parcels must be a list", field="parcels")
+    else:
+        raw = [_object(body, "parcel")]
+    parcels = tuple(_parcel(p) for p in raw)
+    try:
+        method = PlanMethod(body.get("method"))
+    except ValueError:
+        raise Rejected(Code.INVALID_FIELD, "method: LISTING, AUCTION or TENDER", field="method") from None
+    return {
+        "by": text_field(body, "by", 100),
+        "parcels": parcels,
+        "method": method,
+        "start_price": _int(body, "start_price_fen"),
+        "increment": _int(body, "increment_fen"),
+        "deposit": _int(body, "deposit_fen"),
+        "bidder_conditions": text_field(body, "bidder_conditions", 2000, required=False),
+    }
+
+
+def _edit_draft(body: dict[str, Any]) -> EditDraft:
+    """The draft's whole new version (only while no committee has met)."""
+    return EditDraft(**_draft_terms(body))
+
+
 def _withdraw(body: dict[str, Any]) -> WithdrawPlan:
     return WithdrawPlan(by=text_field(body, "by", 100), reason=_reason(body))
 
@@ -350,6 +381,7 @@ class PlansApi(RouteTable):
             post("/api/plans", self.draft, status=201),
             get("/api/plans", self.list_plans),
             get("/api/plans/{plan_id}", self.get_plan),
+            post("/api/plans/{plan_id}/draft", self._step(_edit_draft)),
             post("/api/plans/{plan_id}/committee-meeting", self._step(_committee_meeting)),
             post("/api/plans/{plan_id}/government-approval", self._step(_government_approval)),
             post("/api/plans/{plan_id}/announce", self._step(_announce)),
@@ -412,27 +444,7 @@ class PlansApi(RouteTable):
         plan_id = body.get("plan_id") or f"P-{uuid.uuid4().hex[:12].upper()}"
         if not isinstance(plan_id, str) or not ID.fullmatch(plan_id):
             raise Rejected(Code.INVALID_FIELD, "plan_id: 1-48 letters, digits, _ . -", field="plan_id")
-        if "parcels" in body:
-            raw = body["parcels"]
-            if not isinstance(raw, list):
-                raise Rejected(Code.INVALID_FIELD, "parcels must be a list", field="parcels")
-        else:
-            raw = [_object(body, "parcel")]
-        parcels = tuple(_parcel(p) for p in raw)
-        try:
-            method = PlanMethod(body.get("method"))
-        except ValueError:
-            raise Rejected(Code.INVALID_FIELD, "method: LISTING, AUCTION or TENDER", field="method") from None
-        command = DraftPlan(
-            by=text_field(body, "by", 100),
-            plan_id=plan_id,
-            parcels=parcels,
-            method=method,
-            start_price=_int(body, "start_price_fen"),
-            increment=_int(body, "increment_fen"),
-            deposit=_int(body, "deposit_fen"),
-            bidder_conditions=text_field(body, "bidder_conditions", 2000, required=False),
-        )
+        command = DraftPlan(plan_id=plan_id, **_draft_terms(body))
         try:
             await self._plans(request).draft(command)
         except Rejected as r:

@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from auction.adapters.sealing.escrow import ReserveSealer
+from auction.documents.landchina import UNSOLD
 from auction.domain.codes import Code, Rejected
 from auction.domain.bidding.session import reserve_commitment
 from auction.entrypoints.api.deadlines import session_deadlines
@@ -89,12 +90,14 @@ class ConsoleClose(ConsoleArea):
         board = await session_deadlines(clock, sid)
         plan_id = await clock.plan_of(sid)
         documents = await self._documents(request, plan_id) if plan_id else []
+        unsold = plan_id is not None and not any(d["kind"].startswith("RESULT") for d in documents) \
+            and await request.state.publisher.result_due(plan_id) == UNSOLD
         role = who.user.role
         return self.render(
             request, "close.html", who, status_code=status_code, session_id=sid, state=state, terms=state.terms,
             closed=closed, reserve_ok=reserve_ok, escrow_unlocked=sealer.unlocked, escrow_key_id=sealer.key_id,
             deadlines=board["deadlines"], closing=board["closing"], plan_id=plan_id, documents=documents,
-            may_act=allowed(role, Permission.CONTROL_SESSION),
+            may_act=allowed(role, Permission.CONTROL_SESSION), unsold=unsold,
             confirmation=closed is not None and closed.outcome == "SOLD" and allowed(role, Permission.VIEW_CONFIRMATION),
             CHANNELS=CHANNELS, DELIVERY=DELIVERY, DOCUMENTS=DOCUMENTS, OPEN=OPEN,
             error=error, typed=typed or {}, done=request.query_params.get("done"),

@@ -84,6 +84,7 @@ ACTIONS = {
     "DEPOSIT_FORFEITED": "没收保证金（第四十二条）",
     "COMMITTEE_MEMBER_REGISTER": "登记委员会成员公钥",
     "RESULT_PUBLISH": "发布出让结果",
+    "RESULT_UNSOLD_PUBLISH": "发布结果公示（未成交）",
 }
 OUTCOMES = {"OK": "成功"}
 DETAIL_NAMES = {

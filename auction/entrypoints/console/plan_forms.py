@@ -26,17 +26,21 @@ from auction.domain.plan.parcels import (
     Parcel,
     PlanningConditions,
     Readiness,
+    format_hundredths,
     parse_hundredths,
 )
 from auction.domain.plan.plan_commands import (
     Announce,
     ChangeAnnouncement,
     DraftPlan,
+    EditDraft,
     PlanCommand,
     RecordAppraisal,
     RecordCommitteeMeeting,
     RecordGovernmentApproval,
 )
+from auction.domain.money import wan_number
+from auction.domain.plan.plan_events import PlanDrafted
 from auction.domain.plan.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
 from auction.domain.plan.plans import PlanState
 from auction.domain.bidding.terms import DAY, HOUR
@@ -107,6 +111,11 @@ DRAFT = Step(
     {Code.Q31_DEPOSIT_BELOW_20_PERCENT: "deposit_wan", Code.Q23_PARCEL_NOT_READY: "readiness",
      Code.Q24_CONDITIONS_NOT_ALLOWED: "bidder_conditions", Code.PLAN_EXISTS: "plan_id"},
 )
+EDIT = Step(
+    "edit", "修改供地方案 / Edit the draft plan", "plan_edit.html", "PLAN_EDIT_DRAFT",
+    tuple(f for f in DRAFT.fields if f != "plan_id"),
+    {code: name for code, name in DRAFT.codes.items() if code is not Code.PLAN_EXISTS},
+)
 COMMITTEE = Step(
     "committee", "委员会审议 / Committee meeting (Q22)", "plan_committee.html", "PLAN_COMMITTEE_MEETING",
     _fields("held_at", "chair", "members_present", "yes", "no", "abstain", "chair_spoke_last"),
@@ -141,7 +150,7 @@ SESSION = Step(
     "session", "创建交易场次 / Create the trading session", "plan_session.html", "PLAN_CREATE_SESSION",
     _fields("countdown_seconds"), {},
 )
-STEPS = {s.name: s for s in (COMMITTEE, APPROVAL, APPRAISAL, ANNOUNCE, CHANGE, SESSION)}
+STEPS = {s.name: s for s in (EDIT, COMMITTEE, APPROVAL, APPRAISAL, ANNOUNCE, CHANGE, SESSION)}
 
 
 @dataclass(frozen=True)
@@ -229,10 +238,8 @@ def _choice(form: dict[str, str], name: str, allowed: set[str]) -> str:
     return value
 
 
-def draft_command(form: dict[str, str], by: str) -> DraftPlan:
-    plan_id = form.get("plan_id", "").strip()
-    if not ID.fullmatch(plan_id):
-        raise Rejected(Code.INVALID_FIELD, "plan_id: 1-48 letters, digits, _ . -", field="plan_id")
+def _draft_terms(form: dict[str, str], by: str) -> dict[str, Any]:
+    """The parcel and terms the draft form holds, as `DraftPlan` and `EditDraft` name them."""
     parcel = Parcel(
         parcel_no=_text(form, "parcel_no", 100),
         location=_text(form, "location", 500),
@@ -254,13 +261,45 @@ def draft_command(form: dict[str, str], by: str) -> DraftPlan:
         boundaries=_text(form, "boundaries", 2000, required=False),
         current_state=_text(form, "current_state", 2000, required=False),
     )
-    return DraftPlan(
-        by=by, plan_id=plan_id, parcels=(parcel,),
-        method=PlanMethod(_choice(form, "method", {m.value for m in PlanMethod})),
-        start_price=_amount(form, "start_price_wan"), increment=_amount(form, "increment_wan"),
-        deposit=_amount(form, "deposit_wan"),
-        bidder_conditions=_text(form, "bidder_conditions", 2000, required=False),
-    )
+    return {
+        "by": by, "parcels": (parcel,), "method": PlanMethod(_choice(form, "method", {m.value for m in PlanMethod})),
+        "start_price": _amount(form, "start_price_wan"), "increment": _amount(form, "increment_wan"),
+        "deposit": _amount(form, "deposit_wan"),
+        "bidder_conditions": _text(form, "bidder_conditions", 2000, required=False),
+    }
+
+
+def draft_command(form: dict[str, str], by: str) -> DraftPlan:
+    plan_id = form.get("plan_id", "").strip()
+    if not ID.fullmatch(plan_id):
+        raise Rejected(Code.INVALID_FIELD, "plan_id: 1-48 letters, digits, _ . -", field="plan_id")
+    return DraftPlan(plan_id=plan_id, **_draft_terms(form, by))
+
+
+def edit_command(form: dict[str, str], by: str) -> EditDraft:
+    return EditDraft(**_draft_terms(form, by))
+
+
+def draft_values(draft: PlanDrafted) -> dict[str, str]:
+    """The draft form's values for a plan as it stands (the inverse of `_draft_terms`):
+    what the edit form starts with."""
+    p, planning = draft.parcel, draft.parcel.planning
+
+    def decimal(value: int | None) -> str:
+        return "" if value is None else format_hundredths(value)
+
+    return {
+        "method": draft.method.value, "start_price_wan": wan_number(draft.start_price),
+        "increment_wan": wan_number(draft.increment), "deposit_wan": wan_number(draft.deposit),
+        "bidder_conditions": draft.bidder_conditions, "parcel_no": p.parcel_no, "location": p.location,
+        "area_m2": decimal(p.area_m2_hundredths), "land_use": p.land_use, "term_years": str(p.term_years),
+        "plot_ratio_min": decimal(p.plot_ratio_min), "plot_ratio_max": decimal(p.plot_ratio_max),
+        "benchmark_yuan_per_m2": decimal(p.benchmark_fen_per_m2), "boundaries": p.boundaries,
+        "current_state": p.current_state, "building_density_pct": decimal(planning.building_density_max_bp),
+        "green_ratio_pct": decimal(planning.green_ratio_min_bp), "height_limit_m": decimal(planning.height_limit_cm),
+        "planning_notes": planning.notes, "conditions_category": p.conditions_category.value,
+        **{f"readiness_{name}": "yes" for name in READINESS_LABELS if getattr(p.readiness, name) is True},
+    }
 
 
 def _members(form: dict[str, str], name: str) -> tuple[str, ...]:
@@ -340,6 +379,8 @@ def countdown_of(form: dict[str, str]) -> int:
 
 
 def command_of(step: Step, form: dict[str, str], by: str, state: PlanState) -> PlanCommand:
+    if step is EDIT:
+        return edit_command(form, by)
     if step is COMMITTEE:
         return committee_command(form, by)
     if step is APPROVAL:
@@ -367,6 +408,8 @@ def defaults(step: Step, state: PlanState, now: int) -> dict[str, str]:
     stamp = local_input(now)  # whole seconds: not before a step recorded earlier (Q27(五))
     if step is DRAFT:
         return {"term_years": "", "conditions_category": ConditionsCategory.NONE.value, "method": "LISTING"}
+    if step is EDIT:  # (a plan past its draft: the engine will say so when it is sent)
+        return draft_values(state.draft) if state.draft is not None else {}
     if step is COMMITTEE:
         return {"held_at": stamp, "abstain": "0"}
     if step is APPROVAL:

@@ -8,10 +8,12 @@ plans.py fetches, this arranges.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
+from auction.documents.landchina import RESULT, NoSale
+from auction.domain.bidding.session import Phase
 from auction.domain.china import to_cst
 from auction.domain.money import wan_number
 from auction.domain.plan.parcels import (
@@ -29,6 +31,7 @@ from auction.domain.plan.plan_events import (
     GovernmentApprovalRecorded,
     PlanAnnounced,
     PlanDrafted,
+    PlanDraftEdited,
     PlanEvent,
     PlanWithdrawn,
     ReserveDecided,
@@ -139,8 +142,9 @@ def readiness(parcel: Parcel) -> list[tuple[str, bool]]:
 
 def event_lines(event: PlanEvent) -> tuple[str, list[tuple[str, str]]]:
     """(what happened, [(label, value)]) for one plan event."""
-    if isinstance(event, PlanDrafted):
-        return "编制供地方案 / Plan drafted", [
+    if isinstance(event, PlanDrafted | PlanDraftEdited):
+        what = "编制供地方案 / Plan drafted" if isinstance(event, PlanDrafted) else "修改供地方案 / Draft edited"
+        return what, [
             ("宗地 / Parcel", f"{event.parcel.parcel_no} · {event.parcel.location}"),
             ("出让方式 / Method", METHODS.get(event.method.value, event.method.value)),
             ("起始价 / Starting price", wan(event.start_price)),
@@ -229,14 +233,32 @@ class NextStep:
     page_label: str = ""
 
 
+@dataclass(frozen=True)
+class SessionEnd:
+    """The plan's session as its next step follows it (the page handler reads it)."""
+
+    phase: Phase
+    result_due: str | None  # `Publisher.result_due`: RESULT, RESULT_UNSOLD, or None before the end
+    result_published: bool  # the plan's one result document exists
+    no_sale: NoSale | None = None  # `Publisher.no_sale` when the result due is RESULT_UNSOLD
+
+
+NO_SALE_TITLES = {
+    "流拍": "未成交（流拍） / Not sold",
+    "终止": "交易已终止 / The session was terminated",
+    "成交取消": "成交已取消（第四十二条） / The sale was cancelled (Q42)",
+}
+
+
 def stages(state: PlanState, session_id: str | None) -> list[Stage]:
     draft = state.draft
     assert draft is not None
     status = state.status
     live = status is not PlanStatus.WITHDRAWN
     meeting = state.meetings[-1] if state.meetings else None
+    edited = f" · 修改 {len(state.edits)} 次 / edited {len(state.edits)}×" if state.edits else ""
     out = [Stage("draft", "编制供地方案 / Draft", "RULES 1", True, draft.by, draft.at,
-                 f"{draft.parcel.parcel_no} · {METHODS.get(draft.method.value, draft.method.value)}")]
+                 f"{draft.parcel.parcel_no} · {METHODS.get(draft.method.value, draft.method.value)}{edited}")]
     out.append(Stage("committee", "委员会审议 / Committee (2/3以上赞成)", "Q22", bool(meeting and meeting.passed),
                      meeting.by if meeting else "", meeting.at if meeting else None,
                      f"赞成 {meeting.yes}/{len(meeting.members_present)}" if meeting else "",
@@ -281,8 +303,20 @@ def stages(state: PlanState, session_id: str | None) -> list[Stage]:
     return out
 
 
-def next_step(state: PlanState, session_id: str | None, now: int) -> NextStep | None:
-    """What comes next and the legal limit on it, from the plan's own rules (copied at drafting)."""
+def next_step(state: PlanState, session_id: str | None, now: int, session: SessionEnd | None = None) -> NextStep | None:
+    """What comes next and the legal limit on it, from the plan's own rules (copied at drafting);
+    once the session has ended (or is held at its close), what its end calls for. A limit
+    already passed is never shown as the next one."""
+    if session_id is not None and session is not None and session.phase in (Phase.CLOSED, Phase.TERMINATED,
+                                                                             Phase.HELD):
+        return after_session(session_id, session)
+    step = _before_session_end(state, session_id, now)
+    if step is not None and step.deadline is not None and step.deadline <= now:
+        step = replace(step, deadline=None)
+    return step
+
+
+def _before_session_end(state: PlanState, session_id: str | None, now: int) -> NextStep | None:
     rules = state.rules
     status = state.status
     schedule = state.schedule
@@ -313,9 +347,45 @@ def next_step(state: PlanState, session_id: str | None, now: int) -> NextStep | 
                         link=f"/console/sessions/{session_id}", page=f"/console/plans/{quote(state.plan_id or '')}/reserve",
                         page_label="委员会成员签署底价 / The members sign the reserve")
     if status is PlanStatus.RESERVE_SEALED:
+        link = f"/console/sessions/{session_id}" if session_id else None
+        if now >= schedule.start_at:
+            return NextStep("交易进行中 / Bidding under way", "交易结束后办理成交确认与结果公示 / "
+                            "the confirmation and the result follow the close", link=link)
         return NextStep("交易开始 / Bidding starts", "按公告时间开始 / as announced", deadline=schedule.start_at,
-                        link=f"/console/sessions/{session_id}" if session_id else None)
+                        link=link)
     return None
+
+
+def after_session(session_id: str, end: SessionEnd) -> NextStep:
+    """The next step once the plan's session has ended: it follows how it ended."""
+    sid = quote(session_id)
+    session, close, result = f"/console/sessions/{sid}", f"/console/sessions/{sid}/close", \
+        f"/console/sessions/{sid}/result"
+    if end.result_due == RESULT:
+        if not end.result_published:
+            return NextStep("成交：确认、结果公示与合同 / Sold: confirmation, result and contract",
+                            "签订成交确认书；按签订的出让合同发布出让结果公示（Q29，RULES 8.3）；合同签订期限见交易结束页"
+                            "（Q42） / sign the confirmation, publish the result from the contract; the contract's "
+                            "deadline is on the close page", link=session, page=result,
+                            page_label="发布出让结果 / Publish the result")
+        return NextStep("成交：合同与后续期限 / Sold: the contract and what follows",
+                        "出让结果已发布；合同签订（Q42）、保证金退还（Q31）等期限在交易结束页办理 / the result is "
+                        "published; the contract and refund deadlines are on the close page", link=session, page=close,
+                        page_label="交易结束与后续事项 / The close")
+    if end.no_sale is not None:
+        title = NO_SALE_TITLES.get(end.no_sale.outcome, end.no_sale.outcome)
+        why = end.no_sale.reason
+        if not end.result_published:
+            return NextStep(f"{title}：发布结果公示（未成交） / publish the no-sale result",
+                            f"{why}。无论成交与否，结果均须公示（RULES 8.3，Q29） / the result is published whatever "
+                            "it was", link=session, page=result,
+                            page_label="发布结果公示（未成交） / Publish the no-sale result")
+        return NextStep(title, f"{why}。结果公示（未成交）已发布；再次供应须重新编制供地方案 / the no-sale result is "
+                        "published; to offer the parcel again, draft a new plan", link=session, page=close,
+                        page_label="交易结束与后续事项 / The close")
+    return NextStep("交易待结束 / The close is held",
+                    "已到结束时间，待核验底价或解锁托管密钥后结束（交易结束页） / due to close: unlock the escrow key "
+                    "on the close page", link=session, page=close, page_label="交易结束与后续事项 / The close")
 
 
 def schedule_rows(state: PlanState) -> list[tuple[str, str]]:

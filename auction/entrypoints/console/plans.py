@@ -12,7 +12,9 @@ the same checks and the same refusal codes. A form:
 - carries the plan's version when drawn: if the plan has moved on since, it says
   so and does nothing (the operator looks again and sends it deliberately).
 
-Editing a draft is not offered: the plan aggregate has no edit command yet.
+A draft is edited (`/console/plans/{id}/edit`, while no committee has met) with the
+draft's own form, drawn with the plan's present values; it replaces the parcel and
+terms in full (`EditDraft`), checked as a draft is.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from auction.documents.landchina import UNSOLD
 from auction.domain.codes import Code, Rejected, Rejection
 from auction.domain.plan.parcels import CATEGORY_USES, LAND_USES, READINESS_LABELS
 from auction.domain.plan.plan_commands import ChangeAnnouncement, DraftPlan
 from auction.domain.plan.plan_events import AnnouncementChanged
 from auction.domain.plan.plan_terms import Channel, PlanMethod
 from auction.domain.plan.plans import PlanState, decide
+from auction.domain.bidding.session import Phase
 from auction.domain.bidding.terms import SECOND
 from auction.entrypoints.api.plans import plan_document, plan_id_of
 from auction.entrypoints.console import plan_forms as forms
@@ -39,6 +43,7 @@ from auction.entrypoints.console import plan_view as view
 from auction.entrypoints.console.auth import AuditNote, ConsoleAuth, Render
 from auction.entrypoints.console.plan_forms import Step
 from auction.services.plans import PlanService
+from auction.services.publication import Publisher
 from auction.services.session import now_us
 from auction.settings import Settings
 from auction.staff.roles import Permission
@@ -105,10 +110,17 @@ class ConsolePlans:
         draft = state.draft
         assert draft is not None
         events = [(r.seq, r.event, *view.event_lines(r.event)) for r in await plans.store.load(plan_id)]
+        ended = None
+        session = await plans.sessions.state(session_id) if session_id is not None else None
+        if session is not None and (session.final or session.phase is Phase.HELD):
+            publisher: Publisher = request.state.publisher
+            due = await publisher.result_due(plan_id)
+            ended = view.SessionEnd(session.phase, due, await publisher.result_published(plan_id),
+                                    await publisher.no_sale(plan_id) if due == UNSOLD else None)
         return self.render(
             request, "plan.html", who, title=f"供地方案 / Supply plan · {plan_id}", plan_id=plan_id, state=state,
             status_text=view.STATUSES[state.status], stages=view.stages(state, session_id),
-            next=view.next_step(state, session_id, now_us()), facts=view.parcel_facts(draft.parcel),
+            next=view.next_step(state, session_id, now_us(), ended), facts=view.parcel_facts(draft.parcel),
             readiness=view.readiness(draft.parcel), prices=view.prices(state),
             schedule=view.schedule_rows(state), events=list(reversed(events)), session_id=session_id,
             done=request.query_params.get("done"), when=view.when, wan=view.wan,
@@ -148,7 +160,7 @@ class ConsolePlans:
                         "prices": view.prices(state), "schedule": view.schedule_rows(state),
                         "benchmark_total": draft.parcel.benchmark_total_fen(),
                         "listing": draft.method is PlanMethod.LISTING}
-        if step is forms.DRAFT:
+        if step in (forms.DRAFT, forms.EDIT):
             context |= {"land_uses": list(LAND_USES.values()), "methods": list(PlanMethod),
                         "categories": [(c.value, label, sorted(CATEGORY_USES[c])) for c, label in
                                        forms.CATEGORY_LABELS.items()],

@@ -7,6 +7,11 @@ API calls do (`POST /api/plans/{id}/supervision-number`, then `/result`): the sa
 publisher calls with the same checks and codes. The document then goes to every
 configured channel; the close page shows its delivery per channel, and the public
 pages (/public/results) show it at once.
+
+A session that ended without a sale (流拍, terminated 终止, or a sale cancelled by the
+Q42 default) has its own notice, 结果公示（未成交）: the same page then shows what
+that notice will say, taken from the records, and one button publishes it, as
+`POST /api/plans/{id}/result-unsold` does (the publisher's `publish_unsold`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from auction.documents.landchina import LAND_SOURCES, Deal
+from auction.documents.landchina import LAND_SOURCES, Deal, NoSale
 from auction.domain.china import to_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import wan_number
@@ -56,21 +61,36 @@ def installments(form: dict[str, str], name: str = "installments") -> list[dict[
 class ConsoleResult(ConsoleArea):
     def routes(self) -> list[Route]:
         path = "/console/sessions/{session_id}/result"
+        action = self.auth.action
         return [
             Route(path, self.auth.page(Permission.CONTROL_SESSION)(self.page), methods=["GET"]),
-            Route(path, self.auth.action(Permission.CONTROL_SESSION, "RESULT_PUBLISH")(self.publish),
+            Route(path, action(Permission.CONTROL_SESSION, "RESULT_PUBLISH")(self.publish), methods=["POST"]),
+            Route(f"{path}-unsold", action(Permission.CONTROL_SESSION, "RESULT_UNSOLD_PUBLISH")(self.publish_unsold),
                   methods=["POST"]),
         ]
 
     @staticmethod
-    async def _deal(request: Request) -> tuple[str, Publisher, Deal]:
-        """The plan of the session and its sale (`SESSION_NOT_SOLD` before one)."""
+    async def _plan(request: Request) -> tuple[str, Publisher]:
+        """The plan the session was created from (`NOT_FOUND` for a session without one)."""
         clock: DeadlineService = request.state.deadlines
         publisher: Publisher = request.state.publisher
         plan_id = await clock.plan_of(request.path_params["session_id"])
         if plan_id is None:
             raise Rejected(Code.NOT_FOUND, "本场次不是由供地方案创建的 / this session has no supply plan")
+        return plan_id, publisher
+
+    async def _deal(self, request: Request) -> tuple[str, Publisher, Deal]:
+        """The plan of the session and its sale (`SESSION_NOT_SOLD` before one)."""
+        plan_id, publisher = await self._plan(request)
         return plan_id, publisher, await publisher.deal(plan_id)
+
+    async def _show_unsold(self, request: Request, who: SignedIn, plan_id: str, no_sale: NoSale, *,
+                           error: Any = None, status_code: int = 200) -> Response:
+        draft = (await request.state.plans.fresh_state(plan_id)).draft
+        return self.render(request, "result_unsold.html", who, status_code=status_code,
+                           title="发布结果公示（未成交） / Publish the no-sale result",
+                           session_id=request.path_params["session_id"], plan_id=plan_id, no_sale=no_sale,
+                           draft=draft, error=error)
 
     async def _show(self, request: Request, who: SignedIn, *, values: dict[str, str] | None = None,
                     errors: dict[str, Any] | None = None, status_code: int = 200) -> Response:
@@ -91,7 +111,35 @@ class ConsoleResult(ConsoleArea):
                            values=values, errors=errors or {})
 
     async def page(self, request: Request, who: SignedIn) -> Response:
-        return await self._show(request, who)
+        """The sale's result form, or the no-sale notice for a session that ended unsold."""
+        try:
+            return await self._show(request, who)
+        except Rejected as r:
+            if r.code is not Code.SESSION_NOT_SOLD:
+                raise
+            plan_id, publisher = await self._plan(request)
+            return await self._show_unsold(request, who, plan_id, await publisher.no_sale(plan_id))
+
+    async def publish_unsold(self, request: Request, who: SignedIn, form: dict[str, str],
+                             note: AuditNote) -> Response:
+        sid = request.path_params["session_id"]
+        plan_id, publisher = await self._plan(request)
+        note.detail = {"plan_id": plan_id}
+        no_sale = await publisher.no_sale(plan_id)  # SESSION_SOLD, SESSION_NOT_SOLD: the refusal page
+        if form.get("confirm") != "yes":
+            note.outcome = Code.INVALID_FIELD.value
+            error = forms.shown(Rejected(Code.INVALID_FIELD, "请勾选确认 / tick the confirmation",
+                                         field="confirm").rejection)
+            return await self._show_unsold(request, who, plan_id, no_sale, error=error, status_code=422)
+        try:
+            document = await publisher.publish_unsold(plan_id, by=who.user.username, now=now_us())
+        except Rejected as r:
+            if r.code is not Code.RESULT_ALREADY_PUBLISHED:
+                raise
+            note.outcome = r.code.value  # the same form twice: nothing changes
+            return RedirectResponse(f"/console/sessions/{sid}/close?done=ALREADY#publication", status_code=303)
+        note.detail["document_id"] = document["document_id"]
+        return RedirectResponse(f"/console/sessions/{sid}/close?done=PUBLISHED#publication", status_code=303)
 
     async def publish(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
         sid = request.path_params["session_id"]

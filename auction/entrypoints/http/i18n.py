@@ -230,6 +230,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'close.transaction_confirmation': ('成交确认书', 'Transaction confirmation'),
     'close.not_closed_yet': ('交易尚未结束', 'not closed yet'),
     'close.publish_the_result': ('发布出让结果', 'Publish the result'),
+    'close.publish_unsold': ('发布结果公示（未成交）', 'Publish the no-sale result'),
     'close.retry': ('重新发布', 'Retry'),
     'close.nothing_published_for_this': ('无发布记录', 'nothing published for this session'),
     'close.detail': ('详情', 'detail'),
@@ -342,6 +343,9 @@ LABELS: dict[str, tuple[str, str]] = {
     'plan.announcement_published': ('出让公告已发布', 'Announcement published'),
     'plan.change_notice_published': ('变更公告已发布', 'Change notice published'),
     'plan.session_created': ('交易场次已创建', 'Session created'),
+    'plan.draft_edited': ('供地方案已修改', 'Draft edited'),
+    'plan.edit': ('编辑', 'Edit'),
+    'plan.editable_until': ('委员会审议前可修改', 'editable until the committee meets'),
     'plan.again': ('再次办理', 'Again'),
     'plan.the_reserve_page': ('底价决定页面（委员签名密钥）', "The reserve page (members' keys)"),
     # form (converted from the pages)
