@@ -365,8 +365,10 @@ async def the_day(day: Day, base: str, operator: Account, members: list[Account]
     await day.shot(a, "bid-page-won")
     await day.shot(b, "bid-page-lost")
 
-    # The operator: the outcome with the reserve revealed, the confirmation, the result.
-    await op.goto(f"{base}/console/sessions/{session_id}")
+    # The operator: the outcome with the reserve revealed, the confirmation, the result. The live
+    # view draws the close again from the server by itself (a navigation of its own: no goto here,
+    # which that reload could interrupt).
+    await expect(op.locator("#live")).to_have_attribute("data-final", "true", timeout=SLOW_MS)
     await day.shot(op, "session-closed")
     await op.click("#close-link")
     await expect(op.locator("#outcome-value")).to_have_attribute("data-outcome", "SOLD")

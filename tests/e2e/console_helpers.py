@@ -8,8 +8,10 @@ hand so these tests see exactly the Set-Cookie headers the server sends.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -143,3 +145,19 @@ async def signed_in(server: ServerProcess, account: Account, local_address: str 
 def error_code(page: str) -> str | None:
     found = re.search(r'id="error-code">([A-Z0-9_]+)<', page)
     return found.group(1) if found else None
+
+
+async def console_server(server_factory: Callable[..., ServerProcess], database: str,
+                         **env: str) -> tuple[ServerProcess, dict[Role, Account]]:
+    """A started server with the given settings and one console account per role."""
+    server = server_factory(**env)
+    await asyncio.to_thread(server.start)
+    return server, await make_accounts(database)
+
+
+async def operator_and_member(server_factory: Callable[..., ServerProcess], database: str, **env: str
+                              ) -> tuple[ServerProcess, dict[Role, Account], ConsoleUser, ConsoleUser]:
+    """`console_server`, with the operator and a committee member signed in."""
+    server, accounts = await console_server(server_factory, database, **env)
+    return (server, accounts, await signed_in(server, accounts[Role.OPERATOR]),
+            await signed_in(server, accounts[Role.COMMITTEE]))

@@ -435,6 +435,15 @@ async def assert_token_refused(ws_url: str, session_id: str, token: str) -> None
         await probe.close()
 
 
+async def closed_event(ws_url: str, session_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    """Watch the session until it closes: its `SessionClosed` event."""
+    watcher = await WsClient.join(ws_url, session_id)
+    try:
+        return dict(await watcher.wait_event("SessionClosed", timeout=timeout))
+    finally:
+        await close_all(watcher)
+
+
 async def close_all(*clients: WsClient) -> None:
     await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
 

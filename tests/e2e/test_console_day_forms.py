@@ -15,7 +15,8 @@ from typing import Any
 from auction.adapters.sealing import signatures
 from auction.staff.roles import Role
 from tests.conftest import ServerProcess
-from tests.e2e.console_helpers import ConsoleUser, audit_rows, csrf_of, error_code, make_accounts, signed_in
+from tests.e2e.console_helpers import (ConsoleUser, audit_rows, console_server, csrf_of, error_code, make_accounts,
+                                      signed_in)
 from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened
 from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, sealed_auction, today
 from tests.e2e.test_console_plans import beside
@@ -93,9 +94,7 @@ def result_fields(**overrides: str) -> dict[str, str]:
 async def test_an_operator_publishes_the_result_of_a_sale(
     server_factory: Callable[..., ServerProcess], database: str, tmp_path: Path
 ) -> None:
-    server = server_factory(**COMPRESSED)
-    server.start()
-    accounts = await make_accounts(database)
+    server, accounts = await console_server(server_factory, database, **COMPRESSED)
     operator = await signed_in(server, accounts[Role.OPERATOR])
     try:
         async with Api(server) as api:

@@ -20,7 +20,7 @@ from typing import Any
 from auction.domain.china import CST
 from auction.staff.roles import Role
 from tests.conftest import ServerProcess
-from tests.e2e.console_helpers import ConsoleUser, audit_rows, make_accounts, signed_in
+from tests.e2e.console_helpers import ConsoleUser, audit_rows, operator_and_member
 from tests.e2e.helpers import Api
 from tests.e2e.plan_flow import COMPRESSED, appraisal_body
 
@@ -76,11 +76,7 @@ def draft_fields(plan_id: str, **overrides: str) -> dict[str, str]:
 async def test_a_plan_from_draft_to_session_through_the_console_forms(
     server_factory: Callable[..., ServerProcess], database: str
 ) -> None:
-    server = server_factory(**COMPRESSED)
-    server.start()
-    accounts = await make_accounts(database)
-    op = await signed_in(server, accounts[Role.OPERATOR])
-    committee = await signed_in(server, accounts[Role.COMMITTEE])
+    server, accounts, op, committee = await operator_and_member(server_factory, database, **COMPRESSED)
     api = Api(server)
     try:
         listing = await op.get("/console/plans")

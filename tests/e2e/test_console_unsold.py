@@ -5,15 +5,13 @@ once; the plan page's next step follows the session (never a past deadline)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from pathlib import Path
 
-from auction.staff.roles import Role
 from tests.conftest import ServerProcess
-from tests.e2e.console_helpers import audit_rows, csrf_of, error_code, make_accounts, signed_in
-from tests.e2e.helpers import Api, WsClient, close_all
+from tests.e2e.console_helpers import audit_rows, csrf_of, error_code, operator_and_member
+from tests.e2e.helpers import Api, closed_event
 from tests.e2e.plan_flow import COMPRESSED, Committee, sealed_auction
 
 
@@ -26,11 +24,7 @@ def next_step(page: str) -> str:
 async def test_an_unsold_session_has_its_notice_published_from_the_console(
     server_factory: Callable[..., ServerProcess], database: str, tmp_path: Path
 ) -> None:
-    server = server_factory(**COMPRESSED)
-    await asyncio.to_thread(server.start)
-    accounts = await make_accounts(database)
-    operator = await signed_in(server, accounts[Role.OPERATOR])
-    member = await signed_in(server, accounts[Role.COMMITTEE])
+    server, _, operator, member = await operator_and_member(server_factory, database, **COMPRESSED)
     try:
         async with Api(server) as api:
             committee = await Committee.register(api, tmp_path, 2)
@@ -43,11 +37,7 @@ async def test_an_unsold_session_has_its_notice_published_from_the_console(
             step = next_step((await operator.get(f"/console/plans/{plan_id}")).text)
             assert "交易开始 / Bidding starts" in step or "交易进行中" in step
 
-            watcher = await WsClient.join(server.ws, session_id)
-            try:
-                closed = await watcher.wait_event("SessionClosed", timeout=30)
-            finally:
-                await close_all(watcher)
+            closed = await closed_event(server.ws, session_id)
             assert (closed["data"]["outcome"], closed["data"]["reason"]) == ("UNSOLD", "NO_BIDS")
 
             # the plan page: the next step is the no-sale notice, with no deadline

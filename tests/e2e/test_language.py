@@ -11,9 +11,8 @@ from collections.abc import Callable
 import httpx
 
 from auction.entrypoints.http.i18n import LABELS
-from auction.staff.roles import Role
 from tests.conftest import ServerProcess
-from tests.e2e.console_helpers import ConsoleUser, make_accounts, signed_in
+from tests.e2e.console_helpers import ConsoleUser, operator_and_member
 from tests.e2e.helpers import Api
 from tests.e2e.plan_flow import COMPRESSED, announced_plan, session_of
 
@@ -35,10 +34,7 @@ def choose(user: ConsoleUser | httpx.AsyncClient, lang: str) -> None:
 async def test_every_page_follows_the_chosen_language(
     server_factory: Callable[..., ServerProcess], database: str
 ) -> None:
-    server = server_factory(**COMPRESSED)
-    server.start()
-    accounts = await make_accounts(database)
-    op, member = [await signed_in(server, accounts[role]) for role in (Role.OPERATOR, Role.COMMITTEE)]
+    server, _, op, member = await operator_and_member(server_factory, database, **COMPRESSED)
     try:
         async with Api(server) as api:
             plan_id, _ = await announced_plan(api, start_in=600.0)

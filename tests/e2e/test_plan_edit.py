@@ -12,7 +12,7 @@ from typing import Any
 
 from auction.staff.roles import Role
 from tests.conftest import ServerProcess
-from tests.e2e.console_helpers import make_accounts, signed_in
+from tests.e2e.console_helpers import operator_and_member
 from tests.e2e.helpers import WAN, Api
 from tests.e2e.plan_flow import (
     COMPRESSED,
@@ -89,11 +89,7 @@ async def test_the_api_edits_a_draft_and_the_announcement_says_the_edited_facts(
 async def test_the_console_edit_form_is_drawn_with_the_plan_and_acts_once(
     server_factory: Callable[..., ServerProcess], database: str
 ) -> None:
-    server = server_factory(**COMPRESSED)
-    await asyncio.to_thread(server.start)
-    accounts = await make_accounts(database)
-    op = await signed_in(server, accounts[Role.OPERATOR])
-    committee = await signed_in(server, accounts[Role.COMMITTEE])
+    server, accounts, op, committee = await operator_and_member(server_factory, database, **COMPRESSED)
     api = Api(server)
     try:
         plan_id = "GD-EDIT-1"

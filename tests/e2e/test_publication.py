@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from loadtests.harness import ServerProcess
-from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened
+from tests.e2e.helpers import WAN, Api, WsClient, close_all, closed_event, wait_opened
 from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, announced_plan, ok, refused, session_of, today
 from tests.e2e.publication_receiver import Receiver
 
@@ -391,11 +391,7 @@ async def test_an_unsold_session_has_its_result_published_and_q29_can_be_met(
             await api.qualify(session_id, LOSER)  # two bidders, and neither bids
             early = await refused(api, f"/api/plans/{plan_id}/result-unsold", {"by": "op-li"})
             assert early["code"] == "SESSION_NOT_SOLD"  # not ended yet
-            watcher = await WsClient.join(server.ws, session_id)
-            try:
-                closed = await watcher.wait_event("SessionClosed", timeout=20)
-            finally:
-                await close_all(watcher)
+            closed = await closed_event(server.ws, session_id)
             assert (closed["data"]["outcome"], closed["data"]["reason"]) == ("UNSOLD", "NO_BIDS")
             assert (await refused(api, f"/api/plans/{plan_id}/result", result_body()))["code"] == "SESSION_NOT_SOLD"
 
