@@ -63,6 +63,7 @@ from auction.store.events import EventStore, GroupCommit, to_datetime
 from auction.store.database.migrate import migrate
 from auction.store.plans import PlanStore
 from auction.store.database.roles import assume, login_name, with_role_possible
+from auction.adapters.tasks import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +145,7 @@ class Runtime:
 
     async def _stop_beat(self) -> None:
         if self.beat is not None:
-            self.beat.cancel()
-            with contextlib.suppress(BaseException):
-                await self.beat
+            await cancel_all(self.beat)
             with contextlib.suppress(Exception):
                 await nodes.beat(self.pool, self.settings.node_id)
 

@@ -215,6 +215,9 @@ class Target:
 
 @dataclass
 class RunResult:
+    """What one run measured on one target: the table's figures, Locust's own statistics,
+    the connection swarm's counts, and the Locust command that produced them."""
+
     label: str
     figures: dict[str, Any]
     locust: LocustResult

@@ -37,6 +37,7 @@ import asyncpg
 from auction.adapters.channels import Channel, idempotency_key, signature
 from auction.documents.landchina import to_xml
 from auction.store import publication as outbox
+from auction.adapters.tasks import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +132,7 @@ class DeliveryWorker:
         self._tasks = [asyncio.create_task(self._loop(i)) for i in range(self.concurrency)]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await cancel_all(*self._tasks)
 
     def wake(self) -> None:
         """Something was just written to the outbox: look now rather than at the next poll."""

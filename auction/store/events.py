@@ -24,6 +24,7 @@ from auction.adapters.protocol import dumps
 from auction.domain.codes import Code, Rejected
 from auction.domain.bidding.events import BidAccepted, Event, event_from_dict, event_to_dict, event_type, is_public
 from auction.domain.bidding.session import SessionState
+from auction.adapters.tasks import cancel_all
 
 
 log = logging.getLogger(__name__)
@@ -216,11 +217,7 @@ class GroupCommit:
 
     async def close(self) -> None:
         self._closed = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await cancel_all(*self._tasks)
         self._tasks = []
         if self._queue is not None:
             while not self._queue.empty():
