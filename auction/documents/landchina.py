@@ -19,18 +19,18 @@ winner (土地使用权人) and the price, and is only built from a close.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from auction.domain.china import iso_cst_seconds
+from auction.domain.china import china_date, iso_cst_seconds
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount, wan_number
-from auction.domain.plan.parcels import format_basis_points, format_hundredths, to_hectares, to_square_metres
+from auction.domain.plan.parcels import REGION_CODE, format_basis_points, format_hundredths, to_hectares, to_square_metres
 from auction.domain.plan.plan_terms import PlanMethod, Schedule
 from auction.domain.plan.plans import PlanState
+from auction.domain.plan.supervision import check_supervision_region, parse_supervision_no
 
 SCHEMA = "qj-land-publication/1"
 ANNOUNCEMENT = "ANNOUNCEMENT"
@@ -44,9 +44,7 @@ SUPPLY_METHODS = {  # 供地方式, as the China Land Market website names them
     PlanMethod.LISTING: "挂牌出让",
 }
 LAND_SOURCES = ("新增建设用地", "现有建设用地", "新增建设用地(来自存量库)")  # 土地来源
-REGION_CODE = re.compile(r"[1-9][0-9]{5}")  # 行政区划代码 (GB/T 2260)
-# 电子监管号: 16 characters from the national monitoring system (region code, year, kind, serial).
-SUPERVISION_NO = re.compile(r"[0-9]{10}[0-9A-Z][0-9]{5}")
+# 电子监管号: its structure and checks are auction/domain/plan/supervision.py.
 
 # Field labels, in the order the site shows them. Keys are the JSON/XML names.
 # The schedule's, where an announcement and a change show it:
@@ -400,9 +398,9 @@ def result_document(
     draft = state.draft
     if draft is None or state.approval is None:
         raise Rejected(Code.PLAN_WRONG_STATUS, "no approved plan", status=state.status.value)
-    if not SUPERVISION_NO.fullmatch(supervision_no):
-        raise Rejected(Code.SUPERVISION_NUMBER_REQUIRED)
+    number = parse_supervision_no(supervision_no, this_year=china_date(published_at).year)
     check_result_entry(entry, deal.price_fen)
+    check_supervision_region(number, entry.region_code)
     parcel = draft.parcel
     fields: dict[str, Any] = {
         "region_code": entry.region_code,

@@ -19,16 +19,17 @@ from auction.adapters.channels import Channel
 from auction.domain.codes import Code, Rejected
 from auction.domain.plan.plan_events import AnnouncementChanged, PlanAnnounced
 from auction.domain.plan.plans import PlanState
+from auction.domain.plan.supervision import check_supervision_region, parse_supervision_no
+from auction.domain.china import china_date
 from auction.domain.bidding.session import Phase, SessionState
 from auction.services.plans import PlanService
-from auction.services.runner import unit_of_work
+from auction.services.runner import now_us, unit_of_work
 from auction.store import deadlines as deadline_rows
 from auction.store import publication as outbox
 from auction.store import sessions as session_rows
 from auction.documents.landchina import (
     CONTRACT_DEFAULT_REASON,
     RESULT,
-    SUPERVISION_NO,
     UNSOLD,
     Deal,
     NoSale,
@@ -73,10 +74,12 @@ class Publisher:
                 self.wake()
 
     async def record_supervision_no(self, plan_id: str, number: str, by: str) -> None:
-        await self.plans.state(plan_id)  # NOT_FOUND for an unknown plan
-        if not SUPERVISION_NO.fullmatch(number):
-            raise Rejected(Code.SUPERVISION_NUMBER_REQUIRED, "16 characters: 10 digits, a digit or capital letter, "
-                           "5 digits", field="supervision_no")
+        """The 电子监管号 once checked: its structure, and that it was given in the parcel's 行政区
+        (the parcel's own region code, else this center's)."""
+        state = await self.plans.state(plan_id)  # NOT_FOUND for an unknown plan
+        parsed = parse_supervision_no(number, this_year=china_date(now_us()).year)
+        if state.draft is not None:
+            check_supervision_region(parsed, state.draft.parcel.region_code or self.region_code)
         await outbox.record_supervision_no(self.pool, plan_id, number, by)
 
     async def _session(self, plan_id: str) -> tuple[str, SessionState]:

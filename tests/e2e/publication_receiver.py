@@ -116,7 +116,8 @@ def check_document(doc: dict[str, Any]) -> list[str]:
             need(bool(f[name].strip()), name)
     else:
         need(bool(re.fullmatch(r"[1-9][0-9]{5}", f["region_code"])), "region_code")
-        need(bool(re.fullmatch(r"[0-9]{10}[0-9A-Z][0-9]{5}", f["supervision_no"])), "supervision_no")
+        need(bool(re.fullmatch(r"[1-9][0-9]{9}[0-9A-Z](?:[0-9]{5}|[A-Z][0-9]{4})(?:-[1-9][0-9]{0,2})?", f["supervision_no"])),
+             "supervision_no")
         need(f["land_source"] in ("新增建设用地", "现有建设用地", "新增建设用地(来自存量库)"), "land_source")
         need(bool(f["holder"].strip()), "holder")
         need(bool(CHINA_TIME.fullmatch(f["deal_at"])), "deal_at")

@@ -163,7 +163,11 @@ async def test_documents_arrive_once_in_order_across_failures_and_a_kill(
             missing = await refused(api, f"/api/plans/{plan_id}/result", result_body())
             assert missing["code"] == "SUPERVISION_NUMBER_REQUIRED"
             bad = await refused(api, f"/api/plans/{plan_id}/supervision-number", {"by": "op-li", "supervision_no": "123"})
-            assert bad["code"] == "SUPERVISION_NUMBER_REQUIRED"
+            assert bad["code"] == "SUPERVISION_NUMBER_REQUIRED" and bad["details"]["problem"] == "length"
+            # A real number, but of 顺德区: not this parcel's 行政区 (曲靖市, AUCTION_REGION_CODE).
+            elsewhere = await refused(api, f"/api/plans/{plan_id}/supervision-number",
+                                      {"by": "op-li", "supervision_no": "4406062019BI7595"})
+            assert elsewhere["code"] == "SUPERVISION_NO_REGION_MISMATCH"
             await ok(api, f"/api/plans/{plan_id}/supervision-number", {"by": "op-li", "supervision_no": SUPERVISION_NO})
             document = await ok(api, f"/api/plans/{plan_id}/result", result_body(), 201)
             assert document["fields"]["holder"] == WINNER and document["fields"]["price_wan"] == "5010.004567"

@@ -145,7 +145,10 @@ class Parcel:
     planning: PlanningConditions = field(default_factory=PlanningConditions)
     conditions_category: ConditionsCategory = ConditionsCategory.NONE  # Q24, chosen by the operator
     boundaries: str = ""  # 四至
-    current_state: str = ""  # 现状 (e.g. 净地)
+    current_state: str = ""  # 现状土地条件 (e.g. 净地)
+    # 行政区: the parcel's GB/T 2260 division code (6 digits); '' means the seller's
+    # (`AUCTION_REGION_CODE`). Its 电子监管号 must be given in it (supervision.py).
+    region_code: str = ""
 
     @property
     def land_use_name(self) -> str:
@@ -180,7 +183,11 @@ class Parcel:
         return total_fen * 100 < self.benchmark_fen_per_m2 * self.area_m2_hundredths
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"conditions_category": self.conditions_category.value}
+        data = asdict(self) | {"conditions_category": self.conditions_category.value}
+        for name in OPTIONAL_FIELDS:  # fields added later stay out of payloads while unset
+            if data[name] == "":
+                del data[name]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Parcel:
@@ -189,6 +196,10 @@ class Parcel:
         values["planning"] = PlanningConditions.from_dict(data.get("planning", {}))
         values["conditions_category"] = ConditionsCategory(data.get("conditions_category", "NONE"))
         return cls(**values)
+
+
+OPTIONAL_FIELDS = ("region_code",)
+REGION_CODE = re.compile(r"[1-9][0-9]{5}")  # 行政区划代码 (GB/T 2260)
 
 
 def _whole(value: object) -> bool:
@@ -238,6 +249,8 @@ def check_parcel(parcel: Parcel) -> None:
             raise bad(name, "basis points from 0 to 10000")
     if planning.height_limit_cm is not None and (not _whole(planning.height_limit_cm) or planning.height_limit_cm == 0):
         raise bad("height_limit_cm", "a positive whole number of centimetres")
+    if not isinstance(parcel.region_code, str) or (parcel.region_code and not REGION_CODE.fullmatch(parcel.region_code)):
+        raise bad("region_code", "a 6-digit administrative division code (GB/T 2260), or empty")
     if not isinstance(parcel.conditions_category, ConditionsCategory):
         raise bad("conditions_category", "unknown category")
     if parcel.land_use not in CATEGORY_USES[parcel.conditions_category]:
