@@ -27,7 +27,9 @@ from typing import Any
 from auction.domain.china import china_date, iso_cst_seconds
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount, wan_number
-from auction.domain.plan.parcels import REGION_CODE, format_basis_points, format_hundredths, to_hectares, to_square_metres
+from auction.domain.divisions import CODE as REGION_CODE
+from auction.domain.divisions import Divisions
+from auction.domain.plan.parcels import format_basis_points, format_hundredths, to_hectares, to_square_metres
 from auction.domain.plan.plan_terms import PlanMethod, Schedule
 from auction.domain.plan.plans import PlanState
 from auction.domain.plan.supervision import check_supervision_region, parse_supervision_no
@@ -63,7 +65,7 @@ ANNOUNCEMENT_LABELS: dict[str, str] = {
     "parcel_no": "宗地编号",
     "location": "宗地坐落",
     "boundaries": "四至",
-    "current_state": "土地现状",
+    "current_state": "现状土地条件",
     "area_hectares": "宗地总面积(公顷)",
     "area_m2": "宗地总面积(平方米)",
     "land_use_code": "主要用途代码",
@@ -127,7 +129,8 @@ WITHDRAWN_PREFIX = ("PLAN_WITHDRAWN: ", "出让计划撤回：")
 CONTRACT_DEFAULT_REASON = "竞得人未在规定期限内签订出让合同，成交结果取消，保证金不予退还（第四十二条）"
 
 RESULT_LABELS: dict[str, str] = {
-    "region_code": "行政区",
+    "region_name": "行政区",  # the site shows the name (顺德区, 崇左市本级) ...
+    "region_code": "行政区划代码",  # ... and carries the code behind it
     "supervision_no": "电子监管号",
     "project_name": "项目名称",
     "project_location": "项目位置",
@@ -186,7 +189,8 @@ def no_sale_reason(code_or_text: str, *, terminated: bool) -> str:
     return TERMINATION_REASONS.get(code_or_text, code_or_text)
 
 
-def unsold_document(state: PlanState, no_sale: NoSale, *, region_code: str, published_at: int) -> dict[str, Any]:
+def unsold_document(state: PlanState, no_sale: NoSale, *, region_code: str, published_at: int,
+                    unified_deal_code: str | None = None) -> dict[str, Any]:
     """结果公示（未成交）: the parcel did not sell (流拍), its session was terminated (终止),
     or the winner did not sign in time (成交取消, Q42). Neither bids nor bidders nor the
     reserve: only that it ended, when and why."""
@@ -204,9 +208,9 @@ def unsold_document(state: PlanState, no_sale: NoSale, *, region_code: str, publ
         "start_price_wan": wan_number(draft.start_price),
         "start_price_fen": str(draft.start_price),
     }
-    document = _envelope(UNSOLD, state, region_code, published_at, fields)
+    document = _envelope(UNSOLD, state, unified_deal_code or offering_code(state, region_code), published_at, fields)
     document["session_id"] = no_sale.session_id
-    return document
+    return site_order(document)
 
 
 def unified_deal_code(region_code: str, plan_id: str) -> str:
@@ -214,7 +218,15 @@ def unified_deal_code(region_code: str, plan_id: str) -> str:
     return f"{region_code}-TD-{plan_id}"
 
 
-def _envelope(kind: str, state: PlanState, region_code: str, published_at: int, fields: dict[str, Any],
+def offering_code(state: PlanState, region_code: str) -> str:
+    """The 统一交易编码 of the plan's offering: the parcel's own 行政区 when the plan states one,
+    else the seller's (`region_code`). The announcement fixes it; the change notices and the
+    result carry the announcement's (`unified_deal_code=`), whatever the operator enters later."""
+    assert state.draft is not None
+    return unified_deal_code(state.draft.parcel.region_code or region_code, state.draft.plan_id)
+
+
+def _envelope(kind: str, state: PlanState, code: str, published_at: int, fields: dict[str, Any],
               change_no: int | None = None) -> dict[str, Any]:
     assert state.draft is not None
     return {
@@ -223,7 +235,7 @@ def _envelope(kind: str, state: PlanState, region_code: str, published_at: int, 
         "kind": kind,
         "plan_id": state.draft.plan_id,
         "parcel_no": state.draft.parcel.parcel_no,
-        "unified_deal_code": unified_deal_code(region_code, state.draft.plan_id),
+        "unified_deal_code": code,
         "published_at": iso_cst_seconds(published_at),
         "fields": fields,
     }
@@ -273,7 +285,7 @@ def announcement_document(state: PlanState, *, region_code: str) -> dict[str, An
         "contacts": a.contacts,
         "other_matters": a.other_matters,
     }
-    return _envelope(ANNOUNCEMENT, state, region_code, announced.effective_published_at, fields)
+    return _envelope(ANNOUNCEMENT, state, offering_code(state, region_code), announced.effective_published_at, fields)
 
 
 def _schedule_fields(schedule: Schedule, listing: bool) -> dict[str, str]:
@@ -289,7 +301,8 @@ def _schedule_fields(schedule: Schedule, listing: bool) -> dict[str, str]:
     }
 
 
-def change_document(state: PlanState, change_no: int, *, region_code: str) -> dict[str, Any]:
+def change_document(state: PlanState, change_no: int, *, region_code: str,
+                    unified_deal_code: str | None = None) -> dict[str, Any]:
     """变更公告 for the plan's `change_no`-th announcement change (1-based): the reason,
     the content and the whole schedule in force after it, so channels that showed the
     announcement show the times that now hold (RULES 3.1: a late change pushes the start back)."""
@@ -311,7 +324,8 @@ def change_document(state: PlanState, change_no: int, *, region_code: str) -> di
         "pushed_back_days": _days(change.pushed_back_by),
         "contacts": announced.announcement.contacts,
     }
-    return _envelope(CHANGE, state, region_code, change.effective_published_at, fields, change_no)
+    return _envelope(CHANGE, state, unified_deal_code or offering_code(state, region_code),
+                     change.effective_published_at, fields, change_no)
 
 
 def _days(micros: int) -> str:
@@ -330,6 +344,9 @@ def _days(micros: int) -> str:
 # the result
 
 
+INSTALLMENT_ORDER = ("period", "due_date", "amount_wan", "amount_fen", "note")  # 支付期号, 约定支付日期, 约定支付金额
+
+
 @dataclass(frozen=True)
 class Installment:
     """分期支付约定: one period of the contract's payment schedule."""
@@ -344,7 +361,7 @@ class Installment:
 class ResultEntry:
     """What the operator enters from the signed contract: the rest comes from the records."""
 
-    region_code: str  # 行政区 (6 digits)
+    region_code: str  # 行政区: 6 digits, or 9 with the township part 000 (440606000)
     project_name: str
     land_source: str  # one of LAND_SOURCES
     industry: str  # 行业分类
@@ -366,14 +383,17 @@ class Deal:
     holder: str  # the winner's legal name (bidders.legal_name)
 
 
-def check_result_entry(entry: ResultEntry, price_fen: int) -> None:
-    """Refuse an entry that cannot be published (`INVALID_FIELD`, `details.field`)."""
+def check_result_entry(entry: ResultEntry, price_fen: int, divisions: Divisions | None = None) -> None:
+    """Refuse an entry that cannot be published (`INVALID_FIELD`, `details.field`; a region code the
+    division table does not name, `REGION_CODE_UNKNOWN`)."""
 
     def bad(name: str, detail: str) -> Rejected:
         return Rejected(Code.INVALID_FIELD, f"{name}: {detail}", field=name)
 
     if not REGION_CODE.fullmatch(entry.region_code):
-        raise bad("region_code", "6-digit administrative division code (GB/T 2260)")
+        raise bad("region_code", "6-digit administrative division code (GB/T 2260), or its 9-digit form")
+    if divisions is not None and divisions.name(entry.region_code) is None:
+        raise Rejected(Code.REGION_CODE_UNKNOWN, entry.region_code, field="region_code")
     for name in ("project_name", "industry", "land_grade"):
         if not getattr(entry, name).strip():
             raise bad(name, "required")
@@ -391,18 +411,20 @@ def check_result_entry(entry: ResultEntry, price_fen: int) -> None:
 
 
 def result_document(
-    state: PlanState, deal: Deal, entry: ResultEntry, *, supervision_no: str, published_at: int
+    state: PlanState, deal: Deal, entry: ResultEntry, *, supervision_no: str, published_at: int,
+    divisions: Divisions | None = None, unified_deal_code: str | None = None,
 ) -> dict[str, Any]:
     """结果公示 of a sold parcel. Only the close gives a `Deal`: the winner and the price
-    appear nowhere before it."""
+    appear nowhere before it. `divisions` names the 行政区 (and refuses a code it lacks)."""
     draft = state.draft
     if draft is None or state.approval is None:
         raise Rejected(Code.PLAN_WRONG_STATUS, "no approved plan", status=state.status.value)
     number = parse_supervision_no(supervision_no, this_year=china_date(published_at).year)
-    check_result_entry(entry, deal.price_fen)
+    check_result_entry(entry, deal.price_fen, divisions)
     check_supervision_region(number, entry.region_code)
     parcel = draft.parcel
     fields: dict[str, Any] = {
+        "region_name": (divisions.site_name(entry.region_code) or "") if divisions is not None else "",
         "region_code": entry.region_code,
         "supervision_no": supervision_no,
         "project_name": entry.project_name,
@@ -434,9 +456,36 @@ def result_document(
         "contract_date": entry.contract_date.isoformat(),
         "deal_at": iso_cst_seconds(deal.closed_at),
     }
-    document = _envelope(RESULT, state, entry.region_code, published_at, fields)
+    # The announcement's code (RULES 3.2: one code for the offering), never one made from the
+    # region the operator enters now; without it (no announcement stored), the plan's.
+    document = _envelope(RESULT, state, unified_deal_code or offering_code(state, entry.region_code), published_at,
+                         fields)
     document["session_id"] = deal.session_id
-    return document
+    return site_order(document)
+
+
+# ---------------------------------------------------------------------------
+# the site's field order
+
+ENVELOPE_ORDER = ("schema", "document_id", "kind", "plan_id", "parcel_no", "unified_deal_code", "published_at",
+                  "session_id", "fields")
+
+
+def site_order(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with its envelope and its fields in the site's order (the labels' order),
+    whatever order it was read back in: PostgreSQL's jsonb keeps keys by length, not as written.
+    Keys the order does not know (a newer version's) follow, as they came."""
+    def ordered(data: dict[str, Any], order: Any) -> dict[str, Any]:
+        return {**{k: data[k] for k in order if k in data}, **{k: v for k, v in data.items() if k not in order}}
+
+    out = ordered(document, ENVELOPE_ORDER)
+    if isinstance(out.get("fields"), dict):
+        fields = ordered(out["fields"], labels_of(str(out.get("kind"))))
+        if isinstance(fields.get("installments"), list):
+            fields["installments"] = [ordered(p, INSTALLMENT_ORDER) if isinstance(p, dict) else p
+                                      for p in fields["installments"]]
+        out["fields"] = fields
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from auction.adapters.protocol import storable_text
 from auction.documents.landchina import Installment, ResultEntry
+from auction.documents.site_format import parse_site_date
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.guard import text_field
@@ -28,13 +29,14 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _date(data: dict[str, Any], name: str) -> date:
+    """YYYY-MM-DD, or as the site and the contract write it: 2019年04月27日."""
     value = data.get(name)
     try:
         if not isinstance(value, str):
             raise ValueError(name)
-        return date.fromisoformat(value)
+        return parse_site_date(value)
     except ValueError:
-        raise Rejected(Code.INVALID_FIELD, f"{name}: a date, YYYY-MM-DD", field=name) from None
+        raise Rejected(Code.INVALID_FIELD, f"{name}: a date, YYYY-MM-DD or YYYY年MM月DD日", field=name) from None
 
 
 def _installments(body: dict[str, Any]) -> tuple[Installment, ...]:
