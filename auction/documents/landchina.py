@@ -116,6 +116,34 @@ UNSOLD_LABELS: dict[str, str] = {
     "start_price_fen": "起始价(分)",
 }
 
+# The China Land Market website's 供地结果信息 page: its labels, in its order, and the result's
+# keys that carry them (docs/publication.md, "Site fields"). Fields of the page the result does
+# not carry are listed there with the reason.
+SITE_RESULT_FIELDS: dict[str, str] = {
+    "行政区": "region_name",
+    "电子监管号": "supervision_no",
+    "项目名称": "project_name",
+    "项目位置": "project_location",
+    "面积(公顷)": "area_hectares",
+    "土地来源": "land_source",
+    "土地用途": "land_use_name",
+    "供地方式": "supply_method",
+    "土地使用年限": "term_years",
+    "行业分类": "industry",
+    "土地级别": "land_grade",
+    "成交价格(万元)": "price_wan",
+    "土地使用权人": "holder",
+    "约定容积率下限": "plot_ratio_min",
+    "约定容积率上限": "plot_ratio_max",
+    "约定交地时间": "delivery_date",
+    "约定开工时间": "construction_start_date",
+    "约定竣工时间": "completion_date",
+    "批准单位": "approver",
+    "合同签订日期": "contract_date",
+}
+SITE_INSTALLMENT_FIELDS = {"支付期号": "period", "约定支付日期": "due_date", "约定支付金额(万元)": "amount_wan",
+                           "备注": "note"}
+
 # Why a session did not sell, in the words of a notice: a close's reason (流拍), a
 # termination by the engine (终止), and the Q42 default (成交取消).
 CLOSE_REASONS = {
@@ -265,7 +293,7 @@ def announcement_document(state: PlanState, *, region_code: str) -> dict[str, An
         "area_m2": to_square_metres(parcel.area_m2_hundredths),
         "land_use_code": parcel.land_use,
         "land_use_name": parcel.land_use_name,
-        "term_years": str(parcel.term_years),
+        "term_years": parcel.term_text,
         "plot_ratio_min": _optional(parcel.plot_ratio_min, format_hundredths),
         "plot_ratio_max": _optional(parcel.plot_ratio_max, format_hundredths),
         "building_density_max": _optional(parcel.planning.building_density_max_bp, format_basis_points),
@@ -436,7 +464,7 @@ def result_document(
         "land_use_code": parcel.land_use,
         "land_use_name": parcel.land_use_name,
         "supply_method": SUPPLY_METHODS[draft.method],
-        "term_years": str(parcel.term_years),
+        "term_years": parcel.term_text,
         "industry": entry.industry,
         "land_grade": entry.land_grade,
         "price_wan": wan_number(deal.price_fen),
