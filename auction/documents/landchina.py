@@ -19,6 +19,7 @@ winner (土地使用权人) and the price, and is only built from a close.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date
@@ -29,7 +30,8 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount, wan_number
 from auction.domain.divisions import CODE as REGION_CODE
 from auction.domain.divisions import Divisions
-from auction.domain.plan.parcels import format_basis_points, format_hundredths, to_hectares, to_square_metres
+from auction.domain.plan.limits import plain, range_text
+from auction.domain.plan.parcels import Parcel, format_basis_points, format_hundredths, to_hectares, to_square_metres
 from auction.domain.plan.plan_terms import PlanMethod, Schedule
 from auction.domain.plan.plans import PlanState
 from auction.domain.plan.supervision import check_supervision_region, parse_supervision_no
@@ -45,6 +47,8 @@ SUPPLY_METHODS = {  # 供地方式, as the China Land Market website names them
     PlanMethod.AUCTION: "拍卖出让",
     PlanMethod.LISTING: "挂牌出让",
 }
+INDUSTRY_CODE = re.compile(r"[A-T]([0-9]{2}([0-9]{1,2})?)?")  # 行业分类 (GB/T 4754): K, K72, C3011
+LAND_GRADE_CODE = re.compile(r"dj[1-9][0-9]?")  # 土地级别 as the site codes it: dj1 一级
 LAND_SOURCES = ("新增建设用地", "现有建设用地", "新增建设用地(来自存量库)")  # 土地来源
 # 电子监管号: its structure and checks are auction/domain/plan/supervision.py.
 
@@ -76,6 +80,13 @@ ANNOUNCEMENT_LABELS: dict[str, str] = {
     "building_density_max": "建筑密度(上限)",
     "green_ratio_min": "绿化率(下限)",
     "height_limit_m": "建筑限高(米)",
+    # The same limits in the site's words, open or closed ends (limits.py): 大于1并且小于或等于2.2
+    "plot_ratio": "容积率",
+    "building_density": "建筑密度(%)",
+    "green_ratio": "绿化率(%)",
+    "height_limit": "建筑限高(米)范围",
+    "investment_intensity_wan": "投资强度(万元/公顷)",
+    "remarks": "备注",
     "start_price_wan": "起始价(万元)",
     "start_price_fen": "起始价(分)",
     "increment_wan": "加价幅度(万元)",
@@ -171,7 +182,9 @@ RESULT_LABELS: dict[str, str] = {
     "supply_method": "供地方式",
     "term_years": "土地使用年限(年)",
     "industry": "行业分类",
+    "industry_code": "行业分类代码",
     "land_grade": "土地级别",
+    "land_grade_code": "土地级别代码",
     "price_wan": "成交价格(万元)",
     "price_fen": "成交价格(分)",
     "installments": "分期支付约定",
@@ -273,6 +286,26 @@ def _optional(value: int | None, show: Any) -> str:
     return "" if value is None else str(show(value))
 
 
+def planning_words(parcel: Parcel) -> dict[str, str]:
+    """The planning limits as the site's announcements write them, ends open or closed."""
+    p = parcel.planning
+
+    def words(low_name: str, low: int | None, high_name: str, high: int | None) -> str:
+        return range_text(low, high, places=2, low_open=low_name in p.open_bounds,
+                          high_open=high_name in p.open_bounds)
+
+    return {
+        "plot_ratio": words("plot_ratio_min", parcel.plot_ratio_min, "plot_ratio_max", parcel.plot_ratio_max),
+        "building_density": words("building_density_min_bp", p.building_density_min_bp, "building_density_max_bp",
+                                  p.building_density_max_bp),
+        "green_ratio": words("green_ratio_min_bp", p.green_ratio_min_bp, "green_ratio_max_bp", p.green_ratio_max_bp),
+        "height_limit": words("height_min_cm", p.height_min_cm, "height_limit_cm", p.height_limit_cm),
+        "investment_intensity_wan": "" if p.investment_fen_per_hectare is None else plain(
+            p.investment_fen_per_hectare, 6),
+        "remarks": p.notes,
+    }
+
+
 def announcement_document(state: PlanState, *, region_code: str) -> dict[str, Any]:
     """出让公告 of an announced plan. Reads the draft, the announcement, the schedule in
     force and the appraisals: nothing about bidders or the reserve exists in these."""
@@ -299,6 +332,7 @@ def announcement_document(state: PlanState, *, region_code: str) -> dict[str, An
         "building_density_max": _optional(parcel.planning.building_density_max_bp, format_basis_points),
         "green_ratio_min": _optional(parcel.planning.green_ratio_min_bp, format_basis_points),
         "height_limit_m": _optional(parcel.planning.height_limit_cm, format_hundredths),
+        **planning_words(parcel),
         "start_price_wan": wan_number(draft.start_price),
         "start_price_fen": str(draft.start_price),
         "increment_wan": wan_number(draft.increment),
@@ -399,6 +433,10 @@ class ResultEntry:
     construction_start_date: date  # 约定开工时间
     completion_date: date  # 约定竣工时间
     contract_date: date  # 合同签订日期
+    # The site's codes behind the words (its hidden values): 行业分类 by GB/T 4754 (`K72` 房地产业),
+    # 土地级别 `dj1` (一级) ... ; '' when not entered.
+    industry_code: str = ""
+    land_grade_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -425,6 +463,10 @@ def check_result_entry(entry: ResultEntry, price_fen: int, divisions: Divisions 
     for name in ("project_name", "industry", "land_grade"):
         if not getattr(entry, name).strip():
             raise bad(name, "required")
+    if entry.industry_code and not INDUSTRY_CODE.fullmatch(entry.industry_code):
+        raise bad("industry_code", "a GB/T 4754 code as the site gives it: K72, C3011")
+    if entry.land_grade_code and not LAND_GRADE_CODE.fullmatch(entry.land_grade_code):
+        raise bad("land_grade_code", "the site's grade code: dj1 (一级) to dj99")
     if entry.land_source not in LAND_SOURCES:
         raise bad("land_source", "one of " + "、".join(LAND_SOURCES))
     if not entry.installments:
@@ -466,7 +508,9 @@ def result_document(
         "supply_method": SUPPLY_METHODS[draft.method],
         "term_years": parcel.term_text,
         "industry": entry.industry,
+        "industry_code": entry.industry_code,
         "land_grade": entry.land_grade,
+        "land_grade_code": entry.land_grade_code,
         "price_wan": wan_number(deal.price_fen),
         "price_fen": str(deal.price_fen),
         "installments": [

@@ -118,11 +118,39 @@ class PlanningConditions:
     building_density_max_bp: int | None = None  # 建筑密度上限, basis points (3000 = 30.00%)
     green_ratio_min_bp: int | None = None  # 绿地率（绿化率）下限, basis points
     height_limit_cm: int | None = None  # 建筑限高, centimetres
-    notes: str = ""  # other conditions, free text
+    notes: str = ""  # other conditions, free text (the announcement's 备注)
+    # The other ends real announcements state (建筑密度 大于或等于30, 绿化率 小于或等于20, 建筑限高
+    # 大于或等于30并且小于54), 投资强度, and which ends are open (大于/小于: the value itself excluded),
+    # by field name (`OPEN_BOUNDS`). Unset, they stay out of stored payloads.
+    building_density_min_bp: int | None = None
+    green_ratio_max_bp: int | None = None
+    height_min_cm: int | None = None
+    investment_fen_per_hectare: int | None = None  # 投资强度, shown in 万元/公顷
+    open_bounds: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in PLANNING_OPTIONAL:
+            if data[name] in (None, ()):
+                del data[name]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PlanningConditions:
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        if "open_bounds" in values:
+            values["open_bounds"] = tuple(values["open_bounds"])
+        return cls(**values)
+
+    def is_open(self, name: str) -> bool:
+        return name in self.open_bounds
+
+
+PLANNING_OPTIONAL = ("building_density_min_bp", "green_ratio_max_bp", "height_min_cm", "investment_fen_per_hectare",
+                     "open_bounds")
+# The ends that may be open: the parcel's plot ratio limits and the planning conditions' bounds.
+OPEN_BOUNDS = frozenset({"plot_ratio_min", "plot_ratio_max", "building_density_min_bp", "building_density_max_bp",
+                         "green_ratio_min_bp", "green_ratio_max_bp", "height_min_cm", "height_limit_cm"})
 
 
 # Q23's six facts, in the order of the article, with their Chinese names.
@@ -246,7 +274,8 @@ class Parcel:
         return total_fen * 100 < self.benchmark_fen_per_m2 * self.area_m2_hundredths
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self) | {"conditions_category": self.conditions_category.value}
+        data = asdict(self) | {"conditions_category": self.conditions_category.value,
+                               "planning": self.planning.to_dict()}
         for name in OPTIONAL_FIELDS:  # fields added later stay out of payloads while unset
             if data[name] in ("", ()):
                 del data[name]
@@ -308,12 +337,21 @@ def check_parcel(parcel: Parcel) -> None:
     ):
         raise bad("readiness", "six true/false facts")
     planning = parcel.planning
-    for name in ("building_density_max_bp", "green_ratio_min_bp"):
+    for name in ("building_density_max_bp", "green_ratio_min_bp", "building_density_min_bp", "green_ratio_max_bp"):
         value = getattr(planning, name)
         if value is not None and (not _whole(value) or value > 10_000):
             raise bad(name, "basis points from 0 to 10000")
-    if planning.height_limit_cm is not None and (not _whole(planning.height_limit_cm) or planning.height_limit_cm == 0):
-        raise bad("height_limit_cm", "a positive whole number of centimetres")
+    for name in ("height_limit_cm", "height_min_cm", "investment_fen_per_hectare"):
+        value = getattr(planning, name)
+        if value is not None and (not _whole(value) or value == 0):
+            raise bad(name, "a positive whole number")
+    for lower, upper in (("building_density_min_bp", "building_density_max_bp"),
+                         ("green_ratio_min_bp", "green_ratio_max_bp"), ("height_min_cm", "height_limit_cm")):
+        a, b = getattr(planning, lower), getattr(planning, upper)
+        if a is not None and b is not None and a > b:
+            raise bad(lower, "above the upper limit")
+    if not isinstance(planning.open_bounds, tuple) or not set(planning.open_bounds) <= OPEN_BOUNDS:
+        raise bad("open_bounds", "names of limits: " + ", ".join(sorted(OPEN_BOUNDS)))
     if not isinstance(parcel.region_code, str) or (parcel.region_code and not REGION_CODE.fullmatch(parcel.region_code)):
         raise bad("region_code", "a 6-digit administrative division code (GB/T 2260), or empty")
     if not isinstance(parcel.conditions_category, ConditionsCategory):

@@ -67,6 +67,8 @@ def result_entry(body: dict[str, Any], default_region: str) -> ResultEntry:
         construction_start_date=_date(body, "construction_start_date"),
         completion_date=_date(body, "completion_date"),
         contract_date=_date(body, "contract_date"),
+        industry_code=text_field(body, "industry_code", 8, required=False),
+        land_grade_code=text_field(body, "land_grade_code", 8, required=False),
     )
 
 
