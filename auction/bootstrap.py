@@ -24,6 +24,7 @@ import contextlib
 import logging
 import os
 import socket
+from pathlib import Path
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,6 +39,7 @@ from auction.adapters.jobs.deadlines import DeadlineTimers
 from auction.adapters.jobs.timers import SessionTimers
 from auction.adapters.keys import open_sealer
 from auction.services.calendar import CalendarStore, official_calendar
+from auction.services.divisions import load_divisions
 from auction.services.deadlines import DeadlineService
 from auction.services.deposits import DepositService
 from auction.services.plans import PlanService
@@ -209,7 +211,8 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
         service=service, timers=SessionTimers(service), plans=plans, deposits=deposits, deadlines=deadlines,
         deadline_timers=DeadlineTimers(deadlines, settings.deadline_sweep_seconds, armed),
         delivery=delivery,
-        publisher=Publisher(pool, plans, channels, settings.region_code, wake=delivery.wake),
+        publisher=Publisher(pool, plans, channels, settings.region_code, wake=delivery.wake,
+                            divisions=load_divisions(Path(settings.divisions_file) if settings.divisions_file else None)),
         # Abuse limits per client address, and the roll-up of strangers' refusals (README, Security).
         limits=Limits.from_settings(settings),
         refusals=RefusalRollup(pool, settings.audit_rollup_seconds),

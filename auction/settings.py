@@ -76,6 +76,7 @@ class Settings:
     # Publication (docs/publication.md). AUCTION_CHANNELS holds URLs and HMAC keys: never logged.
     publication_channels: str = field(default="", repr=False)  # "name=url|key[|json|xml],..."
     region_code: str = "530300"  # 行政区划代码 of the seller (曲靖市), in the unified deal code
+    divisions_file: str = ""  # a newer 行政区划 table laid over the shipped one (auction/services/divisions.py)
     publication_retry_base_seconds: float = 2.0  # back-off: base x 2^(attempt-1), with jitter
     publication_retry_cap_seconds: float = 600.0
     publication_max_attempts: int = 30  # then FAILED until an operator retries
@@ -176,6 +177,7 @@ class Settings:
             deadline_sweep_seconds=float(e.get("AUCTION_DEADLINE_SWEEP_SECONDS", "60")),
             publication_channels=e.get("AUCTION_CHANNELS", ""),
             region_code=e.get("AUCTION_REGION_CODE") or "530300",
+            divisions_file=e.get("AUCTION_DIVISIONS_FILE", ""),
             publication_retry_base_seconds=float(e.get("AUCTION_PUBLICATION_RETRY_BASE_SECONDS", "2")),
             publication_retry_cap_seconds=float(e.get("AUCTION_PUBLICATION_RETRY_CAP_SECONDS", "600")),
             publication_max_attempts=_int(e, "AUCTION_PUBLICATION_MAX_ATTEMPTS", 30),

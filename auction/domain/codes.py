@@ -152,6 +152,9 @@ class Code(str, Enum):
     COMPANY_EXISTS = "COMPANY_EXISTS"
     PHONE_INVALID = "PHONE_INVALID"
     PASSWORDS_DIFFER = "PASSWORDS_DIFFER"
+    # Publication to the China Land Market website (docs/publication.md)
+    SUPERVISION_NO_REGION_MISMATCH = "SUPERVISION_NO_REGION_MISMATCH"
+    REGION_CODE_UNKNOWN = "REGION_CODE_UNKNOWN"
 
 
 MESSAGES: dict[Code, str] = {
@@ -280,6 +283,8 @@ MESSAGES: dict[Code, str] = {
     Code.COMPANY_EXISTS: "该统一社会信用代码已注册，请直接登录 / This unified social credit code is already registered: sign in",
     Code.PHONE_INVALID: "联系电话应为11位手机号或带区号的固定电话 / The phone must be an 11-digit mobile number or a landline with its area code",
     Code.PASSWORDS_DIFFER: "两次输入的密码不一致 / The two passwords differ",
+    Code.SUPERVISION_NO_REGION_MISMATCH: "电子监管号的行政区划代码与宗地所在行政区不符 / The land supervision number's division code is not the parcel's administrative division",
+    Code.REGION_CODE_UNKNOWN: "行政区划代码不在行政区划表中 / The administrative division code is not in the division table (GB/T 2260)",
 }
 
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from auction.adapters.protocol import storable_text
 from auction.documents.landchina import Installment, ResultEntry
+from auction.documents.site_format import parse_site_date
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.guard import text_field
@@ -28,13 +29,14 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _date(data: dict[str, Any], name: str) -> date:
+    """YYYY-MM-DD, or as the site and the contract write it: 2019年04月27日."""
     value = data.get(name)
     try:
         if not isinstance(value, str):
             raise ValueError(name)
-        return date.fromisoformat(value)
+        return parse_site_date(value)
     except ValueError:
-        raise Rejected(Code.INVALID_FIELD, f"{name}: a date, YYYY-MM-DD", field=name) from None
+        raise Rejected(Code.INVALID_FIELD, f"{name}: a date, YYYY-MM-DD or YYYY年MM月DD日", field=name) from None
 
 
 def _installments(body: dict[str, Any]) -> tuple[Installment, ...]:
@@ -65,6 +67,8 @@ def result_entry(body: dict[str, Any], default_region: str) -> ResultEntry:
         construction_start_date=_date(body, "construction_start_date"),
         completion_date=_date(body, "completion_date"),
         contract_date=_date(body, "contract_date"),
+        industry_code=text_field(body, "industry_code", 8, required=False),
+        land_grade_code=text_field(body, "land_grade_code", 8, required=False),
     )
 
 
