@@ -22,6 +22,7 @@ from auction.entrypoints.api.publication import PublicationApi
 from auction.entrypoints.api.records import RecordsApi
 from auction.entrypoints.console.pages import ConsolePages
 from auction.entrypoints.http import i18n
+from auction.entrypoints.http import metrics as metrics_route
 from auction.entrypoints.http.input_guards import BodyLimit, SafePath
 from auction.entrypoints.http.middleware import ApiAudit, SecurityHeaders
 from auction.entrypoints.portal.pages import PortalPages
@@ -77,7 +78,8 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
                 *ConsolePages(settings).routes(), *bidder_page_routes(settings),
                 *PublicationApi(settings).routes(), *public_page_routes(settings, layout),
                 *Hall(settings, layout).routes(), *i18n.routes(),
-                *PortalPages(settings).routes()],  # the bidders' portal (/portal)
+                *PortalPages(settings).routes(),  # the bidders' portal (/portal)
+                *metrics_route.routes(settings)],  # GET /metrics, as AUCTION_METRICS says
         lifespan=lifespan,
         exception_handlers={404: not_found},
     )
