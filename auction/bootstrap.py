@@ -38,6 +38,7 @@ from auction.adapters.fanout.redis_broker import RedisBroker
 from auction.adapters.jobs.deadlines import DeadlineTimers
 from auction.adapters.jobs.timers import SessionTimers
 from auction.adapters.keys import open_sealer
+from auction.adapters.metrics import Metrics
 from auction.services.calendar import CalendarStore, official_calendar
 from auction.services.divisions import load_divisions
 from auction.services.deadlines import DeadlineService
@@ -90,6 +91,7 @@ class Runtime:
     limits: Limits
     refusals: RefusalRollup
     portal: PortalService  # the bidders' portal: registration, applications, credentials
+    metrics: Metrics  # GET /metrics (auction/adapters/metrics.py): this app's own registry
     last_alive: int | None = None  # µs UTC: until when the service was known alive (RULES 7.5)
     beat: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -97,7 +99,8 @@ class Runtime:
         """What requests read as `request.state.<key>`."""
         return {"service": self.service, "plans": self.plans, "publisher": self.publisher,
                 "deposits": self.deposits, "deadlines": self.deadlines,
-                "limits": self.limits, "refusals": self.refusals, "portal": self.portal}
+                "limits": self.limits, "refusals": self.refusals, "portal": self.portal,
+                "metrics": self.metrics}
 
     async def start(self) -> None:
         settings, pool = self.settings, self.pool
@@ -185,11 +188,14 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
     service's clock (µs UTC); only the demo's history (auction/demo/day.py) passes another."""
     sealer = open_sealer(settings)
     pool = await _migrated_pool(settings, dsn, migration_dsn)
-    group_commit = GroupCommit(pool, settings.group_commit_writers) if settings.group_commit_writers > 0 else None
+    metrics = Metrics(pool)
+    group_commit = (GroupCommit(pool, settings.group_commit_writers, observe=metrics.committed)
+                    if settings.group_commit_writers > 0 else None)
     reactions = Reactions()
     broker: Broker = (InProcessBroker() if not settings.redis_url
                       else RedisBroker(settings.redis_url, settings.node_id, reactions))
-    service = SessionService(EventStore(pool, group_commit=group_commit), broker, sealer, clock,
+    events = EventStore(pool, group_commit=group_commit, observe=metrics.committed)
+    service = SessionService(events, broker, sealer, clock,
                              sole_writer=settings.redis_url is None, reactions=reactions)
     plans = PlanService(PlanStore(pool), service, settings.plan_rules, settings.rules, clock,
                         reactions=reactions)
@@ -204,7 +210,7 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
         Backoff(settings.publication_retry_base_seconds, settings.publication_retry_cap_seconds,
                 settings.publication_max_attempts),
         timeout=settings.publication_timeout_seconds, poll=settings.publication_poll_seconds,
-        node_id=settings.node_id,
+        node_id=settings.node_id, on_attempt=metrics.delivery,
     )
     runtime = Runtime(
         settings=settings, pool=pool, group_commit=group_commit, broker=broker, reactions=reactions,
@@ -217,6 +223,7 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
         limits=Limits.from_settings(settings),
         refusals=RefusalRollup(pool, settings.audit_rollup_seconds),
         portal=PortalService(pool, deposits, plans, deadlines, clock),
+        metrics=metrics,
     )
     _react(runtime)
     return runtime

@@ -37,6 +37,14 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     return value.lower() in ("1", "true", "yes", "on")
 
 
+def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """One of `allowed` (the first when unset), else a ValueError naming them."""
+    value = (env.get(name) or allowed[0]).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name}: expected one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = field(default=None, repr=False)  # the server's login; None: embedded PostgreSQL
@@ -107,6 +115,9 @@ class Settings:
     ws_token_failures_per_minute: int = 20  # failed bidder tokens in hellos
     api_key_failures_per_minute: int = 20  # wrong operator keys on the API
     audit_rollup_seconds: float = 60.0  # unauthenticated refusals: one audit row per address, kind and period
+    # Operability (docs/operations.md): who may scrape GET /metrics, and the log lines' format.
+    metrics: str = "operator"  # "off" (no route), "operator" (the operator key, as the API), "open"
+    log_format: str = "text"  # "text", or "json": one JSON object per line
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -183,4 +194,6 @@ class Settings:
             publication_max_attempts=_int(e, "AUCTION_PUBLICATION_MAX_ATTEMPTS", 30),
             publication_timeout_seconds=float(e.get("AUCTION_PUBLICATION_TIMEOUT_SECONDS", "10")),
             publication_poll_seconds=float(e.get("AUCTION_PUBLICATION_POLL_SECONDS", "1")),
+            metrics=_choice(e, "AUCTION_METRICS", ("operator", "open", "off")),
+            log_format=_choice(e, "AUCTION_LOG_FORMAT", ("text", "json")),
         )

@@ -117,8 +117,10 @@ def encode(document: dict[str, Any], fmt: str) -> tuple[bytes, str]:
 
 class DeliveryWorker:
     def __init__(self, pool: asyncpg.Pool, channels: tuple[Channel, ...], backoff: Backoff, *, timeout: float,
-                 poll: float, node_id: str, concurrency: int = 4) -> None:
+                 poll: float, node_id: str, concurrency: int = 4,
+                 on_attempt: Callable[[bool], None] | None = None) -> None:
         self.pool = pool
+        self.on_attempt = on_attempt  # told each attempt's outcome, delivered or not (GET /metrics)
         self.channels = {c.name: c for c in channels}
         self.backoff = backoff
         self.timeout = timeout
@@ -190,6 +192,8 @@ class DeliveryWorker:
                 except (OSError, DeliveryError, ValueError, IndexError) as e:
                     error = f"{type(e).__name__}: {e}"[:300] or type(e).__name__
             await outbox.finish_attempt(con, row.outbox_id, attempt, status=status, error=error, receipt=receipt)
+            if self.on_attempt is not None:
+                self.on_attempt(error is None)
             tries = row.attempts + 1  # since the last operator retry; `attempt` numbers all of them
             if error is None:
                 assert receipt is not None

@@ -206,3 +206,11 @@ async def result_confirmed_at(pool: asyncpg.Pool, plan_id: str) -> datetime | No
         return None
     at: datetime = row["at"]
     return at
+
+
+async def depth(pool: asyncpg.Pool) -> dict[str, int]:
+    """Outbox rows not yet delivered, by state: what `GET /metrics` shows."""
+    rows = await pool.fetch(
+        "SELECT state, count(*) AS n FROM publication_outbox WHERE state <> $1 GROUP BY state", DELIVERED,
+    )
+    return {r["state"]: int(r["n"]) for r in rows}

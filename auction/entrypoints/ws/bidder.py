@@ -32,6 +32,7 @@ import asyncpg
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from auction.adapters.fanout.broker import Message, Subscription, text_frame
+from auction.adapters.metrics import Metrics
 from auction.adapters.protocol import PROTOCOL_VERSION, dumps, loads, state_view, storable_text, terms_view
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.bidding.commands import PlaceBid
@@ -157,7 +158,8 @@ class BidderEndpoint:
     async def serve(self, ws: WebSocket) -> None:
         await ws.accept()
         self.connections += 1
-        connection = BidderConnection(self.settings, ws.state.service, ws.state.limits, address_of(ws.client))
+        connection = BidderConnection(self.settings, ws.state.service, ws.state.limits, address_of(ws.client),
+                                      ws.state.metrics)
         try:
             await connection._serve(ws)
         except WebSocketDisconnect:
@@ -172,8 +174,10 @@ class BidderEndpoint:
 
 
 class BidderConnection:
-    def __init__(self, settings: Settings, service: SessionService, limits: Limits, address: str) -> None:
+    def __init__(self, settings: Settings, service: SessionService, limits: Limits, address: str,
+                 metrics: Metrics) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.service = service
         self.limits = limits  # per client address (auction/entrypoints/http/limits.py)
         self.address = address
@@ -204,6 +208,8 @@ class BidderConnection:
             await _close(ws, code, r.code.value)
             return
         last_seq = hello.get("last_seq")
+        open_connections = self.metrics.connections["watcher" if peer.bidder_no is None else "bidder"]
+        open_connections.inc()
         sub = self.service.broker.subscribe(peer.session_id, self.settings.ws_send_queue)
         writer: asyncio.Task[None] | None = None
         heart: asyncio.TimerHandle | None = None
@@ -257,6 +263,7 @@ class BidderConnection:
                 heart.cancel()
             sub.direct = sub.queued = None
             self.service.broker.unsubscribe(sub)
+            open_connections.dec()
 
     async def _authenticate(self, hello: dict[str, Any]) -> Peer:
         session_id = hello.get("session_id")
@@ -327,6 +334,7 @@ class BidderConnection:
         while sub.pending():
             message: Message | None = sub.queue.get_nowait()
             if message is None or sub.overflowed:
+                self.metrics.slow_consumer.inc()
                 await _close(ws, CLOSE_SLOW_CONSUMER, "slow consumer: reconnect with last_seq")
                 return
             if message.seq <= peer.last_sent:
@@ -362,6 +370,7 @@ class BidderConnection:
             await peer.send(ws, reply)
 
     async def _bid(self, peer: Peer, message: dict[str, Any]) -> str:
+        started = time.perf_counter()
         bid_id = message.get("bid_id")
         try:
             if peer.bidder_no is None:
@@ -383,8 +392,10 @@ class BidderConnection:
                 log.exception("bid %s on %s: database error", bid_id, peer.session_id)
                 raise Rejected(Code.SERVICE_UNAVAILABLE) from None
         except Rejected as r:
+            self.metrics.bid_refused(r.code, time.perf_counter() - started)
             return dumps({"type": "reject", "bid_id": bid_id if isinstance(bid_id, str) else None,
                           **r.rejection.to_dict()})
+        self.metrics.bid_accepted(time.perf_counter() - started)
         bid = result.state.accepted[(peer.bidder_no, bid_id)]
         return dumps({"type": "ack", "bid_id": bid_id, "seq": bid.pub_seq, "amount_fen": bid.amount,
                       "at_us": bid.at})
