@@ -75,6 +75,17 @@ def server_factory(pg: embedded.EmbeddedPostgres, database: str, tmp_path: Path
         s.stop()
 
 
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data folder for an `auction` command that starts its own embedded PostgreSQL. Not
+    under pytest's tmp_path: when the tests run as root the postmaster runs as another user,
+    and pytest takes other users' access to its root folder away again (any pytest started
+    on the machine does), which would shut the postmaster out of its own files."""
+    base = Path(tempfile.mkdtemp(prefix="auction-test-data-"))
+    yield base / "var"
+    shutil.rmtree(base, ignore_errors=True)
+
+
 # A real redis-server (Debian package) on a free loopback port, restartable on that port.
 RedisServer = RedisProcess
 

@@ -23,8 +23,8 @@ from tests.e2e.test_run_default import _free_port, _ready, serving, sigterm
 MEMBERS = ["demo-member-1", "demo-member-2", "demo-member-3"]
 
 
-async def test_the_demo_is_a_trading_day_in_the_browser(tmp_path: Path) -> None:
-    data, port = tmp_path / "var", _free_port()
+async def test_the_demo_is_a_trading_day_in_the_browser(data_dir: Path) -> None:
+    data, port = data_dir, _free_port()
     with serving(data, port, "--demo") as proc:
         await _ready(port, proc)
         accounts_file = data / "demo-accounts.json"
