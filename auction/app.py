@@ -29,6 +29,7 @@ from auction.entrypoints.public.bidder_page import routes as bidder_page_routes
 from auction.entrypoints.public.hall import Hall
 from auction.entrypoints.public.layout import Layout, is_page_area
 from auction.entrypoints.public.pages import routes as public_page_routes
+from auction.entrypoints.public.transparency import routes as transparency_routes
 from auction.entrypoints.ws.bidder import BidderEndpoint
 from auction.services.session import now_us
 from auction.settings import Settings
@@ -77,7 +78,8 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
                 *ConsolePages(settings).routes(), *bidder_page_routes(settings),
                 *PublicationApi(settings).routes(), *public_page_routes(settings, layout),
                 *Hall(settings, layout).routes(), *i18n.routes(),
-                *PortalPages(settings).routes()],  # the bidders' portal (/portal)
+                *PortalPages(settings).routes(),  # the bidders' portal (/portal)
+                *transparency_routes()],  # the sessions' signed logs and public records (/public/...)
         lifespan=lifespan,
         exception_handlers={404: not_found},
     )

@@ -152,6 +152,8 @@ class Code(str, Enum):
     COMPANY_EXISTS = "COMPANY_EXISTS"
     PHONE_INVALID = "PHONE_INVALID"
     PASSWORDS_DIFFER = "PASSWORDS_DIFFER"
+    # The transparency log and the public record (auction/services/transparency.py, public_record.py)
+    RECORD_NOT_FINAL = "RECORD_NOT_FINAL"
 
 
 MESSAGES: dict[Code, str] = {
@@ -280,6 +282,7 @@ MESSAGES: dict[Code, str] = {
     Code.COMPANY_EXISTS: "该统一社会信用代码已注册，请直接登录 / This unified social credit code is already registered: sign in",
     Code.PHONE_INVALID: "联系电话应为11位手机号或带区号的固定电话 / The phone must be an 11-digit mobile number or a landline with its area code",
     Code.PASSWORDS_DIFFER: "两次输入的密码不一致 / The two passwords differ",
+    Code.RECORD_NOT_FINAL: "交易尚未结束，公开记录在结束后提供 / The public record exists once the session has ended",
 }
 
 

@@ -38,6 +38,7 @@ from auction.domain.bidding.commands import PlaceBid
 from auction.domain.bidding.session import SessionState
 from auction.entrypoints.http.limits import Limits, address_of, token_refusal
 from auction.services.session import SessionService, now_us
+from auction.services.transparency import TransparencyLog
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros
@@ -122,6 +123,9 @@ class Peer:
         wire = self.wire
         if wire is None or not self.live or self.lock.locked() or not wire.ready():
             return False
+        if message.seq == 0:  # outside the event order (a signed tree head): as it comes
+            wire.write(message.frame)
+            return True
         if message.seq <= self.last_sent:
             return True  # already sent (replayed from the log)
         if message.seq != self.last_sent + 1:
@@ -157,7 +161,8 @@ class BidderEndpoint:
     async def serve(self, ws: WebSocket) -> None:
         await ws.accept()
         self.connections += 1
-        connection = BidderConnection(self.settings, ws.state.service, ws.state.limits, address_of(ws.client))
+        connection = BidderConnection(self.settings, ws.state.service, ws.state.limits, address_of(ws.client),
+                                      getattr(ws.state, "transparency", None))
         try:
             await connection._serve(ws)
         except WebSocketDisconnect:
@@ -172,8 +177,10 @@ class BidderEndpoint:
 
 
 class BidderConnection:
-    def __init__(self, settings: Settings, service: SessionService, limits: Limits, address: str) -> None:
+    def __init__(self, settings: Settings, service: SessionService, limits: Limits, address: str,
+                 transparency: TransparencyLog | None = None) -> None:
         self.settings = settings
+        self.transparency = transparency  # signs each ack's receipt
         self.service = service
         self.limits = limits  # per client address (auction/entrypoints/http/limits.py)
         self.address = address
@@ -329,6 +336,9 @@ class BidderConnection:
             if message is None or sub.overflowed:
                 await _close(ws, CLOSE_SLOW_CONSUMER, "slow consumer: reconnect with last_seq")
                 return
+            if message.seq == 0:  # a signed tree head
+                await peer.send(ws, message.text)
+                continue
             if message.seq <= peer.last_sent:
                 continue  # already sent (replayed from the log)
             if message.seq > peer.last_sent + 1:
@@ -386,8 +396,14 @@ class BidderConnection:
             return dumps({"type": "reject", "bid_id": bid_id if isinstance(bid_id, str) else None,
                           **r.rejection.to_dict()})
         bid = result.state.accepted[(peer.bidder_no, bid_id)]
-        return dumps({"type": "ack", "bid_id": bid_id, "seq": bid.pub_seq, "amount_fen": bid.amount,
-                      "at_us": bid.at})
+        ack: dict[str, Any] = {"type": "ack", "bid_id": bid_id, "seq": bid.pub_seq, "amount_fen": bid.amount,
+                               "at_us": bid.at}
+        if self.transparency is not None:
+            try:  # the bid is committed: an ack goes out with or without its receipt
+                ack["receipt"] = await self.transparency.receipt(peer.session_id, bid.pub_seq)
+            except (Rejected, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                log.exception("receipt of bid %s on %s", bid_id, peer.session_id)
+        return dumps(ack)
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:

@@ -1,0 +1,25 @@
+-- The session transparency log's signed tree heads (docs/protocol.md, "Transparency log").
+-- The tree itself is the session's public events in pub_seq order (leaf pub_seq - 1), so it
+-- needs no table: any node rebuilds it from session_events. A head is what the trading
+-- center signed: its size, root and time, and the Ed25519 signature over them. One head per
+-- size (nodes signing the same size keep the first). Append-only: a head once given out
+-- must stay, or a rewritten history could hide the head that convicts it.
+CREATE TABLE tree_heads (
+    session_id   text NOT NULL REFERENCES sessions (session_id),
+    tree_size    integer NOT NULL CHECK (tree_size > 0),
+    root_hash    bytea NOT NULL CHECK (octet_length(root_hash) = 32),
+    timestamp_us bigint NOT NULL,
+    key_id       text NOT NULL,
+    signature    bytea NOT NULL CHECK (octet_length(signature) = 64),
+    PRIMARY KEY (session_id, tree_size)
+);
+
+CREATE FUNCTION tree_heads_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'tree_heads is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER tree_heads_no_update BEFORE UPDATE OR DELETE ON tree_heads
+    FOR EACH ROW EXECUTE FUNCTION tree_heads_append_only();
+CREATE TRIGGER tree_heads_no_truncate BEFORE TRUNCATE ON tree_heads
+    FOR EACH STATEMENT EXECUTE FUNCTION tree_heads_append_only();

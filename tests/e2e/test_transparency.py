@@ -1,0 +1,214 @@
+"""Anyone can check a sale: a real server runs an auction from an announced plan (the
+committee's signed, sealed reserve), and its public record is checked by
+`auction-verify` (clients/verify.py), untouched and then with each part tampered
+with; a consistency proof links a head seen during bidding to the final one, and a
+history rewritten on the server after that head was seen fails it."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from clients import transparency as tl
+from clients.verify import Discrepancy, consistent, verify
+from tests.conftest import ServerProcess
+from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened, wait_until
+from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, announced_plan, ok, session_of
+
+RESERVE = 5_050 * WAN + 7
+
+
+async def latest_head(api: Api, session_id: str) -> dict[str, Any]:
+    r = await api.get(f"/public/sessions/{session_id}/tree-heads")
+    assert r.status_code == 200, r.text
+    head: dict[str, Any] = r.json()["latest"]
+    return head
+
+
+async def run_sale(server: ServerProcess, api: Api, tmp_path: Path) -> dict[str, Any]:
+    """Plan, committee, sealed reserve, two bidders, three bids, the close: what the test needs."""
+    committee = await Committee.register(api, tmp_path, 2)
+    plan_id, _ = await announced_plan(api, "AUCTION", start_in=10.0)
+    session_id = await session_of(api, plan_id, countdown=3)
+    await ok(api, f"/api/plans/{plan_id}/reserve", await committee.decision(plan_id, RESERVE))
+    a, b = await api.qualify(session_id), await api.qualify(session_id)
+    early_record = await api.get(f"/public/sessions/{session_id}/record.json")
+    assert early_record.status_code == 409 and early_record.json()["error"]["code"] == "RECORD_NOT_FINAL"
+    ca = await WsClient.join(server.ws, session_id, a.token)
+    cb = await WsClient.join(server.ws, session_id, b.token)
+    watcher = await WsClient.join(server.ws, session_id)
+    try:
+        await wait_opened(ca)
+        acks = []
+        for client, amount in ((ca, START_PRICE), (cb, START_PRICE + 10 * WAN), (ca, 5_100 * WAN)):
+            ack = await client.bid(amount)
+            assert ack["type"] == "ack", ack
+            assert ack["receipt"]["seq"] == ack["seq"] <= ack["receipt"]["tree_size"]
+            acks.append(ack)
+        # A head signed while bidding covers the first bid (heads follow bids within 0.2 s here).
+        first_seq = acks[0]["seq"]
+        early: dict[str, Any] = {}
+
+        async def head_covers_first_bid() -> bool:
+            early.update(await latest_head(api, session_id))
+            return bool(early["tree_size"] >= first_seq)
+
+        for _ in range(300):
+            if await head_covers_first_bid():
+                break
+            await asyncio.sleep(0.1)
+        assert early["tree_size"] >= first_seq
+        await watcher.wait_event("SessionClosed", timeout=60)
+        # Watchers were sent the signed heads as `tree_head` frames.
+        await wait_until(lambda: any(m.get("type") == "tree_head" for m in watcher.messages), 30, "a tree_head")
+    finally:
+        await close_all(ca, cb, watcher)
+    r = await api.get(f"/public/sessions/{session_id}/record.json")
+    assert r.status_code == 200, r.text
+    return {"session_id": session_id, "record": r.json(), "receipts": [a["receipt"] for a in acks], "acks": acks,
+            "early": early}
+
+
+def discrepancy(record: dict[str, Any], receipts: list[dict[str, Any]] | None = None) -> Discrepancy:
+    with pytest.raises(Discrepancy) as caught:
+        verify(record, receipts=receipts or [])
+    return caught.value
+
+
+def bids(record: dict[str, Any]) -> list[int]:
+    return [i for i, e in enumerate(record["events"]) if e["type"] == "BidAccepted"]
+
+
+def change_a_byte(r: dict[str, Any]) -> None:
+    r["events"][bids(r)[0]]["event"]["amount"] += 1
+
+
+def swap_two_bids(r: dict[str, Any]) -> None:
+    i, j = bids(r)[:2]
+    r["events"][i]["event"], r["events"][j]["event"] = r["events"][j]["event"], r["events"][i]["event"]
+
+
+def drop_an_event(r: dict[str, Any]) -> None:
+    del r["events"][bids(r)[1]]
+
+
+def forge_a_head(r: dict[str, Any]) -> None:
+    head = r["tree_heads"][0]
+    head["signature"] = head["signature"][:-2] + ("00" if head["signature"][-2:] != "00" else "01")
+
+
+def change_the_reserve(r: dict[str, Any]) -> None:
+    r["reserve"]["amount_fen"] -= 1
+
+
+def change_the_salt(r: dict[str, Any]) -> None:
+    r["reserve"]["salt"] = "0" * len(r["reserve"]["salt"])
+
+
+def forge_a_committee_signature(r: dict[str, Any]) -> None:
+    s = r["committee"]["signatures"][1]
+    s["signature"] = "ab" * 64
+
+
+def move_a_receipt(r: dict[str, Any]) -> None:
+    r["receipts"][0]["seq"] += 1
+
+
+TAMPERINGS: list[tuple[Callable[[dict[str, Any]], None], str, str]] = [
+    (change_a_byte, "TREE_HEAD_ROOT", "tree_heads["),
+    (swap_two_bids, "TREE_HEAD_ROOT", "tree_heads["),
+    (drop_an_event, "EVENT_SEQUENCE", "events["),
+    (forge_a_head, "TREE_HEAD_SIGNATURE", "tree_heads[0]"),
+    (change_the_reserve, "RESERVE_COMMITMENT", "reserve"),
+    (change_the_salt, "RESERVE_COMMITMENT", "reserve"),
+    (forge_a_committee_signature, "COMMITTEE_SIGNATURE", "committee.signatures[1]"),
+    (move_a_receipt, "RECEIPT_SIGNATURE", "receipts[0]"),
+]
+
+
+async def test_a_public_record_verifies_and_each_tampering_is_named(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    server = server_factory(**COMPRESSED, AUCTION_TREE_HEAD_SECONDS="0.2")
+    server.start()
+    async with Api(server) as api:
+        sale = await run_sale(server, api, tmp_path)
+        session_id, record, receipts = sale["session_id"], sale["record"], sale["receipts"]
+        key = (await api.get("/public/transparency/key")).json()
+
+        # Untouched, with the bidders' receipts: it holds, and says the outcome.
+        verdict = verify(record, key=bytes.fromhex(key["public_key"]), receipts=receipts)
+        assert verdict.startswith(f"一致 VERIFIED {session_id}:") and "SOLD to bidder" in verdict, verdict
+        assert record["reserve"]["amount_fen"] == RESERVE and record["outcome"]["outcome"] == "SOLD"
+        assert len(record["committee"]["signatures"]) == 2 and len(record["tree_heads"]) >= 3
+
+        # The two commands of the README: download, then verify (file and URL alike).
+        path, receipts_file = tmp_path / "record.json", tmp_path / "receipts.json"
+        path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        receipts_file.write_text(json.dumps({"receipts": receipts}), encoding="utf-8")
+        url = f"{server.http}/public/sessions/{session_id}/record.json"
+        for source in (str(path), url):
+            done = subprocess.run([sys.executable, "-m", "clients.verify", source, "--receipts", str(receipts_file),
+                                   "--key", key["public_key"]], capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0 and "VERIFIED" in done.stdout, done.stdout + done.stderr
+
+        # Each part tampered with: caught, and named with its place.
+        for tamper, code, place in TAMPERINGS:
+            changed = copy.deepcopy(record) | {"receipts": copy.deepcopy(receipts)}
+            tamper(changed)
+            found = discrepancy(changed)
+            assert (found.code, found.place.startswith(place)) == (code, True), (tamper.__name__, found)
+        changed = copy.deepcopy(record)
+        forge_a_head(changed)
+        path.write_text(json.dumps(changed), encoding="utf-8")
+        done = subprocess.run([sys.executable, "-m", "clients.verify", str(path)], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 1 and "TREE_HEAD_SIGNATURE at tree_heads[0]" in done.stdout, done.stdout
+
+        # A receipt's bid is in the log at its place: the server's inclusion proof leads to the final root.
+        final = record["tree_heads"][-1]
+        last = receipts[-1]
+        r = await api.get(f"/public/sessions/{session_id}/proof/inclusion?seq={last['seq']}"
+                          f"&tree_size={final['tree_size']}")
+        proof = r.json()
+        assert tl.verify_inclusion(last["seq"] - 1, final["tree_size"], bytes.fromhex(last["leaf_hash"]),
+                                   [bytes.fromhex(p) for p in proof["audit_path"]], bytes.fromhex(final["root_hash"]))
+
+        # The head seen while bidding and the final head: the log only grew.
+        early = sale["early"]
+        assert early["tree_size"] < final["tree_size"]
+        assert await asyncio.to_thread(consistent, server.http, session_id, early, final)
+
+    # The history is rewritten on the server after that head was seen (the owner lifts the
+    # log's guard and lowers the first bid): the same proof no longer links the heads.
+    con = await asyncpg.connect(server.dsn)
+    try:
+        await con.execute("ALTER TABLE session_events DISABLE TRIGGER session_events_no_update")
+        await con.execute("""UPDATE session_events SET payload = jsonb_set(payload, '{amount}', to_jsonb(
+                                 (payload->>'amount')::bigint - 1))
+                              WHERE session_id = $1 AND pub_seq = $2""", session_id, sale["acks"][0]["seq"])
+        await con.execute("ALTER TABLE session_events ENABLE TRIGGER session_events_no_update")
+    finally:
+        await con.close()
+    server.stop()
+    server.start()  # the tree is rebuilt from the rewritten log
+    assert not await asyncio.to_thread(consistent, server.http, session_id, early, final)
+    async with Api(server) as api:
+        rewritten = (await api.get(f"/public/sessions/{session_id}/record.json")).json()
+    found = discrepancy(rewritten)
+    assert found.code == "TREE_HEAD_ROOT", found
+
+
+def test_monitor_and_verify_say_what_they_cannot_read(tmp_path: Path) -> None:
+    missing = subprocess.run([sys.executable, "-m", "clients.verify", str(tmp_path / "none.json")],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
