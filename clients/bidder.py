@@ -13,6 +13,7 @@ import contextlib
 import json
 import random
 import uuid
+from pathlib import Path
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -49,6 +50,7 @@ class BidderClient:
         self._reader: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._closed = False
+        self.receipts: list[dict[str, Any]] = []  # one per ack, as the server signed it
 
     @property
     def url(self) -> str:
@@ -136,6 +138,10 @@ class BidderClient:
             self.state = message["state"]
             self._events.put_nowait(message)
         elif kind in ("ack", "reject"):
+            if kind == "ack" and isinstance(message.get("receipt"), dict):
+                # The center's signed receipt: proof, with the public record, that the bid
+                # was accepted at its place (docs/protocol.md section 9, `auction-verify --receipts`).
+                self.receipts.append(message["receipt"])
             entry = self._pending.pop(message.get("bid_id") or "", None)
             if entry is not None and not entry[1].done():
                 entry[1].set_result(message)
@@ -173,3 +179,14 @@ def _local_us() -> int:
     import time
 
     return time.time_ns() // 1000
+
+
+def save_receipts(path: Path, session_id: str, receipts: list[dict[str, Any]]) -> None:
+    """Add `receipts` to the file at `path` (`{"session_id", "receipts"}`, one per seq), the
+    form `auction-verify --receipts` reads."""
+    kept: list[dict[str, Any]] = []
+    if path.exists():
+        kept = list(json.loads(path.read_text(encoding="utf-8")).get("receipts", []))
+    by_seq = {r.get("seq"): r for r in kept + receipts}
+    body = {"session_id": session_id, "receipts": [by_seq[k] for k in sorted(by_seq, key=lambda k: int(k or 0))]}
+    path.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")

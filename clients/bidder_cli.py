@@ -28,13 +28,14 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from websockets.exceptions import InvalidURI, WebSocketException
 
 from auction.entrypoints.cli.parser import Parser
 from clients import bidder_texts as say
-from clients.bidder import BidderClient, ProtocolError
+from clients.bidder import BidderClient, ProtocolError, save_receipts
 
 ACCEPTED, NO_CONNECTION, BAD_INPUT, REFUSED, NOT_CONFIRMED, INTERRUPTED = 0, 1, 2, 3, 4, 130
 YES = frozenset({"y", "yes", "是", "确认"})
@@ -213,6 +214,9 @@ async def run(args: argparse.Namespace) -> int:
         if printer is not None:
             printer.cancel()
         await client.close()
+        receipts = getattr(args, "receipts", None)
+        if receipts and client.receipts:
+            save_receipts(Path(receipts), args.session, client.receipts)
 
 
 def _connect_failed(url: str, error: BaseException) -> str:
@@ -266,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     amount = b.add_mutually_exclusive_group()
     amount.add_argument("--amount-fen", type=_amount(say.parse_fen), help="报价（分） / the bid in fen")
     amount.add_argument("--amount-wan", type=_amount(say.parse_wan), help="报价（万元） / the bid in 万元, e.g. 8050.5")
+    b.add_argument("--receipts", metavar="FILE",
+                   help="把服务器签名的回执存入此文件，供 auction-verify 核对 / keep the server's signed receipts "
+                        "in FILE, for auction-verify --receipts")
     b.add_argument("--yes", "-y", action="store_true",
                    help="不再询问确认（脚本用） / send without the confirmation question (for scripts)")
     args = parser.parse_args(argv)

@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 
 from clients import transparency as tl
+from clients.bidder import BidderClient, save_receipts
 from clients.verify import Discrepancy, consistent, verify
 from tests.conftest import ServerProcess
 from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened, wait_until
@@ -44,7 +45,8 @@ async def run_sale(server: ServerProcess, api: Api, tmp_path: Path) -> dict[str,
     early_record = await api.get(f"/public/sessions/{session_id}/record.json")
     assert early_record.status_code == 409 and early_record.json()["error"]["code"] == "RECORD_NOT_FINAL"
     ca = await WsClient.join(server.ws, session_id, a.token)
-    cb = await WsClient.join(server.ws, session_id, b.token)
+    cb = BidderClient(server.ws, session_id, b.token)  # the client library keeps its receipts
+    await cb.connect()
     watcher = await WsClient.join(server.ws, session_id)
     try:
         await wait_opened(ca)
@@ -54,6 +56,9 @@ async def run_sale(server: ServerProcess, api: Api, tmp_path: Path) -> dict[str,
             assert ack["type"] == "ack", ack
             assert ack["receipt"]["seq"] == ack["seq"] <= ack["receipt"]["tree_size"]
             acks.append(ack)
+        assert cb.receipts == [acks[1]["receipt"]]
+        save_receipts(tmp_path / "receipts.json", session_id, cb.receipts)
+        save_receipts(tmp_path / "receipts.json", session_id, [acks[0]["receipt"], acks[2]["receipt"]])
         # A head signed while bidding covers the first bid (heads follow bids within 0.2 s here).
         first_seq = acks[0]["seq"]
         early: dict[str, Any] = {}
@@ -71,7 +76,8 @@ async def run_sale(server: ServerProcess, api: Api, tmp_path: Path) -> dict[str,
         # Watchers were sent the signed heads as `tree_head` frames.
         await wait_until(lambda: any(m.get("type") == "tree_head" for m in watcher.messages), 30, "a tree_head")
     finally:
-        await close_all(ca, cb, watcher)
+        await cb.close()
+        await close_all(ca, watcher)
     r = await api.get(f"/public/sessions/{session_id}/record.json")
     assert r.status_code == 200, r.text
     return {"session_id": session_id, "record": r.json(), "receipts": [a["receipt"] for a in acks], "acks": acks,
@@ -154,7 +160,7 @@ async def test_a_public_record_verifies_and_each_tampering_is_named(
         # The two commands of the README: download, then verify (file and URL alike).
         path, receipts_file = tmp_path / "record.json", tmp_path / "receipts.json"
         path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-        receipts_file.write_text(json.dumps({"receipts": receipts}), encoding="utf-8")
+        assert json.loads(receipts_file.read_text(encoding="utf-8"))["receipts"] == receipts  # by seq
         url = f"{server.http}/public/sessions/{session_id}/record.json"
         for source in (str(path), url):
             done = subprocess.run([sys.executable, "-m", "clients.verify", source, "--receipts", str(receipts_file),

@@ -103,3 +103,26 @@ def test_every_proof_of_every_tree_verifies(size: int, data: st.DataObject) -> N
     first = data.draw(st.integers(min_value=1, max_value=size))
     assert tl.verify_consistency(first, size, tl.root(leaves[:first]), tree.root(),
                                  tl.consistency_proof(first, leaves))
+
+
+def test_the_verifier_imports_nothing_of_the_server() -> None:
+    """auction-verify trusts only the standard library and `cryptography` (and its own modules)."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    clients = Path(tl.__file__).parent
+    for name in ("verify.py", "verify_rules.py", "transparency.py"):
+        tree = ast.parse((clients / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                modules = [node.module or ""]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                allowed = top in sys.stdlib_module_names or top == "cryptography" or module in (
+                    "clients", "clients.transparency", "clients.verify_rules")
+                assert allowed, (name, module)
