@@ -121,6 +121,7 @@ class Settings:
             auction_min_bidders=_int(e, "AUCTION_MIN_BIDDERS", 1),
             whole_increments=_bool(e, "AUCTION_WHOLE_INCREMENTS", False),
             allow_self_outbid=_bool(e, "AUCTION_ALLOW_SELF_OUTBID", False),
+            signed_bids=_bool(e, "AUCTION_SIGNED_BIDS", False),
         )
         plan_rules = PlanRules(
             # Q29: at least 20 days from the announcement to the start.

@@ -190,6 +190,13 @@ def head_bytes(session_id: str, tree_size: int, root_hash: str, timestamp_us: in
                       "root_hash": root_hash, "timestamp_us": timestamp_us})
 
 
+def bid_bytes(session_id: str, bidder_no: int, amount_fen: int, bid_id: str, last_seq: int | None) -> bytes:
+    """What a bidder signs for a bid (a session with signed bids): the bid, and the last public
+    `seq` the bidder had seen when it decided (its view of the order)."""
+    return canonical({"kind": "bid", "session_id": session_id, "bidder_no": bidder_no, "amount_fen": amount_fen,
+                      "bid_id": bid_id, "last_seq": last_seq})
+
+
 def receipt_bytes(session_id: str, seq: int, leaf_hash_hex: str, tree_size: int, root_hash: str) -> bytes:
     """What the trading center signs for a bid's receipt: the bid's leaf at `seq`, in the tree of
     `tree_size` leaves with `root_hash`."""

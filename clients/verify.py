@@ -76,6 +76,7 @@ class Verifier:
         self.public = self._key()
         self._events()
         self._heads()
+        self._bid_signatures()
         self._reserve()
         self._committee()
         self._receipts()
@@ -140,6 +141,34 @@ class Verifier:
         if last_size != n:
             raise Discrepancy("TREE_HEAD_MISSING", f"events[{last_size}]",
                               f"no signed head covers seq {last_size + 1}..{n}")
+
+    def _bid_signatures(self) -> None:
+        """Signed bids: each signature by the bidder's registered key over (session, bidder number,
+        amount, bid_id, last_seq); in a session whose rules require them, every bid has one."""
+        keys: dict[int, bytes] = {}
+        for i, k in enumerate(self.record.get("bidder_keys") or []):
+            try:
+                keys[int(k["bidder_no"])] = bytes.fromhex(k["public_key"])
+            except (KeyError, TypeError, ValueError):
+                raise Discrepancy("BIDDER_KEY", f"bidder_keys[{i}]", "a key needs bidder_no and public_key") from None
+        required = bool(self.record["terms"].get("rules", {}).get("signed_bids"))
+        for i, e in enumerate(self.record["events"]):
+            if e["type"] != "BidAccepted":
+                continue
+            bid, place = e["event"], f"events[{i}] (seq {e['seq']})"
+            if bid.get("signature") is None:
+                if required:
+                    raise Discrepancy("BID_SIGNATURE", place, "an unsigned bid in a session of signed bids")
+                continue
+            public = keys.get(bid.get("bidder_no"))
+            if public is None:
+                raise Discrepancy("BID_SIGNATURE", place, f"no key of bidder {bid.get('bidder_no')} in bidder_keys")
+            message = tl.bid_bytes(self.session_id, bid["bidder_no"], bid["amount"], bid["bid_id"],
+                                   bid.get("client_seq"))
+            if not _signed(public, bid["signature"], message):
+                raise Discrepancy("BID_SIGNATURE", place, "the bidder's signature does not verify")
+            if isinstance(bid.get("client_seq"), int) and bid["client_seq"] >= e["seq"]:
+                raise Discrepancy("BID_SIGNATURE", place, "signed over a view of the log after the bid itself")
 
     def _closed(self) -> dict[str, Any] | None:
         last = self.record["events"][-1]

@@ -154,6 +154,8 @@ class Code(str, Enum):
     PASSWORDS_DIFFER = "PASSWORDS_DIFFER"
     # The transparency log and the public record (auction/services/transparency.py, public_record.py)
     RECORD_NOT_FINAL = "RECORD_NOT_FINAL"
+    BID_SIGNATURE_INVALID = "BID_SIGNATURE_INVALID"
+    BIDDER_KEY_REGISTERED = "BIDDER_KEY_REGISTERED"
 
 
 MESSAGES: dict[Code, str] = {
@@ -283,6 +285,8 @@ MESSAGES: dict[Code, str] = {
     Code.PHONE_INVALID: "联系电话应为11位手机号或带区号的固定电话 / The phone must be an 11-digit mobile number or a landline with its area code",
     Code.PASSWORDS_DIFFER: "两次输入的密码不一致 / The two passwords differ",
     Code.RECORD_NOT_FINAL: "交易尚未结束，公开记录在结束后提供 / The public record exists once the session has ended",
+    Code.BID_SIGNATURE_INVALID: "报价签名缺失或无效 / The bid's signature is missing or does not verify",
+    Code.BIDDER_KEY_REGISTERED: "该竞买号已登记另一公钥，公钥不可更换 / Another key is registered for this bidder; a key never changes",
 }
 
 

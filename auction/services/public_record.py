@@ -19,6 +19,7 @@ from auction.domain.bidding import events as ev
 from auction.services.session import SessionService
 from auction.services.transparency import TransparencyLog, head_view
 from auction.store.plans import PlanStore, plan_of_session, plans_table_exists
+from auction.store.transparency import bidder_keys
 
 FORMAT = "auction-public-record/1"
 
@@ -50,6 +51,9 @@ async def public_record(sessions: SessionService, log: TransparencyLog, plans: P
             "basis": closed.reserve_basis if closed else None,
         },
         "committee": await _committee(plans, session_id),
+        # Signed bids: each bidder's registered key, by number (how many there are is told only now).
+        "bidder_keys": [{"bidder_no": n, "public_key": k.hex()}
+                        for n, k in await bidder_keys.keys_of(sessions.store.pool, session_id)],
         "outcome": {
             "phase": state.phase.value,
             "outcome": closed.outcome if closed else None,

@@ -17,7 +17,9 @@ from typing import Any
 
 import asyncpg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from auction.adapters.sealing.center_key import CenterKey
 from clients import transparency as tl
 from clients.bidder import BidderClient, save_receipts
 from clients.verify import Discrepancy, consistent, verify
@@ -218,3 +220,70 @@ def test_monitor_and_verify_say_what_they_cannot_read(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "clients.verify", str(tmp_path / "none.json")],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+async def test_signed_bids_are_checked_before_anything_is_decided(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """A session whose rules require signed bids (AUCTION_SIGNED_BIDS=on): each bidder registers its
+    key once; an unsigned bid or a bad signature is refused with BID_SIGNATURE_INVALID and changes
+    nothing; signed bids are stored with their signatures, and the public record checks them."""
+    server = server_factory(AUCTION_SIGNED_BIDS="on", AUCTION_TREE_HEAD_SECONDS="0.2")
+    server.start()
+    async with Api(server) as api:
+        s = await api.auction(bidders=2, start_in=3.0, countdown=3, reserve=105 * WAN)
+        (a, b), keys = s.bidders, [Ed25519PrivateKey.generate() for _ in range(3)]
+        watcher = await WsClient.join(server.ws, s.id)
+        ca = BidderClient(server.ws, s.id, a.token, signing_key=keys[0])
+        cb = BidderClient(server.ws, s.id, b.token, signing_key=keys[1])
+        raw = await WsClient.join(server.ws, s.id, a.token)
+        try:
+            await ca.connect()
+            await cb.connect()
+            assert (await ca.register_key())["type"] == "key_registered"
+            assert (await ca.register_key())["type"] == "key_registered"  # the same key again: a retry
+            assert (await cb.register_key())["public_key"] == keys[1].public_key().public_bytes_raw().hex()
+            other = await raw.request({"type": "register_key",
+                                       "public_key": keys[2].public_key().public_bytes_raw().hex()})
+            assert other["code"] == "BIDDER_KEY_REGISTERED"  # a key never changes
+            await wait_opened(watcher)
+
+            unsigned = await raw.bid(100 * WAN)
+            assert (unsigned["type"], unsigned["code"]) == ("reject", "BID_SIGNATURE_INVALID"), unsigned
+            forged = tl.bid_bytes(s.id, a.bidder_no, 100 * WAN, "forged-1", None)
+            refused = await raw.bid(100 * WAN, "forged-1", signature=keys[2].sign(forged).hex())
+            assert refused["code"] == "BID_SIGNATURE_INVALID"
+            assert (await api.session(s.id))["state"]["bid_count"] == 0  # nothing written
+
+            for client, amount in ((ca, 100 * WAN), (cb, 101 * WAN), (ca, 106 * WAN)):
+                ack = await client.bid(amount)
+                assert ack["type"] == "ack", ack
+            await watcher.wait_event("SessionClosed", timeout=60)
+        finally:
+            await ca.close()
+            await cb.close()
+            await close_all(watcher, raw)
+        record = (await api.get(f"/public/sessions/{s.id}/record.json")).json()
+    assert verify(record, receipts=ca.receipts + cb.receipts).startswith("一致 VERIFIED")
+    assert record["terms"]["rules"]["signed_bids"] is True and len(record["bidder_keys"]) == 2
+    signed = [e["event"] for e in record["events"] if e["type"] == "BidAccepted"]
+    assert all(len(e["signature"]) == 128 and isinstance(e["client_seq"], int) for e in signed)
+
+    # A bid whose signature was changed, even under heads the center signed again: named.
+    center = CenterKey.from_file(tmp_path / "shared-keys" / "transparency.key")
+    changed = copy.deepcopy(record)
+    bid = next(i for i, e in enumerate(changed["events"]) if e["type"] == "BidAccepted")
+    changed["events"][bid]["event"]["signature"] = keys[2].sign(b"another").hex()
+    resign(changed, center)
+    found = discrepancy(changed)
+    assert (found.code, found.place) == ("BID_SIGNATURE", f"events[{bid}] (seq {bid + 1})"), found
+
+
+def resign(record: dict[str, Any], center: CenterKey) -> None:
+    """What a dishonest center could do: sign new heads over a changed log."""
+    sid = record["session_id"]
+    leaves = [tl.leaf_hash(tl.leaf_bytes(sid, e["seq"], e["type"], e["event"])) for e in record["events"]]
+    for head in record["tree_heads"]:
+        head["root_hash"] = tl.root(leaves[:head["tree_size"]]).hex()
+        head["signature"] = center.sign(tl.head_bytes(sid, head["tree_size"], head["root_hash"],
+                                                      head["timestamp_us"])).hex()
