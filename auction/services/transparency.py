@@ -4,8 +4,8 @@ Each session's public events, in `pub_seq` order, are the leaves of a Merkle tre
 (`clients/transparency.py`, RFC 6962 style): leaf `pub_seq - 1` is the canonical
 bytes of the event as the log stores it. The tree is kept in memory, growing by
 one leaf per committed public event (a hash and O(log n) more, never the whole
-tree: `PublicAppended`, after the commit), and rebuilt from the log when a node
-has not seen it (a restart, another node's appends).
+tree: `PublicAppended`, after the commit), and caught up from the log with what
+a node has not seen (a restart, another node's appends).
 
 Signed tree heads: the trading center's key signs (session, size, root, time)
 off the bid path, in a task of its own: at once after a phase change (the open,
@@ -77,12 +77,10 @@ class TransparencyLog:
         for r in e.recorded:
             if r.pub_seq is None:
                 continue
-            if tree is not None:
-                if tree.size == r.pub_seq - 1:
-                    tree.append(leaf_of(r))
-                elif tree.size < r.pub_seq:  # appends this node has not seen: rebuilt from the log
-                    del self._trees[e.session_id]
-                    tree = None
+            if tree is not None and tree.size == r.pub_seq - 1:
+                tree.append(leaf_of(r))
+            # else: another node appended in between (or the tree was never read here): `tree()`
+            # reads what is missing from the log when it is next needed, from where this one stops.
             phase_change = phase_change or isinstance(r.event, PHASE_EVENTS)
             bids = bids or isinstance(r.event, ev.BidAccepted)
         if phase_change:

@@ -237,6 +237,10 @@ async def test_signed_bids_are_checked_before_anything_is_decided(
         ca = BidderClient(server.ws, s.id, a.token, signing_key=keys[0])
         cb = BidderClient(server.ws, s.id, b.token, signing_key=keys[1])
         raw = await WsClient.join(server.ws, s.id, a.token)
+        # Someone follows the live session's signed heads: each new one must extend the last.
+        monitor = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "clients.verify", "--monitor", server.http, s.id, "--every", "0.2",
+            "--until-closed", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         try:
             await ca.connect()
             await cb.connect()
@@ -264,6 +268,9 @@ async def test_signed_bids_are_checked_before_anything_is_decided(
             await cb.close()
             await close_all(watcher, raw)
         record = (await api.get(f"/public/sessions/{s.id}/record.json")).json()
+        out, err = await asyncio.wait_for(monitor.communicate(), 120)
+    heads = [line for line in out.decode().splitlines() if line.startswith("head ")]
+    assert monitor.returncode == 0 and len(heads) >= 2 and all(h.endswith(" ok") for h in heads), out + err
     assert verify(record, receipts=ca.receipts + cb.receipts).startswith("一致 VERIFIED")
     assert record["terms"]["rules"]["signed_bids"] is True and len(record["bidder_keys"]) == 2
     signed = [e["event"] for e in record["events"] if e["type"] == "BidAccepted"]
