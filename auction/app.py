@@ -31,6 +31,7 @@ from auction.entrypoints.public.bidder_page import routes as bidder_page_routes
 from auction.entrypoints.public.hall import Hall
 from auction.entrypoints.public.layout import Layout, is_page_area
 from auction.entrypoints.public.pages import routes as public_page_routes
+from auction.entrypoints.public.transparency import routes as transparency_routes
 from auction.entrypoints.ws.bidder import BidderEndpoint
 from auction.services.session import now_us
 from auction.settings import Settings
@@ -85,7 +86,8 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
                 *Hall(settings, layout).routes(), *i18n.routes(),
                 *PortalPages(settings).routes(),  # the bidders' portal (/portal)
                 *metrics_route.routes(settings),  # GET /metrics, as AUCTION_METRICS says
-                *openapi.routes(settings, tables)],  # GET /api/openapi.json, from the tables above
+                *openapi.routes(settings, tables),  # GET /api/openapi.json, from the tables above
+                *transparency_routes()],  # the sessions' signed logs and public records (/public/...)
         lifespan=lifespan,
         exception_handlers={404: not_found},
     )

@@ -39,6 +39,7 @@ from auction.adapters.jobs.deadlines import DeadlineTimers
 from auction.adapters.jobs.timers import SessionTimers
 from auction.adapters.keys import open_sealer
 from auction.adapters.metrics import Metrics
+from auction.adapters.sealing.center_key import CenterKey
 from auction.services.calendar import CalendarStore, official_calendar
 from auction.services.divisions import load_divisions
 from auction.services.deadlines import DeadlineService
@@ -53,6 +54,7 @@ from auction.reactions import (
     FollowersBehind,
     HeldAfterClose,
     PlanAppended,
+    PublicAppended,
     Reactions,
     SessionFinal,
     WakeupChanged,
@@ -60,6 +62,7 @@ from auction.reactions import (
 from auction.entrypoints.http.limits import Limits
 from auction.services.runner import now_us
 from auction.services.session import SessionService
+from auction.services.transparency import TransparencyLog
 from auction.settings import Settings
 from auction.store import nodes
 from auction.store.events import EventStore, GroupCommit, to_datetime
@@ -94,13 +97,15 @@ class Runtime:
     metrics: Metrics  # GET /metrics (auction/adapters/metrics.py): this app's own registry
     last_alive: int | None = None  # µs UTC: until when the service was known alive (RULES 7.5)
     beat: asyncio.Task[None] | None = field(default=None, repr=False)
+    transparency: TransparencyLog | None = None  # the sessions' signed Merkle logs (docs/protocol.md)
 
     def state(self) -> dict[str, object]:
         """What requests read as `request.state.<key>`."""
         return {"service": self.service, "plans": self.plans, "publisher": self.publisher,
                 "deposits": self.deposits, "deadlines": self.deadlines,
                 "limits": self.limits, "refusals": self.refusals, "portal": self.portal,
-                "metrics": self.metrics}
+                "metrics": self.metrics,
+                "transparency": self.transparency}
 
     async def start(self) -> None:
         settings, pool = self.settings, self.pool
@@ -138,7 +143,8 @@ class Runtime:
         fails is logged and the later ones still run: the pool is always closed."""
         self.timers.shutdown()
         self.deadline_timers.shutdown()
-        for step in (self.refusals.stop, self.delivery.stop, self._stop_beat, self.broker.stop,
+        for step in (self.transparency.stop if self.transparency is not None else None,
+                     self.refusals.stop, self.delivery.stop, self._stop_beat, self.broker.stop,
                      self.group_commit.close if self.group_commit is not None else None):
             if step is None:
                 continue
@@ -224,6 +230,8 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
         refusals=RefusalRollup(pool, settings.audit_rollup_seconds),
         portal=PortalService(pool, deposits, plans, deadlines, clock),
         metrics=metrics,
+        transparency=TransparencyLog(service.store, broker, CenterKey.from_file(settings.transparency_key_file),
+                                     clock, head_seconds=settings.tree_head_seconds),
     )
     _react(runtime)
     return runtime
@@ -242,6 +250,9 @@ def _react(rt: Runtime) -> None:
     on(DeadlineWritten, lambda e: rt.deadline_timers.arm(e.row, e.warned_at))
     # An announcement (or its change) starts publication: its outbox rows join the plan's append.
     on(PlanAppended, lambda e: rt.publisher.on_plan_events(e.con, e.recorded, e.after))
+    # Committed public events are the transparency log's leaves; a phase change or bids make a head due.
+    if rt.transparency is not None:
+        on(PublicAppended, rt.transparency.appended)
     if isinstance(rt.broker, RedisBroker):
         # Another node's event: this node's cached state is behind the log.
         on(AppendedElsewhere, lambda e: rt.service.remote_event(e.session_id, e.pub_seq))

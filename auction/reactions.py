@@ -92,6 +92,15 @@ class FollowersBehind:
     session_id: str
 
 
+@dataclass(frozen=True)
+class PublicAppended:
+    """A session's events were committed by this node (after the commit, before the ack):
+    the transparency log takes their leaves."""
+
+    session_id: str
+    recorded: list[Any]  # auction.store.events.Recorded
+
+
 class Reactions:
     """Event type -> the handlers that follow it, in the order they were listed."""
 

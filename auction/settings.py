@@ -57,6 +57,10 @@ class Settings:
     escrow_public_key_file: Path = Path("var/keys/escrow.pub")
     escrow_private_key_file: Path = Path("var/keys/escrow.key")
     escrow_passphrase: str = ""  # unlocks the escrow key at start-up; else POST /api/escrow/unlock
+    # The transparency log (docs/protocol.md): the center's Ed25519 key signing tree heads and
+    # receipts (made if missing), and how long bidding may run before the next signed head.
+    transparency_key_file: Path = Path("var/keys/transparency.key")
+    tree_head_seconds: float = 5.0
     node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     rules: SessionRules = field(default_factory=SessionRules)
     plan_rules: PlanRules = field(default_factory=PlanRules)  # copied into each plan when drafted
@@ -129,6 +133,7 @@ class Settings:
             auction_min_bidders=_int(e, "AUCTION_MIN_BIDDERS", 1),
             whole_increments=_bool(e, "AUCTION_WHOLE_INCREMENTS", False),
             allow_self_outbid=_bool(e, "AUCTION_ALLOW_SELF_OUTBID", False),
+            signed_bids=_bool(e, "AUCTION_SIGNED_BIDS", False),
         )
         plan_rules = PlanRules(
             # Q29: at least 20 days from the announcement to the start.
@@ -152,6 +157,9 @@ class Settings:
             escrow_public_key_file=Path(e.get("AUCTION_ESCROW_PUBLIC_KEY", str(data_dir / "keys" / "escrow.pub"))),
             escrow_private_key_file=Path(e.get("AUCTION_ESCROW_KEY", str(data_dir / "keys" / "escrow.key"))),
             escrow_passphrase=e.get("AUCTION_ESCROW_PASSPHRASE", ""),
+            transparency_key_file=Path(e.get("AUCTION_TRANSPARENCY_KEY")
+                                       or str(data_dir / "keys" / "transparency.key")),
+            tree_head_seconds=float(e.get("AUCTION_TREE_HEAD_SECONDS") or "5"),
             rules=rules,
             plan_rules=plan_rules,
             ws_send_queue=_int(e, "AUCTION_WS_SEND_QUEUE", 256),

@@ -56,7 +56,8 @@ def server_factory(pg: embedded.EmbeddedPostgres, database: str, tmp_path: Path
     `server.dsn` is the owner's, for a test to look inside."""
     started: list[ServerProcess] = []
     keys = tmp_path / "shared-keys"
-    shared = {"AUCTION_ESCROW_KEY": str(keys / "escrow.key"), "AUCTION_ESCROW_PUBLIC_KEY": str(keys / "escrow.pub")}
+    shared = {"AUCTION_ESCROW_KEY": str(keys / "escrow.key"), "AUCTION_ESCROW_PUBLIC_KEY": str(keys / "escrow.pub"),
+              "AUCTION_TRANSPARENCY_KEY": str(keys / "transparency.key")}
 
     def make(stand_ins: bool = True, **env: str) -> ServerProcess:
         # stand_ins=True (AUCTION_STAND_INS=on): most tests make their sessions and bidders

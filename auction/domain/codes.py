@@ -155,6 +155,10 @@ class Code(str, Enum):
     # Publication to the China Land Market website (docs/publication.md)
     SUPERVISION_NO_REGION_MISMATCH = "SUPERVISION_NO_REGION_MISMATCH"
     REGION_CODE_UNKNOWN = "REGION_CODE_UNKNOWN"
+    # The transparency log and the public record (auction/services/transparency.py, public_record.py)
+    RECORD_NOT_FINAL = "RECORD_NOT_FINAL"
+    BID_SIGNATURE_INVALID = "BID_SIGNATURE_INVALID"
+    BIDDER_KEY_REGISTERED = "BIDDER_KEY_REGISTERED"
 
 
 MESSAGES: dict[Code, str] = {
@@ -285,6 +289,9 @@ MESSAGES: dict[Code, str] = {
     Code.PASSWORDS_DIFFER: "两次输入的密码不一致 / The two passwords differ",
     Code.SUPERVISION_NO_REGION_MISMATCH: "电子监管号的行政区划代码与宗地所在行政区不符 / The land supervision number's division code is not the parcel's administrative division",
     Code.REGION_CODE_UNKNOWN: "行政区划代码不在行政区划表中 / The administrative division code is not in the division table (GB/T 2260)",
+    Code.RECORD_NOT_FINAL: "交易尚未结束，公开记录在结束后提供 / The public record exists once the session has ended",
+    Code.BID_SIGNATURE_INVALID: "报价签名缺失或无效 / The bid's signature is missing or does not verify",
+    Code.BIDDER_KEY_REGISTERED: "该竞买号已登记另一公钥，公钥不可更换 / Another key is registered for this bidder; a key never changes",
 }
 
 

@@ -16,6 +16,7 @@ from auction.reactions import (
     FollowersBehind,
     HeldAfterClose,
     PlanAppended,
+    PublicAppended,
     SessionFinal,
     WakeupChanged,
 )
@@ -35,6 +36,7 @@ async def test_one_table_of_reactions_written_once(settings: Settings, database:
         # One node (no REDIS_URL): nothing comes over fan-out, so nothing follows it.
         assert runtime.reactions.kinds() == {
             WakeupChanged: 1, SessionFinal: 1, HeldAfterClose: 1, DeadlineWritten: 1, PlanAppended: 1,
+            PublicAppended: 1,
         }
         with pytest.raises(RuntimeError):
             runtime.reactions.on(SessionFinal, lambda e: None)
@@ -42,7 +44,7 @@ async def test_one_table_of_reactions_written_once(settings: Settings, database:
         for part in (runtime.service, runtime.plans, runtime.deposits, runtime.deadlines):
             assert part.reactions is runtime.reactions
         assert set(runtime.state()) == {"service", "plans", "publisher", "deposits", "deadlines", "limits",
-                                        "refusals", "portal"}
+                                        "refusals", "portal", "transparency"}
     finally:
         await runtime.stop()
 
