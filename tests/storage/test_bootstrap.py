@@ -44,7 +44,7 @@ async def test_one_table_of_reactions_written_once(settings: Settings, database:
         for part in (runtime.service, runtime.plans, runtime.deposits, runtime.deadlines):
             assert part.reactions is runtime.reactions
         assert set(runtime.state()) == {"service", "plans", "publisher", "deposits", "deadlines", "limits",
-                                        "refusals", "portal", "transparency"}
+                                        "refusals", "portal", "metrics", "transparency"}
     finally:
         await runtime.stop()
 
