@@ -28,7 +28,9 @@ ANNOUNCEMENT_FIELDS = (
     "land_use_code land_use_name term_years plot_ratio_min plot_ratio_max building_density_max green_ratio_min "
     "height_limit_m start_price_wan start_price_fen increment_wan increment_fen deposit_wan deposit_fen "
     "appraisal_filing_no listing_start_at listing_end_at auction_start_at registration_closes_at deposit_deadline "
-    "qualification_confirmed_by place_and_method application bidder_conditions contacts other_matters"
+    "qualification_confirmed_by place_and_method application bidder_conditions contacts other_matters "
+    # the planning limits in the site's words (大于1并且小于或等于2.2), 投资强度 and 备注
+    "plot_ratio building_density green_ratio height_limit investment_intensity_wan remarks"
 ).split()
 CHANGE_FIELDS = (
     "announcement_no change_no parcel_no location supply_method reason content listing_start_at listing_end_at "
@@ -39,7 +41,8 @@ UNSOLD_FIELDS = (
 ).split()
 RESULT_FIELDS = (
     "region_name region_code supervision_no project_name project_location parcel_no area_hectares area_m2 land_source "
-    "land_use_code land_use_name supply_method term_years industry land_grade price_wan price_fen installments "
+    "land_use_code land_use_name supply_method term_years industry industry_code land_grade land_grade_code "
+    "price_wan price_fen installments "
     "holder plot_ratio_min plot_ratio_max delivery_date construction_start_date completion_date approver "
     "contract_date deal_at"
 ).split()
