@@ -14,15 +14,11 @@ CREATE TABLE tree_heads (
     PRIMARY KEY (session_id, tree_size)
 );
 
-CREATE FUNCTION tree_heads_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
-        USING ERRCODE = 'insufficient_privilege';
-END $$;
+-- The refusal is the event log's own (0001): it names the table and the operation.
 CREATE TRIGGER tree_heads_no_update BEFORE UPDATE OR DELETE ON tree_heads
-    FOR EACH ROW EXECUTE FUNCTION tree_heads_append_only();
+    FOR EACH ROW EXECUTE FUNCTION session_events_append_only();
 CREATE TRIGGER tree_heads_no_truncate BEFORE TRUNCATE ON tree_heads
-    FOR EACH STATEMENT EXECUTE FUNCTION tree_heads_append_only();
+    FOR EACH STATEMENT EXECUTE FUNCTION session_events_append_only();
 
 -- Signed bids (a session whose rules say `signed_bids`): each bidder's Ed25519 public key
 -- (raw 32 bytes), registered once by the qualified bidder; a registered key never changes,
@@ -37,6 +33,6 @@ CREATE TABLE bidder_keys (
     FOREIGN KEY (session_id, bidder_no) REFERENCES bidders (session_id, bidder_no)
 );
 CREATE TRIGGER bidder_keys_no_update BEFORE UPDATE OR DELETE ON bidder_keys
-    FOR EACH ROW EXECUTE FUNCTION tree_heads_append_only();
+    FOR EACH ROW EXECUTE FUNCTION session_events_append_only();
 CREATE TRIGGER bidder_keys_no_truncate BEFORE TRUNCATE ON bidder_keys
-    FOR EACH STATEMENT EXECUTE FUNCTION tree_heads_append_only();
+    FOR EACH STATEMENT EXECUTE FUNCTION session_events_append_only();

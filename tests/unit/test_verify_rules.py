@@ -68,26 +68,20 @@ def listing_to_timed_bidding_sold() -> Recorder:
     r.advance(end)  # RULES 4.4: timed bidding
     r.bid(2, RESERVE, end + 1)
     r.bid(1, RESERVE + 2 * INCREMENT, end + 2)
-    deadline = r.state.deadline
-    assert deadline is not None
-    r.do(reveal(), deadline)
+    r.at_deadline(reveal())
     return r
 
 
 def listing_one_bidder_below_reserve() -> Recorder:
     r = open_listing()
     r.bid(3, START_PRICE, r.terms.start_at + 5)
-    deadline = r.state.deadline
-    assert deadline is not None
-    r.do(reveal(), deadline)
+    r.at_deadline(reveal())
     return r
 
 
 def auction_no_reserve_no_bids() -> Recorder:
     r = open_auction()
-    deadline = r.state.deadline
-    assert deadline is not None
-    r.do(Close(None), deadline)
+    r.at_deadline(Close(None))
     return r
 
 
@@ -99,9 +93,7 @@ def auction_suspended_and_resumed() -> Recorder:
     r.do(Suspend("网络故障 / network fault"), start + 3)
     r.do(Resume("已修复 / fixed"), start + 3 + 60_000_000)
     r.bid(2, RESERVE, start + 3 + 60_000_000 + 5)
-    deadline = r.state.deadline
-    assert deadline is not None
-    r.do(reveal(), deadline)
+    r.at_deadline(reveal())
     return r
 
 
