@@ -46,6 +46,7 @@ from auction.services.deadlines import DeadlineService
 from auction.services.deposits import DepositService
 from auction.services.plans import PlanService
 from auction.services.portal import PortalService
+from auction.documents.landchina import CenterPublicKey
 from auction.services.publication import Publisher
 from auction.staff.refusals import RefusalRollup
 from auction.reactions import (
@@ -218,19 +219,21 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
         timeout=settings.publication_timeout_seconds, poll=settings.publication_poll_seconds,
         node_id=settings.node_id, on_attempt=metrics.delivery,
     )
+    center_key = CenterKey.from_file(settings.transparency_key_file)
     runtime = Runtime(
         settings=settings, pool=pool, group_commit=group_commit, broker=broker, reactions=reactions,
         service=service, timers=SessionTimers(service), plans=plans, deposits=deposits, deadlines=deadlines,
         deadline_timers=DeadlineTimers(deadlines, settings.deadline_sweep_seconds, armed),
         delivery=delivery,
         publisher=Publisher(pool, plans, channels, settings.region_code, wake=delivery.wake,
-                            divisions=load_divisions(Path(settings.divisions_file) if settings.divisions_file else None)),
+                            divisions=load_divisions(Path(settings.divisions_file) if settings.divisions_file else None),
+                            transparency_key=CenterPublicKey(center_key.key_id, center_key.public.hex())),
         # Abuse limits per client address, and the roll-up of strangers' refusals (README, Security).
         limits=Limits.from_settings(settings),
         refusals=RefusalRollup(pool, settings.audit_rollup_seconds),
         portal=PortalService(pool, deposits, plans, deadlines, clock),
         metrics=metrics,
-        transparency=TransparencyLog(service.store, broker, CenterKey.from_file(settings.transparency_key_file),
+        transparency=TransparencyLog(service.store, broker, center_key,
                                      clock, head_seconds=settings.tree_head_seconds),
     )
     _react(runtime)

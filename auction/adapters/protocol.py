@@ -94,6 +94,7 @@ def terms_view(state: SessionState) -> dict[str, Any]:
         "has_reserve": state.has_reserve,
         "reserve_commitment": state.reserve_commitment,
         "whole_increments": t.rules.whole_increments,
+        "signed_bids": t.rules.signed_bids,  # every bid must be signed (docs/protocol.md section 9)
     }
 
 

@@ -100,6 +100,10 @@ ANNOUNCEMENT_LABELS: dict[str, str] = {
     "bidder_conditions": "竞买条件",
     "contacts": "联系方式",
     "other_matters": "其他事项",
+    # The trading center's transparency key (docs/protocol.md section 9): published with the
+    # announcement, so whoever kept it can check every tree head signed later.
+    "transparency_key_id": "交易系统透明日志公钥标识",
+    "transparency_public_key": "交易系统透明日志公钥(Ed25519)",
 }
 
 CHANGE_LABELS: dict[str, str] = {
@@ -306,9 +310,19 @@ def planning_words(parcel: Parcel) -> dict[str, str]:
     }
 
 
-def announcement_document(state: PlanState, *, region_code: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CenterPublicKey:
+    """The public half of the trading center's transparency key: its id and the raw Ed25519 key in hex."""
+
+    key_id: str
+    public_key_hex: str
+
+
+def announcement_document(state: PlanState, *, region_code: str,
+                          transparency_key: CenterPublicKey | None = None) -> dict[str, Any]:
     """出让公告 of an announced plan. Reads the draft, the announcement, the schedule in
-    force and the appraisals: nothing about bidders or the reserve exists in these."""
+    force and the appraisals: nothing about bidders or the reserve exists in these.
+    `transparency_key` is the key that will sign the session's tree heads (empty without one)."""
     draft, announced, schedule = state.draft, state.announced, state.schedule
     if draft is None or announced is None or schedule is None:
         raise Rejected(Code.PLAN_WRONG_STATUS, "the plan has not been announced", status=state.status.value)
@@ -346,6 +360,8 @@ def announcement_document(state: PlanState, *, region_code: str) -> dict[str, An
         "bidder_conditions": draft.bidder_conditions,
         "contacts": a.contacts,
         "other_matters": a.other_matters,
+        "transparency_key_id": transparency_key.key_id if transparency_key else "",
+        "transparency_public_key": transparency_key.public_key_hex if transparency_key else "",
     }
     return _envelope(ANNOUNCEMENT, state, offering_code(state, region_code), announced.effective_published_at, fields)
 

@@ -32,6 +32,7 @@ from auction.store import sessions as session_rows
 from auction.documents.landchina import (
     ANNOUNCEMENT,
     CONTRACT_DEFAULT_REASON,
+    CenterPublicKey,
     RESULT,
     UNSOLD,
     Deal,
@@ -53,8 +54,10 @@ log = logging.getLogger(__name__)
 
 class Publisher:
     def __init__(self, pool: asyncpg.Pool, plans: PlanService, channels: tuple[Channel, ...], region_code: str,
-                 wake: Callable[[], None] = lambda: None, divisions: Divisions | None = None) -> None:
+                 wake: Callable[[], None] = lambda: None, divisions: Divisions | None = None,
+                 transparency_key: CenterPublicKey | None = None) -> None:
         self.pool = pool
+        self.transparency_key = transparency_key  # published with each announcement
         self.divisions = divisions if divisions is not None else shipped_divisions()
         self.plans = plans
         self.channels = [c.name for c in channels]
@@ -64,7 +67,8 @@ class Publisher:
     async def on_plan_events(self, con: asyncpg.Connection, recorded: list[RecordedPlanEvent], after: PlanState) -> None:
         for r in recorded:
             if isinstance(r.event, PlanAnnounced):
-                document = announcement_document(after, region_code=self.region_code)
+                document = announcement_document(after, region_code=self.region_code,
+                                                 transparency_key=self.transparency_key)
                 await outbox.insert_document(con, document, by=r.event.by, channels=self.channels,
                                              published_at=to_datetime(after.announced.effective_published_at
                                                                       if after.announced else r.event.at))

@@ -30,7 +30,9 @@ ANNOUNCEMENT_FIELDS = (
     "appraisal_filing_no listing_start_at listing_end_at auction_start_at registration_closes_at deposit_deadline "
     "qualification_confirmed_by place_and_method application bidder_conditions contacts other_matters "
     # the planning limits in the site's words (大于1并且小于或等于2.2), 投资强度 and 备注
-    "plot_ratio building_density green_ratio height_limit investment_intensity_wan remarks"
+    "plot_ratio building_density green_ratio height_limit investment_intensity_wan remarks "
+    # the trading center's transparency key (docs/protocol.md section 9)
+    "transparency_key_id transparency_public_key"
 ).split()
 CHANGE_FIELDS = (
     "announcement_no change_no parcel_no location supply_method reason content listing_start_at listing_end_at "

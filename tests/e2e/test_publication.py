@@ -141,6 +141,12 @@ async def test_documents_arrive_once_in_order_across_failures_and_a_kill(
             # Before the close: nothing names a bidder or the reserve; no result exists.
             text = await page_text(public, f"/public/announcements/{announcement_id}")
             assert "宗地编号" in text and "起始价(万元)" in text and "5000" in text
+            # The center's transparency key is published with the announcement (docs/protocol.md section 9).
+            key = (await public.get("/public/transparency/key")).json()
+            fields = (await public.get(f"/public/documents/{announcement_id}.json")).json()["fields"]
+            assert (fields["transparency_key_id"], fields["transparency_public_key"]) == (key["key_id"],
+                                                                                          key["public_key"])
+            assert "交易系统透明日志公钥" in text and key["public_key"] in text
             raw = (await public.get(f"/public/documents/{announcement_id}.json")).text + text
             for secret in (WINNER, LOSER, str(RESERVE), "5005.000777"):
                 assert secret not in raw

@@ -21,6 +21,7 @@ from auction.documents.landchina import (
     no_sale_reason,
     unsold_document,
     RESULT_LABELS,
+    CenterPublicKey,
     Deal,
     Installment,
     ResultEntry,
@@ -80,6 +81,18 @@ class TestAnnouncement:
         assert list(doc["fields"]) == list(ANNOUNCEMENT_LABELS)
         assert doc["document_id"] == "ANN-GD-2026-007" and doc["unified_deal_code"] == "530300-TD-GD-2026-007"
         assert doc["fields"]["auction_start_at"] and doc["fields"]["listing_start_at"] == ""
+
+    def test_publishes_the_centers_transparency_key(self) -> None:
+        """The key that will sign the session's tree heads, so whoever kept the announcement can
+        check them (docs/protocol.md section 9); empty where the server gave none."""
+        key = CenterPublicKey("3f1c2a9b00d1e2f3", "ab" * 32)
+        doc = announcement_document(announced(PlanMethod.LISTING).state, region_code="530300", transparency_key=key)
+        assert (doc["fields"]["transparency_key_id"], doc["fields"]["transparency_public_key"]) == (
+            "3f1c2a9b00d1e2f3", "ab" * 32)
+        assert ANNOUNCEMENT_LABELS["transparency_public_key"].startswith("交易系统透明日志公钥")
+        assert "ab" * 32 in to_xml(doc)
+        bare = announcement_document(announced(PlanMethod.LISTING).state, region_code="530300")["fields"]
+        assert (bare["transparency_key_id"], bare["transparency_public_key"]) == ("", "")
 
     def test_never_reveals_the_reserve(self) -> None:
         doc = announcement_document(sealed(PlanMethod.LISTING).state, region_code="530300")

@@ -749,6 +749,25 @@ LABELS: dict[str, tuple[str, str]] = {
     'js.type_reserve': ('请输入底价（万元，最多6位小数）', 'Type the reserve in 万元 (up to 6 decimals)'),
     'js.floor_price_format': ('楼面地价：元/平方米，最多2位小数', 'Floor price: yuan per m², 2 decimals'),
     'js.record_differs': ('决策记录与显示内容不一致，未签署', 'The record differs from what is shown: not signed'),
+    # The bidder page's signed bids and receipts (static/bid_signing.js, docs/protocol.md section 9).
+    "bid.key_public": ("报价签名公钥", "Signing public key"),
+    "bid.receipts_help": ("回执由交易中心签名，证明报价已被接受及其在交易记录中的位置；交易结束后可用 auction-verify --receipts 对照公开记录校验。",
+                          "Each receipt, signed by the trading center, proves a bid was accepted at its place in the log; "
+                          "after the close, check them against the public record with auction-verify --receipts."),
+    "bid.receipts_download": ("下载报价回执（JSON）", "Download the receipts (JSON)"),
+    'js.bid_key_preparing': ('正在准备报价签名密钥…', 'Preparing the bid signing key…'),
+    'js.bid_key_registering': ('正在登记报价签名公钥…', 'Registering the signing public key…'),
+    'js.bid_key_registered': ('本场次须签名报价：本浏览器的签名密钥已登记，每笔报价在本浏览器内签名，私钥不离开本浏览器',
+                              "Signed bids: this browser's key is registered; each bid is signed here and the private key "
+                              "never leaves this browser"),
+    'js.bid_key_mismatch': ('本竞买号已登记另一公钥，本浏览器无法签名报价：请使用最初登记密钥的浏览器，或联系交易中心',
+                            'Another key is registered for this bidder number: bid from the browser that registered it, '
+                            'or call the trading center'),
+    'js.bid_key_unsupported': ('本场次须签名报价，但本浏览器不支持 Ed25519 签名（WebCrypto）：请使用新版 Chrome、Edge、Firefox 或 Safari（须 HTTPS），或使用竞买客户端 auction-bidder',
+                               'Signed bids are required, but this browser has no Ed25519 in WebCrypto: use a recent '
+                               'Chrome, Edge, Firefox or Safari (over HTTPS), or the auction-bidder client'),
+    'js.bid_key_failed': ('报价签名密钥无法准备（{error}），暂不能报价', 'The signing key could not be prepared ({error}): no bids for now'),
+    'js.receipts_count': ('已保存 {count} 张报价回执', '{count} bid receipts kept'),
 }
 
 

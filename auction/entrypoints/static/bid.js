@@ -1,5 +1,7 @@
 /* The bidder's page: sign in with the bidding token, follow the session, bid with a
- * confirmation step (万元 and 大写), see every answer in plain Chinese. */
+ * confirmation step (万元 and 大写), see every answer in plain Chinese. In a session of
+ * signed bids every bid is signed with this browser's own key (bid_signing.js); every
+ * ack's receipt is kept and offered for `auction-verify --receipts`. */
 "use strict";
 
 (() => {
@@ -14,6 +16,13 @@
   let pendingAmount = null;
   let connected = false;
   const mine = new Map();  // bid_id -> {seq, amount_fen, at_us}
+  const S = window.BidSigning;
+  let sessionId = null;
+  let signedBids = false;  // the session's terms say so: every bid is signed
+  let key = null;  // {privateKey (not extractable), publicHex}
+  let keyState = "off";  // preparing, registering, registered, mismatch, unsupported, failed
+  let keyError = "";
+  let receipts = [];  // the center's signed receipts of my acks, by seq
 
   // ------------------------------------------------------------ sign-in
 
@@ -54,6 +63,9 @@
   function signOut(message) {
     if (feed) feed.stop();
     feed = null;
+    key = null;
+    signedBids = false;
+    setKeyState("off");
     sessionStorage.removeItem(STORE_KEY);
     $("app").hidden = true;
     $("user-box").hidden = true;
@@ -69,8 +81,11 @@
     $("whoami").textContent = A.t("js.whoami", { no: me, session: who.session_id });
     $("my-no").textContent = String(me);
     renderParcel(who.parcel);
+    sessionId = who.session_id;
+    receipts = S.receipts(sessionId, me);
+    renderReceipts();
     feed = new A.SessionFeed({
-      sessionId: who.session_id, token: who.token, onWelcome, onEvent, onReply, onStatus, onFatal, onTick, onError,
+      sessionId: who.session_id, token: who.token, onWelcome, onEvent, onReply, onStatus, onFatal, onTick, onError, onKey,
     });
     window.auctionFeed = feed;  // for the browser tests: reconnects, pending bids
     feed.start();
@@ -91,6 +106,7 @@
   }
 
   function onError(m) {
+    if (m.code === "BIDDER_KEY_REGISTERED") setKeyState("mismatch");
     $("bid-result").className = "error";
     $("bid-result").textContent = A.rejectionText(m);
   }
@@ -99,6 +115,8 @@
     terms = w.terms;
     if (w.bidder_no !== null && w.bidder_no !== undefined) me = w.bidder_no;
     renderTerms();
+    signedBids = terms.signed_bids === true;
+    if (signedBids) prepareKey();
     for (const b of w.my_bids || []) mine.set(b.bid_id, b);
     renderMine();
     if (!resumed) {
@@ -134,6 +152,10 @@
     if (m.type === "ack") {
       mine.set(m.bid_id, { bid_id: m.bid_id, seq: m.seq, amount_fen: m.amount_fen, at_us: m.at_us });
       renderMine();
+      if (m.receipt && typeof m.receipt === "object") {  // kept once per seq
+        receipts = S.keepReceipt(sessionId, me, m.receipt, receipts);
+        renderReceipts();
+      }
       box.className = "ok";
       box.textContent = A.t("js.accepted", { amount: A.formatWan(m.amount_fen), seq: m.seq });
     } else {
@@ -214,7 +236,7 @@
     A.setText("min-next-fen", state.min_next_fen ? A.formatFen(state.min_next_fen) : "");
     A.setText("t-increment", A.formatWan(state.increment_fen));
     const open = A.OPEN_PHASES.has(state.phase);
-    $("bid-button").disabled = !open || !connected;
+    $("bid-button").disabled = !open || !connected || (signedBids && keyState !== "registered");
     $("use-min").disabled = !open || !state.min_next_fen;
     // Why the button is off, in the words the server would use for a bid now.
     const closedCode = open ? null : state.phase === "SUSPENDED" ? "SESSION_SUSPENDED"
@@ -289,6 +311,55 @@
     }
   }
 
+  // ------------------------------------------------------------ signed bids and receipts (docs/protocol.md section 9)
+
+  /* This browser's key for the session (kept in IndexedDB, made on the first visit), registered
+   * with the server on every new connection until the server has said it holds it. */
+  async function prepareKey() {
+    if (!key) {
+      if (keyState !== "preparing") setKeyState("preparing");
+      try {
+        key = await S.keyFor(sessionId, me);
+      } catch (e) {
+        key = null;
+        keyError = (e && (e.name || e.message)) || String(e);
+        setKeyState(e && e.name === "NotSupportedError" ? "unsupported" : "failed");
+        return;
+      }
+      feed.signer = (message) => S.signBid(key.privateKey, sessionId, me, message);
+    }
+    if (keyState === "registered" || keyState === "mismatch") return;
+    setKeyState("registering");
+    feed.registerKey(key.publicHex);
+  }
+
+  function onKey(m) {
+    setKeyState(key && m.public_key === key.publicHex ? "registered" : "mismatch");
+  }
+
+  function setKeyState(s) {
+    keyState = s;
+    renderKey();
+    renderState();
+  }
+
+  function renderKey() {
+    const box = $("key-box");
+    box.hidden = !signedBids || keyState === "off";
+    const status = $("key-status");
+    status.dataset.state = keyState;
+    status.className = keyState === "registered" ? "notice ok"
+      : ["mismatch", "unsupported", "failed"].includes(keyState) ? "notice error" : "notice";
+    status.textContent = keyState === "off" ? "" : A.tp(`js.bid_key_${keyState}`, { error: keyError });
+    $("key-public").textContent = key ? key.publicHex : "—";
+  }
+
+  function renderReceipts() {
+    $("receipts-box").hidden = receipts.length === 0;
+    $("receipts-count").textContent = A.tp("js.receipts_count", { count: receipts.length });
+    $("receipts-download").dataset.count = String(receipts.length);
+  }
+
   // ------------------------------------------------------------ bidding with a confirmation step
 
   function showWords() {
@@ -356,6 +427,8 @@
     onStatus(feed.ws && feed.welcomed ? "live" : "reconnecting");
     renderTerms();
     renderState();
+    renderKey();
+    renderReceipts();
     if (lastReply && $("bid-result").textContent) onReply(lastReply);
   });
   $("signin-form").addEventListener("submit", signIn);
@@ -365,6 +438,7 @@
   $("use-min").addEventListener("click", useMinimum);
   $("confirm-yes").addEventListener("click", confirmBid);
   $("confirm-no").addEventListener("click", cancelBid);
+  $("receipts-download").addEventListener("click", () => S.download(sessionId, me, receipts));
   // The bidders' portal opens this page as /bid#token=…: a fragment is never sent to a
   // server, so the token is in no request line or log. Take it out of the address bar
   // (and the history) at once, then sign in with it as if it had been typed.

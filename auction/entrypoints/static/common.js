@@ -203,6 +203,8 @@ window.Auction = (() => {
     CONFLICT: "同时报价的人较多，请重试",
     WATCHER_LIMIT: "本网络地址的旁观连接过多，请关闭多余的页面；稍后自动重试",
     TOKEN_ATTEMPTS_LIMIT: "本网络地址输入无效竞买凭证的次数过多，请一分钟后再试",
+    BID_SIGNATURE_INVALID: "报价签名缺失或无效：本场次须用已登记的密钥签名报价，报价未被接受",
+    BIDDER_KEY_REGISTERED: "本竞买号已登记另一公钥（公钥不可更换）：本浏览器的签名密钥与之不符",
   };
 
   /* A code's words: a plain string, or made from the details it needs. In English, the code's
@@ -256,10 +258,12 @@ window.Auction = (() => {
    * duplicate). Bids keep their bid_id until answered and are sent again, same id,
    * after a reconnection. */
   class SessionFeed {
-    constructor({ sessionId, token = null, onWelcome, onEvent, onReply, onStatus, onFatal, onTick, onError }) {
+    constructor({ sessionId, token = null, onWelcome, onEvent, onReply, onStatus, onFatal, onTick, onError, onKey }) {
       this.sessionId = sessionId;
       this.token = token;
-      this.on = { onWelcome, onEvent, onReply, onStatus, onFatal, onTick, onError };
+      this.on = { onWelcome, onEvent, onReply, onStatus, onFatal, onTick, onError, onKey };
+      // Signed bids (docs/protocol.md section 9): `signer(bid)` resolves to the bid's signature (hex).
+      this.signer = null;
       this.lastSeq = null;
       this.snapshotSeq = 0;
       this.offsetUs = 0;
@@ -408,6 +412,9 @@ window.Auction = (() => {
         case "pong":
           this.setOffset(m.server_time_us);
           break;
+        case "key_registered":
+          if (this.on.onKey) this.on.onKey(m);
+          break;
         case "ack":
         case "reject":
           if (m.type === "reject" && m.code === "SERVICE_UNAVAILABLE") {
@@ -442,9 +449,27 @@ window.Auction = (() => {
 
     bid(amountFen) {
       const message = { type: "bid", bid_id: newBidId(), amount_fen: amountFen };
+      if (!this.signer) {
+        this.send(message);
+        return message.bid_id;
+      }
+      // Signed over the bid and the last seq this page has: sent (and sent again) as signed.
+      message.last_seq = this.lastSeq;
+      this.signer(message).then((signature) => this.send({ ...message, signature }), (e) => {
+        if (this.on.onReply) this.on.onReply({ type: "reject", bid_id: message.bid_id, code: "BID_SIGNATURE_INVALID", message: String(e) });
+      });
+      return message.bid_id;
+    }
+
+    /* Keep a bid until it is answered; send it now if the link is up (else after the welcome). */
+    send(message) {
       this.pending.set(message.bid_id, message);
       if (this.ws && this.welcomed) this.ws.send(JSON.stringify(message));
-      return message.bid_id;
+    }
+
+    /* Register this bidder's public key (raw Ed25519, hex) for signed bids: `onKey` gets the answer. */
+    registerKey(publicHex) {
+      if (this.ws && this.welcomed) this.ws.send(JSON.stringify({ type: "register_key", public_key: publicHex }));
     }
 
     tick() {

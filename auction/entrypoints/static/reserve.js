@@ -10,7 +10,7 @@
 //
 // Each member signs the decision record (domain/plan/plans.py decision_record:
 // canonical JSON, sorted keys, no spaces, UTF-8) with Ed25519. The private key is
-// a CryptoKey kept in IndexedDB, made here (not extractable) or imported from the
+// a CryptoKey kept in IndexedDB (keystore.js), made here (not extractable) or imported from the
 // PEM file `auction committee keygen` wrote (then kept not extractable either).
 "use strict";
 
@@ -20,9 +20,7 @@ const INFO = "land-auction reserve v1|";
 const DB = "auction-committee";
 const te = new TextEncoder();
 
-function hex(bytes) {
-  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
-}
+const { hex } = window.AuctionKeys;  // keystore.js: the keys kept in IndexedDB
 
 function unhex(text) {
   if (!/^([0-9a-f]{2})*$/.test(text)) throw new Error("not hex");
@@ -111,37 +109,14 @@ function decisionRecord(d) {
 // ---------------------------------------------------------------------------
 // the member's key: IndexedDB, one CryptoKey pair per console account
 
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore("keys");
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
-async function dbDo(mode, work) {
-  const db = await openDb();
-  try {
-    return await new Promise((resolve, reject) => {
-      const tx = db.transaction("keys", mode);
-      const req = work(tx.objectStore("keys"));
-      tx.oncomplete = () => resolve(req.result);
-      tx.onerror = () => reject(tx.error);
-    });
-  } finally {
-    db.close();
-  }
-}
-
-const loadKey = (member) => dbDo("readonly", (s) => s.get(member));
-const saveKey = (member, entry) => dbDo("readwrite", (s) => s.put(entry, member));
+const committeeKeys = window.AuctionKeys.keyStore(DB);
+const loadKey = (member) => committeeKeys.load(member);
+const saveKey = (member, entry) => committeeKeys.save(member, entry);
 
 async function generateKey(member) {
-  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
-  const publicHex = hex(await crypto.subtle.exportKey("raw", pair.publicKey));
-  await saveKey(member, { privateKey: pair.privateKey, publicHex, source: "generated" });
-  return publicHex;
+  const pair = await window.AuctionKeys.newPair();
+  await saveKey(member, { ...pair, source: "generated" });
+  return pair.publicHex;
 }
 
 function pemToDer(pem) {
@@ -163,9 +138,7 @@ async function importKeyFile(member, pem) {
   return publicHex;
 }
 
-async function signRecord(privateKey, bytes) {
-  return hex(await crypto.subtle.sign({ name: "Ed25519" }, privateKey, bytes));
-}
+const signRecord = (privateKey, bytes) => window.AuctionKeys.sign(privateKey, bytes);
 
 window.reserveCrypto = { sealReserve, decisionRecord, signRecord, commitmentOf, newSalt, wanToFen, yuanToFen, keyIdOf, hex, unhex,
                          generateKey, importKeyFile, loadKey };
