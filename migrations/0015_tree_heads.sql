@@ -14,12 +14,6 @@ CREATE TABLE tree_heads (
     PRIMARY KEY (session_id, tree_size)
 );
 
--- The refusal is the event log's own (0001): it names the table and the operation.
-CREATE TRIGGER tree_heads_no_update BEFORE UPDATE OR DELETE ON tree_heads
-    FOR EACH ROW EXECUTE FUNCTION session_events_append_only();
-CREATE TRIGGER tree_heads_no_truncate BEFORE TRUNCATE ON tree_heads
-    FOR EACH STATEMENT EXECUTE FUNCTION session_events_append_only();
-
 -- Signed bids (a session whose rules say `signed_bids`): each bidder's Ed25519 public key
 -- (raw 32 bytes), registered once by the qualified bidder; a registered key never changes,
 -- so every signature it made stays checkable. Shown (by bidder number) only in the public
@@ -32,7 +26,17 @@ CREATE TABLE bidder_keys (
     PRIMARY KEY (session_id, bidder_no),
     FOREIGN KEY (session_id, bidder_no) REFERENCES bidders (session_id, bidder_no)
 );
-CREATE TRIGGER bidder_keys_no_update BEFORE UPDATE OR DELETE ON bidder_keys
-    FOR EACH ROW EXECUTE FUNCTION session_events_append_only();
-CREATE TRIGGER bidder_keys_no_truncate BEFORE TRUNCATE ON bidder_keys
-    FOR EACH STATEMENT EXECUTE FUNCTION session_events_append_only();
+
+-- Both tables are append-only, with the event log's own refusal (0001), which names the
+-- table and the operation: {table}_no_update (rows) and {table}_no_truncate (the table).
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['tree_heads', 'bidder_keys'] LOOP
+        EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I '
+                       'FOR EACH ROW EXECUTE FUNCTION session_events_append_only()', t || '_no_update', t);
+        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION session_events_append_only()', t || '_no_truncate', t);
+    END LOOP;
+END $$;
