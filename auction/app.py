@@ -20,6 +20,7 @@ from auction.entrypoints.api.operator import OperatorApi, unknown_route_message
 from auction.entrypoints.api.plans import PlansApi
 from auction.entrypoints.api.publication import PublicationApi
 from auction.entrypoints.api.records import RecordsApi
+from auction.entrypoints.api.tenders import TendersApi
 from auction.entrypoints.console.pages import ConsolePages
 from auction.entrypoints.http import i18n
 from auction.entrypoints.http.input_guards import BodyLimit, SafePath
@@ -77,7 +78,8 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
                 *ConsolePages(settings).routes(), *bidder_page_routes(settings),
                 *PublicationApi(settings).routes(), *public_page_routes(settings, layout),
                 *Hall(settings, layout).routes(), *i18n.routes(),
-                *PortalPages(settings).routes()],  # the bidders' portal (/portal)
+                *PortalPages(settings).routes(),
+                *TendersApi(settings).routes()],  # tenders (RULES 6): operator and bidder routes  # the bidders' portal (/portal)
         lifespan=lifespan,
         exception_handlers={404: not_found},
     )

@@ -41,6 +41,7 @@ from auction.services.calendar import CalendarStore, official_calendar
 from auction.services.deadlines import DeadlineService
 from auction.services.deposits import DepositService
 from auction.services.plans import PlanService
+from auction.services.tender import TenderService
 from auction.services.portal import PortalService
 from auction.services.publication import Publisher
 from auction.staff.refusals import RefusalRollup
@@ -62,6 +63,8 @@ from auction.store import nodes
 from auction.store.events import EventStore, GroupCommit, to_datetime
 from auction.store.database.migrate import migrate
 from auction.store.plans import PlanStore
+from auction.store.tender.log import TenderStore
+from auction.domain.tender.terms import TenderRules
 from auction.store.database.roles import assume, login_name, with_role_possible
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,7 @@ class Runtime:
     limits: Limits
     refusals: RefusalRollup
     portal: PortalService  # the bidders' portal: registration, applications, credentials
+    tenders: TenderService  # tenders (RULES 6): sealed bids, the opening, the evaluation
     last_alive: int | None = None  # µs UTC: until when the service was known alive (RULES 7.5)
     beat: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -94,7 +98,7 @@ class Runtime:
         """What requests read as `request.state.<key>`."""
         return {"service": self.service, "plans": self.plans, "publisher": self.publisher,
                 "deposits": self.deposits, "deadlines": self.deadlines,
-                "limits": self.limits, "refusals": self.refusals, "portal": self.portal}
+                "limits": self.limits, "refusals": self.refusals, "portal": self.portal, "tenders": self.tenders}
 
     async def start(self) -> None:
         settings, pool = self.settings, self.pool
@@ -215,6 +219,7 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
         limits=Limits.from_settings(settings),
         refusals=RefusalRollup(pool, settings.audit_rollup_seconds),
         portal=PortalService(pool, deposits, plans, deadlines, clock),
+        tenders=TenderService(TenderStore(pool), plans, sealer, TenderRules(), clock),
     )
     _react(runtime)
     return runtime

@@ -80,6 +80,7 @@ class SubmitScoreSheet:
     member_id: str
     scores: tuple[tuple[int, tuple[tuple[str, int], ...]], ...]  # (bidder_no, ((criterion key, score), ...))
     signature_ok: bool
+    signature: str = ""  # hex, kept in the log so anyone can verify it later
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ class ScoreSheetSigned:
     at: int
     member_id: str
     scores: tuple[tuple[int, tuple[tuple[str, int], ...]], ...]
+    signature: str = ""  # the member's Ed25519 signature over `score_sheet_record`, hex
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ from auction.domain.tender.terms import Evaluation, TenderTerms, check_terms
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 HEX = re.compile(r"(?:[0-9a-f]{2})+")
-MAX_CIPHERTEXT_HEX = 2 * 1024 * 1024  # 1 MiB of ciphertext: the price and a proposal file
+MAX_CIPHERTEXT_HEX = 1024 * 1024  # 512 KiB sealed (the price and a proposal file), in one 1 MiB request body
 
 
 class TenderPhase(str, Enum):
@@ -315,7 +315,7 @@ def _sheet(state: TenderState, command: SubmitScoreSheet, now: int) -> list[Tend
                        bids=expected_bids, criteria=keys)
     if not all(type(v) is int and 0 <= v <= terms.rules.max_score for items in given.values() for v in items.values()):
         raise Rejected(Code.TENDER_SHEET_INVALID, f"scores are whole numbers from 0 to {terms.rules.max_score}")
-    return [ScoreSheetSigned(at=now, member_id=command.member_id, scores=scores)]
+    return [ScoreSheetSigned(at=now, member_id=command.member_id, scores=scores, signature=command.signature)]
 
 
 def _evaluate(state: TenderState, command: Evaluate, now: int) -> list[TenderEvent]:

@@ -462,6 +462,10 @@ class PlansApi(RouteTable):
     async def create_session(self, request: Request, body: dict[str, Any]) -> Any:
         """The trading session of an announced plan (201), or the one already created (200)."""
         plan_id = self._plan_id(request)
+        if (await self._plans(request).fresh_state(plan_id)).method is PlanMethod.TENDER:
+            # A tender plan becomes a tender (RULES 6.1); that API imports this module.
+            from auction.entrypoints.api.tenders import create_tender
+            return await create_tender(request, plan_id, body)
         countdown = body.get("countdown_seconds", 300)  # RULES 4.5/5.2 default 5 min
         if type(countdown) is not int or not 1 <= countdown <= 3600:
             raise Rejected(Code.INVALID_FIELD, "countdown_seconds must be 1..3600", field="countdown_seconds")
