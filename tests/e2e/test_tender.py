@@ -145,6 +145,7 @@ async def test_two_valid_bids_end_the_tender(server_factory: Callable[..., Serve
         assert opened["opening"]["valid_count"] == 2
         assert (opened["result"]["outcome"], opened["result"]["reason"]) == ("TERMINATED", "FEWER_THAN_THREE")
         assert opened["result"]["winner_bidder_no"] is None and opened["result"]["reserve_fen"] is None
+        assert (await api.get(f"/api/tenders/{tender_id}/notice")).json()["error"]["code"] == "SESSION_NOT_SOLD"
         await replayed_equals_live(server, tender_id, opened)
     finally:
         await api.http.aclose()
@@ -191,6 +192,9 @@ async def test_a_scored_tender_goes_to_the_best_combined_score(
         assert (result["outcome"], result["winner_bidder_no"], result["price_fen"]) == (
             "AWARDED", c.bidder_no, 5_500 * WAN)
         assert len(result["score_sheets"]) == 5
+        notice = await api.get(f"/api/tenders/{tender_id}/notice")  # 中标通知书 (RULES 6.6)
+        assert notice.status_code == 200 and "中标通知书" in notice.text
+        assert "投标企业2有限公司" in notice.text and format_wan(5_500 * WAN) in notice.text and "综合得分" in notice.text
         await replayed_equals_live(server, tender_id, view)
     finally:
         await api.http.aclose()

@@ -10,6 +10,7 @@ Operator (key):
     POST /api/tenders/{tender_id}/panel  seat the scoring panel
     POST /api/tenders/{tender_id}/score-sheets   a member's signed score sheet
     POST /api/tenders/{tender_id}/terminate      end it, with a reason
+    GET  /api/tenders/{tender_id}/notice the winner's 中标通知书 (HTML), once awarded
 Bidder (token, `Authorization: Bearer bt_...`):
     GET  /tender/{tender_id}             the terms, the escrow public key, the opening and result
     POST /tender/{tender_id}/bid         a sealed bid (commitment and envelope only): its receipt
@@ -20,14 +21,17 @@ service, which seals it; no response, log line or row holds it before the end.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
+from fractions import Fraction
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from auction.documents.tender_notice import TenderNotice, render_html
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount
@@ -39,6 +43,7 @@ from auction.entrypoints.api.guard import json_body, problem, text_field
 from auction.entrypoints.api.inputs import instant
 from auction.entrypoints.api.operator import _reason
 from auction.entrypoints.api.plans import MEMBER_ID, plan_id_of
+from auction.entrypoints.api.records import parcel_facts
 from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post
 from auction.services.tender import TenderRequest, TenderService, receipt_view
 
@@ -59,6 +64,14 @@ def tender_id_of(request: Request) -> str:
 
 def _ranked(r: RankedBid) -> dict[str, Any]:
     return {"bidder_no": r.bidder_no, "price_fen": r.price, "score": r.score, "eligible": r.eligible}
+
+
+def _score_text(score: str) -> str:
+    """An exact score ("426/5") as people read it: two decimals."""
+    if not score:
+        return ""
+    hundredths = math.floor(Fraction(score) * 100 + Fraction(1, 2))  # half up
+    return f"{hundredths // 100}.{hundredths % 100:02d}"
 
 
 def tender_view(state: TenderState, escrow_public_key_hex: str) -> dict[str, Any]:
@@ -154,6 +167,7 @@ class TendersApi(RouteTable):
             post("/api/tenders/{tender_id}/panel", self.panel),
             post("/api/tenders/{tender_id}/score-sheets", self.score),
             post("/api/tenders/{tender_id}/terminate", self.terminate),
+            get("/api/tenders/{tender_id}/notice", self.notice),
         ]
 
     def routes(self) -> list[Route]:
@@ -196,6 +210,30 @@ class TendersApi(RouteTable):
             signature = b""  # does not verify: TENDER_SHEET_BAD_SIGNATURE
         state = await _service(request).score(tender_id_of(request), member_id, _scores(body), signature)
         return await self._shown(request, state)
+
+    async def notice(self, request: Request) -> Response:
+        """中标通知书 (RULES 6.6) for the winner, once the tender is awarded."""
+        service = _service(request)
+        tender_id = tender_id_of(request)
+        state = await service.fresh_state(tender_id)
+        ended, terms = state.ended, state.terms
+        if ended is None or ended.winner_bidder_no is None or ended.price is None or terms is None \
+                or state.opened is None:
+            raise Rejected(Code.SESSION_NOT_SOLD, "no award yet", tender_id=tender_id)
+        plan = await service.plans.fresh_state(terms.plan_id)
+        names = await service.store.bidder_names(tender_id)
+        seller = plan.announced.announcement.seller if plan.announced is not None else self.settings.seller_name
+        winner = next(r for r in ended.ranking if r.bidder_no == ended.winner_bidder_no)
+        notice = TenderNotice(
+            number=f"ZBTZ-{tender_id}", tender_id=tender_id, seller=seller,
+            trading_center=self.settings.trading_center,
+            winner_name=names.get(ended.winner_bidder_no, f"投标人 {ended.winner_bidder_no}"),
+            bidder_no=ended.winner_bidder_no, parcel_ref=terms.parcel_ref,
+            parcel_facts=() if plan.parcel is None else parcel_facts(plan.parcel),
+            evaluation=terms.evaluation.value, score=_score_text(winner.score), opened_at=state.opened.at,
+            awarded_at=ended.at, price_fen=ended.price, issued_at=ended.at,
+        )
+        return HTMLResponse(render_html(notice))
 
     async def terminate(self, request: Request, body: dict[str, Any]) -> Any:
         return await self._shown(request, await _service(request).terminate(tender_id_of(request), _reason(body)))
