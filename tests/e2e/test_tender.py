@@ -10,6 +10,9 @@ database (as tests/e2e/test_secrecy.py searches for the reserve).
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +28,7 @@ from auction.store.tender.log import TenderStore
 from clients.tender import Submitted, TenderRefused, submit_bid
 from tests.conftest import ServerProcess
 from tests.e2e.helpers import WAN
-from tests.e2e.plan_flow import COMPRESSED, Committee, announced_plan, iso, ok, refused
+from tests.e2e.plan_flow import COMPRESSED, ROOT, Committee, announced_plan, iso, ok, refused
 from tests.e2e.test_secrecy import RecordingApi, found, pg_dump
 
 RESERVE = 5_012_345_678  # fen
@@ -139,7 +142,15 @@ async def test_two_valid_bids_end_the_tender(server_factory: Callable[..., Serve
         assert (await refused(api, f"/api/tenders/{tender_id}/open", {}))["code"] == "TENDER_OPENING_NOT_DUE"
         await until(start)
         await a.bid(5_200 * WAN)
-        await b.bid(5_300 * WAN)
+        # b bids from the command line (clients/tender_cli.py): the receipt and the salt come back.
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "clients.tender_cli", "--server", server.http, tender_id,
+            "--bidder-no", str(b.bidder_no), "--price-wan", "5300", cwd=ROOT,
+            env={**os.environ, "AUCTION_BIDDER_TOKEN": b.token},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+        assert json.loads(out)["receipt"]["bidder_no"] == b.bidder_no
         await until(deadline)
         opened = await ok(api, f"/api/tenders/{tender_id}/open", {})
         assert opened["opening"]["valid_count"] == 2
