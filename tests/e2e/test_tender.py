@@ -32,6 +32,10 @@ from tests.e2e.plan_flow import COMPRESSED, ROOT, Committee, announced_plan, iso
 from tests.e2e.test_secrecy import RecordingApi, found, pg_dump
 
 RESERVE = 5_012_345_678  # fen
+# The schedule leaves generous room for a loaded machine: the announcement to bids opening holds
+# the tender's creation and every bidder's qualification; the bid window, each client's sealed bid.
+SETUP_SECONDS = 25.0
+BID_SECONDS = 25.0
 CRITERIA = [{"key": "scheme", "name": "开发建设方案", "weight": 40}, {"key": "design", "name": "规划设计", "weight": 20}]
 
 
@@ -66,8 +70,8 @@ async def a_tender(api: RecordingApi, server: ServerProcess, evaluation: str, n_
                    **extra: Any) -> tuple[str, list[Bidder], datetime, datetime]:
     """An announced tender plan made a tender through POST /api/plans/{id}/session, with
     `n_bidders` qualified: (tender id, bidders, bids open, bid deadline)."""
-    plan_id, start = await announced_plan(api, "TENDER", start_in=9.0)
-    deadline = start + timedelta(seconds=6)
+    plan_id, start = await announced_plan(api, "TENDER", start_in=SETUP_SECONDS)
+    deadline = start + timedelta(seconds=BID_SECONDS)
     body = {"evaluation": evaluation, "reserve_fen": RESERVE, "bid_deadline": iso(deadline),
             "opening_at": iso(deadline), **extra}
     view = await ok(api, f"/api/plans/{plan_id}/session", body, 201)
@@ -78,6 +82,7 @@ async def a_tender(api: RecordingApi, server: ServerProcess, evaluation: str, n_
     bidders = [Bidder(server, tender_id, await ok(api, f"/api/tenders/{tender_id}/bidders",
                                                   {"legal_name": f"投标企业{i}有限公司"}, 201))
                for i in range(n_bidders)]
+    assert datetime.now(UTC) < start, f"the setup outlasted its {SETUP_SECONDS} s: raise SETUP_SECONDS"
     return tender_id, bidders, start, deadline
 
 
