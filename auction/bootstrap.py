@@ -35,6 +35,7 @@ from auction.adapters.delivery import Backoff, DeliveryWorker
 from auction.adapters.fanout.broker import Broker, InProcessBroker
 from auction.adapters.fanout.redis_broker import RedisBroker
 from auction.adapters.jobs.deadlines import DeadlineTimers
+from auction.adapters.jobs.tender_timers import TenderTimers
 from auction.adapters.jobs.timers import SessionTimers
 from auction.adapters.keys import open_sealer
 from auction.services.calendar import CalendarStore, official_calendar
@@ -53,6 +54,7 @@ from auction.reactions import (
     PlanAppended,
     Reactions,
     SessionFinal,
+    TenderDue,
     WakeupChanged,
 )
 from auction.entrypoints.http.limits import Limits
@@ -91,6 +93,7 @@ class Runtime:
     refusals: RefusalRollup
     portal: PortalService  # the bidders' portal: registration, applications, credentials
     tenders: TenderService  # tenders (RULES 6): sealed bids, the opening, the evaluation
+    tender_timers: TenderTimers  # each tender's opening at its set time (RULES 6.3)
     last_alive: int | None = None  # µs UTC: until when the service was known alive (RULES 7.5)
     beat: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -124,6 +127,7 @@ class Runtime:
         await self.deadline_timers.start()
         self.delivery.start()
         self.timers.start()
+        await self.tender_timers.start()
         self.refusals.start()
         log.info("ready: node %s, last alive %s", settings.node_id,
                  to_datetime(self.last_alive).isoformat() if self.last_alive else "never")
@@ -136,6 +140,7 @@ class Runtime:
         fails is logged and the later ones still run: the pool is always closed."""
         self.timers.shutdown()
         self.deadline_timers.shutdown()
+        self.tender_timers.shutdown()
         for step in (self.refusals.stop, self.delivery.stop, self._stop_beat, self.broker.stop,
                      self.group_commit.close if self.group_commit is not None else None):
             if step is None:
@@ -209,17 +214,19 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
         timeout=settings.publication_timeout_seconds, poll=settings.publication_poll_seconds,
         node_id=settings.node_id,
     )
+    tenders = TenderService(TenderStore(pool), plans, sealer, TenderRules(), clock, reactions)
     runtime = Runtime(
         settings=settings, pool=pool, group_commit=group_commit, broker=broker, reactions=reactions,
         service=service, timers=SessionTimers(service), plans=plans, deposits=deposits, deadlines=deadlines,
         deadline_timers=DeadlineTimers(deadlines, settings.deadline_sweep_seconds, armed),
         delivery=delivery,
-        publisher=Publisher(pool, plans, channels, settings.region_code, wake=delivery.wake),
+        publisher=Publisher(pool, plans, channels, settings.region_code, wake=delivery.wake, tenders=tenders),
         # Abuse limits per client address, and the roll-up of strangers' refusals (README, Security).
         limits=Limits.from_settings(settings),
         refusals=RefusalRollup(pool, settings.audit_rollup_seconds),
         portal=PortalService(pool, deposits, plans, deadlines, clock),
-        tenders=TenderService(TenderStore(pool), plans, sealer, TenderRules(), clock),
+        tenders=tenders,
+        tender_timers=TenderTimers(tenders, settings.deadline_sweep_seconds),
     )
     _react(runtime)
     return runtime
@@ -236,6 +243,8 @@ def _react(rt: Runtime) -> None:
     on(HeldAfterClose, lambda e: _refund_clock(rt, e))
     # A deadline row's timer follows the row.
     on(DeadlineWritten, lambda e: rt.deadline_timers.arm(e.row, e.warned_at))
+    # A tender's opening follows its set time (RULES 6.3).
+    on(TenderDue, lambda e: rt.tender_timers.arm(e.tender_id, e.when_us))
     # An announcement (or its change) starts publication: its outbox rows join the plan's append.
     on(PlanAppended, lambda e: rt.publisher.on_plan_events(e.con, e.recorded, e.after))
     if isinstance(rt.broker, RedisBroker):

@@ -24,6 +24,7 @@ import asyncpg
 from auction.adapters.sealing import signatures
 from auction.adapters.sealing.escrow import ReserveSealer
 from auction.adapters.sealing.tender_bids import envelope_of, open_bid
+from auction.documents.landchina import Deal, NoSale, no_sale_reason
 from auction.domain.codes import Code, Rejected
 from auction.domain.plan.plan_terms import PlanMethod
 from auction.domain.plan.plans import session_inputs
@@ -42,6 +43,7 @@ from auction.domain.tender.commands import (
 from auction.domain.tender.events import SealedBidReceived, TenderEvent
 from auction.domain.tender.tender import TenderState, decide, evolve, score_sheet_record
 from auction.domain.tender.terms import Criterion, Evaluation, TenderRules, TenderTerms
+from auction.reactions import Reactions, TenderDue, TenderFinal
 from auction.services.plans import PlanService
 from auction.services.registration import BIDDER_NUMBERS, new_token, token_hash
 from auction.services.runner import CommandRunner, Engine, now_us
@@ -49,6 +51,13 @@ from auction.store.events import to_datetime
 from auction.store.tender.log import RecordedTenderEvent, TenderConflict, TenderLogin, TenderStore, number
 
 log = logging.getLogger(__name__)
+
+# How a tender that awarded nothing is published (结果公示（未成交）): outcome and reason in the notice's words.
+NO_AWARD = {
+    "FEWER_THAN_THREE": ("终止", "有效投标人不足三人，招标终止（《招标拍卖挂牌出让国有建设用地使用权规定》第十四条）"),
+    "BELOW_RESERVE": ("流拍", "投标价格均低于底价"),
+    "RESERVE_MISMATCH": ("终止", "底价与其承诺值不符"),
+}
 
 ENGINE = Engine(TenderState, decide, evolve, number)
 Scores = tuple[tuple[int, tuple[tuple[str, int], ...]], ...]
@@ -86,8 +95,8 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
     conflict = TenderConflict
 
     def __init__(self, store: TenderStore, plans: PlanService, sealer: ReserveSealer, rules: TenderRules,
-                 clock: Callable[[], int] = now_us) -> None:
-        super().__init__(ENGINE, store.pool, clock, None)
+                 clock: Callable[[], int] = now_us, reactions: Reactions | None = None) -> None:
+        super().__init__(ENGINE, store.pool, clock, reactions)
         self.store = store
         self.plans = plans
         self.sealer = sealer
@@ -107,6 +116,13 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
     async def _append(self, recorded: list[RecordedTenderEvent], before: TenderState, after: TenderState,
                       guard: int | None, con: asyncpg.Connection | None) -> None:
         await self.store.append(recorded, before.version, after, con=con)
+
+    async def _committed(self, tender_id: str, recorded: list[RecordedTenderEvent], before: TenderState,
+                         after: TenderState) -> None:
+        if before.terms is None and after.terms is not None:  # created: its opening is due at the set time
+            self.reactions.notify(TenderDue(tender_id, after.terms.opening_at))
+        if not before.final and after.final:
+            await self.reactions.publish(TenderFinal(tender_id))
 
     async def fresh_state(self, tender_id: str) -> TenderState:
         """The state with everything any node has written (for reads)."""
@@ -183,12 +199,38 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
         if not self.sealer.unlocked:
             raise Rejected(Code.ESCROW_KEY_UNAVAILABLE, "unlock the escrow key (POST /api/escrow/unlock)")
         state = await self.fresh_state(tender_id)
-        revealed = tuple(open_bid(self.sealer, tender_id, b) for b in state.bids)
-        state = (await self.run(tender_id, OpenBids(revealed))).state
+        if state.opened is None and not state.final:
+            revealed = tuple(open_bid(self.sealer, tender_id, b) for b in state.bids)
+            try:
+                state = (await self.run(tender_id, OpenBids(revealed))).state
+            except Rejected as r:  # opened meanwhile (the timer, another node, the operator): the same
+                if r.code is not Code.TENDER_ALREADY_OPENED:
+                    raise
+                state = await self.fresh_state(tender_id)
         assert state.terms is not None
         if not state.final and state.terms.evaluation is Evaluation.HIGHEST_PRICE:
             state = await self.evaluate(tender_id)
         return state
+
+    async def due(self, tender_id: str) -> TenderState:
+        """What time alone moves (the timer, `adapters/jobs/tender_timers.py`): the opening at its
+        set time, and a highest-price tender's evaluation with it. Idempotent: a step any node or
+        an earlier run has taken is not taken again."""
+        state = await self.fresh_state(tender_id)
+        assert state.terms is not None
+        if state.final or self.clock() < state.terms.opening_at:
+            return state
+        return await self.open_bids(tender_id)
+
+    async def unfinished(self) -> list[tuple[str, int]]:
+        """Every tender not yet ended, with when its next time-driven step is due (µs UTC)."""
+        due = []
+        for tender_id in await self.store.unfinished():
+            state = await self.fresh_state(tender_id)
+            waiting = state.opened is None or state.terms is not None and state.terms.evaluation is Evaluation.HIGHEST_PRICE
+            if state.terms is not None and not state.final and waiting:  # a panel, not time, moves a scored one
+                due.append((tender_id, state.terms.opening_at))
+        return due
 
     async def evaluate(self, tender_id: str) -> TenderState:
         """评标 concluded: the reserve unsealed and the winner decided."""
@@ -220,6 +262,39 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
 
     async def terminate(self, tender_id: str, reason: str) -> TenderState:
         return (await self.run(tender_id, TerminateTender(reason))).state
+
+    # the result's publication (RULES 6.6, 8.3): a tender plan's result as a session's close
+
+    async def _of_plan(self, plan_id: str) -> tuple[str, TenderState] | None:
+        tender_id = await self.store.tender_of(plan_id)
+        return None if tender_id is None else (tender_id, await self.fresh_state(tender_id))
+
+    async def deal(self, plan_id: str) -> Deal | None:
+        """The award of the plan's tender (None: the plan has no tender; `SESSION_NOT_SOLD` before an award)."""
+        found = await self._of_plan(plan_id)
+        if found is None:
+            return None
+        tender_id, state = found
+        ended = state.ended
+        if ended is None or ended.outcome != "AWARDED" or ended.winner_bidder_no is None or ended.price is None:
+            raise Rejected(Code.SESSION_NOT_SOLD, phase=state.phase.value)
+        names = await self.store.bidder_names(tender_id)
+        return Deal(session_id=tender_id, closed_at=ended.at, price_fen=ended.price,
+                    holder=names[ended.winner_bidder_no])
+
+    async def no_sale(self, plan_id: str) -> NoSale | None:
+        """How the plan's tender ended without an award (None: the plan has no tender)."""
+        found = await self._of_plan(plan_id)
+        if found is None:
+            return None
+        tender_id, state = found
+        ended = state.ended
+        if ended is None:
+            raise Rejected(Code.SESSION_NOT_SOLD, "the tender has not ended", phase=state.phase.value)
+        if ended.outcome == "AWARDED":
+            raise Rejected(Code.SESSION_SOLD, plan_id=plan_id)
+        outcome, reason = NO_AWARD.get(ended.reason) or ("终止", no_sale_reason(ended.reason, terminated=True))
+        return NoSale(tender_id, ended.at, outcome, reason)
 
 
 def receipt_view(received: SealedBidReceived, tender_id: str) -> dict[str, object]:

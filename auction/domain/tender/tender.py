@@ -150,6 +150,9 @@ def decide(state: TenderState, command: TenderCommand, now: int) -> list[TenderE
         return _create(state, command, now)
     if state.terms is None:
         raise Rejected(Code.UNKNOWN_SESSION, "no such tender")
+    if isinstance(command, SubmitSealedBid) and now >= state.terms.bid_deadline:
+        # late is late, whether or not the opening has already ended the tender
+        raise Rejected(Code.TENDER_BID_DEADLINE_PASSED, deadline=state.terms.bid_deadline)
     if state.final:
         raise Rejected(Code.SESSION_CLOSED)
     if isinstance(command, QualifyTenderBidder):

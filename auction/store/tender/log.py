@@ -111,6 +111,15 @@ class TenderStore:
         value: str | None = await self.pool.fetchval("SELECT tender_id FROM tenders WHERE plan_id = $1", plan_id)
         return value
 
+    async def plan_of(self, tender_id: str) -> str | None:
+        value: str | None = await self.pool.fetchval("SELECT plan_id FROM tenders WHERE tender_id = $1", tender_id)
+        return value
+
+    async def unfinished(self) -> list[str]:
+        """The tenders not yet ended (their timers are rebuilt from these at start-up)."""
+        rows = await self.pool.fetch("SELECT tender_id FROM tenders WHERE phase <> 'ENDED' ORDER BY tender_id")
+        return [r["tender_id"] for r in rows]
+
     async def rows(self, limit: int = 500) -> list[asyncpg.Record]:
         rows: list[asyncpg.Record] = await self.pool.fetch(
             "SELECT tender_id, plan_id, phase, last_seq, created_at, updated_at FROM tenders "
