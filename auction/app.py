@@ -30,6 +30,7 @@ from auction.entrypoints.public.bidder_page import routes as bidder_page_routes
 from auction.entrypoints.public.hall import Hall
 from auction.entrypoints.public.layout import Layout, is_page_area
 from auction.entrypoints.public.pages import routes as public_page_routes
+from auction.entrypoints.public.tender_watch import TenderWatch
 from auction.entrypoints.ws.bidder import BidderEndpoint
 from auction.services.session import now_us
 from auction.settings import Settings
@@ -79,7 +80,7 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
                 *PublicationApi(settings).routes(), *public_page_routes(settings, layout),
                 *Hall(settings, layout).routes(), *i18n.routes(),
                 *PortalPages(settings).routes(),
-                *TendersApi(settings).routes()],  # tenders (RULES 6): operator and bidder routes  # the bidders' portal (/portal)
+                *TendersApi(settings).routes(), *TenderWatch(layout).routes()],  # tenders (RULES 6): operator and bidder routes  # the bidders' portal (/portal)
         lifespan=lifespan,
         exception_handlers={404: not_found},
     )

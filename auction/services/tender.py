@@ -265,36 +265,36 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
 
     # the result's publication (RULES 6.6, 8.3): a tender plan's result as a session's close
 
-    async def _of_plan(self, plan_id: str) -> tuple[str, TenderState] | None:
+    async def _ended_of_plan(self, plan_id: str) -> tuple[str, TenderState] | None:
+        """The plan's tender, and its state (None: the plan has no tender; `SESSION_NOT_SOLD` before its end)."""
         tender_id = await self.store.tender_of(plan_id)
-        return None if tender_id is None else (tender_id, await self.fresh_state(tender_id))
+        if tender_id is None:
+            return None
+        state = await self.fresh_state(tender_id)
+        if state.ended is None:
+            raise Rejected(Code.SESSION_NOT_SOLD, "the tender has not ended", phase=state.phase.value)
+        return tender_id, state
 
     async def deal(self, plan_id: str) -> Deal | None:
-        """The award of the plan's tender (None: the plan has no tender; `SESSION_NOT_SOLD` before an award)."""
-        found = await self._of_plan(plan_id)
-        if found is None:
+        """The award of the plan's tender (None: the plan has no tender; `SESSION_NOT_SOLD` without an award)."""
+        if (found := await self._ended_of_plan(plan_id)) is None:
             return None
-        tender_id, state = found
-        ended = state.ended
+        tender_id, ended = found[0], found[1].ended
         if ended is None or ended.outcome != "AWARDED" or ended.winner_bidder_no is None or ended.price is None:
-            raise Rejected(Code.SESSION_NOT_SOLD, phase=state.phase.value)
-        names = await self.store.bidder_names(tender_id)
-        return Deal(session_id=tender_id, closed_at=ended.at, price_fen=ended.price,
-                    holder=names[ended.winner_bidder_no])
+            raise Rejected(Code.SESSION_NOT_SOLD, phase=found[1].phase.value)
+        holder = (await self.store.bidder_names(tender_id))[ended.winner_bidder_no]
+        return Deal(session_id=tender_id, closed_at=ended.at, price_fen=ended.price, holder=holder)
 
     async def no_sale(self, plan_id: str) -> NoSale | None:
         """How the plan's tender ended without an award (None: the plan has no tender)."""
-        found = await self._of_plan(plan_id)
-        if found is None:
+        if (found := await self._ended_of_plan(plan_id)) is None:
             return None
-        tender_id, state = found
-        ended = state.ended
-        if ended is None:
-            raise Rejected(Code.SESSION_NOT_SOLD, "the tender has not ended", phase=state.phase.value)
+        ended = found[1].ended
+        assert ended is not None
         if ended.outcome == "AWARDED":
             raise Rejected(Code.SESSION_SOLD, plan_id=plan_id)
         outcome, reason = NO_AWARD.get(ended.reason) or ("终止", no_sale_reason(ended.reason, terminated=True))
-        return NoSale(tender_id, ended.at, outcome, reason)
+        return NoSale(found[0], ended.at, outcome, reason)
 
 
 def receipt_view(received: SealedBidReceived, tender_id: str) -> dict[str, object]:

@@ -129,6 +129,9 @@ async def test_highest_price_sealed_until_the_opening(server_factory: Callable[.
         secrets = [f for price in [*prices.values(), 5_999_999_999, RESERVE] for f in forms(price)]
         secrets += [s.salt for s in submitted]
         await api.get(f"/api/tenders/{tender_id}")
+        watch = await api.http.get(f"{server.http}/hall/tenders/{tender_id}")  # the watchers' page
+        assert watch.status_code == 200 and "bids-sealed" in watch.text
+        api.bodies.append(watch.text)
         dump = await pg_dump(server.dsn)
         assert tender_id in dump and submitted[0].receipt["commitment"] in dump  # the dump saw the bids
         assert found("\n".join(api.bodies) + "\n".join(str(s.receipt) for s in submitted), secrets) == []
@@ -146,6 +149,8 @@ async def test_highest_price_sealed_until_the_opening(server_factory: Callable[.
             "AWARDED", b.bidder_no, prices[b.bidder_no])
         assert (result["reserve_fen"], opened["bidders"][str(b.bidder_no)]) == (RESERVE, "投标企业1有限公司")
         assert found(str(opened), [str(prices[b.bidder_no])])  # the same search finds it now
+        watch = await api.http.get(f"{server.http}/hall/tenders/{tender_id}")
+        assert found(watch.text, [format_wan(prices[b.bidder_no]).split()[0]])  # and the watchers see it
         await replayed_equals_live(server, tender_id, opened)
     finally:
         await api.http.aclose()

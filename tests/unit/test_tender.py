@@ -228,6 +228,15 @@ class TestOpening:
         refused(Code.TENDER_BID_DEADLINE_PASSED, tender, SubmitSealedBid(1004, "cd" * 32, ENVELOPE),
                 tender.terms.bid_deadline - 1)
 
+    def test_a_late_bid_is_late_after_the_end_too(self) -> None:
+        # The opening at the set time may end the tender before a late bid arrives: it is still late.
+        tender = Tender()
+        revealed = [tender.bid(n, 900 * WAN) for n in (1001, 1002)]
+        tender.do(QualifyTenderBidder(1004), T0 + HOUR)
+        tender.open(*revealed)  # two valid bids: the tender ends (N Art.14)
+        refused(Code.TENDER_BID_DEADLINE_PASSED, tender, SubmitSealedBid(1004, "cd" * 32, ENVELOPE),
+                tender.terms.opening_at + 1)
+
 
 class TestHighestPrice:
     def test_the_highest_valid_price_wins_and_the_reserve_is_revealed(self) -> None:

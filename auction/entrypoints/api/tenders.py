@@ -46,6 +46,7 @@ from auction.entrypoints.api.plans import MEMBER_ID, plan_id_of
 from auction.entrypoints.api.records import parcel_facts
 from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post
 from auction.services.tender import TenderRequest, TenderService, receipt_view
+from auction.settings import Settings
 
 TENDER_ID = re.compile(r"T-[A-Za-z0-9][A-Za-z0-9_.-]{0,47}")
 
@@ -66,7 +67,7 @@ def _ranked(r: RankedBid) -> dict[str, Any]:
     return {"bidder_no": r.bidder_no, "price_fen": r.price, "score": r.score, "eligible": r.eligible}
 
 
-def _score_text(score: str) -> str:
+def score_text(score: str) -> str:
     """An exact score ("426/5") as people read it: two decimals."""
     if not score:
         return ""
@@ -146,7 +147,7 @@ async def create_tender(request: Request, plan_id: str, body: dict[str, Any]) ->
                         status_code=201 if created else 200)
 
 
-def _scores(body: dict[str, Any]) -> tuple[tuple[int, tuple[tuple[str, int], ...]], ...]:
+def scores_of(body: dict[str, Any]) -> tuple[tuple[int, tuple[tuple[str, int], ...]], ...]:
     raw = body.get("scores")
     bad = Rejected(Code.INVALID_FIELD, "scores: {bidder_no: {criterion key: score}}", field="scores")
     if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
@@ -155,6 +156,29 @@ def _scores(body: dict[str, Any]) -> tuple[tuple[int, tuple[tuple[str, int], ...
         return tuple((int(no), tuple((str(k), v) for k, v in items.items())) for no, items in raw.items())
     except ValueError:
         raise bad from None
+
+
+async def notice_html(service: TenderService, settings: Settings, tender_id: str) -> str:
+    """The winner's 中标通知书 (RULES 6.6), once the tender is awarded (else SESSION_NOT_SOLD)."""
+    state = await service.fresh_state(tender_id)
+    ended, terms = state.ended, state.terms
+    if ended is None or ended.winner_bidder_no is None or ended.price is None or terms is None \
+            or state.opened is None:
+        raise Rejected(Code.SESSION_NOT_SOLD, "no award yet", tender_id=tender_id)
+    plan = await service.plans.fresh_state(terms.plan_id)
+    names = await service.store.bidder_names(tender_id)
+    seller = plan.announced.announcement.seller if plan.announced is not None else settings.seller_name
+    winner = next(r for r in ended.ranking if r.bidder_no == ended.winner_bidder_no)
+    notice = TenderNotice(
+        number=f"ZBTZ-{tender_id}", tender_id=tender_id, seller=seller,
+        trading_center=settings.trading_center,
+        winner_name=names.get(ended.winner_bidder_no, f"投标人 {ended.winner_bidder_no}"),
+        bidder_no=ended.winner_bidder_no, parcel_ref=terms.parcel_ref,
+        parcel_facts=() if plan.parcel is None else parcel_facts(plan.parcel),
+        evaluation=terms.evaluation.value, score=score_text(winner.score), opened_at=state.opened.at,
+        awarded_at=ended.at, price_fen=ended.price, issued_at=ended.at,
+    )
+    return render_html(notice)
 
 
 class TendersApi(RouteTable):
@@ -208,32 +232,12 @@ class TendersApi(RouteTable):
             signature = bytes.fromhex(str(body.get("signature_hex", "")))
         except ValueError:
             signature = b""  # does not verify: TENDER_SHEET_BAD_SIGNATURE
-        state = await _service(request).score(tender_id_of(request), member_id, _scores(body), signature)
+        state = await _service(request).score(tender_id_of(request), member_id, scores_of(body), signature)
         return await self._shown(request, state)
 
     async def notice(self, request: Request) -> Response:
         """中标通知书 (RULES 6.6) for the winner, once the tender is awarded."""
-        service = _service(request)
-        tender_id = tender_id_of(request)
-        state = await service.fresh_state(tender_id)
-        ended, terms = state.ended, state.terms
-        if ended is None or ended.winner_bidder_no is None or ended.price is None or terms is None \
-                or state.opened is None:
-            raise Rejected(Code.SESSION_NOT_SOLD, "no award yet", tender_id=tender_id)
-        plan = await service.plans.fresh_state(terms.plan_id)
-        names = await service.store.bidder_names(tender_id)
-        seller = plan.announced.announcement.seller if plan.announced is not None else self.settings.seller_name
-        winner = next(r for r in ended.ranking if r.bidder_no == ended.winner_bidder_no)
-        notice = TenderNotice(
-            number=f"ZBTZ-{tender_id}", tender_id=tender_id, seller=seller,
-            trading_center=self.settings.trading_center,
-            winner_name=names.get(ended.winner_bidder_no, f"投标人 {ended.winner_bidder_no}"),
-            bidder_no=ended.winner_bidder_no, parcel_ref=terms.parcel_ref,
-            parcel_facts=() if plan.parcel is None else parcel_facts(plan.parcel),
-            evaluation=terms.evaluation.value, score=_score_text(winner.score), opened_at=state.opened.at,
-            awarded_at=ended.at, price_fen=ended.price, issued_at=ended.at,
-        )
-        return HTMLResponse(render_html(notice))
+        return HTMLResponse(await notice_html(_service(request), self.settings, tender_id_of(request)))
 
     async def terminate(self, request: Request, body: dict[str, Any]) -> Any:
         return await self._shown(request, await _service(request).terminate(tender_id_of(request), _reason(body)))

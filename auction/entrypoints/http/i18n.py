@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from auction.domain.china import to_cst
 from auction.domain.codes import MESSAGES
+from auction.entrypoints.http.tender_labels import TENDER_LABELS
 
 COOKIE = "lang"
 LANGS = ("zh", "en")
@@ -750,6 +751,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'js.floor_price_format': ('楼面地价：元/平方米，最多2位小数', 'Floor price: yuan per m², 2 decimals'),
     'js.record_differs': ('决策记录与显示内容不一致，未签署', 'The record differs from what is shown: not signed'),
 }
+LABELS.update(TENDER_LABELS)  # the tender's pages (RULES 6)
 
 
 def lang_of(request: Request) -> str:
