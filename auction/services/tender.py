@@ -22,18 +22,19 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from auction.adapters.sealing import signatures
-from auction.adapters.sealing.escrow import ReserveSealer
+from auction.adapters.sealing.escrow import ReserveSealer, Sealed
 from auction.adapters.sealing.tender_bids import envelope_of, open_bid
 from auction.documents.landchina import Deal, NoSale, no_sale_reason
 from auction.domain.codes import Code, Rejected
 from auction.domain.plan.plan_terms import PlanMethod
-from auction.domain.plan.plans import session_inputs
+from auction.domain.plan.plans import PlanState, session_inputs
 from auction.domain.tender.commands import (
     CreateTender,
     Envelope,
     Evaluate,
     OpenBids,
     QualifyTenderBidder,
+    SealDecidedReserve,
     SeatPanel,
     SubmitScoreSheet,
     SubmitSealedBid,
@@ -44,7 +45,7 @@ from auction.domain.tender.events import SealedBidReceived, TenderEvent
 from auction.domain.tender.tender import TenderState, decide, evolve, score_sheet_record
 from auction.domain.tender.terms import Criterion, Evaluation, TenderRules, TenderTerms
 from auction.reactions import Reactions, TenderDue, TenderFinal
-from auction.services.plans import PlanService
+from auction.services.plans import PlanService, ReserveRequest, Write
 from auction.services.registration import BIDDER_NUMBERS, new_token, token_hash
 from auction.services.runner import CommandRunner, Engine, now_us
 from auction.store.events import to_datetime
@@ -75,7 +76,8 @@ class TenderRequest:
     bid_deadline: int  # µs UTC
     opening_at: int  # µs UTC
     evaluation: Evaluation
-    reserve: int  # fen (Q28: a tender has a reserve); sealed at once, never stored in the clear
+    reserve: int | None  # fen (Q28: a tender has one); sealed at once, never stored in the clear; None: the
+    # committee decides it later (Q26, `decide_reserve`), and no bid is taken before
     price_weight: int = 0
     criteria: tuple[Criterion, ...] = ()
 
@@ -141,16 +143,18 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
         if inputs.method is not PlanMethod.TENDER:
             raise Rejected(Code.INVALID_TERMS, "the plan's method is not TENDER", field="method")
         tender_id = tender_id_for(plan_id)
-        sealed = self.sealer.seal(tender_id, request.reserve)
+        sealed = None if request.reserve is None else self.sealer.seal(tender_id, request.reserve)
         terms = TenderTerms(
             tender_id=tender_id, plan_id=plan_id, parcel_ref=inputs.parcel_ref, start_price=inputs.start_price,
             deposit=inputs.deposit, registration_closes_at=min(inputs.registration_closes_at, request.bid_deadline),
             bids_open_at=inputs.start_at, bid_deadline=request.bid_deadline, opening_at=request.opening_at,
             evaluation=request.evaluation, price_weight=request.price_weight, criteria=request.criteria,
-            has_reserve=True, reserve_commitment=sealed.commitment, rules=self.rules,
+            has_reserve=sealed is not None, reserve_commitment=None if sealed is None else sealed.commitment,
+            rules=self.rules,
         )
         try:
-            result = await self.open(tender_id, CreateTender(terms, envelope_of(sealed)), self.store.create)
+            result = await self.open(tender_id, CreateTender(terms, None if sealed is None else envelope_of(sealed)),
+                                     self.store.create)
         except Rejected as r:
             if r.code is not Code.SESSION_EXISTS:
                 raise
@@ -259,6 +263,30 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
         if state.panel is not None and len(state.sheets) == len(state.panel.members):
             state = await self.evaluate(tender_id)
         return state
+
+    async def decide_reserve(self, plan_id: str, request: ReserveRequest, sealed: Sealed | None = None) -> PlanState:
+        """Q26: the committee's decision, into the plan's tender if it has one (created without a
+        reserve), else into its session (`PlanService.decide_reserve`)."""
+        if await self.store.tender_of(plan_id) is None:
+            return await self.plans.decide_reserve(plan_id, request, sealed)
+        return await self.plans.decide_reserve(plan_id, request, sealed, into=self.seal_decided)
+
+    async def seal_decided(self, plan_id: str, commitment: str | None, request: ReserveRequest,
+                           sealed: Sealed | None, decided: Write) -> None:
+        """The decision sealed into the tender, with the plan's writes in the same transaction."""
+        tender_id = await self.store.tender_of(plan_id)
+        assert tender_id is not None
+        if commitment is None or (sealed is None and (request.amount is None or request.salt is None)):
+            raise Rejected(Code.Q28_RESERVE_REQUIRED, "a tender has a reserve (Q28)")
+        envelope = sealed or self.sealer.seal(tender_id, request.amount or 0, salt=request.salt)
+        if envelope.commitment != commitment:  # pragma: no cover - the same function on both sides
+            raise Rejected(Code.CONFLICT, "commitment mismatch while sealing")
+
+        async def also(con: asyncpg.Connection, _state: TenderState) -> None:
+            await decided(con)
+
+        await self.run(tender_id, SealDecidedReserve(commitment, envelope_of(envelope)), also=also)
+        log.info("plan %s: reserve decision sealed into tender %s", plan_id, tender_id)
 
     async def terminate(self, tender_id: str, reason: str) -> TenderState:
         return (await self.run(tender_id, TerminateTender(reason))).state

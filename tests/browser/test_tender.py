@@ -1,7 +1,7 @@
 """A scored tender (招标, RULES 6) in real Chromium against a real server.
 
 Three companies seal their bids with the client library (clients/tender.py); a
-watcher follows the public page, which shows that bids are sealed (never how
+watcher finds the tender in the trading hall and follows its public page, which shows that bids are sealed (never how
 many) and then, at the set time, the opening with every price, with nobody
 pressing a button; five panel members, each in their own browser with the key
 file `auction committee keygen` writes, score every bid and sign their sheets;
@@ -68,7 +68,9 @@ async def test_a_scored_tender_opened_live_scored_by_five_and_published(
         watch_context = await in_china(browser)
         watcher = await watch_context.new_page()
         watch_errors = collect_errors(watcher)
-        await watcher.goto(f"{base}/hall/tenders/{tender_id}")
+        await watcher.goto(f"{base}/hall")  # the trading hall lists the tenders
+        await watcher.click(f"#tenders li[data-tender-id='{tender_id}'] a")
+        await watcher.wait_for_url(f"**/hall/tenders/{tender_id}")
         await expect(watcher.locator("#tender-phase")).to_have_attribute("data-phase", "CREATED")
         await expect(watcher.locator("#bids-sealed")).to_be_visible()
 

@@ -10,10 +10,11 @@ database (as tests/e2e/test_secrecy.py searches for the reserve).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ async def a_tender(api: RecordingApi, server: ServerProcess, evaluation: str, n_
             "opening_at": iso(deadline), **extra}
     view = await ok(api, f"/api/plans/{plan_id}/session", body, 201)
     tender_id = view["tender_id"]
-    assert view["terms"]["has_reserve"] and view["opening"] is None
+    assert view["terms"]["has_reserve"] is (body["reserve_fen"] is not None) and view["opening"] is None
     again = await ok(api, f"/api/plans/{plan_id}/tender", body, 200)  # created once
     assert again["created"] is False
     bidders = [Bidder(server, tender_id, await ok(api, f"/api/tenders/{tender_id}/bidders",
@@ -97,6 +98,19 @@ async def opened_on_time(api: RecordingApi, tender_id: str, until_final: bool = 
     raise AssertionError(f"tender {tender_id} not opened: {view}")
 
 
+@contextlib.asynccontextmanager
+async def tender_server(server_factory: Callable[..., ServerProcess]
+                        ) -> AsyncIterator[tuple[ServerProcess, RecordingApi]]:
+    """A server with the compressed plan times, and the operator's API client recording every answer."""
+    server = server_factory(**COMPRESSED)
+    server.start()
+    api = RecordingApi(server)
+    try:
+        yield server, api
+    finally:
+        await api.http.aclose()
+
+
 async def replayed_equals_live(server: ServerProcess, tender_id: str, live: dict[str, Any]) -> None:
     pool = await asyncpg.create_pool(server.dsn, min_size=1, max_size=1)
     try:
@@ -110,10 +124,7 @@ async def replayed_equals_live(server: ServerProcess, tender_id: str, live: dict
 
 
 async def test_highest_price_sealed_until_the_opening(server_factory: Callable[..., ServerProcess]) -> None:
-    server = server_factory(**COMPRESSED)
-    server.start()
-    api = RecordingApi(server)
-    try:
+    async with tender_server(server_factory) as (server, api):
         tender_id, (a, b, c, late), start, deadline = await a_tender(api, server, "HIGHEST_PRICE", 4)
         assert await a.refused(5_100 * WAN) == "SESSION_NOT_OPEN"
         await until(start)
@@ -152,8 +163,6 @@ async def test_highest_price_sealed_until_the_opening(server_factory: Callable[.
         watch = await api.http.get(f"{server.http}/hall/tenders/{tender_id}")
         assert found(watch.text, [format_wan(prices[b.bidder_no]).split()[0]])  # and the watchers see it
         await replayed_equals_live(server, tender_id, opened)
-    finally:
-        await api.http.aclose()
 
 
 async def test_two_valid_bids_end_the_tender(server_factory: Callable[..., ServerProcess]) -> None:
@@ -195,10 +204,7 @@ async def test_two_valid_bids_end_the_tender(server_factory: Callable[..., Serve
 async def test_a_scored_tender_goes_to_the_best_combined_score(
     server_factory: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
-    server = server_factory(**COMPRESSED)
-    server.start()
-    api = RecordingApi(server)
-    try:
+    async with tender_server(server_factory) as (server, api):
         panel = await Committee.register(api, tmp_path, 5)
         tender_id, (a, b, c), start, _deadline = await a_tender(api, server, "SCORING", 3, price_weight=40,
                                                                criteria=CRITERIA)
@@ -236,5 +242,28 @@ async def test_a_scored_tender_goes_to_the_best_combined_score(
         assert notice.status_code == 200 and "中标通知书" in notice.text
         assert "投标企业2有限公司" in notice.text and format_wan(5_500 * WAN) in notice.text and "综合得分" in notice.text
         await replayed_equals_live(server, tender_id, view)
-    finally:
-        await api.http.aclose()
+
+
+async def test_the_committee_decides_a_tenders_reserve(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """Q26 for a tender created without a reserve: the committee's signed decision is sealed into
+    the tender (POST /api/plans/{id}/reserve, as for a session) and judges the evaluation."""
+    async with tender_server(server_factory) as (server, api):
+        committee = await Committee.register(api, tmp_path, 3)
+        tender_id, (a, b, c), start, _deadline = await a_tender(api, server, "HIGHEST_PRICE", 3, reserve_fen=None)
+        plan_id = tender_id.removeprefix("T-")
+        assert (await api.get(f"/api/tenders/{tender_id}")).json()["reserve_commitment"] is None
+        await ok(api, f"/api/plans/{plan_id}/reserve", await committee.decision(plan_id, RESERVE))
+        decided = (await api.get(f"/api/plans/{plan_id}")).json()["reserve"]
+        view = (await api.get(f"/api/tenders/{tender_id}")).json()
+        assert view["reserve_commitment"] == decided["commitment"] and decided["has_reserve"] is True
+        await until(start)
+        await a.bid(5_000 * WAN)  # below the reserve: valid, but it cannot win
+        await b.bid(5_100 * WAN)
+        await c.bid(5_050 * WAN)
+        result = (await opened_on_time(api, tender_id))["result"]
+        assert (result["outcome"], result["winner_bidder_no"], result["reserve_fen"]) == (
+            "AWARDED", b.bidder_no, RESERVE)
+        assert [(r["bidder_no"], r["eligible"]) for r in result["ranking"]] == [
+            (b.bidder_no, True), (c.bidder_no, True), (a.bidder_no, False)]

@@ -19,6 +19,7 @@ from auction.domain.tender.commands import (
     OpenBids,
     QualifyTenderBidder,
     RevealedBid,
+    SealDecidedReserve,
     SeatPanel,
     SubmitScoreSheet,
     SubmitSealedBid,
@@ -401,3 +402,37 @@ class TestLog:
         tender.do(TerminateTender("规划条件调整"), T0 + HOUR)
         refused(Code.SESSION_CLOSED, tender, QualifyTenderBidder(1001), T0 + HOUR)
         refused(Code.REASON_REQUIRED, Tender(), TerminateTender(" "), T0)
+
+
+class TestCommitteeReserve:
+    """Q26 for a tender created without a reserve: the committee's decision is sealed later, once,
+    before bids open; no bid is taken before it; the evaluation checks against its commitment."""
+
+    def committee_tender(self) -> Tender:
+        return Tender(terms(has_reserve=False, reserve_commitment=None))
+
+    def test_no_bid_before_the_decision(self) -> None:
+        tender = self.committee_tender()
+        tender.do(QualifyTenderBidder(1001), T0 + HOUR)
+        refused(Code.Q26_RESERVE_NOT_SEALED, tender, SubmitSealedBid(1001, "cd" * 32, ENVELOPE), T0 + 2 * HOUR)
+
+    def test_sealed_once_before_bids_open_and_judged_by_it(self) -> None:
+        tender = self.committee_tender()
+        decided = SealDecidedReserve(reserve_commitment(RESERVE.amount, RESERVE.salt), ENVELOPE)
+        refused(Code.Q26_OUTSIDE_RESERVE_WINDOW, tender, decided, tender.terms.bids_open_at)
+        (event,) = tender.do(decided, tender.terms.bids_open_at - 1)
+        assert isinstance(event, te.TenderReserveDecided) and tender.state.reserve == ENVELOPE
+        refused(Code.RESERVE_ALREADY_SEALED, tender, decided, tender.terms.bids_open_at - 1)
+        revealed = [tender.bid(n, p) for n, p in ((1001, 900 * WAN), (1002, 1200 * WAN), (1003, 1100 * WAN))]
+        tender.open(*revealed)
+        wrong = RevealedReserve(amount=RESERVE.amount + 1, salt=RESERVE.salt)
+        refused(Code.TENDER_RESERVE_UNREADABLE, tender, Evaluate(wrong), tender.terms.opening_at)
+        (ended,) = tender.do(Evaluate(RESERVE), tender.terms.opening_at)
+        assert isinstance(ended, te.TenderEnded) and (ended.winner_bidder_no, ended.reserve) == (1002, RESERVE.amount)
+        stored = [(te.event_type(e), te.event_to_dict(e)) for e in tender.events]
+        assert replay(te.event_from_dict(name, data) for name, data in stored) == tender.state
+
+    def test_a_tender_sealed_at_its_creation_takes_no_decision(self) -> None:
+        tender = Tender()
+        decided = SealDecidedReserve(reserve_commitment(RESERVE.amount, RESERVE.salt), ENVELOPE)
+        refused(Code.RESERVE_ALREADY_SEALED, tender, decided, T0 + 1)

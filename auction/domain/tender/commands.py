@@ -92,11 +92,20 @@ class Evaluate:
 
 
 @dataclass(frozen=True)
+class SealDecidedReserve:
+    """Q26: the committee's decision sealed into a tender created without a reserve: its
+    commitment (published) and the escrow envelope (opened only at the evaluation)."""
+
+    commitment: str
+    envelope: Envelope
+
+
+@dataclass(frozen=True)
 class TerminateTender:
     reason: str
 
 
 TenderCommand = (
     CreateTender | QualifyTenderBidder | SubmitSealedBid | OpenBids | SeatPanel | SubmitScoreSheet | Evaluate
-    | TerminateTender
+    | TerminateTender | SealDecidedReserve
 )

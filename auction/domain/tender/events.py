@@ -28,6 +28,15 @@ class TenderReserveSealed:
 
 
 @dataclass(frozen=True)
+class TenderReserveDecided:
+    """Q26: the committee's reserve, sealed after the creation (a tender created without one)."""
+
+    at: int
+    commitment: str
+    envelope: Envelope
+
+
+@dataclass(frozen=True)
 class TenderBidderQualified:
     at: int
     bidder_no: int
@@ -104,11 +113,12 @@ TenderEvent = (
     | PanelSeated
     | ScoreSheetSigned
     | TenderEnded
+    | TenderReserveDecided
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(TenderEvent)}
 PRIVATE_EVENTS: frozenset[type[Any]] = frozenset(
-    {TenderReserveSealed, TenderBidderQualified, SealedBidReceived, ScoreSheetSigned}
+    {TenderReserveSealed, TenderBidderQualified, SealedBidReceived, ScoreSheetSigned, TenderReserveDecided}
 )
 
 

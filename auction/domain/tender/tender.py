@@ -47,6 +47,7 @@ from auction.domain.tender.commands import (
     OpenBids,
     QualifyTenderBidder,
     RevealedBid,
+    SealDecidedReserve,
     SeatPanel,
     SubmitScoreSheet,
     SubmitSealedBid,
@@ -64,6 +65,7 @@ from auction.domain.tender.events import (
     TenderCreated,
     TenderEnded,
     TenderEvent,
+    TenderReserveDecided,
     TenderReserveSealed,
 )
 from auction.domain.tender.terms import Evaluation, TenderTerms, check_terms
@@ -91,6 +93,13 @@ class TenderState:
     panel: PanelSeated | None = None
     sheets: tuple[ScoreSheetSigned, ...] = ()
     ended: TenderEnded | None = None
+    decided_commitment: str | None = None  # Q26: the committee's reserve, sealed after the creation
+
+    @property
+    def reserve_commitment(self) -> str | None:
+        """The reserve's commitment: sealed at the creation, or the committee's decision (Q26)."""
+        return self.decided_commitment if self.terms is None or not self.terms.has_reserve \
+            else self.terms.reserve_commitment
 
     @property
     def phase(self) -> TenderPhase:
@@ -167,6 +176,8 @@ def decide(state: TenderState, command: TenderCommand, now: int) -> list[TenderE
         return _sheet(state, command, now)
     if isinstance(command, Evaluate):
         return _evaluate(state, command, now)
+    if isinstance(command, SealDecidedReserve):
+        return _seal_decided(state, command, now)
     if isinstance(command, TerminateTender):
         if not isinstance(command.reason, str) or not command.reason.strip():
             raise Rejected(Code.REASON_REQUIRED)
@@ -188,6 +199,21 @@ def _create(state: TenderState, command: CreateTender, now: int) -> list[TenderE
     if command.reserve is not None:
         events.append(TenderReserveSealed(at=now, envelope=command.reserve))
     return events
+
+
+def _seal_decided(state: TenderState, command: SealDecidedReserve, now: int) -> list[TenderEvent]:
+    """Q26 for a tender: the plan engine judged the decision (window, appraisal, members); here
+    only that it comes once, to a tender created without a reserve, before bids open."""
+    terms = state.terms
+    assert terms is not None
+    if state.reserve_commitment is not None:
+        raise Rejected(Code.RESERVE_ALREADY_SEALED)
+    if now >= terms.bids_open_at or state.opened is not None:
+        raise Rejected(Code.Q26_OUTSIDE_RESERVE_WINDOW, bids_open_at=terms.bids_open_at)
+    if not isinstance(command.commitment, str) or not HEX64.fullmatch(command.commitment):
+        raise Rejected(Code.INVALID_FIELD, "commitment: 64 lowercase hex digits", field="commitment")
+    _check_envelope(command.envelope)
+    return [TenderReserveDecided(at=now, commitment=command.commitment, envelope=command.envelope)]
 
 
 def _qualify(state: TenderState, command: QualifyTenderBidder, now: int) -> list[TenderEvent]:
@@ -221,6 +247,8 @@ def _submit(state: TenderState, command: SubmitSealedBid, now: int) -> list[Tend
         raise Rejected(Code.NOT_QUALIFIED)
     if now < terms.bids_open_at:
         raise Rejected(Code.SESSION_NOT_OPEN)
+    if state.reserve_commitment is None:  # Q26, Q28: no bid is taken before the reserve is sealed
+        raise Rejected(Code.Q26_RESERVE_NOT_SEALED)
     if now >= terms.bid_deadline or state.opened is not None:  # RULES 6.2: none at or after the deadline
         raise Rejected(Code.TENDER_BID_DEADLINE_PASSED, deadline=terms.bid_deadline)
     first = state.bid_of(command.bidder_no)
@@ -330,10 +358,10 @@ def _evaluate(state: TenderState, command: Evaluate, now: int) -> list[TenderEve
         raise Rejected(Code.TENDER_SCORING_INCOMPLETE, signed=len(state.sheets),
                        panel=0 if state.panel is None else len(state.panel.members))
     reserve = command.reserve
-    if terms.has_reserve and (reserve is None or reserve_commitment(reserve.amount, reserve.salt)
-                              != terms.reserve_commitment):
+    sealed = state.reserve_commitment
+    if sealed is not None and (reserve is None or reserve_commitment(reserve.amount, reserve.salt) != sealed):
         raise Rejected(Code.TENDER_RESERVE_UNREADABLE)
-    floor = reserve.amount if terms.has_reserve and reserve is not None else None
+    floor = reserve.amount if sealed is not None and reserve is not None else None
     ranking = tuple(
         RankedBid(bidder_no=b.bidder_no, price=price, score="" if score is None else str(score),
                   eligible=floor is None or price >= floor)
@@ -398,6 +426,8 @@ def evolve(state: TenderState, event: TenderEvent) -> TenderState:
         return replace(state, terms=event.terms)
     if isinstance(event, TenderReserveSealed):
         return replace(state, reserve=event.envelope)
+    if isinstance(event, TenderReserveDecided):
+        return replace(state, reserve=event.envelope, decided_commitment=event.commitment)
     if isinstance(event, TenderBidderQualified):
         return replace(state, qualified=state.qualified | {event.bidder_no})
     if isinstance(event, SealedBidReceived):

@@ -504,5 +504,6 @@ class PlansApi(RouteTable):
             floor_price_fen_per_m2=_int(body, "floor_price_fen_per_m2"),
             signatures=tuple(signed),
         )
-        await self._plans(request).decide_reserve(plan_id, request_)
+        # into the plan's session, or its tender (RULES 6.1, services/tender.py)
+        await request.state.tenders.decide_reserve(plan_id, request_)
         return await plan_document(self._plans(request), plan_id)

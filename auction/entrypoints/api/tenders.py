@@ -87,6 +87,7 @@ def tender_view(state: TenderState, escrow_public_key_hex: str) -> dict[str, Any
     view: dict[str, Any] = {
         "tender_id": terms.tender_id, "phase": state.phase.value, "terms": shown,
         "escrow_public_key_hex": escrow_public_key_hex, "opening": None, "panel": None, "result": None,
+        "reserve_commitment": state.reserve_commitment,  # at the creation, or the committee's (Q26)
     }
     if state.opened is not None:
         view["opening"] = {
@@ -125,8 +126,8 @@ def tender_request(body: dict[str, Any]) -> TenderRequest:
         evaluation = Evaluation(body.get("evaluation"))
     except ValueError:
         raise Rejected(Code.INVALID_FIELD, "evaluation: HIGHEST_PRICE or SCORING", field="evaluation") from None
-    reserve = body.get("reserve_fen")
-    if type(reserve) is not int or not is_valid_amount(reserve):  # never echoed
+    reserve = body.get("reserve_fen")  # absent: the committee decides it (Q26, POST /api/plans/{id}/reserve)
+    if reserve is not None and (type(reserve) is not int or not is_valid_amount(reserve)):  # never echoed
         raise Rejected(Code.INVALID_FIELD, "reserve_fen: a positive whole number of fen (Q28)", field="reserve_fen")
     raw = body.get("criteria", [])
     if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):

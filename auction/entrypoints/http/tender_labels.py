@@ -25,6 +25,8 @@ TENDER_LABELS: dict[str, tuple[str, str]] = {
     "tender.opening_place": ("开标地点：网上交易系统（公开）", "Opening place: online, in public"),
     "tender.reserve": ("底价", "Reserve"),
     "tender.reserve_sealed": ("已密封，评标结束时揭示", "Sealed; revealed when the evaluation ends"),
+    "tender.reserve_pending": ("待出让委员会集体决定并密封（第二十六条）；此前不接受投标",
+                               "To be decided and sealed by the committee (Q26); no bid is taken before"),
     "tender.criteria": ("评分因素及权重", "Criteria and weights"),
     "tender.price_weight": ("价格分权重", "Price weight"),
     "tender.bids": ("投标文件", "Bids"),
