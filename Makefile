@@ -36,9 +36,13 @@ system-packages:
 run: $(STAMP)
 	$(VENV)/bin/auction serve --demo
 
-## The whole suite (unit, storage, end-to-end, browser, Locust smoke run).
+## The whole suite (unit, storage, end-to-end, browser, Locust smoke run), one worker per core:
+## most tests wait on a server of their own (own database, ports, folders), so they run side by side.
+## A file's tests stay on one worker (its module fixtures, e.g. the browser, start once).
+## `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= auto
 test: system-packages $(STAMP)
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-slow: system-packages $(STAMP)
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)

@@ -23,6 +23,8 @@ from auction.entrypoints.api.records import RecordsApi
 from auction.entrypoints.api.tenders import TendersApi
 from auction.entrypoints.console.pages import ConsolePages
 from auction.entrypoints.http import i18n
+from auction.entrypoints.http import metrics as metrics_route
+from auction.entrypoints.http import openapi
 from auction.entrypoints.http.input_guards import BodyLimit, SafePath
 from auction.entrypoints.http.middleware import ApiAudit, SecurityHeaders
 from auction.entrypoints.portal.pages import PortalPages
@@ -30,6 +32,7 @@ from auction.entrypoints.public.bidder_page import routes as bidder_page_routes
 from auction.entrypoints.public.hall import Hall
 from auction.entrypoints.public.layout import Layout, is_page_area
 from auction.entrypoints.public.pages import routes as public_page_routes
+from auction.entrypoints.public.transparency import routes as transparency_routes
 from auction.entrypoints.public.tender_watch import TenderWatch
 from auction.entrypoints.ws.bidder import BidderEndpoint
 from auction.services.session import now_us
@@ -49,6 +52,11 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
             yield runtime.state()
 
     api = OperatorApi(settings)
+    # The operator APIs' route tables: routed below, and described by GET /api/openapi.json.
+    plans_api, deposits_api, deadlines_api = PlansApi(settings), DepositsApi(settings), DeadlinesApi(settings)
+    records_api, publication_api = RecordsApi(settings), PublicationApi(settings)
+    tenders_api = TendersApi(settings)
+    tables = (api, plans_api, deposits_api, deadlines_api, records_api, publication_api, tenders_api)
     endpoint = BidderEndpoint(settings)
 
     async def healthz(request: Request) -> Response:
@@ -72,15 +80,18 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
         return JSONResponse(unknown_route_message(), status_code=404)
 
     app = Starlette(
-        routes=[Route("/healthz", healthz), WebSocketRoute("/ws", endpoint.serve), *api.routes(), *PlansApi(settings).routes(),
+        routes=[Route("/healthz", healthz), WebSocketRoute("/ws", endpoint.serve), *api.routes(), *plans_api.routes(),
                 # after the trade: the bank's notices, deposits, the legal clock, the sold session's records
-                *BankWebhook(settings).routes(), *DepositsApi(settings).routes(), *DeadlinesApi(settings).routes(),
-                *RecordsApi(settings).routes(),
+                *BankWebhook(settings).routes(), *deposits_api.routes(), *deadlines_api.routes(),
+                *records_api.routes(),
                 *ConsolePages(settings).routes(), *bidder_page_routes(settings),
-                *PublicationApi(settings).routes(), *public_page_routes(settings, layout),
+                *publication_api.routes(), *public_page_routes(settings, layout),
                 *Hall(settings, layout).routes(), *i18n.routes(),
-                *PortalPages(settings).routes(),
-                *TendersApi(settings).routes(), *TenderWatch(layout).routes()],  # tenders (RULES 6): operator and bidder routes  # the bidders' portal (/portal)
+                *PortalPages(settings).routes(),  # the bidders' portal (/portal)
+                *metrics_route.routes(settings),  # GET /metrics, as AUCTION_METRICS says
+                *openapi.routes(settings, tables),  # GET /api/openapi.json, from the tables above
+                *transparency_routes(),  # the sessions' signed logs and public records (/public/...)
+                *tenders_api.routes(), *TenderWatch(layout).routes()],  # tenders (RULES 6)
         lifespan=lifespan,
         exception_handlers={404: not_found},
     )

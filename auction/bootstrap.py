@@ -24,6 +24,7 @@ import contextlib
 import logging
 import os
 import socket
+from pathlib import Path
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,7 +39,10 @@ from auction.adapters.jobs.deadlines import DeadlineTimers
 from auction.adapters.jobs.tender_timers import TenderTimers
 from auction.adapters.jobs.timers import SessionTimers
 from auction.adapters.keys import open_sealer
+from auction.adapters.metrics import Metrics
+from auction.adapters.sealing.center_key import CenterKey
 from auction.services.calendar import CalendarStore, official_calendar
+from auction.services.divisions import load_divisions
 from auction.services.deadlines import DeadlineService
 from auction.services.deposits import DepositService
 from auction.services.plans import PlanService
@@ -52,6 +56,7 @@ from auction.reactions import (
     FollowersBehind,
     HeldAfterClose,
     PlanAppended,
+    PublicAppended,
     Reactions,
     SessionFinal,
     TenderDue,
@@ -60,6 +65,7 @@ from auction.reactions import (
 from auction.entrypoints.http.limits import Limits
 from auction.services.runner import now_us
 from auction.services.session import SessionService
+from auction.services.transparency import TransparencyLog
 from auction.settings import Settings
 from auction.store import nodes
 from auction.store.events import EventStore, GroupCommit, to_datetime
@@ -68,6 +74,7 @@ from auction.store.plans import PlanStore
 from auction.store.tender.log import TenderStore
 from auction.domain.tender.terms import TenderRules
 from auction.store.database.roles import assume, login_name, with_role_possible
+from auction.adapters.tasks import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +101,18 @@ class Runtime:
     portal: PortalService  # the bidders' portal: registration, applications, credentials
     tenders: TenderService  # tenders (RULES 6): sealed bids, the opening, the evaluation
     tender_timers: TenderTimers  # each tender's opening at its set time (RULES 6.3)
+    metrics: Metrics  # GET /metrics (auction/adapters/metrics.py): this app's own registry
     last_alive: int | None = None  # µs UTC: until when the service was known alive (RULES 7.5)
     beat: asyncio.Task[None] | None = field(default=None, repr=False)
+    transparency: TransparencyLog | None = None  # the sessions' signed Merkle logs (docs/protocol.md)
 
     def state(self) -> dict[str, object]:
         """What requests read as `request.state.<key>`."""
         return {"service": self.service, "plans": self.plans, "publisher": self.publisher,
                 "deposits": self.deposits, "deadlines": self.deadlines,
-                "limits": self.limits, "refusals": self.refusals, "portal": self.portal, "tenders": self.tenders}
+                "limits": self.limits, "refusals": self.refusals, "portal": self.portal,
+                "metrics": self.metrics,
+                "transparency": self.transparency, "tenders": self.tenders}
 
     async def start(self) -> None:
         settings, pool = self.settings, self.pool
@@ -141,7 +152,8 @@ class Runtime:
         self.timers.shutdown()
         self.deadline_timers.shutdown()
         self.tender_timers.shutdown()
-        for step in (self.refusals.stop, self.delivery.stop, self._stop_beat, self.broker.stop,
+        for step in (self.transparency.stop if self.transparency is not None else None,
+                     self.refusals.stop, self.delivery.stop, self._stop_beat, self.broker.stop,
                      self.group_commit.close if self.group_commit is not None else None):
             if step is None:
                 continue
@@ -153,9 +165,7 @@ class Runtime:
 
     async def _stop_beat(self) -> None:
         if self.beat is not None:
-            self.beat.cancel()
-            with contextlib.suppress(BaseException):
-                await self.beat
+            await cancel_all(self.beat)
             with contextlib.suppress(Exception):
                 await nodes.beat(self.pool, self.settings.node_id)
 
@@ -193,11 +203,14 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
     service's clock (µs UTC); only the demo's history (auction/demo/day.py) passes another."""
     sealer = open_sealer(settings)
     pool = await _migrated_pool(settings, dsn, migration_dsn)
-    group_commit = GroupCommit(pool, settings.group_commit_writers) if settings.group_commit_writers > 0 else None
+    metrics = Metrics(pool)
+    group_commit = (GroupCommit(pool, settings.group_commit_writers, observe=metrics.committed)
+                    if settings.group_commit_writers > 0 else None)
     reactions = Reactions()
     broker: Broker = (InProcessBroker() if not settings.redis_url
                       else RedisBroker(settings.redis_url, settings.node_id, reactions))
-    service = SessionService(EventStore(pool, group_commit=group_commit), broker, sealer, clock,
+    events = EventStore(pool, group_commit=group_commit, observe=metrics.committed)
+    service = SessionService(events, broker, sealer, clock,
                              sole_writer=settings.redis_url is None, reactions=reactions)
     plans = PlanService(PlanStore(pool), service, settings.plan_rules, settings.rules, clock,
                         reactions=reactions)
@@ -212,7 +225,7 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
         Backoff(settings.publication_retry_base_seconds, settings.publication_retry_cap_seconds,
                 settings.publication_max_attempts),
         timeout=settings.publication_timeout_seconds, poll=settings.publication_poll_seconds,
-        node_id=settings.node_id,
+        node_id=settings.node_id, on_attempt=metrics.delivery,
     )
     tenders = TenderService(TenderStore(pool), plans, sealer, TenderRules(), clock, reactions)
     runtime = Runtime(
@@ -220,11 +233,16 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
         service=service, timers=SessionTimers(service), plans=plans, deposits=deposits, deadlines=deadlines,
         deadline_timers=DeadlineTimers(deadlines, settings.deadline_sweep_seconds, armed),
         delivery=delivery,
-        publisher=Publisher(pool, plans, channels, settings.region_code, wake=delivery.wake, tenders=tenders),
+        publisher=Publisher(pool, plans, channels, settings.region_code, wake=delivery.wake,
+                            divisions=load_divisions(Path(settings.divisions_file) if settings.divisions_file else None),
+                            tenders=tenders),
         # Abuse limits per client address, and the roll-up of strangers' refusals (README, Security).
         limits=Limits.from_settings(settings),
         refusals=RefusalRollup(pool, settings.audit_rollup_seconds),
         portal=PortalService(pool, deposits, plans, deadlines, clock),
+        metrics=metrics,
+        transparency=TransparencyLog(service.store, broker, CenterKey.from_file(settings.transparency_key_file),
+                                     clock, head_seconds=settings.tree_head_seconds),
         tenders=tenders,
         tender_timers=TenderTimers(tenders, settings.deadline_sweep_seconds),
     )
@@ -247,6 +265,9 @@ def _react(rt: Runtime) -> None:
     on(TenderDue, lambda e: rt.tender_timers.arm(e.tender_id, e.when_us))
     # An announcement (or its change) starts publication: its outbox rows join the plan's append.
     on(PlanAppended, lambda e: rt.publisher.on_plan_events(e.con, e.recorded, e.after))
+    # Committed public events are the transparency log's leaves; a phase change or bids make a head due.
+    if rt.transparency is not None:
+        on(PublicAppended, rt.transparency.appended)
     if isinstance(rt.broker, RedisBroker):
         # Another node's event: this node's cached state is behind the log.
         on(AppendedElsewhere, lambda e: rt.service.remote_event(e.session_id, e.pub_seq))

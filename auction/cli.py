@@ -21,6 +21,7 @@ from typing import cast
 
 import asyncpg
 
+from auction.adapters import logs
 from auction.entrypoints.cli import committee as committee_cli
 from auction.entrypoints.cli.parser import Parser
 from auction.settings import Settings
@@ -168,6 +169,7 @@ def serve(settings: Settings) -> None:
             lifespan="on",
             log_level=settings.log_level.lower(),
             access_log=False,
+            log_config=logs.uvicorn_log_config(settings.log_format),
         )
     except _Terminated:
         terminated = True
@@ -231,8 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logs.configure(settings.log_level, settings.log_format)  # text, or JSON lines (AUCTION_LOG_FORMAT)
     if args.command == "serve":
         if args.demo:
             settings = replace(settings, demo=True)

@@ -93,6 +93,15 @@ class FollowersBehind:
 
 
 @dataclass(frozen=True)
+class PublicAppended:
+    """A session's events were committed by this node (after the commit, before the ack):
+    the transparency log takes their leaves."""
+
+    session_id: str
+    recorded: list[Any]  # auction.store.events.Recorded
+
+
+@dataclass(frozen=True)
 class TenderDue:
     """A tender next needs its time-driven step (the opening, RULES 6.3) at `when_us` (µs UTC)."""
 

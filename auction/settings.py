@@ -37,6 +37,14 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     return value.lower() in ("1", "true", "yes", "on")
 
 
+def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """One of `allowed` (the first when unset), else a ValueError naming them."""
+    value = (env.get(name) or allowed[0]).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name}: expected one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = field(default=None, repr=False)  # the server's login; None: embedded PostgreSQL
@@ -49,6 +57,10 @@ class Settings:
     escrow_public_key_file: Path = Path("var/keys/escrow.pub")
     escrow_private_key_file: Path = Path("var/keys/escrow.key")
     escrow_passphrase: str = ""  # unlocks the escrow key at start-up; else POST /api/escrow/unlock
+    # The transparency log (docs/protocol.md): the center's Ed25519 key signing tree heads and
+    # receipts (made if missing), and how long bidding may run before the next signed head.
+    transparency_key_file: Path = Path("var/keys/transparency.key")
+    tree_head_seconds: float = 5.0
     node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     rules: SessionRules = field(default_factory=SessionRules)
     plan_rules: PlanRules = field(default_factory=PlanRules)  # copied into each plan when drafted
@@ -76,6 +88,7 @@ class Settings:
     # Publication (docs/publication.md). AUCTION_CHANNELS holds URLs and HMAC keys: never logged.
     publication_channels: str = field(default="", repr=False)  # "name=url|key[|json|xml],..."
     region_code: str = "530300"  # 行政区划代码 of the seller (曲靖市), in the unified deal code
+    divisions_file: str = ""  # a newer 行政区划 table laid over the shipped one (auction/services/divisions.py)
     publication_retry_base_seconds: float = 2.0  # back-off: base x 2^(attempt-1), with jitter
     publication_retry_cap_seconds: float = 600.0
     publication_max_attempts: int = 30  # then FAILED until an operator retries
@@ -106,6 +119,9 @@ class Settings:
     ws_token_failures_per_minute: int = 20  # failed bidder tokens in hellos
     api_key_failures_per_minute: int = 20  # wrong operator keys on the API
     audit_rollup_seconds: float = 60.0  # unauthenticated refusals: one audit row per address, kind and period
+    # Operability (docs/operations.md): who may scrape GET /metrics, and the log lines' format.
+    metrics: str = "operator"  # "off" (no route), "operator" (the operator key, as the API), "open"
+    log_format: str = "text"  # "text", or "json": one JSON object per line
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -117,6 +133,7 @@ class Settings:
             auction_min_bidders=_int(e, "AUCTION_MIN_BIDDERS", 1),
             whole_increments=_bool(e, "AUCTION_WHOLE_INCREMENTS", False),
             allow_self_outbid=_bool(e, "AUCTION_ALLOW_SELF_OUTBID", False),
+            signed_bids=_bool(e, "AUCTION_SIGNED_BIDS", False),
         )
         plan_rules = PlanRules(
             # Q29: at least 20 days from the announcement to the start.
@@ -140,6 +157,9 @@ class Settings:
             escrow_public_key_file=Path(e.get("AUCTION_ESCROW_PUBLIC_KEY", str(data_dir / "keys" / "escrow.pub"))),
             escrow_private_key_file=Path(e.get("AUCTION_ESCROW_KEY", str(data_dir / "keys" / "escrow.key"))),
             escrow_passphrase=e.get("AUCTION_ESCROW_PASSPHRASE", ""),
+            transparency_key_file=Path(e.get("AUCTION_TRANSPARENCY_KEY")
+                                       or str(data_dir / "keys" / "transparency.key")),
+            tree_head_seconds=float(e.get("AUCTION_TREE_HEAD_SECONDS") or "5"),
             rules=rules,
             plan_rules=plan_rules,
             ws_send_queue=_int(e, "AUCTION_WS_SEND_QUEUE", 256),
@@ -176,9 +196,12 @@ class Settings:
             deadline_sweep_seconds=float(e.get("AUCTION_DEADLINE_SWEEP_SECONDS", "60")),
             publication_channels=e.get("AUCTION_CHANNELS", ""),
             region_code=e.get("AUCTION_REGION_CODE") or "530300",
+            divisions_file=e.get("AUCTION_DIVISIONS_FILE", ""),
             publication_retry_base_seconds=float(e.get("AUCTION_PUBLICATION_RETRY_BASE_SECONDS", "2")),
             publication_retry_cap_seconds=float(e.get("AUCTION_PUBLICATION_RETRY_CAP_SECONDS", "600")),
             publication_max_attempts=_int(e, "AUCTION_PUBLICATION_MAX_ATTEMPTS", 30),
             publication_timeout_seconds=float(e.get("AUCTION_PUBLICATION_TIMEOUT_SECONDS", "10")),
             publication_poll_seconds=float(e.get("AUCTION_PUBLICATION_POLL_SECONDS", "1")),
+            metrics=_choice(e, "AUCTION_METRICS", ("operator", "open", "off")),
+            log_format=_choice(e, "AUCTION_LOG_FORMAT", ("text", "json")),
         )

@@ -13,11 +13,16 @@ import contextlib
 import json
 import random
 import uuid
+from pathlib import Path
 from collections.abc import AsyncIterator
 from typing import Any
 
 import websockets
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.exceptions import ConnectionClosed, WebSocketException
+
+from clients import transparency as tl
 
 
 class ProtocolError(Exception):
@@ -29,7 +34,7 @@ class ProtocolError(Exception):
 class BidderClient:
     def __init__(self, url: str | list[str], session_id: str, token: str | None = None, *,
                  last_seq: int | None = None,
-                 max_backoff: float = 5.0) -> None:
+                 max_backoff: float = 5.0, signing_key: Ed25519PrivateKey | None = None) -> None:
         # One address (e.g. a load balancer) or several server nodes: a lost
         # connection moves on to the next address, resuming from `seq`.
         self.urls = [url] if isinstance(url, str) else list(url)
@@ -49,6 +54,11 @@ class BidderClient:
         self._reader: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._closed = False
+        self.receipts: list[dict[str, Any]] = []  # one per ack, as the server signed it
+        # Signed bids (docs/protocol.md, section 9): this bidder's Ed25519 key, kept here, never sent;
+        # its public half is registered once (`register_key`).
+        self.signing_key = signing_key
+        self._key_reply: asyncio.Future[dict[str, Any]] | None = None
 
     @property
     def url(self) -> str:
@@ -136,9 +146,19 @@ class BidderClient:
             self.state = message["state"]
             self._events.put_nowait(message)
         elif kind in ("ack", "reject"):
+            if kind == "ack" and isinstance(message.get("receipt"), dict):
+                # The center's signed receipt: proof, with the public record, that the bid
+                # was accepted at its place (docs/protocol.md section 9, `auction-verify --receipts`).
+                self.receipts.append(message["receipt"])
             entry = self._pending.pop(message.get("bid_id") or "", None)
             if entry is not None and not entry[1].done():
                 entry[1].set_result(message)
+        elif kind == "key_registered" or (kind == "error" and self._key_reply is not None):
+            if self._key_reply is not None and not self._key_reply.done():
+                self._key_reply.set_result(message)
+                return
+            if kind == "error":
+                self._events.put_nowait(message)
         elif kind in ("heartbeat", "pong"):
             self.offset_us = message["server_time_us"] - _local_us()
         elif kind == "error":
@@ -147,7 +167,11 @@ class BidderClient:
     async def bid(self, amount_fen: int, bid_id: str | None = None, timeout: float = 30.0) -> dict[str, Any]:
         """Place a bid; returns the `ack` or `reject` message."""
         bid_id = bid_id or uuid.uuid4().hex
-        message = {"type": "bid", "bid_id": bid_id, "amount_fen": amount_fen}
+        message: dict[str, Any] = {"type": "bid", "bid_id": bid_id, "amount_fen": amount_fen}
+        if self.signing_key is not None:  # signed over the bid and the last seq this client has seen
+            message["last_seq"] = self.seq
+            message["signature"] = self.signing_key.sign(tl.bid_bytes(
+                self.session_id, self.welcome["bidder_no"], amount_fen, bid_id, self.seq)).hex()
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[bid_id] = (message, future)
         if self._connected.is_set():
@@ -157,6 +181,22 @@ class BidderClient:
             return await asyncio.wait_for(future, timeout)
         finally:
             self._pending.pop(bid_id, None)
+
+    async def register_key(self, timeout: float = 30.0) -> dict[str, Any]:
+        """Register the public half of `signing_key` for this bidder (once; the same key again is
+        fine). Returns the `key_registered` answer, or raises `ProtocolError` with the refusal."""
+        assert self.signing_key is not None, "BidderClient(..., signing_key=...)"
+        public = self.signing_key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                            serialization.PublicFormat.Raw)
+        self._key_reply = asyncio.get_running_loop().create_future()
+        try:
+            await self._ws.send(json.dumps({"type": "register_key", "public_key": public.hex()}))
+            reply = await asyncio.wait_for(self._key_reply, timeout)
+        finally:
+            self._key_reply = None
+        if reply["type"] != "key_registered":
+            raise ProtocolError(reply)
+        return reply
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         while True:
@@ -173,3 +213,14 @@ def _local_us() -> int:
     import time
 
     return time.time_ns() // 1000
+
+
+def save_receipts(path: Path, session_id: str, receipts: list[dict[str, Any]]) -> None:
+    """Add `receipts` to the file at `path` (`{"session_id", "receipts"}`, one per seq), the
+    form `auction-verify --receipts` reads."""
+    kept: list[dict[str, Any]] = []
+    if path.exists():
+        kept = list(json.loads(path.read_text(encoding="utf-8")).get("receipts", []))
+    by_seq = {r.get("seq"): r for r in kept + receipts}
+    body = {"session_id": session_id, "receipts": [by_seq[k] for k in sorted(by_seq, key=lambda k: int(k or 0))]}
+    path.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -28,13 +28,16 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.exceptions import InvalidURI, WebSocketException
 
 from auction.entrypoints.cli.parser import Parser
 from clients import bidder_texts as say
-from clients.bidder import BidderClient, ProtocolError
+from clients.bidder import BidderClient, ProtocolError, save_receipts
 
 ACCEPTED, NO_CONNECTION, BAD_INPUT, REFUSED, NOT_CONFIRMED, INTERRUPTED = 0, 1, 2, 3, 4, 130
 YES = frozenset({"y", "yes", "是", "确认"})
@@ -175,9 +178,18 @@ async def run(args: argparse.Namespace) -> int:
     amount: int | None = None
     if args.command == "bid":
         amount = args.amount_fen if args.amount_fen is not None else args.amount_wan
-    client = BidderClient(args.url, args.session, token)
+    signing_key = None
+    if getattr(args, "key", None):
+        try:
+            signing_key = _signing_key(Path(args.key))
+        except (OSError, ValueError, TypeError) as e:
+            print(f"无法读取签名私钥 / cannot read the signing key {args.key}: {e}", file=sys.stderr)
+            return BAD_INPUT
+    client = BidderClient(args.url, args.session, token, signing_key=signing_key)
     try:
         welcome = await client.connect()
+        if signing_key is not None and welcome["bidder_no"] is not None:
+            await client.register_key()  # once per bidder; the same key again is fine
     except ProtocolError as e:
         code = str(e.message.get("code"))
         hint = CONNECT_HINTS.get(code, "")
@@ -213,6 +225,9 @@ async def run(args: argparse.Namespace) -> int:
         if printer is not None:
             printer.cancel()
         await client.close()
+        receipts = getattr(args, "receipts", None)
+        if receipts and client.receipts:
+            save_receipts(Path(receipts), args.session, client.receipts)
 
 
 def _connect_failed(url: str, error: BaseException) -> str:
@@ -238,6 +253,14 @@ def _refused(error: BaseException) -> bool:
     text = str(error)
     return text.startswith("Multiple exceptions") and text.count("[Errno") == text.count(
         f"[Errno {errno.ECONNREFUSED}]")
+
+
+def _signing_key(path: Path) -> Ed25519PrivateKey:
+    """A bidder's Ed25519 private key (PKCS#8 PEM, e.g. `openssl genpkey -algorithm ed25519`)."""
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("not an Ed25519 private key")
+    return key
 
 
 def _amount(parse: Callable[[str], int]) -> Callable[[str], int]:
@@ -266,6 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     amount = b.add_mutually_exclusive_group()
     amount.add_argument("--amount-fen", type=_amount(say.parse_fen), help="报价（分） / the bid in fen")
     amount.add_argument("--amount-wan", type=_amount(say.parse_wan), help="报价（万元） / the bid in 万元, e.g. 8050.5")
+    b.add_argument("--key", metavar="FILE",
+                   help="用此 Ed25519 私钥签名报价（要求签名的场次） / sign bids with this Ed25519 private key "
+                        "(PEM; sessions that take signed bids); its public key is registered on connecting")
+    b.add_argument("--receipts", metavar="FILE",
+                   help="把服务器签名的回执存入此文件，供 auction-verify 核对 / keep the server's signed receipts "
+                        "in FILE, for auction-verify --receipts")
     b.add_argument("--yes", "-y", action="store_true",
                    help="不再询问确认（脚本用） / send without the confirmation question (for scripts)")
     args = parser.parse_args(argv)

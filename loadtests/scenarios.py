@@ -115,7 +115,7 @@ SMOKE: dict[str, Scenario] = {
                         open_delay=5),
     "hot-parcel": replace(SCENARIOS["hot-parcel"], bidders=8, watchers=300, locust_watchers=2, seconds=3.5,
                           think_max=0.6, bare_seconds=3),
-    "max-throughput": replace(SCENARIOS["max-throughput"], sessions=8, watchers=8, seconds=3.5, bare_seconds=2,
+    "max-throughput": replace(SCENARIOS["max-throughput"], sessions=8, watchers=8, seconds=3.5, bare_seconds=4,
                               server_env={}),
 }
 
@@ -215,6 +215,9 @@ class Target:
 
 @dataclass
 class RunResult:
+    """What one run measured on one target: the table's figures, Locust's own statistics,
+    the connection swarm's counts, and the Locust command that produced them."""
+
     label: str
     figures: dict[str, Any]
     locust: LocustResult

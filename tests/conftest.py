@@ -56,7 +56,8 @@ def server_factory(pg: embedded.EmbeddedPostgres, database: str, tmp_path: Path
     `server.dsn` is the owner's, for a test to look inside."""
     started: list[ServerProcess] = []
     keys = tmp_path / "shared-keys"
-    shared = {"AUCTION_ESCROW_KEY": str(keys / "escrow.key"), "AUCTION_ESCROW_PUBLIC_KEY": str(keys / "escrow.pub")}
+    shared = {"AUCTION_ESCROW_KEY": str(keys / "escrow.key"), "AUCTION_ESCROW_PUBLIC_KEY": str(keys / "escrow.pub"),
+              "AUCTION_TRANSPARENCY_KEY": str(keys / "transparency.key")}
 
     def make(stand_ins: bool = True, **env: str) -> ServerProcess:
         # stand_ins=True (AUCTION_STAND_INS=on): most tests make their sessions and bidders
@@ -73,6 +74,17 @@ def server_factory(pg: embedded.EmbeddedPostgres, database: str, tmp_path: Path
     yield make
     for s in started:
         s.stop()
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data folder for an `auction` command that starts its own embedded PostgreSQL. Not
+    under pytest's tmp_path: when the tests run as root the postmaster runs as another user,
+    and pytest takes other users' access to its root folder away again (any pytest started
+    on the machine does), which would shut the postmaster out of its own files."""
+    base = Path(tempfile.mkdtemp(prefix="auction-test-data-"))
+    yield base / "var"
+    shutil.rmtree(base, ignore_errors=True)
 
 
 # A real redis-server (Debian package) on a free loopback port, restartable on that port.

@@ -60,8 +60,9 @@ def test_every_code_the_readme_names_exists() -> None:
     # Values the README shows that are not codes: application statuses and kinds, CloseHeld
     # reasons, a log level, an audit action, an article cited as an example.
     others = {"AWAITING_DEPOSIT", "QUALIFIED", "NOT_QUALIFIED", "COMPANY", "PERSON", "RESERVE_UNAVAILABLE",
-              "CALENDAR_MISSING", "INFO", "DEBUG", "FORWARDED_ALLOW_IPS", "SIGN_IN", "Q31",
-              "FEWER_THAN_THREE"}  # a tender's end reason (TenderEnded)  # the last: uvicorn's own setting
+              "CALENDAR_MISSING", "INFO", "DEBUG", "FORWARDED_ALLOW_IPS", "SIGN_IN", "Q31",  # uvicorn's own setting
+              "K72",  # the China Land Market website's 行业分类 code in an example
+              "FEWER_THAN_THREE"}  # a tender's end reason (TenderEnded)
     named = set(NAME.findall(README))
     unknown = {n for n in named if not n.startswith(("AUCTION_", "DATABASE_", "REDIS_"))} \
         - {c.value for c in Code} - vocabularies - others

@@ -37,6 +37,7 @@ import asyncpg
 from auction.adapters.channels import Channel, idempotency_key, signature
 from auction.documents.landchina import to_xml
 from auction.store import publication as outbox
+from auction.adapters.tasks import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,10 @@ def encode(document: dict[str, Any], fmt: str) -> tuple[bytes, str]:
 
 class DeliveryWorker:
     def __init__(self, pool: asyncpg.Pool, channels: tuple[Channel, ...], backoff: Backoff, *, timeout: float,
-                 poll: float, node_id: str, concurrency: int = 4) -> None:
+                 poll: float, node_id: str, concurrency: int = 4,
+                 on_attempt: Callable[[bool], None] | None = None) -> None:
         self.pool = pool
+        self.on_attempt = on_attempt  # told each attempt's outcome, delivered or not (GET /metrics)
         self.channels = {c.name: c for c in channels}
         self.backoff = backoff
         self.timeout = timeout
@@ -131,11 +134,7 @@ class DeliveryWorker:
         self._tasks = [asyncio.create_task(self._loop(i)) for i in range(self.concurrency)]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await cancel_all(*self._tasks)
 
     def wake(self) -> None:
         """Something was just written to the outbox: look now rather than at the next poll."""
@@ -193,6 +192,8 @@ class DeliveryWorker:
                 except (OSError, DeliveryError, ValueError, IndexError) as e:
                     error = f"{type(e).__name__}: {e}"[:300] or type(e).__name__
             await outbox.finish_attempt(con, row.outbox_id, attempt, status=status, error=error, receipt=receipt)
+            if self.on_attempt is not None:
+                self.on_attempt(error is None)
             tries = row.attempts + 1  # since the last operator retry; `attempt` numbers all of them
             if error is None:
                 assert receipt is not None

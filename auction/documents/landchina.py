@@ -25,12 +25,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from auction.domain.china import iso_cst_seconds
+from auction.domain.china import china_date, iso_cst_seconds
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount, wan_number
-from auction.domain.plan.parcels import format_basis_points, format_hundredths, to_hectares, to_square_metres
+from auction.domain.divisions import CODE as REGION_CODE
+from auction.domain.divisions import Divisions
+from auction.domain.plan.limits import plain, range_text
+from auction.domain.plan.parcels import Parcel, format_basis_points, format_hundredths, to_hectares, to_square_metres
 from auction.domain.plan.plan_terms import PlanMethod, Schedule
 from auction.domain.plan.plans import PlanState
+from auction.domain.plan.supervision import check_supervision_region, parse_supervision_no
 
 SCHEMA = "qj-land-publication/1"
 ANNOUNCEMENT = "ANNOUNCEMENT"
@@ -43,10 +47,10 @@ SUPPLY_METHODS = {  # 供地方式, as the China Land Market website names them
     PlanMethod.AUCTION: "拍卖出让",
     PlanMethod.LISTING: "挂牌出让",
 }
+INDUSTRY_CODE = re.compile(r"[A-T]([0-9]{2}([0-9]{1,2})?)?")  # 行业分类 (GB/T 4754): K, K72, C3011
+LAND_GRADE_CODE = re.compile(r"dj[1-9][0-9]?")  # 土地级别 as the site codes it: dj1 一级
 LAND_SOURCES = ("新增建设用地", "现有建设用地", "新增建设用地(来自存量库)")  # 土地来源
-REGION_CODE = re.compile(r"[1-9][0-9]{5}")  # 行政区划代码 (GB/T 2260)
-# 电子监管号: 16 characters from the national monitoring system (region code, year, kind, serial).
-SUPERVISION_NO = re.compile(r"[0-9]{10}[0-9A-Z][0-9]{5}")
+# 电子监管号: its structure and checks are auction/domain/plan/supervision.py.
 
 # Field labels, in the order the site shows them. Keys are the JSON/XML names.
 # The schedule's, where an announcement and a change show it:
@@ -65,7 +69,7 @@ ANNOUNCEMENT_LABELS: dict[str, str] = {
     "parcel_no": "宗地编号",
     "location": "宗地坐落",
     "boundaries": "四至",
-    "current_state": "土地现状",
+    "current_state": "现状土地条件",
     "area_hectares": "宗地总面积(公顷)",
     "area_m2": "宗地总面积(平方米)",
     "land_use_code": "主要用途代码",
@@ -76,6 +80,13 @@ ANNOUNCEMENT_LABELS: dict[str, str] = {
     "building_density_max": "建筑密度(上限)",
     "green_ratio_min": "绿化率(下限)",
     "height_limit_m": "建筑限高(米)",
+    # The same limits in the site's words, open or closed ends (limits.py): 大于1并且小于或等于2.2
+    "plot_ratio": "容积率",
+    "building_density": "建筑密度(%)",
+    "green_ratio": "绿化率(%)",
+    "height_limit": "建筑限高(米)范围",
+    "investment_intensity_wan": "投资强度(万元/公顷)",
+    "remarks": "备注",
     "start_price_wan": "起始价(万元)",
     "start_price_fen": "起始价(分)",
     "increment_wan": "加价幅度(万元)",
@@ -116,6 +127,34 @@ UNSOLD_LABELS: dict[str, str] = {
     "start_price_fen": "起始价(分)",
 }
 
+# The China Land Market website's 供地结果信息 page: its labels, in its order, and the result's
+# keys that carry them (docs/publication.md, "Site fields"). Fields of the page the result does
+# not carry are listed there with the reason.
+SITE_RESULT_FIELDS: dict[str, str] = {
+    "行政区": "region_name",
+    "电子监管号": "supervision_no",
+    "项目名称": "project_name",
+    "项目位置": "project_location",
+    "面积(公顷)": "area_hectares",
+    "土地来源": "land_source",
+    "土地用途": "land_use_name",
+    "供地方式": "supply_method",
+    "土地使用年限": "term_years",
+    "行业分类": "industry",
+    "土地级别": "land_grade",
+    "成交价格(万元)": "price_wan",
+    "土地使用权人": "holder",
+    "约定容积率下限": "plot_ratio_min",
+    "约定容积率上限": "plot_ratio_max",
+    "约定交地时间": "delivery_date",
+    "约定开工时间": "construction_start_date",
+    "约定竣工时间": "completion_date",
+    "批准单位": "approver",
+    "合同签订日期": "contract_date",
+}
+SITE_INSTALLMENT_FIELDS = {"支付期号": "period", "约定支付日期": "due_date", "约定支付金额(万元)": "amount_wan",
+                           "备注": "note"}
+
 # Why a session did not sell, in the words of a notice: a close's reason (流拍), a
 # termination by the engine (终止), and the Q42 default (成交取消).
 CLOSE_REASONS = {
@@ -129,7 +168,8 @@ WITHDRAWN_PREFIX = ("PLAN_WITHDRAWN: ", "出让计划撤回：")
 CONTRACT_DEFAULT_REASON = "竞得人未在规定期限内签订出让合同，成交结果取消，保证金不予退还（第四十二条）"
 
 RESULT_LABELS: dict[str, str] = {
-    "region_code": "行政区",
+    "region_name": "行政区",  # the site shows the name (顺德区, 崇左市本级) ...
+    "region_code": "行政区划代码",  # ... and carries the code behind it
     "supervision_no": "电子监管号",
     "project_name": "项目名称",
     "project_location": "项目位置",
@@ -142,7 +182,9 @@ RESULT_LABELS: dict[str, str] = {
     "supply_method": "供地方式",
     "term_years": "土地使用年限(年)",
     "industry": "行业分类",
+    "industry_code": "行业分类代码",
     "land_grade": "土地级别",
+    "land_grade_code": "土地级别代码",
     "price_wan": "成交价格(万元)",
     "price_fen": "成交价格(分)",
     "installments": "分期支付约定",
@@ -188,7 +230,8 @@ def no_sale_reason(code_or_text: str, *, terminated: bool) -> str:
     return TERMINATION_REASONS.get(code_or_text, code_or_text)
 
 
-def unsold_document(state: PlanState, no_sale: NoSale, *, region_code: str, published_at: int) -> dict[str, Any]:
+def unsold_document(state: PlanState, no_sale: NoSale, *, region_code: str, published_at: int,
+                    unified_deal_code: str | None = None) -> dict[str, Any]:
     """结果公示（未成交）: the parcel did not sell (流拍), its session was terminated (终止),
     or the winner did not sign in time (成交取消, Q42). Neither bids nor bidders nor the
     reserve: only that it ended, when and why."""
@@ -206,9 +249,9 @@ def unsold_document(state: PlanState, no_sale: NoSale, *, region_code: str, publ
         "start_price_wan": wan_number(draft.start_price),
         "start_price_fen": str(draft.start_price),
     }
-    document = _envelope(UNSOLD, state, region_code, published_at, fields)
+    document = _envelope(UNSOLD, state, unified_deal_code or offering_code(state, region_code), published_at, fields)
     document["session_id"] = no_sale.session_id
-    return document
+    return site_order(document)
 
 
 def unified_deal_code(region_code: str, plan_id: str) -> str:
@@ -216,7 +259,15 @@ def unified_deal_code(region_code: str, plan_id: str) -> str:
     return f"{region_code}-TD-{plan_id}"
 
 
-def _envelope(kind: str, state: PlanState, region_code: str, published_at: int, fields: dict[str, Any],
+def offering_code(state: PlanState, region_code: str) -> str:
+    """The 统一交易编码 of the plan's offering: the parcel's own 行政区 when the plan states one,
+    else the seller's (`region_code`). The announcement fixes it; the change notices and the
+    result carry the announcement's (`unified_deal_code=`), whatever the operator enters later."""
+    assert state.draft is not None
+    return unified_deal_code(state.draft.parcel.region_code or region_code, state.draft.plan_id)
+
+
+def _envelope(kind: str, state: PlanState, code: str, published_at: int, fields: dict[str, Any],
               change_no: int | None = None) -> dict[str, Any]:
     assert state.draft is not None
     return {
@@ -225,7 +276,7 @@ def _envelope(kind: str, state: PlanState, region_code: str, published_at: int, 
         "kind": kind,
         "plan_id": state.draft.plan_id,
         "parcel_no": state.draft.parcel.parcel_no,
-        "unified_deal_code": unified_deal_code(region_code, state.draft.plan_id),
+        "unified_deal_code": code,
         "published_at": iso_cst_seconds(published_at),
         "fields": fields,
     }
@@ -233,6 +284,26 @@ def _envelope(kind: str, state: PlanState, region_code: str, published_at: int, 
 
 def _optional(value: int | None, show: Any) -> str:
     return "" if value is None else str(show(value))
+
+
+def planning_words(parcel: Parcel) -> dict[str, str]:
+    """The planning limits as the site's announcements write them, ends open or closed."""
+    p = parcel.planning
+
+    def words(low_name: str, low: int | None, high_name: str, high: int | None) -> str:
+        return range_text(low, high, places=2, low_open=low_name in p.open_bounds,
+                          high_open=high_name in p.open_bounds)
+
+    return {
+        "plot_ratio": words("plot_ratio_min", parcel.plot_ratio_min, "plot_ratio_max", parcel.plot_ratio_max),
+        "building_density": words("building_density_min_bp", p.building_density_min_bp, "building_density_max_bp",
+                                  p.building_density_max_bp),
+        "green_ratio": words("green_ratio_min_bp", p.green_ratio_min_bp, "green_ratio_max_bp", p.green_ratio_max_bp),
+        "height_limit": words("height_min_cm", p.height_min_cm, "height_limit_cm", p.height_limit_cm),
+        "investment_intensity_wan": "" if p.investment_fen_per_hectare is None else plain(
+            p.investment_fen_per_hectare, 6),
+        "remarks": p.notes,
+    }
 
 
 def announcement_document(state: PlanState, *, region_code: str) -> dict[str, Any]:
@@ -255,12 +326,13 @@ def announcement_document(state: PlanState, *, region_code: str) -> dict[str, An
         "area_m2": to_square_metres(parcel.area_m2_hundredths),
         "land_use_code": parcel.land_use,
         "land_use_name": parcel.land_use_name,
-        "term_years": str(parcel.term_years),
+        "term_years": parcel.term_text,
         "plot_ratio_min": _optional(parcel.plot_ratio_min, format_hundredths),
         "plot_ratio_max": _optional(parcel.plot_ratio_max, format_hundredths),
         "building_density_max": _optional(parcel.planning.building_density_max_bp, format_basis_points),
         "green_ratio_min": _optional(parcel.planning.green_ratio_min_bp, format_basis_points),
         "height_limit_m": _optional(parcel.planning.height_limit_cm, format_hundredths),
+        **planning_words(parcel),
         "start_price_wan": wan_number(draft.start_price),
         "start_price_fen": str(draft.start_price),
         "increment_wan": wan_number(draft.increment),
@@ -275,7 +347,7 @@ def announcement_document(state: PlanState, *, region_code: str) -> dict[str, An
         "contacts": a.contacts,
         "other_matters": a.other_matters,
     }
-    return _envelope(ANNOUNCEMENT, state, region_code, announced.effective_published_at, fields)
+    return _envelope(ANNOUNCEMENT, state, offering_code(state, region_code), announced.effective_published_at, fields)
 
 
 def _schedule_fields(schedule: Schedule, listing: bool) -> dict[str, str]:
@@ -291,7 +363,8 @@ def _schedule_fields(schedule: Schedule, listing: bool) -> dict[str, str]:
     }
 
 
-def change_document(state: PlanState, change_no: int, *, region_code: str) -> dict[str, Any]:
+def change_document(state: PlanState, change_no: int, *, region_code: str,
+                    unified_deal_code: str | None = None) -> dict[str, Any]:
     """变更公告 for the plan's `change_no`-th announcement change (1-based): the reason,
     the content and the whole schedule in force after it, so channels that showed the
     announcement show the times that now hold (RULES 3.1: a late change pushes the start back)."""
@@ -313,7 +386,8 @@ def change_document(state: PlanState, change_no: int, *, region_code: str) -> di
         "pushed_back_days": _days(change.pushed_back_by),
         "contacts": announced.announcement.contacts,
     }
-    return _envelope(CHANGE, state, region_code, change.effective_published_at, fields, change_no)
+    return _envelope(CHANGE, state, unified_deal_code or offering_code(state, region_code),
+                     change.effective_published_at, fields, change_no)
 
 
 def _days(micros: int) -> str:
@@ -332,6 +406,9 @@ def _days(micros: int) -> str:
 # the result
 
 
+INSTALLMENT_ORDER = ("period", "due_date", "amount_wan", "amount_fen", "note")  # 支付期号, 约定支付日期, 约定支付金额
+
+
 @dataclass(frozen=True)
 class Installment:
     """分期支付约定: one period of the contract's payment schedule."""
@@ -346,7 +423,7 @@ class Installment:
 class ResultEntry:
     """What the operator enters from the signed contract: the rest comes from the records."""
 
-    region_code: str  # 行政区 (6 digits)
+    region_code: str  # 行政区: 6 digits, or 9 with the township part 000 (440606000)
     project_name: str
     land_source: str  # one of LAND_SOURCES
     industry: str  # 行业分类
@@ -356,6 +433,10 @@ class ResultEntry:
     construction_start_date: date  # 约定开工时间
     completion_date: date  # 约定竣工时间
     contract_date: date  # 合同签订日期
+    # The site's codes behind the words (its hidden values): 行业分类 by GB/T 4754 (`K72` 房地产业),
+    # 土地级别 `dj1` (一级) ... ; '' when not entered.
+    industry_code: str = ""
+    land_grade_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -368,17 +449,24 @@ class Deal:
     holder: str  # the winner's legal name (bidders.legal_name)
 
 
-def check_result_entry(entry: ResultEntry, price_fen: int) -> None:
-    """Refuse an entry that cannot be published (`INVALID_FIELD`, `details.field`)."""
+def check_result_entry(entry: ResultEntry, price_fen: int, divisions: Divisions | None = None) -> None:
+    """Refuse an entry that cannot be published (`INVALID_FIELD`, `details.field`; a region code the
+    division table does not name, `REGION_CODE_UNKNOWN`)."""
 
     def bad(name: str, detail: str) -> Rejected:
         return Rejected(Code.INVALID_FIELD, f"{name}: {detail}", field=name)
 
     if not REGION_CODE.fullmatch(entry.region_code):
-        raise bad("region_code", "6-digit administrative division code (GB/T 2260)")
+        raise bad("region_code", "6-digit administrative division code (GB/T 2260), or its 9-digit form")
+    if divisions is not None and divisions.name(entry.region_code) is None:
+        raise Rejected(Code.REGION_CODE_UNKNOWN, entry.region_code, field="region_code")
     for name in ("project_name", "industry", "land_grade"):
         if not getattr(entry, name).strip():
             raise bad(name, "required")
+    if entry.industry_code and not INDUSTRY_CODE.fullmatch(entry.industry_code):
+        raise bad("industry_code", "a GB/T 4754 code as the site gives it: K72, C3011")
+    if entry.land_grade_code and not LAND_GRADE_CODE.fullmatch(entry.land_grade_code):
+        raise bad("land_grade_code", "the site's grade code: dj1 (一级) to dj99")
     if entry.land_source not in LAND_SOURCES:
         raise bad("land_source", "one of " + "、".join(LAND_SOURCES))
     if not entry.installments:
@@ -393,18 +481,20 @@ def check_result_entry(entry: ResultEntry, price_fen: int) -> None:
 
 
 def result_document(
-    state: PlanState, deal: Deal, entry: ResultEntry, *, supervision_no: str, published_at: int
+    state: PlanState, deal: Deal, entry: ResultEntry, *, supervision_no: str, published_at: int,
+    divisions: Divisions | None = None, unified_deal_code: str | None = None,
 ) -> dict[str, Any]:
     """结果公示 of a sold parcel. Only the close gives a `Deal`: the winner and the price
-    appear nowhere before it."""
+    appear nowhere before it. `divisions` names the 行政区 (and refuses a code it lacks)."""
     draft = state.draft
     if draft is None or state.approval is None:
         raise Rejected(Code.PLAN_WRONG_STATUS, "no approved plan", status=state.status.value)
-    if not SUPERVISION_NO.fullmatch(supervision_no):
-        raise Rejected(Code.SUPERVISION_NUMBER_REQUIRED)
-    check_result_entry(entry, deal.price_fen)
+    number = parse_supervision_no(supervision_no, this_year=china_date(published_at).year)
+    check_result_entry(entry, deal.price_fen, divisions)
+    check_supervision_region(number, entry.region_code)
     parcel = draft.parcel
     fields: dict[str, Any] = {
+        "region_name": (divisions.site_name(entry.region_code) or "") if divisions is not None else "",
         "region_code": entry.region_code,
         "supervision_no": supervision_no,
         "project_name": entry.project_name,
@@ -416,9 +506,11 @@ def result_document(
         "land_use_code": parcel.land_use,
         "land_use_name": parcel.land_use_name,
         "supply_method": SUPPLY_METHODS[draft.method],
-        "term_years": str(parcel.term_years),
+        "term_years": parcel.term_text,
         "industry": entry.industry,
+        "industry_code": entry.industry_code,
         "land_grade": entry.land_grade,
+        "land_grade_code": entry.land_grade_code,
         "price_wan": wan_number(deal.price_fen),
         "price_fen": str(deal.price_fen),
         "installments": [
@@ -436,9 +528,36 @@ def result_document(
         "contract_date": entry.contract_date.isoformat(),
         "deal_at": iso_cst_seconds(deal.closed_at),
     }
-    document = _envelope(RESULT, state, entry.region_code, published_at, fields)
+    # The announcement's code (RULES 3.2: one code for the offering), never one made from the
+    # region the operator enters now; without it (no announcement stored), the plan's.
+    document = _envelope(RESULT, state, unified_deal_code or offering_code(state, entry.region_code), published_at,
+                         fields)
     document["session_id"] = deal.session_id
-    return document
+    return site_order(document)
+
+
+# ---------------------------------------------------------------------------
+# the site's field order
+
+ENVELOPE_ORDER = ("schema", "document_id", "kind", "plan_id", "parcel_no", "unified_deal_code", "published_at",
+                  "session_id", "fields")
+
+
+def site_order(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with its envelope and its fields in the site's order (the labels' order),
+    whatever order it was read back in: PostgreSQL's jsonb keeps keys by length, not as written.
+    Keys the order does not know (a newer version's) follow, as they came."""
+    def ordered(data: dict[str, Any], order: Any) -> dict[str, Any]:
+        return {**{k: data[k] for k in order if k in data}, **{k: v for k, v in data.items() if k not in order}}
+
+    out = ordered(document, ENVELOPE_ORDER)
+    if isinstance(out.get("fields"), dict):
+        fields = ordered(out["fields"], labels_of(str(out.get("kind"))))
+        if isinstance(fields.get("installments"), list):
+            fields["installments"] = [ordered(p, INSTALLMENT_ORDER) if isinstance(p, dict) else p
+                                      for p in fields["installments"]]
+        out["fields"] = fields
+    return out
 
 
 # ---------------------------------------------------------------------------

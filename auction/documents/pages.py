@@ -9,6 +9,7 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from auction.documents.landchina import ANNOUNCEMENT, CHANGE, UNSOLD, labels_of
+from auction.documents.site_format import human_installments, human_value
 
 TITLES = {ANNOUNCEMENT: "国有建设用地使用权出让公告", CHANGE: "国有建设用地使用权出让变更公告",
           "RESULT": "国有建设用地使用权出让结果公示", UNSOLD: "国有建设用地使用权出让结果公示（未成交）"}
@@ -38,14 +39,16 @@ def list_body(documents: list[dict[str, Any]]) -> str:
         rows.append(
             f'<tr><td><a href="{escape(detail_path(d))}">{escape(name)}</a></td><td>{escape(f["parcel_no"])}</td>'
             f'<td>{escape(f.get("location") or f.get("project_location", ""))}</td>'
-            f"<td>{escape(d['published_at'])}</td></tr>"
+            f"<td>{escape(human_value('published_at', d['published_at']))}</td></tr>"
         )
     return ('<table class="grid"><thead><tr><th>标题</th><th>宗地编号</th><th>坐落</th><th>发布时间</th></tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def _value(value: Any) -> str:
+def _value(key: str, value: Any) -> str:
+    """As the site shows it to people (auction/documents/site_format.py)."""
     if isinstance(value, list):
+        value = human_installments(value)
         rows = "".join(
             f"<tr><td>第{escape(str(p['period']))}期</td><td>{escape(str(p['due_date']))}</td>"
             f"<td>{escape(str(p['amount_wan']))} 万元</td><td>{escape(str(p.get('note', '')))}</td></tr>"
@@ -53,18 +56,19 @@ def _value(value: Any) -> str:
         )
         return ("<table class=\"installments\"><thead><tr><th>支付期号</th><th>约定支付日期</th><th>约定支付金额</th>"
                 f"<th>备注</th></tr></thead><tbody>{rows}</tbody></table>")
-    return escape(str(value)) if value != "" else "—"
+    return escape(str(human_value(key, value))) if value != "" else "—"
 
 
 def detail_body(document: dict[str, Any]) -> str:
     """A document's fields as a table, for a page of this site's layout."""
     labels = labels_of(document["kind"])
     rows = "".join(
-        f'<tr id="f-{key}"><th>{escape(label)}</th><td>{_value(document["fields"].get(key, ""))}</td></tr>'
+        f'<tr id="f-{key}"><th>{escape(label)}</th><td>{_value(key, document["fields"].get(key, ""))}</td></tr>'
         for key, label in labels.items()
         if not key.endswith("_fen")  # the fen are in the exports; the page shows 万元 as the site does
     )
-    meta = (f"<p>统一交易编码：{escape(document['unified_deal_code'])}　发布时间：{escape(document['published_at'])}</p>"
+    published = human_value("published_at", document["published_at"])
+    meta = (f"<p>统一交易编码：{escape(document['unified_deal_code'])}　发布时间：{escape(published)}</p>"
             f'<p>数据下载：<a href="/public/documents/{escape(document["document_id"])}.json">JSON</a> '
             f'<a href="/public/documents/{escape(document["document_id"])}.xml">XML</a></p>')
     return meta + f'<table class="fields">{rows}</table>'

@@ -152,6 +152,13 @@ class Code(str, Enum):
     COMPANY_EXISTS = "COMPANY_EXISTS"
     PHONE_INVALID = "PHONE_INVALID"
     PASSWORDS_DIFFER = "PASSWORDS_DIFFER"
+    # Publication to the China Land Market website (docs/publication.md)
+    SUPERVISION_NO_REGION_MISMATCH = "SUPERVISION_NO_REGION_MISMATCH"
+    REGION_CODE_UNKNOWN = "REGION_CODE_UNKNOWN"
+    # The transparency log and the public record (auction/services/transparency.py, public_record.py)
+    RECORD_NOT_FINAL = "RECORD_NOT_FINAL"
+    BID_SIGNATURE_INVALID = "BID_SIGNATURE_INVALID"
+    BIDDER_KEY_REGISTERED = "BIDDER_KEY_REGISTERED"
     # Tender (RULES 6; auction/domain/tender/)
     TENDER_BID_ALREADY_SUBMITTED = "TENDER_BID_ALREADY_SUBMITTED"
     TENDER_BID_DEADLINE_PASSED = "TENDER_BID_DEADLINE_PASSED"
@@ -293,6 +300,11 @@ MESSAGES: dict[Code, str] = {
     Code.COMPANY_EXISTS: "该统一社会信用代码已注册，请直接登录 / This unified social credit code is already registered: sign in",
     Code.PHONE_INVALID: "联系电话应为11位手机号或带区号的固定电话 / The phone must be an 11-digit mobile number or a landline with its area code",
     Code.PASSWORDS_DIFFER: "两次输入的密码不一致 / The two passwords differ",
+    Code.SUPERVISION_NO_REGION_MISMATCH: "电子监管号的行政区划代码与宗地所在行政区不符 / The land supervision number's division code is not the parcel's administrative division",
+    Code.REGION_CODE_UNKNOWN: "行政区划代码不在行政区划表中 / The administrative division code is not in the division table (GB/T 2260)",
+    Code.RECORD_NOT_FINAL: "交易尚未结束，公开记录在结束后提供 / The public record exists once the session has ended",
+    Code.BID_SIGNATURE_INVALID: "报价签名缺失或无效 / The bid's signature is missing or does not verify",
+    Code.BIDDER_KEY_REGISTERED: "该竞买号已登记另一公钥，公钥不可更换 / Another key is registered for this bidder; a key never changes",
     Code.TENDER_BID_ALREADY_SUBMITTED: "投标文件已递交，不得撤回或重复递交（规则6.2） / A bid was already submitted and is irrevocable (RULES 6.2)",
     Code.TENDER_BID_DEADLINE_PASSED: "投标截止时间已过 / The tender's bid deadline has passed",
     Code.TENDER_OPENING_NOT_DUE: "尚未到开标时间 / The opening time has not come",

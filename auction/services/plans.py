@@ -248,7 +248,7 @@ class PlanService(CommandRunner[PlanState, PlanEvent, PlanCommand, RecordedPlanE
         seal: the plan event, the session's `SealReserve`, the escrow envelope and the
         signatures, in one transaction. Nothing is written on any refusal. `sealed`: the
         envelope sealed in a member's browser (the console), kept instead of sealing here.
-        `into`: where else the decision is sealed (a tender plan's tender, services/tender.py),
+        `into`: where else the decision is sealed (a tender plan's tender, services/tender/service.py),
         given the commitment, the amount and salt or the envelope, and the plan's own writes."""
         try:
             record = signatures.decision_bytes(plan_id, **request.decision())

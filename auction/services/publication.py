@@ -19,17 +19,21 @@ from auction.adapters.channels import Channel
 from auction.domain.codes import Code, Rejected
 from auction.domain.plan.plan_events import AnnouncementChanged, PlanAnnounced
 from auction.domain.plan.plans import PlanState
+from auction.domain.plan.supervision import check_supervision_region, parse_supervision_no
+from auction.domain.china import china_date
 from auction.domain.bidding.session import Phase, SessionState
+from auction.domain.divisions import Divisions
+from auction.services.divisions import shipped_divisions
 from auction.services.plans import PlanService
-from auction.services.runner import unit_of_work
+from auction.services.runner import now_us, unit_of_work
 from auction.services.tender import TenderService
 from auction.store import deadlines as deadline_rows
 from auction.store import publication as outbox
 from auction.store import sessions as session_rows
 from auction.documents.landchina import (
+    ANNOUNCEMENT,
     CONTRACT_DEFAULT_REASON,
     RESULT,
-    SUPERVISION_NO,
     UNSOLD,
     Deal,
     NoSale,
@@ -38,6 +42,7 @@ from auction.documents.landchina import (
     change_document,
     document_id,
     no_sale_reason,
+    offering_code,
     result_document,
     unsold_document,
 )
@@ -49,8 +54,10 @@ log = logging.getLogger(__name__)
 
 class Publisher:
     def __init__(self, pool: asyncpg.Pool, plans: PlanService, channels: tuple[Channel, ...], region_code: str,
-                 wake: Callable[[], None] = lambda: None, tenders: TenderService | None = None) -> None:
+                 wake: Callable[[], None] = lambda: None, divisions: Divisions | None = None,
+                 tenders: TenderService | None = None) -> None:
         self.pool = pool
+        self.divisions = divisions if divisions is not None else shipped_divisions()
         self.tenders = tenders  # a tender plan's result comes from its tender (RULES 6.6)
         self.plans = plans
         self.channels = [c.name for c in channels]
@@ -69,16 +76,28 @@ class Publisher:
                 # 变更公告: every channel that has the announcement gets the change, in order
                 # after it (the outbox delivers a parcel's documents in order per channel).
                 change_no = next(i for i, c in enumerate(after.changes, start=1) if c == r.event)
-                document = change_document(after, change_no, region_code=self.region_code)
+                document = change_document(after, change_no, region_code=self.region_code,
+                                           unified_deal_code=await self._offering_code(con, after))
                 await outbox.insert_document(con, document, by=r.event.by, channels=self.channels,
                                              published_at=to_datetime(r.event.effective_published_at))
                 self.wake()
 
+    async def _offering_code(self, db: asyncpg.Pool | asyncpg.Connection, state: PlanState) -> str:
+        """统一交易编码 as the plan's announcement fixed it (one code for the offering, however the
+        region setting or the result's entry changed since); the plan's own before one exists."""
+        assert state.draft is not None
+        announcement = await outbox.document(db, document_id(ANNOUNCEMENT, state.draft.plan_id))
+        if announcement is not None:
+            return str(announcement["unified_deal_code"])
+        return offering_code(state, self.region_code)
+
     async def record_supervision_no(self, plan_id: str, number: str, by: str) -> None:
-        await self.plans.state(plan_id)  # NOT_FOUND for an unknown plan
-        if not SUPERVISION_NO.fullmatch(number):
-            raise Rejected(Code.SUPERVISION_NUMBER_REQUIRED, "16 characters: 10 digits, a digit or capital letter, "
-                           "5 digits", field="supervision_no")
+        """The 电子监管号 once checked: its structure, and that it was given in the parcel's 行政区
+        (the parcel's own region code, else this center's)."""
+        state = await self.plans.state(plan_id)  # NOT_FOUND for an unknown plan
+        parsed = parse_supervision_no(number, this_year=china_date(now_us()).year)
+        if state.draft is not None:
+            check_supervision_region(parsed, state.draft.parcel.region_code or self.region_code)
         await outbox.record_supervision_no(self.pool, plan_id, number, by)
 
     async def _session(self, plan_id: str) -> tuple[str, SessionState]:
@@ -108,7 +127,8 @@ class Publisher:
         number = await outbox.supervision_no(self.pool, plan_id)
         if number is None:
             raise Rejected(Code.SUPERVISION_NUMBER_REQUIRED, "enter it first: POST /api/plans/{id}/supervision-number")
-        document = result_document(state, deal, entry, supervision_no=number, published_at=now)
+        document = result_document(state, deal, entry, supervision_no=number, published_at=now,
+                                   divisions=self.divisions, unified_deal_code=await self._offering_code(self.pool, state))
         return await self._publish_result(plan_id, document, by=by, now=now)
 
     async def _publish_result(self, plan_id: str, document: dict[str, Any], *, by: str, now: int) -> dict[str, Any]:
@@ -146,7 +166,8 @@ class Publisher:
         (no 电子监管号: nothing was supplied). It meets Q29 like a sale's result."""
         state = await self.plans.fresh_state(plan_id)
         no_sale = await self.no_sale(plan_id)
-        document = unsold_document(state, no_sale, region_code=self.region_code, published_at=now)
+        document = unsold_document(state, no_sale, region_code=self.region_code, published_at=now,
+                                   unified_deal_code=await self._offering_code(self.pool, state))
         return await self._publish_result(plan_id, document, by=by, now=now)
 
     async def result_due(self, plan_id: str) -> str | None:

@@ -26,7 +26,7 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.bidding.commands import Advance, Close, Command, CreateSession, PlaceBid, RevealedReserve
 from auction.domain.bidding.events import Event
 from auction.domain.bidding.session import SessionState, decide, evolve, recovery_suspension
-from auction.reactions import Reactions, SessionFinal, WakeupChanged
+from auction.reactions import PublicAppended, Reactions, SessionFinal, WakeupChanged
 from auction.services.runner import MAX_ATTEMPTS, CommandRunner, Engine, Result, now_us
 from auction.store import sessions as session_rows
 from auction.store.events import Conflict, EventStore, Recorded, number
@@ -127,6 +127,7 @@ class SessionService(CommandRunner[SessionState, Event, Command, Recorded]):
             if r.pub_seq is not None:
                 messages.append(message(r, state))
         if messages:
+            self.reactions.notify(PublicAppended(session_id, recorded))  # the transparency log's leaves
             await self.broker.publish(messages)
         wakeup = after.next_wakeup()
         earlier = before.next_wakeup()

@@ -18,7 +18,6 @@ most the current period's counts (the first row of each is already written).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -28,6 +27,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from auction.store.console import ConsoleStore
+from auction.adapters.tasks import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,7 @@ class RefusalRollup:
         self.task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        await cancel_all(self.task)
         await self.flush(everything=True)
 
     async def refused(self, kind: str, outcome: str, client_ip: str | None, *, action: str,

@@ -292,3 +292,12 @@ async def settlements(con: Executor, session_id: str) -> list[SettlementRow]:
     )
     return [SettlementRow(r["regime"], r["pre_reform"], r["land_use_code"], json.loads(r["figures"]),
                           r["entered_by"], r["entered_at"]) for r in rows]
+
+
+async def open_counts(pool: asyncpg.Pool) -> dict[tuple[str, str], int]:
+    """The board's open rows, counted by (kind, state): what `GET /metrics` shows."""
+    rows = await pool.fetch(
+        "SELECT kind, state, count(*) AS n FROM deadlines WHERE state = ANY($1::text[]) GROUP BY kind, state",
+        OPEN_STATES,
+    )
+    return {(r["kind"], r["state"]): int(r["n"]) for r in rows}

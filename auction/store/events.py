@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +26,7 @@ from auction.adapters.protocol import dumps
 from auction.domain.codes import Code, Rejected
 from auction.domain.bidding.events import BidAccepted, Event, event_from_dict, event_to_dict, event_type, is_public
 from auction.domain.bidding.session import SessionState
+from auction.adapters.tasks import cancel_all
 
 
 log = logging.getLogger(__name__)
@@ -167,6 +170,10 @@ class _Pending:
                 self.done.set_exception(error)
 
 
+# Told after a commit: how many appends it wrote, and its seconds (auction/adapters/metrics.py).
+Committed = Callable[[int, float], None]
+
+
 class GroupCommit:
     """Appends to different sessions that arrive while a write is in flight are
     written together: one statement, one commit (so one WAL flush) for all of
@@ -180,8 +187,10 @@ class GroupCommit:
     lock keeps one append per session in flight from this node.
     """
 
-    def __init__(self, pool: asyncpg.Pool, writers: int = 2, max_batch: int = 256) -> None:
+    def __init__(self, pool: asyncpg.Pool, writers: int = 2, max_batch: int = 256, *,
+                 observe: Committed | None = None) -> None:
         self.pool = pool
+        self.observe = observe  # told each batch's size and write time (GET /metrics)
         self.writers = writers
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] | None = None
@@ -216,11 +225,7 @@ class GroupCommit:
 
     async def close(self) -> None:
         self._closed = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await cancel_all(*self._tasks)
         self._tasks = []
         if self._queue is not None:
             while not self._queue.empty():
@@ -244,7 +249,10 @@ class GroupCommit:
                 try:
                     if con is None:
                         con = await self.pool.acquire()
+                    started = time.perf_counter()
                     await self._write(con, batch)
+                    if self.observe is not None:
+                        self.observe(len(batch), time.perf_counter() - started)
                 except Exception as e:
                     # No connection, or it broke mid-write: whether the batch committed is
                     # unknown to its callers (each is told; a retry is safe, SessionService).
@@ -312,9 +320,11 @@ def _many_args(batch: list[_Pending]) -> tuple[list[Any], ...]:
 
 
 class EventStore:
-    def __init__(self, pool: asyncpg.Pool, *, group_commit: GroupCommit | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, group_commit: GroupCommit | None = None,
+                 observe: Committed | None = None) -> None:
         self.pool = pool
         self.group_commit = group_commit
+        self.observe = observe  # a lone append's commit (the group commit tells its own)
 
     async def create(
         self,
@@ -364,7 +374,10 @@ class EventStore:
             await self.group_commit.append(_Pending(recorded, args, expected_seq, projection, guard))
             return
         if con is None:
+            started = time.perf_counter()
             status = await self.pool.execute(_APPEND, *args)
+            if self.observe is not None:
+                self.observe(1, time.perf_counter() - started)
         else:
             status = await con.execute(_APPEND, *args)
         if status != f"INSERT 0 {len(recorded)}":

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from auction.documents.landchina import site_order
 from auction.domain.codes import Code, Rejected
 
 PENDING, DELIVERED, FAILED = "PENDING", "DELIVERED", "FAILED"
@@ -28,6 +29,12 @@ class Claimed:
 
 def _dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def stored_document(raw: str) -> dict[str, Any]:
+    """A stored document as it was written: jsonb keeps keys in its own order, so the
+    site's field order is laid back on every read (delivery, pages, exports)."""
+    return site_order(dict(json.loads(raw)))
 
 
 async def insert_document(
@@ -68,7 +75,7 @@ async def claim(con: asyncpg.Connection) -> Claimed | None:
     if row is None:
         return None
     return Claimed(row["outbox_id"], row["document_id"], row["channel"], row["parcel_no"], row["attempts"],
-                   json.loads(row["document"]))
+                   stored_document(row["document"]))
 
 
 async def start_attempt(pool: asyncpg.Pool, outbox_id: int, node_id: str) -> int:
@@ -143,9 +150,9 @@ async def document_row(pool: asyncpg.Pool, document_id: str) -> asyncpg.Record |
     return row
 
 
-async def document(pool: asyncpg.Pool, document_id: str) -> dict[str, Any] | None:
+async def document(pool: asyncpg.Pool | asyncpg.Connection, document_id: str) -> dict[str, Any] | None:
     raw = await pool.fetchval("SELECT document FROM publications WHERE document_id = $1", document_id)
-    return None if raw is None else dict(json.loads(raw))
+    return None if raw is None else stored_document(raw)
 
 
 async def deliveries(pool: asyncpg.Pool, document_ids: list[str]) -> list[asyncpg.Record]:
@@ -199,3 +206,11 @@ async def result_confirmed_at(pool: asyncpg.Pool, plan_id: str) -> datetime | No
         return None
     at: datetime = row["at"]
     return at
+
+
+async def depth(pool: asyncpg.Pool) -> dict[str, int]:
+    """Outbox rows not yet delivered, by state: what `GET /metrics` shows."""
+    rows = await pool.fetch(
+        "SELECT state, count(*) AS n FROM publication_outbox WHERE state <> $1 GROUP BY state", DELIVERED,
+    )
+    return {r["state"]: int(r["n"]) for r in rows}

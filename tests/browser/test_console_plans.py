@@ -36,6 +36,14 @@ async def submitted(page: Page, done: str) -> None:
     await expect(page.locator("#done")).to_have_attribute("data-done", done)
 
 
+async def send(page: Page, done: str, screenshots: Path | None = None, picture: str = "") -> None:
+    """Submit the form (after a picture of it, if named) and wait for its step to be done."""
+    if screenshots is not None:
+        await shot(page, screenshots, picture)
+    await page.click("#submit-button")
+    await submitted(page, done)
+
+
 async def test_plan_forms_in_a_browser(
     server_factory: Callable[..., ServerProcess], database: str, browser: Browser, screenshots: Path
 ) -> None:
@@ -79,8 +87,7 @@ async def test_plan_forms_in_a_browser(
     await expect(page.get_by_label("坐落")).to_have_value("曲靖市麒麟区南宁北路以西")
     await shot(page, screenshots, "draft-refused")
     await page.get_by_label("竞买保证金（万元）").fill("246.91356")
-    await page.click("#submit-button")
-    await submitted(page, "new")
+    await send(page, "new")
     await expect(page.locator("#parcel")).to_contain_text("1.234567 公顷（12,345.67 m²）")
     await expect(page.locator("#terms")).to_contain_text("1,234.5678 万元")
     await shot(page, screenshots, "drafted")
@@ -91,14 +98,11 @@ async def test_plan_forms_in_a_browser(
     await fill(page, {"主持人（成员编号）": "m1", "到会成员（成员编号，逗号或换行分隔）": "m1, m2, m3, m4, m5",
                       "赞成": "4", "反对": "1"})
     await page.check("#f-chair_spoke_last")
-    await shot(page, screenshots, "committee-form")
-    await page.click("#submit-button")
-    await submitted(page, "committee")
+    await send(page, "committee", screenshots, "committee-form")
 
     await page.click("#next-form")
     await fill(page, {"批准机关": "曲靖市人民政府", "批复文号": "曲政复〔2026〕30号"})
-    await page.click("#submit-button")
-    await submitted(page, "approval")
+    await send(page, "approval")
 
     await page.click("#form-link-appraisal")
     await expect(page.locator("#check-benchmark")).to_contain_text("987.6536 万元")  # 800 元/m² x 12,345.67 m²
@@ -106,9 +110,7 @@ async def test_plan_forms_in_a_browser(
                       "电子备案号": "5301262026000999", "评估单价（元/m²）": "1100", "评估总价（万元）": "1358.0237"})
     await page.click("#preview-button")
     await expect(page.locator("#preview-ok")).to_be_visible()
-    await shot(page, screenshots, "appraisal-form")
-    await page.click("#submit-button")
-    await submitted(page, "appraisal")
+    await send(page, "appraisal", screenshots, "appraisal-form")
 
     # The announcement: a listing 2 minutes away (the test server's period is seconds).
     await page.click("#next-form")
@@ -122,22 +124,16 @@ async def test_plan_forms_in_a_browser(
     await expect(page.locator("#err-channels")).to_contain_text("Q29_CHANNELS_MISSING")
     await expect(page.get_by_label("公告编号")).to_have_value("曲公资土告〔2026〕21号")
     await page.check("#f-channel_MAINSTREAM_MEDIA")
-    await shot(page, screenshots, "announce-form")
-    await page.click("#submit-button")
-    await submitted(page, "announce")
+    await send(page, "announce", screenshots, "announce-form")
 
     await page.click("#form-link-change")
     await fill(page, {"变更理由": "补充出让须知", "变更内容": "补充竞买须知第五条"})
     await page.click("#preview-button")
     await expect(page.locator("#shift-preview")).to_be_visible()
-    await shot(page, screenshots, "change-form")
-    await page.click("#submit-button")
-    await submitted(page, "change")
+    await send(page, "change", screenshots, "change-form")
 
     await page.click("#next-form")
-    await shot(page, screenshots, "session-form")
-    await page.click("#submit-button")
-    await submitted(page, "session")
+    await send(page, "session", screenshots, "session-form")
     await expect(page.locator("#session-link")).to_be_visible()
     await shot(page, screenshots, "timeline")
 

@@ -28,7 +28,9 @@ ANNOUNCEMENT_FIELDS = (
     "land_use_code land_use_name term_years plot_ratio_min plot_ratio_max building_density_max green_ratio_min "
     "height_limit_m start_price_wan start_price_fen increment_wan increment_fen deposit_wan deposit_fen "
     "appraisal_filing_no listing_start_at listing_end_at auction_start_at registration_closes_at deposit_deadline "
-    "qualification_confirmed_by place_and_method application bidder_conditions contacts other_matters"
+    "qualification_confirmed_by place_and_method application bidder_conditions contacts other_matters "
+    # the planning limits in the site's words (大于1并且小于或等于2.2), 投资强度 and 备注
+    "plot_ratio building_density green_ratio height_limit investment_intensity_wan remarks"
 ).split()
 CHANGE_FIELDS = (
     "announcement_no change_no parcel_no location supply_method reason content listing_start_at listing_end_at "
@@ -38,8 +40,9 @@ UNSOLD_FIELDS = (
     "announcement_no parcel_no location supply_method outcome reason ended_at start_price_wan start_price_fen"
 ).split()
 RESULT_FIELDS = (
-    "region_code supervision_no project_name project_location parcel_no area_hectares area_m2 land_source "
-    "land_use_code land_use_name supply_method term_years industry land_grade price_wan price_fen installments "
+    "region_name region_code supervision_no project_name project_location parcel_no area_hectares area_m2 land_source "
+    "land_use_code land_use_name supply_method term_years industry industry_code land_grade land_grade_code "
+    "price_wan price_fen installments "
     "holder plot_ratio_min plot_ratio_max delivery_date construction_start_date completion_date approver "
     "contract_date deal_at"
 ).split()
@@ -115,8 +118,9 @@ def check_document(doc: dict[str, Any]) -> list[str]:
         for name in ("announcement_no", "seller", "location", "place_and_method", "contacts"):
             need(bool(f[name].strip()), name)
     else:
-        need(bool(re.fullmatch(r"[1-9][0-9]{5}", f["region_code"])), "region_code")
-        need(bool(re.fullmatch(r"[0-9]{10}[0-9A-Z][0-9]{5}", f["supervision_no"])), "supervision_no")
+        need(bool(re.fullmatch(r"[1-9][0-9]{5}(000)?", f["region_code"])) and bool(f["region_name"]), "region")
+        need(bool(re.fullmatch(r"[1-9][0-9]{9}[0-9A-Z](?:[0-9]{5}|[A-Z][0-9]{4})(?:-[1-9][0-9]{0,2})?", f["supervision_no"])),
+             "supervision_no")
         need(f["land_source"] in ("新增建设用地", "现有建设用地", "新增建设用地(来自存量库)"), "land_source")
         need(bool(f["holder"].strip()), "holder")
         need(bool(CHINA_TIME.fullmatch(f["deal_at"])), "deal_at")

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from auction.staff.roles import Role
+from clients.verify import verify
 from loadtests.harness import ServerProcess
 from tests.e2e.console_helpers import Account, ConsoleUser
 from tests.e2e.helpers import assert_no_traceback
@@ -23,8 +24,8 @@ from tests.e2e.test_run_default import _free_port, _ready, serving, sigterm
 MEMBERS = ["demo-member-1", "demo-member-2", "demo-member-3"]
 
 
-async def test_the_demo_is_a_trading_day_in_the_browser(tmp_path: Path) -> None:
-    data, port = tmp_path / "var", _free_port()
+async def test_the_demo_is_a_trading_day_in_the_browser(data_dir: Path) -> None:
+    data, port = data_dir, _free_port()
     with serving(data, port, "--demo") as proc:
         await _ready(port, proc)
         accounts_file = data / "demo-accounts.json"
@@ -56,6 +57,10 @@ async def test_the_demo_is_a_trading_day_in_the_browser(tmp_path: Path) -> None:
             assert "云岭置业有限公司" in result or "珠江城建集团有限公司" in result  # the winner, after the close
             hall = (await http.get("/hall")).text
             assert f"S-{sold}" in hall and f"S-{waiting}" in hall and "成交" in hall
+
+            # Anyone can check the sold session (README, "Checking a sale yourself"): its public record holds.
+            record = (await http.get(f"/public/sessions/S-{sold}/record.json")).json()
+            assert verify(record).startswith(f"一致 VERIFIED S-{sold}:"), record
 
         server = ServerProcess(dsn="", data_dir=data, port=port)  # its address only: started above
         users = {}

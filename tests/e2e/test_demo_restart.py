@@ -40,8 +40,8 @@ def _sessions(data: Path) -> list[str]:
     return list(dict.fromkeys(r["session_id"] for r in rows))
 
 
-async def test_the_demo_goes_back_into_the_sessions_it_left(tmp_path: Path) -> None:
-    data = tmp_path / "var"
+async def test_the_demo_goes_back_into_the_sessions_it_left(data_dir: Path) -> None:
+    data = data_dir
     first = await _demo(data)
     assert "尚无演示场次，新建一对 / no demo sessions yet: creating a pair" in first
     listing, auction, planned = _sessions(data)

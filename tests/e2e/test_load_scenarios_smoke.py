@@ -74,12 +74,14 @@ def test_max_throughput_smoke_and_the_bare_limit(server_factory: Callable[..., S
     sc = scenario("max-throughput", smoke=True)
     [server] = _servers(server_factory, 1, **sc.server_env)
     result, pool = run_on_servers(sc, [server], tmp_path / "ours", settle=0.5)
-    _check(result, min_accepted=50)
+    # A smoke run shows the parts work together. How many bids fit in its few seconds is
+    # how fast the machine is (and what else it runs): `make bench` measures that.
+    _check(result)
     assert result.figures["verified"] == sc.sessions
     assert result.figures["lost"] <= result.figures["accepted"]  # two bidders a session: they take turns
 
     bare = run_on_bare(sc, pool, tmp_path / "bare", free_port(), settle=0.2)
-    _check(bare, min_accepted=50)
+    _check(bare)
 
 
 def test_the_bench_table_has_every_figure_limit_and_ratio() -> None:

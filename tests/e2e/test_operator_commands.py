@@ -13,15 +13,11 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import pytest
 
 from loadtests.harness import ROOT, TEST_ESCROW_PASSPHRASE, ServerProcess
 from auction.services.calendar import official_calendar
@@ -30,15 +26,6 @@ from tests.e2e.test_deadlines import statutory_year_file
 
 # Assumed in the e2e tests' compressed time: the rule itself is unit-tested.
 COMPRESSED = {"AUCTION_MIN_LISTING_SECONDS": "0"}
-
-
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
-    # Not under pytest's tmp_path (see tests/storage/test_db_security.py): the postmaster
-    # runs as another user when the tests run as root.
-    base = Path(tempfile.mkdtemp(prefix="auction-test-ops-"))
-    yield base / "var"
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def _postmaster_pid(data: Path) -> int | None:

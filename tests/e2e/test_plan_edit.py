@@ -14,20 +14,7 @@ from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import operator_and_member
 from tests.e2e.helpers import WAN, Api
-from tests.e2e.plan_flow import (
-    COMPRESSED,
-    announce_body,
-    appraisal_body,
-    approval_body,
-    at,
-    meeting_body,
-    ok,
-    parcel,
-    plan,
-    plan_body,
-    refused,
-    schedule_body,
-)
+from tests.e2e import plan_flow as flow
 from tests.e2e.test_console_plans import beside, draft_fields, form, hidden, log_of
 
 
@@ -39,26 +26,27 @@ def edit_body(body: dict[str, Any], **overrides: Any) -> dict[str, Any]:
 async def test_the_api_edits_a_draft_and_the_announcement_says_the_edited_facts(
     server_factory: Callable[..., ServerProcess],
 ) -> None:
-    server = server_factory(**COMPRESSED)
+    server = server_factory(**flow.COMPRESSED)
     await asyncio.to_thread(server.start)
     async with Api(server) as api:
-        body = plan_body("AUCTION")
+        body = flow.plan_body("AUCTION")
         plan_id = body["plan_id"]
-        await ok(api, "/api/plans", body, 201)
+        await flow.ok(api, "/api/plans", body, 201)
         path = f"/api/plans/{plan_id}/draft"
 
         # checked as a draft is, and a refusal changes nothing
-        error = await refused(api, path, edit_body(body, deposit_fen=body["start_price_fen"] // 5 - 1))
+        error = await flow.refused(api, path, edit_body(body, deposit_fen=body["start_price_fen"] // 5 - 1))
         assert error["code"] == "Q31_DEPOSIT_BELOW_20_PERCENT"
-        error = await refused(api, path, edit_body(body, parcels=[parcel(), parcel()]))
+        error = await flow.refused(api, path, edit_body(body, parcels=[flow.parcel(), flow.parcel()]))
         assert error["code"] == "Q23_MORE_THAN_ONE_PARCEL"
-        assert (await refused(api, path, edit_body(body, method="SALE")))["code"] == "INVALID_FIELD"
-        assert (await refused(api, "/api/plans/GD-NONE/draft", edit_body(body)))["code"] == "NOT_FOUND"
-        assert len((await plan(api, plan_id))["events"]) == 1
+        assert (await flow.refused(api, path, edit_body(body, method="SALE")))["code"] == "INVALID_FIELD"
+        assert (await flow.refused(api, "/api/plans/GD-NONE/draft", edit_body(body)))["code"] == "NOT_FOUND"
+        assert len((await flow.plan(api, plan_id))["events"]) == 1
 
-        new_parcel = parcel(parcel_no="QJ-E2E-EDITED", location="曲靖市麒麟区寥廓南路以西")
-        view = await ok(api, path, edit_body(body, parcel=new_parcel, method="LISTING", start_price_fen=6_000 * WAN,
-                                             deposit_fen=1_500 * WAN, increment_fen=20 * WAN))
+        new_parcel = flow.parcel(parcel_no="QJ-E2E-EDITED", location="曲靖市麒麟区寥廓南路以西")
+        edited = edit_body(body, parcel=new_parcel, method="LISTING", start_price_fen=6_000 * WAN,
+                           deposit_fen=1_500 * WAN, increment_fen=20 * WAN)
+        view = await flow.ok(api, path, edited)
         assert view["status"] == "DRAFT" and view["method"] == "LISTING"
         assert (view["parcel"]["parcel_no"], view["start_price_fen"], view["deposit_fen"]) == (
             "QJ-E2E-EDITED", 6_000 * WAN, 1_500 * WAN)
@@ -69,14 +57,15 @@ async def test_the_api_edits_a_draft_and_the_announcement_says_the_edited_facts(
         assert (listed[plan_id]["parcel_no"], listed[plan_id]["method"]) == ("QJ-E2E-EDITED", "LISTING")
 
         # after the committee: refused, with the status
-        await ok(api, f"/api/plans/{plan_id}/committee-meeting", meeting_body())
-        error = await refused(api, path, edit_body(body))
+        await flow.ok(api, f"/api/plans/{plan_id}/committee-meeting", flow.meeting_body())
+        error = await flow.refused(api, path, edit_body(body))
         assert (error["code"], error["details"]["status"]) == ("PLAN_WRONG_STATUS", "COMMITTEE_PASSED")
 
         # the announcement is drawn from the edited plan
-        await ok(api, f"/api/plans/{plan_id}/government-approval", approval_body())
-        await ok(api, f"/api/plans/{plan_id}/appraisal", appraisal_body())
-        await ok(api, f"/api/plans/{plan_id}/announce", announce_body(schedule_body("LISTING", at(60), 30)))
+        await flow.ok(api, f"/api/plans/{plan_id}/government-approval", flow.approval_body())
+        await flow.ok(api, f"/api/plans/{plan_id}/appraisal", flow.appraisal_body())
+        schedule = flow.schedule_body("LISTING", flow.at(60), 30)
+        await flow.ok(api, f"/api/plans/{plan_id}/announce", flow.announce_body(schedule))
         r = await api.get(f"/api/publications/ANN-{plan_id}")
         assert r.status_code == 200, r.text
         document = r.json()["document"]
@@ -89,7 +78,7 @@ async def test_the_api_edits_a_draft_and_the_announcement_says_the_edited_facts(
 async def test_the_console_edit_form_is_drawn_with_the_plan_and_acts_once(
     server_factory: Callable[..., ServerProcess], database: str
 ) -> None:
-    server, accounts, op, committee = await operator_and_member(server_factory, database, **COMPRESSED)
+    server, accounts, op, committee = await operator_and_member(server_factory, database, **flow.COMPRESSED)
     api = Api(server)
     try:
         plan_id = "GD-EDIT-1"
@@ -137,16 +126,16 @@ async def test_the_console_edit_form_is_drawn_with_the_plan_and_acts_once(
 
         # a form drawn before the plan moved on: says so, does nothing
         stale = await form(op, f"{base}/edit")
-        await ok(api, f"/api/plans/{plan_id}/draft", {"by": "op-wang", "parcel": parcel(), "method": "AUCTION",
-                                                      "start_price_fen": 5_000 * WAN, "increment_fen": 10 * WAN,
-                                                      "deposit_fen": 1_000 * WAN})
+        await flow.ok(api, f"/api/plans/{plan_id}/draft", {
+            "by": "op-wang", "parcel": flow.parcel(), "method": "AUCTION",
+            "start_price_fen": 5_000 * WAN, "increment_fen": 10 * WAN, "deposit_fen": 1_000 * WAN})
         before = await log_of(api, plan_id)
         r = await op.post(f"{base}/edit", {**stale, **edit})
         assert r.status_code == 409 and 'id="stale"' in r.text
         assert await log_of(api, plan_id) == before
 
         # once the committee has met: no edit button, and the form is refused at the top
-        await ok(api, f"/api/plans/{plan_id}/committee-meeting", meeting_body())
+        await flow.ok(api, f"/api/plans/{plan_id}/committee-meeting", flow.meeting_body())
         assert 'id="edit-draft"' not in (await op.get(base)).text
         r = await op.post(f"{base}/edit", {**await form(op, f"{base}/edit"), **edit})
         assert r.status_code == 422 and 'data-code="PLAN_WRONG_STATUS"' in r.text

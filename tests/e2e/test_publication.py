@@ -163,7 +163,11 @@ async def test_documents_arrive_once_in_order_across_failures_and_a_kill(
             missing = await refused(api, f"/api/plans/{plan_id}/result", result_body())
             assert missing["code"] == "SUPERVISION_NUMBER_REQUIRED"
             bad = await refused(api, f"/api/plans/{plan_id}/supervision-number", {"by": "op-li", "supervision_no": "123"})
-            assert bad["code"] == "SUPERVISION_NUMBER_REQUIRED"
+            assert bad["code"] == "SUPERVISION_NUMBER_REQUIRED" and bad["details"]["problem"] == "length"
+            # A real number, but of 顺德区: not this parcel's 行政区 (曲靖市, AUCTION_REGION_CODE).
+            elsewhere = await refused(api, f"/api/plans/{plan_id}/supervision-number",
+                                      {"by": "op-li", "supervision_no": "4406062019BI7595"})
+            assert elsewhere["code"] == "SUPERVISION_NO_REGION_MISMATCH"
             await ok(api, f"/api/plans/{plan_id}/supervision-number", {"by": "op-li", "supervision_no": SUPERVISION_NO})
             document = await ok(api, f"/api/plans/{plan_id}/result", result_body(), 201)
             assert document["fields"]["holder"] == WINNER and document["fields"]["price_wan"] == "5010.004567"
@@ -257,7 +261,10 @@ async def check_public_pages(server: ServerProcess, public: httpx.AsyncClient, a
             assert (await page.inner_text("#f-price_wan td")).strip() == "5010.004567"
             assert await page.locator("table.installments tbody tr").count() == 2
             await page.goto(f"{server.http}/public/announcements/{announcement_id}")
-            assert (await page.inner_text("#f-area_hectares td")).strip() == "2"
+            # As the site writes them for people: 公顷 to six places, times to the minute in 年月日时分.
+            assert (await page.inner_text("#f-area_hectares td")).strip() == "2.000000"
+            assert re.fullmatch(r"\d{4}年\d{2}月\d{2}日\d{2}时\d{2}分",
+                                (await page.inner_text("#f-deposit_deadline td")).strip())
             body = await page.inner_text("body")
             assert WINNER not in body and "国有建设用地使用权出让公告" in body
         finally:

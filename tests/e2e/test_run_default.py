@@ -81,8 +81,8 @@ def sigterm(proc: subprocess.Popen[bytes]) -> str:
     return proc.communicate(timeout=60)[0].decode()
 
 
-async def test_serve_on_the_embedded_default_and_stop_on_sigterm(tmp_path: Path) -> None:
-    data, port = tmp_path / "var", _free_port()
+async def test_serve_on_the_embedded_default_and_stop_on_sigterm(data_dir: Path) -> None:
+    data, port = data_dir, _free_port()
     with serving(data, port, "--demo") as proc:
         await _ready(port, proc)
         assert _postmaster_running(data)

@@ -17,7 +17,8 @@ import pytest
 from auction.store.database.roles import APP_ROLE, _APPEND_ONLY_TABLES, assume, with_role_possible
 
 APPEND_ONLY = {
-    "session_events", "plan_events", "committee_members", "reserve_signatures", "ledger_entries",
+    "session_events", "plan_events", "committee_members", "reserve_signatures", "ledger_entries", "tree_heads",
+    "bidder_keys",
 }
 
 

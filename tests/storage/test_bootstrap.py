@@ -10,15 +10,7 @@ import pytest
 
 from auction import bootstrap
 from auction.adapters.keys import demo_keys
-from auction.reactions import (
-    AppendedElsewhere,
-    DeadlineWritten,
-    FollowersBehind,
-    HeldAfterClose,
-    PlanAppended,
-    SessionFinal,
-    WakeupChanged,
-)
+from auction import reactions as r
 from auction.settings import Settings
 from auction.store import nodes
 
@@ -34,15 +26,16 @@ async def test_one_table_of_reactions_written_once(settings: Settings, database:
     try:
         # One node (no REDIS_URL): nothing comes over fan-out, so nothing follows it.
         assert runtime.reactions.kinds() == {
-            WakeupChanged: 1, SessionFinal: 1, HeldAfterClose: 1, DeadlineWritten: 1, PlanAppended: 1,
+            r.WakeupChanged: 1, r.SessionFinal: 1, r.HeldAfterClose: 1, r.DeadlineWritten: 1,
+            r.PlanAppended: 1, r.PublicAppended: 1, r.TenderDue: 1,
         }
         with pytest.raises(RuntimeError):
-            runtime.reactions.on(SessionFinal, lambda e: None)
+            runtime.reactions.on(r.SessionFinal, lambda e: None)
         # Every part shares the one table.
-        for part in (runtime.service, runtime.plans, runtime.deposits, runtime.deadlines):
+        for part in (runtime.service, runtime.plans, runtime.deposits, runtime.deadlines, runtime.tenders):
             assert part.reactions is runtime.reactions
         assert set(runtime.state()) == {"service", "plans", "publisher", "deposits", "deadlines", "limits",
-                                        "refusals", "portal"}
+                                        "refusals", "portal", "metrics", "transparency", "tenders"}
     finally:
         await runtime.stop()
 
@@ -51,7 +44,7 @@ async def test_with_redis_fan_out_also_follows_other_nodes(settings: Settings, d
     runtime = await bootstrap.build(replace(settings, redis_url="redis://127.0.0.1:1"), database)  # never started
     try:
         kinds = runtime.reactions.kinds()
-        assert kinds[AppendedElsewhere] == 1 and kinds[FollowersBehind] == 1
+        assert kinds[r.AppendedElsewhere] == 1 and kinds[r.FollowersBehind] == 1
     finally:
         await runtime.stop()
 

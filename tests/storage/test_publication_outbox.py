@@ -15,6 +15,7 @@ from auction.adapters.channels import Channel
 from auction.adapters.delivery import Backoff, DeliveryWorker
 from auction.documents.landchina import Deal, Installment, ResultEntry, announcement_document, result_document
 from auction.domain.plan.plan_terms import PlanMethod
+from auction.services.divisions import shipped_divisions
 from auction.store import publication as outbox
 from tests.e2e.publication_receiver import Receiver
 from tests.unit.plan_helpers import START, announced, parcel
@@ -28,7 +29,8 @@ def documents(plan_id: str, parcel_no: str) -> list[dict[str, object]]:
                         date(2026, 6, 1), date(2026, 7, 1), date(2028, 7, 1), date(2026, 4, 1))
     deal = Deal(f"S-{plan_id}", START + 10**9, PRICE, "曲靖某置业有限公司")
     return [announcement_document(state, region_code="530300"),
-            result_document(state, deal, entry, supervision_no="5303022026B00123", published_at=START + 2 * 10**9)]
+            result_document(state, deal, entry, supervision_no="5303022026B00123", published_at=START + 2 * 10**9,
+                            divisions=shipped_divisions())]
 
 
 async def wait_for(condition: Callable[[], Awaitable[bool]], what: str, timeout: float = 60.0) -> None:

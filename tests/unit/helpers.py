@@ -138,6 +138,12 @@ class Recorder:
         """Advance to the start time: the session opens."""
         return self.advance(self.terms.start_at)
 
+    def at_deadline(self, cmd: Command) -> list[Event]:
+        """`cmd` (a close, usually) at the session's current deadline."""
+        deadline = self.state.deadline
+        assert deadline is not None
+        return self.do(cmd, deadline)
+
 
 def open_listing(bidders: tuple[int, ...] = (1, 2, 3), **kw: Any) -> Recorder:
     """A listing (`listing_terms(**kw)`) with `bidders` qualified, opened at its start."""

@@ -226,3 +226,33 @@ class TestJSON:
     )
     def test_round_trip(self, p: Parcel) -> None:
         assert Parcel.from_dict(json.loads(json.dumps(p.to_dict(), ensure_ascii=False))) == p
+
+
+class TestRecordedUses:
+    """Older use names and several uses with a term each, as published records state them."""
+
+    def test_an_older_name_of_the_codes_class_is_shown(self) -> None:
+        p = parcel(use_name="其他普通商品住房用地")
+        check_parcel(p)
+        assert (p.land_use, p.land_use_name) == ("0701", "其他普通商品住房用地")
+
+    def test_an_older_name_of_another_class_is_refused(self) -> None:
+        assert invalid_field(parcel(use_name="批发零售用地")) == "use_name"
+
+    def test_several_uses_each_with_its_term_in_the_sites_words(self) -> None:
+        from auction.domain.plan.parcels import UsePart
+        uses = (UsePart("0701", 70, 1_500_000), UsePart("0507", 40, 500_000))
+        p = parcel(uses=uses)
+        check_parcel(p)
+        assert p.term_text == "城镇住宅用地70年; 其他商服用地40年;"
+        assert parcel().term_text == "70"
+        assert Parcel.from_dict(json.loads(json.dumps(p.to_dict()))) == p
+        assert invalid_field(parcel(uses=(UsePart("0701", 70),))) == "uses"  # one is not several
+        assert invalid_field(parcel(uses=(UsePart("0507", 40), UsePart("0601", 50)))) == "uses"  # not its own use
+        assert invalid_field(parcel(uses=(UsePart("0701", 70), UsePart("0507", 70)))) == "uses"  # past 40 years
+        assert invalid_field(parcel(uses=(UsePart("0701", 70, AREA), UsePart("0507", 40, 1)))) == "uses"
+
+    def test_unset_they_stay_out_of_stored_payloads(self) -> None:
+        data = parcel().to_dict()
+        assert "use_name" not in data and "uses" not in data
+        assert Parcel.from_dict(data) == parcel()

@@ -214,3 +214,17 @@ def test_pushed_back_days_are_plain_decimals(micros: int, shown: str) -> None:
     from auction.documents.landchina import _days
 
     assert _days(micros) == shown
+
+
+class TestSupervisionNumberInTheResult:
+    @pytest.mark.parametrize("number", ["4406062019BI7595", "4514002016B00269-1"])
+    def test_a_number_of_another_region_is_refused(self, number: str) -> None:
+        with pytest.raises(Rejected) as info:
+            result_document(sealed().state, deal(), entry(), supervision_no=number, published_at=START)
+        assert info.value.code is Code.SUPERVISION_NO_REGION_MISMATCH
+
+    @pytest.mark.parametrize(("number", "region"), [("4406062019BI7595", "440606"), ("4514002016B00269-1", "451400")])
+    def test_real_numbers_are_published_in_their_region(self, number: str, region: str) -> None:
+        doc = result_document(sealed().state, deal(), entry(region_code=region), supervision_no=number,
+                              published_at=START)
+        assert doc["fields"]["supervision_no"] == number

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from auction.adapters.fanout.broker import InProcessBroker, Message, Subscription
 from auction.reactions import AppendedElsewhere, FollowersBehind, Reactions
+from auction.adapters.tasks import cancel_all
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +68,7 @@ class RedisBroker:
         self._listener = asyncio.create_task(self._listen())
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(BaseException):
-                await self._listener
+        await cancel_all(self._listener)
         if self._client is not None:
             await self._client.aclose()
 

@@ -33,6 +33,11 @@ class PlaceBid:
     bid_id: str
     amount: int  # fen
     token_epoch: int = 0  # of the token the connection signed in with (see ReissueToken)
+    # A signed bid (a session with `signed_bids`): the bidder's Ed25519 signature, checked by
+    # the shell against the key registered for the bidder before the command is decided, and
+    # the last public seq the bidder had seen, which the signature covers.
+    signature: str | None = None
+    client_seq: int | None = None
 
 
 @dataclass(frozen=True)

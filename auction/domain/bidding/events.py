@@ -59,6 +59,10 @@ class BidAccepted:
     bidder_no: int
     amount: int
     deadline: int  # the deadline after this bid (restarted in timed bidding and auctions)
+    # A signed bid only (the session's `signed_bids`): the bidder's signature and the seq it covers.
+    # Absent from the stored payload of an unsigned bid, which stays as it always was.
+    signature: str | None = None
+    client_seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -179,7 +183,10 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         return {"at": event.at, "terms": event.terms.to_dict()}
     # Every other event is flat (ints, strings, booleans): its fields in
     # declaration order, as `asdict` gives them, without its deep copy.
-    return dict(vars(event))
+    data = dict(vars(event))
+    if isinstance(event, BidAccepted) and event.signature is None:
+        del data["signature"], data["client_seq"]
+    return data
 
 
 def event_from_dict(type_name: str, data: dict[str, Any]) -> Event:

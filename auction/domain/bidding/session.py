@@ -284,6 +284,8 @@ def _bid(state: SessionState, command: PlaceBid, now: int) -> list[Event]:
         raise Rejected(Code.NOT_QUALIFIED)
     if command.token_epoch != state.token_epochs.get(command.bidder_no, 0):
         raise Rejected(Code.TOKEN_REVOKED)  # signed in with a token replaced since
+    if state.terms.rules.signed_bids and command.signature is None:
+        raise Rejected(Code.BID_SIGNATURE_INVALID, "this session takes signed bids only")
     if state.phase in (Phase.NEW, Phase.SCHEDULED):
         raise Rejected(Code.SESSION_NOT_OPEN, opens_at=state.opens_at)
     if state.phase is Phase.SUSPENDED:
@@ -318,7 +320,8 @@ def _bid(state: SessionState, command: PlaceBid, now: int) -> list[Event]:
         deadline = now + state.terms.countdown
     return [
         BidAccepted(
-            at=now, bid_id=command.bid_id, bidder_no=command.bidder_no, amount=amount, deadline=deadline
+            at=now, bid_id=command.bid_id, bidder_no=command.bidder_no, amount=amount, deadline=deadline,
+            signature=command.signature, client_seq=command.client_seq if command.signature is not None else None,
         )
     ]
 

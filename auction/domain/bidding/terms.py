@@ -42,6 +42,8 @@ class SessionRules:
     resume_notice: int = 24 * HOUR
     # RULES 3.1, Q31: deposit at least 20% of the starting price.
     min_deposit_percent: int = 20
+    # Every bid must be signed with the bidder's registered Ed25519 key (docs/protocol.md, section 9).
+    signed_bids: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SessionRules:
@@ -72,7 +74,10 @@ class SessionTerms:
     reserve_by_decision: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"method": self.method.value}
+        data = asdict(self) | {"method": self.method.value}
+        if not self.rules.signed_bids:  # terms recorded before the option existed read the same
+            del data["rules"]["signed_bids"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SessionTerms:

@@ -47,8 +47,41 @@ LAND_USES: dict[str, LandUse] = {
         LandUse("0602", "采矿用地", 50),
         LandUse("0604", "仓储用地", 50),
         LandUse("0701", "城镇住宅用地", 70),
+        LandUse("0803", "教育用地", 50),
+        LandUse("0804", "科研用地", 50),
+        LandUse("0805", "医疗卫生用地", 50),
+        LandUse("0806", "社会福利用地", 50),
+        LandUse("0807", "文化设施用地", 50),
+        LandUse("0808", "体育用地", 50),
     )
 }
+
+# Names of the older classification (GB/T 21010-2007 and the land-market statistics' housing
+# classes) that published records still give a use (其他普通商品住房用地 for 0701): a parcel may
+# state one as its `use_name`, for the code whose class it falls in. As the site's records write them.
+RECORD_USE_NAMES: dict[str, frozenset[str]] = {
+    "0701": frozenset({"住宅用地", "其他普通商品住房用地", "中低价位、中小套型普通商品住房用地", "高档住宅用地",
+                       "经济适用住房用地", "廉租住房用地", "其他住房用地"}),
+    "0501": frozenset({"批发零售用地"}),
+    "0502": frozenset({"批发零售用地"}),
+    "0503": frozenset({"住宿餐饮用地"}),
+    "0504": frozenset({"住宿餐饮用地"}),
+    "0506": frozenset({"文体娱乐用地"}),
+    "0803": frozenset({"科教用地"}),
+    "0804": frozenset({"科教用地"}),
+    "0805": frozenset({"医卫慈善用地"}),
+    "0806": frozenset({"医卫慈善用地"}),
+    "0807": frozenset({"文体娱乐用地"}),
+    "0808": frozenset({"文体娱乐用地"}),
+}
+
+
+def use_name_of(code: str, use_name: str = "") -> str:
+    """The use as a document names it: the record's older name when given, else the code's."""
+    if use_name:
+        return use_name
+    use = LAND_USES.get(code)
+    return use.name if use is not None else ""
 
 COMMERCIAL_USES = frozenset(code for code in LAND_USES if code.startswith("05"))  # 商服用地
 
@@ -85,11 +118,39 @@ class PlanningConditions:
     building_density_max_bp: int | None = None  # 建筑密度上限, basis points (3000 = 30.00%)
     green_ratio_min_bp: int | None = None  # 绿地率（绿化率）下限, basis points
     height_limit_cm: int | None = None  # 建筑限高, centimetres
-    notes: str = ""  # other conditions, free text
+    notes: str = ""  # other conditions, free text (the announcement's 备注)
+    # The other ends real announcements state (建筑密度 大于或等于30, 绿化率 小于或等于20, 建筑限高
+    # 大于或等于30并且小于54), 投资强度, and which ends are open (大于/小于: the value itself excluded),
+    # by field name (`OPEN_BOUNDS`). Unset, they stay out of stored payloads.
+    building_density_min_bp: int | None = None
+    green_ratio_max_bp: int | None = None
+    height_min_cm: int | None = None
+    investment_fen_per_hectare: int | None = None  # 投资强度, shown in 万元/公顷
+    open_bounds: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in PLANNING_OPTIONAL:
+            if data[name] in (None, ()):
+                del data[name]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PlanningConditions:
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        if "open_bounds" in values:
+            values["open_bounds"] = tuple(values["open_bounds"])
+        return cls(**values)
+
+    def is_open(self, name: str) -> bool:
+        return name in self.open_bounds
+
+
+PLANNING_OPTIONAL = ("building_density_min_bp", "green_ratio_max_bp", "height_min_cm", "investment_fen_per_hectare",
+                     "open_bounds")
+# The ends that may be open: the parcel's plot ratio limits and the planning conditions' bounds.
+OPEN_BOUNDS = frozenset({"plot_ratio_min", "plot_ratio_max", "building_density_min_bp", "building_density_max_bp",
+                         "green_ratio_min_bp", "green_ratio_max_bp", "height_min_cm", "height_limit_cm"})
 
 
 # Q23's six facts, in the order of the article, with their Chinese names.
@@ -132,6 +193,25 @@ class Readiness:
 
 
 @dataclass(frozen=True)
+class UsePart:
+    """One use of a parcel with several (城镇住宅用地70年; 其他商服用地40年), each with its term
+    and, when the announcement states it, its area."""
+
+    land_use: str  # GB/T 21010 code, a key of LAND_USES
+    term_years: int
+    area_m2_hundredths: int | None = None
+    use_name: str = ""  # an older name of the use, as in RECORD_USE_NAMES
+
+    @property
+    def name(self) -> str:
+        return use_name_of(self.land_use, self.use_name)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UsePart:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+
+@dataclass(frozen=True)
 class Parcel:
     parcel_no: str  # 宗地编号
     location: str  # 坐落
@@ -145,12 +225,26 @@ class Parcel:
     planning: PlanningConditions = field(default_factory=PlanningConditions)
     conditions_category: ConditionsCategory = ConditionsCategory.NONE  # Q24, chosen by the operator
     boundaries: str = ""  # 四至
-    current_state: str = ""  # 现状 (e.g. 净地)
+    current_state: str = ""  # 现状土地条件 (e.g. 净地)
+    # 行政区: the parcel's GB/T 2260 division code (6 digits); '' means the seller's
+    # (`AUCTION_REGION_CODE`). Its 电子监管号 must be given in it (supervision.py).
+    region_code: str = ""
+    # 土地用途 as the records name it when they use an older name (RECORD_USE_NAMES); '': the code's.
+    use_name: str = ""
+    # Several uses, each with its term (and area), in the order the documents list them; the
+    # parcel's main use (`land_use`, `term_years`) is one of them. Empty: one use.
+    uses: tuple[UsePart, ...] = ()
 
     @property
     def land_use_name(self) -> str:
-        use = LAND_USES.get(self.land_use)
-        return use.name if use is not None else ""
+        return use_name_of(self.land_use, self.use_name)
+
+    @property
+    def term_text(self) -> str:
+        """土地使用年限 as the site writes it: `70`, or per use `城镇住宅用地70年; 其他商服用地40年;`."""
+        if not self.uses:
+            return str(self.term_years)
+        return "; ".join(f"{part.name}{part.term_years}年" for part in self.uses) + ";"
 
     @property
     def area_m2(self) -> str:
@@ -180,7 +274,12 @@ class Parcel:
         return total_fen * 100 < self.benchmark_fen_per_m2 * self.area_m2_hundredths
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"conditions_category": self.conditions_category.value}
+        data = asdict(self) | {"conditions_category": self.conditions_category.value,
+                               "planning": self.planning.to_dict()}
+        for name in OPTIONAL_FIELDS:  # fields added later stay out of payloads while unset
+            if data[name] in ("", ()):
+                del data[name]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Parcel:
@@ -188,7 +287,12 @@ class Parcel:
         values["readiness"] = Readiness.from_dict(data["readiness"])
         values["planning"] = PlanningConditions.from_dict(data.get("planning", {}))
         values["conditions_category"] = ConditionsCategory(data.get("conditions_category", "NONE"))
+        values["uses"] = tuple(UsePart.from_dict(part) for part in data.get("uses", ()))
         return cls(**values)
+
+
+OPTIONAL_FIELDS = ("region_code", "use_name", "uses")
+REGION_CODE = re.compile(r"[1-9][0-9]{5}")  # 行政区划代码 (GB/T 2260)
 
 
 def _whole(value: object) -> bool:
@@ -217,6 +321,7 @@ def check_parcel(parcel: Parcel) -> None:
         raise bad("land_use", f"unknown GB/T 21010 code {parcel.land_use!r}")
     if type(parcel.term_years) is not int or not 1 <= parcel.term_years <= use.max_term_years:
         raise bad("term_years", f"1 to {use.max_term_years} years for {use.name}")
+    _check_uses(parcel, bad)
     low, high = parcel.plot_ratio_min, parcel.plot_ratio_max
     if low is None and high is None:
         raise bad("plot_ratio_max", "a plot ratio limit is required (规划条件)")
@@ -232,16 +337,51 @@ def check_parcel(parcel: Parcel) -> None:
     ):
         raise bad("readiness", "six true/false facts")
     planning = parcel.planning
-    for name in ("building_density_max_bp", "green_ratio_min_bp"):
+    for name in ("building_density_max_bp", "green_ratio_min_bp", "building_density_min_bp", "green_ratio_max_bp"):
         value = getattr(planning, name)
         if value is not None and (not _whole(value) or value > 10_000):
             raise bad(name, "basis points from 0 to 10000")
-    if planning.height_limit_cm is not None and (not _whole(planning.height_limit_cm) or planning.height_limit_cm == 0):
-        raise bad("height_limit_cm", "a positive whole number of centimetres")
+    for name in ("height_limit_cm", "height_min_cm", "investment_fen_per_hectare"):
+        value = getattr(planning, name)
+        if value is not None and (not _whole(value) or value == 0):
+            raise bad(name, "a positive whole number")
+    for lower, upper in (("building_density_min_bp", "building_density_max_bp"),
+                         ("green_ratio_min_bp", "green_ratio_max_bp"), ("height_min_cm", "height_limit_cm")):
+        a, b = getattr(planning, lower), getattr(planning, upper)
+        if a is not None and b is not None and a > b:
+            raise bad(lower, "above the upper limit")
+    if not isinstance(planning.open_bounds, tuple) or not set(planning.open_bounds) <= OPEN_BOUNDS:
+        raise bad("open_bounds", "names of limits: " + ", ".join(sorted(OPEN_BOUNDS)))
+    if not isinstance(parcel.region_code, str) or (parcel.region_code and not REGION_CODE.fullmatch(parcel.region_code)):
+        raise bad("region_code", "a 6-digit administrative division code (GB/T 2260), or empty")
     if not isinstance(parcel.conditions_category, ConditionsCategory):
         raise bad("conditions_category", "unknown category")
     if parcel.land_use not in CATEGORY_USES[parcel.conditions_category]:
         raise bad("conditions_category", f"{parcel.conditions_category.value} does not fit use {parcel.land_use}")
+
+
+def _check_uses(parcel: Parcel, bad: Any) -> None:
+    """An older use name fits its code; several uses hold the parcel's own use and term,
+    each a known use within its longest term, their stated areas within the parcel's."""
+    if not isinstance(parcel.use_name, str) or (
+            parcel.use_name and parcel.use_name not in RECORD_USE_NAMES.get(parcel.land_use, frozenset())):
+        raise bad("use_name", f"an older name of use {parcel.land_use} (RECORD_USE_NAMES), or empty")
+    if not parcel.uses:
+        return
+    if len(parcel.uses) < 2 or (parcel.land_use, parcel.term_years) not in {
+            (part.land_use, part.term_years) for part in parcel.uses if isinstance(part, UsePart)}:
+        raise bad("uses", "two or more, the parcel's own use and term among them")
+    for part in parcel.uses:
+        use = LAND_USES.get(part.land_use) if isinstance(part, UsePart) else None
+        if use is None or type(part.term_years) is not int or not 1 <= part.term_years <= use.max_term_years:
+            raise bad("uses", f"a known use with 1 to its longest term in years: {part!r}")
+        if part.use_name and part.use_name not in RECORD_USE_NAMES.get(part.land_use, frozenset()):
+            raise bad("uses", f"an older name of use {part.land_use}: {part.use_name!r}")
+        if part.area_m2_hundredths is not None and (not _whole(part.area_m2_hundredths)
+                                                    or part.area_m2_hundredths == 0):
+            raise bad("uses", "a positive whole number of 0.01 m² for each stated area")
+    if sum(part.area_m2_hundredths or 0 for part in parcel.uses) > parcel.area_m2_hundredths:
+        raise bad("uses", "the uses' areas add up to more than the parcel's")
 
 
 # ---------------------------------------------------------------------------

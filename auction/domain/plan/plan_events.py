@@ -15,32 +15,29 @@ from auction.domain.plan.plan_terms import Announcement, Appraisal, PlanMethod, 
 
 
 @dataclass(frozen=True)
-class PlanDrafted:
+class DraftFacts:
+    """What a draft says of its parcel and terms: drafted first, then replaced in full by an edit."""
+
     at: int
     by: str
-    plan_id: str
     parcel: Parcel
     method: PlanMethod
     start_price: int  # fen
     increment: int  # fen
     deposit: int  # fen
     bidder_conditions: str
+
+
+@dataclass(frozen=True)
+class PlanDrafted(DraftFacts):
+    plan_id: str
     rules: PlanRules
 
 
 @dataclass(frozen=True)
-class PlanDraftEdited:
+class PlanDraftEdited(DraftFacts):
     """The draft's parcel and terms replaced in full (only before the committee meets);
     the plan id, its rules and who drafted it stay as they were."""
-
-    at: int
-    by: str
-    parcel: Parcel
-    method: PlanMethod
-    start_price: int  # fen
-    increment: int  # fen
-    deposit: int  # fen
-    bidder_conditions: str
 
 
 @dataclass(frozen=True)
@@ -138,7 +135,7 @@ def plan_event_type(event: PlanEvent) -> str:
 
 def event_to_dict(event: PlanEvent) -> dict[str, Any]:
     """Plain JSON-ready fields (without the type name)."""
-    if isinstance(event, PlanDrafted | PlanDraftEdited):
+    if isinstance(event, DraftFacts):
         data = asdict(event) | {"parcel": event.parcel.to_dict(), "method": event.method.value}
         if isinstance(event, PlanDrafted):
             data["rules"] = event.rules.to_dict()

@@ -27,7 +27,7 @@ from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.operator import _time
-from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post, post_raw
+from auction.entrypoints.api.routes import FEN, TIME, Endpoint, RouteTable, get, obj, post, post_raw, text
 from auction.services.deadlines import DeadlineService
 from auction.store import deadlines as rows_store
 
@@ -64,13 +64,18 @@ async def session_deadlines(clock: DeadlineService, session_id: str) -> dict[str
 class DeadlinesApi(RouteTable):
     def table(self) -> list[Endpoint]:
         return [
-            get("/api/deadlines", self.list_open),
-            get("/api/deadlines/moves", self.moves),
-            post("/api/deadlines/{deadline_id}/done", self.done),
-            post("/api/sessions/{session_id}/contract-signed", self.contract_signed),
-            get("/api/sessions/{session_id}/deadlines", self.of_session),
-            get("/api/calendar/years", self.years),
-            post_raw("/api/calendar/years", self.load_year),
+            get("/api/deadlines", self.list_open, "期限看板 / The deadline board (RULES 8-9)",
+                query={"all": {"enum": ["1", "true", "0", "false"]}}),
+            get("/api/deadlines/moves", self.moves, "期限变动 / Deadlines moved by a calendar change"),
+            post("/api/deadlines/{deadline_id}/done", self.done, "期限事项完成 / Mark a deadline's step done",
+                 body=obj("done_at", "by", done_at=TIME, by=text(100), bank_txn_id=text(64), amount_fen=FEN)),
+            post("/api/sessions/{session_id}/contract-signed", self.contract_signed,
+                 "合同已签订 / The contract was signed (Q42)", body=obj("signed_at", "by", signed_at=TIME, by=text(100))),
+            get("/api/sessions/{session_id}/deadlines", self.of_session, "场次期限 / A session's deadlines"),
+            get("/api/calendar/years", self.years, "工作日历年份 / The working-day calendar's years"),
+            post_raw("/api/calendar/years", self.load_year, "载入年度日历 / Load a year file (RULES 9)",
+                     query={"by": text(100), "dry_run": {"enum": ["1", "true", "0", "false"]}},
+                     raw_body="application/json"),
         ]
 
     async def list_open(self, request: Request) -> Any:

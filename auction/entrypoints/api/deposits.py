@@ -21,7 +21,7 @@ from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.deposit.ledger import AccountKind
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.operator import _reason, _time
-from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post
+from auction.entrypoints.api.routes import TIME, Endpoint, RouteTable, get, obj, post, text
 from auction.services.deposits import DepositService, IssuedToken
 from auction.services.plans import PlanService
 from auction.store import deposits as store
@@ -34,11 +34,18 @@ REGISTRATION_NO = re.compile(r"[0-9A-Za-z-]{6,32}")
 class DepositsApi(RouteTable):
     def table(self) -> list[Endpoint]:
         return [
-            post("/api/sessions/{session_id}/applications", self.apply, status=201),
-            get("/api/sessions/{session_id}/applications", self.applications),
-            post("/api/applications/{application_id}/issue-token", self.issue_token, status=201),
-            post("/api/applications/{application_id}/reissue-token", self.reissue_token, status=201),
-            get("/api/ledger", self.ledger),
+            post("/api/sessions/{session_id}/applications", self.apply,
+                 "竞买申请 / Apply: a deposit sub-account for this applicant (Q31)", status=201,
+                 body=obj("registration_no", "kind", "legal_name", registration_no=text(32),
+                          kind={"enum": ["COMPANY", "PERSON"]}, legal_name=text(), deposit_deadline=TIME)),
+            get("/api/sessions/{session_id}/applications", self.applications, "竞买申请与保证金 / Applications"),
+            post("/api/applications/{application_id}/issue-token", self.issue_token,
+                 "发放竞价令牌 / Issue a qualified applicant's token (shown once)", status=201,
+                 body=obj("by", by=text(100))),
+            post("/api/applications/{application_id}/reissue-token", self.reissue_token,
+                 "重新发放令牌 / Re-issue a token (the old one stops working)", status=201,
+                 body=obj("by", "reason", by=text(100), reason=text(500))),
+            get("/api/ledger", self.ledger, "保证金台账 / The deposits' ledger"),
         ]
 
     async def apply(self, request: Request, body: dict[str, Any]) -> Any:

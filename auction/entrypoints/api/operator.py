@@ -27,7 +27,7 @@ from auction.domain.bidding.session import SessionState, replay, reserve_commitm
 from auction.domain.bidding.terms import SECOND, Method, SessionTerms
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.inputs import instant
-from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post, post_raw
+from auction.entrypoints.api.routes import FEN, TIME, Endpoint, RouteTable, get, obj, post, post_raw, text
 from auction.entrypoints.api.routes import unknown_route_message as unknown_route_message  # app.py's 404
 from auction.services.registration import qualify
 from auction.services.session import SessionService
@@ -131,19 +131,32 @@ def session_view(state: SessionState) -> dict[str, Any]:
 class OperatorApi(RouteTable):
     def table(self) -> list[Endpoint]:
         return [
-            post("/api/sessions", self.create_session, status=201, stand_in=True),
-            get("/api/sessions", self.list_sessions),
-            get("/api/sessions/{session_id}", self.get_session),
-            post("/api/sessions/{session_id}/bidders", self.qualify_bidder, status=201, stand_in=True),
-            get("/api/sessions/{session_id}/bidders", self.list_bidders),
-            post("/api/sessions/{session_id}/suspend", self.suspend),
-            post("/api/sessions/{session_id}/resume", self.resume),
-            post("/api/sessions/{session_id}/terminate", self.terminate),
-            post("/api/sessions/{session_id}/increment", self.change_increment),
-            get("/api/sessions/{session_id}/events", self.events),
-            get("/api/sessions/{session_id}/verify", self.verify),
-            post_raw("/api/sessions/{session_id}/close", self.close),
-            post("/api/escrow/unlock", self.unlock),
+            post("/api/sessions", self.create_session, "创建场次（替身） / Create a session without a plan",
+                 status=201, stand_in=True, body=obj(
+                     "method", "parcel_ref", "start_price_fen", "increment_fen", "deposit_fen", "start_at",
+                     method={"enum": ["LISTING", "AUCTION"]}, parcel_ref=text(), start_price_fen=FEN,
+                     increment_fen=FEN, deposit_fen=FEN, start_at=TIME, listing_end_at=TIME,
+                     registration_closes_at=TIME, countdown_seconds={"type": "integer", "minimum": 1, "maximum": 3600},
+                     session_id=text(64), reserve_fen=FEN)),
+            get("/api/sessions", self.list_sessions, "交易场次 / The sessions"),
+            get("/api/sessions/{session_id}", self.get_session, "场次 / A session's terms and state"),
+            post("/api/sessions/{session_id}/bidders", self.qualify_bidder,
+                 "竞买人资格（替身） / Qualify a bidder without a deposit", status=201, stand_in=True,
+                 body=obj("legal_name", legal_name=text())),
+            get("/api/sessions/{session_id}/bidders", self.list_bidders, "竞买人 / The qualified bidders"),
+            post("/api/sessions/{session_id}/suspend", self.suspend, "中止 / Suspend (RULES 7)",
+                 body=obj("reason", reason=text(500))),
+            post("/api/sessions/{session_id}/resume", self.resume, "恢复 / Resume (RULES 7.3)",
+                 body=obj("reason", reason=text(500), resume_at=TIME)),
+            post("/api/sessions/{session_id}/terminate", self.terminate, "终止 / Terminate",
+                 body=obj("reason", reason=text(500))),
+            post("/api/sessions/{session_id}/increment", self.change_increment, "调整增价幅度 / Change the increment",
+                 body=obj("increment_fen", "reason", increment_fen=FEN, reason=text(500))),
+            get("/api/sessions/{session_id}/events", self.events, "事件日志 / The session's event log"),
+            get("/api/sessions/{session_id}/verify", self.verify, "重放核验 / Replay the log and check it"),
+            post_raw("/api/sessions/{session_id}/close", self.close, "执行结束程序 / Run the close procedure now"),
+            post("/api/escrow/unlock", self.unlock, "解锁托管密钥 / Unlock the escrow key",
+                 body=obj("passphrase", passphrase={"type": "string", "minLength": 1})),
         ]
 
     async def create_session(self, request: Request, body: dict[str, Any]) -> Any:

@@ -44,7 +44,9 @@ from auction.domain.bidding.terms import SECOND
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.inputs import calendar_day, instant
 from auction.entrypoints.api.operator import _reason, session_view
-from auction.entrypoints.api.routes import Endpoint, RouteTable, Writer, get, post
+from auction.entrypoints.api.routes import (
+    BOOL, DATE, INT, OBJECT, TIME, Endpoint, RouteTable, Schema, Writer, get, obj, post, text
+)
 from auction.services.plans import PlanService, ReserveRequest
 from auction.store.events import to_micros
 from auction.store.plans import Member, RecordedPlanEvent
@@ -373,23 +375,57 @@ def _withdraw(body: dict[str, Any]) -> WithdrawPlan:
     return WithdrawPlan(by=text_field(body, "by", 100), reason=_reason(body))
 
 
+# What GET /api/openapi.json says the plan steps' bodies hold (the readers above judge them).
+DRAFT: Schema = obj("by", "method", "start_price_fen", "increment_fen", "deposit_fen",
+                    by=text(100), plan_id=text(64), method={"enum": ["LISTING", "AUCTION", "TENDER"]},
+                    parcel=OBJECT, parcels={"type": "array", "items": OBJECT}, start_price_fen=INT,
+                    increment_fen=INT, deposit_fen=INT, bidder_conditions={"type": "string", "maxLength": 2000})
+SCHEDULE: Schema = obj("start_at", "deposit_deadline", "registration_closes_at", start_at=TIME,
+                       listing_end_at=TIME, deposit_deadline=TIME, registration_closes_at=TIME)
+
+
 class PlansApi(RouteTable):
     def table(self) -> list[Endpoint]:
         return [
-            post("/api/committee-members", self.register_member, status=201),
-            get("/api/committee-members", self.list_members),
-            post("/api/plans", self.draft, status=201),
-            get("/api/plans", self.list_plans),
-            get("/api/plans/{plan_id}", self.get_plan),
-            post("/api/plans/{plan_id}/draft", self._step(_edit_draft)),
-            post("/api/plans/{plan_id}/committee-meeting", self._step(_committee_meeting)),
-            post("/api/plans/{plan_id}/government-approval", self._step(_government_approval)),
-            post("/api/plans/{plan_id}/announce", self._step(_announce)),
-            post("/api/plans/{plan_id}/announcement-change", self._step(_announcement_change)),
-            post("/api/plans/{plan_id}/appraisal", self._step(_record_appraisal)),
-            post("/api/plans/{plan_id}/withdraw", self._step(_withdraw)),
-            post("/api/plans/{plan_id}/session", self.create_session),
-            post("/api/plans/{plan_id}/reserve", self.reserve),
+            post("/api/committee-members", self.register_member, "登记委员会成员 / Register a committee member's key",
+                 status=201, body=obj("member_id", "name", "public_key_hex", member_id=text(64), name=text(),
+                                      public_key_hex={"type": "string", "pattern": "^[0-9a-fA-F]{64}$"})),
+            get("/api/committee-members", self.list_members, "委员会成员 / The committee members"),
+            post("/api/plans", self.draft, "新建供应计划 / Draft a supply plan", status=201, body=DRAFT),
+            get("/api/plans", self.list_plans, "供地方案 / The supply plans"),
+            get("/api/plans/{plan_id}", self.get_plan, "供地方案 / A plan, its steps and log"),
+            post("/api/plans/{plan_id}/draft", self._step(_edit_draft), "编辑草稿 / Replace the draft", body=DRAFT),
+            post("/api/plans/{plan_id}/committee-meeting", self._step(_committee_meeting),
+                 "集体决策 / The committee's meeting (Q22)", body=obj(
+                     "by", "held_at", "chair", "members_present", "yes", "no", "abstain", "chair_spoke_last",
+                     by=text(100), held_at=TIME, chair=text(64), members_present={"type": "array", "items": text(64)},
+                     yes=INT, no=INT, abstain=INT, chair_spoke_last=BOOL)),
+            post("/api/plans/{plan_id}/government-approval", self._step(_government_approval),
+                 "政府批准 / The government's approval", body=obj(
+                     "by", "approver", "document_no", "approved_at", by=text(100), approver=text(), document_no=text(),
+                     approved_at=TIME)),
+            post("/api/plans/{plan_id}/announce", self._step(_announce), "发布出让公告 / Announce (Q29)", body=obj(
+                "by", "announcement_no", "seller", "published_at", "schedule", "place_and_method", "application",
+                "contacts", "channels", by=text(100), announcement_no=text(), seller=text(), published_at=TIME,
+                schedule=SCHEDULE, place_and_method=text(2000), application=text(4000), contacts=text(500),
+                channels={"type": "array", "items": {"type": "string"}}, other_matters={"type": "string"})),
+            post("/api/plans/{plan_id}/announcement-change", self._step(_announcement_change),
+                 "变更公告 / A change notice (RULES 3.1)", body=obj(
+                     "by", "published_at", "reason", "content", by=text(100), published_at=TIME, reason=text(500),
+                     content=text(4000), schedule=SCHEDULE)),
+            post("/api/plans/{plan_id}/appraisal", self._step(_record_appraisal), "地价评估 / The appraisal (Q25)",
+                 body=obj("by", "appraisal_id", "valuation_date", "valid_until", "unit_price_fen_per_m2",
+                          "total_price_fen", by=text(100), appraisal_id=text(64), agency=text(), valuation_date=DATE,
+                          valid_until=DATE, unit_price_fen_per_m2=INT, total_price_fen=INT)),
+            post("/api/plans/{plan_id}/withdraw", self._step(_withdraw), "撤回 / Withdraw the plan",
+                 body=obj("by", "reason", by=text(100), reason=text(500))),
+            post("/api/plans/{plan_id}/session", self.create_session, "创建交易场次 / The plan's trading session",
+                 body=obj(countdown_seconds=INT)),
+            post("/api/plans/{plan_id}/reserve", self.reserve, "底价集体决策 / Seal the reserve (Q26)", body=obj(
+                "by", "decided_at", "members", "appraisal_id", "floor_price_fen_per_m2", "amount_fen", "salt",
+                "signatures", by=text(100), decided_at=TIME, members={"type": "array", "items": text(64)},
+                appraisal_id=text(64), floor_price_fen_per_m2=INT, amount_fen=INT, salt={"type": "string"},
+                signatures=OBJECT)),
         ]
 
     @staticmethod
@@ -504,6 +540,6 @@ class PlansApi(RouteTable):
             floor_price_fen_per_m2=_int(body, "floor_price_fen_per_m2"),
             signatures=tuple(signed),
         )
-        # into the plan's session, or its tender (RULES 6.1, services/tender.py)
+        # into the plan's session, or its tender (RULES 6.1, services/tender/service.py)
         await request.state.tenders.decide_reserve(plan_id, request_)
         return await plan_document(self._plans(request), plan_id)

@@ -11,10 +11,11 @@ from starlette.requests import Request
 
 from auction.adapters.protocol import storable_text
 from auction.documents.landchina import Installment, ResultEntry
+from auction.documents.site_format import parse_site_date
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.guard import text_field
-from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post
+from auction.entrypoints.api.routes import DATE, INT, Endpoint, RouteTable, get, obj, post, text
 from auction.services.publication import Publisher
 from auction.services.session import now_us
 from auction.store import publication as outbox
@@ -28,13 +29,14 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _date(data: dict[str, Any], name: str) -> date:
+    """YYYY-MM-DD, or as the site and the contract write it: 2019年04月27日."""
     value = data.get(name)
     try:
         if not isinstance(value, str):
             raise ValueError(name)
-        return date.fromisoformat(value)
+        return parse_site_date(value)
     except ValueError:
-        raise Rejected(Code.INVALID_FIELD, f"{name}: a date, YYYY-MM-DD", field=name) from None
+        raise Rejected(Code.INVALID_FIELD, f"{name}: a date, YYYY-MM-DD or YYYY年MM月DD日", field=name) from None
 
 
 def _installments(body: dict[str, Any]) -> tuple[Installment, ...]:
@@ -65,19 +67,33 @@ def result_entry(body: dict[str, Any], default_region: str) -> ResultEntry:
         construction_start_date=_date(body, "construction_start_date"),
         completion_date=_date(body, "completion_date"),
         contract_date=_date(body, "contract_date"),
+        industry_code=text_field(body, "industry_code", 8, required=False),
+        land_grade_code=text_field(body, "land_grade_code", 8, required=False),
     )
 
 
 class PublicationApi(RouteTable):
     def table(self) -> list[Endpoint]:
         return [
-            post("/api/plans/{plan_id}/supervision-number", self.supervision_number),
-            post("/api/plans/{plan_id}/result", self.publish_result, status=201),
-            post("/api/plans/{plan_id}/result-unsold", self.publish_unsold, status=201),
-            get("/api/plans/{plan_id}/publication", self.plan_publication),
-            get("/api/publications", self.list_publications),
-            get("/api/publications/{document_id}", self.get_publication),
-            post("/api/publications/{document_id}/retry", self.retry),
+            post("/api/plans/{plan_id}/supervision-number", self.supervision_number,
+                 "电子监管号 / Record the plan's supervision number",
+                 body=obj("supervision_no", "by", supervision_no=text(32), by=text(64))),
+            post("/api/plans/{plan_id}/result", self.publish_result, "发布出让结果 / Publish the result of a sale",
+                 status=201, body=obj(
+                     "by", "project_name", "land_source", "industry", "land_grade", "installments", "delivery_date",
+                     "construction_start_date", "completion_date", "contract_date",
+                     by=text(64), region_code=text(12), project_name=text(), land_source=text(40), industry=text(100),
+                     land_grade=text(40), installments={"type": "array", "minItems": 1, "maxItems": 24, "items": obj(
+                         "due_date", "amount_fen", due_date=DATE, amount_fen=INT, note={"type": "string"})},
+                     delivery_date=DATE, construction_start_date=DATE, completion_date=DATE, contract_date=DATE)),
+            post("/api/plans/{plan_id}/result-unsold", self.publish_unsold,
+                 "发布结果公示（未成交） / Publish the no-sale notice", status=201, body=obj("by", by=text(64))),
+            get("/api/plans/{plan_id}/publication", self.plan_publication, "发布情况 / The plan's publication (Q29)"),
+            get("/api/publications", self.list_publications, "已发布文件 / Published documents",
+                query={"kind": {"enum": ["ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT", "RESULT_UNSOLD"]}}),
+            get("/api/publications/{document_id}", self.get_publication, "发布文件 / A document and its deliveries"),
+            post("/api/publications/{document_id}/retry", self.retry, "重新投递 / Retry its delivery",
+                 body=obj(channel=text(64))),
         ]
 
     @staticmethod

@@ -26,7 +26,7 @@ from auction.domain.deposit.ledger import AccountKind
 from auction.domain.bidding.session import Phase, SessionState
 from auction.domain.deposit.settlement import Deduction, DeductionKind, Settlement, settle_q40, settle_q41
 from auction.entrypoints.api.guard import text_field
-from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post
+from auction.entrypoints.api.routes import BOOL, OBJECT, Endpoint, RouteTable, get, obj, post, text
 from auction.services.deadlines import DeadlineService
 from auction.services.plans import PlanService
 from auction.settings import Settings
@@ -95,10 +95,14 @@ async def session_confirmation(clock: DeadlineService, plans: PlanService | None
 class RecordsApi(RouteTable):
     def table(self) -> list[Endpoint]:
         return [
-            get("/api/sessions/{session_id}/confirmation", self.confirmation_html),
-            get("/api/sessions/{session_id}/confirmation.pdf", self.confirmation_pdf),
-            post("/api/sessions/{session_id}/settlement", self.settle, status=201),
-            get("/api/sessions/{session_id}/settlement", self.settlement),
+            get("/api/sessions/{session_id}/confirmation", self.confirmation_html,
+                "成交确认书 / The transaction confirmation (HTML)", answers="text/html"),
+            get("/api/sessions/{session_id}/confirmation.pdf", self.confirmation_pdf,
+                "成交确认书 PDF / The transaction confirmation (PDF)", answers="application/pdf"),
+            post("/api/sessions/{session_id}/settlement", self.settle, "出让收入分成 / Record the settlement (Q40, Q41)",
+                 status=201, body=obj(pre_reform=BOOL, by=text(100), land_use_code=text(8),
+                                      deductions={"type": "array", "items": OBJECT})),
+            get("/api/sessions/{session_id}/settlement", self.settlement, "出让收入分成 / The latest settlement"),
         ]
 
     async def confirmation_html(self, request: Request) -> Response:

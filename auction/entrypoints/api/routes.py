@@ -13,12 +13,20 @@ auction/entrypoints/api/operator.py. For each route the wrapper
   (`post_raw`: the handler gets the request alone, and reads a raw body itself, if any);
 - answers what the handler returns as JSON with the route's status (a `Response`
   the handler built itself goes out as it is).
+
+Each route also carries what `GET /api/openapi.json` says of it (`Doc`: a summary,
+the JSON Schema of its body, its query parameters, the media type it answers
+with); auction/entrypoints/http/openapi.py writes the document from these same
+tables, so a route cannot exist without being described, nor the other way round.
+The schemas describe what the handlers check (they stay the judges: a body outside
+its schema is refused by the handler with its own code).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -31,6 +39,38 @@ from auction.settings import Settings
 
 Reader = Callable[[Request], Awaitable[Any]]
 Writer = Callable[[Request, dict[str, Any]], Awaitable[Any]]
+Schema = dict[str, Any]  # a JSON Schema (OpenAPI 3.1)
+
+# The words the tables' body schemas are written in.
+TIME: Schema = {"type": "string", "format": "date-time", "description": "ISO 8601 with a UTC offset, 2000-2199"}
+DATE: Schema = {"type": "string", "format": "date", "description": "YYYY-MM-DD, 2000-2199"}
+FEN: Schema = {"type": "integer", "minimum": 1, "description": "an amount in fen (分)"}
+INT: Schema = {"type": "integer"}
+BOOL: Schema = {"type": "boolean"}
+OBJECT: Schema = {"type": "object"}
+
+
+def text(max_len: int = 200) -> Schema:
+    return {"type": "string", "minLength": 1, "maxLength": max_len}
+
+
+def obj(*required: str, **properties: Schema) -> Schema:
+    """A JSON object with these properties, `required` among them."""
+    schema: Schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What the API document says of a route."""
+
+    summary: str = ""
+    body: Schema | None = None  # a JSON body's schema (None: the route reads none)
+    query: Mapping[str, Schema] = field(default_factory=dict)  # optional query parameters
+    answers: str = "application/json"  # the media type of its success
+    raw_body: str | None = None  # post_raw: the media type of the body it reads itself
 
 
 @dataclass(frozen=True)
@@ -40,21 +80,25 @@ class Endpoint:
     handler: Reader
     status: int = 200
     stand_in: bool = False  # tests and demo only: absent unless stand-ins are on
+    doc: Doc = Doc()
 
 
-def get(path: str, handler: Reader) -> Endpoint:
-    return Endpoint("GET", path, handler)
+def get(path: str, handler: Reader, summary: str = "", *, query: Mapping[str, Schema] | None = None,
+        answers: str = "application/json") -> Endpoint:
+    return Endpoint("GET", path, handler, doc=Doc(summary, None, query or {}, answers))
 
 
-def post(path: str, handler: Writer, *, status: int = 200, stand_in: bool = False) -> Endpoint:
+def post(path: str, handler: Writer, summary: str = "", *, status: int = 200, stand_in: bool = False,
+         body: Schema | None = None) -> Endpoint:
     async def with_body(request: Request) -> Any:
         return await handler(request, await json_body(request))
 
-    return Endpoint("POST", path, with_body, status, stand_in)
+    return Endpoint("POST", path, with_body, status, stand_in, Doc(summary, body if body is not None else OBJECT))
 
 
-def post_raw(path: str, handler: Reader, *, status: int = 200) -> Endpoint:
-    return Endpoint("POST", path, handler, status)
+def post_raw(path: str, handler: Reader, summary: str = "", *, status: int = 200,
+             query: Mapping[str, Schema] | None = None, raw_body: str | None = None) -> Endpoint:
+    return Endpoint("POST", path, handler, status, doc=Doc(summary, None, query or {}, raw_body=raw_body))
 
 
 def unknown_route_message() -> dict[str, Any]:

@@ -44,10 +44,16 @@ from auction.entrypoints.api.inputs import instant
 from auction.entrypoints.api.operator import _reason
 from auction.entrypoints.api.plans import MEMBER_ID, plan_id_of
 from auction.entrypoints.api.records import parcel_facts
-from auction.entrypoints.api.routes import Endpoint, RouteTable, get, post
+from auction.entrypoints.api.routes import FEN, INT, OBJECT, TIME, Endpoint, RouteTable, get, obj, post, text
 from auction.services.tender import TenderRequest, TenderService, receipt_view
 from auction.settings import Settings
 
+TENDER_TERMS = obj(
+    "evaluation", "bid_deadline", "opening_at",
+    evaluation={"enum": ["HIGHEST_PRICE", "SCORING"]}, bid_deadline=TIME, opening_at=TIME,
+    reserve_fen=FEN, price_weight=INT,
+    criteria={"type": "array", "items": obj("key", "name", "weight", key=text(32), name=text(100), weight=INT)},
+)
 TENDER_ID = re.compile(r"T-[A-Za-z0-9][A-Za-z0-9_.-]{0,47}")
 
 
@@ -184,15 +190,20 @@ async def notice_html(service: TenderService, settings: Settings, tender_id: str
 
 class TendersApi(RouteTable):
     def table(self) -> list[Endpoint]:
+        tid = "/api/tenders/{tender_id}"
         return [
-            post("/api/plans/{plan_id}/tender", self.create),
-            get("/api/tenders/{tender_id}", self.show),
-            post("/api/tenders/{tender_id}/bidders", self.qualify, status=201, stand_in=True),
-            post("/api/tenders/{tender_id}/open", self.open_bids),
-            post("/api/tenders/{tender_id}/panel", self.panel),
-            post("/api/tenders/{tender_id}/score-sheets", self.score),
-            post("/api/tenders/{tender_id}/terminate", self.terminate),
-            get("/api/tenders/{tender_id}/notice", self.notice),
+            post("/api/plans/{plan_id}/tender", self.create, "招标文件 / The tender of an announced tender plan",
+                 body=TENDER_TERMS),
+            get(tid, self.show, "招标 / A tender: terms, opening, panel, result"),
+            post(f"{tid}/bidders", self.qualify, "投标人（替身） / Stand-in: qualify a bidder", status=201,
+                 stand_in=True, body=obj("legal_name", legal_name=text())),
+            post(f"{tid}/open", self.open_bids, "开标 / Open the bids (at the opening time; also by its timer)"),
+            post(f"{tid}/panel", self.panel, "评标委员会 / Seat the scoring panel (RULES 6.5)",
+                 body=obj("members", members={"type": "array", "items": text(64)})),
+            post(f"{tid}/score-sheets", self.score, "评分表 / A member's signed score sheet", body=obj(
+                "member_id", "scores", "signature_hex", member_id=text(64), scores=OBJECT, signature_hex=text(128))),
+            post(f"{tid}/terminate", self.terminate, "终止招标 / Terminate the tender", body=obj("reason", reason=text())),
+            get(f"{tid}/notice", self.notice, "中标通知书 / The winner's notice of award (HTML)", answers="text/html"),
         ]
 
     def routes(self) -> list[Route]:

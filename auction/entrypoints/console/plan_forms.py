@@ -19,26 +19,8 @@ from typing import Any
 
 from auction.domain.china import to_cst
 from auction.domain.codes import Code, Rejected, Rejection
-from auction.domain.plan.parcels import (
-    LAND_USES,
-    READINESS_LABELS,
-    ConditionsCategory,
-    Parcel,
-    PlanningConditions,
-    Readiness,
-    format_hundredths,
-    parse_hundredths,
-)
-from auction.domain.plan.plan_commands import (
-    Announce,
-    ChangeAnnouncement,
-    DraftPlan,
-    EditDraft,
-    PlanCommand,
-    RecordAppraisal,
-    RecordCommitteeMeeting,
-    RecordGovernmentApproval,
-)
+from auction.domain.plan import parcels
+from auction.domain.plan import plan_commands as pc
 from auction.domain.money import wan_number
 from auction.domain.plan.plan_events import PlanDrafted
 from auction.domain.plan.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
@@ -58,11 +40,11 @@ CHANNEL_LABELS = {
     Channel.ONLINE_TRADING_SYSTEM: "本市网上交易系统 / the city's online trading system",
 }
 CATEGORY_LABELS = {
-    ConditionsCategory.NONE: "其他（不得设竞买条件） / other (no bidder conditions)",
-    ConditionsCategory.INDUSTRIAL: "工业 / industrial",
-    ConditionsCategory.COMMERCIAL_COMPLEX: "商业综合体 / commercial complex",
-    ConditionsCategory.HIGH_END_HOTEL: "高档酒店 / high-end hotel",
-    ConditionsCategory.HIGH_END_OFFICE: "高端商务办公 / high-end office",
+    parcels.ConditionsCategory.NONE: "其他（不得设竞买条件） / other (no bidder conditions)",
+    parcels.ConditionsCategory.INDUSTRIAL: "工业 / industrial",
+    parcels.ConditionsCategory.COMMERCIAL_COMPLEX: "商业综合体 / commercial complex",
+    parcels.ConditionsCategory.HIGH_END_HOTEL: "高档酒店 / high-end hotel",
+    parcels.ConditionsCategory.HIGH_END_OFFICE: "高端商务办公 / high-end office",
 }
 SCHEDULE_FIELDS = ("start_at", "listing_end_at", "deposit_deadline", "registration_closes_at")
 
@@ -220,7 +202,7 @@ def _hundredths(form: dict[str, str], name: str, required: bool = True) -> int |
     if not text and not required:
         return None
     try:
-        return parse_hundredths(text)
+        return parcels.parse_hundredths(text)
     except ValueError:
         raise Rejected(Code.INVALID_FIELD, f"{name}: 最多两位小数 / at most two decimals", field=name) from None
 
@@ -240,24 +222,25 @@ def _choice(form: dict[str, str], name: str, allowed: set[str]) -> str:
 
 def _draft_terms(form: dict[str, str], by: str) -> dict[str, Any]:
     """The parcel and terms the draft form holds, as `DraftPlan` and `EditDraft` name them."""
-    parcel = Parcel(
+    parcel = parcels.Parcel(
         parcel_no=_text(form, "parcel_no", 100),
         location=_text(form, "location", 500),
         area_m2_hundredths=_hundredths(form, "area_m2") or 0,
-        land_use=_choice(form, "land_use", set(LAND_USES)),
+        land_use=_choice(form, "land_use", set(parcels.LAND_USES)),
         term_years=_count(form, "term_years"),
         plot_ratio_min=_hundredths(form, "plot_ratio_min", required=False),
         plot_ratio_max=_hundredths(form, "plot_ratio_max", required=False),
         benchmark_fen_per_m2=_hundredths(form, "benchmark_yuan_per_m2") or 0,
-        readiness=Readiness(**{name: form.get(f"readiness_{name}") == "yes" for name in READINESS_LABELS}),
-        planning=PlanningConditions(
+        readiness=parcels.Readiness(
+            **{name: form.get(f"readiness_{name}") == "yes" for name in parcels.READINESS_LABELS}),
+        planning=parcels.PlanningConditions(
             building_density_max_bp=_hundredths(form, "building_density_pct", required=False),
             green_ratio_min_bp=_hundredths(form, "green_ratio_pct", required=False),
             height_limit_cm=_hundredths(form, "height_limit_m", required=False),
             notes=_text(form, "planning_notes", 2000, required=False),
         ),
-        conditions_category=ConditionsCategory(
-            _choice(form, "conditions_category", {c.value for c in ConditionsCategory})),
+        conditions_category=parcels.ConditionsCategory(
+            _choice(form, "conditions_category", {c.value for c in parcels.ConditionsCategory})),
         boundaries=_text(form, "boundaries", 2000, required=False),
         current_state=_text(form, "current_state", 2000, required=False),
     )
@@ -269,15 +252,15 @@ def _draft_terms(form: dict[str, str], by: str) -> dict[str, Any]:
     }
 
 
-def draft_command(form: dict[str, str], by: str) -> DraftPlan:
+def draft_command(form: dict[str, str], by: str) -> pc.DraftPlan:
     plan_id = form.get("plan_id", "").strip()
     if not ID.fullmatch(plan_id):
         raise Rejected(Code.INVALID_FIELD, "plan_id: 1-48 letters, digits, _ . -", field="plan_id")
-    return DraftPlan(plan_id=plan_id, **_draft_terms(form, by))
+    return pc.DraftPlan(plan_id=plan_id, **_draft_terms(form, by))
 
 
-def edit_command(form: dict[str, str], by: str) -> EditDraft:
-    return EditDraft(**_draft_terms(form, by))
+def edit_command(form: dict[str, str], by: str) -> pc.EditDraft:
+    return pc.EditDraft(**_draft_terms(form, by))
 
 
 def draft_values(draft: PlanDrafted) -> dict[str, str]:
@@ -286,7 +269,7 @@ def draft_values(draft: PlanDrafted) -> dict[str, str]:
     p, planning = draft.parcel, draft.parcel.planning
 
     def decimal(value: int | None) -> str:
-        return "" if value is None else format_hundredths(value)
+        return "" if value is None else parcels.format_hundredths(value)
 
     return {
         "method": draft.method.value, "start_price_wan": wan_number(draft.start_price),
@@ -298,7 +281,7 @@ def draft_values(draft: PlanDrafted) -> dict[str, str]:
         "current_state": p.current_state, "building_density_pct": decimal(planning.building_density_max_bp),
         "green_ratio_pct": decimal(planning.green_ratio_min_bp), "height_limit_m": decimal(planning.height_limit_cm),
         "planning_notes": planning.notes, "conditions_category": p.conditions_category.value,
-        **{f"readiness_{name}": "yes" for name in READINESS_LABELS if getattr(p.readiness, name) is True},
+        **{f"readiness_{name}": "yes" for name in parcels.READINESS_LABELS if getattr(p.readiness, name) is True},
     }
 
 
@@ -310,8 +293,8 @@ def _members(form: dict[str, str], name: str) -> tuple[str, ...]:
     return ids
 
 
-def committee_command(form: dict[str, str], by: str) -> RecordCommitteeMeeting:
-    return RecordCommitteeMeeting(
+def committee_command(form: dict[str, str], by: str) -> pc.RecordCommitteeMeeting:
+    return pc.RecordCommitteeMeeting(
         by=by, held_at=_at(form, "held_at"), chair=_text(form, "chair", 64),
         members_present=_members(form, "members_present"),
         yes=_count(form, "yes"), no=_count(form, "no"), abstain=_count(form, "abstain"),
@@ -319,13 +302,13 @@ def committee_command(form: dict[str, str], by: str) -> RecordCommitteeMeeting:
     )
 
 
-def approval_command(form: dict[str, str], by: str) -> RecordGovernmentApproval:
-    return RecordGovernmentApproval(by=by, approver=_text(form, "approver"), document_no=_text(form, "document_no"),
+def approval_command(form: dict[str, str], by: str) -> pc.RecordGovernmentApproval:
+    return pc.RecordGovernmentApproval(by=by, approver=_text(form, "approver"), document_no=_text(form, "document_no"),
                                     approved_at=_at(form, "approved_at"))
 
 
-def appraisal_command(form: dict[str, str], by: str) -> RecordAppraisal:
-    return RecordAppraisal(by=by, appraisal=Appraisal(
+def appraisal_command(form: dict[str, str], by: str) -> pc.RecordAppraisal:
+    return pc.RecordAppraisal(by=by, appraisal=Appraisal(
         appraisal_id=_text(form, "appraisal_id", 64),
         agency=_text(form, "agency", required=False),
         qualification_cert=_text(form, "qualification_cert", required=False),
@@ -346,8 +329,8 @@ def _schedule(form: dict[str, str], method: PlanMethod | None) -> Schedule:
     )
 
 
-def announce_command(form: dict[str, str], by: str, state: PlanState) -> Announce:
-    return Announce(by=by, announcement=Announcement(
+def announce_command(form: dict[str, str], by: str, state: PlanState) -> pc.Announce:
+    return pc.Announce(by=by, announcement=Announcement(
         announcement_no=_text(form, "announcement_no"),
         seller=_text(form, "seller"),
         published_at=_at(form, "published_at"),
@@ -360,8 +343,8 @@ def announce_command(form: dict[str, str], by: str, state: PlanState) -> Announc
     ))
 
 
-def change_command(form: dict[str, str], by: str, state: PlanState) -> ChangeAnnouncement:
-    return ChangeAnnouncement(
+def change_command(form: dict[str, str], by: str, state: PlanState) -> pc.ChangeAnnouncement:
+    return pc.ChangeAnnouncement(
         by=by, published_at=_at(form, "published_at"), reason=reason_of(form),
         content=_text(form, "content", 4000),
         schedule=_schedule(form, state.method) if form.get("change_schedule") == "yes" else None,
@@ -378,7 +361,7 @@ def countdown_of(form: dict[str, str]) -> int:
     return seconds
 
 
-def command_of(step: Step, form: dict[str, str], by: str, state: PlanState) -> PlanCommand:
+def command_of(step: Step, form: dict[str, str], by: str, state: PlanState) -> pc.PlanCommand:
     if step is EDIT:
         return edit_command(form, by)
     if step is COMMITTEE:
@@ -407,7 +390,7 @@ def defaults(step: Step, state: PlanState, now: int) -> dict[str, str]:
     """The values a freshly drawn form starts with (the operator changes what differs)."""
     stamp = local_input(now)  # whole seconds: not before a step recorded earlier (Q27(五))
     if step is DRAFT:
-        return {"term_years": "", "conditions_category": ConditionsCategory.NONE.value, "method": "LISTING"}
+        return {"term_years": "", "conditions_category": parcels.ConditionsCategory.NONE.value, "method": "LISTING"}
     if step is EDIT:  # (a plan past its draft: the engine will say so when it is sent)
         return draft_values(state.draft) if state.draft is not None else {}
     if step is COMMITTEE:

@@ -40,16 +40,7 @@ from auction.domain.china import chinese_minute
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.entrypoints.http import i18n
 from auction.entrypoints.api.records import session_confirmation
-from auction.entrypoints.console.auth import (
-    CSRF_FIELD,
-    STATUS,
-    clear_cookie,
-    client_ip,
-    read_form,
-    same_origin,
-    set_cookie,
-    tokens_match,
-)
+from auction.entrypoints.console import auth
 from auction.entrypoints.console.views import templates as console_templates
 from auction.entrypoints.http.middleware import PAGE_POLICY
 from auction.entrypoints.http.sign_in import SignInGate
@@ -141,11 +132,12 @@ class PortalPages:
     def render(self, request: Request, name: str, who: SignedInCompany | None, status_code: int = 200,
                **context: Any) -> Response:
         response = self.templates.TemplateResponse(
-            request, name, {"who": who, "csrf_field": CSRF_FIELD, **context}, status_code=status_code)
+            request, name, {"who": who, "csrf_field": auth.CSRF_FIELD, **context}, status_code=status_code)
         return _no_store(response)
 
     def refusal(self, request: Request, who: SignedInCompany | None, r: Rejected, back: str = "/portal") -> Response:
-        return self.render(request, "error.html", who, STATUS.get(r.code, 409 if "EXISTS" in r.code.value else 422),
+        status = auth.STATUS.get(r.code, 409 if "EXISTS" in r.code.value else 422)
+        return self.render(request, "error.html", who, status,
                            code=r.code.value, message=r.rejection.message, back=back, layout="portal_base.html",
                            home=("/portal", "我的申请 / My applications"), sign_in="/portal/login")
 
@@ -157,8 +149,8 @@ class PortalPages:
         """A form POST: signed in, same origin, the session's CSRF token; then the handler."""
 
         async def checked(request: Request, who: SignedInCompany) -> Response:
-            form = await read_form(request)
-            if not same_origin(request) or not tokens_match(who.csrf_token, form.get(CSRF_FIELD)):
+            form = await auth.read_form(request)
+            if not auth.same_origin(request) or not auth.tokens_match(who.csrf_token, form.get(auth.CSRF_FIELD)):
                 raise Rejected(Code.CSRF_TOKEN_INVALID)
             return await handler(request, who, form)
 
@@ -189,18 +181,19 @@ class PortalPages:
         """A form without a session (sign-in, registration), with its double-submit token."""
         token = secrets.token_urlsafe(32)
         response = self.render(request, name, None, status_code, form_token=token, **context)
-        set_cookie(response, FORM_COOKIE, token)
+        auth.set_cookie(response, FORM_COOKIE, token)
         return response
 
     @staticmethod
     def _form_ok(request: Request, form: dict[str, str]) -> bool:
-        return same_origin(request) and tokens_match(request.cookies.get(FORM_COOKIE), form.get(CSRF_FIELD))
+        token = form.get(auth.CSRF_FIELD)
+        return auth.same_origin(request) and auth.tokens_match(request.cookies.get(FORM_COOKIE), token)
 
     async def _signed_in_as(self, request: Request, company: Any, target: str = "/portal") -> Response:
-        cookie = await self.service(request).open_session(company, client_ip(request))
+        cookie = await self.service(request).open_session(company, auth.client_ip(request))
         response = _no_store(RedirectResponse(target, status_code=303))
-        set_cookie(response, SESSION_COOKIE, cookie)
-        clear_cookie(response, FORM_COOKIE)
+        auth.set_cookie(response, SESSION_COOKIE, cookie)
+        auth.clear_cookie(response, FORM_COOKIE)
         return response
 
     # ------------------------------------------------------------------
@@ -215,7 +208,7 @@ class PortalPages:
         return self._form_page(request, "portal_register.html", typed={}, errors={})
 
     async def register(self, request: Request) -> Response:
-        form = await read_form(request)
+        form = await auth.read_form(request)
         typed = {k: form.get(k, "")[:300] for k in REGISTER_FIELDS}
         if not self._form_ok(request, form):
             return self._form_page(request, "portal_register.html", 403, typed=typed,
@@ -241,7 +234,7 @@ class PortalPages:
     async def login(self, request: Request) -> Response:
         """Sign in with the code and the password; failures slow down the next attempt for that
         code from that address (and any code from it), as the console's sign-in does."""
-        form = await read_form(request)
+        form = await auth.read_form(request)
         uscc = "".join(form.get("uscc", "").split()).upper()[:40]
         typed = {"uscc": uscc}
 
@@ -251,7 +244,7 @@ class PortalPages:
 
         if not self._form_ok(request, form):
             return again(403, Code.CSRF_TOKEN_INVALID)
-        gate = SignInGate(request.state.limits, f"portal:{uscc}", client_ip(request) or "-")
+        gate = SignInGate(request.state.limits, f"portal:{uscc}", auth.client_ip(request) or "-")
         seconds = gate.wait()
         if seconds > 0:
             response = again(429, Code.SIGN_IN_THROTTLED, f" ({seconds} s)")
@@ -267,7 +260,7 @@ class PortalPages:
     async def logout(self, request: Request, who: SignedInCompany, form: dict[str, str]) -> Response:
         await self.service(request).close_session(request.cookies.get(SESSION_COOKIE, ""))
         response = _no_store(RedirectResponse("/portal/login", status_code=303))
-        clear_cookie(response, SESSION_COOKIE)
+        auth.clear_cookie(response, SESSION_COOKIE)
         return response
 
     # ------------------------------------------------------------------

@@ -6,7 +6,6 @@ result exists only after the close (auction/documents/landchina.py)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +34,7 @@ def _pool(request: Request) -> asyncpg.Pool:
 
 async def _documents(request: Request, kind: str | None) -> list[dict[str, Any]]:
     rows = await outbox.documents(_pool(request), _KINDS[kind] if kind is not None else None)
-    return [dict(json.loads(r["document"])) for r in rows]
+    return [outbox.stored_document(r["document"]) for r in rows]
 
 
 # A page's kinds: announcement changes (变更公告) go with the announcements.

@@ -32,12 +32,17 @@ import asyncpg
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from auction.adapters.fanout.broker import Message, Subscription, text_frame
+from auction.adapters.metrics import Metrics
 from auction.adapters.protocol import PROTOCOL_VERSION, dumps, loads, state_view, storable_text, terms_view
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.bidding.commands import PlaceBid
 from auction.domain.bidding.session import SessionState
 from auction.entrypoints.http.limits import Limits, address_of, token_refusal
 from auction.services.session import SessionService, now_us
+from auction.services.transparency import TransparencyLog
+from auction.adapters.sealing import signatures
+from auction.store.transparency import bidder_keys
+from clients import transparency as tl
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros
@@ -107,6 +112,7 @@ class Peer:
     wire: Wire | None = None
     live: bool = False  # welcome (and any resume) sent: live events may be written at once
     token_epoch: int = 0  # of the token this bidder signed in with (a re-issue revokes it)
+    public_key: bytes | None = None  # the bidder's registered key for signed bids, once looked up (it never changes)
 
     async def send(self, ws: WebSocket, text: str) -> None:
         wire = self.wire
@@ -122,6 +128,9 @@ class Peer:
         wire = self.wire
         if wire is None or not self.live or self.lock.locked() or not wire.ready():
             return False
+        if message.seq == 0:  # outside the event order (a signed tree head): as it comes
+            wire.write(message.frame)
+            return True
         if message.seq <= self.last_sent:
             return True  # already sent (replayed from the log)
         if message.seq != self.last_sent + 1:
@@ -157,7 +166,8 @@ class BidderEndpoint:
     async def serve(self, ws: WebSocket) -> None:
         await ws.accept()
         self.connections += 1
-        connection = BidderConnection(self.settings, ws.state.service, ws.state.limits, address_of(ws.client))
+        connection = BidderConnection(self.settings, ws.state.service, ws.state.limits, address_of(ws.client),
+                                      ws.state.metrics, getattr(ws.state, "transparency", None))
         try:
             await connection._serve(ws)
         except WebSocketDisconnect:
@@ -172,8 +182,11 @@ class BidderEndpoint:
 
 
 class BidderConnection:
-    def __init__(self, settings: Settings, service: SessionService, limits: Limits, address: str) -> None:
+    def __init__(self, settings: Settings, service: SessionService, limits: Limits, address: str,
+                 metrics: Metrics, transparency: TransparencyLog | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics
+        self.transparency = transparency  # signs each ack's receipt
         self.service = service
         self.limits = limits  # per client address (auction/entrypoints/http/limits.py)
         self.address = address
@@ -204,6 +217,8 @@ class BidderConnection:
             await _close(ws, code, r.code.value)
             return
         last_seq = hello.get("last_seq")
+        open_connections = self.metrics.connections["watcher" if peer.bidder_no is None else "bidder"]
+        open_connections.inc()
         sub = self.service.broker.subscribe(peer.session_id, self.settings.ws_send_queue)
         writer: asyncio.Task[None] | None = None
         heart: asyncio.TimerHandle | None = None
@@ -257,6 +272,7 @@ class BidderConnection:
                 heart.cancel()
             sub.direct = sub.queued = None
             self.service.broker.unsubscribe(sub)
+            open_connections.dec()
 
     async def _authenticate(self, hello: dict[str, Any]) -> Peer:
         session_id = hello.get("session_id")
@@ -327,8 +343,12 @@ class BidderConnection:
         while sub.pending():
             message: Message | None = sub.queue.get_nowait()
             if message is None or sub.overflowed:
+                self.metrics.slow_consumer.inc()
                 await _close(ws, CLOSE_SLOW_CONSUMER, "slow consumer: reconnect with last_seq")
                 return
+            if message.seq == 0:  # a signed tree head
+                await peer.send(ws, message.text)
+                continue
             if message.seq <= peer.last_sent:
                 continue  # already sent (replayed from the log)
             if message.seq > peer.last_sent + 1:
@@ -351,6 +371,8 @@ class BidderConnection:
                 kind = message["type"]
                 if kind == "bid":
                     reply = await self._bid(peer, message)
+                elif kind == "register_key":
+                    reply = await self._register_key(peer, message)
                 elif kind == "ping":
                     reply = dumps({"type": "pong", "server_time_us": now_us(), "nonce": message.get("nonce")})
                 elif kind == "hello":
@@ -362,6 +384,7 @@ class BidderConnection:
             await peer.send(ws, reply)
 
     async def _bid(self, peer: Peer, message: dict[str, Any]) -> str:
+        started = time.perf_counter()
         bid_id = message.get("bid_id")
         try:
             if peer.bidder_no is None:
@@ -376,18 +399,74 @@ class BidderConnection:
             amount = message["amount_fen"]
             if type(amount) is not int:
                 raise Rejected(Code.INVALID_AMOUNT, "amount_fen must be a JSON integer of fen")
+            signature, client_seq = message.get("signature"), message.get("last_seq")
+            if signature is not None:  # checked before anything is decided: a bad one changes nothing
+                await self._check_signature(peer, bid_id, amount, signature, client_seq)
             try:
                 result = await self.service.execute(peer.session_id, PlaceBid(peer.bidder_no, bid_id, amount,
-                                                                                  peer.token_epoch))
+                                                                                  peer.token_epoch, signature,
+                                                                                  client_seq))
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.exception("bid %s on %s: database error", bid_id, peer.session_id)
                 raise Rejected(Code.SERVICE_UNAVAILABLE) from None
         except Rejected as r:
+            self.metrics.bid_refused(r.code, time.perf_counter() - started)
             return dumps({"type": "reject", "bid_id": bid_id if isinstance(bid_id, str) else None,
                           **r.rejection.to_dict()})
+        self.metrics.bid_accepted(time.perf_counter() - started)
         bid = result.state.accepted[(peer.bidder_no, bid_id)]
-        return dumps({"type": "ack", "bid_id": bid_id, "seq": bid.pub_seq, "amount_fen": bid.amount,
-                      "at_us": bid.at})
+        ack: dict[str, Any] = {"type": "ack", "bid_id": bid_id, "seq": bid.pub_seq, "amount_fen": bid.amount,
+                               "at_us": bid.at}
+        if self.transparency is not None:
+            try:  # the bid is committed: an ack goes out with or without its receipt
+                ack["receipt"] = await self.transparency.receipt(peer.session_id, bid.pub_seq)
+            except (Rejected, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                log.exception("receipt of bid %s on %s", bid_id, peer.session_id)
+        return dumps(ack)
+
+
+    async def _check_signature(self, peer: Peer, bid_id: str, amount: int, signature: object,
+                               client_seq: object) -> None:
+        """A signed bid (docs/protocol.md, section 9): the bidder's registered key must have signed
+        (session, bidder number, amount, bid_id, last_seq); else `BID_SIGNATURE_INVALID`."""
+        assert peer.bidder_no is not None
+        if client_seq is not None and (type(client_seq) is not int or client_seq < 0):
+            raise Rejected(Code.INVALID_FIELD, "last_seq must be a whole number >= 0", field="last_seq")
+        if peer.public_key is None:
+            try:
+                peer.public_key = await bidder_keys.key_of(self.service.store.pool, peer.session_id, peer.bidder_no)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                raise Rejected(Code.SERVICE_UNAVAILABLE) from None
+        if peer.public_key is None:
+            raise Rejected(Code.BID_SIGNATURE_INVALID, "no key registered (register_key)")
+        try:
+            raw = bytes.fromhex(signature) if isinstance(signature, str) else b""
+        except ValueError:
+            raw = b""
+        message = tl.bid_bytes(peer.session_id, peer.bidder_no, amount, bid_id, client_seq)
+        if not signatures.verify(peer.public_key, raw, message):
+            raise Rejected(Code.BID_SIGNATURE_INVALID)
+
+    async def _register_key(self, peer: Peer, message: dict[str, Any]) -> str:
+        """A bidder registers its Ed25519 public key for signed bids, once; the same key again is
+        answered the same (a retry), another one is `BIDDER_KEY_REGISTERED`."""
+        if peer.bidder_no is None:
+            raise Rejected(Code.WATCHER_CANNOT_BID)
+        given = message.get("public_key")
+        try:
+            raw = bytes.fromhex(given) if isinstance(given, str) and len(given) == 64 else b""
+            signatures.public_key(raw)
+        except ValueError:
+            raise Rejected(Code.INVALID_FIELD, "public_key: an Ed25519 public key, 64 hex digits",
+                           field="public_key") from None
+        try:
+            kept = await bidder_keys.register(self.service.store.pool, peer.session_id, peer.bidder_no, raw)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            raise Rejected(Code.SERVICE_UNAVAILABLE) from None
+        if kept != raw:
+            raise Rejected(Code.BIDDER_KEY_REGISTERED)
+        peer.public_key = kept
+        return dumps({"type": "key_registered", "bidder_no": peer.bidder_no, "public_key": kept.hex()})
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:

@@ -217,7 +217,7 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
         return state
 
     async def due(self, tender_id: str) -> TenderState:
-        """What time alone moves (the timer, `adapters/jobs/tender_timers.py`): the opening at its
+        """What time alone moves (the timer, `auction/adapters/jobs/tender_timers.py`): the opening at its
         set time, and a highest-price tender's evaluation with it. Idempotent: a step any node or
         an earlier run has taken is not taken again."""
         state = await self.fresh_state(tender_id)

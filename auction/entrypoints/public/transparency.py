@@ -1,0 +1,95 @@
+"""The transparency log over HTTP, for anyone (no authentication; docs/protocol.md):
+
+    GET /public/transparency/key                          the center's Ed25519 public key
+    GET /public/sessions/{id}/tree-heads                  every signed tree head, and the latest
+    GET /public/sessions/{id}/proof/inclusion?seq=&tree_size=
+    GET /public/sessions/{id}/proof/consistency?first=&second=
+    GET /public/sessions/{id}/record.json                 the public record, once the session has ended
+
+Nothing here tells more than the public events do: hashes, sizes and signatures
+before the close; the reserve and its salt only in the record, after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from auction.domain.codes import Code, Rejected
+from auction.entrypoints.api.guard import problem
+from auction.services.public_record import public_record
+from auction.services.session import SessionService
+from auction.services.transparency import TransparencyLog, head_view
+
+Handler = Callable[[Request, TransparencyLog, str], Awaitable[Any]]
+
+
+def _int(request: Request, name: str) -> int:
+    value = request.query_params.get(name, "")
+    if not value.isdigit() or len(value) > 9:
+        raise Rejected(Code.INVALID_FIELD, f"{name} must be a whole number", field=name)
+    return int(value)
+
+
+def _log(request: Request) -> TransparencyLog:
+    log: TransparencyLog = request.state.transparency
+    return log
+
+
+async def key(request: Request) -> Response:
+    log = _log(request)
+    return JSONResponse({"key_id": log.key.key_id, "public_key": log.key.public.hex(), "algorithm": "Ed25519"})
+
+
+def session_route(path: str, handler: Handler, *, cache: str = "no-store") -> Route:
+    """A route about one session: unknown sessions, refusals and an unavailable database answered once."""
+
+    async def endpoint(request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        service: SessionService = request.state.service
+        try:
+            if not await service.store.exists(session_id):
+                raise Rejected(Code.UNKNOWN_SESSION, session_id=session_id)
+            body = await handler(request, _log(request), session_id)
+        except Rejected as r:
+            return problem(r)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return problem(Rejected(Code.SERVICE_UNAVAILABLE))
+        return JSONResponse(body, headers={"cache-control": cache})
+
+    return Route(path, endpoint, methods=["GET"])
+
+
+async def heads(request: Request, log: TransparencyLog, session_id: str) -> dict[str, Any]:
+    latest = await log.latest_head(session_id)
+    return {"session_id": session_id, "latest": head_view(latest) if latest is not None else None,
+            "heads": [head_view(h) for h in await log.heads(session_id)]}
+
+
+async def inclusion(request: Request, log: TransparencyLog, session_id: str) -> dict[str, Any]:
+    return await log.inclusion(session_id, _int(request, "seq"), _int(request, "tree_size"))
+
+
+async def consistency(request: Request, log: TransparencyLog, session_id: str) -> dict[str, Any]:
+    return await log.consistency(session_id, _int(request, "first"), _int(request, "second"))
+
+
+async def record(request: Request, log: TransparencyLog, session_id: str) -> dict[str, Any]:
+    plans = request.state.plans
+    return await public_record(request.state.service, log, plans.store if plans is not None else None, session_id)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/public/transparency/key", key, methods=["GET"]),
+        session_route("/public/sessions/{session_id}/tree-heads", heads),
+        session_route("/public/sessions/{session_id}/proof/inclusion", inclusion),
+        session_route("/public/sessions/{session_id}/proof/consistency", consistency),
+        # An ended session's record never changes (its last head is signed before it is served).
+        session_route("/public/sessions/{session_id}/record.json", record, cache="public, max-age=60"),
+    ]

@@ -1,0 +1,128 @@
+"""The transparency log's Merkle tree against RFC 6962's test vectors (the ones
+certificate-transparency's reference implementations test with)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, strategies as st
+
+from clients import transparency as tl
+
+LEAVES = [bytes.fromhex(h) for h in ("", "00", "10", "2021", "3031", "40414243", "5051525354555657",
+                                     "606162636465666768696a6b6c6d6e6f")]
+HASHES = [tl.leaf_hash(d) for d in LEAVES]
+ROOTS = [
+    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+]
+INCLUSION = [  # (leaf index, tree size, path)
+    (0, 8, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
+    (5, 8, ["bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+    (2, 3, ["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
+    (1, 5, ["6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
+]
+CONSISTENCY = [  # (first size, second size, proof)
+    (1, 1, []),
+    (1, 8, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
+    (6, 8, ["0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+    (2, 5, ["5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
+]
+
+
+class TestRootRFC6962:
+    def test_empty_tree(self) -> None:
+        assert tl.root([]).hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+    @pytest.mark.parametrize("size", range(1, 9))
+    def test_roots(self, size: int) -> None:
+        assert tl.root(HASHES[:size]).hex() == ROOTS[size - 1]
+
+    @pytest.mark.parametrize("size", range(0, 9))
+    def test_the_growing_tree_gives_the_same_roots(self, size: int) -> None:
+        tree = tl.Tree()
+        for h in HASHES[:size]:
+            tree.append(h)
+        assert tree.root() == tl.root(HASHES[:size])
+
+
+class TestInclusionRFC6962:
+    @pytest.mark.parametrize(("index", "size", "path"), INCLUSION)
+    def test_paths(self, index: int, size: int, path: list[str]) -> None:
+        assert [p.hex() for p in tl.inclusion_proof(index, HASHES[:size])] == path
+        assert tl.verify_inclusion(index, size, HASHES[index], [bytes.fromhex(p) for p in path],
+                                   bytes.fromhex(ROOTS[size - 1]))
+
+    def test_a_wrong_leaf_or_place_fails(self) -> None:
+        index, size, path = INCLUSION[1]
+        proof, expected = [bytes.fromhex(p) for p in path], bytes.fromhex(ROOTS[size - 1])
+        assert not tl.verify_inclusion(index, size, HASHES[index - 1], proof, expected)
+        assert not tl.verify_inclusion(index + 1, size, HASHES[index], proof, expected)
+        assert not tl.verify_inclusion(index, size, HASHES[index], proof[:-1], expected)
+        assert not tl.verify_inclusion(size, size, HASHES[index], proof, expected)
+
+
+class TestConsistencyRFC6962:
+    @pytest.mark.parametrize(("first", "second", "proof"), CONSISTENCY)
+    def test_proofs(self, first: int, second: int, proof: list[str]) -> None:
+        assert [p.hex() for p in tl.consistency_proof(first, HASHES[:second])] == proof
+        assert tl.verify_consistency(first, second, bytes.fromhex(ROOTS[first - 1]), bytes.fromhex(ROOTS[second - 1]),
+                                     [bytes.fromhex(p) for p in proof])
+
+    def test_a_rewritten_history_fails(self) -> None:
+        rewritten = HASHES[:3] + [tl.leaf_hash(b"another")] + HASHES[4:]
+        proof = tl.consistency_proof(5, rewritten)
+        assert not tl.verify_consistency(5, 8, bytes.fromhex(ROOTS[4]), tl.root(rewritten), proof)
+
+
+@given(st.integers(min_value=1, max_value=40), st.data())
+def test_every_proof_of_every_tree_verifies(size: int, data: st.DataObject) -> None:
+    leaves = [tl.leaf_hash(i.to_bytes(2, "big")) for i in range(size)]
+    tree = tl.Tree()
+    for leaf in leaves:
+        tree.append(leaf)
+    assert tree.root() == tl.root(leaves)
+    index = data.draw(st.integers(min_value=0, max_value=size - 1))
+    assert tl.verify_inclusion(index, size, leaves[index], tl.inclusion_proof(index, leaves), tree.root())
+    first = data.draw(st.integers(min_value=1, max_value=size))
+    assert tl.verify_consistency(first, size, tl.root(leaves[:first]), tree.root(),
+                                 tl.consistency_proof(first, leaves))
+
+
+def test_the_verifier_imports_nothing_of_the_server() -> None:
+    """auction-verify trusts only the standard library and `cryptography` (and its own modules)."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    clients = Path(tl.__file__).parent
+    for name in ("verify.py", "verify_rules.py", "transparency.py"):
+        tree = ast.parse((clients / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                modules = [node.module or ""]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                allowed = top in sys.stdlib_module_names or top == "cryptography" or module in (
+                    "clients", "clients.transparency", "clients.verify_rules")
+                assert allowed, (name, module)
