@@ -34,6 +34,7 @@ class TenderTimers:
         self.sweep_seconds = sweep_seconds
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._at: dict[str, int] = {}  # tender id -> the instant its job is set for
+        self._locked: set[str] = set()  # tenders whose opening waits for the escrow key (warned once)
 
     async def start(self) -> None:
         """The scheduler and the sweep, whose first run (now) arms every unfinished tender."""
@@ -60,22 +61,28 @@ class TenderTimers:
         )
 
     async def _fire(self, tender_id: str) -> None:
-        self._at.pop(tender_id, None)  # spent; a tender still waiting is armed again by the sweep
+        self._at.pop(tender_id, None)  # spent; armed again below (or by the sweep) while the tender waits
         try:
             state = await self.service.due(tender_id)
         except Rejected as r:
             if r.code is not Code.ESCROW_KEY_UNAVAILABLE:
                 log.info("tender timer for %s: %s", tender_id, r)
                 return
-            log.warning("tender %s: the opening is due and the escrow key is locked; retrying", tender_id)
+            if tender_id not in self._locked:
+                self._locked.add(tender_id)
+                log.warning("tender %s: the opening is due and the escrow key is locked; retrying until it "
+                            "is unlocked (POST /api/escrow/unlock)", tender_id)
             self._job(tender_id, datetime.now(UTC) + LOCKED_RETRY_AFTER)
             return
         except Exception:
             log.exception("tender timer for %s failed; retrying", tender_id)
             self._job(tender_id, datetime.now(UTC) + RETRY_AFTER)
             return
+        self._locked.discard(tender_id)
         if state.opened is not None:
             log.info("tender %s: opened (%s)", tender_id, state.phase.value)
+        elif not state.final and state.terms is not None:  # early (this clock behind another's): again then
+            self.arm(tender_id, state.terms.opening_at)
 
     async def _sweep(self) -> None:
         try:
