@@ -20,6 +20,7 @@ from auction.entrypoints.api.operator import OperatorApi, unknown_route_message
 from auction.entrypoints.api.plans import PlansApi
 from auction.entrypoints.api.publication import PublicationApi
 from auction.entrypoints.api.records import RecordsApi
+from auction.entrypoints.api.tenders import TendersApi
 from auction.entrypoints.console.pages import ConsolePages
 from auction.entrypoints.http import i18n
 from auction.entrypoints.http import metrics as metrics_route
@@ -32,6 +33,7 @@ from auction.entrypoints.public.hall import Hall
 from auction.entrypoints.public.layout import Layout, is_page_area
 from auction.entrypoints.public.pages import routes as public_page_routes
 from auction.entrypoints.public.transparency import routes as transparency_routes
+from auction.entrypoints.public.tender_watch import TenderWatch
 from auction.entrypoints.ws.bidder import BidderEndpoint
 from auction.services.session import now_us
 from auction.settings import Settings
@@ -53,7 +55,8 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
     # The operator APIs' route tables: routed below, and described by GET /api/openapi.json.
     plans_api, deposits_api, deadlines_api = PlansApi(settings), DepositsApi(settings), DeadlinesApi(settings)
     records_api, publication_api = RecordsApi(settings), PublicationApi(settings)
-    tables = (api, plans_api, deposits_api, deadlines_api, records_api, publication_api)
+    tenders_api = TendersApi(settings)
+    tables = (api, plans_api, deposits_api, deadlines_api, records_api, publication_api, tenders_api)
     endpoint = BidderEndpoint(settings)
 
     async def healthz(request: Request) -> Response:
@@ -87,7 +90,8 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
                 *PortalPages(settings).routes(),  # the bidders' portal (/portal)
                 *metrics_route.routes(settings),  # GET /metrics, as AUCTION_METRICS says
                 *openapi.routes(settings, tables),  # GET /api/openapi.json, from the tables above
-                *transparency_routes()],  # the sessions' signed logs and public records (/public/...)
+                *transparency_routes(),  # the sessions' signed logs and public records (/public/...)
+                *tenders_api.routes(), *TenderWatch(layout).routes()],  # tenders (RULES 6)
         lifespan=lifespan,
         exception_handlers={404: not_found},
     )

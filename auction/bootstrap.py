@@ -36,6 +36,7 @@ from auction.adapters.delivery import Backoff, DeliveryWorker
 from auction.adapters.fanout.broker import Broker, InProcessBroker
 from auction.adapters.fanout.redis_broker import RedisBroker
 from auction.adapters.jobs.deadlines import DeadlineTimers
+from auction.adapters.jobs.tender_timers import TenderTimers
 from auction.adapters.jobs.timers import SessionTimers
 from auction.adapters.keys import open_sealer
 from auction.adapters.metrics import Metrics
@@ -45,6 +46,7 @@ from auction.services.divisions import load_divisions
 from auction.services.deadlines import DeadlineService
 from auction.services.deposits import DepositService
 from auction.services.plans import PlanService
+from auction.services.tender import TenderService
 from auction.services.portal import PortalService
 from auction.documents.landchina import CenterPublicKey
 from auction.services.publication import Publisher
@@ -58,6 +60,7 @@ from auction.reactions import (
     PublicAppended,
     Reactions,
     SessionFinal,
+    TenderDue,
     WakeupChanged,
 )
 from auction.entrypoints.http.limits import Limits
@@ -69,6 +72,8 @@ from auction.store import nodes
 from auction.store.events import EventStore, GroupCommit, to_datetime
 from auction.store.database.migrate import migrate
 from auction.store.plans import PlanStore
+from auction.store.tender.log import TenderStore
+from auction.domain.tender.terms import TenderRules
 from auction.store.database.roles import assume, login_name, with_role_possible
 from auction.adapters.tasks import cancel_all
 
@@ -95,6 +100,8 @@ class Runtime:
     limits: Limits
     refusals: RefusalRollup
     portal: PortalService  # the bidders' portal: registration, applications, credentials
+    tenders: TenderService  # tenders (RULES 6): sealed bids, the opening, the evaluation
+    tender_timers: TenderTimers  # each tender's opening at its set time (RULES 6.3)
     metrics: Metrics  # GET /metrics (auction/adapters/metrics.py): this app's own registry
     last_alive: int | None = None  # µs UTC: until when the service was known alive (RULES 7.5)
     beat: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -106,7 +113,7 @@ class Runtime:
                 "deposits": self.deposits, "deadlines": self.deadlines,
                 "limits": self.limits, "refusals": self.refusals, "portal": self.portal,
                 "metrics": self.metrics,
-                "transparency": self.transparency}
+                "transparency": self.transparency, "tenders": self.tenders}
 
     async def start(self) -> None:
         settings, pool = self.settings, self.pool
@@ -132,6 +139,7 @@ class Runtime:
         await self.deadline_timers.start()
         self.delivery.start()
         self.timers.start()
+        await self.tender_timers.start()
         self.refusals.start()
         log.info("ready: node %s, last alive %s", settings.node_id,
                  to_datetime(self.last_alive).isoformat() if self.last_alive else "never")
@@ -144,6 +152,7 @@ class Runtime:
         fails is logged and the later ones still run: the pool is always closed."""
         self.timers.shutdown()
         self.deadline_timers.shutdown()
+        self.tender_timers.shutdown()
         for step in (self.transparency.stop if self.transparency is not None else None,
                      self.refusals.stop, self.delivery.stop, self._stop_beat, self.broker.stop,
                      self.group_commit.close if self.group_commit is not None else None):
@@ -220,6 +229,7 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
         node_id=settings.node_id, on_attempt=metrics.delivery,
     )
     center_key = CenterKey.from_file(settings.transparency_key_file)
+    tenders = TenderService(TenderStore(pool), plans, sealer, TenderRules(), clock, reactions)
     runtime = Runtime(
         settings=settings, pool=pool, group_commit=group_commit, broker=broker, reactions=reactions,
         service=service, timers=SessionTimers(service), plans=plans, deposits=deposits, deadlines=deadlines,
@@ -227,7 +237,8 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
         delivery=delivery,
         publisher=Publisher(pool, plans, channels, settings.region_code, wake=delivery.wake,
                             divisions=load_divisions(Path(settings.divisions_file) if settings.divisions_file else None),
-                            transparency_key=CenterPublicKey(center_key.key_id, center_key.public.hex())),
+                            transparency_key=CenterPublicKey(center_key.key_id, center_key.public.hex()),
+                            tenders=tenders),
         # Abuse limits per client address, and the roll-up of strangers' refusals (README, Security).
         limits=Limits.from_settings(settings),
         refusals=RefusalRollup(pool, settings.audit_rollup_seconds),
@@ -235,6 +246,8 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
         metrics=metrics,
         transparency=TransparencyLog(service.store, broker, center_key,
                                      clock, head_seconds=settings.tree_head_seconds),
+        tenders=tenders,
+        tender_timers=TenderTimers(tenders, settings.deadline_sweep_seconds),
     )
     _react(runtime)
     return runtime
@@ -251,6 +264,8 @@ def _react(rt: Runtime) -> None:
     on(HeldAfterClose, lambda e: _refund_clock(rt, e))
     # A deadline row's timer follows the row.
     on(DeadlineWritten, lambda e: rt.deadline_timers.arm(e.row, e.warned_at))
+    # A tender's opening follows its set time (RULES 6.3).
+    on(TenderDue, lambda e: rt.tender_timers.arm(e.tender_id, e.when_us))
     # An announcement (or its change) starts publication: its outbox rows join the plan's append.
     on(PlanAppended, lambda e: rt.publisher.on_plan_events(e.con, e.recorded, e.after))
     # Committed public events are the transparency log's leaves; a phase change or bids make a head due.

@@ -101,6 +101,21 @@ class PublicAppended:
     recorded: list[Any]  # auction.store.events.Recorded
 
 
+@dataclass(frozen=True)
+class TenderDue:
+    """A tender next needs its time-driven step (the opening, RULES 6.3) at `when_us` (µs UTC)."""
+
+    tender_id: str
+    when_us: int
+
+
+@dataclass(frozen=True)
+class TenderFinal:
+    """A tender ended (awarded, unsold or terminated); the end is committed."""
+
+    tender_id: str
+
+
 class Reactions:
     """Event type -> the handlers that follow it, in the order they were listed."""
 

@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+from auction.domain.tender.tender import TenderPhase
+from auction.domain.tender.terms import Evaluation
 from auction.domain.codes import MESSAGES, Code
 from auction.domain.clock.deadlines import DeadlineKind, DeadlineState
 from auction.domain.deposit.ledger import AccountKind, EntryKind
@@ -53,13 +55,14 @@ def test_every_code_the_readme_names_exists() -> None:
     value of one of the domain's own vocabularies (phases, statuses, kinds, ...)."""
     vocabularies: set[str] = set()
     for enum in (Phase, Method, PlanStatus, PlanMethod, Channel, DeadlineKind, DeadlineState, AccountKind,
-                 EntryKind, ConditionsCategory, DeductionKind, Regime, Role, Permission):
+                 EntryKind, ConditionsCategory, DeductionKind, Regime, Role, Permission, Evaluation, TenderPhase):
         vocabularies |= {str(member.value) for member in enum} | {member.name for member in enum}
     # Values the README shows that are not codes: application statuses and kinds, CloseHeld
     # reasons, a log level, an audit action, an article cited as an example.
     others = {"AWAITING_DEPOSIT", "QUALIFIED", "NOT_QUALIFIED", "COMPANY", "PERSON", "RESERVE_UNAVAILABLE",
               "CALENDAR_MISSING", "INFO", "DEBUG", "FORWARDED_ALLOW_IPS", "SIGN_IN", "Q31",  # uvicorn's own setting
-              "K72"}  # the China Land Market website's 行业分类 code in an example
+              "K72",  # the China Land Market website's 行业分类 code in an example
+              "FEWER_THAN_THREE"}  # a tender's end reason (TenderEnded)
     named = set(NAME.findall(README))
     unknown = {n for n in named if not n.startswith(("AUCTION_", "DATABASE_", "REDIS_"))} \
         - {c.value for c in Code} - vocabularies - others

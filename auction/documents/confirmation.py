@@ -84,14 +84,23 @@ class Confirmation:
 
 
 def render_html(c: Confirmation) -> str:
+    return page_html(
+        "成交确认书", c.number, "根据《招标拍卖挂牌出让国有建设用地使用权规定》第二十条，经网上交易，出让人与竞得人确认成交如下：",
+        c.rows(), (f"出让人（盖章）：{c.seller}", "竞得人（签章）："), c.issued_at,
+    )
+
+
+def page_html(title: str, number: str, preamble: str, rows: list[tuple[str, str]], signs: tuple[str, str],
+              issued_at: int) -> str:
+    """A one-page document: its title, a preamble, a table of (label, text) and two signing lines."""
     lines = "\n".join(
-        f"<tr><th>{html.escape(label)}</th><td>{html.escape(text)}</td></tr>" for label, text in c.rows()
+        f"<tr><th>{html.escape(label)}</th><td>{html.escape(text)}</td></tr>" for label, text in rows
     )
     return f"""<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
-<title>成交确认书 {html.escape(c.number)}</title>
+<title>{html.escape(title)} {html.escape(number)}</title>
 <style>
 body {{ font-family: "Songti SC", "SimSun", "Noto Serif CJK SC", serif; max-width: 46em; margin: 2em auto; }}
 h1 {{ text-align: center; letter-spacing: 0.5em; }}
@@ -102,13 +111,13 @@ th {{ width: 8em; background: #f3f3f3; }}
 </style>
 </head>
 <body>
-<h1>成交确认书</h1>
-<p>根据《招标拍卖挂牌出让国有建设用地使用权规定》第二十条，经网上交易，出让人与竞得人确认成交如下：</p>
+<h1>{html.escape(title)}</h1>
+<p>{html.escape(preamble)}</p>
 <table>
 {lines}
 </table>
-<div class="sign"><span>出让人（盖章）：{html.escape(c.seller)}</span><span>竞得人（签章）：</span></div>
-<p>签发日期：{html.escape(chinese_time(c.issued_at))}（北京时间）</p>
+<div class="sign"><span>{html.escape(signs[0])}</span><span>{html.escape(signs[1])}</span></div>
+<p>签发日期：{html.escape(chinese_time(issued_at))}（北京时间）</p>
 </body>
 </html>
 """

@@ -159,6 +159,19 @@ class Code(str, Enum):
     RECORD_NOT_FINAL = "RECORD_NOT_FINAL"
     BID_SIGNATURE_INVALID = "BID_SIGNATURE_INVALID"
     BIDDER_KEY_REGISTERED = "BIDDER_KEY_REGISTERED"
+    # Tender (RULES 6; auction/domain/tender/)
+    TENDER_BID_ALREADY_SUBMITTED = "TENDER_BID_ALREADY_SUBMITTED"
+    TENDER_BID_DEADLINE_PASSED = "TENDER_BID_DEADLINE_PASSED"
+    TENDER_OPENING_NOT_DUE = "TENDER_OPENING_NOT_DUE"
+    TENDER_ALREADY_OPENED = "TENDER_ALREADY_OPENED"
+    TENDER_NOT_OPENED = "TENDER_NOT_OPENED"
+    TENDER_PANEL_INVALID = "TENDER_PANEL_INVALID"
+    TENDER_NOT_ON_PANEL = "TENDER_NOT_ON_PANEL"
+    TENDER_SHEET_ALREADY_SIGNED = "TENDER_SHEET_ALREADY_SIGNED"
+    TENDER_SHEET_BAD_SIGNATURE = "TENDER_SHEET_BAD_SIGNATURE"
+    TENDER_SHEET_INVALID = "TENDER_SHEET_INVALID"
+    TENDER_SCORING_INCOMPLETE = "TENDER_SCORING_INCOMPLETE"
+    TENDER_RESERVE_UNREADABLE = "TENDER_RESERVE_UNREADABLE"
 
 
 MESSAGES: dict[Code, str] = {
@@ -292,6 +305,18 @@ MESSAGES: dict[Code, str] = {
     Code.RECORD_NOT_FINAL: "交易尚未结束，公开记录在结束后提供 / The public record exists once the session has ended",
     Code.BID_SIGNATURE_INVALID: "报价签名缺失或无效 / The bid's signature is missing or does not verify",
     Code.BIDDER_KEY_REGISTERED: "该竞买号已登记另一公钥，公钥不可更换 / Another key is registered for this bidder; a key never changes",
+    Code.TENDER_BID_ALREADY_SUBMITTED: "投标文件已递交，不得撤回或重复递交（规则6.2） / A bid was already submitted and is irrevocable (RULES 6.2)",
+    Code.TENDER_BID_DEADLINE_PASSED: "投标截止时间已过 / The tender's bid deadline has passed",
+    Code.TENDER_OPENING_NOT_DUE: "尚未到开标时间 / The opening time has not come",
+    Code.TENDER_ALREADY_OPENED: "已开标 / The bids have already been opened",
+    Code.TENDER_NOT_OPENED: "尚未开标 / The bids have not been opened yet",
+    Code.TENDER_PANEL_INVALID: "评标委员会须为5人以上单数 / The panel must be an odd number of at least five",
+    Code.TENDER_NOT_ON_PANEL: "您不是本次评标委员会成员 / You are not on this tender's panel",
+    Code.TENDER_SHEET_ALREADY_SIGNED: "您已提交评分表 / Your score sheet is already signed",
+    Code.TENDER_SHEET_BAD_SIGNATURE: "评分表签名无效 / The score sheet's signature does not verify",
+    Code.TENDER_SHEET_INVALID: "评分表须对每份有效投标的每项评分因素打分 / Score every criterion of every valid bid",
+    Code.TENDER_SCORING_INCOMPLETE: "评标委员会成员尚未全部提交评分表 / Not every panel member has signed a score sheet",
+    Code.TENDER_RESERVE_UNREADABLE: "底价无法开启或与承诺值不符 / The reserve cannot be opened or fails its commitment",
 }
 
 

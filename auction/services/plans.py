@@ -85,6 +85,11 @@ class ReserveRequest:
         }
 
 
+# Where a reserve decision is sealed besides a session: (plan id, commitment, the request, the envelope
+# sealed in a browser or None, the plan's own writes to join), e.g. `TenderService.seal_decided`.
+ReserveSink = Callable[[str, str | None, ReserveRequest, Sealed | None, Write], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class SessionLink:
     session_id: str
@@ -237,11 +242,14 @@ class PlanService(CommandRunner[PlanState, PlanEvent, PlanCommand, RecordedPlanE
             log.info("plan %s: session %s %s", plan_id, session_id, "created" if created else "linked")
             return SessionLink(session_id, session, created)
 
-    async def decide_reserve(self, plan_id: str, request: ReserveRequest, sealed: Sealed | None = None) -> PlanState:
+    async def decide_reserve(self, plan_id: str, request: ReserveRequest, sealed: Sealed | None = None, *,
+                             into: ReserveSink | None = None) -> PlanState:
         """Q26: verify the members' signatures, let the plan engine judge (Q25-Q28), then
         seal: the plan event, the session's `SealReserve`, the escrow envelope and the
         signatures, in one transaction. Nothing is written on any refusal. `sealed`: the
-        envelope sealed in a member's browser (the console), kept instead of sealing here."""
+        envelope sealed in a member's browser (the console), kept instead of sealing here.
+        `into`: where else the decision is sealed (a tender plan's tender, services/tender/service.py),
+        given the commitment, the amount and salt or the envelope, and the plan's own writes."""
         try:
             record = signatures.decision_bytes(plan_id, **request.decision())
         except (ValueError, TypeError):
@@ -250,11 +258,18 @@ class PlanService(CommandRunner[PlanState, PlanEvent, PlanCommand, RecordedPlanE
         command = signatures.reserve_command(by=request.by, signatures_ok=not bad, **request.decision())
 
         async def check(state: PlanState, events: list[PlanEvent]) -> None:
-            if await self.store.session_of(plan_id) is None:
+            if into is None and await self.store.session_of(plan_id) is None:
                 raise Rejected(Code.PLAN_WRONG_STATUS, "create the session first (POST /api/plans/{id}/session)",
                                status=state.status.value)
 
         async def commit(recorded: list[RecordedPlanEvent], before: PlanState, after: PlanState) -> None:
+            async def decided(con: asyncpg.Connection) -> None:  # the plan's event and the signatures
+                await self.store.append(recorded, before.version, after, con=con)
+                await self.store.archive_signatures(con, plan_id, record, dict(request.signatures))
+
+            if into is not None:
+                await into(plan_id, command.commitment, request, sealed, decided)
+                return
             session_id = await self.store.session_of(plan_id)
             assert session_id is not None
             envelope = sealed
@@ -265,12 +280,11 @@ class PlanService(CommandRunner[PlanState, PlanEvent, PlanCommand, RecordedPlanE
                     raise Rejected(Code.CONFLICT, "commitment mismatch while sealing")
 
             async def also(con: asyncpg.Connection, _session: SessionState) -> None:
-                await self.store.append(recorded, before.version, after, con=con)
+                await decided(con)
                 if envelope is not None:
                     await session_rows.insert_sealed_reserve(
                         con, session_id, envelope.key_id, envelope.nonce, envelope.ciphertext
                     )
-                await self.store.archive_signatures(con, plan_id, record, dict(request.signatures))
 
             await self.sessions.execute(session_id, SealReserve(command.commitment), also=also)
             log.info("plan %s: reserve decision sealed into session %s", plan_id, session_id)

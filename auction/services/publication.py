@@ -26,6 +26,7 @@ from auction.domain.divisions import Divisions
 from auction.services.divisions import shipped_divisions
 from auction.services.plans import PlanService
 from auction.services.runner import now_us, unit_of_work
+from auction.services.tender import TenderService
 from auction.store import deadlines as deadline_rows
 from auction.store import publication as outbox
 from auction.store import sessions as session_rows
@@ -55,10 +56,12 @@ log = logging.getLogger(__name__)
 class Publisher:
     def __init__(self, pool: asyncpg.Pool, plans: PlanService, channels: tuple[Channel, ...], region_code: str,
                  wake: Callable[[], None] = lambda: None, divisions: Divisions | None = None,
-                 transparency_key: CenterPublicKey | None = None) -> None:
+                 transparency_key: CenterPublicKey | None = None,
+                 tenders: TenderService | None = None) -> None:
         self.pool = pool
         self.transparency_key = transparency_key  # published with each announcement
         self.divisions = divisions if divisions is not None else shipped_divisions()
+        self.tenders = tenders  # a tender plan's result comes from its tender (RULES 6.6)
         self.plans = plans
         self.channels = [c.name for c in channels]
         self.region_code = region_code
@@ -109,7 +112,9 @@ class Publisher:
         return session_id, await self.plans.sessions.state(session_id)
 
     async def deal(self, plan_id: str) -> Deal:
-        """The close of the plan's session: only a sale has a result to publish."""
+        """The close of the plan's session (or the award of its tender): only a sale has a result to publish."""
+        if self.tenders is not None and (awarded := await self.tenders.deal(plan_id)) is not None:
+            return awarded
         session_id, session = await self._session(plan_id)
         closed = session.closed
         if session.phase is not Phase.CLOSED or closed is None or closed.outcome != "SOLD" \
@@ -142,7 +147,9 @@ class Publisher:
         return document
 
     async def no_sale(self, plan_id: str) -> NoSale:
-        """The end of the plan's session when it did not sell (or was terminated)."""
+        """The end of the plan's session (or tender) when it did not sell (or was terminated)."""
+        if self.tenders is not None and (ended := await self.tenders.no_sale(plan_id)) is not None:
+            return ended
         session_id, session = await self._session(plan_id)
         closed = session.closed
         if session.phase is Phase.TERMINATED:

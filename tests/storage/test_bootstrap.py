@@ -27,15 +27,15 @@ async def test_one_table_of_reactions_written_once(settings: Settings, database:
         # One node (no REDIS_URL): nothing comes over fan-out, so nothing follows it.
         assert runtime.reactions.kinds() == {
             r.WakeupChanged: 1, r.SessionFinal: 1, r.HeldAfterClose: 1, r.DeadlineWritten: 1,
-            r.PlanAppended: 1, r.PublicAppended: 1,
+            r.PlanAppended: 1, r.PublicAppended: 1, r.TenderDue: 1,
         }
         with pytest.raises(RuntimeError):
             runtime.reactions.on(r.SessionFinal, lambda e: None)
         # Every part shares the one table.
-        for part in (runtime.service, runtime.plans, runtime.deposits, runtime.deadlines):
+        for part in (runtime.service, runtime.plans, runtime.deposits, runtime.deadlines, runtime.tenders):
             assert part.reactions is runtime.reactions
         assert set(runtime.state()) == {"service", "plans", "publisher", "deposits", "deadlines", "limits",
-                                        "refusals", "portal", "metrics", "transparency"}
+                                        "refusals", "portal", "metrics", "transparency", "tenders"}
     finally:
         await runtime.stop()
 

@@ -50,9 +50,29 @@ def key_id_of(public: X25519PublicKey) -> str:
     return hashlib.sha256(b"escrow-key-id:" + _raw(public)).hexdigest()[:16]
 
 
-def _derive(shared: bytes, session_id: str) -> AESGCM:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO + session_id.encode()).derive(shared)
+def _derive(shared: bytes, info: bytes) -> AESGCM:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(shared)
     return AESGCM(key)
+
+
+def seal_to(public: X25519PublicKey, info: bytes, aad: bytes, plain: bytes) -> tuple[bytes, bytes]:
+    """`plain` sealed to the escrow key: (nonce, ephemeral public key || AES-GCM ciphertext).
+    `info` binds the derived key to its purpose, `aad` the ciphertext to its place. Also what
+    a bidder's client runs (clients/tender.py): it needs the public key alone."""
+    ephemeral = X25519PrivateKey.generate()
+    aead = _derive(ephemeral.exchange(public), info)
+    nonce = secrets.token_bytes(12)
+    return nonce, _raw(ephemeral.public_key()) + aead.encrypt(nonce, plain, aad)
+
+
+def _open(private: X25519PrivateKey, info: bytes, aad: bytes, nonce: bytes, ciphertext: bytes) -> bytes | None:
+    if len(ciphertext) < 32 + 16:
+        return None
+    try:
+        peer = X25519PublicKey.from_public_bytes(ciphertext[:32])
+        return _derive(private.exchange(peer), info).decrypt(nonce, ciphertext[32:], aad)
+    except (InvalidTag, ValueError):
+        return None
 
 
 class EscrowKeyError(RuntimeError):
@@ -106,6 +126,11 @@ class ReserveSealer:
         return sealer
 
     @property
+    def public_hex(self) -> str:
+        """The escrow public key as clients seal to it (clients/tender.py)."""
+        return _raw(self.public).hex()
+
+    @property
     def unlocked(self) -> bool:
         return self._private is not None
 
@@ -127,21 +152,21 @@ class ReserveSealer:
 
     def seal(self, session_id: str, amount: int, salt: str | None = None) -> Sealed:
         salt = salt if salt is not None else secrets.token_hex(16)
-        ephemeral = X25519PrivateKey.generate()
-        aead = _derive(ephemeral.exchange(self.public), session_id)
-        nonce = secrets.token_bytes(12)
         plain = json.dumps({"amount": amount, "salt": salt}).encode()
-        body = aead.encrypt(nonce, plain, session_id.encode())
-        return Sealed(reserve_commitment(amount, salt), self.key_id, nonce, _raw(ephemeral.public_key()) + body)
+        nonce, ciphertext = seal_to(self.public, INFO + session_id.encode(), session_id.encode(), plain)
+        return Sealed(reserve_commitment(amount, salt), self.key_id, nonce, ciphertext)
 
     def unseal(self, session_id: str, key_id: str, nonce: bytes, ciphertext: bytes) -> RevealedReserve | None:
         """The reserve, or None if it cannot be opened (key locked or different, tampered envelope)."""
-        if self._private is None or key_id != self.key_id or len(ciphertext) < 32 + 16:
-            return None
+        plain = self.open_envelope(INFO + session_id.encode(), session_id.encode(), key_id, nonce, ciphertext)
         try:
-            peer = X25519PublicKey.from_public_bytes(ciphertext[:32])
-            aead = _derive(self._private.exchange(peer), session_id)
-            data = json.loads(aead.decrypt(nonce, ciphertext[32:], session_id.encode()))
-            return RevealedReserve(amount=int(data["amount"]), salt=str(data["salt"]))
-        except (InvalidTag, ValueError, KeyError, TypeError):
+            data = json.loads(plain) if plain is not None else None
+            return None if data is None else RevealedReserve(amount=int(data["amount"]), salt=str(data["salt"]))
+        except (ValueError, KeyError, TypeError):
             return None
+
+    def open_envelope(self, info: bytes, aad: bytes, key_id: str, nonce: bytes, ciphertext: bytes) -> bytes | None:
+        """What `seal_to` sealed, or None (key locked or different, tampered envelope)."""
+        if self._private is None or key_id != self.key_id:
+            return None
+        return _open(self._private, info, aad, nonce, ciphertext)

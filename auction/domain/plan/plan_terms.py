@@ -18,8 +18,8 @@ from auction.domain.bidding.terms import DAY, HOUR
 
 
 class PlanMethod(str, Enum):
-    """出让方式 (RULES 1.3). The session engine runs LISTING and AUCTION; TENDER is recorded
-    in plans but cannot become a session yet (`TENDER_NOT_SUPPORTED`)."""
+    """出让方式 (RULES 1.3). The session engine runs LISTING and AUCTION; a TENDER plan
+    becomes a tender (auction/domain/tender/, RULES 6), never a session (`TENDER_NOT_SUPPORTED`)."""
 
     LISTING = "LISTING"  # 挂牌
     AUCTION = "AUCTION"  # 拍卖

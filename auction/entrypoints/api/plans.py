@@ -498,6 +498,10 @@ class PlansApi(RouteTable):
     async def create_session(self, request: Request, body: dict[str, Any]) -> Any:
         """The trading session of an announced plan (201), or the one already created (200)."""
         plan_id = self._plan_id(request)
+        if (await self._plans(request).fresh_state(plan_id)).method is PlanMethod.TENDER:
+            # A tender plan becomes a tender (RULES 6.1); that API imports this module.
+            from auction.entrypoints.api.tenders import create_tender
+            return await create_tender(request, plan_id, body)
         countdown = body.get("countdown_seconds", 300)  # RULES 4.5/5.2 default 5 min
         if type(countdown) is not int or not 1 <= countdown <= 3600:
             raise Rejected(Code.INVALID_FIELD, "countdown_seconds must be 1..3600", field="countdown_seconds")
@@ -536,5 +540,6 @@ class PlansApi(RouteTable):
             floor_price_fen_per_m2=_int(body, "floor_price_fen_per_m2"),
             signatures=tuple(signed),
         )
-        await self._plans(request).decide_reserve(plan_id, request_)
+        # into the plan's session, or its tender (RULES 6.1, services/tender/service.py)
+        await request.state.tenders.decide_reserve(plan_id, request_)
         return await plan_document(self._plans(request), plan_id)

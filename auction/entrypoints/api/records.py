@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, Response
 
 from auction.documents.confirmation import Confirmation, render_html, render_pdf
 from auction.domain.china import iso_cst
+from auction.domain.plan.parcels import Parcel
 from auction.domain.codes import Code, Rejected
 from auction.domain.clock.deadlines import DeadlineKind
 from auction.domain.deposit.ledger import AccountKind
@@ -188,8 +189,11 @@ async def _parcel_facts(plans: PlanService | None, clock: DeadlineService,
     if plans is None or plan_id is None:
         return ()
     parcel = (await plans.state(plan_id)).parcel
-    if parcel is None:
-        return ()
+    return () if parcel is None else parcel_facts(parcel)
+
+
+def parcel_facts(parcel: Parcel) -> tuple[tuple[str, str], ...]:
+    """The parcel's lines in a confirmation or a notice of award."""
     facts = [("坐落", parcel.location), ("面积", f"{parcel.area_m2} 平方米"),
              ("土地用途", f"{parcel.land_use_name}（{parcel.land_use}）"), ("出让年限", f"{parcel.term_years} 年")]
     return tuple((k, v) for k, v in facts if v.strip())

@@ -61,6 +61,7 @@ from auction.entrypoints.console.result import ConsoleResult
 from auction.entrypoints.console.money import ConsoleMoney
 from auction.entrypoints.console.people import add_filters
 from auction.entrypoints.console.reserve import ConsoleCommittee, ConsoleReserve
+from auction.entrypoints.console.tender import ConsoleTenders
 from auction.entrypoints.http.limits import Limits
 from auction.entrypoints.http.sign_in import SignInGate
 
@@ -102,6 +103,7 @@ class ConsolePages:
             *ConsoleClose(self.auth, self.render).routes(),
             *ConsoleCommittee(self.auth, self.render).routes(),
             *ConsoleResult(self.auth, self.render).routes(),
+            *ConsoleTenders(self.settings, self.auth, self.render).routes(),
         ]
 
     def render(self, request: Request, name: str, who: SignedIn | None, status_code: int = 200,

@@ -33,6 +33,10 @@ from auction.store.console import SignedIn
 AUDIT_COLUMNS = ["id", "at", "username", "role", "action", "session_id", "client_ip", "outcome", "detail"]
 
 
+# A document of its own (inline styles, print layout): its own, stricter policy.
+DOCUMENT_POLICY = {"content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}
+
+
 @dataclass(frozen=True)
 class Answer:
     """What a page drawn from an API route shows: the route's JSON answer, or its refusal
@@ -149,8 +153,7 @@ class ConsoleRecords:
         confirmation: Confirmation = answer.body
         await self.auth.store(request).audit("VIEW_CONFIRMATION_PDF" if pdf else "VIEW_CONFIRMATION", "OK",
                                              user=who.user, session_id=sid, client_ip=client_ip(request))
-        # A document of its own (inline styles, print layout): its own, stricter policy.
-        csp = {"content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}
+        csp = DOCUMENT_POLICY
         if pdf:
             return Response(render_pdf(confirmation), media_type="application/pdf", headers=csp)
         return Response(render_html(confirmation), media_type="text/html; charset=utf-8", headers=csp)

@@ -28,6 +28,7 @@ from auction.domain.china import to_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import wan_number
 from auction.entrypoints.api.publication import result_entry
+from auction.entrypoints.api.tenders import TENDER_ID
 from auction.entrypoints.console import plan_forms as forms
 from auction.entrypoints.console.auth import AuditNote, ConsoleArea
 from auction.entrypoints.console.views import parse_wan
@@ -58,6 +59,12 @@ def installments(form: dict[str, str], name: str = "installments") -> list[dict[
     return parts
 
 
+def _after(sid: str, done: str) -> str:
+    """Where the operator lands once the result is published: the close page, or the tender's."""
+    page = f"/console/tenders/{sid}" if TENDER_ID.fullmatch(sid) else f"/console/sessions/{sid}/close"
+    return f"{page}?done={done}#publication"
+
+
 class ConsoleResult(ConsoleArea):
     def routes(self) -> list[Route]:
         path = "/console/sessions/{session_id}/result"
@@ -75,6 +82,8 @@ class ConsoleResult(ConsoleArea):
         clock: DeadlineService = request.state.deadlines
         publisher: Publisher = request.state.publisher
         plan_id = await clock.plan_of(request.path_params["session_id"])
+        if plan_id is None and TENDER_ID.fullmatch(request.path_params["session_id"]):  # a tender's result (RULES 6.6)
+            plan_id = await request.state.tenders.store.plan_of(request.path_params["session_id"])
         if plan_id is None:
             raise Rejected(Code.NOT_FOUND, "本场次不是由供地方案创建的 / this session has no supply plan")
         return plan_id, publisher
@@ -137,9 +146,9 @@ class ConsoleResult(ConsoleArea):
             if r.code is not Code.RESULT_ALREADY_PUBLISHED:
                 raise
             note.outcome = r.code.value  # the same form twice: nothing changes
-            return RedirectResponse(f"/console/sessions/{sid}/close?done=ALREADY#publication", status_code=303)
+            return RedirectResponse(_after(sid, "ALREADY"), status_code=303)
         note.detail["document_id"] = document["document_id"]
-        return RedirectResponse(f"/console/sessions/{sid}/close?done=PUBLISHED#publication", status_code=303)
+        return RedirectResponse(_after(sid, "PUBLISHED"), status_code=303)
 
     async def publish(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
         sid = request.path_params["session_id"]
@@ -158,10 +167,10 @@ class ConsoleResult(ConsoleArea):
                 raise
             if r.code is Code.RESULT_ALREADY_PUBLISHED:  # the same form twice: nothing changes
                 note.outcome = r.code.value
-                return RedirectResponse(f"/console/sessions/{sid}/close?done=ALREADY#publication", status_code=303)
+                return RedirectResponse(_after(sid, "ALREADY"), status_code=303)
             note.outcome = r.code.value
             target = r.rejection.details.get("field")
             errors = {str(target) if target in FIELDS else "form": forms.shown(r.rejection)}
             return await self._show(request, who, values=values, errors=errors, status_code=422)
         note.detail["document_id"] = document["document_id"]
-        return RedirectResponse(f"/console/sessions/{sid}/close?done=PUBLISHED#publication", status_code=303)
+        return RedirectResponse(_after(sid, "PUBLISHED"), status_code=303)

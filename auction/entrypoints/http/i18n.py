@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from auction.domain.china import to_cst
 from auction.domain.codes import MESSAGES
+from auction.entrypoints.http.tender_labels import TENDER_LABELS
 
 COOKIE = "lang"
 LANGS = ("zh", "en")
@@ -769,6 +770,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'js.bid_key_failed': ('报价签名密钥无法准备（{error}），暂不能报价', 'The signing key could not be prepared ({error}): no bids for now'),
     'js.receipts_count': ('已保存 {count} 张报价回执', '{count} bid receipts kept'),
 }
+LABELS.update(TENDER_LABELS)  # the tender's pages (RULES 6)
 
 
 def lang_of(request: Request) -> str:

@@ -115,6 +115,7 @@ class Hall:
     async def index(self, request: Request) -> Response:
         try:
             rows = await session_rows.listed(request.state.service.store.pool, LISTED)
+            tenders = await request.state.tenders.store.rows(LISTED)  # 招标 (RULES 6): each has its own page
             sessions = []
             for row in rows:
                 try:
@@ -126,7 +127,7 @@ class Hall:
             return self.layout.render(request, "unavailable.html", status_code=503, body_class="public")
         now = now_us()
         return self.layout.render(request, "hall.html", headers=HEADERS, groups=grouped(sessions, now),
-                                  now=now, body_class="public")
+                                  now=now, tenders=tenders, body_class="public")
 
     async def session(self, request: Request) -> Response:
         session_id = request.path_params["session_id"]

@@ -140,7 +140,47 @@ async function importKeyFile(member, pem) {
 
 const signRecord = (privateKey, bytes) => window.AuctionKeys.sign(privateKey, bytes);
 
-window.reserveCrypto = { sealReserve, decisionRecord, signRecord, commitmentOf, newSalt, wanToFen, yuanToFen, keyIdOf, hex, unhex,
+// ---------------------------------------------------------------------------
+// the key panel (templates/key_panel.html), on every page a member signs on: the key kept
+// in this browser against the registered one; buttons marked data-needs-key work only when
+// they match. `onKey(entry)` receives the key (or null) whenever it changes.
+
+function keyPanel(member, registeredHex, say, onKey) {
+  const status = document.getElementById("key-status");
+  if (!status) return;  // only a member's page has the key panel: an operator follows it without a key
+  let key = null;
+  function showKey(entry) {
+    key = entry || null;
+    onKey(key);
+    const match = !key ? "none" : !registeredHex ? "unregistered" : key.publicHex === registeredHex ? "yes" : "no";
+    status.dataset.match = match;
+    document.getElementById("key-public").textContent = key ? key.publicHex : "—";
+    status.textContent = {
+      none: A.tp("js.key_none"),
+      unregistered: A.tp("js.key_unregistered"),
+      yes: A.tp("js.key_matches"),
+      no: A.tp("js.key_differs"),
+    }[match];
+    document.querySelectorAll("[data-needs-key]").forEach((b) => { b.disabled = match !== "yes"; });
+  }
+  loadKey(member).then(showKey, (e) => say(`IndexedDB: ${e}`, "error"));
+  document.getElementById("key-generate").addEventListener("click", async () => {
+    if (key && !confirm(A.tp("js.key_replace"))) return;
+    await generateKey(member);
+    showKey(await loadKey(member));
+  });
+  const file = document.getElementById("key-file");
+  file.addEventListener("change", async () => {
+    try {
+      await importKeyFile(member, await file.files[0].text());
+      showKey(await loadKey(member));
+    } catch (e) {
+      say(`${A.tp("js.key_unreadable")} (${e.name || e})`, "error");
+    }
+  });
+}
+
+window.reserveCrypto = { keyPanel, sealReserve, decisionRecord, signRecord, commitmentOf, newSalt, wanToFen, yuanToFen, keyIdOf, hex, unhex,
                          generateKey, importKeyFile, loadKey };
 
 // ---------------------------------------------------------------------------
@@ -156,7 +196,6 @@ window.reserveCrypto = { sealReserve, decisionRecord, signRecord, commitmentOf, 
   const registeredHex = root.dataset.registeredKey || "";
   const offset = Number(root.dataset.serverTimeUs) - Date.now() * 1000;  // the server's clock, as the live view
   const serverNowUs = () => Math.floor(Date.now() * 1000 + offset);
-  const status = document.getElementById("key-status");
   const note = document.getElementById("reserve-note");
   let key = null;
 
@@ -165,38 +204,7 @@ window.reserveCrypto = { sealReserve, decisionRecord, signRecord, commitmentOf, 
     note.className = cls || "notice";
   }
 
-  function showKey(entry) {
-    key = entry || null;
-    const match = !key ? "none" : !registeredHex ? "unregistered" : key.publicHex === registeredHex ? "yes" : "no";
-    status.dataset.match = match;
-    document.getElementById("key-public").textContent = key ? key.publicHex : "—";
-    status.textContent = {
-      none: A.tp("js.key_none"),
-      unregistered: A.tp("js.key_unregistered"),
-      yes: A.tp("js.key_matches"),
-      no: A.tp("js.key_differs"),
-    }[match];
-    document.querySelectorAll("[data-needs-key]").forEach((b) => { b.disabled = match !== "yes"; });
-  }
-
-  // Only a member's page has the key panel: an operator follows the page without a key.
-  if (status) loadKey(member).then(showKey, (e) => say(`IndexedDB: ${e}`, "error"));
-
-  const gen = document.getElementById("key-generate");
-  if (gen) gen.addEventListener("click", async () => {
-    if (key && !confirm(A.tp("js.key_replace"))) return;
-    await generateKey(member);
-    showKey(await loadKey(member));
-  });
-  const file = document.getElementById("key-file");
-  if (file) file.addEventListener("change", async () => {
-    try {
-      await importKeyFile(member, await file.files[0].text());
-      showKey(await loadKey(member));
-    } catch (e) {
-      say(`${A.tp("js.key_unreadable")} (${e.name || e})`, "error");
-    }
-  });
+  keyPanel(member, registeredHex, say, (entry) => { key = entry; });
 
   // Keep a typed amount across a refused submission, in this tab only (never sent).
   const amount = document.getElementById("amount");

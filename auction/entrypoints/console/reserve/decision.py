@@ -57,6 +57,13 @@ def _plans(request: Request) -> PlanService:
     return plans
 
 
+async def _sealed_into(request: Request, plan_id: str) -> str | None:
+    """Where the decision is sealed: the plan's session, or its tender (RULES 6.1); the
+    browser seals the amount bound to this id."""
+    plans = _plans(request)
+    return await plans.store.session_of(plan_id) or await request.state.tenders.store.tender_of(plan_id)
+
+
 def _sealer(request: Request) -> ReserveSealer:
     sealer: ReserveSealer = request.state.service.sealer
     return sealer
@@ -104,7 +111,7 @@ class ConsoleReserve(ConsoleArea):
         plan_id = request.path_params["plan_id"]
         plans = _plans(request)
         state = await plans.fresh_state(plan_id)  # NOT_FOUND
-        session_id = await plans.store.session_of(plan_id)
+        session_id = await _sealed_into(request, plan_id)
         registered = {m.member_id: m for m in await plans.store.members()}
         draft = await reserve_drafts.draft(plans.store.pool, plan_id)
         sealer = _sealer(request)
@@ -169,7 +176,7 @@ class ConsoleReserve(ConsoleArea):
         if existing is not None and existing.draft_id == draft_id:
             return "PREPARED"  # the same form twice: already kept
         _check_open(state)
-        session_id = await plans.store.session_of(plan_id)
+        session_id = await _sealed_into(request, plan_id)
         if session_id is None:
             raise Rejected(Code.PLAN_WRONG_STATUS, "先由操作员创建交易场次 / the operator creates the session first",
                            field="form")
@@ -274,7 +281,7 @@ class ConsoleReserve(ConsoleArea):
     async def _seal(self, request: Request, draft: ReserveDraft) -> str:
         """Every member has signed: the decision goes where the API's goes (`decide_reserve`)."""
         plans = _plans(request)
-        session_id = await plans.store.session_of(draft.plan_id)
+        session_id = await _sealed_into(request, draft.plan_id)
         amount: int | None = None
         salt: str | None = None
         sealed: Sealed | None = None
@@ -293,7 +300,7 @@ class ConsoleReserve(ConsoleArea):
             signatures=tuple(sorted(draft.signatures.items())),
         )
         try:
-            await plans.decide_reserve(draft.plan_id, decision, sealed=sealed)
+            await request.state.tenders.decide_reserve(draft.plan_id, decision, sealed=sealed)
         except Rejected as r:
             # The engine's refusal, shown beside the signature button (the amount is never in it).
             r.rejection.details.setdefault("field", "signature")
