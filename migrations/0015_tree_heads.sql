@@ -27,16 +27,15 @@ CREATE TABLE bidder_keys (
     FOREIGN KEY (session_id, bidder_no) REFERENCES bidders (session_id, bidder_no)
 );
 
--- Both tables are append-only, with the event log's own refusal (0001), which names the
--- table and the operation: {table}_no_update (rows) and {table}_no_truncate (the table).
-DO $$
-DECLARE
-    t text;
+-- Append-only tables from here on are made so by one procedure: row changes and TRUNCATE are
+-- refused with the event log's own refusal (0001), which names the table and the operation.
+CREATE FUNCTION make_append_only(t text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    FOREACH t IN ARRAY ARRAY['tree_heads', 'bidder_keys'] LOOP
-        EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I '
-                       'FOR EACH ROW EXECUTE FUNCTION session_events_append_only()', t || '_no_update', t);
-        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION session_events_append_only()', t || '_no_truncate', t);
-    END LOOP;
+    EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I '
+                   'FOR EACH ROW EXECUTE FUNCTION session_events_append_only()', t || '_no_update', t);
+    EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION session_events_append_only()', t || '_no_truncate', t);
 END $$;
+REVOKE EXECUTE ON FUNCTION make_append_only(text) FROM PUBLIC;  -- the schema owner's tool only
+SELECT make_append_only('tree_heads');
+SELECT make_append_only('bidder_keys');

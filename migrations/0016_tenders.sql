@@ -1,6 +1,6 @@
 -- Tenders (招标, RULES 6, N Art.13-14): an event log per tender, like plan_events.
 -- (tender_id, seq) is the primary key; `tenders.last_seq` is the append guard
--- (see store/tenders.py). A sealed bid is stored as its escrow envelope and its
+-- (see auction/store/tender/log.py). A sealed bid is stored as its escrow envelope and its
 -- commitment only: no price enters the database before the opening.
 
 CREATE TABLE tenders (
@@ -23,10 +23,7 @@ CREATE TABLE tender_events (
     recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (tender_id, seq)
 );
-CREATE TRIGGER tender_events_no_update BEFORE UPDATE OR DELETE ON tender_events
-    FOR EACH ROW EXECUTE FUNCTION plan_log_append_only();
-CREATE TRIGGER tender_events_no_truncate BEFORE TRUNCATE ON tender_events
-    FOR EACH STATEMENT EXECUTE FUNCTION plan_log_append_only();
+SELECT make_append_only('tender_events');  -- (0015)
 
 -- Qualified tender bidders: the legal name (for the notice after the result) and
 -- the bidding token's SHA-256, never the token.

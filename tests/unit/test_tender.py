@@ -12,20 +12,7 @@ from auction.domain.bidding.session import reserve_commitment
 from auction.domain.bidding.terms import HOUR, MINUTE
 from auction.domain.codes import Code, Rejected
 from auction.domain.tender import events as te
-from auction.domain.tender.commands import (
-    CreateTender,
-    Envelope,
-    Evaluate,
-    OpenBids,
-    QualifyTenderBidder,
-    RevealedBid,
-    SealDecidedReserve,
-    SeatPanel,
-    SubmitScoreSheet,
-    SubmitSealedBid,
-    TenderCommand,
-    TerminateTender,
-)
+from auction.domain.tender import commands as tc
 from auction.domain.tender.tender import (
     TenderPhase,
     TenderState,
@@ -41,7 +28,7 @@ T0 = 1_900_000_000_000_000
 WAN = 1_000_000  # fen in 1 万元
 PROPOSAL = "ab" * 32
 RESERVE = RevealedReserve(amount=1_000 * WAN, salt="5a" * 16)
-ENVELOPE = Envelope(key_id="k1", nonce="00" * 12, ciphertext="11" * 64)
+ENVELOPE = tc.Envelope(key_id="k1", nonce="00" * 12, ciphertext="11" * 64)
 PANEL = ("p1", "p2", "p3", "p4", "p5")
 CRITERIA = (Criterion("scheme", "开发建设方案", 40), Criterion("design", "规划设计", 20))
 
@@ -66,28 +53,28 @@ class Tender:
         self.events: list[te.TenderEvent] = []
         self.terms = t or terms()
         reserve = ENVELOPE if self.terms.has_reserve else None
-        self.do(CreateTender(self.terms, reserve), T0)
+        self.do(tc.CreateTender(self.terms, reserve), T0)
 
-    def do(self, command: TenderCommand, now: int) -> list[te.TenderEvent]:
+    def do(self, command: tc.TenderCommand, now: int) -> list[te.TenderEvent]:
         events = decide(self.state, command, now)
         for event in events:
             self.state = evolve(self.state, event)
         self.events += events
         return events
 
-    def bid(self, bidder_no: int, price: int, now: int = T0 + 2 * HOUR) -> RevealedBid:
+    def bid(self, bidder_no: int, price: int, now: int = T0 + 2 * HOUR) -> tc.RevealedBid:
         salt = f"{bidder_no:04d}" * 8
         if bidder_no not in self.state.qualified:
-            self.do(QualifyTenderBidder(bidder_no), T0 + HOUR)
+            self.do(tc.QualifyTenderBidder(bidder_no), T0 + HOUR)
         commitment = bid_commitment(self.terms.tender_id, bidder_no, price, PROPOSAL, salt)
-        self.do(SubmitSealedBid(bidder_no, commitment, ENVELOPE), now)
-        return RevealedBid(bidder_no, price, salt, PROPOSAL)
+        self.do(tc.SubmitSealedBid(bidder_no, commitment, ENVELOPE), now)
+        return tc.RevealedBid(bidder_no, price, salt, PROPOSAL)
 
-    def open(self, *revealed: RevealedBid) -> list[te.TenderEvent]:
-        return self.do(OpenBids(tuple(revealed)), self.terms.opening_at)
+    def open(self, *revealed: tc.RevealedBid) -> list[te.TenderEvent]:
+        return self.do(tc.OpenBids(tuple(revealed)), self.terms.opening_at)
 
 
-def refused(code: Code, tender: Tender, command: TenderCommand, now: int) -> Rejected:
+def refused(code: Code, tender: Tender, command: tc.TenderCommand, now: int) -> Rejected:
     before = tender.state
     with pytest.raises(Rejected) as info:
         decide(tender.state, command, now)
@@ -96,9 +83,9 @@ def refused(code: Code, tender: Tender, command: TenderCommand, now: int) -> Rej
     return info.value
 
 
-def sheet(member: str, scores: dict[int, dict[str, int]]) -> SubmitScoreSheet:
+def sheet(member: str, scores: dict[int, dict[str, int]]) -> tc.SubmitScoreSheet:
     pairs = tuple((no, tuple(items.items())) for no, items in scores.items())
-    return SubmitScoreSheet(member, pairs, signature_ok=True)
+    return tc.SubmitScoreSheet(member, pairs, signature_ok=True)
 
 
 class TestTerms:
@@ -131,7 +118,7 @@ class TestTerms:
 
     def test_a_second_create_is_refused(self) -> None:
         tender = Tender()
-        refused(Code.SESSION_EXISTS, tender, CreateTender(tender.terms, ENVELOPE), T0)
+        refused(Code.SESSION_EXISTS, tender, tc.CreateTender(tender.terms, ENVELOPE), T0)
 
 
 class TestSealedBids:
@@ -145,38 +132,38 @@ class TestSealedBids:
     def test_a_second_bid_by_the_same_bidder_is_refused_with_the_first_receipt(self) -> None:
         tender = Tender()
         tender.bid(1001, 900 * WAN)
-        again = SubmitSealedBid(1001, "cd" * 32, ENVELOPE)
+        again = tc.SubmitSealedBid(1001, "cd" * 32, ENVELOPE)
         rejected = refused(Code.TENDER_BID_ALREADY_SUBMITTED, tender, again, T0 + 2 * HOUR + MINUTE)
         assert rejected.rejection.details["receipt"] == tender.state.bids[0].receipt
 
     def test_no_bid_at_or_after_the_deadline(self) -> None:
         tender = Tender()
-        tender.do(QualifyTenderBidder(1001), T0 + HOUR)
-        bid = SubmitSealedBid(1001, "cd" * 32, ENVELOPE)
+        tender.do(tc.QualifyTenderBidder(1001), T0 + HOUR)
+        bid = tc.SubmitSealedBid(1001, "cd" * 32, ENVELOPE)
         refused(Code.TENDER_BID_DEADLINE_PASSED, tender, bid, tender.terms.bid_deadline)
         refused(Code.TENDER_BID_DEADLINE_PASSED, tender, bid, tender.terms.bid_deadline + HOUR)
         assert tender.do(bid, tender.terms.bid_deadline - 1)
 
     def test_no_bid_before_bids_open(self) -> None:
         tender = Tender()
-        tender.do(QualifyTenderBidder(1001), T0)
-        refused(Code.SESSION_NOT_OPEN, tender, SubmitSealedBid(1001, "cd" * 32, ENVELOPE), T0 + HOUR - 1)
+        tender.do(tc.QualifyTenderBidder(1001), T0)
+        refused(Code.SESSION_NOT_OPEN, tender, tc.SubmitSealedBid(1001, "cd" * 32, ENVELOPE), T0 + HOUR - 1)
 
     def test_only_a_qualified_bidder_bids(self) -> None:
-        refused(Code.NOT_QUALIFIED, Tender(), SubmitSealedBid(1001, "cd" * 32, ENVELOPE), T0 + 2 * HOUR)
+        refused(Code.NOT_QUALIFIED, Tender(), tc.SubmitSealedBid(1001, "cd" * 32, ENVELOPE), T0 + 2 * HOUR)
 
     @pytest.mark.parametrize("commitment, envelope", [
         ("CD" * 32, ENVELOPE), ("cd" * 31, ENVELOPE),
-        ("cd" * 32, Envelope("k1", "zz", "11")), ("cd" * 32, Envelope("", "00", "11")),
+        ("cd" * 32, tc.Envelope("k1", "zz", "11")), ("cd" * 32, tc.Envelope("", "00", "11")),
     ])
-    def test_a_malformed_bid_is_refused(self, commitment: str, envelope: Envelope) -> None:
+    def test_a_malformed_bid_is_refused(self, commitment: str, envelope: tc.Envelope) -> None:
         tender = Tender()
-        tender.do(QualifyTenderBidder(1001), T0 + HOUR)
-        refused(Code.INVALID_FIELD, tender, SubmitSealedBid(1001, commitment, envelope), T0 + 2 * HOUR)
+        tender.do(tc.QualifyTenderBidder(1001), T0 + HOUR)
+        refused(Code.INVALID_FIELD, tender, tc.SubmitSealedBid(1001, commitment, envelope), T0 + 2 * HOUR)
 
     def test_registration_closes_at_its_time(self) -> None:
         tender = Tender()
-        refused(Code.REGISTRATION_CLOSED, tender, QualifyTenderBidder(1001), tender.terms.registration_closes_at)
+        refused(Code.REGISTRATION_CLOSED, tender, tc.QualifyTenderBidder(1001), tender.terms.registration_closes_at)
 
     def test_the_number_of_bids_is_private_before_the_opening(self) -> None:
         tender = Tender()
@@ -187,7 +174,7 @@ class TestSealedBids:
 class TestOpening:
     def test_not_before_the_opening_time(self) -> None:
         tender = Tender()
-        refused(Code.TENDER_OPENING_NOT_DUE, tender, OpenBids(()), tender.terms.opening_at - 1)
+        refused(Code.TENDER_OPENING_NOT_DUE, tender, tc.OpenBids(()), tender.terms.opening_at - 1)
 
     def test_two_valid_bids_end_the_tender(self) -> None:  # N Art.14
         tender = Tender()
@@ -214,28 +201,28 @@ class TestOpening:
         tender = Tender()
         revealed = [tender.bid(n, 900 * WAN) for n in (1001, 1002, 1003)]
         tender.open(*revealed)
-        refused(Code.TENDER_ALREADY_OPENED, tender, OpenBids(()), tender.terms.opening_at)
+        refused(Code.TENDER_ALREADY_OPENED, tender, tc.OpenBids(()), tender.terms.opening_at)
 
     def test_a_revealed_bid_that_was_never_sealed_is_refused(self) -> None:
         tender = Tender()
-        ghost = RevealedBid(1009, 900 * WAN, "00", PROPOSAL)
-        refused(Code.INVALID_FIELD, tender, OpenBids((ghost,)), tender.terms.opening_at)
+        ghost = tc.RevealedBid(1009, 900 * WAN, "00", PROPOSAL)
+        refused(Code.INVALID_FIELD, tender, tc.OpenBids((ghost,)), tender.terms.opening_at)
 
     def test_after_the_opening_no_bid(self) -> None:
         tender = Tender(terms(opening_at=T0 + 3 * HOUR, bid_deadline=T0 + 3 * HOUR))
         revealed = [tender.bid(n, 900 * WAN) for n in (1001, 1002, 1003)]
-        tender.do(QualifyTenderBidder(1004), T0 + HOUR)
+        tender.do(tc.QualifyTenderBidder(1004), T0 + HOUR)
         tender.open(*revealed)
-        refused(Code.TENDER_BID_DEADLINE_PASSED, tender, SubmitSealedBid(1004, "cd" * 32, ENVELOPE),
+        refused(Code.TENDER_BID_DEADLINE_PASSED, tender, tc.SubmitSealedBid(1004, "cd" * 32, ENVELOPE),
                 tender.terms.bid_deadline - 1)
 
     def test_a_late_bid_is_late_after_the_end_too(self) -> None:
         # The opening at the set time may end the tender before a late bid arrives: it is still late.
         tender = Tender()
         revealed = [tender.bid(n, 900 * WAN) for n in (1001, 1002)]
-        tender.do(QualifyTenderBidder(1004), T0 + HOUR)
+        tender.do(tc.QualifyTenderBidder(1004), T0 + HOUR)
         tender.open(*revealed)  # two valid bids: the tender ends (N Art.14)
-        refused(Code.TENDER_BID_DEADLINE_PASSED, tender, SubmitSealedBid(1004, "cd" * 32, ENVELOPE),
+        refused(Code.TENDER_BID_DEADLINE_PASSED, tender, tc.SubmitSealedBid(1004, "cd" * 32, ENVELOPE),
                 tender.terms.opening_at + 1)
 
 
@@ -243,7 +230,7 @@ class TestHighestPrice:
     def test_the_highest_valid_price_wins_and_the_reserve_is_revealed(self) -> None:
         tender = Tender()
         tender.open(tender.bid(1001, 900 * WAN), tender.bid(1002, 1200 * WAN), tender.bid(1003, 1100 * WAN))
-        (ended,) = tender.do(Evaluate(RESERVE), tender.terms.opening_at)
+        (ended,) = tender.do(tc.Evaluate(RESERVE), tender.terms.opening_at)
         assert isinstance(ended, te.TenderEnded)
         assert (ended.outcome, ended.winner_bidder_no, ended.price) == ("AWARDED", 1002, 1200 * WAN)
         assert [r.bidder_no for r in ended.ranking] == [1002, 1003, 1001]
@@ -256,13 +243,13 @@ class TestHighestPrice:
         b = tender.bid(1001, 1100 * WAN, now=T0 + 2 * HOUR + 1)
         c = tender.bid(1002, 900 * WAN)
         tender.open(b, c, a)
-        (ended,) = tender.do(Evaluate(RESERVE), tender.terms.opening_at)
+        (ended,) = tender.do(tc.Evaluate(RESERVE), tender.terms.opening_at)
         assert isinstance(ended, te.TenderEnded) and ended.winner_bidder_no == 1003
 
     def test_every_bid_below_the_reserve_is_unsold(self) -> None:
         tender = Tender()
         tender.open(*(tender.bid(n, 900 * WAN) for n in (1001, 1002, 1003)))
-        (ended,) = tender.do(Evaluate(RESERVE), tender.terms.opening_at)
+        (ended,) = tender.do(tc.Evaluate(RESERVE), tender.terms.opening_at)
         assert isinstance(ended, te.TenderEnded)
         assert (ended.outcome, ended.reason, ended.winner_bidder_no) == ("UNSOLD", "BELOW_RESERVE", None)
 
@@ -270,20 +257,20 @@ class TestHighestPrice:
         tender = Tender()
         tender.open(*(tender.bid(n, 1100 * WAN) for n in (1001, 1002, 1003)))
         wrong = RevealedReserve(RESERVE.amount - 1, RESERVE.salt)
-        refused(Code.TENDER_RESERVE_UNREADABLE, tender, Evaluate(wrong), tender.terms.opening_at)
-        refused(Code.TENDER_RESERVE_UNREADABLE, tender, Evaluate(None), tender.terms.opening_at)
+        refused(Code.TENDER_RESERVE_UNREADABLE, tender, tc.Evaluate(wrong), tender.terms.opening_at)
+        refused(Code.TENDER_RESERVE_UNREADABLE, tender, tc.Evaluate(None), tender.terms.opening_at)
 
     def test_not_evaluated_before_the_opening(self) -> None:
-        refused(Code.TENDER_NOT_OPENED, Tender(), Evaluate(RESERVE), T0 + 4 * HOUR)
+        refused(Code.TENDER_NOT_OPENED, Tender(), tc.Evaluate(RESERVE), T0 + 4 * HOUR)
 
     def test_no_panel_for_a_highest_price_tender(self) -> None:
-        refused(Code.TENDER_PANEL_INVALID, Tender(), SeatPanel(PANEL), T0)
+        refused(Code.TENDER_PANEL_INVALID, Tender(), tc.SeatPanel(PANEL), T0)
 
 
-def scored_tender() -> tuple[Tender, list[RevealedBid]]:
+def scored_tender() -> tuple[Tender, list[tc.RevealedBid]]:
     tender = Tender(terms(Evaluation.SCORING))
     revealed = [tender.bid(1001, 1000 * WAN), tender.bid(1002, 1250 * WAN), tender.bid(1003, 1100 * WAN)]
-    tender.do(SeatPanel(PANEL), T0 + 2 * HOUR)
+    tender.do(tc.SeatPanel(PANEL), T0 + 2 * HOUR)
     tender.open(*revealed)
     return tender, revealed
 
@@ -296,17 +283,17 @@ GOOD_SCHEME = {1001: {"scheme": 90, "design": 80}, 1002: {"scheme": 60, "design"
 class TestScoring:
     @pytest.mark.parametrize("members", [PANEL[:4], PANEL[:3], PANEL + ("p6",), ("p1", "p1", "p2", "p3", "p4")])
     def test_the_panel_is_an_odd_number_of_at_least_five(self, members: tuple[str, ...]) -> None:
-        refused(Code.TENDER_PANEL_INVALID, Tender(terms(Evaluation.SCORING)), SeatPanel(members), T0)
+        refused(Code.TENDER_PANEL_INVALID, Tender(terms(Evaluation.SCORING)), tc.SeatPanel(members), T0)
 
     def test_seven_members_may_sit(self) -> None:
         tender = Tender(terms(Evaluation.SCORING))
-        assert tender.do(SeatPanel(PANEL + ("p6", "p7")), T0)
+        assert tender.do(tc.SeatPanel(PANEL + ("p6", "p7")), T0)
 
     def test_the_combined_score_decides(self) -> None:
         tender, _ = scored_tender()
         for member in PANEL:
             tender.do(sheet(member, GOOD_SCHEME), T0 + 4 * HOUR)
-        (ended,) = tender.do(Evaluate(RESERVE), T0 + 4 * HOUR)
+        (ended,) = tender.do(tc.Evaluate(RESERVE), T0 + 4 * HOUR)
         assert isinstance(ended, te.TenderEnded)
         # 1001: 40*100*1000/1250 + 40*90 + 20*80 = 3200 + 3600 + 1600 = 8400 / 100 = 84
         # 1002: 40*100 + 40*60 + 20*60 = 4000 + 2400 + 1200 = 76
@@ -321,31 +308,31 @@ class TestScoring:
             scores = {no: dict(items) for no, items in GOOD_SCHEME.items()}
             scores[1002] = {"scheme": 100 if i < 3 else 0, "design": 100}  # a mean of 60
             tender.do(sheet(member, scores), T0 + 4 * HOUR)
-        (ended,) = tender.do(Evaluate(RESERVE), T0 + 4 * HOUR)
+        (ended,) = tender.do(tc.Evaluate(RESERVE), T0 + 4 * HOUR)
         assert isinstance(ended, te.TenderEnded)
         assert Fraction(ended.ranking[-1].score) == Fraction(4000 + 40 * 60 + 20 * 100, 100)
 
     def test_equal_scores_go_to_the_higher_price_then_the_earlier_bid(self) -> None:
         tied = Tender(terms(Evaluation.SCORING, price_weight=0, criteria=(Criterion("scheme", "方案", 100),)))
         revealed = [tied.bid(1001, 1000 * WAN), tied.bid(1002, 1250 * WAN), tied.bid(1003, 1250 * WAN)]
-        tied.do(SeatPanel(PANEL), T0)
+        tied.do(tc.SeatPanel(PANEL), T0)
         tied.open(*revealed)
         for member in PANEL:
             tied.do(sheet(member, {n: {"scheme": 70} for n in (1001, 1002, 1003)}), T0 + 4 * HOUR)
-        (ended,) = tied.do(Evaluate(RESERVE), T0 + 4 * HOUR)
+        (ended,) = tied.do(tc.Evaluate(RESERVE), T0 + 4 * HOUR)
         assert isinstance(ended, te.TenderEnded)
         assert [r.bidder_no for r in ended.ranking] == [1002, 1003, 1001]  # price, then who came first
 
     def test_the_best_bid_below_the_reserve_cannot_win(self) -> None:
         tender = Tender(terms(Evaluation.SCORING))
         revealed = [tender.bid(1001, 900 * WAN), tender.bid(1002, 1250 * WAN), tender.bid(1003, 1100 * WAN)]
-        tender.do(SeatPanel(PANEL), T0)
+        tender.do(tc.SeatPanel(PANEL), T0)
         tender.open(*revealed)
         best_for_1001 = {1001: {"scheme": 100, "design": 100}, 1002: {"scheme": 0, "design": 0},
                          1003: {"scheme": 50, "design": 50}}
         for member in PANEL:
             tender.do(sheet(member, best_for_1001), T0 + 4 * HOUR)
-        (ended,) = tender.do(Evaluate(RESERVE), T0 + 4 * HOUR)
+        (ended,) = tender.do(tc.Evaluate(RESERVE), T0 + 4 * HOUR)
         assert isinstance(ended, te.TenderEnded)
         assert ended.ranking[0].bidder_no == 1001 and not ended.ranking[0].eligible
         assert ended.winner_bidder_no == 1003
@@ -354,7 +341,7 @@ class TestScoring:
         tender, _ = scored_tender()
         for member in PANEL[:4]:
             tender.do(sheet(member, GOOD_SCHEME), T0 + 4 * HOUR)
-        rejected = refused(Code.TENDER_SCORING_INCOMPLETE, tender, Evaluate(RESERVE), T0 + 4 * HOUR)
+        rejected = refused(Code.TENDER_SCORING_INCOMPLETE, tender, tc.Evaluate(RESERVE), T0 + 4 * HOUR)
         assert rejected.rejection.details == {"signed": 4, "panel": 5}
 
     def test_a_sheet_only_from_the_panel_once_and_signed(self) -> None:
@@ -378,7 +365,7 @@ class TestScoring:
 
     def test_no_sheet_before_the_opening(self) -> None:
         tender = Tender(terms(Evaluation.SCORING))
-        tender.do(SeatPanel(PANEL), T0)
+        tender.do(tc.SeatPanel(PANEL), T0)
         refused(Code.TENDER_NOT_OPENED, tender, sheet("p1", GOOD_SCHEME), T0 + 2 * HOUR)
 
     def test_the_signed_record_is_canonical(self) -> None:
@@ -392,16 +379,16 @@ class TestLog:
         tender, _ = scored_tender()
         for member in PANEL:
             tender.do(sheet(member, GOOD_SCHEME), T0 + 4 * HOUR)
-        tender.do(Evaluate(RESERVE), T0 + 4 * HOUR)
+        tender.do(tc.Evaluate(RESERVE), T0 + 4 * HOUR)
         assert replay(tender.events) == tender.state
         stored = [(te.event_type(e), te.event_to_dict(e)) for e in tender.events]
         assert replay(te.event_from_dict(name, data) for name, data in stored) == tender.state
 
     def test_an_ended_tender_takes_no_more_commands(self) -> None:
         tender = Tender()
-        tender.do(TerminateTender("规划条件调整"), T0 + HOUR)
-        refused(Code.SESSION_CLOSED, tender, QualifyTenderBidder(1001), T0 + HOUR)
-        refused(Code.REASON_REQUIRED, Tender(), TerminateTender(" "), T0)
+        tender.do(tc.TerminateTender("规划条件调整"), T0 + HOUR)
+        refused(Code.SESSION_CLOSED, tender, tc.QualifyTenderBidder(1001), T0 + HOUR)
+        refused(Code.REASON_REQUIRED, Tender(), tc.TerminateTender(" "), T0)
 
 
 class TestCommitteeReserve:
@@ -413,12 +400,12 @@ class TestCommitteeReserve:
 
     def test_no_bid_before_the_decision(self) -> None:
         tender = self.committee_tender()
-        tender.do(QualifyTenderBidder(1001), T0 + HOUR)
-        refused(Code.Q26_RESERVE_NOT_SEALED, tender, SubmitSealedBid(1001, "cd" * 32, ENVELOPE), T0 + 2 * HOUR)
+        tender.do(tc.QualifyTenderBidder(1001), T0 + HOUR)
+        refused(Code.Q26_RESERVE_NOT_SEALED, tender, tc.SubmitSealedBid(1001, "cd" * 32, ENVELOPE), T0 + 2 * HOUR)
 
     def test_sealed_once_before_bids_open_and_judged_by_it(self) -> None:
         tender = self.committee_tender()
-        decided = SealDecidedReserve(reserve_commitment(RESERVE.amount, RESERVE.salt), ENVELOPE)
+        decided = tc.SealDecidedReserve(reserve_commitment(RESERVE.amount, RESERVE.salt), ENVELOPE)
         refused(Code.Q26_OUTSIDE_RESERVE_WINDOW, tender, decided, tender.terms.bids_open_at)
         (event,) = tender.do(decided, tender.terms.bids_open_at - 1)
         assert isinstance(event, te.TenderReserveDecided) and tender.state.reserve == ENVELOPE
@@ -426,13 +413,13 @@ class TestCommitteeReserve:
         revealed = [tender.bid(n, p) for n, p in ((1001, 900 * WAN), (1002, 1200 * WAN), (1003, 1100 * WAN))]
         tender.open(*revealed)
         wrong = RevealedReserve(amount=RESERVE.amount + 1, salt=RESERVE.salt)
-        refused(Code.TENDER_RESERVE_UNREADABLE, tender, Evaluate(wrong), tender.terms.opening_at)
-        (ended,) = tender.do(Evaluate(RESERVE), tender.terms.opening_at)
+        refused(Code.TENDER_RESERVE_UNREADABLE, tender, tc.Evaluate(wrong), tender.terms.opening_at)
+        (ended,) = tender.do(tc.Evaluate(RESERVE), tender.terms.opening_at)
         assert isinstance(ended, te.TenderEnded) and (ended.winner_bidder_no, ended.reserve) == (1002, RESERVE.amount)
         stored = [(te.event_type(e), te.event_to_dict(e)) for e in tender.events]
         assert replay(te.event_from_dict(name, data) for name, data in stored) == tender.state
 
     def test_a_tender_sealed_at_its_creation_takes_no_decision(self) -> None:
         tender = Tender()
-        decided = SealDecidedReserve(reserve_commitment(RESERVE.amount, RESERVE.salt), ENVELOPE)
+        decided = tc.SealDecidedReserve(reserve_commitment(RESERVE.amount, RESERVE.salt), ENVELOPE)
         refused(Code.RESERVE_ALREADY_SEALED, tender, decided, T0 + 1)

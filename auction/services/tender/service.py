@@ -28,19 +28,7 @@ from auction.documents.landchina import Deal, NoSale, no_sale_reason
 from auction.domain.codes import Code, Rejected
 from auction.domain.plan.plan_terms import PlanMethod
 from auction.domain.plan.plans import PlanState, session_inputs
-from auction.domain.tender.commands import (
-    CreateTender,
-    Envelope,
-    Evaluate,
-    OpenBids,
-    QualifyTenderBidder,
-    SealDecidedReserve,
-    SeatPanel,
-    SubmitScoreSheet,
-    SubmitSealedBid,
-    TenderCommand,
-    TerminateTender,
-)
+from auction.domain.tender import commands as tc
 from auction.domain.tender.events import SealedBidReceived, TenderEvent
 from auction.domain.tender.tender import TenderState, decide, evolve, score_sheet_record
 from auction.domain.tender.terms import Criterion, Evaluation, TenderRules, TenderTerms
@@ -93,7 +81,7 @@ class TenderQualified:
     expires_at: datetime
 
 
-class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, RecordedTenderEvent]):
+class TenderService(CommandRunner[TenderState, TenderEvent, tc.TenderCommand, RecordedTenderEvent]):
     conflict = TenderConflict
 
     def __init__(self, store: TenderStore, plans: PlanService, sealer: ReserveSealer, rules: TenderRules,
@@ -153,7 +141,7 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
             rules=self.rules,
         )
         try:
-            result = await self.open(tender_id, CreateTender(terms, None if sealed is None else envelope_of(sealed)),
+            result = await self.open(tender_id, tc.CreateTender(terms, None if sealed is None else envelope_of(sealed)),
                                      self.store.create)
         except Rejected as r:
             if r.code is not Code.SESSION_EXISTS:
@@ -175,7 +163,7 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
                 await self.store.insert_bidder(con, tender_id, bidder_no, legal_name, token_hash(token), expires)
 
             try:
-                await self.run(tender_id, QualifyTenderBidder(bidder_no), also=record)
+                await self.run(tender_id, tc.QualifyTenderBidder(bidder_no), also=record)
             except Rejected as r:
                 if r.code is Code.ALREADY_QUALIFIED:
                     continue
@@ -191,9 +179,9 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
             raise Rejected(Code.WRONG_SESSION)
         return found
 
-    async def submit(self, tender_id: str, bidder_no: int, commitment: str, envelope: Envelope) -> SealedBidReceived:
+    async def submit(self, tender_id: str, bidder_no: int, commitment: str, envelope: tc.Envelope) -> SealedBidReceived:
         """投标: the sealed bid recorded; its event is the receipt."""
-        result = await self.run(tender_id, SubmitSealedBid(bidder_no, commitment, envelope))
+        result = await self.run(tender_id, tc.SubmitSealedBid(bidder_no, commitment, envelope))
         (received,) = [r.event for r in result.recorded]
         assert isinstance(received, SealedBidReceived)
         return received
@@ -206,7 +194,7 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
         if state.opened is None and not state.final:
             revealed = tuple(open_bid(self.sealer, tender_id, b) for b in state.bids)
             try:
-                state = (await self.run(tender_id, OpenBids(revealed))).state
+                state = (await self.run(tender_id, tc.OpenBids(revealed))).state
             except Rejected as r:  # opened meanwhile (the timer, another node, the operator): the same
                 if r.code is not Code.TENDER_ALREADY_OPENED:
                     raise
@@ -243,7 +231,7 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
         if state.reserve is not None:
             env = state.reserve
             reserve = self.sealer.unseal(tender_id, env.key_id, bytes.fromhex(env.nonce), bytes.fromhex(env.ciphertext))
-        return (await self.run(tender_id, Evaluate(reserve))).state
+        return (await self.run(tender_id, tc.Evaluate(reserve))).state
 
     async def seat_panel(self, tender_id: str, members: tuple[str, ...]) -> TenderState:
         """The scoring panel: registered members (their keys verify the score sheets)."""
@@ -251,14 +239,14 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
         unknown = [m for m in members if m not in known]
         if unknown:
             raise Rejected(Code.TENDER_PANEL_INVALID, "members must be registered with their keys", members=unknown)
-        return (await self.run(tender_id, SeatPanel(members))).state
+        return (await self.run(tender_id, tc.SeatPanel(members))).state
 
     async def score(self, tender_id: str, member_id: str, scores: Scores, signature: bytes) -> TenderState:
         """A member's signed score sheet; the last one concludes the evaluation."""
         record = score_sheet_record(tender_id, member_id, scores)
         keys = {m.member_id: m.public_key for m in await self.plans.store.members([member_id])}
         ok = member_id in keys and signatures.verify(keys[member_id], signature, record)
-        command = SubmitScoreSheet(member_id, scores, signature_ok=ok, signature=signature.hex())
+        command = tc.SubmitScoreSheet(member_id, scores, signature_ok=ok, signature=signature.hex())
         state = (await self.run(tender_id, command)).state
         if state.panel is not None and len(state.sheets) == len(state.panel.members):
             state = await self.evaluate(tender_id)
@@ -285,11 +273,11 @@ class TenderService(CommandRunner[TenderState, TenderEvent, TenderCommand, Recor
         async def also(con: asyncpg.Connection, _state: TenderState) -> None:
             await decided(con)
 
-        await self.run(tender_id, SealDecidedReserve(commitment, envelope_of(envelope)), also=also)
+        await self.run(tender_id, tc.SealDecidedReserve(commitment, envelope_of(envelope)), also=also)
         log.info("plan %s: reserve decision sealed into tender %s", plan_id, tender_id)
 
     async def terminate(self, tender_id: str, reason: str) -> TenderState:
-        return (await self.run(tender_id, TerminateTender(reason))).state
+        return (await self.run(tender_id, tc.TerminateTender(reason))).state
 
     # the result's publication (RULES 6.6, 8.3): a tender plan's result as a session's close
 
