@@ -159,6 +159,11 @@ class Code(str, Enum):
     RECORD_NOT_FINAL = "RECORD_NOT_FINAL"
     BID_SIGNATURE_INVALID = "BID_SIGNATURE_INVALID"
     BIDDER_KEY_REGISTERED = "BIDDER_KEY_REGISTERED"
+    # After the deal: actual start and completion, installments as paid (docs/publication.md)
+    POSTDEAL_NO_RESULT = "POSTDEAL_NO_RESULT"
+    POSTDEAL_BEFORE_CONTRACT = "POSTDEAL_BEFORE_CONTRACT"
+    POSTDEAL_COMPLETION_BEFORE_START = "POSTDEAL_COMPLETION_BEFORE_START"
+    POSTDEAL_OVERPAID = "POSTDEAL_OVERPAID"
 
 
 MESSAGES: dict[Code, str] = {
@@ -292,6 +297,10 @@ MESSAGES: dict[Code, str] = {
     Code.RECORD_NOT_FINAL: "交易尚未结束，公开记录在结束后提供 / The public record exists once the session has ended",
     Code.BID_SIGNATURE_INVALID: "报价签名缺失或无效 / The bid's signature is missing or does not verify",
     Code.BIDDER_KEY_REGISTERED: "该竞买号已登记另一公钥，公钥不可更换 / Another key is registered for this bidder; a key never changes",
+    Code.POSTDEAL_NO_RESULT: "该宗地尚无已发布的成交结果公示，不能登记成交后事项 / The plan has no published result of a sale: post-deal facts cannot be recorded",
+    Code.POSTDEAL_BEFORE_CONTRACT: "日期早于合同签订日期 / The date is before the contract date",
+    Code.POSTDEAL_COMPLETION_BEFORE_START: "实际竣工时间早于实际开工时间，或实际开工时间未登记 / The actual completion is before the actual start, or no start is recorded",
+    Code.POSTDEAL_OVERPAID: "该期实际支付金额超过约定支付金额 / More is paid toward the installment than it owes",
 }
 
 
