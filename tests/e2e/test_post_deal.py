@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 
 from loadtests.harness import ServerProcess
-from tests.e2e.helpers import Api, WsClient, close_all, wait_opened
-from tests.e2e.plan_flow import START_PRICE, Committee, announced_plan, ok, refused, session_of, today
+from tests.e2e.helpers import Api
+from tests.e2e.plan_flow import Committee, announced_plan, ok, refused, session_of, today
 from tests.e2e.test_publication import (
-    LOSER, PRICE, RESERVE, SUPERVISION_NO, WINNER, healthy_channels, page_text, result_body, wait_until,
+    LOSER, PRICE, RESERVE, SUPERVISION_NO, WINNER, healthy_channels, page_text, result_body, sell, wait_until,
 )
 
 CHANNELS = ("landchina", "province")
@@ -48,15 +48,7 @@ async def sold_plan(api: Api, server: ServerProcess, tmp_path: Path) -> str:
     session_id = await session_of(api, plan_id, countdown=3)
     await ok(api, f"/api/plans/{plan_id}/reserve", await committee.decision(plan_id, RESERVE))
     winner, loser = await api.qualify(session_id, WINNER), await api.qualify(session_id, LOSER)
-    a = await WsClient.join(server.ws, session_id, winner.token)
-    b = await WsClient.join(server.ws, session_id, loser.token)
-    try:
-        await wait_opened(a)
-        assert (await b.bid(START_PRICE))["type"] == "ack"
-        assert (await a.bid(PRICE))["type"] == "ack"
-        closed = await a.wait_event("SessionClosed", timeout=30)
-    finally:
-        await close_all(a, b)
+    closed = await sell(server, session_id, winner.token, loser.token)
     assert closed["data"]["outcome"] == "SOLD"
     return plan_id
 

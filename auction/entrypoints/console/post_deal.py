@@ -91,8 +91,7 @@ class ConsolePostDeal(ConsoleArea):
             if r.code is Code.NOT_FOUND:
                 raise
             note.outcome = r.code.value
-            target = r.rejection.details.get("field")
-            errors = {str(target) if target in FIELDS else "form": forms.shown(r.rejection)}
-            return await self._show(request, who, values=values, errors=errors, status_code=422)
+            return await self._show(request, who, values=values, errors=forms.errors_beside(r.rejection, FIELDS),
+                                    status_code=422)
         note.detail["document_id"] = document["document_id"]
         return RedirectResponse(f"/console/plans/{plan_id}?done=post-deal#post-deal", status_code=303)
