@@ -55,7 +55,7 @@ async def test_the_plan_page_records_facts_after_the_deal(
             assert [(h["document_id"], h["actual_start_date"], h["payments"]) for h in recorded] == [
                 (f"RES-{plan_id}-2", day(-10), [{"period": 1, "paid_date": day(-15), "amount_fen": PRICE // 2}])]
             page = (await operator.get(f"{plan_page}?done=post-deal")).text
-            assert 'data-done="post-deal"' in page and f"RES-{plan_id}-2" in page and day(-10) in page
+            assert 'data-done="post-deal"' in page and f"RES-{plan_id}-2" in page and site_day(-10) in page
             assert any(a["action"] == "POST_DEAL_RECORD" and a["outcome"] == "OK" for a in await audit_rows(database))
             assert "成交后事项 <small>After the deal</small>" in page  # Chinese first ...
             operator.cookies["lang"] = "en"  # ... and the console's English switch

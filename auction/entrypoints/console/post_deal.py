@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from auction.documents.landchina import RESULT
+from auction.documents.site_format import human_installments, human_value
 from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.plans import plan_id_of
 from auction.entrypoints.api.publication import post_deal_recording
@@ -52,7 +53,13 @@ async def post_deal_view(publisher: Publisher, plan_id: str) -> dict[str, Any] |
     versions = await outbox.result_versions(publisher.pool, plan_id)
     if not versions or versions[0]["kind"] != RESULT:
         return None
-    return {"latest": versions[-1], "versions": versions}
+    latest = versions[-1]
+    fields = latest["fields"]
+    return {"latest": latest, "versions": versions,  # and as people read them: 2026年12月01日
+            "start": human_value("actual_start_date", fields["actual_start_date"]),
+            "completion": human_value("actual_completion_date", fields["actual_completion_date"]),
+            "installments": human_installments(fields["installments"]),
+            "updated_at": human_value("published_at", latest["published_at"])}
 
 
 class ConsolePostDeal(ConsoleArea):
