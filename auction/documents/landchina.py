@@ -41,6 +41,9 @@ ANNOUNCEMENT = "ANNOUNCEMENT"
 CHANGE = "ANNOUNCEMENT_CHANGE"  # 变更公告: a change to a published announcement (RULES 3.1)
 RESULT = "RESULT"
 UNSOLD = "RESULT_UNSOLD"  # 结果公示（未成交）: no sale (流拍) or terminated (终止), RULES 8.3
+# 结果公示（更新）: the result again, whole, with facts recorded after the deal (实际开工时间 ...):
+# auction/documents/result_update.py. `RES-{plan_id}-{version}`, version 2, 3, ...
+UPDATE = "RESULT_UPDATE"
 
 SUPPLY_METHODS = {  # 供地方式, as the China Land Market website names them
     PlanMethod.TENDER: "招标出让",
@@ -153,6 +156,8 @@ SITE_RESULT_FIELDS: dict[str, str] = {
     "约定交地时间": "delivery_date",
     "约定开工时间": "construction_start_date",
     "约定竣工时间": "completion_date",
+    "实际开工时间": "actual_start_date",  # empty until recorded after the deal (result_update.py)
+    "实际竣工时间": "actual_completion_date",
     "批准单位": "approver",
     "合同签订日期": "contract_date",
 }
@@ -198,6 +203,9 @@ RESULT_LABELS: dict[str, str] = {
     "delivery_date": "约定交地时间",
     "construction_start_date": "约定开工时间",
     "completion_date": "约定竣工时间",
+    # Known only after the deal (empty until recorded; a RESULT_UPDATE carries them):
+    "actual_start_date": "实际开工时间",
+    "actual_completion_date": "实际竣工时间",
     "approver": "批准单位",
     "contract_date": "合同签订日期",
     "deal_at": "成交时间",
@@ -207,6 +215,8 @@ RESULT_LABELS: dict[str, str] = {
 def document_id(kind: str, plan_id: str, change_no: int | None = None) -> str:
     if kind == CHANGE:
         return f"CHG-{plan_id}-{change_no}"
+    if kind == UPDATE:  # the result's version `change_no` (2, 3, ...): a new id, so delivered anew
+        return f"RES-{plan_id}-{change_no}"
     return f"{'ANN' if kind == ANNOUNCEMENT else 'RES'}-{plan_id}"  # one result per plan, sold or not
 
 
@@ -422,7 +432,8 @@ def _days(micros: int) -> str:
 # the result
 
 
-INSTALLMENT_ORDER = ("period", "due_date", "amount_wan", "amount_fen", "note")  # 支付期号, 约定支付日期, 约定支付金额
+INSTALLMENT_ORDER = ("period", "due_date", "amount_wan", "amount_fen", "note",  # 支付期号, 约定支付日期, 约定支付金额
+                     "paid_date", "paid_wan", "paid_fen")  # as paid: this center's own record, empty until recorded
 
 
 @dataclass(frozen=True)
@@ -531,7 +542,7 @@ def result_document(
         "price_fen": str(deal.price_fen),
         "installments": [
             {"period": str(p.period), "due_date": p.due_date.isoformat(), "amount_wan": wan_number(p.amount_fen),
-             "amount_fen": str(p.amount_fen), "note": p.note}
+             "amount_fen": str(p.amount_fen), "note": p.note, "paid_date": "", "paid_wan": "", "paid_fen": ""}
             for p in entry.installments
         ],
         "holder": deal.holder,
@@ -540,6 +551,8 @@ def result_document(
         "delivery_date": entry.delivery_date.isoformat(),
         "construction_start_date": entry.construction_start_date.isoformat(),
         "completion_date": entry.completion_date.isoformat(),
+        "actual_start_date": "",
+        "actual_completion_date": "",
         "approver": state.approval.approver,
         "contract_date": entry.contract_date.isoformat(),
         "deal_at": iso_cst_seconds(deal.closed_at),
@@ -556,7 +569,7 @@ def result_document(
 # the site's field order
 
 ENVELOPE_ORDER = ("schema", "document_id", "kind", "plan_id", "parcel_no", "unified_deal_code", "published_at",
-                  "session_id", "fields")
+                  "session_id", "version", "supersedes", "fields")
 
 
 def site_order(document: dict[str, Any]) -> dict[str, Any]:
@@ -585,7 +598,8 @@ def to_xml(document: dict[str, Any]) -> str:
     Chinese label as the `label` attribute; installments as <installment> elements."""
     labels = labels_of(document["kind"])
     root = ET.Element("publication", {"schema": document["schema"], "kind": document["kind"]})
-    for key in ("document_id", "plan_id", "parcel_no", "unified_deal_code", "published_at", "session_id"):
+    for key in ("document_id", "plan_id", "parcel_no", "unified_deal_code", "published_at", "session_id", "version",
+                "supersedes"):
         if key in document:
             ET.SubElement(root, key).text = str(document[key])
     fields = ET.SubElement(root, "fields")

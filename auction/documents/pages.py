@@ -8,14 +8,16 @@ from html import escape
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-from auction.documents.landchina import ANNOUNCEMENT, CHANGE, UNSOLD, labels_of
+from auction.documents.landchina import ANNOUNCEMENT, CHANGE, UNSOLD, UPDATE, labels_of
 from auction.documents.site_format import human_installments, human_value
 
 TITLES = {ANNOUNCEMENT: "国有建设用地使用权出让公告", CHANGE: "国有建设用地使用权出让变更公告",
-          "RESULT": "国有建设用地使用权出让结果公示", UNSOLD: "国有建设用地使用权出让结果公示（未成交）"}
+          "RESULT": "国有建设用地使用权出让结果公示", UNSOLD: "国有建设用地使用权出让结果公示（未成交）",
+          UPDATE: "国有建设用地使用权出让结果公示（更新）"}
 # Changes are listed with the announcements they change, unsold results with the results.
 LIST_PATHS = {ANNOUNCEMENT: "/public/announcements", CHANGE: "/public/announcements", "RESULT": "/public/results",
-              UNSOLD: "/public/results"}
+              UNSOLD: "/public/results", UPDATE: "/public/results"}
+
 def detail_path(document: dict[str, Any]) -> str:
     return f"{LIST_PATHS[document['kind']]}/{document['document_id']}"
 
@@ -49,13 +51,23 @@ def _value(key: str, value: Any) -> str:
     """As the site shows it to people (auction/documents/site_format.py)."""
     if isinstance(value, list):
         value = human_installments(value)
+        # As paid (this center's record, not a field of the site): in results published since it exists.
+        paid = any("paid_date" in p for p in value)
+
+        def as_paid(p: dict[str, Any]) -> str:
+            if not paid:
+                return ""
+            amount = f"{p['paid_wan']} 万元" if p.get("paid_wan") else "—"
+            return f"<td>{escape(str(p.get('paid_date') or '—'))}</td><td>{escape(amount)}</td>"
+
         rows = "".join(
             f"<tr><td>第{escape(str(p['period']))}期</td><td>{escape(str(p['due_date']))}</td>"
-            f"<td>{escape(str(p['amount_wan']))} 万元</td><td>{escape(str(p.get('note', '')))}</td></tr>"
+            f"<td>{escape(str(p['amount_wan']))} 万元</td><td>{escape(str(p.get('note', '')))}</td>{as_paid(p)}</tr>"
             for p in value
         )
+        heads = "<th>实际支付日期</th><th>实际支付金额</th>" if paid else ""
         return ("<table class=\"installments\"><thead><tr><th>支付期号</th><th>约定支付日期</th><th>约定支付金额</th>"
-                f"<th>备注</th></tr></thead><tbody>{rows}</tbody></table>")
+                f"<th>备注</th>{heads}</tr></thead><tbody>{rows}</tbody></table>")
     return escape(str(human_value(key, value))) if value != "" else "—"
 
 
@@ -74,6 +86,35 @@ def detail_body(document: dict[str, Any]) -> str:
     return meta + f'<table class="fields">{rows}</table>'
 
 
+def version_path(document: dict[str, Any]) -> str:
+    """Where one version of a result is shown as it was: its own id, the first at `?version=1`
+    (its id's page shows the latest version)."""
+    if document["kind"] == UPDATE:
+        return detail_path(document)
+    return f"{detail_path(document)}?version=1"
+
+
+def versions_note(versions: list[dict[str, Any]], shown: dict[str, Any]) -> str:
+    """Above a result with later versions: which version this is, when it was updated, and every
+    version's link (更新于 …). `versions` oldest first; '' when there is only the first."""
+    if len(versions) < 2:
+        return ""
+    latest = versions[-1]
+    number = int(shown.get("version", 1))
+    if shown is latest:
+        head = (f"本结果已更新（第{number}版），更新于 {escape(human_value('published_at', latest['published_at']))}。"
+                f"<small>Updated (version {number}).</small>")
+    else:
+        head = (f'本页为第{number}版，已有更新：<a href="{escape(detail_path(versions[0]))}">最新版本（第{len(versions)}版）</a>。'
+                f"<small>An earlier version; see the latest.</small>")
+    links = "".join(
+        f'<li><a href="{escape(version_path(v))}">第{i}版</a> '
+        f"{'发布于' if i == 1 else '更新于'} {escape(human_value('published_at', v['published_at']))}</li>"
+        for i, v in enumerate(versions, start=1)
+    )
+    return f'<div class="versions"><p>{head}</p><ol>{links}</ol></div>'
+
+
 def atom_feed(documents: list[dict[str, Any]], base_url: str, updated: str) -> str:
     """Atom 1.0 (RFC 4287): newest first; each entry links to its page."""
     entries = []
@@ -86,6 +127,9 @@ def atom_feed(documents: list[dict[str, Any]], base_url: str, updated: str) -> s
             summary = f"变更原因：{f['reason']}；开始时间 {f['listing_start_at'] or f['auction_start_at']}"
         elif d["kind"] == UNSOLD:
             summary = f"{f['outcome']}：{f['reason']}"
+        elif d["kind"] == UPDATE:
+            summary = (f"第{d['version']}版：实际开工时间 {f['actual_start_date'] or '—'}，"
+                       f"实际竣工时间 {f['actual_completion_date'] or '—'}")
         else:
             summary = f"成交价格 {f['price_wan']} 万元，土地使用权人 {f['holder']}"
         entries.append(

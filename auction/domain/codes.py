@@ -172,6 +172,11 @@ class Code(str, Enum):
     TENDER_SHEET_INVALID = "TENDER_SHEET_INVALID"
     TENDER_SCORING_INCOMPLETE = "TENDER_SCORING_INCOMPLETE"
     TENDER_RESERVE_UNREADABLE = "TENDER_RESERVE_UNREADABLE"
+    # After the deal: actual start and completion, installments as paid (docs/publication.md)
+    POSTDEAL_NO_RESULT = "POSTDEAL_NO_RESULT"
+    POSTDEAL_BEFORE_CONTRACT = "POSTDEAL_BEFORE_CONTRACT"
+    POSTDEAL_COMPLETION_BEFORE_START = "POSTDEAL_COMPLETION_BEFORE_START"
+    POSTDEAL_OVERPAID = "POSTDEAL_OVERPAID"
 
 
 MESSAGES: dict[Code, str] = {
@@ -317,6 +322,10 @@ MESSAGES: dict[Code, str] = {
     Code.TENDER_SHEET_INVALID: "评分表须对每份有效投标的每项评分因素打分 / Score every criterion of every valid bid",
     Code.TENDER_SCORING_INCOMPLETE: "评标委员会成员尚未全部提交评分表 / Not every panel member has signed a score sheet",
     Code.TENDER_RESERVE_UNREADABLE: "底价无法开启或与承诺值不符 / The reserve cannot be opened or fails its commitment",
+    Code.POSTDEAL_NO_RESULT: "该宗地尚无已发布的成交结果公示，不能登记成交后事项 / The plan has no published result of a sale: post-deal facts cannot be recorded",
+    Code.POSTDEAL_BEFORE_CONTRACT: "日期早于合同签订日期 / The date is before the contract date",
+    Code.POSTDEAL_COMPLETION_BEFORE_START: "实际竣工时间早于实际开工时间，或实际开工时间未登记 / The actual completion is before the actual start, or no start is recorded",
+    Code.POSTDEAL_OVERPAID: "该期实际支付金额超过约定支付金额 / More is paid toward the installment than it owes",
 }
 
 

@@ -3,7 +3,9 @@
 - the announcement: `on_plan_events`, the reaction to `PlanAppended` (auction/bootstrap.py),
   in the plan service's append transaction, so it is written if and only if PlanAnnounced is;
 - the result: `publish_result`, when an operator publishes it after the close,
-  in one transaction with the publication record.
+  in one transaction with the publication record;
+- the result's later versions: `record_post_deal`, each recording of facts known only after the
+  deal (实际开工时间, 实际竣工时间, installments as paid) in one transaction with its document.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from auction.adapters.channels import Channel
 from auction.domain.codes import Code, Rejected
 from auction.domain.plan.plan_events import AnnouncementChanged, PlanAnnounced
 from auction.domain.plan.plans import PlanState
+from auction.domain.plan.post_deal import PostDealRecording, check_recording, fold
 from auction.domain.plan.supervision import check_supervision_region, parse_supervision_no
 from auction.domain.china import china_date
 from auction.domain.bidding.session import Phase, SessionState
@@ -47,6 +50,7 @@ from auction.documents.landchina import (
     result_document,
     unsold_document,
 )
+from auction.documents.result_update import contract_terms, updated_result_document
 from auction.store.events import to_datetime
 from auction.store.plans import RecordedPlanEvent
 
@@ -143,6 +147,34 @@ class Publisher:
                 raise Rejected(Code.RESULT_ALREADY_PUBLISHED, plan_id=plan_id)
             work.after_commit(self.wake)
         log.info("plan %s: %s %s published to %s", plan_id, document["kind"], document["document_id"],
+                 self.channels)
+        return document
+
+    async def record_post_deal(self, plan_id: str, recording: PostDealRecording, *, by: str,
+                               now: int) -> dict[str, Any]:
+        """Facts known only after the deal, recorded on the sale's published result: one row
+        (never changed) and the result's next version (RES-{plan_id}-2, -3, ...) with its outbox
+        rows, in one transaction; every channel gets it after the versions before it."""
+        await self.plans.state(plan_id)  # NOT_FOUND for an unknown plan
+        original = await outbox.document(self.pool, document_id(RESULT, plan_id))
+        if original is None or original["kind"] != RESULT:
+            raise Rejected(Code.POSTDEAL_NO_RESULT, plan_id=plan_id,
+                           kind=original["kind"] if original is not None else None)
+        contract_date, installments = contract_terms(original)
+        async with unit_of_work(self.pool) as work:
+            so_far = await outbox.post_deal_recordings(work.con, plan_id)
+            facts = check_recording(fold(so_far), recording, contract_date=contract_date,
+                                    installments=installments, today=china_date(now))
+            version = len(so_far) + 2
+            document = updated_result_document(original, facts, version=version, published_at=now)
+            # A recording made at the same moment took this version: its document id is taken.
+            if not await outbox.insert_document(work.con, document, by=by, published_at=to_datetime(now),
+                                                channels=self.channels):
+                raise Rejected(Code.CONFLICT, "another recording was made at the same time: retry")
+            await outbox.insert_post_deal(work.con, plan_id, version, recording, document_id=document["document_id"],
+                                        by=by)
+            work.after_commit(self.wake)
+        log.info("plan %s: result version %d (%s) published to %s", plan_id, version, document["document_id"],
                  self.channels)
         return document
 

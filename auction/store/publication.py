@@ -1,18 +1,20 @@
 """The publication tables (migrations/0005_publication.sql): documents, the outbox,
-attempts and supervision numbers. Writes that must share a transaction with the
+attempts and supervision numbers; and the facts recorded after the deal, each with the
+result version it produced (migrations/0017_post_deal.sql), never changed. Writes that must share a transaction with the
 event that causes them take the connection of that transaction."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
 from auction.documents.landchina import site_order
 from auction.domain.codes import Code, Rejected
+from auction.domain.plan.post_deal import Payment, PostDealRecording
 
 PENDING, DELIVERED, FAILED = "PENDING", "DELIVERED", "FAILED"
 
@@ -155,6 +157,14 @@ async def document(pool: asyncpg.Pool | asyncpg.Connection, document_id: str) ->
     return None if raw is None else stored_document(raw)
 
 
+async def result_versions(pool: asyncpg.Pool, plan_id: str) -> list[dict[str, Any]]:
+    """The plan's result and its later versions (RESULT_UPDATE), oldest first."""
+    rows = await pool.fetch(
+        """SELECT document FROM publications WHERE plan_id = $1 AND kind IN ('RESULT', 'RESULT_UPDATE')
+            ORDER BY position""", plan_id)
+    return [stored_document(r["document"]) for r in rows]
+
+
 async def deliveries(pool: asyncpg.Pool, document_ids: list[str]) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await pool.fetch(
         """SELECT outbox_id, document_id, channel, state, attempts, next_attempt_at, last_error, receipt, delivered_at
@@ -214,3 +224,44 @@ async def depth(pool: asyncpg.Pool) -> dict[str, int]:
         "SELECT state, count(*) AS n FROM publication_outbox WHERE state <> $1 GROUP BY state", DELIVERED,
     )
     return {r["state"]: int(r["n"]) for r in rows}
+
+
+# ---------------------------------------------------------------------------
+# after the deal
+
+
+def _post_deal_recording(row: asyncpg.Record) -> PostDealRecording:
+    return PostDealRecording(
+        row["actual_start_date"], row["actual_completion_date"],
+        tuple(Payment(int(p["period"]), date.fromisoformat(p["paid_date"]), int(p["amount_fen"]))
+              for p in json.loads(row["payments"])),
+    )
+
+
+async def post_deal_recordings(db: asyncpg.Pool | asyncpg.Connection, plan_id: str) -> list[PostDealRecording]:
+    """The plan's recordings in the order they were made (version 2, 3, ...)."""
+    rows = await db.fetch(
+        """SELECT actual_start_date, actual_completion_date, payments FROM post_deal_records
+            WHERE plan_id = $1 ORDER BY version""", plan_id)
+    return [_post_deal_recording(r) for r in rows]
+
+
+async def post_deal_history(db: asyncpg.Pool | asyncpg.Connection, plan_id: str) -> list[dict[str, Any]]:
+    """Every recording with who made it, when, and the document it produced."""
+    rows = await db.fetch(
+        """SELECT version, actual_start_date, actual_completion_date, payments, document_id, recorded_by,
+                  recorded_at FROM post_deal_records WHERE plan_id = $1 ORDER BY version""", plan_id)
+    return [{"version": r["version"], "document_id": r["document_id"], "recorded_by": r["recorded_by"],
+             "recorded_at": r["recorded_at"], "recording": _post_deal_recording(r)} for r in rows]
+
+
+async def insert_post_deal(con: asyncpg.Connection, plan_id: str, version: int, recording: PostDealRecording, *,
+                           document_id: str, by: str) -> None:
+    payments = [{"period": p.period, "paid_date": p.paid_date.isoformat(), "amount_fen": p.amount_fen}
+                for p in recording.payments]
+    await con.execute(
+        """INSERT INTO post_deal_records (plan_id, version, actual_start_date, actual_completion_date, payments,
+                                          document_id, recorded_by)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)""",
+        plan_id, version, recording.actual_start_date, recording.actual_completion_date,
+        json.dumps(payments), document_id, by)

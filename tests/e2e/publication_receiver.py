@@ -45,9 +45,12 @@ RESULT_FIELDS = (
     "region_name region_code supervision_no project_name project_location parcel_no area_hectares area_m2 land_source "
     "land_use_code land_use_name supply_method term_years industry industry_code land_grade land_grade_code "
     "price_wan price_fen installments "
-    "holder plot_ratio_min plot_ratio_max delivery_date construction_start_date completion_date approver "
-    "contract_date deal_at"
+    "holder plot_ratio_min plot_ratio_max delivery_date construction_start_date completion_date "
+    # 实际开工时间, 实际竣工时间: empty at the deal, filled by a later version (RESULT_UPDATE)
+    "actual_start_date actual_completion_date approver contract_date deal_at"
 ).split()
+# Each 分期支付约定 row: the site's four, and the center's own record of what was paid (empty until paid).
+INSTALLMENT_FIELDS = {"period", "due_date", "amount_wan", "amount_fen", "note", "paid_date", "paid_wan", "paid_fen"}
 LAND_USES = {"0501": "零售商业用地", "0505": "商务金融用地", "0601": "工业用地", "0701": "城镇住宅用地"}
 SUPPLY_METHODS = {"招标出让", "拍卖出让", "挂牌出让"}
 WAN_TEXT = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]{0,5}[1-9])?")
@@ -69,7 +72,7 @@ def check_document(doc: dict[str, Any]) -> list[str]:
 
     need(doc.get("schema") == "qj-land-publication/1", "schema")
     kind = doc.get("kind")
-    need(kind in ("ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT", "RESULT_UNSOLD"), "kind")
+    need(kind in ("ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT", "RESULT_UNSOLD", "RESULT_UPDATE"), "kind")
     need(bool(re.fullmatch(r"[1-9][0-9]{5}-TD-.+", str(doc.get("unified_deal_code", "")))), "unified_deal_code")
     need(bool(CHINA_TIME.fullmatch(str(doc.get("published_at", "")))), "published_at")
     f: dict[str, Any] = doc.get("fields", {})
@@ -132,8 +135,43 @@ def check_document(doc: dict[str, Any]) -> list[str]:
         need(isinstance(parts, list) and bool(parts), "installments")
         if isinstance(parts, list) and parts:
             need([p["period"] for p in parts] == [str(i) for i in range(1, len(parts) + 1)], "installment periods")
+            need(all(set(p) == INSTALLMENT_FIELDS for p in parts), "installment fields")
+            if problems:
+                return problems
             need(all(Decimal(p["amount_wan"]) * 1_000_000 == int(p["amount_fen"]) for p in parts), "installment units")
             need(sum(int(p["amount_fen"]) for p in parts) == int(f["price_fen"]), "installments != price")
+        problems.extend(check_after_the_deal(doc))
+    return problems
+
+
+def check_after_the_deal(doc: dict[str, Any]) -> list[str]:
+    """The result's facts known only after the deal: none in the first version; in a later one,
+    real days after the contract, the completion after the start, no installment overpaid."""
+    f, problems = doc["fields"], []
+    starts, ends = f["actual_start_date"], f["actual_completion_date"]
+    parts = f["installments"]
+    if doc["kind"] == "RESULT":
+        if starts or ends or any(p["paid_date"] or p["paid_wan"] or p["paid_fen"] for p in parts):
+            problems.append("a first result with facts after the deal")
+        return problems
+    version = str(doc.get("version", ""))
+    if not version.isdigit() or int(version) < 2 or doc["document_id"] != f"RES-{doc['plan_id']}-{version}":
+        return ["version and document_id"]
+    before = f"RES-{doc['plan_id']}" if version == "2" else f"RES-{doc['plan_id']}-{int(version) - 1}"
+    if doc.get("supersedes") != before:
+        problems.append("supersedes")
+    for name in ("actual_start_date", "actual_completion_date"):
+        if f[name] and not (DATE.fullmatch(f[name]) and f[name] >= f["contract_date"]):
+            problems.append(name)
+    if ends and not (starts and ends >= starts):
+        problems.append("completion before start")
+    for p in parts:
+        if p["paid_fen"] or p["paid_wan"] or p["paid_date"]:
+            if not (p["paid_fen"].isdigit() and Decimal(p["paid_wan"]) * 1_000_000 == int(p["paid_fen"])
+                    and int(p["paid_fen"]) <= int(p["amount_fen"])):
+                problems.append(f"installment {p['period']} paid")
+            if not (DATE.fullmatch(p["paid_date"]) and p["paid_date"] >= f["contract_date"]):
+                problems.append(f"installment {p['period']} paid_date")
     return problems
 
 
@@ -262,6 +300,8 @@ class Receiver:
                 self.problems.append(f"{key}: a repeat with a different body")
             return 200, {"receipt_no": first.receipt, "duplicate": True}
         problems = check_document(document)
+        if document.get("kind") == "RESULT_UPDATE" and f"{document.get('supersedes')}:{channel}" not in self.accepted:
+            problems.append("an update of a result this site does not have")  # out of order
         if problems:
             self.problems.extend(f"{key}: {p}" for p in problems)
             return 422, {"error": problems}

@@ -90,6 +90,20 @@ def result_body() -> dict[str, Any]:
     }
 
 
+async def sell(server: ServerProcess, session_id: str, winner_token: str, loser_token: str) -> dict[str, Any]:
+    """The loser bids the start, the winner PRICE: the session's SessionClosed."""
+    a = await WsClient.join(server.ws, session_id, winner_token)
+    b = await WsClient.join(server.ws, session_id, loser_token)
+    try:
+        await wait_opened(a)
+        assert (await b.bid(START_PRICE))["type"] == "ack"
+        assert (await a.bid(PRICE))["type"] == "ack"
+        closed: dict[str, Any] = await a.wait_event("SessionClosed", timeout=30)
+    finally:
+        await close_all(a, b)
+    return closed
+
+
 async def deliveries(api: Api) -> list[dict[str, Any]]:
     r = await api.get("/api/publications")
     assert r.status_code == 200, r.text
@@ -154,15 +168,7 @@ async def test_documents_arrive_once_in_order_across_failures_and_a_kill(
             early = await refused(api, f"/api/plans/{plan_id}/result", result_body())
             assert early["code"] == "SESSION_NOT_SOLD"
 
-            a = await WsClient.join(server.ws, session_id, winner.token)
-            b = await WsClient.join(server.ws, session_id, loser.token)
-            try:
-                await wait_opened(a)
-                assert (await b.bid(START_PRICE))["type"] == "ack"
-                assert (await a.bid(PRICE))["type"] == "ack"
-                closed = await a.wait_event("SessionClosed", timeout=30)
-            finally:
-                await close_all(a, b)
+            closed = await sell(server, session_id, winner.token, loser.token)
             assert (closed["data"]["outcome"], closed["data"]["price_fen"]) == ("SOLD", PRICE)
 
             # The result needs the 电子监管号 first.

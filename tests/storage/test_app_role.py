@@ -18,7 +18,7 @@ from auction.store.database.roles import APP_ROLE, _APPEND_ONLY_TABLES, assume, 
 
 APPEND_ONLY = {
     "session_events", "plan_events", "committee_members", "reserve_signatures", "ledger_entries", "tree_heads",
-    "bidder_keys", "tender_events",
+    "bidder_keys", "tender_events", "post_deal_records",
 }
 
 

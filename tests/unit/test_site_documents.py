@@ -144,7 +144,8 @@ class TestSiteOrder:
         jsonb_like["fields"] = dict(sorted(jsonb_like["fields"].items(), key=lambda kv: (len(kv[0]), kv[0])))
         restored = site_order(jsonb_like)
         assert json.dumps(restored, ensure_ascii=False) == json.dumps(doc, ensure_ascii=False)
-        assert list(restored["fields"]["installments"][0]) == ["period", "due_date", "amount_wan", "amount_fen", "note"]
+        assert list(restored["fields"]["installments"][0]) == ["period", "due_date", "amount_wan", "amount_fen", "note",
+                                                               "paid_date", "paid_wan", "paid_fen"]
 
     def test_unknown_keys_follow(self) -> None:
         doc = announcement_document(announced().state, region_code="530300")

@@ -14,13 +14,15 @@ from auction.documents.landchina import Installment, ResultEntry
 from auction.documents.site_format import parse_site_date
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
+from auction.domain.plan.post_deal import Payment, PostDealRecording
 from auction.entrypoints.api.guard import text_field
-from auction.entrypoints.api.routes import DATE, INT, Endpoint, RouteTable, get, obj, post, text
+from auction.entrypoints.api.routes import DATE, FEN, INT, Endpoint, RouteTable, get, obj, post, text
 from auction.services.publication import Publisher
 from auction.services.session import now_us
 from auction.store import publication as outbox
 from auction.store.events import to_micros
 
+KINDS = ("ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT", "RESULT_UNSOLD", "RESULT_UPDATE")
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -52,6 +54,25 @@ def _installments(body: dict[str, Any]) -> tuple[Installment, ...]:
             raise Rejected(Code.INVALID_FIELD, "installments: note is text", field="installments")
         parts.append(Installment(i, _date(item, "due_date"), item["amount_fen"], note))
     return tuple(parts)
+
+
+def post_deal_recording(body: dict[str, Any]) -> PostDealRecording:
+    """{actual_start_date?, actual_completion_date?, payments?: [{period, paid_date, amount_fen}]}:
+    dates as `_date` takes them; what is absent is not recorded now."""
+    value = body.get("payments", [])
+    if not isinstance(value, list) or len(value) > 24:
+        raise Rejected(Code.INVALID_FIELD, "payments: a list of up to 24 payments", field="payments")
+    payments = []
+    for item in value:
+        if not isinstance(item, dict) or type(item.get("period")) is not int or type(item.get("amount_fen")) is not int:
+            raise Rejected(Code.INVALID_FIELD, "payments: {period, paid_date, amount_fen}", field="payments")
+        payments.append(Payment(item["period"], _date(item, "paid_date"), item["amount_fen"]))
+    return PostDealRecording(
+        actual_start_date=_date(body, "actual_start_date") if body.get("actual_start_date") is not None else None,
+        actual_completion_date=(_date(body, "actual_completion_date")
+                                if body.get("actual_completion_date") is not None else None),
+        payments=tuple(payments),
+    )
 
 
 def result_entry(body: dict[str, Any], default_region: str) -> ResultEntry:
@@ -86,11 +107,19 @@ class PublicationApi(RouteTable):
                      land_grade=text(40), installments={"type": "array", "minItems": 1, "maxItems": 24, "items": obj(
                          "due_date", "amount_fen", due_date=DATE, amount_fen=INT, note={"type": "string"})},
                      delivery_date=DATE, construction_start_date=DATE, completion_date=DATE, contract_date=DATE)),
+            post("/api/plans/{plan_id}/post-deal", self.record_post_deal,
+                 "登记成交后事项 / Record facts after the deal: actual start, completion, installments paid",
+                 status=201, body=obj(
+                     "by", by=text(64), actual_start_date=DATE, actual_completion_date=DATE,
+                     payments={"type": "array", "maxItems": 24, "items": obj(
+                         "period", "paid_date", "amount_fen", period=INT, paid_date=DATE, amount_fen=FEN)})),
+            get("/api/plans/{plan_id}/post-deal", self.post_deal_history,
+                "成交后事项记录 / Facts recorded after the deal, each with the result version it produced"),
             post("/api/plans/{plan_id}/result-unsold", self.publish_unsold,
                  "发布结果公示（未成交） / Publish the no-sale notice", status=201, body=obj("by", by=text(64))),
             get("/api/plans/{plan_id}/publication", self.plan_publication, "发布情况 / The plan's publication (Q29)"),
             get("/api/publications", self.list_publications, "已发布文件 / Published documents",
-                query={"kind": {"enum": ["ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT", "RESULT_UNSOLD"]}}),
+                query={"kind": {"enum": list(KINDS)}}),
             get("/api/publications/{document_id}", self.get_publication, "发布文件 / A document and its deliveries"),
             post("/api/publications/{document_id}/retry", self.retry, "重新投递 / Retry its delivery",
                  body=obj(channel=text(64))),
@@ -126,6 +155,28 @@ class PublicationApi(RouteTable):
         entry = result_entry(body, self.settings.region_code)
         return await self._publisher(request).publish_result(plan_id, entry, by=by, now=now_us())
 
+    async def record_post_deal(self, request: Request, body: dict[str, Any]) -> Any:
+        """A recording after the deal: 201 with the result's new version (RESULT_UPDATE)."""
+        plan_id = self._id(request, "plan_id")
+        by = text_field(body, "by", 64)
+        return await self._publisher(request).record_post_deal(plan_id, post_deal_recording(body), by=by,
+                                                               now=now_us())
+
+    async def post_deal_history(self, request: Request) -> Any:
+        plan_id = self._id(request, "plan_id")
+        rows = await outbox.post_deal_history(self._publisher(request).pool, plan_id)
+
+        def day(value: date | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        return [{"version": r["version"], "document_id": r["document_id"], "recorded_by": r["recorded_by"],
+                 "recorded_at": _iso(r["recorded_at"]),
+                 "actual_start_date": day(r["recording"].actual_start_date),
+                 "actual_completion_date": day(r["recording"].actual_completion_date),
+                 "payments": [{"period": p.period, "paid_date": p.paid_date.isoformat(), "amount_fen": p.amount_fen}
+                              for p in r["recording"].payments]}
+                for r in rows]
+
     async def _views(self, request: Request, rows: list[Any]) -> list[dict[str, Any]]:
         pool = self._publisher(request).pool
         ids = [r["document_id"] for r in rows]
@@ -147,8 +198,8 @@ class PublicationApi(RouteTable):
 
     async def list_publications(self, request: Request) -> Any:
         kind = request.query_params.get("kind")
-        if kind not in (None, "ANNOUNCEMENT", "ANNOUNCEMENT_CHANGE", "RESULT", "RESULT_UNSOLD"):
-            raise Rejected(Code.INVALID_FIELD, "kind: ANNOUNCEMENT, ANNOUNCEMENT_CHANGE, RESULT or RESULT_UNSOLD",
+        if kind not in (None, *KINDS):
+            raise Rejected(Code.INVALID_FIELD, "kind: " + ", ".join(KINDS),
                            field="kind")
         rows = await outbox.documents(self._publisher(request).pool, (kind,) if kind else None, limit=500)
         return await self._views(request, rows)

@@ -40,7 +40,7 @@ CHANNELS = {
 }
 DELIVERY = {"DELIVERED": "已送达", "PENDING": "待送达", "FAILED": "送达失败", "SENDING": "发送中"}
 DOCUMENTS = {"ANNOUNCEMENT": "出让公告", "ANNOUNCEMENT_CHANGE": "变更公告", "RESULT": "出让结果公示",
-             "RESULT_UNSOLD": "流拍公示"}
+             "RESULT_UNSOLD": "流拍公示", "RESULT_UPDATE": "结果公示（更新）"}
 OPEN = ("PENDING", "OVERDUE", "CALENDAR_MISSING")
 TYPED = ("passphrase_field", "signed_at", "done_at", "bank_txn_id", "amount_wan")
 

@@ -58,6 +58,7 @@ from auction.entrypoints.console.plans import ConsolePlans
 from auction.entrypoints.console.records import ConsoleRecords
 from auction.entrypoints.console.close import ConsoleClose
 from auction.entrypoints.console.result import ConsoleResult
+from auction.entrypoints.console.post_deal import ConsolePostDeal
 from auction.entrypoints.console.money import ConsoleMoney
 from auction.entrypoints.console.people import add_filters
 from auction.entrypoints.console.reserve import ConsoleCommittee, ConsoleReserve
@@ -104,6 +105,7 @@ class ConsolePages:
             *ConsoleCommittee(self.auth, self.render).routes(),
             *ConsoleResult(self.auth, self.render).routes(),
             *ConsoleTenders(self.settings, self.auth, self.render).routes(),
+            *ConsolePostDeal(self.auth, self.render).routes(),
         ]
 
     def render(self, request: Request, name: str, who: SignedIn | None, status_code: int = 200,

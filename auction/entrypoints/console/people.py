@@ -85,6 +85,7 @@ ACTIONS = {
     "COMMITTEE_MEMBER_REGISTER": "登记委员会成员公钥",
     "RESULT_PUBLISH": "发布出让结果",
     "RESULT_UNSOLD_PUBLISH": "发布结果公示（未成交）",
+    "POST_DEAL_RECORD": "登记成交后事项",
 }
 OUTCOMES = {"OK": "成功"}
 DETAIL_NAMES = {

@@ -149,6 +149,12 @@ def shown(rejection: Rejection) -> Shown:
     return Shown(rejection.code.value, rejection.message, article(rejection.code), rejection.details)
 
 
+def errors_beside(rejection: Rejection, fields: tuple[str, ...]) -> dict[str, Shown]:
+    """A refusal shown beside the field it names when the form has that field, else at the top ("form")."""
+    target = rejection.details.get("field")
+    return {str(target) if target in fields else "form": shown(rejection)}
+
+
 def field_of(step: Step, rejection: Rejection) -> str | None:
     """The form field a refusal concerns, or None (shown at the top)."""
     if rejection.code in step.codes:

@@ -28,7 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from auction.documents.landchina import UNSOLD
+from auction.documents.landchina import RESULT, UNSOLD
+from auction.entrypoints.console.post_deal import post_deal_view
 from auction.domain.codes import Code, Rejected, Rejection
 from auction.domain.plan.parcels import CATEGORY_USES, LAND_USES, READINESS_LABELS
 from auction.domain.plan.plan_commands import ChangeAnnouncement, DraftPlan
@@ -110,13 +111,15 @@ class ConsolePlans:
         draft = state.draft
         assert draft is not None
         events = [(r.seq, r.event, *view.event_lines(r.event)) for r in await plans.store.load(plan_id)]
-        ended = None
+        ended, post_deal = None, None
         session = await plans.sessions.state(session_id) if session_id is not None else None
         if session is not None and (session.final or session.phase is Phase.HELD):
             publisher: Publisher = request.state.publisher
             due = await publisher.result_due(plan_id)
             ended = view.SessionEnd(session.phase, due, await publisher.result_published(plan_id),
                                     await publisher.no_sale(plan_id) if due == UNSOLD else None)
+            if due == RESULT and ended.result_published:  # facts after the deal (post_deal.py)
+                post_deal = await post_deal_view(publisher, plan_id)
         return self.render(
             request, "plan.html", who, title=f"供地方案 / Supply plan · {plan_id}", plan_id=plan_id, state=state,
             status_text=view.STATUSES[state.status], stages=view.stages(state, session_id),
@@ -124,6 +127,7 @@ class ConsolePlans:
             readiness=view.readiness(draft.parcel), prices=view.prices(state),
             schedule=view.schedule_rows(state), events=list(reversed(events)), session_id=session_id,
             done=request.query_params.get("done"), when=view.when, wan=view.wan,
+            post_deal=post_deal, values={}, errors={},
         )
 
     async def export_json(self, request: Request, who: SignedIn) -> Response:

@@ -169,8 +169,7 @@ class ConsoleResult(ConsoleArea):
                 note.outcome = r.code.value
                 return RedirectResponse(_after(sid, "ALREADY"), status_code=303)
             note.outcome = r.code.value
-            target = r.rejection.details.get("field")
-            errors = {str(target) if target in FIELDS else "form": forms.shown(r.rejection)}
-            return await self._show(request, who, values=values, errors=errors, status_code=422)
+            return await self._show(request, who, values=values, errors=forms.errors_beside(r.rejection, FIELDS),
+                                    status_code=422)
         note.detail["document_id"] = document["document_id"]
         return RedirectResponse(_after(sid, "PUBLISHED"), status_code=303)

@@ -769,6 +769,23 @@ LABELS: dict[str, tuple[str, str]] = {
                                'Chrome, Edge, Firefox or Safari (over HTTPS), or the auction-bidder client'),
     'js.bid_key_failed': ('报价签名密钥无法准备（{error}），暂不能报价', 'The signing key could not be prepared ({error}): no bids for now'),
     'js.receipts_count': ('已保存 {count} 张报价回执', '{count} bid receipts kept'),
+    # 成交后事项 (auction/entrypoints/console/post_deal.py)
+    'postdeal.title': ('成交后事项', 'After the deal'),
+    'postdeal.actual_start': ('实际开工时间', 'Actual construction start'),
+    'postdeal.actual_completion': ('实际竣工时间', 'Actual completion'),
+    'postdeal.version': ('结果公示版本', 'Result version'),
+    'postdeal.updated_at': ('更新于', 'updated'),
+    'postdeal.period': ('支付期号', 'Period'),
+    'postdeal.due': ('约定支付日期', 'Due'),
+    'postdeal.amount': ('约定支付金额', 'Amount'),
+    'postdeal.paid_date': ('实际支付日期', 'Paid on'),
+    'postdeal.paid': ('实际支付金额', 'Paid'),
+    'postdeal.payments': ('实际支付', 'Payments'),
+    'postdeal.one_payment_a_line': ('每行一笔：期号 日期 金额（万元），如 1 2026-05-08 2505.002283；实际支付为本中心记录，土地市场网无此字段', 'one payment a line: period, date, amount in 万元; payments are this center\'s record (the site has no such field)'),
+    'postdeal.each_recording': ('每次登记单独记录、不可更改，并生成新版本的结果公示送各发布渠道；日期不得早于合同签订日期，竣工不得早于开工', 'Each recording is kept as it is and publishes a new version of the result to every channel; no date before the contract, no completion before the start'),
+    'postdeal.record': ('登记并发布更新', 'Record and publish the update'),
+    'postdeal.recorded': ('成交后事项已登记，结果公示已更新', 'Recorded; the result was updated'),
+    'postdeal.no_result': ('该宗地尚无已发布的成交结果公示', 'The plan has no published result of a sale'),
 }
 LABELS.update(TENDER_LABELS)  # the tender's pages (RULES 6)
 

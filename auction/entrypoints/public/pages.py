@@ -15,8 +15,8 @@ from markupsafe import Markup
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auction.documents.landchina import ANNOUNCEMENT, CHANGE, RESULT, UNSOLD, to_xml
-from auction.documents.pages import TITLES, atom_feed, detail_body, list_body, list_title
+from auction.documents.landchina import ANNOUNCEMENT, CHANGE, RESULT, UNSOLD, UPDATE, to_xml
+from auction.documents.pages import TITLES, atom_feed, detail_body, list_body, list_title, versions_note
 from auction.entrypoints.public.layout import Layout
 from auction.settings import Settings
 from auction.store import publication as outbox
@@ -33,12 +33,14 @@ def _pool(request: Request) -> asyncpg.Pool:
 
 
 async def _documents(request: Request, kind: str | None) -> list[dict[str, Any]]:
-    rows = await outbox.documents(_pool(request), _KINDS[kind] if kind is not None else None)
+    rows = await outbox.documents(_pool(request), _LISTED[kind] if kind is not None else None)
     return [outbox.stored_document(r["document"]) for r in rows]
 
 
-# A page's kinds: announcement changes (变更公告) go with the announcements.
-_KINDS = {ANNOUNCEMENT: (ANNOUNCEMENT, CHANGE), RESULT: (RESULT, UNSOLD)}
+# A page's kinds: announcement changes (变更公告) go with the announcements; a result's later
+# versions are shown from its page (and their own), not listed beside it.
+_KINDS = {ANNOUNCEMENT: (ANNOUNCEMENT, CHANGE), RESULT: (RESULT, UNSOLD, UPDATE)}
+_LISTED = {ANNOUNCEMENT: (ANNOUNCEMENT, CHANGE), RESULT: (RESULT, UNSOLD)}
 
 
 async def _document(request: Request, kind: str | None) -> dict[str, Any] | None:
@@ -80,7 +82,17 @@ class Pages:
         return await self.detail(request, ANNOUNCEMENT)
 
     async def result(self, request: Request) -> Response:
-        return await self.detail(request, RESULT)
+        """A sale's result shows its latest version, saying when it was updated, with every
+        version's link; `?version=1` and a later version's own id show that version as it was."""
+        document = await _document(request, RESULT)
+        if document is None or document["kind"] not in (RESULT, UPDATE):
+            return await self.detail(request, RESULT)
+        versions = await outbox.result_versions(_pool(request), document["plan_id"])
+        shown = document
+        if document["kind"] == RESULT and request.query_params.get("version") != "1":
+            shown = versions[-1]
+        shown = next((v for v in versions if v["document_id"] == shown["document_id"]), shown)
+        return self.page(request, TITLES[shown["kind"]], versions_note(versions, shown) + detail_body(shown))
 
     async def detail(self, request: Request, kind: str) -> Response:
         document = await _document(request, kind)
