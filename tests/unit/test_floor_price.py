@@ -162,3 +162,13 @@ class TestDocument:
         plan.do(Announce(by="op-li", announcement=announcement(schedule_for(PlanMethod.LISTING), title=title)), PUB)
         f = fields_of(plan.state)
         assert (f["announcement_title"], f["announcement_type"]) == (title, "挂牌出让公告")
+
+
+def test_the_console_shows_the_unit_price_beside_each_total() -> None:
+    from auction.entrypoints.console.plan_view import prices
+
+    labels = [label for label, _ in prices(drafted(**PER_FLOOR).state)]
+    assert labels[1:5] == ["起始价 / Starting price", "起始价 / Starting price（楼面单价 / per floor area）",
+                           "增价幅度 / Increment", "增价幅度 / Increment（楼面单价 / per floor area）"]
+    assert dict(prices(drafted(**PER_FLOOR).state))["增价幅度 / Increment（楼面单价 / per floor area）"] == "2 元/建筑平方米"
+    assert len(prices(drafted().state)) == 6  # with the reserve row (listing)
