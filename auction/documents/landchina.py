@@ -30,9 +30,11 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount, wan_number
 from auction.domain.divisions import CODE as REGION_CODE
 from auction.domain.divisions import Divisions
+from auction.domain.plan.floor_price import floor_area, floor_area_text, yuan_text
 from auction.domain.plan.limits import plain, range_text
 from auction.domain.plan.parcels import Parcel, format_basis_points, format_hundredths, to_hectares, to_square_metres
-from auction.domain.plan.plan_terms import PlanMethod, Schedule
+from auction.domain.plan.plan_events import PlanDrafted
+from auction.domain.plan.plan_terms import Announcement, PlanMethod, Schedule
 from auction.domain.plan.plans import PlanState
 from auction.domain.plan.supervision import check_supervision_region, parse_supervision_no
 
@@ -50,6 +52,7 @@ SUPPLY_METHODS = {  # 供地方式, as the China Land Market website names them
     PlanMethod.AUCTION: "拍卖出让",
     PlanMethod.LISTING: "挂牌出让",
 }
+ANNOUNCEMENT_TYPES = {method: f"{name}公告" for method, name in SUPPLY_METHODS.items()}  # 公告类型: 挂牌出让公告
 INDUSTRY_CODE = re.compile(r"[A-T]([0-9]{2}([0-9]{1,2})?)?")  # 行业分类 (GB/T 4754): K, K72, C3011
 LAND_GRADE_CODE = re.compile(r"dj[1-9][0-9]?")  # 土地级别 as the site codes it: dj1 一级
 LAND_SOURCES = ("新增建设用地", "现有建设用地", "新增建设用地(来自存量库)")  # 土地来源
@@ -66,6 +69,8 @@ SCHEDULE_LABELS: dict[str, str] = {
     "qualification_confirmed_by": "确认竞买资格时间",
 }
 ANNOUNCEMENT_LABELS: dict[str, str] = {
+    "announcement_title": "公告标题",
+    "announcement_type": "公告类型",
     "announcement_no": "公告编号",
     "seller": "出让人",
     "supply_method": "出让方式",
@@ -90,10 +95,15 @@ ANNOUNCEMENT_LABELS: dict[str, str] = {
     "height_limit": "建筑限高(米)范围",
     "investment_intensity_wan": "投资强度(万元/公顷)",
     "remarks": "备注",
+    # Prices per floor area (floor_price.py): the floor area the totals come from and each unit
+    # price beside its total; empty when the plan states totals.
+    "floor_area_m2": "建筑面积(平方米)",
     "start_price_wan": "起始价(万元)",
     "start_price_fen": "起始价(分)",
+    "start_price_yuan_per_floor_m2": "起始价(元/建筑平方米)",
     "increment_wan": "加价幅度(万元)",
     "increment_fen": "加价幅度(分)",
+    "increment_yuan_per_floor_m2": "加价幅度(元/建筑平方米)",
     "deposit_wan": "保证金(万元)",
     "deposit_fen": "保证金(分)",
     "appraisal_filing_no": "估价报告备案号",
@@ -320,6 +330,31 @@ def planning_words(parcel: Parcel) -> dict[str, str]:
     }
 
 
+def announcement_heading(announcement: Announcement, method: PlanMethod) -> dict[str, str]:
+    """公告标题 and 公告类型: the operator's title, else `{出让人}国有建设用地使用权{挂牌出让}公告`;
+    the type from the method (挂牌出让公告, 拍卖出让公告, 招标出让公告)."""
+    kind = ANNOUNCEMENT_TYPES[method]
+    return {"announcement_title": announcement.title or f"{announcement.seller}国有建设用地使用权{kind}",
+            "announcement_type": kind}
+
+
+def floor_prices(draft: PlanDrafted) -> dict[str, str]:
+    """起始价 and 加价幅度, each total (万元, fen) with its unit price per floor area beside it when the
+    plan states one (元/建筑平方米), and the floor area they come from; the parcel's stated 建筑面积
+    shows even with totals."""
+    per_floor = draft.start_fen_per_floor_m2 is not None or draft.increment_fen_per_floor_m2 is not None
+    area = floor_area(draft.parcel) if per_floor or draft.parcel.floor_area_m2_hundredths is not None else None
+    return {
+        "floor_area_m2": "" if area is None else floor_area_text(area),
+        "start_price_wan": wan_number(draft.start_price),
+        "start_price_fen": str(draft.start_price),
+        "start_price_yuan_per_floor_m2": _optional(draft.start_fen_per_floor_m2, yuan_text),
+        "increment_wan": wan_number(draft.increment),
+        "increment_fen": str(draft.increment),
+        "increment_yuan_per_floor_m2": _optional(draft.increment_fen_per_floor_m2, yuan_text),
+    }
+
+
 @dataclass(frozen=True)
 class CenterPublicKey:
     """The public half of the trading center's transparency key: its id and the raw Ed25519 key in hex."""
@@ -339,6 +374,7 @@ def announcement_document(state: PlanState, *, region_code: str,
     parcel, a = draft.parcel, announced.announcement
     listing = draft.method is PlanMethod.LISTING
     fields: dict[str, Any] = {
+        **announcement_heading(a, draft.method),
         "announcement_no": a.announcement_no,
         "seller": a.seller,
         "supply_method": SUPPLY_METHODS[draft.method],
@@ -357,10 +393,7 @@ def announcement_document(state: PlanState, *, region_code: str,
         "green_ratio_min": _optional(parcel.planning.green_ratio_min_bp, format_basis_points),
         "height_limit_m": _optional(parcel.planning.height_limit_cm, format_hundredths),
         **planning_words(parcel),
-        "start_price_wan": wan_number(draft.start_price),
-        "start_price_fen": str(draft.start_price),
-        "increment_wan": wan_number(draft.increment),
-        "increment_fen": str(draft.increment),
+        **floor_prices(draft),
         "deposit_wan": wan_number(draft.deposit),
         "deposit_fen": str(draft.deposit),
         "appraisal_filing_no": state.appraisals[-1].appraisal.filing_no if state.appraisals else "",

@@ -177,6 +177,9 @@ class Code(str, Enum):
     POSTDEAL_BEFORE_CONTRACT = "POSTDEAL_BEFORE_CONTRACT"
     POSTDEAL_COMPLETION_BEFORE_START = "POSTDEAL_COMPLETION_BEFORE_START"
     POSTDEAL_OVERPAID = "POSTDEAL_OVERPAID"
+    FLOOR_AREA_UNKNOWN = "FLOOR_AREA_UNKNOWN"
+    FLOOR_PRICE_NOT_WHOLE_FEN = "FLOOR_PRICE_NOT_WHOLE_FEN"
+    FLOOR_PRICE_TOTAL_MISMATCH = "FLOOR_PRICE_TOTAL_MISMATCH"
 
 
 MESSAGES: dict[Code, str] = {
@@ -326,6 +329,9 @@ MESSAGES: dict[Code, str] = {
     Code.POSTDEAL_BEFORE_CONTRACT: "日期早于合同签订日期 / The date is before the contract date",
     Code.POSTDEAL_COMPLETION_BEFORE_START: "实际竣工时间早于实际开工时间，或实际开工时间未登记 / The actual completion is before the actual start, or no start is recorded",
     Code.POSTDEAL_OVERPAID: "该期实际支付金额超过约定支付金额 / More is paid toward the installment than it owes",
+    Code.FLOOR_AREA_UNKNOWN: "按建筑面积计价须写明建筑面积，或有闭区间的容积率上限 / A price per floor area needs the floor area: state it, or a closed plot ratio upper limit",
+    Code.FLOOR_PRICE_NOT_WHOLE_FEN: "单价乘建筑面积不是整分 / The unit price times the floor area is not a whole number of fen",
+    Code.FLOOR_PRICE_TOTAL_MISMATCH: "总价与单价乘建筑面积不符 / The total differs from the unit price times the floor area",
 }
 
 

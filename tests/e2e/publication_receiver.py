@@ -32,8 +32,11 @@ ANNOUNCEMENT_FIELDS = (
     # the planning limits in the site's words (大于1并且小于或等于2.2), 投资强度 and 备注
     "plot_ratio building_density green_ratio height_limit investment_intensity_wan remarks "
     # the trading center's transparency key (docs/protocol.md section 9)
-    "transparency_key_id transparency_public_key"
+    "transparency_key_id transparency_public_key "
+    # 公告标题, 公告类型; prices per floor area (元/建筑平方米) and the floor area they come from
+    "announcement_title announcement_type floor_area_m2 start_price_yuan_per_floor_m2 increment_yuan_per_floor_m2"
 ).split()
+ANNOUNCEMENT_TYPES = {"招标出让": "招标出让公告", "拍卖出让": "拍卖出让公告", "挂牌出让": "挂牌出让公告"}
 CHANGE_FIELDS = (
     "announcement_no change_no parcel_no location supply_method reason content listing_start_at listing_end_at "
     "auction_start_at registration_closes_at deposit_deadline qualification_confirmed_by pushed_back_days contacts"
@@ -116,6 +119,13 @@ def check_document(doc: dict[str, Any]) -> list[str]:
             need(f[name] == "" or bool(PERCENT_TEXT.fullmatch(f[name])), name)
         need(f["height_limit_m"] == "" or bool(RATIO_TEXT.fullmatch(f["height_limit_m"])), "height_limit_m")
         need(int(f["deposit_fen"]) * 5 >= int(f["start_price_fen"]), "deposit below 20% (Q31)")
+        need(ANNOUNCEMENT_TYPES[f["supply_method"]] == f["announcement_type"] and bool(f["announcement_title"].strip()),
+             "announcement title and type")
+        for p in ("start_price", "increment"):  # a unit price per floor area times the floor area is the total
+            unit = f[f"{p}_yuan_per_floor_m2"]
+            need(unit == "" or (bool(WAN_TEXT.fullmatch(unit)) and bool(f["floor_area_m2"])
+                                and Decimal(unit) * Decimal(f["floor_area_m2"]) * 100 == int(f[f"{p}_fen"])),
+                 f"{p} per floor area")
         starts = [f["listing_start_at"], f["auction_start_at"]]
         need(sum(1 for s in starts if s) == 1 and all(s == "" or CHINA_TIME.fullmatch(s) for s in starts), "start")
         for name in ("registration_closes_at", "deposit_deadline", "qualification_confirmed_by"):

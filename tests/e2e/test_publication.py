@@ -27,7 +27,7 @@ import httpx
 
 from loadtests.harness import ServerProcess
 from tests.e2e.helpers import WAN, Api, WsClient, close_all, closed_event, wait_opened
-from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, announced_plan, ok, refused, session_of, today
+from tests.e2e.plan_flow import COMPRESSED, INCREMENT, START_PRICE, Committee, announced_plan, ok, refused, session_of, today
 from tests.e2e.publication_receiver import Receiver
 
 RESERVE = 5_005 * WAN + 777  # fen: never to appear on an announcement page
@@ -359,10 +359,15 @@ async def test_an_announcement_change_reaches_every_channel_after_the_announceme
     """RULES 3.1 / Q29: a change to a published announcement (变更公告) is published
     on the same channels, after the announcement it changes (per parcel and channel),
     and listed with the announcements on the public pages; a late change shows the
-    schedule pushed back."""
+    schedule pushed back. The plan states its prices per floor area (元/建筑平方米): the totals are
+    derived, and the announcement shows both to every channel."""
     async with healthy_channels(server_factory) as (server, receiver):
         async with Api(server) as api, httpx.AsyncClient(base_url=server.http, trust_env=False) as public:
-            plan_id, _ = await announced_plan(api, "LISTING", start_in=60)
+            # 1000 元 and 2 元 per m² over 20000 m² x 2.5: 5000 万元 and 10 万元
+            plan_id, _ = await announced_plan(api, "LISTING", start_in=60, start_price_fen=0, increment_fen=0,
+                                              start_fen_per_floor_m2=100_000, increment_fen_per_floor_m2=200)
+            view = (await api.get(f"/api/plans/{plan_id}")).json()
+            assert (view["start_price_fen"], view["increment_fen"]) == (START_PRICE, INCREMENT)
             now = datetime.now(UTC).isoformat()
             await ok(api, f"/api/plans/{plan_id}/announcement-change",
                      {"by": "op-li", "published_at": now, "reason": "更正联系方式", "content": "联系电话改为 0874-3100000"})
@@ -379,6 +384,10 @@ async def test_an_announcement_change_reaches_every_channel_after_the_announceme
                     == [f"ANN-{plan_id}", change_id]
             fields = receiver.accepted[f"{change_id}:province"].document["fields"]
             assert (fields["change_no"], fields["reason"], fields["pushed_back_days"]) == ("1", "更正联系方式", "0")
+            announced = receiver.accepted[f"ANN-{plan_id}:landchina"].document["fields"]
+            assert (announced["floor_area_m2"], announced["start_price_yuan_per_floor_m2"],
+                    announced["increment_yuan_per_floor_m2"], announced["announcement_type"]) == (
+                "50000.00", "1000", "2", "挂牌出让公告")
 
             listing = await page_text(public, "/public/announcements")
             assert "变更公告（第1次）" in listing

@@ -21,6 +21,7 @@ from typing import Any
 
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount
+from auction.domain.plan.limits import contains
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,9 @@ class Parcel:
     # Several uses, each with its term (and area), in the order the documents list them; the
     # parcel's main use (`land_use`, `term_years`) is one of them. Empty: one use.
     uses: tuple[UsePart, ...] = ()
+    # 建筑面积 (计容), 0.01 m², when the plan states it; None: land area × plot ratio upper limit
+    # where prices are per floor area (floor_price.py).
+    floor_area_m2_hundredths: int | None = None
 
     @property
     def land_use_name(self) -> str:
@@ -277,7 +281,7 @@ class Parcel:
         data = asdict(self) | {"conditions_category": self.conditions_category.value,
                                "planning": self.planning.to_dict()}
         for name in OPTIONAL_FIELDS:  # fields added later stay out of payloads while unset
-            if data[name] in ("", ()):
+            if data[name] in ("", (), None):
                 del data[name]
         return data
 
@@ -291,7 +295,7 @@ class Parcel:
         return cls(**values)
 
 
-OPTIONAL_FIELDS = ("region_code", "use_name", "uses")
+OPTIONAL_FIELDS = ("region_code", "use_name", "uses", "floor_area_m2_hundredths")
 REGION_CODE = re.compile(r"[1-9][0-9]{5}")  # 行政区划代码 (GB/T 2260)
 
 
@@ -322,6 +326,7 @@ def check_parcel(parcel: Parcel) -> None:
     if type(parcel.term_years) is not int or not 1 <= parcel.term_years <= use.max_term_years:
         raise bad("term_years", f"1 to {use.max_term_years} years for {use.name}")
     _check_uses(parcel, bad)
+    _check_floor_area(parcel, bad)
     low, high = parcel.plot_ratio_min, parcel.plot_ratio_max
     if low is None and high is None:
         raise bad("plot_ratio_max", "a plot ratio limit is required (规划条件)")
@@ -382,6 +387,22 @@ def _check_uses(parcel: Parcel, bad: Any) -> None:
             raise bad("uses", "a positive whole number of 0.01 m² for each stated area")
     if sum(part.area_m2_hundredths or 0 for part in parcel.uses) > parcel.area_m2_hundredths:
         raise bad("uses", "the uses' areas add up to more than the parcel's")
+
+
+def _check_floor_area(parcel: Parcel, bad: Any) -> None:
+    """A stated 建筑面积 is a positive whole number of 0.01 m² the plot ratio allows on the land
+    (land area × the limits, each end open or closed as stated)."""
+    floor = parcel.floor_area_m2_hundredths
+    if floor is None:
+        return
+    if not _whole(floor) or floor == 0:
+        raise bad("floor_area_m2_hundredths", "a positive whole number of 0.01 m²")
+    low, high, area = parcel.plot_ratio_min, parcel.plot_ratio_max, parcel.area_m2_hundredths
+    if all(v is None or _whole(v) for v in (low, high)):  # the limits' own form is judged after
+        if not contains(floor * 100, None if low is None else area * low, None if high is None else area * high,
+                        low_open=parcel.planning.is_open("plot_ratio_min"),
+                        high_open=parcel.planning.is_open("plot_ratio_max")):
+            raise bad("floor_area_m2_hundredths", "outside land area × the plot ratio limits")
 
 
 # ---------------------------------------------------------------------------

@@ -24,6 +24,10 @@ class DraftPlan:
     deposit: int  # fen, 竞买保证金
     bidder_conditions: str = ""  # 竞买条件; only where Q24 allows
     rules: PlanRules = field(default_factory=PlanRules)
+    # Prices per square metre of floor area (元/建筑平方米, floor_price.py): the totals above are
+    # then derived from them (0: derive; a different total is refused).
+    start_fen_per_floor_m2: int | None = None
+    increment_fen_per_floor_m2: int | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class EditDraft:
     increment: int  # fen
     deposit: int  # fen
     bidder_conditions: str = ""
+    start_fen_per_floor_m2: int | None = None  # as in `DraftPlan`
+    increment_fen_per_floor_m2: int | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ member voted (Q22) or the reserve amount (Q26): see `ReserveDecided`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, get_args
 
 from auction.domain.plan.parcels import Parcel
@@ -26,6 +26,13 @@ class DraftFacts:
     increment: int  # fen
     deposit: int  # fen
     bidder_conditions: str
+    # The unit prices per m² of floor area the totals were derived from (floor_price.py); None: the
+    # plan stated totals. Left out of stored payloads while None.
+    start_fen_per_floor_m2: int | None = field(default=None, kw_only=True)
+    increment_fen_per_floor_m2: int | None = field(default=None, kw_only=True)
+
+
+FLOOR_PRICE_FIELDS = ("start_fen_per_floor_m2", "increment_fen_per_floor_m2")
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,9 @@ def event_to_dict(event: PlanEvent) -> dict[str, Any]:
     """Plain JSON-ready fields (without the type name)."""
     if isinstance(event, DraftFacts):
         data = asdict(event) | {"parcel": event.parcel.to_dict(), "method": event.method.value}
+        for name in FLOOR_PRICE_FIELDS:
+            if data[name] is None:
+                del data[name]
         if isinstance(event, PlanDrafted):
             data["rules"] = event.rules.to_dict()
         return data

@@ -110,11 +110,16 @@ class Announcement:
     contacts: str  # 联系方式
     channels: frozenset[Channel]  # Q29: where it was published
     other_matters: str = ""  # 其他事项
+    # 公告标题 as the operator writes it; '': made from the seller and the method
+    # (auction/documents/landchina.py). Left out of stored payloads while empty.
+    title: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["schedule"] = self.schedule.to_dict()
         data["channels"] = sorted(c.value for c in self.channels)
+        if not self.title:
+            del data["title"]
         return data
 
     @classmethod

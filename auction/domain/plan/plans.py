@@ -48,6 +48,7 @@ from typing import Any, TypeVar, cast
 from auction.domain.china import china_date
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount, percent_ceil
+from auction.domain.plan.floor_price import floor_total
 from auction.domain.plan.parcels import READINESS_LABELS, Parcel, check_parcel
 from auction.domain.plan.plan_commands import (
     Announce,
@@ -214,20 +215,21 @@ def _draft(state: PlanState, command: DraftPlan, now: int) -> list[PlanEvent]:
     if state.draft is not None:
         raise Rejected(Code.PLAN_EXISTS, plan_id=state.draft.plan_id)
     _text(command.plan_id, "plan_id")
-    parcel = _checked_terms(command, command.rules)
-    return [_recorded(pe.PlanDrafted, command, at=now, parcel=parcel)]
+    parcel, prices = _checked_terms(command, command.rules)
+    return [_recorded(pe.PlanDrafted, command, at=now, parcel=parcel, **prices)]
 
 
 def _edit(state: PlanState, command: EditDraft, now: int) -> list[PlanEvent]:
     if state.status is not PlanStatus.DRAFT:
         raise _wrong_status(state, "only a draft is edited, before the committee meets; "
                             "withdraw the plan and draft a new one")
-    parcel = _checked_terms(command, state.rules)
-    return [_recorded(pe.PlanDraftEdited, command, at=now, parcel=parcel)]
+    parcel, prices = _checked_terms(command, state.rules)
+    return [_recorded(pe.PlanDraftEdited, command, at=now, parcel=parcel, **prices)]
 
 
-def _checked_terms(command: DraftPlan | EditDraft, rules: PlanRules) -> Parcel:
-    """A draft's parcel and terms, judged (Q23, Q24, Q31): the one parcel, or `Rejected`."""
+def _checked_terms(command: DraftPlan | EditDraft, rules: PlanRules) -> tuple[Parcel, dict[str, int]]:
+    """A draft's parcel and terms, judged (Q23, Q24, Q31): the one parcel and the total prices (derived
+    from the prices per floor area when the plan states them), or `Rejected`."""
     parcels = command.parcels
     if not isinstance(parcels, tuple | list) or not parcels:
         raise Rejected(Code.INVALID_FIELD, "one parcel is required", field="parcels")
@@ -244,10 +246,15 @@ def _checked_terms(command: DraftPlan | EditDraft, rules: PlanRules) -> Parcel:
         )
     if not isinstance(command.method, PlanMethod):
         raise Rejected(Code.INVALID_TERMS, "method: LISTING, AUCTION or TENDER", field="method")
-    for name in ("start_price", "increment", "deposit"):
-        if not is_valid_amount(getattr(command, name)):
+    prices = {"start_price": command.start_price, "increment": command.increment, "deposit": command.deposit}
+    for name, unit_name in (("start_price", "start_fen_per_floor_m2"), ("increment", "increment_fen_per_floor_m2")):
+        unit = getattr(command, unit_name)
+        if unit is not None:  # 元/建筑平方米: the total is derived, exactly
+            prices[name] = floor_total(parcel, unit, unit_name, prices[name])
+    for name, amount in prices.items():
+        if not is_valid_amount(amount):
             raise Rejected(Code.INVALID_TERMS, f"{name} must be a positive whole number of fen", field=name)
-    minimum_deposit = percent_ceil(command.start_price, rules.min_deposit_percent)
+    minimum_deposit = percent_ceil(prices["start_price"], rules.min_deposit_percent)
     if command.deposit < minimum_deposit:  # Q31
         raise Rejected(Code.Q31_DEPOSIT_BELOW_20_PERCENT, minimum_deposit=minimum_deposit)
     if not isinstance(command.bidder_conditions, str):
@@ -258,7 +265,7 @@ def _checked_terms(command: DraftPlan | EditDraft, rules: PlanRules) -> Parcel:
             land_use=parcel.land_use,
             conditions_category=parcel.conditions_category.value,
         )
-    return parcel
+    return parcel, prices
 
 
 def _meeting(state: PlanState, command: RecordCommitteeMeeting, now: int) -> list[PlanEvent]:
@@ -350,6 +357,8 @@ def _announce(state: PlanState, command: Announce, now: int) -> list[PlanEvent]:
     a = command.announcement
     for name in ("announcement_no", "seller", "place_and_method", "application", "contacts"):
         _text(getattr(a, name, None), name)
+    if not isinstance(a.title, str):  # 公告标题: the operator's, or '' for the one made from the method
+        raise Rejected(Code.INVALID_FIELD, "title must be text", field="title")
     if type(a.published_at) is not int:
         raise Rejected(Code.INVALID_FIELD, "published_at must be µs UTC", field="published_at")
     if not isinstance(a.channels, set | frozenset | list | tuple):

@@ -82,6 +82,10 @@ def _int(body: dict[str, Any], name: str) -> int:
     return value
 
 
+def _optional_int(body: dict[str, Any], name: str) -> int | None:
+    return None if body.get(name) is None else _int(body, name)
+
+
 def _time(body: dict[str, Any], name: str, *, required: bool = True) -> int | None:
     value = body.get(name)
     if value is None and not required:
@@ -204,6 +208,8 @@ def plan_view(state: PlanState, events: list[RecordedPlanEvent], session: dict[s
         "increment_fen": draft.increment,
         "deposit_fen": draft.deposit,
         "bidder_conditions": draft.bidder_conditions,
+        "start_fen_per_floor_m2": draft.start_fen_per_floor_m2,  # None: the plan states totals
+        "increment_fen_per_floor_m2": draft.increment_fen_per_floor_m2,
         "rules": _shown(draft.rules.to_dict()),
         "schedule": _shown(state.schedule.to_dict()) if state.schedule is not None else None,
         "appraisals": [_shown(r.appraisal.to_dict()) for r in state.appraisals],
@@ -308,6 +314,7 @@ def _announcement(body: dict[str, Any]) -> Announcement:
         contacts=text_field(body, "contacts", 500),
         channels=_channels(body),
         other_matters=text_field(body, "other_matters", 4000, required=False),
+        title=text_field(body, "title", 200, required=False),
     )
 
 
@@ -363,6 +370,9 @@ def _draft_terms(body: dict[str, Any]) -> dict[str, Any]:
         "increment": _int(body, "increment_fen"),
         "deposit": _int(body, "deposit_fen"),
         "bidder_conditions": text_field(body, "bidder_conditions", 2000, required=False),
+        # 元/建筑平方米 (in fen per m² of floor area): the totals are then derived (0 or absent: derive)
+        "start_fen_per_floor_m2": _optional_int(body, "start_fen_per_floor_m2"),
+        "increment_fen_per_floor_m2": _optional_int(body, "increment_fen_per_floor_m2"),
     }
 
 
@@ -379,7 +389,8 @@ def _withdraw(body: dict[str, Any]) -> WithdrawPlan:
 DRAFT: Schema = obj("by", "method", "start_price_fen", "increment_fen", "deposit_fen",
                     by=text(100), plan_id=text(64), method={"enum": ["LISTING", "AUCTION", "TENDER"]},
                     parcel=OBJECT, parcels={"type": "array", "items": OBJECT}, start_price_fen=INT,
-                    increment_fen=INT, deposit_fen=INT, bidder_conditions={"type": "string", "maxLength": 2000})
+                    increment_fen=INT, deposit_fen=INT, bidder_conditions={"type": "string", "maxLength": 2000},
+                    start_fen_per_floor_m2=INT, increment_fen_per_floor_m2=INT)
 SCHEDULE: Schema = obj("start_at", "deposit_deadline", "registration_closes_at", start_at=TIME,
                        listing_end_at=TIME, deposit_deadline=TIME, registration_closes_at=TIME)
 
@@ -408,7 +419,8 @@ class PlansApi(RouteTable):
                 "by", "announcement_no", "seller", "published_at", "schedule", "place_and_method", "application",
                 "contacts", "channels", by=text(100), announcement_no=text(), seller=text(), published_at=TIME,
                 schedule=SCHEDULE, place_and_method=text(2000), application=text(4000), contacts=text(500),
-                channels={"type": "array", "items": {"type": "string"}}, other_matters={"type": "string"})),
+                channels={"type": "array", "items": {"type": "string"}}, other_matters={"type": "string"},
+                title={"type": "string", "maxLength": 200})),
             post("/api/plans/{plan_id}/announcement-change", self._step(_announcement_change),
                  "变更公告 / A change notice (RULES 3.1)", body=obj(
                      "by", "published_at", "reason", "content", by=text(100), published_at=TIME, reason=text(500),

@@ -36,6 +36,7 @@ from auction.domain.plan.plan_events import (
     PlanWithdrawn,
     ReserveDecided,
 )
+from auction.domain.plan.floor_price import yuan_text
 from auction.domain.plan.plan_terms import PlanMethod
 from auction.domain.plan.plans import PlanState, PlanStatus
 from auction.domain.bidding.terms import DAY, HOUR, MINUTE, SECOND
@@ -405,6 +406,10 @@ def prices(state: PlanState) -> list[tuple[str, str]]:
                                  f"不低于 {draft.rules.min_deposit_percent}%，Q31）"),
         ("竞买条件 / Bidder conditions", draft.bidder_conditions or "无 / none"),
     ]
+    for at, label, unit in ((3, "增价幅度 / Increment", draft.increment_fen_per_floor_m2),
+                            (2, "起始价 / Starting price", draft.start_fen_per_floor_m2)):
+        if unit is not None:  # stated per floor area; the total beside it derived from it (floor_price.py)
+            rows.insert(at, (f"{label}（楼面单价 / per floor area）", f"{yuan_text(unit)} 元/建筑平方米"))
     if draft.method is not PlanMethod.AUCTION:
         rows.append(("底价 / Reserve", "须设定，开始前集体确定（Q26, Q28） / required, decided before the start"))
     return rows
