@@ -46,6 +46,7 @@ from auction.entrypoints.api.operator import _reason
 from auction.entrypoints.api.plans import MEMBER_ID, plan_id_of
 from auction.entrypoints.api.records import parcel_facts
 from auction.entrypoints.api.routes import FEN, INT, OBJECT, TIME, Endpoint, RouteTable, get, obj, post, text
+from auction.services.registration import TOKEN_PREFIX
 from auction.services.tender import TenderRequest, TenderService, receipt_view
 from auction.settings import Settings
 
@@ -257,16 +258,15 @@ class TendersApi(RouteTable):
 
 
 async def public_tender(request: Request) -> Response:
-    """The public view; with a bidder's token (`Authorization: Bearer`) also its own number,
+    """The public view; with a bidder's token (`Authorization: Bearer bt_...`) also its own number,
     which the token was issued without (RULES 3.5) and the sealed bid is bound to."""
     try:
         tender_id = tender_id_of(request)
         service = _service(request)
         view = tender_view(await service.fresh_state(tender_id), _escrow_hex(request))
-        supplied = request.headers.get("authorization", "")
-        if supplied.startswith("Bearer "):
-            login = await service.login(tender_id, supplied.removeprefix("Bearer ").strip())
-            view["you"] = {"bidder_no": login.bidder_no}
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if token.startswith(TOKEN_PREFIX):  # a bidding token (an operator's key is not one: ignored)
+            view["you"] = {"bidder_no": (await service.login(tender_id, token)).bidder_no}
         return JSONResponse(view)
     except Rejected as r:
         return problem(r)
