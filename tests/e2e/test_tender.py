@@ -58,6 +58,8 @@ class Bidder:
         self.server, self.tender_id = server, tender_id
         self.bidder_no: int = qualified["bidder_no"]
         self.token: str = qualified["token"]
+        self.application_id: str = qualified["application_id"]
+        self.sub_account: str = qualified["sub_account"]
 
     async def bid(self, price: int, proposal: bytes = b"") -> Submitted:
         return await asyncio.to_thread(submit_bid, self.server.http, self.tender_id, self.token,
