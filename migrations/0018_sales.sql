@@ -15,37 +15,26 @@ CREATE TABLE sales (
 INSERT INTO sales (sale_id, kind) SELECT session_id, 'SESSION' FROM sessions;
 INSERT INTO sales (sale_id, kind) SELECT tender_id, 'TENDER' FROM tenders;
 
-CREATE FUNCTION sales_register_session() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A new session or tender is a sale: TG_ARGV = (its id column, its kind).
+CREATE FUNCTION sales_register() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO sales (sale_id, kind) VALUES (NEW.session_id, 'SESSION');
+    INSERT INTO sales (sale_id, kind) VALUES (to_jsonb(NEW) ->> TG_ARGV[0], TG_ARGV[1]);
     RETURN NULL;
 END $$;
 CREATE TRIGGER sessions_are_sales AFTER INSERT ON sessions
-    FOR EACH ROW EXECUTE FUNCTION sales_register_session();
-
-CREATE FUNCTION sales_register_tender() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO sales (sale_id, kind) VALUES (NEW.tender_id, 'TENDER');
-    RETURN NULL;
-END $$;
+    FOR EACH ROW EXECUTE FUNCTION sales_register('session_id', 'SESSION');
 CREATE TRIGGER tenders_are_sales AFTER INSERT ON tenders
-    FOR EACH ROW EXECUTE FUNCTION sales_register_tender();
+    FOR EACH ROW EXECUTE FUNCTION sales_register('tender_id', 'TENDER');
 
-ALTER TABLE applications DROP CONSTRAINT applications_session_id_fkey,
-    ADD CONSTRAINT applications_session_id_fkey FOREIGN KEY (session_id) REFERENCES sales (sale_id);
-ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_session_id_fkey,
-    ADD CONSTRAINT ledger_entries_session_id_fkey FOREIGN KEY (session_id) REFERENCES sales (sale_id);
-ALTER TABLE session_closings DROP CONSTRAINT session_closings_session_id_fkey,
-    ADD CONSTRAINT session_closings_session_id_fkey FOREIGN KEY (session_id) REFERENCES sales (sale_id);
-ALTER TABLE deadlines DROP CONSTRAINT deadlines_session_id_fkey,
-    ADD CONSTRAINT deadlines_session_id_fkey FOREIGN KEY (session_id) REFERENCES sales (sale_id);
-ALTER TABLE clock_events DROP CONSTRAINT clock_events_session_id_fkey,
-    ADD CONSTRAINT clock_events_session_id_fkey FOREIGN KEY (session_id) REFERENCES sales (sale_id);
-ALTER TABLE reoffers DROP CONSTRAINT reoffers_session_id_fkey,
-    ADD CONSTRAINT reoffers_session_id_fkey FOREIGN KEY (session_id) REFERENCES sales (sale_id);
-ALTER TABLE settlements DROP CONSTRAINT settlements_session_id_fkey,
-    ADD CONSTRAINT settlements_session_id_fkey FOREIGN KEY (session_id) REFERENCES sales (sale_id);
-ALTER TABLE deadline_moves DROP CONSTRAINT deadline_moves_session_id_fkey,
-    ADD CONSTRAINT deadline_moves_session_id_fkey FOREIGN KEY (session_id) REFERENCES sales (sale_id);
-ALTER TABLE portal_applications DROP CONSTRAINT portal_applications_session_id_fkey,
-    ADD CONSTRAINT portal_applications_session_id_fkey FOREIGN KEY (session_id) REFERENCES sales (sale_id);
+-- Each table's `session_id` foreign key (named by PostgreSQL's default, `<table>_session_id_fkey`)
+-- now references the sale.
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['applications', 'ledger_entries', 'session_closings', 'deadlines', 'clock_events',
+                             'reoffers', 'settlements', 'deadline_moves', 'portal_applications'] LOOP
+        EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I, ADD CONSTRAINT %I FOREIGN KEY (session_id) '
+                       'REFERENCES sales (sale_id)', t, t || '_session_id_fkey', t || '_session_id_fkey');
+    END LOOP;
+END $$;
