@@ -4,7 +4,8 @@ deposits over the signed webhook, the complete deposit qualifies each, they bid 
 opening picks the winner, and the tender's end books what a session's close books: the
 winner's deposit applied to the price, every other deposit held for refund with its Q31
 row, the Q29 publication and the Q42 contract rows; the bank's refund confirmation moves
-the money to REFUNDED and the signed contract starts Q32. Nobody is qualified without a
+the money to REFUNDED and the signed contract starts Q32; a re-issued token revokes the old one,
+and none is re-issued after the end. Nobody is qualified without a
 deposit: the stand-in that did so is gone."""
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ async def test_deposits_qualify_tender_bidders_and_the_end_starts_the_legal_cloc
         assert all(desk[x.application_id]["bidder_no"] is None for x in (a, b, c))  # not before the end (RULES 3.5)
         assert desk[d["application_id"]]["status"] == "AWAITING_DEPOSIT"
 
+        # c's token was exposed: a new one, and the old one signs nothing in any more.
+        old_token = c.token
+        c.token = (await ok(api, f"/api/applications/{c.application_id}/reissue-token",
+                            {"by": "op:wang", "reason": "令牌泄露"}, 201))["token"]
+        stale = await api.http.get(f"/tender/{tender_id}", headers={"authorization": f"Bearer {old_token}"})
+        assert stale.json()["error"]["code"] == "INVALID_TOKEN"
+
         await until(start)
         prices = {a.bidder_no: 5_100 * WAN, b.bidder_no: 5_300 * WAN, c.bidder_no: 5_200 * WAN}
         for x in (a, b, c):
@@ -101,5 +109,8 @@ async def test_deposits_qualify_tender_bidders_and_the_end_starts_the_legal_cloc
         signed = await ok(api, f"/api/tenders/{tender_id}/contract-signed",
                           {"by": "op:li", "signed_at": iso(datetime.now(UTC))})
         assert (signed["contract"]["state"], signed["q32_notice"]["rule"]) == ("DONE", "Q32")
+        error = await refused(api, f"/api/applications/{a.application_id}/reissue-token", {"by": "op:wang",
+                                                                                          "reason": "遗失"})
+        assert error["code"] == "SESSION_CLOSED"
         ledger = (await api.get("/api/ledger")).json()
         assert ledger["balanced"] and ledger["fates_add_up"], ledger
