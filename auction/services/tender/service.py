@@ -34,9 +34,10 @@ from auction.domain.tender.tender import TenderState, decide, evolve, score_shee
 from auction.domain.tender.terms import Criterion, Evaluation, TenderRules, TenderTerms
 from auction.reactions import Reactions, TenderDue, TenderFinal
 from auction.services.plans import PlanService, ReserveRequest, Write
-from auction.services.registration import BIDDER_NUMBERS, new_token, token_hash
+from auction.services.registration import BIDDER_NUMBERS, Also, new_token, token_hash
 from auction.services.runner import CommandRunner, Engine, now_us
 from auction.store.events import to_datetime
+from auction.store.tender import sales
 from auction.store.tender.log import RecordedTenderEvent, TenderConflict, TenderLogin, TenderStore, number
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,10 @@ class TenderService(CommandRunner[TenderState, TenderEvent, tc.TenderCommand, Re
         if before.terms is None and after.terms is not None:  # created: its opening is due at the set time
             self.reactions.notify(TenderDue(tender_id, after.terms.opening_at))
         if not before.final and after.final:
-            await self.reactions.publish(TenderFinal(tender_id))
+            try:  # its failure never undoes the end
+                await self.reactions.publish(TenderFinal(tender_id))
+            except Exception:  # the sweep books it later (DeadlineService.catch_up)
+                log.exception("post-trade steps for tender %s failed; the sweep will retry", tender_id)
 
     async def fresh_state(self, tender_id: str) -> TenderState:
         """The state with everything any node has written (for reads)."""
@@ -150,8 +154,14 @@ class TenderService(CommandRunner[TenderState, TenderEvent, tc.TenderCommand, Re
         log.info("plan %s: tender %s created", plan_id, tender_id)
         return result.state, True
 
-    async def qualify(self, tender_id: str, legal_name: str, ttl: timedelta) -> TenderQualified:
-        """A qualified bidder with a random anonymous number and a bearer token (RULES 3.4-3.5)."""
+    async def is_tender(self, sale_id: str) -> bool:
+        """Whether a sale's id (applications, ledger, deadlines: migrations/0018) is a tender's."""
+        return await sales.is_tender(self.store.pool, sale_id)
+
+    async def qualify(self, tender_id: str, legal_name: str, ttl: timedelta, *,
+                      also: Also | None = None) -> TenderQualified:
+        """A qualified bidder with a random anonymous number and a bearer token (RULES 3.4-3.5).
+        `also` writes in the same transaction (the deposit's booking: `services/deposits.py`)."""
         for _ in range(3):
             state = await self.state(tender_id)
             free = [n for n in BIDDER_NUMBERS if n not in state.qualified]
@@ -161,6 +171,8 @@ class TenderService(CommandRunner[TenderState, TenderEvent, tc.TenderCommand, Re
 
             async def record(con: asyncpg.Connection, _state: TenderState) -> None:
                 await self.store.insert_bidder(con, tender_id, bidder_no, legal_name, token_hash(token), expires)
+                if also is not None:
+                    await also(con, bidder_no)
 
             try:
                 await self.run(tender_id, tc.QualifyTenderBidder(bidder_no), also=record)
