@@ -38,3 +38,6 @@ BEGIN
                        'REFERENCES sales (sale_id)', t, t || '_session_id_fkey', t || '_session_id_fkey');
     END LOOP;
 END $$;
+
+-- A sale, once registered, stays: what the ledger and the deadlines name is never rewritten.
+SELECT make_append_only('sales');  -- (0015)
