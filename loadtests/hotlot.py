@@ -6,7 +6,7 @@
 The deadline's last seconds on one lot: each accepted bid is broadcast, and every
 bidder it outbid answers at once with the new minimum, so one bid of each burst is
 accepted and the others are refused (BELOW_MINIMUM, or ALREADY_HIGHEST for a bidder
-that was not outbid after all). For each bidder count it runs two windows against
+that was not outbid after all). For each bidder count it runs three windows against
 one server process:
 
 1. *rebid*: the burst above for `--hot-seconds`; accepted bids/s, refusals/s, ack
@@ -15,6 +15,10 @@ one server process:
    window's BidAccepted rows);
 2. *refuse*: the same bidders send only bids below the minimum, each as soon as the
    previous one is answered, for half as long: the server's CPU per refusal, alone.
+
+3. *jump*: as in 1, but each outbid bidder bids the minimum plus 0-3 increments (its own
+   random choice), for half as long: several bids of one burst can be accepted, in arrival
+   order, so the accepted bids per commit show the bids journaled together.
 
 CPU per accepted bid "net" takes the refusals out of the rebid window's CPU at the
 refuse window's price. The bidders are a lean asyncio client in a process of its own
@@ -28,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -70,6 +75,7 @@ async def _bidder(url: str, session_id: str, token: str, mode: str, tally: Tally
         welcome = json.loads(await ws.recv())
         assert welcome["type"] == "welcome", welcome
         me, state = welcome["bidder_no"], welcome["state"]
+        rng = random.Random(me)
         ready.put_nowait(None)
         await go.wait()
         sent: float | None = None
@@ -83,6 +89,8 @@ async def _bidder(url: str, session_id: str, token: str, mode: str, tally: Tally
                 amount = 1  # below any minimum: BELOW_MINIMUM, decided on the cached state
             elif state.get("highest_bidder_no") == me or state.get("min_next_fen") is None:
                 return  # not outbid: wait for the next event
+            elif mode == "jump":
+                amount = state["min_next_fen"] + rng.randrange(4) * state["increment_fen"]
             else:
                 amount = state["min_next_fen"]
             n += 1
@@ -212,6 +220,7 @@ def run(server: ServerProcess, dsn: str, work: Path, hot_seconds: float,
         pool_path = write_pool(work / f"hot-lot-{n}.json", pool)
         hot = _window(server, pool_path, "rebid", hot_seconds, dsn, session_id)
         refuse = _window(server, pool_path, "refuse", max(hot_seconds / 2, 1.0), dsn, session_id)
+        jump = _window(server, pool_path, "jump", max(hot_seconds / 2, 1.0), dsn, session_id)
         per_refusal = refuse["server_cpu_s"] / refuse["refusals"] if refuse["refusals"] else None
         accepted = hot["acks"]
         row = {
@@ -226,8 +235,11 @@ def run(server: ServerProcess, dsn: str, work: Path, hot_seconds: float,
                                         if accepted and per_refusal is not None else None),
             "bids_per_commit": hot["bids_in_log"] / hot["commits"] if hot["commits"] else None,
             "refusals_alone_rate": refuse["refusals"] / refuse["seconds"],
-            "load1": hot["load1"], "codes": hot["codes"], "errors": hot["other"] + refuse["other"],
+            "load1": hot["load1"], "codes": hot["codes"], "errors": hot["other"] + refuse["other"] + jump["other"],
             "acked_vs_log": (accepted, hot["bids_in_log"]),
+            "jump_accepted_rate": jump["acks"] / jump["seconds"], "jump_ack_p99": jump["ack_p99"],
+            "jump_bids_per_commit": jump["bids_in_log"] / jump["commits"] if jump["commits"] else None,
+            "jump_cpu_ms_per_accepted": 1000 * jump["server_cpu_s"] / jump["acks"] if jump["acks"] else None,
         }
         print(f"[hot-lot] {n} bidders: {row['accepted_rate']:.1f} accepted/s, {row['refusal_rate']:.1f} refused/s, "
               f"ack p99 {_f(row['ack_p99'])} ms, {_f(row['bids_per_commit'], 2)} bids/commit, server CPU "
@@ -260,6 +272,9 @@ def table(rows: list[dict[str, Any]]) -> str:
     row("server CPU per accepted bid, net of refusals (ms)", lambda r: _f(r["cpu_ms_per_accepted_net"], 3))
     row("acks / accepted bids in the log; errors", lambda r: f"{r['acked_vs_log'][0]:,} / {r['acked_vs_log'][1]:,}; "
                                                             f"{r['errors']}")
+    row("jump: accepted bids/s; ack p99 (ms)", lambda r: f"{_f(r['jump_accepted_rate'])}; {_f(r['jump_ack_p99'])}")
+    row("jump: accepted bids per commit", lambda r: _f(r["jump_bids_per_commit"], 2))
+    row("jump: server CPU per accepted bid, all (ms)", lambda r: _f(r["jump_cpu_ms_per_accepted"], 3))
     row("load average (1 min) at the start", lambda r: f"{r['load1']:.2f}")
     return "\n".join(lines)
 
@@ -274,5 +289,5 @@ if __name__ == "__main__":
             pass
         asyncio.run(_client(Path(sys.argv[2]), sys.argv[3], float(sys.argv[4])))
     else:
-        raise SystemExit("usage: python -m loadtests.hotlot client POOL_JSON rebid|refuse SECONDS "
+        raise SystemExit("usage: python -m loadtests.hotlot client POOL_JSON rebid|refuse|jump SECONDS "
                          "(run the scenario with `python -m loadtests.bench --scenario hot-lot`)")

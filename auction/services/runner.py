@@ -1,9 +1,14 @@
 """The command loop, once: load the state, let the pure engine decide, append, then publish.
 
-    command -> (the aggregate's lock) -> its state (cached, else replayed from its log)
+    command -> (the aggregate's turn) -> its state (cached, else replayed from its log)
             -> decide(state, command, now) -> events
             -> append, guarded by the log's version (with `also`: one transaction)
             -> cache the new state -> after the commit: publish (fan-out, reactions)
+
+Commands that arrive while an aggregate's turn is held (its append in flight)
+queue; the next holder decides all of them in arrival order and appends what
+they accepted in one guarded append, then answers each (a hot lot: one commit
+per burst of bids, not one per bid; docs/architecture.md, "The command loop").
 
 A handler for one kind of aggregate (`SessionService`, `PlanService`) is a
 `CommandRunner` and supplies the pieces: the pure `decide`/`evolve` and the
