@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import asyncpg
 import pytest
@@ -24,26 +25,38 @@ from auction.domain.bidding.commands import PlaceBid
 from auction.domain.bidding.terms import HOUR
 from auction.services.session import Result, SessionService
 from auction.store.events import EventStore
-from tests.storage.helpers import (
-    START_PRICE,
-    Clock,
-    accepted_bids,
-    assert_log_gap_free,
-    assert_projection_matches_log,
-    log_rows,
-    open_listing,
-    real_now,
-)
+from tests.storage import helpers as h
 from tests.storage.test_group_commit import WAN, HeldGroupCommit, service_on
+
+START_PRICE = h.START_PRICE
+
+
+@dataclass
+class Lot:
+    """One node whose writer can be held (`HeldGroupCommit`), on the test's clock."""
+
+    group: HeldGroupCommit
+    service: SessionService
+    clock: h.Clock
+
+    async def open(self, session_id: str, bidders: int) -> h.Opened:
+        return await h.open_listing(self.service, self.clock, session_id, bidders=bidders)
+
+    async def first_in_flight(self, session_id: str, bid: PlaceBid) -> asyncio.Task[Result]:
+        """Send `bid`; its append is held in the writer."""
+        self.group.hold()
+        first = asyncio.create_task(self.service.execute(session_id, bid))
+        await asyncio.wait_for(self.group.held.wait(), 30)
+        return first
 
 
 @pytest.fixture
-async def group(pool: asyncpg.Pool) -> AsyncIterator[HeldGroupCommit]:
-    g = HeldGroupCommit(pool)
+async def lot(pool: asyncpg.Pool, sealer: ReserveSealer, clock: h.Clock) -> AsyncIterator[Lot]:
+    group = HeldGroupCommit(pool)
     try:
-        yield g
+        yield Lot(group, service_on(EventStore(pool, group_commit=group), sealer, clock), clock)
     finally:
-        await g.close()
+        await group.close()
 
 
 async def hold_next(group: HeldGroupCommit) -> None:
@@ -70,22 +83,13 @@ async def queue_behind(service: SessionService, session_id: str, bids: list[Plac
     return tasks
 
 
-async def first_in_flight(group: HeldGroupCommit, service: SessionService, session_id: str,
-                          bid: PlaceBid) -> asyncio.Task[Result]:
-    group.hold()
-    first = asyncio.create_task(service.execute(session_id, bid))
-    await asyncio.wait_for(group.held.wait(), 30)
-    return first
-
-
 async def test_bids_behind_a_commit_are_decided_in_order_and_written_in_one_transaction(
-    pool: asyncpg.Pool, group: HeldGroupCommit, sealer: ReserveSealer, clock: Clock, db: asyncpg.Connection
+    lot: Lot, db: asyncpg.Connection
 ) -> None:
-    service = service_on(EventStore(pool, group_commit=group), sealer, clock)
-    sid = "HOT-ORDER"
-    await open_listing(service, clock, sid, bidders=5)
-    first = await first_in_flight(group, service, sid, PlaceBid(1, "b1", START_PRICE))
-    queued = await queue_behind(service, sid, [
+    group, sid = lot.group, "HOT-ORDER"
+    await lot.open(sid, bidders=5)
+    first = await lot.first_in_flight(sid, PlaceBid(1, "b1", START_PRICE))
+    queued = await queue_behind(lot.service, sid, [
         PlaceBid(2, "b2", START_PRICE + 1 * WAN),
         PlaceBid(3, "b3", START_PRICE + 1 * WAN),  # the same amount, later: below the minimum then
         PlaceBid(4, "b4", START_PRICE + 2 * WAN),
@@ -108,29 +112,27 @@ async def test_bids_behind_a_commit_are_decided_in_order_and_written_in_one_tran
     assert isinstance(b4_again, Result) and b4_again.recorded == []
     assert b4_again.state.accepted[(4, "b4")].seq == b4.recorded[-1].seq
     assert [r.seq for r in b2.recorded + b4.recorded + b5.recorded] == [3 + 5 + n for n in (1, 2, 3)]
-    assert [(r["bid_key"], r["amount"]) for r in await accepted_bids(db, sid)] == [
+    assert [(r["bid_key"], r["amount"]) for r in await h.accepted_bids(db, sid)] == [
         ("1:b1", START_PRICE), ("2:b2", START_PRICE + WAN), ("4:b4", START_PRICE + 2 * WAN),
         ("5:b5", START_PRICE + 3 * WAN)]
-    rows = await assert_log_gap_free(db, sid)
+    rows = await h.assert_log_gap_free(db, sid)
     assert len({r["xmin"] for r in rows[-3:]}) == 1  # one transaction for the batch
     assert rows[-4]["xmin"] != rows[-1]["xmin"]
-    await assert_projection_matches_log(db, sid)
+    await h.assert_projection_matches_log(db, sid)
 
 
 async def test_a_batch_behind_a_log_another_node_moved_writes_none_and_is_decided_again(
-    dsn: str, pool: asyncpg.Pool, group: HeldGroupCommit, sealer: ReserveSealer, clock: Clock,
-    db: asyncpg.Connection,
+    dsn: str, lot: Lot, sealer: ReserveSealer, db: asyncpg.Connection
 ) -> None:
     """Node A's batch is in its writer when node B bids: A's guarded append matches no
     row, so none of the batch is written; A catches up and decides the batch again."""
-    a = service_on(EventStore(pool, group_commit=group), sealer, clock)
-    sid = "HOT-RACE"
-    await open_listing(a, clock, sid, bidders=5)
+    a, group, sid = lot.service, lot.group, "HOT-RACE"
+    await lot.open(sid, bidders=5)
     other_pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
     assert other_pool is not None
     try:
-        b = service_on(EventStore(other_pool), sealer, clock)
-        first = await first_in_flight(group, a, sid, PlaceBid(1, "b1", START_PRICE))
+        b = service_on(EventStore(other_pool), sealer, lot.clock)
+        first = await lot.first_in_flight(sid, PlaceBid(1, "b1", START_PRICE))
         queued = await queue_behind(a, sid, [PlaceBid(2, "b2", START_PRICE + 2 * WAN),
                                              PlaceBid(3, "b3", START_PRICE + 3 * WAN),
                                              PlaceBid(4, "b4", START_PRICE + 4 * WAN)])
@@ -143,49 +145,47 @@ async def test_a_batch_behind_a_log_another_node_moved_writes_none_and_is_decide
 
     assert all(isinstance(r, Result) for r in results), results
     assert group.batches == [([sid], [sid]), ([sid], []), ([sid], [sid])]  # refused whole, then again
-    assert [r["bid_key"] for r in await accepted_bids(db, sid)] == ["1:b1", "5:from-b", "2:b2", "3:b3", "4:b4"]
-    rows = await assert_log_gap_free(db, sid)
+    assert [r["bid_key"] for r in await h.accepted_bids(db, sid)] == ["1:b1", "5:from-b", "2:b2", "3:b3", "4:b4"]
+    rows = await h.assert_log_gap_free(db, sid)
     assert len({r["xmin"] for r in rows[-3:]}) == 1
-    await assert_projection_matches_log(db, sid)
+    await h.assert_projection_matches_log(db, sid)
 
 
 async def test_every_bid_of_a_batch_keeps_its_deadline_guard(
-    pool: asyncpg.Pool, group: HeldGroupCommit, sealer: ReserveSealer, db: asyncpg.Connection
+    lot: Lot, db: asyncpg.Connection
 ) -> None:
     """The node's clock lags two hours: it decides bids in a listing that the database's
     clock says ended an hour ago. The batch's append is refused on the deadline, and each
     bid of it, decided again alone, is refused with DEADLINE_PASSED; nothing is written."""
-    clock = Clock(real_now() - 2 * HOUR)
-    service = service_on(EventStore(pool, group_commit=group), sealer, clock)
+    lot.clock.set(h.real_now() - 2 * HOUR)
     sid = "HOT-LATE"
-    opened = await open_listing(service, clock, sid, bidders=4)
-    before = await log_rows(db, sid)
-    first = await first_in_flight(group, service, sid, PlaceBid(1, "b1", START_PRICE))
-    queued = await queue_behind(service, sid, [PlaceBid(n, f"b{n}", START_PRICE + n * WAN) for n in (2, 3, 4)])
-    group.release.set()
+    opened = await lot.open(sid, bidders=4)
+    before = await h.log_rows(db, sid)
+    first = await lot.first_in_flight(sid, PlaceBid(1, "b1", START_PRICE))
+    queued = await queue_behind(lot.service, sid, [PlaceBid(n, f"b{n}", START_PRICE + n * WAN) for n in (2, 3, 4)])
+    lot.group.release.set()
     results = await asyncio.gather(first, *queued, return_exceptions=True)
 
     for r in results:
         assert isinstance(r, Rejected) and r.code is Code.DEADLINE_PASSED, results
         assert r.rejection.details == {"deadline": opened.deadline}
-    assert await log_rows(db, sid) == before
-    await assert_projection_matches_log(db, sid)
+    assert await h.log_rows(db, sid) == before
+    await h.assert_projection_matches_log(db, sid)
 
 
 async def test_a_bid_whose_caller_left_before_its_turn_is_not_decided(
-    pool: asyncpg.Pool, group: HeldGroupCommit, sealer: ReserveSealer, clock: Clock, db: asyncpg.Connection
+    lot: Lot, db: asyncpg.Connection
 ) -> None:
-    service = service_on(EventStore(pool, group_commit=group), sealer, clock)
     sid = "HOT-LEFT"
-    await open_listing(service, clock, sid, bidders=3)
-    first = await first_in_flight(group, service, sid, PlaceBid(1, "b1", START_PRICE))
-    gone, kept = await queue_behind(service, sid, [PlaceBid(2, "b2", START_PRICE + WAN),
+    await lot.open(sid, bidders=3)
+    first = await lot.first_in_flight(sid, PlaceBid(1, "b1", START_PRICE))
+    gone, kept = await queue_behind(lot.service, sid, [PlaceBid(2, "b2", START_PRICE + WAN),
                                                    PlaceBid(3, "b3", START_PRICE + WAN)])
     gone.cancel()
-    group.release.set()
+    lot.group.release.set()
     assert isinstance(await first, Result) and isinstance(await kept, Result)
     with pytest.raises(asyncio.CancelledError):
         await gone
-    assert [r["bid_key"] for r in await accepted_bids(db, sid)] == ["1:b1", "3:b3"]
-    await assert_log_gap_free(db, sid)
-    assert not service._lock(sid).held  # the turn is free again
+    assert [r["bid_key"] for r in await h.accepted_bids(db, sid)] == ["1:b1", "3:b3"]
+    await h.assert_log_gap_free(db, sid)
+    assert not lot.service._lock(sid).held  # the turn is free again
