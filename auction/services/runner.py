@@ -231,8 +231,18 @@ class CommandRunner(Service, Generic[S, E, C, R]):
         While the aggregate's turn is held (a command being decided or appended), the command
         queues; the holder, when done, hands the turn to the queue's head with everything
         queued meanwhile (`Turn.pass_on`), and that one decides them as one batch (`_serve`)."""
-        me: Queued[S, E, C, R] = Queued(command, at, also, check, commit)
         turn = self._lock(aggregate_id)
+        decided: list[E] | None = None
+        if not turn.held and self.sole_writer and at is None and also is None and check is None and commit is None:
+            state = self._states.get(aggregate_id)
+            if state is not None:
+                # Nothing in flight and the cache is the log: decide now. A refusal is raised
+                # from here (nothing queued, no database, nothing allocated but the answer);
+                # events go on as a batch of one, with this decision (no await in between).
+                decided = self._decide(state, command, self.clock())
+                if not decided:
+                    return Result([], state)
+        me: Queued[S, E, C, R] = Queued(command, at, also, check, commit)
         cancelled = False
         if turn.held:
             woken = me.woken = asyncio.get_running_loop().create_future()
@@ -252,17 +262,19 @@ class CommandRunner(Service, Generic[S, E, C, R]):
             turn.held = True
             batch = [me]
         try:
-            await self._serve(aggregate_id, batch)
+            await self._serve(aggregate_id, batch, decided)
         finally:
             turn.pass_on()
         if cancelled:
             raise asyncio.CancelledError
         return me.outcome()
 
-    async def _serve(self, aggregate_id: str, batch: list[Queued[S, E, C, R]]) -> None:
+    async def _serve(self, aggregate_id: str, batch: list[Queued[S, E, C, R]], decided: list[E] | None = None
+                     ) -> None:
         """Decide `batch` in order against the aggregate's state, append all that it accepted
         in one guarded append (one statement, one commit), and answer each command: only after
-        that commit, except refusals judged on the state already committed (nothing appended)."""
+        that commit, except refusals judged on the state already committed (nothing appended).
+        `decided`: the first command's events, decided on the cached state just before."""
         try:
             state = await self.state(aggregate_id)
             for _ in range(MAX_ATTEMPTS):
@@ -277,7 +289,10 @@ class CommandRunner(Service, Generic[S, E, C, R]):
                         continue
                     now = self.clock() if q.at is None else q.at
                     try:
-                        events = self._decide(state, q.command, now)
+                        if decided is not None:
+                            events, decided = decided, None
+                        else:
+                            events = self._decide(state, q.command, now)
                         if q.check is not None:
                             await q.check(state, events)
                     except Rejected as r:
