@@ -205,6 +205,8 @@ def _window(server: ServerProcess, pool_path: Path, mode: str, seconds: float, d
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+        proc.stdin.close()
+        proc.stdout.close()
     bids, commits, _ = asyncio.run(_batches(dsn, session_id, last_seq))
     return {**result, "server_cpu_s": cpu, "load1": load, "bids_in_log": bids, "commits": commits}
 

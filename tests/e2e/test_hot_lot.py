@@ -16,8 +16,11 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from loadtests import hotlot
 from tests.conftest import ServerProcess
 from tests.e2e.helpers import WAN, Api, WsClient, accepted_bids, close_all, wait_opened
 
@@ -90,3 +93,16 @@ async def test_many_bidders_bidding_at_once_on_one_lot(server: ServerProcess) ->
             assert len(accepted_bids(await api.events(s.id))) == len(acks)
         finally:
             await close_all(watcher, *clients)
+
+
+def test_the_hot_lot_bench_scenario_runs(server_factory: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    """`python -m loadtests.bench --scenario hot-lot` in seconds (its figures are `make bench`'s
+    business; here only that it runs, and that its acks are exactly the log's accepted bids)."""
+    server = server_factory(AUCTION_LOG_LEVEL="WARNING")
+    server.start()
+    [row] = hotlot.run(server, server.dsn, tmp_path, 2.0, counts=(4,))
+    assert row["errors"] == 0
+    acked, in_log = row["acked_vs_log"]
+    assert acked == in_log > 0
+    assert row["bids_per_commit"] is not None and row["bids_per_commit"] >= 1
+    assert "hot lot" in hotlot.table([row])
