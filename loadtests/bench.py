@@ -52,6 +52,8 @@ import psutil
 from auction.store.database import embedded
 from loadtests.harness import ROOT, RedisProcess, ServerProcess, free_port, percentile
 from loadtests.scenarios import SCENARIOS, RunResult, Scenario, run_on_bare, run_on_servers, scenario
+from loadtests import hotlot
+from loadtests.scenarios import HOT_LOT
 from loadtests.watchers import raise_fd_limit
 
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
@@ -350,7 +352,7 @@ def background_load() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtests.bench", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--scenario", default="all", choices=[*SCENARIOS, "all"])
+    parser.add_argument("--scenario", default="all", choices=[*SCENARIOS, "all", HOT_LOT.name])
     parser.add_argument("--smoke", action="store_true", help="the smoke variants: seconds each; writes no report")
     parser.add_argument("--raw-seconds", type=float, default=8.0, help="duration of each raw commit measurement")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare websockets limit")
@@ -363,10 +365,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--watcher-cap", type=int, default=0, metavar="N",
                         help="keep the server's watcher cap per address at N (default 0: off); the swarm then "
                              "is one address opening thousands of watchers beside the bidders")
+    parser.add_argument("--hot-seconds", type=float, default=HOT_LOT.seconds,
+                        help="hot-lot: seconds of rebidding per bidder count (the refusals alone: half)")
     args = parser.parse_args(argv)
     global SERVER_ROOT, WATCHER_CAP
     SERVER_ROOT = args.server_root.resolve() if args.server_root else None
     WATCHER_CAP = args.watcher_cap
+    if args.scenario == HOT_LOT.name:
+        return run_hot_lot(args)
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     if args.smoke:
         args.raw_seconds = min(args.raw_seconds, 2.0)
@@ -407,6 +413,31 @@ def main(argv: list[str] | None = None) -> int:
     if output is not None:
         write_report(output, argv, text, facts, reports, before)
         print(f"written to {output}")
+    return 0
+
+
+def run_hot_lot(args: argparse.Namespace) -> int:
+    """`--scenario hot-lot` (loadtests/hotlot.py): one server, one session per bidder count; prints its table."""
+    seconds = 3.0 if args.smoke else args.hot_seconds
+    tmp = Path(tempfile.mkdtemp(prefix="auction-bench-"))
+    print(f"work folder: {tmp}; {background_load()}", flush=True)
+    pg = embedded.start(tmp / "db", fsync=True)
+    try:
+        dsn = asyncio.run(_create_databases(pg.dsn, "s_hot_lot"))["s_hot_lot"]
+        [server] = _servers(HOT_LOT, dsn, tmp / "hot-lot", None)
+        server.start()
+        try:
+            rows = hotlot.run(server, dsn, tmp, seconds, (2, 10) if args.smoke else hotlot.BIDDER_COUNTS)
+        finally:
+            server.stop()
+    finally:
+        pg.stop()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    print(hotlot.table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
     return 0
 
 

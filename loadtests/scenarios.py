@@ -120,6 +120,14 @@ SMOKE: dict[str, Scenario] = {
 }
 
 
+# One lot, every bidder rebidding the minimum at once when outbid (loadtests/hotlot.py, its own
+# lean client rather than Locust): `python -m loadtests.bench --scenario hot-lot`. Not in "all".
+HOT_LOT = Scenario(
+    "hot-lot", "the deadline's last seconds on one lot: every outbid bidder rebids the minimum at once",
+    sessions=1, bidders=50, watchers=0, locust_watchers=0, seconds=20, mode="fast",
+)
+
+
 def scenario(name: str, smoke: bool = False) -> Scenario:
     return (SMOKE if smoke else SCENARIOS)[name]
 

@@ -1,9 +1,14 @@
 """The command loop, once: load the state, let the pure engine decide, append, then publish.
 
-    command -> (the aggregate's lock) -> its state (cached, else replayed from its log)
+    command -> (the aggregate's turn) -> its state (cached, else replayed from its log)
             -> decide(state, command, now) -> events
             -> append, guarded by the log's version (with `also`: one transaction)
             -> cache the new state -> after the commit: publish (fan-out, reactions)
+
+Commands that arrive while an aggregate's turn is held (its append in flight)
+queue; the next holder decides all of them in arrival order and appends what
+they accepted in one guarded append, then answers each (a hot lot: one commit
+per burst of bids, not one per bid; docs/architecture.md, "The command loop").
 
 A handler for one kind of aggregate (`SessionService`, `PlanService`) is a
 `CommandRunner` and supplies the pieces: the pure `decide`/`evolve` and the
@@ -24,7 +29,9 @@ after it commits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -36,6 +43,8 @@ from auction.domain.codes import Code, Rejected
 from auction.reactions import Reactions
 
 MAX_ATTEMPTS = 8
+# Commands of one aggregate decided together and appended in one statement, at most.
+MAX_BATCH = 256
 # Did the append commit? Unknown after these: the cache is dropped.
 UNKNOWN_OUTCOME = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.CancelledError)
 
@@ -120,7 +129,7 @@ class CommandRunner(Service, Generic[S, E, C, R]):
         # behind the log, and a refusal needs no second look at the database.
         self.sole_writer = sole_writer
         self._states: dict[str, S] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._turns: dict[str, Turn] = {}
 
     # ------------------------------------------------------------------
     # what a handler supplies
@@ -157,11 +166,11 @@ class CommandRunner(Service, Generic[S, E, C, R]):
     # ------------------------------------------------------------------
     # the cache
 
-    def _lock(self, aggregate_id: str) -> asyncio.Lock:
-        lock = self._locks.get(aggregate_id)
-        if lock is None:
-            lock = self._locks[aggregate_id] = asyncio.Lock()
-        return lock
+    def _lock(self, aggregate_id: str) -> Turn:
+        turn = self._turns.get(aggregate_id)
+        if turn is None:
+            turn = self._turns[aggregate_id] = Turn()
+        return turn
 
     async def state(self, aggregate_id: str) -> S:
         cached = self._states.get(aggregate_id)
@@ -217,57 +226,245 @@ class CommandRunner(Service, Generic[S, E, C, R]):
     ) -> Result[R, S]:
         """Decide and record `command` (at `at`, default the clock). Raises `Rejected` (nothing
         written) or a database error (outcome unknown to the caller: the cache is dropped and
-        a retry is safe). Nothing is published before the commit."""
-        async with self._lock(aggregate_id):
+        a retry is safe). Nothing is published before the commit.
+
+        While the aggregate's turn is held (a command being decided or appended), the command
+        queues; the holder, when done, hands the turn to the queue's head with everything
+        queued meanwhile (`Turn.pass_on`), and that one decides them as one batch (`_serve`)."""
+        turn = self._lock(aggregate_id)
+        decided: list[E] | None = None
+        if not turn.held and self.sole_writer and at is None and also is None and check is None and commit is None:
+            state = self._states.get(aggregate_id)
+            if state is not None:
+                # Nothing in flight and the cache is the log: decide now. A refusal is raised
+                # from here (nothing queued, no database, nothing allocated but the answer);
+                # events go on as a batch of one, with this decision (no await in between).
+                decided = self._decide(state, command, self.clock())
+                if not decided:
+                    return Result([], state)
+        me: Queued[S, E, C, R] = Queued(command, at, also, check, commit)
+        cancelled = False
+        if turn.held:
+            woken = me.woken = asyncio.get_running_loop().create_future()
+            turn.queue.append(me)
+            try:
+                await woken
+            except asyncio.CancelledError:
+                if me.batch is None:  # not its turn: never decided, or its answer is dropped
+                    with contextlib.suppress(ValueError):
+                        turn.queue.remove(me)
+                    raise
+                cancelled = True  # handed the turn: the others wait on this batch; decide it first
+            batch = me.batch
+            if batch is None:
+                return me.outcome()
+        else:
+            turn.held = True
+            batch = [me]
+        try:
+            await self._serve(aggregate_id, batch, decided)
+        finally:
+            turn.pass_on()
+        if cancelled:
+            raise asyncio.CancelledError
+        return me.outcome()
+
+    async def _serve(self, aggregate_id: str, batch: list[Queued[S, E, C, R]], decided: list[E] | None = None
+                     ) -> None:
+        """Decide `batch` in order against the aggregate's state, append all that it accepted
+        in one guarded append (one statement, one commit), and answer each command: only after
+        that commit, except refusals judged on the state already committed (nothing appended).
+        `decided`: the first command's events, decided on the cached state just before."""
+        try:
             state = await self.state(aggregate_id)
             for _ in range(MAX_ATTEMPTS):
-                now = self.clock() if at is None else at
+                before = state
+                outcomes: list[Result[R, S] | Rejected] = []
+                recorded: list[R] = []
+                guard: int | None = None
+                refused = False
+                for q in batch:
+                    if _gone(q):
+                        outcomes.append(Rejected(Code.CONFLICT))  # its caller is gone: not decided
+                        continue
+                    now = self.clock() if q.at is None else q.at
+                    try:
+                        if decided is not None:
+                            events, decided = decided, None
+                        else:
+                            events = self._decide(state, q.command, now)
+                        if q.check is not None:
+                            await q.check(state, events)
+                    except Rejected as r:
+                        outcomes.append(r)
+                        refused = True
+                        continue
+                    if events:
+                        g = self._guard(state, q.command, events)
+                        if g is not None and (guard is None or g < guard):
+                            guard = g  # the earliest: the batch commits only if every bid's holds
+                        mine = self._number(aggregate_id, state, events)
+                        recorded += mine
+                        state = self._apply(state, events)
+                        outcomes.append(Result(mine, state))
+                    else:
+                        outcomes.append(Result([], state))
+                if not recorded:
+                    if refused and not self.sole_writer:
+                        # The cache may be behind the log (another node wrote): a refusal
+                        # must hold for the log, not for this node's memory.
+                        caught = await self._catch_up(before, aggregate_id)
+                        if self._version(caught) != self._version(before):
+                            self._states[aggregate_id] = state = caught
+                            continue
+                    _answer(batch, outcomes)
+                    return
+                # With events, a refusal needs no look at the log: the guarded append below
+                # commits only if the log is still at `before`, which the batch was judged on.
+                head = batch[0]
                 try:
-                    events = self._decide(state, command, now)
-                    if check is not None:
-                        await check(state, events)
-                except Rejected:
-                    if self.sole_writer:
-                        raise
-                    # The cache may be behind the log (another node wrote): a refusal
-                    # must hold for the log, not for this node's memory.
-                    caught = await self._catch_up(state, aggregate_id)
-                    if self._version(caught) == self._version(state):
-                        raise
-                    self._states[aggregate_id] = state = caught
-                    continue
-                if not events:
-                    return Result([], state)
-                after = self._apply(state, events)
-                guard = self._guard(state, command, events)
-                recorded = self._number(aggregate_id, state, events)
-                try:
-                    if commit is not None:
-                        await commit(recorded, state, after)
-                    elif also is None:
-                        await self._append(recorded, state, after, guard, None)
+                    if head.commit is not None:
+                        await head.commit(recorded, before, state)
+                    elif head.also is None:
+                        await self._append(recorded, before, state, guard, None)
                     else:
                         async with self.pool.acquire() as con, con.transaction():
                             # The guarded append first: a lost race surfaces as a conflict
                             # (decided again) before `also` can hit a unique key.
-                            await self._append(recorded, state, after, guard, con)
-                            await also(con, after)
+                            await self._append(recorded, before, state, guard, con)
+                            await head.also(con, state)
                 except self.conflict:
-                    caught = await self._catch_up(state, aggregate_id)
+                    caught = await self._catch_up(before, aggregate_id)
                     self._states[aggregate_id] = caught
-                    if self._version(caught) == self._version(state):
+                    if self._version(caught) == self._version(before):
+                        if len(batch) > 1:
+                            # A guard refused with the log unmoved (a deadline passed): each
+                            # command is decided again on its own, for its own answer.
+                            for q in batch:
+                                await self._serve(aggregate_id, [q])
+                            return
                         stale = self._stale(guard)
                         if stale is not None:
-                            raise stale from None
+                            _answer(batch, [stale])
+                            return
                     state = caught
                     continue
                 except UNKNOWN_OUTCOME:
                     self.forget(aggregate_id)  # did it commit? the log will tell next time
                     raise
-                self._states[aggregate_id] = after
-                await self._committed(aggregate_id, recorded, state, after)
-                return Result(recorded, after)
-            raise Rejected(Code.CONFLICT)
+                self._states[aggregate_id] = state
+                await self._committed(aggregate_id, recorded, before, state)
+                _answer(batch, outcomes)
+                return
+            _answer(batch, [Rejected(Code.CONFLICT) for _ in batch])
+        except BaseException as e:
+            # Each command still unanswered gets this error (a database error: outcome unknown,
+            # the cache dropped, a retry is safe); the holder's own cancellation is its alone.
+            error = ConnectionError("the command's outcome is unknown") if isinstance(e, asyncio.CancelledError) else e
+            for q in batch:
+                if q.answer is None:
+                    q.give(error)
+            if not isinstance(e, Exception):
+                raise
+
+
+class Queued(Generic[S, E, C, R]):
+    """A command waiting for its aggregate's turn, and then its answer (a `Result` or what
+    it raises). `batch` is set when the turn is handed to it: it decides those commands."""
+
+    __slots__ = ("command", "at", "also", "check", "commit", "plain", "answer", "woken", "batch")
+
+    def __init__(self, command: C, at: int | None, also: Also[S] | None, check: Check[S, E] | None,
+                 commit: Commit[R, S] | None) -> None:
+        self.command = command
+        self.at = at
+        self.also = also
+        self.check = check
+        self.commit = commit
+        # Only plain commands join a batch; one with its own transaction or check is decided alone.
+        self.plain = command is not None and at is None and also is None and check is None and commit is None
+        self.answer: Result[R, S] | BaseException | None = None
+        self.woken: asyncio.Future[None] | None = None
+        self.batch: list[Queued[S, E, C, R]] | None = None
+
+    def give(self, answer: Result[R, S] | BaseException) -> None:
+        self.answer = answer
+        woken = self.woken
+        if woken is not None and not woken.done():
+            woken.set_result(None)
+
+    def outcome(self) -> Result[R, S]:
+        answer = self.answer
+        if isinstance(answer, BaseException):
+            raise answer
+        assert answer is not None, "answered before decided"
+        return answer
+
+
+def _answer(batch: list[Queued[S, E, C, R]], outcomes: list[Result[R, S] | Rejected]) -> None:
+    for q, outcome in zip(batch, outcomes, strict=True):
+        q.give(outcome)
+
+
+class Turn:
+    """Whose turn it is on one aggregate, and who queued behind it, in arrival order.
+
+    One holder at a time decides (and appends); the commands that arrive meanwhile queue.
+    When it is done, the holder hands the turn to the queue's head together with the plain
+    commands queued right behind it (`MAX_BATCH` at most): one batch, one append. Used as
+    `async with` it is an exclusive section in the same order (creating an aggregate)."""
+
+    __slots__ = ("held", "queue")
+
+    def __init__(self) -> None:
+        self.held = False
+        self.queue: deque[Queued[Any, Any, Any, Any]] = deque()
+
+    def locked(self) -> bool:
+        return self.held
+
+    def pass_on(self) -> None:
+        queue = self.queue
+        while queue and _gone(queue[0]):
+            queue.popleft()
+        if not queue:
+            self.held = False
+            return
+        head = queue.popleft()
+        batch = [head]
+        if head.plain:
+            while queue and len(batch) < MAX_BATCH and queue[0].plain:
+                q = queue.popleft()
+                if not _gone(q):
+                    batch.append(q)
+        head.batch = batch
+        assert head.woken is not None
+        head.woken.set_result(None)
+
+    async def __aenter__(self) -> None:
+        if not self.held:
+            self.held = True
+            return
+        me: Queued[Any, Any, Any, Any] = Queued(None, None, None, None, None)
+        woken = me.woken = asyncio.get_running_loop().create_future()
+        self.queue.append(me)
+        try:
+            await woken
+        except asyncio.CancelledError:
+            if me.batch is not None:
+                self.pass_on()  # handed the turn: hand it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self.queue.remove(me)
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.pass_on()
+
+
+def _gone(q: Queued[Any, Any, Any, Any]) -> bool:
+    """Its caller was cancelled before its turn came: it is not decided."""
+    return q.woken is not None and q.woken.cancelled()
 
 
 class UnitOfWork:

@@ -1,7 +1,10 @@
 """The session's command handler: the bid path, the timers' ticks, resumes.
 
-    command -> (per-session lock) -> decide(state, command, now) -> append (one
+    command -> (the session's turn) -> decide(state, command, now) -> append (one
     statement, committed) -> cache the new state -> fan out -> reset the timer
+
+(bids that queue behind the session's append in flight are decided together
+and appended in one statement: `CommandRunner.run`)
 
 The loop itself is `CommandRunner.run` (`services/runner.py`); this handler
 supplies the session's pieces: its log (`store/events.py`, whose append is

@@ -182,9 +182,10 @@ class GroupCommit:
 
     Each append still succeeds or fails on its own guard, and its caller is
     answered only after the statement has committed (or failed). A caller that
-    is cancelled still waits for that answer, so the per-session lock in
-    `SessionService` is never released while its append may yet commit; that
-    lock keeps one append per session in flight from this node.
+    is cancelled still waits for that answer, so the session's turn in
+    `SessionService` is never passed on while its append may yet commit; that
+    turn keeps one append per session in flight from this node (the bids that
+    queue behind it come here as one append: services/runner.py).
     """
 
     def __init__(self, pool: asyncpg.Pool, writers: int = 2, max_batch: int = 256, *,
