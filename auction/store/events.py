@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from auction.adapters.protocol import dumps
+from auction.adapters.protocol import canonical_json
 from auction.domain.codes import Code, Rejected
 from auction.domain.bidding.events import BidAccepted, Event, event_from_dict, event_to_dict, event_type, is_public
 from auction.domain.bidding.session import SessionState
@@ -54,6 +54,17 @@ class Recorded:
     seq: int
     pub_seq: int | None
     event: Event
+    # Its fields' canonical JSON, encoded once (`payload`): the log's payload and, for a public
+    # event, the heart of its transparency leaf (services/transparency.py) are the same bytes.
+    _payload: bytes | None = field(default=None, compare=False, repr=False)
+
+    def payload(self) -> bytes:
+        """The event's fields as canonical JSON (sorted keys, no spaces, UTF-8)."""
+        encoded = self._payload
+        if encoded is None:
+            encoded = canonical_json(event_to_dict(self.event))
+            object.__setattr__(self, "_payload", encoded)
+        return encoded
 
 
 def number(session_id: str, state_before: SessionState, events: list[Event]) -> list[Recorded]:
@@ -82,7 +93,7 @@ def _rows(recorded: list[Recorded]) -> tuple[list[Any], ...]:
         [r.pub_seq for r in recorded],
         [event_type(r.event) for r in recorded],
         [to_datetime(r.event.at) for r in recorded],
-        [dumps(event_to_dict(r.event)) for r in recorded],
+        [r.payload().decode() for r in recorded],
         [_bid_key(r.event) for r in recorded],
     )
 
