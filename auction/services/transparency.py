@@ -128,7 +128,7 @@ class TransparencyLog:
             bids = bids or isinstance(r.event, ev.BidAccepted)
         if phase_change:
             self._due(e.session_id, 0.0)
-        elif bids:
+        elif bids and e.session_id not in self._timers:  # a head already due comes within head_seconds
             self._due(e.session_id, self.head_seconds)
 
     async def tree(self, session_id: str, at_least: int = 0) -> tl.Tree:
