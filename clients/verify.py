@@ -220,10 +220,11 @@ class Verifier:
             place = f"receipts[{i}] (seq {rc.get('seq')})"
             try:
                 seq, size = int(rc["seq"]), int(rc["tree_size"])
-                message = tl.receipt_bytes(self.session_id, seq, rc["leaf_hash"], size, rc["root_hash"])
+                # Signed on its own, or with its batch (batch_index, batch_size, batch_path): both forms.
+                message = tl.receipt_message(self.session_id, rc)
             except (KeyError, TypeError, ValueError):
-                raise Discrepancy("RECEIPT_MALFORMED", place, "a receipt needs seq, leaf_hash, tree_size, root_hash") \
-                    from None
+                raise Discrepancy("RECEIPT_MALFORMED", place, "a receipt needs seq, leaf_hash, tree_size, root_hash "
+                                  "(and, signed in a batch, batch_index, batch_size, batch_path)") from None
             if not _signed(self.public, rc.get("signature"), message):
                 raise Discrepancy("RECEIPT_SIGNATURE", place, "the center's signature does not verify")
             if not 0 < seq <= size <= len(self.leaves):

@@ -78,6 +78,16 @@ def dumps(message: dict[str, Any]) -> str:
         return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
+def canonical_json(value: Any) -> bytes:
+    """The canonical bytes of `value` (sorted keys, no spaces, UTF-8: `clients/transparency.py`
+    `canonical`), by orjson: the same bytes for what the log stores (strings, integers, booleans,
+    null, lists, objects; checked in tests/unit/test_transparency_tree.py), many times faster."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # beyond orjson (an integer past 64 bits, a lone surrogate): the reference encoder
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def terms_view(state: SessionState) -> dict[str, Any]:
     t = state.terms
     assert t is not None

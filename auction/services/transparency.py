@@ -12,8 +12,11 @@ off the bid path, in a task of its own: at once after a phase change (the open,
 timed bidding, a suspension or resumption, the close), and at most
 `tree_head_seconds` after bids. Each head is kept (`tree_heads`, append-only)
 and sent to the session's watchers as a `tree_head` frame. Receipts: a bid's
-ack carries the center's signature over (its leaf hash, seq, the tree's size
-and root), so its bidder can later prove the bid was taken at that place.
+ack carries the center's signed statement of (its leaf hash, seq, the tree's
+size and root), so its bidder can later prove the bid was taken at that place.
+The receipts asked for in one turn of the event loop (the acks after one group
+commit) share one signature: over the Merkle root of their statements, each
+receipt carrying its path to that root (`ReceiptBatch`).
 """
 
 from __future__ import annotations
@@ -43,14 +46,53 @@ PHASE_EVENTS = (ev.SessionOpened, ev.OpenRefused, ev.TimedBiddingStarted, ev.Ses
 
 
 def leaf_of(r: Recorded) -> bytes:
+    # The event's canonical bytes are the ones its append encoded for the log's payload.
     assert r.pub_seq is not None
-    return tl.leaf_hash(tl.leaf_bytes(r.session_id, r.pub_seq, ev.event_type(r.event), ev.event_to_dict(r.event)))
+    return tl.leaf_hash(tl.leaf_bytes_of(r.session_id, r.pub_seq, ev.event_type(r.event), r.payload()))
 
 
 def head_view(head: SignedHead) -> dict[str, Any]:
     """A signed tree head as the API, the public record and the `tree_head` frame give it."""
     return {"session_id": head.session_id, "tree_size": head.tree_size, "root_hash": head.root_hash.hex(),
             "timestamp_us": head.timestamp_us, "key_id": head.key_id, "signature": head.signature.hex()}
+
+
+class ReceiptBatch:
+    """Receipts signed together: those asked for in one turn of the event loop (the acks
+    that follow one group commit are all decided in the same turn) wait for the end of
+    it, and one Ed25519 signature covers them all (`clients/transparency.py`
+    `receipt_batch_bytes`: the Merkle root of their statements), each receipt carrying
+    its place in the batch and its path to the root. One signature per batch, not per ack."""
+
+    def __init__(self, key: CenterKey) -> None:
+        self.key = key
+        self._waiting: list[tuple[bytes, dict[str, Any], asyncio.Future[dict[str, Any]]]] = []
+
+    def sign(self, statement: bytes, receipt: dict[str, Any]) -> asyncio.Future[dict[str, Any]]:
+        """`receipt` (its statement's fields) with the batch's fields and signature, once signed."""
+        loop = asyncio.get_running_loop()
+        if not self._waiting:
+            loop.call_soon(self._flush)  # after the callbacks of this turn: the others join
+        done: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._waiting.append((statement, receipt, done))
+        return done
+
+    def _flush(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        try:
+            root, paths = tl.batch_paths([tl.leaf_hash(statement) for statement, _, _ in waiting])
+            signature = self.key.sign(tl.receipt_batch_bytes(root.hex(), len(waiting))).hex()
+        except Exception as e:  # each ack goes out without its receipt (bidder.py)
+            for _, _, done in waiting:
+                if not done.done():
+                    done.set_exception(e)
+            return
+        size = len(waiting)
+        for index, ((_, receipt, done), path) in enumerate(zip(waiting, paths, strict=True)):
+            if not done.done():  # its ack was cancelled meanwhile (the connection went away)
+                receipt.update(signature=signature, batch_index=index, batch_size=size,
+                               batch_path=[h.hex() for h in path])
+                done.set_result(receipt)
 
 
 class TransparencyLog:
@@ -66,6 +108,7 @@ class TransparencyLog:
         self._locks: dict[str, asyncio.Lock] = {}
         self._timers: dict[str, tuple[float, asyncio.TimerHandle]] = {}  # session -> (when, its timer)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._receipts = ReceiptBatch(key)
 
     # ------------------------------------------------------------------
     # the tree
@@ -85,7 +128,7 @@ class TransparencyLog:
             bids = bids or isinstance(r.event, ev.BidAccepted)
         if phase_change:
             self._due(e.session_id, 0.0)
-        elif bids:
+        elif bids and e.session_id not in self._timers:  # a head already due comes within head_seconds
             self._due(e.session_id, self.head_seconds)
 
     async def tree(self, session_id: str, at_least: int = 0) -> tl.Tree:
@@ -110,12 +153,12 @@ class TransparencyLog:
 
     async def receipt(self, session_id: str, seq: int) -> dict[str, Any]:
         """The signed receipt of the public event `seq` (a bid's ack): its leaf hash in the
-        tree as it stands, whose size (at least `seq`) and root it names."""
+        tree as it stands, whose size (at least `seq`) and root it names; signed with the
+        other receipts of this turn (`ReceiptBatch`)."""
         tree = await self.tree(session_id, seq)
         leaf, size, root = tree.leaves[seq - 1].hex(), tree.size, tree.root().hex()
-        signature = self.key.sign(tl.receipt_bytes(session_id, seq, leaf, size, root))
-        return {"seq": seq, "leaf_hash": leaf, "tree_size": size, "root_hash": root, "key_id": self.key.key_id,
-                "signature": signature.hex()}
+        receipt = {"seq": seq, "leaf_hash": leaf, "tree_size": size, "root_hash": root, "key_id": self.key.key_id}
+        return await self._receipts.sign(tl.receipt_bytes(session_id, seq, leaf, size, root), receipt)
 
     # ------------------------------------------------------------------
     # proofs

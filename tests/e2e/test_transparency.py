@@ -57,6 +57,8 @@ async def run_sale(server: ServerProcess, api: Api, tmp_path: Path) -> dict[str,
             ack = await client.bid(amount)
             assert ack["type"] == "ack", ack
             assert ack["receipt"]["seq"] == ack["seq"] <= ack["receipt"]["tree_size"]
+            # Signed with its batch (the acks of one turn share a signature): its place and path in it.
+            assert {"batch_index", "batch_size", "batch_path"} <= ack["receipt"].keys()
             acks.append(ack)
         assert cb.receipts == [acks[1]["receipt"]]
         save_receipts(tmp_path / "receipts.json", session_id, cb.receipts)

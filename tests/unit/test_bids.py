@@ -314,3 +314,25 @@ class TestRule5_2_AuctionBids:
         [closed] = r.do(reveal(), START_AT + 2 * MINUTE + COUNTDOWN)
         assert isinstance(closed, SessionClosed)
         assert (closed.winner_bidder_no, closed.price) == (2, START_PRICE + INCREMENT)
+
+
+def test_the_state_after_a_bid_is_the_one_replace_would_make() -> None:
+    """`evolve` builds the state after a bid without `dataclasses.replace` (the bid path's
+    cost); every field is what `replace` would give, and the state is a proper SessionState."""
+    from dataclasses import fields, replace
+
+    from auction.domain.bidding.session import Bid, evolve
+
+    r = open_listing()
+    r.bid(1, START_PRICE, T)
+    before = r.state
+    event = BidAccepted(at=T + SECOND, bid_id="b-2", bidder_no=2, amount=START_PRICE + INCREMENT,
+                        deadline=before.deadline or 0)
+    after = evolve(before, event)
+    bid = Bid(before.seq + 1, before.pub_seq + 1, event.at, "b-2", 2, event.amount)
+    expected = replace(before, seq=before.seq + 1, pub_seq=before.pub_seq + 1, last_at=event.at, highest=bid,
+                       accepted={**before.accepted, (2, "b-2"): bid}, bid_count=before.bid_count + 1,
+                       listing_bidders=before.listing_bidders | {2}, deadline=event.deadline)
+    assert after == expected and type(after) is type(expected)
+    assert {f.name for f in fields(after)} == set(vars(after))
+    assert before.highest is not None and before.highest.bidder_no == 1 and (2, "b-2") not in before.accepted

@@ -126,3 +126,43 @@ def test_the_verifier_imports_nothing_of_the_server() -> None:
                 allowed = top in sys.stdlib_module_names or top == "cryptography" or module in (
                     "clients", "clients.transparency", "clients.verify_rules")
                 assert allowed, (name, module)
+
+
+@given(st.integers(min_value=1, max_value=70))
+def test_a_batch_gives_every_path_in_one_pass(size: int) -> None:
+    leaves = [tl.leaf_hash(i.to_bytes(2, "big")) for i in range(size)]
+    root, paths = tl.batch_paths(leaves)
+    assert root == tl.root(leaves)
+    assert paths == [tl.inclusion_proof(i, leaves) for i in range(size)]
+
+
+# What the log stores: strings (any text a session id, bid_id or reason may hold), integers, booleans, null,
+# and objects and lists of them (a session's terms).
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+class TestCanonicalBytesWrittenDirectly:
+    """The fast encodings are the reference `canonical` bytes, exactly: anything else would change
+    the leaves and the signed statements."""
+
+    @given(JSON_VALUES)
+    def test_the_servers_encoder(self, value: object) -> None:
+        from auction.adapters.protocol import canonical_json
+
+        assert canonical_json(value) == tl.canonical(value)
+
+    @given(st.text(), st.integers(min_value=1), st.text(), st.dictionaries(st.text(max_size=8), JSON_VALUES))
+    def test_a_leaf(self, session_id: str, seq: int, event_type: str, event: dict[str, object]) -> None:
+        expected = tl.canonical({"session_id": session_id, "seq": seq, "type": event_type, "event": event})
+        assert tl.leaf_bytes(session_id, seq, event_type, event) == expected
+        assert tl.leaf_bytes_of(session_id, seq, event_type, tl.canonical(event)) == expected
+
+    @given(st.text(), st.integers(min_value=1), st.text(), st.integers(min_value=1), st.text())
+    def test_a_receipt_statement(self, session_id: str, seq: int, leaf: str, size: int, root: str) -> None:
+        assert tl.receipt_bytes(session_id, seq, leaf, size, root) == tl.canonical(
+            {"kind": "receipt", "session_id": session_id, "seq": seq, "leaf_hash": leaf, "tree_size": size,
+             "root_hash": root})

@@ -480,6 +480,17 @@ def _apply(state: SessionState, events: list[Event]) -> SessionState:
 # evolve
 
 
+def _changed(state: SessionState, **changes: object) -> SessionState:
+    """`replace(state, **changes)` for the bid path: the fields copied as they are, without
+    `replace`'s field walk and the frozen `__init__`'s 22 `object.__setattr__` calls (the
+    state has no `__post_init__` to run; tests/unit/test_bids.py compares both)."""
+    state_after = object.__new__(SessionState)
+    fields_after = state_after.__dict__
+    fields_after.update(state.__dict__)
+    fields_after.update(changes)
+    return state_after
+
+
 def evolve(state: SessionState, event: Event) -> SessionState:
     """The state after `event`. Total for every event `decide` can produce."""
     seq = state.seq + 1
@@ -493,7 +504,7 @@ def evolve(state: SessionState, event: Event) -> SessionState:
         listing_bidders = state.listing_bidders
         if state.phase is Phase.LISTING and bid.bidder_no not in listing_bidders:
             listing_bidders = listing_bidders | {bid.bidder_no}
-        return replace(
+        return _changed(
             state,
             seq=seq,
             pub_seq=pub_seq,

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import asyncpg
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected, WebSocketState
 
 from auction.adapters.fanout.broker import Message, Subscription, text_frame
 from auction.adapters.metrics import Metrics
@@ -381,7 +381,10 @@ class BidderConnection:
                     raise Rejected(Code.UNKNOWN_TYPE, type=kind[:40])
             except Rejected as r:
                 reply = dumps({"type": "error", **r.rejection.to_dict()})
-            await peer.send(ws, reply)
+            try:
+                await peer.send(ws, reply)
+            except WebSocketDisconnected:  # gone while the answer was made (an ack waits for its commit)
+                raise WebSocketDisconnect(1006) from None
 
     async def _bid(self, peer: Peer, message: dict[str, Any]) -> str:
         started = time.perf_counter()
