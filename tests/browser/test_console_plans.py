@@ -68,7 +68,7 @@ async def test_plan_forms_in_a_browser(
     await page.get_by_label("竞买保证金（万元）").fill("200")  # below 20%: refused beside the field
     await page.get_by_label("宗地编号").fill("QJ2026-浏览器-01")
     await page.get_by_label("坐落").fill("曲靖市麒麟区南宁北路以西")
-    await page.get_by_label("面积（m²）").fill("12345.67")
+    await page.get_by_label(re.compile("^面积（m²）")).fill("12345.67")  # (not 建筑面积（m²）)
     await expect(page.locator("#area-hectares")).to_have_text("= 1.234567 公顷 / hectares")
     await page.get_by_label("用途（GB/T 21010）").select_option("0505")
     await page.get_by_label("出让年限（年）").fill("40")

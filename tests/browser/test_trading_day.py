@@ -121,9 +121,10 @@ async def draft_to_appraisal(day: Day, op: Page, members: list[str]) -> str:
     await op.get_by_label("出让方式").select_option("AUCTION")
     await fill(op, {"起始价（万元）": "5000", "增价幅度（万元）": "10", "竞买保证金（万元）": str(DEPOSIT_WAN),
                     "宗地编号": f"QJ2026-{plan_id[-6:]}", "坐落": "曲靖市麒麟区珠江源大道以东、寥廓南路以北",
-                    "面积（m²）": "20000", "出让年限（年）": "70", "容积率下限": "1.0", "容积率上限": "2.5",
+                    "出让年限（年）": "70", "容积率下限": "1.0", "容积率上限": "2.5",
                     "基准地价（元/m²）": "2000", "建筑限高（m）": "80", "四至": "东至规划路，南至寥廓路，西至现状用地，北至规划绿地",
                     "现状": "净地"})
+    await op.get_by_label(re.compile("^面积（m²）")).fill("20000")  # the land's area (not 建筑面积（m²）)
     await op.get_by_label("用途（GB/T 21010）").select_option("0701")
     for name in READINESS:
         await op.check(f"#f-readiness_{name}")
