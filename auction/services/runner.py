@@ -34,6 +34,7 @@ import asyncpg
 
 from auction.domain.codes import Code, Rejected
 from auction.reactions import Reactions
+from auction.store.database.aggregate_log import AggregateLog, LoggedEvent, Versioned
 
 MAX_ATTEMPTS = 8
 # Did the append commit? Unknown after these: the cache is dropped.
@@ -268,6 +269,35 @@ class CommandRunner(Service, Generic[S, E, C, R]):
                 await self._committed(aggregate_id, recorded, state, after)
                 return Result(recorded, after)
             raise Rejected(Code.CONFLICT)
+
+
+V = TypeVar("V", bound=Versioned)  # a state that counts its log's events
+
+
+class AggregateRunner(CommandRunner[V, E, C, LoggedEvent[E]]):
+    """A handler whose aggregate keeps an `AggregateLog` (plans, tenders): the state's
+    version is its log's, and reading and appending are the log's own."""
+
+    def __init__(self, engine: Engine[V, E, C, LoggedEvent[E]], store: AggregateLog[V, E],
+                 clock: Callable[[], int], reactions: Reactions | None) -> None:
+        super().__init__(engine, store.pool, clock, reactions)
+        self.store = store
+
+    def _version(self, state: V) -> int:
+        return state.version
+
+    def _load(self, aggregate_id: str, after: int) -> Awaitable[list[LoggedEvent[E]]]:
+        return self.store.load(aggregate_id, after_seq=after)
+
+    async def _append(self, recorded: list[LoggedEvent[E]], before: V, after: V, guard: int | None,
+                      con: asyncpg.Connection | None) -> None:
+        await self.store.append(recorded, before.version, after, con=con)
+
+    async def fresh_state(self, aggregate_id: str) -> V:
+        """The state with everything any node has written (for reads)."""
+        state = await self._catch_up(await self.state(aggregate_id), aggregate_id)
+        self._states[aggregate_id] = state
+        return state
 
 
 class UnitOfWork:
