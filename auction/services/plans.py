@@ -100,6 +100,7 @@ class SessionLink:
 class PlanService(AggregateRunner[PlanState, PlanEvent, PlanCommand]):
     store: PlanStore
     conflict = PlanConflict
+    noun = "plan"
 
     def __init__(
         self,
@@ -121,9 +122,6 @@ class PlanService(AggregateRunner[PlanState, PlanEvent, PlanCommand]):
 
     # ------------------------------------------------------------------
     # the runner's pieces
-
-    def _missing(self, plan_id: str, state: PlanState) -> Rejected | None:
-        return Rejected(Code.NOT_FOUND, "no such plan", plan_id=plan_id) if state.draft is None else None
 
     async def _append(self, recorded: list[RecordedPlanEvent], before: PlanState, after: PlanState,
                       guard: int | None, con: asyncpg.Connection | None) -> None:

@@ -283,8 +283,18 @@ class AggregateRunner(CommandRunner[V, E, C, LoggedEvent[E]]):
         super().__init__(engine, store.pool, clock, reactions)
         self.store = store
 
+    # What the aggregate is called ("plan", "tender"): the refusal of one its log does not know
+    # says "no such plan" with its `plan_id`.
+    noun: str
+
     def _version(self, state: V) -> int:
         return state.version
+
+    def _missing(self, aggregate_id: str, state: V) -> Rejected | None:
+        # Every such log begins with the event that creates the aggregate.
+        if state.version:
+            return None
+        return Rejected(Code.NOT_FOUND, f"no such {self.noun}", **{f"{self.noun}_id": aggregate_id})
 
     def _load(self, aggregate_id: str, after: int) -> Awaitable[list[LoggedEvent[E]]]:
         return self.store.load(aggregate_id, after_seq=after)

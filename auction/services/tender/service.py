@@ -80,6 +80,7 @@ class TenderQualified(Credentials):
 class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand]):
     store: TenderStore
     conflict = TenderConflict
+    noun = "tender"
 
     def __init__(self, store: TenderStore, plans: PlanService, sealer: ReserveSealer, rules: TenderRules,
                  clock: Callable[[], int] = now_us, reactions: Reactions | None = None) -> None:
@@ -89,9 +90,6 @@ class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand])
         self.rules = rules
 
     # the runner's pieces
-
-    def _missing(self, tender_id: str, state: TenderState) -> Rejected | None:
-        return Rejected(Code.NOT_FOUND, "no such tender", tender_id=tender_id) if state.terms is None else None
 
     async def _committed(self, tender_id: str, recorded: list[RecordedTenderEvent], before: TenderState,
                          after: TenderState) -> None:
