@@ -61,6 +61,7 @@ from auction.reactions import (
     Reactions,
     SessionFinal,
     TenderDue,
+    TenderFinal,
     WakeupChanged,
 )
 from auction.entrypoints.http.limits import Limits
@@ -215,10 +216,14 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
                              sole_writer=settings.redis_url is None, reactions=reactions)
     plans = PlanService(PlanStore(pool), service, settings.plan_rules, settings.rules, clock,
                         reactions=reactions)
-    deposits = DepositService(pool, service, timedelta(days=settings.token_ttl_days), clock, reactions=reactions)
+    # Tenders (RULES 6) take deposits and start the legal clock as sessions do (migrations/0018_sales.sql).
+    tenders = TenderService(TenderStore(pool), plans, sealer, TenderRules(), clock, reactions)
+    deposits = DepositService(pool, service, timedelta(days=settings.token_ttl_days), clock, reactions=reactions,
+                              tenders=tenders)
     armed: dict[str, int] = {}  # deadline id -> when its timer fires: the timers write it, the service reads it
     deadlines = DeadlineService(pool, service, CalendarStore(pool, official_calendar()), settings.clock_rules,
-                                plans=plans, clock=clock, reactions=reactions, timer_of=armed.get)
+                                plans=plans, clock=clock, reactions=reactions, timer_of=armed.get,
+                                tenders=tenders)
     # Publication (docs/publication.md): the announcement joins PlanAnnounced's transaction; a worker delivers.
     channels = parse_channels(settings.publication_channels)
     delivery = DeliveryWorker(
@@ -229,7 +234,6 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
         node_id=settings.node_id, on_attempt=metrics.delivery,
     )
     center_key = CenterKey.from_file(settings.transparency_key_file)
-    tenders = TenderService(TenderStore(pool), plans, sealer, TenderRules(), clock, reactions)
     runtime = Runtime(
         settings=settings, pool=pool, group_commit=group_commit, broker=broker, reactions=reactions,
         service=service, timers=SessionTimers(service), plans=plans, deposits=deposits, deadlines=deadlines,
@@ -266,6 +270,8 @@ def _react(rt: Runtime) -> None:
     on(DeadlineWritten, lambda e: rt.deadline_timers.arm(e.row, e.warned_at))
     # A tender's opening follows its set time (RULES 6.3).
     on(TenderDue, lambda e: rt.tender_timers.arm(e.tender_id, e.when_us))
+    # A tender's end starts the same legal clock: the deposits' fate and the winner's deadlines (RULES 6.6, 8-9).
+    on(TenderFinal, lambda e: rt.deadlines.process_close(e.tender_id))
     # An announcement (or its change) starts publication: its outbox rows join the plan's append.
     on(PlanAppended, lambda e: rt.publisher.on_plan_events(e.con, e.recorded, e.after))
     # Committed public events are the transparency log's leaves; a phase change or bids make a head due.

@@ -34,6 +34,8 @@ def list_body(documents: list[dict[str, Any]]) -> str:
     for d in documents:
         f = d["fields"]
         name = f.get("announcement_no") or f.get("project_name") or d["document_id"]
+        if f.get("announcement_title"):  # an announcement is known by its 公告标题 (its 公告编号 beside it)
+            name = f"{f['announcement_title']}（{name}）"
         if d["kind"] == CHANGE:
             name = f"{name} 变更公告（第{f['change_no']}次）"
         elif d["kind"] == UNSOLD:

@@ -26,6 +26,11 @@ holidays only: `services/calendar.py`) is provisional until the official year
 arrives; `recompute_rows` then recounts it and records a `DeadlineMoved` in
 `deadline_moves` when its due date moves. A provisional contract row past its
 date is shown overdue but not defaulted (Q42 waits for the official year).
+
+A tender's end is a close like a session's (RULES 6.6, 8): `TenderFinal` runs the same
+`process_close` with the tender's id (a sale, migrations/0018_sales.sql), so its winner's
+deposit is applied to the price, the others' are refunded, and the winner gets the same
+Q29/Q42 rows; an award counts as SOLD.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import asyncpg
 
@@ -70,8 +75,11 @@ from auction.store import deposits as ledger_store
 from auction.store import plans as plan_rows
 from auction.store.events import to_micros
 
+from auction.store.tender import sales as tender_rows
+
 if TYPE_CHECKING:
     from auction.services.plans import PlanService
+    from auction.services.tender import TenderService
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +95,8 @@ TITLE = {
     DeadlineKind.CONTRACT_SIGNING: "签订出让合同 / sign the transfer contract",
     DeadlineKind.Q32_NOTICE: "印送开竣工时间及开发利用条件 / send the Q32 notice",
 }
+# A tender's outcome as a close's (`session_closings.outcome`).
+TENDER_OUTCOMES = {"AWARDED": "SOLD", "UNSOLD": "UNSOLD", "TERMINATED": "TERMINATED"}
 REOFFER_SUFFIX = re.compile(r"^(.*)-R(\d+)$")
 SYSTEM = "system:clock"
 
@@ -147,6 +157,15 @@ def next_plan_id(old_plan_id: str) -> str:
     return f"{old_plan_id}-R1"
 
 
+class Ending(NamedTuple):
+    """How a sale ended, as its close is booked."""
+
+    at: int  # µs UTC
+    outcome: str  # SOLD, UNSOLD, TERMINATED
+    winner_bidder_no: int | None
+    price: int | None  # fen
+
+
 class DeadlineService(Service):
     def __init__(
         self,
@@ -159,6 +178,7 @@ class DeadlineService(Service):
         clock: Callable[[], int] = now_us,
         reactions: Reactions | None = None,
         timer_of: Callable[[str], int | None] = lambda _id: None,
+        tenders: TenderService | None = None,
     ) -> None:
         # `reactions` are told DeadlineWritten with every row written, after the commit (the
         # timers arm it); `timer_of` asks the timers when a row's timer fires (None: no timer).
@@ -168,22 +188,20 @@ class DeadlineService(Service):
         self.rules = rules
         self.plans = plans
         self.timer_of = timer_of
+        self.tenders = tenders  # a tender's end starts the same clock (None: sessions only)
 
     # ------------------------------------------------------------------
     # the close
 
     async def process_close(self, session_id: str) -> bool:
-        """Book the close's deposits and deadlines once (False: nothing to do)."""
-        state = await self.sessions.state(session_id)
-        if not state.final:
+        """Book the close's deposits and deadlines once (False: nothing to do). `session_id`
+        may be a tender's (its end, `TenderFinal`)."""
+        ended = await self.ending(session_id)
+        if ended is None:
             return False
         if await rows_store.closing(self.pool, session_id) is not None:
             return False
-        closed = state.closed
-        if closed is not None:
-            closed_at, outcome, winner_no, price = closed.at, closed.outcome, closed.winner_bidder_no, closed.price
-        else:
-            closed_at, outcome, winner_no, price = state.last_at, "TERMINATED", None, None
+        closed_at, outcome, winner_no, price = ended
         plan_id = await self.plan_of(session_id)
         calendar = await self.calendar.calendar()
         now = self.clock()
@@ -212,6 +230,21 @@ class DeadlineService(Service):
                 work.notify(DeadlineWritten(row, None))
         log.info("session %s %s: %d deadlines, %d refunds", session_id, outcome, len(created), len(refunds))
         return True
+
+    async def ending(self, sale_id: str) -> Ending | None:
+        """How a session or a tender ended (None: not yet)."""
+        if self.tenders is not None and await self.tenders.is_tender(sale_id):
+            ended = (await self.tenders.fresh_state(sale_id)).ended
+            if ended is None:
+                return None
+            return Ending(ended.at, TENDER_OUTCOMES[ended.outcome], ended.winner_bidder_no, ended.price)
+        state = await self.sessions.state(sale_id)
+        if not state.final:
+            return None
+        closed = state.closed
+        if closed is not None:
+            return Ending(closed.at, closed.outcome, closed.winner_bidder_no, closed.price)
+        return Ending(state.last_at, "TERMINATED", None, None)
 
     async def refund_arrived_after_close(self, con: asyncpg.Connection, session_id: str, sub_account: str,
                                          txn_id: str, received_at: int) -> Deadline | None:
@@ -243,9 +276,11 @@ class DeadlineService(Service):
         return created
 
     async def plan_of(self, session_id: str) -> str | None:
-        """The supply plan the session was created from, if any."""
+        """The supply plan the session (or tender) was created from, if any."""
         if not await plan_rows.plans_table_exists(self.pool):
             return None
+        if self.tenders is not None and await self.tenders.is_tender(session_id):
+            return await self.tenders.store.plan_of(session_id)
         return await plan_rows.plan_of_session(self.pool, session_id)
 
     # ------------------------------------------------------------------
@@ -358,6 +393,9 @@ class DeadlineService(Service):
         for session_id in await rows_store.unprocessed_final_sessions(self.pool):
             self.sessions.forget(session_id)  # another node may have closed it
             await self.process_close(session_id)
+        if self.tenders is not None:
+            for tender_id in await tender_rows.unprocessed_ended(self.pool):
+                await self.process_close(tender_id)
         await self.recompute_open()
         for record in await rows_store.open_records(self.pool):
             row = record.deadline
@@ -438,7 +476,7 @@ class DeadlineService(Service):
         plan, no documents)."""
         from auction.store.publication import result_confirmed_at
 
-        plan_id = await plan_rows.plan_of_session(self.pool, session_id)
+        plan_id = await self.plan_of(session_id)
         if plan_id is None:
             return None
         confirmed = await result_confirmed_at(self.pool, plan_id)
@@ -447,10 +485,15 @@ class DeadlineService(Service):
         return to_micros(confirmed)
 
     async def contract_signed(self, session_id: str, *, by: str, signed_at: int) -> tuple[Deadline, Deadline]:
-        """Q42 signing recorded; the Q32 notice row starts (3 working days)."""
-        state = await self.sessions.state(session_id)
-        if state.phase is not Phase.CLOSED or state.closed is None or state.closed.outcome != "SOLD":
-            raise Rejected(Code.SESSION_NOT_SOLD, phase=state.phase.value)
+        """Q42 signing recorded; the Q32 notice row starts (3 working days). A tender's winner's too."""
+        if self.tenders is not None and await self.tenders.is_tender(session_id):
+            tender = await self.tenders.fresh_state(session_id)
+            if tender.ended is None or tender.ended.outcome != "AWARDED":
+                raise Rejected(Code.SESSION_NOT_SOLD, phase=tender.phase.value)
+        else:
+            state = await self.sessions.state(session_id)
+            if state.phase is not Phase.CLOSED or state.closed is None or state.closed.outcome != "SOLD":
+                raise Rejected(Code.SESSION_NOT_SOLD, phase=state.phase.value)
         calendar = await self.calendar.calendar()
         now = self.clock()
         async with self.unit_of_work() as work:

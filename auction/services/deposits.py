@@ -24,6 +24,11 @@ can be shown a secret. The token drawn then is never stored or shown; an
 operator issues the real one once with `issue_token` (POST
 /api/applications/{id}/issue-token), which replaces the stored hash and is
 refused the second time (`TOKEN_ALREADY_ISSUED`). Only hashes are ever stored.
+
+A sale is a session or a tender (migrations/0018_sales.sql): an application's
+`session_id` names either. For a tender (RULES 6) the same path applies, the tender's
+own log qualifies the applicant (`TenderService.qualify`, the ledger entry in its
+transaction) and the token is the tender's (`tender_bidders`).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -61,6 +66,10 @@ from auction.store import deadlines as deadline_rows
 from auction.store import deposits as store
 from auction.store import sessions as session_rows
 from auction.store.events import to_datetime
+from auction.store.tender import sales as tender_rows
+
+if TYPE_CHECKING:
+    from auction.services.tender import TenderService
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +129,9 @@ class DepositService(Service):
         randbelow: Callable[[int], int] = secrets.randbelow,
         *,
         reactions: Reactions | None = None,
+        tenders: TenderService | None = None,
     ) -> None:
+        # `tenders`: applications to a tender are judged and qualified there (None: sessions only).
         # `reactions` are told HeldAfterClose: money held for refund on a closed session's
         # sub-account gets its Q31 refund row (DeadlineService.refund_arrived_after_close), in
         # the same transaction as the booking, and its timer is armed.
@@ -128,6 +139,20 @@ class DepositService(Service):
         self.sessions = sessions
         self.token_ttl = token_ttl
         self.randbelow = randbelow
+        self.tenders = tenders
+
+    async def is_tender(self, sale_id: str) -> bool:
+        return self.tenders is not None and await self.tenders.is_tender(sale_id)
+
+    async def _sale(self, sale_id: str) -> tuple[bool, int, int]:
+        """(final, registration closes at, the deposit) of a session or a tender."""
+        if self.tenders is not None and await self.tenders.is_tender(sale_id):
+            tender = await self.tenders.fresh_state(sale_id)
+            assert tender.terms is not None
+            return tender.final, tender.terms.registration_closes_at, tender.terms.deposit
+        state = await self.sessions.state(sale_id)
+        assert state.terms is not None
+        return state.final, state.terms.registration_closes_at, state.terms.deposit
 
     # ------------------------------------------------------------------
     # applications
@@ -148,25 +173,23 @@ class DepositService(Service):
         may not be after the registration close (RULES 3.4). With `con` (in a transaction)
         the application is written in the caller's transaction: it stands or falls with
         what the caller writes beside it."""
-        state = await self.sessions.state(session_id)
-        terms = state.terms
-        assert terms is not None
+        final, registration_closes_at, deposit = await self._sale(session_id)
         now = self.clock()
-        if state.final:
+        if final:
             raise Rejected(Code.SESSION_CLOSED)
-        if now >= terms.registration_closes_at:
+        if now >= registration_closes_at:
             raise Rejected(Code.REGISTRATION_CLOSED)
         if kind not in KINDS:
             raise Rejected(Code.INVALID_FIELD, "kind must be COMPANY or PERSON", field="kind")
-        deadline = deposit_deadline or default_deadline or terms.registration_closes_at
-        if deadline > terms.registration_closes_at:
+        deadline = deposit_deadline or default_deadline or registration_closes_at
+        if deadline > registration_closes_at:
             raise Rejected(Code.DEPOSIT_DEADLINE_AFTER_REGISTRATION, field="deposit_deadline",
-                           registration_closes_at=iso_cst(terms.registration_closes_at))
+                           registration_closes_at=iso_cst(registration_closes_at))
         if deadline <= now:
             raise Rejected(Code.INVALID_FIELD, "deposit_deadline has passed", field="deposit_deadline")
         applied = store.ApplicationRow(
             application_id="", session_id=session_id, kind=kind, legal_name=legal_name,
-            registration_no=registration_no, sub_account="", required_fen=terms.deposit, deposit_deadline=deadline,
+            registration_no=registration_no, sub_account="", required_fen=deposit, deposit_deadline=deadline,
             bidder_no=None, qualified_at=None, qualification_refused=None, token_issued_at=None,
             created_at=to_datetime(now),
         )
@@ -223,7 +246,10 @@ class DepositService(Service):
 
         try:
             # The token drawn here is never shown: see `issue_token`.
-            await qualify(self.sessions, app.session_id, app.legal_name, self.token_ttl, also=also)
+            if self.tenders is not None and await self.tenders.is_tender(app.session_id):
+                await self.tenders.qualify(app.session_id, app.legal_name, self.token_ttl, also=also)
+            else:
+                await qualify(self.sessions, app.session_id, app.legal_name, self.token_ttl, also=also)
         except Rejected as r:
             if r.code in (Code.DEPOSIT_TXN_CONFLICT, Code.CONFLICT):
                 raise
@@ -299,6 +325,8 @@ class DepositService(Service):
         """The qualified applicant's bidding token, shown once (see the module docstring)."""
         token = new_token()
         expires = to_datetime(self.clock()) + self.token_ttl
+        found = await store.application(self.pool, application_id)
+        tender = found is not None and await self.is_tender(found.session_id)
         async with self.pool.acquire() as con, con.transaction():
             app = await store.application(con, application_id, for_update=True)
             if app is None:
@@ -308,7 +336,10 @@ class DepositService(Service):
                                application_id=application_id)
             if app.token_issued_at is not None:
                 raise Rejected(Code.TOKEN_ALREADY_ISSUED, issued_at=iso_cst(app.token_issued_at))
-            await session_rows.set_token(con, app.session_id, app.bidder_no, token_hash(token), expires)
+            if tender:
+                await tender_rows.set_token(con, app.session_id, app.bidder_no, token_hash(token), expires)
+            else:
+                await session_rows.set_token(con, app.session_id, app.bidder_no, token_hash(token), expires)
             await store.set_token_issued(con, application_id, to_datetime(self.clock()), by)
         return IssuedToken(application_id, app.session_id, app.bidder_no, token, expires)
 
@@ -332,6 +363,15 @@ class DepositService(Service):
         bidder_no = app.bidder_no
         token = new_token()
         expires = to_datetime(self.clock()) + self.token_ttl
+        if self.tenders is not None and await self.tenders.is_tender(app.session_id):
+            # A tender bidder signs in with its token at every request: the new hash alone revokes the old.
+            if (await self.tenders.fresh_state(app.session_id)).final:
+                raise Rejected(Code.SESSION_CLOSED)
+            async with self.pool.acquire() as con, con.transaction():
+                await tender_rows.set_token(con, app.session_id, bidder_no, token_hash(token), expires)
+                await store.set_token_reissued(con, application_id, to_datetime(self.clock()), by, reason)
+            log.warning("application %s: tender token re-issued by %s", application_id, by)
+            return IssuedToken(application_id, app.session_id, bidder_no, token, expires)
 
         async def also(con: asyncpg.Connection, after: SessionState) -> None:
             await session_rows.reissue_token(
@@ -353,7 +393,7 @@ class DepositService(Service):
         (RULES 3.5, 8.1): until then no bidder number, and qualification only by its day
         (`qualified_on`); its exact time (`qualified_at`) would match the private
         `BidderQualified` event in the log. Both once the session has ended."""
-        state = await self.sessions.state(session_id)
+        final = (await self._sale(session_id))[0]
         now = self.clock()
         rows = await store.applications(self.pool, session_id)
         entries = await store.entries_for(self.pool, [r.sub_account for r in rows])
@@ -394,8 +434,8 @@ class DepositService(Service):
                 "paid_fen": judged.paid,
                 "missing_fen": max(0, app.required_fen - judged.paid),
                 "qualified_on": china_date(app.qualified_at).isoformat() if app.qualified_at is not None else None,
-                "qualified_at": iso_cst(app.qualified_at) if state.final else None,
-                "bidder_no": app.bidder_no if state.final else None,
+                "qualified_at": iso_cst(app.qualified_at) if final else None,
+                "bidder_no": app.bidder_no if final else None,
                 "token_issued": app.token_issued_at is not None,
                 "payments": [
                     {

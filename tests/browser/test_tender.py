@@ -25,9 +25,9 @@ from tests.browser.pages import TIMEOUT_MS, collect_errors, console_sign_in, in_
 from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import Account, make_accounts
 from tests.e2e.helpers import WAN
-from tests.e2e.plan_flow import COMPRESSED, Committee, ok
+from tests.e2e.plan_flow import Committee, ok
 from tests.e2e.test_secrecy import RecordingApi
-from tests.e2e.test_tender import BID_SECONDS, CRITERIA, SETUP_SECONDS, a_tender, until
+from tests.e2e.test_tender import BID_SECONDS, CRITERIA, SETUP_SECONDS, TENDER_ENV, a_tender, until
 
 # Long enough for the setup, the bid window and a loaded machine: the page waits on what it shows.
 OPENING_MS = int((SETUP_SECONDS + BID_SECONDS + 120) * 1000)
@@ -47,7 +47,7 @@ async def test_a_scored_tender_opened_live_scored_by_five_and_published(
     server_factory: Callable[..., ServerProcess], database: str, browser: Browser, tmp_path: Path,
     screenshots: Path
 ) -> None:
-    server = server_factory(**COMPRESSED)
+    server = server_factory(**TENDER_ENV)
     server.start()
     base = server.http
     api = RecordingApi(server)

@@ -172,6 +172,7 @@ async def test_a_plan_from_draft_to_session_through_the_console_forms(
         # --- announcement: every channel (Q29), at least the period before the start (Q29)
         t0 = datetime.now(CST)
         announce = {"announcement_no": "曲公资土告〔2026〕9号", "seller": "曲靖市自然资源和规划局",
+                    "title": "曲靖市国有建设用地使用权网上拍卖出让公告（2026年第9期）",
                     "published_at": cst(t0, 0), "start_at": cst(t0, 120), "deposit_deadline": cst(t0, 117),
                     "registration_closes_at": cst(t0, 118), "place_and_method": "网上交易系统，网上拍卖",
                     "application": "保证金到账后取得竞买资格", "contacts": "0874-0000000", "other_matters": "",
@@ -188,6 +189,8 @@ async def test_a_plan_from_draft_to_session_through_the_console_forms(
         assert await log_of(api, plan_id) == before
         r = await op.post(f"{base}/announce", {**shown, **announce})
         assert r.status_code == 303, r.text[:2000]
+        announced = (await log_of(api, plan_id))[-1]["data"]["announcement"]
+        assert announced["title"] == "曲靖市国有建设用地使用权网上拍卖出让公告（2026年第9期）"
 
         # --- change notice: published 200 s from now, the start 120 s: pushed back 86 s (6 s period),
         # the deposit deadline with it (still after the change's publication)
@@ -224,6 +227,36 @@ async def test_a_plan_from_draft_to_session_through_the_console_forms(
         actions = [(a["action"], a["outcome"]) for a in await audit_rows(server.dsn)]
         assert ("PLAN_DRAFT", "Q31_DEPOSIT_BELOW_20_PERCENT") in actions and ("PLAN_DRAFT", "OK") in actions
         assert ("PLAN_GOVERNMENT_APPROVAL", "CONFLICT") in actions and ("PLAN_CREATE_SESSION", "OK") in actions
+    finally:
+        await op.close()
+        await committee.close()
+        await api.http.aclose()
+
+
+async def test_a_plan_priced_per_floor_area_through_the_console_form(
+    server_factory: Callable[..., ServerProcess], database: str
+) -> None:
+    """元/建筑平方米 typed in the draft form: the engine derives the 万元 totals exactly from the floor
+    area (docs/rules.md, the plan's prices); a total that disagrees is refused beside the unit price."""
+    server, _accounts, op, committee = await operator_and_member(server_factory, database, **COMPRESSED)
+    api = Api(server)
+    try:
+        plan_id = "GD-CONSOLE-FLOOR"
+        new = await form(op, "/console/plans/new")
+        page = (await op.get("/console/plans/new")).text
+        assert 'id="f-start_yuan_per_floor_m2"' in page and 'id="f-floor_area_m2"' in page
+        floor = draft_fields(plan_id, start_price_wan="", increment_wan="", start_yuan_per_floor_m2="5500",
+                             increment_yuan_per_floor_m2="5", floor_area_m2="30000", deposit_wan="3300")
+        r = await op.post("/console/plans/new", {**new, **floor, "start_price_wan": "16000"})
+        assert r.status_code == 422 and beside(r.text, "start_yuan_per_floor_m2") == "FLOOR_PRICE_TOTAL_MISMATCH"
+        assert (await api.get(f"/api/plans/{plan_id}")).status_code == 404
+        r = await op.post("/console/plans/new", {**hidden(r.text), **floor})
+        assert r.status_code == 303, r.text[:2000]
+        view = (await api.get(f"/api/plans/{plan_id}")).json()
+        assert (view["start_price_fen"], view["increment_fen"]) == (16_500_000_000, 15_000_000)  # 16,500 万元, 15 万元
+        assert (view["start_fen_per_floor_m2"], view["increment_fen_per_floor_m2"]) == (550_000, 500)
+        edit = (await op.get(f"/console/plans/{plan_id}/edit")).text
+        assert 'value="5500.00"' in edit and 'value="30000.00"' in edit
     finally:
         await op.close()
         await committee.close()

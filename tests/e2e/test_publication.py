@@ -242,6 +242,7 @@ async def check_public_pages(server: ServerProcess, public: httpx.AsyncClient, a
                              result_id: str, parcel_no: str) -> None:
     lists = await page_text(public, "/public/announcements") + await page_text(public, "/public/results")
     assert parcel_no in lists
+    assert "国有建设用地使用权" in lists and "出让公告（" in lists  # listed by 公告标题, its 公告编号 beside it
     result = await page_text(public, f"/public/results/{result_id}")
     for text in (WINNER, "5010.004567", SUPERVISION_NO, "拍卖出让", "城镇住宅用地", "土地使用权人", "电子监管号"):
         assert text in result, text

@@ -1,5 +1,5 @@
 """Tender (招标, RULES 6, N Art.13-14) on a real server: a tender plan becomes a tender,
-bidders' clients seal their bids (clients/tender.py), the opening reveals them together,
+companies apply and qualify by the deposit the fake bank reports paid (RULES 3.4), bidders' clients seal their bids (clients/tender.py), the opening reveals them together,
 and the winner is chosen by highest price or by a signing panel's scores.
 
 Before the opening nothing any bidder sealed may be found anywhere the system wrote:
@@ -28,6 +28,7 @@ from auction.domain.tender.tender import replay, score_sheet_record
 from auction.store.tender.log import TenderStore
 from clients.tender import Submitted, TenderRefused, submit_bid
 from tests.conftest import ServerProcess
+from tests.e2e.bank import BANK_ENV, FakeBank
 from tests.e2e.helpers import WAN
 from tests.e2e.plan_flow import COMPRESSED, ROOT, Committee, announced_plan, iso, ok, refused
 from tests.e2e.test_secrecy import RecordingApi, found, pg_dump
@@ -37,6 +38,7 @@ RESERVE = 5_012_345_678  # fen
 # the tender's creation and every bidder's qualification; the bid window, each client's sealed bid.
 SETUP_SECONDS = 25.0
 BID_SECONDS = 25.0
+TENDER_ENV = {**COMPRESSED, **BANK_ENV}  # compressed plan times, and the fake bank's secret
 CRITERIA = [{"key": "scheme", "name": "开发建设方案", "weight": 40}, {"key": "design", "name": "规划设计", "weight": 20}]
 
 
@@ -56,6 +58,8 @@ class Bidder:
         self.server, self.tender_id = server, tender_id
         self.bidder_no: int = qualified["bidder_no"]
         self.token: str = qualified["token"]
+        self.application_id: str = qualified["application_id"]
+        self.sub_account: str = qualified["sub_account"]
 
     async def bid(self, price: int, proposal: bytes = b"") -> Submitted:
         return await asyncio.to_thread(submit_bid, self.server.http, self.tender_id, self.token,
@@ -67,10 +71,28 @@ class Bidder:
         return str(info.value.error["code"])
 
 
+async def qualified_by_deposit(api: RecordingApi, bank: FakeBank, tender_id: str, legal_name: str,
+                               registration_no: str) -> dict[str, Any]:
+    """A company applies to the tender, the bank reports its deposit paid in full (which
+    qualifies it), the operator issues its token once, and the token tells the bidder its
+    number (GET /tender/{id}): {application_id, sub_account, bidder_no, token}."""
+    applied = await ok(api, f"/api/tenders/{tender_id}/applications",
+                       {"legal_name": legal_name, "registration_no": registration_no, "kind": "COMPANY"}, 201)
+    paid = await bank.pay(applied["sub_account"], applied["required_fen"], legal_name)
+    assert paid.status == 200 and paid.body["qualified_now"] is True, paid.body
+    issued = await ok(api, f"/api/applications/{applied['application_id']}/issue-token", {"by": "op:wang"}, 201)
+    assert "bidder_no" not in issued  # staff who hand the token over never learn the number (RULES 3.5)
+    mine = await api.http.get(f"/tender/{tender_id}",
+                              headers={"authorization": f"Bearer {issued['token']}"})
+    assert mine.status_code == 200, mine.text
+    return {"application_id": applied["application_id"], "sub_account": applied["sub_account"],
+            "bidder_no": mine.json()["you"]["bidder_no"], "token": issued["token"]}
+
+
 async def a_tender(api: RecordingApi, server: ServerProcess, evaluation: str, n_bidders: int,
                    **extra: Any) -> tuple[str, list[Bidder], datetime, datetime]:
     """An announced tender plan made a tender through POST /api/plans/{id}/session, with
-    `n_bidders` qualified: (tender id, bidders, bids open, bid deadline)."""
+    `n_bidders` qualified by their deposits: (tender id, bidders, bids open, bid deadline)."""
     plan_id, start = await announced_plan(api, "TENDER", start_in=SETUP_SECONDS)
     deadline = start + timedelta(seconds=BID_SECONDS)
     body = {"evaluation": evaluation, "reserve_fen": RESERVE, "bid_deadline": iso(deadline),
@@ -80,9 +102,12 @@ async def a_tender(api: RecordingApi, server: ServerProcess, evaluation: str, n_
     assert view["terms"]["has_reserve"] is (body["reserve_fen"] is not None) and view["opening"] is None
     again = await ok(api, f"/api/plans/{plan_id}/tender", body, 200)  # created once
     assert again["created"] is False
-    bidders = [Bidder(server, tender_id, await ok(api, f"/api/tenders/{tender_id}/bidders",
-                                                  {"legal_name": f"投标企业{i}有限公司"}, 201))
-               for i in range(n_bidders)]
+    bank = FakeBank(server)
+    try:
+        bidders = [Bidder(server, tender_id, await qualified_by_deposit(
+            api, bank, tender_id, f"投标企业{i}有限公司", f"91530300MA6K0000{i:02d}")) for i in range(n_bidders)]
+    finally:
+        await bank.close()
     assert datetime.now(UTC) < start, f"the setup outlasted its {SETUP_SECONDS} s: raise SETUP_SECONDS"
     return tender_id, bidders, start, deadline
 
@@ -102,7 +127,7 @@ async def opened_on_time(api: RecordingApi, tender_id: str, until_final: bool = 
 async def tender_server(server_factory: Callable[..., ServerProcess]
                         ) -> AsyncIterator[tuple[ServerProcess, RecordingApi]]:
     """A server with the compressed plan times, and the operator's API client recording every answer."""
-    server = server_factory(**COMPRESSED)
+    server = server_factory(**TENDER_ENV)
     server.start()
     api = RecordingApi(server)
     try:
@@ -166,7 +191,7 @@ async def test_highest_price_sealed_until_the_opening(server_factory: Callable[.
 
 
 async def test_two_valid_bids_end_the_tender(server_factory: Callable[..., ServerProcess]) -> None:
-    server = server_factory(**COMPRESSED)
+    server = server_factory(**TENDER_ENV)
     server.start()
     api = RecordingApi(server)
     try:
@@ -187,7 +212,7 @@ async def test_two_valid_bids_end_the_tender(server_factory: Callable[..., Serve
         # tender when it starts, once.
         server.stop()
         await until(deadline)
-        node = server_factory(**COMPRESSED)
+        node = server_factory(**TENDER_ENV)
         node.start()
         await api.http.aclose()
         api = RecordingApi(node)

@@ -27,7 +27,7 @@ async def test_one_table_of_reactions_written_once(settings: Settings, database:
         # One node (no REDIS_URL): nothing comes over fan-out, so nothing follows it.
         assert runtime.reactions.kinds() == {
             r.WakeupChanged: 1, r.SessionFinal: 1, r.HeldAfterClose: 1, r.DeadlineWritten: 1,
-            r.PlanAppended: 1, r.PublicAppended: 1, r.TenderDue: 1,
+            r.PlanAppended: 1, r.PublicAppended: 1, r.TenderDue: 1, r.TenderFinal: 1,
         }
         with pytest.raises(RuntimeError):
             runtime.reactions.on(r.SessionFinal, lambda e: None)

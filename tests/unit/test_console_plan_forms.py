@@ -49,6 +49,48 @@ class TestDraftForm:
         assert command.parcels[0].readiness.missing() == ("title_clear",)
 
 
+class TestPricesPerFloorArea:
+    """元/建筑平方米 typed in the draft form: the engine derives the 万元 totals exactly (docs/rules.md,
+    the plan's prices)."""
+
+    FLOOR = {**DRAFT, "start_price_wan": "", "increment_wan": "", "start_yuan_per_floor_m2": "5500",
+             "increment_yuan_per_floor_m2": "5", "floor_area_m2": "30000", "deposit_wan": "3300"}
+
+    def test_a_unit_price_alone_leaves_the_total_to_the_engine(self) -> None:
+        command = forms.draft_command(self.FLOOR, "op")
+        assert (command.start_price, command.start_fen_per_floor_m2) == (0, 550_000)
+        assert (command.increment, command.increment_fen_per_floor_m2) == (0, 500)
+        assert command.parcels[0].floor_area_m2_hundredths == 3_000_000  # (the engine derives: test_floor_price.py)
+
+    def test_a_total_typed_beside_the_unit_price_is_kept_for_the_engine_to_compare(self) -> None:
+        command = forms.draft_command({**self.FLOOR, "start_price_wan": "16500"}, "op")
+        assert (command.start_price, command.start_fen_per_floor_m2) == (16_500_000_000, 550_000)
+
+    def test_without_a_unit_price_the_total_is_required(self) -> None:
+        with pytest.raises(Rejected) as refused:
+            forms.draft_command({**self.FLOOR, "start_yuan_per_floor_m2": ""}, "op")
+        assert forms.field_of(forms.DRAFT, refused.value.rejection) == "start_price_wan"
+
+    def test_the_engines_refusals_land_on_the_unit_fields(self) -> None:
+        for name, field in (("start_fen_per_floor_m2", "start_yuan_per_floor_m2"),
+                            ("floor_area_m2_hundredths", "floor_area_m2")):
+            rejection = Rejected(Code.FLOOR_AREA_UNKNOWN, field=name).rejection
+            assert forms.field_of(forms.DRAFT, rejection) == field
+
+    def test_the_edit_form_keeps_the_unit_prices_and_the_floor_area(self) -> None:
+        command = forms.draft_command(self.FLOOR, "op")
+        drafted = PlanDrafted(at=0, by="op", plan_id="GD-1", parcel=command.parcels[0], method=command.method,
+                              start_price=16_500_000_000, increment=15_000_000, deposit=command.deposit,
+                              bidder_conditions="", rules=PlanRules(), start_fen_per_floor_m2=550_000,
+                              increment_fen_per_floor_m2=500)
+        values = forms.draft_values(drafted)
+        assert (values["start_yuan_per_floor_m2"], values["increment_yuan_per_floor_m2"], values["floor_area_m2"]) == (
+            "5500.00", "5.00", "30000.00")
+        edit = forms.edit_command(values, "op")
+        assert (edit.start_price, edit.start_fen_per_floor_m2, edit.parcels) == (
+            16_500_000_000, 550_000, command.parcels)
+
+
 class TestEditForm:
     def test_the_edit_form_is_drawn_with_what_the_plan_holds(self) -> None:
         command = forms.draft_command({**DRAFT, "bidder_conditions": "", "planning_notes": "退让10米"}, "op")

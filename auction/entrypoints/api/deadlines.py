@@ -9,6 +9,8 @@
                                              signed (then the Q32 row starts)
     POST /api/sessions/{id}/contract-signed  {by, signed_at}: the Q42 signing
     GET  /api/sessions/{id}/deadlines        the session's rows, what the clock did (Q42 default), re-offer
+    POST /api/tenders/{id}/contract-signed   the same two for a tender's winner (RULES 6.6, 8)
+    GET  /api/tenders/{id}/deadlines
     GET  /api/calendar/years                 the calendar years and where they come from (provisional ones too)
     POST /api/calendar/years                 body = a year file (auction/domain/clock/workdays.py); every
                                              deadline waiting for it or counted on its provisional
@@ -28,6 +30,7 @@ from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.operator import _time
 from auction.entrypoints.api.routes import FEN, TIME, Endpoint, RouteTable, get, obj, post, post_raw, text
+from auction.entrypoints.api.tenders import sale_id_of
 from auction.services.deadlines import DeadlineService
 from auction.store import deadlines as rows_store
 
@@ -40,8 +43,9 @@ async def deadline_board(clock: DeadlineService, every: bool) -> list[dict[str, 
 
 async def session_deadlines(clock: DeadlineService, session_id: str) -> dict[str, Any]:
     """`GET /api/sessions/{id}/deadlines` and the console's page: the session's rows, what
-    the clock did, the due dates moved, a re-offer."""
-    await clock.sessions.state(session_id)  # UNKNOWN_SESSION
+    the clock did, the due dates moved, a re-offer. A tender's the same (`session_id`: the tender's)."""
+    if clock.tenders is None or not await clock.tenders.is_tender(session_id):
+        await clock.sessions.state(session_id)  # UNKNOWN_SESSION
     reoffer = await rows_store.reoffer(clock.pool, session_id)
     closing = await rows_store.closing(clock.pool, session_id)
     body: dict[str, Any] = {
@@ -72,6 +76,10 @@ class DeadlinesApi(RouteTable):
             post("/api/sessions/{session_id}/contract-signed", self.contract_signed,
                  "合同已签订 / The contract was signed (Q42)", body=obj("signed_at", "by", signed_at=TIME, by=text(100))),
             get("/api/sessions/{session_id}/deadlines", self.of_session, "场次期限 / A session's deadlines"),
+            post("/api/tenders/{tender_id}/contract-signed", self.contract_signed,
+                 "中标人合同已签订 / The tender winner's contract was signed (Q42)",
+                 body=obj("signed_at", "by", signed_at=TIME, by=text(100))),
+            get("/api/tenders/{tender_id}/deadlines", self.of_tender, "招标期限 / A tender's deadlines"),
             get("/api/calendar/years", self.years, "工作日历年份 / The working-day calendar's years"),
             post_raw("/api/calendar/years", self.load_year, "载入年度日历 / Load a year file (RULES 9)",
                      query={"by": text(100), "dry_run": {"enum": ["1", "true", "0", "false"]}},
@@ -106,13 +114,18 @@ class DeadlinesApi(RouteTable):
         signed_at = _time(body, "signed_at")
         assert signed_at is not None
         done, notice = await clock.contract_signed(
-            request.path_params["session_id"], by=text_field(body, "by", 100), signed_at=signed_at
+            sale_id_of(request), by=text_field(body, "by", 100), signed_at=signed_at
         )
         views = await clock.view([rows_store.Record(done, None), rows_store.Record(notice, None)])
         return {"contract": views[0], "q32_notice": views[1]}
 
     async def of_session(self, request: Request) -> Any:
         return await session_deadlines(request.state.deadlines, request.path_params["session_id"])
+
+    async def of_tender(self, request: Request) -> Any:
+        tender_id = sale_id_of(request)
+        await request.state.tenders.fresh_state(tender_id)  # NOT_FOUND
+        return await session_deadlines(request.state.deadlines, tender_id) | {"tender_id": tender_id}
 
     async def years(self, request: Request) -> Any:
         clock: DeadlineService = request.state.deadlines

@@ -2,6 +2,8 @@
 
     POST /api/sessions/{id}/applications   {legal_name, registration_no, kind, deposit_deadline?}
     GET  /api/sessions/{id}/applications   each application, its payments, verdicts and status
+    POST /api/tenders/{id}/applications    the same for a tender (RULES 6, 3.4): its deposit, its bidder
+    GET  /api/tenders/{id}/applications    number and token once the bank's payment completes the deposit
     POST /api/applications/{id}/issue-token {by}: the bidding token, once, after qualification
                                            (never the bidder number: RULES 3.5, 8.1)
     POST /api/applications/{id}/reissue-token {by, reason}: a new token for a lost or exposed one, once
@@ -22,23 +24,31 @@ from auction.domain.deposit.ledger import AccountKind
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.operator import _reason, _time
 from auction.entrypoints.api.routes import TIME, Endpoint, RouteTable, get, obj, post, text
+from auction.entrypoints.api.tenders import sale_id_of
+from auction.services.deadlines import DeadlineService
 from auction.services.deposits import DepositService, IssuedToken
 from auction.services.plans import PlanService
 from auction.store import deposits as store
-from auction.store import plans as plan_rows
 from auction.store.events import to_micros
 
 REGISTRATION_NO = re.compile(r"[0-9A-Za-z-]{6,32}")
+
+
+APPLICATION = obj("registration_no", "kind", "legal_name", registration_no=text(32),
+                  kind={"enum": ["COMPANY", "PERSON"]}, legal_name=text(), deposit_deadline=TIME)
 
 
 class DepositsApi(RouteTable):
     def table(self) -> list[Endpoint]:
         return [
             post("/api/sessions/{session_id}/applications", self.apply,
-                 "竞买申请 / Apply: a deposit sub-account for this applicant (Q31)", status=201,
-                 body=obj("registration_no", "kind", "legal_name", registration_no=text(32),
-                          kind={"enum": ["COMPANY", "PERSON"]}, legal_name=text(), deposit_deadline=TIME)),
+                 "竞买申请 / Apply: a deposit sub-account for this applicant (Q31)", status=201, body=APPLICATION),
             get("/api/sessions/{session_id}/applications", self.applications, "竞买申请与保证金 / Applications"),
+            post("/api/tenders/{tender_id}/applications", self.apply,
+                 "投标申请 / Apply to a tender: a deposit sub-account for this applicant (RULES 3.4, 6)", status=201,
+                 body=APPLICATION),
+            get("/api/tenders/{tender_id}/applications", self.applications,
+                "投标申请与保证金 / A tender's applications"),
             post("/api/applications/{application_id}/issue-token", self.issue_token,
                  "发放竞价令牌 / Issue a qualified applicant's token (shown once)", status=201,
                  body=obj("by", by=text(100))),
@@ -50,7 +60,7 @@ class DepositsApi(RouteTable):
 
     async def apply(self, request: Request, body: dict[str, Any]) -> Any:
         """竞买申请: a dedicated 13-digit sub-account for this applicant and parcel."""
-        session_id = request.path_params["session_id"]
+        session_id = sale_id_of(request)
         registration_no = text_field(body, "registration_no", 32)
         if not REGISTRATION_NO.fullmatch(registration_no):
             raise Rejected(Code.INVALID_FIELD, "registration_no: 6-32 letters, digits or -", field="registration_no")
@@ -80,7 +90,7 @@ class DepositsApi(RouteTable):
 
     async def applications(self, request: Request) -> Any:
         deposits: DepositService = request.state.deposits
-        return await deposits.view(request.path_params["session_id"])
+        return await deposits.view(sale_id_of(request))
 
     async def issue_token(self, request: Request, body: dict[str, Any]) -> Any:
         """The qualified bidder's token, returned in this response only (only its hash is kept)."""
@@ -134,13 +144,23 @@ def _token_view(issued: IssuedToken) -> dict[str, Any]:
 
 
 async def _plan_deposit_deadline(request: Request, session_id: str) -> int | None:
-    """The deposit deadline of the announced plan the session came from, if any."""
+    """The deposit deadline of the announced plan the session (or tender) came from, if any;
+    for a tender never after its registration closes (its bid deadline may come first)."""
     plans: PlanService | None = getattr(request.state, "plans", None)
     if plans is None:
         return None
-    plan_id = await plan_rows.plan_of_session(plans.store.pool, session_id)
+    clock: DeadlineService = request.state.deadlines
+    plan_id = await clock.plan_of(session_id)
     if plan_id is None:
         return None
     state = await plans.state(plan_id)
     schedule: Any = state.schedule
-    return schedule.deposit_deadline if schedule is not None else None
+    if schedule is None:
+        return None
+    deadline: int = schedule.deposit_deadline
+    tenders = clock.tenders
+    if tenders is not None and await tenders.is_tender(session_id):
+        terms = (await tenders.fresh_state(session_id)).terms
+        assert terms is not None
+        deadline = min(deadline, terms.registration_closes_at)
+    return deadline

@@ -5,14 +5,16 @@ bidding token). Same conventions as the plans API: times ISO 8601 with an offset
 Operator (key):
     POST /api/plans/{plan_id}/tender     create the tender of an announced tender plan
     GET  /api/tenders/{tender_id}        the tender as the public sees it, and the bidders after the end
-    POST /api/tenders/{tender_id}/bidders   stand-in: qualify a bidder, its token shown once
+    POST /api/tenders/{tender_id}/applications   apply: bidders qualify by deposit, as for sessions
+                                         (api/deposits.py; the token: /api/applications/{id}/issue-token)
     POST /api/tenders/{tender_id}/open   开标, at the opening time (the escrow key unlocked)
     POST /api/tenders/{tender_id}/panel  seat the scoring panel
     POST /api/tenders/{tender_id}/score-sheets   a member's signed score sheet
     POST /api/tenders/{tender_id}/terminate      end it, with a reason
     GET  /api/tenders/{tender_id}/notice the winner's 中标通知书 (HTML), once awarded
 Bidder (token, `Authorization: Bearer bt_...`):
-    GET  /tender/{tender_id}             the terms, the escrow public key, the opening and result
+    GET  /tender/{tender_id}             the terms, the escrow public key, the opening and result;
+                                         with the token also `you: {bidder_no}` (what the bid is bound to)
     POST /tender/{tender_id}/bid         a sealed bid (commitment and envelope only): its receipt
 
 The reserve arrives in the create request and goes no further than the tender
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -45,6 +46,7 @@ from auction.entrypoints.api.operator import _reason
 from auction.entrypoints.api.plans import MEMBER_ID, plan_id_of
 from auction.entrypoints.api.records import parcel_facts
 from auction.entrypoints.api.routes import FEN, INT, OBJECT, TIME, Endpoint, RouteTable, get, obj, post, text
+from auction.services.registration import TOKEN_PREFIX
 from auction.services.tender import TenderRequest, TenderService, receipt_view
 from auction.settings import Settings
 
@@ -67,6 +69,14 @@ def tender_id_of(request: Request) -> str:
     if not TENDER_ID.fullmatch(tender_id):
         raise Rejected(Code.NOT_FOUND, "no such tender")
     return str(tender_id)
+
+
+def sale_id_of(request: Request) -> str:
+    """The session's id, or the tender's (`/api/tenders/{tender_id}/...`): a sale, as deposits and
+    deadlines name it (migrations/0018_sales.sql)."""
+    if "tender_id" in request.path_params:
+        return tender_id_of(request)
+    return str(request.path_params["session_id"])
 
 
 def _ranked(r: RankedBid) -> dict[str, Any]:
@@ -195,8 +205,6 @@ class TendersApi(RouteTable):
             post("/api/plans/{plan_id}/tender", self.create, "招标文件 / The tender of an announced tender plan",
                  body=TENDER_TERMS),
             get(tid, self.show, "招标 / A tender: terms, opening, panel, result"),
-            post(f"{tid}/bidders", self.qualify, "投标人（替身） / Stand-in: qualify a bidder", status=201,
-                 stand_in=True, body=obj("legal_name", legal_name=text())),
             post(f"{tid}/open", self.open_bids, "开标 / Open the bids (at the opening time; also by its timer)"),
             post(f"{tid}/panel", self.panel, "评标委员会 / Seat the scoring panel (RULES 6.5)",
                  body=obj("members", members={"type": "array", "items": text(64)})),
@@ -222,12 +230,6 @@ class TendersApi(RouteTable):
 
     async def show(self, request: Request) -> Any:
         return await self._shown(request, await _service(request).fresh_state(tender_id_of(request)))
-
-    async def qualify(self, request: Request, body: dict[str, Any]) -> Any:
-        days = self.settings.token_ttl_days
-        q = await _service(request).qualify(tender_id_of(request), text_field(body, "legal_name"), timedelta(days=days))
-        return {"tender_id": q.tender_id, "bidder_no": q.bidder_no, "token": q.token,
-                "expires_at": q.expires_at.isoformat()}
 
     async def open_bids(self, request: Request, body: dict[str, Any]) -> Any:
         return await self._shown(request, await _service(request).open_bids(tender_id_of(request)))
@@ -256,9 +258,16 @@ class TendersApi(RouteTable):
 
 
 async def public_tender(request: Request) -> Response:
+    """The public view; with a bidder's token (`Authorization: Bearer bt_...`) also its own number,
+    which the token was issued without (RULES 3.5) and the sealed bid is bound to."""
     try:
-        state = await _service(request).fresh_state(tender_id_of(request))
-        return JSONResponse(tender_view(state, _escrow_hex(request)))
+        tender_id = tender_id_of(request)
+        service = _service(request)
+        view = tender_view(await service.fresh_state(tender_id), _escrow_hex(request))
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if token.startswith(TOKEN_PREFIX):  # a bidding token (an operator's key is not one: ignored)
+            view["you"] = {"bidder_no": (await service.login(tender_id, token)).bidder_no}
+        return JSONResponse(view)
     except Rejected as r:
         return problem(r)
 

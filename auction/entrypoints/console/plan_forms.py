@@ -55,6 +55,8 @@ RENAMED = {
     "height_limit_cm": "height_limit_m", "notes": "planning_notes", "start_price": "start_price_wan",
     "increment": "increment_wan", "deposit": "deposit_wan", "unit_price_fen_per_m2": "unit_price_yuan_per_m2",
     "total_price_fen": "total_price_wan", "schedule": "start_at", "members_present": "members_present",
+    "start_fen_per_floor_m2": "start_yuan_per_floor_m2", "increment_fen_per_floor_m2": "increment_yuan_per_floor_m2",
+    "floor_area_m2_hundredths": "floor_area_m2",
 }
 
 _ARTICLE = re.compile(r"^(Q|N)(\d+)_")
@@ -87,6 +89,7 @@ def _fields(*names: str) -> tuple[str, ...]:
 DRAFT = Step(
     "new", "新建供应计划 / New supply plan", "plan_draft.html", "PLAN_DRAFT",
     _fields("plan_id", "method", "start_price_wan", "increment_wan", "deposit_wan", "bidder_conditions",
+            "start_yuan_per_floor_m2", "increment_yuan_per_floor_m2", "floor_area_m2",
             "parcel_no", "location", "area_m2", "land_use", "term_years", "plot_ratio_min", "plot_ratio_max",
             "benchmark_yuan_per_m2", "conditions_category", "boundaries", "current_state", "building_density_pct",
             "green_ratio_pct", "height_limit_m", "planning_notes", "readiness"),
@@ -117,7 +120,7 @@ APPRAISAL = Step(
 )
 ANNOUNCE = Step(
     "announce", "出让公告 / Announcement (Q29)", "plan_announce.html", "PLAN_ANNOUNCE",
-    _fields("announcement_no", "seller", "published_at", *SCHEDULE_FIELDS, "place_and_method", "application",
+    _fields("announcement_no", "title", "seller", "published_at", *SCHEDULE_FIELDS, "place_and_method", "application",
             "contacts", "other_matters", "channels"),
     {Code.Q29_ANNOUNCEMENT_TOO_SHORT: "start_at", Code.Q29_CHANNELS_MISSING: "channels",
      Code.N18_LISTING_PERIOD_TOO_SHORT: "listing_end_at"},
@@ -219,6 +222,16 @@ def _amount(form: dict[str, str], name: str) -> int:
     return fen
 
 
+def _priced(form: dict[str, str], total: str, unit: str) -> tuple[int, int | None]:
+    """A price the plan states as a total in 万元, or per m² of floor area in 元 (元/建筑平方米,
+    two decimals: whole fen), or both: (total fen, 0 when the unit price alone is given; unit fen or None).
+    The engine derives the total from the unit price exactly, or refuses a total that disagrees."""
+    unit_fen = _hundredths(form, unit, required=False)
+    if unit_fen is None:
+        return _amount(form, total), None
+    return parse_wan(form, total, required=False) or 0, unit_fen
+
+
 def _choice(form: dict[str, str], name: str, allowed: set[str]) -> str:
     value = form.get(name, "")
     if value not in allowed:
@@ -249,12 +262,15 @@ def _draft_terms(form: dict[str, str], by: str) -> dict[str, Any]:
             _choice(form, "conditions_category", {c.value for c in parcels.ConditionsCategory})),
         boundaries=_text(form, "boundaries", 2000, required=False),
         current_state=_text(form, "current_state", 2000, required=False),
+        floor_area_m2_hundredths=_hundredths(form, "floor_area_m2", required=False),
     )
+    start_price, start_unit = _priced(form, "start_price_wan", "start_yuan_per_floor_m2")
+    increment, increment_unit = _priced(form, "increment_wan", "increment_yuan_per_floor_m2")
     return {
         "by": by, "parcels": (parcel,), "method": PlanMethod(_choice(form, "method", {m.value for m in PlanMethod})),
-        "start_price": _amount(form, "start_price_wan"), "increment": _amount(form, "increment_wan"),
-        "deposit": _amount(form, "deposit_wan"),
+        "start_price": start_price, "increment": increment, "deposit": _amount(form, "deposit_wan"),
         "bidder_conditions": _text(form, "bidder_conditions", 2000, required=False),
+        "start_fen_per_floor_m2": start_unit, "increment_fen_per_floor_m2": increment_unit,
     }
 
 
@@ -287,6 +303,9 @@ def draft_values(draft: PlanDrafted) -> dict[str, str]:
         "current_state": p.current_state, "building_density_pct": decimal(planning.building_density_max_bp),
         "green_ratio_pct": decimal(planning.green_ratio_min_bp), "height_limit_m": decimal(planning.height_limit_cm),
         "planning_notes": planning.notes, "conditions_category": p.conditions_category.value,
+        "floor_area_m2": decimal(p.floor_area_m2_hundredths),
+        "start_yuan_per_floor_m2": decimal(draft.start_fen_per_floor_m2),
+        "increment_yuan_per_floor_m2": decimal(draft.increment_fen_per_floor_m2),
         **{f"readiness_{name}": "yes" for name in parcels.READINESS_LABELS if getattr(p.readiness, name) is True},
     }
 
@@ -346,6 +365,7 @@ def announce_command(form: dict[str, str], by: str, state: PlanState) -> pc.Anno
         contacts=_text(form, "contacts", 500),
         channels=frozenset(c for c in Channel if form.get(f"channel_{c.value}") == "yes"),
         other_matters=_text(form, "other_matters", 4000, required=False),
+        title=_text(form, "title", required=False),
     ))
 
 

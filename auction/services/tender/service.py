@@ -36,6 +36,7 @@ from auction.services.plans import PlanService, ReserveRequest, Write
 from auction.services.registration import Also, Credentials, draw, token_hash
 from auction.services.runner import AggregateRunner, Engine, now_us
 from auction.store.events import to_datetime
+from auction.store.tender import sales
 from auction.store.tender.log import RecordedTenderEvent, TenderConflict, TenderLogin, TenderStore, number
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,10 @@ class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand])
         if before.terms is None and after.terms is not None:  # created: its opening is due at the set time
             self.reactions.notify(TenderDue(tender_id, after.terms.opening_at))
         if not before.final and after.final:
-            await self.reactions.publish(TenderFinal(tender_id))
+            try:  # its failure never undoes the end
+                await self.reactions.publish(TenderFinal(tender_id))
+            except Exception:  # the sweep books it later (DeadlineService.catch_up)
+                log.exception("post-trade steps for tender %s failed; the sweep will retry", tender_id)
 
     # commands
 
@@ -128,10 +132,14 @@ class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand])
         log.info("plan %s: tender %s created", plan_id, tender_id)
         return result.state, True
 
+    async def is_tender(self, sale_id: str) -> bool:
+        """Whether a sale's id (applications, ledger, deadlines: migrations/0018) is a tender's."""
+        return await sales.is_tender(self.store.pool, sale_id)
+
     async def qualify(self, tender_id: str, legal_name: str, ttl: timedelta, *,
                       also: Also | None = None) -> TenderQualified:
         """A qualified bidder with a random anonymous number and a bearer token (RULES 3.4-3.5).
-        `also` writes in the same transaction."""
+        `also` writes in the same transaction (the deposit's booking: `services/deposits.py`)."""
         drawn = await draw(tender_id, legal_name, ttl, clock=self.clock, state=lambda: self.state(tender_id),
                            qualify=lambda no, rows: self.run(tender_id, tc.QualifyTenderBidder(no), also=rows),
                            insert_bidder=self.store.insert_bidder, also=also)
