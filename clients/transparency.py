@@ -88,6 +88,14 @@ def _subproof(m: int, leaves: Sequence[bytes], whole: bool) -> list[bytes]:
     return _subproof(m - k, leaves[k:], False) + [root(leaves[:k])]
 
 
+def _climb(fn: int, sn: int) -> tuple[int, int]:
+    """RFC 9162 2.1.3.2 and 2.1.4.2: right-shift both until LSB(fn) is set or fn is 0."""
+    while fn and not fn & 1:
+        fn >>= 1
+        sn >>= 1
+    return fn, sn
+
+
 def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes]) -> bytes | None:
     """The root the audit path leads to (RFC 9162 2.1.3.2), None if the path has the wrong shape."""
     if not 0 <= index < size:
@@ -98,14 +106,10 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes
             return None
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
+            fn, sn = _climb(fn, sn)
         else:
             r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
+        fn, sn = fn >> 1, sn >> 1
     return r if sn == 0 else None
 
 
@@ -136,13 +140,10 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
         if fn & 1 or fn == sn:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            while fn and not fn & 1:
-                fn >>= 1
-                sn >>= 1
+            fn, sn = _climb(fn, sn)
         else:
             sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
+        fn, sn = fn >> 1, sn >> 1
     return sn == 0 and fr == first_root and sr == second_root
 
 

@@ -28,41 +28,67 @@ METHOD_NAMES = {"LISTING": "挂牌出让", "AUCTION": "拍卖出让"}
 
 
 @dataclass(frozen=True)
-class Confirmation:
-    number: str  # 成交确认书编号
-    session_id: str
+class Award:
+    """What every award document states (N Art.20): who awards what to whom, for how much."""
+
+    number: str  # 编号
     seller: str  # 出让人
     trading_center: str  # 交易地点 (Q30)
-    winner_name: str  # 竞得人
-    winner_registration_no: str  # 统一社会信用代码 / 身份证号码 ("" for a stand-in bidder)
-    bidder_no: int  # 竞买号
+    winner_name: str  # 竞得人, 中标人
+    bidder_no: int  # 竞买号, 投标人编号
     parcel_ref: str  # 宗地编号
     parcel_facts: tuple[tuple[str, str], ...]  # e.g. (("坐落", ...), ("面积", ...)) from the supply plan
+    price_fen: int
+    issued_at: int  # µs UTC
+
+    def head_rows(self, winner: tuple[str, str], bidder_label: str) -> list[tuple[str, str]]:
+        """The document's first lines: its number, the parties, the parcel."""
+        return [
+            ("编号", self.number),
+            ("出让人", self.seller),
+            winner,
+            (bidder_label, str(self.bidder_no)),
+            ("出让标的", f"宗地编号 {self.parcel_ref} 的国有建设用地使用权"),
+            *self.parcel_facts,
+        ]
+
+    def price_rows(self, label: str) -> list[tuple[str, str]]:
+        """The price in 万元, exact in 元 and fen, and in capital figures."""
+        return [
+            (label, f"人民币 {format_wan(self.price_fen)}（{format_yuan(self.price_fen)}，{self.price_fen} 分）"),
+            ("大写金额", f"人民币{fen_to_capital(self.price_fen)}"),
+        ]
+
+    def rows(self) -> list[tuple[str, str]]:
+        """The document's lines, in order (label, text)."""
+        raise NotImplementedError
+
+    def page(self, title: str, preamble: str, winner_signs: str) -> str:
+        return page_html(title, self.number, preamble, self.rows(), (f"出让人（盖章）：{self.seller}", winner_signs),
+                         self.issued_at)
+
+
+@dataclass(frozen=True)
+class Confirmation(Award):
+    session_id: str
+    winner_registration_no: str  # 统一社会信用代码 / 身份证号码 ("" for a stand-in bidder)
     method: str  # LISTING or AUCTION
     closed_at: int  # µs UTC
-    price_fen: int
     deposit_applied_fen: int  # the winner's deposit, 抵作土地出让价款 (Q31)
     sign_place: str
     sign_due_date: date | None  # the Q42 deadline's day; None while its calendar year is missing
     sign_missing_year: int | None
     contract_working_days: int  # Q42: 10
-    issued_at: int  # µs UTC
     sign_provisional_years: tuple[int, ...] = ()  # the due day was counted on a provisional calendar year
 
     def rows(self) -> list[tuple[str, str]]:
-        """The document's lines, in order (label, text)."""
+        registration = f"（{self.winner_registration_no}）" if self.winner_registration_no else ""
         rows = [
-            ("编号", self.number),
-            ("出让人", self.seller),
-            ("竞得人", self.winner_name + (f"（{self.winner_registration_no}）" if self.winner_registration_no else "")),
-            ("竞买号", str(self.bidder_no)),
-            ("出让标的", f"宗地编号 {self.parcel_ref} 的国有建设用地使用权"),
-            *self.parcel_facts,
+            *self.head_rows(("竞得人", self.winner_name + registration), "竞买号"),
             ("出让方式", METHOD_NAMES.get(self.method, self.method)),
             ("成交时间", chinese_time(self.closed_at) + "（北京时间）"),
             ("成交地点", f"{self.trading_center}网上交易系统（交易场次 {self.session_id}）"),
-            ("成交价款", f"人民币 {format_wan(self.price_fen)}（{format_yuan(self.price_fen)}，{self.price_fen} 分）"),
-            ("大写金额", f"人民币{fen_to_capital(self.price_fen)}"),
+            *self.price_rows("成交价款"),
         ]
         if self.deposit_applied_fen:
             rows.append(("竞买保证金", f"{format_yuan(self.deposit_applied_fen)}，抵作土地出让价款（第三十一条）"))
@@ -84,10 +110,8 @@ class Confirmation:
 
 
 def render_html(c: Confirmation) -> str:
-    return page_html(
-        "成交确认书", c.number, "根据《招标拍卖挂牌出让国有建设用地使用权规定》第二十条，经网上交易，出让人与竞得人确认成交如下：",
-        c.rows(), (f"出让人（盖章）：{c.seller}", "竞得人（签章）："), c.issued_at,
-    )
+    return c.page("成交确认书", "根据《招标拍卖挂牌出让国有建设用地使用权规定》第二十条，经网上交易，出让人与竞得人确认成交如下：",
+                  "竞得人（签章）：")
 
 
 def page_html(title: str, number: str, preamble: str, rows: list[tuple[str, str]], signs: tuple[str, str],

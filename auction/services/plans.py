@@ -43,7 +43,7 @@ from auction.domain.plan.plans import PlanState, decide, evolve, session_inputs,
 from auction.domain.bidding.session import Phase, SessionState
 from auction.domain.bidding.terms import SessionRules
 from auction.reactions import PlanAppended, Reactions
-from auction.services.runner import CommandRunner, Engine, now_us
+from auction.services.runner import AggregateRunner, Engine, now_us
 from auction.services.session import SessionService
 from auction.store import sessions as session_rows
 from auction.store.plans import PlanConflict, PlanStore, RecordedPlanEvent, number
@@ -97,8 +97,10 @@ class SessionLink:
     created: bool
 
 
-class PlanService(CommandRunner[PlanState, PlanEvent, PlanCommand, RecordedPlanEvent]):
+class PlanService(AggregateRunner[PlanState, PlanEvent, PlanCommand]):
+    store: PlanStore
     conflict = PlanConflict
+    noun = "plan"
 
     def __init__(
         self,
@@ -113,8 +115,7 @@ class PlanService(CommandRunner[PlanState, PlanEvent, PlanCommand, RecordedPlanE
         # `reactions` are told PlanAppended in the transaction of every plain append (the
         # publication outbox writes the announcement there, so it exists if and only if
         # PlanAnnounced does).
-        super().__init__(ENGINE, store.pool, clock, reactions)
-        self.store = store
+        super().__init__(ENGINE, store, clock, reactions)
         self.sessions = sessions
         self.rules = rules
         self.session_rules = session_rules
@@ -122,33 +123,14 @@ class PlanService(CommandRunner[PlanState, PlanEvent, PlanCommand, RecordedPlanE
     # ------------------------------------------------------------------
     # the runner's pieces
 
-    def _version(self, state: PlanState) -> int:
-        return state.version
-
-    def _missing(self, plan_id: str, state: PlanState) -> Rejected | None:
-        return Rejected(Code.NOT_FOUND, "no such plan", plan_id=plan_id) if state.draft is None else None
-
-    def _load(self, plan_id: str, after: int) -> Awaitable[list[RecordedPlanEvent]]:
-        return self.store.load(plan_id, after_seq=after)
-
     async def _append(self, recorded: list[RecordedPlanEvent], before: PlanState, after: PlanState,
                       guard: int | None, con: asyncpg.Connection | None) -> None:
         if con is not None or not self.reactions.handles(PlanAppended):
-            await self.store.append(recorded, before.version, after, con=con)
+            await super()._append(recorded, before, after, guard, con)
             return
         async with self.pool.acquire() as con, con.transaction():
-            await self.store.append(recorded, before.version, after, con=con)
+            await super()._append(recorded, before, after, guard, con)
             await self.reactions.publish(PlanAppended(con, recorded, after))
-
-    # ------------------------------------------------------------------
-    # reads
-
-    async def fresh_state(self, plan_id: str) -> PlanState:
-        """The state with everything any node has written (for reads)."""
-        state = await self.state(plan_id)
-        caught = await self._catch_up(state, plan_id)
-        self._states[plan_id] = caught
-        return caught
 
     # ------------------------------------------------------------------
     # commands

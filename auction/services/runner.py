@@ -41,6 +41,7 @@ import asyncpg
 
 from auction.domain.codes import Code, Rejected
 from auction.reactions import Reactions
+from auction.store.database.aggregate_log import AggregateLog, LoggedEvent, Versioned
 
 MAX_ATTEMPTS = 8
 # Commands of one aggregate decided together and appended in one statement, at most.
@@ -465,6 +466,45 @@ class Turn:
 def _gone(q: Queued[Any, Any, Any, Any]) -> bool:
     """Its caller was cancelled before its turn came: it is not decided."""
     return q.woken is not None and q.woken.cancelled()
+
+
+V = TypeVar("V", bound=Versioned)  # a state that counts its log's events
+
+
+class AggregateRunner(CommandRunner[V, E, C, LoggedEvent[E]]):
+    """A handler whose aggregate keeps an `AggregateLog` (plans, tenders): the state's
+    version is its log's, and reading and appending are the log's own."""
+
+    def __init__(self, engine: Engine[V, E, C, LoggedEvent[E]], store: AggregateLog[V, E],
+                 clock: Callable[[], int], reactions: Reactions | None) -> None:
+        super().__init__(engine, store.pool, clock, reactions)
+        self.store = store
+
+    # What the aggregate is called ("plan", "tender"): the refusal of one its log does not know
+    # says "no such plan" with its `plan_id`.
+    noun: str
+
+    def _version(self, state: V) -> int:
+        return state.version
+
+    def _missing(self, aggregate_id: str, state: V) -> Rejected | None:
+        # Every such log begins with the event that creates the aggregate.
+        if state.version:
+            return None
+        return Rejected(Code.NOT_FOUND, f"no such {self.noun}", **{f"{self.noun}_id": aggregate_id})
+
+    def _load(self, aggregate_id: str, after: int) -> Awaitable[list[LoggedEvent[E]]]:
+        return self.store.load(aggregate_id, after_seq=after)
+
+    async def _append(self, recorded: list[LoggedEvent[E]], before: V, after: V, guard: int | None,
+                      con: asyncpg.Connection | None) -> None:
+        await self.store.append(recorded, before.version, after, con=con)
+
+    async def fresh_state(self, aggregate_id: str) -> V:
+        """The state with everything any node has written (for reads)."""
+        state = await self._catch_up(await self.state(aggregate_id), aggregate_id)
+        self._states[aggregate_id] = state
+        return state
 
 
 class UnitOfWork:

@@ -1,19 +1,16 @@
-"""The supply plan event log in PostgreSQL (migrations/0002_plans.sql).
+"""The supply plan event log in PostgreSQL (migrations/0002_plans.sql), the committee's
+members and their signatures.
 
-Same shape as `store/events.py`: an append is one statement that moves the
-plan row's `last_seq` from the value the engine decided on to the new one and
-inserts the events. If another writer got there first the guard matches no row,
-nothing is written, and `PlanConflict` tells the caller to catch up and decide
-again. Every write takes an optional connection so it can join a transaction
-that also writes to a session (the reserve decision, a withdrawal).
+The log is an `AggregateLog` (`store/database/aggregate_log.py`): a guarded append
+moves the plan row's `last_seq` and inserts the events, or writes nothing and
+raises `PlanConflict`. Every write takes an optional connection so it can join a
+transaction that also writes to a session (the reserve decision, a withdrawal).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
@@ -21,7 +18,9 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.plan.plan_events import PlanEvent, event_from_dict, event_to_dict, plan_event_type
 from auction.domain.plan.plans import PlanState
 from auction.store import Executor
-from auction.store.events import to_datetime
+from auction.store.database.aggregate_log import AggregateLog, LoggedEvent, LogTables, number
+
+__all__ = ["Member", "PlanConflict", "PlanStore", "RecordedPlanEvent", "number"]
 
 
 class PlanConflict(Exception):
@@ -33,12 +32,7 @@ class PlanConflict(Exception):
     """
 
 
-@dataclass(frozen=True)
-class RecordedPlanEvent:
-    plan_id: str
-    seq: int
-    event: PlanEvent
-    recorded_at: datetime | None = None
+RecordedPlanEvent = LoggedEvent[PlanEvent]
 
 
 @dataclass(frozen=True)
@@ -49,78 +43,26 @@ class Member:
     registered_at: datetime
 
 
-def number(plan_id: str, state_before: PlanState, events: list[PlanEvent]) -> list[RecordedPlanEvent]:
-    return [RecordedPlanEvent(plan_id, state_before.version + i, e) for i, e in enumerate(events, start=1)]
+class PlanStore(AggregateLog[PlanState, PlanEvent]):
+    tables = LogTables("plans", "plan_events", "plan_id", ("status", "parcel_no", "method"), columns=("by",))
+    conflict = PlanConflict
 
-
-def _rows(recorded: list[RecordedPlanEvent]) -> tuple[list[Any], ...]:
-    return (
-        [r.seq for r in recorded],
-        [plan_event_type(r.event) for r in recorded],
-        [to_datetime(r.event.at) for r in recorded],
-        [r.event.by for r in recorded],
-        [json.dumps(event_to_dict(r.event), ensure_ascii=False, separators=(",", ":")) for r in recorded],
-    )
-
-
-_APPEND = """
-WITH guard AS (
-    UPDATE plans SET status = $8, last_seq = $9, parcel_no = $10, method = $11, updated_at = now()
-     WHERE plan_id = $1 AND last_seq = $2
- RETURNING plan_id
-)
-INSERT INTO plan_events (plan_id, seq, type, at, "by", payload)
-SELECT guard.plan_id, e.seq, e.type, e.at, e.by, e.payload
-  FROM guard,
-       unnest($3::int[], $4::text[], $5::timestamptz[], $6::text[], $7::jsonb[]) AS e(seq, type, at, by, payload)
-"""
-
-
-class PlanStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+        super().__init__(pool, type_of=plan_event_type, to_dict=event_to_dict, from_dict=event_from_dict)
+
+    def _projected(self, state_after: PlanState) -> tuple[str, str, str]:
+        assert state_after.draft is not None  # an edited draft may change the parcel number and the method
+        return state_after.status.value, state_after.draft.parcel.parcel_no, state_after.draft.method.value
 
     async def create(self, recorded: list[RecordedPlanEvent], state_after: PlanState) -> None:
         """The plan row and its first event (PlanDrafted), in one transaction."""
         assert state_after.draft is not None and state_after.method is not None
-        plan_id = recorded[0].plan_id
-        async with self.pool.acquire() as con, con.transaction():
-            try:
-                await con.execute(
-                    "INSERT INTO plans (plan_id, status, parcel_no, method, last_seq) VALUES ($1, 'NEW', $2, $3, 0)",
-                    plan_id, state_after.draft.parcel.parcel_no, state_after.method.value,
-                )
-            except asyncpg.UniqueViolationError:
-                raise Rejected(Code.PLAN_EXISTS, plan_id=plan_id) from None
-            await self.append(recorded, 0, state_after, con=con)
-
-    async def append(
-        self,
-        recorded: list[RecordedPlanEvent],
-        expected_seq: int,
-        state_after: PlanState,
-        *,
-        con: asyncpg.Connection | None = None,
-    ) -> None:
-        """Append `recorded` if the plan's log is still at `expected_seq`, else `PlanConflict`."""
-        plan_id = recorded[0].plan_id
-        assert state_after.draft is not None  # an edited draft may change the parcel number and the method
-        args = (plan_id, expected_seq, *_rows(recorded), state_after.status.value, state_after.version,
-                state_after.draft.parcel.parcel_no, state_after.draft.method.value)
-        status = await (con or self.pool).execute(_APPEND, *args)
-        if status != f"INSERT 0 {len(recorded)}":
-            raise PlanConflict(plan_id)
-
-    async def load(self, plan_id: str, after_seq: int = 0) -> list[RecordedPlanEvent]:
-        rows = await self.pool.fetch(
-            """SELECT seq, type, payload, recorded_at FROM plan_events
-                WHERE plan_id = $1 AND seq > $2 ORDER BY seq""",
-            plan_id, after_seq,
+        plan_id = recorded[0].aggregate_id
+        await self._create(
+            "INSERT INTO plans (plan_id, status, parcel_no, method, last_seq) VALUES ($1, 'NEW', $2, $3, 0)",
+            (plan_id, state_after.draft.parcel.parcel_no, state_after.method.value),
+            recorded, state_after, Rejected(Code.PLAN_EXISTS, plan_id=plan_id),
         )
-        return [
-            RecordedPlanEvent(plan_id, r["seq"], event_from_dict(r["type"], json.loads(r["payload"])), r["recorded_at"])
-            for r in rows
-        ]
 
     async def row(self, plan_id: str) -> asyncpg.Record | None:
         row: asyncpg.Record | None = await self.pool.fetchrow(

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -22,7 +23,7 @@ import httpx
 from auction.staff.accounts import add_user
 from auction.staff.roles import Role
 from tests.conftest import ServerProcess
-from tests.e2e.helpers import KEEPALIVE, assert_no_traceback
+from tests.e2e.helpers import KEEPALIVE, Api, assert_no_traceback
 
 @dataclass(frozen=True)
 class Account:
@@ -161,3 +162,16 @@ async def operator_and_member(server_factory: Callable[..., ServerProcess], data
     server, accounts = await console_server(server_factory, database, **env)
     return (server, accounts, await signed_in(server, accounts[Role.OPERATOR]),
             await signed_in(server, accounts[Role.COMMITTEE]))
+
+
+@asynccontextmanager
+async def console_desk(server_factory: Callable[..., ServerProcess], database: str, **env: str
+                       ) -> AsyncIterator[tuple[ServerProcess, Api, ConsoleUser, ConsoleUser]]:
+    """`operator_and_member` with the operator API open: (server, api, operator, member), all closed after."""
+    server, _, operator, member = await operator_and_member(server_factory, database, **env)
+    try:
+        async with Api(server) as api:
+            yield server, api, operator, member
+    finally:
+        await operator.close()
+        await member.close()

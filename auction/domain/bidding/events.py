@@ -8,10 +8,11 @@ never changes an outcome.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, get_args
+from dataclasses import dataclass
+from typing import Any
 
 from auction.domain.bidding.terms import SessionTerms
+from auction.domain.event_log import EventTypes
 
 
 @dataclass(frozen=True)
@@ -159,22 +160,15 @@ Event = (
     | BidderTokenReissued
 )
 
-# Each event's type name (what the log stores) -> its class, from the union above.
-EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Event)}
-
-
-# Events bidders and watchers never see: how many bidders registered is kept
-# secret before the close, like who they are (RULES 3.5). Public events get
-# their own gap-free numbering (`pub_seq`) so the private ones leave no trace.
-PRIVATE_EVENTS: frozenset[type[Any]] = frozenset({BidderQualified, BidderTokenReissued})
-
-
-def is_public(event: Event) -> bool:
-    return type(event) not in PRIVATE_EVENTS
-
-
-def event_type(event: Event) -> str:
-    return type(event).__name__
+# Each event's type name (what the log stores) -> its class. Events bidders and
+# watchers never see: how many bidders registered is kept secret before the close,
+# like who they are (RULES 3.5). Public events get their own gap-free numbering
+# (`pub_seq`) so the private ones leave no trace.
+TYPES: EventTypes[Event] = EventTypes(Event, private={BidderQualified, BidderTokenReissued})
+EVENT_TYPES = TYPES.by_name
+PRIVATE_EVENTS = TYPES.private
+is_public = TYPES.is_public
+event_type = TYPES.name
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
@@ -190,11 +184,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 
 def event_from_dict(type_name: str, data: dict[str, Any]) -> Event:
-    cls = EVENT_TYPES.get(type_name)
-    if cls is None:
-        raise ValueError(f"unknown event type {type_name!r}")
+    cls, values = TYPES.stored(type_name, data)
     if cls is SessionCreated:
         return SessionCreated(at=data["at"], terms=SessionTerms.from_dict(data["terms"]))
-    names = {f.name for f in fields(cls)}
-    event: Event = cls(**{k: v for k, v in data.items() if k in names})
+    event: Event = cls(**values)
     return event

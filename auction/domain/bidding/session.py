@@ -60,6 +60,7 @@ from auction.domain.bidding.events import (
 )
 from auction.domain.money import MAX_AMOUNT_FEN, is_valid_amount, percent_ceil
 from auction.domain.bidding.terms import Method, SessionTerms
+from auction.domain import event_log
 
 
 class Phase(str, Enum):
@@ -580,10 +581,7 @@ def _resumed(s: SessionState, at: int) -> SessionState:
 
 def replay(events: list[Event]) -> SessionState:
     """The state a log of events gives (the audit verifier and every cold start use this)."""
-    state = SessionState()
-    for event in events:
-        state = evolve(state, event)
-    return state
+    return event_log.replay(SessionState, evolve, events)
 
 
 def recovery_suspension(state: SessionState, last_alive: int, now: int) -> tuple[Suspend, int] | None:

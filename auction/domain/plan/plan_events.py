@@ -7,8 +7,10 @@ member voted (Q22) or the reserve amount (Q26): see `ReserveDecided`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, get_args
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from auction.domain.event_log import EventTypes
 
 from auction.domain.plan.parcels import Parcel
 from auction.domain.plan.plan_terms import Announcement, Appraisal, PlanMethod, PlanRules, Schedule
@@ -133,11 +135,9 @@ PlanEvent = (
 )
 
 # Each event's type name (what the log stores) -> its class, from the union above.
-PLAN_EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(PlanEvent)}
-
-
-def plan_event_type(event: PlanEvent) -> str:
-    return type(event).__name__
+TYPES: EventTypes[PlanEvent] = EventTypes(PlanEvent, kind="plan event")
+PLAN_EVENT_TYPES = TYPES.by_name
+plan_event_type = TYPES.name
 
 
 def event_to_dict(event: PlanEvent) -> dict[str, Any]:
@@ -165,10 +165,7 @@ def event_to_dict(event: PlanEvent) -> dict[str, Any]:
 
 def event_from_dict(type_name: str, data: dict[str, Any]) -> PlanEvent:
     """The inverse of `event_to_dict`. Unknown fields are ignored (a field added later)."""
-    cls = PLAN_EVENT_TYPES.get(type_name)
-    if cls is None:
-        raise ValueError(f"unknown plan event type {type_name!r}")
-    values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+    cls, values = TYPES.stored(type_name, data)
     if cls is PlanDrafted or cls is PlanDraftEdited:
         values["parcel"] = Parcel.from_dict(data["parcel"])
         values["method"] = PlanMethod(data["method"])

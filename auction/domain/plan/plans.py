@@ -66,6 +66,7 @@ from auction.domain.plan import plan_events as pe
 from auction.domain.plan.plan_events import PlanEvent
 from auction.domain.plan.plan_terms import Channel, PlanMethod, PlanRules, Schedule
 from auction.domain.bidding.terms import Method, SessionRules, SessionTerms
+from auction.domain import event_log
 
 COMMITMENT = re.compile(r"[0-9a-f]{64}")
 E = TypeVar("E")
@@ -499,10 +500,7 @@ def evolve(state: PlanState, event: PlanEvent) -> PlanState:
 
 
 def replay(events: list[PlanEvent]) -> PlanState:
-    state = PlanState()
-    for event in events:
-        state = evolve(state, event)
-    return state
+    return event_log.replay(PlanState, evolve, events)
 
 
 # ---------------------------------------------------------------------------

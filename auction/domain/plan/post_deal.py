@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from auction.domain.codes import Code, Rejected
+from auction.domain.event_log import replay
 from auction.domain.money import is_valid_amount
 
 
@@ -30,11 +31,17 @@ class Payment:
 
 
 @dataclass(frozen=True)
-class PostDealRecording:
-    """One recording by an operator: any of the three kinds of fact, at least one."""
+class Construction:
+    """实际开工时间, 实际竣工时间: in a recording, the dates it states; in the facts, those in force."""
 
     actual_start_date: date | None = None
     actual_completion_date: date | None = None
+
+
+@dataclass(frozen=True)
+class PostDealRecording(Construction):
+    """One recording by an operator: any of the three kinds of fact, at least one."""
+
     payments: tuple[Payment, ...] = ()
 
 
@@ -47,11 +54,9 @@ class Paid:
 
 
 @dataclass(frozen=True)
-class PostDealFacts:
+class PostDealFacts(Construction):
     """The facts in force after every recording so far."""
 
-    actual_start_date: date | None = None
-    actual_completion_date: date | None = None
     paid: dict[int, Paid] = field(default_factory=dict)  # period -> as paid
 
 
@@ -67,10 +72,7 @@ def apply(facts: PostDealFacts, recording: PostDealRecording) -> PostDealFacts:
 
 
 def fold(recordings: list[PostDealRecording]) -> PostDealFacts:
-    facts = PostDealFacts()
-    for r in recordings:
-        facts = apply(facts, r)
-    return facts
+    return replay(PostDealFacts, apply, recordings)
 
 
 def check_recording(facts: PostDealFacts, recording: PostDealRecording, *, contract_date: date,

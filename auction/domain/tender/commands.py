@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auction.domain.bidding.commands import RevealedReserve
+from auction.domain.bidding.commands import QualifyBidder, RevealedReserve
 from auction.domain.tender.terms import TenderTerms
 
 
@@ -30,11 +30,9 @@ class CreateTender:
     reserve: Envelope | None = None  # the sealed reserve (when terms.has_reserve)
 
 
-@dataclass(frozen=True)
-class QualifyTenderBidder:
-    """A bidder number qualified (deposit in full, RULES 3.4, or the operator stand-in)."""
-
-    bidder_no: int
+# A bidder number qualified (deposit in full, RULES 3.4, or the operator stand-in): the command
+# is the session's own.
+QualifyTenderBidder = QualifyBidder
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ have ended (RULES 3.5, 6.2).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any, get_args
+from dataclasses import asdict, dataclass
+from typing import Any
 
+from auction.domain.event_log import EventTypes
 from auction.domain.tender.commands import Envelope
 from auction.domain.tender.terms import TenderTerms
 
@@ -116,18 +117,15 @@ TenderEvent = (
     | TenderReserveDecided
 )
 
-EVENT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(TenderEvent)}
-PRIVATE_EVENTS: frozenset[type[Any]] = frozenset(
-    {TenderReserveSealed, TenderBidderQualified, SealedBidReceived, ScoreSheetSigned, TenderReserveDecided}
+TYPES: EventTypes[TenderEvent] = EventTypes(
+    TenderEvent,
+    private={TenderReserveSealed, TenderBidderQualified, SealedBidReceived, ScoreSheetSigned, TenderReserveDecided},
+    kind="tender event",
 )
-
-
-def is_public(event: TenderEvent) -> bool:
-    return type(event) not in PRIVATE_EVENTS
-
-
-def event_type(event: TenderEvent) -> str:
-    return type(event).__name__
+EVENT_TYPES = TYPES.by_name
+PRIVATE_EVENTS = TYPES.private
+is_public = TYPES.is_public
+event_type = TYPES.name
 
 
 def event_to_dict(event: TenderEvent) -> dict[str, Any]:
@@ -142,10 +140,7 @@ def _pairs(scores: Any) -> tuple[tuple[int, tuple[tuple[str, int], ...]], ...]:
 
 
 def event_from_dict(type_name: str, data: dict[str, Any]) -> TenderEvent:
-    cls = EVENT_TYPES.get(type_name)
-    if cls is None:
-        raise ValueError(f"unknown tender event type {type_name!r}")
-    values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+    cls, values = TYPES.stored(type_name, data)
     if cls is TenderCreated:
         values["terms"] = TenderTerms.from_dict(data["terms"])
     if "envelope" in values:

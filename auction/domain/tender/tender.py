@@ -69,6 +69,7 @@ from auction.domain.tender.events import (
     TenderReserveSealed,
 )
 from auction.domain.tender.terms import Evaluation, TenderTerms, check_terms
+from auction.domain import event_log
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 HEX = re.compile(r"(?:[0-9a-f]{2})+")
@@ -444,7 +445,4 @@ def evolve(state: TenderState, event: TenderEvent) -> TenderState:
 
 
 def replay(events: Iterable[TenderEvent]) -> TenderState:
-    state = TenderState()
-    for event in events:
-        state = evolve(state, event)
-    return state
+    return event_log.replay(TenderState, evolve, events)

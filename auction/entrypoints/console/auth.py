@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import asyncpg
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from auction.domain.codes import MESSAGES, Code, Rejected
@@ -237,3 +238,11 @@ class ConsoleArea:
     def __init__(self, auth: ConsoleAuth, render: Render) -> None:
         self.auth = auth
         self.render = render
+
+    def get(self, path: str, permission: Permission, page: Page) -> Route:
+        """A page (`ConsoleAuth.page`)."""
+        return Route(path, self.auth.page(permission)(page), methods=["GET"])
+
+    def post(self, path: str, permission: Permission, name: str, action: Action) -> Route:
+        """A form's action, audited as `name` (`ConsoleAuth.action`)."""
+        return Route(path, self.auth.action(permission, name)(action), methods=["POST"])

@@ -58,19 +58,15 @@ def _confirmed(form: dict[str, str], field: str) -> None:
 
 class ConsoleClose(ConsoleArea):
     def routes(self) -> list[Route]:
-        P = Permission
         base = "/console/sessions/{session_id}/close"
-        act = self.auth.action
+        control = Permission.CONTROL_SESSION
         return [
-            Route(base, self.auth.page(P.VIEW_DEADLINES)(self.page), methods=["GET"]),
-            Route(f"{base}/unlock", act(P.CONTROL_SESSION, "ESCROW_UNLOCK")(self.unlock), methods=["POST"]),
-            Route(f"{base}/retry", act(P.CONTROL_SESSION, "PUBLICATION_RETRY")(self.retry), methods=["POST"]),
-            Route(f"{base}/contract-signed", act(P.CONTROL_SESSION, "CONTRACT_SIGNED")(self.contract_signed),
-                  methods=["POST"]),
-            Route(f"{base}/deadlines/{{deadline_id}}/done", act(P.CONTROL_SESSION, "DEADLINE_DONE")(self.done),
-                  methods=["POST"]),
-            Route(f"{base}/deadlines/{{deadline_id}}/forfeit",
-                  act(P.CONTROL_SESSION, "DEPOSIT_FORFEITED")(self.forfeit), methods=["POST"]),
+            self.get(base, Permission.VIEW_DEADLINES, self.page),
+            self.post(f"{base}/unlock", control, "ESCROW_UNLOCK", self.unlock),
+            self.post(f"{base}/retry", control, "PUBLICATION_RETRY", self.retry),
+            self.post(f"{base}/contract-signed", control, "CONTRACT_SIGNED", self.contract_signed),
+            self.post(f"{base}/deadlines/{{deadline_id}}/done", control, "DEADLINE_DONE", self.done),
+            self.post(f"{base}/deadlines/{{deadline_id}}/forfeit", control, "DEPOSIT_FORFEITED", self.forfeit),
         ]
 
     # ------------------------------------------------------------------

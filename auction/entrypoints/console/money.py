@@ -56,8 +56,7 @@ def ledger_rows(answer: list[dict[str, Any]], reveal: bool) -> list[dict[str, An
 
 class ConsoleMoney(ConsoleArea):
     def routes(self) -> list[Route]:
-        return [Route("/console/sessions/{session_id}/applications",
-                      self.auth.page(Permission.VIEW_BIDDERS)(self.applications), methods=["GET"])]
+        return [self.get("/console/sessions/{session_id}/applications", Permission.VIEW_BIDDERS, self.applications)]
 
     async def applications(self, request: Request, who: SignedIn) -> Response:
         sid = request.path_params["session_id"]

@@ -65,11 +65,8 @@ async def post_deal_view(publisher: Publisher, plan_id: str) -> dict[str, Any] |
 class ConsolePostDeal(ConsoleArea):
     def routes(self) -> list[Route]:
         path = "/console/plans/{plan_id}/post-deal"
-        return [
-            Route(path, self.auth.page(Permission.CONTROL_SESSION)(self.page), methods=["GET"]),
-            Route(path, self.auth.action(Permission.CONTROL_SESSION, "POST_DEAL_RECORD")(self.record),
-                  methods=["POST"]),
-        ]
+        return [self.get(path, Permission.CONTROL_SESSION, self.page),
+                self.post(path, Permission.CONTROL_SESSION, "POST_DEAL_RECORD", self.record)]
 
     async def _show(self, request: Request, who: SignedIn, *, values: dict[str, str] | None = None,
                     errors: dict[str, Any] | None = None, status_code: int = 200) -> Response:

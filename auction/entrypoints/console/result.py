@@ -68,12 +68,11 @@ def _after(sid: str, done: str) -> str:
 class ConsoleResult(ConsoleArea):
     def routes(self) -> list[Route]:
         path = "/console/sessions/{session_id}/result"
-        action = self.auth.action
+        control = Permission.CONTROL_SESSION
         return [
-            Route(path, self.auth.page(Permission.CONTROL_SESSION)(self.page), methods=["GET"]),
-            Route(path, action(Permission.CONTROL_SESSION, "RESULT_PUBLISH")(self.publish), methods=["POST"]),
-            Route(f"{path}-unsold", action(Permission.CONTROL_SESSION, "RESULT_UNSOLD_PUBLISH")(self.publish_unsold),
-                  methods=["POST"]),
+            self.get(path, control, self.page),
+            self.post(path, control, "RESULT_PUBLISH", self.publish),
+            self.post(f"{path}-unsold", control, "RESULT_UNSOLD_PUBLISH", self.publish_unsold),
         ]
 
     @staticmethod

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 
@@ -34,8 +33,8 @@ from auction.domain.tender.tender import TenderState, decide, evolve, score_shee
 from auction.domain.tender.terms import Criterion, Evaluation, TenderRules, TenderTerms
 from auction.reactions import Reactions, TenderDue, TenderFinal
 from auction.services.plans import PlanService, ReserveRequest, Write
-from auction.services.registration import BIDDER_NUMBERS, Also, new_token, token_hash
-from auction.services.runner import CommandRunner, Engine, now_us
+from auction.services.registration import Also, Credentials, draw, token_hash
+from auction.services.runner import AggregateRunner, Engine, now_us
 from auction.store.events import to_datetime
 from auction.store.tender import sales
 from auction.store.tender.log import RecordedTenderEvent, TenderConflict, TenderLogin, TenderStore, number
@@ -75,38 +74,23 @@ class TenderRequest:
 
 
 @dataclass(frozen=True)
-class TenderQualified:
+class TenderQualified(Credentials):
     tender_id: str
-    bidder_no: int
-    token: str  # shown once; only its hash is stored
-    expires_at: datetime
 
 
-class TenderService(CommandRunner[TenderState, TenderEvent, tc.TenderCommand, RecordedTenderEvent]):
+class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand]):
+    store: TenderStore
     conflict = TenderConflict
+    noun = "tender"
 
     def __init__(self, store: TenderStore, plans: PlanService, sealer: ReserveSealer, rules: TenderRules,
                  clock: Callable[[], int] = now_us, reactions: Reactions | None = None) -> None:
-        super().__init__(ENGINE, store.pool, clock, reactions)
-        self.store = store
+        super().__init__(ENGINE, store, clock, reactions)
         self.plans = plans
         self.sealer = sealer
         self.rules = rules
 
     # the runner's pieces
-
-    def _version(self, state: TenderState) -> int:
-        return state.version
-
-    def _missing(self, tender_id: str, state: TenderState) -> Rejected | None:
-        return Rejected(Code.NOT_FOUND, "no such tender", tender_id=tender_id) if state.terms is None else None
-
-    def _load(self, tender_id: str, after: int) -> Awaitable[list[RecordedTenderEvent]]:
-        return self.store.load(tender_id, after_seq=after)
-
-    async def _append(self, recorded: list[RecordedTenderEvent], before: TenderState, after: TenderState,
-                      guard: int | None, con: asyncpg.Connection | None) -> None:
-        await self.store.append(recorded, before.version, after, con=con)
 
     async def _committed(self, tender_id: str, recorded: list[RecordedTenderEvent], before: TenderState,
                          after: TenderState) -> None:
@@ -117,12 +101,6 @@ class TenderService(CommandRunner[TenderState, TenderEvent, tc.TenderCommand, Re
                 await self.reactions.publish(TenderFinal(tender_id))
             except Exception:  # the sweep books it later (DeadlineService.catch_up)
                 log.exception("post-trade steps for tender %s failed; the sweep will retry", tender_id)
-
-    async def fresh_state(self, tender_id: str) -> TenderState:
-        """The state with everything any node has written (for reads)."""
-        state = await self._catch_up(await self.state(tender_id), tender_id)
-        self._states[tender_id] = state
-        return state
 
     # commands
 
@@ -162,26 +140,10 @@ class TenderService(CommandRunner[TenderState, TenderEvent, tc.TenderCommand, Re
                       also: Also | None = None) -> TenderQualified:
         """A qualified bidder with a random anonymous number and a bearer token (RULES 3.4-3.5).
         `also` writes in the same transaction (the deposit's booking: `services/deposits.py`)."""
-        for _ in range(3):
-            state = await self.state(tender_id)
-            free = [n for n in BIDDER_NUMBERS if n not in state.qualified]
-            bidder_no = secrets.choice(free)
-            token = new_token()
-            expires = to_datetime(self.clock()) + ttl
-
-            async def record(con: asyncpg.Connection, _state: TenderState) -> None:
-                await self.store.insert_bidder(con, tender_id, bidder_no, legal_name, token_hash(token), expires)
-                if also is not None:
-                    await also(con, bidder_no)
-
-            try:
-                await self.run(tender_id, tc.QualifyTenderBidder(bidder_no), also=record)
-            except Rejected as r:
-                if r.code is Code.ALREADY_QUALIFIED:
-                    continue
-                raise
-            return TenderQualified(tender_id, bidder_no, token, expires)
-        raise Rejected(Code.CONFLICT)
+        drawn = await draw(tender_id, legal_name, ttl, clock=self.clock, state=lambda: self.state(tender_id),
+                           qualify=lambda no, rows: self.run(tender_id, tc.QualifyTenderBidder(no), also=rows),
+                           insert_bidder=self.store.insert_bidder, also=also)
+        return TenderQualified(drawn.bidder_no, drawn.token, drawn.expires_at, tender_id)
 
     async def login(self, tender_id: str, token: str) -> TenderLogin:
         found = await self.store.login(token_hash(token))

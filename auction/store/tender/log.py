@@ -1,37 +1,31 @@
 """The tender event log in PostgreSQL (migrations/0016_tenders.sql), its projection and
 its qualified bidders.
 
-Same shape as `store/plans.py`: an append is one statement that moves the tender
-row's `last_seq` from the value the engine decided on and inserts the events; if
-another writer got there first nothing is written and `TenderConflict` tells the
-caller to catch up and decide again.
+The log is an `AggregateLog` (`store/database/aggregate_log.py`), like the plans':
+a guarded append moves the tender row's `last_seq` and inserts the events, or
+writes nothing and raises `TenderConflict`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from auction.domain.codes import Code, Rejected
 from auction.domain.tender.events import TenderEvent, event_from_dict, event_to_dict, event_type
 from auction.domain.tender.tender import TenderState
-from auction.store.events import to_datetime
+from auction.store.database.aggregate_log import AggregateLog, LoggedEvent, LogTables, number
+
+__all__ = ["RecordedTenderEvent", "TenderConflict", "TenderLogin", "TenderStore", "number"]
 
 
 class TenderConflict(Exception):
     """Another writer appended to this tender first."""
 
 
-@dataclass(frozen=True)
-class RecordedTenderEvent:
-    tender_id: str
-    seq: int
-    event: TenderEvent
-    recorded_at: datetime | None = None
+RecordedTenderEvent = LoggedEvent[TenderEvent]
 
 
 @dataclass(frozen=True)
@@ -43,69 +37,25 @@ class TenderLogin:
     expires_at: datetime
 
 
-def number(tender_id: str, state_before: TenderState, events: list[TenderEvent]) -> list[RecordedTenderEvent]:
-    return [RecordedTenderEvent(tender_id, state_before.version + i, e) for i, e in enumerate(events, start=1)]
+class TenderStore(AggregateLog[TenderState, TenderEvent]):
+    tables = LogTables("tenders", "tender_events", "tender_id", ("phase",))
+    conflict = TenderConflict
 
-
-def _rows(recorded: list[RecordedTenderEvent]) -> tuple[list[Any], ...]:
-    return (
-        [r.seq for r in recorded],
-        [event_type(r.event) for r in recorded],
-        [to_datetime(r.event.at) for r in recorded],
-        [json.dumps(event_to_dict(r.event), ensure_ascii=False, separators=(",", ":")) for r in recorded],
-    )
-
-
-_APPEND = """
-WITH guard AS (
-    UPDATE tenders SET phase = $7, last_seq = $8, updated_at = now()
-     WHERE tender_id = $1 AND last_seq = $2
- RETURNING tender_id
-)
-INSERT INTO tender_events (tender_id, seq, type, at, payload)
-SELECT guard.tender_id, e.seq, e.type, e.at, e.payload
-  FROM guard, unnest($3::int[], $4::text[], $5::timestamptz[], $6::jsonb[]) AS e(seq, type, at, payload)
-"""
-
-
-class TenderStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+        super().__init__(pool, type_of=event_type, to_dict=event_to_dict, from_dict=event_from_dict)
+
+    def _projected(self, state_after: TenderState) -> tuple[str]:
+        return (state_after.phase.value,)
 
     async def create(self, recorded: list[RecordedTenderEvent], state_after: TenderState) -> None:
         """The tender row and its first events, in one transaction (one tender per plan)."""
         assert state_after.terms is not None
-        tender_id = recorded[0].tender_id
-        async with self.pool.acquire() as con, con.transaction():
-            try:
-                await con.execute(
-                    "INSERT INTO tenders (tender_id, plan_id, phase, last_seq) VALUES ($1, $2, 'NEW', 0)",
-                    tender_id, state_after.terms.plan_id,
-                )
-            except asyncpg.UniqueViolationError:
-                raise Rejected(Code.SESSION_EXISTS, tender_id=tender_id) from None
-            await self.append(recorded, 0, state_after, con=con)
-
-    async def append(self, recorded: list[RecordedTenderEvent], expected_seq: int, state_after: TenderState,
-                     *, con: asyncpg.Connection | None = None) -> None:
-        """Append `recorded` if the tender's log is still at `expected_seq`, else `TenderConflict`."""
-        tender_id = recorded[0].tender_id
-        args = (tender_id, expected_seq, *_rows(recorded), state_after.phase.value, state_after.version)
-        status = await (con or self.pool).execute(_APPEND, *args)
-        if status != f"INSERT 0 {len(recorded)}":
-            raise TenderConflict(tender_id)
-
-    async def load(self, tender_id: str, after_seq: int = 0) -> list[RecordedTenderEvent]:
-        rows = await self.pool.fetch(
-            """SELECT seq, type, payload, recorded_at FROM tender_events
-                WHERE tender_id = $1 AND seq > $2 ORDER BY seq""",
-            tender_id, after_seq,
+        tender_id = recorded[0].aggregate_id
+        await self._create(
+            "INSERT INTO tenders (tender_id, plan_id, phase, last_seq) VALUES ($1, $2, 'NEW', 0)",
+            (tender_id, state_after.terms.plan_id), recorded, state_after,
+            Rejected(Code.SESSION_EXISTS, tender_id=tender_id),
         )
-        return [
-            RecordedTenderEvent(tender_id, r["seq"], event_from_dict(r["type"], json.loads(r["payload"])),
-                                r["recorded_at"])
-            for r in rows
-        ]
 
     async def tender_of(self, plan_id: str) -> str | None:
         value: str | None = await self.pool.fetchval("SELECT tender_id FROM tenders WHERE plan_id = $1", plan_id)

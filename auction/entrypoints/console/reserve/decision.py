@@ -97,10 +97,9 @@ class ConsoleReserve(ConsoleArea):
         P = Permission
         path = "/console/plans/{plan_id}/reserve"
         return [
-            Route(path, self.auth.page(P.VIEW_PLANS)(self.page), methods=["GET"]),
-            Route(f"{path}/draft", self.auth.action(P.DECIDE_RESERVE, "RESERVE_PREPARE")(self.prepare),
-                  methods=["POST"]),
-            Route(f"{path}/sign", self.auth.action(P.DECIDE_RESERVE, "RESERVE_SIGN")(self.sign), methods=["POST"]),
+            self.get(path, P.VIEW_PLANS, self.page),
+            self.post(f"{path}/draft", P.DECIDE_RESERVE, "RESERVE_PREPARE", self.prepare),
+            self.post(f"{path}/sign", P.DECIDE_RESERVE, "RESERVE_SIGN", self.sign),
         ]
 
     # ------------------------------------------------------------------

@@ -47,11 +47,8 @@ def parse_public_key(form: dict[str, str], name: str = "public_key_hex") -> byte
 
 class ConsoleCommittee(ConsoleArea):
     def routes(self) -> list[Route]:
-        return [
-            Route(PATH, self.auth.page(Permission.VIEW_PLANS)(self.page), methods=["GET"]),
-            Route(PATH, self.auth.action(Permission.MANAGE_PLANS, "COMMITTEE_MEMBER_REGISTER")(self.register),
-                  methods=["POST"]),
-        ]
+        return [self.get(PATH, Permission.VIEW_PLANS, self.page),
+                self.post(PATH, Permission.MANAGE_PLANS, "COMMITTEE_MEMBER_REGISTER", self.register)]
 
     async def _show(self, request: Request, who: SignedIn, *, values: dict[str, str] | None = None,
                     errors: dict[str, Any] | None = None, status_code: int = 200) -> Response:

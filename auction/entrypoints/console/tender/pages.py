@@ -58,11 +58,10 @@ class ConsoleTenders(ConsoleArea):
     def routes(self) -> list[Route]:
         P = Permission
         return [
-            Route("/console/tenders", self.auth.page(P.VIEW_PLANS)(self.index), methods=["GET"]),
-            Route(PATH, self.auth.page(P.VIEW_PLANS)(self.page), methods=["GET"]),
-            Route(f"{PATH}/score", self.auth.action(P.DECIDE_RESERVE, "TENDER_SCORE")(self.score),
-                  methods=["POST"]),
-            Route(f"{PATH}/notice", self.auth.page(P.VIEW_CONFIRMATION)(self.notice), methods=["GET"]),
+            self.get("/console/tenders", P.VIEW_PLANS, self.index),
+            self.get(PATH, P.VIEW_PLANS, self.page),
+            self.post(f"{PATH}/score", P.DECIDE_RESERVE, "TENDER_SCORE", self.score),
+            self.get(f"{PATH}/notice", P.VIEW_CONFIRMATION, self.notice),
         ]
 
     async def index(self, request: Request, who: SignedIn) -> Response:
