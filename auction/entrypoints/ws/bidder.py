@@ -168,8 +168,18 @@ class BidderEndpoint:
         self.connections += 1
         connection = BidderConnection(self.settings, ws.state.service, ws.state.limits, address_of(ws.client),
                                       ws.state.metrics, getattr(ws.state, "transparency", None))
+        wire = Wire.of(ws)
+        later = getattr(wire.proto, "continue_after_app", None) if wire is not None else None
+        if later is not None:
+            # Return through the middleware and the router now; the connection goes on in the
+            # same task without their frames (some 5 KiB per idle watcher).
+            later(self._run(ws, connection, wire))
+            return
+        await self._run(ws, connection, wire)
+
+    async def _run(self, ws: WebSocket, connection: BidderConnection, wire: Wire | None) -> None:
         try:
-            await connection._serve(ws)
+            await connection._serve(ws, wire)
         except WebSocketDisconnect:
             pass
         except Exception:
@@ -198,7 +208,7 @@ class BidderConnection:
             raise WebSocketDisconnect(message.get("code", 1000))
         return message.get("text") if message.get("text") is not None else message.get("bytes")
 
-    async def _serve(self, ws: WebSocket) -> None:
+    async def _serve(self, ws: WebSocket, wire: Wire | None = None) -> None:
         try:
             raw = await asyncio.wait_for(self._receive(ws), self.settings.hello_timeout_seconds)
         except TimeoutError:
@@ -237,7 +247,7 @@ class BidderConnection:
             heart = loop.call_later(self.settings.heartbeat_seconds, beat)
 
         try:
-            peer.wire = Wire.of(ws)
+            peer.wire = wire
             state = await self.service.state(peer.session_id)
             if last_seq is not None and last_seq > state.pub_seq:
                 await peer.send(ws, _error(Code.RESUME_GAP_TOO_LARGE, last_seq=last_seq, seq=state.pub_seq))
