@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -363,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--watcher-cap", type=int, default=0, metavar="N",
                         help="keep the server's watcher cap per address at N (default 0: off); the swarm then "
                              "is one address opening thousands of watchers beside the bidders")
+    parser.add_argument("--watchers", type=int, metavar="N",
+                        help="the swarm's size instead of the scenario's (e.g. hot-parcel with 20000; the same "
+                             "number for the bare websockets server)")
     args = parser.parse_args(argv)
     global SERVER_ROOT, WATCHER_CAP
     SERVER_ROOT = args.server_root.resolve() if args.server_root else None
@@ -371,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.raw_seconds = min(args.raw_seconds, 2.0)
     output = None if (args.no_write or (args.smoke and not args.output)) else (args.output or DEFAULT_OUTPUT)
-    raise_fd_limit(65536)  # thousands of sockets in the children (inherited)
+    raise_fd_limit(max(65536, 2 * (args.watchers or 0) + 4096))  # thousands of sockets in the children (inherited)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (servers, PostgreSQL) on SIGTERM too
     before = background_load()
 
@@ -388,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         for name in names:
             sc = scenario(name, args.smoke)
+            if args.watchers is not None:
+                sc = replace(sc, watchers=args.watchers)
             reports.append(run_scenario(sc, pg, tmp / name, args.raw_seconds, with_bare=not args.no_bare))
     finally:
         pg.stop()
