@@ -374,7 +374,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.raw_seconds = min(args.raw_seconds, 2.0)
     output = None if (args.no_write or (args.smoke and not args.output)) else (args.output or DEFAULT_OUTPUT)
-    raise_fd_limit(max(65536, 2 * (args.watchers or 0) + 4096))  # thousands of sockets in the children (inherited)
+    fds = raise_fd_limit(max(65536, 2 * (args.watchers or 0) + 4096))  # thousands of sockets in the children (inherited)
+    if args.watchers is not None and fds < args.watchers + 200:  # the server's own files, the bidders, the pool
+        raise SystemExit(f"the open-files limit is {fds} (`ulimit -n`; its hard limit can be raised only with "
+                         f"CAP_SYS_RESOURCE): too low for a server with {args.watchers} watchers; at most about "
+                         f"{fds - 200}")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (servers, PostgreSQL) on SIGTERM too
     before = background_load()
 

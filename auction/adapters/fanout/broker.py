@@ -41,7 +41,7 @@ class Message:
             object.__setattr__(self, "frame", text_frame(self.text))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # one per connection
 class Subscription:
     session_id: str
     maxsize: int

@@ -103,7 +103,7 @@ class Wire:
         self.transport.write(frame)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # one per connection: thousands of idle watchers
 class Peer:
     session_id: str
     bidder_no: int | None  # None for a watcher
