@@ -14,46 +14,61 @@ import asyncio
 from typing import Any
 
 
-def _wake_first(waiters: list[asyncio.Future[None]]) -> None:
-    for w in waiters:
-        if not w.done():
-            w.set_result(None)
-            return
+class _Waiters:
+    """Futures of the tasks waiting, in order; the list exists only while someone waits."""
 
-
-class Inbox:
-    """An unbounded FIFO with awaitable `get`, like `asyncio.Queue()` for one reader (or a few)."""
-
-    __slots__ = ("_items", "_waiters")
+    __slots__ = ("_waiters",)
 
     def __init__(self) -> None:
-        self._items: list[Any] = []
         self._waiters: list[asyncio.Future[None]] | None = None
+
+    def _new_waiter(self) -> asyncio.Future[None]:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        return waiter
+
+    def _forget(self, waiter: asyncio.Future[None]) -> None:
+        if self._waiters is not None and waiter in self._waiters:
+            self._waiters.remove(waiter)
+            if not self._waiters:
+                self._waiters = None
+
+    def _wake(self, every: bool) -> None:
+        for w in self._waiters or ():
+            if not w.done():
+                w.set_result(None)
+                if not every:
+                    return
+
+
+class Inbox(_Waiters):
+    """An unbounded FIFO with awaitable `get`, like `asyncio.Queue()` for one reader (or a few)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._items: list[Any] = []
 
     def put_nowait(self, item: Any) -> None:
         self._items.append(item)
-        if self._waiters:
-            _wake_first(self._waiters)
+        self._wake(every=False)
 
     async def get(self) -> Any:
         while not self._items:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            if self._waiters is None:
-                self._waiters = []
-            self._waiters.append(waiter)
+            waiter = self._new_waiter()
             try:
                 await waiter
             except BaseException:
                 # Cancelled after an item arrived for it: hand the wake-up on, as asyncio.Queue does.
                 if waiter.done() and not waiter.cancelled() and self._items:
-                    self._waiters.remove(waiter)
-                    _wake_first(self._waiters)
+                    self._forget(waiter)
+                    self._wake(every=False)
                 raise
             finally:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
-                if not self._waiters:
-                    self._waiters = None
+                self._forget(waiter)
         return self._items.pop(0)
 
     def get_nowait(self) -> Any:
@@ -68,24 +83,21 @@ class Inbox:
         return len(self._items)
 
 
-class Flag:
+class Flag(_Waiters):
     """`asyncio.Event` without the deque: a future per waiter, made only when someone waits."""
 
-    __slots__ = ("_value", "_waiters")
+    __slots__ = ("_value",)
 
     def __init__(self, value: bool = False) -> None:
+        super().__init__()
         self._value = value
-        self._waiters: list[asyncio.Future[None]] | None = None
 
     def is_set(self) -> bool:
         return self._value
 
     def set(self) -> None:
         self._value = True
-        waiters, self._waiters = self._waiters, None
-        for w in waiters or ():
-            if not w.done():
-                w.set_result(None)
+        self._wake(every=True)
 
     def clear(self) -> None:
         self._value = False
@@ -93,13 +105,9 @@ class Flag:
     async def wait(self) -> bool:
         if self._value:
             return True
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._waiters is None:
-            self._waiters = []
-        self._waiters.append(waiter)
+        waiter = self._new_waiter()
         try:
             await waiter
         finally:
-            if self._waiters is not None and waiter in self._waiters:
-                self._waiters.remove(waiter)
+            self._forget(waiter)
         return True
