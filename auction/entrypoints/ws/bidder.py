@@ -16,7 +16,11 @@ through the subscription's bounded queue and a writer task that exists only
 while the queue is non-empty: order by seq, fill gaps from the log, close 4008
 on overflow. The short path needs uvicorn's websockets-sansio protocol
 underneath (what `auction serve` runs); under any other ASGI server every
-frame takes the ordinary `send_text` path.
+frame takes the ordinary `send_text` path. Under `auction serve` the endpoint
+also returns from the ASGI call right after the handshake and the connection
+goes on in the same task (`continue_after_app`,
+auction/entrypoints/http/uvicorn_protocols.py): an idle watcher then holds no
+middleware or router frames.
 """
 
 from __future__ import annotations
