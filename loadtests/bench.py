@@ -396,7 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             sc = scenario(name, args.smoke)
             if args.watchers is not None:
-                sc = replace(sc, watchers=args.watchers)
+                # Tens of thousands take minutes to connect on a busy machine: an hour's countdown, so that
+                # the session (and the bare server's) is still open when the bidders come.
+                sc = replace(sc, watchers=args.watchers, countdown=max(sc.countdown, 3600))
             reports.append(run_scenario(sc, pg, tmp / name, args.raw_seconds, with_bare=not args.no_bare))
     finally:
         pg.stop()
