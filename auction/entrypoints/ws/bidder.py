@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import asyncpg
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected, WebSocketState
 
 from auction.adapters.fanout.broker import Message, Subscription, text_frame
 from auction.adapters.metrics import Metrics
@@ -184,8 +184,8 @@ class BidderEndpoint:
     async def _run(self, ws: WebSocket, connection: BidderConnection, wire: Wire | None) -> None:
         try:
             await connection._serve(ws, wire)
-        except WebSocketDisconnect:
-            pass
+        except (WebSocketDisconnect, WebSocketDisconnected):
+            pass  # gone; or closed by us (4008) while the reader had a reply on its way: nowhere to send it
         except Exception:
             log.exception("websocket connection failed")
             await _close(ws, CLOSE_INTERNAL, "internal error")
