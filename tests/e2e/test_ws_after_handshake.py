@@ -16,11 +16,9 @@ from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened
 async def test_connections_live_on_after_the_asgi_call_and_close_1012_at_shutdown(server: ServerProcess) -> None:
     async with Api(server) as api:
         s = await api.auction(bidders=2, start_in=1.5, countdown=60)
-    a, b = s.bidders
-    watcher = await WsClient.join(server.ws, s.id)
-    ca = await WsClient.join(server.ws, s.id, a.token)
-    cb = await WsClient.join(server.ws, s.id, b.token)
-    clients = [watcher, ca, cb]
+    clients = list(await asyncio.gather(WsClient.join(server.ws, s.id),
+                                        *(WsClient.join(server.ws, s.id, b.token) for b in s.bidders)))
+    watcher, ca, cb = clients
     try:
         await wait_opened(watcher)
         first = await ca.bid(100 * WAN)
