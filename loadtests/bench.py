@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -367,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
                              "is one address opening thousands of watchers beside the bidders")
     parser.add_argument("--hot-seconds", type=float, default=HOT_LOT.seconds,
                         help="hot-lot: seconds of rebidding per bidder count (the refusals alone: half)")
+    parser.add_argument("--watchers", type=int, metavar="N",
+                        help="the swarm's size instead of the scenario's (e.g. hot-parcel with 20000; the same "
+                             "number for the bare websockets server)")
     args = parser.parse_args(argv)
     global SERVER_ROOT, WATCHER_CAP
     SERVER_ROOT = args.server_root.resolve() if args.server_root else None
@@ -377,7 +380,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.raw_seconds = min(args.raw_seconds, 2.0)
     output = None if (args.no_write or (args.smoke and not args.output)) else (args.output or DEFAULT_OUTPUT)
-    raise_fd_limit(65536)  # thousands of sockets in the children (inherited)
+    fds = raise_fd_limit(max(65536, 2 * (args.watchers or 0) + 4096))  # thousands of sockets in the children (inherited)
+    if args.watchers is not None and fds < args.watchers + 200:  # the server's own files, the bidders, the pool
+        raise SystemExit(f"the open-files limit is {fds} (`ulimit -n`; its hard limit can be raised only with "
+                         f"CAP_SYS_RESOURCE): too low for a server with {args.watchers} watchers; at most about "
+                         f"{fds - 200}")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (servers, PostgreSQL) on SIGTERM too
     before = background_load()
 
@@ -394,6 +401,10 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         for name in names:
             sc = scenario(name, args.smoke)
+            if args.watchers is not None:
+                # Tens of thousands take minutes to connect on a busy machine: an hour's countdown, so that
+                # the session (and the bare server's) is still open when the bidders come.
+                sc = replace(sc, watchers=args.watchers, countdown=max(sc.countdown, 3600))
             reports.append(run_scenario(sc, pg, tmp / name, args.raw_seconds, with_bare=not args.no_bare))
     finally:
         pg.stop()

@@ -271,7 +271,7 @@ def run_load(sc: Scenario, pool: dict[str, Any], target: Target, out_dir: Path, 
     swarm_ready: dict[str, Any] = {"connected": 0}
     if sc.watchers:
         swarm_proc, ready = start_swarm(pool_path, out_dir, sc.watchers, max_seconds=seconds + 300)
-        swarm_ready = _wait_file(ready, swarm_proc, timeout=120)
+        swarm_ready = _wait_file(ready, swarm_proc, timeout=max(120, sc.watchers / 50))  # 20,000 take a while
     time.sleep(settle)  # let the connections go idle (welcomes sent, buffers released)
     rss_idle = sum(_rss(p) for p in target.pids)
     idle_conns = swarm_ready["connected"]

@@ -46,8 +46,15 @@ AT_KEY = b'"at_us":'
 
 
 def raise_fd_limit(wanted: int) -> int:
-    """Raise RLIMIT_NOFILE's soft limit towards `wanted` (up to the hard limit); returns the soft limit."""
+    """Raise RLIMIT_NOFILE's soft limit towards `wanted` (up to the hard limit, which is raised
+    too where that is allowed: root or CAP_SYS_RESOURCE); returns the soft limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, wanted))
+            hard = wanted
+        except (ValueError, OSError):
+            pass  # not allowed: up to the hard limit as it is
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft != resource.RLIM_INFINITY and soft < target:
         try:

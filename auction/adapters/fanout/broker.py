@@ -41,7 +41,7 @@ class Message:
             object.__setattr__(self, "frame", text_frame(self.text))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # one per connection
 class Subscription:
     session_id: str
     maxsize: int
@@ -69,8 +69,9 @@ class Subscription:
     def offer(self, message: Message) -> None:
         if self.overflowed:
             return
-        if self.direct is not None and not self.pending() and self.direct(message):
-            return
+        direct, queue = self.direct, self._queue
+        if direct is not None and (queue is None or queue.empty()) and direct(message):
+            return  # the usual case at every broadcast: one call per connection, no queue
         queue = self.queue
         try:
             queue.put_nowait(message)

@@ -14,6 +14,14 @@ with two changes. It never logs frames, even at DEBUG: a `hello` frame carries
 the bidder's token, and the frame log prints its beginning and end. And a text
 frame that is not UTF-8 closes the connection with 1007 (docs/protocol.md)
 after one warning line per client address and minute, not a traceback each time.
+
+It also keeps less per connection (thousands of idle watchers hold one each):
+the receive queue and the `writable` flag are the small `Inbox` and `Flag`
+(auction/entrypoints/http/lean_ws.py), the handshake's request and response
+are let go once the handshake is sent, and `continue_after_app(coroutine)` lets
+an endpoint return from the ASGI call right after its handshake, so that the
+middleware's and the router's frames are gone while the connection lives on in
+the same task (`/ws`, auction/entrypoints/ws/bidder.py).
 """
 
 from __future__ import annotations
@@ -21,9 +29,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from auction.entrypoints.http.lean_ws import Flag, Inbox
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +109,31 @@ class QuietWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.conn.debug = False  # no frame log: a hello holds a token
+        self.queue = Inbox()  # type: ignore[assignment]  # what uvicorn uses of asyncio.Queue, ~3 KiB less
+        self.writable = Flag(True)  # type: ignore[assignment]
+        self.asgi_app, self.app = self.app, self._app_then_rest
+        self.rest: Coroutine[Any, Any, None] | None = None
+
+    def continue_after_app(self, rest: Coroutine[Any, Any, None]) -> None:
+        """Run `rest` once the ASGI app has returned, in the same task, before the connection is closed."""
+        self.rest = rest
+
+    async def _app_then_rest(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.asgi_app(scope, receive, send)
+        except BaseException:
+            if self.rest is not None:
+                self.rest.close()  # never started
+                self.rest = None
+            raise
+        rest, self.rest = self.rest, None
+        if rest is not None:
+            await rest
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            self.request = self.response = None  # type: ignore[assignment]  # only the handshake reads them
 
     def send_receive_event_to_app(self) -> None:
         if self.curr_msg_data_type == "text" and not self.close_sent:

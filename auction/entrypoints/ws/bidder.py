@@ -16,7 +16,11 @@ through the subscription's bounded queue and a writer task that exists only
 while the queue is non-empty: order by seq, fill gaps from the log, close 4008
 on overflow. The short path needs uvicorn's websockets-sansio protocol
 underneath (what `auction serve` runs); under any other ASGI server every
-frame takes the ordinary `send_text` path.
+frame takes the ordinary `send_text` path. Under `auction serve` the endpoint
+also returns from the ASGI call right after the handshake and the connection
+goes on in the same task (`continue_after_app`,
+auction/entrypoints/http/uvicorn_protocols.py): an idle watcher then holds no
+middleware or router frames.
 """
 
 from __future__ import annotations
@@ -103,7 +107,7 @@ class Wire:
         self.transport.write(frame)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # one per connection: thousands of idle watchers
 class Peer:
     session_id: str
     bidder_no: int | None  # None for a watcher
@@ -168,10 +172,20 @@ class BidderEndpoint:
         self.connections += 1
         connection = BidderConnection(self.settings, ws.state.service, ws.state.limits, address_of(ws.client),
                                       ws.state.metrics, getattr(ws.state, "transparency", None))
+        wire = Wire.of(ws)
+        later = getattr(wire.proto, "continue_after_app", None) if wire is not None else None
+        if later is not None:
+            # Return through the middleware and the router now; the connection goes on in the
+            # same task without their frames (some 5 KiB per idle watcher).
+            later(self._run(ws, connection, wire))
+            return
+        await self._run(ws, connection, wire)
+
+    async def _run(self, ws: WebSocket, connection: BidderConnection, wire: Wire | None) -> None:
         try:
-            await connection._serve(ws)
-        except WebSocketDisconnect:
-            pass
+            await connection._serve(ws, wire)
+        except (WebSocketDisconnect, WebSocketDisconnected):
+            pass  # gone; or closed by us (4008) while the reader had a reply on its way: nowhere to send it
         except Exception:
             log.exception("websocket connection failed")
             await _close(ws, CLOSE_INTERNAL, "internal error")
@@ -198,7 +212,7 @@ class BidderConnection:
             raise WebSocketDisconnect(message.get("code", 1000))
         return message.get("text") if message.get("text") is not None else message.get("bytes")
 
-    async def _serve(self, ws: WebSocket) -> None:
+    async def _serve(self, ws: WebSocket, wire: Wire | None = None) -> None:
         try:
             raw = await asyncio.wait_for(self._receive(ws), self.settings.hello_timeout_seconds)
         except TimeoutError:
@@ -237,7 +251,7 @@ class BidderConnection:
             heart = loop.call_later(self.settings.heartbeat_seconds, beat)
 
         try:
-            peer.wire = Wire.of(ws)
+            peer.wire = wire
             state = await self.service.state(peer.session_id)
             if last_seq is not None and last_seq > state.pub_seq:
                 await peer.send(ws, _error(Code.RESUME_GAP_TOO_LARGE, last_seq=last_seq, seq=state.pub_seq))
