@@ -156,7 +156,7 @@ class Watcher(asyncio.Protocol):
             self.upgraded = True
             buf = buf[end + 4:]
             assert self.transport is not None
-            self.transport.write(client_frame(0x1, json.dumps({"type": "hello", "session_id": self.session_id}).encode()))
+            self.transport.write(client_frame(0x1, self._hello()))
         now = time.time()
         pos = 0
         n = len(buf)
@@ -205,6 +205,10 @@ class Watcher(asyncio.Protocol):
                 return
             # pong (0xA) and binary frames are ignored
         self.buf = buf[pos:] if pos < n else b""
+
+    def _hello(self) -> bytes:
+        """The first message after the upgrade (a watcher's: no token)."""
+        return json.dumps({"type": "hello", "session_id": self.session_id}).encode()
 
     def _fail(self, why: str) -> None:
         self.stats.error(why)
