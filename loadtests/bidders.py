@@ -76,6 +76,7 @@ class BidStats(Stats):
         self.too_late = 0
         self.ack_before_event = 0
         self.sent = 0
+        self.stopping = False
 
 
 class Bidder(Watcher):
@@ -198,7 +199,7 @@ class Bidder(Watcher):
         self._maybe_bid()
 
     def _maybe_bid(self) -> None:
-        if (self.pending or self.waiting_for or self.done or not self.phase_open or self.min_next is None
+        if (self.pending or self.waiting_for or self.done or self.stats.stopping or not self.phase_open or self.min_next is None
                 or self.highest == self.bidder_no or self.transport is None or self.transport.is_closing()):
             return
         if self.timer is not None:  # news came before the timer: act on it now
@@ -283,6 +284,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     await stop.wait()
     stopped = time.time()
     stats.recording = False
+    stats.stopping = True  # no new bids; the answers to those in flight come before the goodbye
+    end = loop.time() + BID_TIMEOUT
+    while any(b.pending and not b.done for b in bidders) and loop.time() < end:
+        await asyncio.sleep(0.01)
     for b in bidders:
         b.done = True
         if b.timer is not None:

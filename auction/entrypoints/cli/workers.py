@@ -160,6 +160,8 @@ def supervise(settings: Settings, dsn: str, migration_dsn: str | None, workers: 
                                      "(see the log above)")
                 time.sleep(RESTART_PAUSE if quick else 0)
                 start(slot)
+    except KeyboardInterrupt:  # SIGINT (Ctrl-C): stop as on SIGTERM, without a traceback
+        pass
     finally:
         _stop_all(list(procs.values()))
 
