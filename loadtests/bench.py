@@ -294,15 +294,16 @@ def lean_rows(row: Any) -> None:
     def per_bid(*groups: str) -> Any:
         return lambda f, r: ", ".join(_fmt(ms_per_bid(f, k), 2) for k in groups)
 
+    def latencies(f: dict[str, Any], r: ScenarioReport) -> str:
+        return f"{_fmt(f['bid_p50'])} / {_fmt(f['bid_p99'])}; {_fmt(f['broadcast_p50'])} / {_fmt(f['broadcast_p99'])}"
+
     row("CPU per accepted bid, ms (server, locust)",
         lambda r: ", ".join(_fmt(ms_per_bid(r.ours.figures, k), 2) for k in ("server", "locust"))
         if "locust" in r.ours.figures.get("cpu", {}) else "n/a")
     row("LEAN SWARM (loadtests/bidders.py), same server: accepted bids/s",
         of("lean", lambda f, r: f"{_fmt(f['accepted_rate'])} ({f['accepted']:,})"))
     row("  lean: accepted bids/s : raw commits/s", of("lean", lambda f, r: _ratio(f["accepted_rate"], r.raw.rate, 1)))
-    row("  lean: bid ack p50 / p99 (ms); bid-to-broadcast p50 / p99 (ms)",
-        of("lean", lambda f, r: f"{_fmt(f['bid_p50'])} / {_fmt(f['bid_p99'])}; "
-                                f"{_fmt(f['broadcast_p50'])} / {_fmt(f['broadcast_p99'])}"))
+    row("  lean: bid ack p50 / p99 (ms); bid-to-broadcast p50 / p99 (ms)", of("lean", latencies))
     row("  lean: lost to a race / too late; errors",
         of("lean", lambda f, r: f"{f['lost']:,} / {f['too_late']:,}; {_errors(f)}"))
     row("  lean: CPU, % of one core (server, postgres, bidders, swarm, other)",
@@ -314,9 +315,7 @@ def lean_rows(row: Any) -> None:
         of("processes", lambda f, r: f"{_ratio(f['accepted_rate'], r.raw.rate, 1)}; "
                                      + (_ratio(f["accepted_rate"], r.lean.figures["accepted_rate"])
                                         if r.lean is not None else "n/a")))
-    row("  processes: bid ack p50 / p99 (ms); bid-to-broadcast p50 / p99 (ms)",
-        of("processes", lambda f, r: f"{_fmt(f['bid_p50'])} / {_fmt(f['bid_p99'])}; "
-                                     f"{_fmt(f['broadcast_p50'])} / {_fmt(f['broadcast_p99'])}"))
+    row("  processes: bid ack p50 / p99 (ms); bid-to-broadcast p50 / p99 (ms)", of("processes", latencies))
     row("  processes: errors; sessions verified",
         of("processes", lambda f, r: f"{_errors(f)}; {f.get('verified', 0)} of {f.get('sessions', 0)}"))
     row("  processes: CPU, % of one core (servers, postgres, redis, bidders, swarm, other)",

@@ -32,18 +32,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
-import struct
 import sys
 import time
 import uuid
 from array import array
 from typing import Any
-from urllib.parse import urlparse
 
-from loadtests.watchers import EVENT_PREFIX, SEQ_KEY, Stats, Watcher, _int_after, _percentile, client_frame, \
-    raise_fd_limit
+from loadtests.watchers import (EVENT_PREFIX, SEQ_KEY, Stats, Watcher, _int_after, _percentile, client_frame,
+                                loopback_targets, raise_fd_limit, run_swarm, swarm, swarm_arguments)
 
 OPEN_PHASES = (b"LISTING", b"TIMED_BIDDING", b"AUCTION")
 LOST_RACE_CODES = frozenset({"BELOW_MINIMUM", "ALREADY_HIGHEST"})
@@ -221,87 +217,34 @@ class Bidder(Watcher):
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with open(args.pool) as f:
         pool = json.load(f)
-    urls = pool.get("ws_urls") or [pool["ws_url"]]
-    targets = []
-    for u in urls:
-        p = urlparse(u)
-        if p.hostname != "127.0.0.1":
-            raise SystemExit(f"the bidder swarm talks to 127.0.0.1 only, not {p.hostname!r}")
-        targets.append((p.hostname, p.port or 80))
+    args.targets = loopback_targets(pool.get("ws_urls") or [pool["ws_url"]], "the bidder swarm")
     slots = [(s["session_id"], b["token"]) for s in pool["sessions"] for b in s["bidders"]]
     count = args.count or len(slots)
     raise_fd_limit(count + 1024)
-
-    loop = asyncio.get_running_loop()
     stats = BidStats()
-    stop = asyncio.Event()
-    started_at: dict[str, float] = {}
 
-    def begin() -> None:
-        if not stats.recording:
-            stats.recording = True
-            started_at["t"] = time.time()
-            if args.seconds:
-                loop.call_later(args.seconds, stop.set)
-
-    loop.add_signal_handler(signal.SIGUSR1, begin)
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.call_later(args.max_seconds, stop.set)
-
-    bidders: list[Bidder] = []
-    gate = asyncio.Semaphore(args.connect_concurrency)
-    failures = 0
-
-    async def open_one(i: int) -> None:
-        nonlocal failures
+    def make(i: int, host: str, port: int) -> Bidder:
         session_id, token = slots[i % len(slots)]
-        host, port = targets[i % len(targets)]
-        async with gate:
-            b = Bidder(stats, session_id, token, host, port)
-            try:
-                await loop.create_connection(lambda: b, host, port)
-                await asyncio.wait_for(asyncio.shield(b.welcome), args.connect_timeout)
-            except (OSError, ConnectionError, TimeoutError) as e:
-                failures += 1
-                stats.error(f"connect: {type(e).__name__}")
-                if b.transport is not None:
-                    b.done = True
-                    b.transport.close()
-                return
-            bidders.append(b)
+        return Bidder(stats, session_id, token, host, port)
 
-    t0 = time.monotonic()
-    await asyncio.gather(*(open_one(i) for i in range(count)))
-    connect_seconds = time.monotonic() - t0
-    if args.ready_file:
-        tmp = args.ready_file + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump({"connected": len(bidders), "failures": failures, "seconds": connect_seconds}, f)
-        os.replace(tmp, args.ready_file)
-    if args.start_now:
-        begin()
-    await stop.wait()
-    stopped = time.time()
-    stats.recording = False
-    stats.stopping = True  # no new bids; the answers to those in flight come before the goodbye
-    end = loop.time() + BID_TIMEOUT
-    while any(b.pending and not b.done for b in bidders) and loop.time() < end:
-        await asyncio.sleep(0.01)
-    for b in bidders:
-        b.done = True
-        if b.timer is not None:
-            b.timer.cancel()
-        if b.transport is not None and not b.transport.is_closing():
-            b.transport.write(client_frame(0x8, struct.pack("!H", 1000)))
-            b.transport.close()
+    async def answers_in_flight(bidders: list[Any]) -> None:
+        stats.stopping = True  # no new bids; the answers to those in flight come before the goodbye
+        loop = asyncio.get_running_loop()
+        end = loop.time() + BID_TIMEOUT
+        while any(b.pending and not b.done for b in bidders) and loop.time() < end:
+            await asyncio.sleep(0.01)
+        for b in bidders:
+            if b.timer is not None:
+                b.timer.cancel()
+
+    done = await swarm(args, stats, count, make, answers_in_flight)
     ordered = sorted(stats.ack_ms)
-    window = stopped - started_at.get("t", stopped)
+    window = done.window
     return {
         "bidders": count,
-        "connected": len(bidders),
-        "connect_failures": failures,
-        "connect_seconds": round(connect_seconds, 2),
+        "connected": len(done.members),
+        "connect_failures": done.failures,
+        "connect_seconds": round(done.connect_seconds, 2),
         "window": window,
         "accepted": len(ordered),
         "accepted_rate": len(ordered) / window if window > 0 else None,
@@ -321,23 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtests.bidders", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--pool", required=True, help="pool file written by the benchmark (sessions, tokens, ws_url)")
     parser.add_argument("--count", type=int, default=0, help="bidders (default: every bidder of the pool)")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--ready-file")
-    parser.add_argument("--seconds", type=float, default=0.0, help="window length after SIGUSR1 (0: until SIGTERM)")
-    parser.add_argument("--start-now", action="store_true", help="start the window when connected (no SIGUSR1)")
-    parser.add_argument("--max-seconds", type=float, default=600.0)
-    parser.add_argument("--connect-concurrency", type=int, default=200)
-    parser.add_argument("--connect-timeout", type=float, default=60.0)
-    args = parser.parse_args(argv)
-    try:
-        import uvloop
-        runner: Any = uvloop.run
-    except ImportError:  # pragma: no cover
-        runner = asyncio.run
-    result = runner(run(args))
-    with open(args.out, "w") as f:
-        json.dump(result, f)
-    return 0
+    swarm_arguments(parser)
+    return run_swarm(run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":
