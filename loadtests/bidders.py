@@ -103,15 +103,10 @@ class Bidder(Watcher):
     def _message(self, payload: bytes, now: float) -> None:
         stats = self.stats
         if payload.startswith(EVENT_PREFIX):
-            seq = _int_after(payload, SEQ_KEY)
-            if seq is None:
-                stats.error("event without seq")
+            seen = self.seq
+            seq = self._event_seq(payload)
+            if seq is None or seq <= seen:
                 return
-            if seq <= self.seq:
-                return
-            if seq != self.seq + 1:
-                stats.gaps += 1
-            self.seq = seq
             at = payload.rfind(STATE_KEY)
             if at < 0:
                 stats.error("event without state")
@@ -130,26 +125,15 @@ class Bidder(Watcher):
         if payload.startswith(REJECT_PREFIX):
             self._answered(payload, now, accepted=False)
             return
-        if not self.welcome.done():
-            message = json.loads(payload)
-            if message.get("type") != "welcome":
-                self._fail(f"expected welcome, got {message.get('type')} {message.get('code')}")
-                return
-            state = message["state"]
-            self.seq = int(message["seq"])
-            self.bidder_no = message.get("bidder_no")
-            self.phase_open = state.get("phase", "").encode() in OPEN_PHASES
-            self.highest = state.get("highest_bidder_no")
-            self.min_next = state.get("min_next_fen")
-            stats.welcomed += 1
-            self.welcome.set_result(None)
-            self._maybe_bid()
-            return
-        if payload.startswith(b'{"type":"heartbeat"'):
-            return
-        message = json.loads(payload)
-        if message.get("type") == "error":
-            stats.error(f"error message {message.get('code')}")
+        self._not_an_event(payload)
+
+    def _welcomed(self, welcome: dict[str, Any]) -> None:
+        state = welcome["state"]
+        self.bidder_no = welcome.get("bidder_no")
+        self.phase_open = state.get("phase", "").encode() in OPEN_PHASES
+        self.highest = state.get("highest_bidder_no")
+        self.min_next = state.get("min_next_fen")
+        self._maybe_bid()  # at once, if not the highest (as Locust's users do after their hello)
 
     def _answered(self, payload: bytes, now: float, *, accepted: bool) -> None:
         stats = self.stats

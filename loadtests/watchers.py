@@ -222,17 +222,23 @@ class Watcher(asyncio.Protocol):
 
     # -- messages ----------------------------------------------------------
 
+    def _event_seq(self, payload: bytes) -> int | None:
+        """An event frame's seq, which moves this connection's `seq` on (a gap counted); None without one."""
+        seq = _int_after(payload, SEQ_KEY)
+        if seq is None:
+            self.stats.error("event without seq")
+            return None
+        if seq != self.seq + 1 and seq > self.seq:
+            self.stats.gaps += 1
+        if seq > self.seq:
+            self.seq = seq
+        return seq
+
     def _message(self, payload: bytes, now: float) -> None:
         stats = self.stats
         if payload.startswith(EVENT_PREFIX):
-            seq = _int_after(payload, SEQ_KEY)
-            if seq is None:
-                stats.error("event without seq")
+            if self._event_seq(payload) is None:
                 return
-            if seq != self.seq + 1 and seq > self.seq:
-                stats.gaps += 1
-            if seq > self.seq:
-                self.seq = seq
             if stats.recording:
                 stats.events += 1
                 if BID_ACCEPTED in payload:
@@ -241,11 +247,16 @@ class Watcher(asyncio.Protocol):
                         stats.deliveries += 1
                         stats.latency_ms.append(now * 1000.0 - at / 1000.0)
             return
+        self._not_an_event(payload)
+
+    def _not_an_event(self, payload: bytes) -> None:
+        """The welcome (first), heartbeats, and error messages."""
         if not self.welcome.done():
             message = json.loads(payload)
             if message.get("type") == "welcome":
                 self.seq = int(message["seq"])
-                stats.welcomed += 1
+                self._welcomed(message)
+                self.stats.welcomed += 1
                 self.welcome.set_result(None)
             else:
                 self._fail(f"expected welcome, got {message.get('type')} {message.get('code')}")
@@ -254,7 +265,10 @@ class Watcher(asyncio.Protocol):
             return
         message = json.loads(payload)
         if message.get("type") == "error":
-            stats.error(f"error message {message.get('code')}")
+            self.stats.error(f"error message {message.get('code')}")
+
+    def _welcomed(self, welcome: dict[str, Any]) -> None:
+        """What a member takes from its welcome (a watcher: only the seq)."""
 
 
 # ---------------------------------------------------------------------------
