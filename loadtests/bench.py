@@ -333,7 +333,9 @@ def _lean_applies(sc: Scenario) -> bool:
 
 def _lean_only(sc: Scenario, servers: list[ServerProcess], out_dir: Path,
                extra_cpu: dict[str, list[int]]) -> LeanResult:
-    """`--generator swarm`: the lean run is the scenario's run (no Locust)."""
+    """The lean run on new sessions of the running server(s): it starts, as Locust's run did, from
+    sessions without bids (what a bid costs grows with the bids a session holds). With `--generator
+    swarm` it is the scenario's run (no Locust)."""
     with servers[0].api() as api:
         pool = make_pool(sc, api, [s.ws for s in servers])
     result = run_swarm_load(sc, pool, _target(servers), out_dir, extra_cpu=extra_cpu)
@@ -417,9 +419,8 @@ def run_scenario(sc: Scenario, pg: embedded.EmbeddedPostgres, work: Path, raw_se
             ours, pool = lean, None
         else:
             ours, pool = run_on_servers(sc, servers, work / "ours", extra_cpu={"postgres": _pg_pids(pg)})
-        if lean_too and pool is not None:  # the same server and sessions, right after Locust
-            lean = run_swarm_load(sc, pool, _target(servers), work / "lean", extra_cpu={"postgres": _pg_pids(pg)})
-            check_sessions(servers, pool, lean.figures)
+        if lean_too and pool is not None:  # the same server right after Locust, on sessions of its own
+            lean = _lean_only(sc, servers, work / "lean", {"postgres": _pg_pids(pg)})
         if lean is not None:
             g = lean.figures
             print(f"[{sc.name}] lean swarm: {g['accepted_rate']:.1f} bids/s, ack p50/p99 {_fmt(g['bid_p50'])}/"
@@ -629,7 +630,8 @@ HOW = """How the figures are taken:
 - *LEAN SWARM* (max-throughput, `--generator both`, the default; `swarm` runs it alone, `locust` not at all):
   loadtests/bidders.py, the same bidders as Locust's "fast" users (hello with the token, the minimum next bid
   when answered and outbid, one bid in flight each) in one asyncio process on the watcher swarm's bare
-  protocol, right after the Locust run on the same server and sessions. The window (the scenario's length)
+  protocol, right after the Locust run on the same server, on sessions of its own (made like Locust's: what
+  a bid costs grows with the bids its session holds, so both runs start from none). The window (the scenario's length)
   starts once every bidder and watcher is connected and bidding has run a second; acks, races and ack
   latencies are counted in it. *CPU per accepted bid*: a group's % of one core over the window divided by
   the accepted bids per second: what one bid costs the server, and what it costs the generator.
