@@ -558,7 +558,8 @@ def write_report(output: Path, argv: list[str] | None, text: str, facts: dict[st
         old = output.read_text()
         if HISTORY_MARKER in old:
             history = old[old.index(HISTORY_MARKER):]
-    locust = "\n".join(f"  - {r.sc.name}: `{_clean(r.locust_cmd)}`" for r in reports)
+    locust = "\n".join(f"  - {r.sc.name}: " + (f"`{_clean(r.locust_cmd)}`" if r.locust_cmd else "not run (`--generator swarm`)")
+                       for r in reports)
     lines = [
         "# Benchmarks",
         "",
