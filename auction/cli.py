@@ -124,14 +124,17 @@ def _on_sigterm(_signum: int, _frame: object) -> None:
     raise _Terminated
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, workers: int = 1) -> None:
     import uvicorn
 
     from auction.app import create_app
-    from auction.entrypoints.http.uvicorn_protocols import QuietWebSocketProtocol, http_protocol
+    from auction.entrypoints.cli import workers as multi
 
     from auction.adapters.keys import KeySetupError, demo_keys, open_sealer
 
+    refused = multi.refusal(settings, workers)
+    if refused:
+        raise SystemExit(refused)
     settings = _operator_key(settings)
     if settings.demo:
         settings = demo_keys(settings)
@@ -140,6 +143,11 @@ def serve(settings: Settings) -> None:
     except (KeySetupError, OSError, RuntimeError) as e:
         raise SystemExit(f"auction: {e}") from None
     _check_pdf_font()
+    if workers > 1:
+        from auction.adapters.sealing.center_key import CenterKey
+
+        multi.check_port(settings.host, settings.port)
+        CenterKey.from_file(settings.transparency_key_file)  # made once here if missing, not by N workers at once
     # SIGTERM (kill, systemd, docker stop): uvicorn shuts down gracefully and re-raises
     # the signal, which lands in `_on_sigterm`; the embedded PostgreSQL is stopped, and
     # the process then dies by SIGTERM as a supervisor expects. Held off while the
@@ -156,21 +164,11 @@ def serve(settings: Settings) -> None:
             settings = replace(settings, db_role=pg.server_role)
         if settings.demo:
             asyncio.run(_load_demo(settings, db))
-        app = create_app(settings, db.dsn, migration_dsn=db.migration_dsn)
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            http=http_protocol(settings.header_timeout_seconds),  # a deadline for request headers
-            ws=QuietWebSocketProtocol,  # websockets-sansio without frame logs or UTF-8 tracebacks
-            ws_max_size=settings.ws_max_message_bytes,
-            ws_ping_interval=20,
-            ws_ping_timeout=20,
-            lifespan="on",
-            log_level=settings.log_level.lower(),
-            access_log=False,
-            log_config=logs.uvicorn_log_config(settings.log_format),
-        )
+        if workers > 1:  # this process only watches its workers (entrypoints/cli/workers.py)
+            multi.supervise(settings, db.dsn, db.migration_dsn, workers)
+        else:
+            app = create_app(settings, db.dsn, migration_dsn=db.migration_dsn)
+            uvicorn.run(app, host=settings.host, port=settings.port, **multi.uvicorn_options(settings))
     except _Terminated:
         terminated = True
     finally:
@@ -191,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--demo", action="store_true", help="load demo sessions and bidders, print their tokens")
     p_serve.add_argument("--host")
     p_serve.add_argument("--port", type=int)
+    p_serve.add_argument("--workers", type=int, default=1, metavar="N",
+                         help="N server processes sharing the port (SO_REUSEPORT); N > 1 needs REDIS_URL")
     sub.add_parser("migrate", help="apply SQL migrations")
     sub.add_parser("demo", help="load demo data (without serving)")
     p_keys = sub.add_parser("keys", help="escrow key ceremony: create the escrow key pair")
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = replace(settings, host=args.host)
         if args.port:
             settings = replace(settings, port=args.port)
-        serve(settings)
+        serve(settings, args.workers)
         return 0
     if args.command == "keys":
         return _keys_init(settings)

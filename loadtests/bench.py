@@ -51,9 +51,10 @@ import psutil
 
 from auction.store.database import embedded
 from loadtests.harness import ROOT, RedisProcess, ServerProcess, free_port, percentile
-from loadtests.scenarios import SCENARIOS, RunResult, Scenario, run_on_bare, run_on_servers, scenario
 from loadtests import hotlot
-from loadtests.scenarios import HOT_LOT
+from loadtests.lean import LeanResult, ms_per_bid, run_processes, run_swarm_load
+from loadtests.scenarios import (HOT_LOT, SCENARIOS, RunResult, Scenario, Target, check_sessions, make_pool,
+                                 run_on_bare, run_on_servers, scenario)
 from loadtests.watchers import raise_fd_limit
 
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
@@ -184,6 +185,8 @@ class ScenarioReport:
     bare: RunResult | None
     raw: RawResult
     locust_cmd: str
+    lean: LeanResult | None = None  # the same server driven by the lean bidder swarm (`--generator`)
+    processes: LeanResult | None = None  # the same load on `--processes N` server processes, lean swarm
 
 
 def _errors(f: dict[str, Any]) -> str:
@@ -244,6 +247,7 @@ def table(reports: list[ScenarioReport]) -> str:
     row("CPU, % of one core (server, postgres, locust, swarm, other)",
         lambda r: ", ".join(f"{r.ours.figures['cpu'].get(k, 0):.0f}"
                             for k in ("server", "postgres", "locust", "swarm", "other")))
+    lean_rows(row)
     row("targets", targets)
 
     names = [r.sc.name for r in reports]
@@ -259,10 +263,13 @@ def table(reports: list[ScenarioReport]) -> str:
 def targets(r: ScenarioReport) -> str:
     f = r.ours.figures
     if r.sc.name == "max-throughput":
+        by = ""
+        if r.lean is not None:  # the server's figure, not the load generator's
+            f, by = r.lean.figures, " (lean swarm)"
         share = 100 * f["accepted_rate"] / r.raw.rate if r.raw.rate else math.nan
         ok1, ok2 = share >= 40, f["bid_p99"] <= 50
-        return (f"{'met' if ok1 else 'MISSED'}: >= 40 % of raw ({share:.1f} %); "
-                f"{'met' if ok2 else 'MISSED'}: ack p99 <= 50 ms ({f['bid_p99']:.1f})")
+        return (f"{'met' if ok1 else 'MISSED'}: >= 40 % of raw ({share:.1f} %){by}; "
+                f"{'met' if ok2 else 'MISSED'}: ack p99 <= 50 ms ({f['bid_p99']:.1f}){by}")
     if r.sc.name == "hot-parcel":
         ok1 = f["swarm_connected"] >= 5000
         ok2 = (f["broadcast_p99"] or math.inf) <= 250
@@ -271,6 +278,95 @@ def targets(r: ScenarioReport) -> str:
                 f"{'met' if ok2 else 'MISSED'}: broadcast p99 <= 250 ms; "
                 f"{'met' if ok3 else 'MISSED'}: <= 32 KiB/idle conn")
     return "none set (figures only)"
+
+
+def lean_rows(row: Any) -> None:
+    """The rows of the lean bidder swarm's run and of the run on several processes (loadtests/lean.py)."""
+
+    def of(kind: str, fn: Any) -> Any:
+        def cell(r: ScenarioReport) -> str:
+            run = getattr(r, kind)
+            return fn(run.figures, r) if run is not None else "not run"
+        return cell
+
+    def cpu(*groups: str) -> Any:
+        return lambda f, r: ", ".join(f"{f['cpu'].get(k, 0):.0f}" for k in groups)
+
+    def per_bid(*groups: str) -> Any:
+        return lambda f, r: ", ".join(_fmt(ms_per_bid(f, k), 2) for k in groups)
+
+    def latencies(f: dict[str, Any], r: ScenarioReport) -> str:
+        return f"{_fmt(f['bid_p50'])} / {_fmt(f['bid_p99'])}; {_fmt(f['broadcast_p50'])} / {_fmt(f['broadcast_p99'])}"
+
+    row("CPU per accepted bid, ms (server, locust)",
+        lambda r: ", ".join(_fmt(ms_per_bid(r.ours.figures, k), 2) for k in ("server", "locust"))
+        if "locust" in r.ours.figures.get("cpu", {}) else "n/a")
+    row("LEAN SWARM (loadtests/bidders.py), same server: accepted bids/s",
+        of("lean", lambda f, r: f"{_fmt(f['accepted_rate'])} ({f['accepted']:,})"))
+    row("  lean: accepted bids/s : raw commits/s", of("lean", lambda f, r: _ratio(f["accepted_rate"], r.raw.rate, 1)))
+    row("  lean: bid ack p50 / p99 (ms); bid-to-broadcast p50 / p99 (ms)", of("lean", latencies))
+    row("  lean: lost to a race / too late; errors",
+        of("lean", lambda f, r: f"{f['lost']:,} / {f['too_late']:,}; {_errors(f)}"))
+    row("  lean: CPU, % of one core (server, postgres, bidders, swarm, other)",
+        of("lean", cpu("server", "postgres", "bidders", "swarm", "other")))
+    row("  lean: CPU per accepted bid, ms (server, bidders)", of("lean", per_bid("server", "bidders")))
+    row("SEVERAL PROCESSES on one port (serve --workers N, Redis), lean swarm: N; accepted bids/s",
+        of("processes", lambda f, r: f"{r.processes.label}; {_fmt(f['accepted_rate'])} ({f['accepted']:,})"))
+    row("  processes: accepted bids/s : raw commits/s; : one process (lean)",
+        of("processes", lambda f, r: f"{_ratio(f['accepted_rate'], r.raw.rate, 1)}; "
+                                     + (_ratio(f["accepted_rate"], r.lean.figures["accepted_rate"])
+                                        if r.lean is not None else "n/a")))
+    row("  processes: bid ack p50 / p99 (ms); bid-to-broadcast p50 / p99 (ms)", of("processes", latencies))
+    row("  processes: errors; sessions verified",
+        of("processes", lambda f, r: f"{_errors(f)}; {f.get('verified', 0)} of {f.get('sessions', 0)}"))
+    row("  processes: CPU, % of one core (servers, postgres, redis, bidders, swarm, other)",
+        of("processes", cpu("server", "postgres", "redis", "bidders", "swarm", "other")))
+    row("  processes: CPU per accepted bid, ms (servers, bidders)", of("processes", per_bid("server", "bidders")))
+
+
+GENERATORS = ("both", "locust", "swarm")  # `--generator`: who drives the max-throughput bidders
+
+
+def _lean_applies(sc: Scenario) -> bool:
+    """The lean swarm plays "fast" bidders only (max-throughput); the other scenarios keep Locust."""
+    return sc.mode == "fast"
+
+
+def _lean_only(sc: Scenario, servers: list[ServerProcess], out_dir: Path,
+               extra_cpu: dict[str, list[int]]) -> LeanResult:
+    """The lean run on new sessions of the running server(s): it starts, as Locust's run did, from
+    sessions without bids (what a bid costs grows with the bids a session holds). With `--generator
+    swarm` it is the scenario's run (no Locust)."""
+    with servers[0].api() as api:
+        pool = make_pool(sc, api, [s.ws for s in servers])
+    result = run_swarm_load(sc, pool, _target(servers), out_dir, extra_cpu=extra_cpu)
+    check_sessions(servers, pool, result.figures)
+    f = result.figures
+    f.update(kib_per_idle_conn=math.nan, kib_per_conn_peak=math.nan,
+             peak_connections=f["bidders_connected"] + f["swarm_connected"])
+    return result
+
+
+def _target(servers: list[ServerProcess]) -> Target:
+    return Target("server", [s.ws for s in servers], [s.proc.pid for s in servers if s.proc is not None], [])
+
+
+def _several_processes(sc: Scenario, pg: embedded.EmbeddedPostgres, work: Path, n: int) -> LeanResult:
+    """The same load on one server started with `--workers n` (its own database, a Redis for the fan-out)."""
+    db = "s_" + sc.name.replace("-", "_") + f"_p{n}"
+    dsn = asyncio.run(_create_databases(pg.dsn, db))[db]
+    redis = RedisProcess(work / "redis")
+    redis.start()
+    try:
+        [server] = _servers(replace(sc, nodes=1), dsn, work, redis.url)
+        server.workers = n
+        assert redis.proc is not None
+        result = run_processes(sc, server, work / "lean", extra_cpu={"postgres": _pg_pids(pg),
+                                                                      "redis": [redis.proc.pid]})
+        result.label = f"{n} processes"
+        return result
+    finally:
+        redis.stop()
 
 
 # ---------------------------------------------------------------------------
@@ -304,7 +400,7 @@ WATCHER_CAP = 0  # `--watcher-cap`
 
 
 def run_scenario(sc: Scenario, pg: embedded.EmbeddedPostgres, work: Path, raw_seconds: float,
-                 with_bare: bool = True) -> ScenarioReport:
+                 with_bare: bool = True, generator: str = "both", processes: int = 1) -> ScenarioReport:
     db = "s_" + sc.name.replace("-", "_")
     dsns = asyncio.run(_create_databases(pg.dsn, db, db + "_raw"))
     redis = None
@@ -317,7 +413,20 @@ def run_scenario(sc: Scenario, pg: embedded.EmbeddedPostgres, work: Path, raw_se
             s.start()
         print(f"[{sc.name}] {sc.describe()}; server(s) "
               + ", ".join(f"{s.ws} (pid {s.proc.pid if s.proc else '?'})" for s in servers), flush=True)
-        ours, pool = run_on_servers(sc, servers, work / "ours", extra_cpu={"postgres": _pg_pids(pg)})
+        lean = None
+        lean_too = _lean_applies(sc) and generator != "locust"
+        if lean_too and generator == "swarm":
+            lean = _lean_only(sc, servers, work / "lean", {"postgres": _pg_pids(pg)})
+            ours, pool = lean, None
+        else:
+            ours, pool = run_on_servers(sc, servers, work / "ours", extra_cpu={"postgres": _pg_pids(pg)})
+        if lean_too and pool is not None:  # the same server right after Locust, on sessions of its own
+            lean = _lean_only(sc, servers, work / "lean", {"postgres": _pg_pids(pg)})
+        if lean is not None:
+            g = lean.figures
+            print(f"[{sc.name}] lean swarm: {g['accepted_rate']:.1f} bids/s, ack p50/p99 {_fmt(g['bid_p50'])}/"
+                  f"{_fmt(g['bid_p99'])} ms, server {_fmt(ms_per_bid(g, 'server'), 2)} ms CPU/bid, "
+                  f"errors {_errors(g)}", flush=True)
     finally:
         for s in servers:
             s.stop()
@@ -328,14 +437,20 @@ def run_scenario(sc: Scenario, pg: embedded.EmbeddedPostgres, work: Path, raw_se
           f"ms, broadcast p50/p99 {_fmt(f['broadcast_p50'])}/{_fmt(f['broadcast_p99'])} ms, "
           f"{_fmt(f['kib_per_idle_conn'])} KiB/idle conn, errors {_errors(f)}", flush=True)
     bare = None
-    if with_bare:
+    if with_bare and pool is not None:
         bare = run_on_bare(sc, pool, work / "bare", free_port())
         b = bare.figures
         print(f"[{sc.name}] bare websockets: {b['accepted_rate']:.1f} bids/s, broadcast p50/p99 "
               f"{_fmt(b['broadcast_p50'])}/{_fmt(b['broadcast_p99'])} ms", flush=True)
     raw = asyncio.run(raw_commit_rate(dsns[db + "_raw"], sc.concurrency, raw_seconds))
     print(f"[{sc.name}] raw INSERT+commit at {sc.concurrency} conn(s): {raw.rate:.0f}/s", flush=True)
-    return ScenarioReport(sc, ours, bare, raw, ours.locust_cmd)
+    several = None
+    if processes > 1 and _lean_applies(sc):
+        several = _several_processes(sc, pg, work / "processes", processes)
+        g = several.figures
+        print(f"[{sc.name}] {several.label}: {g['accepted_rate']:.1f} bids/s, ack p50/p99 {_fmt(g['bid_p50'])}/"
+              f"{_fmt(g['bid_p99'])} ms, errors {_errors(g)}", flush=True)
+    return ScenarioReport(sc, ours, bare, raw, getattr(ours, "locust_cmd", ""), lean, several)  # type: ignore[arg-type]
 
 
 def _pg_pids(pg: embedded.EmbeddedPostgres) -> list[int]:
@@ -370,6 +485,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--watchers", type=int, metavar="N",
                         help="the swarm's size instead of the scenario's (e.g. hot-parcel with 20000; the same "
                              "number for the bare websockets server)")
+    parser.add_argument("--generator", choices=GENERATORS, default="both",
+                        help="who drives max-throughput's bidders: Locust, the lean swarm (loadtests/bidders.py), "
+                             "or both, one after the other on the same server (default); the other scenarios "
+                             "always use Locust")
+    parser.add_argument("--processes", type=int, default=2, metavar="N",
+                        help="also run max-throughput on one server of N processes sharing its port (`auction "
+                             "serve --workers N`, fan-out over Redis), driven by the lean swarm (default 2; "
+                             "1: not run)")
     args = parser.parse_args(argv)
     global SERVER_ROOT, WATCHER_CAP
     SERVER_ROOT = args.server_root.resolve() if args.server_root else None
@@ -405,7 +528,8 @@ def main(argv: list[str] | None = None) -> int:
                 # Tens of thousands take minutes to connect on a busy machine: an hour's countdown, so that
                 # the session (and the bare server's) is still open when the bidders come.
                 sc = replace(sc, watchers=args.watchers, countdown=max(sc.countdown, 3600))
-            reports.append(run_scenario(sc, pg, tmp / name, args.raw_seconds, with_bare=not args.no_bare))
+            reports.append(run_scenario(sc, pg, tmp / name, args.raw_seconds, with_bare=not args.no_bare,
+                                        generator=args.generator, processes=args.processes))
     finally:
         pg.stop()
         if not args.keep:
@@ -418,6 +542,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps([{"scenario": r.sc.name, "ours": r.ours.figures,
                                           "bare": r.bare.figures if r.bare else None,
+                                          "lean": r.lean.figures if r.lean else None,
+                                          "processes": r.processes.figures if r.processes else None,
                                           "raw": {"rate": r.raw.rate, "p50": r.raw.p50_ms, "p99": r.raw.p99_ms,
                                                   "concurrency": r.raw.concurrency}}
                                          for r in reports], default=str, indent=1))
@@ -473,7 +599,8 @@ def write_report(output: Path, argv: list[str] | None, text: str, facts: dict[st
         old = output.read_text()
         if HISTORY_MARKER in old:
             history = old[old.index(HISTORY_MARKER):]
-    locust = "\n".join(f"  - {r.sc.name}: `{_clean(r.locust_cmd)}`" for r in reports)
+    locust = "\n".join(f"  - {r.sc.name}: " + (f"`{_clean(r.locust_cmd)}`" if r.locust_cmd else "not run (`--generator swarm`)")
+                       for r in reports)
     lines = [
         "# Benchmarks",
         "",
@@ -489,6 +616,9 @@ def write_report(output: Path, argv: list[str] | None, text: str, facts: dict[st
         f"- command: `{command}`",
         "- Locust (one per scenario):",
         locust,
+        *([f"- lean bidder swarm (max-throughput, `--generator`{'' if not any(r.processes for r in reports) else ', --processes'}): "
+           "`python -m loadtests.bidders --pool <tmp>/pool.json --out <tmp>/bidders.json --ready-file <tmp>/ready`, "
+           "beside `python -m loadtests.watchers`"] if any(r.lean or r.processes for r in reports) else []),
         "",
         "Server(s), PostgreSQL, Redis, Locust and the watcher swarm all share this machine.",
         "",
@@ -538,7 +668,20 @@ HOW = """How the figures are taken:
   driven by the same Locust bidders and swarm for a shorter window. Ratios put our figure over the limit's:
   under 100 % for a rate means slower than the limit, over 100 % for a latency or memory means more.
 - *CPU*: user+system time of each process group over the run's middle, as % of one core; *other* is everything
-  else on the machine (other people's work included)."""
+  else on the machine (other people's work included).
+- *LEAN SWARM* (max-throughput, `--generator both`, the default; `swarm` runs it alone, `locust` not at all):
+  loadtests/bidders.py, the same bidders as Locust's "fast" users (hello with the token, the minimum next bid
+  when answered and outbid, one bid in flight each) in one asyncio process on the watcher swarm's bare
+  protocol, right after the Locust run on the same server, on sessions of its own (made like Locust's: what
+  a bid costs grows with the bids its session holds, so both runs start from none). The window (the scenario's length)
+  starts once every bidder and watcher is connected and bidding has run a second; acks, races and ack
+  latencies are counted in it. *CPU per accepted bid*: a group's % of one core over the window divided by
+  the accepted bids per second: what one bid costs the server, and what it costs the generator.
+- *SEVERAL PROCESSES* (`--processes N`, default 2; 1: not run): the same load with the lean swarm on one
+  server started as `auction serve --workers N` (N processes sharing the port with SO_REUSEPORT, the
+  fan-out over Redis, as production runs several processes on one host), its own database and sessions;
+  *servers* CPU is the N workers and their parent. Compare with the lean row above it, one process without
+  Redis."""
 
 
 if __name__ == "__main__":

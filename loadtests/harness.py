@@ -90,6 +90,9 @@ class ServerProcess:
     stand_ins: bool = False
     command: list[str] = field(default_factory=lambda: ["-m", "auction.cli", "serve"])  # after the interpreter
     proc: subprocess.Popen[bytes] | None = None
+    # `auction serve --workers N`: N processes on the one port (needs REDIS_URL in env_extra when N > 1);
+    # start() returns once every worker listens.
+    workers: int = 1
 
     @property
     def http(self) -> str:
@@ -126,21 +129,43 @@ class ServerProcess:
         if not Path(env.get("AUCTION_ESCROW_KEY") or self.data_dir / "keys" / "escrow.key").exists():
             subprocess.run([sys.executable, "-m", "auction.cli", "keys", "init"], env=env, check=True,
                            capture_output=True, cwd=ROOT)
+        command = [*self.command, "--workers", str(self.workers)] if self.workers > 1 else self.command
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, *self.command], env=env, stdout=log,
+            self.proc = subprocess.Popen([sys.executable, *command], env=env, stdout=log,
                                          stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.http}/healthz", timeout=1).status_code == 200:
+                if (httpx.get(f"{self.http}/healthz", timeout=1).status_code == 200
+                        and (self.workers == 1 or len(self.worker_pids()) == self.workers)):
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"server not ready: {self.log_text()[-3000:]}")
+
+    def worker_pids(self) -> list[int]:
+        """With `workers` > 1: the worker processes listening on the port (a worker listens once started)."""
+        import psutil
+
+        if self.proc is None:
+            return []
+        try:
+            children = psutil.Process(self.proc.pid).children()
+        except psutil.Error:
+            return []
+        pids = []
+        for child in children:
+            try:
+                if any(c.status == psutil.CONN_LISTEN and c.laddr.port == self.port
+                       for c in child.net_connections("tcp")):
+                    pids.append(child.pid)
+            except psutil.Error:
+                pass
+        return sorted(pids)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handlers, no goodbye."""

@@ -376,14 +376,20 @@ def run_on_servers(sc: Scenario, servers: list[ServerProcess], out_dir: Path,
     pids = [s.proc.pid for s in servers if s.proc is not None]
     target = Target("server", [s.ws for s in servers], pids, [f"{s.http}/healthz" for s in servers])
     result = run_load(sc, pool, target, out_dir, extra_cpu=extra_cpu, settle=settle)
+    check_sessions(servers, pool, result.figures)
+    return result, pool
+
+
+def check_sessions(servers: list[ServerProcess], pool: dict[str, Any], figures: dict[str, Any]) -> None:
+    """Replay every session's log (GET /api/sessions/{id}/verify), count the phases and the
+    servers' ERROR lines, into `figures`."""
     with servers[0].api() as api:
         verified = [api.get(f"/api/sessions/{p['session_id']}/verify").json().get("ok") for p in pool["sessions"]]
         phases = [api.get(f"/api/sessions/{p['session_id']}").json()["state"]["phase"] for p in pool["sessions"]]
-    result.figures["verified"] = sum(1 for v in verified if v)
-    result.figures["sessions"] = len(verified)
-    result.figures["phases"] = {ph: phases.count(ph) for ph in sorted(set(phases))}
-    result.figures["server_log_errors"] = sum(s.log_text().count(" ERROR ") for s in servers)
-    return result, pool
+    figures["verified"] = sum(1 for v in verified if v)
+    figures["sessions"] = len(verified)
+    figures["phases"] = {ph: phases.count(ph) for ph in sorted(set(phases))}
+    figures["server_log_errors"] = sum(s.log_text().count(" ERROR ") for s in servers)
 
 
 def run_on_bare(sc: Scenario, pool: dict[str, Any], out_dir: Path, port: int, settle: float = 2.0) -> RunResult:

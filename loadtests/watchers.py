@@ -36,6 +36,8 @@ import struct
 import sys
 import time
 from array import array
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -163,7 +165,7 @@ class Watcher(asyncio.Protocol):
             self.upgraded = True
             buf = buf[end + 4:]
             assert self.transport is not None
-            self.transport.write(client_frame(0x1, json.dumps({"type": "hello", "session_id": self.session_id}).encode()))
+            self.transport.write(client_frame(0x1, self._hello()))
         now = time.time()
         pos = 0
         n = len(buf)
@@ -213,6 +215,10 @@ class Watcher(asyncio.Protocol):
             # pong (0xA) and binary frames are ignored
         self.buf = buf[pos:] if pos < n else b""
 
+    def _hello(self) -> bytes:
+        """The first message after the upgrade (a watcher's: no token)."""
+        return json.dumps({"type": "hello", "session_id": self.session_id}).encode()
+
     def _fail(self, why: str) -> None:
         self.stats.error(why)
         self.done = True
@@ -223,17 +229,23 @@ class Watcher(asyncio.Protocol):
 
     # -- messages ----------------------------------------------------------
 
+    def _event_seq(self, payload: bytes) -> int | None:
+        """An event frame's seq, which moves this connection's `seq` on (a gap counted); None without one."""
+        seq = _int_after(payload, SEQ_KEY)
+        if seq is None:
+            self.stats.error("event without seq")
+            return None
+        if seq != self.seq + 1 and seq > self.seq:
+            self.stats.gaps += 1
+        if seq > self.seq:
+            self.seq = seq
+        return seq
+
     def _message(self, payload: bytes, now: float) -> None:
         stats = self.stats
         if payload.startswith(EVENT_PREFIX):
-            seq = _int_after(payload, SEQ_KEY)
-            if seq is None:
-                stats.error("event without seq")
+            if self._event_seq(payload) is None:
                 return
-            if seq != self.seq + 1 and seq > self.seq:
-                stats.gaps += 1
-            if seq > self.seq:
-                self.seq = seq
             if stats.recording:
                 stats.events += 1
                 if BID_ACCEPTED in payload:
@@ -242,11 +254,16 @@ class Watcher(asyncio.Protocol):
                         stats.deliveries += 1
                         stats.latency_ms.append(now * 1000.0 - at / 1000.0)
             return
+        self._not_an_event(payload)
+
+    def _not_an_event(self, payload: bytes) -> None:
+        """The welcome (first), heartbeats, and error messages."""
         if not self.welcome.done():
             message = json.loads(payload)
             if message.get("type") == "welcome":
                 self.seq = int(message["seq"])
-                stats.welcomed += 1
+                self._welcomed(message)
+                self.stats.welcomed += 1
                 self.welcome.set_result(None)
             else:
                 self._fail(f"expected welcome, got {message.get('type')} {message.get('code')}")
@@ -255,7 +272,10 @@ class Watcher(asyncio.Protocol):
             return
         message = json.loads(payload)
         if message.get("type") == "error":
-            stats.error(f"error message {message.get('code')}")
+            self.stats.error(f"error message {message.get('code')}")
+
+    def _welcomed(self, welcome: dict[str, Any]) -> None:
+        """What a member takes from its welcome (a watcher: only the seq)."""
 
 
 # ---------------------------------------------------------------------------
@@ -268,24 +288,39 @@ def _percentile(ordered: list[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    with open(args.pool) as f:
-        pool = json.load(f)
-    urls = [args.url] if args.url else pool.get("ws_urls") or [pool["ws_url"]]
+def loopback_targets(urls: list[str], who: str) -> list[tuple[str, int]]:
+    """(host, port) of each ws:// URL; only 127.0.0.1 is allowed."""
     targets = []
     for u in urls:
         p = urlparse(u)
         if p.hostname != "127.0.0.1":
-            raise SystemExit(f"the watcher swarm talks to 127.0.0.1 only, not {p.hostname!r}")
+            raise SystemExit(f"{who} talks to 127.0.0.1 only, not {p.hostname!r}")
         targets.append((p.hostname, p.port or 80))
-    sessions = [s["session_id"] for s in pool["sessions"]]
-    weights = pool.get("watch_weights")  # optional: per session share of the watchers
-    limit = raise_fd_limit(args.count + 1024)
-    if limit < args.count + 64:
-        raise SystemExit(f"file descriptor limit {limit} is too low for {args.count} watchers")
+    return targets
 
+
+@dataclass
+class Swarm:
+    """The connected members of a swarm and its measured window (epoch seconds)."""
+
+    members: list[Watcher]
+    failures: int
+    connect_seconds: float
+    started: float
+    stopped: float
+
+    @property
+    def window(self) -> float:
+        return self.stopped - self.started
+
+
+async def swarm(args: argparse.Namespace, stats: Stats, count: int,
+                make: Callable[[int, str, int], Watcher],
+                before_goodbye: Callable[[list[Watcher]], Awaitable[None]] | None = None) -> Swarm:
+    """Connect `count` members made by `make(i, host, port)` (each waits for its welcome), write
+    `--ready-file`, record from SIGUSR1 (or `--start-now`) until `--seconds` later or SIGTERM /
+    SIGINT (or `--max-seconds`), then say goodbye to every member (after `before_goodbye`)."""
     loop = asyncio.get_running_loop()
-    stats = Stats()
     stop = asyncio.Event()
     started_at: dict[str, float] = {}
 
@@ -301,6 +336,62 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.call_later(args.max_seconds, stop.set)
 
+    members: list[Watcher] = []
+    gate = asyncio.Semaphore(args.connect_concurrency)
+    failures = 0
+
+    async def open_one(i: int, host: str, port: int) -> None:
+        nonlocal failures
+        async with gate:
+            w = make(i, host, port)
+            try:
+                await loop.create_connection(lambda: w, host, port)
+                await asyncio.wait_for(asyncio.shield(w.welcome), args.connect_timeout)
+            except (OSError, ConnectionError, TimeoutError) as e:
+                failures += 1
+                stats.error(f"connect: {type(e).__name__}")
+                if w.transport is not None:
+                    w.done = True
+                    w.transport.close()
+                return
+            members.append(w)
+
+    targets = args.targets
+    t0 = time.monotonic()
+    await asyncio.gather(*(open_one(i, *targets[i % len(targets)]) for i in range(count)))
+    connect_seconds = time.monotonic() - t0
+    if args.ready_file:
+        tmp = args.ready_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"connected": len(members), "failures": failures, "seconds": connect_seconds}, f)
+        os.replace(tmp, args.ready_file)
+    if args.start_now:
+        begin()
+    await stop.wait()
+    stopped = time.time()
+    stats.recording = False
+    if before_goodbye is not None:
+        await before_goodbye(members)
+    for w in members:
+        w.done = True
+        if w.transport is not None and not w.transport.is_closing():
+            w.transport.write(client_frame(0x8, struct.pack("!H", 1000)))
+            w.transport.close()
+    return Swarm(members, failures, connect_seconds, started_at.get("t", stopped), stopped)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    with open(args.pool) as f:
+        pool = json.load(f)
+    args.targets = loopback_targets([args.url] if args.url else pool.get("ws_urls") or [pool["ws_url"]],
+                                    "the watcher swarm")
+    sessions = [s["session_id"] for s in pool["sessions"]]
+    weights = pool.get("watch_weights")  # optional: per session share of the watchers
+    limit = raise_fd_limit(args.count + 1024)
+    if limit < args.count + 64:
+        raise SystemExit(f"file descriptor limit {limit} is too low for {args.count} watchers")
+    stats = Stats()
+
     def session_for(i: int) -> str:
         if weights:
             # deterministic spread by weight
@@ -312,54 +403,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 slot -= w
         return str(sessions[i % len(sessions)])
 
-    watchers: list[Watcher] = []
-    gate = asyncio.Semaphore(args.connect_concurrency)
-    failures = 0
-
-    async def open_one(i: int) -> None:
-        nonlocal failures
-        host, port = targets[i % len(targets)]
-        async with gate:
-            w = Watcher(stats, session_for(i), host, port)
-            try:
-                await loop.create_connection(lambda: w, host, port)
-                await asyncio.wait_for(asyncio.shield(w.welcome), args.connect_timeout)
-            except (OSError, ConnectionError, TimeoutError) as e:
-                failures += 1
-                stats.error(f"connect: {type(e).__name__}")
-                if w.transport is not None:
-                    w.done = True
-                    w.transport.close()
-                return
-            watchers.append(w)
-
-    t0 = time.monotonic()
-    await asyncio.gather(*(open_one(i) for i in range(args.count)))
-    connect_seconds = time.monotonic() - t0
-    if args.ready_file:
-        tmp = args.ready_file + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump({"connected": len(watchers), "failures": failures, "seconds": connect_seconds}, f)
-        os.replace(tmp, args.ready_file)
-    if args.start_now:
-        begin()
-    await stop.wait()
-    stopped = time.time()
-    stats.recording = False
-    for w in watchers:
-        w.done = True
-        if w.transport is not None and not w.transport.is_closing():
-            w.transport.write(client_frame(0x8, struct.pack("!H", 1000)))
-            w.transport.close()
+    done = await swarm(args, stats, args.count, lambda i, host, port: Watcher(stats, session_for(i), host, port))
     ordered = sorted(stats.latency_ms)
-    started = started_at.get("t", stopped)
     return {
         "watchers": args.count,
-        "connected": len(watchers),
-        "connect_failures": failures,
-        "connect_seconds": round(connect_seconds, 2),
+        "connected": len(done.members),
+        "connect_failures": done.failures,
+        "connect_seconds": round(done.connect_seconds, 2),
         "peak_open": stats.peak_open,
-        "window": stopped - started,
+        "window": done.window,
         "deliveries": stats.deliveries,
         "events": stats.events,
         "p50_ms": _percentile(ordered, 50),
@@ -372,11 +424,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loadtests.watchers", description=__doc__.splitlines()[0])
-    parser.add_argument("--pool", required=True, help="pool file written by the benchmark (sessions, ws_url)")
-    parser.add_argument("--url", help="override the pool's ws_url (ws://127.0.0.1:PORT/ws)")
-    parser.add_argument("--count", type=int, required=True)
+def swarm_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every swarm takes (the watchers' and the bidders')."""
     parser.add_argument("--out", required=True)
     parser.add_argument("--ready-file")
     parser.add_argument("--seconds", type=float, default=0.0, help="window length after SIGUSR1 (0: until SIGTERM)")
@@ -384,7 +433,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=600.0)
     parser.add_argument("--connect-concurrency", type=int, default=200)
     parser.add_argument("--connect-timeout", type=float, default=60.0)
-    args = parser.parse_args(argv)
+
+
+def run_swarm(run: Callable[[argparse.Namespace], Awaitable[dict[str, Any]]], args: argparse.Namespace) -> int:
+    """Run a swarm under uvloop and write what it measured to `--out`."""
     try:
         import uvloop
         runner: Any = uvloop.run
@@ -394,6 +446,15 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.out, "w") as f:
         json.dump(result, f)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.watchers", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--pool", required=True, help="pool file written by the benchmark (sessions, ws_url)")
+    parser.add_argument("--url", help="override the pool's ws_url (ws://127.0.0.1:PORT/ws)")
+    parser.add_argument("--count", type=int, required=True)
+    swarm_arguments(parser)
+    return run_swarm(run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":
