@@ -130,6 +130,7 @@ class CommandRunner(Service, Generic[S, E, C, R]):
         # behind the log, and a refusal needs no second look at the database.
         self.sole_writer = sole_writer
         self._states: dict[str, S] = {}
+        self._behind: set[str] = set()  # cached, but another node appended since: read on from there
         self._turns: dict[str, Turn] = {}
 
     # ------------------------------------------------------------------
@@ -176,7 +177,14 @@ class CommandRunner(Service, Generic[S, E, C, R]):
     async def state(self, aggregate_id: str) -> S:
         cached = self._states.get(aggregate_id)
         if cached is not None:
-            return cached
+            if aggregate_id not in self._behind:
+                return cached
+            # Another node appended: read the log from the cached version on, not from its start.
+            state = await self._catch_up(cached, aggregate_id)
+            self._behind.discard(aggregate_id)
+            if self._states.get(aggregate_id) is cached:
+                self._states[aggregate_id] = state
+            return state
         state = await self._catch_up(self._empty(), aggregate_id)
         missing = self._missing(aggregate_id, state)
         if missing is not None:
@@ -186,6 +194,13 @@ class CommandRunner(Service, Generic[S, E, C, R]):
 
     def forget(self, aggregate_id: str) -> None:
         self._states.pop(aggregate_id, None)
+        self._behind.discard(aggregate_id)
+
+    def behind(self, aggregate_id: str) -> None:
+        """The log has events the cached state lacks (another node appended): the next read
+        catches up from the cached version (a range read), instead of replaying the log."""
+        if aggregate_id in self._states:
+            self._behind.add(aggregate_id)
 
     async def _catch_up(self, state: S, aggregate_id: str) -> S:
         for r in await self._load(aggregate_id, self._version(state)):

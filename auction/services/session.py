@@ -152,14 +152,14 @@ class SessionService(CommandRunner[SessionState, Event, Command, Recorded]):
         """Another node appended to this session: the cached state is behind the log."""
         cached = self._states.get(session_id)
         if cached is not None and cached.pub_seq < pub_seq:
-            self.forget(session_id)
+            self.behind(session_id)
 
     async def latest_message(self, session_id: str) -> Message | None:
         """The session's latest public event as a fan-out message, read from the log.
 
         Offered again to local followers after fan-out may have lost messages: a
         follower that missed anything sees the gap and fills it from the log."""
-        self.forget(session_id)
+        self.behind(session_id)
         state = await self.state(session_id)
         if state.pub_seq == 0:
             return None

@@ -24,7 +24,7 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.bidding.commands import PlaceBid
 from auction.domain.bidding.terms import HOUR
 from auction.services.session import Result, SessionService
-from auction.store.events import EventStore
+from auction.store.events import EventStore, Recorded
 from tests.storage import helpers as h
 from tests.storage.test_group_commit import WAN, HeldGroupCommit, service_on
 
@@ -189,3 +189,42 @@ async def test_a_bid_whose_caller_left_before_its_turn_is_not_decided(
     assert [r["bid_key"] for r in await h.accepted_bids(db, sid)] == ["1:b1", "3:b3"]
     await h.assert_log_gap_free(db, sid)
     assert not lot.service._lock(sid).held  # the turn is free again
+
+
+class CountingStore(EventStore):
+    """An event store that remembers from which seq each load read the log."""
+
+    loads: list[int]
+
+    async def load(self, session_id: str, after_seq: int = 0) -> list[Recorded]:
+        self.loads.append(after_seq)
+        return await super().load(session_id, after_seq)
+
+
+async def test_a_node_told_another_appended_reads_on_from_its_cached_state(
+    dsn: str, pool: asyncpg.Pool, sealer: ReserveSealer, clock: h.Clock, db: asyncpg.Connection
+) -> None:
+    """Node B appended (the fan-out says so): node A reads the log after the seq it holds,
+    not from the log's start, and decides on the state both nodes' events make
+    (docs/architecture.md, "One bid": several nodes)."""
+    store = CountingStore(pool)
+    store.loads = []
+    a = service_on(store, sealer, clock)
+    sid = "HOT-BEHIND"
+    await h.open_listing(a, clock, sid, bidders=3)
+    await a.execute(sid, PlaceBid(1, "a1", START_PRICE))
+    held = (await a.state(sid)).seq
+    other_pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
+    assert other_pool is not None
+    try:
+        b = service_on(EventStore(other_pool), sealer, clock)
+        done = await b.execute(sid, PlaceBid(2, "b1", START_PRICE + WAN))
+    finally:
+        await other_pool.close()
+    store.loads.clear()
+    a.remote_event(sid, done.state.pub_seq)
+    result = await a.execute(sid, PlaceBid(3, "a2", START_PRICE + 2 * WAN))
+    assert store.loads == [held]  # one range read, from the state it had
+    assert result.state.seq == done.state.seq + len(result.recorded)
+    assert [r["bid_key"] for r in await h.accepted_bids(db, sid)] == ["1:a1", "2:b1", "3:a2"]
+    await h.assert_projection_matches_log(db, sid)
