@@ -34,6 +34,7 @@ class RedisBroker:
     def __init__(self, url: str, node_id: str, reactions: Reactions | None = None) -> None:
         self.url = url
         self.node_id = node_id
+        self._own = node_id + "\n"
         self.local = InProcessBroker()
         self._client: aioredis.Redis | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -101,6 +102,8 @@ class RedisBroker:
             delay = min(delay * 2, 5.0)
 
     async def _deliver(self, data: str) -> None:
+        if data.startswith(self._own):  # this node's own message, back from Redis: already delivered here
+            return
         try:
             node, session_id, seq, text = data.split("\n", 3)
             number = int(seq)
