@@ -89,6 +89,7 @@ class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand])
         self.plans = plans
         self.sealer = sealer
         self.rules = rules
+        self._sale_kinds: dict[str, str] = {}  # sale id -> SESSION or TENDER
 
     # the runner's pieces
 
@@ -133,8 +134,15 @@ class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand])
         return result.state, True
 
     async def is_tender(self, sale_id: str) -> bool:
-        """Whether a sale's id (applications, ledger, deadlines: migrations/0018) is a tender's."""
-        return await sales.is_tender(self.store.pool, sale_id)
+        """Whether a sale's id (applications, ledger, deadlines: migrations/0018) is a tender's.
+        A sale's kind never changes (`sales` is append-only): read once per sale."""
+        kind = self._sale_kinds.get(sale_id)
+        if kind is None:
+            kind = await sales.kind_of(self.store.pool, sale_id)
+            if kind is None:
+                return False  # no such sale (yet): not remembered
+            self._sale_kinds[sale_id] = kind
+        return kind == "TENDER"
 
     async def qualify(self, tender_id: str, legal_name: str, ttl: timedelta, *,
                       also: Also | None = None) -> TenderQualified:

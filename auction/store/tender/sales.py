@@ -9,9 +9,10 @@ from datetime import datetime
 from auction.store import Executor
 
 
-async def is_tender(con: Executor, sale_id: str) -> bool:
-    """Whether the sale is a tender (else a session, or nothing)."""
-    return bool(await con.fetchval("SELECT EXISTS (SELECT 1 FROM tenders WHERE tender_id = $1)", sale_id))
+async def kind_of(con: Executor, sale_id: str) -> str | None:
+    """'SESSION' or 'TENDER' (`sales.kind`, never rewritten), or None: no such sale."""
+    kind: str | None = await con.fetchval("SELECT kind FROM sales WHERE sale_id = $1", sale_id)
+    return kind
 
 
 async def set_token(con: Executor, tender_id: str, bidder_no: int, token_hash: bytes, expires_at: datetime) -> bool:
