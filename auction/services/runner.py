@@ -249,7 +249,7 @@ class CommandRunner(Service, Generic[S, E, C, R]):
         queued meanwhile (`Turn.pass_on`), and that one decides them as one batch (`_serve`)."""
         turn = self._lock(aggregate_id)
         decided: list[E] | None = None
-        if not turn.held and self.sole_writer and at is None and also is None and check is None and commit is None:
+        if not turn.held and self.sole_writer and _plain(at, also, check, commit):
             state = self._states.get(aggregate_id)
             if state is not None:
                 # Nothing in flight and the cache is the log: decide now. A refusal is raised
@@ -398,7 +398,7 @@ class Queued(Generic[S, E, C, R]):
         self.check = check
         self.commit = commit
         # Only plain commands join a batch; one with its own transaction or check is decided alone.
-        self.plain = command is not None and at is None and also is None and check is None and commit is None
+        self.plain = command is not None and _plain(at, also, check, commit)
         self.answer: Result[R, S] | BaseException | None = None
         self.woken: asyncio.Future[None] | None = None
         self.batch: list[Queued[S, E, C, R]] | None = None
@@ -415,6 +415,11 @@ class Queued(Generic[S, E, C, R]):
             raise answer
         assert answer is not None, "answered before decided"
         return answer
+
+
+def _plain(at: int | None, also: object, check: object, commit: object) -> bool:
+    """A command with no time, transaction or check of its own: it may join a batch."""
+    return at is None and also is None and check is None and commit is None
 
 
 def _answer(batch: list[Queued[S, E, C, R]], outcomes: list[Result[R, S] | Rejected]) -> None:
