@@ -168,6 +168,7 @@ def serve(settings: Settings, workers: int = 1) -> None:
             multi.supervise(settings, db.dsn, db.migration_dsn, workers)
         else:
             app = create_app(settings, db.dsn, migration_dsn=db.migration_dsn)
+            multi.settle_heap()
             uvicorn.run(app, host=settings.host, port=settings.port, **multi.uvicorn_options(settings))
     except _Terminated:
         terminated = True

@@ -29,6 +29,7 @@ waits) before it stops the database. A worker dies with its parent
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -51,6 +52,23 @@ QUICK_DEATH = 30.0  # a worker that dies this soon after its start failed to sta
 MAX_FAILED_STARTS = 3  # failed starts in a row after which the parent gives up
 RESTART_PAUSE = 1.0
 PR_SET_PDEATHSIG = 1
+
+
+# The collector's thresholds in a server process (Python's default: 700, 10, 10). Under load the
+# default made a collection every few hundred bids and a full one every few seconds, each walking
+# every open session's accepted bids: 17 % of the server's CPU at max-throughput
+# (docs/benchmarks.md, "Garbage collection"). Nearly nothing the bid path allocates is cyclic
+# (reference counting frees it), so collecting rarely costs little memory.
+GC_THRESHOLDS = (50_000, 50, 100)
+
+
+def settle_heap() -> None:
+    """Set once, just before a server process serves: what start-up made (modules, classes,
+    the app) is moved out of the collector's way for good (`gc.freeze`), and collections
+    come at `GC_THRESHOLDS`."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -121,6 +139,7 @@ def worker(settings: Settings, dsn: str, migration_dsn: str | None) -> None:
     logs.configure(settings.log_level, settings.log_format)
     app = create_app(settings, dsn, migration_dsn=migration_dsn)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, **uvicorn_options(settings)))
+    settle_heap()
     server.run(sockets=[_shared_socket(settings.host, settings.port)])
     if not server.started:
         sys.exit(3)  # as uvicorn.run: the start-up failed
