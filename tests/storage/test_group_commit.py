@@ -62,7 +62,7 @@ class HeldGroupCommit(GroupCommit):
         await super()._write(con, batch)
         if self.recording:
             self.batches.append(([p.recorded[0].session_id for p in batch],
-                                 [p.recorded[0].session_id for p in batch if p.done.exception() is None]))
+                                 [p.recorded[0].session_id for p in batch if p.error is None]))
 
     def _caller_cancelled(self, pending: _Pending) -> None:
         self.cancelled.set()
