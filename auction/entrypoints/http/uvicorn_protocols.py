@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 CLOSE_INVALID_DATA = 1007
 WARN_EVERY_SECONDS = 60.0
+# Messages read from a WebSocket ahead of the app before its socket stops being read.
+READ_AHEAD = 8
 
 
 class HeaderDeadlineProtocol(HttpToolsProtocol):
@@ -136,11 +138,19 @@ class QuietWebSocketProtocol(WebSocketsSansIOProtocol):
             self.request = self.response = None  # type: ignore[assignment]  # only the handshake reads them
 
     def send_receive_event_to_app(self) -> None:
-        if self.curr_msg_data_type == "text" and not self.close_sent:
+        """uvicorn's, with two changes. A text frame is decoded once (a frame that is not UTF-8
+        closes the connection, as above). And reading pauses only when `READ_AHEAD` messages
+        wait for the app, not after every one: uvicorn paused the socket at each message and
+        resumed it at each receive, two system calls per bid (memory stays bounded all the same)."""
+        frames, self.frames = self.frames, []
+        data = frames[0] if len(frames) == 1 else b"".join(frames)
+        if self.close_sent:
+            return  # past its close: read on until the peer's close reply, keep nothing
+        if self.curr_msg_data_type == "text":
+            message: dict[str, Any]
             try:
-                b"".join(self.frames).decode()
+                message = {"type": "websocket.receive", "text": data.decode()}
             except UnicodeDecodeError:
-                self.frames = []
                 address = self.client[0] if self.client else "unknown"
                 if _invalid_utf8.due(address):
                     log.warning("WebSocket text frame from %s is not UTF-8: closed %d (further ones from this "
@@ -148,4 +158,16 @@ class QuietWebSocketProtocol(WebSocketsSansIOProtocol):
                 self.conn.send_close(CLOSE_INVALID_DATA, "invalid UTF-8")
                 self.handle_parser_exception()
                 return
-        super().send_receive_event_to_app()
+        else:
+            message = {"type": "websocket.receive", "bytes": data}
+        self.queue.put_nowait(message)  # type: ignore[arg-type]  # an `Inbox` (lean_ws.py) takes any message
+        if not self.read_paused and self.queue.qsize() >= READ_AHEAD:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    async def receive(self) -> Any:
+        message = await self.queue.get()
+        if self.read_paused and self.queue.qsize() < READ_AHEAD:
+            self.read_paused = False
+            self.transport.resume_reading()
+        return message
