@@ -27,7 +27,7 @@ from auction.adapters.protocol import event_message
 from auction.adapters.sealing.escrow import ReserveSealer
 from auction.domain.codes import Code, Rejected
 from auction.domain.bidding.commands import Advance, Close, Command, CreateSession, PlaceBid, RevealedReserve
-from auction.domain.bidding.events import Event
+from auction.domain.bidding.events import BidAccepted, Event
 from auction.domain.bidding.session import SessionState, decide, evolve, recovery_suspension
 from auction.reactions import PublicAppended, Reactions, SessionFinal, WakeupChanged
 from auction.services.runner import MAX_ATTEMPTS, CommandRunner, Engine, Result, now_us
@@ -52,7 +52,9 @@ SessionResult = Result[Recorded, SessionState]
 def message(r: Recorded, state: SessionState) -> Message:
     """A public event as fan-out and resumes send it, with the state right after it."""
     assert r.pub_seq is not None
-    return Message(r.session_id, r.pub_seq, event_message(r.session_id, r.pub_seq, r.event, state))
+    event = r.event
+    return Message(r.session_id, r.pub_seq, event_message(r.session_id, r.pub_seq, event, state),
+                   bidder_no=event.bidder_no if isinstance(event, BidAccepted) else None)
 
 
 class SessionService(CommandRunner[SessionState, Event, Command, Recorded]):

@@ -45,6 +45,10 @@ PHASE_EVENTS = (ev.SessionOpened, ev.OpenRefused, ev.TimedBiddingStarted, ev.Ses
                 ev.SessionResumed, ev.SessionClosed, ev.CloseHeld, ev.SessionTerminated)
 
 
+# Called with a receipt as soon as it is signed.
+Signed = Callable[[dict[str, Any]], None]
+
+
 def leaf_of(r: Recorded) -> bytes:
     # The event's canonical bytes are the ones its append encoded for the log's payload.
     assert r.pub_seq is not None
@@ -66,32 +70,40 @@ class ReceiptBatch:
 
     def __init__(self, key: CenterKey) -> None:
         self.key = key
-        self._waiting: list[tuple[bytes, dict[str, Any], asyncio.Future[dict[str, Any]]]] = []
+        self._waiting: list[tuple[bytes, dict[str, Any], asyncio.Future[dict[str, Any]], Signed | None]] = []
 
-    def sign(self, statement: bytes, receipt: dict[str, Any]) -> asyncio.Future[dict[str, Any]]:
-        """`receipt` (its statement's fields) with the batch's fields and signature, once signed."""
+    def sign(self, statement: bytes, receipt: dict[str, Any], then: Signed | None = None
+             ) -> asyncio.Future[dict[str, Any]]:
+        """`receipt` (its statement's fields) with the batch's fields and signature, once signed.
+        `then` is called with it right at the signing, a turn of the loop before the future's
+        waiter wakes (the ack goes out from there: bidder.py)."""
         loop = asyncio.get_running_loop()
         if not self._waiting:
             loop.call_soon(self._flush)  # after the callbacks of this turn: the others join
         done: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self._waiting.append((statement, receipt, done))
+        self._waiting.append((statement, receipt, done, then))
         return done
 
     def _flush(self) -> None:
         waiting, self._waiting = self._waiting, []
         try:
-            root, paths = tl.batch_paths([tl.leaf_hash(statement) for statement, _, _ in waiting])
+            root, paths = tl.batch_paths([tl.leaf_hash(statement) for statement, _, _, _ in waiting])
             signature = self.key.sign(tl.receipt_batch_bytes(root.hex(), len(waiting))).hex()
         except Exception as e:  # each ack goes out without its receipt (bidder.py)
-            for _, _, done in waiting:
+            for _, _, done, _ in waiting:
                 if not done.done():
                     done.set_exception(e)
             return
         size = len(waiting)
-        for index, ((_, receipt, done), path) in enumerate(zip(waiting, paths, strict=True)):
+        for index, ((_, receipt, done, then), path) in enumerate(zip(waiting, paths, strict=True)):
             if not done.done():  # its ack was cancelled meanwhile (the connection went away)
                 receipt.update(signature=signature, batch_index=index, batch_size=size,
                                batch_path=[h.hex() for h in path])
+                if then is not None:
+                    try:
+                        then(receipt)
+                    except Exception:  # its waiter still gets the receipt, and answers as before
+                        log.exception("a signed receipt's continuation failed")
                 done.set_result(receipt)
 
 
@@ -151,14 +163,14 @@ class TransparencyLog:
             raise Rejected(Code.INVALID_FIELD, "beyond the log's end", field="tree_size", tree_size=tree.size)
         return tree
 
-    async def receipt(self, session_id: str, seq: int) -> dict[str, Any]:
+    async def receipt(self, session_id: str, seq: int, then: Signed | None = None) -> dict[str, Any]:
         """The signed receipt of the public event `seq` (a bid's ack): its leaf hash in the
         tree as it stands, whose size (at least `seq`) and root it names; signed with the
-        other receipts of this turn (`ReceiptBatch`)."""
+        other receipts of this turn (`ReceiptBatch`, which also calls `then`)."""
         tree = await self.tree(session_id, seq)
         leaf, size, root = tree.leaves[seq - 1].hex(), tree.size, tree.root().hex()
         receipt = {"seq": seq, "leaf_hash": leaf, "tree_size": size, "root_hash": root, "key_id": self.key.key_id}
-        return await self._receipts.sign(tl.receipt_bytes(session_id, seq, leaf, size, root), receipt)
+        return await self._receipts.sign(tl.receipt_bytes(session_id, seq, leaf, size, root), receipt, then)
 
     # ------------------------------------------------------------------
     # proofs

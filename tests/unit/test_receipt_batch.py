@@ -99,3 +99,35 @@ def test_an_ack_cancelled_while_waiting_leaves_the_others_signed(key: CenterKey)
     receipts = asyncio.run(one_cancelled())
     public = Ed25519PublicKey.from_public_bytes(key.public)
     assert all(holds(public, r) for r in receipts) and receipts[0]["batch_size"] == 3
+
+
+def test_then_gets_each_signed_receipt_at_the_signing_before_its_waiter_wakes(key: CenterKey) -> None:
+    """The ack is written from `then` (auction/entrypoints/ws/bidder.py), a turn of the loop
+    before the bid's task would wake: it must already carry the batch's signature."""
+    async def signed() -> tuple[list[tuple[str, dict[str, Any]]], list[dict[str, Any]]]:
+        batch = ReceiptBatch(key)
+        seen: list[tuple[str, dict[str, Any]]] = []
+
+        async def ask(seq: int) -> dict[str, Any]:
+            receipt = await batch.sign(*statement(seq), then=lambda r: seen.append(("then", dict(r))))
+            seen.append(("woke", receipt))
+            return receipt
+
+        return seen, list(await asyncio.gather(ask(1), ask(2)))
+
+    seen, receipts = asyncio.run(signed())
+    assert [what for what, _ in seen] == ["then", "then", "woke", "woke"]
+    assert [r for what, r in seen if what == "then"] == receipts
+    public = Ed25519PublicKey.from_public_bytes(key.public)
+    assert all(holds(public, r) for r in receipts)
+
+
+def test_a_failing_then_still_answers_its_waiter(key: CenterKey) -> None:
+    def fails(receipt: dict[str, Any]) -> None:
+        raise RuntimeError("the connection went away")
+
+    async def signed() -> dict[str, Any]:
+        return await ReceiptBatch(key).sign(*statement(1), then=fails)
+
+    receipt = asyncio.run(signed())
+    assert holds(Ed25519PublicKey.from_public_bytes(key.public), receipt)

@@ -75,11 +75,13 @@ class Wire:
     with the protocol's own; they are skipped once it is closing or while its
     transport is paused (over the high-water mark: a slow reader)."""
 
-    __slots__ = ("proto", "transport")
+    __slots__ = ("proto", "transport", "held")
 
     def __init__(self, proto: Any) -> None:
         self.proto = proto
         self.transport: _Transport = proto.transport
+        # While not None, frames written wait here, in order, for `release` (one write).
+        self.held: list[bytes] | None = None
 
     @staticmethod
     def of(ws: WebSocket) -> Wire | None:
@@ -104,7 +106,26 @@ class Wire:
         return bool(p.writable.is_set() and not p.close_sent and not p.disconnected and not self.transport.is_closing())
 
     def write(self, frame: bytes) -> None:
+        held = self.held
+        if held is not None:
+            held.append(frame)
+            return
         self.transport.write(frame)
+
+    def hold(self) -> None:
+        """Keep what is written from now on for one write at `release` (a socket write is a
+        system call that wakes the reader: the costliest step of a broadcast)."""
+        if self.held is None:
+            self.held = []
+
+    def release(self, frame: bytes = b"") -> None:
+        """Write what was held, and `frame` after it, at once."""
+        held, self.held = self.held, None
+        if held:
+            held.append(frame)
+            frame = b"".join(held)
+        if frame and not self.transport.is_closing():
+            self.transport.write(frame)
 
 
 @dataclass(eq=False, slots=True)  # one per connection: thousands of idle watchers
@@ -117,14 +138,23 @@ class Peer:
     live: bool = False  # welcome (and any resume) sent: live events may be written at once
     token_epoch: int = 0  # of the token this bidder signed in with (a re-issue revokes it)
     public_key: bytes | None = None  # the bidder's registered key for signed bids, once looked up (it never changes)
+    bidding: bool = False  # a bid of this connection awaits its answer
 
     async def send(self, ws: WebSocket, text: str) -> None:
-        wire = self.wire
-        if wire is not None and not self.lock.locked() and wire.ready():
-            wire.write(text_frame(text))
+        if self.send_now(text):
             return
         async with self.lock:
+            if self.wire is not None:
+                self.wire.release()  # what was held goes first
             await ws.send_text(text)
+
+    def send_now(self, text: str) -> bool:
+        """Write `text` at once (after anything held) if nothing is in the way (else False: `send` it)."""
+        wire = self.wire
+        if wire is not None and not self.lock.locked() and wire.ready():
+            wire.release(text_frame(text))
+            return True
+        return False
 
     def deliver(self, message: Message) -> bool:
         """The broker's short path: write `message` now if it is the next one and nothing
@@ -139,6 +169,10 @@ class Peer:
             return True  # already sent (replayed from the log)
         if message.seq != self.last_sent + 1:
             return False  # a gap: the writer fills it from the log
+        if self.bidding and message.bidder_no is not None and message.bidder_no == self.bidder_no:
+            # This connection's own bid, accepted: its ack follows in a turn or two of the loop,
+            # and goes out in one write with this (and whatever comes meanwhile), in this order.
+            wire.hold()
         wire.write(message.frame)
         self.last_sent = message.seq
         return True
@@ -206,15 +240,17 @@ class BidderConnection:
         self.address = address
         self.watching = False  # admitted as a watcher: counted against the address's cap
 
-    async def _receive(self, ws: WebSocket) -> str | bytes | None:
-        message = await ws.receive()
+    async def _receive(self, ws: WebSocket, wire: Wire | None = None) -> str | bytes | None:
+        # From uvicorn's protocol itself when it can (one coroutine, not Starlette's three):
+        # once the connection outlives its ASGI call, Starlette's bookkeeping has no reader.
+        message = await (wire.proto.receive() if wire is not None else ws.receive())
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
         return message.get("text") if message.get("text") is not None else message.get("bytes")
 
     async def _serve(self, ws: WebSocket, wire: Wire | None = None) -> None:
         try:
-            raw = await asyncio.wait_for(self._receive(ws), self.settings.hello_timeout_seconds)
+            raw = await asyncio.wait_for(self._receive(ws, wire), self.settings.hello_timeout_seconds)
         except TimeoutError:
             await ws.send_text(_error(Code.NOT_AUTHENTICATED, "no hello in time"))
             await _close(ws, CLOSE_HELLO_TIMEOUT, "hello timeout")
@@ -379,12 +415,17 @@ class BidderConnection:
 
     async def _read(self, ws: WebSocket, peer: Peer) -> None:
         while True:
-            raw = await self._receive(ws)
+            raw = await self._receive(ws, peer.wire)
+            reply: str | None
             try:
                 message = _parse(raw)
                 kind = message["type"]
                 if kind == "bid":
-                    reply = await self._bid(peer, message)
+                    peer.bidding = True
+                    try:
+                        reply = await self._bid(peer, message)
+                    finally:
+                        peer.bidding = False
                 elif kind == "register_key":
                     reply = await self._register_key(peer, message)
                 elif kind == "ping":
@@ -395,12 +436,15 @@ class BidderConnection:
                     raise Rejected(Code.UNKNOWN_TYPE, type=kind[:40])
             except Rejected as r:
                 reply = dumps({"type": "error", **r.rejection.to_dict()})
+            if reply is None:
+                continue  # written already (an ack, from its receipt's signing)
             try:
-                await peer.send(ws, reply)
+                await peer.send(ws, reply)  # after anything held for it
             except WebSocketDisconnected:  # gone while the answer was made (an ack waits for its commit)
                 raise WebSocketDisconnect(1006) from None
 
-    async def _bid(self, peer: Peer, message: dict[str, Any]) -> str:
+    async def _bid(self, peer: Peer, message: dict[str, Any]) -> str | None:
+        """The answer to a bid; None when its ack was written already (at its receipt's signing)."""
         started = time.perf_counter()
         bid_id = message.get("bid_id")
         try:
@@ -435,10 +479,19 @@ class BidderConnection:
         ack: dict[str, Any] = {"type": "ack", "bid_id": bid_id, "seq": bid.pub_seq, "amount_fen": bid.amount,
                                "at_us": bid.at}
         if self.transparency is not None:
+            sent = False
+
+            def send_signed(receipt: dict[str, Any]) -> None:
+                # Written by the signing itself: this task would wake a turn of the loop later.
+                nonlocal sent
+                sent = peer.send_now(dumps({**ack, "receipt": receipt}))
+
             try:  # the bid is committed: an ack goes out with or without its receipt
-                ack["receipt"] = await self.transparency.receipt(peer.session_id, bid.pub_seq)
+                ack["receipt"] = await self.transparency.receipt(peer.session_id, bid.pub_seq, send_signed)
             except (Rejected, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.exception("receipt of bid %s on %s", bid_id, peer.session_id)
+            if sent:
+                return None
         return dumps(ack)
 
 
