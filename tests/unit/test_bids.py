@@ -331,7 +331,7 @@ def test_the_state_after_a_bid_is_the_one_replace_would_make() -> None:
     after = evolve(before, event)
     bid = Bid(before.seq + 1, before.pub_seq + 1, event.at, "b-2", 2, event.amount)
     expected = replace(before, seq=before.seq + 1, pub_seq=before.pub_seq + 1, last_at=event.at, highest=bid,
-                       accepted={**before.accepted, (2, "b-2"): bid}, bid_count=before.bid_count + 1,
+                       accepted=before.accepted.set((2, "b-2"), bid), bid_count=before.bid_count + 1,
                        listing_bidders=before.listing_bidders | {2}, deadline=event.deadline)
     assert after == expected and type(after) is type(expected)
     assert {f.name for f in fields(after)} == set(vars(after))

@@ -135,8 +135,8 @@ def after_due(state: SessionState, now: int) -> SessionState:
 
 
 def snapshot(state: SessionState) -> SessionState:
-    """An independent copy: the state is frozen apart from its `accepted` dict (of frozen bids)."""
-    return replace(state, accepted=dict(state.accepted))
+    """An independent copy (the state and its `accepted` map are immutable: a copy of the fields)."""
+    return replace(state)
 
 
 def make_command(action: tuple[Any, ...], state: SessionState, now: int, reserve: int | None) -> Command | None:

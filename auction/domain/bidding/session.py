@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from immutables import Map
+
 from auction.domain.codes import Code, Rejected
 from auction.domain.bidding.commands import (
     Advance,
@@ -106,8 +108,10 @@ class SessionState:
     highest: Bid | None = None
     qualified: frozenset[int] = frozenset()
     listing_bidders: frozenset[int] = frozenset()
-    # (bidder_no, bid_id) -> the accepted bid, so a retried bid gets the same answer.
-    accepted: dict[tuple[int, str], Bid] = field(default_factory=dict)
+    # (bidder_no, bid_id) -> the accepted bid, so a retried bid gets the same answer. A persistent
+    # map: the state after a bid shares the one before it and adds one entry (O(log n)), where a
+    # dict was copied whole at every bid.
+    accepted: Map[tuple[int, str], Bid] = field(default_factory=Map)
     # bidder_no -> how many times its token was re-issued (absent: never).
     token_epochs: dict[int, int] = field(default_factory=dict)
     bid_count: int = 0
@@ -500,8 +504,7 @@ def evolve(state: SessionState, event: Event) -> SessionState:
     if isinstance(event, BidAccepted):  # the hot path: one copy of the state, not two
         bid = Bid(seq=seq, pub_seq=pub_seq, at=event.at, bid_id=event.bid_id, bidder_no=event.bidder_no,
                   amount=event.amount)
-        accepted = dict(state.accepted)
-        accepted[(bid.bidder_no, bid.bid_id)] = bid
+        accepted = state.accepted.set((bid.bidder_no, bid.bid_id), bid)
         listing_bidders = state.listing_bidders
         if state.phase is Phase.LISTING and bid.bidder_no not in listing_bidders:
             listing_bidders = listing_bidders | {bid.bidder_no}
