@@ -320,9 +320,18 @@ async def _migrated_pool(settings: Settings, dsn: str, migration_dsn: str | None
                     "triggers keep the logs append-only (see README, Database security)", role)
         role = ""
     pool = await asyncpg.create_pool(dsn, min_size=2, max_size=settings.pool_size,
-                                     init=(lambda c: assume(c, role)) if role else None)
+                                     init=(lambda c: assume(c, role)) if role else None, reset=_released)
     assert pool is not None
     return pool
+
+
+async def _released(con: asyncpg.Connection) -> None:
+    """A connection going back to the pool, its open transaction (if any) already rolled back
+    by asyncpg. asyncpg's default would also send `pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL` on every release, a round trip each time, for session state this
+    server never makes: its advisory locks are transaction-scoped, it listens to nothing,
+    holds no cursor and sets no parameter but the role taken at connect (which is to stay;
+    tests/unit/test_pool_session_state.py reads the code for anything else)."""
 
 
 async def _beat(pool: asyncpg.Pool, node_id: str, every: float) -> None:

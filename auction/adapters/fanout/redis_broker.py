@@ -10,6 +10,10 @@ consumer bookkeeping for a guarantee the log already gives.
 Each node delivers its own events to its local connections at once and
 publishes them for the other nodes; a node ignores its own messages coming
 back. Message on the wire: `node_id \\n session_id \\n seq \\n text`.
+
+Publishing never holds up the caller (an ack waits for nothing but its commit):
+messages are handed to one sender task, which publishes, in order, everything
+that gathered while its previous pipeline was on its way, in one round trip.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ class RedisBroker:
         self.local = InProcessBroker()
         self._client: aioredis.Redis | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
+        self._outbox: list[Message] = []  # to publish, in order (`_send`)
+        self._outgoing = asyncio.Event()
         # Told FollowersBehind with a session whose local followers may have missed messages
         # (the service re-offers the log's latest event so their writers fill the gap), and
         # AppendedElsewhere when another node's event arrives (this node's cache is behind).
@@ -55,23 +62,34 @@ class RedisBroker:
         await self.local.publish(messages)  # this node's followers first, without a round trip
         if self._client is None:
             return
-        try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for m in messages:
-                    pipe.publish(CHANNEL_PREFIX + m.session_id, f"{self.node_id}\n{m.session_id}\n{m.seq}\n{m.text}")
-                await pipe.execute()
-        except (RedisError, OSError):
-            # Committed all the same; other nodes' followers fill the gap from the log.
-            log.warning("redis publish failed; other nodes will fill from the log")
+        self._outbox += messages
+        self._outgoing.set()
 
     async def start(self) -> None:
         self._client = aioredis.from_url(self.url, decode_responses=True)
         self._listener = asyncio.create_task(self._listen())
+        self._sender = asyncio.create_task(self._send())
 
     async def stop(self) -> None:
-        await cancel_all(self._listener)
+        await cancel_all(self._listener, self._sender)
         if self._client is not None:
             await self._client.aclose()
+
+    async def _send(self) -> None:
+        client = self._client
+        assert client is not None
+        while True:
+            await self._outgoing.wait()
+            self._outgoing.clear()
+            batch, self._outbox = self._outbox, []
+            try:
+                async with client.pipeline(transaction=False) as pipe:
+                    for m in batch:
+                        pipe.publish(CHANNEL_PREFIX + m.session_id, f"{self.node_id}\n{m.session_id}\n{m.seq}\n{m.text}")
+                    await pipe.execute()
+            except (RedisError, OSError):
+                # Committed all the same; other nodes' followers fill the gap from the log.
+                log.warning("redis publish of %d messages failed; other nodes will fill from the log", len(batch))
 
     # -- receiving ------------------------------------------------------------
 
