@@ -54,7 +54,7 @@ def message(r: Recorded, state: SessionState) -> Message:
     assert r.pub_seq is not None
     event = r.event
     return Message(r.session_id, r.pub_seq, event_message(r.session_id, r.pub_seq, event, state),
-                   bidder_no=event.bidder_no if isinstance(event, BidAccepted) else None)
+                   bid=(event.bidder_no, event.bid_id) if isinstance(event, BidAccepted) else None)
 
 
 class SessionService(CommandRunner[SessionState, Event, Command, Recorded]):

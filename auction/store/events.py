@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from types import TracebackType
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -169,7 +170,8 @@ class _Pending:
     cancelled caller cancels that future, never the outcome, and waits on a new one (no
     `asyncio.shield`, whose extra future and callback cost every bid a turn of the loop)."""
 
-    __slots__ = ("recorded", "args", "expected_seq", "projection", "guard", "answered", "error", "waiter")
+    __slots__ = ("recorded", "args", "expected_seq", "projection", "guard", "answered", "error", "_traceback",
+                 "waiter")
 
     def __init__(self, recorded: list[Recorded], args: tuple[Any, ...], expected_seq: int,
                  projection: tuple[Any, ...], guard: datetime | None) -> None:
@@ -180,6 +182,7 @@ class _Pending:
         self.guard = guard
         self.answered = False
         self.error: BaseException | None = None
+        self._traceback: TracebackType | None = None
         self.waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @property
@@ -190,6 +193,8 @@ class _Pending:
         if self.answered:
             return
         self.answered, self.error = True, error
+        if error is not None:
+            self._traceback = error.__traceback__
         if not self.waiter.done():
             self.waiter.set_result(None)
 
@@ -242,7 +247,9 @@ class GroupCommit:
         if cancelled:
             raise asyncio.CancelledError
         if pending.error is not None:
-            raise pending.error
+            # One error may answer a whole batch: each caller raises it from where it was made
+            # (as `Future.result` does), not with the frames of every caller before it.
+            raise pending.error.with_traceback(pending._traceback)
 
     def _caller_cancelled(self, pending: _Pending) -> None:
         """Called when the caller of an append in flight is cancelled (it goes on waiting

@@ -149,7 +149,7 @@ def make_command(action: tuple[Any, ...], state: SessionState, now: int, reserve
     if kind == "retry":
         if not state.accepted:
             return None
-        bid = list(state.accepted.values())[action[1] % len(state.accepted)]
+        bid = sorted(state.accepted.values(), key=lambda b: b.seq)[action[1] % len(state.accepted)]
         return PlaceBid(bid.bidder_no, bid.bid_id, bid.amount)
     if kind == "advance":
         return Advance()

@@ -37,8 +37,8 @@ def peer(bidder_no: int | None, last_sent: int = 0) -> tuple[Peer, Transport]:
     return p, proto.transport
 
 
-def event(seq: int, bidder_no: int | None = None) -> Message:
-    return Message("S-1", seq, f'{{"type":"event","seq":{seq}}}', bidder_no=bidder_no)
+def event(seq: int, bid: tuple[int, str] | None = None) -> Message:
+    return Message("S-1", seq, f'{{"type":"event","seq":{seq}}}', bid=bid)
 
 
 def frames(*texts: str) -> bytes:
@@ -47,8 +47,8 @@ def frames(*texts: str) -> bytes:
 
 def test_the_own_bid_event_waits_for_the_ack_and_both_go_in_one_write() -> None:
     p, transport = peer(7)
-    p.bidding = True
-    assert p.deliver(event(1, bidder_no=7))
+    p.bidding = "b-1"
+    assert p.deliver(event(1, bid=(7, "b-1")))
     assert p.deliver(event(2))  # whatever comes meanwhile keeps its place
     assert transport.writes == [] and p.last_sent == 2
     assert p.send_now('{"type":"ack","seq":1}')
@@ -57,33 +57,41 @@ def test_the_own_bid_event_waits_for_the_ack_and_both_go_in_one_write() -> None:
     assert transport.writes[-1] == text_frame(event(3).text)
 
 
-def test_nothing_is_held_for_another_bidder_or_without_a_bid_in_flight() -> None:
+def test_nothing_is_held_but_for_the_bid_this_connection_has_in_flight() -> None:
     other, other_writes = peer(8)
-    other.bidding = True
+    other.bidding = "b-9"
     watcher, watcher_writes = peer(None)
     idle, idle_writes = peer(7)  # the same bidder on a second connection, not bidding on it
-    for p in (other, watcher, idle):
-        assert p.deliver(event(1, bidder_no=7))
-    assert other_writes.writes == watcher_writes.writes == idle_writes.writes == [text_frame(event(1).text)]
+    busy, busy_writes = peer(7)  # ... or bidding another bid of its own there
+    busy.bidding = "b-2"
+    for p in (other, watcher, idle, busy):
+        assert p.deliver(event(1, bid=(7, "b-1")))
+    once = [text_frame(event(1).text)]
+    assert other_writes.writes == watcher_writes.writes == idle_writes.writes == busy_writes.writes == once
 
 
 def test_a_reply_sent_the_slow_way_still_releases_what_was_held_first() -> None:
     p, transport = peer(7)
-    p.bidding = True
-    p.deliver(event(1, bidder_no=7))
+    p.bidding = "b-1"
+    p.deliver(event(1, bid=(7, "b-1")))
     assert p.wire is not None
-    p.wire.release()  # as `Peer.send` does before its own send
+    p.wire.release()  # as `Peer.send` does before its own send, and `_read` once the bid is answered
     assert transport.writes == [text_frame(event(1).text)]
 
 
 def test_a_closing_connection_gets_nothing_more() -> None:
-    p, transport = peer(7)
-    p.bidding = True
-    p.deliver(event(1, bidder_no=7))
-    transport.closing = True
-    assert p.wire is not None
-    p.wire.release(text_frame("{}"))
-    assert transport.writes == []
+    for closing in ("transport", "close_sent", "disconnected"):
+        p, transport = peer(7)
+        p.bidding = "b-1"
+        p.deliver(event(1, bid=(7, "b-1")))
+        wire = p.wire
+        assert wire is not None
+        if closing == "transport":
+            transport.closing = True
+        else:
+            setattr(wire.proto, closing, True)  # our Close is sent (no data frame may follow), or the peer left
+        wire.release(text_frame("{}"))
+        assert transport.writes == [] and wire.held is None, closing
 
 
 def test_release_with_nothing_held_is_one_plain_write() -> None:

@@ -35,9 +35,10 @@ class Message:
     # The whole WebSocket frame, built once per message: connections that can take
     # it at once get these bytes written to their socket (no task, no copy).
     frame: bytes = field(default=b"", compare=False, repr=False)
-    # The bidder whose accepted bid this is (None: any other event). Its own connection
-    # holds the frame until the bid's ack, to write both at once (entrypoints/ws/bidder.py).
-    bidder_no: int | None = field(default=None, compare=False, repr=False)
+    # The accepted bid this event is, as (bidder_no, bid_id) (None: any other event). The
+    # connection that placed it holds the frame until the bid's ack, to write both at once
+    # (entrypoints/ws/bidder.py).
+    bid: tuple[int, str] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.frame:

@@ -32,6 +32,9 @@ from auction.adapters.tasks import cancel_all
 log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "auction:session:"
+# Messages waiting for Redis, at most; beyond it they are not published (the log fills the gap).
+MAX_OUTBOX = 100_000
+PUBLISH_SECONDS = 5.0  # one pipeline's time, at most: a Redis that hangs is a Redis that failed
 
 
 class RedisBroker:
@@ -44,6 +47,7 @@ class RedisBroker:
         self._listener: asyncio.Task[None] | None = None
         self._sender: asyncio.Task[None] | None = None
         self._outbox: list[Message] = []  # to publish, in order (`_send`)
+        self._dropped = 0  # messages not published since the last warning (the outbox was full)
         self._outgoing = asyncio.Event()
         # Told FollowersBehind with a session whose local followers may have missed messages
         # (the service re-offers the log's latest event so their writers fill the gap), and
@@ -62,6 +66,9 @@ class RedisBroker:
         await self.local.publish(messages)  # this node's followers first, without a round trip
         if self._client is None:
             return
+        if len(self._outbox) >= MAX_OUTBOX:  # Redis has stopped taking them: the log fills the gap
+            self._dropped += len(messages)
+            return
         self._outbox += messages
         self._outgoing.set()
 
@@ -71,25 +78,41 @@ class RedisBroker:
         self._sender = asyncio.create_task(self._send())
 
     async def stop(self) -> None:
+        client, self._client = self._client, None  # publishing from here on is this node's alone
         await cancel_all(self._listener, self._sender)
-        if self._client is not None:
-            await self._client.aclose()
+        if client is not None:
+            if self._outbox:  # what commits made before the stop still goes out, if Redis is quick
+                batch, self._outbox = self._outbox, []
+                with contextlib.suppress(Exception):
+                    await self._publish(client, batch)
+            await client.aclose()
 
     async def _send(self) -> None:
+        """Publish what `publish` left, in order: one pipeline for everything that gathered
+        while the previous one was on its way. It outlives any failure of one pipeline."""
         client = self._client
         assert client is not None
         while True:
             await self._outgoing.wait()
             self._outgoing.clear()
             batch, self._outbox = self._outbox, []
+            if self._dropped:
+                log.warning("redis fan-out: %d messages dropped while Redis was not taking them; other nodes "
+                            "fill the gap from the log", self._dropped)
+                self._dropped = 0
             try:
-                async with client.pipeline(transaction=False) as pipe:
-                    for m in batch:
-                        pipe.publish(CHANNEL_PREFIX + m.session_id, f"{self.node_id}\n{m.session_id}\n{m.seq}\n{m.text}")
-                    await pipe.execute()
-            except (RedisError, OSError):
+                await self._publish(client, batch)
+            except Exception as e:
                 # Committed all the same; other nodes' followers fill the gap from the log.
-                log.warning("redis publish of %d messages failed; other nodes will fill from the log", len(batch))
+                log.warning("redis publish of %d messages failed (%r); other nodes will fill from the log",
+                            len(batch), e)
+
+    async def _publish(self, client: aioredis.Redis, batch: list[Message]) -> None:
+        async with asyncio.timeout(PUBLISH_SECONDS):
+            async with client.pipeline(transaction=False) as pipe:
+                for m in batch:
+                    pipe.publish(CHANNEL_PREFIX + m.session_id, f"{self.node_id}\n{m.session_id}\n{m.seq}\n{m.text}")
+                await pipe.execute()
 
     # -- receiving ------------------------------------------------------------
 

@@ -57,9 +57,10 @@ PR_SET_PDEATHSIG = 1
 # The collector's thresholds in a server process (Python's default: 700, 10, 10). Under load the
 # default made a collection every few hundred bids and a full one every few seconds, each walking
 # every open session's accepted bids: 17 % of the server's CPU at max-throughput
-# (docs/benchmarks.md, "Garbage collection"). Nearly nothing the bid path allocates is cyclic
-# (reference counting frees it), so collecting rarely costs little memory.
-GC_THRESHOLDS = (50_000, 50, 100)
+# (docs/benchmarks.md). Nearly nothing the bid path allocates is cyclic (reference counting
+# frees it), so collecting rarely costs little memory; a full collection still comes after ten
+# of the middle ones, for the cycles a closed connection may leave.
+GC_THRESHOLDS = (50_000, 20, 10)
 
 
 def settle_heap() -> None:

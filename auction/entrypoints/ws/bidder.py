@@ -119,12 +119,14 @@ class Wire:
             self.held = []
 
     def release(self, frame: bytes = b"") -> None:
-        """Write what was held, and `frame` after it, at once."""
+        """Write what was held, and `frame` after it, at once (nothing once the connection is
+        closing: no data frame may follow a Close)."""
         held, self.held = self.held, None
         if held:
             held.append(frame)
             frame = b"".join(held)
-        if frame and not self.transport.is_closing():
+        p = self.proto
+        if frame and not (p.close_sent or p.disconnected or self.transport.is_closing()):
             self.transport.write(frame)
 
 
@@ -138,7 +140,7 @@ class Peer:
     live: bool = False  # welcome (and any resume) sent: live events may be written at once
     token_epoch: int = 0  # of the token this bidder signed in with (a re-issue revokes it)
     public_key: bytes | None = None  # the bidder's registered key for signed bids, once looked up (it never changes)
-    bidding: bool = False  # a bid of this connection awaits its answer
+    bidding: str | None = None  # the bid_id of this connection's bid awaiting its answer
 
     async def send(self, ws: WebSocket, text: str) -> None:
         if self.send_now(text):
@@ -169,9 +171,10 @@ class Peer:
             return True  # already sent (replayed from the log)
         if message.seq != self.last_sent + 1:
             return False  # a gap: the writer fills it from the log
-        if self.bidding and message.bidder_no is not None and message.bidder_no == self.bidder_no:
-            # This connection's own bid, accepted: its ack follows in a turn or two of the loop,
-            # and goes out in one write with this (and whatever comes meanwhile), in this order.
+        bid = message.bid
+        if bid is not None and self.bidding is not None and bid[1] == self.bidding and bid[0] == self.bidder_no:
+            # This connection's bid in flight, accepted: its ack follows in a turn or two of the
+            # loop and goes out in one write with this (and whatever comes meanwhile), in order.
             wire.hold()
         wire.write(message.frame)
         self.last_sent = message.seq
@@ -283,7 +286,9 @@ class BidderConnection:
             nonlocal heart
             wire = peer.wire
             if wire is not None and not peer.lock.locked() and wire.ready():
-                wire.write(text_frame(dumps({"type": "heartbeat", "server_time_us": now_us(), "seq": peer.last_sent})))
+                # With anything held (an ack on its way), that goes first: a heartbeat never waits.
+                wire.release(text_frame(dumps({"type": "heartbeat", "server_time_us": now_us(),
+                                               "seq": peer.last_sent})))
             heart = loop.call_later(self.settings.heartbeat_seconds, beat)
 
         try:
@@ -421,11 +426,15 @@ class BidderConnection:
                 message = _parse(raw)
                 kind = message["type"]
                 if kind == "bid":
-                    peer.bidding = True
+                    bid_id = message.get("bid_id")
+                    peer.bidding = bid_id if isinstance(bid_id, str) else None
                     try:
                         reply = await self._bid(peer, message)
                     finally:
-                        peer.bidding = False
+                        peer.bidding = None
+                        wire = peer.wire
+                        if wire is not None and wire.held is not None and not peer.lock.locked():
+                            wire.release()  # the ack went out with what was held; anything since goes now
                 elif kind == "register_key":
                     reply = await self._register_key(peer, message)
                 elif kind == "ping":
@@ -488,7 +497,7 @@ class BidderConnection:
 
             try:  # the bid is committed: an ack goes out with or without its receipt
                 ack["receipt"] = await self.transparency.receipt(peer.session_id, bid.pub_seq, send_signed)
-            except (Rejected, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except Exception:  # the bid is committed: its ack goes out whatever the receipt did
                 log.exception("receipt of bid %s on %s", bid_id, peer.session_id)
             if sent:
                 return None
