@@ -282,9 +282,24 @@ def verify(record: dict[str, Any], *, key: bytes | None = None, receipts: Sequen
 
 def _read(source: str) -> Any:
     if source.startswith(("http://", "https://")):
-        with urllib.request.urlopen(source, timeout=30) as response:  # noqa: S310 (the user's URL)
-            return json.load(response)
+        try:
+            with urllib.request.urlopen(source, timeout=30) as response:  # noqa: S310 (the user's URL)
+                return json.load(response)
+        except urllib.error.HTTPError as refused:  # the server's refusal has a body that says why
+            try:
+                return json.load(refused)
+            except ValueError:
+                raise refused from None
     return json.loads(Path(source).read_text(encoding="utf-8"))
+
+
+def refusal(document: dict[str, Any]) -> str | None:
+    """What the server said, when `document` is its refusal instead of a record (the standard
+    error body, docs/protocol.md), e.g. RECORD_NOT_FINAL for a session that has not ended."""
+    error = document.get("error")
+    if "session_id" in document or not isinstance(error, dict):
+        return None
+    return f"{error.get('code')}: {error.get('message')}"
 
 
 # ---------------------------------------------------------------------------
@@ -379,6 +394,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNREADABLE
     if not isinstance(record, dict):
         print("无法读取 / cannot read: not a public record (a JSON object)", file=sys.stderr)
+        return EXIT_UNREADABLE
+    refused = refusal(record)
+    if refused is not None:
+        print(f"无法读取 / cannot read: the server sent a refusal, not a record: {refused}", file=sys.stderr)
         return EXIT_UNREADABLE
     try:
         print(verify(record, key=key, receipts=receipts))

@@ -222,6 +222,14 @@ def test_monitor_and_verify_say_what_they_cannot_read(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "clients.verify", str(tmp_path / "none.json")],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+    # A record fetched before its session ended is the server's refusal, saved to a file: said as such,
+    # not as a record with its fields missing.
+    early = tmp_path / "record.json"
+    early.write_text(json.dumps({"error": {"code": "RECORD_NOT_FINAL", "message": "The public record exists once "
+                                           "the session has ended", "details": {"phase": "LISTING"}}}))
+    refused = subprocess.run([sys.executable, "-m", "clients.verify", str(early)],
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "refusal" in refused.stderr and "RECORD_NOT_FINAL" in refused.stderr
 
 
 async def test_signed_bids_are_checked_before_anything_is_decided(
