@@ -40,3 +40,34 @@ async def test_connections_live_on_after_the_asgi_call_and_close_1012_at_shutdow
         assert "Exception in ASGI application" not in log and " ERROR " not in log, log[-3000:]
     finally:
         await close_all(*clients)
+
+
+async def test_frames_sent_all_at_once_are_answered_each_in_order(server: ServerProcess) -> None:
+    """The server reads ahead of the app up to a few messages and then stops reading the socket
+    until the app catches up (READ_AHEAD in uvicorn_protocols.py): a client that pipelines many
+    frames without waiting gets every answer, in the order of its frames, and reads on after."""
+    async with Api(server) as api:
+        s = await api.auction(bidders=2, start_in=1.5, countdown=60)
+    watcher = await WsClient.join(server.ws, s.id)
+    bidder = await WsClient.join(server.ws, s.id, s.bidders[0].token)
+    try:
+        await wait_opened(watcher)
+        frames: list[dict[str, object]] = []
+        for i in range(12):
+            frames.append({"type": "bid", "bid_id": f"pipelined-{i}", "amount_fen": (100 + i) * WAN})
+            frames.append({"type": "ping", "nonce": f"n{i}"})
+        await asyncio.gather(*(bidder.send(f) for f in frames))  # written back to back, no answer awaited
+        replies = [await bidder.reply() for _ in frames]
+        assert [r.get("bid_id") or r.get("nonce") for r in replies] == [f.get("bid_id") or f.get("nonce")
+                                                                       for f in frames]
+        # The first bid wins; the others come from the bidder who now holds the highest bid
+        # (ALREADY_HIGHEST, docs/protocol.md).
+        assert [r["type"] for r in replies] == ["ack", "pong"] + ["reject", "pong"] * 11, replies
+        assert {r["code"] for r in replies if r["type"] == "reject"} == {"ALREADY_HIGHEST"}
+        ack = replies[0]
+        await watcher.wait_seq(ack["seq"])
+        assert (await bidder.ping())["type"] == "pong"
+        bids = [e for e in watcher.events if e["event"] == "BidAccepted"]
+        assert [(e["seq"], e["data"]["amount_fen"]) for e in bids] == [(ack["seq"], 100 * WAN)]
+    finally:
+        await close_all(watcher, bidder)
