@@ -27,15 +27,9 @@ def imported_modules(path: Path) -> list[str]:
     return names
 
 
-# Data structures beside the standard library: no I/O, no clock, no state of their own.
-# `immutables.Map` holds a session's accepted bids (each bid adds one entry in O(log n)).
-DATA_ONLY = {"immutables"}
-
-
 def allowed(module: str) -> bool:
     top = module.split(".")[0]
-    return (top in sys.stdlib_module_names or top in DATA_ONLY or module == "auction.domain"
-            or module.startswith("auction.domain."))
+    return top in sys.stdlib_module_names or module == "auction.domain" or module.startswith("auction.domain.")
 
 
 def test_the_domain_has_modules() -> None:
@@ -59,7 +53,6 @@ def test_imports_only_stdlib_and_domain(path: Path) -> None:
         ("auction.domainx", False),
         ("asyncpg", False),
         ("starlette.applications", False),
-        ("immutables", True),
     ],
 )
 def test_the_checker_itself(module: str, ok: bool) -> None:

@@ -23,8 +23,7 @@ import re
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from immutables import Map
-
+from auction.domain.bidding.accepted import Accepted
 from auction.domain.codes import Code, Rejected
 from auction.domain.bidding.commands import (
     Advance,
@@ -108,10 +107,10 @@ class SessionState:
     highest: Bid | None = None
     qualified: frozenset[int] = frozenset()
     listing_bidders: frozenset[int] = frozenset()
-    # (bidder_no, bid_id) -> the accepted bid, so a retried bid gets the same answer. A persistent
-    # map: the state after a bid shares the one before it and adds one entry (O(log n)), where a
-    # dict was copied whole at every bid.
-    accepted: Map[tuple[int, str], Bid] = field(default_factory=Map)
+    # (bidder_no, bid_id) -> the accepted bid, so a retried bid gets the same answer. Immutable,
+    # and a bid adds one entry without copying the others (accepted.py), where a dict was copied
+    # whole at every bid.
+    accepted: Accepted[tuple[int, str], Bid] = field(default_factory=Accepted)
     # bidder_no -> how many times its token was re-issued (absent: never).
     token_epochs: dict[int, int] = field(default_factory=dict)
     bid_count: int = 0
