@@ -58,6 +58,10 @@ class SessionTimers:
             replace_existing=True,
             misfire_grace_time=None,  # late is fine; never skip
             coalesce=True,
+            # A tick may set the session's next timer while it runs (a bid moved the deadline a few
+            # milliseconds on): with one instance allowed, that run was skipped and the session
+            # never closed. Ticks of one session take its turn one after the other (runner.py).
+            max_instances=3,
         )
 
     async def _fire(self, session_id: str) -> None:
