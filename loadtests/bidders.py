@@ -24,6 +24,15 @@ Signals as the watcher swarm: connect everyone and wait for every welcome, write
 which `--seconds` or SIGTERM / SIGINT ends: results go to `--out` as JSON.
 Bidding starts at the welcome (as Locust's users do), only the window is counted.
 
+`--rate R` paces the load: R bids per second offered in all, each session's bids
+`sessions / R` seconds apart on average, the gaps drawn at random (exponential: the
+bids of all sessions arrive as a Poisson stream); a bid due sooner waits for its
+slot, one whose slot has passed goes at once, and its ack latency counts from when
+it is sent. Unpaced (the default), every session always has
+a bid in flight: the server is saturated and, by Little's law, the mean ack time is
+the bids in flight over the throughput. Paced below saturation, the ack time is what
+a bidder sees at that load: the rate at which a latency target still holds.
+
 Only 127.0.0.1 is contacted. Bounded: `--max-seconds` (default 600) whatever happens.
 """
 
@@ -32,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import sys
 import time
 import uuid
@@ -73,13 +83,15 @@ class BidStats(Stats):
         self.ack_before_event = 0
         self.sent = 0
         self.stopping = False
+        self.interval = 0.0  # `--rate`: seconds between two bids on one session (0: unpaced)
+        self.next_slot: dict[str, float] = {}  # session -> the earliest its next bid may be sent
 
 
 class Bidder(Watcher):
     """One bidder: the watcher's connection and framing, and the bidding of a Locust "fast" user."""
 
     __slots__ = ("token", "bidder_no", "phase_open", "highest", "min_next", "pending", "sent_at", "sent_seq",
-                 "waiting_for", "timer")
+                 "waiting_for", "timer", "paced")
     stats: BidStats
 
     def __init__(self, stats: BidStats, session_id: str, token: str, host: str, port: int) -> None:
@@ -94,6 +106,7 @@ class Bidder(Watcher):
         self.sent_seq = 0  # the seq this bidder had seen when it sent its bid
         self.waiting_for = 0  # after an ack: our own BidAccepted's seq, before looking again
         self.timer: asyncio.TimerHandle | None = None
+        self.paced: asyncio.TimerHandle | None = None  # a bid waiting for its session's slot (`--rate`)
 
     def _hello(self) -> bytes:
         return json.dumps({"type": "hello", "session_id": self.session_id, "token": self.token}).encode()
@@ -178,12 +191,38 @@ class Bidder(Watcher):
         self.waiting_for = 0
         self._maybe_bid()
 
+    def _may_bid(self) -> bool:
+        return not (self.pending or self.paced or self.waiting_for or self.done or self.stats.stopping
+                    or not self.phase_open or self.min_next is None or self.highest == self.bidder_no
+                    or self.transport is None or self.transport.is_closing())
+
     def _maybe_bid(self) -> None:
-        if (self.pending or self.waiting_for or self.done or self.stats.stopping or not self.phase_open or self.min_next is None
-                or self.highest == self.bidder_no or self.transport is None or self.transport.is_closing()):
+        if not self._may_bid():
             return
         if self.timer is not None:  # news came before the timer: act on it now
             self.timer.cancel()
+            self.timer = None
+        stats = self.stats
+        if stats.interval:
+            now = time.perf_counter()
+            # Exponential gaps (a Poisson stream per session): even gaps would keep the sessions in
+            # step, every bid of a round arriving together, which no real crowd of bidders does. A
+            # slot missed (the previous bid's answer came late) is not lost: the next bid goes at
+            # once, so over the run the session offers its share of the rate.
+            slot = stats.next_slot.get(self.session_id, now)
+            stats.next_slot[self.session_id] = slot + random.expovariate(1.0 / stats.interval)
+            if slot > now:
+                self.paced = asyncio.get_running_loop().call_later(slot - now, self._slot)
+                return
+        self._send_bid()
+
+    def _slot(self) -> None:
+        self.paced = None
+        if self._may_bid():  # judged again at its slot (the slot is this bid's, not taken anew)
+            self._send_bid()
+
+    def _send_bid(self) -> None:
+        assert self.transport is not None and self.min_next is not None
         bid = {"type": "bid", "bid_id": uuid.uuid4().hex, "amount_fen": self.min_next}
         self.pending = True
         self.sent_seq = self.seq
@@ -206,6 +245,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     count = args.count or len(slots)
     raise_fd_limit(count + 1024)
     stats = BidStats()
+    if args.rate > 0:
+        stats.interval = len(pool["sessions"]) / args.rate
 
     def make(i: int, host: str, port: int) -> Bidder:
         session_id, token = slots[i % len(slots)]
@@ -218,14 +259,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         while any(b.pending and not b.done for b in bidders) and loop.time() < end:
             await asyncio.sleep(0.01)
         for b in bidders:
-            if b.timer is not None:
-                b.timer.cancel()
+            for handle in (b.timer, b.paced):
+                if handle is not None:
+                    handle.cancel()
 
     done = await swarm(args, stats, count, make, answers_in_flight)
     ordered = sorted(stats.ack_ms)
     window = done.window
     return {
         "bidders": count,
+        "rate": args.rate or None,
         "connected": len(done.members),
         "connect_failures": done.failures,
         "connect_seconds": round(done.connect_seconds, 2),
@@ -248,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtests.bidders", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--pool", required=True, help="pool file written by the benchmark (sessions, tokens, ws_url)")
     parser.add_argument("--count", type=int, default=0, help="bidders (default: every bidder of the pool)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="bids per second offered in all, spread evenly over the sessions (0: unpaced, saturating)")
     swarm_arguments(parser)
     return run_swarm(run, parser.parse_args(argv))
 

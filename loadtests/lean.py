@@ -41,12 +41,13 @@ class LeanResult:
     swarm: dict[str, Any]
 
 
-def start_bidders(pool_path: Path, out_dir: Path, max_seconds: float) -> tuple[subprocess.Popen[bytes], Path]:
+def start_bidders(pool_path: Path, out_dir: Path, max_seconds: float, rate: float = 0.0
+                  ) -> tuple[subprocess.Popen[bytes], Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     ready = out_dir / "bidders.ready"
     ready.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "loadtests.bidders", "--pool", str(pool_path), "--out", str(out_dir / "bidders.json"),
-           "--ready-file", str(ready), "--max-seconds", str(max_seconds)]
+           "--ready-file", str(ready), "--max-seconds", str(max_seconds), "--rate", str(rate)]
     with open(out_dir / "bidders.out", "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     return proc, ready
@@ -60,8 +61,10 @@ def _result(proc: subprocess.Popen[bytes] | None, path: Path, what: str) -> dict
 
 
 def run_swarm_load(sc: Scenario, pool: dict[str, Any], target: Target, out_dir: Path, *,
-                   seconds: float | None = None, extra_cpu: dict[str, list[int]] | None = None) -> LeanResult:
-    """Every bidder of the pool in the lean swarm and `sc.watchers` in the watcher swarm, for `seconds`."""
+                   seconds: float | None = None, extra_cpu: dict[str, list[int]] | None = None,
+                   rate: float = 0.0) -> LeanResult:
+    """Every bidder of the pool in the lean swarm and `sc.watchers` in the watcher swarm, for `seconds`
+    (`rate`: the bids per second offered in all, paced; 0: as fast as the answers come)."""
     seconds = sc.seconds if seconds is None else seconds
     out_dir.mkdir(parents=True, exist_ok=True)
     pool = {**pool, "ws_url": target.ws_urls[0], "ws_urls": target.ws_urls}
@@ -71,7 +74,7 @@ def run_swarm_load(sc: Scenario, pool: dict[str, Any], target: Target, out_dir: 
         if sc.watchers:
             watchers, ready = start_swarm(pool_path, out_dir, sc.watchers, max_seconds=seconds + 300)
             _wait_file(ready, watchers, timeout=120)
-        bidders, ready = start_bidders(pool_path, out_dir, max_seconds=seconds + 300)
+        bidders, ready = start_bidders(pool_path, out_dir, max_seconds=seconds + 300, rate=rate)
         connected = _wait_file(ready, bidders, timeout=120)
         groups = CpuGroups({"server": target.pids, **(extra_cpu or {}), "bidders": [bidders.pid],
                             **({"swarm": [watchers.pid]} if watchers else {})}, children={"postgres"})
@@ -88,6 +91,7 @@ def run_swarm_load(sc: Scenario, pool: dict[str, Any], target: Target, out_dir: 
     figures = _figures(got, swarm, sc)
     figures["cpu"] = cpu_percent(before, after)
     figures["bidders_connected"] = connected["connected"]
+    figures["offered_rate"] = rate or None
     return LeanResult(target.label, figures, got, swarm)
 
 

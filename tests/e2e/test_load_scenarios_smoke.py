@@ -15,7 +15,7 @@ from typing import Any
 
 from loadtests.harness import BID, BROADCAST, free_port
 from loadtests.lean import LeanResult, run_swarm_load
-from loadtests.scenarios import RunResult, Target, run_on_bare, run_on_servers, scenario
+from loadtests.scenarios import RunResult, Target, make_pool, run_on_bare, run_on_servers, scenario
 from tests.conftest import RedisServer, ServerProcess
 
 
@@ -91,6 +91,15 @@ def test_max_throughput_smoke_and_the_bare_limit(server_factory: Callable[..., S
     assert f["accepted"] >= 1 and f["bid_p50"] > 0 and f["deliveries"] > 0
     assert f["cpu"]["bidders"] > 0 and f["cpu"]["server"] > 0
 
+    # Paced (`--rate`, the bench's paced run): the same swarm offering a rate, on new sessions.
+    with server.api() as api:
+        fresh = make_pool(sc, api, [server.ws])
+    paced = run_swarm_load(sc, fresh, Target("server", [server.ws], [server.proc.pid], []), tmp_path / "paced",
+                           seconds=2.0, rate=50.0)
+    p = paced.figures
+    assert p["errors"] == {}, p["errors"]
+    assert p["offered_rate"] == 50.0 and paced.bidders["rate"] == 50.0 and p["accepted"] >= 1
+
     bare = run_on_bare(sc, pool, tmp_path / "bare", free_port(), settle=0.2)
     _check(bare)
 
@@ -116,7 +125,11 @@ def test_the_bench_table_has_every_figure_limit_and_ratio() -> None:
     lean = {**run("server", 500.0).figures, "cpu": {"server": 50.0, "bidders": 10.0}}
     reports[2].lean = LeanResult("server", lean, {}, {})
     reports[2].processes = LeanResult("2 processes", {**lean, "accepted_rate": 600.0}, {}, {})
+    reports[2].paced = LeanResult("server", {**lean, "accepted_rate": 420.0, "offered_rate": 420.0,
+                                             "bid_p99": 30.0}, {}, {})
     text = table(reports)
+    assert "LEAN SWARM PACED" in text and "420.0; 420.0 (42.0 %)" in text
+    assert "met: ack p99 <= 50 ms at >= 40 % of raw, paced (30.0 ms at 42.0 %)" in text
     for row in ("LEAN SWARM", "lean: CPU per accepted bid, ms (server, bidders)", "SEVERAL PROCESSES"):
         assert row in text, row
     assert "1.00, 0.20" in text  # 50 % and 10 % of a core at 500 bids/s: 1 ms and 0.2 ms a bid

@@ -23,7 +23,7 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.bidding.commands import PlaceBid
 from auction.domain.bidding.terms import HOUR
 from auction.services.session import Result, SessionService
-from auction.store.events import EventStore, GroupCommit, _Pending
+from auction.store.events import EventStore, GroupCommit, _Pending, to_micros
 from tests.storage.helpers import (
     START_PRICE,
     Clock,
@@ -127,7 +127,11 @@ async def test_appends_to_many_sessions_go_out_in_one_statement(
         [bid] = await accepted_bids(db, sid)
         assert bid["amount"] == START_PRICE + i * WAN and bid["bid_key"] == f"1:b-{sid}"
         await assert_log_gap_free(db, sid)
-        await assert_projection_matches_log(db, sid)
+        await assert_projection_matches_log(db, sid)  # the next wake-up too, to the microsecond
+        # The batch carries instants as integer microseconds: each row's `at` is its event's, exactly.
+        for row in await db.fetch("SELECT at, (payload->>'at')::bigint AS event_at FROM session_events"
+                                  " WHERE session_id = $1", sid):
+            assert to_micros(row["at"]) == row["event_at"]
     # The cache of the node is the log: the next bid in each session goes on from there.
     again = await service.execute(ids[3], PlaceBid(2, "next", START_PRICE + 10 * WAN))
     assert again.state.highest is not None and again.state.highest.bidder_no == 2

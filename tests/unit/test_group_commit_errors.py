@@ -25,7 +25,7 @@ def test_a_batch_error_reaches_each_caller_with_a_traceback_of_its_own() -> None
         seen: list[tuple[int, int]] = []  # (the error's id, its traceback's length) as each caller got it
 
         async def append(i: int) -> None:
-            pending = _Pending([Recorded(f"S-{i}", 1, None, BidderQualified(at=0, bidder_no=1))], (), 0, (), None)
+            pending = _Pending([Recorded(f"S-{i}", 1, None, BidderQualified(at=0, bidder_no=1))], 0, (), None)
             try:
                 await group.append(pending)
             except OSError as e:
