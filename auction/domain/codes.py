@@ -180,6 +180,7 @@ class Code(str, Enum):
     FLOOR_AREA_UNKNOWN = "FLOOR_AREA_UNKNOWN"
     FLOOR_PRICE_NOT_WHOLE_FEN = "FLOOR_PRICE_NOT_WHOLE_FEN"
     FLOOR_PRICE_TOTAL_MISMATCH = "FLOOR_PRICE_TOTAL_MISMATCH"
+    TOKEN_VIA_PORTAL = "TOKEN_VIA_PORTAL"
 
 
 MESSAGES: dict[Code, str] = {
@@ -332,6 +333,8 @@ MESSAGES: dict[Code, str] = {
     Code.FLOOR_AREA_UNKNOWN: "按建筑面积计价须写明建筑面积，或有闭区间的容积率上限 / A price per floor area needs the floor area: state it, or a closed plot ratio upper limit",
     Code.FLOOR_PRICE_NOT_WHOLE_FEN: "单价乘建筑面积不是整分 / The unit price times the floor area is not a whole number of fen",
     Code.FLOOR_PRICE_TOTAL_MISMATCH: "总价与单价乘建筑面积不符 / The total differs from the unit price times the floor area",
+    Code.TOKEN_VIA_PORTAL: ("该申请由竞买人在自助平台提交，竞买凭证只由竞买人本人在平台领取 / This application was made in "
+                            "the bidders' portal: only the company takes its bidding token there"),
 }
 
 

@@ -119,6 +119,11 @@ async def application_of(con: Executor, uscc: str, session_id: str) -> str | Non
     return found
 
 
+async def is_portal_application(con: Executor, application_id: str) -> bool:
+    """The application was made through the portal (by a company for itself)."""
+    return bool(await con.fetchval("SELECT 1 FROM portal_applications WHERE application_id = $1", application_id))
+
+
 async def owns(con: Executor, uscc: str, application_id: str) -> bool:
     return bool(await con.fetchval(
         "SELECT 1 FROM portal_applications WHERE uscc = $1 AND application_id = $2", uscc, application_id))

@@ -169,6 +169,12 @@ async def test_companies_register_apply_are_qualified_by_the_bank_bid_and_see_th
         number_a = int(re.search(r'id="bidder-no">(\d+)<', page.text).group(1))  # type: ignore[union-attr]
         await ok(api, f"/api/plans/{plan_id}/reserve", await committee.decision(plan_id, RESERVE))
 
+        # Staff never get a portal application's token (they could sign in with it and learn the
+        # company's number): neither issued nor re-issued by an operator, only taken in the portal.
+        for action, body in (("issue-token", {"by": "clerk"}), ("reissue-token", {"by": "clerk", "reason": "lost"})):
+            r = await api.post(f"/api/applications/{a.application_id}/{action}", body)
+            assert r.status_code == 409 and r.json()["error"]["code"] == "TOKEN_VIA_PORTAL", r.text
+
         # Credentials: the token, once; taking new ones makes the older stop working.
         token_a = await alice.credentials(application)
         stale = await bob.credentials(bob_application)

@@ -29,6 +29,7 @@ from auction.services.deadlines import DeadlineService
 from auction.services.deposits import DepositService, IssuedToken
 from auction.services.plans import PlanService
 from auction.store import deposits as store
+from auction.store import portal as portal_rows
 from auction.store.events import to_micros
 
 REGISTRATION_NO = re.compile(r"[0-9A-Za-z-]{6,32}")
@@ -122,12 +123,24 @@ class DepositsApi(RouteTable):
 
 async def issue_token(deposits: DepositService, application_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """`POST /api/applications/{id}/issue-token` and the console's form: `{by}`."""
-    return _token_view(await deposits.issue_token(application_id, text_field(body, "by", 100)))
+    by = text_field(body, "by", 100)
+    await _not_the_portals(deposits, application_id)
+    return _token_view(await deposits.issue_token(application_id, by))
 
 
 async def reissue_token(deposits: DepositService, application_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """`POST /api/applications/{id}/reissue-token` and the console's form: `{by, reason}`."""
-    return _token_view(await deposits.reissue_token(application_id, text_field(body, "by", 100), _reason(body)))
+    by, reason = text_field(body, "by", 100), _reason(body)
+    await _not_the_portals(deposits, application_id)
+    return _token_view(await deposits.reissue_token(application_id, by, reason))
+
+
+async def _not_the_portals(deposits: DepositService, application_id: str) -> None:
+    """Staff never hold the token of an application a company made in the portal: it takes (and
+    re-takes) its token there itself. A token in staff hands would let them sign in with it and
+    learn which number that company bids under before the close (RULES 3.5, 8.1)."""
+    if await portal_rows.is_portal_application(deposits.pool, application_id):
+        raise Rejected(Code.TOKEN_VIA_PORTAL, application_id=application_id)
 
 
 def _token_view(issued: IssuedToken) -> dict[str, Any]:
