@@ -142,7 +142,7 @@ class Reactions:
         """Run the synchronous reactions to `event`."""
         for handler in self._table.get(type(event), ()):
             result = handler(event)
-            if inspect.isawaitable(result):
+            if result is not None and inspect.isawaitable(result):  # (None first: it runs at every bid)
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()  # never awaited: no "coroutine was never awaited" warning on top
