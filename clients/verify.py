@@ -314,7 +314,10 @@ def _get(url: str) -> Any:
 def monitor(base: str, session_id: str, *, key: bytes | None, every: float, until_closed: bool,
             heads: int | None = None, out: Any = sys.stdout) -> int:
     """Poll the session's latest signed head; check each new one's signature and that it
-    extends the one before (RFC 6962 consistency proof). Returns the exit code."""
+    extends the one before (RFC 6962 consistency proof). Returns the exit code.
+
+    A server that goes away meanwhile (restarting: no connection, a timeout, a 5xx) is waited
+    for, said once per outage; the next head it shows must still extend the last one seen."""
     base = base.rstrip("/")
     published = _get(f"{base}/public/transparency/key")
     public = bytes.fromhex(published["public_key"])
@@ -323,29 +326,54 @@ def monitor(base: str, session_id: str, *, key: bytes | None, every: float, unti
         return EXIT_DISCREPANCY
     last: dict[str, Any] | None = None
     seen = 0
+    away = False
     while True:
-        head = _get(f"{base}/public/sessions/{session_id}/tree-heads")["latest"]
-        if head is not None and (last is None or head["tree_size"] != last["tree_size"]):
-            message = tl.head_bytes(session_id, head["tree_size"], head["root_hash"], head["timestamp_us"])
-            if not _signed(public, head["signature"], message):
-                print(f"不一致 DISCREPANCY TREE_HEAD_SIGNATURE at size {head['tree_size']}", file=out)
-                return EXIT_DISCREPANCY
-            if last is not None:
-                if not consistent(base, session_id, last, head):
+        try:
+            head = _get(f"{base}/public/sessions/{session_id}/tree-heads")["latest"]
+            if head is not None and (last is None or head["tree_size"] != last["tree_size"]):
+                message = tl.head_bytes(session_id, head["tree_size"], head["root_hash"], head["timestamp_us"])
+                if not _signed(public, head["signature"], message):
+                    print(f"不一致 DISCREPANCY TREE_HEAD_SIGNATURE at size {head['tree_size']}", file=out)
+                    return EXIT_DISCREPANCY
+                if last is not None and not consistent(base, session_id, last, head):
                     print(f"不一致 DISCREPANCY TREE_HEAD_CONSISTENCY from size {last['tree_size']} to "
                           f"{head['tree_size']}: the log was rewritten", file=out)
                     return EXIT_DISCREPANCY
-            print(f"head {head['tree_size']} {head['root_hash']} ok", file=out, flush=True)
-            last, seen = head, seen + 1
-        if heads is not None and seen >= heads:
+                print(f"head {head['tree_size']} {head['root_hash']} ok", file=out, flush=True)
+                last, seen = head, seen + 1
+            closed = until_closed and _record_published(base, session_id)
+        except OSError as x:
+            if not _away(x):
+                raise
+            if not away:
+                print(f"服务器暂不可达，继续等待 / the server cannot be reached, still watching: {x}", file=out,
+                      flush=True)
+                away = True
+            time.sleep(every)
+            continue
+        if away:
+            print("服务器已恢复 / the server answers again", file=out, flush=True)
+            away = False
+        if (heads is not None and seen >= heads) or closed:
             return EXIT_OK
-        if until_closed:
-            try:
-                _get(f"{base}/public/sessions/{session_id}/record.json")
-                return EXIT_OK
-            except urllib.error.HTTPError:
-                pass
         time.sleep(every)
+
+
+def _away(x: OSError) -> bool:
+    """The server is away for now (restarting): no connection, a timeout, or a 5xx answer."""
+    if isinstance(x, urllib.error.HTTPError):
+        return x.code >= 500
+    return True
+
+
+def _record_published(base: str, session_id: str) -> bool:
+    try:
+        _get(f"{base}/public/sessions/{session_id}/record.json")
+        return True
+    except urllib.error.HTTPError as x:
+        if x.code >= 500:
+            raise
+        return False  # 409 RECORD_NOT_FINAL: the session has not ended
 
 
 def consistent(base: str, session_id: str, old: dict[str, Any], new: dict[str, Any]) -> bool:

@@ -304,3 +304,54 @@ def resign(record: dict[str, Any], center: CenterKey) -> None:
         head["root_hash"] = tl.root(leaves[:head["tree_size"]]).hex()
         head["signature"] = center.sign(tl.head_bytes(sid, head["tree_size"], head["root_hash"],
                                                       head["timestamp_us"])).hex()
+
+
+async def test_the_monitor_waits_through_a_restart_and_checks_the_log_still_extends(
+    server_factory: Callable[..., ServerProcess],
+) -> None:
+    """`auction-verify --monitor`: the server is killed mid-session and started again. The
+    monitor says the server is away, waits, says it is back, checks the heads after the restart
+    extend the ones before, and ends with the close (exit 0)."""
+    server = server_factory(AUCTION_TREE_HEAD_SECONDS="0.2")
+    server.start()
+    async with Api(server) as api:
+        s = await api.auction(bidders=2, start_in=2.0, countdown=30)
+        (a, b) = s.bidders
+        watcher = await WsClient.join(server.ws, s.id)
+        monitor = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "clients.verify", "--monitor", server.http, s.id, "--every", "0.2",
+            "--until-closed", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        assert monitor.stdout is not None
+        clients = [watcher]
+        try:
+            await wait_opened(watcher)
+            first = await WsClient.join(server.ws, s.id, a.token)
+            clients.append(first)
+            ack = await first.bid(100 * WAN)
+            assert ack["type"] == "ack", ack
+            lines: list[str] = []
+            while True:  # until the monitor has seen a head with the bid in it
+                line = (await asyncio.wait_for(monitor.stdout.readline(), 60)).decode()
+                assert line, "".join(lines) + (await monitor.communicate())[1].decode()  # it ended early
+                lines.append(line)
+                if line.startswith("head ") and int(line.split()[1]) >= ack["seq"]:
+                    break
+
+            server.kill()
+            await close_all(*clients)
+            await asyncio.sleep(1.0)  # a few polls find nobody
+            server.start()
+            second = await WsClient.join(server.ws, s.id, b.token)
+            watcher = await WsClient.join(server.ws, s.id)
+            clients = [second, watcher]
+            assert (await second.bid(101 * WAN))["type"] == "ack"
+            await api.post(f"/api/sessions/{s.id}/terminate", {"reason": "测试结束 / end of the test"})
+            await watcher.wait_event("SessionTerminated", timeout=60)
+        finally:
+            await close_all(*clients)
+        out, err = await asyncio.wait_for(monitor.communicate(), 120)
+    text = "".join(lines) + out.decode()
+    assert monitor.returncode == 0, text + err.decode()
+    assert "the server cannot be reached, still watching" in text and "the server answers again" in text
+    heads = [line for line in text.splitlines() if line.startswith("head ")]
+    assert len(heads) >= 3 and all(h.endswith(" ok") for h in heads), text  # after the restart too
