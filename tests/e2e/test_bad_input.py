@@ -584,3 +584,32 @@ async def test_debug_log_holds_no_token_and_no_reserve(server_factory: Callable[
         parts = {secret[i:i + 8] for i in range(len(secret) - 7)}  # any 8 characters of it, tails included
         assert not [p for p in parts if p in text], token
     assert str(reserve) not in text and f"{reserve:,}" not in text
+
+
+async def test_closing_before_the_deadline_is_refused_and_the_timers_still_close(server: ServerProcess) -> None:
+    # docs/protocol.md section 7: the operator's close before the deadline is `CLOSE_NOT_DUE` (409) and
+    # changes nothing; the timers run the same close procedure and are never refused.
+    async with Api(server) as api:
+        listing = await api.listing(bidders=1, reserve=100 * WAN, start_in=1.0, listing_seconds=3600)
+        tomorrow = await api.auction(bidders=1, start_in=86_400)
+        short = await api.auction(bidders=1, start_in=3.0, countdown=5)
+        watcher = await WsClient.join(server.ws, listing.id)
+        bidder = await WsClient.join(server.ws, short.id, short.bidders[0].token)
+        try:
+            await wait_opened(watcher)
+            for s, phase in ((listing, "LISTING"), (tomorrow, "SCHEDULED"), (short, None)):
+                before = await api.session(s.id), await api.events(s.id)
+                error = _error(await api.post(f"/api/sessions/{s.id}/close"), 409, "CLOSE_NOT_DUE")
+                assert error["details"]["phase"] == (phase or before[0]["state"]["phase"]), error
+                assert error["details"]["deadline"] == before[0]["state"]["deadline_us"], error
+                assert (await api.session(s.id), await api.events(s.id)) == before  # nothing changed
+            # The timer opens the short auction (a tick with nothing to close) and closes it after the bid.
+            await wait_opened(bidder)
+            assert (await bidder.bid(100 * WAN))["type"] == "ack"
+            closed = await bidder.wait_event("SessionClosed", timeout=60)
+            assert closed["data"]["outcome"] == "SOLD"
+            again = await api.post(f"/api/sessions/{short.id}/close")  # an ended session: its state, as before
+            assert again.status_code == 200 and again.json()["state"]["phase"] == "CLOSED", again.text
+        finally:
+            await close_all(watcher, bidder)
+    assert "Traceback" not in server.log_text()

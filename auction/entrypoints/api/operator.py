@@ -220,8 +220,9 @@ class OperatorApi(RouteTable):
 
     async def close(self, request: Request) -> Any:
         """Run the close procedure now (it also runs by timer): e.g. again for a session held
-        because the escrow key was locked at its deadline."""
-        return session_view(await request.state.service.tick(request.path_params["session_id"]))
+        because the escrow key was locked at its deadline. Before the deadline it is refused
+        with `CLOSE_NOT_DUE` (409) and nothing changes; the timer's own run is `tick`."""
+        return session_view(await request.state.service.close_now(request.path_params["session_id"]))
 
     async def unlock(self, request: Request, body: dict[str, Any]) -> Any:
         """Give the escrow key its passphrase (the close ceremony). Never logged, never stored."""
