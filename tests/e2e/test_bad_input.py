@@ -283,10 +283,14 @@ async def test_operator_api_bad_input(server: ServerProcess) -> None:
         _error(await api.post(f"/api/sessions/{sid}/suspend", {}), 422, "REASON_REQUIRED")
         _error(await api.post(f"/api/sessions/{sid}/suspend", {"reason": "\ud800"}), 422, "INVALID_FIELD")
         _error(await api.post(f"/api/sessions/{sid}/resume", {"reason": "无故"}), 422, "NOT_SUSPENDED")
-        _error(await api.post(f"/api/sessions/{sid}/increment", {"increment_fen": 0, "reason": "x"}), 422,
-               "INVALID_FIELD")
-        _error(await api.post(f"/api/sessions/{sid}/increment", {"increment_fen": 10**16, "reason": "x"}), 422,
-               "INVALID_INCREMENT")
+        for bad in (0, -5, "5", 1.5, 100.0, True, None, [5]):  # docs/protocol.md: not a positive integer of fen
+            error = _error(await api.post(f"/api/sessions/{sid}/increment", {"increment_fen": bad, "reason": "x"}),
+                           422, "INVALID_INCREMENT" if bad is not None else "INVALID_FIELD")
+            assert error["details"] == {"field": "increment_fen"}, (bad, error)
+        _error(await api.post(f"/api/sessions/{sid}/increment", {"reason": "x"}), 422, "INVALID_FIELD")
+        error = _error(await api.post(f"/api/sessions/{sid}/increment", {"increment_fen": 10**16, "reason": "x"}),
+                       422, "INVALID_INCREMENT")
+        assert error["details"] == {"field": "increment_fen"}
         r = await api.post(f"/api/sessions/{sid}/resume", content=b"{", headers={"content-type": "application/json"})
         _error(r, 422, "MALFORMED_JSON")
         _error(await api.get("/api/sessions/S-NOSUCH"), 404, "UNKNOWN_SESSION")

@@ -215,8 +215,14 @@ class OperatorApi(RouteTable):
         return await self._execute(request, Terminate(reason=_reason(body)))
 
     async def change_increment(self, request: Request, body: dict[str, Any]) -> Any:
-        return await self._execute(request, ChangeIncrement(increment=_fen(body, "increment_fen") or 0,
-                                                            reason=_reason(body)))
+        """Absent: `INVALID_FIELD`; there but not a positive JSON integer of fen (0, -5, "5", 1.5,
+        true, over 10^15): `INVALID_INCREMENT`, as docs/protocol.md says."""
+        increment = body.get("increment_fen")
+        if increment is None:
+            raise Rejected(Code.INVALID_FIELD, "increment_fen is required", field="increment_fen")
+        if not is_valid_amount(increment):
+            raise Rejected(Code.INVALID_INCREMENT, field="increment_fen")
+        return await self._execute(request, ChangeIncrement(increment=increment, reason=_reason(body)))
 
     async def close(self, request: Request) -> Any:
         """Run the close procedure now (it also runs by timer): e.g. again for a session held
