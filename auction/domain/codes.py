@@ -180,6 +180,8 @@ class Code(str, Enum):
     FLOOR_AREA_UNKNOWN = "FLOOR_AREA_UNKNOWN"
     FLOOR_PRICE_NOT_WHOLE_FEN = "FLOOR_PRICE_NOT_WHOLE_FEN"
     FLOOR_PRICE_TOTAL_MISMATCH = "FLOOR_PRICE_TOTAL_MISMATCH"
+    # Routing (auction/entrypoints/api/routes.py): a path that exists, asked with another method
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 
 
 MESSAGES: dict[Code, str] = {
@@ -332,6 +334,7 @@ MESSAGES: dict[Code, str] = {
     Code.FLOOR_AREA_UNKNOWN: "按建筑面积计价须写明建筑面积，或有闭区间的容积率上限 / A price per floor area needs the floor area: state it, or a closed plot ratio upper limit",
     Code.FLOOR_PRICE_NOT_WHOLE_FEN: "单价乘建筑面积不是整分 / The unit price times the floor area is not a whole number of fen",
     Code.FLOOR_PRICE_TOTAL_MISMATCH: "总价与单价乘建筑面积不符 / The total differs from the unit price times the floor area",
+    Code.METHOD_NOT_ALLOWED: "该地址不支持此请求方法 / This path does not take this request method",
 }
 
 

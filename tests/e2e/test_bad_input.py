@@ -617,3 +617,26 @@ async def test_closing_before_the_deadline_is_refused_and_the_timers_still_close
         finally:
             await close_all(watcher, bidder)
     assert "Traceback" not in server.log_text()
+
+
+async def test_a_method_a_route_does_not_take_gets_the_error_body(server: ServerProcess) -> None:
+    # README "Limits": 405 METHOD_NOT_ALLOWED with the Allow header, as the standard error body, on every route.
+    async with Api(server) as api:
+        s = await api.auction(bidders=0, start_in=3600)
+        asked = [("DELETE", "/api/sessions"), ("OPTIONS", "/api/sessions"), ("PATCH", f"/api/sessions/{s.id}"),
+                 ("POST", f"/api/sessions/{s.id}"), ("POST", f"/api/sessions/{s.id}/events"),
+                 ("GET", f"/api/sessions/{s.id}/suspend"), ("PUT", "/bid/session"), ("DELETE", "/healthz"),
+                 ("POST", "/public/transparency/key"), ("POST", "/console/login/nothing")]
+        for method, path in asked:
+            r = await api.http.request(method, path)
+            if path.endswith("/nothing"):  # no such path: 404, the same body
+                _error(r, 404, "NOT_FOUND")
+                continue
+            error = _error(r, 405, "METHOD_NOT_ALLOWED")
+            allow = {m.strip() for m in r.headers["allow"].split(",")}
+            assert method not in allow and set(error["details"]["allow"]) == allow, (method, path, r.headers, error)
+            assert "error" in r.json() and r.headers["content-type"].startswith("application/json")
+        # The methods a route takes still work beside it.
+        assert (await api.get(f"/api/sessions/{s.id}")).status_code == 200
+        assert [e["type"] for e in await api.events(s.id)] == ["SessionCreated"]
+    assert "Traceback" not in server.log_text()
