@@ -269,12 +269,18 @@ async def test_operator_api_bad_input(server: ServerProcess) -> None:
         assert (await refused("INVALID_FIELD", parcel_ref="\ud800"))["details"] == {"field": "parcel_ref"}
         assert (await refused("INVALID_FIELD", session_id="S\u0000"))["details"] == {"field": "session_id"}
         assert (await refused("INVALID_FIELD", session_id="S" * 65))["details"] == {"field": "session_id"}
+        for unsafe in ("a/b", "../../etc/passwd", "S-x' OR '1'='1", "S..1", ".S", "-S", "S 1", "S%2F1", "会话"):
+            assert (await refused("INVALID_ID", 400, session_id=unsafe))["details"] == {"field": "session_id"}
 
         # Nothing refused was created.
         r = await api.get("/api/sessions")
         assert r.status_code == 200 and r.json() == []
 
         # Commands on a real session with bad input.
+        for safe in ("S-GD-2026-007", "DEMO-L-123456", "S-PLAN-1.v2_b", "s" * 64):  # the ids in use still pass
+            made = await api.create(**{**good, "session_id": safe})
+            assert made["terms"]["session_id"] == safe and (await api.session(safe))["terms"]["session_id"] == safe
+            await api.post(f"/api/sessions/{safe}/terminate", {"reason": "测试"})
         created = await api.create(**good)
         sid = created["terms"]["session_id"]
         _error(await api.post("/api/sessions", {**good, "session_id": sid}), 409, "SESSION_EXISTS")
