@@ -146,8 +146,14 @@ async def test_websocket_bad_input_gets_specific_codes_and_writes_nothing(server
                 reply = await _refused_hello(server, json.dumps({"type": "hello", "session_id": session_id}),
                                              "INVALID_FIELD")
                 assert reply["details"] == {"field": "session_id"}
+            # A token of the wrong type is a malformed hello (INVALID_FIELD), not a guess: 25 of them leave the
+            # address's 20 wrong tokens a minute untouched, so the wrong tokens below are still INVALID_TOKEN.
+            for token in (12345, 1.5, True, ["t" * 20], {"token": "t" * 20}) * 5:
+                reply = await _refused_hello(server, json.dumps({"type": "hello", "session_id": s.id, "token": token}),
+                                             "INVALID_FIELD")
+                assert reply["details"] == {"field": "token"}, (token, reply)
             forged = secrets.token_urlsafe(32)
-            for token in (forged, "short", 12345, "", "\ud800" * 20, "a\u0000" * 10, "t" * 201):
+            for token in (forged, "short", "", "\ud800" * 20, "a\u0000" * 10, "t" * 201):
                 await _refused_hello(server, json.dumps({"type": "hello", "session_id": s.id, "token": token}),
                                      "INVALID_TOKEN")
             await _refused_hello(server, {"type": "hello", "session_id": s.id, "token": expiring.token}, "INVALID_TOKEN")
