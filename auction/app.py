@@ -19,6 +19,7 @@ from auction.entrypoints.api.deposits import DepositsApi
 from auction.entrypoints.api.operator import OperatorApi, unknown_route_message
 from auction.entrypoints.api.plans import PlansApi
 from auction.entrypoints.api.publication import PublicationApi
+from auction.entrypoints.api.routes import method_not_allowed
 from auction.entrypoints.api.records import RecordsApi
 from auction.entrypoints.api.tenders import TendersApi
 from auction.entrypoints.console.pages import ConsolePages
@@ -93,7 +94,7 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
                 *transparency_routes(),  # the sessions' signed logs and public records (/public/...)
                 *tenders_api.routes(), *TenderWatch(layout).routes()],  # tenders (RULES 6)
         lifespan=lifespan,
-        exception_handlers={404: not_found},
+        exception_handlers={404: not_found, 405: method_not_allowed},
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # inside the audit: a 413 is recorded
     app.add_middleware(ApiAudit, operator_key=settings.operator_key)  # every console action and POST /api/... (README, Security)

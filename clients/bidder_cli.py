@@ -13,7 +13,8 @@ decimals converted to fen exactly (no exponent: `1e4` is refused).
 `watch` (and the interactive mode) end with the outcome once the session has ended.
 
 Exit status: 0 done (a bid accepted, or the session ended while watching), 1 no
-connection or no answer, 2 bad input, 3 the server refused the bid, 4 the bid
+connection or no answer, 2 bad input, 3 refused by the server (the bid, or the
+connection: a bad token, an unknown session, a limit per address), 4 the bid
 was not confirmed (nothing sent), 130 Ctrl-C.
 """
 
@@ -33,7 +34,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from websockets.exceptions import InvalidURI, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
 
 from auction.entrypoints.cli.parser import Parser
 from clients import bidder_texts as say
@@ -41,6 +42,7 @@ from clients.bidder import BidderClient, ProtocolError, save_receipts
 
 ACCEPTED, NO_CONNECTION, BAD_INPUT, REFUSED, NOT_CONFIRMED, INTERRUPTED = 0, 1, 2, 3, 4, 130
 YES = frozenset({"y", "yes", "是", "确认"})
+REFUSAL_CLOSES = frozenset({4001, 4004, 4029})  # the hello refused (docs/protocol.md section 1)
 CONNECT_HINTS = {
     "INVALID_TOKEN": "请核对竞买凭证（--token 或 AUCTION_BIDDER_TOKEN） / check the bidding token "
                      "(--token or AUCTION_BIDDER_TOKEN)",
@@ -195,8 +197,15 @@ async def run(args: argparse.Namespace) -> int:
         hint = CONNECT_HINTS.get(code, "")
         print(f"服务器拒绝连接 / the server refused: {say.refusal(e.message)}" + (f"\n  {hint}" if hint else ""),
               file=sys.stderr)
-        return NO_CONNECTION
+        return REFUSED
     except (OSError, WebSocketException) as e:
+        refused_with = _refusal_close(e)
+        if refused_with is not None:  # closed at the hello without an error frame: refused all the same
+            reason, close_code = refused_with
+            hint = CONNECT_HINTS.get(reason, "")
+            print(f"服务器拒绝连接 / the server refused: {reason or '-'} (close {close_code})"
+                  + (f"\n  {hint}" if hint else ""), file=sys.stderr)
+            return REFUSED
         print(_connect_failed(args.url, e), file=sys.stderr)
         return NO_CONNECTION
     who = f"竞买号 / bidder {welcome['bidder_no']}" if welcome["bidder_no"] else "旁观 / watcher"
@@ -228,6 +237,15 @@ async def run(args: argparse.Namespace) -> int:
         receipts = getattr(args, "receipts", None)
         if receipts and client.receipts:
             save_receipts(Path(receipts), args.session, client.receipts)
+
+
+def _refusal_close(error: BaseException) -> tuple[str, int] | None:
+    """The reason (the server's code) and close code of a hello the server refused by closing
+    (docs/protocol.md section 1: 4001 a bad hello or token, 4004 no such session, 4029 a limit
+    per address), else None."""
+    if isinstance(error, ConnectionClosed) and error.rcvd is not None and error.rcvd.code in REFUSAL_CLOSES:
+        return error.rcvd.reason, error.rcvd.code
+    return None
 
 
 def _connect_failed(url: str, error: BaseException) -> str:

@@ -181,6 +181,8 @@ class Code(str, Enum):
     FLOOR_PRICE_NOT_WHOLE_FEN = "FLOOR_PRICE_NOT_WHOLE_FEN"
     FLOOR_PRICE_TOTAL_MISMATCH = "FLOOR_PRICE_TOTAL_MISMATCH"
     TOKEN_VIA_PORTAL = "TOKEN_VIA_PORTAL"
+    # Routing (auction/entrypoints/api/routes.py): a path that exists, asked with another method
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 
 
 MESSAGES: dict[Code, str] = {
@@ -210,7 +212,7 @@ MESSAGES: dict[Code, str] = {
     Code.CONFLICT: "并发冲突，请重试 / Concurrent update; retry",
     Code.JSON_TOO_DEEP: "JSON嵌套层数过多 / The JSON is nested too deeply",
     Code.BODY_TOO_LARGE: "请求内容过大 / The request body is too large",
-    Code.INVALID_ID: "路径或查询参数含有控制字符 / The path or query contains a control character",
+    Code.INVALID_ID: "编号、路径或查询参数含有不允许的字符 / The id, path or query holds a character that is not allowed",
     Code.DATE_OUT_OF_RANGE: "日期超出允许范围 / The date is outside the accepted range",
     Code.INVALID_TERMS: "交易条件不合法 / The session terms are invalid",
     Code.Q31_DEPOSIT_BELOW_20_PERCENT: "竞买保证金不得低于起始价的20%（第三十一条） / Deposit below 20% of the starting price (Q31)",
@@ -335,6 +337,7 @@ MESSAGES: dict[Code, str] = {
     Code.FLOOR_PRICE_TOTAL_MISMATCH: "总价与单价乘建筑面积不符 / The total differs from the unit price times the floor area",
     Code.TOKEN_VIA_PORTAL: ("该申请由竞买人在自助平台提交，竞买凭证只由竞买人本人在平台领取 / This application was made in "
                             "the bidders' portal: only the company takes its bidding token there"),
+    Code.METHOD_NOT_ALLOWED: "该地址不支持此请求方法 / This path does not take this request method",
 }
 
 

@@ -28,7 +28,7 @@ from auction.adapters.sealing.escrow import ReserveSealer
 from auction.domain.codes import Code, Rejected
 from auction.domain.bidding.commands import Advance, Close, Command, CreateSession, PlaceBid, RevealedReserve
 from auction.domain.bidding.events import BidAccepted, Event
-from auction.domain.bidding.session import SessionState, decide, evolve, recovery_suspension
+from auction.domain.bidding.session import Phase, SessionState, decide, evolve, recovery_suspension
 from auction.reactions import PublicAppended, Reactions, SessionFinal, WakeupChanged
 from auction.services.runner import MAX_ATTEMPTS, CommandRunner, Engine, Result, now_us
 from auction.store import sessions as session_rows
@@ -222,6 +222,17 @@ class SessionService(CommandRunner[SessionState, Event, Command, Recorded]):
                 state = await self.state(session_id)
         # Always re-arm: a timer that fired a hair early changed nothing and must fire again.
         self.reactions.notify(WakeupChanged(session_id, state.next_wakeup()))
+        return state
+
+    async def close_now(self, session_id: str) -> SessionState:
+        """The operator's own request to run the close (`POST /api/sessions/{id}/close`): what the
+        timer runs, then `CLOSE_NOT_DUE` if the session is still before its deadline (scheduled,
+        open or suspended). The tick applied only what the clock had made due, as the timer would
+        have; the operator's request itself changed nothing. A closed, terminated or held session
+        is answered with its state (running the close again decides nothing new)."""
+        state = await self.tick(session_id)
+        if not state.final and state.phase is not Phase.HELD:
+            raise Rejected(Code.CLOSE_NOT_DUE, phase=state.phase.value, deadline=state.deadline)
         return state
 
     async def _unseal(self, session_id: str) -> RevealedReserve | None:

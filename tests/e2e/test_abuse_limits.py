@@ -199,6 +199,8 @@ async def test_failed_tokens_per_address_are_capped(server_factory: Callable[...
     async with http_from(server, ATTACKER) as page:
         r = await page.post("/bid/session", json={"token": "guessed-token-9998-xxxxxxxx"})
         assert r.status_code == 429 and r.json()["error"]["code"] == "TOKEN_ATTEMPTS_LIMIT"
+        assert r.json()["error"]["details"] == {"limit": 3}  # as the WebSocket's close says (protocol.md 1)
+        assert 1 <= int(r.headers["retry-after"]) <= 60  # when the oldest failure leaves the minute's window
         r = await page.post("/bid/session", json={"token": s.bidders[0].token})
         assert r.status_code == 200 and r.json()["bidder_no"] == s.bidders[0].bidder_no
     async with http_from(server, OPERATOR) as page:

@@ -146,8 +146,14 @@ async def test_websocket_bad_input_gets_specific_codes_and_writes_nothing(server
                 reply = await _refused_hello(server, json.dumps({"type": "hello", "session_id": session_id}),
                                              "INVALID_FIELD")
                 assert reply["details"] == {"field": "session_id"}
+            # A token of the wrong type is a malformed hello (INVALID_FIELD), not a guess: 25 of them leave the
+            # address's 20 wrong tokens a minute untouched, so the wrong tokens below are still INVALID_TOKEN.
+            for token in (12345, 1.5, True, ["t" * 20], {"token": "t" * 20}) * 5:
+                reply = await _refused_hello(server, json.dumps({"type": "hello", "session_id": s.id, "token": token}),
+                                             "INVALID_FIELD")
+                assert reply["details"] == {"field": "token"}, (token, reply)
             forged = secrets.token_urlsafe(32)
-            for token in (forged, "short", 12345, "", "\ud800" * 20, "a\u0000" * 10, "t" * 201):
+            for token in (forged, "short", "", "\ud800" * 20, "a\u0000" * 10, "t" * 201):
                 await _refused_hello(server, json.dumps({"type": "hello", "session_id": s.id, "token": token}),
                                      "INVALID_TOKEN")
             await _refused_hello(server, {"type": "hello", "session_id": s.id, "token": expiring.token}, "INVALID_TOKEN")
@@ -269,12 +275,18 @@ async def test_operator_api_bad_input(server: ServerProcess) -> None:
         assert (await refused("INVALID_FIELD", parcel_ref="\ud800"))["details"] == {"field": "parcel_ref"}
         assert (await refused("INVALID_FIELD", session_id="S\u0000"))["details"] == {"field": "session_id"}
         assert (await refused("INVALID_FIELD", session_id="S" * 65))["details"] == {"field": "session_id"}
+        for unsafe in ("a/b", "../../etc/passwd", "S-x' OR '1'='1", "S..1", ".S", "-S", "S 1", "S%2F1", "会话"):
+            assert (await refused("INVALID_ID", 400, session_id=unsafe))["details"] == {"field": "session_id"}
 
         # Nothing refused was created.
         r = await api.get("/api/sessions")
         assert r.status_code == 200 and r.json() == []
 
         # Commands on a real session with bad input.
+        for safe in ("S-GD-2026-007", "DEMO-L-123456", "S-PLAN-1.v2_b", "s" * 64):  # the ids in use still pass
+            made = await api.create(**{**good, "session_id": safe})
+            assert made["terms"]["session_id"] == safe and (await api.session(safe))["terms"]["session_id"] == safe
+            await api.post(f"/api/sessions/{safe}/terminate", {"reason": "测试"})
         created = await api.create(**good)
         sid = created["terms"]["session_id"]
         _error(await api.post("/api/sessions", {**good, "session_id": sid}), 409, "SESSION_EXISTS")
@@ -283,10 +295,14 @@ async def test_operator_api_bad_input(server: ServerProcess) -> None:
         _error(await api.post(f"/api/sessions/{sid}/suspend", {}), 422, "REASON_REQUIRED")
         _error(await api.post(f"/api/sessions/{sid}/suspend", {"reason": "\ud800"}), 422, "INVALID_FIELD")
         _error(await api.post(f"/api/sessions/{sid}/resume", {"reason": "无故"}), 422, "NOT_SUSPENDED")
-        _error(await api.post(f"/api/sessions/{sid}/increment", {"increment_fen": 0, "reason": "x"}), 422,
-               "INVALID_FIELD")
-        _error(await api.post(f"/api/sessions/{sid}/increment", {"increment_fen": 10**16, "reason": "x"}), 422,
-               "INVALID_INCREMENT")
+        for bad in (0, -5, "5", 1.5, 100.0, True, None, [5]):  # docs/protocol.md: not a positive integer of fen
+            error = _error(await api.post(f"/api/sessions/{sid}/increment", {"increment_fen": bad, "reason": "x"}),
+                           422, "INVALID_INCREMENT" if bad is not None else "INVALID_FIELD")
+            assert error["details"] == {"field": "increment_fen"}, (bad, error)
+        _error(await api.post(f"/api/sessions/{sid}/increment", {"reason": "x"}), 422, "INVALID_FIELD")
+        error = _error(await api.post(f"/api/sessions/{sid}/increment", {"increment_fen": 10**16, "reason": "x"}),
+                       422, "INVALID_INCREMENT")
+        assert error["details"] == {"field": "increment_fen"}
         r = await api.post(f"/api/sessions/{sid}/resume", content=b"{", headers={"content-type": "application/json"})
         _error(r, 422, "MALFORMED_JSON")
         _error(await api.get("/api/sessions/S-NOSUCH"), 404, "UNKNOWN_SESSION")
@@ -584,3 +600,55 @@ async def test_debug_log_holds_no_token_and_no_reserve(server_factory: Callable[
         parts = {secret[i:i + 8] for i in range(len(secret) - 7)}  # any 8 characters of it, tails included
         assert not [p for p in parts if p in text], token
     assert str(reserve) not in text and f"{reserve:,}" not in text
+
+
+async def test_closing_before_the_deadline_is_refused_and_the_timers_still_close(server: ServerProcess) -> None:
+    # docs/protocol.md section 7: the operator's close before the deadline is `CLOSE_NOT_DUE` (409) and
+    # changes nothing; the timers run the same close procedure and are never refused.
+    async with Api(server) as api:
+        listing = await api.listing(bidders=1, reserve=100 * WAN, start_in=1.0, listing_seconds=3600)
+        tomorrow = await api.auction(bidders=1, start_in=86_400)
+        short = await api.auction(bidders=1, start_in=3.0, countdown=5)
+        watcher = await WsClient.join(server.ws, listing.id)
+        bidder = await WsClient.join(server.ws, short.id, short.bidders[0].token)
+        try:
+            await wait_opened(watcher)
+            for s, phase in ((listing, "LISTING"), (tomorrow, "SCHEDULED"), (short, None)):
+                before = await api.session(s.id), await api.events(s.id)
+                error = _error(await api.post(f"/api/sessions/{s.id}/close"), 409, "CLOSE_NOT_DUE")
+                assert error["details"]["phase"] == (phase or before[0]["state"]["phase"]), error
+                assert error["details"]["deadline"] == before[0]["state"]["deadline_us"], error
+                assert (await api.session(s.id), await api.events(s.id)) == before  # nothing changed
+            # The timer opens the short auction (a tick with nothing to close) and closes it after the bid.
+            await wait_opened(bidder)
+            assert (await bidder.bid(100 * WAN))["type"] == "ack"
+            closed = await bidder.wait_event("SessionClosed", timeout=60)
+            assert closed["data"]["outcome"] == "SOLD"
+            again = await api.post(f"/api/sessions/{short.id}/close")  # an ended session: its state, as before
+            assert again.status_code == 200 and again.json()["state"]["phase"] == "CLOSED", again.text
+        finally:
+            await close_all(watcher, bidder)
+    assert "Traceback" not in server.log_text()
+
+
+async def test_a_method_a_route_does_not_take_gets_the_error_body(server: ServerProcess) -> None:
+    # README "Limits": 405 METHOD_NOT_ALLOWED with the Allow header, as the standard error body, on every route.
+    async with Api(server) as api:
+        s = await api.auction(bidders=0, start_in=3600)
+        asked = [("DELETE", "/api/sessions"), ("OPTIONS", "/api/sessions"), ("PATCH", f"/api/sessions/{s.id}"),
+                 ("POST", f"/api/sessions/{s.id}"), ("POST", f"/api/sessions/{s.id}/events"),
+                 ("GET", f"/api/sessions/{s.id}/suspend"), ("PUT", "/bid/session"), ("DELETE", "/healthz"),
+                 ("POST", "/public/transparency/key"), ("POST", "/console/login/nothing")]
+        for method, path in asked:
+            r = await api.http.request(method, path)
+            if path.endswith("/nothing"):  # no such path: 404, the same body
+                _error(r, 404, "NOT_FOUND")
+                continue
+            error = _error(r, 405, "METHOD_NOT_ALLOWED")
+            allow = {m.strip() for m in r.headers["allow"].split(",")}
+            assert method not in allow and set(error["details"]["allow"]) == allow, (method, path, r.headers, error)
+            assert "error" in r.json() and r.headers["content-type"].startswith("application/json")
+        # The methods a route takes still work beside it.
+        assert (await api.get(f"/api/sessions/{s.id}")).status_code == 200
+        assert [e["type"] for e in await api.events(s.id)] == ["SessionCreated"]
+    assert "Traceback" not in server.log_text()

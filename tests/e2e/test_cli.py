@@ -7,8 +7,13 @@ import os
 import re
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import Close
+
+from clients.bidder_cli import _refusal_close
 from tests.conftest import ServerProcess
 from tests.e2e.helpers import WAN, Api, WsClient, accepted_bids, assert_no_traceback, wait_opened
 
@@ -100,12 +105,17 @@ async def test_cli_bids_and_reports_rejections(server: ServerProcess) -> None:
             assert code == 2 and "需要竞买凭证" in err and "AUCTION_BIDDER_TOKEN" in err, (out, err)
             _bilingual(err)
 
-            # A bad token or an unknown session: cannot connect, exit 1, the server's code and what to check.
-            code, out, err = await _run("--url", server.ws, "bid", s.id, "--token", "x" * 43, "--amount-fen", "1")
-            assert code == 1 and "服务器拒绝连接 / the server refused: INVALID_TOKEN" in err, (out, err)
+            # A bad token or an unknown session: refused by the server, exit 3 (README: "3 refused by the
+            # server"), the server's code and what to check.
+            code, out, err = await _run("--url", server.ws, "bid", s.id, "--token", "x" * 43, "--amount-fen", "1",
+                                        "--yes")
+            assert code == 3 and "服务器拒绝连接 / the server refused: INVALID_TOKEN" in err, (out, err)
             assert "请核对竞买凭证" in err and "check the bidding token" in err
             code, out, err = await _run("--url", server.ws, "watch", "S-NOSUCH")
-            assert code == 1 and "UNKNOWN_SESSION" in err and "check the session id" in err, (out, err)
+            assert code == 3 and "UNKNOWN_SESSION" in err and "check the session id" in err, (out, err)
+            code, out, err = await _run("--url", server.ws, "bid", "S-NOSUCH", "--token", "x" * 43, "--yes",
+                                        "--amount-fen", "1")
+            assert code == 3 and "UNKNOWN_SESSION" in err, (out, err)
 
             # The watcher printed both accepted bids as they happened.
             seen = b""
@@ -168,3 +178,27 @@ async def test_no_server_is_said_in_both_languages() -> None:
     _bilingual(err)
     code, out, err = await _run("--url", "not-an-address", "watch", "S-1")
     assert code == 1 and "地址格式不对 / not a WebSocket address" in err, err
+
+
+async def test_a_hello_refused_for_a_limit_exits_3(server_factory: Callable[..., ServerProcess]) -> None:
+    # WATCHER_LIMIT (close 4029): the server refused the connection, exit 3 as for a bad token.
+    server = server_factory(AUCTION_WS_MAX_WATCHERS_PER_ADDRESS="1")
+    server.start()
+    async with Api(server) as api:
+        s = await api.auction(bidders=0, start_in=3600)
+    holder = await WsClient.join(server.ws, s.id)  # the address's one watcher
+    try:
+        code, out, err = await _run("--url", server.ws, "watch", s.id)
+        assert code == 3 and "服务器拒绝连接 / the server refused: WATCHER_LIMIT" in err, (out, err)
+    finally:
+        await holder.close()
+
+
+def test_a_close_at_the_hello_without_an_error_frame_is_a_refusal() -> None:
+    # docs/protocol.md section 1: 4001, 4004 and 4029 refuse the hello; other closes are no connection.
+    assert _refusal_close(ConnectionClosed(Close(4029, "TOKEN_ATTEMPTS_LIMIT"), None)) == ("TOKEN_ATTEMPTS_LIMIT", 4029)
+    assert _refusal_close(ConnectionClosed(Close(4004, "UNKNOWN_SESSION"), None)) == ("UNKNOWN_SESSION", 4004)
+    assert _refusal_close(ConnectionClosed(Close(4001, ""), None)) == ("", 4001)
+    assert _refusal_close(ConnectionClosed(Close(1001, "going away"), None)) is None
+    assert _refusal_close(ConnectionClosed(None, None)) is None
+    assert _refusal_close(ConnectionRefusedError()) is None

@@ -67,6 +67,14 @@ class TestAttemptWindow:
         w.failed("a", 61.0)
         assert w.blocked("a", 65.0)
 
+    def test_retry_after_is_when_the_oldest_failure_leaves_the_window(self) -> None:
+        w = AttemptWindow(limit=3, window=60.0)
+        for t in (0.0, 10.0, 20.0):
+            assert w.retry_after("a", t) == 0
+            w.failed("a", t)
+        assert w.retry_after("a", 30.0) == 30 and w.retry_after("a", 59.5) == 1
+        assert w.retry_after("a", 60.0) == 0 and not w.blocked("a", 60.0)
+
     def test_zero_is_no_limit(self) -> None:
         w = AttemptWindow(limit=0)
         for _ in range(100):

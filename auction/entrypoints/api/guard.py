@@ -43,13 +43,19 @@ STATUS = {
     Code.RESULT_ALREADY_PUBLISHED: 409,
     Code.SESSION_SOLD: 409,
     Code.OPERATOR_KEY_ATTEMPTS_LIMIT: 429,
+    Code.TOKEN_ATTEMPTS_LIMIT: 429,
     Code.RECORD_NOT_FINAL: 409,
     Code.POSTDEAL_NO_RESULT: 409,
+    Code.CLOSE_NOT_DUE: 409,
+    Code.METHOD_NOT_ALLOWED: 405,
 }
 
 
-def problem(r: Rejected) -> JSONResponse:
-    headers = {"retry-after": "60"} if r.code is Code.OPERATOR_KEY_ATTEMPTS_LIMIT else None
+def problem(r: Rejected, retry_after: int | None = None) -> JSONResponse:
+    """The error body with its status; `Retry-After` in seconds where a limit says when to come back."""
+    if retry_after is None and r.code is Code.OPERATOR_KEY_ATTEMPTS_LIMIT:
+        retry_after = 60
+    headers = {"retry-after": str(retry_after)} if retry_after is not None else None
     return JSONResponse({"error": r.rejection.to_dict()}, status_code=STATUS.get(r.code, 422), headers=headers)
 
 

@@ -11,6 +11,7 @@ unknown route does, before the key is even looked at.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -35,6 +36,9 @@ from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import Recorded, to_micros
 
+# A session id is a path segment (/api/sessions/{id}, the console, the hall): the characters the other
+# ids take (plans, publication: auction/entrypoints/api/plans.py), and never `..`.
+SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def _time(body: dict[str, Any], name: str, required: bool = True) -> int | None:
@@ -84,6 +88,9 @@ async def create_stand_in_session(service: SessionService, settings: Settings, b
     session_id = body.get("session_id") or f"S-{uuid.uuid4().hex[:12].upper()}"
     if not isinstance(session_id, str) or not 1 <= len(session_id) <= 64 or not storable_text(session_id):
         raise Rejected(Code.INVALID_FIELD, "session_id must be 1-64 characters", field="session_id")
+    if not SESSION_ID.fullmatch(session_id) or ".." in session_id:
+        raise Rejected(Code.INVALID_ID, "session_id: A-Z a-z 0-9 _ . -, first a letter or digit, no '..'",
+                       field="session_id")
     reserve = _fen(body, "reserve_fen", required=False)
     if reserve is not None and not is_valid_amount(reserve):  # the engine never sees it: it is sealed here
         raise Rejected(Code.INVALID_FIELD, "reserve_fen exceeds the system limit", field="reserve_fen")
@@ -137,7 +144,7 @@ class OperatorApi(RouteTable):
                      method={"enum": ["LISTING", "AUCTION"]}, parcel_ref=text(), start_price_fen=FEN,
                      increment_fen=FEN, deposit_fen=FEN, start_at=TIME, listing_end_at=TIME,
                      registration_closes_at=TIME, countdown_seconds={"type": "integer", "minimum": 1, "maximum": 3600},
-                     session_id=text(64), reserve_fen=FEN)),
+                     session_id={**text(64), "pattern": f"^{SESSION_ID.pattern}$"}, reserve_fen=FEN)),
             get("/api/sessions", self.list_sessions, "交易场次 / The sessions"),
             get("/api/sessions/{session_id}", self.get_session, "场次 / A session's terms and state"),
             post("/api/sessions/{session_id}/bidders", self.qualify_bidder,
@@ -215,13 +222,20 @@ class OperatorApi(RouteTable):
         return await self._execute(request, Terminate(reason=_reason(body)))
 
     async def change_increment(self, request: Request, body: dict[str, Any]) -> Any:
-        return await self._execute(request, ChangeIncrement(increment=_fen(body, "increment_fen") or 0,
-                                                            reason=_reason(body)))
+        """Absent: `INVALID_FIELD`; there but not a positive JSON integer of fen (0, -5, "5", 1.5,
+        true, over 10^15): `INVALID_INCREMENT`, as docs/protocol.md says."""
+        increment = body.get("increment_fen")
+        if increment is None:
+            raise Rejected(Code.INVALID_FIELD, "increment_fen is required", field="increment_fen")
+        if not is_valid_amount(increment):
+            raise Rejected(Code.INVALID_INCREMENT, field="increment_fen")
+        return await self._execute(request, ChangeIncrement(increment=increment, reason=_reason(body)))
 
     async def close(self, request: Request) -> Any:
         """Run the close procedure now (it also runs by timer): e.g. again for a session held
-        because the escrow key was locked at its deadline."""
-        return session_view(await request.state.service.tick(request.path_params["session_id"]))
+        because the escrow key was locked at its deadline. Before the deadline it is refused
+        with `CLOSE_NOT_DUE` (409) and nothing changes; the timer's own run is `tick`."""
+        return session_view(await request.state.service.close_now(request.path_params["session_id"]))
 
     async def unlock(self, request: Request, body: dict[str, Any]) -> Any:
         """Give the escrow key its passphrase (the close ceremony). Never logged, never stored."""

@@ -33,8 +33,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auction.domain.codes import MESSAGES, Code
-from auction.entrypoints.api.guard import OperatorGuard, json_body
+from auction.domain.codes import MESSAGES, Code, Rejected
+from auction.entrypoints.api.guard import OperatorGuard, json_body, problem
 from auction.settings import Settings
 
 Reader = Callable[[Request], Awaitable[Any]]
@@ -107,6 +107,17 @@ def unknown_route_message() -> dict[str, Any]:
 
 async def _absent(request: Request) -> Response:
     return JSONResponse(unknown_route_message(), status_code=404)
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    """app.py's handler for routing's 405 (a path that exists, asked with a method it does not
+    take, on every route): the error body every refusal has (`METHOD_NOT_ALLOWED`,
+    `details.allow`), with the `Allow` header routing gave."""
+    headers: dict[str, str] = dict(getattr(exc, "headers", None) or {})
+    allow = [m.strip() for m in headers.get("Allow", headers.get("allow", "")).split(",") if m.strip()]
+    response = problem(Rejected(Code.METHOD_NOT_ALLOWED, allow=allow))
+    response.headers.update(headers)
+    return response
 
 
 class RouteTable:

@@ -21,6 +21,7 @@ says (uvicorn's proxy headers, `FORWARDED_ALLOW_IPS`).
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict, deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -144,6 +145,15 @@ class AttemptWindow:
         times = self.times.get(key)
         if times:
             times.pop()
+
+    def retry_after(self, key: Hashable, now: float) -> int:
+        """Whole seconds (at least 1) until a blocked `key` may try again: when the oldest failure
+        in its window leaves it (0: not blocked)."""
+        if not self.blocked(key, now):
+            return 0
+        times = self.times.get(key)
+        assert times is not None
+        return max(1, math.ceil(times[0] + self.window - now))
 
 
 def token_refusal(failures: AttemptWindow, blocked: bool) -> Rejected:

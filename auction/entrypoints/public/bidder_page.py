@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from auction.adapters.protocol import loads, storable_text
 from auction.domain.codes import Code, Rejected
+from auction.entrypoints.api.guard import problem
 from auction.entrypoints.api.plans import parcel_view
 from auction.entrypoints.http.limits import AttemptWindow, address_of, token_refusal
 from auction.services.deadlines import DeadlineService
@@ -61,8 +62,8 @@ async def which_session(request: Request, settings: Settings) -> Response:
         failures.failed(address, now)
 
     def refused() -> Response:
-        r = token_refusal(failures, blocked)
-        return _refused(r.code, 429 if blocked else 401)
+        r = token_refusal(failures, blocked)  # over the limit: `details.limit` and when to come back
+        return problem(r, failures.retry_after(address, now)) if blocked else _refused(r.code, 401)
     raw = await request.body()
     try:
         token = loads(raw).get("token") if len(raw) <= 1024 else None

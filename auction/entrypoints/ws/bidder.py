@@ -337,6 +337,8 @@ class BidderConnection:
         if last_seq is not None and (type(last_seq) is not int or last_seq < 0):
             raise Rejected(Code.INVALID_FIELD, "last_seq must be a whole number >= 0", field="last_seq")
         token = hello.get("token")
+        if token is not None and not isinstance(token, str):  # a malformed hello, not a guess: not counted
+            raise Rejected(Code.INVALID_FIELD, "token must be a string", field="token")
         if not await self.service.store.exists(session_id):
             raise Rejected(Code.UNKNOWN_SESSION, session_id=session_id)
         if token is None:
