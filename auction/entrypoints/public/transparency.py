@@ -31,7 +31,7 @@ Handler = Callable[[Request, TransparencyLog, str], Awaitable[Any]]
 
 def _int(request: Request, name: str) -> int:
     value = request.query_params.get(name, "")
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise Rejected(Code.INVALID_FIELD, f"{name} must be a whole number", field=name)
     return int(value)
 
