@@ -21,7 +21,8 @@ from auction.entrypoints.api.plans import PlansApi
 from auction.entrypoints.api.publication import PublicationApi
 from auction.entrypoints.api.routes import method_not_allowed
 from auction.entrypoints.api.records import RecordsApi
-from auction.entrypoints.api.tenders import TendersApi
+from auction.entrypoints.api.routes import open_routes
+from auction.entrypoints.api.tenders import TendersApi, bidder_endpoints
 from auction.entrypoints.console.pages import ConsolePages
 from auction.entrypoints.http import i18n
 from auction.entrypoints.http import metrics as metrics_route
@@ -30,10 +31,12 @@ from auction.entrypoints.http.input_guards import BodyLimit, SafePath
 from auction.entrypoints.http.middleware import ApiAudit, SecurityHeaders
 from auction.entrypoints.portal.pages import PortalPages
 from auction.entrypoints.public.bidder_page import routes as bidder_page_routes
+from auction.entrypoints.public.bidder_page import session_endpoint
 from auction.entrypoints.public.hall import Hall
 from auction.entrypoints.public.layout import Layout, is_page_area
+from auction.entrypoints.public.pages import exports as public_exports
 from auction.entrypoints.public.pages import routes as public_page_routes
-from auction.entrypoints.public.transparency import routes as transparency_routes
+from auction.entrypoints.public.transparency import endpoints as transparency_endpoints
 from auction.entrypoints.public.tender_watch import TenderWatch
 from auction.entrypoints.ws.bidder import BidderEndpoint
 from auction.services.session import now_us
@@ -72,6 +75,11 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
                              "connections": endpoint.connections})
 
     layout = Layout()
+    # The routes anyone may call (no operator key): routed below, and described by GET /api/openapi.json:
+    # the sessions' signed logs and public records, the documents' exports (/public/...), the bidders' token
+    # routes (/bid/session; tenders, RULES 6: /tender/...).
+    public = [*transparency_endpoints(), *public_exports(settings, layout), session_endpoint(settings),
+              *bidder_endpoints()]
 
     async def not_found(request: Request, exc: Exception) -> Response:
         # A person in a browser (a GET under the pages' paths) gets a page in the layout; the
@@ -90,8 +98,8 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
                 *Hall(settings, layout).routes(), *i18n.routes(),
                 *PortalPages(settings).routes(),  # the bidders' portal (/portal)
                 *metrics_route.routes(settings),  # GET /metrics, as AUCTION_METRICS says
-                *openapi.routes(settings, tables),  # GET /api/openapi.json, from the tables above
-                *transparency_routes(),  # the sessions' signed logs and public records (/public/...)
+                *openapi.routes(settings, tables, public),  # GET /api/openapi.json, from the lists above
+                *open_routes(public),
                 *tenders_api.routes(), *TenderWatch(layout).routes()],  # tenders (RULES 6)
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},

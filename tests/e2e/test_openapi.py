@@ -1,12 +1,14 @@
 """`GET /api/openapi.json` on a real server, and a property-based run of it
 (schemathesis): every operation is called with bodies, parameters and paths drawn
 from its own schema; no answer is a server error, and every refusal is the standard
-error body (docs/protocol.md). A bounded number of examples per operation,
+error body (docs/protocol.md), or the page for people the operation itself declares
+for that status (the public documents' not-found page). A bounded number of examples per operation,
 derandomized: the same requests on every run, and a failure replays."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from typing import Any
 
@@ -45,10 +47,13 @@ def test_the_document_describes_the_running_api(server: ServerProcess) -> None:
     assert set(error["properties"]["code"]["enum"]) == CODES
 
 
-def _refusal_is_the_error_body(response: httpx.Response, what: str) -> None:
+def _refusal_is_the_error_body(response: httpx.Response, what: str, declared: dict[str, Any] | None = None) -> None:
     assert response.status_code < 500, f"{what}: {response.status_code} {response.text[:500]}"
     assert_no_traceback(response.text)
-    if response.status_code >= 400:
+    page = (declared or {}).get(str(response.status_code), {}).get("content", {})
+    if "text/html" in page:  # declared by the operation: a page for people, not the error body
+        assert response.headers["content-type"].startswith("text/html"), f"{what}: {response.headers}"
+    elif response.status_code >= 400:
         body = response.json()
         assert set(body) == {"error"}, f"{what}: {body}"
         error = body["error"]
@@ -57,13 +62,17 @@ def _refusal_is_the_error_body(response: httpx.Response, what: str) -> None:
 
 
 def _with_known_ids(document: dict[str, Any], known: dict[str, str]) -> dict[str, Any]:
-    """Path parameters drawn from a real object's id as well as from any string, so that
-    the run reaches past the look-up into the handlers' checks."""
-    for operation in (op for item in document["paths"].values() for op in item.values()):
+    """The operations with a path parameter named in `known`, that parameter always a real
+    object's id (drawn from "the id or any string", the id came up in none of a dozen draws),
+    so that the run reaches past the look-up into the handlers' checks."""
+    with_ids = copy.deepcopy(document)
+    with_ids["paths"] = {path: item for path, item in with_ids["paths"].items()
+                         if any(f"{{{name}}}" in path for name in known)}
+    for operation in (op for item in with_ids["paths"].values() for op in item.values()):
         for parameter in operation["parameters"]:
             if parameter["in"] == "path" and parameter["name"] in known:
-                parameter["schema"] = {"anyOf": [{"const": known[parameter["name"]]}, parameter["schema"]]}
-    return document
+                parameter["schema"] = {"const": known[parameter["name"]]}
+    return with_ids
 
 
 async def _a_session(server: ServerProcess) -> str:
@@ -74,13 +83,17 @@ async def _a_session(server: ServerProcess) -> str:
 
 def test_no_operation_answers_a_server_error_and_every_refusal_is_the_error_body(server: ServerProcess) -> None:
     session_id = asyncio.run(_a_session(server))
-    schema = schemathesis.openapi.from_dict(_with_known_ids(_document(server), {"session_id": session_id}))
+    document = _document(server)
+    assert len(_operations(document)) > 50
+    # Any path first, then the real session's (the session's own operations last: they may end it).
+    runs = [(document, op) for op in _operations(document)]
+    runs += [(known, op) for known in [_with_known_ids(document, {"session_id": session_id})]
+             for op in _operations(known)]
     auth = {"Authorization": f"Bearer {server.operator_key}"}
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) > 50
     with httpx.Client(base_url=server.http, timeout=60, trust_env=False, limits=KEEPALIVE) as http:
-        for operation in operations:
+        for document, operation in runs:
             what = f"{operation.method.upper()} {operation.path}"
+            declared = document["paths"][operation.path][operation.method.lower()]["responses"]
 
             @given(case=operation.as_strategy())
             @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -89,9 +102,15 @@ def test_no_operation_answers_a_server_error_and_every_refusal_is_the_error_body
                 kwargs = case.as_transport_kwargs(base_url=server.http, headers=auth)
                 response = http.request(kwargs["method"], kwargs["url"], params=kwargs.get("params"),
                                         headers=kwargs.get("headers"), content=_content(kwargs))
-                _refusal_is_the_error_body(response, f"{what} {kwargs['url']} {kwargs.get('json', '')!r:.300}")
+                _refusal_is_the_error_body(response, f"{what} {kwargs['url']} {kwargs.get('json', '')!r:.300}",
+                                           declared)
 
             call()
+
+
+def _operations(document: dict[str, Any]) -> list[Any]:
+    schema = schemathesis.openapi.from_dict(copy.deepcopy(document))
+    return [result.ok() for result in schema.get_all_operations()]
 
 
 def _content(kwargs: dict[str, Any]) -> bytes | None:
@@ -99,3 +118,19 @@ def _content(kwargs: dict[str, Any]) -> bytes | None:
         return json.dumps(kwargs["json"]).encode()
     data = kwargs.get("data")
     return data.encode() if isinstance(data, str) else data
+
+
+def test_the_public_routes_refuse_with_the_error_body_what_the_document_declares(server: ServerProcess) -> None:
+    """The transparency log's routes, as described: a record before the close is 409 RECORD_NOT_FINAL
+    (declared), and a proof's number that Python calls a digit but is none ("²") is refused, not a 500."""
+    session_id = asyncio.run(_a_session(server))
+    record = _document(server)["paths"]["/public/sessions/{session_id}/record.json"]["get"]
+    assert record["security"] == [] and record["responses"]["409"] == {"$ref": "#/components/responses/Refused"}
+    with httpx.Client(base_url=server.http, timeout=30, trust_env=False, limits=KEEPALIVE) as http:
+        r = http.get(f"/public/sessions/{session_id}/record.json")
+        assert r.status_code == 409 and r.json()["error"]["code"] == Code.RECORD_NOT_FINAL.value
+        for query in ("seq=²&tree_size=1", "seq=1&tree_size=²", "seq=1"):
+            r = http.get(f"/public/sessions/{session_id}/proof/inclusion?{query}")
+            assert r.status_code == 422, (query, r.status_code, r.text[:300])
+            _refusal_is_the_error_body(r, query)
+            assert r.json()["error"]["code"] == Code.INVALID_FIELD.value

@@ -18,6 +18,10 @@ Each route also carries what `GET /api/openapi.json` says of it (`Doc`: a summar
 the JSON Schema of its body, its query parameters, the media type it answers
 with); auction/entrypoints/http/openapi.py writes the document from these same
 tables, so a route cannot exist without being described, nor the other way round.
+The routes anyone may call (the public records, the bidders' token routes) are
+`Endpoint`s too, routed as they are by `open_routes` (each handler answers its own
+refusals, no key) from the same list the document is written from, with their own
+security scheme in their `Doc`.
 The schemas describe what the handlers check (they stay the judges: a body outside
 its schema is refused by the handler with its own code).
 """
@@ -25,7 +29,7 @@ its schema is refused by the handler with its own code).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +75,12 @@ class Doc:
     query: Mapping[str, Schema] = field(default_factory=dict)  # optional query parameters
     answers: str = "application/json"  # the media type of its success
     raw_body: str | None = None  # post_raw: the media type of the body it reads itself
+    # The security schemes that admit it, any one of them (None: anyone, no credentials).
+    security: tuple[str | None, ...] = ("operatorKey",)
+    required_query: tuple[str, ...] = ()  # the names in `query` the route refuses to go without
+    # Answers worth naming beyond the success and the standard refusals: status -> (what, media type);
+    # a refusal in application/json is the standard error body, any other media type a page for people.
+    also: Mapping[int, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,11 @@ def post_raw(path: str, handler: Reader, summary: str = "", *, status: int = 200
 
 def unknown_route_message() -> dict[str, Any]:
     return {"error": {"code": Code.NOT_FOUND.value, "message": MESSAGES[Code.NOT_FOUND], "details": {}}}
+
+
+def open_routes(endpoints: Sequence[Endpoint]) -> list[Route]:
+    """Routes without the operator key: each handler checks what it needs and answers its refusals."""
+    return [Route(e.path, e.handler, methods=[e.method]) for e in endpoints]
 
 
 async def _absent(request: Request) -> Response:

@@ -30,7 +30,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
 
 from auction.documents.tender_notice import TenderNotice, render_html
 from auction.domain.china import iso_cst
@@ -45,7 +44,7 @@ from auction.entrypoints.api.inputs import instant
 from auction.entrypoints.api.operator import _reason
 from auction.entrypoints.api.plans import MEMBER_ID, plan_id_of
 from auction.entrypoints.api.records import parcel_facts
-from auction.entrypoints.api.routes import FEN, INT, OBJECT, TIME, Endpoint, RouteTable, get, obj, post, text
+from auction.entrypoints.api.routes import FEN, INT, OBJECT, TIME, Doc, Endpoint, RouteTable, get, obj, post, text
 from auction.services.registration import TOKEN_PREFIX
 from auction.services.tender import TenderRequest, TenderService, receipt_view
 from auction.settings import Settings
@@ -214,10 +213,6 @@ class TendersApi(RouteTable):
             get(f"{tid}/notice", self.notice, "中标通知书 / The winner's notice of award (HTML)", answers="text/html"),
         ]
 
-    def routes(self) -> list[Route]:
-        return [*super().routes(), Route("/tender/{tender_id}", public_tender, methods=["GET"]),
-                Route("/tender/{tender_id}/bid", submit_bid, methods=["POST"])]
-
     async def create(self, request: Request, body: dict[str, Any]) -> Response:
         return await create_tender(request, plan_id_of(request.path_params["plan_id"]), body)
 
@@ -294,3 +289,22 @@ async def submit_bid(request: Request) -> Response:
         return JSONResponse(view, status_code=201)
     except Rejected as r:
         return problem(r)
+
+
+SEALED_BID = obj(
+    "commitment", "envelope", commitment={"type": "string", "pattern": "^[0-9a-f]{64}$"},
+    envelope=obj("key_id", "nonce", "ciphertext", key_id={"type": "string"}, nonce={"type": "string"},
+                 ciphertext={"type": "string"}))
+
+
+def bidder_endpoints() -> list[Endpoint]:
+    """The bidders' routes (their token, no operator key): routed by app.py from this list, which
+    GET /api/openapi.json describes."""
+    return [
+        Endpoint("GET", "/tender/{tender_id}", public_tender, doc=Doc(
+            "招标公告 / A tender as the public sees it: terms, escrow public key, opening, result; with a "
+            "bidding token (Authorization: Bearer bt_...) also `you: {bidder_no}`", security=(None, "bidderToken"))),
+        Endpoint("POST", "/tender/{tender_id}/bid", submit_bid, 201, doc=Doc(
+            "投标 / A sealed bid (the commitment and the envelope only); answers its receipt",
+            SEALED_BID, security=("bidderToken",))),
+    ]

@@ -2,10 +2,14 @@
 route tables the server routes with (auction/entrypoints/api/routes.py), never by hand
 beside them: each `Endpoint` gives its method, path (and so its path parameters), its
 success status, whether it exists on this server (a stand-in only with stand-ins on),
-and its `Doc` (summary, body schema, query parameters, media type). The few routes
-outside the tables (the bank's webhook, `/healthz`, `/metrics`, this document) are
-declared below with the same `Endpoint`. Every refusal is the one error body
-(docs/protocol.md, "HTTP API errors"), a shared component.
+and its `Doc` (summary, body schema, query parameters, media type, security scheme).
+The open endpoints (public records, transparency log, the bidders' token routes) are
+`Endpoint` lists too, routed by app.py from the very list handed here. The few routes
+outside both (the bank's webhook, `/healthz`, `/metrics`, this document) are declared
+below with the same `Endpoint`; tests/unit/test_openapi.py fails if the app routes
+anything else that is not one of its short list of pages for people. Every refusal is
+the one error body (docs/protocol.md, "HTTP API errors"), a shared component, unless
+a `Doc` names another answer (the public documents' not-found page).
 
 Behind the operator key, as the API it describes.
 """
@@ -45,49 +49,57 @@ async def _described_elsewhere(request: Request) -> Any:
     raise NotImplementedError  # routed by its own module; declared here for the document only
 
 
-def _elsewhere(settings: Settings) -> list[tuple[Endpoint, str | None]]:
-    """The routes outside the tables, with their security scheme (None: none)."""
+def _elsewhere(settings: Settings) -> list[Endpoint]:
+    """The routes outside the tables and the lists of open endpoints, each with its security scheme."""
     bank = Endpoint("POST", "/bank/notifications", _described_elsewhere, doc=Doc(
         "银行到账通知 / The bank reports a payment into a deposit sub-account (signed: X-Bank-Id, X-Timestamp, "
         "X-Signature = hex HMAC-SHA256(secret, timestamp + '.' + body))",
         obj("txn_id", "sub_account", "amount_fen", "payer_name", "payer_account", "received_at",
             txn_id=text(64), sub_account=text(32), amount_fen={"type": "integer"}, payer_name=text(200),
-            payer_account=text(64), received_at=TIME)))
-    found: list[tuple[Endpoint, str | None]] = [
-        (Endpoint("GET", "/healthz", _described_elsewhere, doc=Doc("就绪检查 / Ready, and the database reachable")),
-         None),
-        (bank, "bankSignature"),
-        (Endpoint("GET", PATH, _described_elsewhere, doc=Doc("本文档 / This document (OpenAPI 3.1)")), "operatorKey"),
+            payer_account=text(64), received_at=TIME), security=("bankSignature",)))
+    found = [
+        Endpoint("GET", "/healthz", _described_elsewhere, doc=Doc(
+            "就绪检查 / Ready, and the database reachable", security=(None,))),
+        bank,
+        Endpoint("GET", PATH, _described_elsewhere, doc=Doc("本文档 / This document (OpenAPI 3.1)")),
     ]
     if settings.metrics != "off":
-        found.append((Endpoint("GET", "/metrics", _described_elsewhere, doc=Doc(
-            "Prometheus 指标 / Prometheus metrics (docs/operations.md)", answers="text/plain")),
-            "operatorKey" if settings.metrics == "operator" else None))
+        found.append(Endpoint("GET", "/metrics", _described_elsewhere, doc=Doc(
+            "Prometheus 指标 / Prometheus metrics (docs/operations.md)", answers="text/plain",
+            security=("operatorKey",) if settings.metrics == "operator" else (None,))))
     return found
 
 
-def _operation(e: Endpoint, security: str | None) -> dict[str, Any]:
+def _answer(description: str, media_type: str) -> dict[str, Any]:
+    if media_type == "application/json":
+        return {"$ref": "#/components/responses/Refused"}
+    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+
+
+def _operation(e: Endpoint) -> dict[str, Any]:
     doc = e.doc
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
         for name in re.findall(r"{(\w+)}", e.path)
     ]
-    parameters += [{"name": name, "in": "query", "required": False, "schema": schema}
+    parameters += [{"name": name, "in": "query", "required": name in doc.required_query, "schema": schema}
                    for name, schema in doc.query.items()]
     if e.path == "/bank/notifications":
         parameters += [{"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
                        for name in ("X-Bank-Id", "X-Timestamp", "X-Signature")]
     success_schema: Schema = {} if doc.answers.endswith("json") else {"type": "string"}
+    responses: dict[str, Any] = {
+        str(e.status): {"description": "done", "content": {doc.answers: {"schema": success_schema}}},
+        "4XX": {"$ref": "#/components/responses/Refused"},
+        "503": {"$ref": "#/components/responses/Refused"},
+    }
+    responses |= {str(status): _answer(what, media) for status, (what, media) in doc.also.items()}
     operation: dict[str, Any] = {
         "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{e.method.lower()}{e.path}").strip("_"),
         "summary": doc.summary or f"{e.method} {e.path}",
         "parameters": parameters,
-        "responses": {
-            str(e.status): {"description": "done", "content": {doc.answers: {"schema": success_schema}}},
-            "4XX": {"$ref": "#/components/responses/Refused"},
-            "503": {"$ref": "#/components/responses/Refused"},
-        },
-        "security": [{security: []}] if security else [],
+        "responses": responses,
+        "security": [] if doc.security == (None,) else [{s: []} if s else {} for s in doc.security],
     }
     if doc.body is not None:
         operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": doc.body}}}
@@ -98,17 +110,25 @@ def _operation(e: Endpoint, security: str | None) -> dict[str, Any]:
     return operation
 
 
-def document(settings: Settings, tables: Sequence[RouteTable]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of this server's HTTP API, as configured."""
-    declared = [(e, "operatorKey") for table in tables for e in table.table()
-                if not e.stand_in or settings.stand_ins_on]
+DESCRIPTION = (
+    "The HTTP API for machines: the operator's APIs (/api/..., the operator key), the bank's webhook, the "
+    "public records and transparency log (/public/...), the bidders' token routes (/bid/session, "
+    "/tender/...), /healthz and /metrics. HTML pages for people are not described here (the console, "
+    "the hall, the portal, the bidder page and the public pages), nor the WebSocket /ws (docs/protocol.md). "
+    "docs/protocol.md: the error codes; README: each API.")
+
+
+def document(settings: Settings, tables: Sequence[RouteTable], public: Sequence[Endpoint] = ()) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of this server's HTTP API, as configured: the operator's tables, the
+    open endpoints (`public`, routed from the same list) and the routes declared above."""
+    declared = [e for table in tables for e in table.table() if not e.stand_in or settings.stand_ins_on]
     paths: dict[str, dict[str, Any]] = {}
-    for e, security in declared + _elsewhere(settings):
-        paths.setdefault(e.path, {})[e.method.lower()] = _operation(e, security)
+    for e in [*declared, *public, *_elsewhere(settings)]:
+        paths.setdefault(e.path, {})[e.method.lower()] = _operation(e)
     return {
         "openapi": "3.1.0",
         "info": {"title": "国有建设用地使用权网上交易系统 API / Land-use-rights online trading server API",
-                 "version": "1", "description": "docs/protocol.md: the error codes; README: each API."},
+                 "version": "1", "description": DESCRIPTION},
         "servers": [{"url": settings.base_url}],
         "paths": paths,
         "components": {
@@ -119,13 +139,15 @@ def document(settings: Settings, tables: Sequence[RouteTable]) -> dict[str, Any]
                 "operatorKey": {"type": "http", "scheme": "bearer", "description": "AUCTION_OPERATOR_KEY"},
                 "bankSignature": {"type": "apiKey", "in": "header", "name": "X-Signature",
                                   "description": "with X-Bank-Id and X-Timestamp (AUCTION_BANK_SECRETS)"},
+                "bidderToken": {"type": "http", "scheme": "bearer",
+                                "description": "a bidder's bidding token (bt_...), issued with the application"},
             },
         },
     }
 
 
-def routes(settings: Settings, tables: Sequence[RouteTable]) -> list[Route]:
-    described = document(settings, tables)
+def routes(settings: Settings, tables: Sequence[RouteTable], public: Sequence[Endpoint] = ()) -> list[Route]:
+    described = document(settings, tables, public)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(described)

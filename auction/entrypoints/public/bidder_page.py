@@ -26,6 +26,7 @@ from auction.adapters.protocol import loads, storable_text
 from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.guard import problem
 from auction.entrypoints.api.plans import parcel_view
+from auction.entrypoints.api.routes import Doc, Endpoint, obj
 from auction.entrypoints.http.limits import AttemptWindow, address_of, token_refusal
 from auction.services.deadlines import DeadlineService
 from auction.services.plans import PlanService
@@ -114,13 +115,24 @@ async def no_icon(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def routes(settings: Settings) -> list[Route | Mount]:
+def session_endpoint(settings: Settings) -> Endpoint:
+    """`POST /bid/session`: routed by app.py as GET /api/openapi.json describes it."""
     async def session_of_token(request: Request) -> Response:
         return await which_session(request, settings)
 
+    return Endpoint("POST", "/bid/session", session_of_token, doc=Doc(
+        "竞买人登录 / Which session a bidding token is for: {session_id, bidder_no} and the announced parcel "
+        "facts. The token travels in the JSON body, not in a header; wrong tokens count against the "
+        "client address's limit (401 INVALID_TOKEN, then 429 TOKEN_ATTEMPTS_LIMIT)",
+        obj("token", token={"type": "string", "minLength": 16, "maxLength": 200,
+                            "description": "the bidding token (bt_...), as issued"}),
+        security=(None,)))
+
+
+def routes(settings: Settings) -> list[Route | Mount]:
+    """The page and its files (for people, not described in GET /api/openapi.json)."""
     return [
         Route("/favicon.ico", no_icon, methods=["GET"]),
         Route("/bid", bid_page, methods=["GET"]),
-        Route("/bid/session", session_of_token, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]

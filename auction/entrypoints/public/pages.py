@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from auction.documents.landchina import ANNOUNCEMENT, CHANGE, RESULT, UNSOLD, UPDATE, to_xml
 from auction.documents.pages import TITLES, atom_feed, detail_body, list_body, list_title, versions_note
+from auction.entrypoints.api.routes import Doc, Endpoint
 from auction.entrypoints.public.layout import Layout
 from auction.settings import Settings
 from auction.store import publication as outbox
@@ -124,18 +125,40 @@ async def feed(request: Request, base: str) -> Response:
 
 
 def routes(settings: Settings, layout: Layout | None = None) -> list[Route]:
+    """The pages for people (not described in GET /api/openapi.json; the exports are: `exports`)."""
+    pages = Pages(layout or Layout())
+    safe = pages.safe
+    return [
+        Route("/public/announcements", safe(pages.announcements)),
+        Route("/public/announcements/{document_id}", safe(pages.announcement)),
+        Route("/public/results", safe(pages.results)),
+        Route("/public/results/{document_id}", safe(pages.result)),
+    ]
+
+
+# Their refusals are the site's pages, for people who followed a link: not the JSON error body.
+_UNAVAILABLE = {503: ("the database unavailable: the site's page saying so", "text/html")}
+_PAGES_REFUSE = {404: ("no such document: the site's not-found page", "text/html"), **_UNAVAILABLE}
+
+
+def exports(settings: Settings, layout: Layout | None = None) -> list[Endpoint]:
+    """The feed and each document's exports, for machines: routed by app.py from this list,
+    which GET /api/openapi.json describes."""
     pages = Pages(layout or Layout())
     safe = pages.safe
 
     async def atom(request: Request) -> Response:
         return await feed(request, settings.base_url)
 
+    def export(path: str, handler: Any, summary: str, answers: str) -> Endpoint:
+        also = _PAGES_REFUSE if "{document_id}" in path else _UNAVAILABLE
+        return Endpoint("GET", path, safe(handler), doc=Doc(summary, answers=answers, security=(None,), also=also))
+
     return [
-        Route("/public/announcements", safe(pages.announcements)),
-        Route("/public/announcements/{document_id}", safe(pages.announcement)),
-        Route("/public/results", safe(pages.results)),
-        Route("/public/results/{document_id}", safe(pages.result)),
-        Route("/public/feed.atom", safe(atom)),
-        Route("/public/documents/{document_id}.json", safe(pages.export_json)),
-        Route("/public/documents/{document_id}.xml", safe(pages.export_xml)),
+        export("/public/feed.atom", atom, "公告订阅 / The Atom feed of every published document",
+               "application/atom+xml"),
+        export("/public/documents/{document_id}.json", pages.export_json,
+               "公告导出 / A published document (announcement or result) as JSON", "application/json"),
+        export("/public/documents/{document_id}.xml", pages.export_xml,
+               "公告导出 / A published document in the landchina XML form", "application/xml"),
     ]

@@ -18,10 +18,10 @@ from typing import Any
 import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.guard import problem
+from auction.entrypoints.api.routes import Doc, Endpoint, Schema
 from auction.services.public_record import public_record
 from auction.services.session import SessionService
 from auction.services.transparency import TransparencyLog, head_view
@@ -31,7 +31,7 @@ Handler = Callable[[Request, TransparencyLog, str], Awaitable[Any]]
 
 def _int(request: Request, name: str) -> int:
     value = request.query_params.get(name, "")
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise Rejected(Code.INVALID_FIELD, f"{name} must be a whole number", field=name)
     return int(value)
 
@@ -46,7 +46,7 @@ async def key(request: Request) -> Response:
     return JSONResponse({"key_id": log.key.key_id, "public_key": log.key.public.hex(), "algorithm": "Ed25519"})
 
 
-def session_route(path: str, handler: Handler, *, cache: str = "no-store") -> Route:
+def session_route(path: str, handler: Handler, doc: Doc, *, cache: str = "no-store") -> Endpoint:
     """A route about one session: unknown sessions, refusals and an unavailable database answered once."""
 
     async def endpoint(request: Request) -> Response:
@@ -62,7 +62,7 @@ def session_route(path: str, handler: Handler, *, cache: str = "no-store") -> Ro
             return problem(Rejected(Code.SERVICE_UNAVAILABLE))
         return JSONResponse(body, headers={"cache-control": cache})
 
-    return Route(path, endpoint, methods=["GET"])
+    return Endpoint("GET", path, endpoint, doc=doc)
 
 
 async def heads(request: Request, log: TransparencyLog, session_id: str) -> dict[str, Any]:
@@ -84,12 +84,27 @@ async def record(request: Request, log: TransparencyLog, session_id: str) -> dic
     return await public_record(request.state.service, log, plans.store if plans is not None else None, session_id)
 
 
-def routes() -> list[Route]:
+SEQ: Schema = {"type": "integer", "minimum": 1, "maximum": 999_999_999}
+PUBLIC = (None,)  # anyone, no credentials
+UNENDED = {409: ("RECORD_NOT_FINAL: the session has not ended yet", "application/json")}
+
+
+def endpoints() -> list[Endpoint]:
+    """The routes of the transparency log, as routed (app.py) and as GET /api/openapi.json describes them."""
+    one = "/public/sessions/{session_id}"
     return [
-        Route("/public/transparency/key", key, methods=["GET"]),
-        session_route("/public/sessions/{session_id}/tree-heads", heads),
-        session_route("/public/sessions/{session_id}/proof/inclusion", inclusion),
-        session_route("/public/sessions/{session_id}/proof/consistency", consistency),
+        Endpoint("GET", "/public/transparency/key", key, doc=Doc(
+            "交易中心公钥 / The trading center's Ed25519 public key (key_id, public_key hex)", security=PUBLIC)),
+        session_route(f"{one}/tree-heads", heads, Doc(
+            "签名树头 / Every signed tree head of a session's log, and the latest", security=PUBLIC)),
+        session_route(f"{one}/proof/inclusion", inclusion, Doc(
+            "包含证明 / Proof that event `seq` is in the tree of size `tree_size` (1 <= seq <= tree_size)",
+            query={"seq": SEQ, "tree_size": SEQ}, required_query=("seq", "tree_size"), security=PUBLIC)),
+        session_route(f"{one}/proof/consistency", consistency, Doc(
+            "一致性证明 / Proof that the tree of size `first` is a prefix of the tree of size `second`",
+            query={"first": SEQ, "second": SEQ}, required_query=("first", "second"), security=PUBLIC)),
         # An ended session's record never changes (its last head is signed before it is served).
-        session_route("/public/sessions/{session_id}/record.json", record, cache="public, max-age=60"),
+        session_route(f"{one}/record.json", record, Doc(
+            "公开记录 / A session's public record (events, bidders' keys, the reserve and its salt), once ended",
+            security=PUBLIC, also=UNENDED), cache="public, max-age=60"),
     ]
