@@ -13,15 +13,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from auction.bootstrap import Runtime, running
+from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.bank_webhook import BankWebhook
 from auction.entrypoints.api.deadlines import DeadlinesApi
 from auction.entrypoints.api.deposits import DepositsApi
 from auction.entrypoints.api.operator import OperatorApi, unknown_route_message
 from auction.entrypoints.api.plans import PlansApi
 from auction.entrypoints.api.publication import PublicationApi
-from auction.entrypoints.api.routes import method_not_allowed
+from auction.entrypoints.api.routes import method_not_allowed, open_routes
 from auction.entrypoints.api.records import RecordsApi
-from auction.entrypoints.api.routes import open_routes
 from auction.entrypoints.api.tenders import TendersApi, bidder_endpoints
 from auction.entrypoints.console.pages import ConsolePages
 from auction.entrypoints.http import i18n
@@ -43,6 +43,12 @@ from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import nodes
 
+
+
+def _not_ready(status: str) -> JSONResponse:
+    """`/healthz` not ready: its `status` for probes, and the standard error body beside it."""
+    error = Rejected(Code.SERVICE_UNAVAILABLE, status).rejection.to_dict()
+    return JSONResponse({"status": status, "error": error}, status_code=503)
 
 def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None) -> Starlette:
     """`dsn`: the server's login; `migration_dsn`: the schema owner's, which runs the
@@ -66,11 +72,11 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
     async def healthz(request: Request) -> Response:
         rt = holder.get("rt")
         if rt is None:
-            return JSONResponse({"status": "starting"}, status_code=503)
+            return _not_ready("starting")
         try:
             await nodes.ping(rt.pool)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            return JSONResponse({"status": "database unavailable"}, status_code=503)
+            return _not_ready("database unavailable")
         return JSONResponse({"status": "ok", "node": settings.node_id, "server_time_us": now_us(),
                              "connections": endpoint.connections})
 

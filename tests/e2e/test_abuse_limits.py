@@ -204,6 +204,12 @@ async def test_failed_tokens_per_address_are_capped(server_factory: Callable[...
         r = await page.post("/bid/session", json={"token": s.bidders[0].token})
         assert r.status_code == 200 and r.json()["bidder_no"] == s.bidders[0].bidder_no
     async with http_from(server, OPERATOR) as page:
+        # A body with no string token is no guess (as the hello's INVALID_FIELD): refused as such, not counted.
+        for _ in range(5):
+            r = await page.post("/bid/session", json={"token": 123})
+            assert r.status_code == 422 and r.json()["error"]["details"] == {"field": "token"}, r.text
+            r = await page.post("/bid/session", content=b"{not json", headers={"content-type": "application/json"})
+            assert r.status_code == 422 and r.json()["error"]["code"] == "MALFORMED_JSON", r.text
         for i in range(2):
             r = await page.post("/bid/session", json={"token": f"guessed-token-{i:04d}-xxxxxxxx"})
             assert r.status_code == 401 and r.json()["error"]["code"] == "INVALID_TOKEN"

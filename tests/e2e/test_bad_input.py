@@ -356,7 +356,7 @@ async def test_deeply_nested_json_gets_its_code(server_factory: Callable[..., Se
         for path in paths:
             for kind in ("[", "{"):
                 r = await api.post(path, content=_deep(DEEP, kind), headers={"content-type": "application/json"})
-                if path == "/bid/session":  # the bidder page's sign-in answers any bad input alike
+                if path == "/bid/session":  # the sign-in reads 1 KiB at most: a longer body is a wrong token
                     _error(r, 401, "INVALID_TOKEN")
                 else:
                     assert _error(r, 422, "JSON_TOO_DEEP")["details"] == {"maximum": 32}, path

@@ -107,3 +107,15 @@ async def test_the_open_routes_say_how_they_are_called() -> None:
     export = paths["/public/documents/{document_id}.xml"]["get"]["responses"]
     assert "application/xml" in export["200"]["content"] and "text/html" in export["404"]["content"]
     assert "application/atom+xml" in paths["/public/feed.atom"]["get"]["responses"]["200"]["content"]
+
+
+def test_healthz_not_ready_answers_its_status_beside_the_standard_error_body() -> None:
+    """A probe reads `status`; anything that reads the API's refusals reads the error body (docs/protocol.md)."""
+    import json
+
+    from auction.app import _not_ready
+
+    r = _not_ready("database unavailable")
+    body = json.loads(bytes(r.body))
+    assert r.status_code == 503 and body["status"] == "database unavailable"
+    assert body["error"]["code"] == "SERVICE_UNAVAILABLE" and set(body["error"]) == {"code", "message", "details"}

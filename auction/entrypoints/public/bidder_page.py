@@ -56,6 +56,17 @@ async def which_session(request: Request, settings: Settings) -> Response:
     # The same limit as the WebSocket hello's, in the same count: failed tokens per client address
     # and minute (auction/entrypoints/http/limits.py); counted before the look-up, taken back when good. Over
     # the limit a wrong token is refused as a guess (429); a valid one still signs in.
+    # A body that holds no string token is not a guess (as the hello's INVALID_FIELD): refused as
+    # such, and not counted. Any string is a guess, counted before it is looked up.
+    raw = await request.body()
+    try:
+        token = loads(raw).get("token") if len(raw) <= 1024 else ""
+    except Rejected as r:  # not JSON
+        return problem(r)
+    except AttributeError:  # JSON, not an object
+        token = None
+    if not isinstance(token, str):
+        return problem(Rejected(Code.INVALID_FIELD, "token must be a string", field="token"))
     failures: AttemptWindow = request.state.limits.token_failures
     address, now = address_of(request.client), time.monotonic()
     blocked = failures.blocked(address, now)
@@ -65,12 +76,7 @@ async def which_session(request: Request, settings: Settings) -> Response:
     def refused() -> Response:
         r = token_refusal(failures, blocked)  # over the limit: `details.limit` and when to come back
         return problem(r, failures.retry_after(address, now)) if blocked else _refused(r.code, 401)
-    raw = await request.body()
-    try:
-        token = loads(raw).get("token") if len(raw) <= 1024 else None
-    except (Rejected, AttributeError):
-        token = None
-    if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
+    if not 16 <= len(token) <= 200 or not storable_text(token):
         return refused()
     try:
         row = await session_rows.bidder_by_token(
@@ -123,7 +129,8 @@ def session_endpoint(settings: Settings) -> Endpoint:
     return Endpoint("POST", "/bid/session", session_of_token, doc=Doc(
         "竞买人登录 / Which session a bidding token is for: {session_id, bidder_no} and the announced parcel "
         "facts. The token travels in the JSON body, not in a header; wrong tokens count against the "
-        "client address's limit (401 INVALID_TOKEN, then 429 TOKEN_ATTEMPTS_LIMIT)",
+        "client address's limit (401 INVALID_TOKEN, then 429 TOKEN_ATTEMPTS_LIMIT); a body without a string "
+        "token is refused as such (422 MALFORMED_JSON or INVALID_FIELD) and not counted",
         obj("token", token={"type": "string", "minLength": 16, "maxLength": 200,
                             "description": "the bidding token (bt_...), as issued"}),
         security=(None,)))
