@@ -187,7 +187,7 @@ class ScenarioReport:
     locust_cmd: str
     lean: LeanResult | None = None  # the same server driven by the lean bidder swarm (`--generator`)
     processes: LeanResult | None = None  # the same load on `--processes N` server processes, lean swarm
-    paced: LeanResult | None = None  # the lean swarm paced at PACED_SHARE of the raw commit rate
+    paced: LeanResult | None = None  # the lean swarm paced at PACED_SHARE of what the unpaced run accepted
 
 
 def _errors(f: dict[str, Any]) -> str:
@@ -338,10 +338,12 @@ def lean_rows(row: Any) -> None:
     row("  processes: CPU per accepted bid, ms (servers, bidders)", of("processes", per_bid("server", "bidders")))
 
 
-GENERATORS = ("both", "locust", "swarm")
-# The paced run offers this share of the raw commit rate measured in the same run: the issue's
-# latency target (ack p99 <= 50 ms) at a throughput of at least 40 % of raw, below saturation.
-PACED_SHARE = 0.42  # `--generator`: who drives the max-throughput bidders
+GENERATORS = ("both", "locust", "swarm")  # `--generator`: who drives the max-throughput bidders
+# The paced run offers this share of what the unpaced run accepted (the server's capacity under
+# this load): the ack latency a bidder sees below saturation, where the unpaced run shows only
+# Little's law (bids in flight over throughput). The targets row judges it against the raw
+# commit rate measured after the runs, as every other row is (>= 40 % with ack p99 <= 50 ms).
+PACED_SHARE = 0.85
 
 
 def _lean_applies(sc: Scenario) -> bool:
@@ -421,9 +423,6 @@ def run_scenario(sc: Scenario, pg: embedded.EmbeddedPostgres, work: Path, raw_se
                  paced: bool = True) -> ScenarioReport:
     db = "s_" + sc.name.replace("-", "_")
     dsns = asyncio.run(_create_databases(pg.dsn, db, db + "_raw"))
-    # First, on a quiet machine: the paced run offers a share of it.
-    raw = asyncio.run(raw_commit_rate(dsns[db + "_raw"], sc.concurrency, raw_seconds))
-    print(f"[{sc.name}] raw INSERT+commit at {sc.concurrency} conn(s): {raw.rate:.0f}/s", flush=True)
     redis = None
     if sc.nodes > 1:
         redis = RedisProcess(work / "redis")
@@ -449,9 +448,9 @@ def run_scenario(sc: Scenario, pg: embedded.EmbeddedPostgres, work: Path, raw_se
                   f"{_fmt(g['bid_p99'])} ms, server {_fmt(ms_per_bid(g, 'server'), 2)} ms CPU/bid, "
                   f"errors {_errors(g)}", flush=True)
         paced_run = None
-        if lean is not None and paced and raw.rate:
-            paced_run = _lean_only(sc, servers, work / "paced", {"postgres": _pg_pids(pg)},
-                                   rate=round(PACED_SHARE * raw.rate))
+        if lean is not None and paced and lean.figures["accepted_rate"] > 0:
+            rate = PACED_SHARE * lean.figures["accepted_rate"]
+            paced_run = _lean_only(sc, servers, work / "paced", {"postgres": _pg_pids(pg)}, rate=round(rate))
             g = paced_run.figures
             print(f"[{sc.name}] lean swarm paced at {g['offered_rate']:.0f} bids/s: {g['accepted_rate']:.1f} "
                   f"bids/s, ack p50/p99 {_fmt(g['bid_p50'])}/{_fmt(g['bid_p99'])} ms, errors {_errors(g)}",
@@ -471,6 +470,8 @@ def run_scenario(sc: Scenario, pg: embedded.EmbeddedPostgres, work: Path, raw_se
         b = bare.figures
         print(f"[{sc.name}] bare websockets: {b['accepted_rate']:.1f} bids/s, broadcast p50/p99 "
               f"{_fmt(b['broadcast_p50'])}/{_fmt(b['broadcast_p99'])} ms", flush=True)
+    raw = asyncio.run(raw_commit_rate(dsns[db + "_raw"], sc.concurrency, raw_seconds))
+    print(f"[{sc.name}] raw INSERT+commit at {sc.concurrency} conn(s): {raw.rate:.0f}/s", flush=True)
     several = None
     if processes > 1 and _lean_applies(sc):
         several = _several_processes(sc, pg, work / "processes", processes)
@@ -519,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
                              "always use Locust")
     parser.add_argument("--no-paced", action="store_true",
                         help="skip max-throughput's paced run (the lean swarm offering "
-                             f"{PACED_SHARE:.0%} of the raw commit rate)")
+                             f"{PACED_SHARE:.0%} of what the unpaced run accepted)")
     parser.add_argument("--processes", type=int, default=2, metavar="N",
                         help="also run max-throughput on one server of N processes sharing its port (`auction "
                              "serve --workers N`, fan-out over Redis), driven by the lean swarm (default 2; "
