@@ -11,6 +11,8 @@ is limited before any handler reads it (`BodyLimit`, auction/entrypoints/http/in
 
 from __future__ import annotations
 
+import functools
+
 import hmac
 import time
 from collections.abc import Awaitable, Callable
@@ -59,6 +61,22 @@ def problem(r: Rejected, retry_after: int | None = None) -> JSONResponse:
     return JSONResponse({"error": r.rejection.to_dict()}, status_code=STATUS.get(r.code, 422), headers=headers)
 
 
+def refusing(handler: Handler) -> Handler:
+    """`handler` with its refusals as the standard error body, and a database it cannot reach
+    as `SERVICE_UNAVAILABLE` (503), never a 500."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Rejected as r:
+            return problem(r)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return problem(Rejected(Code.SERVICE_UNAVAILABLE))
+
+    return endpoint
+
+
 class OperatorGuard:
     """Wraps an API handler: the operator key first, then the handler, refusals as JSON."""
 
@@ -67,15 +85,10 @@ class OperatorGuard:
 
     def __call__(self, handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
-            try:
-                self.check_key(request)
-                return await handler(request)
-            except Rejected as r:
-                return problem(r)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                return problem(Rejected(Code.SERVICE_UNAVAILABLE))
+            self.check_key(request)
+            return await handler(request)
 
-        return endpoint
+        return refusing(endpoint)
 
     def check_key(self, request: Request) -> None:
         supplied = request.headers.get("authorization", "")

@@ -39,7 +39,7 @@ from auction.domain.tender.commands import Envelope
 from auction.domain.tender.events import RankedBid
 from auction.domain.tender.tender import TenderState
 from auction.domain.tender.terms import Criterion, Evaluation
-from auction.entrypoints.api.guard import json_body, problem, text_field
+from auction.entrypoints.api.guard import json_body, refusing, text_field
 from auction.entrypoints.api.inputs import instant
 from auction.entrypoints.api.operator import _reason
 from auction.entrypoints.api.plans import MEMBER_ID, plan_id_of
@@ -252,43 +252,39 @@ class TendersApi(RouteTable):
         return await self._shown(request, await _service(request).terminate(tender_id_of(request), _reason(body)))
 
 
+@refusing
 async def public_tender(request: Request) -> Response:
     """The public view; with a bidder's token (`Authorization: Bearer bt_...`) also its own number,
     which the token was issued without (RULES 3.5) and the sealed bid is bound to."""
-    try:
-        tender_id = tender_id_of(request)
-        service = _service(request)
-        view = tender_view(await service.fresh_state(tender_id), _escrow_hex(request))
-        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if token.startswith(TOKEN_PREFIX):  # a bidding token (an operator's key is not one: ignored)
-            view["you"] = {"bidder_no": (await service.login(tender_id, token)).bidder_no}
-        return JSONResponse(view)
-    except Rejected as r:
-        return problem(r)
+    tender_id = tender_id_of(request)
+    service = _service(request)
+    view = tender_view(await service.fresh_state(tender_id), _escrow_hex(request))
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if token.startswith(TOKEN_PREFIX):  # a bidding token (an operator's key is not one: ignored)
+        view["you"] = {"bidder_no": (await service.login(tender_id, token)).bidder_no}
+    return JSONResponse(view)
 
 
+@refusing
 async def submit_bid(request: Request) -> Response:
     """投标: the bidder's token signs it in; the body holds the commitment and the envelope only."""
-    try:
-        tender_id = tender_id_of(request)
-        supplied = request.headers.get("authorization", "")
-        if not supplied.startswith("Bearer "):
-            raise Rejected(Code.INVALID_TOKEN)
-        service = _service(request)
-        login = await service.login(tender_id, supplied.removeprefix("Bearer ").strip())
-        body = await json_body(request)
-        raw = body.get("envelope")
-        if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("key_id", "nonce", "ciphertext")):
-            raise Rejected(Code.INVALID_FIELD, "envelope: {key_id, nonce, ciphertext}", field="envelope")
-        envelope = Envelope(key_id=raw["key_id"], nonce=raw["nonce"], ciphertext=raw["ciphertext"])
-        commitment = body.get("commitment")
-        if not isinstance(commitment, str):
-            raise Rejected(Code.INVALID_FIELD, "commitment: 64 lowercase hex digits", field="commitment")
-        received = await service.submit(tender_id, login.bidder_no, commitment, envelope)
-        view = receipt_view(received, tender_id) | {"received_at": iso_cst(received.at)}
-        return JSONResponse(view, status_code=201)
-    except Rejected as r:
-        return problem(r)
+    tender_id = tender_id_of(request)
+    supplied = request.headers.get("authorization", "")
+    if not supplied.startswith("Bearer "):
+        raise Rejected(Code.INVALID_TOKEN)
+    service = _service(request)
+    login = await service.login(tender_id, supplied.removeprefix("Bearer ").strip())
+    body = await json_body(request)
+    raw = body.get("envelope")
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("key_id", "nonce", "ciphertext")):
+        raise Rejected(Code.INVALID_FIELD, "envelope: {key_id, nonce, ciphertext}", field="envelope")
+    envelope = Envelope(key_id=raw["key_id"], nonce=raw["nonce"], ciphertext=raw["ciphertext"])
+    commitment = body.get("commitment")
+    if not isinstance(commitment, str):
+        raise Rejected(Code.INVALID_FIELD, "commitment: 64 lowercase hex digits", field="commitment")
+    received = await service.submit(tender_id, login.bidder_no, commitment, envelope)
+    view = receipt_view(received, tender_id) | {"received_at": iso_cst(received.at)}
+    return JSONResponse(view, status_code=201)
 
 
 SEALED_BID = obj(
