@@ -18,6 +18,7 @@ and checks that each new one extends the last (a consistency proof), exit 1 if n
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import sys
 import time
@@ -330,6 +331,11 @@ def monitor(base: str, session_id: str, *, key: bytes | None, every: float, unti
     while True:
         try:
             head = _get(f"{base}/public/sessions/{session_id}/tree-heads")["latest"]
+            if head is not None and last is not None and head["tree_size"] == last["tree_size"] \
+                    and head["root_hash"] != last["root_hash"]:
+                print(f"不一致 DISCREPANCY TREE_HEAD_CONSISTENCY at size {head['tree_size']}: another root for "
+                      "the same log size, the log was rewritten", file=out)
+                return EXIT_DISCREPANCY
             if head is not None and (last is None or head["tree_size"] != last["tree_size"]):
                 message = tl.head_bytes(session_id, head["tree_size"], head["root_hash"], head["timestamp_us"])
                 if not _signed(public, head["signature"], message):
@@ -342,8 +348,8 @@ def monitor(base: str, session_id: str, *, key: bytes | None, every: float, unti
                 print(f"head {head['tree_size']} {head['root_hash']} ok", file=out, flush=True)
                 last, seen = head, seen + 1
             closed = until_closed and _record_published(base, session_id)
-        except OSError as x:
-            if not _away(x):
+        except (OSError, http.client.HTTPException) as x:  # HTTPException: an answer cut off mid-way
+            if isinstance(x, OSError) and not _away(x):
                 raise
             if not away:
                 print(f"服务器暂不可达，继续等待 / the server cannot be reached, still watching: {x}", file=out,
@@ -406,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return monitor(*args.monitor, key=key, every=args.every, until_closed=args.until_closed,
                            heads=args.heads)
-        except (OSError, ValueError, KeyError) as x:
+        except (OSError, ValueError, KeyError, http.client.HTTPException) as x:
             print(f"无法读取 / cannot read: {x}", file=sys.stderr)
             return EXIT_UNREADABLE
     if not args.record:

@@ -245,8 +245,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     count = args.count or len(slots)
     raise_fd_limit(count + 1024)
     stats = BidStats()
-    if args.rate > 0:
-        stats.interval = len(pool["sessions"]) / args.rate
+    if args.rate > 0:  # spread over the sessions that have a bidder here
+        stats.interval = len({slots[i % len(slots)][0] for i in range(count)}) / args.rate
 
     def make(i: int, host: str, port: int) -> Bidder:
         session_id, token = slots[i % len(slots)]

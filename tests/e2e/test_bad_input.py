@@ -648,6 +648,11 @@ async def test_a_method_a_route_does_not_take_gets_the_error_body(server: Server
             allow = {m.strip() for m in r.headers["allow"].split(",")}
             assert method not in allow and set(error["details"]["allow"]) == allow, (method, path, r.headers, error)
             assert "error" in r.json() and r.headers["content-type"].startswith("application/json")
+            if path == "/api/sessions":  # every method the path takes, each routed on its own (stand-ins on)
+                assert allow == {"GET", "HEAD", "POST"}, allow
+        # A page routes its form's POST on a route of its own too.
+        r = await api.http.request("DELETE", "/portal/register")
+        assert set(_error(r, 405, "METHOD_NOT_ALLOWED")["details"]["allow"]) == {"GET", "HEAD", "POST"}, r.text
         # The methods a route takes still work beside it.
         assert (await api.get(f"/api/sessions/{s.id}")).status_code == 200
         assert [e["type"] for e in await api.events(s.id)] == ["SessionCreated"]

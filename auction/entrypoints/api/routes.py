@@ -35,7 +35,8 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.types import Scope
 
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.entrypoints.api.guard import OperatorGuard, json_body, problem
@@ -128,11 +129,27 @@ async def method_not_allowed(request: Request, exc: Exception) -> Response:
     """app.py's handler for routing's 405 (a path that exists, asked with a method it does not
     take, on every route): the error body every refusal has (`METHOD_NOT_ALLOWED`,
     `details.allow`), with the `Allow` header routing gave."""
-    headers: dict[str, str] = dict(getattr(exc, "headers", None) or {})
-    allow = [m.strip() for m in headers.get("Allow", headers.get("allow", "")).split(",") if m.strip()]
+    # Routing names only the first route whose path matched, and a table routes each method of
+    # a path on a route of its own: the methods are gathered from every route at this path (a
+    # stand-in that is off, answering 404, offers none).
+    scope = request.scope  # as the app saw it (a mount on the way left its own root in it)
+    allow = sorted(_methods_at(request.app.routes, {**scope, "root_path": scope.get("app_root_path", "")}))
     response = problem(Rejected(Code.METHOD_NOT_ALLOWED, allow=allow))
-    response.headers.update(headers)
+    response.headers["allow"] = ", ".join(allow)
     return response
+
+
+def _methods_at(routes: Sequence[BaseRoute], scope: Scope) -> set[str]:
+    found: set[str] = set()
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            found |= _methods_at(route.routes, {**scope, **child})
+        elif isinstance(route, Route) and route.methods and route.endpoint is not _absent:
+            found |= route.methods
+    return found
 
 
 class RouteTable:
