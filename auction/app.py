@@ -44,11 +44,11 @@ from auction.settings import Settings
 from auction.store import nodes
 
 
-
 def _not_ready(status: str) -> JSONResponse:
     """`/healthz` not ready: its `status` for probes, and the standard error body beside it."""
     error = Rejected(Code.SERVICE_UNAVAILABLE, status).rejection.to_dict()
     return JSONResponse({"status": status, "error": error}, status_code=503)
+
 
 def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None) -> Starlette:
     """`dsn`: the server's login; `migration_dsn`: the schema owner's, which runs the

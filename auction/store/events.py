@@ -160,7 +160,7 @@ SELECT guard.session_id, e.seq, e.pub_seq, e.type, e.at, e.payload, e.bid_key
 # arrays: asyncpg encodes an array element by element (with several isinstance
 # checks on each), which cost the server some 14 us of CPU per append; one text
 # parameter costs nearly nothing, and PostgreSQL reads the rows. Instants travel as
-# integer microseconds (`_at`: exact, no float on the way).
+# integer microseconds (`_AT_SQL`: exact, no float on the way).
 _AT_SQL = "to_timestamp({0} / 1000000) + ({0} % 1000000) * interval '1 microsecond'"
 _APPEND_MANY = f"""
 WITH input AS (
@@ -367,21 +367,19 @@ class GroupCommit:
 
 def _many_args(batch: list[_Pending]) -> tuple[str, str]:
     """The batch as `_APPEND_MANY`'s two JSON arrays: one row per append, one per event."""
-    appends: list[tuple[Any, ...]] = []
-    events: list[tuple[Any, ...]] = []
+    appends: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     for idx, p in enumerate(batch, start=1):
-        appends.append((idx, p.session_id, p.expected_seq, *p.projection, p.before))
+        appends.append({"idx": idx, "session_id": p.session_id, "expected": p.expected_seq,
+                        **dict(zip(_PROJECTED, p.projection, strict=True)), "before": p.before})
         for r in p.recorded:
             event = r.event
-            events.append((idx, r.seq, r.pub_seq, event_type(event), event.at, orjson.Fragment(r.payload()),
-                           _bid_key(event)))
-    return (orjson.dumps([dict(zip(_APPEND_COLUMNS, row)) for row in appends]).decode(),
-            orjson.dumps([dict(zip(_EVENT_COLUMNS, row)) for row in events]).decode())
+            events.append({"idx": idx, "seq": r.seq, "pub_seq": r.pub_seq, "type": event_type(event),
+                           "at": event.at, "payload": orjson.Fragment(r.payload()), "bid_key": _bid_key(event)})
+    return orjson.dumps(appends).decode(), orjson.dumps(events).decode()
 
 
-_APPEND_COLUMNS = ("idx", "session_id", "expected", "phase", "last_seq", "last_pub_seq", "next_wakeup",
-                   "highest_fen", "highest_bidder_no", "bid_count", "before")
-_EVENT_COLUMNS = ("idx", "seq", "pub_seq", "type", "at", "payload", "bid_key")
+_PROJECTED = ("phase", "last_seq", "last_pub_seq", "next_wakeup", "highest_fen", "highest_bidder_no", "bid_count")
 
 
 class EventStore:

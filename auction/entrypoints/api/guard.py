@@ -12,7 +12,6 @@ is limited before any handler reads it (`BodyLimit`, auction/entrypoints/http/in
 from __future__ import annotations
 
 import functools
-
 import hmac
 import time
 from collections.abc import Awaitable, Callable

@@ -54,10 +54,10 @@ async def bid_page(request: Request) -> Response:
 async def which_session(request: Request, settings: Settings) -> Response:
     """`{"token"}` -> `{"session_id", "bidder_no"}` for a valid, unexpired token."""
     # The same limit as the WebSocket hello's, in the same count: failed tokens per client address
-    # and minute (auction/entrypoints/http/limits.py); counted before the look-up, taken back when good. Over
-    # the limit a wrong token is refused as a guess (429); a valid one still signs in.
-    # A body that holds no string token is not a guess (as the hello's INVALID_FIELD): refused as
-    # such, and not counted. Any string is a guess, counted before it is looked up.
+    # and minute (auction/entrypoints/http/limits.py). Any string is a guess, counted before the
+    # look-up and taken back when good; over the limit a wrong token is refused as a guess (429), a
+    # valid one still signs in. A body that holds no string token is not a guess (as the hello's
+    # INVALID_FIELD): refused as such, and not counted.
     raw = await request.body()
     try:
         token = loads(raw).get("token") if len(raw) <= 1024 else ""

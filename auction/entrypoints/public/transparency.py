@@ -15,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auction.domain.codes import Code, Rejected
-from auction.entrypoints.api.guard import problem
+from auction.entrypoints.api.guard import refusing
 from auction.entrypoints.api.routes import Doc, Endpoint, Schema
 from auction.services.public_record import public_record
 from auction.services.session import SessionService
@@ -49,17 +48,13 @@ async def key(request: Request) -> Response:
 def session_route(path: str, handler: Handler, doc: Doc, *, cache: str = "no-store") -> Endpoint:
     """A route about one session: unknown sessions, refusals and an unavailable database answered once."""
 
+    @refusing
     async def endpoint(request: Request) -> Response:
         session_id = request.path_params["session_id"]
         service: SessionService = request.state.service
-        try:
-            if not await service.store.exists(session_id):
-                raise Rejected(Code.UNKNOWN_SESSION, session_id=session_id)
-            body = await handler(request, _log(request), session_id)
-        except Rejected as r:
-            return problem(r)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            return problem(Rejected(Code.SERVICE_UNAVAILABLE))
+        if not await service.store.exists(session_id):
+            raise Rejected(Code.UNKNOWN_SESSION, session_id=session_id)
+        body = await handler(request, _log(request), session_id)
         return JSONResponse(body, headers={"cache-control": cache})
 
     return Endpoint("GET", path, endpoint, doc=doc)
