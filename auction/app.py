@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-import asyncpg
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -42,6 +41,7 @@ from auction.entrypoints.ws.bidder import BidderEndpoint
 from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import nodes
+from auction.store.database import DATABASE_ERRORS
 
 
 def _not_ready(status: str) -> JSONResponse:
@@ -75,7 +75,7 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
             return _not_ready("starting")
         try:
             await nodes.ping(rt.pool)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             return _not_ready("database unavailable")
         return JSONResponse({"status": "ok", "node": settings.node_id, "server_time_us": now_us(),
                              "connections": endpoint.connections})

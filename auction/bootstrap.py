@@ -77,6 +77,7 @@ from auction.store.tender.log import TenderStore
 from auction.domain.tender.terms import TenderRules
 from auction.store.database.roles import assume, login_name, with_role_possible
 from auction.adapters.tasks import cancel_all
+from auction.store.database import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -338,6 +339,6 @@ async def _beat(pool: asyncpg.Pool, node_id: str, every: float) -> None:
     while True:
         try:
             await nodes.beat(pool, node_id)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             log.warning("heartbeat write failed")
         await asyncio.sleep(every)

@@ -38,6 +38,7 @@ from auction.adapters.channels import Channel, idempotency_key, signature
 from auction.documents.landchina import to_xml
 from auction.store import publication as outbox
 from auction.adapters.tasks import cancel_all
+from auction.store.database import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ class DeliveryWorker:
         while True:
             try:
                 worked = await self.run_once()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            except DATABASE_ERRORS as e:
                 log.warning("publication delivery: database unavailable (%s)", type(e).__name__)
                 worked = False
             except Exception:

@@ -42,12 +42,13 @@ import asyncpg
 from auction.domain.codes import Code, Rejected
 from auction.reactions import Reactions
 from auction.store.database.aggregate_log import AggregateLog, LoggedEvent, Versioned
+from auction.store.database import DATABASE_ERRORS
 
 MAX_ATTEMPTS = 8
 # Commands of one aggregate decided together and appended in one statement, at most.
 MAX_BATCH = 256
 # Did the append commit? Unknown after these: the cache is dropped.
-UNKNOWN_OUTCOME = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.CancelledError)
+UNKNOWN_OUTCOME: tuple[type[BaseException], ...] = (*DATABASE_ERRORS, asyncio.CancelledError)
 
 S = TypeVar("S")  # the aggregate's state
 E = TypeVar("E")  # its events

@@ -28,6 +28,7 @@ import asyncpg
 
 from auction.store.console import ConsoleStore
 from auction.adapters.tasks import cancel_all
+from auction.store.database import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class RefusalRollup:
                      session_id: str | None) -> None:
         try:
             await self.store.audit(action, outcome, client_ip=client_ip, detail=detail, session_id=session_id)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             log.error("audit record lost: %s %s from %s (%s)", action, outcome, client_ip, detail.get("count"))
 
     async def _run(self) -> None:

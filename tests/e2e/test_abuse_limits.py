@@ -223,6 +223,17 @@ async def test_failed_tokens_per_address_are_capped(server_factory: Callable[...
     assert (await bidder.hello(s.id, s.bidders[1].token))["type"] == "welcome"
     for c in (watcher, bidder):
         await c.ws.close()
+    # A tender bidder's token (docs/protocol.md 10) counts in the same window: guesses from one
+    # address are refused as such, and then the address's hellos are too.
+    async with http_from(server, ELSEWHERE, key="bt_guessed-token-0000-xxxxxxxx") as tender_guess:
+        for _ in range(3):
+            r = await tender_guess.post("/tender/T-none/bid", json={})
+            assert r.status_code == 422 and r.json()["error"]["code"] == "INVALID_TOKEN", r.text
+        r = await tender_guess.post("/tender/T-none/bid", json={})
+        assert r.status_code == 429 and r.json()["error"]["details"] == {"limit": 3}, r.text
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+    late = await ws_from(server, ELSEWHERE)
+    await refused_with(late, await late.hello(s.id, "guessed-token-9997-xxxxxxxx"), "TOKEN_ATTEMPTS_LIMIT", 4029)
 
 
 async def test_wrong_operator_keys_per_address_are_capped(server_factory: Callable[..., ServerProcess],

@@ -34,7 +34,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -47,6 +46,7 @@ from auction.services.deposits import DepositService
 from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import deposits as store
+from auction.store.database import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class BankWebhook:
         except Rejected as r:
             log.warning("bank notification from %s refused: %s", bank_id, r.code.value)
             return _problem(r)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             return _problem(Rejected(Code.SERVICE_UNAVAILABLE))
         txn_id: str | None = None
         try:
@@ -109,7 +109,7 @@ class BankWebhook:
         except Rejected as r:
             await self._outcome(deposits, bank_id, signature, txn_id, r.code.value)
             return _problem(r)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             return _problem(Rejected(Code.SERVICE_UNAVAILABLE))
         result = "QUALIFIED" if outcome.qualified_now else (outcome.code.value if outcome.code else "COUNTED")
         await self._outcome(deposits, bank_id, signature, txn_id, result)
@@ -136,7 +136,7 @@ class BankWebhook:
     async def _outcome(deposits: DepositService, bank_id: str, signature: str, txn_id: str | None, outcome: str) -> None:
         try:
             await store.notification_outcome(deposits.pool, bank_id, signature, txn_id, outcome)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             log.warning("could not record the outcome of a bank notification (txn %s)", txn_id)
 
 

@@ -17,7 +17,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -25,6 +24,7 @@ from auction.adapters.protocol import loads, storable_text
 from auction.domain.codes import Code, Rejected
 from auction.entrypoints.http.limits import Limits, address_of
 from auction.settings import Settings
+from auction.store.database import DATABASE_ERRORS
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -70,7 +70,7 @@ def refusing(handler: Handler) -> Handler:
             return await handler(request)
         except Rejected as r:
             return problem(r)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             return problem(Rejected(Code.SERVICE_UNAVAILABLE))
 
     return endpoint

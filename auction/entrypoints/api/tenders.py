@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from fractions import Fraction
 from typing import Any
 
@@ -39,15 +40,17 @@ from auction.domain.tender.commands import Envelope
 from auction.domain.tender.events import RankedBid
 from auction.domain.tender.tender import TenderState
 from auction.domain.tender.terms import Criterion, Evaluation
-from auction.entrypoints.api.guard import json_body, refusing, text_field
+from auction.entrypoints.api.guard import json_body, problem, refusing, text_field
 from auction.entrypoints.api.inputs import instant
 from auction.entrypoints.api.operator import _reason
 from auction.entrypoints.api.plans import MEMBER_ID, plan_id_of
 from auction.entrypoints.api.records import parcel_facts
 from auction.entrypoints.api.routes import FEN, INT, OBJECT, TIME, Doc, Endpoint, RouteTable, get, obj, post, text
+from auction.entrypoints.http.limits import TokenGuess, address_of
 from auction.services.registration import TOKEN_PREFIX
 from auction.services.tender import TenderRequest, TenderService, receipt_view
 from auction.settings import Settings
+from auction.store.tender.log import TenderLogin
 
 TENDER_TERMS = obj(
     "evaluation", "bid_deadline", "opening_at",
@@ -261,8 +264,27 @@ async def public_tender(request: Request) -> Response:
     view = tender_view(await service.fresh_state(tender_id), _escrow_hex(request))
     token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     if token.startswith(TOKEN_PREFIX):  # a bidding token (an operator's key is not one: ignored)
-        view["you"] = {"bidder_no": (await service.login(tender_id, token)).bidder_no}
+        login = await _login(request, tender_id, token)
+        if isinstance(login, Response):
+            return login
+        view["you"] = {"bidder_no": login.bidder_no}
     return JSONResponse(view)
+
+
+async def _login(request: Request, tender_id: str, token: str) -> TenderLogin | Response:
+    """The bidder's token, looked up as a guess from its client address in the same window as the
+    WebSocket hello's (`TokenGuess`): over the limit a wrong token gets 429 `TOKEN_ATTEMPTS_LIMIT`
+    with `Retry-After`; a valid one still signs in."""
+    guess = TokenGuess.start(request.state.limits.token_failures, address_of(request.client), time.monotonic())
+    try:
+        login = await _service(request).login(tender_id, token)
+    except Rejected as r:
+        if r.code is not Code.INVALID_TOKEN:
+            guess.good()  # a real token of another tender: no guess
+            raise
+        return problem(guess.refusal(), guess.retry_after())
+    guess.good()
+    return login
 
 
 @refusing
@@ -273,7 +295,9 @@ async def submit_bid(request: Request) -> Response:
     if not supplied.startswith("Bearer "):
         raise Rejected(Code.INVALID_TOKEN)
     service = _service(request)
-    login = await service.login(tender_id, supplied.removeprefix("Bearer ").strip())
+    login = await _login(request, tender_id, supplied.removeprefix("Bearer ").strip())
+    if isinstance(login, Response):
+        return login
     body = await json_body(request)
     raw = body.get("envelope")
     if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("key_id", "nonce", "ciphertext")):

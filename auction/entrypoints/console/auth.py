@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -31,6 +30,7 @@ from starlette.templating import Jinja2Templates
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.staff.roles import Permission, allowed
 from auction.store.console import ConsoleStore, SignedIn
+from auction.store.database import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ class ConsoleAuth:
                     response = await handler(request, who)
                 except Rejected as r:
                     return self.refusal(request, r.code, who, r.rejection.message, back="/console")
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                except DATABASE_ERRORS:
                     log.exception("console page %s", request.url.path)
                     return self.refusal(request, Code.SERVICE_UNAVAILABLE, who)
                 response.headers["cache-control"] = "no-store"
@@ -205,7 +205,7 @@ class ConsoleAuth:
                     note.detail.setdefault("message", r.rejection.message)
                     response = self.refusal(request, r.code, who, r.rejection.message,
                                             back=request.headers.get("referer"))
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                except DATABASE_ERRORS:
                     log.exception("console action %s", name)
                     outcome = Code.SERVICE_UNAVAILABLE.value
                     response = self.refusal(request, Code.SERVICE_UNAVAILABLE, who)
@@ -219,7 +219,7 @@ class ConsoleAuth:
                             name, outcome, user=who.user, session_id=note.session_id,
                             client_ip=client_ip(request), detail=note.detail,
                         )
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                except DATABASE_ERRORS:
                     log.error("audit record lost: %s %s by %s", name, outcome, who.user.username if who else "-")
                 response.headers["cache-control"] = "no-store"
                 return response

@@ -12,7 +12,6 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -29,6 +28,7 @@ from auction.services.plans import PlanService
 from auction.settings import Settings
 from auction.staff.roles import Permission
 from auction.store.console import SignedIn
+from auction.store.database import DATABASE_ERRORS
 
 AUDIT_COLUMNS = ["id", "at", "username", "role", "action", "session_id", "client_ip", "outcome", "detail"]
 
@@ -57,7 +57,7 @@ async def answer_of(work: Awaitable[Any], as_json: bool = True) -> Answer:
         body = await work
     except Rejected as r:
         return Answer(error=r.rejection.to_dict())
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    except DATABASE_ERRORS:
         return Answer(error=Rejected(Code.SERVICE_UNAVAILABLE).rejection.to_dict())
     return Answer(json.loads(json.dumps(body, ensure_ascii=False)) if as_json else body)
 

@@ -156,11 +156,40 @@ class AttemptWindow:
         return max(1, math.ceil(times[0] + self.window - now))
 
 
-def token_refusal(failures: AttemptWindow, blocked: bool) -> Rejected:
-    """A bidder token that is not valid: a guess over the address's limit, or just invalid."""
-    if blocked:
-        return Rejected(Code.TOKEN_ATTEMPTS_LIMIT, limit=failures.limit)
-    return Rejected(Code.INVALID_TOKEN)
+@dataclass(slots=True)
+class TokenGuess:
+    """One look-up of a bidder token from a client address (a WebSocket hello, the bidder page's
+    sign-in, a tender bidder's request), in the address's window of failed tokens: counted
+    before the look-up (so that requests sent all at once count too) and taken back by `good`
+    when the token is real, if maybe for another session. Over the limit a wrong token is
+    refused as a guess (`refusal`); a valid one still gets in, so a stranger behind the same
+    address cannot keep a bidder out of a countdown."""
+
+    failures: AttemptWindow
+    address: str
+    now: float
+    blocked: bool
+
+    @classmethod
+    def start(cls, failures: AttemptWindow, address: str, now: float) -> TokenGuess:
+        blocked = failures.blocked(address, now)
+        if not blocked:
+            failures.failed(address, now)
+        return cls(failures, address, now, blocked)
+
+    def good(self) -> None:
+        if not self.blocked:
+            self.failures.forgive(self.address)
+
+    def refusal(self) -> Rejected:
+        """A token that is not valid: a guess over the address's limit, or just invalid."""
+        if self.blocked:
+            return Rejected(Code.TOKEN_ATTEMPTS_LIMIT, limit=self.failures.limit)
+        return Rejected(Code.INVALID_TOKEN)
+
+    def retry_after(self) -> int | None:
+        """For HTTP's `Retry-After`: whole seconds until the address may try again (None: not blocked)."""
+        return self.failures.retry_after(self.address, self.now) if self.blocked else None
 
 
 @dataclass

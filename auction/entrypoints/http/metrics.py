@@ -9,7 +9,6 @@ scraper on a private network; bind or firewall the port accordingly), and
 
 from __future__ import annotations
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,13 +17,14 @@ from auction.adapters.metrics import CONTENT_TYPE, Metrics
 from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.guard import OperatorGuard, problem
 from auction.settings import Settings
+from auction.store.database import DATABASE_ERRORS
 
 
 async def _scrape(request: Request) -> Response:
     metrics: Metrics = request.state.metrics
     try:
         return Response(await metrics.scrape(), media_type=CONTENT_TYPE)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    except DATABASE_ERRORS:
         return problem(Rejected(Code.SERVICE_UNAVAILABLE))  # the database's gauges cannot be read
 
 

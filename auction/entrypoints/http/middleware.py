@@ -22,11 +22,11 @@ import logging
 import re
 from typing import Any
 
-import asyncpg
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auction.staff.roles import Role
 from auction.store.console import ConsoleStore, User
+from auction.store.database import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -131,5 +131,5 @@ class ApiAudit:
                 action, outcome, session_id=match.group(1) if match else None,
                 user=actor, client_ip=client[0] if client else None, detail={"status": status},
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             log.error("audit record lost: API %s %s -> %s", scope["method"], path, outcome)

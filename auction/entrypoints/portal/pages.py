@@ -29,7 +29,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from jinja2 import ChoiceLoader, FileSystemLoader
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -48,6 +47,7 @@ from auction.services.portal import PortalService, Registration, problems
 from auction.settings import Settings
 from auction.store.events import to_micros
 from auction.store.portal import SignedInCompany
+from auction.store.database import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class PortalPages:
             except Rejected as r:
                 return self.refusal(request, who, r, back=request.headers.get("referer", "/portal") if post
                                     else "/portal")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except DATABASE_ERRORS:
                 log.exception("portal %s %s", request.method, request.url.path)
                 return self.refusal(request, who, Rejected(Code.SERVICE_UNAVAILABLE))
 

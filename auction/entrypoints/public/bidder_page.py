@@ -15,8 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -27,13 +25,14 @@ from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.guard import problem
 from auction.entrypoints.api.plans import parcel_view
 from auction.entrypoints.api.routes import Doc, Endpoint, obj
-from auction.entrypoints.http.limits import AttemptWindow, address_of, token_refusal
+from auction.entrypoints.http.limits import TokenGuess, address_of
 from auction.services.deadlines import DeadlineService
 from auction.services.plans import PlanService
 from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros
+from auction.store.database import DATABASE_ERRORS
 
 # Shared by the console and the bidder page, so it sits beside both (auction/entrypoints/static).
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -67,27 +66,22 @@ async def which_session(request: Request, settings: Settings) -> Response:
         token = None
     if not isinstance(token, str):
         return problem(Rejected(Code.INVALID_FIELD, "token must be a string", field="token"))
-    failures: AttemptWindow = request.state.limits.token_failures
-    address, now = address_of(request.client), time.monotonic()
-    blocked = failures.blocked(address, now)
-    if not blocked:
-        failures.failed(address, now)
+    guess = TokenGuess.start(request.state.limits.token_failures, address_of(request.client), time.monotonic())
 
     def refused() -> Response:
-        r = token_refusal(failures, blocked)  # over the limit: `details.limit` and when to come back
-        return problem(r, failures.retry_after(address, now)) if blocked else _refused(r.code, 401)
+        r = guess.refusal()  # over the limit: `details.limit` and when to come back
+        return problem(r, guess.retry_after()) if guess.blocked else _refused(r.code, 401)
     if not 16 <= len(token) <= 200 or not storable_text(token):
         return refused()
     try:
         row = await session_rows.bidder_by_token(
             request.state.service.store.pool, hashlib.sha256(token.encode()).digest()
         )
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    except DATABASE_ERRORS:
         return _refused(Code.SERVICE_UNAVAILABLE, 503)
     if row is None or to_micros(row.expires_at) <= now_us():
         return refused()
-    if not blocked:
-        failures.forgive(address)
+    guess.good()
     body: dict[str, Any] = {"session_id": row.session_id, "bidder_no": row.bidder_no}
     parcel = await announced_parcel(request, settings, row.session_id)
     if parcel is not None:
@@ -107,8 +101,10 @@ async def announced_parcel(request: Request, settings: Settings, session_id: str
         if plan_id is None:
             return None
         draft = (await plans.fresh_state(plan_id)).draft
-    except (Rejected, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    except Rejected:
         return None  # the token's session is known: the page works without the parcel facts
+    except DATABASE_ERRORS:
+        return None
     if draft is None:
         return None
     parcel = parcel_view(draft.parcel)

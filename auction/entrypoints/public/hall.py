@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -28,6 +27,7 @@ from auction.entrypoints.public.layout import Layout
 from auction.services.session import now_us
 from auction.settings import Settings
 from auction.store import sessions as session_rows
+from auction.store.database import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class Hall:
                     sessions.append((await self._session(request, row.session_id))[1])
                 except Rejected:
                     continue  # created but not yet readable: the next visit shows it
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             log.exception("hall")
             return self.layout.render(request, "unavailable.html", status_code=503, body_class="public")
         now = now_us()
@@ -135,7 +135,7 @@ class Hall:
             state, view, parcel = await self._session(request, session_id)
         except Rejected:
             return self.layout.not_found(request)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             log.exception("hall session %s", session_id)
             return self.layout.render(request, "unavailable.html", status_code=503, body_class="public")
         terms = state.terms

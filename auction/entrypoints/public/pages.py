@@ -21,6 +21,7 @@ from auction.entrypoints.api.routes import Doc, Endpoint
 from auction.entrypoints.public.layout import Layout
 from auction.settings import Settings
 from auction.store import publication as outbox
+from auction.store.database import DATABASE_ERRORS
 
 # No script at all; this site's style sheet.
 POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'none'; "
@@ -68,7 +69,7 @@ class Pages:
             try:
                 response: Response = await handler(request)
                 return response
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except DATABASE_ERRORS:
                 return self.layout.render(request, "unavailable.html", status_code=503, headers=HEADERS)
 
         return endpoint

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,6 +19,7 @@ from auction.domain.codes import Rejected
 from auction.entrypoints.api.tenders import TENDER_ID, score_text
 from auction.entrypoints.public.layout import Layout
 from auction.services.tender import TenderService
+from auction.store.database import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class TenderWatch:
             state = await service.fresh_state(tender_id)
         except Rejected:
             return self.layout.not_found(request)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             log.exception("tender page %s", tender_id)
             return self.layout.render(request, "unavailable.html", status_code=503, body_class="public")
         return self.layout.render(request, "tender_watch.html", headers=HEADERS, state=state, names={},

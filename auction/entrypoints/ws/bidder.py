@@ -32,7 +32,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import asyncpg
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected, WebSocketState
 
 from auction.adapters.fanout.broker import Message, Subscription, text_frame
@@ -41,7 +40,7 @@ from auction.adapters.protocol import PROTOCOL_VERSION, dumps, loads, state_view
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.domain.bidding.commands import PlaceBid
 from auction.domain.bidding.session import SessionState
-from auction.entrypoints.http.limits import Limits, address_of, token_refusal
+from auction.entrypoints.http.limits import Limits, TokenGuess, address_of
 from auction.services.session import SessionService, now_us
 from auction.services.transparency import TransparencyLog
 from auction.adapters.sealing import signatures
@@ -50,6 +49,7 @@ from clients import transparency as tl
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros
+from auction.store.database import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -346,21 +346,14 @@ class BidderConnection:
                 raise Rejected(Code.WATCHER_LIMIT, limit=self.limits.watchers.cap)
             self.watching = True
             return Peer(session_id, None, 0)
-        # Failed tokens per address and minute (auction/entrypoints/http/limits.py): counted before the look-up
-        # (so that hellos sent all at once count too), taken back if the token is good. Over the
-        # limit a wrong token is refused as a guess; a valid one still gets in, so a stranger
-        # behind the same address cannot keep a bidder out of a countdown.
-        failures, now = self.limits.token_failures, time.monotonic()
-        blocked = failures.blocked(self.address, now)
-        if not blocked:
-            failures.failed(self.address, now)
-        if not isinstance(token, str) or not 16 <= len(token) <= 200 or not storable_text(token):
-            raise token_refusal(failures, blocked)
+        # Failed tokens per address and minute (auction/entrypoints/http/limits.py `TokenGuess`).
+        guess = TokenGuess.start(self.limits.token_failures, self.address, time.monotonic())
+        if not 16 <= len(token) <= 200 or not storable_text(token):
+            raise guess.refusal()
         row = await session_rows.bidder_by_token(self.service.store.pool, hashlib.sha256(token.encode()).digest())
         if row is None or to_micros(row.expires_at) <= now_us():
-            raise token_refusal(failures, blocked)
-        if not blocked:
-            failures.forgive(self.address)  # a real token, if maybe for another session: no guess
+            raise guess.refusal()
+        guess.good()  # a real token, if maybe for another session: no guess
         if row.session_id != session_id:
             raise Rejected(Code.WRONG_SESSION)
         return Peer(session_id, int(row.bidder_no), 0, token_epoch=int(row.token_epoch))
@@ -478,7 +471,7 @@ class BidderConnection:
                 result = await self.service.execute(peer.session_id, PlaceBid(peer.bidder_no, bid_id, amount,
                                                                                   peer.token_epoch, signature,
                                                                                   client_seq))
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except DATABASE_ERRORS:
                 log.exception("bid %s on %s: database error", bid_id, peer.session_id)
                 raise Rejected(Code.SERVICE_UNAVAILABLE) from None
         except Rejected as r:
@@ -516,7 +509,7 @@ class BidderConnection:
         if peer.public_key is None:
             try:
                 peer.public_key = await bidder_keys.key_of(self.service.store.pool, peer.session_id, peer.bidder_no)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except DATABASE_ERRORS:
                 raise Rejected(Code.SERVICE_UNAVAILABLE) from None
         if peer.public_key is None:
             raise Rejected(Code.BID_SIGNATURE_INVALID, "no key registered (register_key)")
@@ -542,7 +535,7 @@ class BidderConnection:
                            field="public_key") from None
         try:
             kept = await bidder_keys.register(self.service.store.pool, peer.session_id, peer.bidder_no, raw)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             raise Rejected(Code.SERVICE_UNAVAILABLE) from None
         if kept != raw:
             raise Rejected(Code.BIDDER_KEY_REGISTERED)
