@@ -13,6 +13,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from auction.bootstrap import Runtime, running
 from auction.domain.codes import Code, Rejected
+from auction.entrypoints.api import bank_webhook
 from auction.entrypoints.api.bank_webhook import BankWebhook
 from auction.entrypoints.api.deadlines import DeadlinesApi
 from auction.entrypoints.api.deposits import DepositsApi
@@ -110,7 +111,8 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # inside the audit: a 413 is recorded
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,  # inside the audit: a 413 is recorded
+                       smaller={bank_webhook.PATH: bank_webhook.MAX_BODY})
     app.add_middleware(ApiAudit, operator_key=settings.operator_key)  # every console action and POST /api/... (README, Security)
     app.add_middleware(SafePath)  # outside it: a path with NUL names nothing and cannot be stored
     app.add_middleware(SecurityHeaders)

@@ -28,7 +28,8 @@ How bidders bid (LOADTEST_BID_MODE; the scenarios in loadtests/scenarios.py pick
 - "fast" (default): bid `min_next_fen` of the latest state as soon as the previous bid is
   answered and the bidder does not hold the highest bid (max-throughput).
 - "paced": the same, after a think time drawn from U(0, LOADTEST_THINK_MAX) seconds (hot-parcel).
-- "snipe": the countdown drives the bidding. In an AUCTION or TIMED_BIDDING phase a bidder
+- "snipe": the countdown drives the bidding. In an AUCTION or TIMED_BIDDING phase (the latter only
+  for a bidder that bid during the listing, RULES 4.4) a bidder
   joins each round with probability LOADTEST_SNIPE_SHARE and bids at a moment drawn from
   LOADTEST_SNIPE_WINDOW ("lo,hi" seconds before the deadline); an event arriving within its
   reaction time (LOADTEST_REACTION, "lo,hi" s) before that moment does not stop it, so bids
@@ -199,6 +200,7 @@ class BidderUser(User):
         self.changed = Event()
         self.pending: dict[str, AsyncResult] = {}
         self.dead: Exception | None = None
+        self.bid_before = False  # a bid of ours accepted: timed bidding is open to us (RULES 4.4)
         self._connect()
 
     def on_stop(self) -> None:
@@ -209,6 +211,7 @@ class BidderUser(User):
         self.ws.settimeout(None)  # the reader blocks (cooperatively) until a frame comes
         self.seq = welcome["seq"]
         self.state = welcome["state"]
+        self.bid_before = self.bid_before or bool(welcome.get("my_bids"))
         self.changed = Event()
         self.pending = {}
         self.dead = None
@@ -260,6 +263,9 @@ class BidderUser(User):
             return
         if state.get("highest_bidder_no") == self.bidder_no:
             self.changed.wait(IDLE_WAIT)  # we hold the highest bid: wait to be outbid
+            return
+        if state.get("phase") == "TIMED_BIDDING" and not self.bid_before:
+            self.changed.wait(IDLE_WAIT)  # no bid during the listing: not one of those who go on
             return
         if MODE == "paced" and THINK_MAX > 0:
             gevent.sleep(random.uniform(0, THINK_MAX))
@@ -317,6 +323,7 @@ class BidderUser(User):
         ms = (t1 - t0) * 1000
         wall = time.time()
         if reply["type"] == "ack":
+            self.bid_before = True
             _fire(self, "bid", ms, length)
             SAMPLES["bid"].append([wall, ms])
             # The server sends the ack inline and the event through the connection's writer,

@@ -182,8 +182,8 @@ async def apply_and_pay(deposits: DepositService, terms: SessionTerms, name: str
 
 async def hall_sessions(service: SessionService, rules: SessionRules, now: int, stamp: int) -> None:
     """Two more sessions for the public trading hall (/hall), without bidders: an auction
-    tomorrow at 10:00 CST (upcoming) and one that opens at once and, with no bids, closes
-    unsold when its 1-minute countdown runs out (recently closed). Not in the tokens file:
+    tomorrow at 10:00 CST (upcoming) and one due to open at once which, with no qualified
+    bidder, is terminated at its start (TOO_FEW_QUALIFIED_BIDDERS, RULES 5.4: recently ended). Not in the tokens file:
     a restart keeps reusing the demo sessions while those are open."""
     tomorrow = datetime.combine(china_date(now) + timedelta(days=1), time(10), CST)
     start = int(tomorrow.timestamp()) * SECOND

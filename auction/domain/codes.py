@@ -183,6 +183,9 @@ class Code(str, Enum):
     TOKEN_VIA_PORTAL = "TOKEN_VIA_PORTAL"
     # Routing (auction/entrypoints/api/routes.py): a path that exists, asked with another method
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    # Bids (RULES 4.4, 4.5; the session's phases, docs/protocol.md 2)
+    NOT_IN_TIMED_BIDDING = "NOT_IN_TIMED_BIDDING"
+    SESSION_HELD = "SESSION_HELD"
 
 
 MESSAGES: dict[Code, str] = {
@@ -195,7 +198,7 @@ MESSAGES: dict[Code, str] = {
     Code.BELOW_MINIMUM: "报价低于最低可接受价 / The bid is below the minimum acceptable amount",
     Code.NOT_INCREMENT_MULTIPLE: "报价须按加价幅度的整数倍递增 / The bid must rise by whole multiples of the increment",
     Code.ALREADY_HIGHEST: "您已是当前最高报价者 / You already hold the highest bid",
-    Code.INVALID_AMOUNT: "报价金额须为正整数（单位：分） / The amount must be a positive whole number of fen",
+    Code.INVALID_AMOUNT: "金额须为正整数（单位：分） / The amount must be a positive whole number of fen",
     Code.AMOUNT_TOO_LARGE: "报价金额超出系统上限 / The amount exceeds the system limit",
     Code.INVALID_BID_ID: "报价编号须为1至64位字母、数字、- 或 _ / bid_id must be 1-64 letters, digits, - or _",
     Code.MALFORMED_JSON: "消息不是有效的JSON对象 / The message is not a valid JSON object",
@@ -204,7 +207,7 @@ MESSAGES: dict[Code, str] = {
     Code.NOT_AUTHENTICATED: "请先发送 hello 消息 / Send a hello message first",
     Code.ALREADY_AUTHENTICATED: "连接已完成握手 / This connection already said hello",
     Code.INVALID_TOKEN: "竞买凭证无效或已过期 / The bidder token is invalid or expired",
-    Code.WRONG_SESSION: "该凭证不属于此交易场次 / This token belongs to another session",
+    Code.WRONG_SESSION: "凭证或报价不属于此交易场次 / The token or the bid is for another session",
     Code.UNKNOWN_SESSION: "交易场次不存在 / No such session",
     Code.WATCHER_CANNOT_BID: "旁观连接不能报价 / A watcher connection cannot bid",
     Code.RESUME_GAP_TOO_LARGE: "last_seq 超出当前序号 / last_seq is ahead of the session's log",
@@ -338,6 +341,10 @@ MESSAGES: dict[Code, str] = {
     Code.TOKEN_VIA_PORTAL: ("该申请由竞买人在自助平台提交，竞买凭证只由竞买人本人在平台领取 / This application was made in "
                             "the bidders' portal: only the company takes its bidding token there"),
     Code.METHOD_NOT_ALLOWED: "该地址不支持此请求方法 / This path does not take this request method",
+    Code.NOT_IN_TIMED_BIDDING: ("限时竞价仅限挂牌期间报过价的竞买人参加 / Timed bidding is open only to the bidders "
+                                "who bid during the listing"),
+    Code.SESSION_HELD: ("交易待工作人员处理，暂不接受报价 / The session is held for the trading center's staff; "
+                        "no bids are taken"),
 }
 
 

@@ -62,7 +62,7 @@ from auction.domain.clock.deadlines import (
     working_days_left,
 )
 from auction.domain.deposit.deposits import close_deposits, confirm_refund
-from auction.domain.deposit.ledger import AccountKind, DepositLedger
+from auction.domain.deposit.ledger import Account, AccountKind, DepositLedger
 from auction.domain.plan.plan_commands import DraftPlan
 from auction.domain.bidding.session import Phase
 from auction.domain.clock.workdays import CalendarYearMissing, WorkCalendar
@@ -452,8 +452,11 @@ class DeadlineService(Service):
                 before = await ledger_store.ledger_for(con, [row.subject], [f"refund:{bank_txn_id}"])
                 held = before.held(AccountKind.HELD_FOR_REFUND, row.subject)
                 amount = held if amount_fen is None else amount_fen
-                if amount_fen is not None and not 0 < amount_fen <= held:
-                    raise Rejected(Code.INVALID_AMOUNT, "amount_fen: the bank cannot have refunded more than is held",
+                if amount_fen is not None and amount_fen <= 0:
+                    raise Rejected(Code.INVALID_AMOUNT, "amount_fen", field="amount_fen")
+                if amount_fen is not None and amount_fen > held:  # the bank cannot have refunded more than is held
+                    raise Rejected(Code.LEDGER_INSUFFICIENT_FUNDS, "amount_fen is more than is held for refund",
+                                   account=str(Account(AccountKind.HELD_FOR_REFUND, row.subject)), balance=held,
                                    held_fen=held)
                 if before.entry(f"refund:{bank_txn_id}") is not None:
                     raise Rejected(Code.INVALID_FIELD, "this bank_txn_id already confirmed another refund",

@@ -420,6 +420,10 @@ async def test_oversized_bodies_get_413_before_they_are_read(server_factory: Cal
                                           b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                                           + chunks)
         assert status == 413 and json.loads(body)["error"]["code"] == "BODY_TOO_LARGE", (path, status, body)
+    # The bank webhook keeps a smaller limit (16 KiB): a body over both is refused with its own.
+    status, _, body = await _raw_http(server, b"POST /bank/notifications HTTP/1.1\r\nHost: x\r\n"
+                                      b"Content-Type: application/json\r\nContent-Length: 2000000\r\n\r\n{")
+    assert status == 413 and json.loads(body)["error"]["details"] == {"maximum": 16 * 1024}, body
     # Under the limit, chunked: an ordinary answer.
     status, _, body = await _raw_http(server, b"POST /api/sessions HTTP/1.1\r\nHost: x\r\n" + auth +
                                       b"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")

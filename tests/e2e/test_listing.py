@@ -62,6 +62,9 @@ async def test_listing_goes_to_timed_bidding_and_sells_to_the_last_bidder(server
             assert timed["data"]["deadline_us"] == listing_end + countdown
             assert timed["state"]["phase"] == "TIMED_BIDDING"
             assert timed["state"]["highest_fen"] == 102 * WAN
+            # c, qualified but silent through the listing, is not one of those who go on (RULES 4.4).
+            silent = await cc.bid(103 * WAN)
+            assert silent["type"] == "reject" and silent["code"] == "NOT_IN_TIMED_BIDDING", silent
 
             # Each timed bid restarts the countdown: its event's deadline is its own time plus
             # the countdown, past the deadline timed bidding started with.

@@ -506,6 +506,11 @@ async def test_a_partial_refund_leaves_a_new_row_for_what_is_still_held(world: W
     with pytest.raises(Rejected) as caught:
         await world.legal.done(row_id, by="op:li", done_at=world.clock(), bank_txn_id="R-P1",
                                amount_fen=DEPOSIT + 2 * WAN)
+    assert caught.value.code is Code.LEDGER_INSUFFICIENT_FUNDS  # docs/protocol.md: details.account, .balance
+    assert caught.value.rejection.details["balance"] == DEPOSIT + WAN
+    assert caught.value.rejection.details["account"] == f"HELD_FOR_REFUND:{sold.loser.sub_account}"
+    with pytest.raises(Rejected) as caught:
+        await world.legal.done(row_id, by="op:li", done_at=world.clock(), bank_txn_id="R-P1", amount_fen=0)
     assert caught.value.code is Code.INVALID_AMOUNT
 
     done, rest = await world.legal.done(row_id, by="op:li", done_at=world.clock(), bank_txn_id="R-P1",

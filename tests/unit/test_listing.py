@@ -259,7 +259,8 @@ class TestRule4_4_EndOfListing:
     def test_a_held_session_takes_no_bids_and_no_second_close(self) -> None:
         r = open_listing()
         r.do(reveal(amount=RESERVE - 1), LISTING_END)  # fails its commitment: tampering, held for good
-        assert r.reject_bid(1, START_PRICE, LISTING_END + 1).code is Code.SESSION_CLOSED
+        held = r.reject_bid(1, START_PRICE, LISTING_END + 1)  # held, not ended: the bidder is told so
+        assert held.code is Code.SESSION_HELD and held.details["reason"] == r.state.end_reason
         assert r.reject(reveal(), LISTING_END + 1).code is Code.SESSION_CLOSED
 
     def test_a_close_without_the_reserve_is_held_and_tried_again_once_it_is_there(self) -> None:
@@ -267,7 +268,7 @@ class TestRule4_4_EndOfListing:
         r.bid(1, RESERVE, T)
         [held] = r.do(Close(reserve=None), LISTING_END)
         assert r.state.phase is Phase.HELD and held.reason == "RESERVE_UNAVAILABLE"  # type: ignore[union-attr]
-        assert r.reject_bid(2, RESERVE + INCREMENT, LISTING_END + 1).code is Code.SESSION_CLOSED
+        assert r.reject_bid(2, RESERVE + INCREMENT, LISTING_END + 1).code is Code.SESSION_HELD
         assert r.reject(Close(reserve=None), LISTING_END + HOUR).code is Code.ESCROW_KEY_UNAVAILABLE
         [closed] = r.do(reveal(), LISTING_END + 2 * HOUR)  # the escrow key was unlocked
         assert isinstance(closed, SessionClosed) and closed.at == LISTING_END and closed.outcome == "SOLD"
@@ -372,6 +373,14 @@ class TestRule4_5_TimedBidding:
             BidAccepted(at=at, bid_id=f"b1-{START_PRICE + 2 * INCREMENT}", bidder_no=1,
                         amount=START_PRICE + 2 * INCREMENT, deadline=at + COUNTDOWN),
         ]
+
+    def test_only_the_listing_bidders_go_on_to_timed_bidding(self) -> None:
+        # RULES 4.4: those who bid during the listing go on; bidder 3, qualified but silent, does not.
+        r = into_timed_bidding()
+        assert r.state.listing_bidders == {1, 2}
+        assert r.reject_bid(3, START_PRICE + 31 * INCREMENT, LISTING_END + MINUTE).code is Code.NOT_IN_TIMED_BIDDING
+        assert r.bid(1, START_PRICE + 31 * INCREMENT, LISTING_END + MINUTE)
+        assert r.reject_bid(3, START_PRICE + 32 * INCREMENT, LISTING_END + 2 * MINUTE).code is Code.NOT_IN_TIMED_BIDDING
 
     def test_timed_bids_need_highest_plus_increment(self) -> None:
         r = into_timed_bidding()

@@ -47,7 +47,7 @@ class TestQ26SealedBeforeTheStart:
         [refused] = r.advance(START_AT)
         assert refused == OpenRefused(at=START_AT, reason=Code.Q26_RESERVE_NOT_SEALED.value)
         assert r.state.phase is Phase.HELD and r.state.end_reason == "Q26_RESERVE_NOT_SEALED"
-        assert r.reject(PlaceBid(1, "b1", START_PRICE), START_AT + MINUTE).code is Code.SESSION_CLOSED
+        assert r.reject(PlaceBid(1, "b1", START_PRICE), START_AT + MINUTE).code is Code.SESSION_HELD
         assert r.reject(SealReserve(COMMITMENT), START_AT + MINUTE).code is Code.SESSION_CLOSED
 
     def test_a_sealed_reserve_cannot_change(self) -> None:

@@ -294,11 +294,15 @@ def _bid(state: SessionState, command: PlaceBid, now: int) -> list[Event]:
         raise Rejected(Code.SESSION_NOT_OPEN, opens_at=state.opens_at)
     if state.phase is Phase.SUSPENDED:
         raise Rejected(Code.SESSION_SUSPENDED, resume_at=state.resume_at)
+    if state.phase is Phase.HELD:  # not ended: the operators decide what comes next
+        raise Rejected(Code.SESSION_HELD, reason=state.end_reason)
     if state.phase not in OPEN_PHASES:
         raise Rejected(Code.SESSION_CLOSED)
     assert state.deadline is not None
     if now >= state.deadline:
         raise Rejected(Code.DEADLINE_PASSED, deadline=state.deadline)
+    if state.phase is Phase.TIMED_BIDDING and command.bidder_no not in state.listing_bidders:
+        raise Rejected(Code.NOT_IN_TIMED_BIDDING)  # RULES 4.4: those who bid during the listing go on
     amount = command.amount
     if type(amount) is not int or amount <= 0:
         raise Rejected(Code.INVALID_AMOUNT)

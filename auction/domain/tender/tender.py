@@ -247,7 +247,7 @@ def _submit(state: TenderState, command: SubmitSealedBid, now: int) -> list[Tend
     if command.bidder_no not in state.qualified:
         raise Rejected(Code.NOT_QUALIFIED)
     if now < terms.bids_open_at:
-        raise Rejected(Code.SESSION_NOT_OPEN)
+        raise Rejected(Code.SESSION_NOT_OPEN, opens_at=terms.bids_open_at)
     if state.reserve_commitment is None:  # Q26, Q28: no bid is taken before the reserve is sealed
         raise Rejected(Code.Q26_RESERVE_NOT_SEALED)
     if now >= terms.bid_deadline or state.opened is not None:  # RULES 6.2: none at or after the deadline

@@ -50,7 +50,8 @@ from auction.store.database import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 16 * 1024
+PATH = "/bank/notifications"
+MAX_BODY = 16 * 1024  # also the limit BodyLimit keeps for PATH (auction/app.py)
 TIMESTAMP = re.compile(r"\d{1,12}")
 HEX = re.compile(r"[0-9a-fA-F]{64}")
 STATUS = {
@@ -79,7 +80,7 @@ class BankWebhook:
         self.clock = clock
 
     def routes(self) -> list[Route]:
-        return [Route("/bank/notifications", self.notify, methods=["POST"])]
+        return [Route(PATH, self.notify, methods=["POST"])]
 
     async def notify(self, request: Request) -> Response:
         try:

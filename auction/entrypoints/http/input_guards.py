@@ -51,17 +51,22 @@ class SafePath:
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """`max_bytes` for every path; `smaller` holds paths with a lower limit of their own (the bank
+    webhook's 16 KiB), so that a body over both is refused with the limit that path keeps."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, smaller: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.smaller = smaller or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = Rejected(Code.BODY_TOO_LARGE, maximum=self.max_bytes)
+        max_bytes = min(self.max_bytes, self.smaller.get(scope["path"], self.max_bytes))
+        too_large = Rejected(Code.BODY_TOO_LARGE, maximum=max_bytes)
         for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+            if name == b"content-length" and (not value.isdigit() or int(value) > max_bytes):
                 await refuse(send, 413, too_large, close=True)
                 return
         chunks: list[bytes] = []
@@ -74,7 +79,7 @@ class BodyLimit:
                 break
             chunk = bytes(message.get("body", b""))
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > max_bytes:
                 await refuse(send, 413, too_large, close=True)
                 return
             chunks.append(chunk)

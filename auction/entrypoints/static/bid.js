@@ -235,11 +235,15 @@
     }
     A.setText("min-next-fen", state.min_next_fen ? A.formatFen(state.min_next_fen) : "");
     A.setText("t-increment", A.formatWan(state.increment_fen));
-    const open = A.OPEN_PHASES.has(state.phase);
+    // Timed bidding is for the bidders who bid during the listing (RULES 4.4): a bid of this
+    // bidder's accepted before timed bidding started is one of `mine`.
+    const outOfTimed = state.phase === "TIMED_BIDDING" && mine.size === 0;
+    const open = A.OPEN_PHASES.has(state.phase) && !outOfTimed;
     $("bid-button").disabled = !open || !connected || (signedBids && keyState !== "registered");
     $("use-min").disabled = !open || !state.min_next_fen;
     // Why the button is off, in the words the server would use for a bid now.
-    const closedCode = open ? null : state.phase === "SUSPENDED" ? "SESSION_SUSPENDED"
+    const closedCode = open ? null : outOfTimed ? "NOT_IN_TIMED_BIDDING"
+      : state.phase === "SUSPENDED" ? "SESSION_SUSPENDED" : state.phase === "HELD" ? "SESSION_HELD"
       : state.phase === "SCHEDULED" || state.phase === "NEW" ? "SESSION_NOT_OPEN" : "SESSION_CLOSED";
     $("bid-closed").textContent = closedCode === null ? ""
       : `${A.t("js.cannot_bid_now")}：${A.codeText(closedCode, { opens_at: state.opens_at_us, resume_at: state.resume_at_us })}`;

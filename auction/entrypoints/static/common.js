@@ -178,6 +178,8 @@ window.Auction = (() => {
     SESSION_NOT_OPEN: (d) => `竞价尚未开始，请在开始后报价${d.opens_at ? `（开始时间 ${cst(d.opens_at)}）` : ""}`,
     SESSION_SUSPENDED: (d) => `交易已中止，暂停接受报价${d.resume_at ? `（预计恢复 ${cst(d.resume_at)}）` : "，请等待恢复公告"}`,
     SESSION_CLOSED: "交易已结束，不再接受报价",
+    SESSION_HELD: "交易待工作人员处理，暂不接受报价；请等待交易中心公告",
+    NOT_IN_TIMED_BIDDING: "限时竞价仅限挂牌期间报过价的竞买人参加，您未在挂牌期间报价",
     DEADLINE_PASSED: (d) => `报价到达时已过截止时间${d.deadline ? `（截止 ${cst(d.deadline)}）` : ""}，本次报价无效`,
     NOT_QUALIFIED: "您不具备本宗地的竞买资格",
     DUPLICATE_BID: (d) => `该报价编号已用于另一笔报价${d.accepted_amount ? `（已接受 ${formatWan(d.accepted_amount)}）` : ""}，请重新报价`,

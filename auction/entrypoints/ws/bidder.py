@@ -332,7 +332,7 @@ class BidderConnection:
     async def _authenticate(self, hello: dict[str, Any]) -> Peer:
         session_id = hello.get("session_id")
         if not isinstance(session_id, str) or not session_id or not storable_text(session_id):
-            raise Rejected(Code.INVALID_FIELD, "session_id must be a string", field="session_id")
+            raise Rejected(Code.INVALID_FIELD, "session_id must be a non-empty string of printable text", field="session_id")
         last_seq = hello.get("last_seq")
         if last_seq is not None and (type(last_seq) is not int or last_seq < 0):
             raise Rejected(Code.INVALID_FIELD, "last_seq must be a whole number >= 0", field="last_seq")
