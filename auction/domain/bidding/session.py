@@ -284,6 +284,11 @@ def _bid(state: SessionState, command: PlaceBid, now: int) -> list[Event]:
         if type(command.amount) is not int or previous.amount != command.amount:
             raise Rejected(Code.DUPLICATE_BID, bid_id=command.bid_id, accepted_amount=previous.amount)
         return []
+    amount = command.amount  # bad input is refused as such, whatever the session's phase
+    if type(amount) is not int or amount <= 0:
+        raise Rejected(Code.INVALID_AMOUNT)
+    if amount > MAX_AMOUNT_FEN:
+        raise Rejected(Code.AMOUNT_TOO_LARGE, maximum=MAX_AMOUNT_FEN)
     if command.bidder_no not in state.qualified:
         raise Rejected(Code.NOT_QUALIFIED)
     if command.token_epoch != state.token_epochs.get(command.bidder_no, 0):
@@ -303,11 +308,6 @@ def _bid(state: SessionState, command: PlaceBid, now: int) -> list[Event]:
         raise Rejected(Code.DEADLINE_PASSED, deadline=state.deadline)
     if state.phase is Phase.TIMED_BIDDING and command.bidder_no not in state.listing_bidders:
         raise Rejected(Code.NOT_IN_TIMED_BIDDING)  # RULES 4.4: those who bid during the listing go on
-    amount = command.amount
-    if type(amount) is not int or amount <= 0:
-        raise Rejected(Code.INVALID_AMOUNT)
-    if amount > MAX_AMOUNT_FEN:
-        raise Rejected(Code.AMOUNT_TOO_LARGE, maximum=MAX_AMOUNT_FEN)
     minimum = state.min_next_bid
     assert minimum is not None
     if amount < minimum:
