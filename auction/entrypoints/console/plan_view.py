@@ -40,7 +40,8 @@ from auction.domain.plan.floor_price import yuan_text
 from auction.domain.plan.plan_terms import PlanMethod
 from auction.domain.plan.plans import PlanState, PlanStatus
 from auction.domain.bidding.terms import DAY, HOUR, MINUTE, SECOND
-from auction.entrypoints.console.plan_forms import CATEGORY_LABELS, CHANNEL_LABELS
+from auction.entrypoints.console.people import CHANNEL_LABELS
+from auction.entrypoints.console.plan_forms import CATEGORY_LABELS
 from auction.entrypoints.console.views import METHODS
 
 STATUSES = {
