@@ -156,6 +156,7 @@ DETAIL_NAMES = {
     "increment_fen": "增价幅度",
     "deposit_fen": "竞买保证金",
     "reserve_fen": "底价",
+    "reserve_wan": "底价",
     # the plan's forms (plan_forms.py), as the forms label them
     "start_price_wan": "起始价",
     "increment_wan": "增价幅度",
