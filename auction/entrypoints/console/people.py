@@ -12,7 +12,7 @@ from jinja2 import Environment
 
 from auction.entrypoints.http import i18n
 from auction.domain.china import CST, to_cst
-from auction.domain.money import fen_of_wan_text, format_wan, wan_number
+from auction.domain.money import fen_of_wan_text, wan_number
 from auction.domain.plan.parcels import READINESS_LABELS
 from auction.domain.plan.plan_terms import Channel
 from auction.staff.roles import Role
@@ -262,10 +262,21 @@ def cn_moment(value: Any) -> str:
     return i18n.time_text(micros) + (f"{second:02d}秒" if second else "")
 
 
+def grouped(number: str) -> str:
+    """An exact decimal's whole part with thousands separators: '1234.5678' -> '1,234.5678'."""
+    whole, dot, rest = number.partition(".")
+    return f"{int(whole):,}{dot}{rest}"
+
+
+def wan_and_fen(fen: int) -> str:
+    """'5,600 万元（5,600,000,000 分）': grouped, exact, the fen beside."""
+    return f"{grouped(wan_number(fen))} 万元（{fen:,} 分）"
+
+
 def _typed_amount(text: str) -> str:
     """An amount typed in 万元 as the house writes it, exact fen beside; the text if it is none."""
     fen = fen_of_wan_text(text.strip().replace(",", ""))
-    return text if fen is None else f"{format_wan(fen)}（{fen:,} 分）"
+    return text if fen is None else wan_and_fen(fen)
 
 
 def _value(name: str, value: Any) -> str:
@@ -274,7 +285,7 @@ def _value(name: str, value: Any) -> str:
     if name.endswith("_us") and isinstance(value, int):
         return cn_moment(value)
     if name.endswith("_fen") and isinstance(value, int):
-        return f"{format_wan(value)}（{value:,} 分）"
+        return wan_and_fen(value)
     if isinstance(value, str):
         if name.endswith("_wan"):
             return _typed_amount(value)
