@@ -126,7 +126,7 @@ async def test_the_ledger_the_close_and_the_deadline_actions(
     assert f'name="done_at" value="{typed}"' in r.text
     r = await operator.post(done_path, {"csrf_token": csrf, "done_at": typed, "bank_txn_id": "B-REFUND-1",
                                         "amount_wan": "9999", "confirm": "yes"})
-    assert field_error(r.text, f"d-{refund['deadline_id']}") == "INVALID_AMOUNT"
+    assert field_error(r.text, f"d-{refund['deadline_id']}") == "LEDGER_INSUFFICIENT_FUNDS"  # more than is held
     assert 'value="9999"' in r.text and 'value="B-REFUND-1"' in r.text
     # Refusals in Chinese first, naming the field as the form does (not amount_wan, not done_at).
     r = await operator.post(done_path, {"csrf_token": csrf, "done_at": typed, "bank_txn_id": "B-REFUND-1",
