@@ -329,9 +329,11 @@ class ConsolePages:
 
     async def resume(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
         def command() -> Resume:
+            # what was typed first (a refusal is audited with it), then the parsed instant
             note.detail = {"reason": form.get("reason", "").strip()[:500], "resume_at": form.get("resume_at", "")[:40]}
             reason, resume_at = reason_of(form), parse_micros_cst(form, "resume_at")
-            note.detail = {"reason": reason, "resume_at_us": resume_at}
+            note.detail["resume_at_us"] = resume_at
+            del note.detail["resume_at"]
             return Resume(reason=reason, resume_at=resume_at)
 
         return await self._control(request, who, form, note, "resume", command)
