@@ -33,7 +33,7 @@ from auction.entrypoints.portal.pages import PortalPages
 from auction.entrypoints.public.bidder_page import routes as bidder_page_routes
 from auction.entrypoints.public.bidder_page import session_endpoint
 from auction.entrypoints.public.hall import Hall
-from auction.entrypoints.public.layout import Layout, is_page_area
+from auction.entrypoints.public.layout import FORM_AREAS, Layout, is_page_area
 from auction.entrypoints.public.pages import exports as public_exports
 from auction.entrypoints.public.pages import routes as public_page_routes
 from auction.entrypoints.public.transparency import endpoints as transparency_endpoints
@@ -95,6 +95,14 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
             return layout.not_found(request)
         return JSONResponse(unknown_route_message(), status_code=404)
 
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        # A console form's address opened in a browser gets a page in the layout (with the
+        # `Allow` header); the JSON API keeps its error body.
+        response = await method_not_allowed(request, exc)
+        if request.method in ("GET", "HEAD") and request.url.path != "/" and is_page_area(request.url.path, FORM_AREAS):
+            return layout.not_allowed(request, response.headers["allow"])
+        return response
+
     app = Starlette(
         routes=[Route("/healthz", healthz), WebSocketRoute("/ws", endpoint.serve), *api.routes(), *plans_api.routes(),
                 # after the trade: the bank's notices, deposits, the legal clock, the sold session's records
@@ -109,7 +117,7 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
                 *open_routes(public),
                 *tenders_api.routes(), *TenderWatch(layout).routes()],  # tenders (RULES 6)
         lifespan=lifespan,
-        exception_handlers={404: not_found, 405: method_not_allowed},
+        exception_handlers={404: not_found, 405: not_allowed},
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,  # inside the audit: a 413 is recorded
                        smaller={bank_webhook.PATH: bank_webhook.MAX_BODY})

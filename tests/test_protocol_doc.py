@@ -63,7 +63,8 @@ def test_every_code_the_readme_names_exists() -> None:
               "CALENDAR_MISSING", "INFO", "DEBUG", "FORWARDED_ALLOW_IPS", "SIGN_IN", "Q31",  # uvicorn's own setting
               "K72",  # the China Land Market website's 行业分类 code in an example
               "FEWER_THAN_THREE",  # a tender's end reason (TenderEnded)
-              "POST_DEAL_RECORD", "RESULT_UPDATE"}  # an audit action and a publication document kind
+              "POST_DEAL_RECORD", "RESULT_UPDATE",  # an audit action and a publication document kind
+              "PLAN_APPRAISAL_PREVIEW", "PREVIEW"}  # a form's check (预检) in the audit trail: action, outcome
     named = set(NAME.findall(README))
     unknown = {n for n in named if not n.startswith(("AUCTION_", "DATABASE_", "REDIS_"))} \
         - {c.value for c in Code} - vocabularies - others

@@ -27,7 +27,7 @@ from typing import Any
 
 from auction.domain.china import china_date, iso_cst_seconds
 from auction.domain.codes import Code, Rejected
-from auction.domain.money import is_valid_amount, wan_number
+from auction.domain.money import format_wan, is_valid_amount, wan_number
 from auction.domain.divisions import CODE as REGION_CODE
 from auction.domain.divisions import Divisions
 from auction.domain.plan.floor_price import floor_area, floor_area_text, yuan_text
@@ -513,31 +513,34 @@ def check_result_entry(entry: ResultEntry, price_fen: int, divisions: Divisions 
     """Refuse an entry that cannot be published (`INVALID_FIELD`, `details.field`; a region code the
     division table does not name, `REGION_CODE_UNKNOWN`)."""
 
-    def bad(name: str, detail: str) -> Rejected:
-        return Rejected(Code.INVALID_FIELD, f"{name}: {detail}", field=name)
+    def bad(name: str, zh: str, en: str) -> Rejected:  # Chinese first, as every refusal reads
+        return Rejected(Code.INVALID_FIELD, f"{zh} / {name}: {en}", field=name)
 
     if not REGION_CODE.fullmatch(entry.region_code):
-        raise bad("region_code", "6-digit administrative division code (GB/T 2260), or its 9-digit form")
+        raise bad("region_code", "行政区划代码：6位（GB/T 2260）或其9位形式",
+                  "6-digit administrative division code (GB/T 2260), or its 9-digit form")
     if divisions is not None and divisions.name(entry.region_code) is None:
         raise Rejected(Code.REGION_CODE_UNKNOWN, entry.region_code, field="region_code")
     for name in ("project_name", "industry", "land_grade"):
         if not getattr(entry, name).strip():
-            raise bad(name, "required")
+            raise bad(name, f"请填写{RESULT_LABELS.get(name, name)}", "required")
     if entry.industry_code and not INDUSTRY_CODE.fullmatch(entry.industry_code):
-        raise bad("industry_code", "a GB/T 4754 code as the site gives it: K72, C3011")
+        raise bad("industry_code", "行业代码：按土地市场网的 GB/T 4754 代码，如 K72、C3011",
+                  "a GB/T 4754 code as the site gives it: K72, C3011")
     if entry.land_grade_code and not LAND_GRADE_CODE.fullmatch(entry.land_grade_code):
-        raise bad("land_grade_code", "the site's grade code: dj1 (一级) to dj99")
+        raise bad("land_grade_code", "土地级别：dj1（一级）至 dj99", "the site's grade code: dj1 (一级) to dj99")
     if entry.land_source not in LAND_SOURCES:
-        raise bad("land_source", "one of " + "、".join(LAND_SOURCES))
+        raise bad("land_source", "土地来源：" + "、".join(LAND_SOURCES) + "之一", "one of " + "、".join(LAND_SOURCES))
     if not entry.installments:
-        raise bad("installments", "at least one period (一次性付清 is one period)")
+        raise bad("installments", "分期支付：至少一期（一次性付清为一期）", "at least one period (一次性付清 is one period)")
     for i, part in enumerate(entry.installments, start=1):
         if part.period != i or not is_valid_amount(part.amount_fen):
-            raise bad("installments", f"period {i}: periods numbered 1, 2, ... with a positive amount of fen")
+            raise bad("installments", f"分期支付第{i}期：期号依次为1、2……，金额为正", f"period {i}: periods numbered 1, 2, ... with a positive amount of fen")
     if sum(p.amount_fen for p in entry.installments) != price_fen:
-        raise bad("installments", f"the periods must add up to the price, {price_fen} fen")
+        raise bad("installments", f"分期支付：各期金额合计须等于成交价 {format_wan(price_fen)}（{price_fen:,} 分）",
+                  f"the periods must add up to the price, {price_fen} fen")
     if entry.construction_start_date > entry.completion_date:
-        raise bad("completion_date", "before the construction start")
+        raise bad("completion_date", "约定竣工时间早于约定开工时间", "before the construction start")
 
 
 def result_document(

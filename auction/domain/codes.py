@@ -186,6 +186,8 @@ class Code(str, Enum):
     # Bids (RULES 4.4, 4.5; the session's phases, docs/protocol.md 2)
     NOT_IN_TIMED_BIDDING = "NOT_IN_TIMED_BIDDING"
     SESSION_HELD = "SESSION_HELD"
+    # Committee members' keys (console 委员会成员与公钥, POST /api/committee-members): permanent, not a race
+    MEMBER_KEY_REGISTERED = "MEMBER_KEY_REGISTERED"
 
 
 MESSAGES: dict[Code, str] = {
@@ -345,6 +347,9 @@ MESSAGES: dict[Code, str] = {
                                 "who bid during the listing"),
     Code.SESSION_HELD: ("交易待工作人员处理，暂不接受报价 / The session is held for the trading center's staff; "
                         "no bids are taken"),
+    # Committee members' keys
+    Code.MEMBER_KEY_REGISTERED: ("该成员编号或公钥已登记为其他内容，公钥登记后不可更改；如需换钥，请另设成员编号 / This "
+                                 "member id or public key is already registered differently; a key never changes"),
 }
 
 

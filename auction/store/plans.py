@@ -111,11 +111,8 @@ class PlanStore(AggregateLog[PlanState, PlanEvent]):
                 member_id,
             )
             if row is None or bytes(row["public_key"]) != public_key or row["name"] != name:
-                raise Rejected(
-                    Code.CONFLICT,
-                    "this member id or public key is already registered differently; a key never changes",
-                    field="member_id" if row is not None else "public_key_hex",
-                )
+                raise Rejected(Code.MEMBER_KEY_REGISTERED,  # permanent: a retry never succeeds
+                               field="member_id" if row is not None else "public_key_hex")
         return Member(row["member_id"], row["name"], bytes(row["public_key"]), row["registered_at"])
 
     async def members(self, member_ids: list[str] | None = None) -> list[Member]:

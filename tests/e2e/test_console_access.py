@@ -280,7 +280,8 @@ async def test_operator_actions_are_audited_with_who_what_when_and_where(server:
             r = await operator.post(f"/console/sessions/{sid}/bidders", {"csrf_token": token, "legal_name": NAMES[0]})
             assert r.status_code == 200 and 'id="q-token"' in r.text
             r = await operator.post(f"/console/sessions/{sid}/suspend", {"csrf_token": token, "reason": ""})
-            assert r.status_code == 422 and error_code(r.text) == "REASON_REQUIRED"
+            # refused beside the suspend form, on the session's page
+            assert r.status_code == 422 and 'id="error-suspend" data-code="REASON_REQUIRED"' in r.text
             r = await operator.post(f"/console/sessions/{sid}/suspend", {"csrf_token": token, "reason": "系统故障"})
             assert r.status_code == 303
             r = await operator.post(f"/console/sessions/{sid}/resume", {"csrf_token": token, "reason": "故障已排除"})

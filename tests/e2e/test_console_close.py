@@ -17,7 +17,7 @@ import pytest
 from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, FakeBank
-from tests.e2e.console_helpers import ConsoleUser, csrf_of, error_code, make_accounts, signed_in
+from tests.e2e.console_helpers import ConsoleUser, audit_rows, csrf_of, error_code, make_accounts, signed_in
 from tests.e2e.helpers import WAN, Api, WsClient, wait_opened
 from tests.e2e.test_deadlines import by_kind, session_clock
 from tests.e2e.test_deposits import DEPOSIT, apply, auction
@@ -126,8 +126,17 @@ async def test_the_ledger_the_close_and_the_deadline_actions(
     assert f'name="done_at" value="{typed}"' in r.text
     r = await operator.post(done_path, {"csrf_token": csrf, "done_at": typed, "bank_txn_id": "B-REFUND-1",
                                         "amount_wan": "9999", "confirm": "yes"})
-    assert field_error(r.text, f"d-{refund['deadline_id']}") == "INVALID_AMOUNT"
+    assert field_error(r.text, f"d-{refund['deadline_id']}") == "LEDGER_INSUFFICIENT_FUNDS"  # more than is held
     assert 'value="9999"' in r.text and 'value="B-REFUND-1"' in r.text
+    # Refusals in Chinese first, naming the field as the form does (not amount_wan, not done_at).
+    r = await operator.post(done_path, {"csrf_token": csrf, "done_at": typed, "bank_txn_id": "B-REFUND-1",
+                                        "amount_wan": "abc", "confirm": "yes"})
+    beside = text_of(r.text.split(f'id="error-d-{refund["deadline_id"]}"')[1].split("</p>")[0])
+    assert "退还金额：以万元为单位" in beside and "amount_wan" not in beside, beside
+    r = await operator.post(done_path, {"csrf_token": csrf, "done_at": now_input(3600), "bank_txn_id": "B-REFUND-1",
+                                        "amount_wan": "", "confirm": "yes"})
+    beside = text_of(r.text.split(f'id="error-d-{refund["deadline_id"]}"')[1].split("</p>")[0])
+    assert "办结时间不得晚于现在" in beside and beside.index("办结时间") < beside.index("done_at"), beside
     assert by_kind(await session_clock(api, sid))["DEPOSIT_REFUND"]["state"] == "PENDING"
 
     # Done, and a second submission changes nothing.
@@ -163,6 +172,8 @@ async def test_the_ledger_the_close_and_the_deadline_actions(
         assert words in re.sub(r"\s+", " ", shown), words
     assert "None" not in shown and "_us:" not in shown
     assert f"签订时间：{datetime.now(CST):%Y年%m月%d日}" in shown
+    assert "银行流水号：B-REFUND-1" in shown and f"办结时间：{datetime.now(CST):%Y年%m月%d日}" in shown
+    assert re.search(r"签订时间：\d{4}年\d{2}月\d{2}日 \d{2}时\d{2}分", shown)
 
 
 async def test_committee_members_see_the_close_but_may_not_act(
@@ -181,6 +192,72 @@ async def test_committee_members_see_the_close_but_may_not_act(
                                  {"csrf_token": csrf_of(page.text), "signed_at": now_input(), "confirm": "yes"})
         assert r.status_code == 403 and error_code(r.text) == "FORBIDDEN"
         r = await committee.get(f"/console/sessions/{sid}/applications")
-        assert r.status_code == 403  # not theirs (Q26)
+        assert r.status_code == 403  # not theirs (Q26) ...
+        assert f"/console/sessions/{sid}/applications" not in page.text  # ... so not linked either
+        assert await broken_links(committee, ["/console", f"/console/sessions/{sid}", f"/console/sessions/{sid}/close"]) == []
     finally:
         await committee.close()
+
+
+async def broken_links(user: ConsoleUser, start: list[str], most: int = 60) -> list[tuple[str, str, int]]:
+    """Follow the console's links from `start` (GET, same site, not the exports): (page, link, status)
+    of each link the signed-in role cannot open."""
+    seen, queue, broken = set(start), list(start), []
+    while queue and len(seen) <= most:
+        page = queue.pop(0)
+        r = await user.get(page)
+        if r.status_code != 200 or "text/html" not in r.headers.get("content-type", ""):
+            continue
+        for link in re.findall(r'href="(/console[^"#?]*)', r.text):
+            link = html.unescape(link)
+            if link in seen or link.endswith((".csv", ".json", ".pdf")) or link == "/console/logout":
+                continue
+            seen.add(link)
+            status = (await user.get(link)).status_code
+            if status >= 400:
+                broken.append((page, link, status))
+            else:
+                queue.append(link)
+    return broken
+
+
+async def test_a_terminated_session_the_resume_form_and_a_form_address_opened_in_a_browser(
+    env: tuple[ServerProcess, Api, FakeBank, ConsoleUser], database: str
+) -> None:
+    server, api, _bank, operator = env
+    session = await auction(api, start_in=300)
+    sid = session["terms"]["session_id"]
+    base = f"/console/sessions/{sid}"
+    csrf = await operator.csrf(base)
+    r = await operator.post(f"{base}/suspend", {"csrf_token": csrf, "reason": "系统维护"})
+    assert r.status_code == 303, r.text[:1500]
+
+    # A resumption announced in the past: refused beside the resume form, what was typed kept (RULES 7.3).
+    past = now_input(-3600)
+    r = await operator.post(f"{base}/resume", {"csrf_token": csrf, "reason": "维护完成", "resume_at": past})
+    assert r.status_code == 422 and field_error(r.text, "resume") == "INVALID_FIELD", r.text[:2000]
+    assert 'id="resume-form"' in r.text and f'value="{past}"' in r.text and "维护完成</textarea>" in r.text
+    beside = text_of(r.text.split('id="error-resume"')[1].split("</p>")[0])
+    assert "恢复时间已过" in beside and beside.index("恢复时间") < beside.index("resume_at"), beside
+    r = await operator.post(f"{base}/terminate", {"csrf_token": csrf, "reason": "规划条件调整"})  # not ticked
+    assert r.status_code == 422 and field_error(r.text, "terminate") == "INVALID_FIELD"
+    assert "规划条件调整</textarea>" in r.text
+
+    # Terminated: the close page says so, with the reason, and not "not closed yet".
+    r = await operator.post(f"{base}/terminate", {"csrf_token": csrf, "reason": "规划条件调整", "confirm": "yes"})
+    assert r.status_code == 303, r.text[:1500]
+    page = (await operator.get(f"{base}/close")).text
+    assert 'id="not-closed"' not in page and 'data-outcome="TERMINATED"' in page
+    assert "终止" in text_of(page.split('id="terminated"')[1]) and "规划条件调整" in page
+
+    # A form's address opened in a browser: the site's page, Chinese first, with 405 and Allow;
+    # the API keeps its JSON error body.
+    r = await operator.get(f"{base}/result-unsold")
+    assert r.status_code == 405 and r.headers["content-type"].startswith("text/html"), r.text[:500]
+    assert r.headers["allow"] == "POST" and 'data-code="METHOD_NOT_ALLOWED"' in r.text
+    assert "此地址不能直接打开" in r.text and not r.text.lstrip().startswith("{")
+    r = await operator.get(f"/api/sessions/{sid}/terminate")
+    assert r.status_code == 405 and r.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+    rows = [(a["action"], a["outcome"]) for a in await audit_rows(database)]
+    assert ("RESUME", "INVALID_FIELD") in rows and ("TERMINATE", "INVALID_FIELD") in rows and ("TERMINATE", "OK") in rows

@@ -61,14 +61,16 @@ async def test_an_operator_registers_a_members_public_key(
         other = signatures.write_private_key(tmp_path / "m2.key")
         r = await post_form(operator, "/console/committee", {"member_id": "wy-zhang", "name": "张委员",
                                                              "public_key_hex": other})
-        assert r.status_code == 422 and beside(r.text, "member_id") == "CONFLICT"
+        # A permanent refusal, not CONFLICT's "retry": a second key needs a new member id.
+        assert r.status_code == 422 and beside(r.text, "member_id") == "MEMBER_KEY_REGISTERED"
+        assert "已登记" in r.text and "请重试" not in r.text
         assert f'data-key="{other}"' not in (await operator.get("/console/committee")).text
         # A member reads the page (it is where the keys are) but registers nothing.
         r = await post_form(committee, "/console/committee", {"member_id": "wy-li", "name": "李委员",
                                                               "public_key_hex": other})
         assert r.status_code == 403 and error_code(r.text) == "FORBIDDEN"
         rows = [row for row in await audit_rows(database) if row["action"] == "COMMITTEE_MEMBER_REGISTER"]
-        assert [row["outcome"] for row in rows] == ["INVALID_FIELD", "OK", "OK", "CONFLICT", "FORBIDDEN"]
+        assert [row["outcome"] for row in rows] == ["INVALID_FIELD", "OK", "OK", "MEMBER_KEY_REGISTERED", "FORBIDDEN"]
     finally:
         await operator.close()
         await committee.close()

@@ -227,6 +227,25 @@ async def test_a_plan_from_draft_to_session_through_the_console_forms(
         actions = [(a["action"], a["outcome"]) for a in await audit_rows(server.dsn)]
         assert ("PLAN_DRAFT", "Q31_DEPOSIT_BELOW_20_PERCENT") in actions and ("PLAN_DRAFT", "OK") in actions
         assert ("PLAN_GOVERNMENT_APPROVAL", "CONFLICT") in actions and ("PLAN_CREATE_SESSION", "OK") in actions
+        # The previews are 预检 rows of their own, never a step done: the appraisal recorded once, and
+        # its two checks (the first refused by the engine: detail.result) apart from it.
+        assert actions.count(("PLAN_APPRAISAL", "OK")) == 1 and ("PLAN_APPRAISAL", "PREVIEW") not in actions
+        assert actions.count(("PLAN_APPRAISAL_PREVIEW", "PREVIEW")) == 2
+        assert ("PLAN_ANNOUNCEMENT_CHANGE_PREVIEW", "PREVIEW") in actions
+        assert actions.count(("PLAN_ANNOUNCEMENT_CHANGE", "OK")) == 1
+        results = [a["detail"] for a in await audit_rows(server.dsn) if a["action"] == "PLAN_APPRAISAL_PREVIEW"]
+        assert '"result": "Q25_APPRAISAL_INCOMPLETE"' in results[0] and '"result": "OK"' in results[1]
+        # ... and the trail reads in Chinese: every plan step named, details with the forms' labels,
+        # times in CST, typed 万元 with the fen.
+        trail = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", (await op.get("/console/audit")).text)))
+        for words in ("新建供应计划 PLAN_DRAFT", "登记估价报告 PLAN_APPRAISAL", "预检：登记估价报告 PLAN_APPRAISAL_PREVIEW",
+                      "预检：发布变更公告 PLAN_ANNOUNCEMENT_CHANGE_PREVIEW", "由方案创建交易场次 PLAN_CREATE_SESSION",
+                      "发布出让公告 PLAN_ANNOUNCE", "登记委员会审议 PLAN_COMMITTEE_MEETING", "预检 ", "总价：5,600 万元（5,600,000,000 分）",
+                      "土地权属清晰：是", "估价期日：" + now.strftime("%Y年%m月%d日"), "发布时间：" + t0.strftime("%Y年%m月%d日 %H时%M分")):
+            assert words in trail, words
+        for raw in ("PLAN_DRAFT PLAN_DRAFT", "area_m2：", "readiness_title_clear", "published_at：", "total_price_wan"):
+            assert raw not in trail, raw
+        assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", trail)
     finally:
         await op.close()
         await committee.close()

@@ -174,7 +174,7 @@ async def test_the_plan_log_and_member_keys_cannot_be_rewritten(
     assert (await service.store.register_member("m1", "委员一", key)).public_key == key  # a retry
     with pytest.raises(Rejected) as changed:
         await service.store.register_member("m1", "委员一", signatures.raw_public(Ed25519PrivateKey.generate()))
-    assert changed.value.code is Code.CONFLICT
+    assert changed.value.code is Code.MEMBER_KEY_REGISTERED  # permanent: not a race to retry
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await db.execute("UPDATE committee_members SET public_key = $1", bytes(32))
     with pytest.raises(asyncpg.CheckViolationError):

@@ -406,7 +406,8 @@ def _resume(state: SessionState, command: Resume, now: int) -> list[Event]:
     rules = state.terms.rules
     resume_at = now if command.resume_at is None else command.resume_at
     if resume_at < now:
-        raise Rejected(Code.INVALID_FIELD, "resume_at is in the past")
+        raise Rejected(Code.INVALID_FIELD, "恢复时间已过，请填写以后的时间或留空（立即恢复） / resume_at is in the past",
+                       field="resume_at")
     # RULES 7.3: within the direct window, resume at once; otherwise announce ahead.
     direct = resume_at - state.suspended_at <= rules.direct_resume_window
     if not direct and resume_at < now + rules.resume_notice:

@@ -428,7 +428,7 @@ def _done(row: Deadline, *, by: str, done_at: int, now: int) -> Deadline:
     if not by:
         raise Rejected(Code.INVALID_FIELD, "by", field="by")
     if type(done_at) is not int or done_at > now:
-        raise Rejected(Code.INVALID_FIELD, "done_at must not be in the future", field="done_at")
+        raise Rejected(Code.INVALID_FIELD, "办结时间不得晚于现在 / done_at must not be in the future", field="done_at")
     late = None if row.due_at is None else done_at > row.due_at
     return replace(row, state=DeadlineState.DONE, done_at=done_at, done_by=by, done_late=late)
 

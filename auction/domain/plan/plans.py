@@ -278,7 +278,7 @@ def _meeting(state: PlanState, command: RecordCommitteeMeeting, now: int) -> lis
     if command.chair not in present:
         raise Rejected(Code.INVALID_FIELD, "the chair must be among the members present", field="chair")
     if type(command.held_at) is not int or command.held_at > now:
-        raise Rejected(Code.INVALID_FIELD, "held_at must not be in the future", field="held_at")
+        raise Rejected(Code.INVALID_FIELD, "会议时间不得晚于现在 / held_at must not be in the future", field="held_at")
     if command.held_at < (state.drafted_at or 0):  # Q27(五): the plan comes first, then its review
         raise Rejected(Code.Q27_PROCEDURE_INVERTED,
                        "会审早于方案编制或最后一次修改 / meeting before the plan was drafted or last edited")
@@ -301,7 +301,7 @@ def _approval(state: PlanState, command: RecordGovernmentApproval, now: int) -> 
     _text(command.approver, "approver")
     _text(command.document_no, "document_no")
     if type(command.approved_at) is not int or command.approved_at > now:
-        raise Rejected(Code.INVALID_FIELD, "approved_at must not be in the future", field="approved_at")
+        raise Rejected(Code.INVALID_FIELD, "批准时间不得晚于现在 / approved_at must not be in the future", field="approved_at")
     if command.approved_at < state.meetings[-1].held_at:  # Q27(五)
         raise Rejected(Code.Q27_PROCEDURE_INVERTED, "批准早于委员会会审 / approval before the committee meeting")
     return [_recorded(pe.GovernmentApprovalRecorded, command, at=now)]
@@ -428,7 +428,7 @@ def _reserve(state: PlanState, command: DecideReserve, now: int) -> list[PlanEve
     if not is_valid_amount(command.floor_price_fen_per_m2):
         raise Rejected(Code.INVALID_FIELD, "floor price: positive fen per m²", field="floor_price_fen_per_m2")
     if type(command.decided_at) is not int or command.decided_at > now:
-        raise Rejected(Code.INVALID_FIELD, "decided_at must not be in the future", field="decided_at")
+        raise Rejected(Code.INVALID_FIELD, "决定时间不得晚于现在 / decided_at must not be in the future", field="decided_at")
     amount = command.amount
     if amount is None:
         if state.draft.method is not PlanMethod.AUCTION:  # Q28

@@ -124,6 +124,7 @@ class AuditNote:
     session_id: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     outcome: str | None = None  # a refusal the handler showed on its own page (beside the field): its code
+    action: str | None = None  # what this request turned out to be, if not the route's action (a preview)
 
 
 Page = Callable[[Request, SignedIn], Awaitable[Response]]
@@ -209,6 +210,7 @@ class ConsoleAuth:
                     log.exception("console action %s", name)
                     outcome = Code.SERVICE_UNAVAILABLE.value
                     response = self.refusal(request, Code.SERVICE_UNAVAILABLE, who)
+                audited = note.action or name
                 try:
                     if who is None:  # a stranger's refusal: rolled up per address and minute
                         await request.state.refusals.refused(
@@ -216,7 +218,7 @@ class ConsoleAuth:
                             detail=note.detail)
                     else:
                         await self.store(request).audit(
-                            name, outcome, user=who.user, session_id=note.session_id,
+                            audited, outcome, user=who.user, session_id=note.session_id,
                             client_ip=client_ip(request), detail=note.detail,
                         )
                 except DATABASE_ERRORS:

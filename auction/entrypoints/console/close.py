@@ -21,9 +21,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from auction.adapters.sealing.escrow import ReserveSealer
-from auction.documents.landchina import UNSOLD
+from auction.documents.landchina import UNSOLD, no_sale_reason
 from auction.domain.codes import Code, Rejected
-from auction.domain.bidding.session import reserve_commitment
+from auction.domain.bidding.session import Phase, reserve_commitment
 from auction.entrypoints.api.deadlines import session_deadlines
 from auction.entrypoints.console.auth import AuditNote, ConsoleArea
 from auction.entrypoints.console.views import parse_cst, parse_wan
@@ -89,6 +89,9 @@ class ConsoleClose(ConsoleArea):
         unsold = plan_id is not None and not any(d["kind"].startswith("RESULT") for d in documents) \
             and await request.state.publisher.result_due(plan_id) == UNSOLD
         role = who.user.role
+        terminated = None
+        if state.phase is Phase.TERMINATED:  # ended without a close: the reason given (or RULES 5.4's)
+            terminated = {"reason": no_sale_reason(state.end_reason or "", terminated=True), "at": state.last_at}
         return self.render(
             request, "close.html", who, status_code=status_code, session_id=sid, state=state, terms=state.terms,
             closed=closed, reserve_ok=reserve_ok, escrow_unlocked=sealer.unlocked, escrow_key_id=sealer.key_id,
@@ -96,7 +99,7 @@ class ConsoleClose(ConsoleArea):
             may_act=allowed(role, Permission.CONTROL_SESSION), unsold=unsold,
             confirmation=closed is not None and closed.outcome == "SOLD" and allowed(role, Permission.VIEW_CONFIRMATION),
             CHANNELS=CHANNELS, DELIVERY=DELIVERY, DOCUMENTS=DOCUMENTS, OPEN=OPEN,
-            error=error, typed=typed or {}, done=request.query_params.get("done"),
+            error=error, typed=typed or {}, done=request.query_params.get("done"), terminated=terminated,
         )
 
     @staticmethod
@@ -140,7 +143,7 @@ class ConsoleClose(ConsoleArea):
         async def work() -> str:
             passphrase = form.get("passphrase", "")
             if not passphrase:
-                raise Rejected(Code.INVALID_FIELD, "passphrase is required", field="passphrase")
+                raise Rejected(Code.INVALID_FIELD, "请输入口令 / the passphrase is required", field="passphrase")
             if not service.sealer.unlocked:
                 service.sealer.unlock(passphrase.encode())  # ESCROW_PASSPHRASE_WRONG
             await service.tick(sid)
@@ -158,7 +161,7 @@ class ConsoleClose(ConsoleArea):
             publisher = request.state.publisher
             plan_id = await clock.plan_of(sid)
             if plan_id is None or not any(d["document_id"] == document_id for d in await self._documents(request, plan_id)):
-                raise Rejected(Code.NOT_FOUND, "no such document", field="document_id")
+                raise Rejected(Code.NOT_FOUND, "无此文件 / no such document", field="document_id")
             await outbox.retry(publisher.pool, document_id, channel)  # delivered rows stay as they are
             publisher.wake()
             return "RETRY"
@@ -171,7 +174,7 @@ class ConsoleClose(ConsoleArea):
         for row in (await session_deadlines(clock, sid))["deadlines"]:
             if row["deadline_id"] == deadline_id:
                 return dict(row)
-        raise Rejected(Code.NOT_FOUND, "no such deadline in this session", deadline_id=deadline_id)
+        raise Rejected(Code.NOT_FOUND, "本场次无此期限事项 / no such deadline in this session", deadline_id=deadline_id)
 
     async def contract_signed(self, request: Request, who: SignedIn, form: dict[str, str],
                               note: AuditNote) -> Response:
@@ -201,7 +204,7 @@ class ConsoleClose(ConsoleArea):
             done_at = _time(form, "done_at")
             bank_txn_id = form.get("bank_txn_id", "").strip() or None
             if bank_txn_id is not None and len(bank_txn_id) > 64:
-                raise Rejected(Code.INVALID_FIELD, "bank_txn_id: 1-64 characters", field="bank_txn_id")
+                raise Rejected(Code.INVALID_FIELD, "银行流水号：1至64个字符 / bank_txn_id: 1-64 characters", field="bank_txn_id")
             amount = parse_wan(form, "amount_wan", required=False)
             _confirmed(form, "confirm")
             note.detail = {"deadline_id": deadline_id, "done_at_us": done_at, "bank_txn_id": bank_txn_id,

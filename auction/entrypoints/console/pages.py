@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -200,7 +201,7 @@ class ConsolePages:
         API's own parsing and command (`POST /api/sessions`). Only routed when the stand-ins are on."""
         method = form.get("method", "")
         if method not in ("AUCTION", "LISTING"):
-            raise Rejected(Code.INVALID_FIELD, "method must be LISTING or AUCTION", field="method")
+            raise Rejected(Code.INVALID_FIELD, "方式须为挂牌或拍卖 / method must be LISTING or AUCTION", field="method")
         body: dict[str, Any] = {
             "method": method,
             "parcel_ref": form.get("parcel_ref", "").strip(),
@@ -212,7 +213,7 @@ class ConsolePages:
         countdown = form.get("countdown_seconds", "").strip()
         if countdown:
             if not countdown.isdigit():
-                raise Rejected(Code.INVALID_FIELD, "countdown_seconds: whole seconds", field="countdown_seconds")
+                raise Rejected(Code.INVALID_FIELD, "倒计时：整数秒 / countdown_seconds: whole seconds", field="countdown_seconds")
             body["countdown_seconds"] = int(countdown)
         if method == "LISTING":
             body["listing_end_at"] = parse_cst(form, "listing_end_at")
@@ -229,6 +230,12 @@ class ConsolePages:
         return RedirectResponse(f"/console/sessions/{session_id}?done=CREATED", status_code=303)
 
     async def session(self, request: Request, who: SignedIn) -> Response:
+        return await self._session_page(request, who)
+
+    async def _session_page(self, request: Request, who: SignedIn, *, error: dict[str, Any] | None = None,
+                            typed: dict[str, str] | None = None, status_code: int = 200) -> Response:
+        """The live view; after a refused control form, with the refusal beside that form and
+        what was typed in it (`error["form"]`: suspend, resume or terminate)."""
         sid = request.path_params["session_id"]
         service = request.state.service
         state = await service.state(sid)
@@ -262,6 +269,7 @@ class ConsolePages:
             plan_id=plan_id,
             reserve_check=reserve_check, winner_name=winner_name, extras=extras, trail=trail,
             done=request.query_params.get("done"), qualified=None, server_time_us=now_us(),
+            error=error, typed=typed or {}, status_code=status_code,
         )
 
     async def qualify(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
@@ -297,26 +305,45 @@ class ConsolePages:
         return self.render(request, "qualified.html", who, session_id=sid, qualified=issued, legal_name=None,
                            reissued=mode == "reissue")
 
-    async def suspend(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
+    async def _control(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote, kind: str,
+                       command: Callable[[], Suspend | Resume | Terminate]) -> Response:
+        """Suspend, resume or terminate (RULES 7); a refusal is shown beside its form on the
+        session's page, with what was typed, as the other forms do."""
         sid = request.path_params["session_id"]
-        reason = reason_of(form)
-        note.detail = {"reason": reason}
-        await request.state.service.execute(sid, Suspend(reason=reason))
-        return RedirectResponse(f"/console/sessions/{sid}?done=SUSPEND", status_code=303)
+        try:
+            await request.state.service.execute(sid, command())
+        except Rejected as r:
+            note.outcome = r.code.value
+            note.detail.setdefault("message", r.rejection.message)
+            error = {"code": r.code.value, "message": r.rejection.message, "form": kind}
+            typed = {"form": kind, "reason": form.get("reason", "")[:500], "resume_at": form.get("resume_at", "")[:40]}
+            return await self._session_page(request, who, error=error, typed=typed, status_code=422)
+        return RedirectResponse(f"/console/sessions/{sid}?done={kind.upper()}", status_code=303)
+
+    async def suspend(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
+        def command() -> Suspend:
+            note.detail = {"reason": form.get("reason", "").strip()[:500]}
+            return Suspend(reason=reason_of(form))
+
+        return await self._control(request, who, form, note, "suspend", command)
 
     async def resume(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
-        sid = request.path_params["session_id"]
-        reason = reason_of(form)
-        resume_at = parse_micros_cst(form, "resume_at")
-        note.detail = {"reason": reason, "resume_at_us": resume_at}
-        await request.state.service.execute(sid, Resume(reason=reason, resume_at=resume_at))
-        return RedirectResponse(f"/console/sessions/{sid}?done=RESUME", status_code=303)
+        def command() -> Resume:
+            # what was typed first (a refusal is audited with it), then the parsed instant
+            note.detail = {"reason": form.get("reason", "").strip()[:500], "resume_at": form.get("resume_at", "")[:40]}
+            reason, resume_at = reason_of(form), parse_micros_cst(form, "resume_at")
+            note.detail["resume_at_us"] = resume_at
+            del note.detail["resume_at"]
+            return Resume(reason=reason, resume_at=resume_at)
+
+        return await self._control(request, who, form, note, "resume", command)
 
     async def terminate(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
-        sid = request.path_params["session_id"]
-        reason = reason_of(form)
-        note.detail = {"reason": reason}
-        if form.get("confirm") != "yes":
-            raise Rejected(Code.INVALID_FIELD, "终止须勾选确认 / tick the confirmation to terminate", field="confirm")
-        await request.state.service.execute(sid, Terminate(reason=reason))
-        return RedirectResponse(f"/console/sessions/{sid}?done=TERMINATE", status_code=303)
+        def command() -> Terminate:
+            note.detail = {"reason": form.get("reason", "").strip()[:500]}
+            reason = reason_of(form)
+            if form.get("confirm") != "yes":
+                raise Rejected(Code.INVALID_FIELD, "终止须勾选确认 / tick the confirmation to terminate", field="confirm")
+            return Terminate(reason=reason)
+
+        return await self._control(request, who, form, note, "terminate", command)

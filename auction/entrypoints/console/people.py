@@ -4,14 +4,17 @@ codes in Chinese (the code small beside), its details without `None`s or raw µs
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
 from jinja2 import Environment
 
 from auction.entrypoints.http import i18n
-from auction.domain.china import to_cst
-from auction.domain.money import format_wan, wan_number
+from auction.domain.china import CST, to_cst
+from auction.domain.money import fen_of_wan_text, wan_number
+from auction.domain.plan.parcels import READINESS_LABELS
+from auction.domain.plan.plan_terms import Channel
 from auction.staff.roles import Role
 from auction.store.events import to_micros
 
@@ -56,6 +59,14 @@ def wan_only(fen: int | None) -> str:
     return "—" if fen is None else wan_number(fen)
 
 
+CHANNEL_LABELS = {  # the six channels of an announcement (Q29)
+    Channel.LAND_MARKET: "当地土地有形市场 / local land market",
+    Channel.MAINSTREAM_MEDIA: "当地主流媒体 / mainstream media",
+    Channel.CHINA_LAND_MARKET: "中国土地市场网 / China Land Market website",
+    Channel.PROVINCIAL_DEPARTMENT: "省自然资源厅网站 / provincial natural resources department",
+    Channel.PUBLIC_RESOURCE_PLATFORM: "公共资源交易平台 / public resource trading platform",
+    Channel.ONLINE_TRADING_SYSTEM: "本市网上交易系统 / the city's online trading system",
+}
 PLAN_STATUS = {
     "NEW": "新建", "DRAFT": "已编制", "COMMITTEE_PASSED": "委员会审议通过", "COMMITTEE_REJECTED": "委员会未通过",
     "APPROVED": "政府已批准", "ANNOUNCED": "已公告", "RESERVE_SEALED": "底价已密封", "WITHDRAWN": "已撤回",
@@ -86,8 +97,22 @@ ACTIONS = {
     "RESULT_PUBLISH": "发布出让结果",
     "RESULT_UNSOLD_PUBLISH": "发布结果公示（未成交）",
     "POST_DEAL_RECORD": "登记成交后事项",
+    # the supply plan's forms (plan_forms.py: each Step's action)
+    "PLAN_DRAFT": "新建供应计划",
+    "PLAN_EDIT_DRAFT": "修改供地方案",
+    "PLAN_COMMITTEE_MEETING": "登记委员会审议",
+    "PLAN_GOVERNMENT_APPROVAL": "登记政府批准",
+    "PLAN_APPRAISAL": "登记估价报告",
+    "PLAN_ANNOUNCE": "发布出让公告",
+    "PLAN_ANNOUNCEMENT_CHANGE": "发布变更公告",
+    "PLAN_CREATE_SESSION": "由方案创建交易场次",
+    "TENDER_SCORE": "签署招标评分",
+    "VIEW_TENDER_NOTICE": "查看中标通知书",
 }
-OUTCOMES = {"OK": "成功"}
+# A form's "check first" (预检): asked of the engine, nothing recorded in the plan; audited as
+# `<the step's action>_PREVIEW` with the outcome PREVIEW, never as the step itself.
+PREVIEW = "PREVIEW"
+OUTCOMES = {"OK": "成功", PREVIEW: "预检"}
 DETAIL_NAMES = {
     "reason": "理由",
     "resume_at_us": "恢复时间",
@@ -121,12 +146,95 @@ DETAIL_NAMES = {
     "member_id": "成员编号",
     "public_key_hex": "公钥",
     "supervision_no": "电子监管号",
+    "tender_id": "招标",
+    "repeated": "重复提交",
+    "result": "预检结果",
+    "from": "起",
+    "until": "止",
+    "session_id": "场次",
+    "start_price_fen": "起始价",
+    "increment_fen": "增价幅度",
+    "deposit_fen": "竞买保证金",
+    "reserve_fen": "底价",
+    "reserve_wan": "底价",
+    # the plan's forms (plan_forms.py), as the forms label them
+    "start_price_wan": "起始价",
+    "increment_wan": "增价幅度",
+    "deposit_wan": "竞买保证金",
+    "bidder_conditions": "竞买条件",
+    "start_yuan_per_floor_m2": "起始楼面价（元/建筑平方米）",
+    "increment_yuan_per_floor_m2": "增价幅度（元/建筑平方米）",
+    "floor_area_m2": "建筑面积（m²）",
+    "parcel_no": "宗地编号",
+    "location": "位置",
+    "area_m2": "面积（m²）",
+    "land_use": "用途",
+    "term_years": "出让年限（年）",
+    "plot_ratio_min": "容积率下限",
+    "plot_ratio_max": "容积率上限",
+    "benchmark_yuan_per_m2": "基准地价（元/m²）",
+    "conditions_category": "竞买条件类别",
+    "boundaries": "四至",
+    "current_state": "现状",
+    "building_density_pct": "建筑密度（%）",
+    "green_ratio_pct": "绿地率（%）",
+    "height_limit_m": "限高（m）",
+    "planning_notes": "其他规划条件",
+    "held_at": "会议时间",
+    "chair": "主持人",
+    "members_present": "到会成员",
+    "yes": "赞成",
+    "no": "反对",
+    "abstain": "弃权",
+    "chair_spoke_last": "主持人最后发表意见",
+    "approver": "批准机关",
+    "document_no": "批准文号",
+    "approved_at": "批准时间",
+    "appraisal_id": "估价报告编号",
+    "agency": "估价机构",
+    "qualification_cert": "资质证书",
+    "filing_no": "电子备案号",
+    "valuation_date": "估价期日",
+    "valid_until": "有效期至",
+    "unit_price_yuan_per_m2": "单价（元/m²）",
+    "total_price_wan": "总价",
+    "announcement_no": "公告编号",
+    "title": "公告标题",
+    "seller": "出让人",
+    "published_at": "发布时间",
+    "deposit_deadline": "保证金截止",
+    "registration_closes_at": "报名截止",
+    "place_and_method": "地点与方式",
+    "application": "申请与资格审查",
+    "contacts": "联系方式",
+    "other_matters": "其他事项",
+    "content": "变更内容",
+    "change_schedule": "同时变更日程",
+    "signed_at": "签订时间",
+    "done_at": "办结时间",
+    "amount_wan": "退还金额",
+    "resume_at": "恢复时间",
+    "passphrase": "口令",
+    "name": "名称",
+    "confirm": "确认",
 }
+DETAIL_NAMES |= {f"readiness_{k}": v for k, v in READINESS_LABELS.items()}
+DETAIL_NAMES |= {f"channel_{c.value}": label.split(" / ")[0] for c, label in CHANNEL_LABELS.items()}
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+TICKED = frozenset({"yes", "on", "true"})
+
+
+def field_label(name: str) -> str:
+    """A form field's or detail's Chinese name ('amount_wan' -> '退还金额'), the name itself if none."""
+    return DETAIL_NAMES.get(name, name)
 
 
 def action_label(code: str) -> str:
     if code.startswith("API "):
         return "接口调用"
+    if code.endswith(f"_{PREVIEW}") and code.removesuffix(f"_{PREVIEW}") in ACTIONS:
+        return f"预检：{ACTIONS[code.removesuffix(f'_{PREVIEW}')]}"
     return ACTIONS.get(code, code)
 
 
@@ -134,16 +242,60 @@ def outcome_label(code: str) -> str:
     return OUTCOMES.get(code, "拒绝")
 
 
+def cn_moment(value: Any) -> str:
+    """'2026年12月07日 11时40分' (CST, `i18n.time_text`; '… 11时40分38秒' when the seconds are not
+    zero) from µs, an aware datetime or an ISO text; an ISO text without an offset is China
+    Standard Time, as the console's forms are typed. '—' when it is none of these."""
+    micros: int | None = None
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return "—"
+        micros = to_micros(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=CST))
+    else:
+        moment = _moment(value)
+        micros = None if moment is None else to_micros(moment)
+    if micros is None:
+        return "—"
+    second = to_cst(micros).second
+    return i18n.time_text(micros) + (f"{second:02d}秒" if second else "")
+
+
+def grouped(number: str) -> str:
+    """An exact decimal's whole part with thousands separators: '1234.5678' -> '1,234.5678'."""
+    whole, dot, rest = number.partition(".")
+    return f"{int(whole):,}{dot}{rest}"
+
+
+def wan_and_fen(fen: int) -> str:
+    """'5,600 万元（5,600,000,000 分）': grouped, exact, the fen beside."""
+    return f"{grouped(wan_number(fen))} 万元（{fen:,} 分）"
+
+
+def _typed_amount(text: str) -> str:
+    """An amount typed in 万元 as the house writes it, exact fen beside; the text if it is none."""
+    fen = fen_of_wan_text(text.strip().replace(",", ""))
+    return text if fen is None else wan_and_fen(fen)
+
+
 def _value(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if name.endswith("_us") and isinstance(value, int):
-        return cn_time(value, seconds=True)
+        return cn_moment(value)
     if name.endswith("_fen") and isinstance(value, int):
-        return format_wan(value)
-    if name.endswith(("_at", "_on")) and isinstance(value, str):
-        shown = cn_time(value, seconds=True)
-        return value if shown == "—" else shown
+        return wan_and_fen(value)
+    if isinstance(value, str):
+        if name.endswith("_wan"):
+            return _typed_amount(value)
+        if name.startswith(("readiness_", "channel_")) or name in ("chair_spoke_last", "change_schedule", "confirm"):
+            return "是" if value.lower() in TICKED else "否"
+        if _ISO_DAY.match(value):
+            return cn_day(value)
+        if _ISO_TIME.match(value):
+            shown = cn_moment(value)
+            return value if shown == "—" else shown
     if isinstance(value, list):
         return "、".join(_value(name, v) for v in value)
     if isinstance(value, dict):
@@ -156,7 +308,7 @@ def detail_items(detail: Any) -> list[tuple[str, str, str]]:
     out, µs and ISO times in CST, amounts in 万元."""
     if not isinstance(detail, dict):
         return [] if detail in (None, "", {}) else [("", "", str(detail))]
-    return [(DETAIL_NAMES.get(str(k), str(k)), str(k), _value(str(k), v)) for k, v in detail.items() if v is not None and v != ""]
+    return [(field_label(str(k)), str(k), _value(str(k), v)) for k, v in detail.items() if v is not None and v != ""]
 
 
 def role_label(value: str | None) -> str:

@@ -31,14 +31,6 @@ from auction.entrypoints.api.inputs import calendar_day, instant
 from auction.entrypoints.api.plans import ID, MEMBER_ID
 from auction.entrypoints.console.views import local_input, parse_cst, parse_wan, reason_of
 
-CHANNEL_LABELS = {
-    Channel.LAND_MARKET: "当地土地有形市场 / local land market",
-    Channel.MAINSTREAM_MEDIA: "当地主流媒体 / mainstream media",
-    Channel.CHINA_LAND_MARKET: "中国土地市场网 / China Land Market website",
-    Channel.PROVINCIAL_DEPARTMENT: "省自然资源厅网站 / provincial natural resources department",
-    Channel.PUBLIC_RESOURCE_PLATFORM: "公共资源交易平台 / public resource trading platform",
-    Channel.ONLINE_TRADING_SYSTEM: "本市网上交易系统 / the city's online trading system",
-}
 CATEGORY_LABELS = {
     parcels.ConditionsCategory.NONE: "其他（不得设竞买条件） / other (no bidder conditions)",
     parcels.ConditionsCategory.INDUSTRIAL: "工业 / industrial",

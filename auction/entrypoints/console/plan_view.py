@@ -40,7 +40,8 @@ from auction.domain.plan.floor_price import yuan_text
 from auction.domain.plan.plan_terms import PlanMethod
 from auction.domain.plan.plans import PlanState, PlanStatus
 from auction.domain.bidding.terms import DAY, HOUR, MINUTE, SECOND
-from auction.entrypoints.console.plan_forms import CATEGORY_LABELS, CHANNEL_LABELS
+from auction.entrypoints.console.people import CHANNEL_LABELS, grouped
+from auction.entrypoints.console.plan_forms import CATEGORY_LABELS
 from auction.entrypoints.console.views import METHODS
 
 STATUSES = {
@@ -65,12 +66,6 @@ assert set(CATEGORY_LABELS) == set(CATEGORY_USES)
 
 # ---------------------------------------------------------------------------
 # formats (the values: auction/domain/money.py, parcels.py, china.py)
-
-
-def grouped(number: str) -> str:
-    """An exact decimal's whole part with thousands separators: '1234.5678' -> '1,234.5678'."""
-    whole, dot, rest = number.partition(".")
-    return f"{int(whole):,}{dot}{rest}"
 
 
 def wan(fen: int | None) -> str:

@@ -42,6 +42,7 @@ from auction.entrypoints.api.plans import plan_document, plan_id_of
 from auction.entrypoints.console import plan_forms as forms
 from auction.entrypoints.console import plan_view as view
 from auction.entrypoints.console.auth import AuditNote, ConsoleAuth, Render
+from auction.entrypoints.console.people import CHANNEL_LABELS, PREVIEW
 from auction.entrypoints.console.plan_forms import Step
 from auction.services.plans import PlanService
 from auction.services.publication import Publisher
@@ -170,7 +171,7 @@ class ConsolePlans:
                                        forms.CATEGORY_LABELS.items()],
                         "readiness_labels": READINESS_LABELS}
         if step in (forms.ANNOUNCE, forms.CHANGE):
-            context |= {"channels": [(c.value, forms.CHANNEL_LABELS[c]) for c in Channel]}
+            context |= {"channels": [(c.value, CHANNEL_LABELS[c]) for c in Channel]}
         return self.render(request, step.template, who, status_code=status_code, **context)
 
     async def draft_page(self, request: Request, who: SignedIn) -> Response:
@@ -262,7 +263,7 @@ class ConsolePlans:
             self._audit(note, step, form, plan_id)
             if form.get("preview") == "yes":  # a check without acting: no token is used
                 state = await plans.fresh_state(plan_id)
-                return self._preview(request, who, step, state, form)
+                return self._preview(request, who, step, state, form, note)
 
             async def work() -> Response | str:
                 async with self._lock(plan_id):
@@ -287,13 +288,19 @@ class ConsolePlans:
 
         return handler
 
-    def _preview(self, request: Request, who: SignedIn, step: Step, state: PlanState, form: dict[str, str]) -> Response:
-        """What the engine would say now, without recording anything (the same `decide`)."""
+    def _preview(self, request: Request, who: SignedIn, step: Step, state: PlanState, form: dict[str, str],
+                 note: AuditNote) -> Response:
+        """What the engine would say now, without recording anything in the plan (the same `decide`).
+        The audit trail keeps it apart from the step: `<action>_PREVIEW`, outcome PREVIEW (预检), and
+        what the engine said in `detail.result`; an auditor sees who checked what, never a step done."""
         preview: dict[str, Any] = {}
+        note.action, note.outcome = f"{step.action}_{PREVIEW}", PREVIEW
+        note.detail["result"] = "OK"
         try:
             command = forms.command_of(step, form, who.user.username, state)
             events = decide(state, command, now_us())
         except Rejected as r:
+            note.detail["result"] = r.code.value
             return self._form(request, who, step, state, form, token=form.get("form_token"), refusal=r.rejection,
                               status_code=422)
         if isinstance(command, ChangeAnnouncement):

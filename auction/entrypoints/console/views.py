@@ -17,6 +17,7 @@ from auction.domain.china import CST, cst_text, to_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import fen_of_wan_text, format_wan, format_yuan, is_valid_amount
 from auction.domain.bidding.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
+from auction.entrypoints.console.people import field_label
 from auction.entrypoints.http import i18n
 from auction.store.events import to_micros
 
@@ -76,11 +77,11 @@ def parse_wan(form: dict[str, str], name: str, required: bool = True) -> int | N
     text = form.get(name, "").strip().replace(",", "")
     if not text:
         if required:
-            raise Rejected(Code.INVALID_FIELD, f"{name} is required", field=name)
+            raise Rejected(Code.INVALID_FIELD, f"请填写{field_label(name)} / required", field=name)
         return None
     fen = fen_of_wan_text(text)
     if fen is None or not is_valid_amount(fen):
-        raise Rejected(Code.INVALID_FIELD, f"{name}: 以万元为单位的正数，最多6位小数（精确到分），不用指数写法 / "
+        raise Rejected(Code.INVALID_FIELD, f"{field_label(name)}：以万元为单位的正数，最多6位小数（精确到分），不用指数写法 / "
                        "a positive amount in 万元 with at most 6 decimals, no exponent", field=name)
     return fen
 
@@ -90,12 +91,13 @@ def parse_cst(form: dict[str, str], name: str, required: bool = True) -> str | N
     text = form.get(name, "").strip()
     if not text:
         if required:
-            raise Rejected(Code.INVALID_FIELD, f"{name} is required", field=name)
+            raise Rejected(Code.INVALID_FIELD, f"请填写{field_label(name)} / required", field=name)
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise Rejected(Code.INVALID_FIELD, f"{name}: YYYY-MM-DDTHH:MM[:SS] (China Standard Time)", field=name) from None
+        raise Rejected(Code.INVALID_FIELD, f"{field_label(name)}：北京时间，如 2026-12-06T14:30 / "
+                       "YYYY-MM-DDTHH:MM[:SS] (China Standard Time)", field=name) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=CST)
     return moment.isoformat()
@@ -111,7 +113,7 @@ def reason_of(form: dict[str, str]) -> str:
     if not reason:
         raise Rejected(Code.REASON_REQUIRED)
     if len(reason) > 500 or "\x00" in reason:
-        raise Rejected(Code.INVALID_FIELD, "reason: at most 500 characters", field="reason")
+        raise Rejected(Code.INVALID_FIELD, "理由最多500字 / reason: at most 500 characters", field="reason")
     return reason
 
 

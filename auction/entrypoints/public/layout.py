@@ -16,6 +16,8 @@ from auction.entrypoints.console.views import templates
 PUBLIC_TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Paths whose unknown addresses a person meets in a browser: an HTML page in the layout.
 PAGE_AREAS = ("/console", "/hall", "/public", "/bid", "/lang")
+# Paths whose addresses a person may open that take a form's POST only: the 405 is a page too.
+FORM_AREAS = ("/console",)
 
 
 def public_templates() -> Jinja2Templates:
@@ -36,9 +38,14 @@ class Layout:
     def not_found(self, request: Request) -> Response:
         return self.render(request, "not_found.html", status_code=404, headers={"cache-control": "no-store"})
 
+    def not_allowed(self, request: Request, allow: str) -> Response:
+        """A console form's address opened in a browser (a GET where only a POST is taken)."""
+        return self.render(request, "not_allowed.html", status_code=405,
+                           headers={"cache-control": "no-store", "allow": allow})
+
     async def home(self, request: Request) -> Response:
         return self.render(request, "home.html", body_class="public")
 
 
-def is_page_area(path: str) -> bool:
-    return path == "/" or any(path == a or path.startswith(a + "/") for a in PAGE_AREAS)
+def is_page_area(path: str, areas: tuple[str, ...] = PAGE_AREAS) -> bool:
+    return path == "/" or any(path == a or path.startswith(a + "/") for a in areas)

@@ -4,7 +4,7 @@ A member makes an Ed25519 key in the browser on the reserve page (or with
 `auction committee keygen`) and hands the public key to the trading center; an
 operator registers it here. The form stores it as `POST /api/committee-members`
 does (the plan store's `register_member`, same checks and codes): a registration
-repeated is accepted, a different key or name for a registered id is `CONFLICT`.
+repeated is accepted, a different key or name for a registered id is `MEMBER_KEY_REGISTERED`.
 The console account that signs as the member has the member id as its user name.
 """
 
@@ -71,7 +71,7 @@ class ConsoleCommittee(ConsoleArea):
             name = text_field(form, "name", 200)
             raw = parse_public_key(form)
             plans: PlanService = request.state.plans
-            await plans.store.register_member(member_id, name, raw)  # CONFLICT: registered differently
+            await plans.store.register_member(member_id, name, raw)  # MEMBER_KEY_REGISTERED: registered differently
         except Rejected as r:
             note.outcome = r.code.value
             target = r.rejection.details.get("field")
