@@ -78,6 +78,7 @@ async def test_a_tender_plan_becomes_its_tender_through_the_console(
         assert f'id="tender-link" href="/console/tenders/{tender_id}"' in page
         assert 'data-stage="tender" data-done="true"' in page
         assert f'href="/console/tenders/{tender_id}" id="tender-stage-link"' in page
+        assert f'href="/console/tenders/{tender_id}">{tender_id}</a>' in (await op.get("/console/plans")).text
         step = next_step(page)
         assert "创建招标" not in step and "创建交易场次" not in step and "底价集体确定并密封" in step, step
         assert f'href="/console/tenders/{tender_id}"' in step and f'href="{base}/reserve"' in step

@@ -103,7 +103,10 @@ class ConsolePlans:
 
     async def list_page(self, request: Request, who: SignedIn) -> Response:
         plans = _plans(request)
-        rows = [view.plan_row(r, await plans.fresh_state(r["plan_id"])) for r in await plans.store.rows()]
+        tenders: TenderService = request.state.tenders
+        tender_of = {t["plan_id"]: t["tender_id"] for t in await tenders.store.rows()}  # a tender plan's sale
+        rows = [view.plan_row(r, await plans.fresh_state(r["plan_id"])) | {"tender_id": tender_of.get(r["plan_id"])}
+                for r in await plans.store.rows()]
         return self.render(request, "plan_list.html", who, title="供地方案 / Supply plans", rows=rows)
 
     async def plan_page(self, request: Request, who: SignedIn) -> Response:
