@@ -260,7 +260,7 @@ MESSAGES: dict[Code, str] = {
     Code.Q27_PROCEDURE_INVERTED: "不得倒置出让决策程序（第二十七条） / The decision steps are out of order (Q27)",
     Code.Q29_ANNOUNCEMENT_TOO_SHORT: "出让公告须于活动开始20日前发布（第二十九条） / The announcement must be published at least 20 days before bidding starts (Q29)",
     Code.Q29_CHANNELS_MISSING: "出让公告须在规定的全部渠道公开（第二十九条） / The announcement must be published on every required channel (Q29)",
-    Code.TENDER_NOT_SUPPORTED: "网上交易系统暂不支持招标出让 / Tender sessions are not supported yet",
+    Code.TENDER_NOT_SUPPORTED: "招标出让方案应创建招标，而非交易场次 / A tender plan becomes a tender, not a session",
     Code.CALENDAR_FILE_INVALID: "工作日历文件格式不正确 / The working-day calendar file is malformed",
     Code.CALENDAR_DATE_OUTSIDE_YEAR: "日历日期不属于该年度 / A calendar date lies outside the file's year",
     Code.CALENDAR_DATE_OVERLAP: "同一日期不能既是放假日又是调休上班日 / A date cannot be both a holiday and a make-up working day",

@@ -38,6 +38,7 @@ from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount
 from auction.domain.tender.commands import Envelope
 from auction.domain.tender.events import RankedBid
+from auction.domain.tender.status import tender_status
 from auction.domain.tender.tender import TenderState
 from auction.domain.tender.terms import Criterion, Evaluation
 from auction.entrypoints.api.guard import json_body, problem, refusing, text_field
@@ -48,6 +49,7 @@ from auction.entrypoints.api.records import parcel_facts
 from auction.entrypoints.api.routes import FEN, INT, OBJECT, TIME, Doc, Endpoint, RouteTable, get, obj, post, text
 from auction.entrypoints.http.limits import TokenGuess, address_of
 from auction.services.registration import TOKEN_PREFIX
+from auction.services.session import now_us
 from auction.services.tender import TenderRequest, TenderService, receipt_view
 from auction.settings import Settings
 from auction.store.tender.log import TenderLogin
@@ -93,8 +95,10 @@ def score_text(score: str) -> str:
     return f"{hundredths // 100}.{hundredths % 100:02d}"
 
 
-def tender_view(state: TenderState, escrow_public_key_hex: str) -> dict[str, Any]:
-    """The tender as anyone may see it: never a bid, or how many, before the opening."""
+def tender_view(state: TenderState, escrow_public_key_hex: str, now: int | None = None) -> dict[str, Any]:
+    """The tender as anyone may see it: never a bid, or how many, before the opening. `status`: what
+    it does at `now` (default: the server's clock), e.g. `BIDS_NOT_OPEN` before bids open
+    (auction/domain/tender/status.py)."""
     terms = state.terms
     assert terms is not None
     shown = terms.to_dict()
@@ -104,6 +108,7 @@ def tender_view(state: TenderState, escrow_public_key_hex: str) -> dict[str, Any
         shown[f"{name}_fen"] = shown.pop(name)
     view: dict[str, Any] = {
         "tender_id": terms.tender_id, "phase": state.phase.value, "terms": shown,
+        "status": tender_status(state, now_us() if now is None else now).status.value,
         "escrow_public_key_hex": escrow_public_key_hex, "opening": None, "panel": None, "result": None,
         "reserve_commitment": state.reserve_commitment,  # at the creation, or the committee's (Q26)
     }

@@ -127,7 +127,11 @@ SESSION = Step(
     "session", "创建交易场次 / Create the trading session", "plan_session.html", "PLAN_CREATE_SESSION",
     _fields("countdown_seconds"), {},
 )
-STEPS = {s.name: s for s in (EDIT, COMMITTEE, APPROVAL, APPRAISAL, ANNOUNCE, CHANGE, SESSION)}
+TENDER = Step(  # a tender plan's next step instead of the session (RULES 6.1)
+    "tender", "创建招标 / Create the tender", "plan_tender.html", "PLAN_CREATE_TENDER",
+    _fields("evaluation", "bid_deadline", "opening_at", "price_weight", "criteria"), {},
+)
+STEPS = {s.name: s for s in (EDIT, COMMITTEE, APPROVAL, APPRAISAL, ANNOUNCE, CHANGE, SESSION, TENDER)}
 
 
 @dataclass(frozen=True)
@@ -379,6 +383,31 @@ def countdown_of(form: dict[str, str]) -> int:
     return seconds
 
 
+def _criteria(form: dict[str, str]) -> list[dict[str, Any]]:
+    """The scored criteria, one a line: `key 名称 权重` (e.g. `scheme 开发建设方案 40`)."""
+    out: list[dict[str, Any]] = []
+    for line in form.get("criteria", "").splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) < 3 or not parts[-1].isascii() or not parts[-1].isdigit() or len(parts[-1]) > 3:
+            raise Rejected(Code.INVALID_FIELD, f"criteria: 每行“代码 名称 权重” / one a line, 'key name weight': "
+                                               f"{line.strip()[:60]}", field="criteria")
+        out.append({"key": parts[0], "name": " ".join(parts[1:-1]), "weight": int(parts[-1])})
+    return out
+
+
+def tender_body(form: dict[str, str]) -> dict[str, Any]:
+    """The tender form as the body of `POST /api/plans/{id}/tender`, for the API's own reading
+    (`tender_request`) and the same service call: times typed in CST, the reserve left to the
+    committee (Q26, the reserve page)."""
+    return {
+        "evaluation": form.get("evaluation", ""),
+        "bid_deadline": parse_cst(form, "bid_deadline"), "opening_at": parse_cst(form, "opening_at"),
+        "price_weight": _whole(form, "price_weight", required=False) or 0, "criteria": _criteria(form),
+    }
+
+
 def command_of(step: Step, form: dict[str, str], by: str, state: PlanState) -> pc.PlanCommand:
     if step is EDIT:
         return edit_command(form, by)
@@ -432,5 +461,9 @@ def defaults(step: Step, state: PlanState, now: int) -> dict[str, str]:
         return {"published_at": stamp, **(_schedule_values(state.schedule) if state.schedule is not None else {})}
     if step is SESSION:
         return {"countdown_seconds": "300"}
+    if step is TENDER:  # bids open at the plan's start; the deadline and the opening a listing period on
+        start = state.schedule.start_at if state.schedule is not None else now
+        deadline = local_input(start + state.rules.min_listing_period)
+        return {"evaluation": "HIGHEST_PRICE", "bid_deadline": deadline, "opening_at": deadline}
     return {}
 

@@ -39,6 +39,8 @@ from auction.domain.plan.plan_events import (
 from auction.domain.plan.floor_price import yuan_text
 from auction.domain.plan.plan_terms import PlanMethod
 from auction.domain.plan.plans import PlanState, PlanStatus
+from auction.domain.tender.status import TenderStatus, tender_status
+from auction.domain.tender.tender import TenderState
 from auction.domain.bidding.terms import DAY, HOUR, MINUTE, SECOND
 from auction.entrypoints.console.people import CHANNEL_LABELS, grouped
 from auction.entrypoints.console.plan_forms import CATEGORY_LABELS
@@ -227,6 +229,7 @@ class NextStep:
     link: str | None = None
     page: str | None = None  # a page to act on that is not a plan form (the reserve's, for the members)
     page_label: str = ""
+    link_label: str = ""  # the link's words when it is not the session's (a tender's page)
 
 
 @dataclass(frozen=True)
@@ -246,9 +249,11 @@ NO_SALE_TITLES = {
 }
 
 
-def stages(state: PlanState, session_id: str | None) -> list[Stage]:
+def stages(state: PlanState, session_id: str | None, tender_id: str | None = None) -> list[Stage]:
+    """The timeline; a tender plan's sale is its tender (`tender_id`), not a session (RULES 6.1)."""
     draft = state.draft
     assert draft is not None
+    sale = session_id or tender_id
     status = state.status
     live = status is not PlanStatus.WITHDRAWN
     meeting = state.meetings[-1] if state.meetings else None
@@ -280,12 +285,17 @@ def stages(state: PlanState, session_id: str | None) -> list[Stage]:
         c = state.changes[-1]
         out.append(Stage("change", "变更公告 / Change notice", "RULES 3.1", True, c.by, c.at,
                          f"{len(state.changes)} 次 / times", "change" if live and status is PlanStatus.ANNOUNCED
-                         and session_id is None else None))
-    elif live and status is PlanStatus.ANNOUNCED and session_id is None:
+                         and sale is None else None))
+    elif live and status is PlanStatus.ANNOUNCED and sale is None:
         out.append(Stage("change", "变更公告（如需） / Change notice (if needed)", "RULES 3.1", form="change"))
-    out.append(Stage("session", "创建交易场次 / Trading session", "Q30", session_id is not None,
-                     summary=session_id or "", form="session" if live and status is PlanStatus.ANNOUNCED
-                     and session_id is None else None))
+    if draft.method is PlanMethod.TENDER:
+        out.append(Stage("tender", "创建招标 / The tender", "RULES 6.1", tender_id is not None,
+                         summary=tender_id or "", form="tender" if live and status is PlanStatus.ANNOUNCED
+                         and tender_id is None else None))
+    else:
+        out.append(Stage("session", "创建交易场次 / Trading session", "Q30", session_id is not None,
+                         summary=session_id or "", form="session" if live and status is PlanStatus.ANNOUNCED
+                         and session_id is None else None))
     reserve = state.reserve
     out.append(Stage("reserve", "底价集体确定 / Reserve decision", "Q26", reserve is not None,
                      reserve.by if reserve else "", reserve.at if reserve else None))
@@ -299,14 +309,20 @@ def stages(state: PlanState, session_id: str | None) -> list[Stage]:
     return out
 
 
-def next_step(state: PlanState, session_id: str | None, now: int, session: SessionEnd | None = None) -> NextStep | None:
+def next_step(state: PlanState, session_id: str | None, now: int, session: SessionEnd | None = None,
+              tender: TenderProgress | None = None) -> NextStep | None:
     """What comes next and the legal limit on it, from the plan's own rules (copied at drafting);
-    once the session has ended (or is held at its close), what its end calls for. A limit
-    already passed is never shown as the next one."""
+    once the session has ended (or is held at its close), what its end calls for; for a tender
+    plan, what its tender calls for (`tender_next`). A limit already passed is never shown as
+    the next one."""
     if session_id is not None and session is not None and session.phase in (Phase.CLOSED, Phase.TERMINATED,
                                                                              Phase.HELD):
         return after_session(session_id, session)
-    step = _before_session_end(state, session_id, now)
+    step: NextStep | None
+    if state.method is PlanMethod.TENDER and state.status is not PlanStatus.WITHDRAWN and state.schedule is not None:
+        step = tender_next(state, tender, now)
+    else:
+        step = _before_session_end(state, session_id, now)
     if step is not None and step.deadline is not None and step.deadline <= now:
         step = replace(step, deadline=None)
     return step
@@ -350,6 +366,66 @@ def _before_session_end(state: PlanState, session_id: str | None, now: int) -> N
         return NextStep("交易开始 / Bidding starts", "按公告时间开始 / as announced", deadline=schedule.start_at,
                         link=link)
     return None
+
+
+@dataclass(frozen=True)
+class TenderProgress:
+    """A tender plan's tender as its next step follows it (the page handler reads it)."""
+
+    tender_id: str
+    state: TenderState
+    result_published: bool = False
+
+
+def tender_next(state: PlanState, tender: TenderProgress | None, now: int) -> NextStep:
+    """A tender plan's next step once announced: create the tender, then what its status calls for
+    (auction/domain/tender/status.py): the reserve before bids open (Q26), bids, the opening, the
+    evaluation, the result's publication."""
+    schedule, rules = state.schedule, state.rules
+    assert schedule is not None
+    if tender is None:
+        return NextStep("创建招标 / Create the tender",
+                        "招标文件确定评标方法、投标截止和开标时间；开始投标前创建，以便报名和缴纳保证金（RULES 6.1） / "
+                        "the tender documents fix the evaluation, the bid deadline and the opening; create it before "
+                        "bids open, for registration and deposits", deadline=schedule.registration_closes_at,
+                        form="tender")
+    tid = quote(tender.tender_id)
+    page, label = f"/console/tenders/{tid}", "前往招标 / Go to the tender"
+    terms = tender.state.terms
+    assert terms is not None
+    now_status = tender_status(tender.state, now)
+    status = now_status.status
+    if status is TenderStatus.RESERVE_PENDING:
+        return NextStep("底价集体确定并密封 / Reserve decision (Q26)",
+                        f"投标开始前 {duration(rules.reserve_window)} 内由不少于 {rules.reserve_min_members} 名委员集体"
+                        "确定；密封前不接受投标 / within the window before bids open, collectively; no bid is taken "
+                        "before it is sealed", deadline=terms.bids_open_at, opens=terms.bids_open_at - rules.reserve_window,
+                        link=page, link_label=label, page=f"/console/plans/{quote(state.plan_id or '')}/reserve",
+                        page_label="委员会成员签署底价 / The members sign the reserve")
+    if status is TenderStatus.BIDS_NOT_OPEN:
+        return NextStep("开始投标 / Bids open", "按公告时间开始接受密封投标 / sealed bids are taken from the announced "
+                        "start", deadline=terms.bids_open_at, link=page, link_label=label)
+    if status is TenderStatus.NO_RESERVE:
+        return NextStep("底价未按时密封，不接受投标 / No reserve was sealed: no bids are taken",
+                        "底价须在投标开始前集体确定并密封（第二十六条）；可在招标页终止招标 / the reserve had to be sealed "
+                        "before bids opened (Q26); the tender may be terminated", link=page, link_label=label)
+    if status is TenderStatus.TAKING_BIDS:
+        return NextStep("投标中（密封） / Taking sealed bids", "投标截止前接受密封投标，每人一次（RULES 6.2） / sealed "
+                        "bids until the deadline, one each", deadline=terms.bid_deadline, link=page, link_label=label)
+    if status is TenderStatus.BIDS_CLOSED:
+        return NextStep("开标 / The opening", "开标时间一到，所有投标同时解密并公布（RULES 6.3） / at the opening time "
+                        "every bid is opened together, in public", opens=terms.opening_at, link=page, link_label=label)
+    if status is TenderStatus.OPENED:
+        return NextStep("评标 / The evaluation", "评标委员会成员签署评分表，最后一份决定结果（RULES 6.5） / the panel "
+                        "members sign their score sheets; the last decides", link=page, link_label=label)
+    if not tender.result_published:
+        return NextStep("招标结束：发布结果公示 / The tender has ended: publish the result",
+                        "无论中标与否，结果均须公示（RULES 6.6, 8.3，Q29） / the result is published whatever it was",
+                        link=page, link_label=label, page=f"/console/sessions/{tid}/result",
+                        page_label="发布结果公示 / Publish the result")
+    return NextStep("招标结束，结果已公示 / The tender has ended; the result is published",
+                    "合同、保证金退还等期限见招标页与期限表 / the contract and refund deadlines follow (the deadline "
+                    "board)", link=page, link_label=label)
 
 
 def after_session(session_id: str, end: SessionEnd) -> NextStep:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from urllib.parse import quote
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -39,6 +40,7 @@ from auction.domain.plan.plans import PlanState, decide
 from auction.domain.bidding.session import Phase
 from auction.domain.bidding.terms import SECOND
 from auction.entrypoints.api.plans import plan_document, plan_id_of
+from auction.entrypoints.api.tenders import tender_request
 from auction.entrypoints.console import plan_forms as forms
 from auction.entrypoints.console import plan_view as view
 from auction.entrypoints.console.auth import AuditNote, ConsoleAuth, Render
@@ -47,6 +49,7 @@ from auction.entrypoints.console.plan_forms import Step
 from auction.services.plans import PlanService
 from auction.services.publication import Publisher
 from auction.services.session import now_us
+from auction.services.tender import TenderService
 from auction.settings import Settings
 from auction.staff.roles import Permission
 from auction.store.console import SignedIn
@@ -101,7 +104,10 @@ class ConsolePlans:
 
     async def list_page(self, request: Request, who: SignedIn) -> Response:
         plans = _plans(request)
-        rows = [view.plan_row(r, await plans.fresh_state(r["plan_id"])) for r in await plans.store.rows()]
+        tenders: TenderService = request.state.tenders
+        tender_of = {t["plan_id"]: t["tender_id"] for t in await tenders.store.rows()}  # a tender plan's sale
+        rows = [view.plan_row(r, await plans.fresh_state(r["plan_id"])) | {"tender_id": tender_of.get(r["plan_id"])}
+                for r in await plans.store.rows()]
         return self.render(request, "plan_list.html", who, title="供地方案 / Supply plans", rows=rows)
 
     async def plan_page(self, request: Request, who: SignedIn) -> Response:
@@ -121,15 +127,30 @@ class ConsolePlans:
                                     await publisher.no_sale(plan_id) if due == UNSOLD else None)
             if due == RESULT and ended.result_published:  # facts after the deal (post_deal.py)
                 post_deal = await post_deal_view(publisher, plan_id)
+        tender = await self._tender_of(request, plan_id) if draft.method is PlanMethod.TENDER else None
+        tender_id = tender.tender_id if tender is not None else None
         return self.render(
             request, "plan.html", who, title=f"供地方案 / Supply plan · {plan_id}", plan_id=plan_id, state=state,
-            status_text=view.STATUSES[state.status], stages=view.stages(state, session_id),
-            next=view.next_step(state, session_id, now_us(), ended), facts=view.parcel_facts(draft.parcel),
+            status_text=view.STATUSES[state.status], stages=view.stages(state, session_id, tender_id),
+            next=view.next_step(state, session_id, now_us(), ended, tender), tender_id=tender_id,
+            facts=view.parcel_facts(draft.parcel),
             readiness=view.readiness(draft.parcel), prices=view.prices(state),
             schedule=view.schedule_rows(state), events=list(reversed(events)), session_id=session_id,
             done=request.query_params.get("done"), when=view.when, wan=view.wan,
             post_deal=post_deal, values={}, errors={},
         )
+
+    @staticmethod
+    async def _tender_of(request: Request, plan_id: str) -> view.TenderProgress | None:
+        """A tender plan's tender (RULES 6.1), as its next step follows it."""
+        tenders: TenderService = request.state.tenders
+        tender_id = await tenders.store.tender_of(plan_id)
+        if tender_id is None:
+            return None
+        state = await tenders.fresh_state(tender_id)
+        publisher: Publisher = request.state.publisher
+        published = state.final and await publisher.result_published(plan_id)
+        return view.TenderProgress(tender_id, state, published)
 
     async def export_json(self, request: Request, who: SignedIn) -> Response:
         """What `GET /api/plans/{id}` answers, for auditors (the raw record, µs and fen)."""
@@ -183,6 +204,8 @@ class ConsolePlans:
         async def handler(request: Request, who: SignedIn) -> Response:
             plan_id = plan_id_of(request.path_params["plan_id"])
             state = await _plans(request).fresh_state(plan_id)
+            if step is forms.SESSION and state.method is PlanMethod.TENDER:  # a tender plan becomes a tender
+                return RedirectResponse(f"/console/plans/{quote(plan_id)}/{forms.TENDER.name}", status_code=303)
             return self._form(request, who, step, state, forms.defaults(step, state, now_us()))
 
         return handler
@@ -276,6 +299,10 @@ class ConsolePlans:
                         if step is forms.SESSION:
                             link = await plans.create_session(plan_id, forms.countdown_of(form) * SECOND)
                             note.session_id = link.session_id
+                        elif step is forms.TENDER:  # the API's reading and service call (RULES 6.1)
+                            tenders: TenderService = request.state.tenders
+                            created, _ = await tenders.create_from_plan(plan_id, tender_request(forms.tender_body(form)))
+                            note.session_id = created.terms.tender_id if created.terms is not None else None
                         else:
                             await plans.execute(plan_id, forms.command_of(step, form, who.user.username, state))
                     except Rejected as r:

@@ -22,6 +22,7 @@ from auction.domain.china import china_date
 from auction.domain.codes import Rejected
 from auction.domain.bidding.session import OPEN_PHASES, SessionState
 from auction.domain.bidding.terms import SECOND
+from auction.domain.tender.status import tender_status
 from auction.entrypoints.public.bidder_page import announced_parcel
 from auction.entrypoints.public.layout import Layout
 from auction.services.session import now_us
@@ -112,10 +113,18 @@ class Hall:
         parcel = await announced_parcel(request, self.settings, session_id)
         return state, hall_session(state, parcel), parcel
 
+    @staticmethod
+    async def _tenders(request: Request) -> list[dict[str, Any]]:
+        """The listed tenders with their status now (auction/domain/tender/status.py)."""
+        service = request.state.tenders
+        now = now_us()
+        return [dict(r) | {"status_now": tender_status(await service.state(r["tender_id"]), now)}
+                for r in await service.store.rows(LISTED)]
+
     async def index(self, request: Request) -> Response:
         try:
             rows = await session_rows.listed(request.state.service.store.pool, LISTED)
-            tenders = await request.state.tenders.store.rows(LISTED)  # 招标 (RULES 6): each has its own page
+            tenders = await self._tenders(request)  # 招标 (RULES 6): each has its own page
             sessions = []
             for row in rows:
                 try:

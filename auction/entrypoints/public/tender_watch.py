@@ -16,8 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from auction.domain.codes import Rejected
+from auction.domain.tender.status import tender_status
 from auction.entrypoints.api.tenders import TENDER_ID, score_text
 from auction.entrypoints.public.layout import Layout
+from auction.services.session import now_us
 from auction.services.tender import TenderService
 from auction.store.database import DATABASE_ERRORS
 
@@ -43,6 +45,7 @@ class TenderWatch:
             log.exception("tender page %s", tender_id)
             return self.layout.render(request, "unavailable.html", status_code=503, body_class="public")
         return self.layout.render(request, "tender_watch.html", headers=HEADERS, state=state, names={},
+                                  status_now=tender_status(state, now_us()),
                                   score_text=score_text, notice_url=None, body_class="public hall")
 
     def routes(self) -> list[Route]:

@@ -1,7 +1,7 @@
 // The tender's page (RULES 6), in the console and on the public watchers' page.
 //
 // Live: the page follows the tender through GET /tender/{id} (the public view) and reloads
-// itself when the phase changes, or, on a page without a score sheet being typed, when
+// itself when the phase or the status changes (bids opening at their time), or, on a page without a score sheet being typed, when
 // another member signs: the opening at its set time is seen as it happens.
 //
 // The score sheet (console, a panel member): the typed scores become the record the
@@ -25,7 +25,8 @@
       if (r.ok) {
         const v = await r.json();
         const signed = v.panel ? String(v.panel.signed) : root.dataset.signed;
-        if (v.phase !== root.dataset.phase || (!form && signed !== root.dataset.signed)) {
+        const moved = v.phase !== root.dataset.phase || (v.status && v.status !== root.dataset.status);
+        if (moved || (!form && signed !== root.dataset.signed)) {
           window.location.reload();
           return;
         }

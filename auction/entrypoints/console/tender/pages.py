@@ -25,11 +25,13 @@ from starlette.routing import Route
 
 from auction.documents.landchina import RESULT, document_id
 from auction.domain.codes import Code, Rejected
+from auction.domain.tender.status import tender_status
 from auction.entrypoints.api.tenders import notice_html, score_text, scores_of
 from auction.entrypoints.console.auth import AuditNote, ConsoleArea, client_ip
 from auction.entrypoints.console.records import DOCUMENT_POLICY
 from auction.entrypoints.console.auth import ConsoleAuth, Render
 from auction.services.publication import Publisher
+from auction.services.session import now_us
 from auction.services.tender import TenderService
 from auction.settings import Settings
 from auction.staff.roles import Permission, allowed
@@ -65,7 +67,9 @@ class ConsoleTenders(ConsoleArea):
         ]
 
     async def index(self, request: Request, who: SignedIn) -> Response:
-        rows = await _service(request).store.rows()
+        service, now = _service(request), now_us()
+        rows = [dict(r) | {"status_now": tender_status(await service.fresh_state(r["tender_id"]), now)}
+                for r in await service.store.rows()]
         return self.render(request, "tenders.html", who, rows=rows)
 
     async def _show(self, request: Request, who: SignedIn, *, error: dict[str, Any] | None = None,
@@ -85,7 +89,7 @@ class ConsoleTenders(ConsoleArea):
         published = state.final and await publisher.result_published(state.terms.plan_id)
         return self.render(
             request, "tender.html", who, status_code=status_code, state=state, tender_id=tender_id,
-            terms=state.terms, me=me, scoring=scoring, signed_by_me=me in signed,
+            terms=state.terms, status_now=tender_status(state, now_us()), me=me, scoring=scoring, signed_by_me=me in signed,
             my_key=members[me].public_key.hex() if me in members else "", signer=on_panel,
             valid_bids=state.valid_bids, score_text=score_text, names=names, error=error,
             notice_url=f"/console/tenders/{tender_id}/notice" if allowed(who.user.role, Permission.VIEW_CONFIRMATION)
