@@ -2,7 +2,8 @@
 publication channels configured): the supply plans, the audit trail, the sold plan's close
 page and its deposit ledger never scroll the page sideways; a wide table scrolls inside its
 own box, its headers do not run into each other and no column is squeezed to one character
-a line; a publication table without channels says so instead of showing only its headers."""
+a line; a publication table without channels says so instead of showing only its headers.
+At 1366x768 the ledger's and the close page's headers stay inside their cells."""
 
 from __future__ import annotations
 
@@ -13,18 +14,17 @@ from typing import Any
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from auction.staff.roles import Role
-from tests.browser.pages import collect_errors, console_sign_in, in_china
+from tests.browser.pages import DESKTOP, collect_errors, console_sign_in, in_china
 from tests.e2e.console_helpers import Account
 from tests.e2e.test_run_default import _free_port, _ready, serving, sigterm
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 SLACK = 4  # px: rounding of the scrollbar's edge, not a table's width
 
-# Per table on the page: does it scroll in its own box, do neighbouring headers overlap, how
-# narrow is its narrowest filled cell (px), per character of the page's font.
+# Per table on the page: does it scroll in its own box, how many headers run out of their cell
+# into the next, how narrow is its narrowest filled cell, in characters of the table's font.
 TABLES = """() => [...document.querySelectorAll("table.grid")].filter(t => t.offsetParent !== null).map(t => {
-  const heads = [...t.querySelectorAll("thead th")].map(th => th.getBoundingClientRect());
-  const overlaps = heads.slice(1).filter((r, i) => r.left < heads[i].right - 1).length;
+  const overlaps = [...t.querySelectorAll("thead th")].filter(th => th.scrollWidth > th.clientWidth + 1).length;
   const cells = [...t.querySelectorAll("tbody td")].filter(td => td.textContent.trim() && td.colSpan === 1);
   const em = parseFloat(getComputedStyle(t).fontSize);
   const narrowest = Math.min(...cells.map(td => td.getBoundingClientRect().width / em));
@@ -75,5 +75,15 @@ async def test_the_console_fits_a_390_px_phone(data_dir: Path, browser: Browser,
             await expect(publication.nth(i).locator("tr.empty")).to_contain_text("未配置发布渠道")
         await fits(page, f"{base}/console/sessions/{sold}/applications")
         assert errors == []
+        await context.close()
+
+        # On the trading center's screen too, the ledger's and the close page's headers stay in their cells.
+        context = await in_china(browser, DESKTOP)
+        page = await context.new_page()
+        await console_sign_in(page, base, Account(operator["username"], operator["password"], Role.OPERATOR))
+        for path in (f"/console/sessions/{sold}/applications", f"/console/sessions/{sold}/close"):
+            await page.goto(f"{base}{path}")
+            tables = await page.evaluate(TABLES)
+            assert tables and all(t["overlaps"] == 0 for t in tables), (path, tables)
         await context.close()
         sigterm(proc)
