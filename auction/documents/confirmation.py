@@ -4,7 +4,8 @@ N Art.20: 以招标、拍卖或者挂牌方式确定中标人、竞得人后，�
 确认书。成交确认书应当包括出让人和中标人、竞得人的名称，出让标的，成交时间、地点、价款以及
 签订国有建设用地使用权出让合同的时间、地点等内容。
 
-So: seller, winner, parcel, time and place, price (万元, exact 元 and 大写), and
+So: seller, winner, parcel, time and place, price (万元, exact 元 and fen, 大写), the
+deposit (万元 with its fen), dates written 2026年12月06日 (auction/domain/china.py), and
 where and by when the contract is signed: the Q42 contract deadline as the
 clock computed it (or, while its calendar year is not loaded, that fact).
 `Confirmation` is plain data; `render_html` and `render_pdf` only lay it out.
@@ -22,7 +23,7 @@ from datetime import date
 from auction.domain.amount_words import fen_to_capital
 from auction.domain.china import chinese_date, chinese_time
 from auction.documents.fonts import pdf_font
-from auction.domain.money import format_wan, format_yuan
+from auction.domain.money import format_fen, format_wan, format_wan_fen, format_yuan
 
 METHOD_NAMES = {"LISTING": "挂牌出让", "AUCTION": "拍卖出让"}
 
@@ -55,7 +56,7 @@ class Award:
     def price_rows(self, label: str) -> list[tuple[str, str]]:
         """The price in 万元, exact in 元 and fen, and in capital figures."""
         return [
-            (label, f"人民币 {format_wan(self.price_fen)}（{format_yuan(self.price_fen)}，{self.price_fen} 分）"),
+            (label, f"人民币 {format_wan(self.price_fen)}（{format_yuan(self.price_fen)}，{format_fen(self.price_fen)}）"),
             ("大写金额", f"人民币{fen_to_capital(self.price_fen)}"),
         ]
 
@@ -91,7 +92,7 @@ class Confirmation(Award):
             *self.price_rows("成交价款"),
         ]
         if self.deposit_applied_fen:
-            rows.append(("竞买保证金", f"{format_yuan(self.deposit_applied_fen)}，抵作土地出让价款（第三十一条）"))
+            rows.append(("竞买保证金", f"人民币 {format_wan_fen(self.deposit_applied_fen)}，抵作土地出让价款（第三十一条）"))
         rows.append(("签订出让合同", self.signing_text()))
         return rows
 

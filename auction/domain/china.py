@@ -43,17 +43,18 @@ def cst_text(micros: int, seconds: bool = True) -> str:
 
 
 def chinese_date(day: date) -> str:
-    """'2026年10月20日' (no leading zeros, as documents write dates)."""
-    return f"{day.year}年{day.month}月{day.day}日"
+    """'2026年12月06日': the house's one way to write a date (pages and documents alike)."""
+    return f"{day.year}年{day.month:02d}月{day.day:02d}日"
 
 
-def chinese_time(micros: int) -> str:
-    """'2026年10月20日 09:30:00' in CST."""
+def chinese_time(micros: int, seconds: bool = True) -> str:
+    """'2026年12月06日 09:30:00' (or '… 09:30') in CST: a time beside its date as people read it."""
     t = to_cst(micros)
-    return f"{chinese_date(t.date())} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+    clock = f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}" if seconds else f"{t.hour:02d}:{t.minute:02d}"
+    return f"{chinese_date(t.date())} {clock}"
 
 
 def chinese_minute(micros: int) -> str:
     """'2026年12月06日 16时00分' in CST: a deadline as a bidder's notice states it."""
     t = to_cst(micros)
-    return f"{t.year}年{t.month:02d}月{t.day:02d}日 {t.hour:02d}时{t.minute:02d}分"
+    return f"{chinese_date(t.date())} {t.hour:02d}时{t.minute:02d}分"

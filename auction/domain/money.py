@@ -51,6 +51,16 @@ def format_wan(fen: int) -> str:
     return f"{wan_number(fen)} 万元"
 
 
+def format_fen(fen: int) -> str:
+    """The exact fen with thousands separators, e.g. 4_600_500_000 -> '4,600,500,000 分'."""
+    return f"{fen:,} 分"
+
+
+def format_wan_fen(fen: int) -> str:
+    """万元 with the exact fen beside it, e.g. '800 万元（800,000,000 分）'."""
+    return f"{format_wan(fen)}（{format_fen(fen)}）"
+
+
 def format_yuan(fen: int) -> str:
     """Exact amount in 元 with thousands separators, e.g. '1,234,567.89 元'."""
     sign = "-" if fen < 0 else ""

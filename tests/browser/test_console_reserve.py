@@ -168,6 +168,7 @@ async def test_three_members_decide_the_reserve_in_their_browsers(
         # Member 1 prepares alone first: too few members, refused beside the field, what was typed kept.
         p1 = pages[0]
         await p1.fill("#amount", RESERVE_WAN)
+        await expect(p1.locator("#amount-check")).to_have_text("= 5,600,123,456 分")  # the exact fen, grouped
         await p1.fill("input[name=floor_price_yuan_per_m2]", "4500.00")
         await p1.click("#prepare-button")
         await expect(p1.locator("#error-members")).to_have_attribute("data-code", "Q26_TOO_FEW_MEMBERS")

@@ -20,6 +20,12 @@ from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 RESERVE = 8_040 * WAN
+# How many lines the first text of each matching element takes.
+ONE_LINE = """(selector) => [...document.querySelectorAll(selector)].map(e => {
+  const range = document.createRange();
+  range.selectNodeContents(e.firstChild);
+  return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+})"""
 
 
 async def no_sideways_scroll(page: Page) -> None:
@@ -46,6 +52,7 @@ async def test_the_hall_and_a_live_session_on_a_desktop_and_a_phone(
         await page.click("#entry-hall")
         await expect(page.locator(f'#hall-today tr[data-session-id="{listing.id}"]')).to_be_visible()
         await no_sideways_scroll(page)
+        assert set(await page.evaluate(ONE_LINE, "#hall-today td.num")) == {1}
         await page.screenshot(path=str(screenshots / f"hall-{name}.png"), full_page=True)
 
         await page.click(f'#hall-today tr[data-session-id="{listing.id}"] a.button')
@@ -60,6 +67,11 @@ async def test_the_hall_and_a_live_session_on_a_desktop_and_a_phone(
         await expect(page.locator("#min-next")).to_have_text("8050 万元")
         await expect(page.locator("#countdown")).to_have_text(re.compile(r"^\d{2}:\d{2}$"))
         await expect(page.locator("#server-time")).to_contain_text("时")
+        # The ladder's times as the house writes them beside a date (CST), not ISO.
+        await expect(page.locator("#ladder-rows tr td").nth(1)).to_have_text(
+            re.compile(r"^\d{4}年\d{2}月\d{2}日 \d{2}:\d{2}:\d{2}$"))
+        # An amount stays on one line: never "8000 万" above "元".
+        assert set(await page.evaluate(ONE_LINE, "#highest, #min-next, #ladder-rows td.num")) == {1}
         html = await page.content()
         assert str(RESERVE) not in html and "8040" not in html and listing.bidders[0].token not in html
         await no_sideways_scroll(page)

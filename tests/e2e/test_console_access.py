@@ -27,6 +27,9 @@ from tests.e2e.console_helpers import (
 )
 from tests.e2e.helpers import WAN, Api, WsClient, iso_in
 
+# A time written for machines ('2026-12-07 11:53:00', '2026-12-07T11:53'): never on a page people read.
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
+
 NAMES = ("云岭置业有限公司", "珠江城建集团有限公司")
 APPLICANT = "麒麟房地产开发有限公司"
 
@@ -279,6 +282,16 @@ async def test_operator_actions_are_audited_with_who_what_when_and_where(server:
             sid = r.headers["location"].split("/")[3].split("?")[0]
             r = await operator.post(f"/console/sessions/{sid}/bidders", {"csrf_token": token, "legal_name": NAMES[0]})
             assert r.status_code == 200 and 'id="q-token"' in r.text
+            # The stand-in's token answer: valid until a CST time as people read it, not an ISO instant.
+            assert re.search(r'id="q-expires">\d{4}年\d{2}月\d{2}日 \d{2}:\d{2} <small>北京时间', r.text), r.text
+            assert not ISO_TIME.search(r.text), ISO_TIME.search(r.text)
+            page = await operator.get(f"/console/sessions/{sid}")
+            assert "600 万元（600,000,000 分）" in page.text  # the deposit, its fen beside
+            assert 'id="increment-fen" class="fen">20,000,000 分<' in page.text
+            assert re.search(r"\d{4}年\d{2}月\d{2}日 \d{2}:\d{2}:\d{2} <small>北京时间", page.text), page.text
+            listing = await operator.get("/console/sessions")
+            for shown in (page.text, listing.text):
+                assert not ISO_TIME.search(shown) and not re.search(r"\d{2}:\d{2}(:\d{2})?(</span>)? CST", shown), shown
             r = await operator.post(f"/console/sessions/{sid}/suspend", {"csrf_token": token, "reason": ""})
             # refused beside the suspend form, on the session's page
             assert r.status_code == 422 and 'id="error-suspend" data-code="REASON_REQUIRED"' in r.text

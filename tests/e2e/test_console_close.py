@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -114,6 +114,14 @@ async def test_the_ledger_the_close_and_the_deadline_actions(
     page = (await operator.get(close)).text
     assert 'data-outcome="SOLD"' in page and 'id="confirmation-link"' in page
     assert 'data-unlocked="yes"' in page
+    # The due dates as people read them (2026年12月10日), on the close page and both deadline pages.
+    due = date.fromisoformat(rows["DEPOSIT_REFUND"]["due_date"])
+    for path, table in ((close, "deadline-actions"), (f"/console/sessions/{sid}/deadlines", "deadline-table"),
+                        ("/console/deadlines", "deadline-table")):
+        shown = (await operator.get(path)).text if path != close else page
+        found = re.search(rf'id="{table}">.*?</table>', shown, re.S)
+        assert found and f"{due:%Y年%m月%d日}" in found.group(0), (path, shown[:3000])
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", found.group(0)), (path, found.group(0))
     csrf = csrf_of(page)
     refund = rows["DEPOSIT_REFUND"]
     done_path = f"{close}/deadlines/{refund['deadline_id']}/done"
@@ -147,6 +155,8 @@ async def test_the_ledger_the_close_and_the_deadline_actions(
     assert r.status_code == 303 and "done=ALREADY" in r.headers["location"]
     apps = {a["application_id"]: a for a in (await api.get(f"/api/sessions/{sid}/applications")).json()}
     assert apps[lose["application_id"]]["deposit"]["REFUNDED"] == DEPOSIT
+    shown = (await operator.get(f"/console/sessions/{sid}/deadlines")).text
+    assert f"{datetime.fromisoformat(typed):%Y年%m月%d日 %H:%M:%S}" in shown  # when it was done, in CST
 
     # The contract: a confirmation is required; then signed, once.
     signed = {"csrf_token": csrf, "signed_at": now_input()}

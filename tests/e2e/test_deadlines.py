@@ -163,15 +163,20 @@ async def test_a_sale_starts_the_clock_and_its_timers_survive_a_restart(
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
         page = r.text
         for text in ("成交确认书", "曲靖市自然资源和规划局", WINNER, "91530300MA6K00001A", "曲靖-QJ2026-031",
-                     "103 万元", "1,030,000.00 元", f"{PRICE} 分", "人民币" + fen_to_capital(PRICE),
-                     f"{due.year}年{due.month}月{due.day}日", "签订《国有建设用地使用权出让合同》", "抵作土地出让价款"):
+                     "103 万元", "1,030,000.00 元", f"{PRICE:,} 分", "人民币" + fen_to_capital(PRICE),
+                     f"{due:%Y年%m月%d日}", "签订《国有建设用地使用权出让合同》",
+                     f"人民币 {DEPOSIT // WAN} 万元（{DEPOSIT:,} 分），抵作土地出让价款"):
             assert text in page, text
+        # As the house writes them: dates zero-padded, the deposit in 万元, the fen grouped.
+        assert not re.search(r"\d{4}年\d月|月\d日", page) and f"{PRICE} 分" not in page, page
         assert fen_to_capital(PRICE) == "壹佰零叁万元整"
         pdf = await api.http.get(f"/api/sessions/{sid}/confirmation.pdf")
         assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
         assert pdf.content.startswith(b"%PDF")
         assert_fonts_embedded(pdf.content)  # any reader shows it, Chinese fonts or not
-        assert "人民币" + fen_to_capital(PRICE) in re.sub(r"\s+", "", pdf_text(pdf.content))
+        pdf_words = re.sub(r"\s+", "", pdf_text(pdf.content))
+        assert "人民币" + fen_to_capital(PRICE) in pdf_words and f"{due:%Y年%m月%d日}" in pdf_words
+        assert f"{DEPOSIT // WAN}万元（{DEPOSIT:,}分）" in pdf_words and f"{PRICE:,}分" in pdf_words
 
         # Settlement figures (Q40: net split 4:6; Q41: 15% for pre-reform stored land).
         r = await api.post(f"/api/sessions/{sid}/settlement", {

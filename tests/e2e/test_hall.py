@@ -79,7 +79,9 @@ async def test_the_hall_lists_sessions_and_watches_them_as_any_watcher(
         page = await public.get(f"/hall/{listing.id}")
         assert page.status_code == 200
         assert f'data-session-id="{listing.id}"' in page.text and "/static/hall.js" in page.text
-        assert "8000 万元" in page.text
+        assert "8000 万元" in page.text and "8,000,000,000 分" in page.text  # the start price's exact fen beside
+        for shown in (html, page.text):  # times in CST as people read them, never ISO
+            assert not re.search(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}", shown), shown
         # Nothing a watcher does not see: no reserve, no names, no tokens, in any page or frame.
         secrets = [str(RESERVE), "8040 万元", "8040", *NAMES, *(b.token for b in bidders)]
         frames = " ".join(str(m) for m in watcher.messages)

@@ -39,10 +39,12 @@ CONFIRMATION = Confirmation(
 def test_the_html_has_every_item_n_art_20_asks_for() -> None:
     page = render_html(CONFIRMATION)
     for text in ("成交确认书", "出让人", "曲靖市自然资源和规划局", "竞得人", "91530300MA6K00001A", "QJ2026-031",
-                 "曲靖市麒麟区", "挂牌出让", "2026年9月30日 15:00:00", "曲靖市公共资源交易中心",
-                 "5601.2345 万元", "56,012,345.00 元", "5601234500 分", "人民币伍仟陆佰零壹万贰仟叁佰肆拾伍元整",
-                 "10,000,000.00 元，抵作土地出让价款", "于2026年10月20日（含当日）前", "第四十二条"):
+                 "曲靖市麒麟区", "挂牌出让", "2026年09月30日 15:00:00", "曲靖市公共资源交易中心",
+                 "5601.2345 万元", "56,012,345.00 元", "5,601,234,500 分", "人民币伍仟陆佰零壹万贰仟叁佰肆拾伍元整",
+                 "人民币 1000 万元（1,000,000,000 分），抵作土地出让价款", "于2026年10月20日（含当日）前", "第四十二条"):
         assert text in page, text
+    # The house's formats (dates zero-padded, the deposit in 万元, fen with separators), no other.
+    assert "2026年9月30日" not in page and "5601234500" not in page and "10,000,000.00 元" not in page
     assert "<script>" not in page and "&lt;script&gt;" in page
 
 
@@ -54,7 +56,7 @@ def test_while_the_year_is_missing_the_date_is_not_guessed() -> None:
 def test_a_provisional_date_says_so() -> None:
     """RULES 9: a Q42 date counted on a provisional year is named, with the reason."""
     text = replace(CONFIRMATION, sign_due_date=date(2027, 1, 4), sign_provisional_years=(2027,)).signing_text()
-    assert "2027年1月4日" in text and "按法定节假日暂定" in text and "2027年国务院节假日安排" in text
+    assert "2027年01月04日" in text and "按法定节假日暂定" in text and "2027年国务院节假日安排" in text
     assert "暂定" not in CONFIRMATION.signing_text()
 
 
@@ -70,8 +72,8 @@ def test_the_pdf_embeds_its_chinese_font_and_its_text_extracts() -> None:
     text = re.sub(r"\s+", "", pdf_text(pdf))
     for line in ("成交确认书", "出让人", "曲靖市自然资源和规划局", "竞得人", "曲靖市甲房地产开发有限公司<script>",
                  "91530300MA6K00001A", "宗地编号QJ2026-031的国有建设用地使用权", "曲靖市麒麟区", "挂牌出让",
-                 "2026年9月30日15:00:00", "5601.2345万元", "56,012,345.00元", "人民币伍仟陆佰零壹万贰仟叁佰肆拾伍元整",
-                 "第四十二条", "《国有建设用地使用权出让合同》"):
+                 "2026年09月30日15:00:00", "5601.2345万元", "56,012,345.00元", "5,601,234,500分",
+                 "人民币伍仟陆佰零壹万贰仟叁佰肆拾伍元整", "人民币1000万元（1,000,000,000分），抵作土地出让价款", "第四十二条", "《国有建设用地使用权出让合同》"):
         assert line in text, line
 
 

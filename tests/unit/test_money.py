@@ -12,7 +12,9 @@ from auction.domain.money import (
     FEN_PER_WAN,
     MAX_AMOUNT_FEN,
     fen_of_wan_text,
+    format_fen,
     format_wan,
+    format_wan_fen,
     format_yuan,
     is_valid_amount,
     percent_ceil,
@@ -108,3 +110,9 @@ class TestIsValidAmount:
                                            ("1,000", None), ("", None), (".5", None)])
 def test_fen_of_wan_text_reads_plain_decimals_only(text: str, fen: int | None) -> None:
     assert fen_of_wan_text(text) == fen
+
+
+def test_the_exact_fen_is_written_with_separators_beside_the_wan() -> None:
+    assert format_fen(4_600_500_000) == "4,600,500,000 分"
+    assert format_wan_fen(800_000_000) == "800 万元（800,000,000 分）"
+    assert format_wan_fen(4_500_123_456) == "4500.123456 万元（4,500,123,456 分）"

@@ -11,8 +11,8 @@ from typing import Any
 from jinja2 import Environment
 
 from auction.entrypoints.http import i18n
-from auction.domain.china import CST, to_cst
-from auction.domain.money import fen_of_wan_text, wan_number
+from auction.domain.china import CST, chinese_date, chinese_time, to_cst
+from auction.domain.money import fen_of_wan_text, format_wan, wan_number
 from auction.domain.plan.parcels import READINESS_LABELS
 from auction.domain.plan.plan_terms import Channel
 from auction.staff.roles import Role
@@ -38,20 +38,20 @@ def _moment(value: Any) -> datetime | None:
 def cn_day(value: Any) -> str:
     """'2026年12月06日' (CST) from µs, an aware datetime, an ISO text or a date."""
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value.strftime("%Y年%m月%d日")
+        return chinese_date(value)
     if isinstance(value, str) and len(value) == 10:
         try:
-            return date.fromisoformat(value).strftime("%Y年%m月%d日")
+            return chinese_date(date.fromisoformat(value))
         except ValueError:
             return value
     t = _moment(value)
-    return "—" if t is None else t.strftime("%Y年%m月%d日")
+    return "—" if t is None else chinese_date(t.date())
 
 
 def cn_time(value: Any, seconds: bool = False) -> str:
     """'2026年12月06日 14:30' (CST); with `seconds` '… 14:30:05'."""
     t = _moment(value)
-    return "—" if t is None else t.strftime("%Y年%m月%d日 %H:%M:%S" if seconds else "%Y年%m月%d日 %H:%M")
+    return "—" if t is None else chinese_time(to_micros(t), seconds)
 
 
 def wan_only(fen: int | None) -> str:

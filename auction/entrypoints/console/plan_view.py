@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from auction.documents.landchina import RESULT, NoSale
 from auction.domain.bidding.session import Phase
-from auction.domain.china import to_cst
+from auction.domain.china import china_date, chinese_date, chinese_time
 from auction.domain.money import wan_number
 from auction.domain.plan.parcels import (
     CATEGORY_USES,
@@ -77,12 +77,12 @@ def wan(fen: int | None) -> str:
 
 def day(micros: int | None) -> str:
     """'2026年12月06日' (the CST calendar date)."""
-    return "—" if micros is None else to_cst(micros).strftime("%Y年%m月%d日")
+    return "—" if micros is None else chinese_date(china_date(micros))
 
 
 def when(micros: int | None) -> str:
     """'2026年12月06日 14:00:05' in CST, whole seconds."""
-    return "—" if micros is None else to_cst(micros).strftime("%Y年%m月%d日 %H:%M:%S")
+    return "—" if micros is None else chinese_time(micros)
 
 
 def duration(micros: int) -> str:
@@ -185,7 +185,7 @@ def event_lines(event: PlanEvent) -> tuple[str, list[tuple[str, str]]]:
             ("报告 / Report", r.appraisal_id), ("估价机构 / Agency", r.agency),
             ("资质证书 / Qualification", r.qualification_cert), ("电子备案号 / Filing no.", r.filing_no),
             ("估价期日 / Valuation date", f"{r.valuation_date:%Y年%m月%d日}"),
-            ("有效期至 / Valid until", f"{r.valid_until:%Y年%m月%d日}"),
+            ("有效期至 / Valid until", chinese_date(r.valid_until)),
             ("评估单价 / Unit price", yuan_per_m2(r.unit_price_fen_per_m2)),
             ("评估总价 / Total", wan(r.total_price_fen)),
         ]

@@ -15,9 +15,10 @@ from starlette.templating import Jinja2Templates
 from auction.domain.amount_words import fen_to_capital
 from auction.domain.china import CST, cst_text, to_cst
 from auction.domain.codes import Code, Rejected
-from auction.domain.money import fen_of_wan_text, format_wan, format_yuan, is_valid_amount
+from auction.domain.money import fen_of_wan_text, format_fen, format_wan, format_yuan, is_valid_amount
 from auction.domain.bidding.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
 from auction.entrypoints.console.people import field_label
+from auction.entrypoints.console.people import cn_day, cn_time
 from auction.entrypoints.http import i18n
 from auction.store.events import to_micros
 
@@ -37,16 +38,12 @@ def cst(micros: int | None, seconds: bool = True) -> str:
     return "—" if micros is None else cst_text(micros, seconds)
 
 
-def cst_datetime(value: datetime | None) -> str:
-    return "—" if value is None else cst(to_micros(value))
-
-
 def wan(fen: int | None) -> str:
     return "—" if fen is None else format_wan(fen)
 
 
 def fen_text(fen: int | None) -> str:
-    return "—" if fen is None else f"{fen:,} 分"
+    return "—" if fen is None else format_fen(fen)
 
 
 def capital(fen: int | None) -> str:
@@ -57,9 +54,12 @@ def templates(*more: Path) -> Jinja2Templates:
     """The console's templates (and `more` directories, searched first: the public pages),
     all on the one layout, base.html, with the language of the request (http/i18n.py)."""
     t = Jinja2Templates(directory=[*more, TEMPLATES], context_processors=[i18n.context])
+    # Times as people read them (2026年12月06日 14:30:05, CST): µs, aware datetimes and ISO texts alike.
+    # `cst` above stays the exports' machine form.
     t.env.filters.update(
-        wan=wan, fen=fen_text, yuan=lambda f: "—" if f is None else format_yuan(f), capital=capital, cst=cst,
-        cst_datetime=cst_datetime, phase=lambda p: PHASES.get(p, p), method=lambda m: METHODS.get(m, m),
+        wan=wan, fen=fen_text, yuan=lambda f: "—" if f is None else format_yuan(f), capital=capital,
+        cst=lambda v, seconds=True: cn_time(v, seconds), cst_datetime=lambda v: cn_time(v, True),
+        cn_day=cn_day, cn_time=cn_time, phase=lambda p: PHASES.get(p, p), method=lambda m: METHODS.get(m, m),
         outcome=lambda o: OUTCOMES.get(o, o), reason=lambda r: REASONS.get(r, r),
         pretty=lambda v: json.dumps(v, ensure_ascii=False, indent=1, sort_keys=True),
     )

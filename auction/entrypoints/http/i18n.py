@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from auction.domain.china import to_cst
+from auction.domain.china import chinese_minute, to_cst
 from auction.domain.codes import MESSAGES
 
 COOKIE = "lang"
@@ -121,10 +121,9 @@ def time_text(micros: int | None, lang: str = DEFAULT) -> str:
     """'2026年12月06日 10时00分' (CST), or '2026-12-06 10:00 CST' in English."""
     if micros is None:
         return "—"
-    t = to_cst(micros)
     if lang == "en":
-        return t.strftime("%Y-%m-%d %H:%M CST")
-    return f"{t.year}年{t.month:02d}月{t.day:02d}日 {t.hour:02d}时{t.minute:02d}分"
+        return to_cst(micros).strftime("%Y-%m-%d %H:%M CST")
+    return chinese_minute(micros)
 
 
 def local_path(target: str | None) -> str:

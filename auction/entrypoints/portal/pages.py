@@ -40,6 +40,7 @@ from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.entrypoints.http import i18n
 from auction.entrypoints.api.records import session_confirmation
 from auction.entrypoints.console import auth
+from auction.entrypoints.console.people import cn_day
 from auction.entrypoints.console.views import templates as console_templates
 from auction.entrypoints.http.middleware import PAGE_POLICY
 from auction.entrypoints.http.sign_in import SignInGate
@@ -78,7 +79,7 @@ def _templates() -> Any:
     t.env.loader = ChoiceLoader([FileSystemLoader(TEMPLATES), console])
     t.env.filters.update(minute=lambda us: "—" if us is None else chinese_minute(us),
                          status=lambda s: STATUS_LABELS.get(s, s), refund_state=lambda s: REFUND_STATES.get(s, s),
-                         cday=lambda iso: "—" if not iso else f"{iso[:4]}年{iso[5:7]}月{iso[8:10]}日")
+                         cday=cn_day)
     i18n.localize_filters(t.env, "status", "refund_state")
     return t
 

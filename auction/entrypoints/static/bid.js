@@ -166,7 +166,7 @@
   }
 
   function onTick(serverNow) {
-    $("server-time").textContent = A.cst(serverNow).slice(11);
+    $("server-time").textContent = A.cst(serverNow).split(" ")[1];
     if (!state) return;
     A.renderCountdown(state, serverNow);
   }

@@ -131,10 +131,11 @@ window.Auction = (() => {
     hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
   });
 
+  /* '2026年12月07日 11:53:11' (CST), as the pages write a time beside its date. */
   function cst(us) {
     if (us === null || us === undefined) return "—";
     const p = Object.fromEntries(CST_PARTS.formatToParts(new Date(Math.floor(us / 1000))).map((x) => [x.type, x.value]));
-    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+    return `${p.year}年${p.month}月${p.day}日 ${p.hour}:${p.minute}:${p.second}`;
   }
 
   function duration(us) {
@@ -693,6 +694,7 @@ window.Auction = (() => {
     const biddable = OPEN_PHASES.has(state.phase) || state.phase === "SCHEDULED" || state.phase === "SUSPENDED";
     setText("min-next", biddable ? formatWan(state.min_next_fen) : "—");
     setText("increment", formatWan(state.increment_fen));
+    setText("increment-fen", formatFen(state.increment_fen));
     setText("bid-count", String(state.bid_count));
   }
 

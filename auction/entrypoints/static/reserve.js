@@ -213,7 +213,7 @@ window.reserveCrypto = { keyPanel, sealReserve, decisionRecord, signRecord, comm
     amount.addEventListener("input", () => {
       sessionStorage.setItem(`reserve-amount:${planId}`, amount.value);
       const fen = wanToFen(amount.value);
-      document.getElementById("amount-check").textContent = fen === null ? "" : `= ${fen} 分`;
+      document.getElementById("amount-check").textContent = fen === null ? "" : `= ${window.Auction.formatFen(Number(fen))}`;  // 15 digits at most: exact
     });
   }
   const noReserve = document.getElementById("no-reserve");
