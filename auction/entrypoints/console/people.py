@@ -106,6 +106,7 @@ ACTIONS = {
     "PLAN_ANNOUNCE": "发布出让公告",
     "PLAN_ANNOUNCEMENT_CHANGE": "发布变更公告",
     "PLAN_CREATE_SESSION": "由方案创建交易场次",
+    "PLAN_CREATE_TENDER": "由方案创建招标",
     "TENDER_SCORE": "签署招标评分",
     "VIEW_TENDER_NOTICE": "查看中标通知书",
 }
