@@ -38,7 +38,7 @@ from auction.domain.plan.plan_terms import Channel, PlanMethod
 from auction.domain.plan.plans import PlanState, decide
 from auction.domain.bidding.session import Phase
 from auction.domain.bidding.terms import SECOND
-from auction.entrypoints.api.plans import plan_document, plan_id_of
+from auction.entrypoints.api.plans import plan_document, plan_id_of, progress_of
 from auction.entrypoints.console import plan_forms as forms
 from auction.entrypoints.console import plan_view as view
 from auction.entrypoints.console.auth import AuditNote, ConsoleAuth, Render
@@ -100,7 +100,10 @@ class ConsolePlans:
 
     async def list_page(self, request: Request, who: SignedIn) -> Response:
         plans = _plans(request)
-        rows = [view.plan_row(r, await plans.fresh_state(r["plan_id"])) for r in await plans.store.rows()]
+        found = await plans.store.rows()
+        progress = await progress_of(plans, found)  # how far the sale has come, past the plan's own status
+        rows = [view.plan_row(r, await plans.fresh_state(r["plan_id"])) | {"progress": progress[r["plan_id"]]}
+                for r in found]
         return self.render(request, "plan_list.html", who, title="供地方案 / Supply plans", rows=rows)
 
     async def plan_page(self, request: Request, who: SignedIn) -> Response:
@@ -120,8 +123,10 @@ class ConsolePlans:
                                     await publisher.no_sale(plan_id) if due == UNSOLD else None)
             if due == RESULT and ended.result_published:  # facts after the deal (post_deal.py)
                 post_deal = await post_deal_view(publisher, plan_id)
+        progress = (await progress_of(plans, [{"plan_id": plan_id, "status": state.status.value}]))[plan_id]
         return self.render(
             request, "plan.html", who, title=f"供地方案 / Supply plan · {plan_id}", plan_id=plan_id, state=state,
+            progress=progress,
             status_text=view.STATUSES[state.status], stages=view.stages(state, session_id),
             next=view.next_step(state, session_id, now_us(), ended), facts=view.parcel_facts(draft.parcel),
             readiness=view.readiness(draft.parcel), prices=view.prices(state),
