@@ -186,6 +186,9 @@ class Code(str, Enum):
     # Bids (RULES 4.4, 4.5; the session's phases, docs/protocol.md 2)
     NOT_IN_TIMED_BIDDING = "NOT_IN_TIMED_BIDDING"
     SESSION_HELD = "SESSION_HELD"
+    # The result after a sale (Q29) and the contract's Q42 row: one record of the signing
+    CONTRACT_NOT_RECORDED = "CONTRACT_NOT_RECORDED"
+    CONTRACT_DATE_MISMATCH = "CONTRACT_DATE_MISMATCH"
 
 
 MESSAGES: dict[Code, str] = {
@@ -345,6 +348,11 @@ MESSAGES: dict[Code, str] = {
                                 "who bid during the listing"),
     Code.SESSION_HELD: ("交易待工作人员处理，暂不接受报价 / The session is held for the trading center's staff; "
                         "no bids are taken"),
+    # The result after a sale (Q29) and the contract's Q42 row
+    Code.CONTRACT_NOT_RECORDED: "出让合同的签订尚未登记（第四十二条），请先在交易结束页登记“合同已签订”，再发布出让结果 / "
+                                "the contract's signing is not recorded yet (Q42): record it first, then publish the result",
+    Code.CONTRACT_DATE_MISMATCH: "合同签订日期与已登记的签订日期不一致（第四十二条） / the contract date differs from the "
+                                 "signing recorded on the Q42 row",
 }
 
 
