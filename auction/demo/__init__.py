@@ -160,10 +160,12 @@ async def _create(runtime: Runtime, settings: Settings, notes: list[str], stamp:
 
 
 async def apply_and_pay(deposits: DepositService, terms: SessionTerms, name: str, registration_no: str,
-                        held_first: bool, notes: list[str]) -> dict[str, Any]:
+                        held_first: bool, notes: list[str], deposit_deadline: int | None = None) -> dict[str, Any]:
     """One applicant: a sub-account, the bank's report of the deposit arriving on it, the token.
-    `held_first`: paid first from another company's account, which is held for refund (Q31)."""
-    app = await deposits.apply(terms.session_id, legal_name=name, registration_no=registration_no, kind="COMPANY")
+    `held_first`: paid first from another company's account, which is held for refund (Q31).
+    `deposit_deadline`: the announced one of a plan's session (else the registration close)."""
+    app = await deposits.apply(terms.session_id, legal_name=name, registration_no=registration_no, kind="COMPANY",
+                               default_deadline=deposit_deadline)
     if held_first:
         held = await deposits.receive(Payment(f"DEMO-{app.sub_account}-1", app.sub_account, terms.deposit,
                                               "曲靖某某贸易有限公司", deposits.clock()))

@@ -151,16 +151,21 @@ async def _to_announced(runtime: Runtime, clock: DemoClock, draft: DraftPlan, st
     await plans.create_session(plan_id, countdown)
 
 
-async def _applicants(runtime: Runtime, clock: DemoClock, session_id: str, start: int) -> list[dict[str, Any]]:
-    """The demo companies apply and pay, days before the start (as for the demo auction)."""
+async def _applicants(runtime: Runtime, clock: DemoClock, plan_id: str, session_id: str,
+                      start: int) -> list[dict[str, Any]]:
+    """The demo companies apply and pay, days before the start (as for the demo auction), each
+    application with the announcement's deposit deadline, as the portal and the API give it."""
     from auction import demo
 
     terms = (await runtime.service.state(session_id)).terms
     assert terms is not None
+    schedule = (await runtime.plans.state(plan_id)).schedule
+    assert schedule is not None
     rows = []
     for n, (name, registration_no) in enumerate(zip(demo.NAMES[:3], demo.REGISTRATION_NOS, strict=False)):
         clock.at = start - (10 - n) * DAY
-        rows.append(await demo.apply_and_pay(runtime.deposits, terms, name, registration_no, n == 2, []))
+        rows.append(await demo.apply_and_pay(runtime.deposits, terms, name, registration_no, n == 2, [],
+                                             deposit_deadline=schedule.deposit_deadline))
     return rows
 
 
@@ -184,7 +189,7 @@ async def _sold(runtime: Runtime, clock: DemoClock, members: list[Member], stamp
                                     200_000), 5_000)
     await _to_announced(runtime, clock, draft, start, SOLD_COUNTDOWN)
     session_id = (await runtime.plans.store.session_of(plan_id)) or ""
-    bidders = [r["bidder_no"] for r in await _applicants(runtime, clock, session_id, start)]
+    bidders = [r["bidder_no"] for r in await _applicants(runtime, clock, plan_id, session_id, start)]
     clock.at = None
     await _decide_reserve(runtime, members, plan_id, 5_050 * WAN)
     await asyncio.sleep(max(0, start - now_us()) / SECOND)
@@ -243,7 +248,7 @@ async def create(runtime: Runtime, clock: DemoClock, members: list[Member], stam
         notes.append(f"{plan_b}: 已公告，三家竞买人已交保证金，等待委员会在开始前一小时内确定底价（第二十六条） / announced, "
                      f"three bidders paid their deposits, waiting for the committee's reserve decision (Q26): "
                      f"session {session_id}")
-        rows = await _applicants(runtime, clock, session_id, start)
+        rows = await _applicants(runtime, clock, plan_b, session_id, start)
         clock.at = now
         plan_c = f"GD-DEMO-{stamp}-C"
         await runtime.plans.draft(_draft(plan_c, _parcel(

@@ -188,6 +188,9 @@ class Code(str, Enum):
     SESSION_HELD = "SESSION_HELD"
     # Committee members' keys (console 委员会成员与公钥, POST /api/committee-members): permanent, not a race
     MEMBER_KEY_REGISTERED = "MEMBER_KEY_REGISTERED"
+    # The result after a sale (Q29) and the contract's Q42 row: one record of the signing
+    CONTRACT_NOT_RECORDED = "CONTRACT_NOT_RECORDED"
+    CONTRACT_DATE_MISMATCH = "CONTRACT_DATE_MISMATCH"
 
 
 MESSAGES: dict[Code, str] = {
@@ -350,6 +353,11 @@ MESSAGES: dict[Code, str] = {
     # Committee members' keys
     Code.MEMBER_KEY_REGISTERED: ("该成员编号或公钥已登记为其他内容，公钥登记后不可更改；如需换钥，请另设成员编号 / This "
                                  "member id or public key is already registered differently; a key never changes"),
+    # The result after a sale (Q29) and the contract's Q42 row
+    Code.CONTRACT_NOT_RECORDED: "出让合同的签订尚未登记（第四十二条），请先在交易结束页登记“合同已签订”，再发布出让结果 / "
+                                "the contract's signing is not recorded yet (Q42): record it first, then publish the result",
+    Code.CONTRACT_DATE_MISMATCH: "合同签订日期与已登记的签订日期不一致（第四十二条） / the contract date differs from the "
+                                 "signing recorded on the Q42 row",
 }
 
 

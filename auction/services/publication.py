@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -24,6 +24,7 @@ from auction.domain.plan.plans import PlanState
 from auction.domain.plan.post_deal import PostDealRecording, check_recording, fold
 from auction.domain.plan.supervision import check_supervision_region, parse_supervision_no
 from auction.domain.china import china_date
+from auction.domain.clock.deadlines import DeadlineKind, DeadlineState
 from auction.domain.bidding.session import Phase, SessionState
 from auction.domain.divisions import Divisions
 from auction.services.divisions import shipped_divisions
@@ -137,7 +138,27 @@ class Publisher:
             raise Rejected(Code.SUPERVISION_NUMBER_REQUIRED, "enter it first: POST /api/plans/{id}/supervision-number")
         document = result_document(state, deal, entry, supervision_no=number, published_at=now,
                                    divisions=self.divisions, unified_deal_code=await self._offering_code(self.pool, state))
+        await self.check_contract_date(deal.session_id, entry.contract_date)
         return await self._publish_result(plan_id, document, by=by, now=now)
+
+    async def contract_signed_on(self, session_id: str) -> date | None:
+        """The day (CST) the contract's signing was recorded on the Q42 row, None before."""
+        rows = await deadline_rows.of_session(self.pool, session_id, DeadlineKind.CONTRACT_SIGNING)
+        done = [r.deadline.done_at for r in rows if r.deadline.state is DeadlineState.DONE]
+        return china_date(done[0]) if done and done[0] is not None else None
+
+    async def check_contract_date(self, session_id: str, contract_date: date) -> None:
+        """The result states the contract's date (合同签订日期) as the Q42 row records it: the
+        signing is recorded once, by its own act (`POST /api/sessions/{id}/contract-signed`, the
+        close page's 合同已签订), and the result, filled in from the signed contract, quotes it.
+        Before that the result is refused, rather than a typed date standing beside a Q42 row
+        still PENDING."""
+        signed = await self.contract_signed_on(session_id)
+        if signed is None:
+            raise Rejected(Code.CONTRACT_NOT_RECORDED, session_id=session_id, field="contract_date")
+        if signed != contract_date:
+            raise Rejected(Code.CONTRACT_DATE_MISMATCH, field="contract_date", recorded=signed.isoformat(),
+                           given=contract_date.isoformat())
 
     async def _publish_result(self, plan_id: str, document: dict[str, Any], *, by: str, now: int) -> dict[str, Any]:
         """A result (sold or not) and its outbox rows, once per plan."""

@@ -17,6 +17,7 @@ import asyncpg
 from auction.domain.codes import Code, Rejected
 from auction.domain.plan.plan_events import PlanEvent, event_from_dict, event_to_dict, plan_event_type
 from auction.domain.plan.plans import PlanState
+from auction.domain.plan.progress import SaleFacts
 from auction.store import Executor
 from auction.store.database.aggregate_log import AggregateLog, LoggedEvent, LogTables, number
 
@@ -79,6 +80,23 @@ class PlanStore(AggregateLog[PlanState, PlanEvent]):
             limit,
         )
         return rows
+
+    async def sale_facts(self, plan_ids: list[str]) -> dict[str, SaleFacts]:
+        """How far each plan's sale has come (auction/domain/plan/progress.py): its session's
+        phase, the booked outcome, its published result, the contract's Q42 row."""
+        rows = await self.pool.fetch(
+            """SELECT p.plan_id, s.phase, c.outcome,
+                      EXISTS (SELECT 1 FROM publications r WHERE r.plan_id = p.plan_id
+                                 AND r.kind IN ('RESULT', 'RESULT_UNSOLD')) AS result_published,
+                      (SELECT d.state FROM deadlines d WHERE d.session_id = p.session_id
+                          AND d.kind = 'CONTRACT_SIGNING' ORDER BY d.created_at LIMIT 1) AS contract
+                 FROM plans p
+                 LEFT JOIN sessions s ON s.session_id = p.session_id
+                 LEFT JOIN session_closings c ON c.session_id = p.session_id
+                WHERE p.plan_id = ANY($1::text[])""",
+            plan_ids,
+        )
+        return {r["plan_id"]: SaleFacts(r["phase"], r["outcome"], r["result_published"], r["contract"]) for r in rows}
 
     async def session_of(self, plan_id: str) -> str | None:
         value: str | None = await self.pool.fetchval("SELECT session_id FROM plans WHERE plan_id = $1", plan_id)

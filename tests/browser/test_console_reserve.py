@@ -165,8 +165,21 @@ async def test_three_members_decide_the_reserve_in_their_browsers(
             await expect(page.locator("#key-status")).to_have_attribute("data-match", "yes", timeout=TIMEOUT_MS)
         await pages[0].screenshot(path=str(screenshots / "console-reserve-keys.png"), full_page=True)
 
-        # Member 1 prepares alone first: too few members, refused beside the field, what was typed kept.
+        # Below the benchmark total the page shows (Q27, 4,000 万元): refused in the browser, in the
+        # code's words, before anything is sealed, signed or sent.
         p1 = pages[0]
+        await expect(p1.locator("#key-status")).to_have_attribute("data-match", "yes", timeout=TIMEOUT_MS)
+        await p1.fill("#amount", "2000")
+        await p1.fill("input[name=floor_price_yuan_per_m2]", "4500.00")
+        sent: list[str] = []
+        p1.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+        await p1.click("#prepare-button")
+        await expect(p1.locator("#amount-error")).to_contain_text("[Q27_BELOW_BENCHMARK]")
+        await expect(p1.locator("#amount-error")).to_contain_text("基准地价")
+        await expect(p1.locator("#amount-error")).to_contain_text("4000 万元")
+        assert sent == [] and "done=" not in p1.url
+
+        # Member 1 prepares alone first: too few members, refused beside the field, what was typed kept.
         await p1.fill("#amount", RESERVE_WAN)
         await expect(p1.locator("#amount-check")).to_have_text("= 5,600,123,456 分")  # the exact fen, grouped
         await p1.fill("input[name=floor_price_yuan_per_m2]", "4500.00")

@@ -81,6 +81,35 @@ async def test_the_hall_and_a_live_session_on_a_desktop_and_a_phone(
     await close_all(bidder)
 
 
+async def test_the_hall_reveals_the_reserve_at_the_close_live_and_after_a_reload(
+    server: ServerProcess, browser: Browser, screenshots: Path
+) -> None:
+    """SessionClosed gives every watcher the reserve and its salt: the live view shows them in
+    万元 with exact fen and checks them against the commitment in the browser (common.js
+    showReserve, as the bidder page does); a reload shows the same from the server."""
+    reserve = 4_500_123_456  # 4500.123456 万元
+    async with Api(server) as api:
+        session = await api.auction(bidders=1, start_in=2, countdown=2, start_price=4_000 * WAN,
+                                    increment=10 * WAN, reserve=reserve)
+    context = await in_china(browser, DESKTOP)
+    page = await context.new_page()
+    errors = collect_errors(page)
+    await page.goto(f"{server.http}/hall/{session.id}")  # before the close: hall.js sees it happen
+    for attempt in ("live", "reload"):
+        await expect(page.locator("#reserve-check")).to_have_attribute("data-ok", "true", timeout=TIMEOUT_MS)
+        await expect(page.locator("#reserve-box")).to_be_visible()
+        await expect(page.locator("#reserve-wan")).to_have_text("4500.123456 万元")
+        await expect(page.locator("#reserve-salt")).to_have_text(re.compile(r"^[0-9a-f]{32,}$"))
+        await expect(page.locator("#t-reserve")).to_have_text("4500.123456 万元（交易结束后已公开）")
+        await expect(page.locator("#reserve-check")).to_contain_text("一致")
+        await expect(page.locator("#outcome")).to_be_visible()
+        if attempt == "live":
+            await page.screenshot(path=str(screenshots / "hall-closed-desktop.png"), full_page=True)
+            await page.reload()
+    assert errors == []
+    await context.close()
+
+
 async def test_the_console_and_the_bidder_page_in_both_languages(
     server: ServerProcess, database: str, browser: Browser, screenshots: Path
 ) -> None:

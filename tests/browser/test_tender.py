@@ -11,8 +11,10 @@ and publishes the result, which the public results page then shows.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -133,6 +135,14 @@ async def test_a_scored_tender_opened_live_scored_by_five_and_published(
         await expect(op.locator("body")).to_contain_text(format_wan(PRICES[2]))
         await op.screenshot(path=str(screenshots / "tender-notice.png"), full_page=True)
         await op.go_back()
+        # The contract signed (Q42, RULES 6.6): the result quotes the recorded signing's day.
+        signed = {"by": "op-li", "signed_at": datetime.now(UTC).isoformat()}
+        for _ in range(240):  # the award's bookkeeping writes the Q42 row after the award
+            r = await api.post(f"/api/tenders/{tender_id}/contract-signed", signed)
+            if r.status_code != 404:
+                break
+            await asyncio.sleep(0.5)
+        assert r.status_code == 200, r.text
         await op.click("#publish-link")
         await expect(op.locator("#deal-holder")).to_have_text("投标企业2有限公司")
         for label, value in RESULT_FIELDS.items():

@@ -8,6 +8,7 @@ step changes nothing either; only operators act."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from tests.e2e.helpers import WAN, Api, WsClient, close_all, wait_opened
 from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, sealed_auction, today
 from tests.e2e.test_console_plans import beside
 from tests.e2e.test_console_unsold import next_step
+from tests.e2e.test_publication import sign_contract
 
 PRICE = START_PRICE + 12 * WAN + 345  # fen: 5012.000345 万元
 WINNER = "曲靖市珠源置业有限公司"
@@ -121,6 +123,9 @@ async def test_an_operator_publishes_the_result_of_a_sale(
             form = (await operator.get(path)).text
             assert WINNER in form and "5012.000345" in form  # the holder and the exact price, from the records
             assert re.search(r'id="f-installments"[^>]*>\S+ 5012\.000345 一次性付清<', form)  # one period, the price
+            # No contract date is guessed: the result quotes the signing the Q42 row records, none yet.
+            assert 'id="contract-not-recorded"' in form
+            assert 'id="f-contract_date" name="contract_date" type="date" value=""' in form
 
             r = await post_form(operator, path, result_fields(supervision_no="5303022026b0012"))
             assert r.status_code == 422 and beside(r.text, "supervision_no") == "SUPERVISION_NUMBER_REQUIRED"
@@ -129,6 +134,14 @@ async def test_an_operator_publishes_the_result_of_a_sale(
             assert r.status_code == 422 and beside(r.text, "installments") == "INVALID_FIELD"  # not the price
             assert (await api.get("/api/publications?kind=RESULT")).json() == []  # nothing published
 
+            r = await post_form(operator, path, result_fields())
+            assert r.status_code == 422 and beside(r.text, "contract_date") == "CONTRACT_NOT_RECORDED"
+            await sign_contract(api, plan_id)  # as the close page's 合同已签订 does, through the same service call
+            form = (await operator.get(path)).text
+            assert 'id="contract-not-recorded"' not in form
+            assert f'id="f-contract_date" name="contract_date" type="date" value="{today().isoformat()}"' in form
+            r = await post_form(operator, path, result_fields(contract_date=(today() - timedelta(days=1)).isoformat()))
+            assert r.status_code == 422 and beside(r.text, "contract_date") == "CONTRACT_DATE_MISMATCH"
             r = await post_form(operator, path, result_fields())
             assert r.status_code == 303 and r.headers["location"].endswith("/close?done=PUBLISHED#publication")
             documents = (await api.get("/api/publications?kind=RESULT")).json()
@@ -148,5 +161,5 @@ async def test_an_operator_publishes_the_result_of_a_sale(
     finally:
         await operator.close()
     rows = [row for row in await audit_rows(database) if row["action"] == "RESULT_PUBLISH"]
-    assert [row["outcome"] for row in rows] == ["SUPERVISION_NUMBER_REQUIRED", "INVALID_FIELD", "OK",
-                                                "RESULT_ALREADY_PUBLISHED"]
+    assert [row["outcome"] for row in rows] == ["SUPERVISION_NUMBER_REQUIRED", "INVALID_FIELD", "CONTRACT_NOT_RECORDED",
+                                                "CONTRACT_DATE_MISMATCH", "OK", "RESULT_ALREADY_PUBLISHED"]

@@ -13,7 +13,7 @@ from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import audit_rows, console_desk, csrf_of, error_code
 from tests.e2e.plan_flow import COMPRESSED, ok
 from tests.e2e.test_post_deal import day, history, site_day, sold_plan
-from tests.e2e.test_publication import PRICE, SUPERVISION_NO, result_body
+from tests.e2e.test_publication import PRICE, SUPERVISION_NO, result_body, sign_contract
 
 
 async def test_the_plan_page_records_facts_after_the_deal(
@@ -24,6 +24,7 @@ async def test_the_plan_page_records_facts_after_the_deal(
         plan_page = f"/console/plans/{plan_id}"
         assert 'id="post-deal-form"' not in (await operator.get(plan_page)).text  # no result yet
         await ok(api, f"/api/plans/{plan_id}/supervision-number", {"by": "op-li", "supervision_no": SUPERVISION_NO})
+        await sign_contract(api, plan_id, day(-20))
         await ok(api, f"/api/plans/{plan_id}/result", {**result_body(), "contract_date": day(-20)}, 201)
 
         page = (await operator.get(plan_page)).text

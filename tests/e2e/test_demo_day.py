@@ -58,6 +58,20 @@ async def test_the_demo_is_a_trading_day_in_the_browser(data_dir: Path) -> None:
             hall = (await http.get("/hall")).text
             assert f"S-{sold}" in hall and f"S-{waiting}" in hall and "成交" in hall
 
+            # Each plan's progress goes on past its status (auction/domain/plan/progress.py): plan A was
+            # sold, its result published and its contract signed (Q42); B waits for its reserve.
+            auth = {"Authorization": f"Bearer {key}"}
+            listed_api = {r["plan_id"]: r for r in (await http.get("/api/plans", headers=auth)).json()}
+            assert listed_api[sold]["status"] == "RESERVE_SEALED" and listed_api[sold]["progress"] == "CONTRACT_SIGNED"
+            assert listed_api[waiting]["progress"] == listed_api[waiting]["status"] == "ANNOUNCED"
+            assert listed_api[draft]["progress"] == "DRAFT"
+            assert (await http.get(f"/api/plans/{sold}", headers=auth)).json()["progress"] == "CONTRACT_SIGNED"
+            # The demo's applications carry the deposit deadline the announcement states (Q31).
+            announced = (await http.get(f"/api/plans/{waiting}", headers=auth)).json()["schedule"]
+            applications = (await http.get(f"/api/sessions/S-{waiting}/applications", headers=auth)).json()
+            assert len(applications) == 3, applications
+            assert {a["deposit_deadline"] for a in applications} == {announced["deposit_deadline"]}, applications
+
             # Anyone can check the sold session (README, "Checking a sale yourself"): its public record holds.
             record = (await http.get(f"/public/sessions/S-{sold}/record.json")).json()
             assert verify(record).startswith(f"一致 VERIFIED S-{sold}:"), record
@@ -73,6 +87,9 @@ async def test_the_demo_is_a_trading_day_in_the_browser(data_dir: Path) -> None:
             operator = users["demo-operator"]
             listed = (await operator.get("/console/plans")).text
             assert all(f"/console/plans/{p}" in listed for p in (sold, waiting, draft))
+            row = re.search(rf'<tr data-plan-id="{sold}".*?</tr>', listed, re.S)
+            assert row and 'data-progress="CONTRACT_SIGNED"' in row.group(0) and "成交 · 合同已签订" in row.group(0)
+            assert "底价已密封" not in row.group(0)
             # The waiting plan's timeline: every step done so far, the reserve next, its page linked.
             page = (await operator.get(f"/console/plans/{waiting}")).text
             assert "办理进度" in page and "出让公告 / Announcement" in page
@@ -81,6 +98,7 @@ async def test_the_demo_is_a_trading_day_in_the_browser(data_dir: Path) -> None:
             # The sold plan: the reserve decided by the three members; its session links back to it.
             page = (await operator.get(f"/console/plans/{sold}")).text
             assert all(m in page for m in MEMBERS)
+            assert 'id="plan-progress" data-progress="CONTRACT_SIGNED"' in page
             session = (await operator.get(f"/console/sessions/S-{sold}")).text
             assert f'href="/console/plans/{sold}" id="plan-link"' in session and "成交 / Sold" in session
             # The draft: the committee's form is the next step.

@@ -93,6 +93,33 @@ async def test_the_hall_lists_sessions_and_watches_them_as_any_watcher(
         assert (await public.get("/hall/NO-SUCH-SESSION")).status_code == 404
 
 
+async def test_after_the_close_the_hall_shows_the_revealed_reserve_with_its_salt(server: ServerProcess) -> None:
+    """SessionClosed gives every watcher the reserve and its salt (docs/protocol.md): the hall's
+    page, reloaded after the close, shows them in 万元 with exact fen, the commitment and the
+    server's check, and leaves the browser's check to hall.js (common.js showReserve)."""
+    reserve = 4_500_123_456  # 4500.123456 万元: exact fen
+    async with Api(server) as api, httpx.AsyncClient(base_url=server.http, timeout=30, trust_env=False) as public:
+        session = await api.auction(bidders=1, start_in=1, countdown=1, start_price=4_000 * WAN,
+                                    increment=10 * WAN, reserve=reserve)
+        before = await public.get(f"/hall/{session.id}")
+        assert "有底价（保密，交易结束时公开并可校验）" in before.text and "4500.123456" not in before.text
+        assert re.search(r'id="reserve-box"\s+hidden', before.text)
+        watcher = await WsClient.join(server.ws, session.id, last_seq=0)
+        closed = (await watcher.wait_event("SessionClosed"))["data"]
+        assert closed["reserve_fen"] == reserve and closed["reserve_salt"]
+        await close_all(watcher)
+
+        page = (await public.get(f"/hall/{session.id}")).text
+        assert "有底价（保密" not in page
+        assert re.search(r'id="t-reserve">4500\.123456 万元（交易结束后已公开）', page)
+        assert not re.search(r'id="reserve-box"\s+hidden', page)
+        assert '<b id="reserve-wan">4500.123456 万元</b>' in page and "4,500,123,456 分" in page
+        assert f'<dd class="mono" id="reserve-salt">{closed["reserve_salt"]}</dd>' in page
+        commitment = session.created["terms"]["reserve_commitment"]
+        assert f'id="reserve-commitment">{commitment}<' in page and f'data-commitment="{commitment}"' in page
+        assert 'id="server-check" data-ok="true"' in page and "与承诺值一致" in page
+
+
 async def test_unknown_pages_answer_html_in_the_layout_and_the_api_keeps_json(server: ServerProcess) -> None:
     async with httpx.AsyncClient(base_url=server.http, timeout=30, trust_env=False) as client:
         for path in ("/console/no-such-page", "/hall/x/y", "/public/nothing", "/bid/nothing"):

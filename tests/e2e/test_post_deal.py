@@ -19,7 +19,8 @@ from loadtests.harness import ServerProcess
 from tests.e2e.helpers import Api
 from tests.e2e.plan_flow import Committee, announced_plan, ok, refused, session_of, today
 from tests.e2e.test_publication import (
-    LOSER, PRICE, RESERVE, SUPERVISION_NO, WINNER, healthy_channels, page_text, result_body, sell, wait_until,
+    LOSER, PRICE, RESERVE, SUPERVISION_NO, WINNER, healthy_channels, page_text, result_body, sell, sign_contract,
+    wait_until,
 )
 
 CHANNELS = ("landchina", "province")
@@ -69,6 +70,7 @@ async def test_facts_after_the_deal_update_the_result_on_every_channel_in_order(
             await ok(api, f"/api/plans/{plan_id}/supervision-number", {"by": "op-li", "supervision_no": SUPERVISION_NO})
             # The contract dated three weeks back, so that facts can fall between it and today (the
             # result does not compare the contract's date with the close).
+            await sign_contract(api, plan_id, day(-20))
             signed = {**result_body(), "contract_date": day(-20)}
             first = await ok(api, f"/api/plans/{plan_id}/result", signed, 201)
             assert (first["fields"]["actual_start_date"], first["fields"]["installments"][0]["paid_fen"]) == ("", "")

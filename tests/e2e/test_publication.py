@@ -90,6 +90,21 @@ def result_body() -> dict[str, Any]:
     }
 
 
+async def sign_contract(api: Api, plan_id: str, day: str | None = None) -> None:
+    """The contract's signing recorded on the Q42 row (now, or at 10:00 CST on `day`): the
+    result quotes its date (CONTRACT_NOT_RECORDED before, CONTRACT_DATE_MISMATCH otherwise)."""
+    session_id = (await api.get(f"/api/plans/{plan_id}")).json()["session"]["session_id"]
+
+    async def row_exists() -> bool:  # the close's bookkeeping writes the Q42 row after the close
+        rows = (await api.get(f"/api/sessions/{session_id}/deadlines")).json()["deadlines"]
+        return any(d["kind"] == "CONTRACT_SIGNING" for d in rows)
+
+    await wait_until(row_exists, 60, "the Q42 row")
+    at = datetime.now(UTC).isoformat() if day is None else f"{day}T10:00:00+08:00"
+    r = await api.post(f"/api/sessions/{session_id}/contract-signed", {"by": "op-li", "signed_at": at})
+    assert r.status_code == 200, r.text
+
+
 async def sell(server: ServerProcess, session_id: str, winner_token: str, loser_token: str) -> dict[str, Any]:
     """The loser bids the start, the winner PRICE: the session's SessionClosed."""
     a = await WsClient.join(server.ws, session_id, winner_token)
@@ -181,6 +196,13 @@ async def test_documents_arrive_once_in_order_across_failures_and_a_kill(
                                       {"by": "op-li", "supervision_no": "4406062019BI7595"})
             assert elsewhere["code"] == "SUPERVISION_NO_REGION_MISMATCH"
             await ok(api, f"/api/plans/{plan_id}/supervision-number", {"by": "op-li", "supervision_no": SUPERVISION_NO})
+            # The result quotes the contract's signing as the Q42 row records it: none yet, refused.
+            unsigned = await refused(api, f"/api/plans/{plan_id}/result", result_body())
+            assert unsigned["code"] == "CONTRACT_NOT_RECORDED" and unsigned["details"]["field"] == "contract_date"
+            await sign_contract(api, plan_id)
+            other_day = {**result_body(), "contract_date": (today() - timedelta(days=1)).isoformat()}
+            mismatch = await refused(api, f"/api/plans/{plan_id}/result", other_day)
+            assert mismatch["code"] == "CONTRACT_DATE_MISMATCH" and mismatch["details"]["recorded"] == today().isoformat()
             document = await ok(api, f"/api/plans/{plan_id}/result", result_body(), 201)
             assert document["fields"]["holder"] == WINNER and document["fields"]["price_wan"] == "5010.004567"
             again = await api.post(f"/api/plans/{plan_id}/result", result_body())

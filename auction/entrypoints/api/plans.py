@@ -40,6 +40,7 @@ from auction.adapters.sealing.signatures import PUBLIC_KEY_BYTES, SALT, public_k
 from auction.domain.plan.plan_events import event_to_dict, plan_event_type
 from auction.domain.plan.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
 from auction.domain.plan.plans import PlanState
+from auction.domain.plan.progress import SaleFacts, sale_progress
 from auction.domain.bidding.terms import SECOND
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.inputs import calendar_day, instant
@@ -255,17 +256,26 @@ async def plan_document(plans: PlanService, plan_id: str) -> dict[str, Any]:
         s = await plans.sessions.state(session_id)
         session = {"session_id": session_id, "phase": s.phase.value, "end_reason": s.end_reason}
     signed = {r["member_id"]: bytes(r["signature"]).hex() for r in await plans.store.signatures(plan_id)}
-    return plan_view(state, events, session, signed)
+    progress = await progress_of(plans, [{"plan_id": plan_id, "status": state.status.value}])
+    return plan_view(state, events, session, signed) | {"progress": progress[plan_id]}
 
 
 async def plan_list(plans: PlanService) -> list[dict[str, Any]]:
-    """`GET /api/plans` and the console's list: the newest 500."""
+    """`GET /api/plans` and the console's list: the newest 500, each with its `progress`."""
+    rows = await plans.store.rows()
+    progress = await progress_of(plans, rows)
     return [
         {"plan_id": r["plan_id"], "status": r["status"], "parcel_no": r["parcel_no"], "method": r["method"],
          "version": r["last_seq"], "session_id": r["session_id"], "created_at": _iso(r["created_at"]),
-         "updated_at": _iso(r["updated_at"])}
-        for r in await plans.store.rows()
+         "updated_at": _iso(r["updated_at"]), "progress": progress[r["plan_id"]]}
+        for r in rows
     ]
+
+
+async def progress_of(plans: PlanService, rows: list[Any]) -> dict[str, str]:
+    """Each listed plan's `progress` (auction/domain/plan/progress.py), from its row's status."""
+    facts = await plans.store.sale_facts([r["plan_id"] for r in rows])
+    return {r["plan_id"]: sale_progress(r["status"], facts.get(r["plan_id"], SaleFacts())) for r in rows}
 
 
 # ---------------------------------------------------------------------------

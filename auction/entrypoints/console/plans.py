@@ -39,7 +39,7 @@ from auction.domain.plan.plan_terms import Channel, PlanMethod
 from auction.domain.plan.plans import PlanState, decide
 from auction.domain.bidding.session import Phase
 from auction.domain.bidding.terms import SECOND
-from auction.entrypoints.api.plans import plan_document, plan_id_of
+from auction.entrypoints.api.plans import plan_document, plan_id_of, progress_of
 from auction.entrypoints.api.tenders import tender_request
 from auction.entrypoints.console import plan_forms as forms
 from auction.entrypoints.console import plan_view as view
@@ -104,10 +104,13 @@ class ConsolePlans:
 
     async def list_page(self, request: Request, who: SignedIn) -> Response:
         plans = _plans(request)
+        found = await plans.store.rows()
+        progress = await progress_of(plans, found)  # how far the sale has come, past the plan's own status
         tenders: TenderService = request.state.tenders
         tender_of = {t["plan_id"]: t["tender_id"] for t in await tenders.store.rows()}  # a tender plan's sale
-        rows = [view.plan_row(r, await plans.fresh_state(r["plan_id"])) | {"tender_id": tender_of.get(r["plan_id"])}
-                for r in await plans.store.rows()]
+        rows = [view.plan_row(r, await plans.fresh_state(r["plan_id"]))
+                | {"tender_id": tender_of.get(r["plan_id"]), "progress": progress[r["plan_id"]]}
+                for r in found]
         return self.render(request, "plan_list.html", who, title="供地方案 / Supply plans", rows=rows)
 
     async def plan_page(self, request: Request, who: SignedIn) -> Response:
@@ -129,8 +132,10 @@ class ConsolePlans:
                 post_deal = await post_deal_view(publisher, plan_id)
         tender = await self._tender_of(request, plan_id) if draft.method is PlanMethod.TENDER else None
         tender_id = tender.tender_id if tender is not None else None
+        progress = (await progress_of(plans, [{"plan_id": plan_id, "status": state.status.value}]))[plan_id]
         return self.render(
             request, "plan.html", who, title=f"供地方案 / Supply plan · {plan_id}", plan_id=plan_id, state=state,
+            progress=progress,
             status_text=view.STATUSES[state.status], stages=view.stages(state, session_id, tender_id),
             next=view.next_step(state, session_id, now_us(), ended, tender), tender_id=tender_id,
             facts=view.parcel_facts(draft.parcel),

@@ -104,10 +104,11 @@ class ConsoleResult(ConsoleArea):
                     errors: dict[str, Any] | None = None, status_code: int = 200) -> Response:
         plan_id, publisher, deal = await self._deal(request)
         number = await outbox.supervision_no(publisher.pool, plan_id)
+        signed = await publisher.contract_signed_on(deal.session_id)  # Q42: the result quotes the record
         if values is None:
             today = to_cst(now_us()).date()
             values = {"supervision_no": number or "", "region_code": publisher.region_code,
-                      "land_source": LAND_SOURCES[0], "contract_date": today.isoformat(),
+                      "land_source": LAND_SOURCES[0], "contract_date": signed.isoformat() if signed else "",
                       "delivery_date": (today + timedelta(days=30)).isoformat(),
                       "construction_start_date": (today + timedelta(days=180)).isoformat(),
                       "completion_date": (today + timedelta(days=3 * 365)).isoformat(),
@@ -116,7 +117,7 @@ class ConsoleResult(ConsoleArea):
         return self.render(request, "result_form.html", who, status_code=status_code,
                            title="发布出让结果 / Publish the result", session_id=request.path_params["session_id"],
                            plan_id=plan_id, deal=deal, recorded_no=number, land_sources=LAND_SOURCES,
-                           values=values, errors=errors or {})
+                           values=values, errors=errors or {}, contract_signed=signed)
 
     async def page(self, request: Request, who: SignedIn) -> Response:
         """The sale's result form, or the no-sale notice for a session that ended unsold."""

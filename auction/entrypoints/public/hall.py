@@ -2,8 +2,9 @@
 their parcels, and a live read-only view of each, no sign-in.
 
 The hall shows what a watcher of docs/protocol.md sees and nothing more: the terms, the
-public bids by anonymous bidder number, the phase; never the reserve before the close,
-never a company's name, never a token. The live view follows the session over `/ws` as a
+public bids by anonymous bidder number, the phase, and after the close the reserve with its
+salt (SessionClosed gives them to every watcher); never the reserve before the close, never a
+company's name, never a token. The live view follows the session over `/ws` as a
 watcher (auction/entrypoints/static/hall.js), like any client. Parcel facts (location,
 area) are those of the announcement (N Art.9) for a session made from a supply plan.
 """
@@ -20,7 +21,8 @@ from starlette.routing import Route
 
 from auction.domain.china import china_date
 from auction.domain.codes import Rejected
-from auction.domain.bidding.session import OPEN_PHASES, SessionState
+from auction.domain.bidding.events import SessionClosed
+from auction.domain.bidding.session import OPEN_PHASES, SessionState, reserve_commitment
 from auction.domain.bidding.terms import SECOND
 from auction.domain.tender.status import tender_status
 from auction.entrypoints.public.bidder_page import announced_parcel
@@ -82,6 +84,15 @@ def hall_session(state: SessionState, parcel: dict[str, Any] | None) -> HallSess
         ended_at=closed.at if closed else (state.last_at if state.final else None),
         outcome=closed.outcome if closed else None,
     )
+
+
+def revealed_reserve(state: SessionState) -> tuple[SessionClosed | None, bool]:
+    """After the close the reserve is public with its salt (SessionClosed gives it to every
+    watcher): the close that revealed one, and whether it matches the commitment of the open."""
+    closed = state.closed
+    if closed is None or closed.reserve is None or closed.reserve_salt is None:
+        return None, False
+    return closed, reserve_commitment(closed.reserve, closed.reserve_salt) == state.reserve_commitment
 
 
 def grouped(sessions: list[HallSession], now: int) -> dict[str, list[HallSession]]:
@@ -149,9 +160,11 @@ class Hall:
             return self.layout.render(request, "unavailable.html", status_code=503, body_class="public")
         terms = state.terms
         assert terms is not None
+        revealed, reserve_check = revealed_reserve(state)
         return self.layout.render(request, "hall_session.html", headers=HEADERS, s=view, parcel=parcel,
                                   countdown_seconds=terms.countdown // SECOND, has_reserve=state.has_reserve,
-                                  server_time_us=now_us(), body_class="public hall")
+                                  commitment=state.reserve_commitment, revealed=revealed,
+                                  reserve_check=reserve_check, server_time_us=now_us(), body_class="public hall")
 
     def routes(self) -> list[Route]:
         return [

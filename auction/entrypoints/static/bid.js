@@ -300,19 +300,7 @@
     } else {
       $("outcome-text").textContent = `${A.tp("js.not_sold")}：${A.CLOSE_REASONS[o.reason] || o.reason}`;
     }
-    if (o.reserve_fen !== null && o.reserve_fen !== undefined && o.reserve_salt) {
-      $("reserve-box").hidden = false;
-      A.setText("reserve-wan", A.formatWan(o.reserve_fen));
-      A.setText("reserve-fen", A.formatFen(o.reserve_fen));
-      A.setText("reserve-salt", o.reserve_salt);
-      A.setText("reserve-commitment", terms.reserve_commitment || "—");
-      const check = await A.checkCommitment(o.reserve_fen, o.reserve_salt, terms.reserve_commitment || "");
-      const node = $("reserve-check");
-      node.dataset.ok = String(check.ok);
-      node.textContent = check.ok === null ? A.tp("js.cannot_check_here")
-        : check.ok ? A.t("js.reserve_matches")
-          : A.t("js.reserve_mismatch");
-    }
+    await A.showReserve(o, terms.reserve_commitment);
   }
 
   // ------------------------------------------------------------ signed bids and receipts (docs/protocol.md section 9)

@@ -241,6 +241,26 @@ window.Auction = (() => {
     return { ok: computed === String(commitment).toLowerCase(), computed };
   }
 
+  /* The reserve a SessionClosed revealed (outcome.reserve_fen, .reserve_salt), in the elements
+   * reserve-box, reserve-wan, reserve-fen, reserve-salt, reserve-commitment and reserve-check,
+   * checked in this browser against the commitment published at the open. Shared by the bidder
+   * page and the hall: both show what docs/protocol.md gives every watcher after the close. */
+  async function showReserve(o, commitment) {
+    if (!o || o.reserve_fen === null || o.reserve_fen === undefined || !o.reserve_salt) return false;
+    document.getElementById("reserve-box").hidden = false;
+    setText("reserve-wan", formatWan(o.reserve_fen));
+    setText("reserve-fen", formatFen(o.reserve_fen));
+    setText("reserve-salt", o.reserve_salt);
+    setText("reserve-commitment", commitment || "—");
+    const check = await checkCommitment(o.reserve_fen, o.reserve_salt, commitment || "");
+    const node = document.getElementById("reserve-check");
+    node.dataset.ok = String(check.ok);
+    node.textContent = check.ok === null ? tp("js.cannot_check_here")
+      : check.ok ? t("js.reserve_matches")
+        : t("js.reserve_mismatch");
+    return true;
+  }
+
   function newBidId() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
     const bytes = new Uint8Array(16);
@@ -701,7 +721,7 @@ window.Auction = (() => {
   return {
     FEN_PER_WAN, formatWan, formatFen, formatYuan, parseWan, fenToCapital, cst, duration, nowUs,
     PHASES, OPEN_PHASES, FINAL_PHASES, METHODS, EVENTS, OUTCOMES, CLOSE_REASONS, CODES, codeText, rejectionText,
-    sha256Hex, checkCommitment, SessionFeed, el, setText, addLadderRow,
+    sha256Hex, checkCommitment, showReserve, SessionFeed, el, setText, addLadderRow,
     lang, setLang, t, tp, applyI18n, languageSwitch, when, phaseText, timeLeft, renderCountdown, renderFigures, watch,
   };
 })();

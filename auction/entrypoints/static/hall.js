@@ -9,6 +9,7 @@
   const live = $("live");
   if (!live) return;
   let state = null;
+  let commitment = live.dataset.commitment || "";  // published at the open; the revealed reserve is checked against it
 
   function render() {
     if (!state) return;
@@ -21,6 +22,10 @@
       $("outcome-text").textContent = o.outcome === "SOLD"
         ? `${A.t("live.sold")} · ${A.t("live.winner")} ${o.winner_bidder_no} · ${A.t("live.price")} ${A.formatWan(o.price_fen)}`
         : `${A.t("live.unsold")} · ${A.CLOSE_REASONS[o.reason] || o.reason}`;
+      if (o.reserve_fen !== null && o.reserve_fen !== undefined) {
+        A.setText("t-reserve", `${A.formatWan(o.reserve_fen)}（${A.t("reserve.revealed")}）`);
+      }
+      A.showReserve(o, commitment);
     } else if (state.phase === "TERMINATED" || state.phase === "HELD") {
       $("outcome").hidden = false;
       $("outcome").dataset.outcome = state.phase;
@@ -45,7 +50,13 @@
     },
     welcome(w, resumed) {
       if (!resumed) $("event-log").textContent = "";
+      if (w.terms && w.terms.reserve_commitment) commitment = w.terms.reserve_commitment;
     },
-    event: logEvent,
+    event(e) {
+      if ((e.event === "SessionOpened" || e.event === "ReserveSealed") && e.data.reserve_commitment) {
+        commitment = e.data.reserve_commitment;
+      }
+      logEvent(e);
+    },
   });
 })();

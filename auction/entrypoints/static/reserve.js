@@ -231,6 +231,18 @@ window.reserveCrypto = { keyPanel, sealReserve, decisionRecord, signRecord, comm
       document.getElementById("amount-error").textContent = A.tp("js.type_reserve");
       return;
     }
+    // Q27: not below the benchmark total this page shows, refused here before anything is sealed
+    // or signed (the server can judge it only once it opens the envelope, at the last signature).
+    const benchmark = root.dataset.benchmarkFen;
+    if (!none && benchmark && BigInt(fen) < BigInt(benchmark)) {
+      const code = "Q27_BELOW_BENCHMARK";
+      document.getElementById("amount-error").textContent = A.rejectionText({
+        code, message: (window.AUCTION_CODES || {})[code], details: {},
+      }) + ` ≥ ${A.formatWan(Number(benchmark))}`;
+      amount.focus();
+      return;
+    }
+    document.getElementById("amount-error").textContent = "";
     const floor = yuanToFen(f.floor_price_yuan_per_m2.value);
     if (floor === null) {
       document.getElementById("floor-error").textContent = A.tp("js.floor_price_format");

@@ -1,0 +1,49 @@
+"""How far a plan's sale has come (`progress`), from the facts the server already keeps: the
+plan's own status, its session's phase and outcome, whether its result (or no-sale result) is
+published (Q29, RULES 8.3) and the state of the contract's Q42 row.
+
+The plan engine's `status` stops at `RESERVE_SEALED`: it is what the plan's own steps allow
+(`PLAN_WRONG_STATUS` names it), so it keeps that meaning; `progress` goes on where the
+session and the legal clock take over. Before the session opens the two are the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+OPEN = frozenset({"LISTING", "TIMED_BIDDING", "AUCTION", "SUSPENDED"})
+
+
+@dataclass(frozen=True)
+class SaleFacts:
+    """What the store knows about a plan's sale; None where nothing has happened yet."""
+
+    phase: str | None = None  # the session's phase
+    outcome: str | None = None  # SOLD, UNSOLD or TERMINATED, once the close is booked
+    result_published: bool = False  # RES-{plan}: the result or the no-sale result (结果公示)
+    contract: str | None = None  # the CONTRACT_SIGNING row's state (PENDING, OVERDUE, DONE, DEFAULTED, ...)
+
+
+def sale_progress(status: str, facts: SaleFacts) -> str:
+    """The plan's progress code: its `status` until the session opens; then `SESSION_OPEN`,
+    `SESSION_HELD`, the outcome (`SOLD`, `UNSOLD`, `TERMINATED`; `CLOSED` while the close is
+    being booked), its result published (`RESULT_PUBLISHED` after a sale, `UNSOLD_PUBLISHED`,
+    `TERMINATED_PUBLISHED`), and after a sale `CONTRACT_SIGNED` or `CONTRACT_DEFAULTED` (Q42)
+    whether or not the result is out yet. A withdrawn plan stays `WITHDRAWN`."""
+    phase = facts.phase
+    if status == "WITHDRAWN":  # its session, if any, was terminated with it
+        return status
+    if phase in OPEN:
+        return "SESSION_OPEN"
+    if phase == "HELD":
+        return "SESSION_HELD"
+    outcome = facts.outcome or ("TERMINATED" if phase == "TERMINATED" else None)
+    if outcome is None:
+        return "CLOSED" if phase == "CLOSED" else status
+    if outcome == "SOLD" and facts.contract == "DONE":
+        return "CONTRACT_SIGNED"
+    if outcome == "SOLD" and facts.contract == "DEFAULTED":
+        return "CONTRACT_DEFAULTED"
+    if not facts.result_published:
+        return outcome
+    return "RESULT_PUBLISHED" if outcome == "SOLD" else f"{outcome}_PUBLISHED"
