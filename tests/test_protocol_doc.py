@@ -4,6 +4,8 @@ import re
 from pathlib import Path
 
 from auction.domain.tender.tender import TenderPhase
+from auction.domain.tender.status import TenderStatus
+from auction.domain.plan.progress import PROGRESS
 from auction.domain.tender.terms import Evaluation
 from auction.domain.codes import MESSAGES, Code
 from auction.domain.clock.deadlines import DeadlineKind, DeadlineState
@@ -55,8 +57,10 @@ def test_every_code_the_readme_names_exists() -> None:
     value of one of the domain's own vocabularies (phases, statuses, kinds, ...)."""
     vocabularies: set[str] = set()
     for enum in (Phase, Method, PlanStatus, PlanMethod, Channel, DeadlineKind, DeadlineState, AccountKind,
-                 EntryKind, ConditionsCategory, DeductionKind, Regime, Role, Permission, Evaluation, TenderPhase):
+                 EntryKind, ConditionsCategory, DeductionKind, Regime, Role, Permission, Evaluation, TenderPhase,
+                 TenderStatus):
         vocabularies |= {str(member.value) for member in enum} | {member.name for member in enum}
+    vocabularies |= set(PROGRESS)  # a plan's progress past its status (GET /api/plans)
     # Values the README shows that are not codes: application statuses and kinds, CloseHeld
     # reasons, a log level, an audit action, an article cited as an example.
     others = {"AWAITING_DEPOSIT", "QUALIFIED", "NOT_QUALIFIED", "COMPANY", "PERSON", "RESERVE_UNAVAILABLE",
@@ -64,7 +68,7 @@ def test_every_code_the_readme_names_exists() -> None:
               "K72",  # the China Land Market website's 行业分类 code in an example
               "FEWER_THAN_THREE",  # a tender's end reason (TenderEnded)
               "POST_DEAL_RECORD", "RESULT_UPDATE",  # an audit action and a publication document kind
-              "PLAN_APPRAISAL_PREVIEW", "PREVIEW"}  # a form's check (预检) in the audit trail: action, outcome
+              "PLAN_APPRAISAL_PREVIEW", "PREVIEW", "PLAN_CREATE_TENDER"}  # a form's check (预检) in the audit trail: action, outcome
     named = set(NAME.findall(README))
     unknown = {n for n in named if not n.startswith(("AUCTION_", "DATABASE_", "REDIS_"))} \
         - {c.value for c in Code} - vocabularies - others
