@@ -12,8 +12,7 @@ from playwright.async_api import Browser, expect
 
 from tests.browser.pages import TIMEOUT_MS, bidder_sign_in, collect_errors, in_china
 from tests.conftest import ServerProcess
-from tests.e2e.helpers import Api
-from tests.e2e.plan_flow import COMPRESSED, announced_plan, session_of
+from tests.e2e.plan_flow import plan_session_bidder
 from tests.e2e.test_language import assert_no_doubled
 
 MINUTE = r"\d{4}年\d{2}月\d{2}日 \d{2}:\d{2}"
@@ -22,12 +21,7 @@ MINUTE = r"\d{4}年\d{2}月\d{2}日 \d{2}:\d{2}"
 async def test_the_bid_page_and_the_hall_in_english_and_in_chinese(
     server_factory: Callable[..., ServerProcess], browser: Browser
 ) -> None:
-    server = server_factory(**COMPRESSED)
-    server.start()
-    async with Api(server) as api:
-        plan_id, _ = await announced_plan(api, start_in=600.0)
-        session_id = await session_of(api, plan_id, countdown=60)
-        bidder = await api.qualify(session_id, "云岭置业有限公司")
+    server, session_id, bidder = await plan_session_bidder(server_factory)
     for lang in ("en", "zh"):
         english = lang == "en"
         context = await in_china(browser)
