@@ -26,10 +26,22 @@ def list_title(kind: str) -> str:
     return "出让公告" if kind == ANNOUNCEMENT else "结果公示"
 
 
-def list_body(documents: list[dict[str, Any]]) -> str:
-    """The list's table (or 暂无), for a page of this site's layout."""
+# The list's column headings and its empty text as (Chinese, English): the page's frame, which
+# follows the reader's language (the documents' own texts stay Chinese).
+LIST_HEADS = (("标题", "Title"), ("宗地编号", "Parcel no."), ("坐落", "Location"), ("发布时间", "Published"))
+LIST_EMPTY = ("暂无。", "None yet.")
+
+
+def _pair(pair: tuple[str, str], english_first: bool) -> str:
+    first, second = (pair[1], pair[0]) if english_first else pair
+    return f"{escape(first)} <small>{escape(second)}</small>"
+
+
+def list_body(documents: list[dict[str, Any]], english_first: bool = False) -> str:
+    """The list's table (or 暂无), for a page of this site's layout; its headings Chinese first,
+    or English first for a reader who chose English."""
     if not documents:
-        return '<p class="empty">暂无。<small>None yet.</small></p>'
+        return f'<p class="empty">{_pair(LIST_EMPTY, english_first)}</p>'
     rows = []
     for d in documents:
         f = d["fields"]
@@ -45,8 +57,8 @@ def list_body(documents: list[dict[str, Any]]) -> str:
             f'<td>{escape(f.get("location") or f.get("project_location", ""))}</td>'
             f"<td>{escape(human_value('published_at', d['published_at']))}</td></tr>"
         )
-    return ('<table class="grid"><thead><tr><th>标题</th><th>宗地编号</th><th>坐落</th><th>发布时间</th></tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    heads = "".join(f"<th>{_pair(pair, english_first)}</th>" for pair in LIST_HEADS)
+    return f'<table class="grid"><thead><tr>{heads}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def _value(key: str, value: Any) -> str:

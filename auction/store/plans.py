@@ -102,6 +102,19 @@ class PlanStore(AggregateLog[PlanState, PlanEvent]):
         value: str | None = await self.pool.fetchval("SELECT session_id FROM plans WHERE plan_id = $1", plan_id)
         return value
 
+    async def session_made(self, plan_id: str, console_action: str) -> tuple[datetime | None, str | None]:
+        """When the plan's session was created (its log's first event, SessionCreated) and, where the
+        console created it, by whom (the audit trail's successful `console_action` for it)."""
+        row = await self.pool.fetchrow(
+            """SELECT e.at, (SELECT a.username FROM console_audit a
+                              WHERE a.session_id = p.session_id AND a.action = $2 AND a.outcome = 'OK'
+                              ORDER BY a.id LIMIT 1) AS username
+                 FROM plans p JOIN session_events e ON e.session_id = p.session_id AND e.seq = 1
+                WHERE p.plan_id = $1""",
+            plan_id, console_action,
+        )
+        return (None, None) if row is None else (row["at"], row["username"])
+
     async def link_session(self, plan_id: str, session_id: str) -> str:
         """Record the plan's session once; returns the session the plan is linked to."""
         linked: str | None = await self.pool.fetchval(

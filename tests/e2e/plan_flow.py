@@ -14,11 +14,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from auction.adapters.sealing import signatures
 from auction.domain.china import CST
-from tests.e2e.helpers import WAN, Api, assert_no_traceback
+from tests.conftest import ServerProcess
+from tests.e2e.helpers import WAN, Api, Qualified, assert_no_traceback
 
 ROOT = Path(__file__).resolve().parents[2]
 ANNOUNCEMENT_SECONDS = 6
@@ -297,6 +299,18 @@ async def session_of(api: Api, plan_id: str, countdown: int = 2) -> str:
     view = await ok(api, f"/api/plans/{plan_id}/session", {"countdown_seconds": countdown}, 201)
     session_id: str = view["terms"]["session_id"]
     return session_id
+
+
+async def plan_session_bidder(server_factory: Callable[..., ServerProcess], countdown: int = 60
+                              ) -> tuple[ServerProcess, str, Qualified]:
+    """A started server with the compressed periods, the session of an auction plan announced to
+    start in 60 s, and one qualified bidder (云岭置业有限公司): (server, session id, bidder)."""
+    server = server_factory(**COMPRESSED)
+    server.start()
+    async with Api(server) as api:
+        plan_id, _ = await announced_plan(api, start_in=60)
+        session_id = await session_of(api, plan_id, countdown=countdown)
+        return server, session_id, await api.qualify(session_id, "云岭置业有限公司")
 
 
 async def sealed_auction(api: Api, committee: Committee, reserve: int = START_PRICE) -> tuple[str, str]:

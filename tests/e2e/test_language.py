@@ -24,6 +24,23 @@ def heading(key: str, lang: str) -> str:
     return f"{first} <small>{second}</small>"
 
 
+def pair(zh: str, en: str, lang: str) -> str:
+    """A "中文 / English" word as `bi` writes it: the chosen language first."""
+    return f"{en} / {zh}" if lang == "en" else f"{zh} / {en}"
+
+
+DOUBLED = (re.compile(r">\s*([^<>]+?)\s*<small>\s*\1\s*</small>"),  # 参加决定的成员 <small>参加决定的成员</small>
+           re.compile(r"(?<![^\s>（(])([^<>/\s][^<>/]*?) / \1(?=[\s<）)]|$)"),  # 操作员 / 操作员
+           re.compile(r"\bCST CST\b"))
+
+
+def assert_no_doubled(page: str, where: str) -> None:
+    """No label shows the same text twice (in both places of a pair, or a word repeated)."""
+    for pattern in DOUBLED:
+        found = [m.group(0) for m in pattern.finditer(page) if re.search(r"[^\W_]", m.group(0))]  # words, not "— / —"
+        assert not found, (where, found)
+
+
 def choose(user: ConsoleUser | httpx.AsyncClient, lang: str) -> None:
     if isinstance(user, ConsoleUser):
         user.cookies["lang"] = lang
@@ -60,6 +77,26 @@ async def test_every_page_follows_the_chosen_language(
                 assert r.status_code == 200, (path, r.text[:500])
                 assert heading(key, lang) in r.text, (lang, path, key)
                 assert f'<html lang="{"en" if lang == "en" else "zh-CN"}">' in r.text
+                assert_no_doubled(r.text, (lang, path))
+            # The words kept as "中文 / English" show in the chosen order: the role, the plan's
+            # status, the timeline's steps and the plan's log, the empty tenders list.
+            page = (await op.get(f"/console/plans/{plan_id}")).text
+            assert f"测试操作员 · {pair('操作员', 'Operator', lang)}</span>" in page
+            assert f">{pair('已公告', 'Announced', lang)}</span>" in page
+            assert f"<b>{pair('编制供地方案', 'Draft', lang)}</b>" in page
+            assert f"<b>{pair('发布出让公告', 'Announcement published', lang)}</b>" in page
+            assert f"{pair('拍卖', 'Auction', lang)}</dd>" in page
+            # Q30: the session's row says who created it (over the operator API here) and when,
+            # and names the session once (its link).
+            row = re.search(r'data-stage="session".*?</li>', page, re.S)
+            assert row is not None and f"<b>{pair('创建交易场次', 'Trading session', lang)}</b>" in row.group(0)
+            assert pair("操作员接口", "Operator API", lang) + " · 20" in row.group(0), row.group(0)
+            assert row.group(0).count(session_id) == 2, row.group(0)  # the link's href and its text
+            page = (await op.get("/console/tenders")).text
+            assert heading("tender.empty", lang) in page
+            # The reserve form's legend: the chosen language first, the other once.
+            page = (await member.get(f"/console/plans/{plan_id}/reserve")).text
+            assert f"<legend>{heading('reserve.members_taking_part', lang)} (≥ 2)</legend>" in page
             # A refusal page: its chrome follows the choice, the code's message stays as codes.py has it.
             choose(member, lang)
             r = await member.get("/console/plans/new")
@@ -88,6 +125,17 @@ async def test_every_page_follows_the_chosen_language(
                     assert r.status_code == 200, (path, r.text[:500])
                     assert heading(key, lang) in r.text, (lang, path, key)
                     assert 'data-lang="en"' in r.text  # the switch is on every page
+                    assert_no_doubled(r.text, (lang, path))
+                # The public list's headings and the hall's follow the choice (the documents stay Chinese).
+                english = lang == "en"
+                page = (await visitor.get("/public/announcements")).text  # the plan's announcement
+                assert ("<th>Published <small>发布时间</small></th>" if english
+                        else "<th>发布时间 <small>Published</small></th>") in page
+                page = (await visitor.get("/public/results")).text  # none yet
+                assert ("None yet. <small>暂无。</small>" if english else "暂无。 <small>None yet.</small>") in page
+                page = (await visitor.get("/hall")).text
+                assert f"<th>{heading('col.parcel', lang)}</th>" in page and heading("hall.empty", lang) in page
+                assert_no_doubled(page, (lang, "/hall"))
             # The portal's field labels follow too.
             page = (await visitor.get("/portal/register")).text
             assert heading("portal.company_name", "en") in page

@@ -45,6 +45,7 @@ from auction.domain.bidding.terms import DAY, HOUR, MINUTE, SECOND
 from auction.entrypoints.console.people import CHANNEL_LABELS, grouped
 from auction.entrypoints.console.plan_forms import CATEGORY_LABELS
 from auction.entrypoints.console.views import METHODS
+from auction.entrypoints.http.i18n import Pair
 
 STATUSES = {
     PlanStatus.NEW: "新建 / New",
@@ -109,7 +110,7 @@ def parcel_facts(parcel: Parcel) -> list[tuple[str, str]]:
         ("坐落 / Location", parcel.location),
         ("面积 / Area", area(parcel)),
         ("用途 / Land use", f"{parcel.land_use_name}（GB/T 21010 {parcel.land_use}）"),
-        ("出让年限 / Term", f"{parcel.term_years} 年 / years"),
+        ("出让年限 / Term", Pair(f"{parcel.term_years} 年 / {parcel.term_years} years")),
         ("容积率 / Plot ratio", plot_ratio_text(parcel)),
         ("基准地价 / Benchmark price", yuan_per_m2(parcel.benchmark_fen_per_m2)),
         ("基准地价总额 / Benchmark total (Q27)", wan(parcel.benchmark_total_fen())),
@@ -144,19 +145,20 @@ def event_lines(event: PlanEvent) -> tuple[str, list[tuple[str, str]]]:
         what = "编制供地方案 / Plan drafted" if isinstance(event, PlanDrafted) else "修改供地方案 / Draft edited"
         return what, [
             ("宗地 / Parcel", f"{event.parcel.parcel_no} · {event.parcel.location}"),
-            ("出让方式 / Method", METHODS.get(event.method.value, event.method.value)),
+            ("出让方式 / Method", Pair(METHODS.get(event.method.value, event.method.value))),
             ("起始价 / Starting price", wan(event.start_price)),
             ("增价幅度 / Increment", wan(event.increment)),
             ("竞买保证金 / Deposit", wan(event.deposit)),
-            ("竞买条件 / Bidder conditions", event.bidder_conditions or "无 / none"),
+            ("竞买条件 / Bidder conditions", event.bidder_conditions or Pair("无 / none")),
         ]
     if isinstance(event, CommitteeMeetingRecorded):
-        return ("委员会审议 / Committee meeting: " + ("通过 / passed" if event.passed else "未通过 / not passed")), [
+        return ("委员会审议：通过 / Committee meeting: passed" if event.passed
+                else "委员会审议：未通过 / Committee meeting: not passed"), [
             ("会议时间 / Held", when(event.held_at)),
             ("主持 / Chair", event.chair),
             ("到会成员 / Present", f"{len(event.members_present)} 人：{'、'.join(event.members_present)}"),
             ("表决 / Ballot", f"赞成 {event.yes} · 反对 {event.no} · 弃权 {event.abstain}（无记名 / secret）"),
-            ("主要领导末位表态 / Chair spoke last", "是 / yes" if event.chair_spoke_last else "否 / no"),
+            ("主要领导末位表态 / Chair spoke last", Pair("是 / yes" if event.chair_spoke_last else "否 / no")),
         ]
     if isinstance(event, GovernmentApprovalRecorded):
         return "政府批准 / Government approval", [
@@ -192,8 +194,8 @@ def event_lines(event: PlanEvent) -> tuple[str, list[tuple[str, str]]]:
     if isinstance(event, ReserveDecided):
         return "底价集体确定并密封 / Reserve decided and sealed (Q26)", [
             ("确定时间 / Decided", when(event.decided_at)), ("成员 / Members", "、".join(event.members)),
-            ("底价 / Reserve", "已设定（密封至结束） / set, sealed until the close" if event.has_reserve
-             else "无底价，以起始价为底价 / none: the starting price stands in (Q28)"),
+            ("底价 / Reserve", Pair("已设定（密封至结束） / set, sealed until the close" if event.has_reserve
+                                   else "无底价，以起始价为底价 / none: the starting price stands in (Q28)")),
             ("依据 / Basis", f"{event.appraisal_id} · 楼面地价 {yuan_per_m2(event.floor_price_fen_per_m2)}"),
         ]
     if isinstance(event, PlanWithdrawn):
@@ -215,6 +217,7 @@ class Stage:
     at: int | None = None
     summary: str = ""
     form: str | None = None  # the form's path segment, where it may be used now
+    tags: list[str] = field(default_factory=list)  # "中文 / English" words after the summary, in the page's order
     current: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -249,21 +252,25 @@ NO_SALE_TITLES = {
 }
 
 
-def stages(state: PlanState, session_id: str | None, tender_id: str | None = None) -> list[Stage]:
-    """The timeline; a tender plan's sale is its tender (`tender_id`), not a session (RULES 6.1)."""
+def stages(state: PlanState, session_id: str | None, tender_id: str | None = None,
+           session_made: tuple[str, int | None] = ("", None)) -> list[Stage]:
+    """The timeline; a tender plan's sale is its tender (`tender_id`), not a session (RULES 6.1).
+    `session_made`: who created the session (the console's user, '' if not known) and when (µs UTC).
+    The session's or tender's id is the stage's link, not repeated in its summary."""
     draft = state.draft
     assert draft is not None
     sale = session_id or tender_id
     status = state.status
     live = status is not PlanStatus.WITHDRAWN
     meeting = state.meetings[-1] if state.meetings else None
-    edited = f" · 修改 {len(state.edits)} 次 / edited {len(state.edits)}×" if state.edits else ""
-    out = [Stage("draft", "编制供地方案 / Draft", "RULES 1", True, draft.by, draft.at,
-                 f"{draft.parcel.parcel_no} · {METHODS.get(draft.method.value, draft.method.value)}{edited}")]
-    out.append(Stage("committee", "委员会审议 / Committee (2/3以上赞成)", "Q22", bool(meeting and meeting.passed),
-                     meeting.by if meeting else "", meeting.at if meeting else None,
-                     f"赞成 {meeting.yes}/{len(meeting.members_present)}" if meeting else "",
-                     "committee" if live and status in (PlanStatus.DRAFT, PlanStatus.COMMITTEE_REJECTED) else None))
+    edited = [f"修改 {len(state.edits)} 次 / edited {len(state.edits)}×"] if state.edits else []
+    out = [Stage("draft", "编制供地方案 / Draft", "RULES 1", True, draft.by, draft.at, draft.parcel.parcel_no,
+                 tags=[METHODS.get(draft.method.value, draft.method.value), *edited])]
+    out.append(Stage("committee", "委员会审议（2/3以上赞成） / Committee (a two-thirds vote)", "Q22",
+                     bool(meeting and meeting.passed), meeting.by if meeting else "", meeting.at if meeting else None,
+                     form="committee" if live and status in (PlanStatus.DRAFT, PlanStatus.COMMITTEE_REJECTED) else None,
+                     tags=[f"赞成 {meeting.yes}/{n} / {meeting.yes} of {n} in favour"
+                           for n in [len(meeting.members_present)]] if meeting else []))
     if meeting and not meeting.passed:
         out[-1].notes.append("上次会议未获2/3以上赞成，可再次审议 / the last meeting fell short; the committee may meet again")
     approval = state.approval
@@ -284,18 +291,17 @@ def stages(state: PlanState, session_id: str | None, tender_id: str | None = Non
     if state.changes:
         c = state.changes[-1]
         out.append(Stage("change", "变更公告 / Change notice", "RULES 3.1", True, c.by, c.at,
-                         f"{len(state.changes)} 次 / times", "change" if live and status is PlanStatus.ANNOUNCED
-                         and sale is None else None))
+                         form="change" if live and status is PlanStatus.ANNOUNCED and sale is None else None,
+                         tags=[f"{len(state.changes)} 次 / {len(state.changes)} times"]))
     elif live and status is PlanStatus.ANNOUNCED and sale is None:
         out.append(Stage("change", "变更公告（如需） / Change notice (if needed)", "RULES 3.1", form="change"))
     if draft.method is PlanMethod.TENDER:
         out.append(Stage("tender", "创建招标 / The tender", "RULES 6.1", tender_id is not None,
-                         summary=tender_id or "", form="tender" if live and status is PlanStatus.ANNOUNCED
-                         and tender_id is None else None))
+                         form="tender" if live and status is PlanStatus.ANNOUNCED and tender_id is None else None))
     else:
-        out.append(Stage("session", "创建交易场次 / Trading session", "Q30", session_id is not None,
-                         summary=session_id or "", form="session" if live and status is PlanStatus.ANNOUNCED
-                         and session_id is None else None))
+        made_by, made_at = session_made if session_id is not None else ("", None)
+        out.append(Stage("session", "创建交易场次 / Trading session", "Q30", session_id is not None, made_by, made_at,
+                         form="session" if live and status is PlanStatus.ANNOUNCED and session_id is None else None))
     reserve = state.reserve
     out.append(Stage("reserve", "底价集体确定 / Reserve decision", "Q26", reserve is not None,
                      reserve.by if reserve else "", reserve.at if reserve else None))
@@ -448,7 +454,8 @@ def after_session(session_id: str, end: SessionEnd) -> NextStep:
         title = NO_SALE_TITLES.get(end.no_sale.outcome, end.no_sale.outcome)
         why = end.no_sale.reason
         if not end.result_published:
-            return NextStep(f"{title}：发布结果公示（未成交） / publish the no-sale result",
+            title_zh, _, title_en = title.partition(" / ")
+            return NextStep(f"{title_zh}：发布结果公示（未成交） / {title_en}: publish the no-sale result",
                             f"{why}。无论成交与否，结果均须公示（RULES 8.3，Q29） / the result is published whatever "
                             "it was", link=session, page=result,
                             page_label="发布结果公示（未成交） / Publish the no-sale result")
@@ -470,19 +477,19 @@ def prices(state: PlanState) -> list[tuple[str, str]]:
     draft = state.draft
     assert draft is not None
     rows = [
-        ("出让方式 / Method", METHODS.get(draft.method.value, draft.method.value)),
+        ("出让方式 / Method", Pair(METHODS.get(draft.method.value, draft.method.value))),
         ("起始价 / Starting price", f"{wan(draft.start_price)}（{draft.start_price:,} 分）"),
         ("增价幅度 / Increment", wan(draft.increment)),
         ("竞买保证金 / Deposit", f"{wan(draft.deposit)}（起始价的 {draft.deposit * 100 / draft.start_price:.2f}%，"
                                  f"不低于 {draft.rules.min_deposit_percent}%，Q31）"),
-        ("竞买条件 / Bidder conditions", draft.bidder_conditions or "无 / none"),
+        ("竞买条件 / Bidder conditions", draft.bidder_conditions or Pair("无 / none")),
     ]
     for at, label, unit in ((3, "增价幅度 / Increment", draft.increment_fen_per_floor_m2),
                             (2, "起始价 / Starting price", draft.start_fen_per_floor_m2)):
         if unit is not None:  # stated per floor area; the total beside it derived from it (floor_price.py)
             rows.insert(at, (f"{label}（楼面单价 / per floor area）", f"{yuan_text(unit)} 元/建筑平方米"))
     if draft.method is not PlanMethod.AUCTION:
-        rows.append(("底价 / Reserve", "须设定，开始前集体确定（Q26, Q28） / required, decided before the start"))
+        rows.append(("底价 / Reserve", Pair("须设定，开始前集体确定（Q26, Q28） / required, decided before the start")))
     return rows
 
 

@@ -53,6 +53,7 @@ from auction.services.tender import TenderService
 from auction.settings import Settings
 from auction.staff.roles import Permission
 from auction.store.console import SignedIn
+from auction.store.events import to_micros
 from auction.store.forms import FormTokens
 
 Handler = Callable[[Request, SignedIn], Awaitable[Response]]
@@ -136,7 +137,8 @@ class ConsolePlans:
         return self.render(
             request, "plan.html", who, title=f"供地方案 / Supply plan · {plan_id}", plan_id=plan_id, state=state,
             progress=progress,
-            status_text=view.STATUSES[state.status], stages=view.stages(state, session_id, tender_id),
+            status_text=view.STATUSES[state.status],
+            stages=view.stages(state, session_id, tender_id, await self._session_made(plans, plan_id)),
             next=view.next_step(state, session_id, now_us(), ended, tender), tender_id=tender_id,
             facts=view.parcel_facts(draft.parcel),
             readiness=view.readiness(draft.parcel), prices=view.prices(state),
@@ -144,6 +146,12 @@ class ConsolePlans:
             done=request.query_params.get("done"), when=view.when, wan=view.wan,
             post_deal=post_deal, values={}, errors={},
         )
+
+    @staticmethod
+    async def _session_made(plans: PlanService, plan_id: str) -> tuple[str, int | None]:
+        """Who created the plan's session (the console's user; else it came over the operator API) and when."""
+        at, username = await plans.store.session_made(plan_id, forms.SESSION.action)
+        return username or "操作员接口 / Operator API", None if at is None else to_micros(at)
 
     @staticmethod
     async def _tender_of(request: Request, plan_id: str) -> view.TenderProgress | None:

@@ -103,6 +103,11 @@ def words(lang: str, text: str | None) -> str:
     return f"{english} / {chinese}"
 
 
+class Pair(str):
+    """A value that is a "中文 / English" pair of the interface's words (a method, "无 / none"),
+    not typed text: a page shows it in its order (the `pair` test, `{{ v | bi if v is pair }}`)."""
+
+
 def localize_filters(env: Environment, *names: str) -> None:
     """Filters that answer a "中文 / English" pair answer it in the page's order (`words`);
     `bi` does that to any such value a page was handed."""
@@ -115,6 +120,7 @@ def localize_filters(env: Environment, *names: str) -> None:
     for name in names:
         env.filters[name] = wrap(env.filters[name])
     env.filters["bi"] = wrap(lambda value: value)
+    env.tests["pair"] = lambda value: isinstance(value, Pair)
 
 
 def time_text(micros: int | None, lang: str = DEFAULT) -> str:

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from auction.documents.landchina import ANNOUNCEMENT, CHANGE, RESULT, UNSOLD, UPDATE, to_xml
 from auction.documents.pages import TITLES, atom_feed, detail_body, list_body, list_title, versions_note
 from auction.entrypoints.api.routes import Doc, Endpoint
+from auction.entrypoints.http.i18n import lang_of
 from auction.entrypoints.public.layout import Layout
 from auction.settings import Settings
 from auction.store import publication as outbox
@@ -75,10 +76,12 @@ class Pages:
         return endpoint
 
     async def announcements(self, request: Request) -> Response:
-        return self.page(request, list_title(ANNOUNCEMENT), list_body(await _documents(request, ANNOUNCEMENT)))
+        return self.page(request, list_title(ANNOUNCEMENT),
+                         list_body(await _documents(request, ANNOUNCEMENT), english_first=lang_of(request) == "en"))
 
     async def results(self, request: Request) -> Response:
-        return self.page(request, list_title(RESULT), list_body(await _documents(request, RESULT)))
+        return self.page(request, list_title(RESULT),
+                         list_body(await _documents(request, RESULT), english_first=lang_of(request) == "en"))
 
     async def announcement(self, request: Request) -> Response:
         return await self.detail(request, ANNOUNCEMENT)

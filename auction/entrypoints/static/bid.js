@@ -180,8 +180,8 @@
     A.setText("t-method", A.METHODS[terms.method] || terms.method);
     A.setText("t-start", `${A.formatWan(terms.start_price_fen)}（${A.formatFen(terms.start_price_fen)}）`);
     A.setText("t-deposit", A.formatWan(terms.deposit_fen));
-    A.setText("t-start-at", `${A.cst(terms.start_at_us)} CST`);
-    A.setText("t-listing-end", terms.listing_end_at_us ? `${A.cst(terms.listing_end_at_us)} CST` : `—（${A.t("js.auction_no_listing_end")}）`);
+    A.setText("t-start-at", A.cstMinute(terms.start_at_us));
+    A.setText("t-listing-end", terms.listing_end_at_us ? A.cstMinute(terms.listing_end_at_us) : `—（${A.t("js.auction_no_listing_end")}）`);
     A.setText("t-countdown", A.duration(terms.countdown_us));
     let reserve = A.tp("js.reserve_not_sealed");
     if (terms.has_reserve === true) reserve = A.t("js.reserve_sealed", { commitment: terms.reserve_commitment });
@@ -201,8 +201,11 @@
     return known ? `${known[0]} ${known[1](value)}` : `${key}: ${value}`;
   }
 
-  /* The announced parcel facts (N Art.9), for a session made from a supply plan. */
+  /* The announced parcel facts (N Art.9), for a session made from a supply plan: the labels in
+   * the chosen language first (redrawn on a switch). */
+  let shownParcel = null;
   function renderParcel(parcel) {
+    shownParcel = parcel;
     const list = $("parcel-facts");
     list.textContent = "";
     if (!parcel) return;
@@ -221,9 +224,10 @@
         : null],
       ["竞买条件", "Bidder conditions", parcel.bidder_conditions || A.tp("js.none")],
     ];
+    const english = A.lang() === "en";
     for (const [zh, en, value] of rows) {
       if (value === null || value === undefined || value === "") continue;
-      list.append(A.el("dt", {}, `${zh} `, A.el("small", {}, en)), A.el("dd", {}, String(value)));
+      list.append(A.el("dt", {}, `${english ? en : zh} `, A.el("small", {}, english ? zh : en)), A.el("dd", {}, String(value)));
     }
   }
 
@@ -414,8 +418,12 @@
 
   // ------------------------------------------------------------ wiring
 
+  const pageTitle = () => { document.title = A.tp("bid.page_title"); };
   A.languageSwitch(() => {  // what the script wrote itself, again in the new language
+    pageTitle();
     if (!feed) return;
+    $("whoami").textContent = A.t("js.whoami", { no: me, session: sessionId });
+    renderParcel(shownParcel);
     onStatus(feed.ws && feed.welcomed ? "live" : "reconnecting");
     renderTerms();
     renderState();
@@ -423,6 +431,7 @@
     renderReceipts();
     if (lastReply && $("bid-result").textContent) onReply(lastReply);
   });
+  pageTitle();
   $("signin-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", () => signOut(""));
   $("bid-form").addEventListener("submit", askToConfirm);

@@ -138,6 +138,13 @@ window.Auction = (() => {
     return `${p.year}年${p.month}月${p.day}日 ${p.hour}:${p.minute}:${p.second}`;
   }
 
+  /* '2026年12月07日 11:53 北京时间 / China Standard Time' (the zone's words in the chosen order):
+   * a time of the terms, to the minute, as the console writes it. */
+  function cstMinute(us) {
+    if (us === null || us === undefined) return "—";
+    return `${cst(us).slice(0, -3)} ${tp("time.cst")}`;
+  }
+
   function duration(us) {
     if (us === null || us === undefined) return "—";
     let s = Math.max(0, Math.ceil(us / 1e6));
@@ -719,7 +726,7 @@ window.Auction = (() => {
   }
 
   return {
-    FEN_PER_WAN, formatWan, formatFen, formatYuan, parseWan, fenToCapital, cst, duration, nowUs,
+    FEN_PER_WAN, formatWan, formatFen, formatYuan, parseWan, fenToCapital, cst, cstMinute, duration, nowUs,
     PHASES, OPEN_PHASES, FINAL_PHASES, METHODS, EVENTS, OUTCOMES, CLOSE_REASONS, CODES, codeText, rejectionText,
     sha256Hex, checkCommitment, showReserve, SessionFeed, el, setText, addLadderRow,
     lang, setLang, t, tp, applyI18n, languageSwitch, when, phaseText, timeLeft, renderCountdown, renderFigures, watch,
