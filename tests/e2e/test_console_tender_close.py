@@ -15,9 +15,8 @@ from tests.conftest import ServerProcess
 from tests.e2e.console_helpers import audit_rows, csrf_of, make_accounts, signed_in
 from tests.e2e.test_console_close import CST, field_error, now_input, text_of
 from tests.e2e.test_console_unsold import next_step
-from tests.e2e.test_tender import a_tender, opened_on_time, tender_server, until
-from tests.e2e.test_tender_deposits import closed_books
-from tests.e2e.helpers import WAN
+from tests.e2e.test_tender import a_tender, tender_server
+from tests.e2e.test_tender_deposits import awarded_to_the_second, closed_books
 
 
 async def test_the_tender_page_carries_the_contract_and_the_deadlines_after_the_award(
@@ -27,12 +26,7 @@ async def test_the_tender_page_carries_the_contract_and_the_deadlines_after_the_
         accounts = await make_accounts(server.dsn)
         tender_id, (a, b, c), start, _deadline = await a_tender(api, server, "HIGHEST_PRICE", 3)
         plan_id = tender_id.removeprefix("T-")
-        await until(start)
-        prices = {a.bidder_no: 5_100 * WAN, b.bidder_no: 5_300 * WAN, c.bidder_no: 5_200 * WAN}
-        for x in (a, b, c):
-            await x.bid(prices[x.bidder_no])
-        result = (await opened_on_time(api, tender_id))["result"]
-        assert (result["outcome"], result["winner_bidder_no"]) == ("AWARDED", b.bidder_no)
+        await awarded_to_the_second(api, tender_id, start, [a, b, c])
         rows = {d["kind"]: d for d in (await closed_books(api, tender_id))["deadlines"]}
         awarded_at = datetime.fromisoformat(rows["CONTRACT_SIGNING"]["started_at"])
 
