@@ -49,6 +49,8 @@ async def test_the_tender_page_carries_the_contract_and_the_deadlines_after_the_
             assert f'action="{page_path}/contract-signed"' in page
             csrf = csrf_of(page)
             contract = f"{page_path}/contract-signed"
+            detail = await operator.get(f"/console/sessions/{tender_id}/deadlines")  # the rows in full
+            assert detail.status_code == 200 and f'href="{page_path}#deadlines"' in detail.text  # and back
 
             # Dated before the award, or in the future: refused beside the form, typed value kept.
             early = now_input(-3600)
