@@ -191,6 +191,8 @@ class Code(str, Enum):
     # The result after a sale (Q29) and the contract's Q42 row: one record of the signing
     CONTRACT_NOT_RECORDED = "CONTRACT_NOT_RECORDED"
     CONTRACT_DATE_MISMATCH = "CONTRACT_DATE_MISMATCH"
+    # The contract's signing (Q42): not before the sale it follows
+    CONTRACT_BEFORE_SALE = "CONTRACT_BEFORE_SALE"
 
 
 MESSAGES: dict[Code, str] = {
@@ -358,6 +360,9 @@ MESSAGES: dict[Code, str] = {
                                 "the contract's signing is not recorded yet (Q42): record it first, then publish the result",
     Code.CONTRACT_DATE_MISMATCH: "合同签订日期与已登记的签订日期不一致（第四十二条） / the contract date differs from the "
                                  "signing recorded on the Q42 row",
+    # The contract's signing (Q42): not before the sale it follows
+    Code.CONTRACT_BEFORE_SALE: "合同签订时间早于成交时间：出让合同在成交（交易结束或中标）之后签订（第四十二条） / the "
+                               "signing is dated before the sale: the contract follows the close (or the award)",
 }
 
 

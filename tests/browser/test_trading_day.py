@@ -389,7 +389,8 @@ async def the_day(day: Day, base: str, operator: Account, members: list[Account]
             break
         await op.wait_for_timeout(500)
         await op.reload()
-    await contract.locator("input[name=signed_at]").fill(cst_input(-60))
+    # Signed now: not before the close (CONTRACT_BEFORE_SALE), not ahead (the field keeps whole seconds).
+    await contract.locator("input[name=signed_at]").fill(cst_input(0))
     await contract.locator("input[name=confirm]").check()
     await contract.locator("form.contract-form button").click()
     await expect(op.locator("tr[data-kind='CONTRACT_SIGNING']")).to_have_attribute("data-state", "DONE")

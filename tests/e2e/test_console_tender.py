@@ -39,6 +39,10 @@ async def test_a_tender_plan_becomes_its_tender_through_the_console(
         # the session form's address leads to the tender's form
         r = await op.get(f"{base}/session")
         assert r.status_code == 303 and r.headers["location"] == f"{base}/tender"
+        # ... and so does the old session form sent (no raw refusal), nothing created
+        sent = await op.post(f"{base}/session", {"csrf_token": await op.csrf(base), "countdown": "5"})
+        assert sent.status_code == 303 and sent.headers["location"] == f"{base}/tender", sent.text[:1000]
+        assert (await api.get(f"/api/tenders/{tender_id}")).status_code == 404
         # only operators act
         assert (await member.get(f"{base}/tender")).status_code == 403
 
@@ -96,6 +100,7 @@ async def test_a_tender_plan_becomes_its_tender_through_the_console(
         audit = [(a["action"], a["outcome"], a["session_id"]) for a in await audit_rows(server.dsn)]
         assert ("PLAN_CREATE_TENDER", "INVALID_TERMS", None) in audit
         assert ("PLAN_CREATE_TENDER", "OK", tender_id) in audit
+        assert ("PLAN_CREATE_SESSION", "TENDER_NOT_SUPPORTED", None) in audit  # the old form, led to the tender's
 
 
 async def test_a_tender_with_its_reserve_says_when_bids_open(

@@ -206,6 +206,16 @@ async def test_a_sale_starts_the_clock_and_its_timers_survive_a_restart(
             assert (row["state"], row["due_at"]) == (rows[kind]["state"], rows[kind]["due_at"])
             assert row["timer_at"] == rows[kind]["timer_at"] and row["timer_at"] is not None, row
 
+        # Not before the sale it follows, nor in the future (Q42): refused, nothing recorded.
+        path = f"/api/sessions/{sid}/contract-signed"
+        early = await api.post(path, {"by": "op:li", "signed_at": iso_in(-3600)})
+        assert (early.status_code, early.json()["error"]["code"]) == (422, "CONTRACT_BEFORE_SALE"), early.text
+        assert early.json()["error"]["details"]["closed_at"] == after["CONTRACT_SIGNING"]["started_at"]
+        ahead = await api.post(path, {"by": "op:li", "signed_at": iso_in(3600)})
+        assert (ahead.json()["error"]["code"], ahead.json()["error"]["details"]["field"]) == ("INVALID_FIELD",
+                                                                                           "signed_at")
+        assert by_kind(await session_clock(api, sid))["CONTRACT_SIGNING"]["state"] == "PENDING"
+
         # The contract is signed: the Q32 notice is due 3 working days later.
         signed = await api.post(f"/api/sessions/{sid}/contract-signed", {"by": "op:li", "signed_at": iso_in(-1)})
         assert signed.status_code == 200, signed.text

@@ -90,9 +90,10 @@ def result_body() -> dict[str, Any]:
     }
 
 
-async def sign_contract(api: Api, plan_id: str, day: str | None = None) -> None:
-    """The contract's signing recorded on the Q42 row (now, or at 10:00 CST on `day`): the
-    result quotes its date (CONTRACT_NOT_RECORDED before, CONTRACT_DATE_MISMATCH otherwise)."""
+async def sign_contract(api: Api, plan_id: str) -> None:
+    """The contract's signing recorded on the Q42 row, now (after the sale: CONTRACT_BEFORE_SALE
+    before it): the result quotes its date (CONTRACT_NOT_RECORDED before, CONTRACT_DATE_MISMATCH
+    otherwise)."""
     session_id = (await api.get(f"/api/plans/{plan_id}")).json()["session"]["session_id"]
 
     async def row_exists() -> bool:  # the close's bookkeeping writes the Q42 row after the close
@@ -100,8 +101,8 @@ async def sign_contract(api: Api, plan_id: str, day: str | None = None) -> None:
         return any(d["kind"] == "CONTRACT_SIGNING" for d in rows)
 
     await wait_until(row_exists, 60, "the Q42 row")
-    at = datetime.now(UTC).isoformat() if day is None else f"{day}T10:00:00+08:00"
-    r = await api.post(f"/api/sessions/{session_id}/contract-signed", {"by": "op-li", "signed_at": at})
+    r = await api.post(f"/api/sessions/{session_id}/contract-signed",
+                       {"by": "op-li", "signed_at": datetime.now(UTC).isoformat()})
     assert r.status_code == 200, r.text
 
 

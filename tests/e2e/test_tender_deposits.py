@@ -20,7 +20,7 @@ from tests.e2e.bank import FakeBank, iso
 from tests.e2e.helpers import WAN
 from tests.e2e.plan_flow import ok, refused
 from tests.e2e.test_secrecy import RecordingApi
-from tests.e2e.test_tender import a_tender, opened_on_time, tender_server, until
+from tests.e2e.test_tender import Bidder, a_tender, opened_on_time, tender_server, until
 
 LATE_PAYER = "投标企业九有限公司"
 
@@ -33,6 +33,17 @@ async def closed_books(api: RecordingApi, tender_id: str) -> dict[str, Any]:
             return view
         await asyncio.sleep(0.2)
     raise AssertionError(f"the end of {tender_id} was never booked: {view}")
+
+
+async def awarded_to_the_second(api: RecordingApi, tender_id: str, start: datetime, bidders: list[Bidder]) -> None:
+    """Bids open at `start`; the three bid 5100, 5300 and 5200 万元: the second wins at 5300 万元."""
+    a, b, c = bidders
+    await until(start)
+    prices = {a.bidder_no: 5_100 * WAN, b.bidder_no: 5_300 * WAN, c.bidder_no: 5_200 * WAN}
+    for x in (a, b, c):
+        await x.bid(prices[x.bidder_no])
+    result = (await opened_on_time(api, tender_id))["result"]
+    assert (result["outcome"], result["winner_bidder_no"]) == ("AWARDED", b.bidder_no)
 
 
 async def test_deposits_qualify_tender_bidders_and_the_end_starts_the_legal_clock(
@@ -69,12 +80,7 @@ async def test_deposits_qualify_tender_bidders_and_the_end_starts_the_legal_cloc
         stale = await api.http.get(f"/tender/{tender_id}", headers={"authorization": f"Bearer {old_token}"})
         assert stale.json()["error"]["code"] == "INVALID_TOKEN"
 
-        await until(start)
-        prices = {a.bidder_no: 5_100 * WAN, b.bidder_no: 5_300 * WAN, c.bidder_no: 5_200 * WAN}
-        for x in (a, b, c):
-            await x.bid(prices[x.bidder_no])
-        result = (await opened_on_time(api, tender_id))["result"]
-        assert (result["outcome"], result["winner_bidder_no"]) == ("AWARDED", b.bidder_no)
+        await awarded_to_the_second(api, tender_id, start, [a, b, c])
 
         # The end is a close: the legal clock starts for the winner, the losers' money is due back.
         books = await closed_books(api, tender_id)

@@ -20,7 +20,7 @@ from datetime import date
 
 import pytest
 
-from auction.domain.codes import Code
+from auction.domain.codes import Code, Rejected
 from auction.domain.clock.deadlines import (
     ClockRules,
     CloseOutcome,
@@ -188,6 +188,20 @@ class TestQ42ContractDefault:
     def test_a_signing_after_the_limit_is_refused(self) -> None:
         late = cst(2026, 10, 21, 0, 0)  # the first instant past the limit
         refused(Code.Q42_CONTRACT_NOT_SIGNED_IN_TIME, sign, contract(), signed_at=late, now=cst(2026, 10, 21, 1))
+
+    def test_the_contract_follows_the_sale_and_is_not_dated_ahead(self) -> None:
+        with pytest.raises(Rejected) as caught:
+            sign(contract(), signed_at=CLOSE - 1, now=cst(2026, 10, 9))
+        assert caught.value.code is Code.CONTRACT_BEFORE_SALE
+        assert caught.value.rejection.details == {"field": "signed_at", "closed_at": "2026-09-30T15:00:00+08:00",
+                                                  "signed_at": "2026-09-30T14:59:59.999999+08:00"}
+        now = cst(2026, 10, 9, 10)
+        with pytest.raises(Rejected) as caught:
+            sign(contract(), signed_at=now + 1, now=now)
+        assert caught.value.code is Code.INVALID_FIELD and caught.value.rejection.details == {"field": "signed_at"}
+        assert "签订时间不得晚于现在" in caught.value.rejection.message
+        done, _ = record_contract_signed(contract(), by="op", signed_at=CLOSE, now=now, calendar=CAL, rules=RULES)
+        assert done.done_at == CLOSE  # at the close itself: not before the sale
 
     def test_the_default_path(self) -> None:
         ledger = self.ledger()

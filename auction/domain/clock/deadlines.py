@@ -57,7 +57,7 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
-from auction.domain.china import china_date
+from auction.domain.china import china_date, iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.deposit.deposits import forfeit_deposit
 from auction.domain.deposit.ledger import DepositLedger
@@ -402,12 +402,22 @@ def record_contract_signed(
 
     A signing after the limit is refused (`Q42_CONTRACT_NOT_SIGNED_IN_TIME`):
     Q42 cancels the win instead. A signing recorded late but dated in time is accepted.
+    The contract follows the sale: a signing dated before the row's start (the close, or
+    a tender's award) is `CONTRACT_BEFORE_SALE`; one dated after `now` is `INVALID_FIELD`
+    (`signed_at`), as every dated act recorded by hand.
     """
     if row.kind is not DeadlineKind.CONTRACT_SIGNING:
         raise Rejected(Code.DEADLINE_WRONG_KIND, kind=row.kind.value)
     late = row.due_at is not None and signed_at > row.due_at and not row.provisional
     if row.state is DeadlineState.DEFAULTED or late:
         raise Rejected(Code.Q42_CONTRACT_NOT_SIGNED_IN_TIME, due_at=row.due_at, signed_at=signed_at)
+    if row.state is not DeadlineState.DONE:  # signed twice: DEADLINE_ALREADY_DONE (`_done`), whatever the date
+        if type(signed_at) is not int or signed_at > now:
+            raise Rejected(Code.INVALID_FIELD, "签订时间不得晚于现在 / signed_at must not be in the future",
+                           field="signed_at")
+        if signed_at < row.started_at:
+            raise Rejected(Code.CONTRACT_BEFORE_SALE, field="signed_at", closed_at=iso_cst(row.started_at),
+                           signed_at=iso_cst(signed_at))
     done = _done(row, by=by, done_at=signed_at, now=now)
     notice = make_deadline(
         deadline_id=f"{row.session_id}:{DeadlineKind.Q32_NOTICE.value}",

@@ -9,6 +9,10 @@ Each action calls what its API route calls (operator.py `unlock` and `close`,
 publication.py `retry`, deadlines.py `done` / `contract-signed`), with the same
 checks and refusal codes; a refusal is shown beside its form with what was typed,
 and changes nothing. A second submission of a finished step changes nothing either.
+
+The deadline rows' actions are `SaleDeadlines`, shared with the tender's page (a tender's end
+is a close: console/tender/pages.py): the same handlers, checks, refusals and audit names,
+under each page's own path. A tender's id on this page leads to the tender's page.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from auction.documents.landchina import UNSOLD, no_sale_reason
 from auction.domain.codes import Code, Rejected
 from auction.domain.bidding.session import Phase, reserve_commitment
 from auction.entrypoints.api.deadlines import session_deadlines
+from auction.entrypoints.api.tenders import TENDER_ID
 from auction.entrypoints.console.auth import AuditNote, ConsoleArea
 from auction.entrypoints.console.views import parse_cst, parse_wan
 from auction.services.deadlines import DeadlineService
@@ -56,70 +61,38 @@ def _confirmed(form: dict[str, str], field: str) -> None:
         raise Rejected(Code.INVALID_FIELD, "请勾选确认 / tick the confirmation", field=field)
 
 
-class ConsoleClose(ConsoleArea):
-    def routes(self) -> list[Route]:
-        base = "/console/sessions/{session_id}/close"
+class SaleDeadlines(ConsoleArea):
+    """A sale's deadline rows with their actions (RULES 8): contract signed (Q42), a row done
+    (Q29, Q31, Q32), the deposit forfeited (Q42). A page subclasses it with the path parameter
+    naming the sale, where an action leads back to, and how the page shows a refusal."""
+
+    param = "session_id"
+
+    def sale_id(self, request: Request) -> str:
+        sale_id: str = request.path_params[self.param]
+        return sale_id
+
+    def after(self, sale_id: str, done: str, field: str) -> str:
+        """Where an action leads once done (`done`: what it did; `field`: the form)."""
+        raise NotImplementedError
+
+    async def _show(self, request: Request, who: SignedIn, *, error: dict[str, Any] | None = None,
+                    typed: dict[str, str] | None = None, status_code: int = 200) -> Response:
+        raise NotImplementedError
+
+    def deadline_routes(self, base: str) -> list[Route]:
         control = Permission.CONTROL_SESSION
         return [
-            self.get(base, Permission.VIEW_DEADLINES, self.page),
-            self.post(f"{base}/unlock", control, "ESCROW_UNLOCK", self.unlock),
-            self.post(f"{base}/retry", control, "PUBLICATION_RETRY", self.retry),
             self.post(f"{base}/contract-signed", control, "CONTRACT_SIGNED", self.contract_signed),
             self.post(f"{base}/deadlines/{{deadline_id}}/done", control, "DEADLINE_DONE", self.done),
             self.post(f"{base}/deadlines/{{deadline_id}}/forfeit", control, "DEPOSIT_FORFEITED", self.forfeit),
         ]
 
-    # ------------------------------------------------------------------
-    # the page
-
-    async def _show(self, request: Request, who: SignedIn, *, error: dict[str, Any] | None = None,
-                    typed: dict[str, str] | None = None, status_code: int = 200) -> Response:
-        sid = request.path_params["session_id"]
-        service = request.state.service
-        state = await service.state(sid)  # UNKNOWN_SESSION
-        sealer: ReserveSealer = service.sealer
-        clock: DeadlineService = request.state.deadlines
-        closed = state.closed
-        reserve_ok = None
-        if closed is not None and closed.reserve is not None and closed.reserve_salt is not None:
-            reserve_ok = reserve_commitment(closed.reserve, closed.reserve_salt) == state.reserve_commitment
-        board = await session_deadlines(clock, sid)
-        plan_id = await clock.plan_of(sid)
-        documents = await self._documents(request, plan_id) if plan_id else []
-        unsold = plan_id is not None and not any(d["kind"].startswith("RESULT") for d in documents) \
-            and await request.state.publisher.result_due(plan_id) == UNSOLD
-        role = who.user.role
-        terminated = None
-        if state.phase is Phase.TERMINATED:  # ended without a close: the reason given (or RULES 5.4's)
-            terminated = {"reason": no_sale_reason(state.end_reason or "", terminated=True), "at": state.last_at}
-        return self.render(
-            request, "close.html", who, status_code=status_code, session_id=sid, state=state, terms=state.terms,
-            closed=closed, reserve_ok=reserve_ok, escrow_unlocked=sealer.unlocked, escrow_key_id=sealer.key_id,
-            deadlines=board["deadlines"], closing=board["closing"], plan_id=plan_id, documents=documents,
-            may_act=allowed(role, Permission.CONTROL_SESSION), unsold=unsold,
-            confirmation=closed is not None and closed.outcome == "SOLD" and allowed(role, Permission.VIEW_CONFIRMATION),
-            CHANNELS=CHANNELS, DELIVERY=DELIVERY, DOCUMENTS=DOCUMENTS, OPEN=OPEN,
-            error=error, typed=typed or {}, done=request.query_params.get("done"), terminated=terminated,
-        )
-
-    @staticmethod
-    async def _documents(request: Request, plan_id: str) -> list[dict[str, Any]]:
-        pool = request.state.publisher.pool
-        rows = [r for r in await outbox.documents(pool, None, limit=500) if r["plan_id"] == plan_id]
-        deliveries = await outbox.deliveries(pool, [r["document_id"] for r in rows])
-        return [
-            {"document_id": r["document_id"], "kind": r["kind"], "published_at": r["published_at"],
-             "deliveries": [dict(d) for d in deliveries if d["document_id"] == r["document_id"]]}
-            for r in rows
-        ]
-
-    async def page(self, request: Request, who: SignedIn) -> Response:
-        return await self._show(request, who)
-
     async def _act(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote,
                    field: str, work: Any) -> Response:
         """Run one action; a refusal comes back beside the form named `field`, typed values kept."""
-        sid = request.path_params["session_id"]
+        sid = self.sale_id(request)
+        note.session_id = sid
         try:
             done = await work()
         except Rejected as r:
@@ -129,56 +102,19 @@ class ConsoleClose(ConsoleArea):
                      "field": r.rejection.details.get("field")}
             typed = {k: form.get(k, "") for k in TYPED} | {"form": field}
             return await self._show(request, who, error=error, typed=typed, status_code=422)
-        return RedirectResponse(f"/console/sessions/{sid}/close?done={done}#{field}", status_code=303)
-
-    # ------------------------------------------------------------------
-    # actions
-
-    async def unlock(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
-        """The passphrase unlocks the escrow key (never logged or kept); a session held for the
-        locked key then closes at once, as `POST /api/sessions/{id}/close` does."""
-        sid = request.path_params["session_id"]
-        service = request.state.service
-
-        async def work() -> str:
-            passphrase = form.get("passphrase", "")
-            if not passphrase:
-                raise Rejected(Code.INVALID_FIELD, "请输入口令 / the passphrase is required", field="passphrase")
-            if not service.sealer.unlocked:
-                service.sealer.unlock(passphrase.encode())  # ESCROW_PASSPHRASE_WRONG
-            await service.tick(sid)
-            return "UNLOCKED"
-
-        return await self._act(request, who, form, note, "escrow", work)
-
-    async def retry(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
-        sid = request.path_params["session_id"]
-        document_id, channel = form.get("document_id", ""), form.get("channel") or None
-        note.detail = {"document_id": document_id, "channel": channel}
-
-        async def work() -> str:
-            clock: DeadlineService = request.state.deadlines
-            publisher = request.state.publisher
-            plan_id = await clock.plan_of(sid)
-            if plan_id is None or not any(d["document_id"] == document_id for d in await self._documents(request, plan_id)):
-                raise Rejected(Code.NOT_FOUND, "无此文件 / no such document", field="document_id")
-            await outbox.retry(publisher.pool, document_id, channel)  # delivered rows stay as they are
-            publisher.wake()
-            return "RETRY"
-
-        return await self._act(request, who, form, note, "publication", work)
+        return RedirectResponse(self.after(sid, done, field), status_code=303)
 
     async def _row(self, request: Request, deadline_id: str) -> dict[str, Any]:
-        sid = request.path_params["session_id"]
+        sid = self.sale_id(request)
         clock: DeadlineService = request.state.deadlines
         for row in (await session_deadlines(clock, sid))["deadlines"]:
             if row["deadline_id"] == deadline_id:
                 return dict(row)
-        raise Rejected(Code.NOT_FOUND, "本场次无此期限事项 / no such deadline in this session", deadline_id=deadline_id)
+        raise Rejected(Code.NOT_FOUND, "本场次无此期限事项 / no such deadline in this sale", deadline_id=deadline_id)
 
     async def contract_signed(self, request: Request, who: SignedIn, form: dict[str, str],
                               note: AuditNote) -> Response:
-        sid = request.path_params["session_id"]
+        sid = self.sale_id(request)
         clock: DeadlineService = request.state.deadlines
 
         async def work() -> str:
@@ -234,3 +170,105 @@ class ConsoleClose(ConsoleArea):
             return "FORFEITED"
 
         return await self._act(request, who, form, note, f"d-{deadline_id}", work)
+
+
+class ConsoleClose(SaleDeadlines):
+    def routes(self) -> list[Route]:
+        base = "/console/sessions/{session_id}/close"
+        control = Permission.CONTROL_SESSION
+        return [
+            self.get(base, Permission.VIEW_DEADLINES, self.page),
+            self.post(f"{base}/unlock", control, "ESCROW_UNLOCK", self.unlock),
+            self.post(f"{base}/retry", control, "PUBLICATION_RETRY", self.retry),
+            *self.deadline_routes(base),
+        ]
+
+    def after(self, sale_id: str, done: str, field: str) -> str:
+        return f"/console/sessions/{sale_id}/close?done={done}#{field}"
+
+    # ------------------------------------------------------------------
+    # the page
+
+    async def _show(self, request: Request, who: SignedIn, *, error: dict[str, Any] | None = None,
+                    typed: dict[str, str] | None = None, status_code: int = 200) -> Response:
+        sid = request.path_params["session_id"]
+        service = request.state.service
+        state = await service.state(sid)  # UNKNOWN_SESSION
+        sealer: ReserveSealer = service.sealer
+        clock: DeadlineService = request.state.deadlines
+        closed = state.closed
+        reserve_ok = None
+        if closed is not None and closed.reserve is not None and closed.reserve_salt is not None:
+            reserve_ok = reserve_commitment(closed.reserve, closed.reserve_salt) == state.reserve_commitment
+        board = await session_deadlines(clock, sid)
+        plan_id = await clock.plan_of(sid)
+        documents = await self._documents(request, plan_id) if plan_id else []
+        unsold = plan_id is not None and not any(d["kind"].startswith("RESULT") for d in documents) \
+            and await request.state.publisher.result_due(plan_id) == UNSOLD
+        role = who.user.role
+        terminated = None
+        if state.phase is Phase.TERMINATED:  # ended without a close: the reason given (or RULES 5.4's)
+            terminated = {"reason": no_sale_reason(state.end_reason or "", terminated=True), "at": state.last_at}
+        return self.render(
+            request, "close.html", who, status_code=status_code, session_id=sid, state=state, terms=state.terms,
+            closed=closed, reserve_ok=reserve_ok, escrow_unlocked=sealer.unlocked, escrow_key_id=sealer.key_id,
+            deadlines=board["deadlines"], closing=board["closing"], plan_id=plan_id, documents=documents,
+            may_act=allowed(role, Permission.CONTROL_SESSION), unsold=unsold,
+            confirmation=closed is not None and closed.outcome == "SOLD" and allowed(role, Permission.VIEW_CONFIRMATION),
+            CHANNELS=CHANNELS, DELIVERY=DELIVERY, DOCUMENTS=DOCUMENTS, OPEN=OPEN,
+            error=error, typed=typed or {}, done=request.query_params.get("done"), terminated=terminated,
+        )
+
+    @staticmethod
+    async def _documents(request: Request, plan_id: str) -> list[dict[str, Any]]:
+        pool = request.state.publisher.pool
+        rows = [r for r in await outbox.documents(pool, None, limit=500) if r["plan_id"] == plan_id]
+        deliveries = await outbox.deliveries(pool, [r["document_id"] for r in rows])
+        return [
+            {"document_id": r["document_id"], "kind": r["kind"], "published_at": r["published_at"],
+             "deliveries": [dict(d) for d in deliveries if d["document_id"] == r["document_id"]]}
+            for r in rows
+        ]
+
+    async def page(self, request: Request, who: SignedIn) -> Response:
+        sid = request.path_params["session_id"]
+        if TENDER_ID.fullmatch(sid):  # a tender's close is on its own page: one place for its rows
+            return RedirectResponse(f"/console/tenders/{sid}#deadlines", status_code=303)
+        return await self._show(request, who)
+
+    # ------------------------------------------------------------------
+    # actions
+
+    async def unlock(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
+        """The passphrase unlocks the escrow key (never logged or kept); a session held for the
+        locked key then closes at once, as `POST /api/sessions/{id}/close` does."""
+        sid = request.path_params["session_id"]
+        service = request.state.service
+
+        async def work() -> str:
+            passphrase = form.get("passphrase", "")
+            if not passphrase:
+                raise Rejected(Code.INVALID_FIELD, "请输入口令 / the passphrase is required", field="passphrase")
+            if not service.sealer.unlocked:
+                service.sealer.unlock(passphrase.encode())  # ESCROW_PASSPHRASE_WRONG
+            await service.tick(sid)
+            return "UNLOCKED"
+
+        return await self._act(request, who, form, note, "escrow", work)
+
+    async def retry(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
+        sid = request.path_params["session_id"]
+        document_id, channel = form.get("document_id", ""), form.get("channel") or None
+        note.detail = {"document_id": document_id, "channel": channel}
+
+        async def work() -> str:
+            clock: DeadlineService = request.state.deadlines
+            publisher = request.state.publisher
+            plan_id = await clock.plan_of(sid)
+            if plan_id is None or not any(d["document_id"] == document_id for d in await self._documents(request, plan_id)):
+                raise Rejected(Code.NOT_FOUND, "无此文件 / no such document", field="document_id")
+            await outbox.retry(publisher.pool, document_id, channel)  # delivered rows stay as they are
+            publisher.wake()
+            return "RETRY"
+
+        return await self._act(request, who, form, note, "publication", work)

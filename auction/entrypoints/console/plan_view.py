@@ -424,14 +424,17 @@ def tender_next(state: PlanState, tender: TenderProgress | None, now: int) -> Ne
     if status is TenderStatus.OPENED:
         return NextStep("评标 / The evaluation", "评标委员会成员签署评分表，最后一份决定结果（RULES 6.5） / the panel "
                         "members sign their score sheets; the last decides", link=page, link_label=label)
+    # After the end: the close's rows (contract, refunds, Q29/Q32) and their actions are on the tender's page.
+    rows, rows_label = f"{page}#deadlines", "招标页：合同与期限 / The tender: the contract and deadlines"
     if not tender.result_published:
         return NextStep("招标结束：发布结果公示 / The tender has ended: publish the result",
-                        "无论中标与否，结果均须公示（RULES 6.6, 8.3，Q29） / the result is published whatever it was",
-                        link=page, link_label=label, page=f"/console/sessions/{tid}/result",
-                        page_label="发布结果公示 / Publish the result")
+                        "无论中标与否，结果均须公示（RULES 6.6, 8.3，Q29）；中标的，先在招标页登记合同已签订（第四十二条）"
+                        " / the result is published whatever it was; for an award, record the contract's signing on "
+                        "the tender's page first (Q42)", link=rows, link_label=rows_label,
+                        page=f"/console/sessions/{tid}/result", page_label="发布结果公示 / Publish the result")
     return NextStep("招标结束，结果已公示 / The tender has ended; the result is published",
-                    "合同、保证金退还等期限见招标页与期限表 / the contract and refund deadlines follow (the deadline "
-                    "board)", link=page, link_label=label)
+                    "合同签订（第四十二条）、保证金退还（第三十一条）等期限在招标页办理 / the contract and refund "
+                    "deadlines are on the tender's page", link=rows, link_label=rows_label)
 
 
 def after_session(session_id: str, end: SessionEnd) -> NextStep:

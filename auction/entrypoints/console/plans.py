@@ -68,6 +68,14 @@ def _plans(request: Request) -> PlanService:
     return service
 
 
+def _tender_form(step: Step, state: PlanState, plan_id: str) -> Response | None:
+    """A tender plan becomes a tender, not a session (RULES 6.1): the session form's address, opened
+    or sent, leads to the tender's form (303); None for any other plan or step."""
+    if step is forms.SESSION and state.method is PlanMethod.TENDER:
+        return RedirectResponse(f"/console/plans/{quote(plan_id)}/{forms.TENDER.name}", status_code=303)
+    return None
+
+
 def _valid_token(token: str) -> bool:
     return 20 <= len(token) <= 64 and set(token) <= TOKEN_CHARS
 
@@ -217,8 +225,9 @@ class ConsolePlans:
         async def handler(request: Request, who: SignedIn) -> Response:
             plan_id = plan_id_of(request.path_params["plan_id"])
             state = await _plans(request).fresh_state(plan_id)
-            if step is forms.SESSION and state.method is PlanMethod.TENDER:  # a tender plan becomes a tender
-                return RedirectResponse(f"/console/plans/{quote(plan_id)}/{forms.TENDER.name}", status_code=303)
+            instead = _tender_form(step, state, plan_id)
+            if instead is not None:
+                return instead
             return self._form(request, who, step, state, forms.defaults(step, state, now_us()))
 
         return handler
@@ -297,6 +306,11 @@ class ConsolePlans:
             plan_id = plan_id_of(request.path_params["plan_id"])
             plans = _plans(request)
             self._audit(note, step, form, plan_id)
+            if step is forms.SESSION:  # an old session form sent for a tender plan: to the tender's form
+                instead = _tender_form(step, await plans.fresh_state(plan_id), plan_id)
+                if instead is not None:
+                    note.outcome = Code.TENDER_NOT_SUPPORTED.value
+                    return instead
             if form.get("preview") == "yes":  # a check without acting: no token is used
                 state = await plans.fresh_state(plan_id)
                 return self._preview(request, who, step, state, form, note)

@@ -21,6 +21,7 @@ from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.deadlines import deadline_board, session_deadlines
 from auction.entrypoints.api.operator import staff_log
 from auction.entrypoints.api.records import session_confirmation
+from auction.entrypoints.api.tenders import TENDER_ID
 from auction.entrypoints.console.auth import ConsoleAuth, Render, client_ip
 from auction.entrypoints.console.views import EVENT_COLUMNS, events_rows, json_default, to_csv
 from auction.services.deadlines import DeadlineService
@@ -170,7 +171,7 @@ class ConsoleRecords:
     async def session_deadlines(self, request: Request, who: SignedIn) -> Response:
         sid = request.path_params["session_id"]
         title = f"期限 / Deadlines · {sid}"
-        back = f"/console/sessions/{sid}"
+        back = f"/console/tenders/{sid}#deadlines" if TENDER_ID.fullmatch(sid) else f"/console/sessions/{sid}"
         answer = await answer_of(session_deadlines(request.state.deadlines, sid))
         if answer.ok and isinstance(answer.body, dict) and isinstance(answer.body.get("deadlines"), list):
             body = answer.body

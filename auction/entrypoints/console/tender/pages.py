@@ -12,6 +12,11 @@
   service call as `POST /api/tenders/{id}/score-sheets`. A console account signs as
   the registered committee member of the same name (DECIDE_RESERVE: members only).
 - `/console/tenders/{id}/notice`: the winner's 中标通知书 (VIEW_CONFIRMATION).
+- After the end, what its close books (RULES 8; a tender's end is a close): the deadline rows
+  with their actions (合同已签订 (Q42), a refund made (Q31), the Q29/Q32 rows done, the Q42
+  forfeit), the same handlers as the session's close page (console/close.py `SaleDeadlines`)
+  under `/console/tenders/{id}/…`; a refusal is shown beside its form. The session's close page
+  for a tender's id leads here.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from auction.documents.landchina import RESULT, document_id
 from auction.domain.codes import Code, Rejected
 from auction.domain.tender.status import tender_status
 from auction.entrypoints.api.tenders import notice_html, score_text, scores_of
-from auction.entrypoints.console.auth import AuditNote, ConsoleArea, client_ip
+from auction.entrypoints.api.deadlines import session_deadlines
+from auction.entrypoints.console.auth import AuditNote, client_ip
+from auction.entrypoints.console.close import OPEN, SaleDeadlines
 from auction.entrypoints.console.records import DOCUMENT_POLICY
 from auction.entrypoints.console.auth import ConsoleAuth, Render
 from auction.services.publication import Publisher
@@ -52,7 +59,9 @@ def _signature(form: dict[str, str]) -> bytes:
         return b""  # does not verify: TENDER_SHEET_BAD_SIGNATURE
 
 
-class ConsoleTenders(ConsoleArea):
+class ConsoleTenders(SaleDeadlines):
+    param = "tender_id"
+
     def __init__(self, settings: Settings, auth: ConsoleAuth, render: Render) -> None:
         super().__init__(auth, render)
         self.settings = settings
@@ -64,7 +73,11 @@ class ConsoleTenders(ConsoleArea):
             self.get(PATH, P.VIEW_PLANS, self.page),
             self.post(f"{PATH}/score", P.DECIDE_RESERVE, "TENDER_SCORE", self.score),
             self.get(f"{PATH}/notice", P.VIEW_CONFIRMATION, self.notice),
+            *self.deadline_routes(PATH),
         ]
+
+    def after(self, sale_id: str, done: str, field: str) -> str:
+        return f"/console/tenders/{sale_id}?deadline={done}#{field}"
 
     async def index(self, request: Request, who: SignedIn) -> Response:
         service, now = _service(request), now_us()
@@ -73,7 +86,7 @@ class ConsoleTenders(ConsoleArea):
         return self.render(request, "tenders.html", who, rows=rows)
 
     async def _show(self, request: Request, who: SignedIn, *, error: dict[str, Any] | None = None,
-                    status_code: int = 200) -> Response:
+                    typed: dict[str, str] | None = None, status_code: int = 200) -> Response:
         service = _service(request)
         tender_id = request.path_params["tender_id"]
         state = await service.fresh_state(tender_id)  # NOT_FOUND
@@ -87,6 +100,7 @@ class ConsoleTenders(ConsoleArea):
         assert state.terms is not None
         publisher: Publisher = request.state.publisher
         published = state.final and await publisher.result_published(state.terms.plan_id)
+        deadlines = (await session_deadlines(request.state.deadlines, tender_id))["deadlines"] if state.ended else []
         return self.render(
             request, "tender.html", who, status_code=status_code, state=state, tender_id=tender_id,
             terms=state.terms, status_now=tender_status(state, now_us()), me=me, scoring=scoring, signed_by_me=me in signed,
@@ -95,6 +109,8 @@ class ConsoleTenders(ConsoleArea):
             notice_url=f"/console/tenders/{tender_id}/notice" if allowed(who.user.role, Permission.VIEW_CONFIRMATION)
             else None, done=request.query_params.get("done"), published=published,
             result_id=document_id(RESULT, state.terms.plan_id),
+            deadlines=deadlines, OPEN=OPEN, typed=typed or {}, may_act=allowed(who.user.role, Permission.CONTROL_SESSION),
+            deadline_done=request.query_params.get("deadline"),
         )
 
     async def page(self, request: Request, who: SignedIn) -> Response:
