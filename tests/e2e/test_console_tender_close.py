@@ -51,6 +51,8 @@ async def test_the_tender_page_carries_the_contract_and_the_deadlines_after_the_
             contract = f"{page_path}/contract-signed"
             detail = await operator.get(f"/console/sessions/{tender_id}/deadlines")  # the rows in full
             assert detail.status_code == 200 and f'href="{page_path}#deadlines"' in detail.text  # and back
+            board = await operator.get("/console/deadlines")  # the board links the tender's page, not a session's
+            assert f'href="{page_path}">{tender_id}</a>' in board.text, board.text[:3000]
 
             # Dated before the award, or in the future: refused beside the form, typed value kept.
             early = now_input(-3600)

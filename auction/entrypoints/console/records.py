@@ -11,6 +11,7 @@ import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,7 +22,6 @@ from auction.domain.codes import Code, Rejected
 from auction.entrypoints.api.deadlines import deadline_board, session_deadlines
 from auction.entrypoints.api.operator import staff_log
 from auction.entrypoints.api.records import session_confirmation
-from auction.entrypoints.api.tenders import TENDER_ID
 from auction.entrypoints.console.auth import ConsoleAuth, Render, client_ip
 from auction.entrypoints.console.views import EVENT_COLUMNS, events_rows, json_default, to_csv
 from auction.services.deadlines import DeadlineService
@@ -165,13 +165,15 @@ class ConsoleRecords:
         title = "期限看板 / Deadline board"
         answer = await answer_of(deadline_board(request.state.deadlines, every))
         if answer.ok and isinstance(answer.body, list):
-            return self.render(request, "deadlines.html", who, title=title, rows=answer.body, all=every)
+            pages = {sid: await _sale_page(request, sid) for sid in {str(r["session_id"]) for r in answer.body}}
+            return self.render(request, "deadlines.html", who, title=title, rows=answer.body, all=every,
+                               sale_pages=pages)
         return self.render(request, "api_view.html", who, title=title, answer=answer)
 
     async def session_deadlines(self, request: Request, who: SignedIn) -> Response:
         sid = request.path_params["session_id"]
         title = f"期限 / Deadlines · {sid}"
-        back = f"/console/tenders/{sid}#deadlines" if TENDER_ID.fullmatch(sid) else f"/console/sessions/{sid}"
+        back = await _sale_page(request, sid, "#deadlines")
         answer = await answer_of(session_deadlines(request.state.deadlines, sid))
         if answer.ok and isinstance(answer.body, dict) and isinstance(answer.body.get("deadlines"), list):
             body = answer.body
@@ -180,6 +182,15 @@ class ConsoleRecords:
                                closing=body.get("closing"), extra=extra, back=back, all=True)
         return self.render(request, "api_view.html", who, title=title, answer=answer, back=back)
 
+
+
+async def _sale_page(request: Request, sale_id: str, tender_part: str = "") -> str:
+    """The console page of a sale's id on the legal clock: a tender's (its deadline rows are
+    there, `tender_part`) or a session's."""
+    deadlines: DeadlineService = request.state.deadlines
+    if deadlines.tenders is not None and await deadlines.tenders.is_tender(sale_id):
+        return f"/console/tenders/{quote(sale_id)}{tender_part}"
+    return f"/console/sessions/{quote(sale_id)}"
 
 
 def _file_name(session_id: str) -> str:
