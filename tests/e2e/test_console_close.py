@@ -266,6 +266,8 @@ async def test_a_terminated_session_the_resume_form_and_a_form_address_opened_in
     assert r.status_code == 405 and r.headers["content-type"].startswith("text/html"), r.text[:500]
     assert r.headers["allow"] == "POST" and 'data-code="METHOD_NOT_ALLOWED"' in r.text
     assert "此地址不能直接打开" in r.text and not r.text.lstrip().startswith("{")
+    r = await operator.get("/portal/logout")  # the bidders' portal alike, leading back to the portal
+    assert r.status_code == 405 and 'data-code="METHOD_NOT_ALLOWED"' in r.text and 'href="/portal"' in r.text
     r = await operator.get(f"/api/sessions/{sid}/terminate")
     assert r.status_code == 405 and r.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
 

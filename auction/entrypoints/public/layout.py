@@ -17,7 +17,7 @@ PUBLIC_TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Paths whose unknown addresses a person meets in a browser: an HTML page in the layout.
 PAGE_AREAS = ("/console", "/hall", "/public", "/bid", "/lang")
 # Paths whose addresses a person may open that take a form's POST only: the 405 is a page too.
-FORM_AREAS = ("/console",)
+FORM_AREAS = ("/console", "/portal")  # areas of forms: a GET on a form's address gets the 405 page
 
 
 def public_templates() -> Jinja2Templates:
@@ -39,9 +39,12 @@ class Layout:
         return self.render(request, "not_found.html", status_code=404, headers={"cache-control": "no-store"})
 
     def not_allowed(self, request: Request, allow: str) -> Response:
-        """A console form's address opened in a browser (a GET where only a POST is taken)."""
+        """A form's address (console, portal) opened in a browser: a GET where only a POST is
+        taken. The page leads back to the area's start."""
+        portal = is_page_area(request.url.path, ("/portal",))
         return self.render(request, "not_allowed.html", status_code=405,
-                           headers={"cache-control": "no-store", "allow": allow})
+                           headers={"cache-control": "no-store", "allow": allow},
+                           area=("/portal", "portal.bidders_portal_2") if portal else ("/console", "nav.console"))
 
     async def home(self, request: Request) -> Response:
         return self.render(request, "home.html", body_class="public")
