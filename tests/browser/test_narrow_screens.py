@@ -74,6 +74,11 @@ async def test_the_console_fits_a_390_px_phone(data_dir: Path, browser: Browser,
         for i in range(await publication.count()):
             await expect(publication.nth(i).locator("tr.empty")).to_contain_text("未配置发布渠道")
         await fits(page, f"{base}/console/sessions/{sold}/applications")
+        # Long "中文 / English" buttons and links wrap inside the screen: the plan waiting for its
+        # reserve (its next step's button) and a plan form (its cancel link).
+        plan = sold.removeprefix("S-").removesuffix("-A")
+        await fits(page, f"{base}/console/plans/{plan}-B")
+        await fits(page, f"{base}/console/plans/{plan}-C/announce")
         assert errors == []
         await context.close()
 

@@ -62,10 +62,10 @@ async def test_the_demo_is_a_trading_day_in_the_browser(data_dir: Path) -> None:
             # sold, its result published and its contract signed (Q42); B waits for its reserve.
             auth = {"Authorization": f"Bearer {key}"}
             listed_api = {r["plan_id"]: r for r in (await http.get("/api/plans", headers=auth)).json()}
-            assert listed_api[sold]["status"] == "RESERVE_SEALED" and listed_api[sold]["progress"] == "CONTRACT_SIGNED"
+            assert listed_api[sold]["status"] == "RESERVE_SEALED" and listed_api[sold]["progress"] == "RESULT_PUBLISHED"
             assert listed_api[waiting]["progress"] == listed_api[waiting]["status"] == "ANNOUNCED"
             assert listed_api[draft]["progress"] == "DRAFT"
-            assert (await http.get(f"/api/plans/{sold}", headers=auth)).json()["progress"] == "CONTRACT_SIGNED"
+            assert (await http.get(f"/api/plans/{sold}", headers=auth)).json()["progress"] == "RESULT_PUBLISHED"
             # The demo's applications carry the deposit deadline the announcement states (Q31).
             announced = (await http.get(f"/api/plans/{waiting}", headers=auth)).json()["schedule"]
             applications = (await http.get(f"/api/sessions/S-{waiting}/applications", headers=auth)).json()
@@ -88,7 +88,7 @@ async def test_the_demo_is_a_trading_day_in_the_browser(data_dir: Path) -> None:
             listed = (await operator.get("/console/plans")).text
             assert all(f"/console/plans/{p}" in listed for p in (sold, waiting, draft))
             row = re.search(rf'<tr data-plan-id="{sold}".*?</tr>', listed, re.S)
-            assert row and 'data-progress="CONTRACT_SIGNED"' in row.group(0) and "成交 · 合同已签订" in row.group(0)
+            assert row and 'data-progress="RESULT_PUBLISHED"' in row.group(0) and "成交 · 合同已签订 · 结果已公示" in row.group(0)
             assert "底价已密封" not in row.group(0)
             # The waiting plan's timeline: every step done so far, the reserve next, its page linked.
             page = (await operator.get(f"/console/plans/{waiting}")).text
@@ -98,7 +98,7 @@ async def test_the_demo_is_a_trading_day_in_the_browser(data_dir: Path) -> None:
             # The sold plan: the reserve decided by the three members; its session links back to it.
             page = (await operator.get(f"/console/plans/{sold}")).text
             assert all(m in page for m in MEMBERS)
-            assert 'id="plan-progress" data-progress="CONTRACT_SIGNED"' in page
+            assert 'id="plan-progress" data-progress="RESULT_PUBLISHED"' in page
             session = (await operator.get(f"/console/sessions/S-{sold}")).text
             assert f'href="/console/plans/{sold}" id="plan-link"' in session and "成交 / Sold" in session
             # The draft: the committee's form is the next step.

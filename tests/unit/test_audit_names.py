@@ -70,3 +70,11 @@ def test_every_plan_step_and_its_preview_have_a_chinese_name() -> None:
 def test_a_preview_reads_as_such_and_not_as_done() -> None:
     assert outcome_label(PREVIEW) == "预检" and OUTCOMES["OK"] == "成功"
     assert action_label("PLAN_APPRAISAL_PREVIEW") != action_label("PLAN_APPRAISAL")
+
+
+def test_a_details_enumerated_values_and_the_tenders_fields_read_in_chinese() -> None:
+    from auction.entrypoints.console.people import detail_items
+
+    shown = {name: value for name, _, value in detail_items(
+        {"method": "TENDER", "conditions_category": "NONE", "evaluation": "SCORING", "price_weight": 60})}
+    assert shown == {"方式": "招标", "竞买条件类别": "其他（不得设竞买条件）", "评标方法": "综合评分", "价格分权重": "60"}

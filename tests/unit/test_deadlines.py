@@ -202,6 +202,10 @@ class TestQ42ContractDefault:
         assert "签订时间不得晚于现在" in caught.value.rejection.message
         done, _ = record_contract_signed(contract(), by="op", signed_at=CLOSE, now=now, calendar=CAL, rules=RULES)
         assert done.done_at == CLOSE  # at the close itself: not before the sale
+        # Typed to the second: a signing in the second the sale ended in is not before it.
+        late_close = replace(contract(), started_at=CLOSE + 700_000)
+        done, _ = record_contract_signed(late_close, by="op", signed_at=CLOSE, now=now, calendar=CAL, rules=RULES)
+        assert done.done_at == CLOSE
 
     def test_the_default_path(self) -> None:
         ledger = self.ledger()

@@ -17,7 +17,7 @@ from auction.domain.plan.progress import SaleFacts, sale_progress
     ("RESERVE_SEALED", SaleFacts(phase="CLOSED"), "CLOSED"),  # the close not booked yet
     ("RESERVE_SEALED", SaleFacts(phase="CLOSED", outcome="SOLD", contract="PENDING"), "SOLD"),
     ("RESERVE_SEALED", SaleFacts("CLOSED", "SOLD", result_published=True, contract="OVERDUE"), "RESULT_PUBLISHED"),
-    ("RESERVE_SEALED", SaleFacts("CLOSED", "SOLD", result_published=True, contract="DONE"), "CONTRACT_SIGNED"),
+    ("RESERVE_SEALED", SaleFacts("CLOSED", "SOLD", result_published=True, contract="DONE"), "RESULT_PUBLISHED"),
     ("RESERVE_SEALED", SaleFacts("CLOSED", "SOLD", result_published=False, contract="DONE"), "CONTRACT_SIGNED"),
     ("RESERVE_SEALED", SaleFacts("CLOSED", "SOLD", result_published=True, contract="DEFAULTED"),
      "CONTRACT_DEFAULTED"),

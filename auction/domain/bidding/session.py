@@ -629,3 +629,13 @@ CLOSE_REASON_WORDS = {
     "NO_BIDS": "无人报价 / no bids",
     "BELOW_RESERVE": "最高报价低于底价 / highest bid below the reserve",
 }
+# The engine's own reasons for ending, holding, suspending or resuming a session (an operator's
+# are their own words, shown as typed).
+END_REASON_WORDS = {
+    "TOO_FEW_QUALIFIED_BIDDERS": "取得竞买资格的竞买人不足 / too few qualified bidders",
+    "Q26_RESERVE_NOT_SEALED": "开始前未确定并密封底价（第二十六条） / no reserve sealed by the start (Q26)",
+    "RESERVE_COMMITMENT_MISMATCH": "底价与其承诺值不符 / the reserve does not match its commitment",
+    "RESERVE_UNAVAILABLE": "托管密钥未解锁，底价无法读取 / the escrow key is locked: the reserve cannot be read",
+    "SERVER_DOWN_PAST_DEADLINE": "系统停机期间截止时间已过 / the deadline passed while the server was down",
+    "SCHEDULED_RESUMPTION": "按公告时间恢复 / resumed as announced",
+}

@@ -415,7 +415,8 @@ def record_contract_signed(
         if type(signed_at) is not int or signed_at > now:
             raise Rejected(Code.INVALID_FIELD, "签订时间不得晚于现在 / signed_at must not be in the future",
                            field="signed_at")
-        if signed_at < row.started_at:
+        # Dates are typed to the second: a signing in the sale's own second is not before it.
+        if signed_at < row.started_at - row.started_at % 1_000_000:
             raise Rejected(Code.CONTRACT_BEFORE_SALE, field="signed_at", closed_at=iso_cst(row.started_at),
                            signed_at=iso_cst(signed_at))
     done = _done(row, by=by, done_at=signed_at, now=now)

@@ -30,9 +30,9 @@ class SaleFacts:
 def sale_progress(status: str, facts: SaleFacts) -> str:
     """The plan's progress code: its `status` until the session opens; then `SESSION_OPEN`,
     `SESSION_HELD`, the outcome (`SOLD`, `UNSOLD`, `TERMINATED`; `CLOSED` while the close is
-    being booked), its result published (`RESULT_PUBLISHED` after a sale, `UNSOLD_PUBLISHED`,
-    `TERMINATED_PUBLISHED`), and after a sale `CONTRACT_SIGNED` or `CONTRACT_DEFAULTED` (Q42)
-    whether or not the result is out yet. A withdrawn plan stays `WITHDRAWN`."""
+    being booked); after a sale `CONTRACT_SIGNED` (Q42), then `RESULT_PUBLISHED` (the result
+    quotes the recorded signing), or `CONTRACT_DEFAULTED`; after none `UNSOLD_PUBLISHED`,
+    `TERMINATED_PUBLISHED`. A withdrawn plan stays `WITHDRAWN`."""
     phase = facts.phase
     if status == "WITHDRAWN":  # its session, if any, was terminated with it
         return status
@@ -43,10 +43,10 @@ def sale_progress(status: str, facts: SaleFacts) -> str:
     outcome = facts.outcome or ("TERMINATED" if phase == "TERMINATED" else None)
     if outcome is None:
         return "CLOSED" if phase == "CLOSED" else status
-    if outcome == "SOLD" and facts.contract == "DONE":
-        return "CONTRACT_SIGNED"
-    if outcome == "SOLD" and facts.contract == "DEFAULTED":
-        return "CONTRACT_DEFAULTED"
-    if not facts.result_published:
-        return outcome
-    return "RESULT_PUBLISHED" if outcome == "SOLD" else f"{outcome}_PUBLISHED"
+    if outcome == "SOLD":  # the result quotes the recorded signing, so it comes after it (Q42, Q29)
+        if facts.contract == "DEFAULTED":
+            return "CONTRACT_DEFAULTED"
+        if facts.result_published:
+            return "RESULT_PUBLISHED"
+        return "CONTRACT_SIGNED" if facts.contract == "DONE" else outcome
+    return f"{outcome}_PUBLISHED" if facts.result_published else outcome

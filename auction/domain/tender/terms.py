@@ -97,45 +97,45 @@ def check_terms(terms: TenderTerms) -> None:
     for name in ("tender_id", "plan_id", "parcel_ref"):
         value = getattr(terms, name)
         if not isinstance(value, str) or not value.strip():
-            raise bad(name, f"{name} is required")
+            raise bad(name, f"{name} 必填 / {name} is required")
     for name in ("start_price", "deposit"):
         if not is_valid_amount(getattr(terms, name)):
-            raise bad(name, f"{name} must be a positive whole number of fen")
+            raise bad(name, f"{name} 须为正整数（分） / {name} must be a positive whole number of fen")
     times = ("registration_closes_at", "bids_open_at", "bid_deadline", "opening_at")
     if any(type(getattr(terms, name)) is not int for name in times):
         raise bad("bid_deadline", "times are integer µs")
     if terms.bid_deadline <= terms.bids_open_at:
-        raise bad("bid_deadline", "the bid deadline must come after bids open")
+        raise bad("bid_deadline", "投标截止时间须晚于投标开始时间 / the bid deadline must come after bids open")
     if terms.opening_at < terms.bid_deadline:
-        raise bad("opening_at", "the opening is at or after the bid deadline")
+        raise bad("opening_at", "开标时间早于投标截止时间：须不早于截止时间 / the opening is before the bid deadline; it must be at or after it")
     if terms.registration_closes_at > terms.bid_deadline:
-        raise bad("registration_closes_at", "registration closes by the bid deadline")
+        raise bad("registration_closes_at", "报名截止时间晚于投标截止时间 / registration must close by the bid deadline")
     if not isinstance(terms.evaluation, Evaluation):
-        raise bad("evaluation", "evaluation: HIGHEST_PRICE or SCORING")
+        raise bad("evaluation", "评标方法须为价高者得或综合评分 / evaluation: HIGHEST_PRICE or SCORING")
     if terms.has_reserve != (terms.reserve_commitment is not None):
         raise bad("reserve_commitment", "a reserve has a commitment, and only a reserve")
     if terms.evaluation is Evaluation.HIGHEST_PRICE:
         if terms.criteria or terms.price_weight:
-            raise bad("criteria", "a highest-price tender has no scored criteria")
+            raise bad("criteria", "价高者得不设评分因素 / a highest-price tender has no scored criteria")
         return
     _check_criteria(terms, bad)
 
 
 def _check_criteria(terms: TenderTerms, bad: Any) -> None:
     if not terms.criteria:
-        raise bad("criteria", "a scoring tender names its criteria")
+        raise bad("criteria", "综合评分须列出评分因素 / a scoring tender names its criteria")
     keys = [c.key for c in terms.criteria]
     if len(set(keys)) != len(keys) or "price" in keys:
-        raise bad("criteria", "criterion keys are unique (and 'price' is the price's own)")
+        raise bad("criteria", "评分因素代码须各不相同，且不得为 price / criterion keys are unique (and 'price' is the price's own)")
     for c in terms.criteria:
         if not isinstance(c.key, str) or not CRITERION_KEY.fullmatch(c.key):
-            raise bad("criteria", "a criterion key is 1-32 lowercase letters, digits or _")
+            raise bad("criteria", "评分因素代码为 1-32 个小写字母、数字或下划线 / a criterion key is 1-32 lowercase letters, digits or _")
         if not isinstance(c.name, str) or not c.name.strip():
-            raise bad("criteria", f"criterion {c.key}: a name is required")
+            raise bad("criteria", f"评分因素 {c.key} 须有名称 / criterion {c.key}: a name is required")
         if type(c.weight) is not int or c.weight <= 0:
-            raise bad("criteria", f"criterion {c.key}: a positive whole weight")
+            raise bad("criteria", f"评分因素 {c.key} 的权重须为正整数 / criterion {c.key}: a positive whole weight")
     if type(terms.price_weight) is not int or terms.price_weight < 0:
-        raise bad("price_weight", "price_weight is a whole number from 0")
+        raise bad("price_weight", "价格分权重须为不小于 0 的整数 / price_weight is a whole number from 0")
     total = terms.price_weight + sum(c.weight for c in terms.criteria)
     if total != TOTAL_WEIGHT:
-        raise bad("criteria", f"the weights add up to {total}, not {TOTAL_WEIGHT}")
+        raise bad("criteria", f"各项权重合计 {total}，须为 {TOTAL_WEIGHT} / the weights add up to {total}, not {TOTAL_WEIGHT}")

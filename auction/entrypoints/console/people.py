@@ -13,7 +13,7 @@ from jinja2 import Environment
 from auction.entrypoints.http import i18n
 from auction.domain.china import CST, chinese_date, chinese_time, to_cst
 from auction.domain.money import fen_of_wan_text, format_wan, wan_number
-from auction.domain.plan.parcels import READINESS_LABELS
+from auction.domain.plan.parcels import READINESS_LABELS, ConditionsCategory
 from auction.domain.plan.plan_terms import Channel
 from auction.staff.roles import Role
 from auction.store.events import to_micros
@@ -219,6 +219,21 @@ DETAIL_NAMES = {
     "name": "名称",
     "confirm": "确认",
 }
+CATEGORY_LABELS = {  # Q24's categories, as the plan form offers them
+    ConditionsCategory.NONE: "其他（不得设竞买条件） / other (no bidder conditions)",
+    ConditionsCategory.INDUSTRIAL: "工业 / industrial",
+    ConditionsCategory.COMMERCIAL_COMPLEX: "商业综合体 / commercial complex",
+    ConditionsCategory.HIGH_END_HOTEL: "高档酒店 / high-end hotel",
+    ConditionsCategory.HIGH_END_OFFICE: "高端商务办公 / high-end office",
+}
+DETAIL_NAMES |= {"criteria": "评分因素", "evaluation": "评标方法", "opening_at": "开标时间",
+                 "bid_deadline": "投标截止时间", "price_weight": "价格分权重"}
+# A detail's enumerated value in words ('TENDER' -> '招标'), by the detail's name.
+VALUE_WORDS: dict[str, dict[str, str]] = {
+    "method": {"LISTING": "挂牌", "AUCTION": "拍卖", "TENDER": "招标"},
+    "evaluation": {"HIGHEST_PRICE": "价高者得", "SCORING": "综合评分"},
+    "conditions_category": {c.value: label.split(" / ")[0] for c, label in CATEGORY_LABELS.items()},
+}
 DETAIL_NAMES |= {f"readiness_{k}": v for k, v in READINESS_LABELS.items()}
 DETAIL_NAMES |= {f"channel_{c.value}": label.split(" / ")[0] for c, label in CHANNEL_LABELS.items()}
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -288,6 +303,8 @@ def _value(name: str, value: Any) -> str:
     if name.endswith("_fen") and isinstance(value, int):
         return wan_and_fen(value)
     if isinstance(value, str):
+        if value in VALUE_WORDS.get(name, {}):
+            return VALUE_WORDS[name][value]
         if name.endswith("_wan"):
             return _typed_amount(value)
         if name.startswith(("readiness_", "channel_")) or name in ("chair_spoke_last", "change_schedule", "confirm"):

@@ -29,15 +29,9 @@ from auction.domain.bidding.terms import DAY, HOUR
 from auction.entrypoints.api.guard import text_field
 from auction.entrypoints.api.inputs import calendar_day, instant
 from auction.entrypoints.api.plans import ID, MEMBER_ID
+from auction.entrypoints.console.people import CATEGORY_LABELS
 from auction.entrypoints.console.views import local_input, parse_cst, parse_wan, reason_of
 
-CATEGORY_LABELS = {
-    parcels.ConditionsCategory.NONE: "其他（不得设竞买条件） / other (no bidder conditions)",
-    parcels.ConditionsCategory.INDUSTRIAL: "工业 / industrial",
-    parcels.ConditionsCategory.COMMERCIAL_COMPLEX: "商业综合体 / commercial complex",
-    parcels.ConditionsCategory.HIGH_END_HOTEL: "高档酒店 / high-end hotel",
-    parcels.ConditionsCategory.HIGH_END_OFFICE: "高端商务办公 / high-end office",
-}
 SCHEDULE_FIELDS = ("start_at", "listing_end_at", "deposit_deadline", "registration_closes_at")
 
 # Domain names in `details.field` -> the form's field.

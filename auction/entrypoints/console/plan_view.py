@@ -43,7 +43,7 @@ from auction.domain.tender.status import TenderStatus, tender_status
 from auction.domain.tender.tender import TenderState
 from auction.domain.bidding.terms import DAY, HOUR, MINUTE, SECOND
 from auction.entrypoints.console.people import CHANNEL_LABELS, grouped
-from auction.entrypoints.console.plan_forms import CATEGORY_LABELS
+from auction.entrypoints.console.people import CATEGORY_LABELS
 from auction.entrypoints.console.views import METHODS
 from auction.entrypoints.http.i18n import Pair
 

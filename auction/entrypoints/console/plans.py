@@ -44,7 +44,7 @@ from auction.entrypoints.api.tenders import tender_request
 from auction.entrypoints.console import plan_forms as forms
 from auction.entrypoints.console import plan_view as view
 from auction.entrypoints.console.auth import AuditNote, ConsoleAuth, Render
-from auction.entrypoints.console.people import CHANNEL_LABELS, PREVIEW
+from auction.entrypoints.console.people import CATEGORY_LABELS, CHANNEL_LABELS, PREVIEW
 from auction.entrypoints.console.plan_forms import Step
 from auction.services.plans import PlanService
 from auction.services.publication import Publisher
@@ -210,7 +210,7 @@ class ConsolePlans:
         if step in (forms.DRAFT, forms.EDIT):
             context |= {"land_uses": list(LAND_USES.values()), "methods": list(PlanMethod),
                         "categories": [(c.value, label, sorted(CATEGORY_USES[c])) for c, label in
-                                       forms.CATEGORY_LABELS.items()],
+                                       CATEGORY_LABELS.items()],
                         "readiness_labels": READINESS_LABELS}
         if step in (forms.ANNOUNCE, forms.CHANGE):
             context |= {"channels": [(c.value, CHANNEL_LABELS[c]) for c in Channel]}

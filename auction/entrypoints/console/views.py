@@ -16,7 +16,7 @@ from auction.domain.amount_words import fen_to_capital
 from auction.domain.china import CST, cst_text, to_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import fen_of_wan_text, format_fen, format_wan, format_yuan, is_valid_amount
-from auction.domain.bidding.session import CLOSE_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
+from auction.domain.bidding.session import CLOSE_REASON_WORDS, END_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
 from auction.entrypoints.console.people import field_label
 from auction.entrypoints.console.people import cn_day, cn_time
 from auction.entrypoints.http import i18n
@@ -29,6 +29,7 @@ METHODS = {"LISTING": "挂牌 / Listing", "AUCTION": "拍卖 / Auction", "TENDER
 OUTCOMES = OUTCOME_WORDS
 REASONS = {
     **CLOSE_REASON_WORDS,
+    **END_REASON_WORDS,
     "START_PRICE": "无底价，以起始价为底价（第二十八条） / no reserve: the starting price stood in (Q28)",
     "RESERVE": "底价 / sealed reserve",
 }

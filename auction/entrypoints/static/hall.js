@@ -36,7 +36,7 @@
   function logEvent(e) {
     if (e.event === "BidAccepted") return;  // in the ladder
     let text = A.EVENTS[e.event] || e.event;
-    if (e.data && typeof e.data.reason === "string" && e.event !== "SessionClosed") text += `：${e.data.reason}`;
+    if (e.data && typeof e.data.reason === "string" && e.event !== "SessionClosed") text += `：${A.CLOSE_REASONS[e.data.reason] || e.data.reason}`;
     $("event-log").prepend(A.el("li", { "data-seq": String(e.seq), "data-event": e.event }, `${A.when(e.at_us)}  ${text}`));
   }
 
