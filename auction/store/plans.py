@@ -83,16 +83,21 @@ class PlanStore(AggregateLog[PlanState, PlanEvent]):
 
     async def sale_facts(self, plan_ids: list[str]) -> dict[str, SaleFacts]:
         """How far each plan's sale has come (auction/domain/plan/progress.py): its session's
-        phase, the booked outcome, its published result, the contract's Q42 row."""
+        phase (a tender's: `OPENED`, or `CLOSED` once ended), the booked outcome, its published
+        result, the contract's Q42 row. A tender's closing and rows are under its own id."""
         rows = await self.pool.fetch(
-            """SELECT p.plan_id, s.phase, c.outcome,
+            """SELECT p.plan_id,
+                      COALESCE(s.phase, CASE t.phase WHEN 'ENDED' THEN 'CLOSED' WHEN 'OPENED' THEN 'OPENED' END)
+                          AS phase,
+                      c.outcome,
                       EXISTS (SELECT 1 FROM publications r WHERE r.plan_id = p.plan_id
                                  AND r.kind IN ('RESULT', 'RESULT_UNSOLD')) AS result_published,
-                      (SELECT d.state FROM deadlines d WHERE d.session_id = p.session_id
+                      (SELECT d.state FROM deadlines d WHERE d.session_id = COALESCE(p.session_id, t.tender_id)
                           AND d.kind = 'CONTRACT_SIGNING' ORDER BY d.created_at LIMIT 1) AS contract
                  FROM plans p
+                 LEFT JOIN tenders t ON t.plan_id = p.plan_id
                  LEFT JOIN sessions s ON s.session_id = p.session_id
-                 LEFT JOIN session_closings c ON c.session_id = p.session_id
+                 LEFT JOIN session_closings c ON c.session_id = COALESCE(p.session_id, t.tender_id)
                 WHERE p.plan_id = ANY($1::text[])""",
             plan_ids,
         )

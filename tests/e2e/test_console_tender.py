@@ -64,6 +64,11 @@ async def test_a_tender_plan_becomes_its_tender_through_the_console(
         r = await op.post(f"{base}/tender", {**hidden(r.text), **terms, "bid_deadline": ""})
         assert r.status_code == 422 and beside(r.text, "bid_deadline") == "INVALID_FIELD"
         assert (await api.get(f"/api/tenders/{tender_id}")).status_code == 404
+        # A "check first" sent by hand to this form (it offers none): the form again, nothing made.
+        sent = {**hidden(r.text), **terms, "criteria": "scheme 开发建设方案 40\ndesign 规划设计 20", "preview": "yes"}
+        r = await op.post(f"{base}/tender", sent)
+        assert r.status_code == 200 and 'name="bid_deadline"' in r.text, r.text[:1000]
+        assert (await api.get(f"/api/tenders/{tender_id}")).status_code == 404
 
         # --- sent right, and twice: created once, back on the plan's timeline
         right = {**hidden(r.text), **terms, "criteria": "scheme 开发建设方案 40\ndesign 规划设计 20"}

@@ -84,6 +84,8 @@ async def test_the_tender_page_carries_the_contract_and_the_deadlines_after_the_
                 assert r.headers["location"] == f"{page_path}?deadline={expected}#contract"
             view = {d["kind"]: d for d in (await closed_books(api, tender_id))["deadlines"]}
             assert view["CONTRACT_SIGNING"]["state"] == "DONE" and view["Q32_NOTICE"]["state"] == "PENDING"
+            # The plan's progress follows its tender as a session's does (the award is a sale).
+            assert (await api.get(f"/api/plans/{plan_id}")).json()["progress"] == "CONTRACT_SIGNED"
             page = (await operator.get(f"{page_path}?deadline=CONTRACT_SIGNED")).text
             assert 'id="deadline-done" data-done="CONTRACT_SIGNED"' in page and "已登记合同签订" in page
             assert 'data-kind="Q32_NOTICE" data-state="PENDING"' in page

@@ -26,6 +26,9 @@ from auction.domain.plan.progress import SaleFacts, sale_progress
     ("ANNOUNCED", SaleFacts(phase="TERMINATED"), "TERMINATED"),
     ("ANNOUNCED", SaleFacts("TERMINATED", "TERMINATED", result_published=True), "TERMINATED_PUBLISHED"),
     ("WITHDRAWN", SaleFacts("TERMINATED", "TERMINATED"), "WITHDRAWN"),
+    # A tender: opened and under evaluation, then ended with its outcome booked (an award is SOLD)
+    ("RESERVE_SEALED", SaleFacts(phase="OPENED"), "SESSION_OPEN"),
+    ("RESERVE_SEALED", SaleFacts("CLOSED", "SOLD", contract="DONE"), "CONTRACT_SIGNED"),
 ])
 def test_progress_follows_the_sale_past_the_plans_own_status(status: str, facts: SaleFacts, progress: str) -> None:
     assert sale_progress(status, facts) == progress

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-OPEN = frozenset({"LISTING", "TIMED_BIDDING", "AUCTION", "SUSPENDED"})
+OPEN = frozenset({"LISTING", "TIMED_BIDDING", "AUCTION", "SUSPENDED", "OPENED"})  # OPENED: a tender under evaluation
 # What `sale_progress` answers past the plan's own status (GET /api/plans `progress`)
 PROGRESS = ("SESSION_OPEN", "SESSION_HELD", "CLOSED", "SOLD", "UNSOLD", "TERMINATED", "RESULT_PUBLISHED",
             "UNSOLD_PUBLISHED", "TERMINATED_PUBLISHED", "CONTRACT_SIGNED", "CONTRACT_DEFAULTED")

@@ -313,6 +313,8 @@ class ConsolePlans:
                     return instead
             if form.get("preview") == "yes":  # a check without acting: no token is used
                 state = await plans.fresh_state(plan_id)
+                if step in (forms.SESSION, forms.TENDER):  # no check to offer: the form again, nothing done
+                    return self._form(request, who, step, state, form, token=form.get("form_token"))
                 return self._preview(request, who, step, state, form, note)
 
             async def work() -> Response | str:
