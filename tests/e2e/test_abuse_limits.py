@@ -246,7 +246,7 @@ async def test_wrong_operator_keys_per_address_are_capped(server_factory: Callab
             assert r.status_code == 401 and r.json()["error"]["code"] == "UNAUTHORIZED"
         r = await guesser.get("/api/sessions")
         assert r.status_code == 429 and r.json()["error"]["code"] == "OPERATOR_KEY_ATTEMPTS_LIMIT"
-        assert r.headers["retry-after"] == "60"
+        assert 1 <= int(r.headers["retry-after"]) <= 60  # when the oldest wrong key leaves the minute's window
     async with http_from(server, ATTACKER, key=server.operator_key) as right_key_same_address:
         r = await right_key_same_address.get("/api/sessions")  # the desk behind the same address
         assert r.status_code == 200

@@ -55,10 +55,18 @@ STATUS = {
 
 def problem(r: Rejected, retry_after: int | None = None) -> JSONResponse:
     """The error body with its status; `Retry-After` in seconds where a limit says when to come back."""
-    if retry_after is None and r.code is Code.OPERATOR_KEY_ATTEMPTS_LIMIT:
-        retry_after = 60
     headers = {"retry-after": str(retry_after)} if retry_after is not None else None
     return JSONResponse({"error": r.rejection.to_dict()}, status_code=STATUS.get(r.code, 422), headers=headers)
+
+
+class RetryLater(Exception):
+    """A refusal that says when to come back (a limit's window): `refusing` answers it with
+    `Retry-After`."""
+
+    def __init__(self, rejected: Rejected, retry_after: int | None) -> None:
+        super().__init__(rejected)
+        self.rejected = rejected
+        self.retry_after = retry_after
 
 
 def refusing(handler: Handler) -> Handler:
@@ -69,6 +77,8 @@ def refusing(handler: Handler) -> Handler:
     async def endpoint(request: Request) -> Response:
         try:
             return await handler(request)
+        except RetryLater as later:
+            return problem(later.rejected, later.retry_after)
         except Rejected as r:
             return problem(r)
         except DATABASE_ERRORS:
@@ -101,7 +111,8 @@ class OperatorGuard:
         if not self.settings.operator_key or not hmac.compare_digest(supplied.encode(), expected.encode()):
             if supplied and limits is not None:
                 if limits.key_failures.blocked(address, now):
-                    raise Rejected(Code.OPERATOR_KEY_ATTEMPTS_LIMIT, limit=limits.key_failures.limit)
+                    raise RetryLater(Rejected(Code.OPERATOR_KEY_ATTEMPTS_LIMIT, limit=limits.key_failures.limit),
+                                     limits.key_failures.retry_after(address, now))
                 limits.key_failures.failed(address, now)
             raise Rejected(Code.UNAUTHORIZED)
 

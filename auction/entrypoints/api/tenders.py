@@ -41,7 +41,7 @@ from auction.domain.tender.events import RankedBid
 from auction.domain.tender.status import tender_status
 from auction.domain.tender.tender import TenderState
 from auction.domain.tender.terms import Criterion, Evaluation
-from auction.entrypoints.api.guard import json_body, problem, refusing, text_field
+from auction.entrypoints.api.guard import RetryLater, json_body, refusing, text_field
 from auction.entrypoints.api.inputs import instant
 from auction.entrypoints.api.operator import _reason
 from auction.entrypoints.api.plans import MEMBER_ID, plan_id_of
@@ -270,13 +270,11 @@ async def public_tender(request: Request) -> Response:
     token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     if token.startswith(TOKEN_PREFIX):  # a bidding token (an operator's key is not one: ignored)
         login = await _login(request, tender_id, token)
-        if isinstance(login, Response):
-            return login
         view["you"] = {"bidder_no": login.bidder_no}
     return JSONResponse(view)
 
 
-async def _login(request: Request, tender_id: str, token: str) -> TenderLogin | Response:
+async def _login(request: Request, tender_id: str, token: str) -> TenderLogin:
     """The bidder's token, looked up as a guess from its client address in the same window as the
     WebSocket hello's (`TokenGuess`): over the limit a wrong token gets 429 `TOKEN_ATTEMPTS_LIMIT`
     with `Retry-After`; a valid one still signs in."""
@@ -287,7 +285,7 @@ async def _login(request: Request, tender_id: str, token: str) -> TenderLogin | 
         if r.code is not Code.INVALID_TOKEN:
             guess.good()  # a real token of another tender: no guess
             raise
-        return problem(guess.refusal(), guess.retry_after())
+        raise RetryLater(guess.refusal(), guess.retry_after()) from None
     guess.good()
     return login
 
@@ -301,8 +299,6 @@ async def submit_bid(request: Request) -> Response:
         raise Rejected(Code.INVALID_TOKEN)
     service = _service(request)
     login = await _login(request, tender_id, supplied.removeprefix("Bearer ").strip())
-    if isinstance(login, Response):
-        return login
     body = await json_body(request)
     raw = body.get("envelope")
     if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("key_id", "nonce", "ciphertext")):

@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from auction.domain.china import chinese_minute, to_cst
+from auction.domain.bidding.session import CLOSE_REASON_WORDS, END_REASON_WORDS, OUTCOME_WORDS, PHASE_WORDS
 from auction.domain.codes import MESSAGES
 
 COOKIE = "lang"
@@ -29,16 +30,30 @@ LANGS = ("zh", "en")
 DEFAULT = "zh"
 
 CATALOG = "labels.toml"  # the labels as data, beside this module (a translator edits that file alone)
+# The engine's own words, written once in the domain as "中文 / English" (the console, the bidder CLI
+# and the demo read them there): the pages' script reads them as `phase.*`, `outcome.*`, `close_reason.*`.
+ENGINE_WORDS = {
+    "phase": PHASE_WORDS,
+    "outcome": OUTCOME_WORDS,
+    "close_reason": {**CLOSE_REASON_WORDS, **END_REASON_WORDS},
+}
 
 
 def _catalog() -> dict[str, tuple[str, str]]:
-    """The label table from `labels.toml`: each key a pair [Chinese, English]."""
+    """The label table from `labels.toml` and ENGINE_WORDS: each key a pair [Chinese, English]."""
     data = tomllib.loads(Path(__file__).with_name(CATALOG).read_text(encoding="utf-8"))
     labels: dict[str, tuple[str, str]] = {}
     for key, pair in data.items():
         if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
             raise ValueError(f"{CATALOG}: {key} must be [Chinese, English]")
         labels[key] = (pair[0], pair[1])
+    for prefix, table in ENGINE_WORDS.items():
+        for name, text in table.items():
+            key = f"{prefix}.{name}"
+            if key in labels:
+                raise ValueError(f"{CATALOG}: {key} is the engine's word; it is written in auction/domain")
+            chinese, english = text.split(" / ", 1)
+            labels[key] = (chinese, english)
     return labels
 
 
