@@ -55,6 +55,8 @@ def chinese_time(micros: int, seconds: bool = True) -> str:
 
 
 def chinese_minute(micros: int) -> str:
-    """'2026年12月06日 16时00分' in CST: a deadline as a bidder's notice states it."""
+    """'2026年12月06日 16时00分' in CST: a deadline as a bidder's notice states it; one that is not
+    on a whole minute keeps its seconds ('… 16时00分30秒'), so that no bidder reads it as earlier."""
     t = to_cst(micros)
-    return f"{chinese_date(t.date())} {t.hour:02d}时{t.minute:02d}分"
+    seconds = f"{t.second:02d}秒" if t.second or t.microsecond else ""
+    return f"{chinese_date(t.date())} {t.hour:02d}时{t.minute:02d}分{seconds}"

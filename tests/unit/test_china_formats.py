@@ -18,7 +18,8 @@ def test_times_are_china_standard_time_beside_the_date() -> None:
     at = beijing(2026, 12, 7, 11, 53, 11)
     assert chinese_time(at) == "2026年12月07日 11:53:11"
     assert chinese_time(at, seconds=False) == "2026年12月07日 11:53"
-    assert chinese_minute(at) == "2026年12月07日 11时53分"
+    assert chinese_minute(at) == "2026年12月07日 11时53分11秒"  # a deadline off the minute keeps its seconds
+    assert chinese_minute(beijing(2026, 12, 7, 16, 0)) == "2026年12月07日 16时00分"
     assert iso_cst(at) == "2026-12-07T11:53:11+08:00"  # what the APIs keep
 
 

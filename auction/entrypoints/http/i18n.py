@@ -139,11 +139,13 @@ def localize_filters(env: Environment, *names: str) -> None:
 
 
 def time_text(micros: int | None, lang: str = DEFAULT) -> str:
-    """'2026年12月06日 10时00分' (CST), or '2026-12-06 10:00 CST' in English."""
+    """'2026年12月06日 10时00分' (CST), or '2026-12-06 10:00 CST' in English; with its seconds
+    when it is not on a whole minute (chinese_minute)."""
     if micros is None:
         return "—"
     if lang == "en":
-        return to_cst(micros).strftime("%Y-%m-%d %H:%M CST")
+        t = to_cst(micros)
+        return t.strftime("%Y-%m-%d %H:%M:%S CST" if t.second or t.microsecond else "%Y-%m-%d %H:%M CST")
     return chinese_minute(micros)
 
 

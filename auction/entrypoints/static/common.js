@@ -139,10 +139,12 @@ window.Auction = (() => {
   }
 
   /* '2026年12月07日 11:53 北京时间 / China Standard Time' (the zone's words in the chosen order):
-   * a time of the terms, to the minute, as the console writes it. */
+   * a time of the terms, to the minute as the console writes it, or to the second when it is not
+   * on a whole minute (a listing that ends at 11:53:30 must not read as 11:53). */
   function cstMinute(us) {
     if (us === null || us === undefined) return "—";
-    return `${cst(us).slice(0, -3)} ${tp("time.cst")}`;
+    const text = cst(us);
+    return `${us % 60e6 === 0 ? text.slice(0, -3) : text} ${tp("time.cst")}`;
   }
 
   function duration(us) {
