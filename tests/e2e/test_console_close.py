@@ -162,6 +162,8 @@ async def test_the_ledger_the_close_and_the_deadline_actions(
     signed = {"csrf_token": csrf, "signed_at": now_input()}
     r = await operator.post(f"{close}/contract-signed", signed)
     assert r.status_code == 422 and field_error(r.text, "contract") == "INVALID_FIELD"
+    row = r.text.split('data-kind="CONTRACT_SIGNING"', 1)[1].split("</tr>", 1)[0]
+    assert 'id="error-contract"' in row  # beside the contract's own form, not above the table
     assert by_kind(await session_clock(api, sid))["CONTRACT_SIGNING"]["state"] != "DONE"
     for expected in ("CONTRACT_SIGNED", "ALREADY"):
         r = await operator.post(f"{close}/contract-signed", {**signed, "confirm": "yes"})

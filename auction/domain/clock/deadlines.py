@@ -413,7 +413,7 @@ def record_contract_signed(
         raise Rejected(Code.Q42_CONTRACT_NOT_SIGNED_IN_TIME, due_at=row.due_at, signed_at=signed_at)
     if row.state is not DeadlineState.DONE:  # signed twice: DEADLINE_ALREADY_DONE (`_done`), whatever the date
         if type(signed_at) is not int or signed_at > now:
-            raise Rejected(Code.INVALID_FIELD, "签订时间不得晚于现在 / signed_at must not be in the future",
+            raise Rejected(Code.INVALID_FIELD, "签订时间不得晚于现在 / the signing time must not be in the future",
                            field="signed_at")
         # Dates are typed to the second: a signing in the sale's own second is not before it.
         if signed_at < row.started_at - row.started_at % 1_000_000:
