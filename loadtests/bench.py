@@ -520,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
                              "always use Locust")
     parser.add_argument("--no-paced", action="store_true",
                         help="skip max-throughput's paced run (the lean swarm offering "
-                             f"{PACED_SHARE:.0%} of what the unpaced run accepted)")
+                             f"{PACED_SHARE:.0%}% of what the unpaced run accepted)")
     parser.add_argument("--processes", type=int, default=2, metavar="N",
                         help="also run max-throughput on one server of N processes sharing its port (`auction "
                              "serve --workers N`, fan-out over Redis), driven by the lean swarm (default 2; "
