@@ -92,12 +92,23 @@ async def _load_demo(settings: Settings, db: Database) -> None:
     for note in loaded.notes:
         print(note)
     print(f"WebSocket: {url}    operator API key: {settings.operator_key}")
+    site = f"http://{settings.host}:{settings.port}"
     current = None
     for r in rows:
+        tender = r["method"] == "TENDER"
         if r["session_id"] != current:
             current = r["session_id"]
-            print(f"\n{demo.METHOD_WORDS.get(r['method'], r['method'])} session {current}")
-            print(f"  旁观 / watch:  .venv/bin/auction-bidder --url {url} watch {current}")
+            if tender:
+                print(f"\n{demo.METHOD_WORDS['TENDER']} {current}  (密封投标：在 {site}/bid 输入凭证 / sealed bids: "
+                      f"paste the token on {site}/bid; 旁观 / watch: {site}/hall/tenders/{current})")
+            else:
+                print(f"\n{demo.METHOD_WORDS.get(r['method'], r['method'])} session {current}")
+                print(f"  旁观 / watch:  .venv/bin/auction-bidder --url {url} watch {current}")
+        if tender:
+            print(f"  投标人编号 / bidder {r['bidder_no']}  {r['legal_name']}  凭证 / token {r['token']}\n"
+                  f"    AUCTION_BIDDER_TOKEN={r['token']} .venv/bin/python -m clients.tender_cli --server {site} "
+                  f"{current} --bidder-no {r['bidder_no']} --price-wan 3600")
+            continue
         print(f"  竞买号 / bidder {r['bidder_no']}  {r['legal_name']}\n    .venv/bin/auction-bidder --url {url} "
               f"bid {current} --token {r['token']}")
     print(f"\nTokens saved in {settings.data_dir / 'demo-tokens.json'} (mode 600).\n")

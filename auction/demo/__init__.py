@@ -31,9 +31,13 @@ from auction.domain.deposit.deposits import Payment
 from auction.domain.money import format_wan
 from auction.domain.bidding.session import FINAL_PHASES, PHASE_WORDS, Phase, SessionState, recovery_suspension
 from auction.domain.bidding.terms import MINUTE, SECOND, Method, SessionRules, SessionTerms
+from auction.domain.tender.status import tender_status
+from auction.domain.tender.tender import TenderState
+from auction.entrypoints.http.i18n import LABELS
 from auction.services.deposits import DepositService
 from auction.services.registration import qualify
 from auction.services.session import SessionService
+from auction.services.tender import TenderService
 from auction.settings import Settings
 from auction.store import nodes
 from auction.demo import day as demo_day
@@ -45,7 +49,7 @@ NAMES = ["云岭置业有限公司", "珠江城建集团有限公司", "麒麟�
 # Unified social credit codes (统一社会信用代码) of the demo companies: made up, in the right shape.
 REGISTRATION_NOS = ["91530300DEMO00001A", "91530300DEMO00002B", "91530300DEMO00003C", "91530300DEMO00004D"]
 TOKEN_TTL = timedelta(days=30)
-METHOD_WORDS = {"LISTING": "挂牌 / listing", "AUCTION": "拍卖 / auction"}
+METHOD_WORDS = {"LISTING": "挂牌 / listing", "AUCTION": "拍卖 / auction", "TENDER": "招标 / tender"}
 
 
 @dataclass
@@ -71,7 +75,7 @@ async def _sessions(runtime: Runtime, clock: DemoClock, settings: Settings, toke
     demo = Demo()
     if tokens_file.exists():
         rows: list[dict[str, Any]] = json.loads(tokens_file.read_text())
-        ended = await _earlier(service, rows, demo.notes)
+        ended = await _earlier(service, runtime.tenders, rows, demo.notes)
         if not all(ended.values()):
             demo.rows = [r for r in rows if not ended.get(r["session_id"], True)]
             demo.notes.append(f"继续使用未结束的演示场次，凭证不变（见 {tokens_file}） / going back into the demo "
@@ -90,14 +94,20 @@ async def _sessions(runtime: Runtime, clock: DemoClock, settings: Settings, toke
     return demo
 
 
-async def _earlier(service: SessionService, rows: list[dict[str, Any]], notes: list[str]) -> dict[str, bool]:
+async def _earlier(service: SessionService, tenders: TenderService, rows: list[dict[str, Any]],
+                   notes: list[str]) -> dict[str, bool]:
     """Each earlier demo session -> whether it has ended; its state said in `notes`."""
     last_alive = await nodes.last_beat(service.store.pool)
     now = service.clock()
     ended: dict[str, bool] = {}
     notes.append("上次的演示场次 / the demo sessions left from the last run:")
-    for session_id in dict.fromkeys(r["session_id"] for r in rows):
+    for session_id, method in dict.fromkeys((r["session_id"], r["method"]) for r in rows):
         try:
+            if method == "TENDER":
+                tender = await tenders.state(session_id)
+                ended[session_id] = tender.final
+                notes.append(f"  {session_id}: {_tender_words(tender, now)}")
+                continue
             state = await service.state(session_id)
         except Rejected:
             ended[session_id] = True
@@ -106,6 +116,12 @@ async def _earlier(service: SessionService, rows: list[dict[str, Any]], notes: l
         ended[session_id] = state.final
         notes.append(f"  {session_id}: {_state_words(state, last_alive, now)}")
     return ended
+
+
+def _tender_words(state: TenderState, now: int) -> str:
+    """The tender's status in the words its pages use (labels.toml `tender.status.*`)."""
+    chinese, english = LABELS[f"tender.status.{tender_status(state, now).status.value}"]
+    return f"招标，{chinese} / tender: {english}"
 
 
 def _state_words(state: SessionState, last_alive: int | None, now: int) -> str:
@@ -154,32 +170,34 @@ async def _create(runtime: Runtime, settings: Settings, notes: list[str], stamp:
     await service.create(CreateSession(auction), None)
     notes.append(f"{auction.session_id}: 竞买申请与保证金（RULES 3.4，第三十一条） / applications and deposits:")
     for n, (name, registration_no) in enumerate(zip(NAMES, REGISTRATION_NOS, strict=True)):
-        rows.append(await apply_and_pay(deposits, auction, name, registration_no, n == len(NAMES) - 1, notes))
+        rows.append(await apply_and_pay(deposits, auction.session_id, auction.method.value, auction.deposit, name,
+                                        registration_no, n == len(NAMES) - 1, notes))
     await hall_sessions(service, rules, now, stamp)
     return rows
 
 
-async def apply_and_pay(deposits: DepositService, terms: SessionTerms, name: str, registration_no: str,
-                        held_first: bool, notes: list[str], deposit_deadline: int | None = None) -> dict[str, Any]:
-    """One applicant: a sub-account, the bank's report of the deposit arriving on it, the token.
-    `held_first`: paid first from another company's account, which is held for refund (Q31).
-    `deposit_deadline`: the announced one of a plan's session (else the registration close)."""
-    app = await deposits.apply(terms.session_id, legal_name=name, registration_no=registration_no, kind="COMPANY",
+async def apply_and_pay(deposits: DepositService, sale_id: str, method: str, deposit: int, name: str,
+                        registration_no: str, held_first: bool, notes: list[str],
+                        deposit_deadline: int | None = None) -> dict[str, Any]:
+    """One applicant to a sale (a session or a tender): a sub-account, the bank's report of the
+    deposit arriving on it, the token. `held_first`: paid first from another company's account,
+    which is held for refund (Q31). `deposit_deadline`: the announced one of a plan's sale (else
+    the registration close)."""
+    app = await deposits.apply(sale_id, legal_name=name, registration_no=registration_no, kind="COMPANY",
                                default_deadline=deposit_deadline)
     if held_first:
-        held = await deposits.receive(Payment(f"DEMO-{app.sub_account}-1", app.sub_account, terms.deposit,
+        held = await deposits.receive(Payment(f"DEMO-{app.sub_account}-1", app.sub_account, deposit,
                                               "曲靖某某贸易有限公司", deposits.clock()))
         reason = MESSAGES[held.code] if held.code else ""
-        notes.append(f"  {name}: 子账户 {app.sub_account} 收到 {format_wan(terms.deposit)}，付款人为另一公司，"
+        notes.append(f"  {name}: 子账户 {app.sub_account} 收到 {format_wan(deposit)}，付款人为另一公司，"
                      f"不计入保证金，交易结束后退还 / arrived from another company's account: held for refund "
                      f"after the close ({reason})")
-    await deposits.receive(Payment(f"DEMO-{app.sub_account}-2", app.sub_account, terms.deposit, name,
-                                          deposits.clock()))
+    await deposits.receive(Payment(f"DEMO-{app.sub_account}-2", app.sub_account, deposit, name, deposits.clock()))
     token = await deposits.issue_token(app.application_id, by="demo")
-    notes.append(f"  {name}: 保证金 {format_wan(terms.deposit)} 已到账子账户 {app.sub_account}，取得竞买资格，"
+    notes.append(f"  {name}: 保证金 {format_wan(deposit)} 已到账子账户 {app.sub_account}，取得竞买资格，"
                  f"竞买号 {token.bidder_no} / deposit arrived: qualified")
-    return {"session_id": terms.session_id, "method": terms.method.value, "bidder_no": token.bidder_no,
-            "legal_name": name, "token": token.token}
+    return {"session_id": sale_id, "method": method, "bidder_no": token.bidder_no, "legal_name": name,
+            "token": token.token}
 
 
 async def hall_sessions(service: SessionService, rules: SessionRules, now: int, stamp: int) -> None:

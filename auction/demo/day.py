@@ -24,6 +24,14 @@ then the clock follows real time again.
   the other demo bidders (and kept in the tokens file, so a restart reuses it).
 - `GD-DEMO-{stamp}-C`, a draft: the parcel typed in, for the operator to walk from
   the committee meeting on.
+- `GD-DEMO-{stamp}-D`, a tender (招标, RULES 6, highest price): announced 21 days before
+  its bids opened (a minute before start-up), the reserve decided by the committee in
+  the hour before, four companies qualified by their deposits. Two of them have
+  sealed their bids already (as clients/tender.py does); the other two are printed
+  with their tokens, to bid on the bidder page (`/bid`) or with `clients.tender_cli`.
+  Bids close about half an hour after start-up and are opened together then (the
+  tender's timer): with at least three bids the highest price wins, and the award,
+  the contract and the deadlines follow on the tender's console page.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from auction.adapters.sealing import signatures
+from auction.adapters.sealing.tender_bids import seal_bid
 from auction.bootstrap import Runtime
 from auction.documents.landchina import Installment, ResultEntry
 from auction.domain.china import china_date
@@ -51,7 +60,9 @@ from auction.domain.plan.plan_commands import (
 )
 from auction.domain.plan.plan_terms import Announcement, Appraisal, Channel, PlanMethod, Schedule
 from auction.domain.bidding.terms import DAY, HOUR, MINUTE, SECOND
+from auction.domain.tender.terms import Evaluation
 from auction.services.plans import ReserveRequest
+from auction.services.tender.service import TenderRequest
 from auction.services.runner import now_us
 from auction.staff.accounts import DEMO_ACCOUNTS
 from auction.staff.roles import Role
@@ -64,6 +75,9 @@ SOLD_STARTS_IN = SECOND // 2  # plan A's auction: at once, with a short countdow
 SOLD_COUNTDOWN = 2 * SECOND
 STARTS_IN = 20 * MINUTE  # plan B: inside the hour before the start (Q26), time to sign in and sign
 FLOOR_PRICE = 450_000  # fen per m² of floor area (区域楼面地价, Q26)
+TENDER_OPEN_FOR = 30 * MINUTE  # plan D: bids taken for about half an hour from start-up, then opened
+TENDER_SEALED = (3_612_345_600, 3_588_000_000)  # fen (3,612.3456 and 3,588 万元): the two bids the demo seals
+PLACE_AND_METHOD = {PlanMethod.AUCTION: "网上拍卖", PlanMethod.TENDER: "网上招标"}
 
 
 class DemoClock:
@@ -116,9 +130,10 @@ def _draft(plan_id: str, parcel: Parcel, start_price_wan: int) -> DraftPlan:
 
 
 async def _to_announced(runtime: Runtime, clock: DemoClock, draft: DraftPlan, start: int,
-                        countdown: int = COUNTDOWN) -> None:
+                        countdown: int = COUNTDOWN, tender: TenderRequest | None = None) -> None:
     """Draft, committee (Q22), approval, appraisal (Q25) and announcement (Q29, 21 days
-    before `start`), each at its own moment; then the session, the day after."""
+    before `start`), each at its own moment; then the session (or, with `tender`, the
+    tender), the day after."""
     plans, plan_id = runtime.plans, draft.plan_id
     clock.at = start - 30 * DAY
     await plans.draft(draft)
@@ -144,39 +159,44 @@ async def _to_announced(runtime: Runtime, clock: DemoClock, draft: DraftPlan, st
     await plans.execute(plan_id, Announce(by=OPERATOR, announcement=Announcement(
         announcement_no=f"曲公资土告〔{china_date(clock.at).year}〕{plan_id[-1]}号（演示）",
         seller="曲靖市自然资源和规划局", published_at=clock.at, schedule=schedule,
-        place_and_method="曲靖中心城市国有建设用地使用权网上交易系统，网上拍卖",
+        place_and_method=f"曲靖中心城市国有建设用地使用权网上交易系统，{PLACE_AND_METHOD[draft.method]}",
         application="境内法人、自然人和其他组织均可申请，保证金到账后取得竞买资格",
         contacts="曲靖市公共资源交易中心 0874-0000000", channels=frozenset(Channel))))
     clock.at = start - 20 * DAY
-    await plans.create_session(plan_id, countdown)
+    if tender is not None:
+        await runtime.tenders.create_from_plan(plan_id, tender)
+    else:
+        await plans.create_session(plan_id, countdown)
 
 
-async def _applicants(runtime: Runtime, clock: DemoClock, plan_id: str, session_id: str,
-                      start: int) -> list[dict[str, Any]]:
-    """The demo companies apply and pay, days before the start (as for the demo auction), each
-    application with the announcement's deposit deadline, as the portal and the API give it."""
+async def _applicants(runtime: Runtime, clock: DemoClock, plan_id: str, sale_id: str,
+                      start: int, companies: int = 3) -> list[dict[str, Any]]:
+    """The demo companies apply to the sale (a session or a tender) and pay, days before the
+    start (as for the demo auction), each application with the announcement's deposit
+    deadline, as the portal and the API give it."""
     from auction import demo
 
-    terms = (await runtime.service.state(session_id)).terms
-    assert terms is not None
-    schedule = (await runtime.plans.state(plan_id)).schedule
-    assert schedule is not None
+    plan = await runtime.plans.state(plan_id)
+    assert plan.schedule is not None and plan.draft is not None
     rows = []
-    for n, (name, registration_no) in enumerate(zip(demo.NAMES[:3], demo.REGISTRATION_NOS, strict=False)):
+    for n, (name, registration_no) in enumerate(zip(demo.NAMES[:companies], demo.REGISTRATION_NOS, strict=False)):
         clock.at = start - (10 - n) * DAY
-        rows.append(await demo.apply_and_pay(runtime.deposits, terms, name, registration_no, n == 2, [],
-                                             deposit_deadline=schedule.deposit_deadline))
+        rows.append(await demo.apply_and_pay(runtime.deposits, sale_id, plan.draft.method.value, plan.draft.deposit,
+                                             name, registration_no, n == 2, [],
+                                             deposit_deadline=plan.schedule.deposit_deadline))
     return rows
 
 
-async def _decide_reserve(runtime: Runtime, members: list[Member], plan_id: str, amount: int) -> None:
-    """The members sign the decision with their keys (as their browsers do on the reserve page), now."""
+async def _decide_reserve(runtime: Runtime, members: list[Member], plan_id: str, amount: int,
+                          decided_at: int | None = None) -> None:
+    """The members sign the decision with their keys (as their browsers do on the reserve page),
+    now or at `decided_at` (with the demo's clock set there); into the plan's session or tender."""
     request = ReserveRequest(by=members[0].member_id, amount=amount, salt=signatures.new_salt(),
-                             decided_at=now_us() - SECOND, members=tuple(m.member_id for m in members),
+                             decided_at=(decided_at or now_us()) - SECOND, members=tuple(m.member_id for m in members),
                              appraisal_id="AP-1", floor_price_fen_per_m2=FLOOR_PRICE)
     record = signatures.decision_bytes(plan_id, **request.decision())
     signed = tuple((m.member_id, signatures.sign(signatures.read_private_key(m.key_file), record)) for m in members)
-    await runtime.plans.decide_reserve(plan_id, replace(request, signatures=signed))
+    await runtime.tenders.decide_reserve(plan_id, replace(request, signatures=signed))
 
 
 async def _sold(runtime: Runtime, clock: DemoClock, members: list[Member], stamp: int, notes: list[str]) -> None:
@@ -217,6 +237,36 @@ async def _sold(runtime: Runtime, clock: DemoClock, members: list[Member], stamp
     notes.append(f"{plan_id}: 刚刚拍卖（演示倒计时 {SOLD_COUNTDOWN // SECOND} 秒），{words} (session {session_id})")
 
 
+async def _tender(runtime: Runtime, clock: DemoClock, members: list[Member], stamp: int,
+                  notes: list[str]) -> list[dict[str, Any]]:
+    """Plan D, a tender with its bids open: its history written at its own times; two of the
+    four qualified companies seal their bids now (as their clients would); the other two are
+    returned, with their tokens, for the browser."""
+    now = now_us()
+    start = now - MINUTE  # bids open
+    deadline = (now + TENDER_OPEN_FOR) // MINUTE * MINUTE
+    plan_id = f"GD-DEMO-{stamp}-D"
+    draft = replace(_draft(plan_id, _parcel(f"QJ2026-052-{stamp}", "曲靖市麒麟区太和街道学府路南侧（演示）", 14_000,
+                                            "0701", 190_000), 3_500), method=PlanMethod.TENDER)
+    await _to_announced(runtime, clock, draft, start, tender=TenderRequest(
+        bid_deadline=deadline, opening_at=deadline, evaluation=Evaluation.HIGHEST_PRICE, reserve=None))
+    tender_id = (await runtime.tenders.store.tender_of(plan_id)) or ""
+    clock.at = start - 30 * MINUTE  # Q26: in the hour before bids open
+    await _decide_reserve(runtime, members, plan_id, 3_550 * WAN, decided_at=clock.at)
+    rows = await _applicants(runtime, clock, plan_id, tender_id, start, companies=4)
+    clock.at = None
+    escrow = runtime.tenders.sealer.public_hex
+    for row, price in zip(rows, TENDER_SEALED, strict=False):
+        sealed = seal_bid(escrow, tender_id, row["bidder_no"], price)
+        await runtime.tenders.submit(tender_id, row["bidder_no"], sealed.commitment, sealed.envelope)
+    left = rows[len(TENDER_SEALED):]
+    notes.append(f"{plan_id}: 招标（价高者得），投标进行中，{len(TENDER_SEALED)} 家已密封投标，另 {len(left)} 家的凭证见下，"
+                 f"在竞买页面 /bid 投标；截止后统一开标（有效投标不少于三家） / a tender (highest price) taking "
+                 f"sealed bids: {len(TENDER_SEALED)} companies have bid, the other {len(left)} below may bid on /bid; "
+                 f"opened together at the deadline (at least three valid bids): tender {tender_id}")
+    return left
+
+
 def _entry(runtime: Runtime, price: int) -> ResultEntry:
     """What the operator types from the signed contract (the result's fields, Q29)."""
     day = china_date(now_us())
@@ -236,7 +286,8 @@ def key_notes(members: list[Member]) -> list[str]:
 
 async def create(runtime: Runtime, clock: DemoClock, members: list[Member], stamp: int,
                  notes: list[str]) -> list[dict[str, Any]]:
-    """The demo's plans; returns the bidders of plan B's session (for the tokens file)."""
+    """The demo's plans; returns the bidders of plan B's session and plan D's tender who have
+    not bid (for the tokens file)."""
     try:
         await _sold(runtime, clock, members, stamp, notes)
         now = now_us()
@@ -249,6 +300,7 @@ async def create(runtime: Runtime, clock: DemoClock, members: list[Member], stam
                      f"three bidders paid their deposits, waiting for the committee's reserve decision (Q26): "
                      f"session {session_id}")
         rows = await _applicants(runtime, clock, plan_b, session_id, start)
+        rows += await _tender(runtime, clock, members, stamp, notes)
         clock.at = now
         plan_c = f"GD-DEMO-{stamp}-C"
         await runtime.plans.draft(_draft(plan_c, _parcel(

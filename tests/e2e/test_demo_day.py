@@ -7,6 +7,7 @@ announcements and its published result."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import stat
@@ -15,10 +16,11 @@ from pathlib import Path
 import httpx
 
 from auction.staff.roles import Role
+from clients.tender import submit_bid
 from clients.verify import verify
 from loadtests.harness import ServerProcess
 from tests.e2e.console_helpers import Account, ConsoleUser
-from tests.e2e.helpers import assert_no_traceback
+from tests.e2e.helpers import WAN, assert_no_traceback
 from tests.e2e.test_run_default import _free_port, _ready, serving, sigterm
 
 MEMBERS = ["demo-member-1", "demo-member-2", "demo-member-3"]
@@ -76,6 +78,19 @@ async def test_the_demo_is_a_trading_day_in_the_browser(data_dir: Path) -> None:
             record = (await http.get(f"/public/sessions/S-{sold}/record.json")).json()
             assert verify(record).startswith(f"一致 VERIFIED S-{sold}:"), record
 
+            # Plan D, a tender taking sealed bids: its reserve sealed by the committee before bids opened,
+            # two companies bid already, the other two are in the tokens file; one of them bids now.
+            tender_id = f"T-{stamp}-D"
+            bidders = [r for r in json.loads((data / "demo-tokens.json").read_text()) if r["method"] == "TENDER"]
+            assert {r["session_id"] for r in bidders} == {tender_id} and len(bidders) == 2, bidders
+            view = (await http.get(f"/tender/{tender_id}")).json()
+            assert view["status"] == "TAKING_BIDS" and view["terms"]["evaluation"] == "HIGHEST_PRICE", view
+            assert view["reserve_commitment"], view
+            done = await asyncio.to_thread(submit_bid, base, tender_id, bidders[0]["token"],
+                                           bidder_no=bidders[0]["bidder_no"], price_fen=3_600 * WAN)
+            assert done.receipt["bidder_no"] == bidders[0]["bidder_no"]
+            assert tender_id in (await http.get("/hall")).text
+
         server = ServerProcess(dsn="", data_dir=data, port=port)  # its address only: started above
         users = {}
         for a in accounts:
@@ -86,7 +101,7 @@ async def test_the_demo_is_a_trading_day_in_the_browser(data_dir: Path) -> None:
         try:
             operator = users["demo-operator"]
             listed = (await operator.get("/console/plans")).text
-            assert all(f"/console/plans/{p}" in listed for p in (sold, waiting, draft))
+            assert all(f"/console/plans/{p}" in listed for p in (sold, waiting, draft, f"{stamp}-D"))
             row = re.search(rf'<tr data-plan-id="{sold}".*?</tr>', listed, re.S)
             assert row and 'data-progress="RESULT_PUBLISHED"' in row.group(0) and "成交 · 合同已签订 · 结果已公示" in row.group(0)
             assert "底价已密封" not in row.group(0)
@@ -101,6 +116,8 @@ async def test_the_demo_is_a_trading_day_in_the_browser(data_dir: Path) -> None:
             assert 'id="plan-progress" data-progress="RESULT_PUBLISHED"' in page
             session = (await operator.get(f"/console/sessions/S-{sold}")).text
             assert f'href="/console/plans/{sold}" id="plan-link"' in session and "成交 / Sold" in session
+            tender = await operator.get(f"/console/tenders/{tender_id}")
+            assert tender.status_code == 200 and "投标中" in tender.text
             # The draft: the committee's form is the next step.
             page = (await operator.get(f"/console/plans/{draft}")).text
             assert f'href="/console/plans/{draft}/committee"' in page

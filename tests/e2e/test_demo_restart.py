@@ -44,9 +44,10 @@ async def test_the_demo_goes_back_into_the_sessions_it_left(data_dir: Path) -> N
     data = data_dir
     first = await _demo(data)
     assert "尚无演示场次，新建一对 / no demo sessions yet: creating a pair" in first
-    listing, auction, planned = _sessions(data)
+    listing, auction, planned, tender = _sessions(data)
     assert listing.startswith("DEMO-L-") and auction.startswith("DEMO-A-")
     assert planned.startswith("S-GD-DEMO-")  # the demo plan waiting for its reserve (auction/demo/day.py)
+    assert tender.startswith("T-GD-DEMO-")  # the demo tender taking sealed bids
     # Deposits arrive on the auction's sub-accounts; one from another company's account is held for refund.
     assert first.count("保证金 600 万元 已到账子账户") == 4 and first.count("deposit arrived: qualified") == 4
     assert "付款人为另一公司，不计入保证金，交易结束后退还 / arrived from another company's account: held for " \
@@ -57,6 +58,7 @@ async def test_the_demo_goes_back_into_the_sessions_it_left(data_dir: Path) -> N
     again = await _demo(data)
     assert "上次的演示场次 / the demo sessions left from the last run:" in again
     assert f"{listing}: 挂牌 / listing，未结束" in again and f"{auction}: 拍卖 / auction，未结束" in again
+    assert f"{tender}: 招标，投标中（密封） / tender: Taking sealed bids" in again
     assert "继续使用未结束的演示场次，凭证不变" in again and "same tokens" in again
     assert (data / "demo-tokens.json").read_text() == tokens
     assert "新建一对" not in again
@@ -85,6 +87,8 @@ async def test_the_demo_goes_back_into_the_sessions_it_left(data_dir: Path) -> N
             # Every earlier session ended: a new pair, said so.
             await command(listing, "terminate")
             await command(planned, "terminate")
+            r = await api.post(f"/api/tenders/{tender}/terminate", json={"reason": "演示 / demo"})
+            assert r.status_code == 200, r.text
             fresh = await _demo(data)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -94,5 +98,6 @@ async def test_the_demo_goes_back_into_the_sessions_it_left(data_dir: Path) -> N
             server.kill()
             server.wait()
     assert f"{listing}: 挂牌 / listing，已终止 / terminated" in fresh
+    assert f"{tender}: 招标，已结束 / tender: Ended" in fresh
     assert "上次的演示场次均已结束，新建一对演示场次和凭证 / the earlier demo sessions have all ended" in fresh
-    assert not set(_sessions(data)) & {listing, auction, planned}
+    assert not set(_sessions(data)) & {listing, auction, planned, tender}
