@@ -29,7 +29,7 @@ then the clock follows real time again.
   the hour before, four companies qualified by their deposits. Two of them have
   sealed their bids already (as clients/tender.py does); the other two are printed
   with their tokens, to bid on the bidder page (`/bid`) or with `clients.tender_cli`.
-  Bids close about half an hour after start-up and are opened together then (the
+  Bids close some 20 minutes after start-up and are opened together then (the
   tender's timer): with at least three bids the highest price wins, and the award,
   the contract and the deadlines follow on the tender's console page.
 """
@@ -46,7 +46,7 @@ from auction.adapters.sealing import signatures
 from auction.adapters.sealing.tender_bids import seal_bid
 from auction.bootstrap import Runtime
 from auction.documents.landchina import Installment, ResultEntry
-from auction.domain.china import china_date
+from auction.domain.china import china_date, chinese_time
 from auction.domain.codes import Rejected
 from auction.domain.bidding.commands import PlaceBid
 from auction.domain.money import format_wan
@@ -75,7 +75,7 @@ SOLD_STARTS_IN = SECOND // 2  # plan A's auction: at once, with a short countdow
 SOLD_COUNTDOWN = 2 * SECOND
 STARTS_IN = 20 * MINUTE  # plan B: inside the hour before the start (Q26), time to sign in and sign
 FLOOR_PRICE = 450_000  # fen per m² of floor area (区域楼面地价, Q26)
-TENDER_OPEN_FOR = 30 * MINUTE  # plan D: bids taken for about half an hour from start-up, then opened
+TENDER_OPEN_FOR = 20 * MINUTE  # plan D: bids taken for some 20 minutes from start-up (as plan B starts), then opened
 TENDER_SEALED = (3_612_345_600, 3_588_000_000)  # fen (3,612.3456 and 3,588 万元): the two bids the demo seals
 PLACE_AND_METHOD = {PlanMethod.AUCTION: "网上拍卖", PlanMethod.TENDER: "网上招标"}
 
@@ -261,9 +261,10 @@ async def _tender(runtime: Runtime, clock: DemoClock, members: list[Member], sta
         await runtime.tenders.submit(tender_id, row["bidder_no"], sealed.commitment, sealed.envelope)
     left = rows[len(TENDER_SEALED):]
     notes.append(f"{plan_id}: 招标（价高者得），投标进行中，{len(TENDER_SEALED)} 家已密封投标，另 {len(left)} 家的凭证见下，"
-                 f"在竞买页面 /bid 投标；截止后统一开标（有效投标不少于三家） / a tender (highest price) taking "
-                 f"sealed bids: {len(TENDER_SEALED)} companies have bid, the other {len(left)} below may bid on /bid; "
-                 f"opened together at the deadline (at least three valid bids): tender {tender_id}")
+                 f"在竞买页面 /bid 投标；{chinese_time(deadline)} 投标截止并统一开标（有效投标不少于三家） / a tender "
+                 f"(highest price) taking sealed bids: {len(TENDER_SEALED)} companies have bid, the other {len(left)} "
+                 f"below may bid on /bid; bids close and are opened together at {chinese_time(deadline)} CST (at least "
+                 f"three valid bids): tender {tender_id}")
     return left
 
 
