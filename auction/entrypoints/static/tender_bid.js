@@ -99,12 +99,14 @@
 
   /* The button only while a bid is taken (TAKING_BIDS) and this tab has not bid yet; else why not. */
   function renderForm() {
-    const open = view.status === "TAKING_BIDS" && serverNowUs() < usOf(view.terms.bid_deadline);
+    // Past the deadline by the server's clock the bids are closed, before the next answer says so.
+    const late = view.status === "TAKING_BIDS" && serverNowUs() >= usOf(view.terms.bid_deadline);
+    const status = late ? "BIDS_CLOSED" : view.status;
     const reason = kept ? A.tp("js.tender_bid_kept")
-      : open ? "" : `${A.t("js.tender_cannot_bid")}：${A.tp(`tender.status.${view.status}`)}`;
-    $("seal-submit").disabled = busy || !open || kept !== null;
+      : status === "TAKING_BIDS" ? "" : `${A.t("js.tender_cannot_bid")}：${A.tp(`tender.status.${status}`)}`;
+    $("seal-submit").disabled = busy || status !== "TAKING_BIDS" || kept !== null;
     $("bid-closed").textContent = reason;
-    $("bid-closed").dataset.status = view.status;
+    $("bid-closed").dataset.status = status;
   }
 
   function renderOpened() {
