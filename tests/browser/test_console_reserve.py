@@ -47,6 +47,7 @@ async def test_the_pages_sealing_and_signing_are_the_servers(
     errors = collect_errors(page)
     await page.goto(f"{server.http}/console/login")
     await page.add_script_tag(url="/static/keystore.js")
+    await page.add_script_tag(url="/static/sealing.js")
     await page.add_script_tag(url="/static/reserve.js")
 
     sealer = ReserveSealer.generate()

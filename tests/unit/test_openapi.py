@@ -24,7 +24,7 @@ KEY = "k" * 32
 # Pages for people, not described (the document says so): the console (its downloads too: the same
 # records are under /api/ with the key), the hall, the portal, the bidder page and its files, the
 # public lists and document pages, the language switch.
-PAGES = re.compile(r"/(console|portal|hall)(/.*)?|/|/bid|/favicon\.ico|/i18n\.js|/lang/\{lang\}|/static/\{path\}"
+PAGES = re.compile(r"/(console|portal|hall)(/.*)?|/|/bid(/tender)?|/favicon\.ico|/i18n\.js|/lang/\{lang\}|/static/\{path\}"
                    r"|/public/(announcements|results)(/\{document_id\})?")
 
 

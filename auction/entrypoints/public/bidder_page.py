@@ -4,7 +4,9 @@ The page is plain JavaScript served as files (no build step). It signs in
 with the bidding token: `POST /bid/session` tells which session the token is
 for (and the announced parcel facts, for a session made from a supply plan),
 then the page speaks docs/protocol.md over `/ws` with that token, like any
-client. The token stays in the tab (sessionStorage), never in a cookie,
+client. A tender's token (RULES 6) is answered with its tender instead, and the
+page goes on to `/bid/tender`, which seals the bid in the browser and posts it
+(docs/protocol.md section 10). The token stays in the tab (sessionStorage), never in a cookie,
 so no other site can make the browser use it.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +32,11 @@ from auction.entrypoints.http.limits import TokenGuess, address_of
 from auction.services.deadlines import DeadlineService
 from auction.services.plans import PlanService
 from auction.services.session import now_us
+from auction.services.tender import TenderService
 from auction.settings import Settings
 from auction.store import sessions as session_rows
 from auction.store.events import to_micros
+from auction.store.tender.log import TenderLogin
 from auction.store.database import DATABASE_ERRORS
 
 # Shared by the console and the bidder page, so it sits beside both (auction/entrypoints/static).
@@ -45,13 +50,20 @@ def _refused(code: Code, status: int) -> JSONResponse:
     return JSONResponse({"error": Rejected(code).rejection.to_dict()}, status_code=status)
 
 
-async def bid_page(request: Request) -> Response:
-    return FileResponse(STATIC / "bid.html", media_type="text/html; charset=utf-8",
-                        headers={"cache-control": "no-store"})
+def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
+    async def page(request: Request) -> Response:
+        return FileResponse(STATIC / name, media_type="text/html; charset=utf-8", headers={"cache-control": "no-store"})
+    return page
+
+
+bid_page = _page("bid.html")
+# A tender's bidder (RULES 6.2): the bid sealed in the page and posted over HTTP, no WebSocket.
+tender_bid_page = _page("tender_bid.html")
 
 
 async def which_session(request: Request, settings: Settings) -> Response:
-    """`{"token"}` -> `{"session_id", "bidder_no"}` for a valid, unexpired token."""
+    """`{"token"}` -> `{"session_id", "bidder_no"}` for a valid, unexpired session token, or
+    `{"tender_id", "bidder_no"}` for a tender's (its bidder page is `/bid/tender`)."""
     # The same limit as the WebSocket hello's, in the same count: failed tokens per client address
     # and minute (auction/entrypoints/http/limits.py). Any string is a guess, counted before the
     # look-up and taken back when good; over the limit a wrong token is refused as a guess (429), a
@@ -73,12 +85,16 @@ async def which_session(request: Request, settings: Settings) -> Response:
         return problem(r, guess.retry_after()) if guess.blocked else _refused(r.code, 401)
     if not 16 <= len(token) <= 200 or not storable_text(token):
         return refused()
+    digest = hashlib.sha256(token.encode()).digest()
     try:
-        row = await session_rows.bidder_by_token(
-            request.state.service.store.pool, hashlib.sha256(token.encode()).digest()
-        )
+        row = await session_rows.bidder_by_token(request.state.service.store.pool, digest)
+        tender = None if row is not None else await tender_bidder(request, digest)
     except DATABASE_ERRORS:
         return _refused(Code.SERVICE_UNAVAILABLE, 503)
+    if tender is not None:  # a tender's token: its page seals and posts the bid over HTTP (docs/protocol.md 10)
+        guess.good()
+        return JSONResponse({"tender_id": tender.tender_id, "bidder_no": tender.bidder_no},
+                            headers={"cache-control": "no-store"})
     if row is None or to_micros(row.expires_at) <= now_us():
         return refused()
     guess.good()
@@ -87,6 +103,12 @@ async def which_session(request: Request, settings: Settings) -> Response:
     if parcel is not None:
         body["parcel"] = parcel
     return JSONResponse(body, headers={"cache-control": "no-store"})
+
+
+async def tender_bidder(request: Request, digest: bytes) -> TenderLogin | None:
+    """The tender bidder (RULES 6) a token's hash names, while its token is valid."""
+    tenders: TenderService | None = getattr(request.state, "tenders", None)
+    return None if tenders is None else await tenders.bidder_of(digest)
 
 
 async def announced_parcel(request: Request, settings: Settings, session_id: str) -> dict[str, Any] | None:
@@ -124,7 +146,7 @@ def session_endpoint(settings: Settings) -> Endpoint:
 
     return Endpoint("POST", "/bid/session", session_of_token, doc=Doc(
         "竞买人登录 / Which session a bidding token is for: {session_id, bidder_no} and the announced parcel "
-        "facts. The token travels in the JSON body, not in a header; wrong tokens count against the "
+        "facts; for a tender's token {tender_id, bidder_no} (no session_id). The token travels in the JSON body, not in a header; wrong tokens count against the "
         "client address's limit (401 INVALID_TOKEN, then 429 TOKEN_ATTEMPTS_LIMIT); a body without a string "
         "token is refused as such (422 MALFORMED_JSON or INVALID_FIELD) and not counted",
         obj("token", token={"type": "string", "minLength": 16, "maxLength": 200,
@@ -137,5 +159,6 @@ def routes(settings: Settings) -> list[Route | Mount]:
     return [
         Route("/favicon.ico", no_icon, methods=["GET"]),
         Route("/bid", bid_page, methods=["GET"]),
+        Route("/bid/tender", tender_bid_page, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]

@@ -1,5 +1,6 @@
 /* The bidder's page: sign in with the bidding token, follow the session, bid with a
- * confirmation step (万元 and 大写), see every answer in plain Chinese. In a session of
+ * confirmation step (万元 and 大写), see every answer in plain Chinese. A tender's token
+ * goes on to the tender's bid page (/bid/tender, tender_bid.js), the token kept in the tab. In a session of
  * signed bids every bid is signed with this browser's own key (bid_signing.js); every
  * ack's receipt is kept and offered for `auction-verify --receipts`. */
 "use strict";
@@ -7,7 +8,8 @@
 (() => {
   const A = window.Auction;
   const $ = (id) => document.getElementById(id);
-  const STORE_KEY = "auction.bidder";
+  const STORE_KEY = "auction.bidder";  // {token, session_id | tender_id, bidder_no}: tender_bid.js reads it too
+  const TENDER_PAGE = "/bid/tender";
 
   let feed = null;
   let me = null;  // my bidder number
@@ -49,9 +51,14 @@
         $("signin-error").textContent = A.rejectionText(body.error || { code: "INVALID_TOKEN" });
         return;
       }
+      $("token").value = "";
+      if (body.tender_id) {  // a tender's token (RULES 6.2): its own page seals the bid and posts it
+        sessionStorage.setItem(STORE_KEY, JSON.stringify({ token, tender_id: body.tender_id, bidder_no: body.bidder_no }));
+        location.assign(TENDER_PAGE);
+        return;
+      }
       const who = { token, session_id: body.session_id, bidder_no: body.bidder_no, parcel: body.parcel || null };
       sessionStorage.setItem(STORE_KEY, JSON.stringify(who));
-      $("token").value = "";
       start(who);
     } catch (e) {
       $("signin-error").textContent = A.tp("js.cannot_reach");
@@ -450,6 +457,7 @@
     $("signin-form").requestSubmit();
   } else {
     const who = saved();
-    if (who && who.token && who.session_id) start(who);
+    if (who && who.token && who.tender_id) location.replace(TENDER_PAGE);
+    else if (who && who.token && who.session_id) start(who);
   }
 })();

@@ -1,10 +1,9 @@
 // The reserve decision in the committee member's browser (Q26, docs/rules.md).
 //
 // The amount is sealed here, to the escrow public key, with exactly the server's
-// scheme (auction/adapters/sealing/escrow.py): an ephemeral X25519 key agrees a
-// secret with the escrow key; HKDF-SHA256 (no salt, info "land-auction reserve
-// v1|" + session id) derives an AES-256-GCM key; the session id is the associated
-// data. The commitment is SHA-256 over "<fen>:<salt>" (domain/bidding/session.py
+// scheme (auction/adapters/sealing/escrow.py; static/sealing.js, shared with the
+// tender bidder's page): info "land-auction reserve v1|" + session id, the session
+// id the associated data. The commitment is SHA-256 over "<fen>:<salt>" (domain/bidding/session.py
 // reserve_commitment). The form posts only the commitment and the envelope: the
 // amount field has no name, so the amount and the salt never leave the browser.
 //
@@ -20,29 +19,9 @@ const INFO = "land-auction reserve v1|";
 const DB = "auction-committee";
 const te = new TextEncoder();
 
-const { hex } = window.AuctionKeys;  // keystore.js: the keys kept in IndexedDB
-
-function unhex(text) {
-  if (!/^([0-9a-f]{2})*$/.test(text)) throw new Error("not hex");
-  const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function concat(a, b) {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
-async function sha256Hex(text) {
-  return hex(await crypto.subtle.digest("SHA-256", te.encode(text)));
-}
-
-function newSalt() {
-  return hex(crypto.getRandomValues(new Uint8Array(16)));
-}
+// sealing.js: the escrow scheme, shared with the tender bidder's page; keystore.js: the keys kept in IndexedDB.
+const { hex, unhex, keyIdOf, newSalt, sealTo } = window.Sealing;
+const sha256Hex = (text) => window.Sealing.sha256Hex(text);
 
 // "8000.5" 万元 -> "80005000000" fen, as digits (no floating point); null if not a valid amount.
 function wanToFen(text) {
@@ -60,35 +39,15 @@ function yuanToFen(text) {
   return fen === "" ? null : fen;
 }
 
-async function keyIdOf(rawPublic) {
-  return hex(await crypto.subtle.digest("SHA-256", concat(te.encode("escrow-key-id:"), rawPublic))).slice(0, 16);
-}
-
 function commitmentOf(fen, salt) {
   return sha256Hex(`${fen}:${salt}`);
 }
 
-// The envelope, as escrow.py ReserveSealer.seal makes it.
+// The envelope, as escrow.py ReserveSealer.seal makes it: bound to the session (info and aad).
 async function sealReserve(escrowPublicHex, sessionId, fen, salt) {
-  const escrowRaw = unhex(escrowPublicHex);
-  const escrow = await crypto.subtle.importKey("raw", escrowRaw, { name: "X25519" }, false, []);
-  const ephemeral = await crypto.subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
-  const shared = await crypto.subtle.deriveBits({ name: "X25519", public: escrow }, ephemeral.privateKey, 256);
-  const ikm = await crypto.subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]);
-  const aes = await crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: te.encode(INFO + sessionId) },
-    ikm, { name: "AES-GCM", length: 256 }, false, ["encrypt"]);
-  const nonce = crypto.getRandomValues(new Uint8Array(12));
-  const plain = te.encode(`{"amount": ${fen}, "salt": "${salt}"}`);  // json.dumps's own spacing
-  const body = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv: nonce, additionalData: te.encode(sessionId), tagLength: 128 }, aes, plain);
-  const ephemeralRaw = new Uint8Array(await crypto.subtle.exportKey("raw", ephemeral.publicKey));
-  return {
-    commitment: await commitmentOf(fen, salt),
-    key_id: await keyIdOf(escrowRaw),
-    nonce_hex: hex(nonce),
-    ciphertext_hex: hex(concat(ephemeralRaw, new Uint8Array(body))),
-  };
+  const plain = `{"amount": ${fen}, "salt": "${salt}"}`;  // json.dumps's own spacing
+  const sealed = await sealTo(escrowPublicHex, INFO + sessionId, sessionId, plain);
+  return { commitment: await commitmentOf(fen, salt), ...sealed };
 }
 
 // domain/plan/plans.py decision_record: json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False).

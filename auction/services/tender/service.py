@@ -154,12 +154,18 @@ class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand])
         return TenderQualified(drawn.bidder_no, drawn.token, drawn.expires_at, tender_id)
 
     async def login(self, tender_id: str, token: str) -> TenderLogin:
-        found = await self.store.login(token_hash(token))
-        if found is None or found.expires_at <= to_datetime(self.clock()):
+        found = await self.bidder_of(token_hash(token))
+        if found is None:
             raise Rejected(Code.INVALID_TOKEN)
         if found.tender_id != tender_id:
             raise Rejected(Code.WRONG_SESSION)
         return found
+
+    async def bidder_of(self, token_digest: bytes) -> TenderLogin | None:
+        """The bidder a token (by its SHA-256) names, in whichever tender, while it is valid:
+        `login`'s look-up, and the bidder page's (`POST /bid/session`), which has no tender id."""
+        found = await self.store.login(token_digest)
+        return None if found is None or found.expires_at <= to_datetime(self.clock()) else found
 
     async def submit(self, tender_id: str, bidder_no: int, commitment: str, envelope: tc.Envelope) -> SealedBidReceived:
         """投标: the sealed bid recorded; its event is the receipt."""
