@@ -22,7 +22,7 @@ from auction.entrypoints.api.plans import PlansApi
 from auction.entrypoints.api.publication import PublicationApi
 from auction.entrypoints.api.routes import method_not_allowed, open_routes
 from auction.entrypoints.api.records import RecordsApi
-from auction.entrypoints.api.tenders import TendersApi, bidder_endpoints
+from auction.entrypoints.api.tenders import BID_PATH, TendersApi, bidder_endpoints
 from auction.entrypoints.console.pages import ConsolePages
 from auction.entrypoints.http import i18n
 from auction.entrypoints.http import metrics as metrics_route
@@ -86,7 +86,7 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
     # the sessions' signed logs and public records, the documents' exports (/public/...), the bidders' token
     # routes (/bid/session; tenders, RULES 6: /tender/...).
     public = [*transparency_endpoints(), *public_exports(settings, layout), session_endpoint(settings),
-              *bidder_endpoints()]
+              *bidder_endpoints(settings)]
 
     async def not_found(request: Request, exc: Exception) -> Response:
         # A person in a browser (a GET under the pages' paths) gets a page in the layout; the
@@ -120,7 +120,8 @@ def create_app(settings: Settings, dsn: str, *, migration_dsn: str | None = None
         exception_handlers={404: not_found, 405: not_allowed},
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,  # inside the audit: a 413 is recorded
-                       smaller={bank_webhook.PATH: bank_webhook.MAX_BODY})
+                       smaller={bank_webhook.PATH: bank_webhook.MAX_BODY},
+                       larger=((BID_PATH, settings.tender_bid_max_bytes),))  # a sealed bid carries its proposal
     app.add_middleware(ApiAudit, operator_key=settings.operator_key)  # every console action and POST /api/... (README, Security)
     app.add_middleware(SafePath)  # outside it: a path with NUL names nothing and cannot be stored
     app.add_middleware(SecurityHeaders)

@@ -98,6 +98,8 @@ class Settings:
     # Input edges (README "Security"): the largest HTTP request body, the time a client has
     # to send its request headers, and the address public pages and the feed link to.
     max_body_bytes: int = 1024 * 1024
+    # A sealed tender bid carries its proposal file (base64, then hex in the envelope: some 2.7 bytes a byte).
+    tender_bid_max_bytes: int = 24 * 1024 * 1024
     header_timeout_seconds: float = 10.0
     public_base_url: str = ""  # "": http://{host}:{port}
 
@@ -171,6 +173,7 @@ class Settings:
             log_level=e.get("AUCTION_LOG_LEVEL", "INFO"),
             stand_ins=_bool(e, "AUCTION_STAND_INS", False),
             max_body_bytes=_int(e, "AUCTION_MAX_BODY_BYTES", 1024 * 1024),
+            tender_bid_max_bytes=_int(e, "AUCTION_TENDER_BID_MAX_BYTES", 24 * 1024 * 1024),
             header_timeout_seconds=float(e.get("AUCTION_HEADER_TIMEOUT_SECONDS") or "10"),
             public_base_url=e.get("AUCTION_PUBLIC_BASE_URL", ""),
             sign_in_free_failures=_int(e, "AUCTION_SIGN_IN_FREE_FAILURES", 5),

@@ -101,6 +101,16 @@ async def test_a_tender_bidder_seals_its_bid_in_the_browser(
         await page.fill("#price", TYPED)
         await expect(page.locator("#price-words")).to_have_text("人民币伍仟叁佰零壹万贰仟叁佰肆拾伍元整")
         await page.fill("#price", "")
+        # A file larger than one sealed bid can carry is refused in the page, before anything is sealed or sent.
+        most = (await api.http.get(f"/tender/{tender_id}")).json()["proposal_max_bytes"]
+        assert most >= 9_000_000  # some 9 MB within the sealed bid's 24 MiB (base64, then hex)
+        await page.set_input_files("#proposal", {"name": "大文件.bin", "mimeType": "application/octet-stream",
+                                                  "buffer": b"\0" * (most + 1)})
+        await page.fill("#price", TYPED)
+        await page.check("#irrevocable")
+        await page.click("#seal-submit")
+        await expect(page.locator("#bid-error")).to_contain_text("超过一份密封投标可携带的")
+        await expect(page.locator("#bid-error")).to_have_attribute("data-code", "BODY_TOO_LARGE")
         await seal_and_submit(page, TYPED, PROPOSAL)
         await expect(page.locator("#receipt-card")).to_be_visible(timeout=TIMEOUT_MS)
         salt = await page.locator("#r-salt").text_content() or ""

@@ -424,6 +424,16 @@ async def test_oversized_bodies_get_413_before_they_are_read(server_factory: Cal
     status, _, body = await _raw_http(server, b"POST /bank/notifications HTTP/1.1\r\nHost: x\r\n"
                                       b"Content-Type: application/json\r\nContent-Length: 2000000\r\n\r\n{")
     assert status == 413 and json.loads(body)["error"]["details"] == {"maximum": 16 * 1024}, body
+    # A sealed tender bid carries its proposal file: its path takes more (AUCTION_TENDER_BID_MAX_BYTES, 24 MiB),
+    # so a body over the global limit reaches the route (no token: 422), and one over its own is refused.
+    padded = b'{"pad": "' + b"x" * 200_000 + b'"}'
+    status, _, body = await _raw_http(server, b"POST /tender/T-none/bid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                      b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(padded)
+                                      + padded)
+    assert status != 413 and json.loads(body)["error"]["code"] == "INVALID_TOKEN", (status, body)
+    status, _, body = await _raw_http(server, b"POST /tender/T-none/bid HTTP/1.1\r\nHost: x\r\n"
+                                      b"Content-Type: application/json\r\nContent-Length: 30000000\r\n\r\n{")
+    assert status == 413 and json.loads(body)["error"]["details"] == {"maximum": 24 * 1024 * 1024}, body
     # Under the limit, chunked: an ordinary answer.
     status, _, body = await _raw_http(server, b"POST /api/sessions HTTP/1.1\r\nHost: x\r\n" + auth +
                                       b"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")

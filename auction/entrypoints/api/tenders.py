@@ -41,7 +41,7 @@ from auction.domain.tender.events import RankedBid
 from auction.domain.tender.status import tender_status
 from auction.domain.tender.tender import TenderState
 from auction.domain.tender.terms import Criterion, Evaluation
-from auction.entrypoints.api.guard import RetryLater, json_body, refusing, text_field
+from auction.entrypoints.api.guard import Handler, RetryLater, json_body, refusing, text_field
 from auction.entrypoints.api.inputs import instant
 from auction.entrypoints.api.operator import _reason
 from auction.entrypoints.api.plans import MEMBER_ID, plan_id_of
@@ -260,18 +260,33 @@ class TendersApi(RouteTable):
         return await self._shown(request, await _service(request).terminate(tender_id_of(request), _reason(body)))
 
 
-@refusing
-async def public_tender(request: Request) -> Response:
-    """The public view; with a bidder's token (`Authorization: Bearer bt_...`) also its own number,
-    which the token was issued without (RULES 3.5) and the sealed bid is bound to."""
-    tender_id = tender_id_of(request)
-    service = _service(request)
-    view = tender_view(await service.fresh_state(tender_id), _escrow_hex(request))
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if token.startswith(TOKEN_PREFIX):  # a bidding token (an operator's key is not one: ignored)
-        login = await _login(request, tender_id, token)
-        view["you"] = {"bidder_no": login.bidder_no}
-    return JSONResponse(view)
+# The sealed bid's own body limit (app.py `BodyLimit`): the proposal file travels in it.
+BID_PATH = re.compile(r"/tender/[^/]+/bid")
+BID_OVERHEAD = 4096  # bytes of the body besides the proposal: the JSON, the price, salt, digest, commitment
+
+
+def proposal_max_bytes(bid_max_bytes: int) -> int:
+    """The largest proposal file a sealed bid of `bid_max_bytes` can carry: base64 in the sealed JSON
+    (4/3), then the ciphertext in hex (2): 8/3 bytes of body a byte of file."""
+    return max(0, (bid_max_bytes - BID_OVERHEAD) * 3 // 8)
+
+
+def public_tender(settings: Settings) -> Handler:
+    @refusing
+    async def shown(request: Request) -> Response:
+        """The public view; with a bidder's token (`Authorization: Bearer bt_...`) also its own number,
+        which the token was issued without (RULES 3.5) and the sealed bid is bound to."""
+        tender_id = tender_id_of(request)
+        service = _service(request)
+        view = tender_view(await service.fresh_state(tender_id), _escrow_hex(request))
+        view["proposal_max_bytes"] = proposal_max_bytes(max(settings.tender_bid_max_bytes, settings.max_body_bytes))
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if token.startswith(TOKEN_PREFIX):  # a bidding token (an operator's key is not one: ignored)
+            login = await _login(request, tender_id, token)
+            view["you"] = {"bidder_no": login.bidder_no}
+        return JSONResponse(view)
+
+    return shown
 
 
 async def _login(request: Request, tender_id: str, token: str) -> TenderLogin:
@@ -318,13 +333,14 @@ SEALED_BID = obj(
                  ciphertext={"type": "string"}))
 
 
-def bidder_endpoints() -> list[Endpoint]:
+def bidder_endpoints(settings: Settings) -> list[Endpoint]:
     """The bidders' routes (their token, no operator key): routed by app.py from this list, which
     GET /api/openapi.json describes."""
     return [
-        Endpoint("GET", "/tender/{tender_id}", public_tender, doc=Doc(
-            "招标公告 / A tender as the public sees it: terms, escrow public key, opening, result; with a "
-            "bidding token (Authorization: Bearer bt_...) also `you: {bidder_no}`", security=(None, "bidderToken"))),
+        Endpoint("GET", "/tender/{tender_id}", public_tender(settings), doc=Doc(
+            "招标公告 / A tender as the public sees it: terms, escrow public key, opening, result, the largest "
+            "proposal file a sealed bid takes (`proposal_max_bytes`); with a bidding token (Authorization: Bearer "
+            "bt_...) also `you: {bidder_no}`", security=(None, "bidderToken"))),
         Endpoint("POST", "/tender/{tender_id}/bid", submit_bid, 201, doc=Doc(
             "投标 / A sealed bid (the commitment and the envelope only); answers its receipt",
             SEALED_BID, security=("bidderToken",))),

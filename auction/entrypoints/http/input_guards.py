@@ -52,18 +52,27 @@ class SafePath:
 
 class BodyLimit:
     """`max_bytes` for every path; `smaller` holds paths with a lower limit of their own (the bank
-    webhook's 16 KiB), so that a body over both is refused with the limit that path keeps."""
+    webhook's 16 KiB), so that a body over both is refused with the limit that path keeps;
+    `larger`, path patterns that may take more (a sealed tender bid with its proposal file)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, smaller: dict[str, int] | None = None) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, smaller: dict[str, int] | None = None,
+                 larger: tuple[tuple[re.Pattern[str], int], ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.smaller = smaller or {}
+        self.larger = larger
+
+    def limit(self, path: str) -> int:
+        for pattern, max_bytes in self.larger:
+            if pattern.fullmatch(path):
+                return max(self.max_bytes, max_bytes)
+        return min(self.max_bytes, self.smaller.get(path, self.max_bytes))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        max_bytes = min(self.max_bytes, self.smaller.get(scope["path"], self.max_bytes))
+        max_bytes = self.limit(scope["path"])
         too_large = Rejected(Code.BODY_TOO_LARGE, maximum=max_bytes)
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > max_bytes):

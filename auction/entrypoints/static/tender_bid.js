@@ -130,6 +130,9 @@
 
   function render() {
     if (!view) return;
+    if (typeof view.proposal_max_bytes === "number") {
+      A.setText("proposal-max", A.tp("js.tender_file_max", { max: megabytes(view.proposal_max_bytes) }));
+    }
     renderTerms();
     renderStatus();
     renderForm();
@@ -199,6 +202,20 @@
     };
   }
 
+  /* '12.3 MB': a file's size as the refusal and the hint state it. */
+  function megabytes(bytes) {
+    return `${(bytes / 1e6).toFixed(1)} MB`;
+  }
+
+  /* The file's size against what one sealed bid can carry (the server's `proposal_max_bytes`):
+   * refused here, before the sealing, rather than as the server's 413 after the upload. */
+  function fileTooLarge() {
+    const file = $("proposal").files[0];
+    const max = view.proposal_max_bytes;
+    if (!file || typeof max !== "number" || file.size <= max) return null;
+    return { code: "BODY_TOO_LARGE", text: A.tp("js.tender_file_too_large", { size: megabytes(file.size), max: megabytes(max) }) };
+  }
+
   async function proposalBytes() {
     const file = $("proposal").files[0];
     return file ? new Uint8Array(await file.arrayBuffer()) : new Uint8Array(0);
@@ -218,6 +235,11 @@
     } catch (e) {
       refuse({ text: e.message });  // parseWan's words, both languages
       $("price").focus();
+      return;
+    }
+    const tooLarge = fileTooLarge();
+    if (tooLarge) {
+      refuse(tooLarge);
       return;
     }
     if (!$("irrevocable").checked) {
