@@ -283,6 +283,23 @@ class DeadlineService(Service):
             return await self.tenders.store.plan_of(session_id)
         return await plan_rows.plan_of_session(self.pool, session_id)
 
+    async def announced_deposit_deadline(self, sale_id: str) -> int | None:
+        """The deposit deadline the announcement of the sale's plan states (µs UTC), if any:
+        an application's default (the desk's API and the portal). For a tender never after
+        its registration closes, which its bid deadline may bring forward."""
+        plan_id = await self.plan_of(sale_id) if self.plans is not None else None
+        if self.plans is None or plan_id is None:
+            return None
+        schedule = (await self.plans.state(plan_id)).schedule
+        if schedule is None:
+            return None
+        deadline: int = schedule.deposit_deadline
+        if self.tenders is not None and await self.tenders.is_tender(sale_id):
+            terms = (await self.tenders.fresh_state(sale_id)).terms
+            assert terms is not None
+            deadline = min(deadline, terms.registration_closes_at)
+        return deadline
+
     # ------------------------------------------------------------------
     # timers and catching up
 

@@ -13,17 +13,19 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
+from auction.domain.china import chinese_minute
 from auction.domain.companies import USCC_ALPHABET, uscc_check_char
 from auction.staff.roles import Role
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, FakeBank, now_iso
 from tests.e2e.console_helpers import ConsoleUser, csrf_of, error_code, make_accounts, signed_in
 from tests.e2e.helpers import WAN, Api, WsClient, assert_token_refused, close_all
-from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, announced_plan, ok, session_of
+from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, announced_plan, iso, ok, session_of
 from tests.e2e.test_staff_anonymity import Company, links, qualification_times, staff_documents
 
 START_IN = 35.0  # seconds from the announcement to the start: room for registering, applying and paying
@@ -33,6 +35,7 @@ WINNING_BID = 5_100 * WAN
 PASSWORD = "青山绿水-land-2026"
 SUB_ACCOUNT = re.compile(r'id="sub-account">(\d{13})<')
 TOKEN = re.compile(r'id="token">(bt_[A-Za-z0-9_-]+)<')
+TENDER_START_IN = 600.0  # bids open long after the test ends: applications stay open, nobody waits for a time
 
 
 def new_uscc() -> str:
@@ -77,6 +80,12 @@ class Bidder(ConsoleUser):
         assert token is not None, r.text[:2000]
         assert f'href="/bid#token={token.group(1)}"' in r.text  # in the fragment: never sent to a server
         return token.group(1)
+
+
+def parcel_of(page: str, plan_id: str) -> str:
+    """The parcel's card on /portal/parcels ('' when it is not listed)."""
+    found = re.search(rf'<section class="card parcel" id="parcel-{re.escape(plan_id)}".*?</section>', page, re.S)
+    return found.group(0) if found else ""
 
 
 def field_error(page: str, name: str) -> str:
@@ -256,3 +265,78 @@ async def test_sign_in_backs_off_per_code_and_address(server_factory: Callable[.
     finally:
         await owner.close()
         await guesser.close()
+
+
+async def test_a_company_applies_to_a_tender_takes_its_token_and_sees_its_status_then_its_result(
+    server_factory: Callable[..., ServerProcess]
+) -> None:
+    """A tender plan (招标, RULES 6) in the portal: listed before its tender exists (no applying
+    yet), then with the tender's status, bid deadline and opening; the company applies, the fake
+    bank's deposit qualifies it with no clerk, its credentials are the tender's token, which signs
+    in on /bid as the tender's bidder. Before the end its pages show nothing of another applicant
+    (one made at the desk, qualified too); once the tender is terminated, its own result and refund.
+    Nobody waits for the plan's times: bids open long after the test."""
+    server = server_factory(stand_ins=False, **COMPRESSED, **BANK_ENV)
+    server.start()
+    tag = uuid.uuid4().hex[:6]
+    c = Company(f"曲靖招标置业有限公司{tag}", new_uscc())
+    other = Company(f"云南丁投资有限公司{tag}", new_uscc())
+    api, bank, alice = Api(server), FakeBank(server), Bidder(server)
+    try:
+        plan_id, start = await announced_plan(api, "TENDER", start_in=TENDER_START_IN)
+        assert (await alice.register(c)).status_code == 303
+        card = parcel_of((await alice.get("/portal/parcels")).text, plan_id)
+        assert 'data-method="TENDER"' in card and "招标尚未设立" in card and "/apply" not in card, card
+
+        # The tender: listed with its status, bid deadline and opening where an auction's start stands.
+        deadline = start + timedelta(seconds=60)
+        opening = deadline + timedelta(seconds=30)
+        created = await ok(api, f"/api/plans/{plan_id}/tender", {
+            "evaluation": "HIGHEST_PRICE", "reserve_fen": RESERVE, "bid_deadline": iso(deadline),
+            "opening_at": iso(opening)}, 201)
+        tender_id = created["tender_id"]
+        card = parcel_of((await alice.get("/portal/parcels")).text, plan_id)
+        assert f'data-session="{tender_id}"' in card and "招标" in card, card
+        assert 'data-status="BIDS_NOT_OPEN"' in card and "尚未开始投标" in card
+        assert chinese_minute(int(deadline.timestamp() * 1e6)) in card
+        assert chinese_minute(int(opening.timestamp() * 1e6)) in card
+        assert "<dt>开始时间" not in card  # no auction start for a tender
+
+        # Another company applies at the desk and pays: the portal never shows it.
+        desk = await ok(api, f"/api/tenders/{tender_id}/applications", {
+            "legal_name": other.name, "registration_no": other.registration_no, "kind": "COMPANY"}, 201)
+        paid = await bank.pay(desk["sub_account"], desk["required_fen"], other.name, received_at=now_iso(-2))
+        assert paid.status == 200 and paid.body["qualified_now"], paid.body
+
+        # Applying (a double submit is one application), the deposit, the credentials.
+        application = await alice.apply(tender_id, times=2)
+        page = await alice.get(application)
+        sub_account = SUB_ACCOUNT.search(page.text).group(1)  # type: ignore[union-attr]
+        assert 'data-status="AWAITING_DEPOSIT"' in page.text and 'data-status="BIDS_NOT_OPEN"' in page.text
+        assert re.search(r'id="deposit-deadline">\d{4}年\d{2}月\d{2}日 \d{2}时\d{2}分', page.text), page.text
+        paid = await bank.pay(sub_account, DEPOSIT, c.name, received_at=now_iso(-2))
+        assert paid.status == 200 and paid.body["qualified_now"], paid.body
+        page = await alice.get(application)
+        assert 'data-status="QUALIFIED"' in page.text and 'id="credentials"' in page.text
+        number = int(re.search(r'id="bidder-no">(\d+)<', page.text).group(1))  # type: ignore[union-attr]
+        token = await alice.credentials(application)
+        signed = await api.http.post("/bid/session", json={"token": token})
+        assert signed.status_code == 200 and signed.json() == {"tender_id": tender_id, "bidder_no": number}, signed.text
+        home = await alice.get("/portal")
+        for text in (page.text, home.text):  # RULES 3.5: its own, nobody else's
+            assert other.name not in text and other.registration_no not in text and desk["sub_account"] not in text
+        assert sub_account in home.text and 'data-status="BIDS_NOT_OPEN"' in home.text
+
+        # The end (terminated here): its own result, its deposit held for refund with its Q31 row.
+        await ok(api, f"/api/tenders/{tender_id}/terminate", {"reason": "测试终止 / ended by the test"})
+        page = await alice.get(application)
+        assert 'id="result" data-won="no"' in page.text and 'data-outcome="TERMINATED"' in page.text, page.text
+        assert 'id="not-won"' in page.text and 'id="credentials"' not in page.text
+        assert 'data-kind="HELD_FOR_REFUND">1000 万元' in page.text
+        assert re.search(r'<tr data-state="PENDING"><td>\d{4}年\d{2}月\d{2}日', page.text), page.text
+        assert (await alice.get(f"{application}/confirmation")).status_code == 422  # not the winner
+        assert parcel_of((await alice.get("/portal/parcels")).text, plan_id) == ""  # ended: not listed
+    finally:
+        await alice.close()
+        await bank.close()
+        await api.http.aclose()

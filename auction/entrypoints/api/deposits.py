@@ -27,7 +27,6 @@ from auction.entrypoints.api.routes import TIME, Endpoint, RouteTable, get, obj,
 from auction.entrypoints.api.tenders import sale_id_of
 from auction.services.deadlines import DeadlineService
 from auction.services.deposits import DepositService, IssuedToken
-from auction.services.plans import PlanService
 from auction.store import deposits as store
 from auction.store import portal as portal_rows
 from auction.store.events import to_micros
@@ -69,13 +68,14 @@ class DepositsApi(RouteTable):
         if not isinstance(kind, str):
             raise Rejected(Code.INVALID_FIELD, "kind must be COMPANY or PERSON", field="kind")
         deposits: DepositService = request.state.deposits
+        deadlines: DeadlineService = request.state.deadlines
         row = await deposits.apply(
             session_id,
             legal_name=text_field(body, "legal_name"),
             registration_no=registration_no.upper(),
             kind=kind,
             deposit_deadline=_time(body, "deposit_deadline", required=False),
-            default_deadline=await _plan_deposit_deadline(request, session_id),
+            default_deadline=await deadlines.announced_deposit_deadline(session_id),
         )
         return {
             "application_id": row.application_id,
@@ -154,26 +154,3 @@ def _token_view(issued: IssuedToken) -> dict[str, Any]:
         "token": issued.token,
         "expires_at": iso_cst(to_micros(issued.expires_at)),
     }
-
-
-async def _plan_deposit_deadline(request: Request, session_id: str) -> int | None:
-    """The deposit deadline of the announced plan the session (or tender) came from, if any;
-    for a tender never after its registration closes (its bid deadline may come first)."""
-    plans: PlanService | None = getattr(request.state, "plans", None)
-    if plans is None:
-        return None
-    clock: DeadlineService = request.state.deadlines
-    plan_id = await clock.plan_of(session_id)
-    if plan_id is None:
-        return None
-    state = await plans.state(plan_id)
-    schedule: Any = state.schedule
-    if schedule is None:
-        return None
-    deadline: int = schedule.deposit_deadline
-    tenders = clock.tenders
-    if tenders is not None and await tenders.is_tender(session_id):
-        terms = (await tenders.fresh_state(session_id)).terms
-        assert terms is not None
-        deadline = min(deadline, terms.registration_closes_at)
-    return deadline

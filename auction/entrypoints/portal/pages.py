@@ -4,11 +4,11 @@
     GET  /portal/register · POST                  register: name, 统一社会信用代码, contact, password
     GET  /portal/login · POST                     sign in with the code and the password
     POST /portal/logout
-    GET  /portal/parcels                          announced parcels and their sessions
-    POST /portal/parcels/{session_id}/apply       apply (the deposit service's application)
+    GET  /portal/parcels                          announced parcels and their sales (sessions, tenders)
+    POST /portal/parcels/{sale_id}/apply          apply (the deposit service's application)
     GET  /portal/applications/{id}                sub-account, deposit, status, bidder number, result, refund
     POST /portal/applications/{id}/credentials    the bidding token, shown once, and the way to /bid
-    GET  /portal/applications/{id}/confirmation   the winner's 成交确认书
+    GET  /portal/applications/{id}/confirmation   the winner's 成交确认书 (a tender's: its 中标通知书)
 
 Sign-in as the console's (auction/entrypoints/console/auth.py): a server-side session in
 a `__Host-` cookie, a CSRF token in every form (the sign-in and registration forms, which
@@ -39,6 +39,7 @@ from auction.domain.china import chinese_minute
 from auction.domain.codes import MESSAGES, Code, Rejected
 from auction.entrypoints.http import i18n
 from auction.entrypoints.api.records import session_confirmation
+from auction.entrypoints.api.tenders import notice_html
 from auction.entrypoints.console import auth
 from auction.entrypoints.console.people import cn_day
 from auction.entrypoints.console.views import templates as console_templates
@@ -110,7 +111,7 @@ class PortalPages:
             Route("/portal/login", self.login, methods=["POST"]),
             Route("/portal/logout", action(self.logout), methods=["POST"]),
             Route("/portal/parcels", self.parcels, methods=["GET"]),
-            Route("/portal/parcels/{session_id}/apply", action(self.apply), methods=["POST"]),
+            Route("/portal/parcels/{sale_id}/apply", action(self.apply), methods=["POST"]),
             Route(app, page(self.application), methods=["GET"]),
             Route(f"{app}/credentials", action(self.credentials), methods=["POST"]),
             Route(f"{app}/confirmation", page(self.confirmation), methods=["GET"]),
@@ -276,13 +277,13 @@ class PortalPages:
                            mine=mine, apply_errors=apply_errors or {})
 
     async def apply(self, request: Request, who: SignedInCompany, form: dict[str, str]) -> Response:
-        session_id = request.path_params["session_id"]
+        sale_id = request.path_params["sale_id"]  # a session's or a tender's id
         try:
-            application_id = await self.service(request).apply(who.company, session_id)
+            application_id = await self.service(request).apply(who.company, sale_id)
         except Rejected as r:
             if r.code in (Code.NOT_FOUND, Code.UNKNOWN_SESSION):
                 raise
-            return await self.parcels(request, {session_id: f"{r.code.value}: {r.rejection.message}"},
+            return await self.parcels(request, {sale_id: f"{r.code.value}: {r.rejection.message}"},
                                       409 if r.code is Code.APPLICATION_EXISTS else 422)
         return _no_store(RedirectResponse(f"/portal/applications/{application_id}", status_code=303))
 
@@ -296,14 +297,18 @@ class PortalPages:
                            expires_us=to_micros(issued.expires_at))
 
     async def confirmation(self, request: Request, who: SignedInCompany) -> Response:
-        """The winner's own transaction confirmation (成交确认书); nobody else's."""
+        """The winner's own transaction confirmation (成交确认书; a tender's winner, its 中标通知书,
+        as the console serves it); nobody else's."""
         view = await self.service(request).application(who.company, request.path_params["application_id"])
         if not view["won"]:
             raise Rejected(Code.SESSION_NOT_SOLD, "成交确认书仅出具给竞得人 / issued to the winner only")
-        confirmation = await session_confirmation(request.state.deadlines, getattr(request.state, "plans", None),
-                                                  self.settings, view["session_id"])
+        if view["tender_terms"] is not None:
+            html = await notice_html(request.state.tenders, self.settings, view["session_id"])
+        else:
+            html = render_html(await session_confirmation(
+                request.state.deadlines, getattr(request.state, "plans", None), self.settings, view["session_id"]))
         # A document of its own (inline styles, print layout), as the console serves it.
-        return Response(render_html(confirmation), media_type="text/html; charset=utf-8", headers={
+        return Response(html, media_type="text/html; charset=utf-8", headers={
             "cache-control": "no-store",
             "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"})
 
