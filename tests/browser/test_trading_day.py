@@ -163,6 +163,9 @@ async def member_key(day: Day, page: Page, base: str, account: Account, plan_id:
     await page.goto(f"{base}/console/plans/{plan_id}")
     await page.click("#stage-reserve-link")  # the plan's timeline leads to the reserve page
     await expect(page.locator("#key-panel")).to_be_visible()
+    # The panel's script has run once it says which key this browser holds (before that, "…"): a
+    # click on the button earlier, while the page's scripts still load, would do nothing.
+    await expect(page.locator("#key-status")).not_to_have_text("…", timeout=TIMEOUT_MS)
     await page.click("#key-generate")
     await expect(page.locator("#key-status")).to_have_attribute("data-match", "unregistered", timeout=TIMEOUT_MS)
     return (await page.text_content("#key-public") or "").strip()
