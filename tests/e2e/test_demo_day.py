@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 import httpx
+import websockets
 
 from auction.staff.roles import Role
 from clients.tender import submit_bid
@@ -89,6 +90,21 @@ async def test_the_demo_is_a_trading_day_in_the_browser(data_dir: Path) -> None:
             done = await asyncio.to_thread(submit_bid, base, tender_id, bidders[0]["token"],
                                            bidder_no=bidders[0]["bidder_no"], price_fen=3_600 * WAN)
             assert done.receipt["bidder_no"] == bidders[0]["bidder_no"]
+            # Its own token sees that its bid is in (a new tab, another browser): the receipt, never the price.
+            mine = (await http.get(f"/tender/{tender_id}", headers={"Authorization": f"Bearer {bidders[0]['token']}"})
+                    ).json()["you"]
+            assert mine["bidder_no"] == bidders[0]["bidder_no"] and mine["bid"]["receipt"] == done.receipt["receipt"]
+            others = (await http.get(f"/tender/{tender_id}", headers={"Authorization": f"Bearer {bidders[1]['token']}"})
+                      ).json()["you"]
+            assert others["bid"] is None
+            # A token of the other kind of sale is real, for another sale: WRONG_SESSION, not "invalid".
+            session_token = next(r["token"] for r in json.loads((data / "demo-tokens.json").read_text())
+                                 if r["session_id"] == f"S-{waiting}")
+            r = await http.get(f"/tender/{tender_id}", headers={"Authorization": f"Bearer {session_token}"})
+            assert r.status_code == 422 and r.json()["error"]["code"] == "WRONG_SESSION", r.text
+            async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:
+                await ws.send(json.dumps({"type": "hello", "session_id": f"S-{waiting}", "token": bidders[1]["token"]}))
+                assert json.loads(await ws.recv())["code"] == "WRONG_SESSION"
             assert tender_id in (await http.get("/hall")).text
 
         server = ServerProcess(dsn="", data_dir=data, port=port)  # its address only: started above

@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from fractions import Fraction
 
+from auction.domain.china import iso_cst
 from auction.domain.bidding.session import reserve_commitment
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount
@@ -162,7 +163,7 @@ def decide(state: TenderState, command: TenderCommand, now: int) -> list[TenderE
         raise Rejected(Code.UNKNOWN_SESSION, "no such tender")
     if isinstance(command, SubmitSealedBid) and now >= state.terms.bid_deadline:
         # late is late, whether or not the opening has already ended the tender
-        raise Rejected(Code.TENDER_BID_DEADLINE_PASSED, deadline=state.terms.bid_deadline)
+        raise Rejected(Code.TENDER_BID_DEADLINE_PASSED, deadline=iso_cst(state.terms.bid_deadline))
     if state.final:
         raise Rejected(Code.SESSION_CLOSED)
     if isinstance(command, QualifyTenderBidder):
@@ -247,14 +248,14 @@ def _submit(state: TenderState, command: SubmitSealedBid, now: int) -> list[Tend
     if command.bidder_no not in state.qualified:
         raise Rejected(Code.NOT_QUALIFIED)
     if now < terms.bids_open_at:
-        raise Rejected(Code.SESSION_NOT_OPEN, opens_at=terms.bids_open_at)
+        raise Rejected(Code.SESSION_NOT_OPEN, opens_at=iso_cst(terms.bids_open_at))
     if state.reserve_commitment is None:  # Q26, Q28: no bid is taken before the reserve is sealed
         raise Rejected(Code.Q26_RESERVE_NOT_SEALED)
     if now >= terms.bid_deadline or state.opened is not None:  # RULES 6.2: none at or after the deadline
-        raise Rejected(Code.TENDER_BID_DEADLINE_PASSED, deadline=terms.bid_deadline)
+        raise Rejected(Code.TENDER_BID_DEADLINE_PASSED, deadline=iso_cst(terms.bid_deadline))
     first = state.bid_of(command.bidder_no)
     if first is not None:  # RULES 6.2: irrevocable, one per bidder
-        raise Rejected(Code.TENDER_BID_ALREADY_SUBMITTED, receipt=first.receipt, submitted_at=first.at)
+        raise Rejected(Code.TENDER_BID_ALREADY_SUBMITTED, receipt=first.receipt, submitted_at=iso_cst(first.at))
     if not isinstance(command.commitment, str) or not HEX64.fullmatch(command.commitment):
         raise Rejected(Code.INVALID_FIELD, "commitment: 64 lowercase hex digits", field="commitment")
     _check_envelope(command.envelope)
@@ -290,7 +291,7 @@ def _open(state: TenderState, command: OpenBids, now: int) -> list[TenderEvent]:
     if state.opened is not None:
         raise Rejected(Code.TENDER_ALREADY_OPENED)
     if now < terms.opening_at:
-        raise Rejected(Code.TENDER_OPENING_NOT_DUE, opening_at=terms.opening_at)
+        raise Rejected(Code.TENDER_OPENING_NOT_DUE, opening_at=iso_cst(terms.opening_at))
     revealed = {r.bidder_no: r for r in command.revealed}
     if len(revealed) != len(command.revealed) or set(revealed) - {b.bidder_no for b in state.bids}:
         raise Rejected(Code.INVALID_FIELD, "one revealed bid per sealed bid", field="revealed")

@@ -37,7 +37,7 @@ from auction.domain.china import iso_cst
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount
 from auction.domain.tender.commands import Envelope
-from auction.domain.tender.events import RankedBid
+from auction.domain.tender.events import RankedBid, SealedBidReceived
 from auction.domain.tender.status import tender_status
 from auction.domain.tender.tender import TenderState
 from auction.domain.tender.terms import Criterion, Evaluation
@@ -106,6 +106,10 @@ def tender_view(state: TenderState, escrow_public_key_hex: str, now: int | None 
         shown[name] = iso_cst(shown[name])
     for name in ("start_price", "deposit"):
         shown[f"{name}_fen"] = shown.pop(name)
+    # The reserve in force: sealed at the creation, or later by the committee (Q26), which the terms
+    # as created do not say; the view says the same thing in both places.
+    shown["has_reserve"] = state.reserve_commitment is not None
+    shown["reserve_commitment"] = state.reserve_commitment
     view: dict[str, Any] = {
         "tender_id": terms.tender_id, "phase": state.phase.value, "terms": shown,
         "status": tender_status(state, now_us() if now is None else now).status.value,
@@ -278,12 +282,13 @@ def public_tender(settings: Settings) -> Handler:
         which the token was issued without (RULES 3.5) and the sealed bid is bound to."""
         tender_id = tender_id_of(request)
         service = _service(request)
-        view = tender_view(await service.fresh_state(tender_id), _escrow_hex(request))
+        state = await service.fresh_state(tender_id)
+        view = tender_view(state, _escrow_hex(request))
         view["proposal_max_bytes"] = proposal_max_bytes(max(settings.tender_bid_max_bytes, settings.max_body_bytes))
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if token.startswith(TOKEN_PREFIX):  # a bidding token (an operator's key is not one: ignored)
             login = await _login(request, tender_id, token)
-            view["you"] = {"bidder_no": login.bidder_no}
+            view["you"] = {"bidder_no": login.bidder_no, "bid": own_receipt(state, tender_id, login.bidder_no)}
         return JSONResponse(view)
 
     return shown
@@ -323,8 +328,19 @@ async def submit_bid(request: Request) -> Response:
     if not isinstance(commitment, str):
         raise Rejected(Code.INVALID_FIELD, "commitment: 64 lowercase hex digits", field="commitment")
     received = await service.submit(tender_id, login.bidder_no, commitment, envelope)
-    view = receipt_view(received, tender_id) | {"received_at": iso_cst(received.at)}
-    return JSONResponse(view, status_code=201)
+    return JSONResponse(_receipt(received, tender_id), status_code=201)
+
+
+def _receipt(received: SealedBidReceived, tender_id: str) -> dict[str, Any]:
+    return receipt_view(received, tender_id) | {"received_at": iso_cst(received.at)}
+
+
+def own_receipt(state: TenderState, tender_id: str, bidder_no: int) -> dict[str, Any] | None:
+    """The receipt of the bidder's own sealed bid (None: not yet): shown to its own token only,
+    so that a bidder in a new tab or browser sees that its bid is in (never the price: the
+    server cannot read it before the opening, and the salt stays with the bidder)."""
+    mine = next((b for b in state.bids if b.bidder_no == bidder_no), None)
+    return None if mine is None else _receipt(mine, tender_id)
 
 
 SEALED_BID = obj(

@@ -164,13 +164,13 @@
   function refusalText(error) {
     const d = error.details || {};
     if (error.code === "SESSION_NOT_OPEN") {
-      return `${A.tp("js.tender_not_open", { at: A.cst(d.opens_at) })} [${error.code}]`;
+      return `${A.tp("js.tender_not_open", { at: A.cst(usOf(d.opens_at)) })} [${error.code}]`;
     }
     if (error.code === "TENDER_BID_ALREADY_SUBMITTED" && d.receipt) {
-      return `${A.rejectionText(error)} ${A.t("js.tender_first_receipt", { receipt: d.receipt, at: A.cst(d.submitted_at) })}`;
+      return `${A.rejectionText(error)} ${A.t("js.tender_first_receipt", { receipt: d.receipt, at: A.cst(usOf(d.submitted_at)) })}`;
     }
     if (error.code === "TENDER_BID_DEADLINE_PASSED" && d.deadline) {
-      return `${A.rejectionText(error)}（${A.t("tender.bid_deadline")} ${A.cst(d.deadline)}）`;
+      return `${A.rejectionText(error)}（${A.t("tender.bid_deadline")} ${A.cst(usOf(d.deadline))}）`;
     }
     return A.rejectionText(error);
   }

@@ -42,6 +42,7 @@ from auction.domain.bidding.commands import PlaceBid
 from auction.domain.bidding.session import SessionState
 from auction.entrypoints.http.limits import Limits, TokenGuess, address_of
 from auction.services.session import SessionService, now_us
+from auction.services.tender import TenderService
 from auction.services.transparency import TransparencyLog
 from auction.adapters.sealing import signatures
 from auction.store.transparency import bidder_keys
@@ -208,7 +209,8 @@ class BidderEndpoint:
         await ws.accept()
         self.connections += 1
         connection = BidderConnection(self.settings, ws.state.service, ws.state.limits, address_of(ws.client),
-                                      ws.state.metrics, getattr(ws.state, "transparency", None))
+                                      ws.state.metrics, getattr(ws.state, "transparency", None),
+                                      getattr(ws.state, "tenders", None))
         wire = Wire.of(ws)
         later = getattr(wire.proto, "continue_after_app", None) if wire is not None else None
         if later is not None:
@@ -234,8 +236,10 @@ class BidderEndpoint:
 
 class BidderConnection:
     def __init__(self, settings: Settings, service: SessionService, limits: Limits, address: str,
-                 metrics: Metrics, transparency: TransparencyLog | None = None) -> None:
+                 metrics: Metrics, transparency: TransparencyLog | None = None,
+                 tenders: TenderService | None = None) -> None:
         self.settings = settings
+        self.tenders = tenders  # a tender's token in a hello is told WRONG_SESSION, not counted as a guess
         self.metrics = metrics
         self.transparency = transparency  # signs each ack's receipt
         self.service = service
@@ -350,8 +354,12 @@ class BidderConnection:
         guess = TokenGuess.start(self.limits.token_failures, self.address, time.monotonic())
         if not 16 <= len(token) <= 200 or not storable_text(token):
             raise guess.refusal()
-        row = await session_rows.bidder_by_token(self.service.store.pool, hashlib.sha256(token.encode()).digest())
+        digest = hashlib.sha256(token.encode()).digest()
+        row = await session_rows.bidder_by_token(self.service.store.pool, digest)
         if row is None or to_micros(row.expires_at) <= now_us():
+            if self.tenders is not None and await self.tenders.bidder_of(digest) is not None:
+                guess.good()  # a tender's valid token: real, for another sale (a tender takes no WebSocket bids)
+                raise Rejected(Code.WRONG_SESSION)
             raise guess.refusal()
         guess.good()  # a real token, if maybe for another session: no guess
         if row.session_id != session_id:

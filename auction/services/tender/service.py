@@ -35,6 +35,7 @@ from auction.reactions import Reactions, TenderDue, TenderFinal
 from auction.services.plans import PlanService, ReserveRequest, Write
 from auction.services.registration import Also, Credentials, draw, token_hash
 from auction.services.runner import AggregateRunner, Engine, now_us
+from auction.store import sessions as session_rows
 from auction.store.events import to_datetime
 from auction.store.tender import sales
 from auction.store.tender.log import RecordedTenderEvent, TenderConflict, TenderLogin, TenderStore, number
@@ -154,8 +155,12 @@ class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand])
         return TenderQualified(drawn.bidder_no, drawn.token, drawn.expires_at, tender_id)
 
     async def login(self, tender_id: str, token: str) -> TenderLogin:
-        found = await self.bidder_of(token_hash(token))
+        digest = token_hash(token)
+        found = await self.bidder_of(digest)
         if found is None:
+            session = await session_rows.bidder_by_token(self.store.pool, digest)
+            if session is not None and session.expires_at > to_datetime(self.clock()):
+                raise Rejected(Code.WRONG_SESSION)  # a session's valid token: real, for another sale; no guess
             raise Rejected(Code.INVALID_TOKEN)
         if found.tender_id != tender_id:
             raise Rejected(Code.WRONG_SESSION)
