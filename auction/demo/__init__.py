@@ -24,7 +24,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from auction.domain.china import CST, china_date
+from auction.domain.china import CST, china_date, chinese_time
 from auction.domain.codes import MESSAGES, Rejected
 from auction.domain.bidding.commands import CreateSession
 from auction.domain.deposit.deposits import Payment
@@ -119,9 +119,14 @@ async def _earlier(service: SessionService, tenders: TenderService, rows: list[d
 
 
 def _tender_words(state: TenderState, now: int) -> str:
-    """The tender's status in the words its pages use (labels.toml `tender.status.*`)."""
-    chinese, english = LABELS[f"tender.status.{tender_status(state, now).status.value}"]
-    return f"招标，{chinese} / tender: {english}"
+    """The tender's status in the words its pages use (labels.toml `tender.status.*`), with the time
+    those words name (the bid deadline while bids are taken, the opening once they are closed)."""
+    status = tender_status(state, now)
+    chinese, english = LABELS[f"tender.status.{status.status.value}"]
+    if status.at is None:
+        return f"招标，{chinese} / tender: {english}"
+    at_chinese, at_english = LABELS[f"tender.status_at.{status.status.value}"]
+    return f"招标，{chinese}（{at_chinese} {chinese_time(status.at)}） / tender: {english} ({at_english} {chinese_time(status.at)} CST)"
 
 
 def _state_words(state: SessionState, last_alive: int | None, now: int) -> str:

@@ -58,7 +58,7 @@ async def test_the_demo_goes_back_into_the_sessions_it_left(data_dir: Path) -> N
     again = await _demo(data)
     assert "上次的演示场次 / the demo sessions left from the last run:" in again
     assert f"{listing}: 挂牌 / listing，未结束" in again and f"{auction}: 拍卖 / auction，未结束" in again
-    assert f"{tender}: 招标，投标中（密封） / tender: Taking sealed bids" in again
+    assert f"{tender}: 招标，投标中（密封）（投标截止时间 " in again and "/ tender: Taking sealed bids (bid deadline " in again
     assert "继续使用未结束的演示场次，凭证不变" in again and "same tokens" in again
     assert (data / "demo-tokens.json").read_text() == tokens
     assert "新建一对" not in again
