@@ -125,10 +125,10 @@ async def opened_on_time(api: RecordingApi, tender_id: str, until_final: bool = 
 
 
 @contextlib.asynccontextmanager
-async def tender_server(server_factory: Callable[..., ServerProcess]
+async def tender_server(server_factory: Callable[..., ServerProcess], **env: str
                         ) -> AsyncIterator[tuple[ServerProcess, RecordingApi]]:
-    """A server with the compressed plan times, and the operator's API client recording every answer."""
-    server = server_factory(**TENDER_ENV)
+    """A server with the compressed plan times (and `env`), and the operator's API client recording every answer."""
+    server = server_factory(**TENDER_ENV, **env)
     server.start()
     api = RecordingApi(server)
     try:
