@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auction.adapters.sealing.tender_bids import seal_bid
+from auction.domain.money import format_wan
 
 
 class TenderRefused(Exception):
@@ -29,6 +30,20 @@ class TenderRefused(Exception):
         self.status = status
         self.error = error
         super().__init__(f"{error.get('code')}: {error.get('message')}")
+
+
+class BelowStartPrice(ValueError):
+    """A price below the tender's starting price (`terms.start_price_fen`): refused here, before
+    anything is sealed or sent. The server cannot read a sealed price, so it would take such a bid
+    and the opening would find it invalid (BELOW_START_PRICE), and a submitted bid is irrevocable."""
+
+    def __init__(self, price_fen: int, start_price_fen: int) -> None:
+        self.price_fen = price_fen
+        self.start_price_fen = start_price_fen
+        super().__init__(f"投标价格 {format_wan(price_fen)} 低于起始价 {format_wan(start_price_fen)}，开标时将为无效投标"
+                         f"（BELOW_START_PRICE）；未发送 / the price {format_wan(price_fen)} is below the starting price "
+                         f"{format_wan(start_price_fen)}: the opening would find it invalid (BELOW_START_PRICE); "
+                         "nothing was sent")
 
 
 def _call(request: urllib.request.Request, timeout: float) -> dict[str, Any]:
@@ -58,10 +73,23 @@ class Submitted:
         return f"Submitted(receipt={self.receipt!r})"
 
 
+def check_price(view: dict[str, Any], price_fen: int) -> None:
+    """BelowStartPrice unless `price_fen` is at least the starting price of the tender `view`
+    (GET /tender/{id})."""
+    start: int = view["terms"]["start_price_fen"]
+    if price_fen < start:
+        raise BelowStartPrice(price_fen, start)
+
+
 def submit_bid(base_url: str, tender_id: str, token: str, *, bidder_no: int, price_fen: int,
-               proposal: bytes = b"", timeout: float = 30) -> Submitted:
-    """Seal and submit one bid (irrevocable: a second is refused, TENDER_BID_ALREADY_SUBMITTED)."""
-    key = fetch_tender(base_url, tender_id, timeout)["escrow_public_key_hex"]
+               proposal: bytes = b"", timeout: float = 30, view: dict[str, Any] | None = None) -> Submitted:
+    """Seal and submit one bid (irrevocable: a second is refused, TENDER_BID_ALREADY_SUBMITTED).
+    A price below the starting price raises BelowStartPrice and nothing is sent. `view`: the
+    tender as `fetch_tender` just gave it (else it is fetched here)."""
+    if view is None:
+        view = fetch_tender(base_url, tender_id, timeout)
+    check_price(view, price_fen)
+    key = view["escrow_public_key_hex"]
     sealed = seal_bid(key, tender_id, bidder_no, price_fen, proposal)
     body = json.dumps({"commitment": sealed.commitment, "envelope": {
         "key_id": sealed.envelope.key_id, "nonce": sealed.envelope.nonce, "ciphertext": sealed.envelope.ciphertext,

@@ -26,7 +26,8 @@ from auction.adapters.sealing import signatures
 from auction.domain.money import format_wan, format_yuan
 from auction.domain.tender.tender import replay, score_sheet_record
 from auction.store.tender.log import TenderStore
-from clients.tender import Submitted, TenderRefused, submit_bid
+from clients.tender import BelowStartPrice, Submitted, TenderRefused, submit_bid
+from clients.tender_cli import main as tender_cli
 from tests.conftest import ServerProcess
 from tests.e2e.bank import BANK_ENV, FakeBank
 from tests.e2e.helpers import WAN
@@ -124,10 +125,10 @@ async def opened_on_time(api: RecordingApi, tender_id: str, until_final: bool = 
 
 
 @contextlib.asynccontextmanager
-async def tender_server(server_factory: Callable[..., ServerProcess]
+async def tender_server(server_factory: Callable[..., ServerProcess], **env: str
                         ) -> AsyncIterator[tuple[ServerProcess, RecordingApi]]:
-    """A server with the compressed plan times, and the operator's API client recording every answer."""
-    server = server_factory(**TENDER_ENV)
+    """A server with the compressed plan times (and `env`), and the operator's API client recording every answer."""
+    server = server_factory(**TENDER_ENV, **env)
     server.start()
     api = RecordingApi(server)
     try:
@@ -197,17 +198,36 @@ async def test_two_valid_bids_end_the_tender(server_factory: Callable[..., Serve
     try:
         tender_id, (a, b, _idle), start, deadline = await a_tender(api, server, "HIGHEST_PRICE", 3)
         assert (await refused(api, f"/api/tenders/{tender_id}/open", {}))["code"] == "TENDER_OPENING_NOT_DUE"
+
+        async def cli(price: str, *flags: str, answer: bytes = b"") -> tuple[int, str, str]:
+            """b on the command line (clients/tender_cli.py), `answer` typed at its question."""
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "clients.tender_cli", "--server", server.http, tender_id,
+                "--bidder-no", str(b.bidder_no), "--price-wan", price, *flags, cwd=ROOT,
+                env={**os.environ, "AUCTION_BIDDER_TOKEN": b.token}, stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(proc.communicate(answer), 60)
+            assert proc.returncode is not None
+            return proc.returncode, out.decode(), err.decode()
+
+        # Before bids open (nothing is sent either way): a price below the starting price (5000 万元)
+        # is refused before it is sealed, --yes or not; a bid not confirmed is not sent.
+        code, out, err = await cli("4999.99", "--yes")
+        assert (code, out) == (2, "") and "低于起始价 5000 万元" in err and "below the starting price 5000 万元" in err
+        code, out, err = await cli("5300", answer=b"n\n")
+        assert (code, out) == (4, "") and "人民币伍仟叁佰万元整" in err and "no bid was sent" in err
+        code, out, err = await cli("5300")  # no answer at all (a script): the hint to add --yes
+        assert (code, out) == (4, "") and "--yes" in err
         await until(start)
         await a.bid(5_200 * WAN)
-        # b bids from the command line (clients/tender_cli.py): the receipt and the salt come back.
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "clients.tender_cli", "--server", server.http, tender_id,
-            "--bidder-no", str(b.bidder_no), "--price-wan", "5300", cwd=ROOT,
-            env={**os.environ, "AUCTION_BIDDER_TOKEN": b.token},
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, err.decode()
-        assert json.loads(out)["receipt"]["bidder_no"] == b.bidder_no
+        with pytest.raises(BelowStartPrice):  # the library refuses it too, before sealing
+            await a.bid(4_000 * WAN)
+        # b bids from the command line, confirming with y: the receipt and the salt come back.
+        code, out, err = await cli("5300", answer=b"y\n")
+        assert code == 0, err
+        assert json.loads(out)["receipt"]["bidder_no"] == b.bidder_no and "5300 万元" in err
+        mine = (await api.http.get(f"/tender/{tender_id}", headers={"authorization": f"Bearer {b.token}"})).json()
+        assert mine["you"]["bid"]["receipt"] == json.loads(out)["receipt"]["receipt"]
         # The server is down at the opening time: the next one to start (another node) opens the
         # tender when it starts, once.
         server.stop()
@@ -224,6 +244,21 @@ async def test_two_valid_bids_end_the_tender(server_factory: Callable[..., Serve
         await replayed_equals_live(server, tender_id, opened)
     finally:
         await api.http.aclose()
+
+
+@pytest.mark.parametrize(("token", "price", "words"), [
+    ("", "5300", "AUCTION_BIDDER_TOKEN"), ("bt_" + "x" * 40, "1e4", "an amount in 万元 is required"),
+    ("bt_" + "x" * 40, "", "an amount in 万元 is required")])
+def test_the_command_line_refuses_bad_input_before_asking_the_server(
+    token: str, price: str, words: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A missing token is said as such, an amount that is none as such (not both at once); no
+    server is asked (none listens on the address)."""
+    monkeypatch.setenv("AUCTION_BIDDER_TOKEN", token)
+    assert tender_cli(["--server", "http://127.0.0.1:9", "T-X", "--bidder-no", "1", "--price-wan", price]) == 2
+    err = capsys.readouterr().err
+    assert words in err
+    assert ("AUCTION_BIDDER_TOKEN" in err) is (not token) and ("万元 is required" in err) is (price != "5300")
 
 
 async def test_a_scored_tender_goes_to_the_best_combined_score(

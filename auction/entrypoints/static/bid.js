@@ -36,10 +36,31 @@
     }
   }
 
+  let signInError = null;  // {error, retryAfter}: drawn again on a language switch
+
+  /* The sign-in's refusal in both languages, as the rest of the page: a wrong token, or too many
+   * from this address and how long to wait (the answer's Retry-After, in seconds). */
+  function signInText({ error, retryAfter }) {
+    if (error.code === "INVALID_TOKEN") return `${A.tp("js.signin_invalid_token")} [${error.code}]`;
+    if (error.code === "TOKEN_ATTEMPTS_LIMIT") {
+      const seconds = Number.parseInt(retryAfter || "", 10);
+      return `${Number.isFinite(seconds) && seconds >= 0 ? A.tp("js.signin_wait", { seconds })
+        : A.tp("js.signin_wait_minute")} [${error.code}]`;
+    }
+    return A.rejectionText(error);
+  }
+
+  function showSignInError() {
+    const box = $("signin-error");
+    box.textContent = signInError ? signInText(signInError) : "";
+    box.dataset.code = signInError ? signInError.error.code : "";
+  }
+
   async function signIn(event) {
     event.preventDefault();
     const token = $("token").value.trim();
-    $("signin-error").textContent = "";
+    signInError = null;
+    showSignInError();
     $("signin-button").disabled = true;
     try {
       const r = await fetch("/bid/session", {
@@ -48,7 +69,8 @@
       });
       const body = await r.json();
       if (!r.ok) {
-        $("signin-error").textContent = A.rejectionText(body.error || { code: "INVALID_TOKEN" });
+        signInError = { error: body.error || { code: "INVALID_TOKEN" }, retryAfter: r.headers.get("retry-after") };
+        showSignInError();
         return;
       }
       $("token").value = "";
@@ -77,6 +99,7 @@
     $("app").hidden = true;
     $("user-box").hidden = true;
     $("signin").hidden = false;
+    signInError = null;
     $("signin-error").textContent = message || "";
   }
 
@@ -428,6 +451,7 @@
   const pageTitle = () => { document.title = A.tp("bid.page_title"); };
   A.languageSwitch(() => {  // what the script wrote itself, again in the new language
     pageTitle();
+    if (signInError) showSignInError();
     if (!feed) return;
     $("whoami").textContent = A.t("js.whoami", { no: me, session: sessionId });
     renderParcel(shownParcel);

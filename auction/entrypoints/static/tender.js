@@ -19,9 +19,13 @@
 
   // --- live
   const POLL_MS = 2000;
+  const countdown = document.getElementById("tender-countdown");  // while bids are taken
+  let offsetUs = null;  // the server's clock (its Date header) minus this one's
   async function poll() {
     try {
       const r = await fetch(`/tender/${encodeURIComponent(tenderId)}`, { cache: "no-store" });
+      const date = r.headers.get("date");
+      if (date) offsetUs = (Date.parse(date) + 500) * 1000 - A.nowUs();  // whole seconds: the middle of one
       if (r.ok) {
         const v = await r.json();
         const signed = v.panel ? String(v.panel.signed) : root.dataset.signed;
@@ -36,7 +40,21 @@
     }
     setTimeout(poll, POLL_MS);
   }
-  if (root.dataset.phase !== "ENDED") setTimeout(poll, POLL_MS);
+  /* The time left to the bid deadline by the server's clock, as the bid page counts it; at the
+   * deadline the status moves and the poll reloads the page. */
+  function tick() {
+    if (offsetUs === null) return;
+    const now = A.nowUs() + offsetUs;
+    const left = Number(countdown.dataset.deadlineUs) - now;
+    countdown.textContent = A.duration(Math.max(0, left));
+    countdown.classList.toggle("urgent", left > 0 && left < 60e6);
+    const clock = document.getElementById("tender-server-time");
+    if (clock) clock.textContent = A.cst(now).split(" ")[1];
+  }
+  if (countdown) {
+    poll();  // the server's clock at once, not a poll later
+    setInterval(tick, 250);
+  } else if (root.dataset.phase !== "ENDED") setTimeout(poll, POLL_MS);
 
   // --- a panel member's key and score sheet
   const keys = document.getElementById("member-keys");

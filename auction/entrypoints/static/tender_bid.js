@@ -21,6 +21,8 @@
   let view = null;  // GET /tender/{id}
   let offsetUs = 0;  // the server's clock (its Date header) minus this one's
   let kept = null;  // the submitted bid's record (receipt, price, salt): shown, downloadable
+  let theirs = null;  // the server's receipt of this bidder's bid (`you.bid`), e.g. submitted in another tab
+  let pending = null;  // the bid the confirmation step shows: {fen, proposal: File | null}
   let lastError = null;  // a refusal, drawn again on a language switch
   let busy = false;
 
@@ -51,7 +53,10 @@
     if (date) offsetUs = (Date.parse(date) + 500) * 1000 - A.nowUs();  // whole seconds: the middle of one
     const body = await r.json();
     if (!r.ok) throw body.error || { code: "SERVICE_UNAVAILABLE" };
-    if (body.you) who.bidder_no = body.you.bidder_no;  // what the bid is bound to
+    if (body.you) {
+      who.bidder_no = body.you.bidder_no;  // what the bid is bound to
+      theirs = body.you.bid || null;  // the bid is in, wherever it was submitted (the public view has no `you`)
+    }
     view = body;
     render();
   }
@@ -63,6 +68,22 @@
   }
 
   // ------------------------------------------------------------ drawing
+
+  /* A label's pair, chosen language first as A.tp, each side filled in its own language: a value
+   * is a string (the same in both) or a [zh, en] pair (a label's, from `words`). */
+  function both(key, values = {}) {
+    const entry = (window.AUCTION_I18N || {})[key] || [key, ""];
+    const side = (i) => entry[i].replace(/\{(\w+)\}/g, (all, name) => {
+      const v = values[name];
+      return v === undefined ? all : Array.isArray(v) ? v[i] : String(v);
+    });
+    const [zh, en] = [side(0), side(1)];
+    if (!en) return zh;
+    return A.lang() === "en" ? `${en} / ${zh}` : `${zh} / ${en}`;
+  }
+
+  /* A label's [zh, en], or the name in both when the table lacks it (an operator's own reason). */
+  const words = (key, name) => (window.AUCTION_I18N || {})[key] || [name, name];
 
   /* The time the status's words name (auction/domain/tender/status.py). */
   function statusAt(status, terms) {
@@ -82,7 +103,17 @@
     A.setText("t-bids-open", A.cstMinute(usOf(terms.bids_open_at)));
     A.setText("t-deadline", A.cstMinute(usOf(terms.bid_deadline)));
     A.setText("t-opening", A.cstMinute(usOf(terms.opening_at)));
-    A.setText("t-reserve", A.tp(view.reserve_commitment ? "tender.reserve_sealed" : "tender.reserve_pending"));
+    const result = view.result;
+    const reserve = $("t-reserve");
+    reserve.dataset.reserveFen = result && result.reserve_fen !== null ? String(result.reserve_fen) : "";
+    if (result && result.reserve_fen !== null && result.reserve_fen !== undefined) {  // revealed at the end
+      reserve.textContent = `${A.formatWan(result.reserve_fen)}（${A.formatFen(result.reserve_fen)}） · `
+        + A.tp("js.tender_reserve_revealed");
+    } else if (result && view.reserve_commitment) {
+      reserve.textContent = A.tp("js.tender_reserve_not_revealed");
+    } else {
+      reserve.textContent = A.tp(view.reserve_commitment ? "tender.reserve_sealed" : "tender.reserve_pending");
+    }
     const criteria = (terms.criteria || []).map((c) => `${c.name} ${c.weight}`);
     A.setText("t-criteria", terms.evaluation === "SCORING"
       ? [`${A.t("tender.price_weight")} ${terms.price_weight}`, ...criteria].join("；") : "—");
@@ -97,35 +128,66 @@
     A.setText("status-at", at ? `${A.t(`tender.status_at.${view.status}`)} ${A.cstMinute(usOf(at))}` : "");
   }
 
-  /* The button only while a bid is taken (TAKING_BIDS) and this tab has not bid yet; else why not. */
+  /* The button only while a bid is taken (TAKING_BIDS) and this bidder's bid is not in yet (in this
+   * tab, or by the server's word wherever it was submitted); else why not. */
   function renderForm() {
     // Past the deadline by the server's clock the bids are closed, before the next answer says so.
     const late = view.status === "TAKING_BIDS" && serverNowUs() >= usOf(view.terms.bid_deadline);
     const status = late ? "BIDS_CLOSED" : view.status;
+    const submitted = kept !== null || theirs !== null;
     const reason = kept ? A.tp("js.tender_bid_kept")
-      : status === "TAKING_BIDS" ? "" : `${A.t("js.tender_cannot_bid")}：${A.tp(`tender.status.${status}`)}`;
-    $("seal-submit").disabled = busy || status !== "TAKING_BIDS" || kept !== null;
+      : theirs ? A.tp("js.tender_bid_in", { at: A.cst(usOf(theirs.received_at)) })
+        : status === "TAKING_BIDS" ? "" : `${A.t("js.tender_cannot_bid")}：${A.tp(`tender.status.${status}`)}`;
+    const off = busy || status !== "TAKING_BIDS" || submitted;
+    $("seal-submit").disabled = off;
+    for (const id of ["price", "proposal", "irrevocable"]) $(id).disabled = submitted;
+    if (off && pending) cancelConfirm();  // the deadline passed while the step was open
     $("bid-closed").textContent = reason;
-    $("bid-closed").dataset.status = status;
+    $("bid-closed").dataset.status = submitted ? "SUBMITTED" : status;
   }
 
   function renderOpened() {
     const opening = view.opening;
-    $("opened-card").hidden = !opening;
-    if (!opening) return;
-    const mine = opening.bids.find((b) => b.bidder_no === who.bidder_no);
+    const result = view.result;
+    $("opened-card").hidden = !opening && !result;
     const node = $("opened-mine");
+    const mine = opening ? opening.bids.find((b) => b.bidder_no === who.bidder_no) : null;
     node.dataset.priceFen = mine && mine.price_fen !== null ? String(mine.price_fen) : "";
-    node.textContent = !mine ? A.tp("js.tender_opened_none") : A.t("js.tender_opened_mine", {
+    node.textContent = !opening ? "" : !mine ? A.tp("js.tender_opened_none") : both("js.tender_opened_mine", {
       price: mine.price_fen === null ? "—" : `${A.formatWan(mine.price_fen)}（${A.formatFen(mine.price_fen)}）`,
-      valid: A.t(`tender.bid_reason.${mine.reason || (mine.valid ? "VALID" : "UNREADABLE")}`),
+      valid: words(`tender.bid_reason.${mine.reason || (mine.valid ? "VALID" : "UNREADABLE")}`, mine.reason || ""),
     });
+    renderResult(result);
+  }
+
+  /* Whether this bidder won (中标), lost to another, or the tender ended otherwise, and why. */
+  function renderResult(result) {
+    const node = $("result-mine");
+    node.dataset.outcome = "";
+    node.textContent = "";
+    if (!result) return;
+    const price = result.price_fen === null ? "—" : `${A.formatWan(result.price_fen)}（${A.formatFen(result.price_fen)}）`;
+    if (result.winner_bidder_no !== null && result.winner_bidder_no === who.bidder_no) {
+      node.dataset.outcome = "WON";
+      node.textContent = both("js.tender_you_won", { price });
+    } else if (result.winner_bidder_no !== null) {
+      node.dataset.outcome = "NOT_AWARDED";
+      node.textContent = both("js.tender_you_lost", { no: result.winner_bidder_no, price });
+    } else {
+      node.dataset.outcome = result.outcome;
+      node.dataset.reason = result.reason || "";
+      node.textContent = both("js.tender_ended_otherwise", {
+        outcome: words(`tender.outcome.${result.outcome}`, result.outcome),
+        reason: words(`tender.reason.${result.reason}`, result.reason || "—"),
+      });
+    }
   }
 
   function renderError() {
     const box = $("bid-error");
     box.dataset.code = (lastError && lastError.code) || "";
-    box.textContent = !lastError ? "" : lastError.label ? A.tp(lastError.label) : lastError.text || refusalText(lastError);
+    box.textContent = !lastError ? "" : lastError.label ? A.tp(lastError.label, lastError.values)
+      : lastError.text || refusalText(lastError);
   }
 
   function render() {
@@ -138,6 +200,7 @@
     renderForm();
     renderOpened();
     renderKept();
+    renderConfirm();
     renderError();
   }
 
@@ -216,8 +279,7 @@
     return { code: "BODY_TOO_LARGE", text: A.tp("js.tender_file_too_large", { size: megabytes(file.size), max: megabytes(max) }) };
   }
 
-  async function proposalBytes() {
-    const file = $("proposal").files[0];
+  async function proposalBytes(file) {
     return file ? new Uint8Array(await file.arrayBuffer()) : new Uint8Array(0);
   }
 
@@ -226,7 +288,10 @@
     renderError();
   }
 
-  async function submit(event) {
+  /* The form's button: the price, the file and the tick checked here, then the last step
+   * (askToConfirm) before anything is sealed. A price below the starting price is refused: the
+   * server cannot read it, and the opening would find the irrevocable bid invalid. */
+  function submit(event) {
     event.preventDefault();
     refuse(null);
     let fen;
@@ -234,6 +299,13 @@
       fen = A.parseWan($("price").value);
     } catch (e) {
       refuse({ text: e.message });  // parseWan's words, both languages
+      $("price").focus();
+      return;
+    }
+    const start = view.terms.start_price_fen;
+    if (fen < start) {
+      refuse({ code: "BELOW_START_PRICE", label: "js.tender_below_start",
+               values: { price: A.formatWan(fen), start: A.formatWan(start) } });
       $("price").focus();
       return;
     }
@@ -246,11 +318,43 @@
       refuse({ label: "js.tender_confirm_first" });
       return;
     }
+    askToConfirm(fen, $("proposal").files[0] || null);
+  }
+
+  function askToConfirm(fen, file) {
+    pending = { fen, file };
+    renderConfirm();
+    $("confirm").hidden = false;
+    $("seal-submit").hidden = true;
+    $("confirm-yes").focus();
+  }
+
+  function renderConfirm() {
+    if (!pending) return;
+    A.setText("confirm-wan", A.formatWan(pending.fen));
+    A.setText("confirm-words", `人民币${A.fenToCapital(pending.fen)}`);
+    A.setText("confirm-yuan", A.formatYuan(pending.fen));
+    A.setText("confirm-fen", A.formatFen(pending.fen));
+    A.setText("confirm-file", pending.file
+      ? `${pending.file.name}（${pending.file.size.toLocaleString("en-US")} 字节 / bytes）` : A.tp("js.tender_no_file"));
+    $("confirm").dataset.priceFen = String(pending.fen);
+  }
+
+  function cancelConfirm() {
+    pending = null;
+    $("confirm").hidden = true;
+    $("seal-submit").hidden = false;
+  }
+
+  async function sealAndSubmit() {
+    if (!pending || $("seal-submit").disabled) return;
+    const { fen, file } = pending;  // exactly what the step showed
+    cancelConfirm();
     busy = true;
     renderForm();
     $("sealing").hidden = false;
     try {
-      const sealed = await sealBid(view.escrow_public_key_hex, view.tender_id, who.bidder_no, fen, await proposalBytes());
+      const sealed = await sealBid(view.escrow_public_key_hex, view.tender_id, who.bidder_no, fen, await proposalBytes(file));
       const r = await fetch(`/tender/${encodeURIComponent(view.tender_id)}/bid`, {
         method: "POST", credentials: "omit", cache: "no-store",
         headers: { "content-type": "application/json", authorization: `Bearer ${who.token}` },
@@ -259,6 +363,7 @@
       const body = await r.json().catch(() => ({}));
       if (r.status !== 201) {
         refuse(body.error || { code: "SERVICE_UNAVAILABLE", message: `HTTP ${r.status}` });
+        if (body.error && body.error.code === "TENDER_BID_ALREADY_SUBMITTED") load(true).catch(() => {});  // show it
         return;
       }
       if (body.commitment !== sealed.commitment) {  // as clients/tender.py: the receipt must name this bid
@@ -293,7 +398,21 @@
   }
 
   function renderKept() {
-    $("receipt-card").hidden = !kept;
+    $("receipt-card").hidden = !kept && !theirs;
+    $("bid-elsewhere").hidden = kept !== null || theirs === null;
+    $("salt-warning").hidden = !kept;
+    $("receipt-download").hidden = !kept;
+    if (!kept && theirs) {  // in by the server's word, sealed elsewhere: the price and the salt are not here
+      const unknown = A.tp("js.tender_salt_elsewhere");
+      A.setText("r-price", unknown);
+      A.setText("r-proposal", "—");
+      A.setText("r-commitment", theirs.commitment);
+      A.setText("r-receipt", theirs.receipt);
+      A.setText("r-ciphertext", theirs.ciphertext_sha256);
+      A.setText("r-at", A.cst(usOf(theirs.received_at)));
+      A.setText("r-salt", unknown);
+      return;
+    }
     if (!kept) return;
     A.setText("r-price", `${A.formatWan(kept.price_fen)}（${A.formatFen(kept.price_fen)}）`);
     A.setText("r-proposal", kept.proposal_sha256);
@@ -345,7 +464,16 @@
   }
   $("sign-out").addEventListener("click", signOut);
   $("bid-form").addEventListener("submit", submit);
-  $("price").addEventListener("input", showWords);
+  $("confirm-yes").addEventListener("click", sealAndSubmit);
+  $("confirm-no").addEventListener("click", () => {
+    cancelConfirm();
+    $("price").focus();
+  });
+  $("price").addEventListener("input", () => {
+    showWords();
+    if (pending) cancelConfirm();  // the step shows what is typed now, or nothing
+  });
+  $("proposal").addEventListener("change", () => { if (pending) cancelConfirm(); });
   $("receipt-download").addEventListener("click", download);
   load(true).then(() => {
     tick();  // the countdown and the server's time at once, not a quarter second later
