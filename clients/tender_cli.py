@@ -109,10 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         return NOT_CONFIRMED
     try:
         done = submit_bid(args.server, args.tender_id, token, bidder_no=args.bidder_no, price_fen=price,
-                          proposal=proposal, view=view)
-    except BelowStartPrice as e:
-        print(f"✘ {e}", file=sys.stderr)
-        return BAD_INPUT
+                          proposal=proposal, view=view)  # the price checked above against this view
     except TenderRefused as e:
         print(f"投标被拒绝 / refused: {e}", file=sys.stderr)
         return REFUSED
