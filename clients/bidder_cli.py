@@ -41,7 +41,6 @@ from clients import bidder_texts as say
 from clients.bidder import BidderClient, ProtocolError, save_receipts
 
 ACCEPTED, NO_CONNECTION, BAD_INPUT, REFUSED, NOT_CONFIRMED, INTERRUPTED = 0, 1, 2, 3, 4, 130
-YES = frozenset({"y", "yes", "是", "确认"})
 REFUSAL_CLOSES = frozenset({4001, 4004, 4029})  # the hello refused (docs/protocol.md section 1)
 CONNECT_HINTS = {
     "INVALID_TOKEN": "请核对竞买凭证（--token 或 AUCTION_BIDDER_TOKEN） / check the bidding token "
@@ -84,7 +83,7 @@ async def confirmed(client: BidderClient, amount: int, lines: Lines, ended: asyn
     print(say.confirmation(amount, client.session_id))
     ask("确认发送此报价？输入 y 确认，直接回车取消 / Send this bid? [y/N] ")
     answer = await _line_or_end(lines, ended)
-    if answer is not None and answer.strip().lower() in YES:
+    if answer is not None and answer.strip().lower() in say.YES:
         return True
     print("已取消，报价未发送 / cancelled: no bid was sent")
     if answer is None and not ended.is_set():  # no input at all: most likely a script

@@ -100,12 +100,20 @@ def _bounded(fen: int, said: str) -> int:
     return fen
 
 
-def confirmation(fen: int, session_id: str) -> str:
-    """The amount three ways, as the bidder page's confirmation step shows it."""
-    return (f"请确认报价 / Confirm the bid in {session_id}:\n"
-            f"  万元 / 10k yuan:  {format_wan(fen)}\n"
+# What a bidder types to confirm a bid (the auction's and the tender's command lines).
+YES = frozenset({"y", "yes", "是", "确认"})
+
+
+def amount_lines(fen: int) -> str:
+    """The amount three ways, as the bidder pages' confirmation steps show it."""
+    return (f"  万元 / 10k yuan:  {format_wan(fen)}\n"
             f"  元 / yuan:        {format_yuan(fen)}（{fen:,} 分 / fen）\n"
             f"  大写 / in words:  人民币{fen_to_capital(fen)}")
+
+
+def confirmation(fen: int, session_id: str) -> str:
+    """An auction bid to confirm: its session and its amount three ways."""
+    return f"请确认报价 / Confirm the bid in {session_id}:\n{amount_lines(fen)}"
 
 
 def describe(state: dict[str, Any], left_seconds: int | None) -> str:

@@ -26,22 +26,17 @@ import urllib.error
 from pathlib import Path
 from typing import Any
 
-from auction.domain.amount_words import fen_to_capital
-from auction.domain.money import format_wan, format_yuan
 from clients import bidder_texts as say
 from clients.tender import BelowStartPrice, TenderRefused, check_price, fetch_tender, submit_bid
 
 SUBMITTED, NO_CONNECTION, BAD_INPUT, REFUSED, NOT_CONFIRMED = 0, 1, 2, 3, 4
-YES = frozenset({"y", "yes", "是", "确认"})
 
 
 def confirmation(tender_id: str, bidder_no: int, price: int, proposal: Path | None, size: int) -> str:
     """The bid as the bidder page's last step shows it, before it is sealed."""
     file = f"{proposal.name}（{size:,} 字节 / bytes）" if proposal else "无 / none"
     return (f"请确认投标 / Confirm the sealed bid in {tender_id} (投标人编号 / bidder {bidder_no}):\n"
-            f"  万元 / 10k yuan:  {format_wan(price)}\n"
-            f"  元 / yuan:        {format_yuan(price)}（{price:,} 分 / fen）\n"
-            f"  大写 / in words:  人民币{fen_to_capital(price)}\n"
+            f"{say.amount_lines(price)}\n"
             f"  投标文件 / file:  {file}\n"
             "  投标一经递交不可撤回、不可修改 / the bid is irrevocable once submitted")
 
@@ -52,7 +47,7 @@ def confirmed() -> bool:
         answer: str | None = input()
     except EOFError:
         answer = None
-    if answer is not None and answer.strip().lower() in YES:
+    if answer is not None and answer.strip().lower() in say.YES:
         return True
     print("\n已取消，投标未发送 / cancelled: no bid was sent", file=sys.stderr)
     if answer is None:  # no input at all: most likely a script
