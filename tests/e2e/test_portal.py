@@ -13,7 +13,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -27,6 +27,8 @@ from tests.e2e.console_helpers import ConsoleUser, csrf_of, error_code, make_acc
 from tests.e2e.helpers import WAN, Api, WsClient, assert_token_refused, close_all
 from tests.e2e.plan_flow import COMPRESSED, START_PRICE, Committee, announced_plan, iso, ok, session_of
 from tests.e2e.test_staff_anonymity import Company, links, qualification_times, staff_documents
+from tests.e2e.test_secrecy import RecordingApi
+from tests.e2e.test_tender import Bidder as TenderBidder, opened_on_time, qualified_by_deposit, until
 
 START_IN = 35.0  # seconds from the announcement to the start: room for registering, applying and paying
 DEPOSIT = START_PRICE // 5
@@ -36,6 +38,10 @@ PASSWORD = "青山绿水-land-2026"
 SUB_ACCOUNT = re.compile(r'id="sub-account">(\d{13})<')
 TOKEN = re.compile(r'id="token">(bt_[A-Za-z0-9_-]+)<')
 TENDER_START_IN = 600.0  # bids open long after the test ends: applications stay open, nobody waits for a time
+# A tender that is bid and opened within the test: room to register, apply and pay (three companies),
+# then to seal three bids.
+TENDER_SETUP_SECONDS = 40.0
+TENDER_BID_SECONDS = 20.0
 
 
 def new_uscc() -> str:
@@ -336,6 +342,57 @@ async def test_a_company_applies_to_a_tender_takes_its_token_and_sees_its_status
         assert re.search(r'<tr data-state="PENDING"><td>\d{4}年\d{2}月\d{2}日', page.text), page.text
         assert (await alice.get(f"{application}/confirmation")).status_code == 422  # not the winner
         assert parcel_of((await alice.get("/portal/parcels")).text, plan_id) == ""  # ended: not listed
+    finally:
+        await alice.close()
+        await bank.close()
+        await api.http.aclose()
+
+
+async def test_a_company_that_wins_a_tender_sees_it_and_takes_its_award_notice(
+    server_factory: Callable[..., ServerProcess]
+) -> None:
+    """A tender the portal's company wins (RULES 6.4, 6.6): it applies and pays on the portal, two
+    companies qualified at the desk bid too (three valid bids, N Art.14), each seals its bid with
+    the bidders' client, and the tender's timer opens them at the set time. Its application page
+    then says it won, with its bidder number and the price, and its 中标通知书 is its own to open;
+    a loser's page says it did not win and its notice is refused."""
+    server = server_factory(stand_ins=False, **COMPRESSED, **BANK_ENV)
+    server.start()
+    tag = uuid.uuid4().hex[:6]
+    c = Company(f"曲靖中标置业有限公司{tag}", new_uscc())
+    api, bank, alice = RecordingApi(server), FakeBank(server), Bidder(server)
+    try:
+        plan_id, start = await announced_plan(api, "TENDER", start_in=TENDER_SETUP_SECONDS)
+        deadline = start + timedelta(seconds=TENDER_BID_SECONDS)
+        tender_id = (await ok(api, f"/api/plans/{plan_id}/tender", {
+            "evaluation": "HIGHEST_PRICE", "reserve_fen": RESERVE, "bid_deadline": iso(deadline),
+            "opening_at": iso(deadline)}, 201))["tender_id"]
+        assert (await alice.register(c)).status_code == 303
+        application = await alice.apply(tender_id)
+        sub_account = SUB_ACCOUNT.search((await alice.get(application)).text).group(1)  # type: ignore[union-attr]
+        paid = await bank.pay(sub_account, DEPOSIT, c.name, received_at=now_iso(-2))
+        assert paid.status == 200 and paid.body["qualified_now"], paid.body
+        number = int(re.search(r'id="bidder-no">(\d+)<', (await alice.get(application)).text).group(1))  # type: ignore[union-attr]
+        ours = TenderBidder(server, tender_id, {"bidder_no": number, "token": await alice.credentials(application),
+                                                "application_id": "", "sub_account": sub_account})
+        others = [TenderBidder(server, tender_id, await qualified_by_deposit(
+            api, bank, tender_id, f"云南投标{i}有限公司{tag}", new_uscc())) for i in range(2)]
+        assert datetime.now(UTC) < start, f"the setup outlasted its {TENDER_SETUP_SECONDS} s"
+
+        await until(start)
+        for bidder, price in ((others[0], 5_060 * WAN), (ours, WINNING_BID), (others[1], 5_070 * WAN)):
+            await bidder.bid(price)
+        await until(deadline)
+        result = (await opened_on_time(api, tender_id))["result"]  # 开标 by the timer, then the award
+        assert (result["outcome"], result["winner_bidder_no"], result["price_fen"]) == ("AWARDED", number, WINNING_BID)
+
+        page = (await alice.get(application)).text
+        assert 'id="result" data-won="yes"' in page and 'data-outcome="AWARDED"' in page, page
+        assert f"贵公司（投标人编号 {number}）中标" in page and "5100 万元" in page
+        assert 'id="confirmation-link"' in page and 'id="not-won"' not in page
+        notice = await alice.get(f"{application}/confirmation")
+        assert notice.status_code == 200 and notice.headers["cache-control"] == "no-store", notice.text[:2000]
+        assert "中标通知书" in notice.text and c.name in notice.text and tender_id in notice.text
     finally:
         await alice.close()
         await bank.close()
