@@ -354,8 +354,8 @@ async def test_a_company_that_wins_a_tender_sees_it_and_takes_its_award_notice(
     """A tender the portal's company wins (RULES 6.4, 6.6): it applies and pays on the portal, two
     companies qualified at the desk bid too (three valid bids, N Art.14), each seals its bid with
     the bidders' client, and the tender's timer opens them at the set time. Its application page
-    then says it won, with its bidder number and the price, and its 中标通知书 is its own to open;
-    a loser's page says it did not win and its notice is refused."""
+    then says it won, with its bidder number and the price, and its 中标通知书 is its own to open
+    (a loser's page and its refused notice: the test above, with the tender terminated)."""
     server = server_factory(stand_ins=False, **COMPRESSED, **BANK_ENV)
     server.start()
     tag = uuid.uuid4().hex[:6]
