@@ -91,11 +91,11 @@ async def qualified_by_deposit(api: RecordingApi, bank: FakeBank, tender_id: str
 
 
 async def a_tender(api: RecordingApi, server: ServerProcess, evaluation: str, n_bidders: int,
-                   **extra: Any) -> tuple[str, list[Bidder], datetime, datetime]:
+                   bid_seconds: float = BID_SECONDS, **extra: Any) -> tuple[str, list[Bidder], datetime, datetime]:
     """An announced tender plan made a tender through POST /api/plans/{id}/session, with
     `n_bidders` qualified by their deposits: (tender id, bidders, bids open, bid deadline)."""
     plan_id, start = await announced_plan(api, "TENDER", start_in=SETUP_SECONDS)
-    deadline = start + timedelta(seconds=BID_SECONDS)
+    deadline = start + timedelta(seconds=bid_seconds)
     body = {"evaluation": evaluation, "reserve_fen": RESERVE, "bid_deadline": iso(deadline),
             "opening_at": iso(deadline), **extra}
     view = await ok(api, f"/api/plans/{plan_id}/session", body, 201)

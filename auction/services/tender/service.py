@@ -187,7 +187,9 @@ class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand])
             raise Rejected(Code.ESCROW_KEY_UNAVAILABLE, "unlock the escrow key (POST /api/escrow/unlock)")
         state = await self.fresh_state(tender_id)
         if state.opened is None and not state.final:
-            revealed = tuple(open_bid(self.sealer, tender_id, b) for b in state.bids)
+            # A suspended tender's envelopes stay shut: the engine refuses its opening (TENDER_SUSPENDED)
+            revealed = () if state.suspended is not None else tuple(open_bid(self.sealer, tender_id, b)
+                                                                     for b in state.bids)
             try:
                 state = (await self.run(tender_id, tc.OpenBids(revealed))).state
             except Rejected as r:  # opened meanwhile (the timer, another node, the operator): the same
