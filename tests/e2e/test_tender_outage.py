@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,8 @@ from tests.e2e.console_helpers import make_accounts, signed_in
 from tests.e2e.helpers import WAN
 from tests.e2e.plan_flow import iso
 from tests.e2e.test_secrecy import RecordingApi
-from tests.e2e.test_tender import a_tender, opened_on_time, replayed_equals_live, tender_server, until
+from tests.e2e.test_tender import Bidder, a_tender, opened_on_time, replayed_equals_live, tender_server, until
+from clients.tender import Submitted
 
 # Bids open after the setup; two bidders seal theirs and the server is killed, all within this.
 BID_SECONDS = 10.0
@@ -48,19 +50,36 @@ def cst_input(moment: datetime) -> str:
     return moment.astimezone(CST).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+@dataclass(frozen=True)
+class Held:
+    """A highest-price tender whose server was killed while it took bids and started after its deadline."""
+
+    tender_id: str
+    bidders: list[Bidder]  # three; the first two sealed their bids before the kill, the third did not
+    sealed: list[Submitted]
+    start: datetime  # bids opened
+    killed_at: datetime
+
+
+async def held_tender(api: RecordingApi, server: ServerProcess) -> Held:
+    tender_id, bidders, start, deadline = await a_tender(api, server, "HIGHEST_PRICE", 3, bid_seconds=BID_SECONDS)
+    await until(start)
+    sealed = [await bidders[0].bid(5_100 * WAN), await bidders[1].bid(5_200 * WAN)]
+    await asyncio.to_thread(server.kill)
+    killed_at = datetime.now(UTC)
+    assert killed_at < deadline, f"the kill came after the deadline: raise BID_SECONDS ({BID_SECONDS})"
+    await until(deadline)  # the deadline passes while the server is down
+    await asyncio.to_thread(server.start)
+    return Held(tender_id, bidders, sealed, start, killed_at)
+
+
 async def test_a_tender_down_across_its_bid_deadline_is_held_and_the_operator_resumes_it(
     server_factory: Callable[..., ServerProcess], database: str
 ) -> None:
     async with tender_server(server_factory) as (server, api):
-        tender_id, (a, b, c), start, deadline = await a_tender(api, server, "HIGHEST_PRICE", 3,
-                                                               bid_seconds=BID_SECONDS)
-        await until(start)
-        sealed = [await a.bid(5_100 * WAN), await b.bid(5_200 * WAN)]
-        await asyncio.to_thread(server.kill)
-        killed_at = datetime.now(UTC)
-        assert killed_at < deadline, f"the kill came after the deadline: raise BID_SECONDS ({BID_SECONDS})"
-        await until(deadline)  # the deadline passes while the server is down
-        await asyncio.to_thread(server.start)
+        held = await held_tender(api, server)
+        tender_id, (a, b, c), sealed, start, killed_at = held.tender_id, held.bidders, held.sealed, held.start, \
+            held.killed_at
 
         # --- held, not opened: the status says since when, no bid is taken, nothing is opened
         view = (await api.get(f"/api/tenders/{tender_id}")).json()
