@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from auction.demo import _tender_words
 from auction.domain.bidding.terms import HOUR, MINUTE, SECOND
 from auction.domain.china import iso_cst
 from auction.domain.codes import Code
@@ -193,3 +194,18 @@ class TestReplay:
         assert stored == tender.events
         assert replay(stored) == tender.state
         assert all(te.is_public(e) for e in tender.events[-2:])  # the public sees both, as a session's
+
+
+class TestWhatARestartSays:
+    """`make run` again (auction/demo): the demo's tender, held or about to be, in both languages."""
+
+    def test_a_held_tender_is_said_suspended_since_its_last_sign_of_life(self) -> None:
+        words = _tender_words(held(with_bids(900)[0]).state, None, STARTED)
+        assert words.startswith("招标，已中止") and "中止时间" in words and "/ tender: Suspended" in words
+        assert "恢复" in words and "resumes it" in words
+
+    def test_one_down_across_its_deadline_is_said_to_be_suspended_at_start(self) -> None:
+        tender, _ = with_bids(900)
+        assert "启动时将中止" in _tender_words(tender.state, LAST_ALIVE, STARTED)
+        assert "suspended at start" in _tender_words(tender.state, LAST_ALIVE, STARTED)
+        assert "启动时将中止" not in _tender_words(tender.state, DEADLINE + MINUTE, STARTED)  # alive at the deadline
