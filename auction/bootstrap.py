@@ -8,7 +8,7 @@ then brings the parts up in an order that is part of the contract:
 
 1. migrations (as the schema's owner), then the pool (as the server's role);
 2. the broker, then this node's heartbeat, read first for RULES 7.5's
-   "last known alive", then recovery of every open session;
+   "last known alive", then recovery of every open session and unfinished tender;
 3. the deadline timers, then publication delivery, and only then the session
    timers: every reaction is in the table before anything can close a session
    (and requests come only after `start` returns).
@@ -137,6 +137,12 @@ class Runtime:
                 await self.service.recover(session_id, self.last_alive)
             except Exception:
                 log.exception("recovery of session %s failed", session_id)
+        # RULES 6.7: a tender whose bid deadline passed meanwhile is held, before its timer could open it.
+        for tender_id, _ in await self.tenders.unfinished():
+            try:
+                await self.tenders.recover(tender_id, self.last_alive)
+            except Exception:
+                log.exception("recovery of tender %s failed", tender_id)
         # The legal clock (RULES 8-9): its rows' timers, and the sweep that books any close not yet booked.
         await self.deadline_timers.start()
         self.delivery.start()

@@ -67,6 +67,7 @@ def test_every_code_the_readme_names_exists() -> None:
               "CALENDAR_MISSING", "INFO", "DEBUG", "FORWARDED_ALLOW_IPS", "SIGN_IN", "Q31",  # uvicorn's own setting
               "K72",  # the China Land Market website's 行业分类 code in an example
               "FEWER_THAN_THREE",  # a tender's end reason (TenderEnded)
+              "SERVER_DOWN_PAST_DEADLINE",  # a recovery suspension's reason (RULES 6.7, 7.5)
               "BELOW_START_PRICE",  # a sealed bid's reason at the opening (OpenedBid)
               "POST_DEAL_RECORD", "RESULT_UPDATE",  # an audit action and a publication document kind
               "PLAN_APPRAISAL_PREVIEW", "PREVIEW", "PLAN_CREATE_TENDER"}  # a form's check (预检) in the audit trail: action, outcome

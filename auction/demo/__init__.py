@@ -31,8 +31,9 @@ from auction.domain.deposit.deposits import Payment
 from auction.domain.money import format_wan
 from auction.domain.bidding.session import FINAL_PHASES, PHASE_WORDS, Phase, SessionState, recovery_suspension
 from auction.domain.bidding.terms import MINUTE, SECOND, Method, SessionRules, SessionTerms
-from auction.domain.tender.status import tender_status
+from auction.domain.tender.status import TenderStatus, tender_status
 from auction.domain.tender.tender import TenderState
+from auction.domain.tender.tender import recovery_suspension as tender_recovery
 from auction.entrypoints.http.i18n import LABELS
 from auction.services.deposits import DepositService
 from auction.services.registration import qualify
@@ -106,7 +107,7 @@ async def _earlier(service: SessionService, tenders: TenderService, rows: list[d
             if method == "TENDER":
                 tender = await tenders.state(session_id)
                 ended[session_id] = tender.final
-                notes.append(f"  {session_id}: {_tender_words(tender, now)}")
+                notes.append(f"  {session_id}: {_tender_words(tender, last_alive, now)}")
                 continue
             state = await service.state(session_id)
         except Rejected:
@@ -118,15 +119,30 @@ async def _earlier(service: SessionService, tenders: TenderService, rows: list[d
     return ended
 
 
-def _tender_words(state: TenderState, now: int) -> str:
+def _tender_words(state: TenderState, last_alive: int | None, now: int) -> str:
     """The tender's status in the words its pages use (labels.toml `tender.status.*`), with the time
-    those words name (the bid deadline while bids are taken, the opening once they are closed)."""
+    those words name (the bid deadline while bids are taken, the opening once they are closed, since
+    when it is suspended); and, as a session's, what start-up will do about an outage (RULES 6.7)."""
     status = tender_status(state, now)
     chinese, english = LABELS[f"tender.status.{status.status.value}"]
     if status.at is None:
-        return f"招标，{chinese} / tender: {english}"
-    at_chinese, at_english = LABELS[f"tender.status_at.{status.status.value}"]
-    return f"招标，{chinese}（{at_chinese} {chinese_time(status.at)}） / tender: {english} ({at_english} {chinese_time(status.at)} CST)"
+        words = f"招标，{chinese} / tender: {english}"
+    else:
+        at_chinese, at_english = LABELS[f"tender.status_at.{status.status.value}"]
+        words = (f"招标，{chinese}（{at_chinese} {chinese_time(status.at)}） / tender: {english} ({at_english} "
+                 f"{chinese_time(status.at)} CST)")
+    if status.status is TenderStatus.SUSPENDED:
+        words += f"；{RESUME_TENDER[0]} / {RESUME_TENDER[1]}"
+    elif last_alive is not None and tender_recovery(state, last_alive, now) is not None:
+        words += (f"；服务器停机期间已过投标截止时间，启动时将中止，不开标（RULES 6.7），{RESUME_TENDER[0]} / its bid "
+                  f"deadline passed while the server was down: it is suspended at start, not opened; {RESUME_TENDER[1]}")
+    return words
+
+
+# What the operator does with a suspended tender (RULES 6.7), in both languages.
+RESUME_TENDER = ("由操作员在操作台的招标页定出新的投标截止时间和开标时间后恢复，或终止招标",
+                 "the operator resumes it on the console's tender page with a new bid deadline and opening, or "
+                 "terminates it")
 
 
 def _state_words(state: SessionState, last_alive: int | None, now: int) -> str:

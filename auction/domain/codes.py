@@ -193,6 +193,8 @@ class Code(str, Enum):
     CONTRACT_DATE_MISMATCH = "CONTRACT_DATE_MISMATCH"
     # The contract's signing (Q42): not before the sale it follows
     CONTRACT_BEFORE_SALE = "CONTRACT_BEFORE_SALE"
+    # A tender held for an outage across its bid deadline (RULES 6.7): no bid, no opening until resumed
+    TENDER_SUSPENDED = "TENDER_SUSPENDED"
 
 
 MESSAGES: dict[Code, str] = {
@@ -363,6 +365,11 @@ MESSAGES: dict[Code, str] = {
     # The contract's signing (Q42): not before the sale it follows
     Code.CONTRACT_BEFORE_SALE: "合同签订时间早于成交时间：出让合同在成交（交易结束或中标）之后签订（第四十二条） / the "
                                "signing is dated before the sale: the contract follows the close (or the award)",
+    # A tender held for an outage across its bid deadline (RULES 6.7)
+    Code.TENDER_SUSPENDED: "招标已中止：投标截止时间在系统停机期间已过，不接受投标、不开标，待交易中心公告新的投标截止时间"
+                           "（规则6.7） / The tender is suspended: its bid deadline passed while the server was down; "
+                           "no bid is taken and the bids are not opened until the trading center announces a new "
+                           "deadline (RULES 6.7)",
 }
 
 

@@ -39,6 +39,8 @@ RESERVE = 5_012_345_678  # fen
 # the tender's creation and every bidder's qualification; the bid window, each client's sealed bid.
 SETUP_SECONDS = 25.0
 BID_SECONDS = 25.0
+# An opening after the deadline, for a server stopped between the two (RULES 6.7: nothing held).
+OPENING_AFTER = 5.0
 TENDER_ENV = {**COMPRESSED, **BANK_ENV}  # compressed plan times, and the fake bank's secret
 CRITERIA = [{"key": "scheme", "name": "开发建设方案", "weight": 40}, {"key": "design", "name": "规划设计", "weight": 20}]
 
@@ -91,13 +93,15 @@ async def qualified_by_deposit(api: RecordingApi, bank: FakeBank, tender_id: str
 
 
 async def a_tender(api: RecordingApi, server: ServerProcess, evaluation: str, n_bidders: int,
-                   **extra: Any) -> tuple[str, list[Bidder], datetime, datetime]:
+                   bid_seconds: float = BID_SECONDS, opening_after: float = 0.0, **extra: Any
+                   ) -> tuple[str, list[Bidder], datetime, datetime]:
     """An announced tender plan made a tender through POST /api/plans/{id}/session, with
-    `n_bidders` qualified by their deposits: (tender id, bidders, bids open, bid deadline)."""
+    `n_bidders` qualified by their deposits: (tender id, bidders, bids open, bid deadline).
+    The opening is `opening_after` seconds after the deadline."""
     plan_id, start = await announced_plan(api, "TENDER", start_in=SETUP_SECONDS)
-    deadline = start + timedelta(seconds=BID_SECONDS)
+    deadline = start + timedelta(seconds=bid_seconds)
     body = {"evaluation": evaluation, "reserve_fen": RESERVE, "bid_deadline": iso(deadline),
-            "opening_at": iso(deadline), **extra}
+            "opening_at": iso(deadline + timedelta(seconds=opening_after)), **extra}
     view = await ok(api, f"/api/plans/{plan_id}/session", body, 201)
     tender_id = view["tender_id"]
     assert view["terms"]["has_reserve"] is (body["reserve_fen"] is not None) and view["opening"] is None
@@ -196,7 +200,8 @@ async def test_two_valid_bids_end_the_tender(server_factory: Callable[..., Serve
     server.start()
     api = RecordingApi(server)
     try:
-        tender_id, (a, b, _idle), start, deadline = await a_tender(api, server, "HIGHEST_PRICE", 3)
+        tender_id, (a, b, _idle), start, deadline = await a_tender(api, server, "HIGHEST_PRICE", 3,
+                                                                   opening_after=OPENING_AFTER)
         assert (await refused(api, f"/api/tenders/{tender_id}/open", {}))["code"] == "TENDER_OPENING_NOT_DUE"
 
         async def cli(price: str, *flags: str, answer: bytes = b"") -> tuple[int, str, str]:
@@ -228,10 +233,12 @@ async def test_two_valid_bids_end_the_tender(server_factory: Callable[..., Serve
         assert json.loads(out)["receipt"]["bidder_no"] == b.bidder_no and "5300 万元" in err
         mine = (await api.http.get(f"/tender/{tender_id}", headers={"authorization": f"Bearer {b.token}"})).json()
         assert mine["you"]["bid"]["receipt"] == json.loads(out)["receipt"]["receipt"]
-        # The server is down at the opening time: the next one to start (another node) opens the
-        # tender when it starts, once.
-        server.stop()
+        # The server is down at the opening time, not at the deadline (it stops after it, its last
+        # heartbeat then): nothing is held (RULES 6.7), the next one to start (another node) opens
+        # the tender when it starts, once.
         await until(deadline)
+        server.stop()
+        await until(deadline + timedelta(seconds=OPENING_AFTER))
         node = server_factory(**TENDER_ENV)
         node.start()
         await api.http.aclose()

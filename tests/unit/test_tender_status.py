@@ -95,3 +95,13 @@ def test_a_tender_plans_timeline_and_next_step_follow_its_tender() -> None:
         assert step is not None and words in step.title, (now, step)
     session_plan = announced(PlanMethod.AUCTION).state
     assert [s.key for s in view.stages(session_plan, None)].count("session") == 1
+
+
+def test_a_suspended_tenders_next_step_is_its_resumption() -> None:
+    """RULES 6.7: held for an outage across its deadline, the plan's next step leads to the resume
+    form on the tender's page, not past the end."""
+    plan = announced(PlanMethod.TENDER).state
+    tender = qualified(True)
+    tender.do(tc.SuspendTender("SERVER_DOWN_PAST_DEADLINE", recovery=True), T0 + 2 * HOUR)
+    step = view.next_step(plan, None, T0 + 4 * HOUR, tender=view.TenderProgress("T-P-1", tender.state))
+    assert step is not None and "中止" in step.title and step.link == "/console/tenders/T-P-1#resume", step

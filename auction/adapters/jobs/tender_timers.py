@@ -2,11 +2,12 @@
 
 Like `SessionTimers`: jobs live in memory. They are rebuilt from the `tenders`
 table at start-up and by a periodic sweep (which also finds tenders another node
-created), and armed at once for a tender this node creates (`TenderDue`, wired in
-auction/bootstrap.py). The job runs `TenderService.due`, which judges by the
+created), and armed at once for a tender this node creates or resumes (`TenderDue`,
+wired in auction/bootstrap.py). The job runs `TenderService.due`, which judges by the
 tender's own instants and takes a step only once: every node may fire for the
 same tender, a restart may fire again, and the log is guarded, so the opening
-happens exactly once. With the escrow key still locked the job retries until
+happens exactly once. A suspended tender (RULES 6.7) is neither opened nor armed:
+start-up suspends it before this starts, and its resumption arms the new opening. With the escrow key still locked the job retries until
 it is unlocked (POST /api/escrow/unlock).
 """
 
@@ -81,6 +82,8 @@ class TenderTimers:
         self._locked.discard(tender_id)
         if state.opened is not None:
             log.info("tender %s: opened (%s)", tender_id, state.phase.value)
+        elif state.suspended is not None:  # RULES 6.7: its resumption arms the new opening (TenderDue)
+            log.info("tender %s: suspended; the opening waits for its resumption", tender_id)
         elif not state.final and state.terms is not None:  # early (this clock behind another's): again then
             self.arm(tender_id, state.terms.opening_at)
 

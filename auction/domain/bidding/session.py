@@ -60,7 +60,7 @@ from auction.domain.bidding.events import (
     is_public,
 )
 from auction.domain.money import MAX_AMOUNT_FEN, is_valid_amount, percent_ceil
-from auction.domain.bidding.terms import Method, SessionTerms
+from auction.domain.bidding.terms import Method, SessionTerms, unannounced_resumption
 from auction.domain import event_log
 
 
@@ -409,9 +409,10 @@ def _resume(state: SessionState, command: Resume, now: int) -> list[Event]:
         raise Rejected(Code.INVALID_FIELD, "恢复时间已过，请填写以后的时间或留空（立即恢复） / resume_at is in the past",
                        field="resume_at")
     # RULES 7.3: within the direct window, resume at once; otherwise announce ahead.
-    direct = resume_at - state.suspended_at <= rules.direct_resume_window
-    if not direct and resume_at < now + rules.resume_notice:
-        raise Rejected(Code.RESUME_NOTICE_REQUIRED, earliest_resume_at=now + rules.resume_notice)
+    earliest = unannounced_resumption(rules.direct_resume_window, rules.resume_notice, state.suspended_at,
+                                      resume_at, now)
+    if earliest is not None:
+        raise Rejected(Code.RESUME_NOTICE_REQUIRED, earliest_resume_at=earliest)
     if resume_at == now:
         return [SessionResumed(at=now, reason=command.reason)]
     return [ResumptionScheduled(at=now, resume_at=resume_at, reason=command.reason)]

@@ -15,6 +15,10 @@ SECOND = 1_000_000  # time is integer microseconds since the Unix epoch, UTC
 MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
+# RULES 7.3, one setting for sessions and tenders alike: a fault fixed within this may resume
+# directly; otherwise the resumption is announced at least RESUME_NOTICE ahead (P: Fujian 24 h).
+DIRECT_RESUME_WINDOW = HOUR
+RESUME_NOTICE = 24 * HOUR
 
 
 class Method(str, Enum):
@@ -37,9 +41,9 @@ class SessionRules:
     # Common practice (P): the holder of the highest bid may not outbid themselves.
     allow_self_outbid: bool = False
     # RULES 7.3: a fault fixed within 1 hour may resume directly ...
-    direct_resume_window: int = HOUR
+    direct_resume_window: int = DIRECT_RESUME_WINDOW
     # ... otherwise the resumption is announced this far ahead (P: Fujian 24 h).
-    resume_notice: int = 24 * HOUR
+    resume_notice: int = RESUME_NOTICE
     # RULES 3.1, Q31: deposit at least 20% of the starting price.
     min_deposit_percent: int = 20
     # Every bid must be signed with the bidder's registered Ed25519 key (docs/protocol.md, section 9).
@@ -48,6 +52,17 @@ class SessionRules:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SessionRules:
         return cls(**data)
+
+
+def unannounced_resumption(direct_resume_window: int, resume_notice: int, suspended_at: int, resume_at: int,
+                           now: int) -> int | None:
+    """RULES 7.3 for whatever was suspended at `suspended_at` and resumes at `resume_at` (a
+    session's bidding again; a tender's new bid deadline): None when that may be set at `now`,
+    else the earliest instant that may. Within the direct window of the fault it may be at once;
+    past it, bidders are told at least `resume_notice` ahead."""
+    if resume_at - suspended_at <= direct_resume_window or resume_at >= now + resume_notice:
+        return None
+    return now + resume_notice
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auction.domain.bidding.commands import QualifyBidder, RevealedReserve
+from auction.domain.bidding.commands import QualifyBidder, RevealedReserve, Suspend
 from auction.domain.tender.terms import TenderTerms
 
 
@@ -103,7 +103,22 @@ class TerminateTender:
     reason: str
 
 
+# 中止 (RULES 6.7, 7.5): the session's own command; the start-up check sets `recovery` when the bid
+# deadline passed while the server was down, and no bid is taken nor the bids opened until resumed.
+SuspendTender = Suspend
+
+
+@dataclass(frozen=True)
+class ResumeTender:
+    """恢复 (RULES 6.7, 7.3): a suspended tender takes bids again until a new bid deadline, and
+    opens them at a new opening time; the new deadline is announced as a session's resumption."""
+
+    reason: str
+    bid_deadline: int  # µs UTC: the new 投标截止时间
+    opening_at: int  # µs UTC: the new 开标时间, at or after it
+
+
 TenderCommand = (
     CreateTender | QualifyTenderBidder | SubmitSealedBid | OpenBids | SeatPanel | SubmitScoreSheet | Evaluate
-    | TerminateTender | SealDecidedReserve
+    | TerminateTender | SealDecidedReserve | SuspendTender | ResumeTender
 )

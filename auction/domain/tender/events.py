@@ -105,6 +105,26 @@ class TenderEnded:
     reserve_salt: str | None
 
 
+@dataclass(frozen=True)
+class TenderSuspended:
+    """中止 (RULES 6.7): no bid is taken and the opening waits. `recovery`: set by the start-up check
+    (the bid deadline passed while the server was down), effective from when it was last alive."""
+
+    at: int
+    reason: str
+    recovery: bool
+
+
+@dataclass(frozen=True)
+class TenderResumed:
+    """恢复 (RULES 6.7): the terms in force carry the new bid deadline and opening from here on."""
+
+    at: int
+    reason: str
+    bid_deadline: int
+    opening_at: int
+
+
 TenderEvent = (
     TenderCreated
     | TenderReserveSealed
@@ -115,6 +135,8 @@ TenderEvent = (
     | ScoreSheetSigned
     | TenderEnded
     | TenderReserveDecided
+    | TenderSuspended
+    | TenderResumed
 )
 
 TYPES: EventTypes[TenderEvent] = EventTypes(

@@ -5,6 +5,8 @@ Lifecycle (RULES 6, N Art.13-14):
 
     NEW -> CREATED (bids sealed until the deadline) -> OPENED (开标) -> ENDED
                                                    \\-> ENDED (fewer than three valid bids, N Art.14)
+    CREATED -> SUSPENDED (中止: the deadline passed while the server was down, RULES 6.7)
+            -> CREATED (resumed with a new deadline and opening)
     any status before ENDED -> ENDED (terminated, with a reason)
 
 Interpretations, each with its reason:
@@ -25,6 +27,12 @@ Interpretations, each with its reason:
   submitted first.
 - The reserve (Q28) is unsealed only at the end of the evaluation: a bid below it can
   not win; the best bid not below it wins; if none, the tender ends unsold.
+- An outage across the bid deadline (RULES 6.7, as 7.5 for a session): bidders who meant to
+  seal a bid in the last stretch could not, so the tender is suspended from the server's last
+  sign of life, not opened. While suspended no bid is taken and the bids are not opened
+  (`TENDER_SUSPENDED`); the sealed bids already in stand. A resumption sets a new deadline and
+  opening, the deadline announced as a session's resumption is (RULES 7.3); the terms in force
+  carry them from then on, so the bid check, the status and the timers all read one place.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from fractions import Fraction
 
 from auction.domain.china import iso_cst
 from auction.domain.bidding.session import reserve_commitment
+from auction.domain.bidding.terms import unannounced_resumption
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount
 from auction.domain.tender.commands import (
@@ -47,11 +56,13 @@ from auction.domain.tender.commands import (
     Evaluate,
     OpenBids,
     QualifyTenderBidder,
+    ResumeTender,
     RevealedBid,
     SealDecidedReserve,
     SeatPanel,
     SubmitScoreSheet,
     SubmitSealedBid,
+    SuspendTender,
     TenderCommand,
     TerminateTender,
 )
@@ -68,6 +79,8 @@ from auction.domain.tender.events import (
     TenderEvent,
     TenderReserveDecided,
     TenderReserveSealed,
+    TenderResumed,
+    TenderSuspended,
 )
 from auction.domain.tender.terms import Evaluation, TenderTerms, check_terms
 from auction.domain import event_log
@@ -82,6 +95,7 @@ class TenderPhase(str, Enum):
     CREATED = "CREATED"  # 投标: bids sealed until the deadline
     OPENED = "OPENED"  # 开标 done; 评标 under way
     ENDED = "ENDED"
+    SUSPENDED = "SUSPENDED"  # 中止 before the opening (RULES 6.7): no bid, no opening until resumed
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,8 @@ class TenderState:
     sheets: tuple[ScoreSheetSigned, ...] = ()
     ended: TenderEnded | None = None
     decided_commitment: str | None = None  # Q26: the committee's reserve, sealed after the creation
+    suspended: TenderSuspended | None = None  # RULES 6.7: held until resumed (cleared by the end)
+    last_at: int = 0  # µs: the latest event's time (a suspension for an outage is never dated before it)
 
     @property
     def reserve_commitment(self) -> str | None:
@@ -109,6 +125,8 @@ class TenderState:
             return TenderPhase.ENDED
         if self.opened is not None:
             return TenderPhase.OPENED
+        if self.suspended is not None:
+            return TenderPhase.SUSPENDED
         return TenderPhase.NEW if self.terms is None else TenderPhase.CREATED
 
     @property
@@ -161,6 +179,9 @@ def decide(state: TenderState, command: TenderCommand, now: int) -> list[TenderE
         return _create(state, command, now)
     if state.terms is None:
         raise Rejected(Code.UNKNOWN_SESSION, "no such tender")
+    if state.suspended is not None and isinstance(command, (SubmitSealedBid, OpenBids)):
+        # RULES 6.7: before the deadline check, which would call a held tender's bid late
+        raise Rejected(Code.TENDER_SUSPENDED, since=iso_cst(state.suspended.at), reason=state.suspended.reason)
     if isinstance(command, SubmitSealedBid) and now >= state.terms.bid_deadline:
         # late is late, whether or not the opening has already ended the tender
         raise Rejected(Code.TENDER_BID_DEADLINE_PASSED, deadline=iso_cst(state.terms.bid_deadline))
@@ -180,6 +201,10 @@ def decide(state: TenderState, command: TenderCommand, now: int) -> list[TenderE
         return _evaluate(state, command, now)
     if isinstance(command, SealDecidedReserve):
         return _seal_decided(state, command, now)
+    if isinstance(command, SuspendTender):
+        return _suspend(state, command, now)
+    if isinstance(command, ResumeTender):
+        return _resume(state, command, now)
     if isinstance(command, TerminateTender):
         if not isinstance(command.reason, str) or not command.reason.strip():
             raise Rejected(Code.REASON_REQUIRED)
@@ -216,6 +241,58 @@ def _seal_decided(state: TenderState, command: SealDecidedReserve, now: int) -> 
         raise Rejected(Code.INVALID_FIELD, "commitment: 64 lowercase hex digits", field="commitment")
     _check_envelope(command.envelope)
     return [TenderReserveDecided(at=now, commitment=command.commitment, envelope=command.envelope)]
+
+
+def _suspend(state: TenderState, command: SuspendTender, now: int) -> list[TenderEvent]:
+    if not isinstance(command.reason, str) or not command.reason.strip():
+        raise Rejected(Code.REASON_REQUIRED)
+    if state.suspended is not None:
+        raise Rejected(Code.ALREADY_SUSPENDED)
+    if state.opened is not None:  # the bids are out: there is nothing left to hold them for
+        raise Rejected(Code.TENDER_ALREADY_OPENED)
+    return [TenderSuspended(at=now, reason=command.reason, recovery=command.recovery)]
+
+
+def _resume(state: TenderState, command: ResumeTender, now: int) -> list[TenderEvent]:
+    """RULES 6.7: a new bid deadline and opening, both later than now, the deadline announced as
+    a session's resumption is (RULES 7.3, the same setting); the terms otherwise unchanged."""
+    terms = state.terms
+    assert terms is not None
+    if not isinstance(command.reason, str) or not command.reason.strip():
+        raise Rejected(Code.REASON_REQUIRED)
+    if state.suspended is None:
+        raise Rejected(Code.NOT_SUSPENDED)
+    for name in ("bid_deadline", "opening_at"):
+        if type(getattr(command, name)) is not int:
+            raise Rejected(Code.INVALID_FIELD, f"{name}: a time", field=name)
+    if command.bid_deadline <= now:
+        raise Rejected(Code.INVALID_FIELD, "新的投标截止时间须晚于现在 / the new bid deadline must be later than now",
+                       field="bid_deadline")
+    check_terms(replace(terms, bid_deadline=command.bid_deadline, opening_at=command.opening_at))
+    rules = terms.rules
+    earliest = unannounced_resumption(rules.direct_resume_window, rules.resume_notice, state.suspended.at,
+                                      command.bid_deadline, now)
+    if earliest is not None:
+        raise Rejected(Code.RESUME_NOTICE_REQUIRED, earliest_bid_deadline=iso_cst(earliest))
+    return [TenderResumed(at=now, reason=command.reason, bid_deadline=command.bid_deadline,
+                          opening_at=command.opening_at)]
+
+
+def recovery_suspension(state: TenderState, last_alive: int, now: int) -> tuple[SuspendTender, int] | None:
+    """RULES 6.7: was the server down across the bid deadline, before the bids were opened?
+
+    `last_alive` is the last moment the server is known to have been running. If the deadline
+    fell in (last_alive, now], bidders could not seal a bid in its last stretch: the tender is
+    suspended, effective from `last_alive` (never before its latest event), not opened. Down
+    across the opening only (the deadline passed while it ran): nothing to hold, the opening
+    runs late. Returns the command and the time to decide it at, as the session's does."""
+    terms = state.terms
+    if terms is None or state.final or state.opened is not None or state.suspended is not None:
+        return None
+    at = max(last_alive, state.last_at)
+    if not at < terms.bid_deadline <= now:
+        return None
+    return SuspendTender(reason="SERVER_DOWN_PAST_DEADLINE", recovery=True), at
 
 
 def _qualify(state: TenderState, command: QualifyTenderBidder, now: int) -> list[TenderEvent]:
@@ -423,7 +500,7 @@ def combined_scores(state: TenderState) -> dict[int, Fraction]:
 
 def evolve(state: TenderState, event: TenderEvent) -> TenderState:
     """The state after `event`. Total for every event `decide` can produce."""
-    state = replace(state, version=state.version + 1)
+    state = replace(state, version=state.version + 1, last_at=max(state.last_at, event.at))
     if isinstance(event, TenderCreated):
         return replace(state, terms=event.terms)
     if isinstance(event, TenderReserveSealed):
@@ -441,7 +518,13 @@ def evolve(state: TenderState, event: TenderEvent) -> TenderState:
     if isinstance(event, ScoreSheetSigned):
         return replace(state, sheets=state.sheets + (event,))
     if isinstance(event, TenderEnded):
-        return replace(state, ended=event)
+        return replace(state, ended=event, suspended=None)
+    if isinstance(event, TenderSuspended):
+        return replace(state, suspended=event)
+    if isinstance(event, TenderResumed):
+        assert state.terms is not None
+        return replace(state, suspended=None,
+                       terms=replace(state.terms, bid_deadline=event.bid_deadline, opening_at=event.opening_at))
     raise TypeError(f"not a tender event: {event!r}")
 
 

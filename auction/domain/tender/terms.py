@@ -3,7 +3,9 @@
 Times are integer µs since the Unix epoch, UTC (as in `bidding/terms.py`). The
 terms are fixed when the tender is created from its announced plan and published
 with it: nothing in them changes afterwards, so every bidder bids on the same
-criteria and a replay judges by the settings in force then.
+criteria and a replay judges by the settings in force then. One exception, in the
+log for all to see: a tender suspended for an outage resumes with a new bid deadline
+and opening (RULES 6.7, `TenderResumed`), which the terms in force carry from then on.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from typing import Any
 
+from auction.domain.bidding.terms import DIRECT_RESUME_WINDOW, RESUME_NOTICE
 from auction.domain.codes import Code, Rejected
 from auction.domain.money import is_valid_amount
 
@@ -46,6 +49,10 @@ class TenderRules:
     min_panel: int = 5
     # RULES 6.5: each member scores each criterion from 0 to this.
     max_score: int = 100
+    # RULES 6.7, 7.3: a suspended tender's new bid deadline, announced as a session's resumption
+    # (the same setting): within this of the fault at once, otherwise `resume_notice` ahead.
+    direct_resume_window: int = DIRECT_RESUME_WINDOW
+    resume_notice: int = RESUME_NOTICE
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TenderRules:

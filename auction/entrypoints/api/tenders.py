@@ -11,6 +11,8 @@ Operator (key):
     POST /api/tenders/{tender_id}/panel  seat the scoring panel
     POST /api/tenders/{tender_id}/score-sheets   a member's signed score sheet
     POST /api/tenders/{tender_id}/terminate      end it, with a reason
+    POST /api/tenders/{tender_id}/resume the suspended tender again, with a new bid deadline and
+                                         opening (RULES 6.7: held for an outage across its deadline)
     GET  /api/tenders/{tender_id}/notice the winner's 中标通知书 (HTML), once awarded
 Bidder (token, `Authorization: Bearer bt_...`):
     GET  /tender/{tender_id}             the terms, the escrow public key, the opening and result;
@@ -116,6 +118,9 @@ def tender_view(state: TenderState, escrow_public_key_hex: str, now: int | None 
         "escrow_public_key_hex": escrow_public_key_hex, "opening": None, "panel": None, "result": None,
         "reserve_commitment": state.reserve_commitment,  # at the creation, or the committee's (Q26)
     }
+    # RULES 6.7: held for an outage across its bid deadline; the status names `since` (SUSPENDED)
+    view["suspension"] = None if state.suspended is None else {
+        "since": iso_cst(state.suspended.at), "reason": state.suspended.reason, "recovery": state.suspended.recovery}
     if state.opened is not None:
         view["opening"] = {
             "at": iso_cst(state.opened.at), "valid_count": state.opened.valid_count,
@@ -222,6 +227,9 @@ class TendersApi(RouteTable):
             post(f"{tid}/score-sheets", self.score, "评分表 / A member's signed score sheet", body=obj(
                 "member_id", "scores", "signature_hex", member_id=text(64), scores=OBJECT, signature_hex=text(128))),
             post(f"{tid}/terminate", self.terminate, "终止招标 / Terminate the tender", body=obj("reason", reason=text())),
+            post(f"{tid}/resume", self.resume, "恢复招标 / Resume a suspended tender with a new bid deadline and "
+                 "opening (RULES 6.7; the deadline announced as a session's resumption, RULES 7.3)",
+                 body=RESUMPTION),
             get(f"{tid}/notice", self.notice, "中标通知书 / The winner's notice of award (HTML)", answers="text/html"),
         ]
 
@@ -262,6 +270,21 @@ class TendersApi(RouteTable):
 
     async def terminate(self, request: Request, body: dict[str, Any]) -> Any:
         return await self._shown(request, await _service(request).terminate(tender_id_of(request), _reason(body)))
+
+    async def resume(self, request: Request, body: dict[str, Any]) -> Any:
+        reason, deadline, opening = resumption_of(body)
+        return await self._shown(request, await _service(request).resume(tender_id_of(request), reason, deadline,
+                                                                         opening))
+
+
+RESUMPTION = obj("reason", "bid_deadline", "opening_at", reason=text(500), bid_deadline=TIME, opening_at=TIME)
+
+
+def resumption_of(body: dict[str, Any]) -> tuple[str, int, int]:
+    """A tender's resumption as the API and the console's form read it: the reason, then the new
+    bid deadline and opening (ISO 8601 with an offset), each refused by its own field."""
+    return (_reason(body), instant(body.get("bid_deadline"), "bid_deadline"),
+            instant(body.get("opening_at"), "opening_at"))
 
 
 # The sealed bid's own body limit (app.py `BodyLimit`): the proposal file travels in it.

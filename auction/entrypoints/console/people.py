@@ -108,6 +108,7 @@ ACTIONS = {
     "PLAN_CREATE_SESSION": "由方案创建交易场次",
     "PLAN_CREATE_TENDER": "由方案创建招标",
     "TENDER_SCORE": "签署招标评分",
+    "TENDER_RESUME": "恢复招标",
     "VIEW_TENDER_NOTICE": "查看中标通知书",
 }
 # A form's "check first" (预检): asked of the engine, nothing recorded in the plan; audited as

@@ -421,6 +421,11 @@ def tender_next(state: PlanState, tender: TenderProgress | None, now: int) -> Ne
     if status is TenderStatus.BIDS_CLOSED:
         return NextStep("开标 / The opening", "开标时间一到，所有投标同时解密并公布（RULES 6.3） / at the opening time "
                         "every bid is opened together, in public", opens=terms.opening_at, link=page, link_label=label)
+    if status is TenderStatus.SUSPENDED:  # RULES 6.7: held for an outage across its bid deadline
+        return NextStep("招标已中止：恢复或终止 / The tender is suspended: resume or terminate it",
+                        "停机期间投标截止时间已过；在招标页定出新的投标截止时间和开标时间后恢复（RULES 7.3），或终止招标 / "
+                        "its bid deadline passed while the server was down; resume it on the tender's page with a new "
+                        "deadline and opening, or terminate it", link=f"{page}#resume", link_label=label)
     if status is TenderStatus.OPENED:
         return NextStep("评标 / The evaluation", "评标委员会成员签署评分表，最后一份决定结果（RULES 6.5） / the panel "
                         "members sign their score sheets; the last decides", link=page, link_label=label)

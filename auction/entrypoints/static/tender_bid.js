@@ -88,7 +88,8 @@
   /* The time the status's words name (auction/domain/tender/status.py). */
   function statusAt(status, terms) {
     return { BIDS_NOT_OPEN: terms.bids_open_at, RESERVE_PENDING: terms.bids_open_at, NO_RESERVE: terms.bid_deadline,
-             TAKING_BIDS: terms.bid_deadline, BIDS_CLOSED: terms.opening_at }[status] || null;
+             TAKING_BIDS: terms.bid_deadline, BIDS_CLOSED: terms.opening_at,
+             SUSPENDED: view.suspension && view.suspension.since }[status] || null;  // RULES 6.7: since when
   }
 
   function renderTerms() {
@@ -212,7 +213,8 @@
     A.setText("countdown", A.duration(Math.max(0, left)));
     $("countdown").classList.toggle("urgent", left > 0 && left < 60e6);
     // The status moves at the times it names (bids open, the deadline): ask then, not a poll later.
-    const at = usOf(statusAt(view.status, view.terms));
+    // A suspension's time is behind it: only the operator moves it on, which the poll sees.
+    const at = view.status === "SUSPENDED" ? null : usOf(statusAt(view.status, view.terms));
     if (at !== null && now >= at && !tick.asked) {
       tick.asked = true;
       refresh().finally(() => { tick.asked = false; });

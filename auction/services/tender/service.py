@@ -29,7 +29,7 @@ from auction.domain.plan.plan_terms import PlanMethod
 from auction.domain.plan.plans import PlanState, session_inputs
 from auction.domain.tender import commands as tc
 from auction.domain.tender.events import SealedBidReceived, TenderEvent
-from auction.domain.tender.tender import TenderState, decide, evolve, score_sheet_record
+from auction.domain.tender.tender import TenderState, decide, evolve, recovery_suspension, score_sheet_record
 from auction.domain.tender.terms import Criterion, Evaluation, TenderRules, TenderTerms
 from auction.reactions import Reactions, TenderDue, TenderFinal
 from auction.services.plans import PlanService, ReserveRequest, Write
@@ -98,6 +98,8 @@ class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand])
                          after: TenderState) -> None:
         if before.terms is None and after.terms is not None:  # created: its opening is due at the set time
             self.reactions.notify(TenderDue(tender_id, after.terms.opening_at))
+        elif before.suspended is not None and after.suspended is None and not after.final and after.terms is not None:
+            self.reactions.notify(TenderDue(tender_id, after.terms.opening_at))  # resumed: the new opening
         if not before.final and after.final:
             try:  # its failure never undoes the end
                 await self.reactions.publish(TenderFinal(tender_id))
@@ -185,7 +187,9 @@ class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand])
             raise Rejected(Code.ESCROW_KEY_UNAVAILABLE, "unlock the escrow key (POST /api/escrow/unlock)")
         state = await self.fresh_state(tender_id)
         if state.opened is None and not state.final:
-            revealed = tuple(open_bid(self.sealer, tender_id, b) for b in state.bids)
+            # A suspended tender's envelopes stay shut: the engine refuses its opening (TENDER_SUSPENDED)
+            revealed = () if state.suspended is not None else tuple(open_bid(self.sealer, tender_id, b)
+                                                                     for b in state.bids)
             try:
                 state = (await self.run(tender_id, tc.OpenBids(revealed))).state
             except Rejected as r:  # opened meanwhile (the timer, another node, the operator): the same
@@ -203,8 +207,8 @@ class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand])
         an earlier run has taken is not taken again."""
         state = await self.fresh_state(tender_id)
         assert state.terms is not None
-        if state.final or self.clock() < state.terms.opening_at:
-            return state
+        if state.final or state.suspended is not None or self.clock() < state.terms.opening_at:
+            return state  # a suspended tender waits for its resumption (RULES 6.7), which sets the time
         return await self.open_bids(tender_id)
 
     async def unfinished(self) -> list[tuple[str, int]]:
@@ -213,9 +217,36 @@ class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand])
         for tender_id in await self.store.unfinished():
             state = await self.fresh_state(tender_id)
             waiting = state.opened is None or state.terms is not None and state.terms.evaluation is Evaluation.HIGHEST_PRICE
-            if state.terms is not None and not state.final and waiting:  # a panel, not time, moves a scored one
+            # a panel, not time, moves a scored one; an operator a suspended one (RULES 6.7)
+            if state.terms is not None and not state.final and waiting and state.suspended is None:
                 due.append((tender_id, state.terms.opening_at))
         return due
+
+    async def recover(self, tender_id: str, last_alive: int | None) -> TenderState:
+        """Start-up check (RULES 6.7): suspend a tender whose bid deadline passed while the server was
+        down, before its timer could open the bids; the session's `recover`, for a tender."""
+        state = await self.fresh_state(tender_id)
+        if last_alive is None:
+            return state
+        found = recovery_suspension(state, last_alive, self.clock())
+        if found is None:
+            return state
+        command, at = found
+        log.warning("tender %s: the bid deadline passed while the server was down; suspending", tender_id)
+        try:
+            return (await self.run(tender_id, command, at=at)).state
+        except Rejected:
+            # Another node starting at the same time suspended it first: done, as long as the log
+            # no longer calls for a suspension.
+            state = await self.fresh_state(tender_id)
+            if recovery_suspension(state, last_alive, self.clock()) is not None:
+                raise
+            return state
+
+    async def resume(self, tender_id: str, reason: str, bid_deadline: int, opening_at: int) -> TenderState:
+        """RULES 6.7: a suspended tender takes bids again until `bid_deadline` and opens them at
+        `opening_at` (the timer is armed anew when it commits, `_committed`)."""
+        return (await self.run(tender_id, tc.ResumeTender(reason, bid_deadline, opening_at))).state
 
     async def evaluate(self, tender_id: str) -> TenderState:
         """评标 concluded: the reserve unsealed and the winner decided."""

@@ -12,6 +12,10 @@
   service call as `POST /api/tenders/{id}/score-sheets`. A console account signs as
   the registered committee member of the same name (DECIDE_RESERVE: members only).
 - `/console/tenders/{id}/notice`: the winner's 中标通知书 (VIEW_CONFIRMATION).
+- A tender suspended for an outage across its bid deadline (RULES 6.7): the suspension (since
+  when, why) and, for operators, the resume form: the new bid deadline and opening typed in
+  CST, read as `POST /api/tenders/{id}/resume`'s body (`resumption_of`) and the same service
+  call; a refusal is shown beside the form with what was typed. Terminating stays the API's.
 - After the end, what its close books (RULES 8; a tender's end is a close): the deadline rows
   with their actions (合同已签订 (Q42), a refund made (Q31), the Q29/Q32 rows done, the Q42
   forfeit), the same handlers as the session's close page (console/close.py `SaleDeadlines`)
@@ -31,11 +35,12 @@ from starlette.routing import Route
 from auction.documents.landchina import RESULT, document_id
 from auction.domain.codes import Code, Rejected
 from auction.domain.tender.status import tender_status
-from auction.entrypoints.api.tenders import notice_html, score_text, scores_of
+from auction.entrypoints.api.tenders import notice_html, resumption_of, score_text, scores_of
 from auction.entrypoints.api.deadlines import session_deadlines
 from auction.entrypoints.console.auth import AuditNote, client_ip
 from auction.entrypoints.console.close import OPEN, SaleDeadlines
 from auction.entrypoints.console.records import DOCUMENT_POLICY
+from auction.entrypoints.console.views import parse_cst
 from auction.entrypoints.console.auth import ConsoleAuth, Render
 from auction.services.publication import Publisher
 from auction.services.session import now_us
@@ -72,6 +77,7 @@ class ConsoleTenders(SaleDeadlines):
             self.get("/console/tenders", P.VIEW_PLANS, self.index),
             self.get(PATH, P.VIEW_PLANS, self.page),
             self.post(f"{PATH}/score", P.DECIDE_RESERVE, "TENDER_SCORE", self.score),
+            self.post(f"{PATH}/resume", P.CONTROL_SESSION, "TENDER_RESUME", self.resume),
             self.get(f"{PATH}/notice", P.VIEW_CONFIRMATION, self.notice),
             *self.deadline_routes(PATH),
         ]
@@ -132,6 +138,25 @@ class ConsoleTenders(SaleDeadlines):
             error = {"code": r.code.value, "message": r.rejection.message}
             return await self._show(request, who, error=error, status_code=404 if r.code is Code.NOT_FOUND else 422)
         return RedirectResponse(f"/console/tenders/{tender_id}?done=SIGNED", status_code=303)
+
+    async def resume(self, request: Request, who: SignedIn, form: dict[str, str], note: AuditNote) -> Response:
+        """RULES 6.7: the suspended tender again, until a new bid deadline, opened at a new time."""
+        tender_id = request.path_params["tender_id"]
+        typed = {"form": "resume", **{k: form.get(k, "")[:500 if k == "reason" else 40]
+                                      for k in ("reason", "bid_deadline", "opening_at")}}
+        note.detail = {"tender_id": tender_id, **{k: v.strip() for k, v in typed.items() if k != "form"}}
+        try:
+            body = {"reason": form.get("reason"), "bid_deadline": parse_cst(form, "bid_deadline"),
+                    "opening_at": parse_cst(form, "opening_at")}
+            await _service(request).resume(tender_id, *resumption_of(body))
+        except Rejected as r:
+            note.outcome = r.code.value
+            earliest = r.rejection.details.get("earliest_bid_deadline")  # RULES 7.3: say how far ahead
+            message = r.rejection.message + (f"（{earliest}）" if earliest else "")
+            error = {"code": r.code.value, "message": message, "form": "resume"}
+            return await self._show(request, who, error=error, typed=typed,
+                                    status_code=404 if r.code is Code.NOT_FOUND else 422)
+        return RedirectResponse(f"/console/tenders/{tender_id}?done=RESUMED", status_code=303)
 
     async def notice(self, request: Request, who: SignedIn) -> Response:
         """The winner's 中标通知书 (RULES 6.6), for printing; it names the winner, so its viewing is audited."""
