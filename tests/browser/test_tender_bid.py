@@ -242,6 +242,9 @@ async def test_a_tender_bidder_seals_its_bid_in_the_browser(
         await expect(page.locator("#result-mine")).to_contain_text("Awarded to you")
         await expect(page.locator("#t-reserve")).to_have_attribute("data-reserve-fen", str(RESERVE))
         await expect(page.locator("#t-reserve")).to_contain_text("5012.345678 万元（5,012,345,678 分）")
+        # The revealed reserve, checked in the browser against the commitment published before the bids (RULES 6.6).
+        await expect(page.locator("#reserve-check")).to_have_attribute("data-ok", "true", timeout=TIMEOUT_MS)
+        await expect(page.locator("#reserve-commitment")).to_have_text(opened["reserve_commitment"])
         await expect(small.locator("#result-mine")).to_have_attribute("data-outcome", "NOT_AWARDED", timeout=TIMEOUT_MS)
         await expect(small.locator("#result-mine")).to_contain_text(f"Not awarded to you: bidder {me.bidder_no} won")
         await page.screenshot(path=str(screenshots / "tender-bid-result.png"), full_page=True)

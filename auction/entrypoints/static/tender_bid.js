@@ -161,12 +161,20 @@
     renderResult(result);
   }
 
-  /* Whether this bidder won (中标), lost to another, or the tender ended otherwise, and why. */
+  /* Whether this bidder won (中标), lost to another, or the tender ended otherwise, and why; and
+   * the revealed reserve, checked in this browser against the commitment published before the
+   * bids (RULES 6.6), once per reserve (the view is fetched again and again). */
+  let reserveShown = "";
   function renderResult(result) {
     const node = $("result-mine");
     node.dataset.outcome = "";
     node.textContent = "";
     if (!result) return;
+    const reserveKey = `${result.reserve_fen}:${result.reserve_salt}:${view.reserve_commitment}`;
+    if (result.reserve_salt && reserveKey !== reserveShown) {
+      reserveShown = reserveKey;
+      A.showReserve(result, view.reserve_commitment);
+    }
     const price = result.price_fen === null ? "—" : `${A.formatWan(result.price_fen)}（${A.formatFen(result.price_fen)}）`;
     if (result.winner_bidder_no !== null && result.winner_bidder_no === who.bidder_no) {
       node.dataset.outcome = "WON";
