@@ -250,13 +250,22 @@ window.Auction = (() => {
     return { ok: computed === String(commitment).toLowerCase(), computed };
   }
 
+  /* The lines of the reserve box on the static bidder pages (bid.html, tender_bid.html give an
+   * empty #reserve-box); the hall's template writes its own with the same ids. */
+  const RESERVE_LINES = '<p>底价 <small>Reserve</small>：<b id="reserve-wan"></b> <span id="reserve-fen" class="fen"></span></p>'
+    + '<p class="mono">盐值 <small>salt</small> <span id="reserve-salt"></span></p>'
+    + '<p class="mono">承诺值 <small>commitment</small> <span id="reserve-commitment"></span></p>'
+    + '<p id="reserve-check"></p>';
+
   /* The reserve a SessionClosed revealed (outcome.reserve_fen, .reserve_salt), in the elements
    * reserve-box, reserve-wan, reserve-fen, reserve-salt, reserve-commitment and reserve-check,
    * checked in this browser against the commitment published at the open. Shared by the bidder
    * page and the hall: both show what docs/protocol.md gives every watcher after the close. */
   async function showReserve(o, commitment) {
     if (!o || o.reserve_fen === null || o.reserve_fen === undefined || !o.reserve_salt) return false;
-    document.getElementById("reserve-box").hidden = false;
+    const box = document.getElementById("reserve-box");
+    if (!document.getElementById("reserve-wan")) box.innerHTML = RESERVE_LINES;  // a static page's empty box
+    box.hidden = false;
     setText("reserve-wan", formatWan(o.reserve_fen));
     setText("reserve-fen", formatFen(o.reserve_fen));
     setText("reserve-salt", o.reserve_salt);
