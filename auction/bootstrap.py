@@ -106,6 +106,7 @@ class Runtime:
     tender_timers: TenderTimers  # each tender's opening at its set time (RULES 6.3)
     metrics: Metrics  # GET /metrics (auction/adapters/metrics.py): this app's own registry
     last_alive: int | None = None  # µs UTC: until when the service was known alive (RULES 7.5)
+    booted_at: int = field(default_factory=now_us)  # µs UTC: this node's start, before its migrations
     beat: asyncio.Task[None] | None = field(default=None, repr=False)
     transparency: TransparencyLog | None = None  # the sessions' signed Merkle logs (docs/protocol.md)
 
@@ -129,7 +130,8 @@ class Runtime:
                         "other's events")
         await self.broker.start()
         # RULES 7.5: until when was the service known alive? (before this node says it is)
-        self.last_alive = await nodes.last_beat(pool)
+        # (other nodes of this same restart, which registered while this one migrated, do not count)
+        self.last_alive = await nodes.last_beat(pool, started_before=self.booted_at)
         await nodes.register(pool, settings.node_id)
         self.beat = asyncio.create_task(_beat(pool, settings.node_id, settings.node_beat_seconds))
         for session_id in await self.service.store.open_sessions():
@@ -210,6 +212,7 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
     """`dsn`: the server's login; `migration_dsn`: the schema owner's, which runs the
     migrations (None: `dsn` migrates, and so owns the schema; warned here). `clock`: every
     service's clock (µs UTC); only the demo's history (auction/demo/day.py) passes another."""
+    booted_at = now_us()  # before the migrations' lock, which makes the nodes of one restart start in turn
     sealer = open_sealer(settings)
     pool = await _migrated_pool(settings, dsn, migration_dsn)
     metrics = Metrics(pool)
@@ -242,7 +245,7 @@ async def build(settings: Settings, dsn: str, migration_dsn: str | None = None, 
     )
     center_key = CenterKey.from_file(settings.transparency_key_file)
     runtime = Runtime(
-        settings=settings, pool=pool, group_commit=group_commit, broker=broker, reactions=reactions,
+        settings=settings, pool=pool, booted_at=booted_at, group_commit=group_commit, broker=broker, reactions=reactions,
         service=service, timers=SessionTimers(service), plans=plans, deposits=deposits, deadlines=deadlines,
         deadline_timers=DeadlineTimers(deadlines, settings.deadline_sweep_seconds, armed),
         delivery=delivery,

@@ -140,9 +140,9 @@ def _tender_words(state: TenderState, last_alive: int | None, now: int) -> str:
 
 
 # What the operator does with a suspended tender (RULES 6.7), in both languages.
-RESUME_TENDER = ("由操作员在操作台的招标页定出新的投标截止时间和开标时间后恢复，或终止招标",
+RESUME_TENDER = ("由操作员在操作台的招标页定出新的投标截止时间和开标时间后恢复，或经操作员接口终止招标",
                  "the operator resumes it on the console's tender page with a new bid deadline and opening, or "
-                 "terminates it")
+                 "terminates it through the operator API")
 
 
 def _state_words(state: SessionState, last_alive: int | None, now: int) -> str:

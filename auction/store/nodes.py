@@ -11,9 +11,17 @@ from auction.store import Executor
 from auction.store.events import to_micros
 
 
-async def last_beat(db: Executor) -> int | None:
-    """The latest beat of any node (µs UTC), or None: the service was never up."""
-    at = await db.fetchval("SELECT max(beat_at) FROM node_heartbeats")
+async def last_beat(db: Executor, started_before: int | None = None) -> int | None:
+    """The latest beat of any node (µs UTC), or None: the service was never up.
+
+    `started_before` (µs UTC): only nodes that started before it count. A node starting up
+    passes its own start, so that the nodes of the same restart (`auction serve --workers N`,
+    or several hosts back after one outage), which register while it waits for the
+    migrations, are not taken for a service that stayed alive through the outage."""
+    at = await db.fetchval(
+        "SELECT max(beat_at) FROM node_heartbeats"
+        " WHERE $1::bigint IS NULL OR started_at < to_timestamp($1::bigint / 1000000.0)",
+        started_before)
     return to_micros(at) if at is not None else None
 
 

@@ -61,6 +61,35 @@ async def test_a_node_beats_from_its_start_and_knows_until_when_the_service_was_
         assert await nodes.others_beating(second.pool, "node-boot-2") == [settings.node_id]  # its last beat
 
 
+async def test_the_nodes_of_one_restart_do_not_count_as_alive_through_the_outage(
+    settings: Settings, database: str
+) -> None:
+    """RULES 7.5, 6.7: `auction serve --workers 2` after an outage starts both workers at once;
+    the second waits for the first's migrations, and must not take the first's fresh beat for a
+    service that stayed alive while it was down: it reads the beats of nodes started before it."""
+    async with bootstrap.running(settings, database):
+        pass  # a node ran, and stopped: its last beat is from before the outage
+    before_outage = await _last_beat(database)
+    # The second worker's process starts (booted_at), then waits; the first registers and beats.
+    second = await bootstrap.build(replace(settings, node_id="node-boot-b"), database)
+    async with bootstrap.running(replace(settings, node_id="node-boot-a"), database):
+        await second.start()
+        try:
+            assert second.last_alive == before_outage  # not the other worker's beat of a moment ago
+        finally:
+            await second.stop()
+
+
+async def _last_beat(database: str) -> int | None:
+    import asyncpg
+
+    con = await asyncpg.connect(database)
+    try:
+        return await nodes.last_beat(con)
+    finally:
+        await con.close()
+
+
 def test_a_killed_earlier_run_on_this_host_is_not_taken_for_another_node() -> None:
     """After `kill -9` and a restart, the dead process's last beat is not "another node"."""
     import os

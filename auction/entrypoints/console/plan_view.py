@@ -413,8 +413,8 @@ def tender_next(state: PlanState, tender: TenderProgress | None, now: int) -> Ne
                         "start", deadline=terms.bids_open_at, link=page, link_label=label)
     if status is TenderStatus.NO_RESERVE:
         return NextStep("底价未按时密封，不接受投标 / No reserve was sealed: no bids are taken",
-                        "底价须在投标开始前集体确定并密封（第二十六条）；可在招标页终止招标 / the reserve had to be sealed "
-                        "before bids opened (Q26); the tender may be terminated", link=page, link_label=label)
+                        "底价须在投标开始前集体确定并密封（第二十六条）；可经操作员接口终止招标 / the reserve had to be sealed "
+                        "before bids opened (Q26); the tender may be terminated (the operator API)", link=page, link_label=label)
     if status is TenderStatus.TAKING_BIDS:
         return NextStep("投标中（密封） / Taking sealed bids", "投标截止前接受密封投标，每人一次（RULES 6.2） / sealed "
                         "bids until the deadline, one each", deadline=terms.bid_deadline, link=page, link_label=label)
@@ -423,9 +423,9 @@ def tender_next(state: PlanState, tender: TenderProgress | None, now: int) -> Ne
                         "every bid is opened together, in public", opens=terms.opening_at, link=page, link_label=label)
     if status is TenderStatus.SUSPENDED:  # RULES 6.7: held for an outage across its bid deadline
         return NextStep("招标已中止：恢复或终止 / The tender is suspended: resume or terminate it",
-                        "停机期间投标截止时间已过；在招标页定出新的投标截止时间和开标时间后恢复（RULES 7.3），或终止招标 / "
+                        "停机期间投标截止时间已过；在招标页定出新的投标截止时间和开标时间后恢复（RULES 7.3），或经操作员接口终止招标 / "
                         "its bid deadline passed while the server was down; resume it on the tender's page with a new "
-                        "deadline and opening, or terminate it", link=f"{page}#resume", link_label=label)
+                        "deadline and opening, or terminate it through the operator API", link=f"{page}#resume", link_label=label)
     if status is TenderStatus.OPENED:
         return NextStep("评标 / The evaluation", "评标委员会成员签署评分表，最后一份决定结果（RULES 6.5） / the panel "
                         "members sign their score sheets; the last decides", link=page, link_label=label)

@@ -183,9 +183,9 @@ class TenderService(AggregateRunner[TenderState, TenderEvent, tc.TenderCommand])
 
     async def open_bids(self, tender_id: str) -> TenderState:
         """开标: every envelope opened together; a highest-price tender is then evaluated at once."""
-        if not self.sealer.unlocked:
-            raise Rejected(Code.ESCROW_KEY_UNAVAILABLE, "unlock the escrow key (POST /api/escrow/unlock)")
         state = await self.fresh_state(tender_id)
+        if not self.sealer.unlocked and state.suspended is None:  # a held tender is told so, key or not
+            raise Rejected(Code.ESCROW_KEY_UNAVAILABLE, "unlock the escrow key (POST /api/escrow/unlock)")
         if state.opened is None and not state.final:
             # A suspended tender's envelopes stay shut: the engine refuses its opening (TENDER_SUSPENDED)
             revealed = () if state.suspended is not None else tuple(open_bid(self.sealer, tender_id, b)
