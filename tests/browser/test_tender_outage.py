@@ -39,6 +39,8 @@ async def test_the_bid_page_of_a_held_tender_takes_no_bid_until_it_is_resumed(
         await expect(page.locator("#status")).to_contain_text("已中止")
         await expect(page.locator("#status-at")).to_contain_text("中止时间")
         await expect(page.locator("#seal-submit")).to_be_disabled()
+        for shown in ("#t-deadline", "#t-opening"):  # the old times no longer hold (RULES 6.7)
+            await expect(page.locator(shown)).to_contain_text("新时间待恢复时公告")
         await expect(page.locator("#bid-closed")).to_have_attribute("data-status", "SUSPENDED")
         await page.screenshot(path=str(screenshots / "tender-bid-suspended.png"), full_page=True)
         watch = await context.new_page()
@@ -51,6 +53,7 @@ async def test_the_bid_page_of_a_held_tender_takes_no_bid_until_it_is_resumed(
             "reason": "停机故障已排除", "bid_deadline": iso(deadline), "opening_at": iso(deadline)})
         await expect(page.locator("#status")).to_have_attribute("data-status", "TAKING_BIDS", timeout=POLL_MS)
         await expect(page.locator("#seal-submit")).to_be_enabled()
+        await expect(page.locator("#t-deadline")).not_to_contain_text("新时间待恢复时公告")  # the new one, as it is
         await seal_and_submit(page, "5300", None)
         await expect(page.locator("#receipt-card")).to_be_visible(timeout=TIMEOUT_MS)
         await expect(page.locator("#seal-submit")).to_be_disabled()

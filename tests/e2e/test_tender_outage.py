@@ -96,6 +96,7 @@ async def test_a_tender_down_across_its_bid_deadline_is_held_and_the_operator_re
             [s.receipt["commitment"] for s in sealed]  # the sealed bids stand
         hall = await api.http.get(f"/hall/tenders/{tender_id}")
         assert 'data-status="SUSPENDED"' in hall.text and 'id="tender-suspension"' in hall.text
+        assert hall.text.count('class="error superseded"') == 2  # the old deadline and opening no longer hold
 
         # --- bad resumptions are refused by their field, and change nothing
         now = datetime.now(UTC)

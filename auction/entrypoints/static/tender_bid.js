@@ -102,8 +102,10 @@
     A.setText("t-start", `${A.formatWan(terms.start_price_fen)}（${A.formatFen(terms.start_price_fen)}）`);
     A.setText("t-deposit", A.formatWan(terms.deposit_fen));
     A.setText("t-bids-open", A.cstMinute(usOf(terms.bids_open_at)));
-    A.setText("t-deadline", A.cstMinute(usOf(terms.bid_deadline)));
-    A.setText("t-opening", A.cstMinute(usOf(terms.opening_at)));
+    // Held (RULES 6.7): the times shown no longer hold; the resumption announces new ones.
+    const held = view.suspension ? ` ${A.tp("tender.superseded")}` : "";
+    A.setText("t-deadline", A.cstMinute(usOf(terms.bid_deadline)) + held);
+    A.setText("t-opening", A.cstMinute(usOf(terms.opening_at)) + held);
     const result = view.result;
     const reserve = $("t-reserve");
     reserve.dataset.reserveFen = result && result.reserve_fen !== null ? String(result.reserve_fen) : "";
