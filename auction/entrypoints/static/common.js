@@ -599,20 +599,33 @@ window.Auction = (() => {
     return lang() === "en" ? [entry[1], entry[0]] : [entry[0], entry[1]];
   }
 
-  /* {name} in a label filled from `values`. */
-  function fill(text, values) {
-    return values ? text.replace(/\{(\w+)\}/g, (all, name) => (name in values ? String(values[name]) : all)) : text;
+  /* {name} in a label filled from `values`: a value is the same in both languages, or a
+   * [zh, en] pair (another label's words), of which `side` (0 zh, 1 en) is taken. */
+  function fill(text, values, side) {
+    return values ? text.replace(/\{(\w+)\}/g, (all, name) => {
+      if (!(name in values)) return all;
+      const v = values[name];
+      return Array.isArray(v) ? v[side] : String(v);
+    }) : text;
   }
 
   /* The chosen language alone. */
   function t(key, values) {
-    return fill(pair(key)[0], values);
+    return fill(pair(key)[0], values, lang() === "en" ? 1 : 0);
   }
 
   /* The chosen language, then " / " and the other one (as the server's `tp`). */
   function tp(key, values) {
     const [first, second] = pair(key);
-    return second ? `${fill(first, values)} / ${fill(second, values)}` : first;
+    const side = lang() === "en" ? 1 : 0;
+    return second ? `${fill(first, values, side)} / ${fill(second, values, 1 - side)}` : first;
+  }
+
+  /* The server's clock minus this one's, in µs, from a response's Date header (whole seconds:
+   * the middle of one), or null without one. */
+  function serverOffsetUs(response) {
+    const date = response.headers.get("date");
+    return date ? (Date.parse(date) + 500) * 1000 - nowUs() : null;
   }
 
   /* Every [data-i18n] element: the chosen language, then the other one in <small>
@@ -739,7 +752,7 @@ window.Auction = (() => {
   return {
     FEN_PER_WAN, formatWan, formatFen, formatYuan, parseWan, fenToCapital, cst, cstMinute, duration, nowUs,
     PHASES, OPEN_PHASES, FINAL_PHASES, METHODS, EVENTS, OUTCOMES, CLOSE_REASONS, CODES, codeText, rejectionText,
-    sha256Hex, checkCommitment, showReserve, SessionFeed, el, setText, addLadderRow,
+    sha256Hex, checkCommitment, showReserve, SessionFeed, el, setText, addLadderRow, serverOffsetUs,
     lang, setLang, t, tp, applyI18n, languageSwitch, when, phaseText, timeLeft, renderCountdown, renderFigures, watch,
   };
 })();

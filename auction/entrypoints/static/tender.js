@@ -24,8 +24,7 @@
   async function poll() {
     try {
       const r = await fetch(`/tender/${encodeURIComponent(tenderId)}`, { cache: "no-store" });
-      const date = r.headers.get("date");
-      if (date) offsetUs = (Date.parse(date) + 500) * 1000 - A.nowUs();  // whole seconds: the middle of one
+      offsetUs = A.serverOffsetUs(r) ?? offsetUs;
       if (r.ok) {
         const v = await r.json();
         const signed = v.panel ? String(v.panel.signed) : root.dataset.signed;

@@ -49,8 +49,7 @@
   async function load(withToken) {
     const headers = withToken ? { authorization: `Bearer ${who.token}` } : {};
     const r = await fetch(`/tender/${encodeURIComponent(who.tender_id)}`, { headers, credentials: "omit", cache: "no-store" });
-    const date = r.headers.get("date");
-    if (date) offsetUs = (Date.parse(date) + 500) * 1000 - A.nowUs();  // whole seconds: the middle of one
+    offsetUs = A.serverOffsetUs(r) ?? offsetUs;
     const body = await r.json();
     if (!r.ok) throw body.error || { code: "SERVICE_UNAVAILABLE" };
     if (body.you) {
@@ -68,19 +67,6 @@
   }
 
   // ------------------------------------------------------------ drawing
-
-  /* A label's pair, chosen language first as A.tp, each side filled in its own language: a value
-   * is a string (the same in both) or a [zh, en] pair (a label's, from `words`). */
-  function both(key, values = {}) {
-    const entry = (window.AUCTION_I18N || {})[key] || [key, ""];
-    const side = (i) => entry[i].replace(/\{(\w+)\}/g, (all, name) => {
-      const v = values[name];
-      return v === undefined ? all : Array.isArray(v) ? v[i] : String(v);
-    });
-    const [zh, en] = [side(0), side(1)];
-    if (!en) return zh;
-    return A.lang() === "en" ? `${en} / ${zh}` : `${zh} / ${en}`;
-  }
 
   /* A label's [zh, en], or the name in both when the table lacks it (an operator's own reason). */
   const words = (key, name) => (window.AUCTION_I18N || {})[key] || [name, name];
@@ -156,7 +142,7 @@
     const node = $("opened-mine");
     const mine = opening ? opening.bids.find((b) => b.bidder_no === who.bidder_no) : null;
     node.dataset.priceFen = mine && mine.price_fen !== null ? String(mine.price_fen) : "";
-    node.textContent = !opening ? "" : !mine ? A.tp("js.tender_opened_none") : both("js.tender_opened_mine", {
+    node.textContent = !opening ? "" : !mine ? A.tp("js.tender_opened_none") : A.tp("js.tender_opened_mine", {
       price: mine.price_fen === null ? "—" : `${A.formatWan(mine.price_fen)}（${A.formatFen(mine.price_fen)}）`,
       valid: words(`tender.bid_reason.${mine.reason || (mine.valid ? "VALID" : "UNREADABLE")}`, mine.reason || ""),
     });
@@ -180,14 +166,14 @@
     const price = result.price_fen === null ? "—" : `${A.formatWan(result.price_fen)}（${A.formatFen(result.price_fen)}）`;
     if (result.winner_bidder_no !== null && result.winner_bidder_no === who.bidder_no) {
       node.dataset.outcome = "WON";
-      node.textContent = both("js.tender_you_won", { price });
+      node.textContent = A.tp("js.tender_you_won", { price });
     } else if (result.winner_bidder_no !== null) {
       node.dataset.outcome = "NOT_AWARDED";
-      node.textContent = both("js.tender_you_lost", { no: result.winner_bidder_no, price });
+      node.textContent = A.tp("js.tender_you_lost", { no: result.winner_bidder_no, price });
     } else {
       node.dataset.outcome = result.outcome;
       node.dataset.reason = result.reason || "";
-      node.textContent = both("js.tender_ended_otherwise", {
+      node.textContent = A.tp("js.tender_ended_otherwise", {
         outcome: words(`tender.outcome.${result.outcome}`, result.outcome),
         reason: words(`tender.reason.${result.reason}`, result.reason || "—"),
       });
